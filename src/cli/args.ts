@@ -1,0 +1,98 @@
+/** A small argument parser for tcpdump-style flags (`-dd`, `-ttt`, `-r FILE`, `--count`). */
+
+import { UsageError } from '../util/index.js';
+
+/** One flag a command accepts. Tokens such as `-dd` are whole flags, matched before bundles. */
+export interface FlagSpec {
+  /** Every spelling, e.g. `['-r', '--read']`. */
+  names: readonly string[];
+  /** The key under which the value is stored. */
+  key: string;
+  /** True when the flag takes a value (`-r FILE`, `--engine=jit`). */
+  value?: boolean;
+  /** Allowed values, when the flag takes one. */
+  choices?: readonly string[];
+}
+
+/** Parsed arguments: flags by key (string value, or true), and the positional arguments. */
+export interface ParsedArgs {
+  flags: Map<string, string | true>;
+  positionals: string[];
+}
+
+/** Parses `argv` against `specs`; throws a {@link UsageError} naming the bad token. */
+export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): ParsedArgs {
+  const byName = new Map<string, FlagSpec>();
+  for (const s of specs) for (const n of s.names) byName.set(n, s);
+  const flags = new Map<string, string | true>();
+  const positionals: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const tok = argv[i];
+    if (tok === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!tok.startsWith('-') || tok === '-') {
+      positionals.push(tok);
+      continue;
+    }
+    const eq = tok.startsWith('--') ? tok.indexOf('=') : -1;
+    const name = eq > 0 ? tok.slice(0, eq) : tok;
+    let spec = byName.get(name);
+    if (spec) {
+      if (spec.value) {
+        let v: string | undefined;
+        if (eq > 0) v = tok.slice(eq + 1);
+        else v = argv[++i];
+        if (v === undefined) throw new UsageError('E_USAGE', `option ${name} needs a value`);
+        if (spec.choices && !spec.choices.includes(v)) {
+          throw new UsageError('E_USAGE', `option ${name}: "${v}" is not one of ${spec.choices.join(', ')}`);
+        }
+        flags.set(spec.key, v);
+      } else {
+        if (eq > 0) throw new UsageError('E_USAGE', `option ${name} takes no value`);
+        flags.set(spec.key, true);
+      }
+      continue;
+    }
+    // A bundle of short flags (`-nq`), or a short flag with its value attached (`-s65535`).
+    if (!tok.startsWith('--') && tok.length > 2) {
+      spec = byName.get(tok.slice(0, 2));
+      if (spec?.value) {
+        flags.set(spec.key, tok.slice(2));
+        continue;
+      }
+      const letters = tok.slice(1).split('');
+      if (letters.every((c) => byName.get('-' + c) && !byName.get('-' + c)?.value)) {
+        for (const c of letters) flags.set(byName.get('-' + c)!.key, true);
+        continue;
+      }
+    }
+    // A negative number is an argument, not a flag.
+    if (/^-\d/.test(tok)) {
+      positionals.push(tok);
+      continue;
+    }
+    throw new UsageError('E_USAGE', `unknown option ${tok}`);
+  }
+  return { flags, positionals };
+}
+
+/** The string value of a flag, or `undefined`. */
+export function flagString(args: ParsedArgs, key: string): string | undefined {
+  const v = args.flags.get(key);
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** True when a boolean flag was given. */
+export function flagSet(args: ParsedArgs, key: string): boolean {
+  return args.flags.has(key);
+}
+
+/** An integer flag value, checked. */
+export function flagInt(args: ParsedArgs, key: string): number | undefined {
+  const v = flagString(args, key);
+  if (v === undefined) return undefined;
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new UsageError('E_USAGE', `option for ${key} needs a non-negative integer, got "${v}"`);
+  return Number(v);
+}

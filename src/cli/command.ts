@@ -1,0 +1,19 @@
+/** The shape of one CLI command: a name, a help text, and a run function over argv. */
+
+/** Where a command writes; tests pass their own sinks. */
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** True when stderr is a terminal (progress bars only then). */
+  isTTY: boolean;
+}
+
+/** One CLI command. `run` returns the exit status. */
+export interface Command {
+  /** Words that select the command, e.g. `['cbpf', 'run']`. */
+  name: readonly string[];
+  summary: string;
+  /** Full `--help` text (usage line first). */
+  help: string;
+  run(argv: string[], io: Io): Promise<number>;
+}

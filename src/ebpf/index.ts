@@ -1,0 +1,2 @@
+/** eBPF: the instruction set, assembler/disassembler, verifier, interpreter, WebAssembly JIT, maps and helpers. */
+export * from './insn.js';

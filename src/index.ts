@@ -1,0 +1,2 @@
+/** bpfkit's public API: one namespace per layer. */
+export * from './util/index.js';

@@ -1,0 +1,2 @@
+/** Placeholder: this layer is not written yet. */
+export {};
