@@ -17,6 +17,8 @@ export interface Insn {
   imm64?: bigint;
   /** Only on `lddw`: the raw second slot's code/dst/src/off, kept so that re-encoding is exact (normally all zero). */
   next?: { code: number; dst: number; src: number; off: number };
+  /** A symbolic reference resolved at load time: the name of a map (lddw pseudo forms) or a label. */
+  ref?: string;
 }
 
 /** The width of an instruction in 8-byte slots. */

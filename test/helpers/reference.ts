@@ -1,0 +1,45 @@
+/** Where the shared corpus is, and which references this machine has; tests skip with a printed reason otherwise. */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** Repository root. */
+export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** `../shared/corpus` beside the repository. */
+export const corpusDir = path.resolve(repoRoot, '../shared/corpus');
+
+/** True when `../shared/corpus/<sub>` exists. */
+export function hasCorpus(sub = ''): boolean {
+  return existsSync(path.join(corpusDir, sub));
+}
+
+/** True when a command is on PATH. */
+export function hasCommand(name: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when running as root (kernel tests need it). */
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/**
+ * Returns undefined when every requirement holds, else a reason; prints the reason once
+ * so a skipped reference is never silent.
+ */
+export function skipReason(label: string, reqs: { corpus?: string; commands?: string[]; root?: boolean; files?: string[] }): string | undefined {
+  let why: string | undefined;
+  if (reqs.corpus !== undefined && !hasCorpus(reqs.corpus)) why = `../shared/corpus/${reqs.corpus} not found`;
+  for (const c of reqs.commands ?? []) if (!why && !hasCommand(c)) why = `${c} not installed`;
+  for (const f of reqs.files ?? []) if (!why && !existsSync(f)) why = `${f} not found`;
+  if (!why && reqs.root && !isRoot()) why = 'needs root';
+  if (why) console.warn(`[skip] ${label}: ${why}`);
+  return why;
+}
