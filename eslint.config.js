@@ -2,7 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const core = ['src/util/**', 'src/pcap/**', 'src/cbpf/**', 'src/filter/**', 'src/ebpf/**', 'src/elf/**'];
+const core = ['src/util/**', 'src/pcap/**', 'src/cbpf/**', 'src/filter/**', 'src/ebpf/**', 'src/elf/**', 'src/decode/**'];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**'] },

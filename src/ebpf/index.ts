@@ -1,3 +1,10 @@
 /** eBPF: the instruction set, assembler/disassembler, verifier, interpreter, WebAssembly JIT, maps and helpers. */
 export * from './insn.js';
 export * from './spec.js';
+export * from './opcodes.js';
+export * from './encoding.js';
+export * from './forms.js';
+export * from './check.js';
+export * from './asm-common.js';
+export * from './llvm-syntax.js';
+export * from './conformance-syntax.js';

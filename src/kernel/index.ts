@@ -1,2 +1,10 @@
-/** Placeholder: this layer is not written yet. */
-export {};
+/** The Linux backend: bpf() and friends through one FFI seam, kernel maps and programs, probes, sockets, seccomp. */
+export * from './sys.js';
+export * from './fake-sys.js';
+export * from './attr.js';
+export * from './attach-type.js';
+export * from './map.js';
+export * from './program.js';
+export * from './verifier-error.js';
+export * from './probe.js';
+export * from './kernel.js';

@@ -1,0 +1,77 @@
+/** Ethernet II / 802.3 and 802.1Q tags, as tcpdump's ether_common_print prints them. */
+
+import { ethertypeName, ETHERTYPE_8021Q, ETHERTYPE_8021Q9100, ETHERTYPE_8021Q9200, ETHERTYPE_8021QINQ } from './ethertypes.js';
+import { printEthertype } from './ethertype-dispatch.js';
+import type { Printer } from './printer.js';
+
+const VLAN_TYPES = new Set([ETHERTYPE_8021Q, ETHERTYPE_8021QINQ, ETHERTYPE_8021Q9100, ETHERTYPE_8021Q9200]);
+
+/** Decodes an Ethernet frame at `off` whose wire length is `length`. */
+export function printEther(p: Printer, off: number, length: number): void {
+  p.protocol = 'ether';
+  const caplen = p.end - off;
+  if (caplen < 14) {
+    p.print(' [|ether]');
+    p.complete = true;
+    return;
+  }
+  const dst = p.mac(off);
+  const src = p.mac(off + 6);
+  const eflag = p.options.linkHeader;
+  if (eflag) p.print(`${src} > ${dst}, `);
+  const origLength = length;
+  let lt = p.u16(off + 12);
+  off += 14;
+  length -= 14;
+  const eth = p.layer('ether', { src, dst, type: lt });
+  let printedLength = false;
+  const vlans: { tpid: number; id: number; pcp: number }[] = [];
+  while (VLAN_TYPES.has(lt)) {
+    if (p.end - off < 4 || length < 4) {
+      p.protocol = 'vlan';
+      p.print(' [|vlan]');
+      return;
+    }
+    const tag = p.u16(off);
+    if (eflag) {
+      p.print(`ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')})`);
+      p.print(printedLength ? ', ' : `, length ${origLength}: `);
+      printedLength = true;
+      p.print(`${tciString(tag)}, `);
+    }
+    vlans.push({ tpid: lt, id: tag & 0xfff, pcp: tag >> 13 });
+    lt = p.u16(off + 2);
+    off += 4;
+    length -= 4;
+  }
+  if (vlans.length) {
+    eth.vlans = vlans;
+    eth.type = lt;
+  }
+  if (lt <= 1500) {
+    // 802.3 with an LLC header: tcpdump decodes LLC/SNAP further than we do.
+    if (lt < length) length = lt;
+    if (eflag) {
+      p.print('802.3');
+      if (!printedLength) p.print(`, length ${length}: `);
+    }
+    p.complete = false;
+    p.print(`LLC, length ${length}`);
+    return;
+  }
+  if (eflag) {
+    p.print(`ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')})`);
+    p.print(printedLength ? ', ' : `, length ${origLength}: `);
+  }
+  if (!printEthertype(p, lt, off, length)) {
+    if (!eflag) {
+      p.print(`${src} > ${dst}, ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')}), length ${origLength}: `);
+    }
+    p.complete = false;
+  }
+}
+
+/** `vlan 100, p 0` plus `, DEI` when set, as ieee8021q_tci_string. */
+function tciString(tci: number): string {
+  return `vlan ${tci & 0xfff}, p ${tci >> 13}${tci & 0x1000 ? ', DEI' : ''}`;
+}

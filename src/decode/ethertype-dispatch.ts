@@ -1,0 +1,25 @@
+/** Dispatch from an ethertype to the network-layer decoder (tcpdump's ethertype_print). */
+
+import { printArp } from './arp.js';
+import { ETHERTYPE_ARP, ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_REVARP } from './ethertypes.js';
+import { printIp } from './ip.js';
+import { printIp6 } from './ip6.js';
+import type { Printer } from './printer.js';
+
+/** Decodes the payload of ethertype `t`; false when the type is not one we decode. */
+export function printEthertype(p: Printer, t: number, off: number, length: number): boolean {
+  switch (t) {
+    case ETHERTYPE_IP:
+      printIp(p, off, length);
+      return true;
+    case ETHERTYPE_IPV6:
+      printIp6(p, off, length);
+      return true;
+    case ETHERTYPE_ARP:
+    case ETHERTYPE_REVARP:
+      printArp(p, off, length);
+      return true;
+    default:
+      return false;
+  }
+}

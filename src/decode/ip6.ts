@@ -1,0 +1,100 @@
+/** IPv6 with its extension headers, as tcpdump's ip6_print prints them. */
+
+import { printIcmp6 } from './icmp6.js';
+import { ipprotoName } from './ipproto.js';
+import type { Printer } from './printer.js';
+import { printTcp } from './tcp.js';
+import { printUdp } from './udp.js';
+
+export function printIp6(p: Printer, off: number, length: number): void {
+  p.protocol = 'ip6';
+  p.need(off, 1);
+  const ver = p.u8(off) >> 4;
+  if (ver !== 6) {
+    p.print(`IP6, wrong version ${ver} (invalid)`);
+    p.complete = false;
+    return;
+  }
+  if (!p.options.linkHeader) p.print('IP6 ');
+  if (length < 40) {
+    p.print(`truncated-ip6 ${length}`);
+    return;
+  }
+  p.need(off, 40);
+  const plen = p.u16(off + 4);
+  let len: number;
+  if (plen !== 0) {
+    len = plen + 40;
+    if (length < len) p.print(`truncated-ip6 - ${len - length} bytes missing!`);
+  } else {
+    p.complete = false; // a jumbogram: tcpdump reads the payload length from hop-by-hop options
+    len = length;
+  }
+  const savedEnd = p.end;
+  p.end = Math.min(p.end, off + len);
+  const src = p.ip6addr(off + 8);
+  const dst = p.ip6addr(off + 24);
+  let nh = p.u8(off + 6);
+  const hlim = p.u8(off + 7);
+  p.layer('ip6', { src, dst, nextHeader: nh, hopLimit: hlim, payloadLength: plen, flowLabel: p.u32(off) & 0xfffff });
+  if (p.options.verbose) {
+    const flow = p.u32(off);
+    const tc = (flow >> 20) & 0xff;
+    p.print('(');
+    if (tc) p.print(`class 0x${tc.toString(16).padStart(2, '0')}, `);
+    if (flow & 0xfffff) p.print(`flowlabel 0x${(flow & 0xfffff).toString(16).padStart(5, '0')}, `);
+    p.print(`hlim ${hlim}, next-header ${ipprotoName(nh) ?? 'unknown'} (${nh}) payload length: ${plen}) `);
+  }
+  let cp = off + 40;
+  let remaining = len - 40;
+  let fragmented = false;
+  for (;;) {
+    if (cp === off + 40 && nh !== 6 && nh !== 17 && nh !== 33 && nh !== 132) p.print(`${src} > ${dst}: `);
+    switch (nh) {
+      case 0: case 60: case 43: {
+        // Hop-by-hop, destination options, routing: tcpdump prints their options; we step over them.
+        p.complete = false;
+        const hl = (p.u8(cp + 1) + 1) * 8;
+        p.print(nh === 0 ? 'HBH ' : nh === 60 ? 'DSTOPT ' : 'srcrt ');
+        nh = p.u8(cp);
+        cp += hl;
+        remaining -= hl;
+        continue;
+      }
+      case 44: {
+        const fo = p.u16(cp + 2);
+        const id = p.u32(cp + 4);
+        const offset = fo & 0xfff8;
+        if (p.options.verbose) p.print(`frag (0x${id.toString(16).padStart(8, '0')}:${offset}|${remaining - 8})`);
+        else p.print(`frag (${offset}|${remaining - 8})`);
+        nh = p.u8(cp);
+        cp += 8;
+        remaining -= 8;
+        if (offset !== 0) {
+          p.end = savedEnd;
+          return;
+        }
+        p.print(' ');
+        fragmented = true;
+        continue;
+      }
+      case 6:
+        printTcp(p, cp, remaining, { v6: true, ipStart: off, src, dst, fragmented, nextHeader: nh });
+        break;
+      case 17:
+        printUdp(p, cp, remaining, { v6: true, ipStart: off, src, dst, fragmented, nextHeader: nh });
+        break;
+      case 58:
+        printIcmp6(p, cp, remaining, off, fragmented);
+        break;
+      case 59:
+        p.print('no next header');
+        break;
+      default:
+        p.complete = false;
+        p.print(` ip-proto-${nh} ${remaining}`);
+    }
+    break;
+  }
+  p.end = savedEnd;
+}

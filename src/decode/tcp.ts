@@ -1,0 +1,222 @@
+/** TCP, as tcpdump's tcp_print prints it: flags, relative seq/ack, window, options, length. */
+
+import { printDomain } from './dns.js';
+import { inCksum, shouldBe } from './ip.js';
+import { type Printer, flagString } from './printer.js';
+
+/** What the network layer tells the transport decoders. */
+export interface IpContext {
+  v6: boolean;
+  /** Offset of the IP header (for checksums). */
+  ipStart: number;
+  src: string;
+  dst: string;
+  fragmented: boolean;
+  /** The next-header value that led here (IPv6 extension headers change how addresses print). */
+  nextHeader?: number;
+}
+
+const FLAGS = [[0x01, 'F'], [0x02, 'S'], [0x04, 'R'], [0x08, 'P'], [0x10, '.'], [0x20, 'U'], [0x40, 'E'], [0x80, 'W']] as const;
+const OPTION_NAMES: Record<number, string> = {
+  0: 'eol', 1: 'nop', 2: 'mss', 3: 'wscale', 4: 'sackOK', 5: 'sack', 6: 'echo', 7: 'echoreply', 8: 'TS', 11: 'cc',
+  12: 'ccnew', 13: 'ccecho', 19: 'md5', 20: 'scps', 28: 'uto', 29: 'tcp-ao', 30: 'mptcp', 34: 'tfo', 254: 'exp',
+};
+/** TCP ports whose payload tcpdump decodes further (print-tcp.c). */
+const DECODED_PORTS = new Set([21, 22, 23, 25, 43, 80, 139, 179, 323, 445, 554, 639, 646, 1723, 2049, 6379, 6633, 6653, 8080, 8554, 10288, 111]);
+
+export function printTcp(p: Printer, off: number, length: number, ip: IpContext): void {
+  p.protocol = 'tcp';
+  if (!p.has(off + 2, 2)) {
+    p.print(`${ip.src} > ${ip.dst}:`);
+    p.need(off + 2, 2);
+  }
+  const sport = p.u16(off);
+  const dport = p.u16(off + 2);
+  p.print(`${ip.src}.${sport} > ${ip.dst}.${dport}: `);
+  const layer = p.layer('tcp', { srcPort: sport, dstPort: dport });
+  let hlen = (p.u8(off + 12) >> 4) * 4;
+  if (hlen < 20) {
+    p.print(` tcp ${length - hlen} [bad hdr length ${hlen} - too short, < 20]`);
+    p.print(' (invalid)');
+    return;
+  }
+  let seq = p.u32(off + 4);
+  let ack = p.u32(off + 8);
+  const win = p.u16(off + 14);
+  const urp = p.u16(off + 18);
+  if (p.options.quick) {
+    p.print(`tcp ${length - hlen}`);
+    if (hlen > length) p.print(` [bad hdr length ${hlen} - too long, > ${length}] (invalid)`);
+    return;
+  }
+  const flags = p.u16(off + 12) & 0xff;
+  p.print(`Flags [${flagString(flags, FLAGS)}]`);
+  Object.assign(layer, { flags, seq, ack, window: win });
+  let thseq = 0;
+  let thack = 0;
+  let rev = false;
+  if (!p.options.absoluteSeq && flags & 0x10) {
+    // tcpdump keys one entry per conversation in an arbitrary but fixed order.
+    const srcKey = ip.src;
+    const dstKey = ip.dst;
+    rev = sport > dport || (sport === dport && compareAddr(p, ip) > 0);
+    const key = rev ? `${dstKey}|${srcKey}|${dport}|${sport}` : `${srcKey}|${dstKey}|${sport}|${dport}`;
+    const th = p.state.tcpSeq.get(key);
+    if (!th || flags & 0x02) {
+      const entry: [number, number] = rev ? [(ack - 1) >>> 0, seq] : [seq, (ack - 1) >>> 0];
+      p.state.tcpSeq.set(key, entry);
+      [thseq, thack] = entry;
+    } else {
+      if (rev) {
+        seq = (seq - th[1]) >>> 0;
+        ack = (ack - th[0]) >>> 0;
+      } else {
+        seq = (seq - th[0]) >>> 0;
+        ack = (ack - th[1]) >>> 0;
+      }
+      [thseq, thack] = th;
+    }
+  }
+  if (hlen > length) {
+    p.print(` [bad hdr length ${hlen} - too long, > ${length}]`);
+    p.print(' (invalid)');
+    return;
+  }
+  if (p.options.verbose && !ip.fragmented && p.has(off, length)) {
+    const sum = transportChecksum(p, off, length, ip, 6);
+    const stored = p.u16(off + 16);
+    p.print(`, cksum 0x${stored.toString(16).padStart(4, '0')}`);
+    p.print(sum !== 0 ? ` (incorrect -> 0x${shouldBe(stored, sum).toString(16).padStart(4, '0')})` : ' (correct)');
+  }
+  length -= hlen;
+  if (p.options.verbose > 1 || length > 0 || flags & 0x07) {
+    p.print(`, seq ${seq}`);
+    if (length > 0) p.print(`:${(seq + length) >>> 0}`);
+  }
+  if (flags & 0x10) p.print(`, ack ${ack}`);
+  else if (p.options.verbose > 1 && ack !== 0) p.print(`, [ack ${ack} != 0 while ACK flag not set]`);
+  p.print(`, win ${win}`);
+  if (flags & 0x20) p.print(`, urg ${urp}`);
+  else if (p.options.verbose > 1 && urp !== 0) p.print(`, [urg ${urp} != 0 while URG flag not set]`);
+  if (hlen > 20) {
+    hlen -= 20;
+    let cp = off + 20;
+    p.print(', options [');
+    let first = true;
+    while (hlen !== 0) {
+      if (!first) p.print(',');
+      first = false;
+      const opt = p.u8(cp++);
+      let len: number;
+      if (opt === 0 || opt === 1) len = 1;
+      else {
+        len = p.u8(cp++);
+        if (len < 2 || len > hlen) {
+          p.print(OPTION_NAMES[opt] ?? `unknown-${opt}`);
+          p.print('[bad opt]');
+          p.complete = false;
+          return;
+        }
+        hlen--;
+      }
+      hlen--;
+      p.print(OPTION_NAMES[opt] ?? `unknown-${opt}`);
+      let datalen = 0;
+      const lencheck = (l: number): boolean => l <= hlen;
+      switch (opt) {
+        case 2:
+          datalen = 2;
+          if (!lencheck(datalen)) return badOpt(p);
+          p.print(` ${p.u16(cp)}`);
+          break;
+        case 3:
+          datalen = 1;
+          if (!lencheck(datalen)) return badOpt(p);
+          p.print(` ${p.u8(cp)}`);
+          break;
+        case 5:
+          datalen = len - 2;
+          if (datalen % 8 !== 0) p.print(' invalid sack');
+          else {
+            p.print(` ${datalen / 8} `);
+            for (let i = 0; i < datalen; i += 8) {
+              if (!lencheck(i + 8)) return badOpt(p);
+              let s = p.u32(cp + i);
+              let e = p.u32(cp + i + 4);
+              const base = rev ? thseq : thack;
+              s = (s - base) >>> 0;
+              e = (e - base) >>> 0;
+              p.print(`{${s}:${e}}`);
+            }
+          }
+          break;
+        case 6: case 7: case 11: case 12: case 13:
+          datalen = 4;
+          if (!lencheck(datalen)) return badOpt(p);
+          p.print(` ${p.u32(cp)}`);
+          break;
+        case 8:
+          datalen = 8;
+          if (!lencheck(datalen)) return badOpt(p);
+          p.print(` val ${p.u32(cp)} ecr ${p.u32(cp + 4)}`);
+          break;
+        case 0: case 1: case 4:
+          break;
+        default:
+          // tcpdump decodes these further (md5, mptcp, tfo, uto, ...).
+          p.complete = false;
+          datalen = len - 2;
+          if (!lencheck(datalen)) return badOpt(p);
+          break;
+      }
+      cp += datalen;
+      hlen -= datalen;
+      datalen += opt === 0 || opt === 1 ? 1 : 2;
+      if (datalen !== len) p.print(`[len ${len}]`);
+      if (opt === 0) break;
+    }
+    p.print(']');
+  }
+  p.print(`, length ${length}`);
+  layer.payloadLength = length;
+  if (length <= 0) return;
+  const payload = off + (p.u8(off + 12) >> 4) * 4;
+  if (flags & 0x04 && p.options.verbose) {
+    p.complete = false;
+    return;
+  }
+  if (sport === 53 || dport === 53) {
+    p.print(' ');
+    printDomain(p, payload, length, true);
+  } else if (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport)) {
+    p.complete = false;
+  }
+}
+
+function badOpt(p: Printer): void {
+  p.print('[bad opt]');
+  p.complete = false;
+}
+
+function compareAddr(p: Printer, ip: IpContext): number {
+  const n = ip.v6 ? 16 : 4;
+  const s = ip.v6 ? ip.ipStart + 8 : ip.ipStart + 12;
+  const d = s + n;
+  for (let i = 0; i < n; i++) {
+    const diff = p.data[s + i] - p.data[d + i];
+    if (diff) return diff;
+  }
+  return 0;
+}
+
+/** The TCP/UDP checksum over the pseudo-header and `length` bytes at `off` (0 when right). */
+export function transportChecksum(p: Printer, off: number, length: number, ip: IpContext, proto: number): number {
+  let sum = 0;
+  const addWords = (o: number, n: number): void => {
+    for (let i = 0; i < n; i += 2) sum += (p.data[o + i] << 8) | p.data[o + i + 1];
+  };
+  if (ip.v6) addWords(ip.ipStart + 8, 32);
+  else addWords(ip.ipStart + 12, 8);
+  sum += proto + length;
+  return inCksum(p.data, off, length, sum);
+}

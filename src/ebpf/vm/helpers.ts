@@ -1,0 +1,507 @@
+/** The VM's helper functions: a table keyed by the kernel's helper id, each a small function over the run's memory, maps and host. */
+
+import type { MapSpec } from '../spec.js';
+import type { Engine } from './engine.js';
+import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, type VmMemory, makeFault } from './memory.js';
+
+/**
+ * The program side of a VM map, as the maps area's `VmMap` offers it: lookups return a live
+ * view of the stored value, updates return 0 or a negative errno. Ring buffers add
+ * `ringbufOutput`/`ringbufReserve`/...; program arrays hold programs for `bpf_tail_call`.
+ */
+export interface VmMapLike {
+  readonly spec: MapSpec;
+  lookupElem(key: Uint8Array, cpu?: number): Uint8Array | undefined;
+  updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu?: number): number;
+  deleteElem(key: Uint8Array, cpu?: number): number;
+  pushElem?(value: Uint8Array, flags: number): number;
+  popElem?(out: Uint8Array): number;
+  peekElem?(out: Uint8Array): number;
+  forEachElem?(callback: (key: Uint8Array, value: Uint8Array) => number, flags?: number, cpu?: number): number;
+  ringbufOutput?(data: Uint8Array, flags: number): number;
+  ringbufReserve?(size: number, flags: number): Uint8Array | undefined;
+  ringbufSubmit?(record: Uint8Array, flags: number): void;
+  ringbufDiscard?(record: Uint8Array, flags: number): void;
+  ringbufQuery?(flags: number): bigint;
+}
+
+/** The task a tracing program sees as "current" (`bpf_get_current_*`). */
+export interface VmTask {
+  pid: number;
+  tgid: number;
+  uid: number;
+  gid: number;
+  comm: string;
+}
+
+/** What the host supplies to helpers; every field is optional and has a neutral default. */
+export interface VmHost {
+  task?: VmTask;
+  /** Monotonic nanoseconds (`bpf_ktime_get_ns`); defaults to a clock from `performance.now()` or `Date.now()`. */
+  now?(): bigint;
+  /** Nanoseconds since boot (`bpf_ktime_get_boot_ns`); defaults to `now()`. */
+  bootNow?(): bigint;
+  /** A random u32 (`bpf_get_prandom_u32`); defaults to Math.random. */
+  random?(): number;
+  /** The CPU a run claims to be on. */
+  cpu?: number;
+  /** Memory that `bpf_probe_read_*` reads: `len` bytes at `address`, or undefined when unmapped (-EFAULT). */
+  readMemory?(address: bigint, len: number, space: 'kernel' | 'user'): Uint8Array | undefined;
+  /** A line of `bpf_trace_printk` output (without the trailing newline). */
+  tracePrintk?(line: string): void;
+  /** A record of `bpf_perf_event_output`. */
+  perfOutput?(map: string, cpu: number, data: Uint8Array): void;
+}
+
+/** Packet state of network program types (socket filter, tc, XDP): what packet helpers rewrite. */
+export interface PacketState {
+  /** Bytes before the data (headroom, XDP metadata) and the data; `data` starts at `start`, metadata at `meta`. */
+  buf: Uint8Array;
+  meta: number;
+  start: number;
+  end: number;
+  /** Re-points packet pointers after a resize: a new packet region is made, as the kernel invalidates old pointers. */
+  changed(): void;
+  /** True for XDP (adjust_head/tail/meta), false for skb programs. */
+  xdp: boolean;
+  /** Where the network header starts for `BPF_HDR_START_NET`. */
+  netOffset: number;
+  /** Redirect target chosen by `bpf_redirect`/`bpf_redirect_map`. */
+  redirect?: { ifindex: number; flags: number; map?: string };
+}
+
+/** Everything a helper may touch during one run. */
+export interface HelperEnv {
+  readonly mem: VmMemory;
+  readonly maps: readonly VmMapLike[];
+  readonly host: VmHost;
+  readonly engine: Engine;
+  readonly packet: PacketState | undefined;
+  /** The calling instruction's slot (for fault positions). */
+  pc: number;
+  /** Requests a tail call into program `index` of a program array; false when there is none (the call then falls through). */
+  tailCall(map: VmMapLike, index: number): boolean;
+  /** Trace lines printed so far in this run. */
+  readonly trace: string[];
+  /** Ring buffer records reserved and not yet submitted, by the pointer the program holds. */
+  readonly records: Map<bigint, { map: VmMapLike; rec: Uint8Array }>;
+}
+
+/** A helper: r1..r5 in, r0 out. */
+export type HelperFn = (env: HelperEnv, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint) => bigint;
+
+/** One entry of the helper table. */
+export interface HelperDef {
+  readonly id: number;
+  readonly name: string;
+  readonly fn: HelperFn;
+}
+
+/** sizeof(struct xdp_frame) on x86-64: headroom bpf_xdp_adjust_head must leave. */
+const XDP_FRAME_SIZE = 40;
+const EINVAL = -22n, ENOENT = -2n, EFAULT = -14n, E2BIG = -7n;
+
+function mapOf(env: HelperEnv, handle: bigint): VmMapLike {
+  const idx = Number(handle & 0xffffffffn);
+  if ((handle & ~0xffffffffn) !== MAP_HANDLE_TAG || idx >= env.maps.length) throw makeFault(FaultKind.BAD_POINTER, env.pc, handle, 0, env.mem.names);
+  return env.maps[idx];
+}
+
+function mapName(m: VmMapLike): string {
+  return `map ${m.spec.name}`;
+}
+
+function lookup(env: HelperEnv, r1: bigint, r2: bigint): bigint {
+  const m = mapOf(env, r1);
+  const key = env.mem.read(r2, m.spec.keySize, env.pc);
+  const view = m.lookupElem(key, env.host.cpu ?? 0);
+  if (!view) return 0n;
+  const ro = ((m.spec.flags ?? 0) & 0x80) !== 0; // BPF_F_RDONLY_PROG
+  return env.mem.mirror(view, !ro, `${mapName(m)} value`, env.pc);
+}
+
+function negErr(n: number | bigint): bigint {
+  return BigInt.asUintN(64, BigInt(n));
+}
+
+let clockBase: bigint | undefined;
+function defaultNow(): bigint {
+  const perf = (globalThis as { performance?: { now(): number; timeOrigin?: number } }).performance;
+  if (perf) {
+    const ms = perf.now() + (perf.timeOrigin ?? 0);
+    return BigInt(Math.floor(ms * 1e6));
+  }
+  clockBase ??= BigInt(Date.now()) * 1_000_000n;
+  return clockBase;
+}
+
+/** Reads a NUL-terminated string at `ptr` (at most `max` bytes), without the NUL. */
+function readCString(env: HelperEnv, ptr: bigint, max: number): Uint8Array {
+  const n = Math.min(max, env.mem.readableFrom(ptr));
+  const bytes = env.mem.read(ptr, n, env.pc);
+  const z = bytes.indexOf(0);
+  return z < 0 ? bytes : bytes.subarray(0, z);
+}
+
+/** Bytes to text, one char per byte (the core has no TextDecoder; BPF strings are ASCII). */
+const text = { decode: (b: Uint8Array): string => { let s = ''; for (const c of b) s += String.fromCharCode(c); return s; } };
+/** Text to bytes, one byte per char. */
+function ascii(s: string): Uint8Array {
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i) & 0xff;
+  return out;
+}
+
+/** Formats as the kernel's bstr_printf does for the subset BPF allows: %d %i %u %x %X %ld %lld %lu %llu %lx %llx %p %s %c %%. */
+function format(env: HelperEnv, fmt: string, args: readonly bigint[]): string {
+  let k = 0;
+  return fmt.replace(/%(-?\d*)(l{0,2}|h{0,2}|z?)([diuxXpsc%])/g, (_m, width: string, len: string, conv: string) => {
+    if (conv === '%') return '%';
+    const a = args[k++] ?? 0n;
+    let s: string;
+    const wide = len === 'l' || len === 'll' || len === 'z';
+    switch (conv) {
+      case 'd': case 'i': s = (wide ? BigInt.asIntN(64, a) : BigInt.asIntN(32, a)).toString(); break;
+      case 'u': s = (wide ? BigInt.asUintN(64, a) : BigInt.asUintN(32, a)).toString(); break;
+      case 'x': s = (wide ? BigInt.asUintN(64, a) : BigInt.asUintN(32, a)).toString(16); break;
+      case 'X': s = (wide ? BigInt.asUintN(64, a) : BigInt.asUintN(32, a)).toString(16).toUpperCase(); break;
+      case 'p': s = '0x' + BigInt.asUintN(64, a).toString(16); break;
+      case 'c': s = String.fromCharCode(Number(a & 0xffn)); break;
+      default: s = text.decode(readCString(env, a, 4096)); break; // %s
+    }
+    const w = parseInt(width || '0', 10);
+    return w < 0 ? s.padEnd(-w) : s.padStart(w);
+  });
+}
+
+function probeRead(space: 'kernel' | 'user', str: boolean): HelperFn {
+  return (env, dst, size, src) => {
+    const n = Number(size & 0xffffffffn);
+    const got = env.host.readMemory?.(src, n, space);
+    if (!got) {
+      env.mem.write(dst, new Uint8Array(n), env.pc);
+      return EFAULT;
+    }
+    if (!str) {
+      env.mem.write(dst, got.subarray(0, n), env.pc);
+      return 0n;
+    }
+    if (n === 0) return 0n;
+    const z = got.indexOf(0);
+    const len = Math.min(z < 0 ? got.length : z, n - 1);
+    const out = new Uint8Array(len + 1);
+    out.set(got.subarray(0, len));
+    env.mem.write(dst, out, env.pc);
+    return BigInt(len + 1);
+  };
+}
+
+function pkt(env: HelperEnv): PacketState {
+  if (!env.packet) throw makeFault(FaultKind.HELPER, env.pc, 0n);
+  return env.packet;
+}
+
+/** The ones'-complement sum of `bytes` (as 16-bit big-endian words) added to `seed`, folded to 32 bits like csum_partial. */
+function csumPartial(bytes: Uint8Array, seed: number): number {
+  let sum = seed >>> 0;
+  for (let i = 0; i + 1 < bytes.length; i += 2) sum += (bytes[i + 1] << 8) | bytes[i]; // little-endian host words
+  if (bytes.length & 1) sum += bytes[bytes.length - 1];
+  while (sum > 0xffffffff) sum = (sum & 0xffffffff) + Math.floor(sum / 0x100000000);
+  return sum >>> 0;
+}
+
+function fold16(sum: number): number {
+  let s = sum >>> 0;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+/** Replaces a 16-bit checksum at packet offset `off`: ~(~csum + ~from + to), as csum_replace2/4 do. */
+function csumReplace(env: HelperEnv, off: number, from: bigint, to: bigint, size: number, pseudo: boolean): bigint {
+  const p = pkt(env);
+  const at = p.start + off;
+  if (off < 0 || at + 2 > p.end) return EFAULT;
+  const old = p.buf[at] | (p.buf[at + 1] << 8); // the checksum as stored, read as a host (little-endian) word
+  let sum = (~old) & 0xffff;
+  if (size === 0) {
+    sum += Number(to & 0xffffffffn); // already a diff (from csum_diff)
+  } else {
+    const mask = size === 2 ? 0xffff : 0xffffffff;
+    const f = Number(from & BigInt(mask)), t = Number(to & BigInt(mask));
+    sum += (~f >>> 0) & mask;
+    sum += t;
+    if (size === 4) { sum = fold16((sum & 0xffff) + Math.floor(sum / 0x10000)); }
+  }
+  let res = (~fold16(sum)) & 0xffff;
+  if (pseudo && res === 0) res = 0; // CSUM_MANGLED_0 handling is for UDP only; kept simple
+  p.buf[at] = res & 0xff;
+  p.buf[at + 1] = res >> 8;
+  return 0n;
+}
+
+/** The helpers, by kernel id (names as in enum bpf_func_id without the `bpf_` prefix). */
+export const HELPERS: readonly HelperDef[] = [
+  { id: 1, name: 'map_lookup_elem', fn: (env, r1, r2) => lookup(env, r1, r2) },
+  { id: 2, name: 'map_update_elem', fn: (env, r1, r2, r3, r4) => {
+    const m = mapOf(env, r1);
+    const key = env.mem.read(r2, m.spec.keySize, env.pc);
+    const value = env.mem.read(r3, m.spec.valueSize, env.pc);
+    return negErr(m.updateElem(key, value, Number(r4 & 0xffffffffn), env.host.cpu ?? 0));
+  } },
+  { id: 3, name: 'map_delete_elem', fn: (env, r1, r2) => {
+    const m = mapOf(env, r1);
+    return negErr(m.deleteElem(env.mem.read(r2, m.spec.keySize, env.pc), env.host.cpu ?? 0));
+  } },
+  { id: 4, name: 'probe_read', fn: probeRead('kernel', false) },
+  { id: 5, name: 'ktime_get_ns', fn: (env) => (env.host.now ?? defaultNow)() },
+  { id: 6, name: 'trace_printk', fn: (env, r1, r2, r3, r4, r5) => {
+    const fmt = text.decode(env.mem.read(r1, Number(r2 & 0xffffffffn), env.pc)).replace(/\0.*$/s, '');
+    const line = format(env, fmt, [r3, r4, r5]).replace(/\n$/, '');
+    env.trace.push(line);
+    env.host.tracePrintk?.(line);
+    return BigInt(line.length + 1);
+  } },
+  { id: 7, name: 'get_prandom_u32', fn: (env) => BigInt((env.host.random?.() ?? Math.floor(Math.random() * 0x100000000)) >>> 0) },
+  { id: 8, name: 'get_smp_processor_id', fn: (env) => BigInt(env.host.cpu ?? 0) },
+  { id: 9, name: 'skb_store_bytes', fn: (env, _ctx, off, from, len) => {
+    const p = pkt(env);
+    const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
+    if (o < 0 || p.start + o + n > p.end) return EFAULT;
+    p.buf.set(env.mem.read(from, n, env.pc), p.start + o);
+    return 0n;
+  } },
+  { id: 10, name: 'l3_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xfn), false) },
+  { id: 11, name: 'l4_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xfn), (flags & 0x10n) !== 0n) },
+  { id: 12, name: 'tail_call', fn: (env, _ctx, r2, r3) => {
+    const m = mapOf(env, r2);
+    return env.tailCall(m, Number(r3 & 0xffffffffn)) ? 0n : negErr(ENOENT);
+  } },
+  { id: 14, name: 'get_current_pid_tgid', fn: (env) => {
+    const t = env.host.task;
+    return t ? (BigInt(t.tgid >>> 0) << 32n) | BigInt(t.pid >>> 0) : 0n;
+  } },
+  { id: 15, name: 'get_current_uid_gid', fn: (env) => {
+    const t = env.host.task;
+    return t ? (BigInt(t.gid >>> 0) << 32n) | BigInt(t.uid >>> 0) : 0n;
+  } },
+  { id: 16, name: 'get_current_comm', fn: (env, buf, size) => {
+    const n = Number(size & 0xffffffffn);
+    const out = new Uint8Array(n);
+    const comm = ascii(env.host.task?.comm ?? '');
+    out.set(comm.subarray(0, Math.max(0, n - 1)));
+    env.mem.write(buf, out, env.pc);
+    return env.host.task ? 0n : negErr(EINVAL);
+  } },
+  { id: 23, name: 'redirect', fn: (env, ifindex, flags) => {
+    const p = pkt(env);
+    p.redirect = { ifindex: Number(ifindex & 0xffffffffn), flags: Number(flags & 0xffffffffn) };
+    return p.xdp ? 4n : 7n; // XDP_REDIRECT, TC_ACT_REDIRECT
+  } },
+  { id: 25, name: 'perf_event_output', fn: (env, _ctx, map, flags, data, size) => {
+    const m = mapOf(env, map);
+    const bytes = env.mem.read(data, Number(size & 0xffffffffn), env.pc);
+    const idx = Number(flags & 0xffffffffn);
+    env.host.perfOutput?.(m.spec.name, idx === 0xffffffff ? env.host.cpu ?? 0 : idx, bytes);
+    return 0n;
+  } },
+  { id: 26, name: 'skb_load_bytes', fn: (env, _ctx, off, to, len) => {
+    const p = pkt(env);
+    const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
+    if (o < 0 || p.start + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return EFAULT; }
+    env.mem.write(to, p.buf.slice(p.start + o, p.start + o + n), env.pc);
+    return 0n;
+  } },
+  { id: 28, name: 'csum_diff', fn: (env, from, fromSize, to, toSize, seed) => {
+    const fs = Number(fromSize & 0xffffffffn), ts = Number(toSize & 0xffffffffn);
+    if (fs % 4 || ts % 4) return EINVAL;
+    const f = env.mem.read(from, fs, env.pc), t = env.mem.read(to, ts, env.pc);
+    const inv = f.map((b) => ~b & 0xff);
+    const joined = new Uint8Array(inv.length + t.length);
+    joined.set(inv);
+    joined.set(t, inv.length);
+    return BigInt(csumPartial(joined, Number(seed & 0xffffffffn)));
+  } },
+  { id: 44, name: 'xdp_adjust_head', fn: (env, _ctx, delta) => {
+    const p = pkt(env);
+    const start = p.start + Number(BigInt.asIntN(32, delta));
+    const metaLen = p.start - p.meta;
+    // The kernel keeps room for struct xdp_frame at the head and an Ethernet header in the data.
+    if (!p.xdp || start - metaLen < XDP_FRAME_SIZE || start > p.end - 14) return EINVAL;
+    p.start = start;
+    p.meta = start - metaLen;
+    p.changed();
+    return 0n;
+  } },
+  { id: 45, name: 'probe_read_str', fn: probeRead('kernel', true) },
+  { id: 51, name: 'redirect_map', fn: (env, map, key, flags) => {
+    const m = mapOf(env, map);
+    const p = pkt(env);
+    const k = new Uint8Array(4);
+    new DataView(k.buffer).setUint32(0, Number(key & 0xffffffffn), true);
+    const v = m.lookupElem(k);
+    if (!v) return flags & 3n; // the low bits give the fallback action
+    p.redirect = { ifindex: v.length >= 4 ? new DataView(v.buffer, v.byteOffset).getUint32(0, true) : 0, flags: 0, map: m.spec.name };
+    return 4n; // XDP_REDIRECT
+  } },
+  { id: 54, name: 'xdp_adjust_meta', fn: (env, _ctx, delta) => {
+    const p = pkt(env);
+    const meta = p.meta + Number(BigInt.asIntN(32, delta));
+    if (!p.xdp || meta > p.start || meta < 0 || p.start - meta > 32 || (p.start - meta) % 4) return EINVAL;
+    p.meta = meta;
+    p.changed();
+    return 0n;
+  } },
+  { id: 65, name: 'xdp_adjust_tail', fn: (env, _ctx, delta) => {
+    const p = pkt(env);
+    const end = p.end + Number(BigInt.asIntN(32, delta));
+    if (!p.xdp || end < p.start + 14 || end > p.buf.length) return EINVAL;
+    if (end > p.end) p.buf.fill(0, p.end, end);
+    p.end = end;
+    p.changed();
+    return 0n;
+  } },
+  { id: 68, name: 'skb_load_bytes_relative', fn: (env, _ctx, off, to, len, hdr) => {
+    const p = pkt(env);
+    const base = hdr === 0n ? 0 : hdr === 1n ? p.netOffset : -1;
+    const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
+    if (base < 0 || o < 0 || p.start + base + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return base < 0 ? EINVAL : EFAULT; }
+    env.mem.write(to, p.buf.slice(p.start + base + o, p.start + base + o + n), env.pc);
+    return 0n;
+  } },
+  { id: 87, name: 'map_push_elem', fn: (env, map, value, flags) => {
+    const m = mapOf(env, map);
+    if (!m.pushElem) return EINVAL;
+    return negErr(m.pushElem(env.mem.read(value, m.spec.valueSize, env.pc), Number(flags & 0xffffffffn)));
+  } },
+  { id: 88, name: 'map_pop_elem', fn: (env, map, value) => {
+    const m = mapOf(env, map);
+    if (!m.popElem) return EINVAL;
+    const out = new Uint8Array(m.spec.valueSize);
+    const r = m.popElem(out);
+    env.mem.write(value, out, env.pc);
+    return negErr(r);
+  } },
+  { id: 89, name: 'map_peek_elem', fn: (env, map, value) => {
+    const m = mapOf(env, map);
+    if (!m.peekElem) return EINVAL;
+    const out = env.mem.read(value, m.spec.valueSize, env.pc);
+    const r = m.peekElem(out);
+    env.mem.write(value, out, env.pc);
+    return negErr(r);
+  } },
+  { id: 112, name: 'probe_read_user', fn: probeRead('user', false) },
+  { id: 113, name: 'probe_read_kernel', fn: probeRead('kernel', false) },
+  { id: 114, name: 'probe_read_user_str', fn: probeRead('user', true) },
+  { id: 115, name: 'probe_read_kernel_str', fn: probeRead('kernel', true) },
+  { id: 125, name: 'ktime_get_boot_ns', fn: (env) => (env.host.bootNow ?? env.host.now ?? defaultNow)() },
+  { id: 130, name: 'ringbuf_output', fn: (env, map, data, size, flags) => {
+    const m = mapOf(env, map);
+    if (!m.ringbufOutput) return EINVAL;
+    return negErr(m.ringbufOutput(env.mem.read(data, Number(size & 0xffffffffn), env.pc), Number(flags & 0xffffffffn)));
+  } },
+  { id: 131, name: 'ringbuf_reserve', fn: (env, map, size, flags) => {
+    const m = mapOf(env, map);
+    const rec = m.ringbufReserve?.(Number(size & 0xffffffffn), Number(flags & 0xffffffffn));
+    if (!rec) return 0n;
+    const ptr = env.mem.mirror(rec, true, `${mapName(m)} record`, env.pc);
+    env.records.set(ptr, { map: m, rec });
+    return ptr;
+  } },
+  { id: 132, name: 'ringbuf_submit', fn: (env, data, flags) => ringbufDone(env, data, flags, true) },
+  { id: 133, name: 'ringbuf_discard', fn: (env, data, flags) => ringbufDone(env, data, flags, false) },
+  { id: 134, name: 'ringbuf_query', fn: (env, map, flags) => mapOf(env, map).ringbufQuery?.(Number(flags & 0xffffffffn)) ?? 0n },
+  { id: 160, name: 'ktime_get_coarse_ns', fn: (env) => {
+    const t = (env.host.now ?? defaultNow)();
+    return t - (t % 4_000_000n); // jiffy granularity (HZ=250)
+  } },
+  { id: 164, name: 'for_each_map_elem', fn: (env, map, cb, cbCtx, flags) => {
+    const m = mapOf(env, map);
+    if (!m.forEachElem) return EINVAL;
+    const entry = funcEntry(env, cb);
+    const keyBuf = env.mem.alloc(m.spec.keySize, env.pc);
+    const keyId = env.mem.addRegion(keyBuf, m.spec.keySize, false, 'for_each key', env.pc);
+    const keyPtr = BigInt(keyId) << 32n;
+    return negErr(m.forEachElem((key, value) => {
+      env.mem.u8.set(key, keyBuf);
+      const valuePtr = env.mem.mirror(value, true, `${mapName(m)} value`, env.pc);
+      const r = invoke(env, entry, [map, keyPtr, valuePtr, cbCtx]);
+      return stopped(env) ? 1 : Number(r & 1n);
+    }, Number(flags & 0xffffffffn), env.host.cpu ?? 0));
+  } },
+  { id: 165, name: 'snprintf', fn: (env, str, size, fmt, data, dataLen) => {
+    const f = text.decode(readCString(env, fmt, 4096));
+    const n = Number(dataLen & 0xffffffffn);
+    if (n % 8 || n > 8 * 12) return EINVAL;
+    const raw = env.mem.read(data, n, env.pc);
+    const dv = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const args: bigint[] = [];
+    for (let i = 0; i < n; i += 8) args.push(dv.getBigUint64(i, true));
+    const out = ascii(format(env, f, args));
+    const cap = Number(size & 0xffffffffn);
+    if (cap > 0) {
+      const w = new Uint8Array(Math.min(cap, out.length + 1));
+      w.set(out.subarray(0, w.length - 1));
+      env.mem.write(str, w, env.pc);
+    }
+    return BigInt(out.length + 1);
+  } },
+  { id: 181, name: 'loop', fn: (env, nr, cb, cbCtx, flags) => {
+    if (flags !== 0n) return EINVAL;
+    const n = Number(nr & 0xffffffffn);
+    if (n > 1 << 23) return E2BIG;
+    const entry = funcEntry(env, cb);
+    let i = 0;
+    for (; i < n; i++) {
+      const r = invoke(env, entry, [BigInt(i), cbCtx]);
+      if (stopped(env)) return 0n;
+      if ((r & 0xffffffffn) !== 0n) { i++; break; }
+    }
+    return BigInt(i);
+  } },
+];
+
+function ringbufDone(env: HelperEnv, data: bigint, flags: bigint, submit: boolean): bigint {
+  const r = env.records.get(data);
+  if (!r) throw makeFault(FaultKind.BAD_POINTER, env.pc, data, 0, env.mem.names);
+  env.records.delete(data);
+  env.mem.flush();
+  if (submit) r.map.ringbufSubmit?.(r.rec, Number(flags & 0xffffffffn));
+  else r.map.ringbufDiscard?.(r.rec, Number(flags & 0xffffffffn));
+  return 0n;
+}
+
+function funcEntry(env: HelperEnv, ptr: bigint): number {
+  if ((ptr & ~0xffffffffn) !== FUNC_PTR_TAG) throw makeFault(FaultKind.BAD_POINTER, env.pc, ptr, 0, env.mem.names);
+  return Number(ptr & 0xffffffffn);
+}
+
+function stopped(env: HelperEnv): boolean {
+  return env.mem.dv.getInt32(Layout.STOP, true) !== 0;
+}
+
+/** Runs a callback subprogram one frame deeper than the caller. */
+function invoke(env: HelperEnv, entry: number, args: bigint[]): bigint {
+  const depth = env.mem.dv.getInt32(Layout.DEPTH, true);
+  const pc = env.pc;
+  env.mem.reload();
+  const r = env.engine.exec(entry, args, depth + 1);
+  env.mem.flush();
+  env.pc = pc;
+  return r;
+}
+
+/** The helper table indexed by id. */
+export const HELPERS_BY_ID: ReadonlyMap<number, HelperDef> = new Map(HELPERS.map((h) => [h.id, h]));
+
+/**
+ * uBPF's test helper `unwind` (id 5 in the bpf_conformance model): returns r1 and stops
+ * the program when r1 is 0.
+ */
+export const UNWIND_HELPER: HelperDef = {
+  id: 5,
+  name: 'unwind',
+  fn: (env, r1) => {
+    if (r1 === 0n) env.mem.dv.setInt32(Layout.STOP, 1, true);
+    return r1;
+  },
+};

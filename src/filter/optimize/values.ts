@@ -1,0 +1,347 @@
+/**
+ * Value numbering for the optimizer: symbolic values of A, X and M[], what the branches
+ * taken so far prove about them, and which loads are known not to abort.
+ */
+
+import {
+  BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_CLASS, BPF_DIV, BPF_H, BPF_IMM, BPF_IND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JSET,
+  BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MISCOP, BPF_MOD, BPF_MODE, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OP, BPF_OR,
+  BPF_RSH, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_W, BPF_X, BPF_XOR, BPF_K, type Insn,
+} from '../../cbpf/index.js';
+import { A_ATOM, N_ATOMS, X_ATOM } from './graph.js';
+
+/** An inclusive unsigned 32-bit range. */
+export type Range = readonly [number, number];
+const FULL: Range = [0, 0xffffffff];
+
+/** Bytes each load width reads. */
+const WIDTH: Record<number, number> = { [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1 };
+
+/** Constant folding of ALU operations; undefined where the result is not defined (division by 0, shifts of 32+). */
+const FOLD: Record<number, (a: number, b: number) => number | undefined> = {
+  [BPF_ADD]: (a, b) => (a + b) >>> 0,
+  [BPF_SUB]: (a, b) => (a - b) >>> 0,
+  [BPF_MUL]: (a, b) => Math.imul(a, b) >>> 0,
+  [BPF_DIV]: (a, b) => (b === 0 ? undefined : Math.floor(a / b) >>> 0),
+  [BPF_MOD]: (a, b) => (b === 0 ? undefined : a % b >>> 0),
+  [BPF_OR]: (a, b) => (a | b) >>> 0,
+  [BPF_AND]: (a, b) => (a & b) >>> 0,
+  [BPF_XOR]: (a, b) => (a ^ b) >>> 0,
+  [BPF_LSH]: (a, b) => (b >= 32 ? undefined : (a << b) >>> 0),
+  [BPF_RSH]: (a, b) => (b >= 32 ? undefined : a >>> b),
+  [BPF_NEG]: (a) => -a >>> 0,
+};
+
+/** Operand values that leave A unchanged (`add #0`, `mul #1`, ...). */
+const IDENTITY: Record<number, number> = { [BPF_ADD]: 0, [BPF_SUB]: 0, [BPF_OR]: 0, [BPF_XOR]: 0, [BPF_LSH]: 0, [BPF_RSH]: 0, [BPF_MUL]: 1, [BPF_DIV]: 1, [BPF_AND]: 0xffffffff };
+
+/**
+ * The table of value numbers of one analysis: equal numbers mean equal values on every
+ * packet. Packet loads are pure functions of the packet, so equal loads share a number.
+ */
+export class ValueTable {
+  private readonly byKey = new Map<string, number>();
+  private readonly constOf: (number | undefined)[] = [undefined];
+  private readonly rangeOf: Range[] = [FULL];
+
+  /** The number of a constant. */
+  k(c: number): number {
+    return this.intern(`k${c >>> 0}`, c >>> 0, [c >>> 0, c >>> 0]);
+  }
+
+  /** The number of an expression identified by `key`, with a range it always lies in. */
+  expr(key: string, range: Range = FULL): number {
+    return this.intern(key, undefined, range);
+  }
+
+  constant(v: number): number | undefined {
+    return this.constOf[v];
+  }
+
+  range(v: number): Range {
+    return this.rangeOf[v];
+  }
+
+  private intern(key: string, c: number | undefined, range: Range): number {
+    let v = this.byKey.get(key);
+    if (v === undefined) {
+      v = this.constOf.length;
+      this.byKey.set(key, v);
+      this.constOf.push(c);
+      this.rangeOf.push(range);
+    }
+    return v;
+  }
+}
+
+/** What holds on entry to a block (or along an edge) on every path that gets there. */
+export interface State {
+  /** Value number held by each atom. */
+  regs: number[];
+  /** Ranges that taken branches proved, by value number. */
+  ranges: Map<number, Range>;
+  /** Branch outcomes already known: `op:a:b` -> result. */
+  facts: Map<string, boolean>;
+  /** The captured length is at least this (every path did a load this far). */
+  minLen: number;
+  /** Value numbers of loads that every path executed without aborting. */
+  done: Set<number>;
+}
+
+/** The state at the filter's entry: nothing known. */
+export function entryState(table: ValueTable): State {
+  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), facts: new Map(), minLen: 0, done: new Set() };
+}
+
+export function copyState(s: State): State {
+  return { regs: s.regs.slice(), ranges: new Map(s.ranges), facts: new Map(s.facts), minLen: s.minLen, done: new Set(s.done) };
+}
+
+/** What holds where paths join: only what holds on each of them. `where` names the join, for fresh numbers. */
+export function meet(states: readonly State[], table: ValueTable, where: number): State {
+  const out = copyState(states[0]);
+  for (let i = 1; i < states.length; i++) {
+    const s = states[i];
+    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${where}:${a}`);
+    for (const [v, r] of out.ranges) {
+      const o = s.ranges.get(v);
+      if (o === undefined) out.ranges.delete(v);
+      else out.ranges.set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
+    }
+    for (const [key, r] of out.facts) if (s.facts.get(key) !== r) out.facts.delete(key);
+    out.minLen = Math.min(out.minLen, s.minLen);
+    for (const v of out.done) if (!s.done.has(v)) out.done.delete(v);
+  }
+  return out;
+}
+
+/** The tightest range of a value under a state. */
+export function rangeIn(v: number, st: State, table: ValueTable): Range {
+  const r = table.range(v);
+  const f = st.ranges.get(v);
+  return f === undefined ? r : [Math.max(r[0], f[0]), Math.min(r[1], f[1])];
+}
+
+/** The constant a value is known to equal under a state, if any. */
+export function constIn(v: number, st: State, table: ValueTable): number | undefined {
+  const c = table.constant(v);
+  if (c !== undefined) return c;
+  const r = rangeIn(v, st, table);
+  return r[0] === r[1] ? r[0] : undefined;
+}
+
+/** The result of one statement: the rewritten statement (or null if it can go) and whether it may abort. */
+export interface StmtResult {
+  stmt: Insn | null;
+  mayAbort: boolean;
+}
+
+function load(size: number, k: number, st: State, table: ValueTable, key: string, range: Range): { v: number; mayAbort: boolean } {
+  const v = table.expr(key, range);
+  // Offsets of 2^31 and up are Linux ancillary data (SKF_*); never assume they are in range.
+  const inRange = k < 0x80000000 && k + size <= st.minLen;
+  const mayAbort = !inRange && !st.done.has(v);
+  if (k < 0x80000000) st.minLen = Math.max(st.minLen, k + size);
+  st.done.add(v);
+  return { v, mayAbort };
+}
+
+const SIZE_RANGE: Record<number, Range> = { [BPF_W]: FULL, [BPF_H]: [0, 0xffff], [BPF_B]: [0, 0xff] };
+
+/** A range for an ALU result from its operands' intrinsic ranges (never from facts of one path: numbers are shared across paths). */
+function aluRange(op: number, a: Range, b: number | undefined): Range {
+  if (op === BPF_AND && b !== undefined) return [0, Math.min(a[1], b)];
+  if (op === BPF_RSH && b !== undefined && b < 32) return [a[0] >>> b, a[1] >>> b];
+  if (op === BPF_DIV && b !== undefined && b > 0) return [Math.floor(a[0] / b), Math.floor(a[1] / b)];
+  if (op === BPF_MOD && b !== undefined && b > 0) return [0, Math.min(a[1], b - 1)];
+  return FULL;
+}
+
+/**
+ * Applies one statement to `st` (in place) and, when `alter`, returns a simpler equivalent:
+ * null when it changes nothing and cannot abort, a constant load when its value is known,
+ * `#k` forms when X is known, `[k]` when an indexed load's X is known.
+ */
+export function step(s: Insn, st: State, table: ValueTable, alter: boolean): StmtResult {
+  const r = st.regs;
+  const cls = BPF_CLASS(s.code);
+  const keep = (mayAbort: boolean, stmt: Insn = s): StmtResult => ({ stmt, mayAbort });
+  const setA = (v: number, mayAbort: boolean, stmt: Insn = s): StmtResult => {
+    const same = r[A_ATOM] === v;
+    r[A_ATOM] = v;
+    if (alter && same && !mayAbort) return { stmt: null, mayAbort };
+    if (alter && !mayAbort && stmt === s) {
+      const c = constIn(v, st, table);
+      if (c !== undefined && !(cls === BPF_LD && BPF_MODE(s.code) === BPF_IMM)) return { stmt: { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort };
+    }
+    return keep(mayAbort, stmt);
+  };
+  const setX = (v: number, mayAbort: boolean): StmtResult => {
+    const same = r[X_ATOM] === v;
+    r[X_ATOM] = v;
+    if (alter && same && !mayAbort) return { stmt: null, mayAbort };
+    if (alter && !mayAbort && !(cls === BPF_LDX && BPF_MODE(s.code) === BPF_IMM)) {
+      const c = constIn(v, st, table);
+      if (c !== undefined) return { stmt: { code: BPF_LDX | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort };
+    }
+    return keep(mayAbort);
+  };
+
+  switch (cls) {
+    case BPF_LD: {
+      const mode = BPF_MODE(s.code);
+      const size = BPF_SIZE(s.code);
+      if (mode === BPF_IMM) return setA(table.k(s.k), false);
+      if (mode === BPF_LEN) return setA(table.expr('len'), false);
+      if (mode === BPF_MEM) return setA(r[s.k & 15], false);
+      if (mode === BPF_ABS) {
+        const { v, mayAbort } = load(WIDTH[size] ?? 4, s.k, st, table, `abs${size}:${s.k}`, SIZE_RANGE[size] ?? FULL);
+        return setA(v, mayAbort);
+      }
+      if (mode === BPF_IND) {
+        const xc = constIn(r[X_ATOM], st, table);
+        if (xc !== undefined && (xc + s.k) >>> 0 < 0x80000000) {
+          // X is known: the indexed load is an absolute one.
+          const k = (xc + s.k) >>> 0;
+          const { v, mayAbort } = load(WIDTH[size] ?? 4, k, st, table, `abs${size}:${k}`, SIZE_RANGE[size] ?? FULL);
+          return setA(v, mayAbort, alter ? { code: BPF_LD | BPF_ABS | size, k, jt: 0, jf: 0 } : s);
+        }
+        const { v, mayAbort } = load(WIDTH[size] ?? 4, 0x80000000, st, table, `ind${size}:${r[X_ATOM]}:${s.k}`, SIZE_RANGE[size] ?? FULL);
+        return setA(v, mayAbort);
+      }
+      return setA(table.expr(`unknown${s.code}:${s.k}`), true);
+    }
+    case BPF_LDX: {
+      const mode = BPF_MODE(s.code);
+      if (mode === BPF_IMM) return setX(table.k(s.k), false);
+      if (mode === BPF_LEN) return setX(table.expr('len'), false);
+      if (mode === BPF_MEM) return setX(r[s.k & 15], false);
+      if (mode === BPF_MSH && BPF_SIZE(s.code) === BPF_B) {
+        const { v, mayAbort } = load(1, s.k, st, table, `msh:${s.k}`, [0, 60]);
+        return setX(v, mayAbort);
+      }
+      return setX(table.expr(`unknown${s.code}:${s.k}`), true);
+    }
+    case BPF_ST:
+    case BPF_STX: {
+      const v = r[cls === BPF_ST ? A_ATOM : X_ATOM];
+      const same = r[s.k & 15] === v;
+      r[s.k & 15] = v;
+      return alter && same ? { stmt: null, mayAbort: false } : keep(false);
+    }
+    case BPF_ALU: {
+      const op = BPF_OP(s.code);
+      const fold = FOLD[op];
+      if (fold === undefined) return setA(table.expr(`unknown${s.code}:${s.k}`), true);
+      const a = r[A_ATOM];
+      if (op === BPF_NEG) {
+        const c = constIn(a, st, table);
+        return setA(c !== undefined ? table.k(fold(c, 0) as number) : table.expr(`neg:${a}`), false);
+      }
+      const bv = BPF_SRC(s.code) === BPF_X ? r[X_ATOM] : table.k(s.k);
+      const b = constIn(bv, st, table);
+      const ac = constIn(a, st, table);
+      const mayAbort = (op === BPF_DIV || op === BPF_MOD) && (b === undefined || b === 0);
+      let stmt = s;
+      if (alter && BPF_SRC(s.code) === BPF_X && b !== undefined && !mayAbort) stmt = { code: (s.code & ~BPF_X) | BPF_K, k: b, jt: 0, jf: 0 };
+      if (b !== undefined && IDENTITY[op] === b) return setA(a, false, stmt);
+      if ((op === BPF_AND || op === BPF_MUL) && b === 0) return setA(table.k(0), false, stmt);
+      if (ac !== undefined && b !== undefined) {
+        const c = fold(ac, b);
+        if (c !== undefined) return setA(table.k(c), false, alter ? { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 } : s);
+      }
+      // Commutative operations share a number whichever way round the operands are.
+      const commutative = op === BPF_ADD || op === BPF_MUL || op === BPF_AND || op === BPF_OR || op === BPF_XOR;
+      const [x, y] = commutative && bv < a ? [bv, a] : [a, bv];
+      return setA(table.expr(`alu${op}:${x}:${y}`, aluRange(op, table.range(a), b)), mayAbort, stmt);
+    }
+    case BPF_MISC: {
+      if (BPF_MISCOP(s.code) === BPF_TAX) {
+        const same = r[X_ATOM] === r[A_ATOM];
+        r[X_ATOM] = r[A_ATOM];
+        if (alter && same) return { stmt: null, mayAbort: false };
+        const c = alter ? constIn(r[A_ATOM], st, table) : undefined;
+        return c !== undefined ? { stmt: { code: BPF_LDX | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort: false } : keep(false);
+      }
+      const same = r[A_ATOM] === r[X_ATOM];
+      r[A_ATOM] = r[X_ATOM];
+      if (alter && same) return { stmt: null, mayAbort: false };
+      const c = alter ? constIn(r[X_ATOM], st, table) : undefined;
+      return c !== undefined ? { stmt: { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort: false } : keep(false);
+    }
+    default:
+      // Jumps inside a block never reach here (blocks are normalised first).
+      for (let i = 0; i < N_ATOMS; i++) r[i] = table.expr(`clobber${i}:${s.code}:${s.k}`);
+      return keep(true);
+  }
+}
+
+/** The key under which a branch outcome is remembered. */
+export function testKey(op: number, a: number, b: number): string {
+  return `${op}:${a}:${b}`;
+}
+
+/** Decides a test `A op B` from what the state knows, or undefined. */
+export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
+  const known = st.facts.get(testKey(op, a, b));
+  if (known !== undefined) return known;
+  if (a === b) {
+    if (op === BPF_JEQ || op === BPF_JGE) return true;
+    if (op === BPF_JGT) return false;
+  }
+  const [alo, ahi] = rangeIn(a, st, table);
+  const [blo, bhi] = rangeIn(b, st, table);
+  switch (op) {
+    case BPF_JEQ:
+      if (ahi < blo || bhi < alo) return false;
+      if (alo === ahi && blo === bhi) return true;
+      return undefined;
+    case BPF_JGT:
+      if (alo > bhi) return true;
+      if (ahi <= blo) return false;
+      return undefined;
+    case BPF_JGE:
+      if (alo >= bhi) return true;
+      if (ahi < blo) return false;
+      return undefined;
+    case BPF_JSET:
+      if (alo === ahi && blo === bhi) return (alo & blo) !== 0;
+      if (blo === bhi) {
+        if (blo === 0) return false;
+        // A value below the lowest tested bit has none of the tested bits.
+        if (ahi < (blo & -blo) >>> 0) return false;
+      }
+      return undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Records what taking a branch with `result` proves. */
+export function learn(op: number, a: number, b: number, result: boolean, st: State, table: ValueTable): void {
+  st.facts.set(testKey(op, a, b), result);
+  const bc = constIn(b, st, table);
+  if (bc === undefined) return;
+  let [lo, hi] = rangeIn(a, st, table);
+  if (op === BPF_JEQ) {
+    if (result) lo = hi = bc;
+    else {
+      if (lo === bc) lo++;
+      if (hi === bc) hi--;
+    }
+  } else if (op === BPF_JGT) {
+    if (result) lo = Math.max(lo, bc + 1);
+    else hi = Math.min(hi, bc);
+  } else if (op === BPF_JGE) {
+    if (result) lo = Math.max(lo, bc);
+    else hi = Math.min(hi, bc - 1);
+  } else return;
+  if (lo <= hi) st.ranges.set(a, [lo, hi]);
+}
+
+/** The value number a branch compares A with. */
+export function operand(code: number, k: number, st: State, table: ValueTable): number {
+  return BPF_SRC(code) === BPF_X ? st.regs[X_ATOM] : table.k(k);
+}
+
+export { BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET };

@@ -1,0 +1,260 @@
+/** `KernelProgram`: a program loaded with bpf(PROG_LOAD), its maps bound by name, and test runs with PROG_TEST_RUN. */
+
+import { encodeProgram } from '../ebpf/index.js';
+import type { BpfProgram, Insn, ProgramSpec, TestRunOptions, TestRunResult } from '../ebpf/index.js';
+import { BpfkitError, UsageError } from '../util/index.js';
+import { BPF_PROG_INFO_SIZE, BpfCmd, decodeProgInfo, objAttr, objGetInfoAttr, progLoadAttr, testRunAttr, testRunOut } from './attr.js';
+import type { ProgInfo } from './attr.js';
+import { cString } from './map.js';
+import type { KernelMap } from './map.js';
+import { Errno, SyscallError, isErrno } from './sys.js';
+import type { Sys } from './sys.js';
+import { VerifierError } from './verifier-error.js';
+
+/** lddw pseudo sources (the `src` register field of a `lddw`). */
+const BPF_PSEUDO_MAP_FD = 1;
+const BPF_PSEUDO_MAP_VALUE = 2;
+const LDDW = 0x18;
+
+/** Options for loading a program. */
+export interface ProgramLoadOptions {
+  /** Maps by the names `lddw` refs use. */
+  maps?: ReadonlyMap<string, KernelMap>;
+  /** Load with this log level from the start (1 = verifier log, 2 = with states) and keep the log in `verifierLog`. */
+  logLevel?: number;
+  /** Starting log buffer size in bytes; doubled on ENOSPC up to 16 MiB. */
+  logSize?: number;
+  kernVersion?: number;
+  progFlags?: number;
+  attachBtfId?: number;
+  attachProgFd?: number;
+}
+
+const DEFAULT_LOG_SIZE = 1 << 20;
+const MAX_LOG_SIZE = 16 << 20;
+
+/** Replaces each `lddw` that names a map by the pseudo-map-fd (or map-value) form holding that map's fd. */
+export function bindMaps(insns: readonly Insn[], maps: ReadonlyMap<string, { fd: number }>): Insn[] {
+  return insns.map((insn, index) => {
+    if (insn.code !== LDDW || insn.ref === undefined) return insn;
+    const m = maps.get(insn.ref);
+    if (!m) {
+      throw new UsageError('E_MAP_REF', `lddw refers to map "${insn.ref}", which the program spec does not list`, { position: { insn: index } });
+    }
+    const src = insn.src === BPF_PSEUDO_MAP_VALUE ? BPF_PSEUDO_MAP_VALUE : BPF_PSEUDO_MAP_FD;
+    // Map value form: the high half is the offset into the value and stays as written.
+    const hi = src === BPF_PSEUDO_MAP_VALUE ? BigInt.asUintN(64, insn.imm64 ?? 0n) >> 32n : 0n;
+    return { ...insn, src, imm: m.fd, imm64: (hi << 32n) | BigInt(m.fd >>> 0) };
+  });
+}
+
+function newBytes(n: number): Uint8Array {
+  return new Uint8Array(new ArrayBuffer(n));
+}
+
+/** A program in the kernel. Owns its fd and, when loaded by `Kernel.load`, the maps it created. */
+export class KernelProgram implements BpfProgram {
+  readonly spec: ProgramSpec;
+  /** Maps by name (those the program refers to). */
+  readonly maps: ReadonlyMap<string, KernelMap>;
+  /** The verifier log, when loaded with `logLevel`. */
+  readonly verifierLog: string | undefined;
+  private readonly sys: Sys;
+  private readonly ownedMaps: KernelMap[];
+  private fdValue: number;
+
+  constructor(sys: Sys, fd: number, spec: ProgramSpec, maps: ReadonlyMap<string, KernelMap>, ownedMaps: KernelMap[] = [], verifierLog?: string) {
+    this.sys = sys;
+    this.fdValue = fd;
+    this.spec = spec;
+    this.maps = maps;
+    this.ownedMaps = ownedMaps;
+    this.verifierLog = verifierLog;
+  }
+
+  /**
+   * Loads a program. On failure it loads again with a verifier log (as libbpf does) and
+   * throws a {@link VerifierError} whose message is the log's last meaningful line.
+   * `ownedMaps` are closed with the program.
+   */
+  static load(sys: Sys, spec: ProgramSpec, options: ProgramLoadOptions = {}, ownedMaps: KernelMap[] = []): KernelProgram {
+    const maps = options.maps ?? new Map<string, KernelMap>();
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeProgram(bindMaps(spec.insns, maps));
+    } catch (e) {
+      throw e instanceof BpfkitError ? e.withContext(`load program "${spec.name}"`) : e;
+    }
+    if (bytes.length === 0) throw new UsageError('E_USAGE', `load program "${spec.name}": the program has no instructions`);
+    const insns = newBytes(bytes.length);
+    insns.set(bytes);
+    const license = cString(spec.license);
+    const attempt = (logLevel: number, logBuf?: Uint8Array): number =>
+      sys.bpf(BpfCmd.BPF_PROG_LOAD, progLoadAttr({
+        progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
+        logLevel, logBuf: logBuf ? sys.addressOf(logBuf) : 0n, logSize: logBuf?.length ?? 0,
+        kernVersion: options.kernVersion, progFlags: options.progFlags, name: spec.name,
+        expectedAttachType: spec.expectedAttachType, attachBtfId: options.attachBtfId, attachProgFd: options.attachProgFd,
+      }));
+
+    if (options.logLevel) {
+      const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf));
+      return new KernelProgram(sys, fd, spec, maps, ownedMaps, log);
+    }
+    try {
+      return new KernelProgram(sys, attempt(0), spec, maps, ownedMaps);
+    } catch (first) {
+      if (!(first instanceof SyscallError) || first.errno === Errno.EPERM || first.errno === Errno.EBADF) {
+        throw first instanceof BpfkitError ? first.withContext(`load program "${spec.name}"`) : first;
+      }
+      const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf));
+      // Loaded on the second try (a transient failure): keep it.
+      return new KernelProgram(sys, fd, spec, maps, ownedMaps);
+    }
+  }
+
+  /** Opens a program pinned on bpffs (its spec holds no instructions: the kernel keeps those). */
+  static fromPin(sys: Sys, path: string, name = path.slice(path.lastIndexOf('/') + 1)): KernelProgram {
+    let fd: number;
+    try {
+      fd = sys.bpf(BpfCmd.BPF_OBJ_GET, objAttr(sys.addressOf(cString(path)), 0));
+    } catch (e) {
+      throw e instanceof BpfkitError ? e.withContext(`open pinned program ${path}`) : e;
+    }
+    const info = progInfoOf(sys, fd);
+    return new KernelProgram(sys, fd, { name, type: info.type as ProgramSpec['type'], insns: [], license: '' }, new Map());
+  }
+
+  get fd(): number {
+    if (this.fdValue < 0) throw new UsageError('E_CLOSED', `program "${this.spec.name}" is closed`);
+    return this.fdValue;
+  }
+
+  /** One BPF_PROG_TEST_RUN, synchronously. */
+  testRun(options: TestRunOptions = {}): TestRunResult {
+    const run = this.prepareRun(options);
+    for (;;) {
+      try {
+        this.sys.bpf(BpfCmd.BPF_PROG_TEST_RUN, run.attr());
+        return run.result();
+      } catch (e) {
+        if (!run.retry(e)) throw this.runError(e);
+      }
+    }
+  }
+
+  /** BPF_PROG_TEST_RUN on a worker thread, so a large `repeat` does not block the event loop. */
+  async testRunAsync(options: TestRunOptions = {}): Promise<TestRunResult> {
+    const run = this.prepareRun(options);
+    for (;;) {
+      try {
+        await this.sys.bpfAsync(BpfCmd.BPF_PROG_TEST_RUN, run.attr());
+        return run.result();
+      } catch (e) {
+        if (!run.retry(e)) throw this.runError(e);
+      }
+    }
+  }
+
+  private runError(e: unknown): unknown {
+    return e instanceof BpfkitError ? e.withContext(`test run program "${this.spec.name}"`) : e;
+  }
+
+  private prepareRun(options: TestRunOptions): { attr(): Uint8Array; result(): TestRunResult; retry(e: unknown): boolean } {
+    const data = options.data ? copyOf(options.data) : undefined;
+    const ctx = options.ctx ? copyOf(options.ctx) : undefined;
+    // Room for programs that grow the packet (xdp_adjust_head/tail); ENOSPC grows it once more.
+    let outSize = data ? data.length + 256 : 0;
+    let dataOut = newBytes(outSize);
+    const ctxOut = ctx ? newBytes(ctx.length + 256) : undefined;
+    let attr: Uint8Array = new Uint8Array(0);
+    let grown = false;
+    const fd = this.fd;
+    const a = (b: Uint8Array | undefined): bigint => (b && b.length ? this.sys.addressOf(b) : 0n);
+    return {
+      attr: () => {
+        attr = testRunAttr({
+          progFd: fd, dataIn: a(data), dataSizeIn: data?.length ?? 0, dataOut: a(dataOut), dataSizeOut: dataOut.length,
+          ctxIn: a(ctx), ctxSizeIn: ctx?.length ?? 0, ctxOut: a(ctxOut), ctxSizeOut: ctxOut?.length ?? 0,
+          repeat: options.repeat ?? 1,
+        });
+        return attr;
+      },
+      result: () => {
+        const o = testRunOut(attr);
+        const r: TestRunResult = { retval: o.retval, dataOut: dataOut.slice(0, Math.min(o.dataSizeOut, dataOut.length)), duration: o.duration };
+        if (ctxOut) r.ctxOut = ctxOut.slice(0, Math.min(o.ctxSizeOut, ctxOut.length));
+        return r;
+      },
+      retry: (e) => {
+        if (grown || !isErrno(e, 'ENOSPC')) return false;
+        const need = testRunOut(attr).dataSizeOut;
+        if (need <= outSize) return false;
+        grown = true;
+        outSize = need;
+        dataOut = newBytes(outSize);
+        return true;
+      },
+    };
+  }
+
+  /** What the kernel says about this program (id, tag, sizes). */
+  info(): ProgInfo {
+    return progInfoOf(this.sys, this.fd);
+  }
+
+  /** Pins the program at a bpffs path. */
+  pin(path: string): void {
+    try {
+      this.sys.bpf(BpfCmd.BPF_OBJ_PIN, objAttr(this.sys.addressOf(cString(path)), this.fd));
+    } catch (e) {
+      throw e instanceof BpfkitError ? e.withContext(`pin program "${this.spec.name}" at ${path}`) : e;
+    }
+  }
+
+  /** Closes the program and the maps it created; the kernel frees them once nothing else holds them. */
+  close(): void {
+    if (this.fdValue < 0) return;
+    const fd = this.fdValue;
+    this.fdValue = -1;
+    this.sys.close(fd);
+    for (const m of this.ownedMaps) m.close();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+function copyOf(b: Uint8Array): Uint8Array {
+  const c = newBytes(b.length);
+  c.set(b);
+  return c;
+}
+
+/** Runs a load with a log buffer, growing it on ENOSPC; throws a VerifierError when the log says why. */
+function withLog(spec: ProgramSpec, startSize: number, load: (buf: Uint8Array) => number): { fd: number; log: string } {
+  for (let size = startSize; ; size *= 2) {
+    const buf = newBytes(size);
+    try {
+      const fd = load(buf);
+      return { fd, log: cText(buf) };
+    } catch (e) {
+      if (isErrno(e, 'ENOSPC') && size < MAX_LOG_SIZE) continue;
+      const log = cText(buf);
+      if (e instanceof SyscallError && log.trim() !== '') throw new VerifierError(spec.name, log, e.errno);
+      throw e instanceof BpfkitError ? e.withContext(`load program "${spec.name}"`) : e;
+    }
+  }
+}
+
+function cText(buf: Uint8Array): string {
+  const nul = buf.indexOf(0);
+  return new TextDecoder().decode(buf.subarray(0, nul < 0 ? buf.length : nul));
+}
+
+function progInfoOf(sys: Sys, fd: number): ProgInfo {
+  const info = newBytes(BPF_PROG_INFO_SIZE);
+  sys.bpf(BpfCmd.BPF_OBJ_GET_INFO_BY_FD, objGetInfoAttr(fd, sys.addressOf(info), info.length));
+  return decodeProgInfo(info);
+}

@@ -1,0 +1,171 @@
+/** Reading a capture from chunks of bytes (a file, a socket) with bounded memory: a push reader and an async stream over it. */
+
+import { FormatError } from '../util/index.js';
+import type { CaptureInfo } from './capture-info.js';
+import { DECODED_PACKET, NEED_MORE, openDecoder, type CaptureDecoder } from './decoder.js';
+import type { Packet } from './packet.js';
+
+/**
+ * A push reader: `feed()` chunks in order, `feed(null)` at the end, and call `next()` until it
+ * returns undefined (it wants the next chunk, or the capture is `done`). `next()` throws a
+ * FormatError at damage, after returning the packets before it.
+ *
+ * Memory stays bounded: only the unread tail of the previous chunk is kept (copied once
+ * when a record straddles chunks). A packet inside one chunk is a view into it (no copy);
+ * chunks are never reused, so packets stay valid.
+ */
+export class ChunkedCaptureReader {
+  private buf: Uint8Array = new Uint8Array(0);
+  private base = 0;
+  private eof = false;
+  private decoder: CaptureDecoder | undefined;
+  private ended = false;
+
+  /** The header facts, once the header (for pcapng, the first IDB) has been read. */
+  get info(): CaptureInfo | undefined {
+    return this.decoder?.info;
+  }
+
+  /** True once the end of the capture was reached cleanly. */
+  get done(): boolean {
+    return this.ended;
+  }
+
+  /** True when `next()` wants another chunk before it can go on. */
+  get hungry(): boolean {
+    return !this.ended && !this.eof;
+  }
+
+  /** File offset of the next unread byte. */
+  get offset(): number {
+    return this.base + (this.decoder?.pos ?? 0);
+  }
+
+  /** Adds the next chunk; `null` says there are no more. */
+  feed(chunk: Uint8Array | null): void {
+    if (this.eof) throw new FormatError('E_PCAP_STREAM_ENDED', 'chunk fed after the end of the stream');
+    const keepFrom = this.decoder?.pos ?? 0;
+    const tail = this.buf.subarray(keepFrom);
+    this.base += keepFrom;
+    if (chunk === null) {
+      this.eof = true;
+      this.buf = tail;
+    } else if (tail.length === 0) {
+      this.buf = chunk;
+    } else {
+      const joined = new Uint8Array(tail.length + chunk.length);
+      joined.set(tail, 0);
+      joined.set(chunk, tail.length);
+      this.buf = joined;
+    }
+    if (this.decoder) {
+      this.decoder.base = this.base;
+      this.decoder.pos = 0;
+    }
+  }
+
+  /** Opens the capture if it can be; returns its info, or undefined when more bytes are needed. */
+  open(): CaptureInfo | undefined {
+    if (!this.decoder) {
+      this.decoder = openDecoder(this.buf, this.eof);
+      if (this.decoder) {
+        // The open consumed a prefix of the window.
+        this.decoder.base = this.base;
+      }
+    }
+    return this.decoder?.info;
+  }
+
+  /** The next packet, or undefined when a chunk is needed or the capture has ended. */
+  next(): Packet | undefined {
+    if (this.ended) return undefined;
+    const decoder = this.decoder ?? (this.open(), this.decoder);
+    if (!decoder) return undefined;
+    const status = decoder.next(this.buf, this.eof);
+    if (status === DECODED_PACKET) return decoder.packet;
+    if (status !== NEED_MORE) this.ended = true;
+    return undefined;
+  }
+}
+
+/**
+ * A capture being read from a stream. Iterate it for packets (or `batches()` for one array of
+ * packets per chunk, which costs far fewer promise turns on big files); `info` resolves once
+ * the header is read, or rejects if the file cannot be opened. Iteration throws a
+ * FormatError at damage, after the packets before it. It can be iterated once.
+ */
+export interface CaptureStream extends AsyncIterable<Packet> {
+  readonly info: Promise<CaptureInfo>;
+  /** The header facts once known, else undefined. */
+  readonly infoNow: CaptureInfo | undefined;
+  /** File offset of the next unread byte. */
+  readonly offset: number;
+  /** The packets, grouped by the chunk that completed them. */
+  batches(): AsyncIterable<Packet[]>;
+}
+
+/** Streams packets out of `source`, a sequence of byte chunks of any size. */
+export function streamCapture(source: AsyncIterable<Uint8Array>): CaptureStream {
+  const reader = new ChunkedCaptureReader();
+  let resolveInfo: (i: CaptureInfo) => void = () => undefined;
+  let rejectInfo: (e: unknown) => void = () => undefined;
+  const info = new Promise<CaptureInfo>((res, rej) => {
+    resolveInfo = res;
+    rejectInfo = rej;
+  });
+  // The iterator rethrows an open failure; don't also report it as an unhandled rejection.
+  info.catch(() => undefined);
+  let started = false;
+
+  async function* batches(): AsyncGenerator<Packet[], void, undefined> {
+    if (started) throw new FormatError('E_PCAP_STREAM_REUSED', 'a capture stream can be iterated only once');
+    started = true;
+    const it = source[Symbol.asyncIterator]();
+    let finished = false;
+    try {
+      let opened = false;
+      for (;;) {
+        let batch: Packet[] = [];
+        try {
+          if (!opened && reader.open()) {
+            opened = true;
+            resolveInfo(reader.info!);
+          }
+          if (opened) for (let p = reader.next(); p !== undefined; p = reader.next()) batch.push(p);
+        } catch (e) {
+          if (!opened) rejectInfo(e);
+          if (batch.length) yield batch;
+          batch = [];
+          throw e;
+        }
+        if (batch.length) yield batch;
+        if (reader.done) break;
+        if (!reader.hungry) {
+          // End of input before the header was complete: open() threw above, so this is unreachable.
+          break;
+        }
+        const r = await it.next();
+        if (r.done) finished = true;
+        reader.feed(r.done ? null : r.value);
+      }
+    } finally {
+      if (!finished) await it.return?.();
+    }
+  }
+
+  async function* packets(): AsyncGenerator<Packet, void, undefined> {
+    for await (const batch of batches()) yield* batch;
+  }
+
+  return {
+    info,
+    get infoNow() {
+      return reader.info;
+    },
+    get offset() {
+      return reader.offset;
+    },
+    batches,
+    [Symbol.asyncIterator]: () => packets(),
+  };
+}

@@ -1,0 +1,161 @@
+/** The libpcap reference: a wrapper around test/reference/native/libpcap-ref.c that batches many requests through one process. */
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import type { Insn } from '../../src/cbpf/index.js';
+import { buildNative } from './native.js';
+import { hasCommand } from './reference.js';
+
+/** Why the libpcap reference cannot run here, or undefined when it can. */
+export function libpcapMissing(): string | undefined {
+  if (!hasCommand('gcc')) return 'gcc not installed';
+  if (!existsSync('/usr/include/pcap/pcap.h')) return 'libpcap-dev (pcap/pcap.h) not installed';
+  return undefined;
+}
+
+let exe: string | undefined;
+function helper(): string {
+  exe ??= buildNative('libpcap-ref', ['-lpcap']);
+  return exe;
+}
+
+/** Options of a compile: as `pcap_open_dead(linkType, snaplen)` + `pcap_compile(expr, optimize, netmask)`. */
+export interface CompileOptions {
+  /** A DLT name as `pcap_datalink_name_to_val` takes it (`EN10MB`), or its number. */
+  linkType: string | number;
+  /** Default 262144, as tcpdump. */
+  snaplen?: number;
+  /** Default true. */
+  optimize?: boolean;
+  /** Dotted quad; default PCAP_NETMASK_UNKNOWN. */
+  netmask?: string;
+}
+
+/** A compile result: libpcap's program, or its error message. */
+export type CompileResult = { ok: true; insns: Insn[] } | { ok: false; error: string };
+
+/** Per-packet `pcap_offline_filter` values, plus the read error that ended the file early (if any). */
+export type FilterResult = { ok: true; values: number[]; readError: string } | { ok: false; error: string };
+
+/** One packet as libpcap reads it. */
+export interface RefPacket {
+  data: Uint8Array;
+  wirelen: number;
+}
+
+/** A capture as libpcap reads it. */
+export type PacketsResult = { ok: true; linkType: number; snaplen: number; packets: RefPacket[]; readError: string } | { ok: false; error: string };
+
+function clean(s: string): string {
+  if (/[\t\n]/.test(s)) throw new Error(`libpcap-ref: field contains a tab or newline: ${JSON.stringify(s)}`);
+  return s;
+}
+
+function progField(insns: readonly Insn[]): string {
+  return [insns.length, ...insns.flatMap((i) => [i.code, i.jt, i.jf, i.k >>> 0])].join(' ');
+}
+
+function parseProg(s: string): Insn[] {
+  const f = s.trim().split(' ').map(Number);
+  const out: Insn[] = [];
+  for (let i = 0; i < f[0]; i++) out.push({ code: f[1 + 4 * i], jt: f[2 + 4 * i], jf: f[3 + 4 * i], k: f[4 + 4 * i] });
+  return out;
+}
+
+/** Sends request lines to one helper process and splits its output into one block per request. */
+function run(lines: string[], multiline: boolean[]): string[][] {
+  if (lines.length === 0) return [];
+  const out = execFileSync(helper(), [], { input: lines.join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 30 });
+  const all = out.split('\n');
+  const blocks: string[][] = [];
+  let at = 0;
+  for (let r = 0; r < lines.length; r++) {
+    const block: string[] = [all[at++]];
+    if (multiline[r] && !block[0].startsWith('err\t')) {
+      while (at < all.length && !all[at].startsWith('end')) block.push(all[at++]);
+      block.push(all[at++]);
+    }
+    blocks.push(block);
+  }
+  return blocks;
+}
+
+const netmaskField = (m: string | undefined): string => clean(m ?? '-');
+
+/** Compiles many expressions in one process. */
+export function libpcapCompileMany(items: readonly { expr: string; options: CompileOptions }[]): CompileResult[] {
+  const lines = items.map(({ expr, options: o }) =>
+    ['compile', clean(String(o.linkType)), String(o.snaplen ?? 262144), o.optimize === false ? '0' : '1', netmaskField(o.netmask), clean(expr)].join('\t'),
+  );
+  return run(lines, lines.map(() => false)).map(([l]) => (l.startsWith('ok\t') ? { ok: true, insns: parseProg(l.slice(3)) } : { ok: false, error: l.slice(4) }));
+}
+
+/** `pcap_compile` of one expression on a dead handle. */
+export function libpcapCompile(expr: string, options: CompileOptions): CompileResult {
+  return libpcapCompileMany([{ expr, options }])[0];
+}
+
+/** What to filter a capture with: a program, or an expression compiled against the opened file (its DLT and snaplen). */
+export type FilterRequest = { file: string; insns: readonly Insn[] } | { file: string; expr: string; optimize?: boolean; netmask?: string };
+
+function parseFilter(l: string): FilterResult {
+  if (!l.startsWith('ok\t')) return { ok: false, error: l.slice(4) };
+  const [, vals, err] = l.split('\t');
+  return { ok: true, values: vals === '' ? [] : vals.split(' ').map(Number), readError: err ?? '' };
+}
+
+/** Runs `pcap_offline_filter` over every packet of each capture, in one process. */
+export function libpcapFilterMany(reqs: readonly FilterRequest[]): FilterResult[] {
+  const lines = reqs.map((r) =>
+    'insns' in r ? ['filter', clean(r.file), progField(r.insns)].join('\t') : ['filterx', clean(r.file), r.optimize === false ? '0' : '1', netmaskField(r.netmask), clean(r.expr)].join('\t'),
+  );
+  return run(lines, lines.map(() => false)).map(([l]) => parseFilter(l));
+}
+
+/** Per-packet `pcap_offline_filter` values of a program (or an expression) over a capture file. */
+export function libpcapFilter(program: readonly Insn[] | string, captureFile: string): FilterResult {
+  return libpcapFilterMany([typeof program === 'string' ? { file: captureFile, expr: program } : { file: captureFile, insns: program }])[0];
+}
+
+/** The packets of many captures as libpcap reads them (caplen bytes and wire length). */
+export function libpcapPacketsMany(files: readonly string[]): PacketsResult[] {
+  const lines = files.map((f) => `packets\t${clean(f)}`);
+  return run(lines, lines.map(() => true)).map((block): PacketsResult => {
+    if (!block[0].startsWith('ok\t')) return { ok: false, error: block[0].slice(4) };
+    const [, lt, snap] = block[0].split('\t');
+    const packets = block.slice(1, -1).map((l) => {
+      const [, , wire, hex] = l.split('\t');
+      return { data: Uint8Array.from(Buffer.from(hex, 'hex')), wirelen: Number(wire) };
+    });
+    return { ok: true, linkType: Number(lt), snaplen: Number(snap), packets, readError: block[block.length - 1].slice(4) };
+  });
+}
+
+/** libpcap's `bpf_dump(prog, option)` text (1 = `-d`, 2 = `-dd`, 3 = `-ddd`), for many programs. */
+export function libpcapDumpMany(items: readonly { insns: readonly Insn[]; option: 1 | 2 | 3 }[]): string[] {
+  const lines = items.map((i) => ['dump', String(i.option), progField(i.insns)].join('\t'));
+  return run(lines, lines.map(() => true)).map((block) => block.slice(0, -1).map((l) => l + '\n').join(''));
+}
+
+/** libpcap's `bpf_validate` verdicts for many programs. */
+export function libpcapValidateMany(progs: readonly (readonly Insn[])[]): boolean[] {
+  const lines = progs.map((p) => `validate\t${progField(p)}`);
+  return run(lines, lines.map(() => false)).map(([l]) => l === 'ok\t1');
+}
+
+/** libpcap's `bpf_filter` on single buffers (the program must be one libpcap does not abort on). */
+export function libpcapRunMany(items: readonly { insns: readonly Insn[]; packet: Uint8Array; wirelen: number }[]): number[] {
+  const lines = items.map((i) => ['run', String(i.wirelen), Buffer.from(i.packet).toString('hex'), progField(i.insns)].join('\t'));
+  return run(lines, lines.map(() => false)).map(([l]) => {
+    if (!l.startsWith('ok\t')) throw new Error(`libpcap-ref: ${l}`);
+    return Number(l.slice(3));
+  });
+}
+
+/** Times libpcap's `bpf_filter` over every packet of a capture, `reps` times: ns per packet and a checksum of the results. */
+export function libpcapTime(insns: readonly Insn[], captureFile: string, reps: number): { nsPerPacket: number; checksum: number } {
+  const [[l]] = run([['time', clean(captureFile), String(reps), progField(insns)].join('\t')], [false]);
+  if (!l.startsWith('ok\t')) throw new Error(`libpcap-ref: ${l}`);
+  const [, ns, sum] = l.split('\t');
+  return { nsPerPacket: Number(ns), checksum: Number(sum) };
+}

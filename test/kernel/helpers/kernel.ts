@@ -1,0 +1,39 @@
+/** Opens the real kernel backend for a test file, or gives the reason to skip (not root, bpf() refused). */
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Kernel } from '../../../src/kernel/index.js';
+import { skipReason } from '../../helpers/reference.js';
+
+/** The reason to skip kernel tests, printed once per label; undefined when bpf() works. */
+export async function kernelSkip(label: string): Promise<string | undefined> {
+  const why = skipReason(label, { root: true });
+  if (why) return why;
+  try {
+    const k = await Kernel.open();
+    k.createMap({ name: 'probe', type: 2, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
+    return undefined;
+  } catch (e) {
+    const reason = `bpf() not permitted: ${(e as Error).message}`;
+    console.warn(`[skip] ${label}: ${reason}`);
+    return reason;
+  }
+}
+
+/**
+ * Mounts a private bpffs instance on a fresh temp dir (each bpffs mount is its own instance,
+ * so tests never touch /sys/fs/bpf that other programs use). `cleanup` unmounts and removes it.
+ */
+export function mountPrivateBpffs(): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bpffs-'));
+  execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
+  return {
+    dir,
+    cleanup() {
+      execFileSync('umount', [dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
