@@ -3,7 +3,8 @@
 import { formatIp6, type Printer } from './printer.js';
 
 const OPS = ['', ' inv_q', ' stat', ' op3', ' notify', ' update', ' op6', ' op7', ' op8', ' updateA', ' updateD', ' updateDA', ' updateM', ' updateMA', ' zoneInit', ' zoneRef'];
-const RCODES = ['', ' FormErr', ' ServFail', ' NXDomain', ' NotImp', ' Refused', ' YXDomain', ' YXRRSet', ' NXRRSet', ' NotAuth', ' NotZone', ' Resp11', ' Resp12', ' Resp13', ' Resp14', ' NoChange', ' BadVers'];
+// tcpdump 4.99's table, including its two entries without a leading space.
+const RCODES = ['', ' FormErr', ' ServFail', ' NXDomain', ' NotImp', ' Refused', ' YXDomain', ' YXRRSet', ' NXRRSet', ' NotAuth', ' NotZone', ' Resp11', ' Resp12', ' Resp13', ' Resp14', ' NoChange', ' BadVers', 'Resp17', ' Resp18', ' Resp19', ' Resp20', 'Resp21', ' Resp22', ' BadCookie'];
 const TYPES: Record<number, string> = {
   1: 'A', 2: 'NS', 3: 'MD', 4: 'MF', 5: 'CNAME', 6: 'SOA', 7: 'MB', 8: 'MG', 9: 'MR', 10: 'NULL', 11: 'WKS', 12: 'PTR',
   13: 'HINFO', 14: 'MINFO', 15: 'MX', 16: 'TXT', 17: 'RP', 18: 'AFSDB', 19: 'X25', 20: 'ISDN', 21: 'RT', 22: 'NSAP',
@@ -123,7 +124,7 @@ function printDomainInner(p: Printer, off: number, length: number, overTcp: bool
   }
   let cp = off + 12;
   if (flags & 0x8000) {
-    p.print(`${id}${OPS[opcode]}${RCODES[rcode] ?? ` Resp${rcode}`}${flags & 0x0400 ? '*' : ''}${flags & 0x0080 ? '' : '-'}${flags & 0x0200 ? '|' : ''}${flags & 0x0020 ? '$' : ''}`);
+    p.print(`${id}${OPS[opcode]}${RCODES[rcode] ?? ` Resp${rcode & 0xfff}`}${flags & 0x0400 ? '*' : ''}${flags & 0x0080 ? '' : '-'}${flags & 0x0200 ? '|' : ''}${flags & 0x0020 ? '$' : ''}`);
     if (qd !== 1) p.print(` [${qd}q]`);
     for (let i = 0; i < qd; i++) cp = skipName(p, off, cp) + 4;
     p.print(` ${an}/${ns}/${ar}`);
@@ -180,6 +181,8 @@ function classString(p: Printer, cls: number): string {
 function printRecord(p: Printer, msg: number, cp: number): { text: string; next: number } {
   const { name: _name, next } = readName(p, msg, cp);
   cp = next;
+  // A record whose fixed part was not captured ends the section quietly, as in tcpdump.
+  if (!p.has(cp, 10)) return { text: '', next: p.end };
   const type = p.u16(cp);
   const cls = p.u16(cp + 2);
   cp += 8;

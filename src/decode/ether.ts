@@ -48,6 +48,7 @@ export function printEther(p: Printer, off: number, length: number): void {
     eth.vlans = vlans;
     eth.type = lt;
   }
+  p.linkHeaderLength = off;
   if (lt <= 1500) {
     // 802.3 with an LLC header: tcpdump decodes LLC/SNAP further than we do.
     if (lt < length) length = lt;

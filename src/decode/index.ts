@@ -2,6 +2,8 @@
 
 import { printLink, type IfNameResolver } from './link.js';
 import { DecodeState, Printer, Truncated, type DecodeOptions, type Layer } from './printer.js';
+import { formatTimestamp, type TimestampFormat } from './timestamp.js';
+import { hexDump } from './hexdump.js';
 
 export { DecodeState, formatIp6 } from './printer.js';
 export type { DecodeOptions, Layer } from './printer.js';
@@ -30,6 +32,17 @@ export function decodePacket(
   state: DecodeState = new DecodeState(),
   ifName?: IfNameResolver,
 ): Decoded {
+  return runDecoder(data, origLen, linkType, options, state, ifName).decoded;
+}
+
+function runDecoder(
+  data: Uint8Array,
+  origLen: number,
+  linkType: number,
+  options: DecodeOptions,
+  state: DecodeState,
+  ifName: IfNameResolver | undefined,
+): { decoded: Decoded; linkHeaderLength: number } {
   const opts: Required<DecodeOptions> = {
     verbose: options.verbose ?? 0,
     linkHeader: options.linkHeader ?? false,
@@ -45,6 +58,59 @@ export function decodePacket(
   } catch (e) {
     if (!(e instanceof Truncated)) throw e;
     p.print(` [|${e.protocol}]`);
+    p.linkHeaderLength = 0;
   }
-  return { text: p.text, layers: p.layers, complete: p.complete };
+  return { decoded: { text: p.text, layers: p.layers, complete: p.complete }, linkHeaderLength: p.linkHeaderLength };
+}
+
+/** tcpdump's MAXIMUM_SNAPLEN: records claiming more are printed as invalid headers. */
+export const MAXIMUM_SNAPLEN = 262144;
+
+/** How {@link formatPacket} prints: tcpdump's timestamp and hex-dump flags plus the decoder options. */
+export interface PrintOptions extends DecodeOptions {
+  timestamp?: TimestampFormat;
+  /** Print fractional seconds with nanosecond precision (tcpdump --nano). */
+  nano?: boolean;
+  /** 1 = -x/-X (after the link header), 2 = -xx/-XX (whole packet). */
+  hex?: 0 | 1 | 2;
+  /** With `hex`: add the ASCII column (-X). */
+  ascii?: boolean;
+  ifName?: IfNameResolver;
+}
+
+/** Per-run state of {@link formatPacket}: previous/first timestamps and TCP sequence bases. */
+export class PrintState {
+  readonly decode = new DecodeState();
+  prev: { sec: number; nsec: number } | undefined;
+  first: { sec: number; nsec: number } | undefined;
+}
+
+/**
+ * Formats one packet exactly as tcpdump's pretty_print_packet: sanity checks on the
+ * record header, the timestamp, the decoded summary, and the hex dump. No trailing newline.
+ */
+export function formatPacket(
+  pkt: { data: Uint8Array; origLen: number; tsSec: number; tsNsec: number; linkType: number },
+  options: PrintOptions,
+  state: PrintState,
+): { text: string; decoded: Decoded | undefined } {
+  const caplen = pkt.data.length;
+  const bad: string[] = [];
+  if (caplen === 0) bad.push(' caplen==0');
+  if (pkt.origLen === 0) bad.push(' len==0');
+  else if (pkt.origLen < caplen) bad.push(` len(${pkt.origLen}) < caplen(${caplen})`);
+  if (caplen > MAXIMUM_SNAPLEN) bad.push(` caplen(${caplen}) > ${MAXIMUM_SNAPLEN}`);
+  if (pkt.origLen > MAXIMUM_SNAPLEN) bad.push(` len(${pkt.origLen}) > ${MAXIMUM_SNAPLEN}`);
+  if (bad.length) return { text: `[Invalid header:${bad.join(',')}]`, decoded: undefined };
+  const ts = { sec: pkt.tsSec, nsec: pkt.tsNsec };
+  state.first ??= ts;
+  let text = formatTimestamp(options.timestamp ?? 'default', pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano);
+  state.prev = ts;
+  const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName);
+  text += p.decoded.text;
+  if (options.hex) {
+    const from = options.hex > 1 ? 0 : p.linkHeaderLength;
+    if (caplen > from) text += hexDump(pkt.data.subarray(from), options.ascii ?? false);
+  }
+  return { text, decoded: p.decoded };
 }

@@ -41,11 +41,9 @@ export function printIp(p: Printer, off: number, length: number): void {
   let len = p.u16(off + 2);
   if (length < len) p.print(`truncated-ip - ${len - length} bytes missing! `);
   if (len < hlen) {
-    if (len) {
-      p.print(`bad-len ${len}`);
-      return;
-    }
-    len = length; // a TSO send: tcpdump guesses the length
+    // tcpdump as Debian builds it (without GUESS_TSO) does not guess a TSO length.
+    p.print(`bad-len ${len}`);
+    return;
   }
   // The IP datagram bounds what the layers above may read (nd_push_snaplen).
   const savedEnd = p.end;

@@ -8,19 +8,17 @@ import { printUdp } from './udp.js';
 
 export function printIp6(p: Printer, off: number, length: number): void {
   p.protocol = 'ip6';
-  p.need(off, 1);
-  const ver = p.u8(off) >> 4;
-  if (ver !== 6) {
-    p.print(`IP6, wrong version ${ver} (invalid)`);
-    p.complete = false;
-    return;
-  }
-  if (!p.options.linkHeader) p.print('IP6 ');
+  p.need(off, 40);
   if (length < 40) {
     p.print(`truncated-ip6 ${length}`);
     return;
   }
-  p.need(off, 40);
+  if (!p.options.linkHeader) p.print('IP6 ');
+  const ver = p.u8(off) >> 4;
+  if (ver !== 6) {
+    p.print(`version error: ${ver} != 6`);
+    return;
+  }
   const plen = p.u16(off + 4);
   let len: number;
   if (plen !== 0) {
@@ -28,7 +26,7 @@ export function printIp6(p: Printer, off: number, length: number): void {
     if (length < len) p.print(`truncated-ip6 - ${len - length} bytes missing!`);
   } else {
     p.complete = false; // a jumbogram: tcpdump reads the payload length from hop-by-hop options
-    len = length;
+    len = length + 40;
   }
   const savedEnd = p.end;
   p.end = Math.min(p.end, off + len);

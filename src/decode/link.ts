@@ -20,8 +20,8 @@ const printers = new Map<number, LinkPrinter>([
   [0, (p, len) => printNull(p, len, 'host')],
   [108, (p, len) => printNull(p, len, 'be')],
   [12, printRaw], [14, printRaw], [101, printRaw],
-  [228, (p, len) => printIp(p, 0, len)],
-  [229, (p, len) => printIp6(p, 0, len)],
+  [228, printRaw],
+  [229, printRaw],
   [113, printSll],
   [276, printSll2],
 ]);
@@ -45,10 +45,7 @@ function printRaw(p: Printer, length: number): void {
   if (p.options.linkHeader) p.print('ip: ');
   if (v === 4) printIp(p, 0, length);
   else if (v === 6) printIp6(p, 0, length);
-  else {
-    p.print(`IP${v} (invalid)`);
-    p.complete = false;
-  }
+  else p.print(`unknown ip ${v}`);
 }
 
 function printNull(p: Printer, length: number, order: 'host' | 'be'): void {
@@ -61,6 +58,7 @@ function printNull(p: Printer, length: number, order: 'host' | 'be'): void {
   // DLT_NULL is in the capturing host's byte order; a value with only high bits set was big-endian.
   if (order === 'host' && (family & 0xffff0000) !== 0 && (family & 0xffff) === 0) family = p.u32(0);
   p.layer(p.protocol, { family });
+  p.linkHeaderLength = 4;
   if (p.options.linkHeader) p.print(`AF ${BSD_AF[family] ?? 'Unknown'} (${family}), length ${length}: `);
   length -= 4;
   p.end = Math.max(p.end, 0);
@@ -80,6 +78,7 @@ function printSll(p: Printer, length: number): void {
   const halen = p.u16(4);
   const proto = p.u16(14);
   p.layer('sll', { packetType: pkttype, hatype, protocol: proto });
+  p.linkHeaderLength = 16;
   if (p.options.linkHeader) {
     p.print(`${(SLL_PKTTYPES[pkttype] ?? '?').padStart(3)} `);
     if (halen === 6) p.print(`${p.mac(6)} `);
@@ -97,6 +96,7 @@ function printSll2(p: Printer, length: number, ifName: IfNameResolver | undefine
   const pkttype = p.u8(10);
   const halen = p.u8(11);
   p.layer('sll2', { ifindex, packetType: pkttype, hatype, protocol: proto });
+  p.linkHeaderLength = 20;
   p.print(`${(ifName?.(ifindex) ?? '?').padEnd(5)} `);
   p.print(`${(SLL_PKTTYPES[pkttype] ?? '?').padEnd(3)} `);
   if (p.options.linkHeader) {

@@ -31,6 +31,8 @@ export class Printer {
   protocol = '';
   /** False once a layer was met that tcpdump decodes further than we do. */
   complete = true;
+  /** Bytes of link-level header (the `-x` dump starts after them). */
+  linkHeaderLength = 0;
 
   constructor(
     readonly data: Uint8Array,

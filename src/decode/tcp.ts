@@ -21,6 +21,8 @@ const OPTION_NAMES: Record<number, string> = {
   0: 'eol', 1: 'nop', 2: 'mss', 3: 'wscale', 4: 'sackOK', 5: 'sack', 6: 'echo', 7: 'echoreply', 8: 'TS', 11: 'cc',
   12: 'ccnew', 13: 'ccecho', 19: 'md5', 20: 'scps', 28: 'uto', 29: 'tcp-ao', 30: 'mptcp', 34: 'tfo', 254: 'exp',
 };
+/** Options we print completely; tcpdump decodes the others further. */
+const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13]);
 /** TCP ports whose payload tcpdump decodes further (print-tcp.c). */
 const DECODED_PORTS = new Set([21, 22, 23, 25, 43, 80, 139, 179, 323, 445, 554, 639, 646, 1723, 2049, 6379, 6633, 6653, 8080, 8554, 10288, 111]);
 
@@ -122,6 +124,12 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
       hlen--;
       p.print(OPTION_NAMES[opt] ?? `unknown-${opt}`);
       let datalen = 0;
+      if (!SIMPLE_OPTIONS.has(opt)) p.complete = false;
+      if (!p.has(cp, Math.min(len - 2, hlen)) && opt !== 0 && opt !== 1) {
+        // tcpdump's option printer reports a truncated option with its own trailing '>'.
+        p.print(' [|tcp]>');
+        return;
+      }
       const lencheck = (l: number): boolean => l <= hlen;
       switch (opt) {
         case 2:

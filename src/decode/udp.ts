@@ -44,6 +44,7 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   ulen -= 8;
   length -= 8;
   if (ulen < length) length = ulen;
+  const udpLength = ulen;
   p.layer('udp', { srcPort: sport, dstPort: dport, length });
   if (off + 8 > p.end) {
     addrs(sport, dport);
@@ -63,5 +64,6 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
     return;
   }
   if (!p.options.quick && (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport))) p.complete = false;
-  p.print(p.options.quick ? `UDP, length ${length}` : `UDP, length ${length}`);
+  if (udpLength > length && !ip.fragmented) p.print(`UDP, bad length ${udpLength} > ${length}`);
+  else p.print(`UDP, length ${udpLength}`);
 }

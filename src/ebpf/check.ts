@@ -4,7 +4,7 @@ import type { Insn } from './insn.js';
 import { ValidationError } from '../util/index.js';
 import { describeInsn, branchDelta, formKind } from './forms.js';
 import { slotOffsets, slotToIndex } from './encoding.js';
-import { MAX_REG, R10 } from './opcodes.js';
+import { FP_REG as R10, MAX_REG } from './opcodes.js';
 
 /** Options of {@link checkProgram}. */
 export interface CheckOptions {
@@ -114,7 +114,7 @@ function uninitializedReads(insns: readonly Insn[], initial: readonly number[]):
     };
     const kind = info.kind;
     // mov (not movsx) writes dst without reading it; lddw and loads only write.
-    const pureWrite = kind === 'lddw' || kind === 'ldx' || (kind === 'alu' && (insn.code & 0xf0) === 0xb0);
+    const pureWrite = kind === 'lddw' || kind === 'ldx' || (kind === 'alu' && (insn.code & 0xf0) === 0xb0) || (kind === 'atomic' && insn.imm === 0x100);
     if (info.usesSrc) need(insn.src);
     if (info.usesDst && !pureWrite) need(insn.dst);
     if (kind === 'ld_abs' || kind === 'ld_ind') need(6);

@@ -138,6 +138,8 @@ export function describeInsn(insn: Insn): FormInfo {
       break;
     case 'atomic': {
       info.usesDst = info.usesSrc = true;
+      // load_acquire writes dst (loading from src + off).
+      info.writesDst = insn.imm === BPF_LOAD_ACQ;
       const a = ATOMIC_BY_IMM.get(insn.imm);
       const size = opSize(insn.code);
       if (!a) p.push({ field: 'imm', message: `invalid atomic operation ${insn.imm}` });

@@ -8,3 +8,6 @@ export * from './check.js';
 export * from './asm-common.js';
 export * from './llvm-syntax.js';
 export * from './conformance-syntax.js';
+export * from './builder.js';
+export * from './maps/index.js';
+export * from './vm/index.js';

@@ -82,7 +82,8 @@ export function formatInsnLlvm(insn: Insn, options: LlvmFormatOptions = {}, targ
       const m = memRef(insn.dst, insn.off, o);
       const bare = m.slice(1, -1);
       const a = ATOMIC_BY_IMM.get(insn.imm)!;
-      if (insn.imm === BPF_LOAD_ACQ) return [`${aw}${insn.src} = load_acquire((${sz.u} *)${m})`];
+      // load_acquire reads (src + off) into dst; every other atomic addresses (dst + off).
+      if (insn.imm === BPF_LOAD_ACQ) return [`${aw}${insn.dst} = load_acquire((${sz.u} *)${memRef(insn.src, insn.off, o)})`];
       if (insn.imm === BPF_STORE_REL) return [`store_release((${sz.u} *)${m}, ${aw}${insn.src})`];
       const width = aw === 'r' ? '_64' : '32_32';
       if (insn.imm === BPF_XCHG) return [`${aw}${insn.src} = xchg${width}(${bare}, ${aw}${insn.src})`];
@@ -294,7 +295,7 @@ pat(`${R}\\s*=\\s*cmpxchg(_64|32_32)\\s*\\(\\s*r(\\d+)\\s*(?:([-+])\\s*${N})?\\s
 });
 pat(`${R}\\s*=\\s*load_acquire\\s*\\(\\s*\\(\\s*([us])(8|16|32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*\\)`, (c, p) => {
   const d = reg(c, 1, 2);
-  p.add({ insn: { code: BPF_STX | BPF_ATOMIC | sizeOf(c, 3, 4, false), dst: memReg(c, 5), src: d.n, off: memOff(c, 6, 7), imm: BPF_LOAD_ACQ }, line: c.line, column: c.col(0) });
+  p.add({ insn: { code: BPF_STX | BPF_ATOMIC | sizeOf(c, 3, 4, false), dst: d.n, src: memReg(c, 5), off: memOff(c, 6, 7), imm: BPF_LOAD_ACQ }, line: c.line, column: c.col(0) });
 });
 pat(`store_release\\s*\\(\\s*\\(\\s*([us])(8|16|32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*\\)`, (c, p) => {
   const s = reg(c, 6, 7);

@@ -83,8 +83,8 @@ export const BPF_PSEUDO_KFUNC_CALL = 2;
 // The only BPF_JCOND source: may_goto.
 export const BPF_MAY_GOTO = 0;
 
-/** Register numbers. R10 is the read-only frame pointer. */
-export const R0 = 0, R1 = 1, R2 = 2, R3 = 3, R4 = 4, R5 = 5, R6 = 6, R7 = 7, R8 = 8, R9 = 9, R10 = 10;
+/** The read-only frame pointer register number. */
+export const FP_REG = 10;
 /** Registers a program may name: r0..r10. */
 export const MAX_REG = 11;
 

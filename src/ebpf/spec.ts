@@ -47,6 +47,8 @@ export interface MapSpec {
   flags?: number;
   /** For array/hash of maps: the spec every inner map must match. */
   innerMap?: MapSpec;
+  /** `map_extra`: a bloom filter's number of hash functions (low 4 bits); 0 elsewhere. */
+  mapExtra?: number;
 }
 
 /**

@@ -1,2 +1,2 @@
-/** Placeholder: this layer is not written yet. */
-export {};
+/** ELF64 reading for eBPF objects: sections, symbols, relocations (BTF and the full loader come later). */
+export * from './elf.js';

@@ -65,7 +65,7 @@ export const NAMED_NUMBERS: ReadonlyMap<string, number> = new Map(
 );
 
 const B = '[0-9A-Fa-f][0-9A-Fa-f]?';
-const B2 = '[0-9A-Fa-f]{4}';
+const B2 = '(?:[0-9A-Fa-f]{4})';
 const N = '(?:0[Xx][0-9A-Fa-f]+|[0-9]+)';
 const W = '[0-9A-Fa-f]{1,4}';
 const IPV4 = `${N}\\.${N}\\.${N}\\.${N}`;

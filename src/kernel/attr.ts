@@ -1,5 +1,6 @@
 /** Encoders for `union bpf_attr` per bpf() command, `perf_event_attr` and `sock_fprog`: pure byte layout, no syscalls. */
 
+import { programToBytes } from '../cbpf/index.js';
 import { UsageError } from '../util/index.js';
 
 /** bpf() commands (enum bpf_cmd). */
@@ -306,13 +307,10 @@ export function sockFilterBytes(prog: readonly SockFilterInsn[]): Uint8Array {
   if (prog.length === 0 || prog.length > BPF_MAXINSNS) {
     throw new UsageError('E_USAGE', `a classic bpf program needs 1 to ${BPF_MAXINSNS} instructions, got ${prog.length}`);
   }
-  const w = new StructWriter(prog.length * 8);
-  prog.forEach((i, n) => {
-    w.u16(n * 8, i.code & 0xffff).u32(n * 8 + 4, i.k);
-    w.bytes[n * 8 + 2] = i.jt & 0xff;
-    w.bytes[n * 8 + 3] = i.jf & 0xff;
-  });
-  return w.bytes;
+  // Copied into its own ArrayBuffer so the address handed to the kernel is stable.
+  const out = new Uint8Array(new ArrayBuffer(prog.length * 8));
+  out.set(programToBytes(prog));
+  return out;
 }
 
 /** `struct sock_fprog { unsigned short len; struct sock_filter *filter; }` (16 bytes on 64-bit). */

@@ -8,3 +8,7 @@ export * from './program.js';
 export * from './verifier-error.js';
 export * from './probe.js';
 export * from './kernel.js';
+export * from './socket-filter.js';
+export * from './capture.js';
+export * from './syscalls.js';
+export * from './seccomp.js';

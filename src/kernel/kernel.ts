@@ -2,6 +2,8 @@
 
 import type { MapSpec, ProgramSpec } from '../ebpf/index.js';
 import { BpfkitError } from '../util/index.js';
+import { LiveCapture } from './capture.js';
+import type { CaptureOptions } from './capture.js';
 import { KernelMap } from './map.js';
 import { KernelProgram } from './program.js';
 import type { ProgramLoadOptions } from './program.js';
@@ -91,6 +93,11 @@ export class Kernel {
       for (const m of created) m.close();
       throw e instanceof BpfkitError && !e.message.startsWith('load program') ? e.withContext(`load program "${spec.name}"`) : e;
     }
+  }
+
+  /** Opens a live capture on an interface (AF_PACKET; needs root or CAP_NET_RAW). */
+  capture(options: CaptureOptions): LiveCapture {
+    return LiveCapture.open(this.sys, options);
   }
 
   /** Throws an UnsupportedError when the kernel lacks a feature (`prog:xdp`, `map:ringbuf`, `attach:fentry`...). */

@@ -12,7 +12,9 @@ import type { Sys } from './sys.js';
 const RET0 = Uint8Array.of(0xb7, 0, 0, 0, 0, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0);
 
 /** What a minimal program of a type needs to load: the attach type, and for BTF-attached types a BTF id. */
-const progTypeNeeds: Partial<Record<number, { expectedAttachType?: number; attachBtfId?: number }>> = {
+const progTypeNeeds: Partial<Record<number, { expectedAttachType?: number; attachBtfId?: number; progFlags?: number }>> = {
+  // Syscall programs must be sleepable (BPF_F_SLEEPABLE).
+  [ProgType.BPF_PROG_TYPE_SYSCALL]: { progFlags: 1 << 4 },
   [ProgType.BPF_PROG_TYPE_CGROUP_SOCK_ADDR]: { expectedAttachType: AttachType.BPF_CGROUP_INET4_CONNECT },
   [ProgType.BPF_PROG_TYPE_CGROUP_SOCKOPT]: { expectedAttachType: AttachType.BPF_CGROUP_GETSOCKOPT },
   [ProgType.BPF_PROG_TYPE_SK_LOOKUP]: { expectedAttachType: AttachType.BPF_SK_LOOKUP },
@@ -26,6 +28,11 @@ const progTypeNeeds: Partial<Record<number, { expectedAttachType?: number; attac
 
 /** Log text that shows a BTF-attached program type exists (it got as far as checking the target). */
 const btfTargetChecked = /attach_btf_id|is not a function|BTF|btf/;
+
+/** EINVAL/ENOTSUPP with a complaint about the BTF target: the type exists, only our dummy target was wrong. */
+function btfTargetRefused(r: { errno: number; log: string }): boolean {
+  return (r.errno === Errno.EINVAL || r.errno === Errno.ENOTSUPP) && btfTargetChecked.test(r.log);
+}
 
 /** Map parameters that make a minimal valid map of each probeable type. */
 const mapTypeParams: Partial<Record<number, { keySize: number; valueSize: number; maxEntries: number; flags?: number }>> = {
@@ -103,7 +110,7 @@ export class Probes {
   }
 
   /** Loads a tiny program; returns the errno and log of a failure, or undefined when it loaded. */
-  private tryLoad(progType: number, insns: Uint8Array, opts: { expectedAttachType?: number; attachBtfId?: number }): { errno: number; log: string } | undefined {
+  private tryLoad(progType: number, insns: Uint8Array, opts: { expectedAttachType?: number; attachBtfId?: number; progFlags?: number }): { errno: number; log: string } | undefined {
     const license = cString('GPL');
     const code = new Uint8Array(new ArrayBuffer(insns.length));
     code.set(insns);
@@ -140,7 +147,7 @@ export class Probes {
       if (!r) return true;
       if (r.errno === Errno.EPERM) this.checkPrivilege();
       // BTF-attached types: id 1 is not a valid target, so EINVAL with a BTF complaint means the type exists.
-      if (needs.attachBtfId !== undefined) return r.errno === Errno.EINVAL && btfTargetChecked.test(r.log);
+      if (needs.attachBtfId !== undefined) return btfTargetRefused(r);
       // Types that load but reject `return 0` still verified it: the type exists.
       return r.errno === Errno.EACCES && r.log !== '';
     });
@@ -198,7 +205,7 @@ export class Probes {
   private traceLoads(attachType: number, progType: number = ProgType.BPF_PROG_TYPE_TRACING): boolean {
     const r = this.tryLoad(progType, RET0, { expectedAttachType: attachType, attachBtfId: 1 });
     if (!r) return true;
-    return r.errno === Errno.EINVAL && btfTargetChecked.test(r.log);
+    return btfTargetRefused(r);
   }
 
   /**

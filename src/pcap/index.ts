@@ -15,3 +15,4 @@ export {
 export * from './read.js';
 export * from './stream.js';
 export * from './write.js';
+export * from './synth.js';

@@ -67,9 +67,9 @@ export function parseListing(lines: readonly string[]): Insn[] {
 /**
  * Runs a classic BPF program as libpcap's bpf_filter does: out-of-range loads and division
  * by a zero X return 0, `len` is the wire length. Ancillary loads (negative offsets) read as
- * out of range. Returns the accept value.
+ * out of range unless `aux` gives their values (keyed by SKF_AD_* offset). Returns the accept value.
  */
-export function runCbpf(p: readonly Insn[], pkt: Uint8Array, wirelen = pkt.length): number {
+export function runCbpf(p: readonly Insn[], pkt: Uint8Array, wirelen = pkt.length, aux?: Readonly<Record<number, number>>): number {
   let A = 0;
   let X = 0;
   const M = new Uint32Array(16);
@@ -91,6 +91,11 @@ export function runCbpf(p: readonly Insn[], pkt: Uint8Array, wirelen = pkt.lengt
         else if (mode === 0x80) A = wirelen;
         else if (mode === 0x60) A = M[k & 15];
         else {
+          if (aux && mode === 0x20 && k >= 0xfffff000) {
+            // Linux ancillary data (SKF_AD_OFF + n), when the caller models a live socket.
+            A = aux[k - 0xfffff000] ?? 0;
+            break;
+          }
           const off = mode === 0x20 ? k | 0 : (X + k) >>> 0;
           const v = load(mode === 0x20 ? off : off > 0x7fffffff ? -1 : off, SIZES[code & 0x18]);
           if (v === undefined) return 0;

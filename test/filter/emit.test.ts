@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_ABS, BPF_B, insn, type Insn } from '../../src/cbpf/index.js';
-import { cfgFromProgram, emit, type Block, type Cfg } from '../../src/filter/index.js';
+import { emit } from '../../src/filter/emit.js';
+import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
+import type { Block, Cfg } from '../../src/filter/cfg.js';
 import { corpusDir, hasCorpus } from '../helpers/reference.js';
 import { parseListing, runCbpf } from './cbpf-listing.js';
 

@@ -80,12 +80,15 @@ function run(lines: string[], multiline: boolean[]): string[][] {
   return blocks;
 }
 
+/** Filter expressions treat tabs and newlines as blanks, so they travel as spaces. */
+const exprField = (e: string): string => e.replace(/[\t\r\n]/g, ' ');
+
 const netmaskField = (m: string | undefined): string => clean(m ?? '-');
 
 /** Compiles many expressions in one process. */
 export function libpcapCompileMany(items: readonly { expr: string; options: CompileOptions }[]): CompileResult[] {
   const lines = items.map(({ expr, options: o }) =>
-    ['compile', clean(String(o.linkType)), String(o.snaplen ?? 262144), o.optimize === false ? '0' : '1', netmaskField(o.netmask), clean(expr)].join('\t'),
+    ['compile', clean(String(o.linkType)), String(o.snaplen ?? 262144), o.optimize === false ? '0' : '1', netmaskField(o.netmask), exprField(expr)].join('\t'),
   );
   return run(lines, lines.map(() => false)).map(([l]) => (l.startsWith('ok\t') ? { ok: true, insns: parseProg(l.slice(3)) } : { ok: false, error: l.slice(4) }));
 }
@@ -107,7 +110,7 @@ function parseFilter(l: string): FilterResult {
 /** Runs `pcap_offline_filter` over every packet of each capture, in one process. */
 export function libpcapFilterMany(reqs: readonly FilterRequest[]): FilterResult[] {
   const lines = reqs.map((r) =>
-    'insns' in r ? ['filter', clean(r.file), progField(r.insns)].join('\t') : ['filterx', clean(r.file), r.optimize === false ? '0' : '1', netmaskField(r.netmask), clean(r.expr)].join('\t'),
+    'insns' in r ? ['filter', clean(r.file), progField(r.insns)].join('\t') : ['filterx', clean(r.file), r.optimize === false ? '0' : '1', netmaskField(r.netmask), exprField(r.expr)].join('\t'),
   );
   return run(lines, lines.map(() => false)).map(([l]) => parseFilter(l));
 }
@@ -158,4 +161,46 @@ export function libpcapTime(insns: readonly Insn[], captureFile: string, reps: n
   if (!l.startsWith('ok\t')) throw new Error(`libpcap-ref: ${l}`);
   const [, ns, sum] = l.split('\t');
   return { nsPerPacket: Number(ns), checksum: Number(sum) };
+}
+
+/** One packet set (the packets of several captures, in order) and the programs to run over it. */
+export interface FilterSetRequest {
+  files: readonly string[];
+  programs: readonly (readonly Insn[])[];
+}
+
+/**
+ * For each set: loads the captures' packets once, then runs every program over all of them
+ * with `pcap_offline_filter`. Returns per set the packet count of each file and, per program,
+ * the values for every packet (files concatenated in order). One process for everything.
+ */
+export function libpcapFilterSets(sets: readonly FilterSetRequest[]): { counts: number[]; values: number[][] }[] {
+  const lines: string[] = [];
+  for (const s of sets) {
+    lines.push('setclear');
+    for (const f of s.files) lines.push(`setadd\t${clean(f)}`);
+    for (const p of s.programs) lines.push(`setfilter\t${progField(p)}`);
+  }
+  const blocks = run(lines, lines.map(() => false));
+  let at = 0;
+  return sets.map((s) => {
+    at++;
+    const counts = s.files.map(() => {
+      const l = blocks[at++][0];
+      return l.startsWith('ok\t') ? Number(l.split('\t')[1]) : 0;
+    });
+    const values = s.programs.map(() => {
+      const l = blocks[at++][0];
+      if (!l.startsWith('ok\t')) throw new Error(`libpcap-ref: ${l}`);
+      const v = l.slice(3);
+      return v === '' ? [] : v.split(' ').map(Number);
+    });
+    return { counts, values };
+  });
+}
+
+/** `pcap_datalink_name_to_val` for many names (-1 for a name libpcap does not know). */
+export function libpcapDltValues(names: readonly string[]): number[] {
+  const lines = names.map((n) => `dlt\t${clean(n)}`);
+  return run(lines, lines.map(() => false)).map(([l]) => Number(l.slice(3)));
 }

@@ -58,6 +58,8 @@ export class ArrayMap extends VmMapBase {
   private readonly elemSize: number;
   /** One region per CPU (a single one for a plain array), `maxEntries * elemSize` bytes. */
   private readonly regions: Uint8Array[];
+  /** Views handed out so far, so one slot is always the same Uint8Array object. */
+  private readonly views: Map<number, Uint8Array>[];
 
   constructor(spec: MapSpec, opts: ResolvedOptions) {
     checkArraySpec(spec);
@@ -67,6 +69,7 @@ export class ArrayMap extends VmMapBase {
     const n = this.percpu ? opts.cpus : 1;
     checkMemory(spec, spec.maxEntries * this.elemSize * n, opts);
     this.regions = Array.from({ length: n }, () => new Uint8Array(spec.maxEntries * this.elemSize));
+    this.views = Array.from({ length: n }, () => new Map<number, Uint8Array>());
   }
 
   override get syscallValueSize(): number {
@@ -79,18 +82,29 @@ export class ArrayMap extends VmMapBase {
     return this.regions[0];
   }
 
-  private view(index: number, cpu: number): Uint8Array {
+  /** A fresh view of a slot (syscall side: not cached, so walking a big array keeps no garbage). */
+  private raw(index: number, cpu: number): Uint8Array {
     const off = index * this.elemSize;
     return this.regions[cpu].subarray(off, off + this.spec.valueSize);
+  }
+
+  private view(index: number, cpu: number): Uint8Array {
+    let v = this.views[cpu].get(index);
+    if (!v) {
+      const off = index * this.elemSize;
+      v = this.regions[cpu].subarray(off, off + this.spec.valueSize);
+      this.views[cpu].set(index, v);
+    }
+    return v;
   }
 
   get(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup');
     const index = arrayIndex(key);
     if (index >= this.spec.maxEntries) return undefined;
-    if (!this.percpu) return this.view(index, 0).slice();
+    if (!this.percpu) return this.raw(index, 0).slice();
     const out = new Uint8Array(this.syscallValueSize);
-    for (let cpu = 0; cpu < this.cpus; cpu++) out.set(this.view(index, cpu), cpu * this.elemSize);
+    for (let cpu = 0; cpu < this.cpus; cpu++) out.set(this.raw(index, cpu), cpu * this.elemSize);
     return out;
   }
 
@@ -101,8 +115,8 @@ export class ArrayMap extends VmMapBase {
     const ret = this.check(arrayIndex(key), flags);
     this.fail(ret, 'update');
     const index = arrayIndex(key);
-    if (!this.percpu) this.view(index, 0).set(value);
-    else for (let cpu = 0; cpu < this.cpus; cpu++) this.view(index, cpu).set(value.subarray(cpu * this.elemSize, cpu * this.elemSize + this.spec.valueSize));
+    if (!this.percpu) this.raw(index, 0).set(value);
+    else for (let cpu = 0; cpu < this.cpus; cpu++) this.raw(index, cpu).set(value.subarray(cpu * this.elemSize, cpu * this.elemSize + this.spec.valueSize));
   }
 
   /** `array_map_update_elem`'s checks, in its order. */
@@ -141,7 +155,7 @@ export class ArrayMap extends VmMapBase {
     const index = arrayIndex(key);
     const ret = this.check(index, flags);
     if (ret) return ret;
-    this.view(index, this.percpu ? cpu : 0).set(value.subarray(0, this.spec.valueSize));
+    this.raw(index, this.percpu ? cpu : 0).set(value.subarray(0, this.spec.valueSize));
     return 0;
   }
 

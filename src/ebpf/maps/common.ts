@@ -2,6 +2,7 @@
 
 import { UsageError } from '../../util/index.js';
 import type { BpfMap, MapSpec } from '../spec.js';
+import { releaseHandle } from './handles.js';
 import { MapError, errnoNameOf, negErrno, type MapErrnoName } from './errno.js';
 
 /** BPF_F_* map creation flags as in <linux/bpf.h>. */
@@ -222,6 +223,7 @@ export abstract class VmMapBase implements VmMap {
 
   close(): void {
     this.closed = true;
+    releaseHandle(this);
   }
 
   [Symbol.dispose](): void {

@@ -109,7 +109,7 @@ export function prepareCode(insns: readonly Insn[], opts: PrepareOptions): VmCod
           break;
         }
         case 4: {
-          const t = pc + 1 + ins.imm + 1;
+          const t = pc + 1 + ins.imm; // as the kernel: the target is relative to the lddw slot plus one
           target(pc, t);
           funcEntries.add(t);
           wide[pc] = FUNC_PTR_TAG | BigInt(t);

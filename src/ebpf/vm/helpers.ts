@@ -2,12 +2,12 @@
 
 import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
-import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, type VmMemory, makeFault } from './memory.js';
+import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, type VmMemory, makeFault, pointer } from './memory.js';
 
 /**
  * The program side of a VM map, as the maps area's `VmMap` offers it: lookups return a live
  * view of the stored value, updates return 0 or a negative errno. Ring buffers add
- * `ringbufOutput`/`ringbufReserve`/...; program arrays hold programs for `bpf_tail_call`.
+ * `output`/`reserve`/`submit`/...; program arrays hold programs for `bpf_tail_call`.
  */
 export interface VmMapLike {
   readonly spec: MapSpec;
@@ -18,11 +18,14 @@ export interface VmMapLike {
   popElem?(out: Uint8Array): number;
   peekElem?(out: Uint8Array): number;
   forEachElem?(callback: (key: Uint8Array, value: Uint8Array) => number, flags?: number, cpu?: number): number;
-  ringbufOutput?(data: Uint8Array, flags: number): number;
-  ringbufReserve?(size: number, flags: number): Uint8Array | undefined;
-  ringbufSubmit?(record: Uint8Array, flags: number): void;
-  ringbufDiscard?(record: Uint8Array, flags: number): void;
-  ringbufQuery?(flags: number): bigint;
+  /** Ring buffer `bpf_ringbuf_output`, perf event array `bpf_perf_event_output` (with the CPU). */
+  output?(data: Uint8Array, flags: number | bigint, cpu?: number): number;
+  reserve?(size: number, flags: number): Uint8Array | undefined;
+  submit?(record: Uint8Array, flags: number): void;
+  discard?(record: Uint8Array, flags: number): void;
+  query?(flags: number): bigint;
+  /** Program arrays: the tail-call target at `index`. */
+  program?(index: number): object | undefined;
 }
 
 /** The task a tracing program sees as "current" (`bpf_get_current_*`). */
@@ -300,9 +303,10 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 25, name: 'perf_event_output', fn: (env, _ctx, map, flags, data, size) => {
     const m = mapOf(env, map);
     const bytes = env.mem.read(data, Number(size & 0xffffffffn), env.pc);
+    const cpu = env.host.cpu ?? 0;
     const idx = Number(flags & 0xffffffffn);
-    env.host.perfOutput?.(m.spec.name, idx === 0xffffffff ? env.host.cpu ?? 0 : idx, bytes);
-    return 0n;
+    env.host.perfOutput?.(m.spec.name, idx === 0xffffffff ? cpu : idx, bytes);
+    return m.output ? negErr(m.output(bytes, flags, cpu)) : 0n;
   } },
   { id: 26, name: 'skb_load_bytes', fn: (env, _ctx, off, to, len) => {
     const p = pkt(env);
@@ -396,12 +400,12 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 125, name: 'ktime_get_boot_ns', fn: (env) => (env.host.bootNow ?? env.host.now ?? defaultNow)() },
   { id: 130, name: 'ringbuf_output', fn: (env, map, data, size, flags) => {
     const m = mapOf(env, map);
-    if (!m.ringbufOutput) return EINVAL;
-    return negErr(m.ringbufOutput(env.mem.read(data, Number(size & 0xffffffffn), env.pc), Number(flags & 0xffffffffn)));
+    if (!m.output) return EINVAL;
+    return negErr(m.output(env.mem.read(data, Number(size & 0xffffffffn), env.pc), Number(flags & 0xffffffffn)));
   } },
   { id: 131, name: 'ringbuf_reserve', fn: (env, map, size, flags) => {
     const m = mapOf(env, map);
-    const rec = m.ringbufReserve?.(Number(size & 0xffffffffn), Number(flags & 0xffffffffn));
+    const rec = m.reserve?.(Number(size & 0xffffffffn), Number(flags & 0xffffffffn));
     if (!rec) return 0n;
     const ptr = env.mem.mirror(rec, true, `${mapName(m)} record`, env.pc);
     env.records.set(ptr, { map: m, rec });
@@ -409,7 +413,7 @@ export const HELPERS: readonly HelperDef[] = [
   } },
   { id: 132, name: 'ringbuf_submit', fn: (env, data, flags) => ringbufDone(env, data, flags, true) },
   { id: 133, name: 'ringbuf_discard', fn: (env, data, flags) => ringbufDone(env, data, flags, false) },
-  { id: 134, name: 'ringbuf_query', fn: (env, map, flags) => mapOf(env, map).ringbufQuery?.(Number(flags & 0xffffffffn)) ?? 0n },
+  { id: 134, name: 'ringbuf_query', fn: (env, map, flags) => mapOf(env, map).query?.(Number(flags & 0xffffffffn)) ?? 0n },
   { id: 160, name: 'ktime_get_coarse_ns', fn: (env) => {
     const t = (env.host.now ?? defaultNow)();
     return t - (t % 4_000_000n); // jiffy granularity (HZ=250)
@@ -420,7 +424,7 @@ export const HELPERS: readonly HelperDef[] = [
     const entry = funcEntry(env, cb);
     const keyBuf = env.mem.alloc(m.spec.keySize, env.pc);
     const keyId = env.mem.addRegion(keyBuf, m.spec.keySize, false, 'for_each key', env.pc);
-    const keyPtr = BigInt(keyId) << 32n;
+    const keyPtr = pointer(keyId, 0);
     return negErr(m.forEachElem((key, value) => {
       env.mem.u8.set(key, keyBuf);
       const valuePtr = env.mem.mirror(value, true, `${mapName(m)} value`, env.pc);
@@ -465,8 +469,8 @@ function ringbufDone(env: HelperEnv, data: bigint, flags: bigint, submit: boolea
   if (!r) throw makeFault(FaultKind.BAD_POINTER, env.pc, data, 0, env.mem.names);
   env.records.delete(data);
   env.mem.flush();
-  if (submit) r.map.ringbufSubmit?.(r.rec, Number(flags & 0xffffffffn));
-  else r.map.ringbufDiscard?.(r.rec, Number(flags & 0xffffffffn));
+  if (submit) r.map.submit?.(r.rec, Number(flags & 0xffffffffn));
+  else r.map.discard?.(r.rec, Number(flags & 0xffffffffn));
   return 0n;
 }
 

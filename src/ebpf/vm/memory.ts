@@ -3,11 +3,14 @@
 import { RuntimeFault } from '../../util/index.js';
 
 /**
- * A pointer is `(region id << 32) | offset`: programs can add to and compare pointers, and
- * every access is checked against the region it names. Region 0 does not exist, so a
- * scalar below 2^32 never dereferences.
+ * A pointer is `(region id << 32) + 2^31 + offset`: programs can add to and compare pointers,
+ * and every access is checked against the region it names. The 2^31 bias keeps a pointer
+ * that strays below its region inside the same region id (an out-of-bounds access, not a
+ * neighbour). Region 0 does not exist, so a scalar below 2^32 never dereferences.
  */
 export const REGION_SHIFT = 32n;
+/** The bias added to offsets inside a pointer. */
+export const OFFSET_BIAS = 0x80000000;
 /** How many regions one run may hold (the table lives inside linear memory for the JIT). */
 export const MAX_REGIONS = 1024;
 /** Frames a program may nest (BPF-to-BPF calls and helper callbacks), as in the kernel. */
@@ -78,7 +81,7 @@ export function makeFault(kind: number, insn: number, ptr = 0n, size = 0, names:
   const code = FAULT_CODES[kind] ?? 'E_VM_FAULT';
   const p = BigInt.asUintN(64, ptr);
   const id = Number(p >> REGION_SHIFT);
-  const off = Number(p & 0xffffffffn);
+  const off = Number(p & 0xffffffffn) - OFFSET_BIAS;
   let msg: string;
   switch (kind) {
     case FaultKind.BAD_POINTER: msg = `dereference of scalar 0x${p.toString(16)} (${size} bytes)`; break;
@@ -215,12 +218,12 @@ export class VmMemory {
   resolve(ptr: bigint, size: number, write: boolean, insn: number): number {
     const p = BigInt.asUintN(64, ptr);
     const id = Number(p >> REGION_SHIFT);
-    const off = Number(p & 0xffffffffn);
+    const off = Number(p & 0xffffffffn) - OFFSET_BIAS;
     if (id === 0 || id >= MAX_REGIONS || (this.table[id * 4 + 1] === 0 && id !== CTX_REGION && this.table[id * 4] === 0)) {
       throw makeFault(FaultKind.BAD_POINTER, insn, p, size, this.names);
     }
     const limit = this.table[id * 4 + (write ? 2 : 1)];
-    if (off + size > limit) {
+    if (off < 0 || off + size > limit) {
       if (write && off + size <= this.table[id * 4 + 1]) throw makeFault(FaultKind.READ_ONLY, insn, p, size, this.names);
       throw makeFault(FaultKind.OUT_OF_BOUNDS, insn, p, size, this.names);
     }
@@ -248,8 +251,8 @@ export class VmMemory {
   readableFrom(ptr: bigint): number {
     const p = BigInt.asUintN(64, ptr);
     const id = Number(p >> REGION_SHIFT);
-    const off = Number(p & 0xffffffffn);
-    if (id === 0 || id >= MAX_REGIONS) return 0;
+    const off = Number(p & 0xffffffffn) - OFFSET_BIAS;
+    if (id === 0 || id >= MAX_REGIONS || off < 0) return 0;
     return Math.max(0, this.table[id * 4 + 1] - off);
   }
 
@@ -262,7 +265,12 @@ export class VmMemory {
 
 /** The pointer to byte `off` of region `id`. */
 export function pointer(id: number, off: number): bigint {
-  return (BigInt(id) << REGION_SHIFT) | BigInt(off >>> 0);
+  return (BigInt(id) << REGION_SHIFT) + BigInt(OFFSET_BIAS + off);
+}
+
+/** The offset inside its region that a pointer names (negative below the region). */
+export function offsetOf(ptr: bigint): number {
+  return Number(BigInt.asUintN(64, ptr) & 0xffffffffn) - OFFSET_BIAS;
 }
 
 /** The region id a pointer names. */

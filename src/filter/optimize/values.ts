@@ -54,6 +54,11 @@ export class ValueTable {
     return this.intern(key, undefined, range);
   }
 
+  /** A number distinct from every other, for values nothing else can equal. */
+  fresh(): number {
+    return this.constOf.length;
+  }
+
   constant(v: number): number | undefined {
     return this.constOf[v];
   }
@@ -146,6 +151,11 @@ function load(size: number, k: number, st: State, table: ValueTable, key: string
   return { v, mayAbort };
 }
 
+/** The Linux ancillary-data offsets (SKF_AD_OFF + 0 .. SKF_AD_MAX), as unsigned k. */
+const ANC_FIRST = 0xfffff000;
+const ANC_END = 0xfffff000 + 64;
+const ANC_RANDOM = 0xfffff000 + 56;
+
 const SIZE_RANGE: Record<number, Range> = { [BPF_W]: FULL, [BPF_H]: [0, 0xffff], [BPF_B]: [0, 0xff] };
 
 /** A range for an ALU result from its operands' intrinsic ranges (never from facts of one path: numbers are shared across paths). */
@@ -195,7 +205,11 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       if (mode === BPF_LEN) return setA(table.expr('len'), false);
       if (mode === BPF_MEM) return setA(r[s.k & 15], false);
       if (mode === BPF_ABS) {
-        const { v, mayAbort } = load(WIDTH[size] ?? 4, s.k, st, table, `abs${size}:${s.k}`, SIZE_RANGE[size] ?? FULL);
+        // Linux ancillary loads are not packet bytes: `random` differs every time, and
+        // `nla`, `nlan` and `xor_x` read A and X. Number them by A and X too.
+        const anc = s.k >= ANC_FIRST && s.k < ANC_END;
+        const key = !anc ? `abs${size}:${s.k}` : s.k === ANC_RANDOM ? `random${table.fresh()}` : `anc${size}:${s.k}:${r[A_ATOM]}:${r[X_ATOM]}`;
+        const { v, mayAbort } = load(WIDTH[size] ?? 4, s.k, st, table, key, SIZE_RANGE[size] ?? FULL);
         return setA(v, mayAbort);
       }
       if (mode === BPF_IND) {

@@ -13,6 +13,10 @@
  *   validate PROG                                -> ok 0|1 (bpf_validate)
  *   run      WIRELEN HEX PROG                    -> ok VALUE (bpf_filter on one buffer)
  *   time     FILE REPS PROG                      -> ok NS_PER_PACKET CHECKSUM (bpf_filter over all packets x REPS)
+ *   dlt      NAME                                -> ok VALUE (pcap_datalink_name_to_val; -1 when unknown)
+ *   setclear                                     -> ok (empties the in-memory packet set)
+ *   setadd   FILE                                -> ok COUNT ERROR (appends the packets libpcap reads from FILE)
+ *   setfilter PROG                               -> ok VALUES (pcap_offline_filter over the packet set)
  *
  * NETMASK is a dotted quad or "-" (PCAP_NETMASK_UNKNOWN). VALUES is space separated.
  */
@@ -263,6 +267,57 @@ static void do_time(void) {
   free(prog.bf_insns);
 }
 
+static struct pkt *set;
+static size_t set_n, set_cap;
+
+static void do_setclear(void) {
+  for (size_t i = 0; i < set_n; i++) free(set[i].data);
+  set_n = 0;
+  printf("ok\n");
+}
+
+static void do_setadd(void) {
+  if (nfields < 2) { printf("err\tbad request\n"); return; }
+  pcap_t *p = open_file(fields[1]);
+  if (!p) return;
+  struct pcap_pkthdr *h;
+  const u_char *data;
+  int rc;
+  size_t before = set_n;
+  while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+    if (set_n == set_cap) set = realloc(set, (set_cap = set_cap ? set_cap * 2 : 1024) * sizeof *set);
+    set[set_n].data = malloc(h->caplen ? h->caplen : 1);
+    memcpy(set[set_n].data, data, h->caplen);
+    set[set_n].caplen = h->caplen;
+    set[set_n].len = h->len;
+    set_n++;
+  }
+  printf("ok\t%zu\t", set_n - before);
+  if (rc == PCAP_ERROR) print_msg(pcap_geterr(p));
+  putchar('\n');
+  pcap_close(p);
+}
+
+static void do_setfilter(void) {
+  struct bpf_program prog;
+  if (nfields < 2 || parse_prog(fields[1], &prog) != 0) { printf("err\tbad program\n"); return; }
+  printf("ok\t");
+  for (size_t i = 0; i < set_n; i++) {
+    struct pcap_pkthdr h;
+    memset(&h, 0, sizeof h);
+    h.caplen = set[i].caplen;
+    h.len = set[i].len;
+    printf(i ? " %d" : "%d", pcap_offline_filter(&prog, &h, set[i].data));
+  }
+  putchar('\n');
+  free(prog.bf_insns);
+}
+
+static void do_dlt(void) {
+  if (nfields < 2) { printf("err\tbad request\n"); return; }
+  printf("ok\t%d\n", pcap_datalink_name_to_val(fields[1]));
+}
+
 int main(void) {
   char *line = NULL;
   size_t cap = 0;
@@ -280,6 +335,10 @@ int main(void) {
     else if (strcmp(cmd, "validate") == 0) do_validate();
     else if (strcmp(cmd, "run") == 0) do_run();
     else if (strcmp(cmd, "time") == 0) do_time();
+    else if (strcmp(cmd, "dlt") == 0) do_dlt();
+    else if (strcmp(cmd, "setclear") == 0) do_setclear();
+    else if (strcmp(cmd, "setadd") == 0) do_setadd();
+    else if (strcmp(cmd, "setfilter") == 0) do_setfilter();
     else printf("err\tunknown request %s\n", cmd);
     fflush(stdout);
   }

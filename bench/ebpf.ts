@@ -1,0 +1,93 @@
+// eBPF engines on the same programs (/work/shared/bench-programs): ns/insn and ns/parse per engine, and the ratio to uBPF's figures.
+// Run: npx tsx bench/ebpf.ts [--engines interp,jit] [--iter N]. Other engines (the kernel JIT) plug in through `EXTRA_ENGINES`.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { assembleConformance } from '../src/ebpf/conformance-syntax.js';
+import { ProgType, type ProgramSpec } from '../src/ebpf/spec.js';
+import { load } from '../src/ebpf/vm/index.js';
+import { fromHex } from '../src/util/index.js';
+
+/** One engine under test: runs a spec on (mem) `repeat` times and returns mean ns per run. */
+export interface BenchEngine {
+  name: string;
+  /** Mean nanoseconds per run of `spec` over `mem`, and r0 of the last run. */
+  time(spec: ProgramSpec, mem: Uint8Array, repeat: number): { ns: number; r0: bigint };
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const programsDir = process.env.BPFKIT_BENCH_PROGRAMS ?? path.resolve(here, '../../shared/bench-programs');
+
+function vmEngine(kind: 'interp' | 'jit'): BenchEngine {
+  return {
+    name: kind === 'jit' ? 'vm wasm jit' : 'vm interpreter',
+    time(spec, mem, repeat) {
+      const prog = load(spec, { engine: kind, budget: 2 ** 52 });
+      let r0 = 0n;
+      // Warm up: V8 compiles wasm with a baseline tier first and optimizes hot functions later.
+      for (let i = 0; i < (kind === 'jit' ? 5 : 1); i++) r0 = prog.run({ mem }).r0;
+      let best = Infinity;
+      for (let round = 0; round < 3; round++) {
+        const t0 = performance.now();
+        for (let i = 0; i < repeat; i++) r0 = prog.run({ mem }).r0;
+        best = Math.min(best, ((performance.now() - t0) * 1e6) / repeat);
+      }
+      return { ns: best, r0 };
+    },
+  };
+}
+
+/** Engines other areas add (the kernel engineer's BPF_PROG_TEST_RUN engine goes here). */
+export const EXTRA_ENGINES: BenchEngine[] = [];
+
+function asm(name: string, iter?: number): string {
+  const text = readFileSync(path.join(programsDir, name), 'utf8');
+  return iter === undefined ? text : text.replace(/\bITER\b/g, String(iter));
+}
+
+function spec(name: string, text: string): ProgramSpec {
+  return { name, type: ProgType.BPF_PROG_TYPE_UNSPEC, insns: assembleConformance(text), license: 'MIT' };
+}
+
+/** Drops the last `exit` line of pkt_parse.asm so the loop tail follows the `out:` label. */
+function withoutFinalExit(text: string): string {
+  const lines = text.trimEnd().split('\n');
+  const i = lines.map((l) => l.replace(/#.*/, '').trim()).lastIndexOf('exit');
+  lines.splice(i, 1);
+  return lines.join('\n') + '\n';
+}
+
+const UBPF = { interpInsn: [3.9, 5.6], jitInsn: [0.19, 0.33], interpParse: [229, 255], jitParse: [2.0, 2.1], kernelInsn: [0.2, 0.23], kernelParse: [2.1, 2.6] };
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const pick = args.includes('--engines') ? args[args.indexOf('--engines') + 1].split(',') : ['interp', 'jit'];
+  const engines = [...pick.filter((e) => e === 'interp' || e === 'jit').map((e) => vmEngine(e as 'interp' | 'jit')), ...EXTRA_ENGINES];
+  const packet = fromHex(readFileSync(path.join(programsDir, 'packet64.hex'), 'utf8'));
+  const prolog = 'mov %r3, %r1\nadd %r3, %r2\nmov %r2, %r1\n';
+  const rows: string[] = [];
+  for (const e of engines) {
+    const isInterp = e.name.includes('interp');
+    const aluIter = isInterp ? 20_000 : 2_000_000;
+    const alu = e.time(spec('alu_loop', asm('alu_loop.asm', aluIter)), new Uint8Array(0), isInterp ? 3 : 5);
+    const aluNs = alu.ns / (9 * aluIter + 5);
+    const parseIter = isInterp ? 200 : 20_000;
+    const loopText = prolog + asm('pkt_parse_loop.head.asm', parseIter) + withoutFinalExit(asm('pkt_parse.asm')) + asm('pkt_parse_loop.tail.asm');
+    const loop = e.time(spec('pkt_parse_loop', loopText), packet, isInterp ? 3 : 20);
+    const parseNs = loop.ns / parseIter;
+    const empty = e.time(spec('empty', asm('empty.asm')), new Uint8Array(0), isInterp ? 2000 : 20000);
+    const single = e.time(spec('pkt_parse', prolog + asm('pkt_parse.asm')), packet, isInterp ? 500 : 20000);
+    const ref = isInterp ? [UBPF.interpInsn, UBPF.interpParse] : [UBPF.jitInsn, UBPF.jitParse];
+    const mid = (r: number[]): number => (r[0] + r[1]) / 2;
+    rows.push(
+      `${e.name.padEnd(16)} alu ${aluNs.toFixed(3).padStart(8)} ns/insn (x${(aluNs / mid(ref[0])).toFixed(2)} uBPF ${isInterp ? 'interp' : 'jit'}, x${(aluNs / mid(UBPF.kernelInsn)).toFixed(2)} kernel jit)` +
+        `  parse ${parseNs.toFixed(1).padStart(7)} ns/parse (x${(parseNs / mid(ref[1])).toFixed(2)} uBPF, x${(parseNs / mid(UBPF.kernelParse)).toFixed(2)} kernel)` +
+        `  empty ${empty.ns.toFixed(0)} ns/call  single parse ${single.ns.toFixed(0)} ns/call (r0=${single.r0}, loop r0=${loop.r0})`,
+    );
+  }
+  console.log(`eBPF engines on ${programsDir} (uBPF interp ${UBPF.interpInsn.join('-')} ns/insn, jit ${UBPF.jitInsn.join('-')}; kernel jit ${UBPF.kernelInsn.join('-')})`);
+  for (const r of rows) console.log(r);
+}
+
+main();

@@ -1,0 +1,259 @@
+/** `bpfkit filter`: tcpdump -r for capture files — keep what matches, print, count or write it. */
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import cliProgress from 'cli-progress';
+import { formatPacket, PrintState, type PrintOptions, type TimestampFormat, type Layer } from '../decode/index.js';
+import { compileFilter, type FilterProgram } from '../filter/index.js';
+import { openCaptureFileSync, AtomicFileWriter } from '../node/index.js';
+import { PcapWriter, PcapngWriter, type Packet } from '../pcap/index.js';
+import { BpfkitError, UsageError } from '../util/index.js';
+import { flagInt, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
+import type { Command, Io } from './command.js';
+import { systemResolver } from './resolver.js';
+
+const FLAGS: FlagSpec[] = [
+  { names: ['-r'], key: 'read', value: true },
+  { names: ['-w'], key: 'write', value: true },
+  { names: ['-c'], key: 'max', value: true },
+  { names: ['--count'], key: 'count' },
+  { names: ['-n'], key: 'n' },
+  { names: ['-nn'], key: 'n' },
+  { names: ['-e'], key: 'e' },
+  { names: ['-q'], key: 'q' },
+  { names: ['-S'], key: 'S' },
+  { names: ['-v'], key: 'v1' },
+  { names: ['-vv'], key: 'v2' },
+  { names: ['-vvv'], key: 'v3' },
+  { names: ['-x'], key: 'x1' },
+  { names: ['-xx'], key: 'x2' },
+  { names: ['-X'], key: 'X1' },
+  { names: ['-XX'], key: 'X2' },
+  { names: ['-t'], key: 't1' },
+  { names: ['-tt'], key: 't2' },
+  { names: ['-ttt'], key: 't3' },
+  { names: ['-tttt'], key: 't4' },
+  { names: ['-ttttt'], key: 't5' },
+  { names: ['--nano'], key: 'nano' },
+  { names: ['-s'], key: 'snaplen', value: true },
+  { names: ['-y'], key: 'linktype', value: true },
+  { names: ['-F'], key: 'file', value: true },
+  { names: ['--json'], key: 'json' },
+  { names: ['--no-progress'], key: 'noProgress' },
+  { names: ['--engine'], key: 'engine', value: true, choices: ['jit', 'interp'] },
+];
+
+const HELP = `usage: bpfkit filter -r FILE [-w OUT] [-c COUNT] [--count] [-n] [-e] [-q] [-S] [-v[v[v]]]
+                     [-x|-xx|-X|-XX] [-t|-tt|-ttt|-tttt|-ttttt] [--nano] [-s SNAPLEN]
+                     [--json] [-F EXPRFILE] [EXPR...]
+
+Reads a pcap or pcapng capture and keeps the packets that match the pcap-filter
+expression EXPR (all packets when there is none), like \`tcpdump -r FILE EXPR\`.
+
+  -r FILE      capture to read
+  -w OUT       write matching packets to OUT (pcapng when OUT ends in .pcapng), atomically
+  -c COUNT     stop after COUNT matching packets
+  --count      print only the number of matching packets
+  -n           do not resolve names (bpfkit never does when printing; accepted for tcpdump users)
+  -e           print the link-level header
+  -q           quick output
+  -S           absolute TCP sequence numbers
+  -v           more detail (IP header fields, checksums)
+  -x / -xx     hex dump of each packet (without / with the link header); -X/-XX add ASCII
+  -t ... -ttttt  timestamp format: none, epoch, delta, date, since first
+  --nano       nanosecond timestamps
+  -s SNAPLEN   the snapshot length the filter returns and written packets are cut to
+  --json       one JSON object per packet (time, length, layers and fields)
+  -F FILE      read the expression from FILE
+  --engine E   jit (default) or interp
+
+Exit status: 0, or 1 when the capture is damaged (after processing the packets before
+the damage) or cannot be read, 2 for a usage error.`;
+
+/** How often (packets) the loop lets the event loop run, so Ctrl-C is seen. */
+const YIELD_EVERY = 1 << 16;
+
+async function run(argv: string[], io: Io): Promise<number> {
+  const args = parseArgs(argv, FLAGS);
+  const file = flagString(args, 'read');
+  if (!file) throw new UsageError('E_USAGE', 'filter needs -r FILE');
+  const exprFile = flagString(args, 'file');
+  const expr = (exprFile ? readFileSync(exprFile, 'utf8').replace(/#.*$/gm, ' ') : args.positionals.join(' ')).trim();
+  const maxCount = flagInt(args, 'max');
+  const countOnly = flagSet(args, 'count');
+  const json = flagSet(args, 'json');
+  const out = flagString(args, 'write');
+  const snapOpt = flagInt(args, 'snaplen');
+  const engine = flagString(args, 'engine') ?? 'jit';
+  const ts: TimestampFormat = flagSet(args, 't5') ? 'sinceFirst' : flagSet(args, 't4') ? 'date' : flagSet(args, 't3') ? 'delta' : flagSet(args, 't2') ? 'epoch' : flagSet(args, 't1') ? 'none' : 'default';
+  const hexLevel = flagSet(args, 'x2') || flagSet(args, 'X2') ? 2 : flagSet(args, 'x1') || flagSet(args, 'X1') ? 1 : 0;
+  const printOpts: PrintOptions = {
+    verbose: flagSet(args, 'v3') ? 3 : flagSet(args, 'v2') ? 2 : flagSet(args, 'v1') ? 1 : 0,
+    linkHeader: flagSet(args, 'e'),
+    quick: flagSet(args, 'q'),
+    absoluteSeq: flagSet(args, 'S'),
+    timestamp: ts,
+    nano: flagSet(args, 'nano'),
+    hex: hexLevel,
+    ascii: flagSet(args, 'X1') || flagSet(args, 'X2'),
+    ifName: interfaceName,
+  };
+  // tcpdump prints packets unless it writes them (-w) or counts them.
+  const printing = !countOnly && !out;
+
+  const cap = openCaptureFileSync(file);
+  const info = cap.info;
+  const snaplen = snapOpt || info.snaplen;
+  const resolver = expr ? systemResolver() : undefined;
+  const filters = new Map<number, ((p: Uint8Array, wirelen: number) => number) | null>();
+  const filterFor = (linkType: number): ((p: Uint8Array, wirelen: number) => number) | null => {
+    let f = filters.get(linkType);
+    if (f === undefined) {
+      if (!expr) f = null;
+      else {
+        const prog: FilterProgram = compileFilter(expr, { linkType, snaplen, resolver });
+        f = engine === 'jit' ? (p, w) => prog.match(p, w) : (p, w) => prog.interpret(p, w);
+      }
+      filters.set(linkType, f);
+    }
+    return f;
+  };
+  // Compile up front so that a bad expression fails before any output.
+  filterFor(info.linkType);
+
+  let writer: AtomicFileWriter | undefined;
+  let encode: ((p: Packet) => void) | undefined;
+  if (out) {
+    writer = new AtomicFileWriter(out);
+    const w = writer;
+    if (out.endsWith('.pcapng')) {
+      const ng = new PcapngWriter({ byteOrder: 'le', tsResolution: info.tsResolution.base === 10 && info.tsResolution.exponent >= 9 ? 'nsec' : 'usec', snaplen });
+      w.write(ng.header());
+      encode = (p) => w.write(ng.record(p));
+    } else {
+      const pw = new PcapWriter({ linkType: info.linkType, snaplen, tsResolution: info.tsResolution.base === 10 && info.tsResolution.exponent >= 9 ? 'nsec' : 'usec', byteOrder: 'le' });
+      w.write(pw.header());
+      encode = (p) => {
+        const size = pw.recordSize(p);
+        const r = w.reserve(size);
+        if (r) {
+          pw.writeRecord(p, r.buffer, r.at, r.view);
+          w.advance(size);
+        } else w.write(pw.record(p));
+      };
+    }
+  }
+
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  const state = new PrintState();
+  let lines = '';
+  const flushLines = (): void => {
+    if (lines) {
+      io.stdout(lines);
+      lines = '';
+    }
+  };
+  let seen = 0;
+  let matched = 0;
+  let error: BpfkitError | undefined;
+  const bar = io.isTTY && !flagSet(args, 'noProgress') ? makeProgress(file) : undefined;
+  const started = Date.now();
+  let sinceYield = 0;
+  try {
+    outer: for (const batch of cap.batches()) {
+      for (let i = 0; i < batch.length; i++) {
+        const p = batch[i];
+        seen++;
+        const f = p.linkType === info.linkType && filters.get(p.linkType) !== undefined ? filters.get(p.linkType)! : filterFor(p.linkType);
+        if (f !== null && f(p.data, p.origLen) === 0) continue;
+        matched++;
+        const kept = snapOpt && p.data.length > snapOpt ? { ...p, data: p.data.subarray(0, snapOpt) } : p;
+        if (encode) encode(kept);
+        if (printing) {
+          if (json) lines += JSON.stringify(packetJson(kept, printOpts, state)) + '\n';
+          else lines += formatPacket(kept, printOpts, state).text + '\n';
+          if (lines.length > 1 << 16) flushLines();
+        }
+        if (maxCount !== undefined && matched >= maxCount) break outer;
+      }
+      sinceYield += batch.length;
+      if (bar) bar.update(cap.offset, { pps: Math.round(seen / Math.max(1e-3, (Date.now() - started) / 1000)) });
+      if (sinceYield >= YIELD_EVERY) {
+        sinceYield = 0;
+        flushLines();
+        await new Promise((r) => setImmediate(r));
+        if (interrupted) break;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof BpfkitError)) throw e;
+    error = e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    bar?.stop();
+    cap.close();
+  }
+  flushLines();
+  if (writer) {
+    // A damaged input still yields a complete output file of the packets before the damage.
+    writer.commit();
+  }
+  if (countOnly) io.stdout(`${matched} packet${matched === 1 ? '' : 's'}\n`);
+  if (interrupted) io.stderr(`${seen} packets read, ${matched} matched (interrupted)\n`);
+  if (error) {
+    io.stderr(`bpfkit filter: ${error.message}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+function makeProgress(file: string): cliProgress.SingleBar {
+  const size = statSize(file);
+  const bar = new cliProgress.SingleBar(
+    { format: ' {bar} {percentage}% | {value}/{total} bytes | {pps} packets/s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(size, 0, { pps: 0 });
+  return bar;
+}
+
+function statSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+function packetJson(p: Packet, opts: PrintOptions, state: PrintState): { time: string; length: number; caplen: number; layers: Layer[]; summary: string } {
+  const { text, decoded } = formatPacket(p, { ...opts, timestamp: 'none', hex: 0 }, state);
+  return {
+    time: `${p.tsSec}.${String(p.tsNsec).padStart(9, '0')}`,
+    length: p.origLen,
+    caplen: p.data.length,
+    layers: decoded?.layers ?? [],
+    summary: text,
+  };
+}
+
+let ifNames: Map<number, string> | undefined;
+/** Interface names by index, for LINUX_SLL2 (tcpdump asks if_indextoname). */
+function interfaceName(index: number): string | undefined {
+  if (!ifNames) {
+    ifNames = new Map();
+    try {
+      for (const name of readdirSync('/sys/class/net')) {
+        const idx = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
+        ifNames.set(idx, name);
+      }
+    } catch {
+      // No sysfs (not Linux): names print as "?".
+    }
+  }
+  return ifNames.get(index);
+}
+
+export const filterCommand: Command = { name: ['filter'], summary: 'read a capture, keep what matches an expression, print/count/write it', help: HELP, run };

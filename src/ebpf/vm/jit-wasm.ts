@@ -1,0 +1,511 @@
+/** The WebAssembly JIT: compiles a prepared eBPF program into one wasm function (registers in i64 locals, blocks without per-instruction dispatch). */
+
+import { Cls, LdKind, type VmCode } from './code.js';
+import type { Engine, RunHooks } from './engine.js';
+import { CTX_REGION, FaultKind, Layout, MAX_CALL_DEPTH, MAX_REGIONS, OFFSET_BIAS, STACK_REGION, STACK_SIZE, makeFault } from './memory.js';
+import { ByteWriter, T, W } from './wasm-writer.js';
+
+/** The part of the WebAssembly JS API the JIT uses (the core compiles without DOM or Node types). */
+interface WasmMemoryObject {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Memory: new (d: { initial: number; maximum?: number }) => WasmMemoryObject;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (m: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
+}
+
+function wasmApi(): WasmApi | undefined {
+  return (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+}
+
+/** True when this platform has WebAssembly. */
+export function jitAvailable(): boolean {
+  return wasmApi() !== undefined;
+}
+
+/** A WebAssembly memory of at least `size` bytes, or undefined without WebAssembly. */
+export function newWasmMemory(size: number): { memory: unknown; buffer: ArrayBuffer } | undefined {
+  const api = wasmApi();
+  if (!api) return undefined;
+  const pages = Math.ceil(size / 65536);
+  const memory = new api.Memory({ initial: pages, maximum: pages });
+  return { memory, buffer: memory.buffer };
+}
+
+// Function indices: imports first, then our functions.
+const F_FAULT = 0, F_HELPER = 1, F_CTX_LOAD = 2, F_CTX_STORE = 3, F_LD_ABS = 4, F_MAP_VALUE = 5;
+const F_EXEC = 6, F_BSWAP16 = 7, F_BSWAP32 = 8, F_BSWAP64 = 9;
+// Locals of exec: params entry, depth; r0..r10; scratch t, t2; pc, id; budget; base.
+const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID = 16, L_BUDGET = 17, L_BASE = 18;
+/** Fault kinds the JS side classifies itself from the pointer (exactly as the interpreter's checks say). */
+const MEM_READ = -1, MEM_WRITE = -2;
+
+const reg = (r: number): number => L_R0 + r;
+
+/** Emits the body of `exec`. */
+class Emitter {
+  readonly w = new ByteWriter();
+  private readonly blockOf: Int32Array;
+  private readonly nb: number;
+  /** The index of the block being emitted, and how many `if`s are open inside it. */
+  private cur = 0;
+  private nest = 0;
+
+  constructor(private readonly code: VmCode) {
+    this.blockOf = new Int32Array(code.slots).fill(-1);
+    code.blockStarts.forEach((s, i) => { this.blockOf[s] = i; });
+    this.nb = code.blockStarts.length;
+  }
+
+  private op(...bs: number[]): this { this.w.bytes(bs); return this; }
+  private get(l: number): this { return this.op(W.local_get).u(l); }
+  private set(l: number): this { return this.op(W.local_set).u(l); }
+  private tee(l: number): this { return this.op(W.local_tee).u(l); }
+  private u(v: number): this { this.w.u32(v); return this; }
+  private i32(v: number): this { this.op(W.i32_const); this.w.s32(v); return this; }
+  private i64(v: bigint | number): this { this.op(W.i64_const); this.w.s64(BigInt(v)); return this; }
+  private mem(opcode: number, offset = 0): this { return this.op(opcode, 0).u(offset); }
+  private if(type: number = T.void): this { this.nest++; return this.op(W.if, type); }
+  private else(): this { return this.op(W.else); }
+  private end(): this { this.nest--; return this.op(W.end); }
+  private call(f: number): this { return this.op(W.call).u(f); }
+
+  /** fault(kind, pc, t, size); the import throws. */
+  private fault(kind: number, pc: number, ptrLocal = -1, size = 0): this {
+    this.i32(kind).i32(pc);
+    if (ptrLocal >= 0) this.get(ptrLocal); else this.i64(0);
+    return this.i32(size).call(F_FAULT).op(W.unreachable);
+  }
+
+  /** Saves the budget and depth where helpers (and nested runs) see them. */
+  private sync(): this {
+    this.i32(0).get(L_BUDGET).mem(W.i64_store, Layout.BUDGET);
+    return this.i32(0).get(L_DEPTH).mem(W.i32_store, Layout.DEPTH);
+  }
+
+  private ret(): this {
+    this.i32(0).get(L_BUDGET).mem(W.i64_store, Layout.BUDGET);
+    return this.get(reg(0)).op(W.return);
+  }
+
+  /** After a hook: reload the budget; return at once when the hook set STOP. */
+  private afterHook(): this {
+    this.i32(0).mem(W.i64_load, Layout.BUDGET).set(L_BUDGET);
+    this.i32(0).mem(W.i32_load, Layout.STOP).if();
+    this.ret();
+    return this.end();
+  }
+
+  /** r10 = pointer to the top of the current frame's stack. */
+  private frameReg(): this {
+    this.get(L_DEPTH).op(W.i64_extend_i32_u).i64(STACK_REGION).op(W.i64_add).i64(32).op(W.i64_shl).i64(OFFSET_BIAS + STACK_SIZE).op(W.i64_add);
+    return this.set(reg(10));
+  }
+
+  /** Jumps to slot `target`: a direct `br` forward, through the dispatcher backward. */
+  private jump(target: number): this {
+    const m = this.blockOf[target];
+    if (m > this.cur) return this.op(W.br).u(m - this.cur - 1 + this.nest);
+    this.i32(target).set(L_PC);
+    return this.op(W.br).u(this.nb - this.cur + this.nest);
+  }
+
+  /** Jumps when the i32 on the stack is non-zero. */
+  private jumpIf(target: number): this {
+    const m = this.blockOf[target];
+    if (m > this.cur) return this.op(W.br_if).u(m - this.cur - 1 + this.nest);
+    this.if();
+    this.jump(target);
+    return this.end();
+  }
+
+  /**
+   * Leaves on the stack the linear address of `size` bytes at r[base]+off (in L_T the
+   * pointer, in L_ID the region id); when the region is the converted context, runs `ctx`
+   * instead and leaves its result. `write` selects the writable length.
+   */
+  private address(base: number, off: number, size: number, write: boolean, pc: number, ctx: ((self: this) => void) | undefined, result: number): this {
+    this.get(reg(base)).i64(off).op(W.i64_add).tee(L_T).i64(32).op(W.i64_shr_u).tee(L_T2);
+    this.i64(MAX_REGIONS).op(W.i64_ge_u).if();
+    this.fault(write ? MEM_WRITE : MEM_READ, pc, L_T, size);
+    this.end();
+    this.get(L_T2).op(W.i32_wrap_i64).i32(4).op(W.i32_shl).set(L_ID);
+    if (ctx) {
+      this.get(L_ID).i32(CTX_REGION * 16).op(W.i32_eq).if(result);
+      ctx(this);
+      this.else();
+    }
+    // (offset - bias + size) > length, unsigned: an offset below the region wraps to a huge value.
+    this.get(L_T).i64(0xffffffff).op(W.i64_and).i64(size - OFFSET_BIAS).op(W.i64_add);
+    this.get(L_ID).mem(W.i64_load32_u, Layout.TABLE + (write ? 8 : 4)).op(W.i64_gt_u).if();
+    this.fault(write ? MEM_WRITE : MEM_READ, pc, L_T, size);
+    this.end();
+    this.get(L_ID).mem(W.i32_load, Layout.TABLE).get(L_T).op(W.i32_wrap_i64).op(W.i32_add).i32(OFFSET_BIAS | 0).op(W.i32_sub);
+    return this;
+  }
+
+  emit(): Uint8Array {
+    const { code } = this;
+    const w = this.w;
+    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 1 i32 (base).
+    w.u32(4).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(1).byte(T.i32);
+    for (let r = 1; r <= 5; r++) this.i32(0).mem(W.i64_load, Layout.ARGS + (r - 1) * 8).set(reg(r));
+    this.frameReg();
+    this.i32(0).mem(W.i64_load, Layout.BUDGET).set(L_BUDGET);
+    this.get(L_DEPTH).set(L_BASE);
+    this.get(L_ENTRY).set(L_PC);
+    this.op(W.loop, T.void);
+    this.op(W.block, T.void); // $out
+    for (let i = this.nb - 1; i >= 0; i--) this.op(W.block, T.void);
+    // Dispatch: slot -> block; anything else falls to $out (a fault).
+    this.get(L_PC).op(W.br_table).u(code.slots);
+    for (let s = 0; s < code.slots; s++) this.u(this.blockOf[s] >= 0 ? this.blockOf[s] : this.nb);
+    this.u(this.nb);
+    for (let b = 0; b < this.nb; b++) {
+      this.op(W.end);
+      this.cur = b;
+      this.nest = 0;
+      this.emitBlock(code.blockStarts[b]);
+    }
+    this.op(W.end); // $out
+    const last = code.blockStarts[this.nb - 1];
+    let endPc = last;
+    for (let k = 0; k < code.blockLen[last]; k++) endPc += code.op[endPc] === 0x18 ? 2 : 1;
+    this.fault(FaultKind.FELL_OFF, Math.max(0, endPc - 1));
+    this.op(W.end); // loop
+    this.op(W.unreachable, W.end);
+    return w.finish();
+  }
+
+  private emitBlock(start: number): void {
+    const code = this.code;
+    const len = code.blockLen[start];
+    this.get(L_BUDGET).i64(len).op(W.i64_sub).tee(L_BUDGET).i64(0).op(W.i64_lt_s).if();
+    this.fault(FaultKind.BUDGET, start);
+    this.end();
+    let pc = start;
+    for (let k = 0; k < len; k++) {
+      this.emitInsn(pc);
+      pc += code.op[pc] === 0x18 ? 2 : 1;
+    }
+  }
+
+  private emitInsn(pc: number): void {
+    const c = this.code;
+    const op = c.op[pc], d = c.dst[pc], s = c.src[pc], off = c.off[pc], imm = c.imm[pc];
+    const cls = op & 7;
+    switch (cls) {
+      case Cls.ALU64: return this.alu64(op, d, s, off, imm);
+      case Cls.ALU: return this.alu32(op, d, s, off, imm);
+      case Cls.JMP: case Cls.JMP32: return this.jmp(pc, op, d, s, off, imm);
+      case Cls.LDX: {
+        const size = SIZE_OF[op & 0x18];
+        const sx = (op & 0xe0) === 0x80;
+        this.address(s, off, size, false, pc, (e) => { e.get(L_T).i32(size).i32(pc).call(F_CTX_LOAD); }, T.i64);
+        this.mem(sx ? LOAD_SX[size] : LOAD_ZX[size]);
+        this.end();
+        this.set(reg(d));
+        return;
+      }
+      case Cls.ST: case Cls.STX: {
+        const size = SIZE_OF[op & 0x18];
+        if ((op & 0xe0) === 0xc0) return this.atomic(pc, d, s, off, imm, size);
+        const value = (): void => { if (cls === Cls.STX) this.get(reg(s)); else this.i64(imm); };
+        this.address(d, off, size, true, pc, (e) => {
+          e.get(L_T).i32(size); value(); e.i32(pc).call(F_CTX_STORE);
+        }, T.void);
+        value();
+        this.mem(STORE[size]);
+        this.end();
+        return;
+      }
+      default: {
+        if (op === 0x18) {
+          if (c.ldKind[pc] === LdKind.CONST) this.i64(c.wide[pc]);
+          else { this.sync().i32(pc).call(F_MAP_VALUE); }
+          this.set(reg(d));
+          return;
+        }
+        const size = SIZE_OF[op & 0x18];
+        this.sync().i32(pc);
+        if ((op & 0xe0) === 0x40) this.get(reg(s)).op(W.i32_wrap_i64, W.i64_extend_i32_s).i64(imm).op(W.i64_add);
+        else this.i64(imm);
+        this.i32(size).call(F_LD_ABS).set(reg(0));
+        this.afterHook();
+      }
+    }
+  }
+
+  private operand64(op: number, s: number, imm: number): this {
+    return op & 8 ? this.get(reg(s)) : this.i64(imm);
+  }
+
+  private alu64(op: number, d: number, s: number, off: number, imm: number): void {
+    const a = op & 0xf0, x = (op & 8) !== 0;
+    const D = reg(d), S = reg(s);
+    switch (a) {
+      case 0xd0: // bswap
+        this.get(D).call(imm === 16 ? F_BSWAP16 : imm === 32 ? F_BSWAP32 : F_BSWAP64).set(D);
+        return;
+      case 0x80: this.i64(0).get(D).op(W.i64_sub).set(D); return;
+      case 0xb0:
+        this.operand64(op, s, imm);
+        if (off === 8) this.op(W.i64_extend8_s); else if (off === 16) this.op(W.i64_extend16_s); else if (off === 32) this.op(W.i64_extend32_s);
+        this.set(D);
+        return;
+      case 0x30: case 0x90: {
+        const div = a === 0x30, signed = off === 1;
+        if (!x) {
+          if (imm === 0) { if (div) this.i64(0).set(D); return; }
+          if (signed && imm === -1) { if (div) this.i64(0).get(D).op(W.i64_sub).set(D); else this.i64(0).set(D); return; }
+          this.get(D).i64(imm).op(div ? (signed ? W.i64_div_s : W.i64_div_u) : signed ? W.i64_rem_s : W.i64_rem_u).set(D);
+          return;
+        }
+        this.get(S).op(W.i64_eqz).if(T.i64);
+        if (div) this.i64(0); else this.get(D);
+        this.else();
+        if (signed) {
+          this.get(S).i64(-1).op(W.i64_eq).if(T.i64);
+          if (div) this.i64(0).get(D).op(W.i64_sub); else this.i64(0);
+          this.else().get(D).get(S).op(div ? W.i64_div_s : W.i64_rem_s).end();
+        } else this.get(D).get(S).op(div ? W.i64_div_u : W.i64_rem_u);
+        this.end().set(D);
+        return;
+      }
+      default:
+        this.get(D);
+        this.operand64(op, s, imm);
+        this.op(ALU64_OP[a]).set(D);
+    }
+  }
+
+  private alu32(op: number, d: number, s: number, off: number, imm: number): void {
+    const a = op & 0xf0, x = (op & 8) !== 0;
+    const D = reg(d), S = reg(s);
+    const src = (): this => (x ? this.get(S).op(W.i32_wrap_i64) : this.i32(imm));
+    switch (a) {
+      case 0xd0: // le: truncate; be: swap
+        if (x) this.get(D).call(imm === 16 ? F_BSWAP16 : imm === 32 ? F_BSWAP32 : F_BSWAP64).set(D);
+        else if (imm === 16) this.get(D).i64(0xffff).op(W.i64_and).set(D);
+        else if (imm === 32) this.get(D).i64(0xffffffff).op(W.i64_and).set(D);
+        return;
+      case 0x80: this.i32(0).get(D).op(W.i32_wrap_i64).op(W.i32_sub).op(W.i64_extend_i32_u).set(D); return;
+      case 0xb0:
+        src();
+        if (off === 8) this.op(W.i32_extend8_s); else if (off === 16) this.op(W.i32_extend16_s);
+        this.op(W.i64_extend_i32_u).set(D);
+        return;
+      case 0x30: case 0x90: {
+        const div = a === 0x30, signed = off === 1;
+        const dst = (): this => this.get(D).op(W.i32_wrap_i64);
+        if (!x) {
+          if (imm === 0) { if (div) this.i64(0).set(D); else this.get(D).i64(0xffffffff).op(W.i64_and).set(D); return; }
+          if (signed && imm === -1) {
+            if (div) this.i32(0).get(D).op(W.i32_wrap_i64).op(W.i32_sub).op(W.i64_extend_i32_u).set(D); else this.i64(0).set(D);
+            return;
+          }
+          dst().i32(imm).op(div ? (signed ? W.i32_div_s : W.i32_div_u) : signed ? W.i32_rem_s : W.i32_rem_u).op(W.i64_extend_i32_u).set(D);
+          return;
+        }
+        src().op(W.i32_eqz).if(T.i32);
+        if (div) this.i32(0); else dst();
+        this.else();
+        if (signed) {
+          src().i32(-1).op(W.i32_eq).if(T.i32);
+          if (div) this.i32(0).get(D).op(W.i32_wrap_i64).op(W.i32_sub); else this.i32(0);
+          this.else();
+          dst(); src(); this.op(div ? W.i32_div_s : W.i32_rem_s).end();
+        } else { dst(); src(); this.op(div ? W.i32_div_u : W.i32_rem_u); }
+        this.end().op(W.i64_extend_i32_u).set(D);
+        return;
+      }
+      default:
+        this.get(D).op(W.i32_wrap_i64);
+        src();
+        this.op(ALU32_OP[a]).op(W.i64_extend_i32_u).set(D);
+    }
+  }
+
+  private jmp(pc: number, op: number, d: number, s: number, off: number, imm: number): void {
+    const a = op & 0xf0, is64 = (op & 7) === Cls.JMP;
+    if (a === 0x00) { this.jump(pc + 1 + (is64 ? off : imm)); return; }
+    if (a === 0x90) { // exit
+      this.get(L_DEPTH).get(L_BASE).op(W.i32_eq).if();
+      this.ret();
+      this.end();
+      this.get(L_DEPTH).i32(1).op(W.i32_sub).set(L_DEPTH);
+      this.get(L_DEPTH).i32(48).op(W.i32_mul).set(L_ID);
+      for (let r = 6; r <= 9; r++) this.get(L_ID).mem(W.i64_load, Layout.FRAMES + (r - 6) * 8).set(reg(r));
+      this.get(L_ID).mem(W.i32_load, Layout.FRAMES + 32).set(L_PC);
+      this.frameReg();
+      this.op(W.br).u(this.nb - this.cur + this.nest);
+      return;
+    }
+    if (a === 0x80) {
+      if (op === 0x85 && s === 1) { // BPF-to-BPF call
+        this.get(L_DEPTH).i32(MAX_CALL_DEPTH - 1).op(W.i32_ge_s).if();
+        this.fault(FaultKind.CALL_DEPTH, pc);
+        this.end();
+        this.get(L_DEPTH).i32(48).op(W.i32_mul).set(L_ID);
+        for (let r = 6; r <= 9; r++) this.get(L_ID).get(reg(r)).mem(W.i64_store, Layout.FRAMES + (r - 6) * 8);
+        this.get(L_ID).i32(pc + 1).mem(W.i32_store, Layout.FRAMES + 32);
+        this.get(L_DEPTH).i32(1).op(W.i32_add).set(L_DEPTH);
+        // memory.fill(STACKS + depth * 512, 0, 512): each frame starts zeroed, as the interpreter's do.
+        this.get(L_DEPTH).i32(STACK_SIZE).op(W.i32_mul).i32(Layout.STACKS).op(W.i32_add).i32(0).i32(STACK_SIZE).op(0xfc).u(11).u(0);
+        this.frameReg();
+        this.jump(pc + 1 + imm);
+        return;
+      }
+      this.sync();
+      if (op === 0x8d) this.get(reg(d)).op(W.i32_wrap_i64); else this.i32(imm);
+      this.i32(pc);
+      for (let r = 1; r <= 5; r++) this.get(reg(r));
+      this.call(F_HELPER).set(reg(0));
+      this.afterHook();
+      return;
+    }
+    const cond = COND[a];
+    if (is64) {
+      this.get(reg(d));
+      if (op & 8) this.get(reg(s)); else this.i64(imm);
+      if (a === 0x40) this.op(W.i64_and).i64(0).op(W.i64_ne); else this.op(cond[1]);
+    } else {
+      this.get(reg(d)).op(W.i32_wrap_i64);
+      if (op & 8) this.get(reg(s)).op(W.i32_wrap_i64); else this.i32(imm);
+      this.op(a === 0x40 ? W.i32_and : cond[0]);
+    }
+    this.jumpIf(pc + 1 + off);
+  }
+
+  private atomic(pc: number, d: number, s: number, off: number, imm: number, size: number): void {
+    const S = reg(s);
+    const wide = size === 8;
+    this.address(d, off, size, true, pc, (e) => { e.fault(FaultKind.CTX_ACCESS, pc, L_T, size); }, T.i32);
+    this.end();
+    this.set(L_ID); // now the linear address
+    this.get(L_ID).mem(wide ? W.i64_load : W.i64_load32_u).set(L_T2); // old value
+    this.get(L_ID);
+    const o = imm & 0xf0;
+    if (o === 0xe0) this.get(S);
+    else if (o === 0xf0) {
+      this.get(L_T2).get(reg(0));
+      if (!wide) this.i64(0xffffffff).op(W.i64_and);
+      this.op(W.i64_eq).if(T.i64).get(S).else().get(L_T2).end();
+    } else this.get(L_T2).get(S).op(o === 0x00 ? W.i64_add : o === 0x40 ? W.i64_or : o === 0x50 ? W.i64_and : W.i64_xor);
+    this.mem(wide ? W.i64_store : W.i64_store32);
+    if (o === 0xf0) this.get(L_T2).set(reg(0));
+    else if (imm & 1) this.get(L_T2).set(S);
+  }
+}
+
+const SIZE_OF: Record<number, number> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
+const LOAD_ZX: Record<number, number> = { 1: W.i64_load8_u, 2: W.i64_load16_u, 4: W.i64_load32_u, 8: W.i64_load };
+const LOAD_SX: Record<number, number> = { 1: W.i64_load8_s, 2: W.i64_load16_s, 4: W.i64_load32_s, 8: W.i64_load };
+const STORE: Record<number, number> = { 1: W.i64_store8, 2: W.i64_store16, 4: W.i64_store32, 8: W.i64_store };
+const ALU64_OP: Record<number, number> = {
+  0x00: W.i64_add, 0x10: W.i64_sub, 0x20: W.i64_mul, 0x40: W.i64_or, 0x50: W.i64_and, 0x60: W.i64_shl,
+  0x70: W.i64_shr_u, 0xa0: W.i64_xor, 0xc0: W.i64_shr_s,
+};
+const ALU32_OP: Record<number, number> = {
+  0x00: W.i32_add, 0x10: W.i32_sub, 0x20: W.i32_mul, 0x40: W.i32_or, 0x50: W.i32_and, 0x60: W.i32_shl,
+  0x70: W.i32_shr_u, 0xa0: W.i32_xor, 0xc0: W.i32_shr_s,
+};
+/** Jump conditions: [i32 form, i64 form]. */
+const COND: Record<number, [number, number]> = {
+  0x10: [W.i32_eq, W.i64_eq], 0x20: [W.i32_gt_u, W.i64_gt_u], 0x30: [W.i32_ge_u, W.i64_ge_u], 0x50: [W.i32_ne, W.i64_ne],
+  0x60: [W.i32_gt_s, W.i64_gt_s], 0x70: [W.i32_ge_s, W.i64_ge_s], 0xa0: [W.i32_lt_u, W.i64_lt_u], 0xb0: [W.i32_le_u, W.i64_le_u],
+  0xc0: [W.i32_lt_s, W.i64_lt_s], 0xd0: [W.i32_le_s, W.i64_le_s], 0x40: [W.i32_and, W.i64_and],
+};
+
+/** The bodies of the byte-swap functions (param x: i64, result i64). */
+function bswapBodies(): Uint8Array[] {
+  const b16 = new ByteWriter().u32(0)
+    .bytes([W.local_get, 0, W.i64_const, 0xff, 0x01, W.i64_and, W.i64_const, 8, W.i64_shl])
+    .bytes([W.local_get, 0, W.i64_const, 8, W.i64_shr_u, W.i64_const, 0xff, 0x01, W.i64_and, W.i64_or, W.end]);
+  // 32: ((x & 0x00ff00ff) << 8 | (x >> 8) & 0x00ff00ff) rotated by 16, on the low word.
+  const b32 = new ByteWriter().u32(1).u32(1).byte(T.i32)
+    .bytes([W.local_get, 0, W.i32_wrap_i64, W.local_set, 1])
+    .bytes([W.local_get, 1]).byte(W.i32_const).s32(0x00ff00ff).bytes([W.i32_and, W.i32_const, 8, W.i32_shl])
+    .bytes([W.local_get, 1, W.i32_const, 8, W.i32_shr_u]).byte(W.i32_const).s32(0x00ff00ff).bytes([W.i32_and, W.i32_or])
+    .bytes([W.i32_const, 16, W.i32_rotl, W.i64_extend_i32_u, W.end]);
+  const b64 = new ByteWriter().u32(0)
+    .bytes([W.local_get, 0, W.call, F_BSWAP32, W.i64_const, 32, W.i64_shl])
+    .bytes([W.local_get, 0, W.i64_const, 32, W.i64_shr_u, W.call, F_BSWAP32, W.i64_or, W.end]);
+  return [b16.finish(), b32.finish(), b64.finish()];
+}
+
+function funcType(w: ByteWriter, params: number[], results: number[]): void {
+  w.byte(T.func).u32(params.length).bytes(params).u32(results.length).bytes(results);
+}
+
+/** Builds the whole module's bytes for a program. */
+export function emitModule(code: VmCode): Uint8Array {
+  const { i32, i64 } = T;
+  const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  const section = (id: number, body: ByteWriter): void => { out.byte(id).sized(body); };
+  const types = new ByteWriter().u32(8);
+  funcType(types, [i32, i32, i64, i32], []); // 0 fault
+  funcType(types, [i32, i32, i64, i64, i64, i64, i64], [i64]); // 1 helper
+  funcType(types, [i64, i32, i32], [i64]); // 2 ctxLoad
+  funcType(types, [i64, i32, i64, i32], []); // 3 ctxStore
+  funcType(types, [i32, i64, i32], [i64]); // 4 ldAbs
+  funcType(types, [i32], [i64]); // 5 mapValue
+  funcType(types, [i32, i32], [i64]); // 6 exec
+  funcType(types, [i64], [i64]); // 7 bswap
+  section(1, types);
+  const imports = new ByteWriter().u32(7);
+  imports.name('env').name('mem').byte(0x02).byte(0x00).u32(1);
+  ['fault', 'helper', 'ctxLoad', 'ctxStore', 'ldAbs', 'mapValue'].forEach((n, i) => imports.name('env').name(n).byte(0x00).u32(i));
+  section(2, imports);
+  section(3, new ByteWriter().u32(4).u32(6).u32(7).u32(7).u32(7));
+  section(7, new ByteWriter().u32(1).name('exec').byte(0x00).u32(F_EXEC));
+  const bodies = [new Emitter(code).emit(), ...bswapBodies()];
+  const codeSec = new ByteWriter().u32(bodies.length);
+  for (const b of bodies) codeSec.u32(b.length).bytes(b);
+  section(10, codeSec);
+  return out.finish();
+}
+
+/** A compiled program: instantiate it over a run's memory to get an {@link Engine}. */
+export interface JitModule {
+  readonly bytes: Uint8Array;
+  instantiate(hooks: RunHooks, memory: unknown): Engine;
+}
+
+/** Compiles a prepared program to a WebAssembly module. */
+export function compileJit(code: VmCode): JitModule {
+  const api = wasmApi();
+  if (!api) throw new Error('WebAssembly is not available');
+  const bytes = emitModule(code);
+  const module = new api.Module(bytes);
+  return {
+    bytes,
+    instantiate(hooks: RunHooks, memory: unknown): Engine {
+      const mem = hooks.mem;
+      const u = (v: bigint): bigint => BigInt.asUintN(64, v);
+      const env = {
+        mem: memory,
+        fault(kind: number, pc: number, ptr: bigint, size: number): void {
+          if (kind === MEM_READ || kind === MEM_WRITE) mem.resolve(u(ptr), size, kind === MEM_WRITE, pc);
+          throw makeFault(kind < 0 ? FaultKind.BAD_INSN : kind, pc, u(ptr), size, mem.names);
+        },
+        helper: (id: number, pc: number, a: bigint, b: bigint, c: bigint, d: bigint, e: bigint): bigint => hooks.helper(id, pc, u(a), u(b), u(c), u(d), u(e)),
+        ctxLoad: (ptr: bigint, size: number, pc: number): bigint => hooks.ctxLoad(u(ptr), size, pc),
+        ctxStore: (ptr: bigint, size: number, v: bigint, pc: number): void => hooks.ctxStore(u(ptr), size, u(v), pc),
+        ldAbs: (pc: number, off: bigint, size: number): bigint => hooks.ldAbs(pc, off, size),
+        mapValue: (pc: number): bigint => hooks.mapValue(pc),
+      };
+      const inst = new api.Instance(module, { env });
+      const exec = inst.exports.exec as (entry: number, depth: number) => bigint;
+      const dv = mem.dv;
+      return {
+        kind: 'jit',
+        exec(entry: number, args: readonly bigint[], depth: number): bigint {
+          for (let i = 0; i < 5; i++) dv.setBigUint64(Layout.ARGS + i * 8, BigInt.asUintN(64, args[i] ?? 0n), true);
+          return BigInt.asUintN(64, exec(entry, depth));
+        },
+      };
+    },
+  };
+}

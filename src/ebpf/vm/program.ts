@@ -1,0 +1,415 @@
+/** Loading a ProgramSpec into the VM (`vm.load`) and running it: the run's memory, context and packet set-up, hooks, tail calls, test runs. */
+
+import { UsageError, ValidationError, BpfkitError } from '../../util/index.js';
+import { checkProgram } from '../check.js';
+import { createMap, handleOf, releaseHandle } from '../maps/index.js';
+import { helperName } from '../opcodes.js';
+import type { BpfProgram, MapSpec, ProgramSpec, TestRunOptions, TestRunResult } from '../spec.js';
+import { LdKind, prepareCode, type VmCode } from './code.js';
+import type { Engine, RunHooks } from './engine.js';
+import { HELPERS, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
+import { Interpreter } from './interpreter.js';
+import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
+import {
+  CTX_REGION, FaultKind, Layout, MAX_REGIONS, VmMemory, makeFault, offsetOf, pointer,
+} from './memory.js';
+import { PROGRAM_TYPES_BY_ID, SKB, XDP_MD, type CtxField, type ProgramTypeInfo } from './program-types.js';
+
+/** Which engine runs a program. */
+export type EngineKind = 'interp' | 'jit';
+
+/** Options of {@link load}. */
+export interface VmLoadOptions {
+  /** `'jit'` (WebAssembly, the default where WebAssembly exists) or `'interp'`. */
+  engine?: EngineKind;
+  /** Maps by name: every map the spec names must be here unless `createMap` can make it. */
+  maps?: Readonly<Record<string, VmMapLike>> | ReadonlyMap<string, VmMapLike>;
+  /** Makes a map the spec declares and `maps` lacks (default: the maps area's `createMap`). */
+  createMap?(spec: MapSpec): VmMapLike;
+  /** Task, clocks, probe memory, output sinks. */
+  host?: VmHost;
+  /** Helpers to add or replace (by id), e.g. {@link UNWIND_HELPER} for the bpf_conformance model. */
+  helpers?: readonly HelperDef[];
+  /** Instructions one run may execute before it faults (default 50,000,000). */
+  budget?: number;
+  /** Bytes of VM memory (default 4 MiB; grows for large packets). */
+  memorySize?: number;
+}
+
+/** Input of {@link VmProgram.run}. */
+export interface VmRunOptions {
+  /** Packet bytes (socket filter, tc, XDP). */
+  data?: Uint8Array;
+  /** Context bytes: `__sk_buff`/`xdp_md` fields in, or the whole context of a tracing program. */
+  ctx?: Uint8Array;
+  /** The bpf_conformance model: r1 = a private copy of `mem` (0 when absent or empty), r2 = its length. */
+  mem?: Uint8Array;
+  /** Registers r1..r5 at entry, when neither `ctx` nor `mem` decides them. */
+  args?: readonly bigint[];
+}
+
+/** Output of {@link VmProgram.run}. */
+export interface VmRunResult {
+  /** r0 at exit, 64 bits. */
+  r0: bigint;
+  /** Packet bytes after the run (metadata included for XDP, as the kernel's test run returns). */
+  dataOut: Uint8Array;
+  /** Context after the run, when the type has one. */
+  ctxOut?: Uint8Array;
+  /** `mem` after the run (the conformance model). */
+  memOut?: Uint8Array;
+  /** `bpf_trace_printk` lines. */
+  trace: string[];
+  /** Where `bpf_redirect*` sent the packet. */
+  redirect?: { ifindex: number; flags: number; map?: string };
+}
+
+const XDP_HEADROOM = 256;
+const XDP_TAILROOM = 320;
+/** MAX_TAIL_CALL_CNT. */
+const MAX_TAIL_CALLS = 33;
+
+
+/** The per-program run state: memory, hooks for the engines, helpers' environment. */
+class Runner implements RunHooks {
+  readonly mem: VmMemory;
+  readonly wasmMemory: unknown;
+  readonly env: HelperEnv & { pc: number };
+  current: VmProgram;
+  packet: PacketState | undefined;
+  private pktRegion = 0;
+  private ctxBase = 0;
+  private pendingTail: VmProgram | undefined;
+  private tailCount = 0;
+  private readonly engines = new Map<VmProgram, Engine>();
+  private mapValues: bigint[] = [];
+
+  constructor(readonly owner: VmProgram, size: number) {
+    const wm = newWasmMemory(size);
+    this.wasmMemory = wm?.memory;
+    this.mem = new VmMemory(wm ? wm.buffer : new ArrayBuffer(size));
+    this.current = owner;
+    const self = this;
+    this.env = {
+      mem: this.mem,
+      get maps() { return self.current.maps; },
+      get host() { return self.current.host; },
+      get engine() { return self.engineFor(self.current); },
+      get packet() { return self.packet; },
+      pc: 0,
+      trace: [],
+      records: new Map(),
+      tailCall: (map, index) => this.tailCall(map, index),
+    };
+  }
+
+  engineFor(p: VmProgram): Engine {
+    let e = this.engines.get(p);
+    if (!e) {
+      e = this.owner.engine === 'jit' && this.wasmMemory ? p.jitModule().instantiate(this, this.wasmMemory) : new Interpreter(p.code, this);
+      this.engines.set(p, e);
+    }
+    return e;
+  }
+
+  helper(id: number, pc: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint {
+    const h = this.current.helperTable.get(id);
+    if (!h) throw makeFault(FaultKind.HELPER, pc, BigInt(id));
+    this.env.pc = pc;
+    this.mem.flush();
+    const r = h.fn(this.env, r1, r2, r3, r4, r5);
+    this.mem.reload();
+    return BigInt.asUintN(64, r);
+  }
+
+  private field(ptr: bigint, size: number, pc: number): CtxField {
+    const off = offsetOf(ptr);
+    const fields = this.current.type.fields ?? [];
+    for (const f of fields) {
+      if (off >= f.offset && off + size <= f.offset + f.size && (f.kind === 'plain' || (off === f.offset && size === 4))) return f;
+    }
+    throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
+  }
+
+  ctxLoad(ptr: bigint, size: number, pc: number): bigint {
+    const f = this.field(ptr, size, pc);
+    const p = this.packet;
+    if (f.kind !== 'plain' && p) {
+      const at = f.kind === 'data' ? p.start : f.kind === 'data_end' ? p.end : p.meta;
+      return pointer(this.pktRegion, at - p.meta);
+    }
+    const a = this.ctxBase + offsetOf(ptr);
+    const dv = this.mem.dv;
+    return size === 8 ? dv.getBigUint64(a, true) : BigInt(size === 4 ? dv.getUint32(a, true) : size === 2 ? dv.getUint16(a, true) : dv.getUint8(a));
+  }
+
+  ctxStore(ptr: bigint, size: number, value: bigint, pc: number): void {
+    const f = this.field(ptr, size, pc);
+    if (!f.writable) throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
+    const a = this.ctxBase + offsetOf(ptr);
+    const dv = this.mem.dv;
+    if (size === 8) dv.setBigUint64(a, BigInt.asUintN(64, value), true);
+    else if (size === 4) dv.setUint32(a, Number(value & 0xffffffffn), true);
+    else if (size === 2) dv.setUint16(a, Number(value & 0xffffn), true);
+    else dv.setUint8(a, Number(value & 0xffn));
+  }
+
+  ldAbs(pc: number, offset: bigint, size: number): bigint {
+    const p = this.packet;
+    if (!p || !this.current.type.ldAbs) throw makeFault(FaultKind.BAD_INSN, pc);
+    // skb->data is the network header for socket filters, the MAC header for tc; SKF_NET_OFF/SKF_LL_OFF select one.
+    const dataAt = p.start + (this.current.type.l3Data ? p.netOffset : 0);
+    let at: number;
+    if (offset >= -0x200000n && offset < -0x100000n) at = p.start + Number(offset + 0x200000n);
+    else if (offset >= -0x100000n && offset < 0n) at = p.start + p.netOffset + Number(offset + 0x100000n);
+    else at = dataAt + Number(offset);
+    if (offset < -0x200000n || at < p.start || at + size > p.end || offset > 0xffffffffn) {
+      this.mem.dv.setInt32(Layout.STOP, 1, true);
+      return 0n;
+    }
+    let v = 0n;
+    for (let i = 0; i < size; i++) v = (v << 8n) | BigInt(p.buf[at + i]);
+    return v;
+  }
+
+  mapValue(pc: number): bigint {
+    const code = this.current.code;
+    const m = this.current.maps[code.ldMap[pc]];
+    let base = this.mapValues[code.ldMap[pc]];
+    if (base === undefined) {
+      const view = m.lookupElem(new Uint8Array(m.spec.keySize));
+      if (!view) throw makeFault(FaultKind.BAD_POINTER, pc);
+      base = this.mem.mirror(view, ((m.spec.flags ?? 0) & 0x80) === 0, `map ${m.spec.name} value`, pc);
+      this.mapValues[code.ldMap[pc]] = base;
+    }
+    return base + code.wide[pc];
+  }
+
+  private tailCall(map: VmMapLike, index: number): boolean {
+    if (this.tailCount >= MAX_TAIL_CALLS) return false;
+    const target = map.program?.(index >>> 0);
+    if (!(target instanceof VmProgram) || target.closed) return false;
+    this.pendingTail = target;
+    this.tailCount++;
+    this.mem.dv.setInt32(Layout.STOP, 1, true);
+    return true;
+  }
+
+  /** Runs once; the program's own code first, then any tail calls. */
+  run(opts: VmRunOptions): VmRunResult {
+    const mem = this.mem;
+    const t = this.owner.type;
+    mem.reset();
+    this.current = this.owner;
+    this.packet = undefined;
+    this.pendingTail = undefined;
+    this.tailCount = 0;
+    this.mapValues = [];
+    this.env.trace.length = 0;
+    this.env.records.clear();
+    mem.dv.setBigInt64(Layout.BUDGET, BigInt(this.owner.budget), true);
+    let args: bigint[] = [...(opts.args ?? [])];
+    let memPtr = 0n;
+    if (t.packet) {
+      this.setupPacket(t, opts.data ?? new Uint8Array(0));
+      this.setupCtx(t, opts.ctx);
+      args = [pointer(CTX_REGION, 0)];
+    } else if (opts.ctx) {
+      args = [mem.addBytes(opts.ctx, false, 'ctx')];
+    } else if (opts.mem !== undefined) {
+      memPtr = opts.mem.length ? mem.addBytes(opts.mem, true, 'mem') : 0n;
+      args = [memPtr, BigInt(opts.mem.length)];
+    }
+    const ctxArg = args[0] ?? 0n;
+    let r0 = this.engineFor(this.current).exec(0, args, 0);
+    while (this.pendingTail) {
+      this.current = this.pendingTail;
+      this.pendingTail = undefined;
+      mem.dv.setInt32(Layout.STOP, 0, true);
+      mem.u8.fill(0, Layout.STACKS, Layout.STACKS + 512);
+      r0 = this.engineFor(this.current).exec(0, [ctxArg], 0);
+    }
+    mem.flush();
+    const res: VmRunResult = { r0, dataOut: new Uint8Array(0), trace: [...this.env.trace] };
+    const p = this.packet as PacketState | undefined;
+    if (p) {
+      res.dataOut = p.buf.slice(t.packet === 'xdp' ? p.meta : p.start, p.end);
+      res.ctxOut = this.ctxOut(t);
+      if (p.redirect) res.redirect = p.redirect;
+    }
+    if (memPtr !== 0n) res.memOut = mem.read(memPtr, opts.mem!.length, -1);
+    return res;
+  }
+
+  private setupPacket(t: ProgramTypeInfo, data: Uint8Array): void {
+    const mem = this.mem;
+    const head = t.packet === 'xdp' ? XDP_HEADROOM : 0;
+    const tail = t.packet === 'xdp' ? XDP_TAILROOM : 0;
+    const base = mem.alloc(head + data.length + tail);
+    const buf = mem.u8.subarray(base, base + head + data.length + tail);
+    buf.set(data, head);
+    const writable = t.packetWritable;
+    const self = this;
+    const pkt: PacketState = {
+      buf, meta: head, start: head, end: head + data.length, xdp: t.packet === 'xdp', netOffset: 14,
+      changed() {
+        // Old packet pointers stop working, as the verifier invalidates them after a resize.
+        mem.setRegion(self.pktRegion, mem.table[self.pktRegion * 4], 0, 0);
+        self.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, writable, 'packet');
+      },
+    };
+    this.packet = pkt;
+    this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, writable, 'packet');
+  }
+
+  private setupCtx(t: ProgramTypeInfo, ctxIn: Uint8Array | undefined): void {
+    const mem = this.mem;
+    const base = mem.alloc(t.ctxSize);
+    if (ctxIn) {
+      if (ctxIn.length > t.ctxSize) throw new UsageError('E_VM_CTX_SIZE', `ctx has ${ctxIn.length} bytes, ${t.name} takes at most ${t.ctxSize}`);
+      mem.u8.set(ctxIn, base);
+    }
+    this.ctxBase = base;
+    mem.setRegion(CTX_REGION, base, t.ctxSize, t.ctxSize);
+    const dv = mem.dv;
+    const p = this.packet!;
+    const len = p.end - p.start;
+    if (t.packet === 'skb') {
+      const d = p.buf.subarray(p.start, p.end);
+      dv.setUint32(base + SKB.len, t.l3Data ? Math.max(0, len - 14) : len, true);
+      // eth_type_trans: the test device is loopback (address 00:00:00:00:00:00).
+      const dst = d.subarray(0, 6);
+      const pktType = len < 14 ? 0 : dst[0] & 1 ? (dst.every((b) => b === 0xff) ? 1 : 2) : dst.every((b) => b === 0) ? 0 : 3;
+      dv.setUint32(base + SKB.pkt_type, pktType, true);
+      dv.setUint32(base + SKB.protocol, len >= 14 ? d[12] | (d[13] << 8) : 0, true);
+      if (!ctxIn) dv.setUint32(base + SKB.ifindex, 1, true);
+      else if (dv.getUint32(base + SKB.ifindex, true) === 0) dv.setUint32(base + SKB.ifindex, 1, true);
+      if (dv.getUint32(base + SKB.wire_len, true) === 0) dv.setUint32(base + SKB.wire_len, len, true);
+      if (dv.getUint32(base + SKB.gso_segs, true) === 0) dv.setUint32(base + SKB.gso_segs, 1, true);
+    } else {
+      if (dv.getUint32(base + XDP_MD.ingress_ifindex, true) === 0) dv.setUint32(base + XDP_MD.ingress_ifindex, 1, true);
+    }
+  }
+
+  private ctxOut(t: ProgramTypeInfo): Uint8Array {
+    const out = this.mem.u8.slice(this.ctxBase, this.ctxBase + t.ctxSize);
+    const p = this.packet!;
+    const dv = new DataView(out.buffer);
+    if (t.packet === 'xdp') {
+      dv.setUint32(XDP_MD.data, p.start - p.meta, true);
+      dv.setUint32(XDP_MD.data_end, p.end - p.meta, true);
+      dv.setUint32(XDP_MD.data_meta, 0, true);
+    }
+    return out;
+  }
+}
+
+/** A program loaded into the VM: the same {@link BpfProgram} interface the kernel backend offers, plus {@link run}. */
+export class VmProgram implements BpfProgram {
+  readonly spec: ProgramSpec;
+  readonly code: VmCode;
+  readonly engine: EngineKind;
+  readonly type: ProgramTypeInfo;
+  readonly maps: readonly VmMapLike[];
+  readonly host: VmHost;
+  readonly budget: number;
+  /** The number a program array holds to name this program for `bpf_tail_call`. */
+  readonly fd: number;
+  readonly helperTable: ReadonlyMap<number, HelperDef>;
+  private runner: Runner | undefined;
+  private jit: JitModule | undefined;
+  private readonly memorySize: number;
+  /** True after close(); a closed program is no tail-call target. */
+  closed = false;
+
+  /** Use {@link load}. */
+  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions) {
+    this.spec = spec;
+    this.code = code;
+    this.maps = maps;
+    this.helperTable = helperTable;
+    this.type = type;
+    this.engine = options.engine ?? (jitAvailable() ? 'jit' : 'interp');
+    this.host = options.host ?? {};
+    this.budget = options.budget ?? 50_000_000;
+    this.memorySize = options.memorySize ?? 4 << 20;
+    this.fd = handleOf(this);
+    if (this.engine === 'jit') this.jitModule();
+  }
+
+  /** The compiled WebAssembly module (compiled once, instantiated per memory). */
+  jitModule(): JitModule {
+    this.jit ??= compileJit(this.code);
+    return this.jit;
+  }
+
+  /** Runs the program once and returns r0 (64 bits) with the packet, context and memory after the run. */
+  run(options: VmRunOptions = {}): VmRunResult {
+    if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
+    const need = Layout.HEAP + (options.data?.length ?? 0) + (options.mem?.length ?? 0) + (options.ctx?.length ?? 0) + (1 << 20);
+    const size = Math.max(this.memorySize, need);
+    if (!this.runner || this.runner.mem.u8.length < size) this.runner = new Runner(this, size);
+    return this.runner.run(options);
+  }
+
+  /** Like BPF_PROG_TEST_RUN: runs `repeat` times, returns the last result and the mean time per run. */
+  testRun(options: TestRunOptions): TestRunResult {
+    const repeat = Math.max(1, options.repeat ?? 1);
+    const perf = (globalThis as { performance?: { now(): number } }).performance;
+    const t0 = perf ? perf.now() : Date.now();
+    let r: VmRunResult | undefined;
+    for (let i = 0; i < repeat; i++) r = this.run({ data: options.data, ctx: options.ctx });
+    const t1 = perf ? perf.now() : Date.now();
+    const out: TestRunResult = { retval: Number(r!.r0 & 0xffffffffn), dataOut: r!.dataOut, duration: Math.round(((t1 - t0) * 1e6) / repeat) };
+    if (r!.ctxOut && options.ctx) out.ctxOut = r!.ctxOut;
+    return out;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.runner = undefined;
+    releaseHandle(this);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/**
+ * Loads a spec into the VM: checks its structure, binds maps by name, checks every
+ * helper exists, and compiles it for the chosen engine.
+ */
+export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram {
+  try {
+    const type = PROGRAM_TYPES_BY_ID.get(spec.type);
+    if (!type) throw new ValidationError('E_VM_PROG_TYPE', `program type ${spec.type} not available in the VM`);
+    if (options.engine === 'jit' && !jitAvailable()) throw new ValidationError('E_VM_NO_WASM', 'WebAssembly is not available for the jit engine');
+    checkProgram(spec.insns);
+    const given = options.maps instanceof Map ? options.maps : new Map(Object.entries(options.maps ?? {}));
+    const maps: VmMapLike[] = [];
+    const names: string[] = [];
+    for (const ms of spec.maps ?? []) {
+      const m = given.get(ms.name) ?? (options.createMap ?? createMap)(ms);
+      maps.push(m);
+      names.push(ms.name);
+    }
+    for (const [name, m] of given) if (!names.includes(name)) { maps.push(m); names.push(name); }
+    const table = new Map<number, HelperDef>(HELPERS.map((h) => [h.id, h]));
+    for (const h of options.helpers ?? []) table.set(h.id, h);
+    const code = prepareCode(spec.insns, {
+      mapIndex: (ref, imm) => (ref !== undefined ? (names.indexOf(ref) >= 0 ? names.indexOf(ref) : undefined) : imm >= 0 && imm < maps.length ? imm : undefined),
+      hasHelper: (id) => table.has(id),
+      helperName: (id) => (table.get(id)?.name ? `bpf_${table.get(id)!.name}` : helperName(id) ?? `#${id}`),
+    });
+    if (code.blockStarts.length > MAX_REGIONS * 64) throw new ValidationError('E_VM_TOO_BIG', 'program too large');
+    void LdKind;
+    return new VmProgram(spec, code, maps, table, type, options);
+  } catch (e) {
+    if (e instanceof BpfkitError) throw e.withContext(`load program "${spec.name}"`);
+    throw e;
+  }
+}
+
+/** The VM backend: `vm.load(spec, options)`, the counterpart of the kernel backend's load. */
+export const vm = { load } as const;

@@ -1,0 +1,104 @@
+/** compileFilter: a pcap-filter expression to a validated classic BPF program with interpret/JIT matchers. */
+
+import { compileJit, interpret, validate, type Insn } from '../cbpf/index.js';
+import { ParseError, UsageError } from '../util/index.js';
+import type { FilterAst } from './ast.js';
+import type { Cfg } from './cfg.js';
+import { dltFromName } from './dlt.js';
+import { emit } from './emit.js';
+import { generate, generateWithInfo } from './gencode/gencode.js';
+import type { Resolver } from './names/resolver.js';
+import { optimizeWithStats } from './optimize/index.js';
+import { parseFilter } from './parser.js';
+
+/** Options of {@link compileFilter}, mirroring `pcap_open_dead(linkType, snaplen)` + `pcap_compile(optimize, netmask)`. */
+export interface CompileFilterOptions {
+  /** DLT number or libpcap name (`EN10MB`, `RAW`, ...). Default EN10MB. */
+  linkType?: number | string;
+  /** The value of `ret` for accepted packets. Default 262144 (tcpdump's). */
+  snaplen?: number;
+  /** Run the optimizer (default true). */
+  optimize?: boolean;
+  /** IPv4 netmask for `ip broadcast`: dotted quad or unsigned number. */
+  netmask?: string | number;
+  /** Host, network, ether, service and protocol names (core code never reads /etc itself). */
+  resolver?: Resolver;
+  /** Compile for a live Linux socket: SKF_AD loads for `inbound`/`outbound`/`ifindex`. */
+  linuxExtensions?: boolean;
+  /** Compile for a savefile in host (`unswapped`) or opposite (`swapped`) byte order; see {@link GenerateOptions}. */
+  offlineAf?: 'unswapped' | 'swapped';
+}
+
+/** A compiled filter. */
+export interface FilterProgram {
+  readonly expr: string;
+  readonly linkType: number;
+  readonly insns: Insn[];
+  readonly ast: FilterAst;
+  /** The graph gencode produced, before optimization. */
+  readonly cfg: Cfg;
+  /** Runs the program on one packet (JIT); returns 0 to drop, else the number of bytes to keep. */
+  match(packet: Uint8Array, wirelen?: number): number;
+  /** The same through the reference interpreter. */
+  interpret(packet: Uint8Array, wirelen?: number): number;
+}
+
+function netmaskValue(m: string | number | undefined): number | undefined {
+  if (m === undefined) return undefined;
+  if (typeof m === 'number') return m >>> 0;
+  const p = m.split('.').map(Number);
+  if (p.length !== 4 || p.some((x) => !Number.isInteger(x) || x < 0 || x > 255)) throw new UsageError('E_USAGE', `invalid netmask "${m}"`);
+  return ((p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]) >>> 0;
+}
+
+/** Resolves a link type option to a DLT number; throws a UsageError for unknown names. */
+export function resolveLinkType(linkType: number | string | undefined): number {
+  const lt = dltFromName(linkType ?? 1);
+  if (lt === undefined) throw new UsageError('E_USAGE', `unknown link type "${String(linkType)}"`);
+  return lt;
+}
+
+/**
+ * Compiles a pcap-filter(7) expression as libpcap's `pcap_compile` would.
+ *
+ * @example compileFilter('tcp port 80', { linkType: 'EN10MB' }).insns.length
+ * @throws ParseError for expressions libpcap rejects (code, column, libpcap-like message)
+ */
+export function compileFilter(expr: string, options: CompileFilterOptions = {}): FilterProgram {
+  const linkType = resolveLinkType(options.linkType);
+  const ast = parseFilter(expr);
+  const { cfg, noOptimize } = generateWithInfo(ast, {
+    linkType,
+    snaplen: options.snaplen,
+    netmask: netmaskValue(options.netmask),
+    resolver: options.resolver,
+    linuxExtensions: options.linuxExtensions,
+    offlineAf: options.offlineAf,
+  });
+  let final = cfg;
+  // libpcap leaves programs with variable 802.11 header code unoptimized.
+  if ((options.optimize ?? true) && !noOptimize) {
+    const r = optimizeWithStats(cfg);
+    if (r.rejectsAll) throw new ParseError('E_FILTER_REJECTS_ALL', 'expression rejects all packets');
+    final = r.cfg;
+  }
+  const insns = emit(final);
+  validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap' });
+  let jit: ((p: Uint8Array, w?: number) => number) | undefined;
+  return {
+    expr,
+    linkType,
+    insns,
+    ast,
+    cfg,
+    match(packet, wirelen) {
+      jit ??= compileJit(insns);
+      return jit(packet, wirelen ?? packet.length);
+    },
+    interpret(packet, wirelen) {
+      return interpret(insns, packet, wirelen ?? packet.length);
+    },
+  };
+}
+
+export { parseFilter, generate };

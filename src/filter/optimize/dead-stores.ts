@@ -1,0 +1,32 @@
+/**
+ * The dead-store pass: a statement whose result no path reads goes, unless it may abort
+ * the filter (a load that may be out of range, a division by a possibly-zero X): removing
+ * that would accept packets the original rejects.
+ */
+
+import type { Cfg } from '../cfg.js';
+import { analyze } from './analysis.js';
+import { cloneCfg, liveness, termUse, useDef } from './graph.js';
+
+/** Runs the pass on a copy of `cfg`. */
+export function deadStores(cfg: Cfg): Cfg {
+  const g = cloneCfg(cfg);
+  const an = analyze(g);
+  const { liveOut } = liveness(an.order);
+  for (const b of an.order) {
+    const mayAbort = an.mayAbort.get(b) as boolean[];
+    let live = (liveOut.get(b) as number) | termUse(b);
+    const keep: boolean[] = new Array<boolean>(b.stmts.length).fill(true);
+    for (let j = b.stmts.length - 1; j >= 0; j--) {
+      const { use, def } = useDef(b.stmts[j]);
+      if (def >= 0 && (live & (1 << def)) === 0 && !mayAbort[j]) {
+        keep[j] = false;
+        continue;
+      }
+      if (def >= 0) live &= ~(1 << def);
+      live |= use;
+    }
+    b.stmts = b.stmts.filter((_, j) => keep[j]);
+  }
+  return g;
+}

@@ -1,0 +1,106 @@
+/** A file written under a temporary name beside its target and renamed into place only when complete. */
+
+import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+
+/**
+ * Writes to `.<name>.<pid>.<n>.tmp` in the target's folder (so the rename stays on one file
+ * system). `commit()` flushes, fsyncs and renames over the target; `abort()` (or disposing
+ * without committing) deletes the temporary file, so a failed `-w` never leaves half a file.
+ * Writes are buffered (1 MiB by default) and synchronous.
+ */
+export class AtomicFileWriter {
+  private static counter = 0;
+  /** The temporary file's path. */
+  readonly tempPath: string;
+  private fd: number | undefined;
+  private readonly buffer: Uint8Array;
+  private readonly view: DataView;
+  private used = 0;
+  private finished = false;
+  /** Bytes written so far. */
+  bytesWritten = 0;
+
+  constructor(
+    readonly targetPath: string,
+    bufferSize = 1 << 20,
+  ) {
+    const dir = path.dirname(path.resolve(targetPath));
+    this.tempPath = path.join(dir, `.${path.basename(targetPath)}.${process.pid}.${AtomicFileWriter.counter++}.tmp`);
+    this.fd = openSync(this.tempPath, 'wx', 0o644);
+    this.buffer = new Uint8Array(bufferSize);
+    this.view = new DataView(this.buffer.buffer);
+  }
+
+  /** Appends bytes. */
+  write(bytes: Uint8Array): void {
+    if (this.fd === undefined) throw new Error('write after commit or abort');
+    this.bytesWritten += bytes.length;
+    if (bytes.length >= this.buffer.length) {
+      this.flush();
+      this.writeAll(bytes);
+      return;
+    }
+    if (this.used + bytes.length > this.buffer.length) this.flush();
+    this.buffer.set(bytes, this.used);
+    this.used += bytes.length;
+  }
+
+  /**
+   * Room for `size` bytes in the buffer, to encode into directly (no intermediate copy):
+   * returns the buffer and the offset to write at; call {@link advance} after writing.
+   */
+  reserve(size: number): { buffer: Uint8Array; view: DataView; at: number } | undefined {
+    if (size > this.buffer.length) return undefined;
+    if (this.used + size > this.buffer.length) this.flush();
+    return { buffer: this.buffer, view: this.view, at: this.used };
+  }
+
+  /** Marks `size` reserved bytes as written. */
+  advance(size: number): void {
+    this.used += size;
+    this.bytesWritten += size;
+  }
+
+  private writeAll(bytes: Uint8Array): void {
+    let off = 0;
+    while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+  }
+
+  private flush(): void {
+    if (this.used > 0) {
+      this.writeAll(this.buffer.subarray(0, this.used));
+      this.used = 0;
+    }
+  }
+
+  /** Flushes, fsyncs and renames the file into place. */
+  commit(): void {
+    if (this.fd === undefined) throw new Error('commit after commit or abort');
+    this.flush();
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+    renameSync(this.tempPath, this.targetPath);
+    this.finished = true;
+  }
+
+  /** Deletes the temporary file; the target is left as it was. Safe to call twice. */
+  abort(): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.fd !== undefined) {
+      closeSync(this.fd);
+      this.fd = undefined;
+    }
+    try {
+      unlinkSync(this.tempPath);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.abort();
+  }
+}

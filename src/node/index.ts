@@ -1,0 +1,3 @@
+/** Node-only helpers: capture files on disk (streaming reads, atomic writes). */
+export * from './atomic-file-writer.js';
+export * from './capture-file.js';

@@ -1,0 +1,172 @@
+/** The optimizer's passes: what each removes or keeps, purity, termination, and meaning kept on random programs. */
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { insn, type Insn } from '../../src/cbpf/index.js';
+import type { Block, Cfg } from '../../src/filter/cfg.js';
+import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
+import { emit } from '../../src/filter/emit.js';
+import { deadStores, optimize, optimizeFilter, optimizeWithStats, simplify, structure, thread } from '../../src/filter/optimize/index.js';
+import { measure, serialize } from '../../src/filter/optimize/graph.js';
+import { parseListing, runCbpf } from './cbpf-listing.js';
+
+function listing(text: string): Insn[] {
+  return parseListing(
+    text
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().replace(/ jf /, '\tjf ')),
+  );
+}
+
+const opt = (p: Insn[]): Insn[] => emit(optimize(cfgFromProgram(p)));
+
+describe('optimizer passes', () => {
+  it('threads a repeated test: the second "ethertype is IPv4" check disappears', () => {
+    const p = listing(`
+      (000) ldh      [12]
+      (001) jeq      #0x800           jt 2 jf 7
+      (002) ldb      [23]
+      (003) jeq      #0x6             jt 4 jf 7
+      (004) ldh      [12]
+      (005) jeq      #0x800           jt 6 jf 7
+      (006) ret      #96
+      (007) ret      #0`);
+    const q = opt(p);
+    expect(q).toHaveLength(6);
+    expect(q.filter((i) => i.code === 0x28)).toHaveLength(1);
+  });
+
+  it('keeps a dead load that may abort, and drops one already known in range', () => {
+    // ld [100] is dead, but on a short packet it makes the filter return 0.
+    const p = listing(`
+      (000) ld       [100]
+      (001) ld       #0x1
+      (002) ret`);
+    const q = opt(p);
+    expect(runCbpf(q, new Uint8Array(10))).toBe(0);
+    expect(runCbpf(q, new Uint8Array(104))).toBe(1);
+    expect(q).toEqual([insn(0x20, 100), insn(0x06, 1)]);
+    // After ld [100] succeeded, ldb [50] cannot fail: it goes.
+    const r = listing(`
+      (000) ld       [100]
+      (001) ldb      [50]
+      (002) ld       [100]
+      (003) ret`);
+    expect(opt(r)).toEqual([insn(0x20, 100), insn(0x16)]);
+  });
+
+  it('drops every statement before a return of 0 and folds constants', () => {
+    const p = listing(`
+      (000) ld       #0x3
+      (001) add      #4
+      (002) tax
+      (003) ld       #0x7
+      (004) jeq      x                jt 5 jf 7
+      (005) ld       [200]
+      (006) ret      #0
+      (007) ret      #1`);
+    expect(opt(p)).toEqual([insn(0x06, 0)]);
+    expect(() => optimizeFilter(cfgFromProgram(p))).toThrow(expect.objectContaining({ code: 'FILTER_REJECTS_ALL', message: 'expression rejects all packets' }));
+  });
+
+  it('does not change its input graph, and each pass returns a new graph', () => {
+    const p = listing(`
+      (000) ldh      [12]
+      (001) jeq      #0x800           jt 2 jf 5
+      (002) ldh      [12]
+      (003) jeq      #0x800           jt 4 jf 5
+      (004) ret      #1
+      (005) ret      #0`);
+    const cfg = cfgFromProgram(p);
+    const before = serialize(cfg);
+    for (const pass of [simplify, deadStores, thread, structure, optimize]) {
+      const out = pass(cfg);
+      expect(out.entry).not.toBe(cfg.entry);
+      expect(serialize(cfg)).toBe(before);
+    }
+  });
+
+  it('splits gencode blocks that jump inside their statements before optimizing', () => {
+    // One block: ld [0]; jeq #1 +1; ld #2 (skipped when equal); then test A.
+    const rej: Block = { id: 3, stmts: [], term: { kind: 'return', code: 0x06, k: 0 } };
+    const acc: Block = { id: 2, stmts: [], term: { kind: 'return', code: 0x06, k: 9 } };
+    const b: Block = { id: 1, stmts: [insn(0x20, 0), insn(0x15, 1, 1, 0), insn(0x00, 2), insn(0x00, 3)], term: { kind: 'branch', code: 0x15, k: 3, jt: acc, jf: rej } };
+    const cfg: Cfg = { entry: b };
+    const p = emit(cfg);
+    const q = emit(optimize(cfg));
+    for (const v of [0, 1, 2, 3]) {
+      const pkt = Uint8Array.of(0, 0, 0, v);
+      expect(runCbpf(q, pkt)).toBe(runCbpf(p, pkt));
+    }
+  });
+
+  it('every round lowers the termination measure', () => {
+    const p = listing(`
+      (000) ldh      [12]
+      (001) jeq      #0x800           jt 2 jf 9
+      (002) ld       #0x4
+      (003) st       M[0]
+      (004) ldx      M[0]
+      (005) ldh      [x + 14]
+      (006) and      #0xfff
+      (007) jeq      #0x0             jt 8 jf 9
+      (008) ret      #1
+      (009) ret      #0`);
+    let g = cfgFromProgram(p);
+    let m = measure(g);
+    for (let i = 0; i < 20; i++) {
+      const next = structure(thread(deadStores(simplify(g))));
+      if (serialize(next) === serialize(g)) break;
+      const nm = measure(next);
+      expect(nm.join(',') < m.join(',') || nm.some((x, j) => x !== m[j])).toBe(true);
+      g = next;
+      m = nm;
+    }
+    expect(optimizeWithStats(cfgFromProgram(p)).stalled).toBe(false);
+  });
+});
+
+/** Random forward-jumping classic BPF programs over a small packet, with all the statement kinds. */
+function programArb(): fc.Arbitrary<Insn[]> {
+  const stmtArb = fc.oneof(
+    fc.tuple(fc.constantFrom(0x20, 0x28, 0x30), fc.nat(24)).map(([c, k]) => insn(c, k)),
+    fc.tuple(fc.constantFrom(0x40, 0x48, 0x50), fc.nat(12)).map(([c, k]) => insn(c, k)),
+    fc.tuple(fc.constantFrom(0x00, 0x01), fc.constantFrom(0, 1, 2, 4, 6, 0x800, 0xffffffff, 0x80000000)).map(([c, k]) => insn(c, k)),
+    fc.constantFrom(insn(0x80), insn(0x81), insn(0xb1, 0), insn(0xb1, 14), insn(0x07), insn(0x87), insn(0x84)),
+    fc.tuple(fc.constantFrom(0x02, 0x03, 0x60, 0x61), fc.nat(3)).map(([c, k]) => insn(c, k)),
+    fc.tuple(fc.constantFrom(0x04, 0x14, 0x24, 0x34, 0x44, 0x54, 0x64, 0x74, 0x94, 0xa4), fc.constantFrom(1, 2, 3, 4, 8, 0xff, 0xfff, 31)).map(([c, k]) => insn(c, k)),
+    fc.constantFrom(0x0c, 0x1c, 0x2c, 0x3c, 0x4c, 0x5c, 0x6c, 0x7c, 0x9c, 0xac).map((c) => insn(c)),
+  );
+  const jmpArb = fc.tuple(fc.constantFrom(0x15, 0x25, 0x35, 0x45, 0x1d, 0x2d, 0x3d, 0x4d), fc.constantFrom(0, 1, 2, 4, 6, 0x800, 0xff, 0xffffffff), fc.nat(), fc.nat());
+  const item = fc.oneof({ arbitrary: stmtArb, weight: 3 }, { arbitrary: jmpArb, weight: 2 }, { arbitrary: fc.tuple(fc.constant('ja'), fc.nat()), weight: 1 }, { arbitrary: fc.tuple(fc.constant('ret'), fc.constantFrom(0, 1, 7, -1)), weight: 1 });
+  return fc.array(item, { minLength: 1, maxLength: 40 }).map((items) => {
+    const n = items.length + 1;
+    const prog: Insn[] = items.map((it, i) => {
+      const room = n - 1 - i - 1; // jumps may land anywhere up to the final return
+      if (Array.isArray(it) && it[0] === 'ja') return insn(0x05, (it[1] as number) % (room + 1));
+      if (Array.isArray(it) && it[0] === 'ret') return (it[1] as number) < 0 ? insn(0x16) : insn(0x06, it[1] as number);
+      if (Array.isArray(it)) return insn(it[0] as number, it[1] as number, (it[2] as number) % Math.min(room + 1, 256), (it[3] as number) % Math.min(room + 1, 256));
+      return it as Insn;
+    });
+    prog.push(insn(0x16));
+    return prog;
+  });
+}
+
+describe('optimizer keeps meaning (property, random programs)', () => {
+  it('optimized program returns what the original returns on random packets', () => {
+    fc.assert(
+      fc.property(programArb(), fc.array(fc.uint8Array({ maxLength: 40 }), { minLength: 1, maxLength: 12 }), fc.nat(50), (p, pkts, extra) => {
+        const cfg = cfgFromProgram(p);
+        const r = optimizeWithStats(cfg);
+        if (r.stalled) return false;
+        const q = emit(r.cfg);
+        for (const pkt of pkts) if (runCbpf(q, pkt, pkt.length + (extra % 3 === 0 ? extra : 0)) !== runCbpf(p, pkt, pkt.length + (extra % 3 === 0 ? extra : 0))) return false;
+        if (r.rejectsAll) for (const pkt of pkts) if (runCbpf(p, pkt) !== 0) return false;
+        return true;
+      }),
+      { numRuns: 3000, seed: 7 },
+    );
+  });
+});

@@ -1,0 +1,202 @@
+/** Differential test of the filter compiler against libpcap: corpus listings (modern libpcap) and the installed libpcap 1.10.3, per packet. */
+
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { compileJit, formatProgram, interpret, parseProgram, type Insn } from '../../src/cbpf/index.js';
+import { compileFilter, dltFromName, resolverFromTables, type NameTables } from '../../src/filter/index.js';
+import { libpcapCompileMany, libpcapMissing, libpcapPacketsMany, type RefPacket } from '../helpers/libpcap.js';
+import { corpusDir, skipReason } from '../helpers/reference.js';
+
+interface AcceptCase {
+  kind: string;
+  expr: string;
+  linktype: string;
+  unoptimized: string[];
+  snaplen?: number;
+  netmask?: string;
+  linuxext?: boolean;
+  skip?: string;
+  special?: string;
+  generate_offline_filter?: string;
+}
+
+const why = skipReason('filter-libpcap', { corpus: 'pcap-filter/libpcap-tests.json' }) ?? libpcapMissing();
+if (why && !skipReason('filter-libpcap', { corpus: 'pcap-filter/libpcap-tests.json' })) console.warn(`[skip] filter-libpcap: ${why}`);
+
+/** Per link type: at most this many real packets, plus this many mutated copies. */
+const MAX_REAL = 1500;
+const MUTANTS = 400;
+
+/** A small deterministic PRNG (mulberry32) so mutations are the same in every run. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Real packets, then copies with flipped bytes and truncated caplen (the wire length is kept). */
+function withMutants(real: RefPacket[], seed: number): RefPacket[] {
+  const rnd = prng(seed);
+  const picked = real.length <= MAX_REAL ? real : Array.from({ length: MAX_REAL }, (_, i) => real[Math.floor((i * real.length) / MAX_REAL)]);
+  const out = [...picked];
+  for (let i = 0; i < MUTANTS && picked.length > 0; i++) {
+    const src = picked[Math.floor(rnd() * picked.length)];
+    let data = Uint8Array.from(src.data);
+    const flips = 1 + Math.floor(rnd() * 4);
+    for (let f = 0; f < flips && data.length > 0; f++) {
+      // Bias flips toward the headers, where filters look.
+      const at = Math.floor(rnd() * Math.min(data.length, rnd() < 0.8 ? 80 : data.length));
+      data[at] = rnd() < 0.5 ? Math.floor(rnd() * 256) : data[at] ^ (1 << Math.floor(rnd() * 8));
+    }
+    if (rnd() < 0.4) data = data.slice(0, Math.floor(rnd() * data.length));
+    out.push({ data, wirelen: src.wirelen });
+  }
+  return out;
+}
+
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir)) {
+    const p = path.join(dir, e);
+    if (statSync(p).isDirectory()) out.push(...listFiles(p));
+    else if (/\.(pcap|pcapng|cap)$/.test(e)) out.push(p);
+  }
+  return out;
+}
+
+const listingOf = (insns: Insn[]): string[] => formatProgram(insns, 'd').trimEnd().split('\n').map((l) => l.trimEnd());
+
+describe.skipIf(why !== undefined)('filter compiler vs libpcap', () => {
+  let cases: AcceptCase[] = [];
+  let resolver: ReturnType<typeof resolverFromTables>;
+  const packetsByDlt = new Map<number, RefPacket[]>();
+
+  beforeAll(() => {
+    const all = JSON.parse(readFileSync(path.join(corpusDir, 'pcap-filter/libpcap-tests.json'), 'utf8')) as AcceptCase[];
+    cases = all.filter((c) => c.kind === 'accept' && !c.special && !c.skip && !c.generate_offline_filter);
+    resolver = resolverFromTables(JSON.parse(readFileSync(path.join(corpusDir, 'pcap-filter/libpcap-test-names.json'), 'utf8')) as NameTables);
+    const manifest = JSON.parse(readFileSync(path.join(corpusDir, 'pcaps/manifest.json'), 'utf8')) as { file: string; file_level_error: boolean }[];
+    const files = [
+      ...manifest.filter((m) => !m.file_level_error).map((m) => path.join(corpusDir, 'pcaps', m.file)),
+      ...listFiles(path.join(corpusDir, 'pcap-filter/savefiles')),
+    ];
+    const real = new Map<number, RefPacket[]>();
+    libpcapPacketsMany(files).forEach((r) => {
+      if (!r.ok) return;
+      const list = real.get(r.linkType) ?? [];
+      list.push(...r.packets);
+      real.set(r.linkType, list);
+    });
+    for (const [dlt, list] of real) packetsByDlt.set(dlt, withMutants(list, dlt * 7919 + 1));
+  });
+
+  test('unoptimized listings equal the corpus (modern libpcap) listings', () => {
+    let compiled = 0;
+    let identical = 0;
+    let en10mb = 0;
+    let en10mbSame = 0;
+    const failures = new Map<string, number>();
+    for (const c of cases) {
+      let insns: Insn[];
+      try {
+        insns = compileFilter(c.expr, { linkType: c.linktype, optimize: false, snaplen: c.snaplen, netmask: c.netmask, resolver, linuxExtensions: c.linuxext }).insns;
+      } catch (e) {
+        const k = `${c.linktype}: ${(e as Error).message.replace(/'[^']*'/g, "'…'").replace(/ \(at .*\)$/, '')}`;
+        failures.set(k, (failures.get(k) ?? 0) + 1);
+        continue;
+      }
+      compiled++;
+      const same = listingOf(insns).join('\n') === c.unoptimized.map((l) => l.trimEnd()).join('\n');
+      if (same) identical++;
+      if (c.linktype === 'EN10MB') {
+        en10mb++;
+        if (same) en10mbSame++;
+      }
+    }
+    const pct = (a: number, b: number): string => `${((100 * a) / Math.max(b, 1)).toFixed(1)}%`;
+    console.log(`[filter-libpcap] ${cases.length} accept cases: ${compiled} compile (${pct(compiled, cases.length)}), ` +
+      `${identical} listings identical (${pct(identical, cases.length)} of all, ${pct(identical, compiled)} of compiled); ` +
+      `EN10MB ${en10mbSame}/${en10mb} identical`);
+    console.log('[filter-libpcap] not compiled yet:', [...failures].sort((a, b) => b[1] - a[1]).slice(0, 15));
+    // Most compiled programs are libpcap's exact code; differing ones are checked per packet below.
+    expect(identical / compiled).toBeGreaterThan(0.95);
+    expect(en10mbSame / en10mb).toBeGreaterThan(0.97);
+  });
+
+  test('every compiled case returns what the corpus program returns, on every packet (real and mutated)', () => {
+    let runs = 0;
+    let checkedCases = 0;
+    const bad: string[] = [];
+    for (const c of cases) {
+      if (c.linuxext) continue; // SKF_AD loads need socket metadata, which captures lack.
+      const dlt = dltFromName(c.linktype);
+      const packets = dlt === undefined ? undefined : packetsByDlt.get(dlt);
+      if (!packets || packets.length === 0) continue;
+      let ours: Insn[];
+      try {
+        ours = compileFilter(c.expr, { linkType: c.linktype, optimize: false, snaplen: c.snaplen, netmask: c.netmask, resolver }).insns;
+      } catch {
+        continue;
+      }
+      const ref = parseProgram(c.unoptimized.join('\n'), 'd');
+      const run = compileJit(ours);
+      checkedCases++;
+      for (const p of packets) {
+        runs++;
+        const want = interpret(ref, p.data, p.wirelen);
+        const got = run(p.data, p.wirelen);
+        if (got !== want) {
+          bad.push(`${c.linktype} ${JSON.stringify(c.expr)}: got ${got}, libpcap ${want}`);
+          break;
+        }
+      }
+    }
+    console.log(`[filter-libpcap] per-packet: ${checkedCases} cases, ${runs} packet runs, ${bad.length} cases disagree`);
+    expect(bad).toEqual([]);
+    expect(checkedCases).toBeGreaterThan(500);
+  });
+
+  test('optimized programs agree with libpcap 1.10.3 per packet (where 1.10.3 agrees with the corpus)', () => {
+    const en = cases.filter((c) => ['EN10MB', 'RAW', 'LINUX_SLL', 'IPV4', 'IPV6', 'NULL', 'PPP', 'LINUX_SLL2'].includes(c.linktype) && !c.linuxext);
+    const refs = libpcapCompileMany(en.map((c) => ({ expr: c.expr, options: { linkType: c.linktype, snaplen: c.snaplen, optimize: false, netmask: c.netmask } })));
+    let compared = 0;
+    let excused = 0;
+    const bad: string[] = [];
+    en.forEach((c, i) => {
+      const r = refs[i];
+      const dlt = dltFromName(c.linktype);
+      const packets = dlt === undefined ? undefined : packetsByDlt.get(dlt);
+      if (!r.ok || !packets) return;
+      let ours: Insn[];
+      try {
+        ours = compileFilter(c.expr, { linkType: c.linktype, optimize: true, snaplen: c.snaplen, netmask: c.netmask, resolver }).insns;
+      } catch {
+        return;
+      }
+      const modern = parseProgram(c.unoptimized.join('\n'), 'd');
+      const run = compileJit(ours);
+      compared++;
+      for (const p of packets) {
+        const old = interpret(r.insns, p.data, p.wirelen);
+        const got = run(p.data, p.wirelen);
+        if (got === old) continue;
+        // 1.10.3 and modern libpcap differ on this packet: follow modern libpcap.
+        if (interpret(modern, p.data, p.wirelen) === got) {
+          excused++;
+          continue;
+        }
+        bad.push(`${c.linktype} ${JSON.stringify(c.expr)}: got ${got}, libpcap 1.10.3 ${old}`);
+        break;
+      }
+    });
+    console.log(`[filter-libpcap] vs 1.10.3 (optimized): ${compared} cases, ${excused} packet results where 1.10.3 differs from modern libpcap`);
+    expect(bad).toEqual([]);
+    expect(compared).toBeGreaterThan(300);
+  });
+});

@@ -1,0 +1,171 @@
+/**
+ * The optimizer against libpcap's test corpus: for every accept case, libpcap's unoptimized
+ * listing is rebuilt as a CFG, optimized and emitted; the instruction count is compared with
+ * libpcap's optimized listing, and the optimized program must return what the unoptimized one
+ * returns on every corpus packet of that link type and on generated packets.
+ */
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { BPF_ABS, BPF_CLASS, BPF_IND, BPF_JMP, BPF_LD, BPF_MODE, BPF_SIZE, BPF_SRC, BPF_K, BPF_H, BPF_B, type Insn } from '../../src/cbpf/index.js';
+import { optimizeWithStats } from '../../src/filter/optimize/index.js';
+import { emit } from '../../src/filter/emit.js';
+import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
+import { corpusDir, skipReason } from '../helpers/reference.js';
+import { parseListing, runCbpf } from '../filter/cbpf-listing.js';
+import { readCapture, type LitePacket } from '../filter/capture-lite.js';
+
+interface AcceptCase {
+  kind: string;
+  name: string;
+  expr: string;
+  linktype: string;
+  special?: string;
+  optimizer_error?: boolean;
+  optimized: string[] | null;
+  unoptimized: string[];
+}
+
+const why = skipReason('filter optimizer vs libpcap corpus', { corpus: 'pcap-filter/libpcap-tests.json' });
+
+/** Corpus packets by link type name, at most `cap` per link type (spread over files). */
+function loadPackets(cap: number): Map<string, LitePacket[]> {
+  const byName = new Map<string, LitePacket[]>();
+  const manifest = JSON.parse(readFileSync(path.join(corpusDir, 'pcaps/manifest.json'), 'utf8')) as { file: string; linktype: string | null; dlt_value: number | null; file_level_error?: boolean }[];
+  const nameOf = new Map<number, string>();
+  const files: string[] = [];
+  for (const m of manifest) {
+    if (m.linktype && m.dlt_value !== null) nameOf.set(m.dlt_value, m.linktype);
+    if (!m.file_level_error) files.push(path.join(corpusDir, 'pcaps', m.file));
+  }
+  const dir = path.join(corpusDir, 'pcap-filter/savefiles/filter');
+  if (existsSync(dir)) for (const f of readdirSync(dir)) files.push(path.join(dir, f));
+  for (const f of files) {
+    let pkts: LitePacket[];
+    try {
+      pkts = readCapture(new Uint8Array(readFileSync(f)));
+    } catch {
+      continue;
+    }
+    for (const p of pkts.slice(0, 20)) {
+      const name = nameOf.get(p.linktype);
+      if (name === undefined) continue;
+      const l = byName.get(name) ?? [];
+      if (l.length < cap) l.push(p);
+      byName.set(name, l);
+    }
+  }
+  return byName;
+}
+
+/**
+ * Offsets the program loads from and constants it compares with: what a directed packet
+ * needs. An indexed load `[x + k]` is probed at k plus each small constant the program
+ * loads (header lengths) and plus typical IP header lengths.
+ */
+function probes(p: readonly Insn[]): { loads: { k: number; size: number }[]; consts: number[]; span: number } {
+  const loads: { k: number; size: number }[] = [];
+  const consts = new Set<number>([0]);
+  const imms = new Set<number>([0]);
+  for (const i of p) if ((BPF_CLASS(i.code) === BPF_LD || BPF_CLASS(i.code) === 0x01 || BPF_CLASS(i.code) === 0x04) && BPF_SRC(i.code) === BPF_K && i.k < 1400) imms.add(i.k);
+  let span = 16;
+  for (const i of p) {
+    const size = BPF_SIZE(i.code) === BPF_H ? 2 : BPF_SIZE(i.code) === BPF_B ? 1 : 4;
+    if (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS && i.k < 0x10000) loads.push({ k: i.k, size });
+    if (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_IND && i.k < 0x10000) {
+      for (const c of imms) loads.push({ k: i.k + c, size });
+      for (let hl = 20; hl <= 60; hl += 4) for (const base of [0, 14, 16, 4, 24, 32]) loads.push({ k: i.k + base + hl, size });
+    }
+    if (BPF_CLASS(i.code) === BPF_JMP && BPF_SRC(i.code) === BPF_K) consts.add(i.k);
+  }
+  for (const l of loads) span = Math.max(span, l.k + l.size + 8);
+  return { loads, consts: [...consts], span: Math.min(span, 1600) };
+}
+
+/** Packets built to hit the program's tests: loaded fields often hold the constants it compares with. */
+function directedPacket(pr: ReturnType<typeof probes>): fc.Arbitrary<{ data: Uint8Array; wirelen: number }> {
+  return fc
+    .record({
+      len: fc.oneof(fc.integer({ min: 0, max: pr.span }), fc.constant(pr.span)),
+      seed: fc.uint8Array({ minLength: pr.span, maxLength: pr.span }),
+      picks: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(3)), { maxLength: 24 }),
+      extra: fc.nat(100),
+    })
+    .map(({ len, seed, picks, extra }) => {
+      const data = seed.slice(0, len);
+      for (const [li, ci, shift] of picks) {
+        if (pr.loads.length === 0) break;
+        const { k, size } = pr.loads[li % pr.loads.length];
+        const c = pr.consts[ci % pr.consts.length] >>> (shift * 8 * (size < 4 ? 1 : 0));
+        for (let b = 0; b < size; b++) if (k + b < data.length) data[k + b] = (c >>> (8 * (size - 1 - b))) & 0xff;
+      }
+      return { data, wirelen: len + (extra % 3 === 0 ? extra : 0) };
+    });
+}
+
+describe.skipIf(why !== undefined)('filter optimizer vs libpcap (corpus pcap-filter/libpcap-tests.json)', () => {
+  const cases = why ? [] : (JSON.parse(readFileSync(path.join(corpusDir, 'pcap-filter/libpcap-tests.json'), 'utf8')) as AcceptCase[]).filter((c) => c.kind === 'accept' && !c.special);
+  const programs = cases.map((c) => parseListing(c.unoptimized));
+  const loops = (p: Insn[]): boolean => p.some((i) => i.code === 0x05 && i.k >= 0x80000000);
+
+  it('optimized count <= libpcap on >= 95% of accept cases, and total <= libpcap total', () => {
+    let n = 0;
+    let le = 0;
+    let ours = 0;
+    let theirs = 0;
+    const worse: string[] = [];
+    cases.forEach((c, i) => {
+      if (!c.optimized || loops(programs[i])) return;
+      const r = optimizeWithStats(cfgFromProgram(programs[i]));
+      expect(r.stalled).toBe(false);
+      const q = emit(r.cfg);
+      n++;
+      ours += q.length;
+      theirs += c.optimized.length;
+      if (q.length <= c.optimized.length) le++;
+      else worse.push(`${c.name}: ${q.length} vs ${c.optimized.length}`);
+    });
+    console.log(`[filter-optimizer] ${n} cases: ours <= libpcap on ${le} (${((100 * le) / n).toFixed(1)}%), total ${ours} vs libpcap ${theirs}; worse: ${worse.slice(0, 8).join(', ')}`);
+    expect(n).toBeGreaterThan(2000);
+    expect(le / n).toBeGreaterThanOrEqual(0.95);
+    expect(ours).toBeLessThanOrEqual(theirs);
+  });
+
+  it('reports "rejects all packets" exactly where libpcap does', () => {
+    let n = 0;
+    cases.forEach((c, i) => {
+      if (!c.optimizer_error || loops(programs[i])) return;
+      n++;
+      expect(optimizeWithStats(cfgFromProgram(programs[i])).rejectsAll, c.name).toBe(true);
+    });
+    cases.forEach((c, i) => {
+      if (!c.optimized || loops(programs[i])) return;
+      expect(optimizeWithStats(cfgFromProgram(programs[i])).rejectsAll, c.name).toBe(false);
+    });
+    expect(n).toBeGreaterThan(30);
+  });
+
+  it('optimized returns what unoptimized returns on every corpus packet and on generated packets', () => {
+    const packets = loadPackets(400);
+    let runs = 0;
+    cases.forEach((c, i) => {
+      const p = programs[i];
+      if (loops(p)) return;
+      const q = emit(optimizeWithStats(cfgFromProgram(p)).cfg);
+      for (const pkt of packets.get(c.linktype) ?? []) {
+        runs++;
+        if (runCbpf(q, pkt.data, pkt.wirelen) !== runCbpf(p, pkt.data, pkt.wirelen)) expect.fail(`${c.name} (${c.expr}) differs on a corpus packet`);
+      }
+      const pr = probes(p);
+      fc.assert(
+        fc.property(directedPacket(pr), ({ data, wirelen }) => runCbpf(q, data, wirelen) === runCbpf(p, data, wirelen)),
+        { numRuns: 100, seed: i },
+      );
+      runs += 100;
+    });
+    console.log(`[filter-optimizer] ${runs} packet runs compared`);
+    expect(runs).toBeGreaterThan(100000);
+  });
+});
