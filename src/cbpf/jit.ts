@@ -162,18 +162,45 @@ function usedScratch(prog: Program): number[] {
   return [...used].sort((a, b) => a - b);
 }
 
-function prologue(prog: Program): string {
-  const mem = usedScratch(prog).map((m) => `m${m} = 0`);
-  return [
-    'const len = p.length;',
-    'if (wl === undefined) wl = len; else wl = wl >>> 0;',
-    `let A = 0, X = 0, o = 0${mem.length ? ', ' + mem.join(', ') : ''};`,
-    'void o;',
-  ].join('\n');
+function prologue(prog: Program, temps: readonly string[]): string {
+  const vars = ['A = 0', 'X = 0', 'o = 0', ...usedScratch(prog).map((m) => `m${m} = 0`), ...temps.map((t) => `${t} = 0`)];
+  // The wire length matters only to `ld #len` / `ldx #len`.
+  const usesLen = prog.some((ins) => ins.code === 0x80 || ins.code === 0x81);
+  return ['const len = p.length;', usesLen ? 'wl = wl === undefined ? len : wl >>> 0;' : '', `let ${vars.join(', ')};`, 'void o;'].join('\n');
 }
 
-/** Straight-line code: instruction t is preceded by the end of block `L<t>`, so `break L<t>` jumps to it. */
-function blockSource(prog: Program): string | undefined {
+/** What holds on entry to an instruction on every path to it: a proven minimum packet length, and loads whose values sit in temporaries. */
+interface Facts {
+  minLen: number;
+  /** Keys of loads (`a2_12`, `i2_14`, `m_14`) whose temporary holds their value. */
+  avail: Set<string>;
+}
+
+function meet(a: Facts | undefined, b: Facts): Facts {
+  if (!a) return { minLen: b.minLen, avail: new Set(b.avail) };
+  return { minLen: Math.min(a.minLen, b.minLen), avail: new Set([...a.avail].filter((k) => b.avail.has(k))) };
+}
+
+const SIZES: Record<number, number> = { 0x20: 4, 0x28: 2, 0x30: 1, 0x40: 4, 0x48: 2, 0x50: 1 };
+/** Opcodes that write X, which makes every cached X-relative load stale. */
+const WRITES_X = new Set([0x01, 0x61, 0x81, 0xb1, 0x07]);
+
+/** The cache key of a packet load, or undefined for anything else (ancillary loads are not cached). */
+function loadKey(ins: Insn): string | undefined {
+  const k = ins.k >>> 0;
+  if (ins.code === 0x20 || ins.code === 0x28 || ins.code === 0x30) return k >= SKF_AD_BASE ? undefined : `a${SIZES[ins.code]}_${k}`;
+  if (ins.code === 0x40 || ins.code === 0x48 || ins.code === 0x50) return `i${SIZES[ins.code]}_${k}`;
+  if (ins.code === 0xb1) return `m_${k}`;
+  return undefined;
+}
+
+/**
+ * Straight-line code: instruction t is preceded by the end of block `L<t>`, so `break L<t>` jumps
+ * to it. Because every jump goes forward, facts flow in index order: a bounds check that an
+ * earlier check on every path already proved is left out, and a packet load repeated on every
+ * path reuses the temporary that holds its value (loads never change the packet).
+ */
+function blockSource(prog: Program): { code: string; temps: string[] } | undefined {
   const n = prog.length;
   const targets = new Set<number>();
   const jumpTo = (from: number, t: number): string => {
@@ -182,20 +209,69 @@ function blockSource(prog: Program): string | undefined {
     targets.add(t);
     return `break L${t};`;
   };
+  // Only loads that occur more than once are worth a temporary.
+  const seen = new Map<string, number>();
+  for (const ins of prog) {
+    const key = loadKey(ins);
+    if (key) seen.set(key, (seen.get(key) ?? 0) + 1);
+  }
+  const temps = new Set<string>();
+  const facts: (Facts | undefined)[] = new Array(n + 1);
+  facts[0] = { minLen: 0, avail: new Set() };
+  const flow = (t: number, f: Facts): void => {
+    if (t <= n) facts[t] = meet(facts[t], f);
+  };
   const lines: string[] = [];
   prog.forEach((ins, i) => {
-    const b = body(ins, i);
+    const f: Facts = facts[i] ?? { minLen: 0, avail: new Set() };
+    const out: Facts = { minLen: f.minLen, avail: new Set(f.avail) };
+    const key = loadKey(ins);
+    const cache = key !== undefined && (seen.get(key) ?? 0) > 1;
+    const k = ins.k >>> 0;
+    let code: string;
+    if (key !== undefined && cache && f.avail.has(key)) {
+      code = `${ins.code === 0xb1 ? 'X' : 'A'} = t_${key};`;
+    } else if (key !== undefined && key.startsWith('a')) {
+      const size = SIZES[ins.code];
+      const check = f.minLen >= k + size ? '' : `if (len < ${k + size}) return 0; `;
+      code = `${check}A = ${cache ? `t_${key} = ` : ''}${read(size, String(k))};`;
+      out.minLen = Math.max(out.minLen, k + size);
+    } else if (key !== undefined && key.startsWith('i')) {
+      const size = SIZES[ins.code];
+      code = `o = X + ${k}; if (len < o + ${size}) return 0; A = ${cache ? `t_${key} = ` : ''}${read(size, 'o')};`;
+      out.minLen = Math.max(out.minLen, k + size);
+    } else if (key !== undefined) {
+      const check = f.minLen > k ? '' : `if (len <= ${k}) return 0; `;
+      code = `${check}X = ${cache ? `t_${key} = ` : ''}(p[${k}] & 15) << 2;`;
+      out.minLen = Math.max(out.minLen, k + 1);
+    } else {
+      code = body(ins, i);
+    }
+    if (cache && key !== undefined) {
+      temps.add(`t_${key}`);
+      out.avail.add(key);
+    }
+    if (WRITES_X.has(ins.code)) for (const a of [...out.avail]) if (a.startsWith('i')) out.avail.delete(a);
     const cond = condition(ins);
     lines.push(`// ${i}`);
-    if (ins.code === 0x05) lines.push(jumpTo(i, i + 1 + (ins.k | 0)));
-    else if (cond !== undefined) {
+    if (ins.code === 0x05) {
+      const t = i + 1 + (ins.k | 0);
+      lines.push(jumpTo(i, t));
+      flow(t, out);
+    } else if (cond !== undefined) {
       const t = i + 1 + ins.jt;
-      const f = i + 1 + ins.jf;
-      if (t === f) lines.push(jumpTo(i, t));
+      const e = i + 1 + ins.jf;
+      if (t === e) lines.push(jumpTo(i, t));
       else if (ins.jf === 0) lines.push(`if (${cond}) { ${jumpTo(i, t)} }`);
-      else if (ins.jt === 0) lines.push(`if (!(${cond})) { ${jumpTo(i, f)} }`);
-      else lines.push(`if (${cond}) { ${jumpTo(i, t)} } else { ${jumpTo(i, f)} }`);
-    } else lines.push(b);
+      else if (ins.jt === 0) lines.push(`if (!(${cond})) { ${jumpTo(i, e)} }`);
+      else lines.push(`if (${cond}) { ${jumpTo(i, t)} } else { ${jumpTo(i, e)} }`);
+      flow(t, out);
+      flow(e, out);
+    } else {
+      lines.push(code);
+      // Returns, faults and division by a constant zero end the path here.
+      if (!/^(return|throw)\b/.test(code)) flow(i + 1, out);
+    }
   });
   if (targets.size > MAX_BLOCK_NESTING) return undefined;
   const sorted = [...targets].sort((a, b) => b - a);
@@ -206,7 +282,7 @@ function blockSource(prog: Program): string | undefined {
     out += lines[line++] + '\n' + lines[line++] + '\n';
   }
   out += pcFault(n) + '\n';
-  return out;
+  return { code: out, temps: [...temps] };
 }
 
 /** A `switch` inside a loop: handles backward jumps, counting steps as the interpreter does. */
@@ -228,8 +304,9 @@ function loopSource(prog: Program): string {
 
 /** The JavaScript source {@link compileJit} builds for `prog` (for reading and debugging). */
 export function jitSource(prog: Program): string {
-  const core = (forwardOnly(prog) && blockSource(prog)) || loopSource(prog);
-  return `${prologue(prog)}\n${core}`;
+  const blocks = forwardOnly(prog) ? blockSource(prog) : undefined;
+  if (blocks) return `${prologue(prog, blocks.temps)}\n${blocks.code}`;
+  return `${prologue(prog, [])}\n${loopSource(prog)}`;
 }
 
 /**

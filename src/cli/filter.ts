@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { formatPacket, PrintState, type PrintOptions, type TimestampFormat, type Layer } from '../decode/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { openCaptureFileSync, AtomicFileWriter } from '../node/index.js';
+import { openCaptureFileSync, AtomicFileWriter, canScan, scanPcapFile } from '../node/index.js';
 import { PcapWriter, PcapngWriter, type Packet } from '../pcap/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { flagInt, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
@@ -161,31 +161,74 @@ async function run(argv: string[], io: Io): Promise<number> {
   let error: BpfkitError | undefined;
   const bar = io.isTTY && !flagSet(args, 'noProgress') ? makeProgress(file) : undefined;
   const started = Date.now();
-  let sinceYield = 0;
+  const progress = (offset: number): void => bar?.update(offset, { pps: Math.round(seen / Math.max(1e-3, (Date.now() - started) / 1000)) });
+  let skip = 0;
+  let done = false;
   try {
-    outer: for (const batch of cap.batches()) {
-      for (let i = 0; i < batch.length; i++) {
-        const p = batch[i];
-        seen++;
-        const f = p.linkType === info.linkType && filters.get(p.linkType) !== undefined ? filters.get(p.linkType)! : filterFor(p.linkType);
-        if (f !== null && f(p.data, p.origLen) === 0) continue;
-        matched++;
-        const kept = snapOpt && p.data.length > snapOpt ? { ...p, data: p.data.subarray(0, snapOpt) } : p;
-        if (encode) encode(kept);
-        if (printing) {
-          if (json) lines += JSON.stringify(packetJson(kept, printOpts, state)) + '\n';
-          else lines += formatPacket(kept, printOpts, state).text + '\n';
-          if (lines.length > 1 << 16) flushLines();
+    // Counting or copying a plain little-endian microsecond pcap needs no packet objects.
+    const plainCopy = info.byteOrder === 'le' && info.tsResolution.exponent === 6 && !out?.endsWith('.pcapng');
+    if (!printing && !snapOpt && canScan(info) && (!out || plainCopy)) {
+      const f = filterFor(info.linkType);
+      const w = writer;
+      let offset: number | undefined;
+      for (;;) {
+        const r = scanPcapFile(
+          file,
+          info,
+          (buf, at, caplen, origLen) => {
+            seen++;
+            if (f !== null && f(buf.subarray(at + 16, at + 16 + caplen), origLen) === 0) return true;
+            matched++;
+            if (w) w.write(buf.subarray(at, at + 16 + caplen));
+            return maxCount === undefined || matched < maxCount;
+          },
+          { from: offset, maxBytes: 64 << 20 },
+        );
+        skip += r.records;
+        offset = r.offset;
+        progress(offset);
+        if (r.end === 'paused') {
+          await new Promise((res) => setImmediate(res));
+          if (interrupted) {
+            done = true;
+            break;
+          }
+          continue;
         }
-        if (maxCount !== undefined && matched >= maxCount) break outer;
+        done = r.end !== 'fallback';
+        break;
       }
-      sinceYield += batch.length;
-      if (bar) bar.update(cap.offset, { pps: Math.round(seen / Math.max(1e-3, (Date.now() - started) / 1000)) });
-      if (sinceYield >= YIELD_EVERY) {
-        sinceYield = 0;
-        flushLines();
-        await new Promise((r) => setImmediate(r));
-        if (interrupted) break;
+    }
+    let sinceYield = 0;
+    if (!done) {
+      outer: for (const batch of cap.batches()) {
+        for (let i = 0; i < batch.length; i++) {
+          if (skip > 0) {
+            skip--;
+            continue;
+          }
+          const p = batch[i];
+          seen++;
+          const f = filters.get(p.linkType) ?? filterFor(p.linkType);
+          if (f !== null && f(p.data, p.origLen) === 0) continue;
+          matched++;
+          const kept = snapOpt && p.data.length > snapOpt ? { ...p, data: p.data.subarray(0, snapOpt) } : p;
+          if (encode) encode(kept);
+          if (printing) {
+            if (json) lines += JSON.stringify(packetJson(kept, printOpts, state)) + '\n';
+            else lines += formatPacket(kept, printOpts, state).text + '\n';
+            if (lines.length > 1 << 16) flushLines();
+          }
+          if (maxCount !== undefined && matched >= maxCount) break outer;
+        }
+        sinceYield += batch.length;
+        progress(cap.offset);
+        if (sinceYield >= YIELD_EVERY) {
+          sinceYield = 0;
+          flushLines();
+          await new Promise((r) => setImmediate(r));
+          if (interrupted) break;
+        }
       }
     }
   } catch (e) {

@@ -13,7 +13,7 @@ export function hexDump(bytes: Uint8Array, ascii: boolean): string {
     if (ascii) {
       const padTo = 40; // 8 groups of " xxxx"
       let text = '';
-      for (const b of line) text += b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
+      for (const b of line) text += b > 0x20 && b < 0x7f ? String.fromCharCode(b) : '.';
       out += ' '.repeat(padTo - hex.length) + '  ' + text;
     }
   }

@@ -237,7 +237,7 @@ pat('exit', (c, p) => p.add({ insn: { code: 0x95, dst: 0, src: 0, off: 0, imm: 0
 pat(`callx\\s+r(\\d+)`, (c, p) => p.add({ insn: { code: 0x8d, dst: memReg(c, 1), src: 0, off: 0, imm: 0 }, line: c.line, column: c.col(0) }));
 pat(`call\\s+kfunc#${N}`, (c, p) => p.add({ insn: { code: 0x85, dst: 0, src: 2, off: 0, imm: toImm32(fieldValue(c.g(1), 'imm32', c.line, c.col(1))) }, line: c.line, column: c.col(0) }));
 pat(`call\\s+${N}`, (c, p) => p.add({ insn: { code: 0x85, dst: 0, src: 0, off: 0, imm: toImm32(fieldValue(c.g(1), 'imm32', c.line, c.col(1))) }, line: c.line, column: c.col(0) }));
-pat(`call\\s+([A-Za-z_.$][\\w.$]*)(?:#(\\d+))?`, (c, p) => {
+pat(`call\\s+([A-Za-z_.$][\\w.$]*)(?:#(-?\\d+))?`, (c, p) => {
   const name = c.g(1);
   const id = c.g(2) !== '' ? Number(c.g(2)) : helperId(name);
   if (id !== undefined && (c.g(2) !== '' || !p.hasLabel(name))) {
@@ -247,7 +247,7 @@ pat(`call\\s+([A-Za-z_.$][\\w.$]*)(?:#(\\d+))?`, (c, p) => {
     p.add({ insn: { code: 0x85, dst: 0, src: 1, off: 0, imm: 0 }, line: c.line, column: c.col(0), target: { name, field: 'imm', column: c.col(1) } });
   }
 });
-pat(`call\\s+(pc\\s*[-+]\\s*(?:0x[0-9a-fA-F]+|\\d+))`, (c, p) => target(c, 1, 'imm', { code: 0x85, dst: 0, src: 1, off: 0, imm: 0 }, p));
+pat(`call\\s+(pc\\s*[-+]\\s*(?:0x[0-9a-fA-F]+|\\d+))(?:#\\S*)?`, (c, p) => target(c, 1, 'imm', { code: 0x85, dst: 0, src: 1, off: 0, imm: 0 }, p));
 pat(`goto\\s+${TGT}`, (c, p) => target(c, 1, 'off', { code: 0x05, dst: 0, src: 0, off: 0, imm: 0 }, p));
 pat(`gotol\\s+${TGT}`, (c, p) => target(c, 1, 'imm', { code: 0x06, dst: 0, src: 0, off: 0, imm: 0 }, p));
 pat(`may_goto\\s+${TGT}`, (c, p) => target(c, 1, 'off', { code: 0xe5, dst: 0, src: 0, off: 0, imm: 0 }, p));
@@ -271,7 +271,7 @@ pat(`lock\\s+${SZ}\\s*${MEM}\\s*(\\+=|\\|=|&=|\\^=)\\s*${R}`, (c, p) => {
   const src = reg(c, 7, 8);
   p.add({ insn: { code: BPF_STX | BPF_ATOMIC | size, dst: memReg(c, 3), src: src.n, off: memOff(c, 4, 5), imm: op }, line: c.line, column: c.col(0) });
 });
-pat(`${R}\\s*=\\s*atomic_fetch_(add|or|and|xor)\\s*\\(\\s*\\(\\s*([us])(8|16|32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*\\)`, (c, p) => {
+pat(`${R}\\s*=\\s*atomic(?:64)?_fetch_(add|or|and|xor)\\s*\\(\\s*\\(\\s*([us])(8|16|32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*\\)`, (c, p) => {
   const op = { add: 0x00, or: 0x40, and: 0x50, xor: 0xa0 }[c.g(3)]!;
   const size = sizeOf(c, 4, 5, false);
   const dst = reg(c, 1, 2);
@@ -292,6 +292,17 @@ pat(`${R}\\s*=\\s*cmpxchg(_64|32_32)\\s*\\(\\s*r(\\d+)\\s*(?:([-+])\\s*${N})?\\s
   if (d.n !== 0 || cmp.n !== 0) asmError('cmpxchg compares and returns in r0', c.line, c.col(1));
   const src = reg(c, 9, 10, want);
   p.add({ insn: { code: BPF_STX | BPF_ATOMIC | (want === 'r' ? BPF_DW : BPF_W), dst: memReg(c, 4), src: src.n, off: memOff(c, 5, 6), imm: BPF_CMPXCHG }, line: c.line, column: c.col(0) });
+});
+// The kernel's (bpftool's) spelling: `r2 = atomic64_xchg((u64 *)(r1 +0), r2)`, `r0 = atomic64_cmpxchg((u64 *)(r1 +0), r0, r2)`.
+pat(`${R}\\s*=\\s*atomic(?:64)?_xchg\\s*\\(\\s*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*\\)`, (c, p) => {
+  const dst = reg(c, 1, 2);
+  const src = reg(c, 7, 8);
+  if (dst.n !== src.n) asmError('xchg result must be its source register', c.line, c.col(1));
+  p.add({ insn: { code: BPF_STX | BPF_ATOMIC | SIZE_BY_NAME[c.g(3)], dst: memReg(c, 4), src: src.n, off: memOff(c, 5, 6), imm: BPF_XCHG }, line: c.line, column: c.col(0) });
+});
+pat(`${R}\\s*=\\s*atomic(?:64)?_cmpxchg\\s*\\(\\s*\\(\\s*u(32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*,\\s*${R}\\s*,\\s*${R}\\s*\\)`, (c, p) => {
+  if (reg(c, 1, 2).n !== 0 || reg(c, 7, 8).n !== 0) asmError('cmpxchg compares and returns in r0', c.line, c.col(1));
+  p.add({ insn: { code: BPF_STX | BPF_ATOMIC | SIZE_BY_NAME[c.g(3)], dst: memReg(c, 4), src: reg(c, 9, 10).n, off: memOff(c, 5, 6), imm: BPF_CMPXCHG }, line: c.line, column: c.col(0) });
 });
 pat(`${R}\\s*=\\s*load_acquire\\s*\\(\\s*\\(\\s*([us])(8|16|32|64)\\s*\\*\\s*\\)\\s*${MEM}\\s*\\)`, (c, p) => {
   const d = reg(c, 1, 2);
@@ -410,9 +421,18 @@ pat(`${R}\\s*(${ALU_RE})\\s*(?:${R}|${N})`, (c, p) => {
  */
 export function assembleLlvm(text: string): Insn[] {
   const prog = new AsmProgram();
+  // `bpftool prog dump xlated` listings: `  5: (18) r1 = map[id:6]`; other lines (source, function headers) are skipped.
+  const bpftool = /^\s*\d+:\s*\([0-9a-f]{2}\)\s/m.test(text);
   text.split(/\r?\n/).forEach((raw, li) => {
     const line = li + 1;
     let s = stripComment(raw);
+    if (bpftool) {
+      const m = /^(\s*\d+:\s*\(([0-9a-f]{2})\)\s)/.exec(s);
+      if (!m) return;
+      // The kernel prints a 64-bit immediate load without llvm's `ll`; the opcode tells it apart.
+      s = ' '.repeat(m[1].length) + s.slice(m[1].length);
+      if (m[2] === '18' && /=\s*[-+]?(0x[0-9a-f]+|\d+)\s*$/i.test(s)) s += ' ll';
+    }
     // llvm-objdump appends `<LBB0_2>` / `<prog+0xc0>` after jump targets: an annotation only.
     s = s.replace(/\s*<[^<>]*>\s*$/, '');
     let start = s.search(/\S/);

@@ -1,6 +1,7 @@
 /** The pcap-filter lexer: splits an expression into tokens with flex's longest-match rules, as libpcap's scanner.l does. */
 
 import { ParseError } from '../util/index.js';
+import { parseIpv6 } from './names/resolver.js';
 
 /** Kinds of token; keywords carry their own kind (the word itself). */
 export type TokenKind =
@@ -163,22 +164,32 @@ function splitTopAlternatives(source: string): RegExp[] | null {
 
 /** Parses a scanner number (decimal, 0x hex, leading-0 octal) as libpcap's stoulen does. */
 export function parseNumber(text: string, col: number): number {
-  let v: bigint;
-  let base = 'decimal';
+  const at = { position: { column: col } };
+  let base: number;
+  let digits: string;
+  let kind: string;
   if (/^0[xX]/.test(text)) {
-    base = 'hexadecimal';
-    v = BigInt('0x' + text.slice(2));
+    base = 16;
+    digits = text.slice(2);
+    kind = 'hexadecimal';
   } else if (text.length > 1 && text.startsWith('0')) {
-    base = 'octal';
-    if (/[89]/.test(text)) throw new ParseError('E_FILTER_NUMBER', `number ${text} contains non-octal digit`, { position: { column: col } });
-    v = BigInt('0o' + text.slice(1));
+    base = 8;
+    digits = text.slice(1);
+    kind = 'octal';
   } else {
-    v = BigInt(text);
+    base = 10;
+    digits = text;
+    kind = 'decimal';
   }
-  if (v > 0xffffffffn) {
-    throw new ParseError('E_FILTER_NUMBER', `number ${text} overflows 32 bits`, { position: { column: col }, hint: `${base} number` });
+  // Digit by digit, as libpcap's stoulen: the first bad digit or overflow is reported.
+  let v = 0;
+  for (const ch of digits) {
+    const d = parseInt(ch, 16);
+    if (d >= base) throw new ParseError('E_FILTER_NUMBER', `number ${text} contains non-${kind} digit`, at);
+    if (v * base + d > 0xffffffff) throw new ParseError('E_FILTER_NUMBER', `${kind} number ${text} overflows 32 bits`, at);
+    v = v * base + d;
   }
-  return Number(v);
+  return v;
 }
 
 /** Splits a filter expression into tokens; throws {@link ParseError} on a character no rule accepts. */
@@ -205,7 +216,7 @@ export function tokenize(src: string): Token[] {
     }
     const col = pos + 1;
     if (bestKind === null || bestLen === 0) {
-      throw new ParseError('E_FILTER_SYNTAX', `syntax error: unexpected character '${src[pos]}'`, { position: { column: col } });
+      throw new ParseError('E_FILTER_SYNTAX', "can't parse filter expression: syntax error", { position: { column: col }, hint: `unexpected character '${src[pos]}'` });
     }
     const text = src.slice(pos, pos + bestLen);
     pos += bestLen;
@@ -235,6 +246,7 @@ export function tokenize(src: string): Token[] {
       case 'bad-mac':
         throw new ParseError('E_FILTER_ADDRESS', `invalid Ethernet address ${text}`, { position: { column: col } });
       case 'hid6':
+        if (!parseIpv6(text)) throw new ParseError('E_FILTER_ADDRESS', `invalid IPv6 address ${text}`, { position: { column: col } });
         out.push({ kind: 'hid6', value: text, text, num: 0, col });
         break;
       default:

@@ -1,3 +1,4 @@
 /** Node-only helpers: capture files on disk (streaming reads, atomic writes). */
 export * from './atomic-file-writer.js';
 export * from './capture-file.js';
+export * from './pcap-scan.js';

@@ -236,15 +236,13 @@ class PcapngDecoder implements CaptureDecoder {
   /** Interfaces of the current section, indexed by interface id. */
   private clocks: IfaceClock[] = [];
   private section = 0;
-  private readonly maxBlocksize: number;
+  /** Largest block accepted: 16 MiB, raised once the first IDB names a link type with bigger packets. */
+  private maxBlocksize = INITIAL_MAX_BLOCKSIZE;
 
   private constructor(
     readonly info: CaptureInfo,
     private readonly le: boolean,
-  ) {
-    const perSnaplen = 8 + 20 + maxSnaplenForDlt(info.linkType) + 131072 + 4;
-    this.maxBlocksize = Math.max(INITIAL_MAX_BLOCKSIZE, perSnaplen);
-  }
+  ) {}
 
   static open(buf: Uint8Array, eof: boolean): PcapngDecoder | undefined {
     if (buf.length < 12) {
@@ -297,6 +295,7 @@ class PcapngDecoder implements CaptureDecoder {
         const { linkTypeField, snaplen } = d.idbFixed(buf, start);
         info.linkType = linkTypeToDlt(linkTypeField);
         info.snaplen = adjustSnapshot(info.linkType, snaplen);
+        d.maxBlocksize = Math.max(INITIAL_MAX_BLOCKSIZE, 8 + 20 + maxSnaplenForDlt(info.linkType) + 131072 + 4);
         d.addInterface(buf, start, linkTypeField, snaplen);
         info.tsResolution = info.interfaces[0].tsResolution;
         return d;
@@ -401,11 +400,8 @@ class PcapngDecoder implements CaptureDecoder {
           binary = false;
           exponent = r;
         }
-      } else if (code === 10) {
-        if (length !== 8) {
-          throw fail('E_PCAPNG_BAD_OPTION', `Interface Description Block has if_tsoffset option with length ${length} != 8`, where());
-        }
-        if (sawOffset) throw fail('E_PCAPNG_BAD_OPTION', 'Interface Description Block has more than one if_tsoffset option', where());
+      } else if (code === 10 && length === 8 && !sawOffset) {
+        // libpcap 1.10 neither checks nor uses if_tsoffset; it is kept only for information.
         sawOffset = true;
         const lo = BigInt(u32(buf, le ? value : value + 4, le));
         const hi = BigInt(u32(buf, le ? value + 4 : value, le));

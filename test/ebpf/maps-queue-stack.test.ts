@@ -39,6 +39,7 @@ describe('queue and stack', () => {
     expect(errno(() => q.set(none, v(1), 3))).toBe('EINVAL');
     expect(errno(() => q.delete(none))).toBe('EINVAL');
     expect(errno(() => q.nextKey())).toBe('EINVAL');
+    expect(errno(() => q.lookupAndDelete(none))).toBe('ENOENT');
   });
 
   it('helpers: pop/peek write into the buffer, zeroing it when empty', () => {
@@ -91,7 +92,19 @@ describe('bloom filter', () => {
     expect(b.pushElem(Uint8Array.of(1, 2, 3, 4), BPF_EXIST)).toBe(-22);
     expect(b.popElem(new Uint8Array(4))).toBe(-95);
     expect(errno(() => b.delete(none))).toBe('EOPNOTSUPP');
-    expect(errno(() => b.nextKey())).toBe('EINVAL');
+    expect(errno(() => b.nextKey())).toBe('EOPNOTSUPP');
+    expect(errno(() => b.lookupAndDelete(none))).toBe('ENOTSUPP');
+  });
+
+  it('answers exactly as Linux 6.18 does under BPF_F_ZERO_SEED, false positives included', () => {
+    // Observed through bpf(BPF_MAP_LOOKUP_ELEM) on Linux 6.18: max_entries 1, 5 hashes, u32 values 0..7
+    // pushed; of the values 1000..1399 these tested positive.
+    const b = createMap({ ...bspec, maxEntries: 1, flags: MapFlags.BPF_F_ZERO_SEED }) as BloomFilterMap;
+    const u = (i: number): Uint8Array => Uint8Array.of(i & 255, i >> 8, 0, 0);
+    for (let i = 0; i < 8; i++) b.pushElem(u(i), BPF_ANY);
+    const hits: number[] = [];
+    for (let i = 1000; i < 1400; i++) if (b.has(u(i))) hits.push(i);
+    expect(hits).toEqual([1015, 1019, 1058, 1093, 1224, 1232, 1250, 1302, 1304, 1306]);
   });
 
   it('gives mostly negatives for values never added', () => {

@@ -204,3 +204,9 @@ export function libpcapDltValues(names: readonly string[]): number[] {
   const lines = names.map((n) => `dlt\t${clean(n)}`);
   return run(lines, lines.map(() => false)).map(([l]) => Number(l.slice(3)));
 }
+
+/** The Linux kernel's verdict on each program: 0 when SO_ATTACH_FILTER (or seccomp, in a child process) accepts it, else the errno. */
+export function kernelCheckMany(mode: 'socket' | 'seccomp', progs: readonly (readonly Insn[])[]): number[] {
+  const lines = progs.map((p) => `kcheck\t${mode}\t${progField(p)}`);
+  return run(lines, lines.map(() => false)).map(([l]) => Number(l.slice(3)));
+}

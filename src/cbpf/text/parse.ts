@@ -144,10 +144,10 @@ function lookup(mnemonic: string, form: string, l: Line): number {
   return code;
 }
 
-function relative(target: number, n: number, max: number, l: Line, what: string): number {
+function relative(target: number, n: number, max: number, l: Line, what: string, column = col(l, String(target))): number {
   const off = target - n - 1;
   if (off < 0 || off > max) {
-    throw new ParseError('E_CBPF_JUMP_RANGE', `${what} ${target} is out of reach from instruction ${n}`, { position: { line: l.line, column: col(l, String(target)) } });
+    throw new ParseError('E_CBPF_JUMP_RANGE', `${what} ${target} is out of reach from instruction ${n}`, { position: { line: l.line, column } });
   }
   return off;
 }
@@ -167,8 +167,9 @@ function parseD(lines: Line[]): Insn[] {
     if (j) {
       rest = j[1];
       jump = true;
-      jt = relative(parseInt(j[2], 10), n, 255, l, 'jt');
-      jf = relative(parseInt(j[3], 10), n, 255, l, 'jf');
+      const at = l.text.search(/jt\s+\d+\s+jf/);
+      jt = relative(parseInt(j[2], 10), n, 255, l, 'jt', at + 4);
+      jf = relative(parseInt(j[3], 10), n, 255, l, 'jf', l.text.search(/jf\s+\d+\s*$/) + 4);
     }
     if (mnemonic === 'unimp') {
       const op = parseOperand(rest, l);

@@ -66,7 +66,7 @@ export class BloomFilterMap extends VmMapBase {
     return 0;
   }
 
-  override popElem(): number {
+  override popElem(_out: Uint8Array): number {
     return negErrno('EOPNOTSUPP');
   }
 
@@ -98,10 +98,6 @@ export class BloomFilterMap extends VmMapBase {
 
   nextKey(key?: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'get next key');
-    throw new MapError('EINVAL', this.opName('get next key'), 'a bloom filter has no keys');
-  }
-
-  override async *keys(): AsyncIterableIterator<Uint8Array> {
-    this.nextKey(undefined);
+    throw new MapError('EOPNOTSUPP', this.opName('get next key'), 'a bloom filter has no keys');
   }
 }

@@ -74,7 +74,7 @@ abstract class FdArrayMap<T extends object> extends VmMapBase {
 
   override deleteElem(key: Uint8Array): number {
     const index = arrayIndex(key);
-    if (index >= this.spec.maxEntries) return negErrno('EINVAL');
+    if (index >= this.spec.maxEntries) return negErrno('E2BIG');
     if (!this.slots[index]) return negErrno('ENOENT');
     this.slots[index] = undefined;
     return 0;
@@ -302,6 +302,12 @@ export class HashOfMapsMap extends HashMap {
     const v = super.lookupElem(key);
     const obj = v && objectOfHandle(arrayIndex(v));
     return obj instanceof VmMapBase ? obj : undefined;
+  }
+
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM is for plain hashes only: ENOTSUPP. */
+  override lookupAndDelete(key: Uint8Array): Uint8Array {
+    this.checkKey(key, 'lookup and delete');
+    throw new MapError('ENOTSUPP', this.opName('lookup and delete'));
   }
 
   /** Programs cannot look a hash of maps' values up as bytes; use {@link lookupInner}. */

@@ -112,9 +112,4 @@ export class QueueStackMap extends VmMapBase {
     this.fail(this.take(out, true), 'lookup and delete');
     return out;
   }
-
-  /** Nothing to iterate: a queue has no keys (the kernel's GET_NEXT_KEY says EINVAL). */
-  override async *keys(): AsyncIterableIterator<Uint8Array> {
-    this.nextKey(undefined);
-  }
 }

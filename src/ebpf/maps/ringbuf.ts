@@ -180,7 +180,7 @@ export class RingbufMap extends VmMapBase {
     return this.unsupported('lookup');
   }
 
-  set(key: Uint8Array): void {
+  set(key: Uint8Array, _value?: Uint8Array, _flags?: number): void {
     this.checkKey(key, 'update');
     this.unsupported('update');
   }
@@ -193,9 +193,5 @@ export class RingbufMap extends VmMapBase {
   nextKey(key?: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'get next key');
     return this.unsupported('get next key');
-  }
-
-  override async *keys(): AsyncIterableIterator<Uint8Array> {
-    this.nextKey(undefined);
   }
 }

@@ -37,7 +37,7 @@ export function newWasmMemory(size: number): { memory: unknown; buffer: ArrayBuf
 const F_FAULT = 0, F_HELPER = 1, F_CTX_LOAD = 2, F_CTX_STORE = 3, F_LD_ABS = 4, F_MAP_VALUE = 5;
 const F_EXEC = 6, F_BSWAP16 = 7, F_BSWAP32 = 8, F_BSWAP64 = 9;
 // Locals of exec: params entry, depth; r0..r10; scratch t, t2; pc, id; budget; base.
-const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID = 16, L_BUDGET = 17, L_BASE = 18;
+const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID = 16, L_BUDGET = 17, L_BASE = 18, L_OFF = 19;
 /** Fault kinds the JS side classifies itself from the pointer (exactly as the interpreter's checks say). */
 const MEM_READ = -1, MEM_WRITE = -2;
 
@@ -136,20 +136,20 @@ class Emitter {
       ctx(this);
       this.else();
     }
-    // (offset - bias + size) > length, unsigned: an offset below the region wraps to a huge value.
-    this.get(L_T).i64(0xffffffff).op(W.i64_and).i64(size - OFFSET_BIAS).op(W.i64_add);
+    // Offset in the region as u32 (below the region it is >= 2^31); offset + size > length faults.
+    this.get(L_T).op(W.i32_wrap_i64).i32(OFFSET_BIAS | 0).op(W.i32_xor).tee(L_OFF).op(W.i64_extend_i32_u).i64(size).op(W.i64_add);
     this.get(L_ID).mem(W.i64_load32_u, Layout.TABLE + (write ? 8 : 4)).op(W.i64_gt_u).if();
     this.fault(write ? MEM_WRITE : MEM_READ, pc, L_T, size);
     this.end();
-    this.get(L_ID).mem(W.i32_load, Layout.TABLE).get(L_T).op(W.i32_wrap_i64).op(W.i32_add).i32(OFFSET_BIAS | 0).op(W.i32_sub);
+    this.get(L_ID).mem(W.i32_load, Layout.TABLE).get(L_OFF).op(W.i32_add);
     return this;
   }
 
   emit(): Uint8Array {
     const { code } = this;
     const w = this.w;
-    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 1 i32 (base).
-    w.u32(4).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(1).byte(T.i32);
+    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 2 i32 (base, off).
+    w.u32(4).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(2).byte(T.i32);
     for (let r = 1; r <= 5; r++) this.i32(0).mem(W.i64_load, Layout.ARGS + (r - 1) * 8).set(reg(r));
     this.frameReg();
     this.i32(0).mem(W.i64_load, Layout.BUDGET).set(L_BUDGET);

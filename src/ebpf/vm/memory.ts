@@ -224,7 +224,7 @@ export class VmMemory {
     }
     const limit = this.table[id * 4 + (write ? 2 : 1)];
     if (off < 0 || off + size > limit) {
-      if (write && off + size <= this.table[id * 4 + 1]) throw makeFault(FaultKind.READ_ONLY, insn, p, size, this.names);
+      if (write && off >= 0 && off + size <= this.table[id * 4 + 1]) throw makeFault(FaultKind.READ_ONLY, insn, p, size, this.names);
       throw makeFault(FaultKind.OUT_OF_BOUNDS, insn, p, size, this.names);
     }
     return this.table[id * 4] + off;

@@ -66,6 +66,26 @@ const MAC48_DLTS: ReadonlySet<number> = new Set([
 const ETHER_LIKE: ReadonlySet<number> = new Set([DLT.EN10MB, DLT.NETANALYZER, DLT.NETANALYZER_TRANSPARENT, DLT.DSA_TAG_BRCM, DLT.DSA_TAG_DSA]);
 const WLAN_DLTS: ReadonlySet<number> = new Set([DLT.IEEE802_11, DLT.PRISM_HEADER, DLT.IEEE802_11_RADIO_AVS, DLT.IEEE802_11_RADIO, DLT.PPI]);
 
+const PF_REASONS: readonly (readonly [string, number])[] = [
+  'match', 'bad-offset', 'fragment', 'short', 'normalize', 'memory', 'bad-timestamp', 'congestion', 'ip-option',
+  'proto-cksum', 'state-mismatch', 'state-insert', 'state-limit', 'src-limit', 'synproxy',
+].map((n, i) => [n, i] as const);
+const PF_ACTIONS: readonly (readonly [string, number])[] = [
+  ['pass', 0], ['accept', 0], ['drop', 1], ['block', 1], ['scrub', 2], ['noscrub', 3], ['nat', 4], ['nonat', 5],
+  ['binat', 6], ['nobinat', 7], ['rdr', 8], ['nordr', 9], ['synproxy-drop', 10],
+];
+
+/** Juniper DLTs: [off_linktype, off_linkpl] from init_linktype. */
+const JUNIPER_OFFSETS: ReadonlyMap<string, readonly [number, number]> = new Map([
+  ['JUNIPER_MFR', [4, 4]], ['JUNIPER_MLFR', [4, 4]], ['JUNIPER_MLPPP', [4, 4]], ['JUNIPER_PPP', [4, 4]],
+  ['JUNIPER_CHDLC', [4, 4]], ['JUNIPER_FRELAY', [4, 4]], ['JUNIPER_ATM1', [4, 4]], ['JUNIPER_ATM2', [8, 8]],
+  ['JUNIPER_PPPOE', [16, 14]], ['JUNIPER_ETHER', [16, 14]], ['JUNIPER_PPPOE_ATM', [4, 6]], ['JUNIPER_GGSN', [6, 12]],
+  ['JUNIPER_ES', [6, OFFSET_NOT_SET]], ['JUNIPER_MONITOR', [12, 12]], ['JUNIPER_SERVICES', [12, OFFSET_NOT_SET]],
+  ['JUNIPER_VP', [18, OFFSET_NOT_SET]], ['JUNIPER_ST', [18, OFFSET_NOT_SET]], ['JUNIPER_ISM', [8, OFFSET_NOT_SET]],
+  ['JUNIPER_VS', [8, OFFSET_NOT_SET]], ['JUNIPER_SRX_E2E', [8, OFFSET_NOT_SET]],
+  ['JUNIPER_FIBRECHANNEL', [8, OFFSET_NOT_SET]], ['JUNIPER_ATM_CEMIC', [8, OFFSET_NOT_SET]],
+]);
+
 const PQ_IPPROTO: Partial<Record<ProtoQual, number>> = {
   ah: IPPROTO.AH, carp: IPPROTO.CARP, esp: IPPROTO.ESP, icmp: IPPROTO.ICMP, icmp6: IPPROTO.ICMPV6, igmp: IPPROTO.IGMP,
   igrp: IPPROTO.IGRP, pim: IPPROTO.PIM, sctp: IPPROTO.SCTP, tcp: IPPROTO.TCP, udp: IPPROTO.UDP, vrrp: IPPROTO.VRRP,
@@ -199,8 +219,18 @@ export class Gencode {
       case DLT.NETANALYZER_TRANSPARENT: this.offLinkhdr.constantPart = 12; set(24, 26, 0, 3); break;
       case DLT.DSA_TAG_BRCM: case DLT.DSA_TAG_DSA: set(16, 18, 0, 3); break;
       case DLT.PFSYNC: set(N, 4, 0, 0); break;
-      default:
-        this.error(`unknown data link type ${this.linktype}`);
+      case DLT.SUNATM: set(4, 4, 8, 3); break;
+      case DLT.EN3MB: case DLT.AX25: case DLT.PRONET: case DLT.CHAOS: case DLT.REDBACK_SMARTEDGE: case DLT.AX25_KISS:
+      case DLT.BACNET_MS_TP: case DLT.MTP2: case DLT.MTP2_WITH_PHDR: case DLT.ERF:
+        set(N, N, N, N);
+        break;
+      default: {
+        const juniper = JUNIPER_OFFSETS.get(dltName(this.linktype));
+        if (juniper) set(juniper[0], juniper[1], 0, 0);
+        // Other "matching" link types compile, but only link-independent primitives work.
+        else if (this.linktype >= 104 && this.linktype <= 304) set(N, N, N, N);
+        else this.error(`unknown data link type ${this.linktype}`);
+      }
     }
     this.offOutermostlinkhdr = { ...this.offLinkhdr };
     this.offPrevlinkhdr = { ...this.offLinkhdr };
@@ -343,7 +373,8 @@ export class Gencode {
     if (val > max) this.error(`${name} ${val} greater than maximum ${max}`);
   }
   private failKwOnDlt(keyword: string): never {
-    return this.error(`'${keyword}' not supported on ${dltName(this.linktype)}`);
+    const name = dltName(this.linktype);
+    return this.error(`'${keyword}' not supported on ${name.startsWith('DLT ') ? name : 'DLT_' + name}`);
   }
 
   // ---- link-layer type tests -----------------------------------------------------------
@@ -562,6 +593,7 @@ export class Gencode {
       case DLT.MFR:
         break;
       default:
+        if (JUNIPER_OFFSETS.has(dltName(lt))) return this.mcmp('linkhdr', 0, BPF_W, 0x4d474300, 0xffffff00);
         if (this.offLinktype.constantPart !== OFFSET_NOT_SET) {
           this.assertMaxval('EtherType', llProto, 0xffff);
           return this.cmp('linktype', 0, BPF_H, llProto);
@@ -627,18 +659,18 @@ export class Gencode {
     return b1;
   }
 
-  private host(addrs: number[], masks: number[], proto: ProtoQual, dir: DirQual, context: string): GBlock {
+  private host(addrs: number[], masks: number[], proto: ProtoQual, dir: DirQual, context: string, not = false): GBlock {
     this.assertNonwlanDqual(dir);
     let llproto: number;
     let srcOff: number;
     let dstOff: number;
     switch (proto) {
       case 'default': {
-        let b0 = this.host(addrs, masks, 'ip', dir, context);
+        let b0 = this.host(addrs, masks, 'ip', dir, context, not);
         if (this.labelStackDepth === 0) {
-          let b1 = this.host(addrs, masks, 'arp', dir, context);
+          let b1 = this.host(addrs, masks, 'arp', dir, context, not);
           b1 = genOr(b0, b1);
-          b0 = this.host(addrs, masks, 'rarp', dir, context);
+          b0 = this.host(addrs, masks, 'rarp', dir, context, not);
           b0 = genOr(b1, b0);
         }
         return b0;
@@ -652,34 +684,34 @@ export class Gencode {
     if (b0.meaning === 'false') return b0;
     let b1 = this.genFalse();
     for (let i = 0; i < addrs.length; i++) b1 = genOr(b1, this.hostop(addrs[i], masks[i], dir, srcOff, dstOff));
-    return genAnd(b0, b1);
+    return genAnd(b0, not ? genNot(b1) : b1);
   }
 
-  private host6(addrs: Uint8Array[], masks: Uint8Array[], proto: ProtoQual, dir: DirQual, context: string): GBlock {
+  private host6(addrs: Uint8Array[], masks: Uint8Array[], proto: ProtoQual, dir: DirQual, context: string, not = false): GBlock {
     this.assertNonwlanDqual(dir);
     if (proto !== 'default' && proto !== 'ip6') this.error(ERR_INVALID_QUAL(proto, context));
     const linkproto = this.linktypeTest(ETHERTYPE.IPV6);
     let h = this.genFalse();
     for (let i = 0; i < addrs.length; i++) h = genOr(h, this.hostop6(addrs[i], masks[i], dir));
-    return genAnd(linkproto, h);
+    return genAnd(linkproto, not ? genNot(h) : h);
   }
 
-  private host46ByName(name: string, proto: ProtoQual, dir: DirQual): GBlock {
+  private host46ByName(name: string, proto: ProtoQual, dir: DirQual, proto6: ProtoQual = proto, not = false): GBlock {
     const context = 'host <Internet hostname>';
     const r = this.resolver?.host?.(name);
     if (!r || (r.ipv4.length === 0 && r.ipv6.length === 0)) return this.error(`unknown host '${name}'`);
     let ret: GBlock | null = null;
     if (proto !== 'ip6') {
       const a = [...r.ipv4].sort((x, y) => x - y);
-      if (a.length) ret = this.host(a, a.map(() => 0xffffffff), proto, dir, context);
+      if (a.length) ret = this.host(a, a.map(() => 0xffffffff), proto, dir, context, not);
     }
-    if (proto !== 'arp' && proto !== 'ip' && proto !== 'rarp') {
+    if (proto6 !== 'arp' && proto6 !== 'ip' && proto6 !== 'rarp') {
       const a = [...r.ipv6].sort((x, y) => {
         for (let i = 0; i < 16; i++) if (x[i] !== y[i]) return x[i] - y[i];
         return 0;
       });
       if (a.length) {
-        const h6 = this.host6(a, a.map(() => new Uint8Array(16).fill(0xff)), proto, dir, context);
+        const h6 = this.host6(a, a.map(() => new Uint8Array(16).fill(0xff)), proto6, dir, context, not);
         ret = ret ? genOr(ret, h6) : h6;
       }
     }
@@ -929,12 +961,7 @@ export class Gencode {
         return this.host([addr], [mask], q.proto, q.dir, 'net <IPv4 network name>');
       }
       case 'default': case 'host':
-        if (q.proto === 'link') {
-          if (!MAC48_DLTS.has(this.linktype)) this.failKwOnDlt('link host NAME');
-          const e = this.resolver?.ether?.(name);
-          if (!e) return this.error(`unknown Ethernet-like host '${name}'`);
-          return this.mac48host(e, q.dir, 'link host NAME');
-        }
+        if (q.proto === 'link') return this.mac48hostByName(name, q.dir, 'link host NAME');
         return this.host46ByName(name, q.proto, q.dir);
       case 'port': {
         this.portPqToIpproto(q.proto, 'port');
@@ -963,7 +990,7 @@ export class Gencode {
         return genOr(b6, b);
       }
       case 'gateway':
-        return this.error(`'gateway' is not supported yet`);
+        return this.gateway(name, q.proto);
       case 'proto':
         return this.proto(this.lookupProto(name, q), q.proto);
       case 'protochain':
@@ -972,12 +999,29 @@ export class Gencode {
     return this.error('syntax error in filter expression');
   }
 
+  private mac48hostByName(name: string, dir: DirQual, context: string): GBlock {
+    if (!MAC48_DLTS.has(this.linktype)) this.failKwOnDlt(context);
+    const e = this.resolver?.ether?.(name);
+    if (!e) return this.error(`unknown Ethernet-like host '${name}'`);
+    return this.mac48host(e, dir, context);
+  }
+
+  /** gen_gateway: the link address is the name's, the IP address is not (the packet was routed through it). */
+  private gateway(name: string, proto: ProtoQual): GBlock {
+    if (proto !== 'default' && proto !== 'ip' && proto !== 'arp' && proto !== 'rarp') this.error(ERR_INVALID_QUAL(proto, 'gateway'));
+    if (this.labelStackDepth) this.error("'gateway' cannot be used within MPLS");
+    if (this.isEncap) this.error("'gateway' cannot be used within VXLAN or Geneve");
+    const b0 = this.mac48hostByName(name, 'src or dst', 'gateway');
+    const b1 = this.host46ByName(name, proto, 'src or dst', 'ip', true);
+    return genAnd(b0, b1);
+  }
+
   private protochain(_v: number, _proto: ProtoQual): GBlock {
     return this.error(`'protochain' is not supported yet`);
   }
 
   private ncode(text: string | undefined, v: number, q: Qual): GBlock {
-    if (q.proto === 'decnet') return this.error(`DECnet addresses are not supported yet`);
+    if (q.proto === 'decnet') return this.dnhost(text, v, q);
     let vlen: number;
     let idstr: string;
     if (text === undefined) {
@@ -1019,6 +1063,80 @@ export class Gencode {
         return this.error('syntax error in filter expression');
     }
     return this.error(ERR_INVALID_QUAL(q.addr, idstr));
+  }
+
+  /** gen_dnhost: a DECnet `area.node` address. */
+  private dnhost(text: string | undefined, v: number, q: Qual): GBlock {
+    this.assertNonwlanDqual(q.dir);
+    if (q.addr !== 'default' && q.addr !== 'host') this.error(ERR_INVALID_QUAL('decnet', q.addr));
+    if (text === undefined) return this.error(`invalid DECnet address '${v}'`);
+    const m = /^(\d+)\.(\d+)$/.exec(text);
+    if (!m || Number(m[1]) > 63 || Number(m[2]) > 1023) return this.error(`invalid DECnet address '${text}'`);
+    const addr = (Number(m[1]) << 10) | Number(m[2]);
+    const b0 = this.linktypeTest(ETHERTYPE.DN);
+    const b1 = this.dnhostop(addr, q.dir);
+    return genAnd(b0, b1);
+  }
+
+  private dnhostop(addr: number, dir: DirQual): GBlock {
+    let offSh: number;
+    let offLh: number;
+    switch (dir) {
+      case 'dst': offSh = 1; offLh = 7; break;
+      case 'src': offSh = 3; offLh = 15; break;
+      case 'src and dst': { const b0 = this.dnhostop(addr, 'src'); return genAnd(b0, this.dnhostop(addr, 'dst')); }
+      default: { const b0 = this.dnhostop(addr, 'src'); return genOr(b0, this.dnhostop(addr, 'dst')); }
+    }
+    const sw = ((addr & 0xff) << 8) | (addr >> 8);
+    let tmp = this.mcmp('linkpl', 2, BPF_H, 0x8106, 0xff07);
+    let b1 = this.cmp('linkpl', 2 + 1 + offLh, BPF_H, sw);
+    b1 = genAnd(tmp, b1);
+    tmp = this.mcmp('linkpl', 2, BPF_B, 0x06, 0x07);
+    let b2 = this.cmp('linkpl', 2 + offLh, BPF_H, sw);
+    b2 = genAnd(tmp, b2);
+    b1 = genOr(b2, b1);
+    if (dir === 'dst') b2 = this.mcmp('linkpl', 2, BPF_W, (0x81020000 | sw) >>> 0, 0xff07ffff);
+    else {
+      tmp = this.mcmp('linkpl', 2, BPF_H, 0x8102, 0xff07);
+      b2 = this.cmp('linkpl', 2 + 1 + offSh, BPF_H, sw);
+      b2 = genAnd(tmp, b2);
+    }
+    b1 = genOr(b2, b1);
+    if (dir === 'dst') b2 = this.mcmp('linkpl', 2, BPF_W, (0x02000000 | (sw << 8)) >>> 0, 0x07ffff00);
+    else {
+      tmp = this.mcmp('linkpl', 2, BPF_B, 0x02, 0x07);
+      b2 = this.cmp('linkpl', 2 + offSh, BPF_H, sw);
+      b2 = genAnd(tmp, b2);
+    }
+    return genOr(b2, b1);
+  }
+
+  /** gen_acode: `link host $XX`, an 8-bit (ARCnet, MS/TP) address. */
+  private acode(text: string, q: Qual): GBlock {
+    this.assertNonwlanDqual(q.dir);
+    if (q.addr !== 'host' && q.addr !== 'default') this.error(ERR_INVALID_QUAL(q.addr, '$XX'));
+    if (q.proto !== 'link') this.error("'link' is the only valid proto qualifier for 'host $XX'");
+    if (!/^[0-9A-Fa-f]{1,2}$/.test(text)) return this.error(`invalid MAC-8 address '${text}'`);
+    return this.mac8host(parseInt(text, 16), q.dir, 'link host $XX');
+  }
+
+  private mac8host(mac8: number, dir: DirQual, context: string): GBlock {
+    let srcOff: number;
+    let dstOff: number;
+    if (this.linktype === DLT.ARCNET || this.linktype === DLT.ARCNET_LINUX) {
+      srcOff = 0;
+      dstOff = 1;
+    } else if (this.linktype === DLT.BACNET_MS_TP) {
+      srcOff = 4;
+      dstOff = 3;
+    } else return this.failKwOnDlt(context);
+    switch (dir) {
+      case 'src': return this.cmp('linkhdr', srcOff, BPF_B, mac8);
+      case 'dst': return this.cmp('linkhdr', dstOff, BPF_B, mac8);
+      case 'src and dst': { const a = this.cmp('linkhdr', srcOff, BPF_B, mac8); return genAnd(a, this.cmp('linkhdr', dstOff, BPF_B, mac8)); }
+      case 'default': case 'src or dst': { const a = this.cmp('linkhdr', srcOff, BPF_B, mac8); return genOr(a, this.cmp('linkhdr', dstOff, BPF_B, mac8)); }
+    }
+    return this.error(`'${dir}' is valid for 802.11 syntax only`);
   }
 
   private mcode(s1: string, s2: string | undefined, masklen: number, q: Qual): GBlock {
@@ -1081,7 +1199,7 @@ export class Gencode {
       case 'ipv4-mask': return this.mcode(value.text, value.mask, 0, q);
       case 'ipv6': return this.mcode6(value.text, value.len, q, parseIpv6);
       case 'mac': return this.ecode(value.text, q);
-      case 'arcnet': return this.error(`ARCnet addresses are not supported yet`);
+      case 'arcnet': return this.acode(value.text, q);
     }
   }
 
@@ -1210,8 +1328,45 @@ export class Gencode {
       case 'ifindex': return this.ifindex(args[0]);
       case 'llc': return this.llc(text);
       case 'type': case 'subtype': case 'type-subtype': case 'dir': return this.p80211(name, args, text);
+      case 'ifname': case 'rset': case 'rnr': case 'srnr': case 'reason': case 'action': return this.pf(name, args, text);
+      case 'field':
+        if (['vpi', 'vci'].includes(text ?? '')) return this.error(`'${text}' supported only on SUNATM`);
+        return this.error(`'${text}' supported only on SS7`);
+    }
+    if (['lane', 'metac', 'bcc', 'oamf4ec', 'oamf4sc', 'sc', 'ilmic', 'oam', 'oamf4', 'connectmsg', 'metaconnect'].includes(name)) {
+      if (this.linktype !== DLT.SUNATM) this.error(`'${name}' supported only on SUNATM`);
+    }
+    if (['fisu', 'lssu', 'msu', 'hfisu', 'hlssu', 'hmsu'].includes(name)) {
+      if (![DLT.MTP2, DLT.ERF, DLT.MTP2_WITH_PHDR].includes(this.linktype as 140)) this.error(`'${name}' supported only on SS7`);
     }
     return this.error(`'${name}' is not supported yet`);
+  }
+
+  /** PFLOG header fields (struct pfloghdr). */
+  private pf(name: string, args: number[], text: string | undefined): GBlock {
+    const kw = name === 'rset' ? 'ruleset' : name;
+    if (this.linktype !== DLT.PFLOG) this.error(`'${kw}' supported only on PFLOG linktype`);
+    const str = (off: number, what: string): GBlock => {
+      const t = text ?? '';
+      if (t.length >= 16) this.error(`${what} can only be 15 characters`);
+      return this.bcmp('linkhdr', off, new TextEncoder().encode(t));
+    };
+    switch (name) {
+      case 'ifname': return str(4, 'ifname interface names');
+      case 'rset': return str(20, 'ruleset names');
+      case 'rnr': return this.cmp('linkhdr', 36, BPF_W, args[0]);
+      case 'srnr': return this.cmp('linkhdr', 40, BPF_W, args[0]);
+      case 'reason': {
+        const v = text === undefined ? args[0] : str2tok(text, PF_REASONS);
+        if (v < 0) this.error(`unknown PF reason "${text ?? ''}"`);
+        return this.cmp('linkhdr', 3, BPF_B, v);
+      }
+      default: {
+        const v = str2tok(text ?? '', PF_ACTIONS);
+        if (v < 0) this.error(`unknown PF action "${text ?? ''}"`);
+        return this.cmp('linkhdr', 2, BPF_B, v);
+      }
+    }
   }
 
   private byteop(op: string, idx: number, val: number): GBlock {
@@ -1228,9 +1383,8 @@ export class Gencode {
 
   private broadcast(proto: ProtoQual): GBlock {
     if (proto === 'default' || proto === 'link') {
-      if (this.linktype === DLT.ARCNET || this.linktype === DLT.ARCNET_LINUX || this.linktype === DLT.BACNET_MS_TP) {
-        return this.error(`'broadcast' is not supported yet on ${dltName(this.linktype)}`);
-      }
+      if (this.linktype === DLT.ARCNET || this.linktype === DLT.ARCNET_LINUX) return this.mac8host(0, 'dst', 'broadcast');
+      if (this.linktype === DLT.BACNET_MS_TP) return this.mac8host(0xff, 'dst', 'broadcast');
       if (!MAC48_DLTS.has(this.linktype)) this.failKwOnDlt('broadcast');
       return this.mac48host(new Uint8Array(6).fill(0xff), 'dst', 'broadcast');
     }
@@ -1252,6 +1406,7 @@ export class Gencode {
   private multicast(proto: ProtoQual): GBlock {
     if (proto === 'default' || proto === 'link') {
       const lt = this.linktype;
+      if (lt === DLT.ARCNET || lt === DLT.ARCNET_LINUX) return this.mac8host(0, 'dst', 'multicast');
       if (ETHER_LIKE.has(lt)) return this.macMulticast(0);
       if (lt === DLT.FDDI) return this.macMulticast(1);
       if (lt === DLT.IEEE802 || lt === DLT.IP_OVER_FC) return this.macMulticast(2);

@@ -14,6 +14,7 @@
  *   run      WIRELEN HEX PROG                    -> ok VALUE (bpf_filter on one buffer)
  *   time     FILE REPS PROG                      -> ok NS_PER_PACKET CHECKSUM (bpf_filter over all packets x REPS)
  *   dlt      NAME                                -> ok VALUE (pcap_datalink_name_to_val; -1 when unknown)
+ *   kcheck   socket|seccomp PROG                 -> ok ERRNO (0 = the kernel accepted it; SO_ATTACH_FILTER, or seccomp in a child)
  *   setclear                                     -> ok (empties the in-memory packet set)
  *   setadd   FILE                                -> ok COUNT ERROR (appends the packets libpcap reads from FILE)
  *   setfilter PROG                               -> ok VALUES (pcap_offline_filter over the packet set)
@@ -28,6 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define MAXFIELDS 8
 
@@ -318,6 +326,41 @@ static void do_dlt(void) {
   printf("ok\t%d\n", pcap_datalink_name_to_val(fields[1]));
 }
 
+/* struct sock_fprog, without <linux/filter.h> (whose macros clash with pcap/bpf.h); struct bpf_insn has sock_filter's layout. */
+struct kfprog {
+  unsigned short len;
+  struct bpf_insn *filter;
+};
+
+static void do_kcheck(void) {
+  struct bpf_program prog;
+  if (nfields < 3 || parse_prog(fields[2], &prog) != 0) { printf("err\tbad program\n"); return; }
+  struct kfprog fp = { (unsigned short)prog.bf_len, prog.bf_insns };
+  int err = -1;
+  if (strcmp(fields[1], "socket") == 0) {
+    int s = socket(AF_INET, SOCK_DGRAM, 0);
+    err = setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof fp) == 0 ? 0 : errno;
+    close(s);
+  } else {
+    /* The filter may forbid every later syscall, so the child reports through shared memory. */
+    int *shared = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    *shared = -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+      prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+      long rc = syscall(SYS_seccomp, 1 /* SECCOMP_SET_MODE_FILTER */, 0, &fp);
+      *shared = rc == 0 ? 0 : errno;
+      _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    err = *shared;
+    munmap(shared, sizeof(int));
+  }
+  printf("ok\t%d\n", err);
+  free(prog.bf_insns);
+}
+
 int main(void) {
   char *line = NULL;
   size_t cap = 0;
@@ -336,6 +379,7 @@ int main(void) {
     else if (strcmp(cmd, "run") == 0) do_run();
     else if (strcmp(cmd, "time") == 0) do_time();
     else if (strcmp(cmd, "dlt") == 0) do_dlt();
+    else if (strcmp(cmd, "kcheck") == 0) do_kcheck();
     else if (strcmp(cmd, "setclear") == 0) do_setclear();
     else if (strcmp(cmd, "setadd") == 0) do_setadd();
     else if (strcmp(cmd, "setfilter") == 0) do_setfilter();

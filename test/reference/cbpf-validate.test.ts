@@ -1,0 +1,94 @@
+/** Differential test of the validators: our libpcap/kernel/seccomp verdicts against libpcap's bpf_validate, SO_ATTACH_FILTER and seccomp(2) on random programs. */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OPCODES, SKF_AD_OFF, validationError, type Insn, type ValidateMode } from '../../src/cbpf/index.js';
+import { kernelCheckMany, libpcapMissing, libpcapValidateMany } from '../helpers/libpcap.js';
+import { isRoot, skipReason } from '../helpers/reference.js';
+import { arbProgram } from '../cbpf/arbitrary.js';
+
+const why = libpcapMissing();
+if (why) console.warn(`[skip] cbpf validators vs libpcap/kernel: ${why}`);
+const kernelWhy = why ?? skipReason('cbpf validators vs the kernel', { root: true });
+
+/** Small programs of arbitrary instructions: known and unknown opcodes, edge-case k, short jumps, any ending. */
+const arbRaw: fc.Arbitrary<Insn[]> = fc.array(
+  fc.record({
+    code: fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...OPCODES.map((o) => o.code)) },
+      { weight: 2, arbitrary: fc.integer({ min: 0, max: 0xff }) },
+      { weight: 1, arbitrary: fc.integer({ min: 0x100, max: 0xffff }) },
+    ),
+    jt: fc.integer({ min: 0, max: 5 }),
+    jf: fc.integer({ min: 0, max: 5 }),
+    k: fc.oneof(
+      fc.integer({ min: 0, max: 70 }),
+      fc.integer({ min: 0, max: 16 }).map((i) => (SKF_AD_OFF + 4 * i) >>> 0),
+      fc.constantFrom(0xffffffff, 0xfffffffe, 0x80000000, 31, 32, 33),
+      fc.integer({ min: 0, max: 0xffffffff }),
+    ),
+  }),
+  { minLength: 0, maxLength: 7 },
+);
+
+/** A mix: random raw programs, and valid programs with one instruction mutated. */
+const arbMixed: fc.Arbitrary<Insn[]> = fc.oneof(
+  arbRaw,
+  fc.tuple(arbProgram(10), arbRaw, fc.nat()).map(([prog, raw, at]) => {
+    if (raw.length === 0) return prog;
+    const copy = [...prog];
+    copy[at % copy.length] = raw[0];
+    return copy;
+  }),
+);
+
+function samples(n: number, seed: number): Insn[][] {
+  return fc.sample(arbMixed, { numRuns: n, seed });
+}
+
+function verdicts(progs: Insn[][], mode: ValidateMode): boolean[] {
+  return progs.map((p) => validationError(p, { mode }) === undefined);
+}
+
+function disagreements(progs: Insn[][], ours: boolean[], theirs: boolean[]): string[] {
+  return progs.flatMap((p, i) => (ours[i] === theirs[i] ? [] : [`ours ${ours[i]} ref ${theirs[i]}: ${JSON.stringify(p)}`]));
+}
+
+describe.skipIf(why !== undefined)('validate mode libpcap = bpf_validate', () => {
+  it('agrees on 20000 random and mutated programs', () => {
+    const progs = samples(20000, 1);
+    const ref = libpcapValidateMany(progs);
+    // The sample must hold both verdicts in quantity, or the comparison says little.
+    expect(ref.filter(Boolean).length).toBeGreaterThan(2000);
+    expect(ref.filter((v) => !v).length).toBeGreaterThan(2000);
+    expect(disagreements(progs, verdicts(progs, 'libpcap'), ref).slice(0, 10)).toEqual([]);
+  });
+});
+
+describe.skipIf(kernelWhy !== undefined)('validate modes kernel and seccomp = Linux', () => {
+  it('kernel mode agrees with SO_ATTACH_FILTER on 6000 programs', () => {
+    const progs = samples(6000, 2);
+    const ref = kernelCheckMany('socket', progs).map((e) => e === 0);
+    expect(ref.filter(Boolean).length).toBeGreaterThan(300);
+    expect(disagreements(progs, verdicts(progs, 'kernel'), ref).slice(0, 10)).toEqual([]);
+  });
+  it('seccomp mode agrees with seccomp(SET_MODE_FILTER) on 1500 programs', () => {
+    // Seccomp-shaped programs too: word loads inside struct seccomp_data.
+    const shaped = fc.sample(
+      fc.array(fc.record({ code: fc.constantFrom(0x20, 0x20, 0x28, 0x80, 0x81, 0x15, 0x94, 0x04, 0x06, 0x16, 0x60, 0x02), jt: fc.constant(0), jf: fc.integer({ min: 0, max: 1 }), k: fc.integer({ min: 0, max: 70 }) }), { minLength: 1, maxLength: 5 }),
+      { numRuns: 700, seed: 4 },
+    );
+    const progs = [...samples(800, 3), ...shaped];
+    const ref = kernelCheckMany('seccomp', progs).map((e) => e === 0);
+    expect(ref.filter(Boolean).length).toBeGreaterThan(50);
+    expect(disagreements(progs, verdicts(progs, 'seccomp'), ref).slice(0, 10)).toEqual([]);
+  });
+  it('the length limit: 4096 instructions load, 4097 do not', () => {
+    const long = (n: number): Insn[] => Array.from({ length: n }, () => ({ code: 0x06, jt: 0, jf: 0, k: 0 }));
+    const ref = kernelCheckMany('socket', [long(4096), long(4097)]);
+    expect(ref[0]).toBe(0);
+    expect(ref[1]).not.toBe(0);
+    expect(verdicts([long(4096), long(4097)], 'kernel')).toEqual([true, false]);
+    expect(isRoot()).toBe(true);
+  });
+});
