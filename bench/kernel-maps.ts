@@ -65,7 +65,7 @@ using m = kernel.createMap({ name: 'bench', type: MapType.BPF_MAP_TYPE_HASH, key
 const key = Uint8Array.of(1, 0, 0, 0);
 m.set(key, new Uint8Array(8).fill(42));
 
-const api = time('KernelMap.get (attr built per call)', () => m.get(key));
+const api = time('KernelMap.get', () => m.get(key));
 // The bare seam: a prebuilt attr, one koffi call per lookup.
 const value = new Uint8Array(new ArrayBuffer(8));
 const attr = mapElemAttr(m.fd, kernel.sys.addressOf(key), kernel.sys.addressOf(value));

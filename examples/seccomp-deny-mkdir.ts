@@ -4,12 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kernel, allow, compileSeccomp, deny, installSeccomp } from '../src/kernel/index.js';
+import type { SeccompAction } from '../src/kernel/index.js';
 
 const base = process.argv[2] ?? fs.mkdtempSync('/tmp/seccomp-example-');
 const kernel = await Kernel.open();
 
 // x86-64 has mkdir and mkdirat; arm64 only mkdirat.
-const rules = kernel.sys.arch === 'x64' ? { mkdir: deny('EPERM'), mkdirat: deny('EPERM') } : { mkdirat: deny('EPERM') };
+const rules: Record<string, SeccompAction> = kernel.sys.arch === 'x64' ? { mkdir: deny('EPERM'), mkdirat: deny('EPERM') } : { mkdirat: deny('EPERM') };
 installSeccomp(kernel.sys, compileSeccomp({ defaultAction: allow(), rules }));
 
 const result: Record<string, string> = {};

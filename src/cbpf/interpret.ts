@@ -32,7 +32,9 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
   const p = packet;
   const buflen = p.length;
   const n = prog.length;
-  const mem = new Uint32Array(16);
+  // A, X and scratch memory hold int32 bit patterns (numbers V8 keeps unboxed); unsigned
+  // views are taken only where the meaning differs: comparisons, division, offsets, the result.
+  let mem: Int32Array | undefined;
   let A = 0;
   let X = 0;
   let pc = 0;
@@ -41,179 +43,188 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
     if (pc < 0 || pc >= n) throw new RuntimeFault('E_CBPF_PC', 'execution left the program', { position: { insn: pc } });
     if (++steps > MAX_STEPS) throw new RuntimeFault('E_CBPF_STEPS', `program ran more than ${MAX_STEPS} instructions`, { position: { insn: pc } });
     const ins = prog[pc];
-    const k = ins.k >>> 0;
-    switch (ins.code) {
+    // `| 0` keeps the switch a jump table even when the fields were stored as doubles (say, parsed from JSON).
+    switch (ins.code | 0) {
       case 0x06: // ret #k
-        return k;
+        return ins.k >>> 0;
       case 0x16: // ret a
-        return A;
+        return A >>> 0;
       case 0x20: {
-        const v = ancillary(k, aux, p, A, X);
-        if (v !== undefined) A = v;
+        const k = ins.k >>> 0;
+        const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
+        if (v !== undefined) A = v | 0;
         else {
           if (k + 4 > buflen) return 0;
-          A = ((p[k] << 24) | (p[k + 1] << 16) | (p[k + 2] << 8) | p[k + 3]) >>> 0;
+          const i = k | 0; // in range now; an int32 index keeps element access on V8's fast path
+          A = (p[i] << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
         }
         break;
       }
       case 0x28: {
-        const v = ancillary(k, aux, p, A, X);
-        if (v !== undefined) A = v;
+        const k = ins.k >>> 0;
+        const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
+        if (v !== undefined) A = v | 0;
         else {
           if (k + 2 > buflen) return 0;
-          A = (p[k] << 8) | p[k + 1];
+          const i = k | 0;
+          A = (p[i] << 8) | p[i + 1];
         }
         break;
       }
       case 0x30: {
-        const v = ancillary(k, aux, p, A, X);
-        if (v !== undefined) A = v;
+        const k = ins.k >>> 0;
+        const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
+        if (v !== undefined) A = v | 0;
         else {
           if (k >= buflen) return 0;
-          A = p[k];
+          A = p[k | 0];
         }
         break;
       }
       case 0x80:
-        A = wirelen >>> 0;
+        A = wirelen | 0;
         break;
       case 0x81:
-        X = wirelen >>> 0;
+        X = wirelen | 0;
         break;
       case 0x40: {
-        const o = X + k;
+        const o = (X >>> 0) + (ins.k >>> 0);
         if (o + 4 > buflen) return 0;
-        A = ((p[o] << 24) | (p[o + 1] << 16) | (p[o + 2] << 8) | p[o + 3]) >>> 0;
+        const i = o | 0;
+        A = (p[i] << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
         break;
       }
       case 0x48: {
-        const o = X + k;
+        const o = (X >>> 0) + (ins.k >>> 0);
         if (o + 2 > buflen) return 0;
-        A = (p[o] << 8) | p[o + 1];
+        const i = o | 0;
+        A = (p[i] << 8) | p[i + 1];
         break;
       }
       case 0x50: {
-        const o = X + k;
+        const o = (X >>> 0) + (ins.k >>> 0);
         if (o >= buflen) return 0;
-        A = p[o];
+        A = p[o | 0];
         break;
       }
-      case 0xb1:
+      case 0xb1: {
+        const k = ins.k >>> 0;
         if (k >= buflen) return 0;
-        X = (p[k] & 0xf) << 2;
+        X = (p[k | 0] & 0xf) << 2;
         break;
+      }
       case 0x00:
-        A = k;
+        A = ins.k | 0;
         break;
       case 0x01:
-        X = k;
+        X = ins.k | 0;
         break;
       case 0x60:
-        A = mem[k & 15];
+        A = mem === undefined ? 0 : mem[ins.k & 15];
         break;
       case 0x61:
-        X = mem[k & 15];
+        X = mem === undefined ? 0 : mem[ins.k & 15];
         break;
       case 0x02:
-        mem[k & 15] = A;
+        (mem ??= new Int32Array(16))[ins.k & 15] = A;
         break;
       case 0x03:
-        mem[k & 15] = X;
+        (mem ??= new Int32Array(16))[ins.k & 15] = X;
         break;
       case 0x05:
-        pc += k | 0;
+        pc += ins.k | 0;
         break;
       case 0x15:
-        pc += A === k ? ins.jt : ins.jf;
+        pc += A === (ins.k | 0) ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x25:
-        pc += A > k ? ins.jt : ins.jf;
+        pc += A >>> 0 > ins.k >>> 0 ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x35:
-        pc += A >= k ? ins.jt : ins.jf;
+        pc += A >>> 0 >= ins.k >>> 0 ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x45:
-        pc += (A & k) !== 0 ? ins.jt : ins.jf;
+        pc += (A & ins.k) !== 0 ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x1d:
-        pc += A === X ? ins.jt : ins.jf;
+        pc += A === X ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x2d:
-        pc += A > X ? ins.jt : ins.jf;
+        pc += A >>> 0 > X >>> 0 ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x3d:
-        pc += A >= X ? ins.jt : ins.jf;
+        pc += A >>> 0 >= X >>> 0 ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x4d:
-        pc += (A & X) !== 0 ? ins.jt : ins.jf;
+        pc += (A & X) !== 0 ? ins.jt | 0 : ins.jf | 0;
         break;
       case 0x0c:
-        A = (A + X) >>> 0;
+        A = (A + X) | 0;
         break;
       case 0x1c:
-        A = (A - X) >>> 0;
+        A = (A - X) | 0;
         break;
       case 0x2c:
-        A = Math.imul(A, X) >>> 0;
+        A = Math.imul(A, X);
         break;
       case 0x3c:
         if (X === 0) return 0;
-        A = (A / X) >>> 0;
+        A = (A >>> 0) / (X >>> 0) | 0;
         break;
       case 0x9c:
         if (X === 0) return 0;
-        A = A % X;
+        A = (A >>> 0) % (X >>> 0) | 0;
         break;
       case 0x5c:
-        A = (A & X) >>> 0;
+        A &= X;
         break;
       case 0x4c:
-        A = (A | X) >>> 0;
+        A |= X;
         break;
       case 0xac:
-        A = (A ^ X) >>> 0;
+        A ^= X;
         break;
       case 0x6c:
-        A = X < 32 ? (A << X) >>> 0 : 0;
+        A = X >>> 0 < 32 ? A << X : 0;
         break;
       case 0x7c:
-        A = X < 32 ? A >>> X : 0;
+        A = X >>> 0 < 32 ? (A >>> X) | 0 : 0;
         break;
       case 0x04:
-        A = (A + k) >>> 0;
+        A = (A + ins.k) | 0;
         break;
       case 0x14:
-        A = (A - k) >>> 0;
+        A = (A - ins.k) | 0;
         break;
       case 0x24:
-        A = Math.imul(A, k) >>> 0;
+        A = Math.imul(A, ins.k);
         break;
       case 0x34:
-        if (k === 0) return 0;
-        A = (A / k) >>> 0;
+        if (ins.k === 0) return 0;
+        A = (A >>> 0) / (ins.k >>> 0) | 0;
         break;
       case 0x94:
-        if (k === 0) return 0;
-        A = A % k;
+        if (ins.k === 0) return 0;
+        A = (A >>> 0) % (ins.k >>> 0) | 0;
         break;
       case 0x54:
-        A = (A & k) >>> 0;
+        A &= ins.k;
         break;
       case 0x44:
-        A = (A | k) >>> 0;
+        A |= ins.k;
         break;
       case 0xa4:
-        A = (A ^ k) >>> 0;
+        A ^= ins.k;
         break;
       // A constant shift count is taken modulo 32, as the x86 shift instruction in compiled libpcap does.
       case 0x64:
-        A = (A << k) >>> 0;
+        A <<= ins.k;
         break;
       case 0x74:
-        A = A >>> k;
+        A = (A >>> ins.k) | 0;
         break;
       case 0x84:
-        A = -A >>> 0;
+        A = -A | 0;
         break;
       case 0x07:
         X = A;

@@ -28,9 +28,9 @@ const runtime: Runtime = {
 
 const pcFault = (t: number): string => `throw rt.fault('E_CBPF_PC', 'execution left the program', ${t});`;
 
-/** Big-endian reads of 4, 2 or 1 bytes at the JS expression `o`. */
+/** Big-endian reads of 4, 2 or 1 bytes at the JS expression `o`; A, X and scratch hold int32 bit patterns (unboxed in V8). */
 function read(size: number, o: string): string {
-  if (size === 4) return `((p[${o}] << 24) | (p[${o} + 1] << 16) | (p[${o} + 2] << 8) | p[${o} + 3]) >>> 0`;
+  if (size === 4) return `(p[${o}] << 24) | (p[${o} + 1] << 16) | (p[${o} + 2] << 8) | p[${o} + 3]`;
   if (size === 2) return `(p[${o}] << 8) | p[${o} + 1]`;
   return `p[${o}]`;
 }
@@ -45,13 +45,13 @@ function body(ins: Insn, i: number): string {
     case 0x30:
       if (k >= SKF_AD_BASE) {
         // Only Linux metadata can be read this far out; without aux the load is past the packet.
-        return `{ const v = aux === undefined ? undefined : rt.anc(${k - SKF_AD_BASE}, aux, p, A, X); if (v === undefined) return 0; A = v; }`;
+        return `{ const v = aux === undefined ? undefined : rt.anc(${k - SKF_AD_BASE}, aux, p, A >>> 0, X >>> 0); if (v === undefined) return 0; A = v | 0; }`;
       }
       return `if (len < ${k + size}) return 0; A = ${read(size, String(k))};`;
     case 0x40:
     case 0x48:
     case 0x50:
-      return `o = X + ${k}; if (len < o + ${size}) return 0; A = ${read(size, 'o')};`;
+      return `o = (X >>> 0) + ${k}; if (len < o + ${size}) return 0; o = o | 0; A = ${read(size, 'o')};`;
     case 0x80:
       return 'A = wl;';
     case 0x81:
@@ -59,9 +59,9 @@ function body(ins: Insn, i: number): string {
     case 0xb1:
       return `if (len <= ${k}) return 0; X = (p[${k}] & 15) << 2;`;
     case 0x00:
-      return `A = ${k};`;
+      return `A = ${k | 0};`;
     case 0x01:
-      return `X = ${k};`;
+      return `X = ${k | 0};`;
     case 0x60:
       return `A = m${k & 15};`;
     case 0x61:
@@ -71,47 +71,47 @@ function body(ins: Insn, i: number): string {
     case 0x03:
       return `m${k & 15} = X;`;
     case 0x0c:
-      return 'A = (A + X) >>> 0;';
+      return 'A = (A + X) | 0;';
     case 0x1c:
-      return 'A = (A - X) >>> 0;';
+      return 'A = (A - X) | 0;';
     case 0x2c:
-      return 'A = Math.imul(A, X) >>> 0;';
+      return 'A = Math.imul(A, X);';
     case 0x3c:
-      return 'if (X === 0) return 0; A = (A / X) >>> 0;';
+      return 'if (X === 0) return 0; A = ((A >>> 0) / (X >>> 0)) | 0;';
     case 0x9c:
-      return 'if (X === 0) return 0; A = A % X;';
+      return 'if (X === 0) return 0; A = ((A >>> 0) % (X >>> 0)) | 0;';
     case 0x5c:
-      return 'A = (A & X) >>> 0;';
+      return 'A &= X;';
     case 0x4c:
-      return 'A = (A | X) >>> 0;';
+      return 'A |= X;';
     case 0xac:
-      return 'A = (A ^ X) >>> 0;';
+      return 'A ^= X;';
     case 0x6c:
-      return 'A = X < 32 ? (A << X) >>> 0 : 0;';
+      return 'A = X >>> 0 < 32 ? A << X : 0;';
     case 0x7c:
-      return 'A = X < 32 ? A >>> X : 0;';
+      return 'A = X >>> 0 < 32 ? (A >>> X) | 0 : 0;';
     case 0x04:
-      return `A = (A + ${k}) >>> 0;`;
+      return `A = (A + ${k | 0}) | 0;`;
     case 0x14:
-      return `A = (A - ${k}) >>> 0;`;
+      return `A = (A - ${k | 0}) | 0;`;
     case 0x24:
-      return `A = Math.imul(A, ${k | 0}) >>> 0;`;
+      return `A = Math.imul(A, ${k | 0});`;
     case 0x34:
-      return k === 0 ? 'return 0;' : `A = (A / ${k}) >>> 0;`;
+      return k === 0 ? 'return 0;' : `A = ((A >>> 0) / ${k}) | 0;`;
     case 0x94:
-      return k === 0 ? 'return 0;' : `A = A % ${k};`;
+      return k === 0 ? 'return 0;' : `A = ((A >>> 0) % ${k}) | 0;`;
     case 0x54:
-      return `A = (A & ${k | 0}) >>> 0;`;
+      return `A &= ${k | 0};`;
     case 0x44:
-      return `A = (A | ${k | 0}) >>> 0;`;
+      return `A |= ${k | 0};`;
     case 0xa4:
-      return `A = (A ^ ${k | 0}) >>> 0;`;
+      return `A ^= ${k | 0};`;
     case 0x64:
-      return `A = (A << ${k & 31}) >>> 0;`;
+      return `A <<= ${k & 31};`;
     case 0x74:
-      return `A = A >>> ${k & 31};`;
+      return `A = (A >>> ${k & 31}) | 0;`;
     case 0x84:
-      return 'A = -A >>> 0;';
+      return 'A = -A | 0;';
     case 0x07:
       return 'X = A;';
     case 0x87:
@@ -119,7 +119,7 @@ function body(ins: Insn, i: number): string {
     case 0x06:
       return `return ${k};`;
     case 0x16:
-      return 'return A;';
+      return 'return A >>> 0;';
     default:
       if (opcodeInfo(ins.code)) return '';
       return `throw rt.fault('E_CBPF_OPCODE', 'unknown opcode 0x${ins.code.toString(16)}', ${i});`;
@@ -131,19 +131,19 @@ function condition(ins: Insn): string | undefined {
   const k = ins.k >>> 0;
   switch (ins.code) {
     case 0x15:
-      return `A === ${k}`;
+      return `A === ${k | 0}`;
     case 0x25:
-      return `A > ${k}`;
+      return `A >>> 0 > ${k}`;
     case 0x35:
-      return `A >= ${k}`;
+      return `A >>> 0 >= ${k}`;
     case 0x45:
       return `(A & ${k | 0}) !== 0`;
     case 0x1d:
       return 'A === X';
     case 0x2d:
-      return 'A > X';
+      return 'A >>> 0 > X >>> 0';
     case 0x3d:
-      return 'A >= X';
+      return 'A >>> 0 >= X >>> 0';
     case 0x4d:
       return '(A & X) !== 0';
     default:
@@ -166,7 +166,7 @@ function prologue(prog: Program, temps: readonly string[]): string {
   const vars = ['A = 0', 'X = 0', 'o = 0', ...usedScratch(prog).map((m) => `m${m} = 0`), ...temps.map((t) => `${t} = 0`)];
   // The wire length matters only to `ld #len` / `ldx #len`.
   const usesLen = prog.some((ins) => ins.code === 0x80 || ins.code === 0x81);
-  return ['const len = p.length;', usesLen ? 'wl = wl === undefined ? len : wl >>> 0;' : '', `let ${vars.join(', ')};`, 'void o;'].join('\n');
+  return ['const len = p.length;', usesLen ? 'wl = wl === undefined ? len : wl | 0;' : '', `let ${vars.join(', ')};`, 'void o;'].join('\n');
 }
 
 /** What holds on entry to an instruction on every path to it: a proven minimum packet length, and loads whose values sit in temporaries. */
@@ -194,6 +194,39 @@ function loadKey(ins: Insn): string | undefined {
   return undefined;
 }
 
+/** The packet bytes a load needs on success (an X-relative load needs at least its constant part). */
+function loadNeeds(ins: Insn): number {
+  const k = ins.k >>> 0;
+  const size = SIZES[ins.code];
+  if (size !== undefined) return ins.code < 0x40 && k >= SKF_AD_BASE ? 0 : k + size;
+  return ins.code === 0xb1 ? k + 1 : 0;
+}
+
+/**
+ * The captured length below which a forward-only program can only return 0: the largest L such
+ * that every path to a result other than 0 (any `ret` but `ret #0`, or a fault) passes a load
+ * needing L bytes. A failed load returns 0 too, so checking `len < L` once on entry gives the
+ * same results and spares the later loads their checks. Infinity when no path can return non-zero.
+ */
+function requiredLength(prog: Program): number {
+  const n = prog.length;
+  const need = new Array<number>(n + 1).fill(0);
+  const at = (t: number): number => (t >= 0 && t <= n ? need[t] : 0);
+  for (let i = n - 1; i >= 0; i--) {
+    const ins = prog[i];
+    const info = opcodeInfo(ins.code);
+    let after: number;
+    if (ins.code === 0x06) after = ins.k === 0 ? Infinity : 0;
+    else if (ins.code === 0x16 || !info) after = 0;
+    else if ((ins.code === 0x34 || ins.code === 0x94) && ins.k === 0) after = Infinity;
+    else if (info.form === 'ja') after = at(i + 1 + (ins.k | 0));
+    else if (info.form === 'jk' || info.form === 'jx') after = Math.min(at(i + 1 + ins.jt), at(i + 1 + ins.jf));
+    else after = at(i + 1);
+    need[i] = Math.max(loadNeeds(ins), after);
+  }
+  return need[0];
+}
+
 /**
  * Straight-line code: instruction t is preceded by the end of block `L<t>`, so `break L<t>` jumps
  * to it. Because every jump goes forward, facts flow in index order: a bounds check that an
@@ -216,8 +249,9 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
     if (key) seen.set(key, (seen.get(key) ?? 0) + 1);
   }
   const temps = new Set<string>();
+  const entryLen = requiredLength(prog);
   const facts: (Facts | undefined)[] = new Array(n + 1);
-  facts[0] = { minLen: 0, avail: new Set() };
+  facts[0] = { minLen: entryLen === Infinity ? 0 : entryLen, avail: new Set() };
   const flow = (t: number, f: Facts): void => {
     if (t <= n) facts[t] = meet(facts[t], f);
   };
@@ -238,7 +272,7 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
       out.minLen = Math.max(out.minLen, k + size);
     } else if (key !== undefined && key.startsWith('i')) {
       const size = SIZES[ins.code];
-      code = `o = X + ${k}; if (len < o + ${size}) return 0; A = ${cache ? `t_${key} = ` : ''}${read(size, 'o')};`;
+      code = `o = (X >>> 0) + ${k}; if (len < o + ${size}) return 0; o = o | 0; A = ${cache ? `t_${key} = ` : ''}${read(size, 'o')};`;
       out.minLen = Math.max(out.minLen, k + size);
     } else if (key !== undefined) {
       const check = f.minLen > k ? '' : `if (len <= ${k}) return 0; `;
@@ -275,7 +309,9 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
   });
   if (targets.size > MAX_BLOCK_NESTING) return undefined;
   const sorted = [...targets].sort((a, b) => b - a);
-  let out = sorted.map((t) => `L${t}: {`).join(' ') + '\n';
+  // One check up front replaces the absolute loads' own checks (see requiredLength).
+  let out = entryLen === Infinity ? 'return 0;\n' : entryLen > 0 ? `if (len < ${entryLen}) return 0;\n` : '';
+  out += sorted.map((t) => `L${t}: {`).join(' ') + '\n';
   let line = 0;
   for (let i = 0; i < n; i++) {
     if (targets.has(i)) out += '}\n';
@@ -287,7 +323,6 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
 
 /** A `switch` inside a loop: handles backward jumps, counting steps as the interpreter does. */
 function loopSource(prog: Program): string {
-  const n = prog.length;
   let out = 'let pc = 0, steps = 0;\nfor (;;) {\n';
   out += `if (++steps > rt.maxSteps) throw rt.fault('E_CBPF_STEPS', 'program ran more than ${MAX_STEPS} instructions', pc);\n`;
   out += 'switch (pc) {\n';

@@ -51,15 +51,10 @@ function capinfo(file: string, io: Io): boolean {
   try {
     capture = openCaptureFileSync(file);
   } catch (e) {
-    if (e instanceof BpfkitError) {
-      io.stderr(`bpfkit capinfo: ${file}: ${e.detail} [${e.code}]\n`);
-      return false;
-    }
-    if (e instanceof Error && 'code' in e) {
-      io.stderr(`bpfkit capinfo: ${file}: ${e.message}\n`);
-      return false;
-    }
-    throw e;
+    if (!(e instanceof BpfkitError)) throw e;
+    // A file-system error already names the file.
+    io.stderr(e.code === 'E_FILE' ? `bpfkit capinfo: ${e.detail}\n` : `bpfkit capinfo: ${file}: ${e.detail} [${e.code}]\n`);
+    return false;
   }
   let count = 0;
   let first: [number, number] | undefined;

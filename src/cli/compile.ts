@@ -1,7 +1,7 @@
 /** `bpfkit compile`: a pcap-filter expression to classic BPF, printed as `tcpdump -d/-dd/-ddd` prints it. */
 
 import { formatProgram, type ProgramFormat } from '../cbpf/index.js';
-import { compileFilter } from '../filter/index.js';
+import { cfgToDot, cfgToSvg, compileFilter } from '../filter/index.js';
 import { UsageError } from '../util/index.js';
 import { flagInt, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
 import type { Command } from './command.js';
@@ -16,9 +16,11 @@ const FLAGS: FlagSpec[] = [
   { names: ['-O'], key: 'noOptimize' },
   { names: ['-m', '--netmask'], key: 'netmask', value: true },
   { names: ['--linux-ext'], key: 'linuxExt' },
+  { names: ['--dot'], key: 'dot' },
+  { names: ['--svg'], key: 'svg' },
 ];
 
-const HELP = `usage: bpfkit compile [-d|-dd|-ddd] [-y LINKTYPE] [-s SNAPLEN] [-O] [--netmask MASK] [--linux-ext] EXPR...
+const HELP = `usage: bpfkit compile [-d|-dd|-ddd|--dot|--svg] [-y LINKTYPE] [-s SNAPLEN] [-O] [--netmask MASK] [--linux-ext] EXPR...
 
 Compiles a pcap-filter(7) expression and prints the classic BPF program exactly as
 \`tcpdump -d -y LINKTYPE -s SNAPLEN [-O] EXPR\` does (-dd: C array, -ddd: decimal).
@@ -27,6 +29,7 @@ Compiles a pcap-filter(7) expression and prints the classic BPF program exactly 
   -O            do not run the optimizer
   --netmask     IPv4 netmask, for 'ip broadcast'
   --linux-ext   compile for a live Linux socket (SKF_AD loads)
+  --dot, --svg  print the control-flow graph (after optimization unless -O) as Graphviz DOT or SVG
 Host, network, port and protocol names come from /etc/hosts, /etc/ethers, /etc/networks, /etc/services.`;
 
 /** The `compile` command. */
@@ -48,7 +51,9 @@ export const compileCommand: Command = {
       resolver: systemResolver(),
       linuxExtensions: flagSet(args, 'linuxExt'),
     });
-    io.stdout(formatProgram(prog.insns, format));
+    if (flagSet(args, 'dot')) io.stdout(cfgToDot(prog.finalCfg, expr));
+    else if (flagSet(args, 'svg')) io.stdout(cfgToSvg(prog.finalCfg, expr));
+    else io.stdout(formatProgram(prog.insns, format));
     return 0;
   },
 };

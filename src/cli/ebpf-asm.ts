@@ -4,7 +4,10 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from './command.js';
 import { flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
 import { UsageError, toHex } from '../util/index.js';
-import { checkProgram, disassembleConformance, disassembleLlvm, encodeProgram, type Insn, type LlvmFormatOptions } from '../ebpf/index.js';
+import {
+  checkProgram, disassembleConformance, disassembleLlvm, encodeProgram, formatInsnConformance, formatInsnLlvm, slotOffsets,
+  type Insn, type LlvmFormatOptions,
+} from '../ebpf/index.js';
 import { loadProgramFile, type AsmSyntax } from './ebpf-input.js';
 
 const SYNTAX: FlagSpec = { names: ['--syntax', '-s'], key: 'syntax', value: true, choices: ['llvm', 'conformance'] };
@@ -73,13 +76,25 @@ reassembles with \`bpfkit ebpf asm\` to the same bytes.`,
       io.stdout(show(prog.insns));
       return 0;
     }
+    // Per section: function symbols become labels, relocations trail their instruction as comments,
+    // so the listing reads like llvm-objdump -dr and still reassembles to the section's bytes.
     const comment = syntax === 'conformance' ? '#' : ';';
+    const one = (insn: Insn): string[] => (syntax === 'conformance' ? formatInsnConformance(insn) : formatInsnLlvm(insn, opts));
     for (const s of prog.sections) {
       if (section !== undefined && s.section.name !== section) continue;
       io.stdout(`${comment} section ${s.section.name}\n`);
-      for (const sym of s.symbols) io.stdout(`${comment} ${sym.name} at slot ${sym.value / 8}\n`);
-      for (const r of s.relocations) io.stdout(`${comment} relocation at slot ${r.slot}: ${r.symbol}\n`);
-      io.stdout(show(s.insns));
+      const offs = slotOffsets(s.insns);
+      const labels = new Map<number, string[]>();
+      for (const sym of s.symbols) if (/^[A-Za-z_.$][\w.$]*$/.test(sym.name)) labels.set(sym.value / 8, [...(labels.get(sym.value / 8) ?? []), sym.name]);
+      const relocs = new Map<number, string[]>();
+      for (const r of s.relocations) relocs.set(r.slot, [...(relocs.get(r.slot) ?? []), r.symbol]);
+      s.insns.forEach((insn, i) => {
+        for (const l of labels.get(offs[i]) ?? []) io.stdout(`${l}:\n`);
+        const lines = one(insn);
+        const rel = relocs.get(offs[i]);
+        if (rel) lines[0] += `\t${comment} relocation: ${rel.join(', ')}`;
+        io.stdout(lines.map((l) => (syntax === 'conformance' ? l : `\t${l}`)).join('\n') + '\n');
+      });
     }
     return 0;
   },

@@ -110,7 +110,9 @@ async function run(argv: string[], io: Io): Promise<number> {
     if (f === undefined) {
       if (!expr) f = null;
       else {
-        const prog: FilterProgram = compileFilter(expr, { linkType, snaplen, resolver });
+        // Compiled for a savefile, as tcpdump -r does: DLT_NULL/LOOP family values follow the file's byte order.
+        const offlineAf = info.byteOrder === 'le' ? 'unswapped' : 'swapped';
+        const prog: FilterProgram = compileFilter(expr, { linkType, snaplen, resolver, offlineAf });
         f = engine === 'jit' ? (p, w) => prog.match(p, w) : (p, w) => prog.interpret(p, w);
       }
       filters.set(linkType, f);

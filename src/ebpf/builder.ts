@@ -37,6 +37,14 @@ const ATOMIC: Record<AtomicOpName, number> = { add: 0x00, or: 0x40, and: 0x50, x
 type AluName = 'add' | 'sub' | 'mul' | 'div' | 'or' | 'and' | 'lsh' | 'rsh' | 'mod' | 'xor' | 'mov' | 'arsh';
 type JmpName = 'jeq' | 'jgt' | 'jge' | 'jset' | 'jne' | 'jsgt' | 'jsge' | 'jlt' | 'jle' | 'jslt' | 'jsle';
 
+/** A 32-bit immediate as encoded: integers from -2^31 to 2^32-1 (above 2^31 taken as the bit pattern). */
+function imm32(v: number, at: number): number {
+  if (!Number.isInteger(v) || v < -(2 ** 31) || v > 2 ** 32 - 1) {
+    throw new UsageError('E_EBPF_BUILD_IMM', `immediate ${v} does not fit 32 bits`, { position: { insn: at } });
+  }
+  return v | 0;
+}
+
 interface Item {
   insn: Insn;
   target?: { label: string; field: 'off' | 'imm' };
@@ -80,7 +88,7 @@ export class ProgramBuilder {
 
   private alu(cls: number, name: AluName, dst: Reg, src: Operand, off = 0): this {
     const op = ALU.get(name)!;
-    if (typeof src === 'number') return this.push({ code: cls | op, dst: dst.reg, src: 0, off, imm: src | 0 });
+    if (typeof src === 'number') return this.push({ code: cls | op, dst: dst.reg, src: 0, off, imm: imm32(src, this.items.length) });
     return this.push({ code: cls | op | BPF_X, dst: dst.reg, src: src.reg, off, imm: 0 });
   }
 
@@ -136,7 +144,7 @@ export class ProgramBuilder {
   ldxdw(dst: Reg, src: Reg, off = 0): this { return this.ldx(64, dst, src, off); }
   /** `*(uN *)(dst + off) = src` (register) or `= imm`. */
   st(bits: Width, dst: Reg, off: number, value: Operand): this {
-    if (typeof value === 'number') return this.push({ code: BPF_ST | BPF_MEM | SIZE[bits], dst: dst.reg, src: 0, off, imm: value | 0 });
+    if (typeof value === 'number') return this.push({ code: BPF_ST | BPF_MEM | SIZE[bits], dst: dst.reg, src: 0, off, imm: imm32(value, this.items.length) });
     return this.push({ code: BPF_STX | BPF_MEM | SIZE[bits], dst: dst.reg, src: value.reg, off, imm: 0 });
   }
   stb(dst: Reg, off: number, value: Operand): this { return this.st(8, dst, off, value); }
@@ -160,6 +168,9 @@ export class ProgramBuilder {
 
   /** `dst = imm64` (two slots). */
   lddw(dst: Reg, value: bigint | number): this {
+    if (typeof value === 'number' && !Number.isSafeInteger(value)) {
+      throw new UsageError('E_EBPF_BUILD_IMM', `immediate ${value} is not a safe integer (pass a bigint)`, { position: { insn: this.items.length } });
+    }
     const v = BigInt.asUintN(64, BigInt(value));
     return this.push({ code: LDDW, dst: dst.reg, src: 0, off: 0, imm: Number(BigInt.asIntN(32, v)), imm64: v });
   }
@@ -178,7 +189,7 @@ export class ProgramBuilder {
 
   private jcc(cls: number, name: JmpName, dst: Reg, src: Operand, to: Target): this {
     const op = JMP.get(name)!;
-    if (typeof src === 'number') return this.push({ code: cls | op, dst: dst.reg, src: 0, off: 0, imm: src | 0 }, to);
+    if (typeof src === 'number') return this.push({ code: cls | op, dst: dst.reg, src: 0, off: 0, imm: imm32(src, this.items.length) }, to);
     return this.push({ code: cls | op | BPF_X, dst: dst.reg, src: src.reg, off: 0, imm: 0 }, to);
   }
   jeq(dst: Reg, src: Operand, to: Target): this { return this.jcc(BPF_JMP, 'jeq', dst, src, to); }

@@ -83,8 +83,8 @@ function encodedSlots(i: Insn): 1 | 2 {
 
 /**
  * Encodes instructions to bytes. An `lddw` writes its second slot from `imm64` (high half)
- * and `next` (normally zero). Throws a UsageError when a jump or call still names a label
- * (`ref` with no numeric offset resolved): resolve labels with the assembler or builder first.
+ * and `next` (normally zero). Throws a UsageError (`E_EBPF_ENCODE`, naming the instruction)
+ * for a field that does not fit: registers 0..15, off 16 bits signed, imm 32 bits.
  */
 export function encodeProgram(insns: readonly Insn[], options: EncodingOptions = {}): Uint8Array {
   const be = options.bigEndian ?? false;
@@ -96,6 +96,12 @@ export function encodeProgram(insns: readonly Insn[], options: EncodingOptions =
       if (!Number.isInteger(insn[k]) || insn[k] < 0 || insn[k] > lim) {
         throw new UsageError('E_EBPF_ENCODE', `${k} register ${insn[k]} out of range`, { position: { insn: index } });
       }
+    }
+    if (!Number.isInteger(insn.off) || insn.off < -32768 || insn.off > 32767) {
+      throw new UsageError('E_EBPF_ENCODE', `offset ${insn.off} does not fit 16 bits`, { position: { insn: index } });
+    }
+    if (!Number.isInteger(insn.imm) || insn.imm < -(2 ** 31) || insn.imm > 2 ** 32 - 1) {
+      throw new UsageError('E_EBPF_ENCODE', `immediate ${insn.imm} does not fit 32 bits`, { position: { insn: index } });
     }
     if (encodedSlots(insn) === 2) {
       const imm64 = insn.imm64 ?? BigInt(insn.imm >>> 0);

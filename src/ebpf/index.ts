@@ -5,7 +5,7 @@ export * from './opcodes.js';
 export * from './encoding.js';
 export * from './forms.js';
 export * from './check.js';
-export * from './asm-common.js';
+export { slotWord, wordSlot } from './asm-common.js';
 export * from './llvm-syntax.js';
 export * from './conformance-syntax.js';
 export * from './builder.js';

@@ -37,6 +37,8 @@ export interface FilterProgram {
   readonly ast: FilterAst;
   /** The graph gencode produced, before optimization. */
   readonly cfg: Cfg;
+  /** The graph that was emitted (optimized unless disabled). */
+  readonly finalCfg: Cfg;
   /** Runs the program on one packet (JIT); returns 0 to drop, else the number of bytes to keep. */
   match(packet: Uint8Array, wirelen?: number): number;
   /** The same through the reference interpreter. */
@@ -65,6 +67,16 @@ export function resolveLinkType(linkType: number | string | undefined): number {
  * @throws ParseError for expressions libpcap rejects (code, column, libpcap-like message)
  */
 export function compileFilter(expr: string, options: CompileFilterOptions = {}): FilterProgram {
+  try {
+    return compileUnguarded(expr, options);
+  } catch (e) {
+    // Deeply nested input exhausts the JS stack; libpcap's parser has a depth limit too.
+    if (e instanceof RangeError) throw new ParseError('E_FILTER_TOO_COMPLEX', 'expression too complex (nested too deeply)', { cause: e });
+    throw e;
+  }
+}
+
+function compileUnguarded(expr: string, options: CompileFilterOptions): FilterProgram {
   const linkType = resolveLinkType(options.linkType);
   const ast = parseFilter(expr);
   const { cfg, noOptimize } = generateWithInfo(ast, {
@@ -91,6 +103,7 @@ export function compileFilter(expr: string, options: CompileFilterOptions = {}):
     insns,
     ast,
     cfg,
+    finalCfg: final,
     match(packet, wirelen) {
       jit ??= compileJit(insns);
       return jit(packet, wirelen ?? packet.length);

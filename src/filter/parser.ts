@@ -140,7 +140,7 @@ class Parser {
       const kw = t.value;
       if (PROTO_KEYWORDS.has(kw)) {
         const n = this.peek(1);
-        if (this.startsHeadAfterProto(n)) return this.parseHeadId(t.col);
+        if (this.startsHeadAfterProto(n)) return this.parseHeadId();
         if (this.isKw(n, 'broadcast', 'multicast')) {
           this.next();
           this.next();
@@ -154,7 +154,7 @@ class Parser {
         this.next();
         return { expr: { kind: 'abbrev', proto: kw as ProtoQual, col: t.col }, q: QERR };
       }
-      if (this.startsHeadAfterProto(t)) return this.parseHeadId(t.col);
+      if (this.startsHeadAfterProto(t)) return this.parseHeadId();
       if (kw === 'broadcast' || kw === 'multicast') {
         this.next();
         return { expr: { kind: 'primitive', name: kw, proto: 'default', args: [], col: t.col }, q: QERR };
@@ -172,7 +172,7 @@ class Parser {
   }
 
   /** rterm: head id, where head is pqual [dqual] [aqual] | pqual proto | pqual protochain | pqual gateway. */
-  private parseHeadId(col: number): Typed {
+  private parseHeadId(): Typed {
     let proto: ProtoQual = 'default';
     let dir: DirQual = 'default';
     let addr: Qual['addr'] = 'default';
@@ -373,13 +373,13 @@ class Parser {
       return { kind: 'primitive', name: kw, proto: 'default', args: n.kind === 'num' ? [n.num] : [], text: n.kind === 'id' ? n.value : undefined, col };
     }
     if (kw === 'vpi' || kw === 'vci' || ['sio', 'opc', 'dpc', 'sls', 'hsio', 'hopc', 'hdpc', 'hsls'].includes(kw)) {
-      return this.parseFieldValue(kw, col);
+      return this.parseFieldValue(kw);
     }
     return this.fail('syntax error', t);
   }
 
   /** atmvalue / mtp3value: NUM | relop NUM | irelop NUM | ( NUM or NUM ... ). */
-  private parseFieldValue(field: string, col: number): Expr {
+  private parseFieldValue(field: string): Expr {
     const t = this.peek();
     const mk = (op: RelOp, v: number, c: number): Expr => ({ kind: 'primitive', name: 'field', proto: 'default', args: [RELOP_CODES.indexOf(op), v], text: field, col: c });
     if (t.kind === 'num') {

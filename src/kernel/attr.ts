@@ -1,6 +1,6 @@
 /** Encoders for `union bpf_attr` per bpf() command, `perf_event_attr` and `sock_fprog`: pure byte layout, no syscalls. */
 
-import { programToBytes } from '../cbpf/index.js';
+import { BPF_MAXINSNS, programToBytes } from '../cbpf/index.js';
 import { UsageError } from '../util/index.js';
 
 /** bpf() commands (enum bpf_cmd). */
@@ -55,7 +55,7 @@ export function readU32(bytes: Uint8Array, off: number): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(off, true);
 }
 
-/** BPF_MAP_CREATE. `name` is truncated to 15 bytes (BPF_OBJ_NAME_LEN). */
+/** The BPF_MAP_CREATE fields we set; `name` is truncated to 15 bytes (BPF_OBJ_NAME_LEN). */
 export interface MapCreateAttr {
   mapType: number;
   keySize: number;
@@ -75,6 +75,7 @@ export function objName(name: string): string {
   return name.replace(/[^A-Za-z0-9_.]/g, '_').slice(0, 15);
 }
 
+/** Encodes BPF_MAP_CREATE. */
 export function mapCreateAttr(a: MapCreateAttr): Uint8Array {
   const w = new StructWriter(BPF_ATTR_SIZE)
     .u32(0, a.mapType).u32(4, a.keySize).u32(8, a.valueSize).u32(12, a.maxEntries)
@@ -92,7 +93,7 @@ export function mapElemAttr(mapFd: number, key: Ptr, value: Ptr = 0n, flags = 0)
   return new StructWriter(BPF_ATTR_SIZE).u32(0, mapFd).u64(8, key).u64(16, value).u64(24, flags).bytes;
 }
 
-/** BPF_MAP_*_BATCH. `count` is in/out: read it back with {@link batchCount}. */
+/** BPF_MAP_*_BATCH fields. `count` is in/out: read it back with {@link batchCount}. */
 export interface MapBatchAttr {
   mapFd: number;
   inBatch: Ptr;
@@ -104,6 +105,7 @@ export interface MapBatchAttr {
   flags?: number;
 }
 
+/** Encodes BPF_MAP_LOOKUP_BATCH / UPDATE_BATCH / DELETE_BATCH / LOOKUP_AND_DELETE_BATCH. */
 export function mapBatchAttr(a: MapBatchAttr): Uint8Array {
   return new StructWriter(BPF_ATTR_SIZE)
     .u64(0, a.inBatch).u64(8, a.outBatch).u64(16, a.keys).u64(24, a.values)
@@ -115,7 +117,7 @@ export function batchCount(attr: Uint8Array): number {
   return readU32(attr, 32);
 }
 
-/** BPF_PROG_LOAD. */
+/** BPF_PROG_LOAD fields. */
 export interface ProgLoadAttr {
   progType: number;
   insns: Ptr;
@@ -134,6 +136,7 @@ export interface ProgLoadAttr {
   fdArray?: Ptr;
 }
 
+/** Encodes BPF_PROG_LOAD (the log buffer is written by the kernel when `logLevel` > 0). */
 export function progLoadAttr(a: ProgLoadAttr): Uint8Array {
   return new StructWriter(BPF_ATTR_SIZE)
     .u32(0, a.progType).u32(4, a.insnCnt).u64(8, a.insns).u64(16, a.license)
@@ -159,6 +162,7 @@ export interface TestRunAttr {
   cpu?: number;
 }
 
+/** Encodes BPF_PROG_TEST_RUN. */
 export function testRunAttr(a: TestRunAttr): Uint8Array {
   return new StructWriter(BPF_ATTR_SIZE)
     .u32(0, a.progFd).u32(8, a.dataSizeIn).u32(12, a.dataSizeOut).u64(16, a.dataIn).u64(24, a.dataOut)
@@ -181,7 +185,7 @@ export function progAttachAttr(targetFd: number, progFd: number, attachType: num
   return new StructWriter(BPF_ATTR_SIZE).u32(0, targetFd).u32(4, progFd).u32(8, attachType).u32(12, attachFlags).u32(16, replaceFd).bytes;
 }
 
-/** BPF_LINK_CREATE; `targetBtfId` or the perf-event `bpfCookie` share the union after the header. */
+/** BPF_LINK_CREATE fields; `targetBtfId` or the perf-event `bpfCookie` share the union after the header. */
 export interface LinkCreateAttr {
   progFd: number;
   targetFd: number;
@@ -191,6 +195,7 @@ export interface LinkCreateAttr {
   bpfCookie?: bigint;
 }
 
+/** Encodes BPF_LINK_CREATE. */
 export function linkCreateAttr(a: LinkCreateAttr): Uint8Array {
   const w = new StructWriter(BPF_ATTR_SIZE).u32(0, a.progFd).u32(4, a.targetFd).u32(8, a.attachType).u32(12, a.flags ?? 0);
   if (a.targetBtfId !== undefined) w.u32(16, a.targetBtfId);
@@ -232,6 +237,7 @@ export interface MapInfo {
 /** Size of the `bpf_map_info` prefix we read (the kernel copies min(ours, its) bytes). */
 export const BPF_MAP_INFO_SIZE = 88;
 
+/** Decodes the `bpf_map_info` prefix OBJ_GET_INFO_BY_FD wrote. */
 export function decodeMapInfo(info: Uint8Array): MapInfo {
   const nameBytes = info.subarray(24, 40);
   const nul = nameBytes.indexOf(0);
@@ -254,6 +260,7 @@ export interface ProgInfo {
 /** Size of the `bpf_prog_info` prefix we read. */
 export const BPF_PROG_INFO_SIZE = 232;
 
+/** Decodes the `bpf_prog_info` prefix OBJ_GET_INFO_BY_FD wrote. */
 export function decodeProgInfo(info: Uint8Array): ProgInfo {
   return { type: readU32(info, 0), id: readU32(info, 4), tag: info.slice(8, 16), jitedProgLen: readU32(info, 16), xlatedProgLen: readU32(info, 20) };
 }
@@ -271,6 +278,7 @@ export const PerfFlag = {
 /** PERF_ATTR_SIZE_VER8: the layout we write. */
 export const PERF_ATTR_SIZE = 136;
 
+/** The `perf_event_attr` fields we set. */
 export interface PerfEventAttr {
   type: number;
   config: bigint;
@@ -284,6 +292,7 @@ export interface PerfEventAttr {
   config2?: bigint;
 }
 
+/** Encodes `struct perf_event_attr` (size field set to {@link PERF_ATTR_SIZE}). */
 export function perfEventAttr(a: PerfEventAttr): Uint8Array {
   return new StructWriter(PERF_ATTR_SIZE)
     .u32(0, a.type).u32(4, PERF_ATTR_SIZE).u64(8, a.config).u64(16, a.samplePeriod ?? 0n).u64(24, a.sampleType ?? 0n)
@@ -298,9 +307,6 @@ export interface SockFilterInsn {
   jf: number;
   k: number;
 }
-
-/** BPF_MAXINSNS: the most instructions a classic program may have. */
-export const BPF_MAXINSNS = 4096;
 
 /** `struct sock_filter[]`: 8 bytes per instruction (u16 code, u8 jt, u8 jf, u32 k), host order (little-endian here). */
 export function sockFilterBytes(prog: readonly SockFilterInsn[]): Uint8Array {

@@ -12,3 +12,5 @@ export * from './socket-filter.js';
 export * from './capture.js';
 export * from './syscalls.js';
 export * from './seccomp.js';
+export * from './ringbuf.js';
+export * from './links/index.js';

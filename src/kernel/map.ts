@@ -4,7 +4,7 @@ import { MapType } from '../ebpf/index.js';
 import type { BpfMap, MapSpec } from '../ebpf/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import {
-  BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
+  BPF_ATTR_SIZE, BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
 } from './attr.js';
 import type { MapInfo } from './attr.js';
 import { isErrno } from './sys.js';
@@ -44,6 +44,11 @@ export class KernelMap implements BpfMap {
   readonly valueBytes: number;
   private readonly sys: Sys;
   private fdValue: number;
+  /** A reused attr for the element commands (only this map's thread of JS touches it), to spare an allocation per call. */
+  private readonly elemAttr = new Uint8Array(new ArrayBuffer(BPF_ATTR_SIZE));
+  private readonly elemView = new DataView(this.elemAttr.buffer);
+  /** Reused key/value buffers with their addresses taken once: a lookup then costs one FFI call. */
+  private scratch: { key: Uint8Array; keyPtr: bigint; value: Uint8Array; valuePtr: bigint } | undefined;
 
   constructor(sys: Sys, fd: number, spec: MapSpec, options: KernelMapOptions = {}) {
     this.sys = sys;
@@ -106,16 +111,37 @@ export class KernelMap implements BpfMap {
     return this.sys.addressOf(bytes);
   }
 
+  /** The element-command attr (map_fd, key, value/next_key, flags), written into the reused buffer. */
+  private elem(key: bigint, value: bigint, flags = 0): Uint8Array {
+    const v = this.elemView;
+    v.setUint32(0, this.fd, true);
+    // Keyless maps (queue, stack, bloom filter) need a NULL key: the kernel refuses any pointer there.
+    v.setBigUint64(8, this.spec.keySize === 0 ? 0n : key, true);
+    v.setBigUint64(16, value, true);
+    v.setBigUint64(24, BigInt(flags), true);
+    return this.elemAttr;
+  }
+
+  private scratchBuffers(): NonNullable<KernelMap['scratch']> {
+    if (!this.scratch) {
+      const key = newBytes(Math.max(1, this.spec.keySize));
+      const value = newBytes(Math.max(1, this.valueBytes));
+      this.scratch = { key, keyPtr: this.addr(key), value, valuePtr: this.addr(value) };
+    }
+    return this.scratch;
+  }
+
   get(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key);
-    const value = newBytes(this.valueBytes);
+    const s = this.scratchBuffers();
+    s.key.set(key);
     try {
-      this.sys.bpf(BpfCmd.BPF_MAP_LOOKUP_ELEM, mapElemAttr(this.fd, this.addr(key), this.addr(value)));
+      this.sys.bpf(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.elem(s.keyPtr, s.valuePtr));
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return undefined;
       throw wrap(e, `lookup in map "${this.spec.name}"`);
     }
-    return value;
+    return s.value.slice(0, this.valueBytes);
   }
 
   /** Writes a value; `flags` is BPF_ANY (0), BPF_NOEXIST (1), BPF_EXIST (2), optionally | BPF_F_LOCK. */
@@ -125,7 +151,7 @@ export class KernelMap implements BpfMap {
       throw new UsageError('E_MAP_VALUE_SIZE', `map "${this.spec.name}": value is ${value.length} bytes, the map's values are ${this.valueBytes}`);
     }
     try {
-      this.sys.bpf(BpfCmd.BPF_MAP_UPDATE_ELEM, mapElemAttr(this.fd, this.addr(key), this.addr(value), flags));
+      this.sys.bpf(BpfCmd.BPF_MAP_UPDATE_ELEM, this.elem(this.addr(key), this.addr(value), flags));
     } catch (e) {
       throw wrap(e, `update map "${this.spec.name}"`);
     }
@@ -135,7 +161,7 @@ export class KernelMap implements BpfMap {
   delete(key: Uint8Array): void {
     this.checkKey(key);
     try {
-      this.sys.bpf(BpfCmd.BPF_MAP_DELETE_ELEM, mapElemAttr(this.fd, this.addr(key)));
+      this.sys.bpf(BpfCmd.BPF_MAP_DELETE_ELEM, this.elem(this.addr(key), 0n));
     } catch (e) {
       throw wrap(e, `delete from map "${this.spec.name}"`);
     }
@@ -143,7 +169,8 @@ export class KernelMap implements BpfMap {
 
   /** Looks a key up and deletes it in one step; queues and stacks take no key (pass undefined). */
   lookupAndDelete(key?: Uint8Array): Uint8Array | undefined {
-    if (key) this.checkKey(key);
+    if (key && key.length > 0) this.checkKey(key);
+    else key = undefined;
     const value = newBytes(this.valueBytes);
     try {
       this.sys.bpf(BpfCmd.BPF_MAP_LOOKUP_AND_DELETE_ELEM, mapElemAttr(this.fd, key ? this.addr(key) : 0n, this.addr(value)));
@@ -154,11 +181,26 @@ export class KernelMap implements BpfMap {
     return value;
   }
 
+  /** Queue/stack maps: pushes a value (BPF_EXIST overwrites the oldest when full). */
+  push(value: Uint8Array, flags = 0): void {
+    this.set(new Uint8Array(0), value, flags);
+  }
+
+  /** Queue/stack maps: removes and returns the next value, undefined when empty. */
+  pop(): Uint8Array | undefined {
+    return this.lookupAndDelete();
+  }
+
+  /** Queue/stack maps: the next value without removing it. */
+  peek(): Uint8Array | undefined {
+    return this.get(new Uint8Array(0));
+  }
+
   nextKey(key?: Uint8Array): Uint8Array | undefined {
     if (key) this.checkKey(key);
     const next = newBytes(this.spec.keySize);
     try {
-      this.sys.bpf(BpfCmd.BPF_MAP_GET_NEXT_KEY, mapElemAttr(this.fd, key ? this.addr(key) : 0n, this.addr(next)));
+      this.sys.bpf(BpfCmd.BPF_MAP_GET_NEXT_KEY, this.elem(key ? this.addr(key) : 0n, this.addr(next)));
     } catch (e) {
       if (isErrno(e, 'ENOENT')) return undefined;
       throw wrap(e, `next key in map "${this.spec.name}"`);

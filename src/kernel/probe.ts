@@ -1,6 +1,6 @@
 /** Feature probes: which program types, map types, helpers and attach types this kernel has (memoized), and `requireFeature`. */
 
-import { MapType, ProgType } from '../ebpf/index.js';
+import { MapType, ProgType, helperId } from '../ebpf/index.js';
 import { UnsupportedError, UsageError } from '../util/index.js';
 import { AttachType } from './attach-type.js';
 import { BpfCmd, mapCreateAttr, progLoadAttr } from './attr.js';
@@ -209,16 +209,20 @@ export class Probes {
   }
 
   /**
-   * Checks a feature by name: `prog:xdp`, `map:ringbuf`, `helper:xdp:1` (program type and helper id),
+   * Checks a feature by name: `prog:xdp`, `map:ringbuf`, `helper:xdp:1` or `helper:xdp:map_lookup_elem` (program type and helper id or name),
    * `attach:fentry`. Returns whether the kernel has it.
    */
   has(feature: string): boolean {
     const [kind, a, b] = feature.split(':');
     if (kind === 'prog') return this.progType(lookupName(progTypeByName, a, feature));
     if (kind === 'map') return this.mapType(lookupName(mapTypeByName, a, feature));
-    if (kind === 'helper' && b !== undefined && /^\d+$/.test(b)) return this.helper(lookupName(progTypeByName, a, feature), Number(b));
+    if (kind === 'helper' && b !== undefined) {
+      const id = /^\d+$/.test(b) ? Number(b) : helperId(b);
+      if (id === undefined) throw new UsageError('E_USAGE', `unknown helper "${b}" in feature "${feature}"`);
+      return this.helper(lookupName(progTypeByName, a, feature), id);
+    }
     if (kind === 'attach' && a !== undefined) return this.attach(a);
-    throw new UsageError('E_USAGE', `unknown feature "${feature}" (use prog:<type>, map:<type>, helper:<prog type>:<id>, attach:<name>)`);
+    throw new UsageError('E_USAGE', `unknown feature "${feature}" (use prog:<type>, map:<type>, helper:<prog type>:<id or name>, attach:<name>)`);
   }
 
   /** Throws an {@link UnsupportedError} naming the feature when the kernel lacks it. */

@@ -2,6 +2,7 @@
 
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import { fileError } from './file-errors.js';
 
 /**
  * Writes to `.<name>.<pid>.<n>.tmp` in the target's folder (so the rename stays on one file
@@ -27,7 +28,11 @@ export class AtomicFileWriter {
   ) {
     const dir = path.dirname(path.resolve(targetPath));
     this.tempPath = path.join(dir, `.${path.basename(targetPath)}.${process.pid}.${AtomicFileWriter.counter++}.tmp`);
-    this.fd = openSync(this.tempPath, 'wx', 0o644);
+    try {
+      this.fd = openSync(this.tempPath, 'wx', 0o644);
+    } catch (e) {
+      throw fileError(e, 'write', targetPath);
+    }
     this.buffer = new Uint8Array(bufferSize);
     this.view = new DataView(this.buffer.buffer);
   }

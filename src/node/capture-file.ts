@@ -14,16 +14,31 @@ import {
 } from '../pcap/index.js';
 import { FormatError } from '../util/index.js';
 import { AtomicFileWriter } from './atomic-file-writer.js';
+import { fileError } from './file-errors.js';
 
 /** Size of each read from disk. */
 export const CAPTURE_READ_CHUNK = 1 << 20;
 
+/**
+ * A new chunk to read into: uninitialised memory (the read overwrites it; zero-filling a
+ * MiB per read shows in profiles), seen as a plain Uint8Array so packets are not Buffers.
+ */
+function freshChunk(size: number): Uint8Array {
+  const b = Buffer.allocUnsafeSlow(size);
+  return new Uint8Array(b.buffer, b.byteOffset, size);
+}
+
 /** Reads a file as a sequence of fresh chunks (fresh so that packets viewing them stay valid). */
 async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Uint8Array, void, undefined> {
-  const fh = await open(path, 'r');
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw fileError(e, 'open', path);
+  }
   try {
     for (;;) {
-      const chunk = new Uint8Array(chunkSize);
+      const chunk = freshChunk(chunkSize);
       const { bytesRead } = await fh.read(chunk, 0, chunkSize, null);
       if (bytesRead === 0) return;
       yield bytesRead === chunkSize ? chunk : chunk.subarray(0, bytesRead);
@@ -35,10 +50,35 @@ async function* fileChunks(path: string, chunkSize: number): AsyncGenerator<Uint
 
 /**
  * Streams a capture file from disk in `chunkSize` reads (1 MiB by default): memory stays
- * bounded whatever the file's size.
+ * bounded whatever the file's size. Errors name the file in their position.
  */
 export function openCaptureFile(path: string, chunkSize = CAPTURE_READ_CHUNK): CaptureStream {
-  return streamCapture(fileChunks(path, chunkSize));
+  const inner = streamCapture(fileChunks(path, chunkSize));
+  async function* batches(): AsyncGenerator<Packet[], void, undefined> {
+    try {
+      yield* inner.batches();
+    } catch (e) {
+      throw withFile(e, path);
+    }
+  }
+  const info = inner.info.catch((e: unknown) => {
+    throw withFile(e, path);
+  });
+  // The iterator rethrows an open failure; don't also report it as an unhandled rejection.
+  info.catch(() => undefined);
+  return {
+    info,
+    get infoNow() {
+      return inner.infoNow;
+    },
+    get offset() {
+      return inner.offset;
+    },
+    batches,
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches()) yield* batch;
+    },
+  };
 }
 
 /** A capture file read synchronously, chunk by chunk: the fastest way through a big file. */
@@ -59,7 +99,12 @@ export interface CaptureFileSync extends Iterable<Packet> {
  * one at damage after the packets before it.
  */
 export function openCaptureFileSync(path: string, chunkSize = CAPTURE_READ_CHUNK): CaptureFileSync {
-  const fd = openSync(path, 'r');
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw fileError(e, 'open', path);
+  }
   let closed = false;
   const reader = new ChunkedCaptureReader();
   const close = (): void => {
@@ -69,8 +114,13 @@ export function openCaptureFileSync(path: string, chunkSize = CAPTURE_READ_CHUNK
     }
   };
   const pull = (): void => {
-    const chunk = new Uint8Array(chunkSize);
-    const n = readSync(fd, chunk, 0, chunkSize, null);
+    const chunk = freshChunk(chunkSize);
+    let n: number;
+    try {
+      n = readSync(fd, chunk, 0, chunkSize, null);
+    } catch (e) {
+      throw fileError(e, 'read', path);
+    }
     reader.feed(n === 0 ? null : n === chunkSize ? chunk : chunk.subarray(0, n));
   };
   let info: CaptureInfo | undefined;

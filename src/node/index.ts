@@ -1,4 +1,5 @@
 /** Node-only helpers: capture files on disk (streaming reads, atomic writes). */
 export * from './atomic-file-writer.js';
 export * from './capture-file.js';
+export * from './file-errors.js';
 export * from './pcap-scan.js';

@@ -4,6 +4,7 @@ import { FormatError } from '../util/index.js';
 import type { CaptureInfo, InterfaceInfo, TsResolution } from './capture-info.js';
 import { linkTypeToDlt, maxSnaplenForDlt } from './link-types.js';
 import type { Packet } from './packet.js';
+import { needsPostProcess, postProcess } from './pseudo-headers.js';
 
 /** `next()` decoded a packet: it is in `decoder.packet`. */
 export const DECODED_PACKET = 1;
@@ -99,6 +100,8 @@ class PcapDecoder implements CaptureDecoder {
   base = 0;
   packet: Packet | undefined = undefined;
   private readonly maxCaplen: number;
+  /** True when libpcap would touch this link type's packets after reading (pseudo-header fix-ups). */
+  private readonly post: boolean;
 
   private constructor(
     readonly info: CaptureInfo,
@@ -108,6 +111,7 @@ class PcapDecoder implements CaptureDecoder {
     private readonly lengths: number,
   ) {
     this.maxCaplen = maxSnaplenForDlt(info.linkType);
+    this.post = needsPostProcess(info.linkType, !le);
   }
 
   static open(buf: Uint8Array, eof: boolean, le: boolean): PcapDecoder | undefined {
@@ -211,6 +215,7 @@ class PcapDecoder implements CaptureDecoder {
       linkType: this.info.linkType,
       interfaceId: 0,
     };
+    if (this.post) postProcess(this.packet, !this.le);
     this.pos = start + caplen;
     return DECODED_PACKET;
   }
@@ -539,6 +544,7 @@ class PcapngDecoder implements CaptureDecoder {
         [tsSec, tsNsec] = slowTimestamp(clock, tsHigh, tsLow);
       }
       this.packet = { data: buf.subarray(dataAt, dataAt + caplen), origLen, tsSec, tsNsec, linkType: info.linkType, interfaceId };
+      if (needsPostProcess(info.linkType, !le)) postProcess(this.packet, !le);
       return DECODED_PACKET;
     }
   }

@@ -20,6 +20,15 @@ export class ChunkedCaptureReader {
   private eof = false;
   private decoder: CaptureDecoder | undefined;
   private ended = false;
+  /**
+   * Bridging: a record straddles the previous chunk and `chunk`. The window is then the
+   * unread tail (`tailLength` bytes) plus only a prefix of `chunk`, grown as needed; once
+   * the decoder is past the tail the window becomes `chunk` itself. So a chunk is never
+   * copied whole, only the few bytes around its start.
+   */
+  private chunk: Uint8Array | undefined;
+  private tailLength = 0;
+  private bridged = 0;
 
   /** The header facts, once the header (for pcapng, the first IDB) has been read. */
   get info(): CaptureInfo | undefined {
@@ -47,21 +56,45 @@ export class ChunkedCaptureReader {
     const keepFrom = this.decoder?.pos ?? 0;
     const tail = this.buf.subarray(keepFrom);
     this.base += keepFrom;
+    this.chunk = undefined;
     if (chunk === null) {
       this.eof = true;
       this.buf = tail;
     } else if (tail.length === 0) {
       this.buf = chunk;
+    } else if (this.decoder && chunk.length > BRIDGE_START) {
+      this.chunk = chunk;
+      this.tailLength = tail.length;
+      this.bridged = 0;
+      this.bridge(tail, BRIDGE_START);
+      return;
     } else {
-      const joined = new Uint8Array(tail.length + chunk.length);
-      joined.set(tail, 0);
-      joined.set(chunk, tail.length);
-      this.buf = joined;
+      this.buf = join(tail, chunk);
     }
     if (this.decoder) {
       this.decoder.base = this.base;
       this.decoder.pos = 0;
     }
+  }
+
+  /** Makes the window `tail` + the first `size` bytes of the pending chunk. */
+  private bridge(tail: Uint8Array, size: number): void {
+    const chunk = this.chunk!;
+    this.bridged = Math.min(size, chunk.length);
+    this.buf = join(tail, chunk.subarray(0, this.bridged));
+    this.decoder!.base = this.base;
+    this.decoder!.pos = 0;
+  }
+
+  /** Leaves bridging once the decoder has read past the tail: the window becomes the chunk. */
+  private unbridge(): void {
+    const d = this.decoder!;
+    const into = d.pos - this.tailLength;
+    this.base += this.tailLength;
+    this.buf = this.chunk!;
+    this.chunk = undefined;
+    d.base = this.base;
+    d.pos = into;
   }
 
   /** Opens the capture if it can be; returns its info, or undefined when more bytes are needed. */
@@ -81,11 +114,43 @@ export class ChunkedCaptureReader {
     if (this.ended) return undefined;
     const decoder = this.decoder ?? (this.open(), this.decoder);
     if (!decoder) return undefined;
-    const status = decoder.next(this.buf, this.eof);
-    if (status === DECODED_PACKET) return decoder.packet;
-    if (status !== NEED_MORE) this.ended = true;
-    return undefined;
+    for (;;) {
+      if (this.chunk === undefined) {
+        const status = decoder.next(this.buf, this.eof);
+        if (status === DECODED_PACKET) return decoder.packet;
+        if (status !== NEED_MORE) this.ended = true;
+        return undefined;
+      }
+      // Bridging: more bytes follow the window, so it is never the end of the file.
+      const status = decoder.next(this.buf, false);
+      if (decoder.pos >= this.tailLength) this.unbridge();
+      if (status === DECODED_PACKET) return decoder.packet;
+      if (this.chunk === undefined) continue;
+      // Still inside the tail and the record needs more of the chunk: take more of it.
+      const tail = this.buf.subarray(decoder.pos, this.tailLength);
+      this.base += decoder.pos;
+      this.tailLength = tail.length;
+      if (this.bridged >= this.chunk.length) {
+        // The whole chunk is in the window and it is still not enough: wait for the next chunk.
+        this.buf = join(tail, this.chunk);
+        this.chunk = undefined;
+        decoder.base = this.base;
+        decoder.pos = 0;
+        return undefined;
+      }
+      this.bridge(tail, this.bridged * 4);
+    }
   }
+}
+
+/** Bytes of a new chunk first joined to an unread tail (grown fourfold when a record needs more). */
+const BRIDGE_START = 16384;
+
+function join(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
 }
 
 /**

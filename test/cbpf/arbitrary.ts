@@ -13,14 +13,16 @@ function kFor(form: string, code: number): fc.Arbitrary<number> {
     case 'mem':
       return fc.integer({ min: 0, max: 15 });
     case 'abs':
+      // A narrow range too, so that the same load repeats (the JIT caches repeated loads).
       return fc.oneof(
-        { weight: 6, arbitrary: fc.integer({ min: 0, max: 70 }) },
+        { weight: 3, arbitrary: fc.integer({ min: 0, max: 6 }) },
+        { weight: 4, arbitrary: fc.integer({ min: 0, max: 70 }) },
         { weight: 2, arbitrary: fc.integer({ min: 0, max: 15 }).map((i) => (SKF_AD_OFF + 4 * i) >>> 0) },
         { weight: 1, arbitrary: any32 },
       );
     case 'ind':
     case 'msh':
-      return fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 70 }) }, { weight: 1, arbitrary: any32 });
+      return fc.oneof({ weight: 3, arbitrary: fc.integer({ min: 0, max: 6 }) }, { weight: 4, arbitrary: fc.integer({ min: 0, max: 70 }) }, { weight: 1, arbitrary: any32 });
     case 'kdec':
     case 'khex':
     case 'imm':

@@ -152,3 +152,21 @@ describe('sock_filter bytes', () => {
     expect(() => programFromBytes(new Uint8Array(12))).toThrow(FormatError);
   });
 });
+
+describe('any encoding reads back', () => {
+  it('arbitrary instructions survive -dd, -ddd and asm (unknown opcodes and wild jumps become .insn)', () => {
+    const raw = fc.array(
+      fc.record({ code: fc.integer({ min: 0, max: 0xffff }), jt: fc.integer({ min: 0, max: 255 }), jf: fc.integer({ min: 0, max: 255 }), k: fc.integer({ min: 0, max: 0xffffffff }) }),
+      { minLength: 1, maxLength: 10 },
+    );
+    fc.assert(
+      fc.property(raw, (prog: Insn[]) => {
+        for (const f of ['dd', 'ddd'] as const) expect(parseProgram(formatProgram(prog, f))).toEqual(prog);
+        // asm keeps what the instruction means: k where it is shown, jt/jf on conditional jumps.
+        const back = parseProgram(formatProgram(prog, 'asm'));
+        expect(back.map((p) => p.code)).toEqual(prog.map((p) => p.code));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

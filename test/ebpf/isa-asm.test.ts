@@ -68,6 +68,33 @@ describe('llvm syntax', () => {
     expect(assembleLlvm('.8byte 0x0000000200010107')).toEqual([bad]);
   });
 
+  it('reads bpftool xlated listings: opcode prefixes, source lines, kernel spellings', () => {
+    const listing = [
+      'int prog(void * ctx):',
+      '; u32 k = bpf_ktime_get_ns() & 3;',
+      '   0: (85) call bpf_ktime_get_ns#269488',
+      '   1: (18) r1 = 0x1122334455',
+      '   3: (18) r2 = map[id:6578]',
+      '   5: (db) r0 = atomic64_fetch_or((u64 *)(r1 +0), r0)',
+      '   6: (db) r0 = atomic64_cmpxchg((u64 *)(r1 +0), r0, r2)',
+      '   7: (c3) r2 = atomic_xchg((u32 *)(r1 +4), r2)',
+      '   8: (85) call pc+1#bpf_prog_e0952f3ef8ab7df9_sub',
+      '   9: (95) exit',
+      '  10: (95) exit',
+    ].join('\n');
+    expect(hex(assembleLlvm(listing))).toBe([
+      '85 00 00 00 b0 1c 04 00',
+      '18 01 00 00 55 44 33 22 00 00 00 00 11 00 00 00',
+      '18 12 00 00 b2 19 00 00 00 00 00 00 00 00 00 00',
+      'db 01 00 00 41 00 00 00',
+      'db 21 00 00 f1 00 00 00',
+      'c3 21 04 00 e1 00 00 00',
+      '85 10 00 00 01 00 00 00',
+      '95 00 00 00 00 00 00 00',
+      '95 00 00 00 00 00 00 00',
+    ].join(' '));
+  });
+
   it('reports errors with line and column', () => {
     fails(() => assembleLlvm('exit\n  r1 = frob'), 'E_EBPF_ASM_SYNTAX', 2, 3);
     fails(() => assembleLlvm('r1 += 0x100000000'), 'E_EBPF_ASM_RANGE', 1, 7);

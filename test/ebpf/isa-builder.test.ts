@@ -89,3 +89,14 @@ exit`,
     expect(() => far.label('far').exit().build()).toThrow(/too far/);
   });
 });
+
+describe('ProgramBuilder immediates', () => {
+  it('takes 32-bit immediates as signed values or bit patterns, and rejects the rest', () => {
+    const [a, b] = new ProgramBuilder().mov32(R0, 0xffffffff).mov64(R0, -1).build();
+    expect(a.imm).toBe(-1);
+    expect(b.imm).toBe(-1);
+    expect(() => new ProgramBuilder().mov64(R0, 2 ** 32)).toThrow(/does not fit 32 bits/);
+    expect(() => new ProgramBuilder().jeq(R1, 1.5, 'x')).toThrow(UsageError);
+    expect(() => new ProgramBuilder().lddw(R1, 2 ** 60)).toThrow(/pass a bigint/);
+  });
+});

@@ -53,6 +53,8 @@ describe('slot layout', () => {
 
   it('rejects registers that do not fit a nibble', () => {
     expect(() => encodeProgram([{ code: 0xb7, dst: 16, src: 0, off: 0, imm: 0 }])).toThrow(/dst register 16/);
+    expect(() => encodeProgram([{ code: 0x05, dst: 0, src: 0, off: 40000, imm: 0 }])).toThrow(/offset 40000/);
+    expect(() => encodeProgram([{ code: 0xb7, dst: 0, src: 0, off: 0, imm: 2 ** 32 }])).toThrow(/immediate/);
   });
 });
 

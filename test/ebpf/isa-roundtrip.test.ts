@@ -3,10 +3,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  assembleConformance, assembleLlvm, decodeProgram, disassembleConformance, disassembleLlvm, encodeProgram, describeInsn,
+  assembleConformance, assembleLlvm, decodeProgram, disassembleConformance, disassembleLlvm, encodeProgram, describeInsn, findProblems,
   type Insn,
 } from '../../src/ebpf/index.js';
-import { toHex } from '../../src/util/index.js';
+import { ParseError, toHex } from '../../src/util/index.js';
 
 /** A slot whose opcode is drawn from the defined opcodes most of the time, with small registers, so most slots are valid forms. */
 const slot = fc
@@ -73,5 +73,37 @@ describe('byte-level round trip', () => {
     expect(toHex(encodeProgram(insns))).toBe(toHex(bytes));
     expect(disassembleLlvm(insns)).toBe('\t.8byte 0x0000123400000118\n');
     expect(toHex(encodeProgram(assembleLlvm(disassembleLlvm(insns))))).toBe(toHex(bytes));
+  });
+});
+
+describe('bad input never crashes', () => {
+  const pieces = ['r1', 'w2', '%r3', '=', '+=', 's>>=', '*(u32 *)', '(r1 + 4)', '[%r1+4]', 'goto', '+1', '-0x8000', 'if', '>', 'll', 'lock', 'fetch',
+    'call', 'exit', 'mov', 'lddw', ',', 'map[', ']', 'x:', '#', ';', '0xffffffffffffffffff', '99999999999', '(s8)', 'be16', '.8byte', '\t', ' '];
+  const line = fc.array(fc.constantFrom(...pieces), { maxLength: 8 }).map((p) => p.join(' '));
+  const text = fc.oneof(fc.string({ maxLength: 60 }), fc.array(line, { maxLength: 6 }).map((l) => l.join('\n')));
+
+  it('the assemblers return instructions or throw a ParseError', () => {
+    fc.assert(
+      fc.property(text, (t) => {
+        for (const asm of [assembleLlvm, assembleConformance]) {
+          try {
+            asm(t);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ParseError);
+          }
+        }
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('findProblems lists problems for any decoded program without throwing', () => {
+    fc.assert(
+      fc.property(program, (bytes) => {
+        const insns = decodeProgram(bytes);
+        expect(Array.isArray(findProblems(insns, { initialized: [1, 10] }))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
   });
 });

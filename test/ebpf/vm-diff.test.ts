@@ -70,13 +70,37 @@ const program = fc.array(fc.oneof({ arbitrary: alu, weight: 6 }, { arbitrary: jm
     return [...body, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }];
   });
 
+// XDP programs: r1 is the converted xdp_md, r2/r3 the packet bounds; loads and stores through all three.
+const xdpMem: fc.Arbitrary<Gen> = fc.record({ st: fc.boolean(), size: fc.constantFrom(...SIZES), base: fc.constantFrom(1, 2, 2, 3, 10), off: fc.integer({ min: -8, max: 72 }), d: fc.integer({ min: 4, max: 9 }), s: fc.integer({ min: 0, max: 9 }) })
+  .map((a) => () => {
+    const off = a.base === 10 ? -8 - (a.off & 7) * 8 : a.off;
+    return a.st
+      ? { code: 0x63 | a.size, dst: a.base, src: a.s, off, imm: 0 }
+      : { code: 0x61 | a.size, dst: a.d, src: a.base, off, imm: 0 };
+  });
+const xdpAlu: fc.Arbitrary<Gen> = alu.map((g) => (i, n) => {
+  const insn = g(i, n);
+  // Keep r1..r3 (ctx and packet bounds) mostly intact so accesses reach memory.
+  if (insn.dst >= 1 && insn.dst <= 3) insn.dst += 3;
+  return insn;
+});
+const xdpProgram = fc.array(fc.oneof({ arbitrary: xdpAlu, weight: 3 }, { arbitrary: xdpMem, weight: 4 }, { arbitrary: jmp, weight: 1 }), { minLength: 1, maxLength: 25 })
+  .map((gens) => {
+    const prolog: Insn[] = [
+      { code: 0x61, dst: 2, src: 1, off: 0, imm: 0 },
+      { code: 0x61, dst: 3, src: 1, off: 4, imm: 0 },
+    ];
+    const body = gens.map((g, i) => g(i, gens.length));
+    return [...prolog, ...body, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }];
+  });
+
 type Outcome = { r0: string; mem: string } | { fault: string; insn?: number };
 
-function outcome(insns: Insn[], engine: 'interp' | 'jit', memIn: Uint8Array): Outcome {
+function outcome(insns: Insn[], engine: 'interp' | 'jit', memIn: Uint8Array, type: ProgType = ProgType.BPF_PROG_TYPE_UNSPEC): Outcome {
   try {
-    const p = load({ name: 'diff', type: ProgType.BPF_PROG_TYPE_UNSPEC, insns, license: 'MIT' }, { engine, budget: 5000 });
-    const r: VmRunResult = p.run({ mem: memIn });
-    return { r0: r.r0.toString(16), mem: [...(r.memOut ?? [])].join(',') };
+    const p = load({ name: 'diff', type, insns, license: 'MIT' }, { engine, budget: 5000 });
+    const r: VmRunResult = type === ProgType.BPF_PROG_TYPE_XDP ? p.run({ data: memIn }) : p.run({ mem: memIn });
+    return { r0: r.r0.toString(16), mem: [...(r.memOut ?? r.dataOut)].join(',') };
   } catch (e) {
     if (e instanceof BpfkitError) return { fault: e.code, insn: e.position?.insn };
     throw e;
@@ -107,5 +131,20 @@ describe('interpreter and WebAssembly JIT agree', () => {
     expect(Object.keys(codes).every((c) => c.startsWith('E_VM_'))).toBe(true);
     expect(codes.E_VM_OUT_OF_BOUNDS).toBeGreaterThan(0);
     expect(codes.E_VM_BUDGET).toBeGreaterThan(0);
+  });
+
+  it('on random XDP programs (converted context, packet pointers, stack)', () => {
+    let values = 0, ctxFaults = 0;
+    fc.assert(
+      fc.property(xdpProgram, fc.uint8Array({ minLength: 0, maxLength: 64 }), (insns, packet) => {
+        const a = outcome(insns, 'interp', packet, ProgType.BPF_PROG_TYPE_XDP);
+        const b = outcome(insns, 'jit', packet, ProgType.BPF_PROG_TYPE_XDP);
+        if ('fault' in a) { if (a.fault === 'E_VM_CTX_ACCESS') ctxFaults++; } else values++;
+        expect(b).toEqual(a);
+      }),
+      { numRuns: 300, seed: 0xbeef },
+    );
+    expect(values).toBeGreaterThan(30);
+    expect(ctxFaults).toBeGreaterThan(10);
   });
 });

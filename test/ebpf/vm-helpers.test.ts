@@ -6,7 +6,6 @@ import { load, type EngineKind, type VmLoadOptions } from '../../src/ebpf/vm/ind
 import { asm } from './vm-support.js';
 
 const ENGINES: EngineKind[] = ['interp', 'jit'];
-const u32 = (v: Uint8Array | undefined): number => new DataView(v!.buffer, v!.byteOffset).getUint32(0, true);
 const u64 = (v: Uint8Array | undefined): bigint => new DataView(v!.buffer, v!.byteOffset).getBigUint64(0, true);
 
 const COUNTS: MapSpec = { name: 'counts', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 16 };
@@ -245,8 +244,11 @@ describe.each(ENGINES)('helpers (%s)', (engine) => {
     expect(mk('call 160\nexit', [], { host }).run().r0).toBe(120000000n);
   });
 
-  it('csum_diff of 4 bytes against nothing is their ones-complement sum', () => {
+  it('csum_diff sums 32-bit words with end-around carry (x86-64 csum_partial)', () => {
     const p = mk('*(u32 *)(r10 - 4) = 0x01000201\nr1 = 0\nr2 = 0\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 0\ncall 28\nexit');
-    expect(p.run().r0).toBe(0x0201n + 0x0100n);
+    expect(p.run().r0).toBe(0x01000201n);
+    // seed 2 + ~0xffffffff (0) + 0xffffffff = 0x1_00000001, and the carry comes around: 0x00000002
+    const q = mk('*(u32 *)(r10 - 4) = -1\n*(u32 *)(r10 - 8) = -1\nr1 = r10\nr1 += -4\nr2 = 4\nr3 = r10\nr3 += -8\nr4 = 4\nr5 = 2\ncall 28\nexit');
+    expect(q.run().r0).toBe(2n);
   });
 });

@@ -157,3 +157,54 @@ describe.each(ENGINES)('program types (%s)', (engine) => {
     expect(p.run({ ctx: args }).r0).toBe(257n);
   });
 });
+
+/** The IPv4 header checksum of `frame` (Ethernet at 0): 0 when the stored checksum is right. */
+function ipChecksumResidue(frame: Uint8Array): number {
+  let sum = 0;
+  for (let i = 14; i < 34; i += 2) sum += (frame[i] << 8) | frame[i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+describe.each(ENGINES)('packet rewriting helpers (%s)', (engine) => {
+  it('skb_store_bytes + l3_csum_replace keep the IPv4 checksum valid', () => {
+    const frame = tcpFrame(80, true);
+    const c = ipChecksumResidue(frame); // with a zero checksum field this is the checksum itself
+    frame[24] = c >> 8; frame[25] = c & 0xff;
+    expect(ipChecksumResidue(frame)).toBe(0);
+    const p = load({ name: 't', type: ProgType.BPF_PROG_TYPE_SCHED_CLS, license: 'GPL', insns: asm(`
+      r6 = r1
+      r1 = r6
+      r2 = 30
+      r3 = r10
+      r3 += -4
+      r4 = 4
+      call 26
+      *(u32 *)(r10 - 8) = 0x6300000a
+      r1 = r6
+      r2 = 30
+      r3 = r10
+      r3 += -8
+      r4 = 4
+      r5 = 0
+      call 9
+      r1 = r6
+      r2 = 24
+      r3 = *(u32 *)(r10 - 4)
+      r4 = *(u32 *)(r10 - 8)
+      r5 = 4
+      call 10
+      exit`) }, { engine });
+    const r = p.testRun({ data: frame });
+    expect(r.retval).toBe(0);
+    expect([...r.dataOut.subarray(30, 34)]).toEqual([10, 0, 0, 99]);
+    expect(ipChecksumResidue(r.dataOut)).toBe(0);
+  });
+
+  it('bpf_redirect returns XDP_REDIRECT and records the target', () => {
+    const p = load({ name: 't', type: ProgType.BPF_PROG_TYPE_XDP, license: 'GPL', insns: asm('r1 = 7\nr2 = 0\ncall 23\nexit') }, { engine });
+    const r = p.run({ data: tcpFrame(80, true) });
+    expect(r.r0).toBe(4n);
+    expect(r.redirect).toEqual({ ifindex: 7, flags: 0 });
+  });
+});

@@ -6,7 +6,7 @@ import { insn, type Insn } from '../../src/cbpf/index.js';
 import type { Block, Cfg } from '../../src/filter/cfg.js';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
 import { emit } from '../../src/filter/emit.js';
-import { deadStores, optimize, optimizeFilter, optimizeWithStats, simplify, structure, thread } from '../../src/filter/optimize/index.js';
+import { deadStores, optimize, optimizeFilter, optimizeWithStats, reorder, simplify, structure, thread } from '../../src/filter/optimize/index.js';
 import { measure, serialize } from '../../src/filter/optimize/graph.js';
 import { parseListing, runCbpf } from './cbpf-listing.js';
 
@@ -80,7 +80,7 @@ describe('optimizer passes', () => {
       (005) ret      #0`);
     const cfg = cfgFromProgram(p);
     const before = serialize(cfg);
-    for (const pass of [simplify, deadStores, thread, structure, optimize]) {
+    for (const pass of [reorder, simplify, deadStores, thread, structure, optimize]) {
       const out = pass(cfg);
       expect(out.entry).not.toBe(cfg.entry);
       expect(serialize(cfg)).toBe(before);
@@ -99,6 +99,43 @@ describe('optimizer passes', () => {
       const pkt = Uint8Array.of(0, 0, 0, v);
       expect(runCbpf(q, pkt)).toBe(runCbpf(p, pkt));
     }
+  });
+
+  it('regroups an OR chain of tests on two fields only where every load is known in range', () => {
+    // host a or host b or host c, IPv4 part: src/dst alternate; [30] may abort until loaded once.
+    const p = listing(`
+      (000) ldh      [12]
+      (001) jeq      #0x800           jt 2 jf 15
+      (002) ld       [26]
+      (003) jeq      #0xa000001       jt 14 jf 4
+      (004) ld       [30]
+      (005) jeq      #0xa000001       jt 14 jf 6
+      (006) ld       [26]
+      (007) jeq      #0xa000002       jt 14 jf 8
+      (008) ld       [30]
+      (009) jeq      #0xa000002       jt 14 jf 10
+      (010) ld       [26]
+      (011) jeq      #0xa000003       jt 14 jf 12
+      (012) ld       [30]
+      (013) jeq      #0xa000003       jt 14 jf 15
+      (014) ret      #1
+      (015) ret      #0`);
+    const q = opt(p);
+    // ldh, jeq, ld [26], jeq a, ld [30], jeq a, jeq b, jeq c, ld [26], jeq b, jeq c, 2 returns.
+    expect(q).toHaveLength(13);
+    const pkt = (len: number, src: number, dst: number): Uint8Array => {
+      const b = new Uint8Array(34);
+      b[12] = 8;
+      new DataView(b.buffer).setUint32(26, src);
+      new DataView(b.buffer).setUint32(30, dst);
+      return b.slice(0, len);
+    };
+    // Source is host b but the packet stops before the destination: the original rejects.
+    for (const len of [29, 30, 32, 33, 34]) for (const [src, dst] of [[0xa000002, 0], [0xa000001, 0], [0, 0xa000003], [0xa000003, 5], [7, 7]]) {
+      expect(runCbpf(q, pkt(len, src, dst)), `len ${len} src ${src} dst ${dst}`).toBe(runCbpf(p, pkt(len, src, dst)));
+    }
+    expect(runCbpf(q, pkt(32, 0xa000002, 0))).toBe(0);
+    expect(runCbpf(q, pkt(30, 0xa000001, 0))).toBe(1);
   });
 
   it('every round lowers the termination measure', () => {
@@ -166,7 +203,7 @@ function filterShapedArb(): fc.Arbitrary<Insn[]> {
   return fc.array(pair, { minLength: 1, maxLength: 14 }).map((pairs) => {
     const n = pairs.length * 2 + 2;
     const prog: Insn[] = [];
-    pairs.forEach(([ld, k, op, c, jt, jf, and], i) => {
+    pairs.forEach(([ld, k, op, c, jt, jf, and]) => {
       const at = prog.length + 1;
       const room = n - 1 - at - 1;
       prog.push(and ? insn(0x54, c) : insn(ld, k));

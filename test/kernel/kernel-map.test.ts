@@ -79,6 +79,17 @@ describe.skipIf(why !== undefined)('kernel maps', () => {
     expect(new DataView(outer.get(u32(1))!.buffer).getUint32(0, true)).toBe(i.info().id);
   });
 
+  it('queue and stack maps: push, peek, pop in their orders', () => {
+    using q = kernel.createMap({ name: 'q', type: MapType.BPF_MAP_TYPE_QUEUE, keySize: 0, valueSize: 4, maxEntries: 3 });
+    using s = kernel.createMap({ name: 's', type: MapType.BPF_MAP_TYPE_STACK, keySize: 0, valueSize: 4, maxEntries: 3 });
+    for (const n of [1, 2, 3]) { q.push(u32(n)); s.push(u32(n)); }
+    expect(() => q.push(u32(4))).toThrow(expect.objectContaining({ errnoName: 'E2BIG' }));
+    q.push(u32(4), 2); // BPF_EXIST: drop the oldest
+    expect(q.peek()).toEqual(u32(2));
+    expect([q.pop(), q.pop(), q.pop(), q.pop()]).toEqual([u32(2), u32(3), u32(4), undefined]);
+    expect([s.pop(), s.pop(), s.pop(), s.pop()]).toEqual([u32(3), u32(2), u32(1), undefined]);
+  });
+
   it('errors name the map and the errno, with a hint', () => {
     let err: unknown;
     try {

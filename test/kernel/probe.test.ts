@@ -2,7 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { MapType, ProgType } from '../../src/ebpf/index.js';
+import { MapType, ProgType, helperName } from '../../src/ebpf/index.js';
 import { FakeSys, Kernel, Probes, requireFeature } from '../../src/kernel/index.js';
 import { UnsupportedError, UsageError } from '../../src/util/index.js';
 import { hasCommand } from '../helpers/reference.js';
@@ -75,6 +75,31 @@ describe.skipIf(why !== undefined)('feature probes (real kernel)', () => {
       compared++;
     }
     expect(compared).toBeGreaterThan(30);
+  });
+
+  // bpftool (6.1 here) only recognises "invalid func"/"unknown func", so it calls helpers that newer verifiers refuse with
+  // "program of this type cannot use helper" supported: our set must lie inside its set, and be the known-good core.
+  it.skipIf(!hasCommand('bpftool'))('helpers xdp and socket_filter may call: within what bpftool reports, and the core ones present', () => {
+    const out = execFileSync('bpftool', ['feature', 'probe', 'kernel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    // Helpers newer than this bpftool (it stops at its own header's last id) are not in its output at all.
+    const known = new Set([...out.matchAll(/- (bpf_\w+)/g)].map((m) => m[1]));
+    for (const type of ['xdp', 'socket_filter']) {
+      const section = out.split(`eBPF helpers supported for program type ${type}:`)[1].split('eBPF helpers supported')[0];
+      const ref = new Set([...section.matchAll(/- (bpf_\w+)/g)].map((m) => m[1]));
+      expect(ref.size).toBeGreaterThan(20);
+      const ours = new Set<string>();
+      for (let id = 1; helperName(id) !== undefined; id++) if (kernel.probes.has(`helper:${type}:${id}`)) ours.add(helperName(id)!);
+      // bpftool leaves these out unless run in "full" mode (they write to the kernel log).
+      const bpftoolSkips = new Set(['bpf_trace_printk', 'bpf_trace_vprintk', 'bpf_probe_write_user']);
+      expect([...ours].filter((h) => known.has(h) && !ref.has(h) && !bpftoolSkips.has(h)), type).toEqual([]);
+      for (const h of ['bpf_map_lookup_elem', 'bpf_map_update_elem', 'bpf_ktime_get_ns', 'bpf_get_prandom_u32', 'bpf_ringbuf_output']) expect(ours.has(h), `${type} ${h}`).toBe(true);
+      const foreign = type === 'xdp' ? ['bpf_override_return', 'bpf_skb_load_bytes'] : ['bpf_override_return', 'bpf_xdp_adjust_head'];
+      for (const h of foreign) expect(ours.has(h), `${type} ${h}`).toBe(false);
+    }
+    expect(kernel.probes.has('helper:xdp:xdp_adjust_head')).toBe(true);
+    expect(kernel.probes.has('helper:socket_filter:skb_load_bytes')).toBe(true);
+    expect(kernel.probes.has('helper:socket_filter:xdp_adjust_head')).toBe(false);
+    expect(kernel.probes.has('helper:xdp:map_lookup_elem')).toBe(true);
   });
 
   it('memoizes: a second probe issues no syscall', () => {

@@ -94,5 +94,8 @@ describe('bpfkit capinfo', () => {
     const n = await run('capinfo', notCapture);
     expect(n.code).toBe(1);
     expect(n.err).toContain('unknown file format [E_PCAP_BAD_MAGIC]');
+    const missing = await run('capinfo', path.join(dir, 'missing.pcap'));
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/^bpfkit capinfo: cannot open \S+missing\.pcap: no such file or directory\n$/);
   });
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AtomicFileWriter, openCaptureFile, openCaptureFileSync, writeCaptureFile } from '../../src/node/index.js';
 import { readCapture, synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
-import { FormatError, bytesEqual } from '../../src/util/index.js';
+import { FormatError, UsageError, bytesEqual } from '../../src/util/index.js';
 
 /** File bytes as a plain Uint8Array (a Buffer compares unequal to one). */
 const load = (f: string): Uint8Array => new Uint8Array(readFileSync(f));
@@ -43,7 +43,7 @@ describe('openCaptureFile / openCaptureFileSync', () => {
     expect(bytes).toBe(packets.reduce((a, p) => a + p.data.length, 0));
   });
 
-  it('names the file in errors and gives the packets before damage', () => {
+  it('names the file in errors and gives the packets before damage', async () => {
     const cut = path.join(dir, 'cut.pcap');
     writeFileSync(cut, readFileSync(file).subarray(0, 5000));
     const s = openCaptureFileSync(cut, 1000);
@@ -57,9 +57,35 @@ describe('openCaptureFile / openCaptureFileSync', () => {
     expect(n).toBe(readCapture(load(cut)).packets.length);
     expect(error).toBeInstanceOf(FormatError);
     expect((error as FormatError).position?.file).toBe(cut);
+    const asyncError = await (async () => {
+      try {
+        for await (const _ of openCaptureFile(cut, 1000));
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect((asyncError as FormatError).position?.file).toBe(cut);
     const bad = path.join(dir, 'bad.pcap');
     writeFileSync(bad, 'not a capture');
     expect(() => openCaptureFileSync(bad)).toThrow(/unknown file format.*bad\.pcap/);
+  });
+});
+
+describe('file-system errors', () => {
+  it('are typed errors with a short message naming the file', async () => {
+    const missing = path.join(dir, 'no-such-dir', 'x.pcap');
+    for (const fn of [() => openCaptureFileSync(missing), () => new AtomicFileWriter(missing), () => openCaptureFileSync(dir)]) {
+      let error: unknown;
+      try {
+        fn();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as UsageError).code).toBe('E_FILE');
+      expect((error as UsageError).message).toMatch(/^cannot (open|write|read) \S+: [a-z ]+$/);
+    }
+    await expect(writeCaptureFile(missing, [])).rejects.toThrow(/cannot write .*: no such file or directory/);
   });
 });
 

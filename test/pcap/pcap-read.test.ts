@@ -172,3 +172,34 @@ describe('pcap records', () => {
     expect(r.packets[0].data.byteOffset).toBe(24 + 16);
   });
 });
+
+describe('pseudo-header fix-ups (as libpcap on a little-endian host)', () => {
+  it('swaps the SocketCAN id behind a Linux cooked header in a big-endian file, on a copy', () => {
+    const sll = Uint8Array.of(0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0, 0x0c, 0x11, 0x22, 0x33, 0x44, 8, 0, 0, 0);
+    const file = pcapFile({ endian: 'be', linkType: 113, records: [{ sec: 1, frac: 0, data: sll }] });
+    const p = readCapture(file).packets[0];
+    expect([...p.data.subarray(16, 20)]).toEqual([0x44, 0x33, 0x22, 0x11]);
+    expect([...p.data.subarray(0, 16)]).toEqual([...sll.subarray(0, 16)]);
+    expect(file[24 + 16 + 16]).toBe(0x11); // the input is untouched
+    // Not CAN, or a little-endian file: unchanged.
+    const ip = sll.slice();
+    ip[15] = 0x00;
+    ip[14] = 0x08;
+    expect([...readCapture(pcapFile({ endian: 'be', linkType: 113, records: [{ sec: 1, frac: 0, data: ip }] })).packets[0].data]).toEqual([...ip]);
+    expect([...readCapture(pcapFile({ linkType: 113, records: [{ sec: 1, frac: 0, data: sll }] })).packets[0].data]).toEqual([...sll]);
+  });
+
+  it('recomputes the wire length of isochronous IN completions in mmapped Linux USB captures', () => {
+    const d = new Uint8Array(100);
+    const v = new DataView(d.buffer);
+    d[8] = 0x43; // URB_COMPLETE
+    d[9] = 0; // isochronous
+    d[10] = 0x81; // IN endpoint
+    v.setUint32(32, 150, true); // urb_len
+    v.setUint32(60, 2, true); // ndesc
+    v.setUint32(64 + 4, 10, true); // desc 0: offset 10, len 20 -> data ends at 30
+    v.setUint32(64 + 8, 20, true);
+    const r = readCapture(pcapFile({ linkType: 220, records: [{ sec: 1, frac: 0, data: d, len: 64 + 2 * 16 + 150 }] }));
+    expect(r.packets[0].origLen).toBe(64 + 2 * 16 + 30);
+  });
+});

@@ -1,9 +1,9 @@
-/** Differential test of the engines against libpcap's own bpf_filter on random valid programs and random packets (edge cases the corpus lacks). */
+/** Differential tests against libpcap's own bpf_filter and bpf_dump on random programs, packets and encodings (edge cases the corpus lacks). */
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compileJit, insn, interpret, type Insn } from '../../src/cbpf/index.js';
-import { libpcapMissing, libpcapRunMany } from '../helpers/libpcap.js';
+import { compileJit, formatProgram, insn, interpret, type Insn } from '../../src/cbpf/index.js';
+import { libpcapDumpMany, libpcapMissing, libpcapRunMany } from '../helpers/libpcap.js';
 import { arbPacket, arbProgram } from '../cbpf/arbitrary.js';
 
 const why = libpcapMissing();
@@ -26,5 +26,25 @@ describe.skipIf(why !== undefined)('interpreter and JIT = libpcap bpf_filter', (
     // Enough runs must end in a return value other than 0 for the comparison to mean something.
     expect(ref.filter((v) => v !== 0).length).toBeGreaterThan(800);
     expect(bad.slice(0, 5)).toEqual([]);
+  });
+});
+
+describe.skipIf(why !== undefined)('formatProgram = libpcap bpf_dump on random encodings', () => {
+  it('-d, -dd and -ddd of 3000 random programs (ancillary names, unimp, signed operands)', () => {
+    const raw = fc.array(
+      fc.record({
+        code: fc.oneof(fc.integer({ min: 0, max: 0xff }), fc.integer({ min: 0, max: 0xffff })),
+        jt: fc.integer({ min: 0, max: 255 }),
+        jf: fc.integer({ min: 0, max: 255 }),
+        k: fc.oneof(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0xfffff000, max: 0xfffff040 }), fc.integer({ min: 0, max: 20 })),
+      }),
+      { minLength: 1, maxLength: 6 },
+    );
+    const progs = [...fc.sample(raw, { numRuns: 2000, seed: 11 }), ...fc.sample(arbProgram(20), { numRuns: 1000, seed: 12 })];
+    const items = progs.flatMap((insns) => ([1, 2, 3] as const).map((option) => ({ insns, option })));
+    const dumps = libpcapDumpMany(items);
+    const fmt = { 1: 'd', 2: 'dd', 3: 'ddd' } as const;
+    const bad = items.flatMap((it, i) => (formatProgram(it.insns, fmt[it.option]) === dumps[i] ? [] : [`${JSON.stringify(it.insns)}:\n${dumps[i]}`]));
+    expect(bad.slice(0, 3)).toEqual([]);
   });
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compileJit, formatProgram, interpret, parseProgram, validate, type Insn } from '../../src/cbpf/index.js';
 import {
+  libpcapCompile,
   libpcapCompileMany,
   libpcapDltValues,
   libpcapDumpMany,
@@ -233,6 +234,39 @@ describe.skipIf(why !== undefined)('formatProgram against tcpdump -d itself', ()
       const out = execFileSync('tcpdump', [flag, expr], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
       const prog = parseProgram(out);
       expect(formatProgram(prog, flag.slice(1) as 'd' | 'dd' | 'ddd')).toBe(out);
+    }
+  });
+});
+
+describe.skipIf(why !== undefined)('bpfkit cbpf run against libpcap', () => {
+  it('prints libpcap pcap_offline_filter values over corpus captures (our capture reader + JIT end to end)', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs');
+    const os = await import('node:os');
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-cbpf-run-'));
+    try {
+      const files = captureFiles().filter((f) => f.endsWith('.pcap') || f.endsWith('.pcapng')).slice(0, 400);
+      const packets = libpcapPacketsMany(files);
+      const ether = files.filter((f, i) => { const r = packets[i]; return r.ok && r.linkType === 1 && r.packets.length > 0 && r.readError === ''; }).slice(0, 40);
+      const compiled = libpcapCompile('tcp port 80 or udp or arp', { linkType: 'EN10MB' });
+      expect(compiled.ok).toBe(true);
+      if (!compiled.ok) return;
+      const progFile = path.join(tmp, 'f.d');
+      writeFileSync(progFile, formatProgram(compiled.insns, 'd'));
+      const ref = libpcapFilterSets(ether.map((f) => ({ files: [f], programs: [compiled.insns] })));
+      let nonzero = 0;
+      for (const [i, f] of ether.entries()) {
+        let out = '';
+        const status = await main(['cbpf', 'run', progFile, f], { stdout: (t) => (out += t), stderr: () => {}, isTTY: false });
+        expect(status, f).toBe(0);
+        const want = ref[i].values[0];
+        nonzero += want.filter((v) => v !== 0).length;
+        expect(out, f).toBe(want.map((v) => `${v}\n`).join(''));
+      }
+      expect(ether.length).toBeGreaterThan(20);
+      expect(nonzero).toBeGreaterThan(50);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { skipReason } from '../helpers/reference.js';
+import { main } from '../../src/cli/main.js';
 import {
-  assembleLlvm, decodeProgram, describeInsn, disassembleLlvm, encodeProgram, formatInsnLlvm, slotOffsets, type Insn,
+  assembleConformance, assembleLlvm, decodeProgram, describeInsn, disassembleLlvm, encodeProgram, formatInsnLlvm, slotOffsets, type Insn,
 } from '../../src/ebpf/index.js';
 import { programSections, readElf } from '../../src/elf/index.js';
 import { toHex } from '../../src/util/index.js';
@@ -237,6 +238,27 @@ describe.skipIf(clangSkip)('clang-19 -target bpf objects vs llvm-objdump-19', ()
       const sym = elf.symbols.find((s) => s.name === name)!;
       expect(sym.value).toBe(Number.parseInt(m[1], 16));
       expect(elf.sections[sym.shndx].name).toBe(m[2]);
+    }
+  });
+
+  it('bpfkit ebpf disasm lists every section of the object with symbols as labels; each listing reassembles to the section bytes', async () => {
+    const obj = path.join(work, 'prog-cli.o');
+    execFileSync('clang-19', ['-target', 'bpf', '-mcpu=v4', '-O2', '-c', cfile, '-o', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const elf = readElf(new Uint8Array(readFileSync(obj)));
+    for (const syntax of ['llvm', 'conformance']) {
+      let out = '';
+      const status = await main(['ebpf', 'disasm', '--syntax', syntax, obj], { stdout: (t) => void (out += t), stderr: () => undefined, isTTY: false });
+      expect(status).toBe(0);
+      const parts = out.split(/^[;#] section (.*)\n/m).slice(1);
+      const names: string[] = [];
+      for (let i = 0; i < parts.length; i += 2) {
+        names.push(parts[i]);
+        const asm = syntax === 'llvm' ? assembleLlvm : assembleConformance;
+        expect(toHex(encodeProgram(asm(parts[i + 1]))), `${syntax} ${parts[i]}`).toBe(toHex(elf.section(parts[i])!.data));
+      }
+      expect(names.sort()).toEqual(['.text', 'socket', 'xdp']);
+      expect(out).toMatch(/^prog:$/m);
+      expect(out).toMatch(/relocation: counts/);
     }
   });
 

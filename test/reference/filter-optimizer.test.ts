@@ -61,44 +61,58 @@ function loadPackets(cap: number): Map<string, LitePacket[]> {
 }
 
 /**
- * Offsets the program loads from and constants it compares with: what a directed packet
- * needs. An indexed load `[x + k]` is probed at k plus each small constant the program
- * loads (header lengths) and plus typical IP header lengths.
+ * Offsets the program loads from, each with the constants compared after that load: what a
+ * directed packet needs. An indexed load `[x + k]` is probed at k plus each small constant
+ * the program loads (header lengths) and plus typical header lengths.
  */
-function probes(p: readonly Insn[]): { loads: { k: number; size: number }[]; consts: number[]; span: number } {
-  const loads: { k: number; size: number }[] = [];
-  const consts = new Set<number>([0]);
-  const imms = new Set<number>([0]);
-  for (const i of p) if ((BPF_CLASS(i.code) === BPF_LD || BPF_CLASS(i.code) === 0x01 || BPF_CLASS(i.code) === 0x04) && BPF_SRC(i.code) === BPF_K && i.k < 1400) imms.add(i.k);
-  let span = 16;
-  for (const i of p) {
-    const size = BPF_SIZE(i.code) === BPF_H ? 2 : BPF_SIZE(i.code) === BPF_B ? 1 : 4;
-    if (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS && i.k < 0x10000) loads.push({ k: i.k, size });
-    if (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_IND && i.k < 0x10000) {
-      for (const c of imms) loads.push({ k: i.k + c, size });
-      for (let hl = 20; hl <= 60; hl += 4) for (const base of [0, 14, 16, 4, 24, 32]) loads.push({ k: i.k + base + hl, size });
-    }
-    if (BPF_CLASS(i.code) === BPF_JMP && BPF_SRC(i.code) === BPF_K) consts.add(i.k);
-  }
-  for (const l of loads) span = Math.max(span, l.k + l.size + 8);
-  return { loads, consts: [...consts], span: Math.min(span, 1600) };
+interface Probe {
+  k: number;
+  size: number;
+  consts: number[];
 }
 
-/** Packets built to hit the program's tests: loaded fields often hold the constants it compares with. */
+function probes(p: readonly Insn[]): { loads: Probe[]; lengths: number[]; span: number } {
+  const loads: Probe[] = [];
+  const imms = new Set<number>([0]);
+  for (const i of p) if ((BPF_CLASS(i.code) === BPF_LD || BPF_CLASS(i.code) === 0x01 || BPF_CLASS(i.code) === 0x04) && BPF_SRC(i.code) === BPF_K && i.k < 1400) imms.add(i.k);
+  let current: Probe[] = [];
+  for (const i of p) {
+    const size = BPF_SIZE(i.code) === BPF_H ? 2 : BPF_SIZE(i.code) === BPF_B ? 1 : 4;
+    if (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_ABS && i.k < 0x10000) {
+      current = [{ k: i.k, size, consts: [] }];
+      loads.push(...current);
+    }
+    if (BPF_CLASS(i.code) === BPF_LD && BPF_MODE(i.code) === BPF_IND && i.k < 0x10000) {
+      current = [];
+      for (const c of imms) current.push({ k: i.k + c, size, consts: [] });
+      for (let hl = 20; hl <= 60; hl += 4) for (const base of [0, 14, 16, 4, 24, 32]) current.push({ k: i.k + base + hl, size, consts: [] });
+      loads.push(...current);
+    }
+    if (BPF_CLASS(i.code) === BPF_JMP && BPF_SRC(i.code) === BPF_K) for (const l of current) l.consts.push(i.k);
+  }
+  for (const l of loads) if (l.consts.length === 0) l.consts.push(0);
+  // Lengths where a load just fits or just does not: where truncation changes verdicts.
+  const lengths = [...new Set(loads.flatMap((l) => [l.k + l.size - 1, l.k + l.size]))].filter((n) => n >= 0 && n <= 1600);
+  let span = 16;
+  for (const l of loads) span = Math.max(span, l.k + l.size + 8);
+  return { loads, lengths: lengths.length ? lengths : [0], span: Math.min(span, 1600) };
+}
+
+/** Packets built to hit the program's tests: loaded fields often hold the constants compared with them. */
 function directedPacket(pr: ReturnType<typeof probes>): fc.Arbitrary<{ data: Uint8Array; wirelen: number }> {
   return fc
     .record({
-      len: fc.oneof(fc.integer({ min: 0, max: pr.span }), fc.constant(pr.span)),
+      len: fc.oneof(fc.integer({ min: 0, max: pr.span }), fc.constantFrom(...pr.lengths), fc.constant(pr.span)),
       seed: fc.uint8Array({ minLength: pr.span, maxLength: pr.span }),
-      picks: fc.array(fc.tuple(fc.nat(), fc.nat(), fc.nat(3)), { maxLength: 24 }),
+      picks: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 24 }),
       extra: fc.nat(100),
     })
     .map(({ len, seed, picks, extra }) => {
       const data = seed.slice(0, len);
-      for (const [li, ci, shift] of picks) {
+      for (const [li, ci] of picks) {
         if (pr.loads.length === 0) break;
-        const { k, size } = pr.loads[li % pr.loads.length];
-        const c = pr.consts[ci % pr.consts.length] >>> (shift * 8 * (size < 4 ? 1 : 0));
+        const { k, size, consts } = pr.loads[li % pr.loads.length];
+        const c = consts[ci % consts.length];
         for (let b = 0; b < size; b++) if (k + b < data.length) data[k + b] = (c >>> (8 * (size - 1 - b))) & 0xff;
       }
       return { data, wirelen: len + (extra % 3 === 0 ? extra : 0) };

@@ -46,11 +46,21 @@ export function libpcapReadings(files: string[]): Map<string, Reading> {
         out.set(line.slice(5), cur);
       } else if (!cur || line === '') continue;
       else if (line.startsWith('open')) cur.open = line;
-      else if (line.startsWith('packet ')) cur.packets.push(line);
+      else if (line.startsWith('packet ')) cur.packets.push(normalizeSeconds(line));
       else cur.end = line;
     }
   }
   return out;
+}
+
+/**
+ * `Packet.tsSec` is a number, so seconds beyond 2^53 (only in corrupted pcapng files, some
+ * hundred million years out) are rounded; render libpcap's exact value the same way.
+ */
+function normalizeSeconds(line: string): string {
+  const f = line.split(' ');
+  f[3] = String(Number(f[3]));
+  return f.join(' ');
 }
 
 /** bpfkit's whole-buffer reader on the same file. */

@@ -110,6 +110,7 @@ function jumpTargets(prog: Program): Set<number> {
   const targets = new Set<number>();
   prog.forEach((p, n) => {
     const info = opcodeInfo(p.code);
+    if (jumpsOutside(p, n, prog.length)) return;
     if (info?.form === 'ja') targets.add(n + 1 + signed(p.k));
     else if (info?.form === 'jk' || info?.form === 'jx') {
       // Only the labels that asmLine prints: a zero offset is written as fall-through.
@@ -124,13 +125,24 @@ function jumpTargets(prog: Program): Set<number> {
   return targets;
 }
 
+/** True when a jump of `p` at index `n` lands outside the program (only invalid programs do). */
+function jumpsOutside(p: Insn, n: number, len: number): boolean {
+  const form = opcodeInfo(p.code)?.form;
+  const inside = (t: number): boolean => t >= 0 && t < len;
+  if (form === 'ja') return !inside(n + 1 + signed(p.k));
+  if (form === 'jk' || form === 'jx') return !inside(n + 1 + p.jt) || !inside(n + 1 + p.jf);
+  return false;
+}
+
 function formatAsm(prog: Program): string {
   const targets = jumpTargets(prog);
   const label = (t: number): string => `l${t}`;
   let out = '';
   prog.forEach((p, n) => {
     if (targets.has(n)) out += `${label(n)}:\n`;
-    out += `\t${asmLine(p, n, label)}\n`;
+    // A jump with no label to name its target is written raw, so that the text still reads back.
+    const line = jumpsOutside(p, n, prog.length) ? `.insn ${hex(p.code)}, ${p.jt}, ${p.jf}, ${hex(p.k)}` : asmLine(p, n, label);
+    out += `\t${line}\n`;
   });
   return out;
 }

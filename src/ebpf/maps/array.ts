@@ -88,6 +88,12 @@ export class ArrayMap extends VmMapBase {
     return this.regions[cpu].subarray(off, off + this.spec.valueSize);
   }
 
+  /** A whole slot, padding to 8 bytes included. */
+  private slot(index: number, cpu: number): Uint8Array {
+    const off = index * this.elemSize;
+    return this.regions[cpu].subarray(off, off + this.elemSize);
+  }
+
   private view(index: number, cpu: number): Uint8Array {
     let v = this.views[cpu].get(index);
     if (!v) {
@@ -103,8 +109,9 @@ export class ArrayMap extends VmMapBase {
     const index = arrayIndex(key);
     if (index >= this.spec.maxEntries) return undefined;
     if (!this.percpu) return this.raw(index, 0).slice();
+    // Per-CPU slots travel whole, padding included, as the kernel's bpf_long_memcpy copies them.
     const out = new Uint8Array(this.syscallValueSize);
-    for (let cpu = 0; cpu < this.cpus; cpu++) out.set(this.raw(index, cpu), cpu * this.elemSize);
+    for (let cpu = 0; cpu < this.cpus; cpu++) out.set(this.slot(index, cpu), cpu * this.elemSize);
     return out;
   }
 
@@ -116,7 +123,7 @@ export class ArrayMap extends VmMapBase {
     this.fail(ret, 'update');
     const index = arrayIndex(key);
     if (!this.percpu) this.raw(index, 0).set(value);
-    else for (let cpu = 0; cpu < this.cpus; cpu++) this.raw(index, cpu).set(value.subarray(cpu * this.elemSize, cpu * this.elemSize + this.spec.valueSize));
+    else for (let cpu = 0; cpu < this.cpus; cpu++) this.slot(index, cpu).set(value.subarray(cpu * this.elemSize, (cpu + 1) * this.elemSize));
   }
 
   /** `array_map_update_elem`'s checks, in its order. */
@@ -141,7 +148,7 @@ export class ArrayMap extends VmMapBase {
   override lookupElem(key: Uint8Array, cpu = 0): Uint8Array | undefined {
     const index = arrayIndex(key);
     if (index >= this.spec.maxEntries) return undefined;
-    return this.view(index, this.percpu ? cpu : 0);
+    return this.view(index, this.percpu ? this.cpuOf(cpu) : 0);
   }
 
   override lookupPercpuElem(key: Uint8Array, cpu: number): Uint8Array | undefined {
@@ -155,7 +162,7 @@ export class ArrayMap extends VmMapBase {
     const index = arrayIndex(key);
     const ret = this.check(index, flags);
     if (ret) return ret;
-    this.raw(index, this.percpu ? cpu : 0).set(value.subarray(0, this.spec.valueSize));
+    this.raw(index, this.percpu ? this.cpuOf(cpu) : 0).set(value.subarray(0, this.spec.valueSize));
     return 0;
   }
 
@@ -165,10 +172,11 @@ export class ArrayMap extends VmMapBase {
 
   override forEachElem(callback: ForEachCallback, flags = 0, cpu = 0): number {
     if (flags) return negErrno('EINVAL');
+    const c = this.percpu ? this.cpuOf(cpu) : 0;
     let n = 0;
     for (let i = 0; i < this.spec.maxEntries; i++) {
       n++;
-      if (callback(arrayKey(i), this.view(i, this.percpu ? cpu : 0))) break;
+      if (callback(arrayKey(i), this.view(i, c))) break;
     }
     return n;
   }

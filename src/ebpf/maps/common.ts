@@ -47,8 +47,8 @@ export interface VmMap extends BpfMap {
   readonly cpus: number;
   /** Bytes a syscall value has: `valueSize`, or for per-CPU maps `roundUp8(valueSize) * cpus`. */
   readonly syscallValueSize: number;
-  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash family, queue, stack). */
-  lookupAndDelete(key: Uint8Array): Uint8Array;
+  /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash family; queue and stack pop): undefined on ENOENT, as `get`. */
+  lookupAndDelete(key?: Uint8Array): Uint8Array | undefined;
   /**
    * `bpf_map_lookup_elem`: a live view of the stored value (this CPU's for per-CPU maps) that the
    * program reads and writes in place; it stays valid until the element is deleted or replaced.
@@ -132,12 +132,30 @@ export abstract class VmMapBase implements VmMap {
     return this.spec.valueSize;
   }
 
-  /** Rejects use after close (the kernel says EBADF for a closed fd) and keys of the wrong length. */
+  /**
+   * Every syscall-side operation starts here: EBADF after close, EPERM where BPF_F_RDONLY /
+   * BPF_F_WRONLY deny the syscall side reading or writing (as the kernel checks the fd's mode
+   * first), then keys of the wrong length.
+   */
   protected checkKey(key: Uint8Array | undefined, op: string): void {
     if (this.closed) throw new MapError('EBADF', this.opName(op), 'map is closed');
+    const flags = this.spec.flags ?? 0;
+    const reads = op === 'lookup' || op === 'get next key' || op === 'lookup and delete';
+    const writes = op === 'update' || op === 'delete' || op === 'lookup and delete';
+    if ((reads && flags & MapFlags.BPF_F_WRONLY) || (writes && flags & MapFlags.BPF_F_RDONLY)) {
+      throw new MapError('EPERM', this.opName(op), flags & MapFlags.BPF_F_RDONLY ? 'map is read-only for syscalls' : 'map is write-only for syscalls');
+    }
     if (key !== undefined && key.length !== this.spec.keySize) {
       throw new UsageError('E_MAP_KEY_SIZE', `${this.opName(op)}: key has ${key.length} bytes, the map's keys have ${this.spec.keySize}`);
     }
+  }
+
+  /** The CPU a program-side call runs on, checked: a CPU the map was not created for is the caller's mistake. */
+  protected cpuOf(cpu: number): number {
+    if (!Number.isInteger(cpu) || cpu < 0 || cpu >= this.cpus) {
+      throw new UsageError('E_MAP_CPU', `${this.opName('use')}: cpu ${cpu} is not one of the map's ${this.cpus} cpus`);
+    }
+    return cpu;
   }
 
   protected checkValue(value: Uint8Array, op: string, size = this.syscallValueSize): void {
@@ -168,7 +186,7 @@ export abstract class VmMapBase implements VmMap {
   abstract delete(key: Uint8Array): void;
   abstract nextKey(key?: Uint8Array): Uint8Array | undefined;
 
-  lookupAndDelete(key: Uint8Array): Uint8Array {
+  lookupAndDelete(key?: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup and delete');
     throw new MapError('ENOTSUPP', this.opName('lookup and delete'));
   }

@@ -305,7 +305,7 @@ export class HashOfMapsMap extends HashMap {
   }
 
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM is for plain hashes only: ENOTSUPP. */
-  override lookupAndDelete(key: Uint8Array): Uint8Array {
+  override lookupAndDelete(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup and delete');
     throw new MapError('ENOTSUPP', this.opName('lookup and delete'));
   }

@@ -1,14 +1,14 @@
 /**
  * BPF_MAP_TYPE_HASH, PERCPU_HASH, LRU_HASH and LRU_PERCPU_HASH: the kernel's bucket layout (jhash,
  * power-of-2 buckets, new elements at the bucket head), so `nextKey` walks keys in the kernel's order
- * for the same seed, and LRU eviction through the kernel's node allocator model ({@link Lru}).
+ * for the same seed (the VM's default seed 0 is the kernel's BPF_F_ZERO_SEED), and LRU eviction
+ * through the kernel's node allocator model ({@link Lru}).
  */
 
 import { BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, MapType, type MapSpec } from '../spec.js';
-import { MapError, negErrno } from './errno.js';
+import { negErrno } from './errno.js';
 import {
-  BPF_F_ACCESS_MASK, KMALLOC_MAX_SIZE, MapFlags, PCPU_MIN_UNIT_SIZE, VmMapBase, accessOk, checkMemory,
-  createError, roundUp8, roundupPowerOf2, type ForEachCallback, type ResolvedOptions,
+  BPF_F_ACCESS_MASK, KMALLOC_MAX_SIZE, MapFlags, PCPU_MIN_UNIT_SIZE, VmMapBase, accessOk, createError, roundUp8, roundupPowerOf2, type ForEachCallback, type ResolvedOptions,
 } from './common.js';
 import { htabHash } from './jhash.js';
 import { Lru, LruNode } from './lru.js';
@@ -77,8 +77,7 @@ export class HashMap extends VmMapBase {
     if (max > 2 ** 31) throw createError('E2BIG', spec, 'max_entries above 2^31');
     this.nBuckets = roundupPowerOf2(max);
     if (this.nBuckets > Math.floor(0xffffffff / 16)) throw createError('E2BIG', spec, 'too many buckets');
-    const elemSize = HTAB_ELEM_SIZE + roundUp8(spec.keySize) + (this.percpu ? 8 + roundUp8(spec.valueSize) * opts.cpus : roundUp8(spec.valueSize));
-    if (!(flags & MapFlags.BPF_F_NO_PREALLOC)) checkMemory(spec, elemSize * max + 16 * this.nBuckets, opts);
+    // Elements are allocated as they are inserted, so the VM has no preallocation to refuse (ENOMEM).
     this.seed = flags & MapFlags.BPF_F_ZERO_SEED ? 0 : opts.hashSeed;
     this.lru = this.lruMap ? new Lru<HashElem>(percpuLru, opts.cpus, max, (n) => this.delNode(n)) : undefined;
   }
@@ -123,14 +122,25 @@ export class HashMap extends VmMapBase {
     return n.owner !== undefined && this.unlink(n.owner);
   }
 
+  /**
+   * Per-CPU values are 8-byte-padded slots (the kernel copies them whole, padding included);
+   * `values` holds views of their first `valueSize` bytes, which programs see.
+   */
   private newValues(value: Uint8Array, cpu: number, allCpus: boolean): Uint8Array[] {
     const vs = this.spec.valueSize;
     if (!this.percpu) return [value.slice(0, vs)];
     const stride = roundUp8(vs);
     return Array.from({ length: this.cpus }, (_, c) => {
-      if (allCpus) return value.slice(c * stride, c * stride + vs);
-      return c === cpu ? value.slice(0, vs) : new Uint8Array(vs);
+      const slot = new Uint8Array(stride);
+      if (allCpus) slot.set(value.subarray(c * stride, (c + 1) * stride));
+      else if (c === cpu) slot.set(value.subarray(0, vs));
+      return slot.subarray(0, vs);
     });
+  }
+
+  /** The whole padded slot behind a per-CPU value view. */
+  private static slotOf(view: Uint8Array, stride: number): Uint8Array {
+    return new Uint8Array(view.buffer, view.byteOffset, stride);
   }
 
   /** `check_flags`. */
@@ -200,15 +210,16 @@ export class HashMap extends VmMapBase {
 
   private copyIn(e: HashElem, value: Uint8Array, cpu: number, allCpus: boolean): void {
     const vs = this.spec.valueSize;
+    const stride = roundUp8(vs);
     if (!allCpus) e.values[this.percpu ? cpu : 0].set(value.subarray(0, vs));
-    else for (let c = 0; c < this.cpus; c++) e.values[c].set(value.subarray(c * roundUp8(vs), c * roundUp8(vs) + vs));
+    else for (let c = 0; c < this.cpus; c++) HashMap.slotOf(e.values[c], stride).set(value.subarray(c * stride, (c + 1) * stride));
   }
 
   private syscallValue(e: HashElem): Uint8Array {
     if (!this.percpu) return e.values[0].slice();
     const out = new Uint8Array(this.syscallValueSize);
     const stride = roundUp8(this.spec.valueSize);
-    e.values.forEach((v, c) => out.set(v, c * stride));
+    e.values.forEach((v, c) => out.set(HashMap.slotOf(v, stride), c * stride));
     return out;
   }
 
@@ -230,7 +241,7 @@ export class HashMap extends VmMapBase {
     this.checkKey(key, 'update');
     this.checkValue(value, 'update');
     this.checkSyscallFlags(flags, 'update');
-    this.fail(this.update(key, value, flags, this.syscallCpu, true), 'update');
+    this.fail(this.update(key, value, flags, this.cpuOf(this.syscallCpu), true), 'update');
   }
 
   delete(key: Uint8Array): void {
@@ -238,10 +249,10 @@ export class HashMap extends VmMapBase {
     this.fail(this.remove(key), 'delete');
   }
 
-  override lookupAndDelete(key: Uint8Array): Uint8Array {
+  override lookupAndDelete(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup and delete');
     const [e] = this.find(key);
-    if (!e) throw new MapError('ENOENT', this.opName('lookup and delete'));
+    if (!e) return undefined;
     const v = this.syscallValue(e);
     this.remove(key);
     return v;
@@ -279,6 +290,7 @@ export class HashMap extends VmMapBase {
   }
 
   override lookupElem(key: Uint8Array, cpu = 0): Uint8Array | undefined {
+    this.cpuOf(cpu);
     const [e] = this.find(key);
     if (!e) return undefined;
     if (e.node && this.lru) this.lru.setRef(e.node);
@@ -294,7 +306,7 @@ export class HashMap extends VmMapBase {
   }
 
   override updateElem(key: Uint8Array, value: Uint8Array, flags: number, cpu = 0): number {
-    return this.update(key, value, flags, cpu, false);
+    return this.update(key, value, flags, this.cpuOf(cpu), false);
   }
 
   override deleteElem(key: Uint8Array): number {
@@ -303,6 +315,7 @@ export class HashMap extends VmMapBase {
 
   override forEachElem(callback: ForEachCallback, flags = 0, cpu = 0): number {
     if (flags) return negErrno('EINVAL');
+    this.cpuOf(cpu);
     let n = 0;
     const order = [...this.buckets.keys()].sort((a, b) => a - b);
     for (const i of order) {

@@ -262,7 +262,7 @@ export class LpmTrieMap extends VmMapBase {
     this.fail(this.remove(key), 'delete');
   }
 
-  override lookupAndDelete(key: Uint8Array): Uint8Array {
+  override lookupAndDelete(key: Uint8Array): Uint8Array | undefined {
     this.checkKey(key, 'lookup and delete');
     throw new MapError('ENOTSUPP', this.opName('lookup and delete'));
   }

@@ -2,6 +2,12 @@
  * The kernel's LRU node allocator (kernel/bpf/bpf_lru_list.c) modelled list for list, so an LRU
  * hash evicts what the kernel's evicts: active/inactive lists with reference bits, per-CPU local
  * free and pending lists that take `target_free` nodes at a time, batch shrinking, stealing.
+ *
+ * What it leaves out: real concurrency (the VM runs one thing at a time, so no lock-contention
+ * paths), and which CPU user space runs on — the syscall side uses `HashMap.syscallCpu` (0 unless
+ * set), so it matches a kernel process pinned to that CPU. A map filled from one CPU evicts
+ * exactly as Linux 6.18 does (checked with `taskset -c 0 bpftool batch`); mixes of CPUs follow
+ * the same rules but the kernel's interleaving is not reproducible anyway.
  */
 
 /** List a node is on, with the kernel's numbering. */

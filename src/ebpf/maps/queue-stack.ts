@@ -106,10 +106,9 @@ export class QueueStackMap extends VmMapBase {
   }
 
   /** Pops (BPF_MAP_LOOKUP_AND_DELETE_ELEM). */
-  override lookupAndDelete(key: Uint8Array = new Uint8Array(0)): Uint8Array {
+  override lookupAndDelete(key: Uint8Array = new Uint8Array(0)): Uint8Array | undefined {
     this.checkKey(key, 'lookup and delete');
     const out = new Uint8Array(this.spec.valueSize);
-    this.fail(this.take(out, true), 'lookup and delete');
-    return out;
+    return this.take(out, true) ? undefined : out;
   }
 }

@@ -159,6 +159,8 @@ export function prepareCode(insns: readonly Insn[], opts: PrepareOptions): VmCod
         if (!MEM_OPS.has(o)) reject('E_VM_OPCODE', `unknown opcode 0x${o.toString(16)}`, pc);
         if (cls === Cls.LDX && dst[pc] === 10) reject('E_VM_REG', 'r10 is read-only', pc);
         if ((o === 0xc3 || o === 0xdb) && !ATOMIC_IMMS.has(imm[pc])) reject('E_VM_OPCODE', `unknown atomic operation 0x${imm[pc].toString(16)}`, pc);
+        // A fetching atomic writes its source register; r10 stays the frame pointer (the JIT relies on it).
+        if ((o === 0xc3 || o === 0xdb) && src[pc] === 10 && (imm[pc] & 1)) reject('E_VM_REG', 'r10 is read-only', pc);
       }
     }
   }

@@ -10,6 +10,8 @@ import type { VmMemory } from './memory.js';
  */
 export interface RunHooks {
   readonly mem: VmMemory;
+  /** True when region CTX_REGION is a converted context (skb, XDP) whose accesses go through ctxLoad/ctxStore. */
+  readonly ctxConverted: boolean;
   /** Helper `id` called from slot `pc`. */
   helper(id: number, pc: number, r1: bigint, r2: bigint, r3: bigint, r4: bigint, r5: bigint): bigint;
   /** A load of `size` bytes from the converted context at `ptr`. */

@@ -19,7 +19,7 @@ export interface VmMapLike {
   peekElem?(out: Uint8Array): number;
   forEachElem?(callback: (key: Uint8Array, value: Uint8Array) => number, flags?: number, cpu?: number): number;
   /** Ring buffer `bpf_ringbuf_output`, perf event array `bpf_perf_event_output` (with the CPU). */
-  output?(data: Uint8Array, flags: number | bigint, cpu?: number): number;
+  output?(data: Uint8Array, flags: number, cpu?: number): number;
   reserve?(size: number, flags: number): Uint8Array | undefined;
   submit?(record: Uint8Array, flags: number): void;
   discard?(record: Uint8Array, flags: number): void;
@@ -204,39 +204,40 @@ function pkt(env: HelperEnv): PacketState {
   return env.packet;
 }
 
-/** The ones'-complement sum of `bytes` (as 16-bit big-endian words) added to `seed`, folded to 32 bits like csum_partial. */
-function csumPartial(bytes: Uint8Array, seed: number): number {
-  let sum = seed >>> 0;
-  for (let i = 0; i + 1 < bytes.length; i += 2) sum += (bytes[i + 1] << 8) | bytes[i]; // little-endian host words
-  if (bytes.length & 1) sum += bytes[bytes.length - 1];
-  while (sum > 0xffffffff) sum = (sum & 0xffffffff) + Math.floor(sum / 0x100000000);
-  return sum >>> 0;
+/** 32-bit ones'-complement addition (csum_add). */
+function add32(a: number, b: number): number {
+  const s = (a >>> 0) + (b >>> 0);
+  return (s > 0xffffffff ? s - 0xffffffff : s) >>> 0;
 }
 
-function fold16(sum: number): number {
+/** csum_fold: a 32-bit partial sum to the 16-bit checksum. */
+function csumFold(sum: number): number {
   let s = sum >>> 0;
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
+  s = (s & 0xffff) + (s >>> 16);
+  s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
 }
 
-/** Replaces a 16-bit checksum at packet offset `off`: ~(~csum + ~from + to), as csum_replace2/4 do. */
-function csumReplace(env: HelperEnv, off: number, from: bigint, to: bigint, size: number, pseudo: boolean): bigint {
+/**
+ * `bpf_l3_csum_replace` / `bpf_l4_csum_replace` on an skb without checksum offload: the 16-bit
+ * checksum at packet offset `off` is updated for `from` → `to` (csum_replace2/4), or by a
+ * precomputed diff when the size is 0. Values are as the program loaded them (host order of
+ * the packet bytes), as in the kernel.
+ */
+function csumReplace(env: HelperEnv, off: number, from: bigint, to: bigint, flags: number, l4: boolean): bigint {
   const p = pkt(env);
+  const size = flags & 0xf;
   const at = p.start + off;
-  if (off < 0 || at + 2 > p.end) return EFAULT;
-  const old = p.buf[at] | (p.buf[at + 1] << 8); // the checksum as stored, read as a host (little-endian) word
-  let sum = (~old) & 0xffff;
-  if (size === 0) {
-    sum += Number(to & 0xffffffffn); // already a diff (from csum_diff)
-  } else {
-    const mask = size === 2 ? 0xffff : 0xffffffff;
-    const f = Number(from & BigInt(mask)), t = Number(to & BigInt(mask));
-    sum += (~f >>> 0) & mask;
-    sum += t;
-    if (size === 4) { sum = fold16((sum & 0xffff) + Math.floor(sum / 0x10000)); }
-  }
-  let res = (~fold16(sum)) & 0xffff;
-  if (pseudo && res === 0) res = 0; // CSUM_MANGLED_0 handling is for UDP only; kept simple
+  if (off < 0 || at + 2 > p.end || (size !== 0 && size !== 2 && size !== 4)) return size > 4 ? EINVAL : EFAULT;
+  const old = p.buf[at] | (p.buf[at + 1] << 8);
+  // BPF_F_MARK_MANGLED_0: a zero UDP checksum means "none" and stays untouched.
+  if (l4 && (flags & 0x20) && old === 0) return 0n;
+  const f = Number(from & 0xffffffffn), t = Number(to & 0xffffffffn);
+  let res: number;
+  if (size === 0) res = csumFold(add32(t, ~old));
+  else if (size === 4) res = csumFold(add32(add32(~old, ~f), t));
+  else res = csumFold(add32(add32(~old & 0xffff, ~f & 0xffff), t & 0xffff));
+  if (l4 && (flags & 0x20) && res === 0) res = 0xffff; // CSUM_MANGLED_0
   p.buf[at] = res & 0xff;
   p.buf[at + 1] = res >> 8;
   return 0n;
@@ -273,8 +274,8 @@ export const HELPERS: readonly HelperDef[] = [
     p.buf.set(env.mem.read(from, n, env.pc), p.start + o);
     return 0n;
   } },
-  { id: 10, name: 'l3_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xfn), false) },
-  { id: 11, name: 'l4_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xfn), (flags & 0x10n) !== 0n) },
+  { id: 10, name: 'l3_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xffn), false) },
+  { id: 11, name: 'l4_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xffn), true) },
   { id: 12, name: 'tail_call', fn: (env, _ctx, r2, r3) => {
     const m = mapOf(env, r2);
     return env.tailCall(m, Number(r3 & 0xffffffffn)) ? 0n : negErr(ENOENT);
@@ -306,7 +307,7 @@ export const HELPERS: readonly HelperDef[] = [
     const cpu = env.host.cpu ?? 0;
     const idx = Number(flags & 0xffffffffn);
     env.host.perfOutput?.(m.spec.name, idx === 0xffffffff ? cpu : idx, bytes);
-    return m.output ? negErr(m.output(bytes, flags, cpu)) : 0n;
+    return m.output ? negErr(m.output(bytes, Number(flags), cpu)) : 0n;
   } },
   { id: 26, name: 'skb_load_bytes', fn: (env, _ctx, off, to, len) => {
     const p = pkt(env);
@@ -319,11 +320,12 @@ export const HELPERS: readonly HelperDef[] = [
     const fs = Number(fromSize & 0xffffffffn), ts = Number(toSize & 0xffffffffn);
     if (fs % 4 || ts % 4) return EINVAL;
     const f = env.mem.read(from, fs, env.pc), t = env.mem.read(to, ts, env.pc);
-    const inv = f.map((b) => ~b & 0xff);
-    const joined = new Uint8Array(inv.length + t.length);
-    joined.set(inv);
-    joined.set(t, inv.length);
-    return BigInt(csumPartial(joined, Number(seed & 0xffffffffn)));
+    // csum_partial over ~from then to, as 32-bit words with end-around carry (what x86-64 returns).
+    let sum = Number(seed & 0xffffffffn);
+    const word = (b: Uint8Array, i: number): number => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
+    for (let i = 0; i < fs; i += 4) sum = add32(sum, ~word(f, i) >>> 0);
+    for (let i = 0; i < ts; i += 4) sum = add32(sum, word(t, i));
+    return BigInt(sum);
   } },
   { id: 44, name: 'xdp_adjust_head', fn: (env, _ctx, delta) => {
     const p = pkt(env);

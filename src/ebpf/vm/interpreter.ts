@@ -1,8 +1,8 @@
-/** The reference eBPF interpreter: one switch over opcodes, 64-bit registers as BigInt, every access checked by the memory model. */
+/** The reference eBPF interpreter: one switch over opcodes; registers kept as 64-bit words read as two u32 halves, BigInt only for the rare 64-bit ops. */
 
 import { Cls, LdKind, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
-import { CTX_REGION, FaultKind, Layout, MAX_CALL_DEPTH, REGION_SHIFT, STACK_REGION, STACK_SIZE, makeFault, pointer } from './memory.js';
+import { CTX_REGION, FaultKind, Layout, MAX_CALL_DEPTH, MAX_REGIONS, OFFSET_BIAS, REGION_SHIFT, STACK_REGION, STACK_SIZE, makeFault, pointer } from './memory.js';
 
 const M32 = 0xffffffffn;
 const scratch = new DataView(new ArrayBuffer(8));
@@ -38,115 +38,187 @@ function alu64(op: number, off: number, a: bigint, b: bigint): bigint {
   }
 }
 
-/** The same on 32-bit operands (already truncated); the caller zero-extends the result. */
-function alu32(op: number, off: number, a: bigint, b: bigint): bigint {
+/** A conditional jump (the 0xf0 bits) on 64-bit operands given as u32 halves. */
+function cond64(op: number, aLo: number, aHi: number, bLo: number, bHi: number): boolean {
   switch (op) {
-    case 0x30:
-      if (b === 0n) return 0n;
-      return off === 1 ? BigInt.asIntN(32, a) / BigInt.asIntN(32, b) : a / b;
-    case 0x60: return a << (b & 31n);
-    case 0x70: return a >> (b & 31n);
-    case 0x90:
-      if (b === 0n) return a;
-      return off === 1 ? BigInt.asIntN(32, a) % BigInt.asIntN(32, b) : a % b;
-    case 0xb0: return off === 0 ? b : BigInt.asIntN(off, b);
-    case 0xc0: return BigInt.asIntN(32, a) >> (b & 31n);
-    default: return alu64(op, off, a, b);
+    case 0x10: return aLo === bLo && aHi === bHi;
+    case 0x50: return aLo !== bLo || aHi !== bHi;
+    case 0x40: return (aLo & bLo) !== 0 || (aHi & bHi) !== 0;
+    case 0x20: return aHi > bHi || (aHi === bHi && aLo > bLo);
+    case 0x30: return aHi > bHi || (aHi === bHi && aLo >= bLo);
+    case 0xa0: return aHi < bHi || (aHi === bHi && aLo < bLo);
+    case 0xb0: return aHi < bHi || (aHi === bHi && aLo <= bLo);
+  }
+  // Signed: the high halves decide as int32, the low halves as unsigned.
+  const sa = aHi | 0, sb = bHi | 0;
+  switch (op) {
+    case 0x60: return sa > sb || (sa === sb && aLo > bLo);
+    case 0x70: return sa > sb || (sa === sb && aLo >= bLo);
+    case 0xc0: return sa < sb || (sa === sb && aLo < bLo);
+    default: return sa < sb || (sa === sb && aLo <= bLo); // 0xd0
   }
 }
 
-/** Evaluates a conditional jump (the 0xf0 bits) on operands of `bits` width. */
-function cond(op: number, a: bigint, b: bigint, bits: 32 | 64): boolean {
+/** A conditional jump on 32-bit operands (u32 values). */
+function cond32(op: number, a: number, b: number): boolean {
   switch (op) {
     case 0x10: return a === b;
     case 0x20: return a > b;
     case 0x30: return a >= b;
-    case 0x40: return (a & b) !== 0n;
+    case 0x40: return (a & b) !== 0;
     case 0x50: return a !== b;
-    case 0x60: return BigInt.asIntN(bits, a) > BigInt.asIntN(bits, b);
-    case 0x70: return BigInt.asIntN(bits, a) >= BigInt.asIntN(bits, b);
+    case 0x60: return (a | 0) > (b | 0);
+    case 0x70: return (a | 0) >= (b | 0);
     case 0xa0: return a < b;
     case 0xb0: return a <= b;
-    case 0xc0: return BigInt.asIntN(bits, a) < BigInt.asIntN(bits, b);
-    default: return BigInt.asIntN(bits, a) <= BigInt.asIntN(bits, b); // 0xd0
+    case 0xc0: return (a | 0) < (b | 0);
+    default: return (a | 0) <= (b | 0); // 0xd0
+  }
+}
+
+/** A 32-bit ALU operation (the 0xf0 bits) on u32 values; the result is taken mod 2^32 by the caller. */
+function alu32n(op: number, off: number, a: number, b: number): number {
+  switch (op) {
+    case 0x00: return a + b;
+    case 0x10: return a - b;
+    case 0x20: return Math.imul(a, b);
+    case 0x30:
+      if (b === 0) return 0;
+      return off === 1 ? Math.trunc((a | 0) / (b | 0)) : Math.floor(a / b);
+    case 0x40: return a | b;
+    case 0x50: return a & b;
+    case 0x60: return a << (b & 31);
+    case 0x70: return a >>> (b & 31);
+    case 0x80: return -a;
+    case 0x90:
+      if (b === 0) return a;
+      return off === 1 ? (a | 0) % (b | 0) : a % b;
+    case 0xa0: return a ^ b;
+    case 0xb0: return off === 8 ? (b << 24) >> 24 : off === 16 ? (b << 16) >> 16 : b;
+    default: return (a | 0) >> (b & 31); // 0xc0 arsh
   }
 }
 
 const SIZE_OF: Record<number, number> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
+const TWO32 = 0x100000000;
 
-/** An {@link Engine} that interprets a {@link VmCode}: clear first, the reference the JIT is tested against. */
+/**
+ * An {@link Engine} that interprets a {@link VmCode}: the reference the JIT is tested against.
+ * Registers live in a BigUint64Array; the common operations read and write it as u32 halves
+ * (no BigInt allocation), the rest (64-bit mul/div/mod, byte swaps, movsx) use BigInt.
+ */
 export class Interpreter implements Engine {
   readonly kind = 'interp' as const;
   private readonly immU64: BigUint64Array;
-  private readonly immU32: BigUint64Array;
+  /** The immediate sign-extended to 64 bits, as u32 halves. */
+  private readonly immLo: Uint32Array;
+  private readonly immHi: Uint32Array;
+  /** Access width in bytes per slot (memory instructions). */
+  private readonly sizes: Uint8Array;
+  /** One register file per frame depth (exec is re-entrant for callbacks), with its u32 view. */
+  private readonly files: BigUint64Array[] = [];
+  private readonly halves: Uint32Array[] = [];
+  /** r10 of each frame depth. */
+  private readonly framePointers: BigUint64Array;
 
   constructor(private readonly code: VmCode, private readonly hooks: RunHooks) {
-    this.immU64 = new BigUint64Array(code.slots);
-    this.immU32 = new BigUint64Array(code.slots);
-    for (let i = 0; i < code.slots; i++) {
+    const n = code.slots;
+    this.immU64 = new BigUint64Array(n);
+    this.immLo = new Uint32Array(n);
+    this.immHi = new Uint32Array(n);
+    for (let i = 0; i < n; i++) {
       this.immU64[i] = BigInt(code.imm[i]);
-      this.immU32[i] = BigInt(code.imm[i] >>> 0);
+      this.immLo[i] = code.imm[i] >>> 0;
+      this.immHi[i] = code.imm[i] < 0 ? 0xffffffff : 0;
+    }
+    this.sizes = new Uint8Array(n);
+    for (let i = 0; i < n; i++) this.sizes[i] = SIZE_OF[code.op[i] & 0x18];
+    this.framePointers = new BigUint64Array(MAX_CALL_DEPTH);
+    for (let d = 0; d < MAX_CALL_DEPTH; d++) {
+      const f = new BigUint64Array(11);
+      this.files.push(f);
+      this.halves.push(new Uint32Array(f.buffer));
+      this.framePointers[d] = pointer(STACK_REGION + d, STACK_SIZE);
     }
   }
 
   exec(entry: number, args: readonly bigint[], depth: number): bigint {
-    const { op: ops, dst: dsts, src: srcs, off: offs, blockLen } = this.code;
-    const { immU64, immU32, hooks } = this;
+    const { op: ops, dst: dsts, src: srcs, off: offs, blockLen, imm: imms } = this.code;
+    const { immU64, immLo, immHi, hooks, sizes } = this;
     const mem = hooks.mem;
     const dv = mem.dv;
-    const R = new BigUint64Array(11);
+    const table = mem.table;
+    const u8 = mem.u8;
+    const ctxId = hooks.ctxConverted ? CTX_REGION : -1; // only a converted context takes the hook path
+    const R = this.files[depth];
+    const H = this.halves[depth]; // H[2r] = low half of r, H[2r + 1] = high half
+    const fps = this.framePointers;
+    H.fill(0);
     for (let i = 0; i < 5 && i < args.length; i++) R[i + 1] = args[i];
     const base = depth;
-    R[10] = pointer(STACK_REGION + depth, STACK_SIZE);
-    let budget = dv.getBigInt64(Layout.BUDGET, true);
+    R[10] = fps[depth];
+    let budget = Number(dv.getBigInt64(Layout.BUDGET, true));
     let pc = entry;
-    // Address of `size` bytes at r[reg]+off; the converted context goes through the hooks instead (-1).
-    const ea = (ptr: bigint, size: number, write: boolean): number => {
-      if (Number(ptr >> REGION_SHIFT) === CTX_REGION) return -1;
-      return mem.resolve(ptr, size, write, pc);
-    };
-    const callHook = (f: () => bigint): bigint => {
-      dv.setBigInt64(Layout.BUDGET, budget, true);
-      dv.setInt32(Layout.DEPTH, depth, true);
-      const r = f();
-      budget = dv.getBigInt64(Layout.BUDGET, true);
-      return r;
-    };
     for (;;) {
       const bl = blockLen[pc];
       if (bl !== 0) {
-        budget -= BigInt(bl);
-        if (budget < 0n) throw makeFault(FaultKind.BUDGET, pc);
+        budget -= bl;
+        if (budget < 0) throw makeFault(FaultKind.BUDGET, pc);
       }
       const op = ops[pc], d = dsts[pc], s = srcs[pc], off = offs[pc];
       const cls = op & 7;
       switch (cls) {
         case Cls.ALU64: {
           const o = op & 0xf0;
-          if (o === 0xd0) { R[d] = byteSwap(R[d], Number(immU32[pc])); break; }
-          R[d] = alu64(o, off, R[d], op & 8 ? R[s] : immU64[pc]);
+          const bLo = op & 8 ? H[2 * s] : immLo[pc];
+          const bHi = op & 8 ? H[2 * s + 1] : immHi[pc];
+          const aLo = H[2 * d], aHi = H[2 * d + 1];
+          switch (o) {
+            case 0x00: { const lo = aLo + bLo; H[2 * d] = lo; H[2 * d + 1] = aHi + bHi + (lo >= TWO32 ? 1 : 0); break; }
+            case 0x10: { const lo = aLo - bLo; H[2 * d] = lo; H[2 * d + 1] = aHi - bHi - (lo < 0 ? 1 : 0); break; }
+            case 0x40: H[2 * d] = aLo | bLo; H[2 * d + 1] = aHi | bHi; break;
+            case 0x50: H[2 * d] = aLo & bLo; H[2 * d + 1] = aHi & bHi; break;
+            case 0xa0: H[2 * d] = aLo ^ bLo; H[2 * d + 1] = aHi ^ bHi; break;
+            case 0x60: case 0x70: case 0xc0: {
+              const n = bLo & 63;
+              if (n === 0) break;
+              if (o === 0x60) {
+                if (n < 32) { H[2 * d + 1] = (aHi << n) | (aLo >>> (32 - n)); H[2 * d] = aLo << n; } else { H[2 * d + 1] = aLo << (n - 32); H[2 * d] = 0; }
+              } else if (o === 0x70) {
+                if (n < 32) { H[2 * d] = (aLo >>> n) | (aHi << (32 - n)); H[2 * d + 1] = aHi >>> n; } else { H[2 * d] = aHi >>> (n - 32); H[2 * d + 1] = 0; }
+              } else if (n < 32) { H[2 * d] = (aLo >>> n) | (aHi << (32 - n)); H[2 * d + 1] = (aHi | 0) >> n; } else { H[2 * d] = (aHi | 0) >> (n - 32); H[2 * d + 1] = (aHi | 0) >> 31; }
+              break;
+            }
+            case 0xb0:
+              if (off === 0) { H[2 * d] = bLo; H[2 * d + 1] = bHi; break; }
+              R[d] = alu64(o, off, R[d], op & 8 ? R[s] : immU64[pc]);
+              break;
+            case 0xd0: R[d] = byteSwap(R[d], imms[pc]); break;
+            default: R[d] = alu64(o, off, R[d], op & 8 ? R[s] : immU64[pc]); // mul, div, mod, neg
+          }
           break;
         }
         case Cls.ALU: {
           const o = op & 0xf0;
           if (o === 0xd0) {
-            const w = Number(immU32[pc]);
+            const w = imms[pc];
             R[d] = op & 8 ? byteSwap(R[d], w) : w === 64 ? R[d] : BigInt.asUintN(w, R[d]);
             break;
           }
-          R[d] = alu32(o, off, R[d] & M32, op & 8 ? R[s] & M32 : immU32[pc]) & M32;
+          H[2 * d] = alu32n(o, off, H[2 * d], op & 8 ? H[2 * s] : immLo[pc]);
+          H[2 * d + 1] = 0;
           break;
         }
         case Cls.JMP: case Cls.JMP32: {
           const o = op & 0xf0;
-          if (o === 0x00) { pc += 1 + (cls === Cls.JMP ? off : Number(BigInt.asIntN(32, immU32[pc]))); continue; }
+          if (o === 0x00) { pc += 1 + (cls === Cls.JMP ? off : imms[pc]); continue; }
           if (o === 0x90) { // exit
-            if (depth === base) { dv.setBigInt64(Layout.BUDGET, budget, true); return R[0]; }
+            if (depth === base) { dv.setBigInt64(Layout.BUDGET, BigInt(budget), true); return R[0]; }
             depth--;
             const fr = Layout.FRAMES + depth * 48;
             for (let r = 6; r <= 9; r++) R[r] = dv.getBigUint64(fr + (r - 6) * 8, true);
             pc = dv.getInt32(fr + 32, true);
-            R[10] = pointer(STACK_REGION + depth, STACK_SIZE);
+            R[10] = fps[depth];
             continue;
           }
           if (o === 0x80) {
@@ -157,46 +229,74 @@ export class Interpreter implements Engine {
               dv.setInt32(fr + 32, pc + 1, true);
               depth++;
               mem.u8.fill(0, Layout.STACKS + depth * STACK_SIZE, Layout.STACKS + (depth + 1) * STACK_SIZE);
-              R[10] = pointer(STACK_REGION + depth, STACK_SIZE);
-              pc = pc + 1 + Number(BigInt.asIntN(32, immU32[pc]));
+              R[10] = fps[depth];
+              pc = pc + 1 + imms[pc];
               continue;
             }
-            const id = op === 0x8d ? Number(BigInt.asIntN(32, R[d] & M32)) : Number(BigInt.asIntN(32, immU32[pc]));
-            const at = pc;
-            R[0] = callHook(() => hooks.helper(id, at, R[1], R[2], R[3], R[4], R[5]));
+            const id = op === 0x8d ? H[2 * d] | 0 : imms[pc];
+            dv.setBigInt64(Layout.BUDGET, BigInt(budget), true);
+            dv.setInt32(Layout.DEPTH, depth, true);
+            R[0] = hooks.helper(id, pc, R[1], R[2], R[3], R[4], R[5]);
+            budget = Number(dv.getBigInt64(Layout.BUDGET, true));
             if (dv.getInt32(Layout.STOP, true) !== 0) return R[0];
             break;
           }
-          const a = cls === Cls.JMP ? R[d] : R[d] & M32;
-          const b = op & 8 ? (cls === Cls.JMP ? R[s] : R[s] & M32) : cls === Cls.JMP ? immU64[pc] : immU32[pc];
-          if (cond(o, a, b, cls === Cls.JMP ? 64 : 32)) { pc += 1 + off; continue; }
+          const taken = cls === Cls.JMP
+            ? cond64(o, H[2 * d], H[2 * d + 1], op & 8 ? H[2 * s] : immLo[pc], op & 8 ? H[2 * s + 1] : immHi[pc])
+            : cond32(o, H[2 * d], op & 8 ? H[2 * s] : immLo[pc]);
+          if (taken) { pc += 1 + off; continue; }
           break;
         }
-        case Cls.LDX: {
-          const size = SIZE_OF[op & 0x18];
-          const ptr = BigInt.asUintN(64, R[s] + BigInt(off));
-          const a = ea(ptr, size, false);
-          let v: bigint;
-          if (a < 0) v = callHook(() => hooks.ctxLoad(ptr, size, pc));
-          else if ((op & 0xe0) === 0x80) { // ldxs*: sign-extending
-            v = BigInt(size === 4 ? dv.getInt32(a, true) : size === 2 ? dv.getInt16(a, true) : dv.getInt8(a));
-          } else {
-            v = size === 8 ? dv.getBigUint64(a, true) : BigInt(size === 4 ? dv.getUint32(a, true) : size === 2 ? dv.getUint16(a, true) : dv.getUint8(a));
+        case Cls.LDX: case Cls.ST: case Cls.STX: {
+          const size = sizes[pc];
+          const b = cls === Cls.LDX ? s : d;
+          // The address as (region id, offset) without BigInt: low half + off, carrying into the high half.
+          let lo = H[2 * b] + off, id = H[2 * b + 1];
+          if (lo < 0) { lo += TWO32; id = (id - 1) >>> 0; } else if (lo >= TWO32) { lo -= TWO32; id = (id + 1) >>> 0; }
+          const o = (lo ^ OFFSET_BIAS) >>> 0; // offset in the region as u32 (>= 2^31 below the region)
+          const write = cls !== Cls.LDX;
+          let a = -1;
+          if (id < MAX_REGIONS && id !== ctxId && o + size <= table[id * 4 + (write ? 2 : 1)]) a = table[id * 4] + o;
+          else if (id !== ctxId || (op & 0xe0) === 0xc0) {
+            const ptr = (BigInt(id) << REGION_SHIFT) | BigInt(lo);
+            if (id === ctxId) throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
+            a = mem.resolve(ptr, size, write, pc); // throws the same fault the JIT reports
           }
-          R[d] = v;
-          break;
-        }
-        case Cls.ST: case Cls.STX: {
-          const size = SIZE_OF[op & 0x18];
-          const ptr = BigInt.asUintN(64, R[d] + BigInt(off));
-          if ((op & 0xe0) === 0xc0) { this.atomic(pc, s, ptr, size, R); break; }
-          const v = cls === Cls.STX ? R[s] : immU64[pc];
-          const a = ea(ptr, size, true);
-          if (a < 0) { callHook(() => { hooks.ctxStore(ptr, size, v, pc); return 0n; }); break; }
-          if (size === 8) dv.setBigUint64(a, v, true);
-          else if (size === 4) dv.setUint32(a, Number(v & M32), true);
-          else if (size === 2) dv.setUint16(a, Number(v & 0xffffn), true);
-          else dv.setUint8(a, Number(v & 0xffn));
+          if (cls === Cls.LDX) {
+            if (a < 0) {
+              dv.setBigInt64(Layout.BUDGET, BigInt(budget), true);
+              R[d] = hooks.ctxLoad((BigInt(id) << REGION_SHIFT) | BigInt(lo), size, pc);
+            } else {
+              // Little-endian bytes composed by hand: typed-array reads stay fast inside this big function.
+              let lo32 = u8[a];
+              if (size >= 2) lo32 |= u8[a + 1] << 8;
+              if (size >= 4) lo32 |= (u8[a + 2] << 16) | (u8[a + 3] << 24);
+              let hi32 = 0;
+              if (size === 8) hi32 = u8[a + 4] | (u8[a + 5] << 8) | (u8[a + 6] << 16) | (u8[a + 7] << 24);
+              else if ((op & 0xe0) === 0x80) { // ldxs*: sign-extending
+                if (size === 1) lo32 = (lo32 << 24) >> 24;
+                else if (size === 2) lo32 = (lo32 << 16) >> 16;
+                hi32 = lo32 < 0 ? -1 : 0;
+              }
+              H[2 * d] = lo32;
+              H[2 * d + 1] = hi32;
+            }
+            break;
+          }
+          if ((op & 0xe0) === 0xc0) { this.atomic(pc, s, a, size, R); break; }
+          const vLo = cls === Cls.STX ? H[2 * s] : immLo[pc];
+          if (a < 0) {
+            const v = cls === Cls.STX ? R[s] : immU64[pc];
+            hooks.ctxStore((BigInt(id) << REGION_SHIFT) | BigInt(lo), size, v, pc);
+            break;
+          }
+          u8[a] = vLo;
+          if (size >= 2) u8[a + 1] = vLo >>> 8;
+          if (size >= 4) { u8[a + 2] = vLo >>> 16; u8[a + 3] = vLo >>> 24; }
+          if (size === 8) {
+            const vHi = cls === Cls.STX ? H[2 * s + 1] : immHi[pc];
+            u8[a + 4] = vHi; u8[a + 5] = vHi >>> 8; u8[a + 6] = vHi >>> 16; u8[a + 7] = vHi >>> 24;
+          }
           break;
         }
         default: { // LD: lddw, or legacy ld_abs / ld_ind
@@ -206,8 +306,9 @@ export class Interpreter implements Engine {
             continue;
           }
           const size = SIZE_OF[op & 0x18];
-          const offset = (op & 0xe0) === 0x40 ? BigInt.asIntN(32, R[s] & M32) + BigInt(this.code.imm[pc]) : BigInt(this.code.imm[pc]);
-          R[0] = callHook(() => hooks.ldAbs(pc, offset, size));
+          const offset = (op & 0xe0) === 0x40 ? BigInt((H[2 * s] | 0) + imms[pc]) : BigInt(imms[pc]);
+          dv.setBigInt64(Layout.BUDGET, BigInt(budget), true);
+          R[0] = hooks.ldAbs(pc, offset, size);
           if (dv.getInt32(Layout.STOP, true) !== 0) return R[0];
         }
       }
@@ -215,12 +316,10 @@ export class Interpreter implements Engine {
     }
   }
 
-  private atomic(pc: number, s: number, ptr: bigint, size: number, R: BigUint64Array): void {
-    const mem = this.hooks.mem;
-    const dv = mem.dv;
+  /** An atomic read-modify-write at linear address `a` (already checked writable). */
+  private atomic(pc: number, s: number, a: number, size: number, R: BigUint64Array): void {
+    const dv = this.hooks.mem.dv;
     const imm = this.code.imm[pc];
-    const a = Number(ptr >> REGION_SHIFT) === CTX_REGION ? -1 : mem.resolve(ptr, size, true, pc);
-    if (a < 0) throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
     const old = size === 8 ? dv.getBigUint64(a, true) : BigInt(dv.getUint32(a, true));
     const mask = size === 8 ? 0xffffffffffffffffn : M32;
     const val = R[s] & mask;

@@ -4,6 +4,7 @@ import { Cls, LdKind, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
 import { CTX_REGION, FaultKind, Layout, MAX_CALL_DEPTH, MAX_REGIONS, OFFSET_BIAS, STACK_REGION, STACK_SIZE, makeFault } from './memory.js';
 import { ByteWriter, T, W } from './wasm-writer.js';
+import { UnsupportedError } from '../../util/index.js';
 
 /** The part of the WebAssembly JS API the JIT uses (the core compiles without DOM or Node types). */
 interface WasmMemoryObject {
@@ -37,7 +38,7 @@ export function newWasmMemory(size: number): { memory: unknown; buffer: ArrayBuf
 const F_FAULT = 0, F_HELPER = 1, F_CTX_LOAD = 2, F_CTX_STORE = 3, F_LD_ABS = 4, F_MAP_VALUE = 5;
 const F_EXEC = 6, F_BSWAP16 = 7, F_BSWAP32 = 8, F_BSWAP64 = 9;
 // Locals of exec: params entry, depth; r0..r10; scratch t, t2; pc, id; budget; base.
-const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID = 16, L_BUDGET = 17, L_BASE = 18, L_OFF = 19;
+const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID = 16, L_BUDGET = 17, L_BASE = 18, L_OFF = 19, L_FP = 20;
 /** Fault kinds the JS side classifies itself from the pointer (exactly as the interpreter's checks say). */
 const MEM_READ = -1, MEM_WRITE = -2;
 
@@ -52,7 +53,7 @@ class Emitter {
   private cur = 0;
   private nest = 0;
 
-  constructor(private readonly code: VmCode) {
+  constructor(private readonly code: VmCode, private readonly ctxConverted: boolean) {
     this.blockOf = new Int32Array(code.slots).fill(-1);
     code.blockStarts.forEach((s, i) => { this.blockOf[s] = i; });
     this.nb = code.blockStarts.length;
@@ -97,8 +98,9 @@ class Emitter {
     return this.end();
   }
 
-  /** r10 = pointer to the top of the current frame's stack. */
+  /** r10 = pointer to the top of the current frame's stack; L_FP = its linear address. */
   private frameReg(): this {
+    this.get(L_DEPTH).i32(STACK_SIZE).op(W.i32_mul).i32(Layout.STACKS + STACK_SIZE).op(W.i32_add).set(L_FP);
     this.get(L_DEPTH).op(W.i64_extend_i32_u).i64(STACK_REGION).op(W.i64_add).i64(32).op(W.i64_shl).i64(OFFSET_BIAS + STACK_SIZE).op(W.i64_add);
     return this.set(reg(10));
   }
@@ -121,35 +123,43 @@ class Emitter {
   }
 
   /**
-   * Leaves on the stack the linear address of `size` bytes at r[base]+off (in L_T the
-   * pointer, in L_ID the region id); when the region is the converted context, runs `ctx`
-   * instead and leaves its result. `write` selects the writable length.
+   * Emits a checked access of `size` bytes at r[base]+off: computes the linear address and
+   * runs `fast` with it on the stack. When the region is the converted context, `ctx` runs
+   * instead (it sees the pointer in L_T). `result` is the block type both leave.
    */
-  private address(base: number, off: number, size: number, write: boolean, pc: number, ctx: ((self: this) => void) | undefined, result: number): this {
+  private access(base: number, off: number, size: number, write: boolean, pc: number, ctx: (() => void) | undefined, result: number, fast: () => void): void {
+    // r10 is read-only: [r10 + off] lies in the current frame exactly when the constant offset says so.
+    if (base === 10 && off >= -STACK_SIZE && off + size <= 0) {
+      this.get(L_FP).i32(off).op(W.i32_add);
+      fast();
+      return;
+    }
     this.get(reg(base)).i64(off).op(W.i64_add).tee(L_T).i64(32).op(W.i64_shr_u).tee(L_T2);
     this.i64(MAX_REGIONS).op(W.i64_ge_u).if();
     this.fault(write ? MEM_WRITE : MEM_READ, pc, L_T, size);
     this.end();
     this.get(L_T2).op(W.i32_wrap_i64).i32(4).op(W.i32_shl).set(L_ID);
-    if (ctx) {
+    const useCtx = ctx !== undefined && this.ctxConverted;
+    if (useCtx) {
       this.get(L_ID).i32(CTX_REGION * 16).op(W.i32_eq).if(result);
-      ctx(this);
+      ctx();
       this.else();
     }
-    // Offset in the region as u32 (below the region it is >= 2^31); offset + size > length faults.
+    // Offset in the region as u32 (>= 2^31 below the region); offset + size > length faults.
     this.get(L_T).op(W.i32_wrap_i64).i32(OFFSET_BIAS | 0).op(W.i32_xor).tee(L_OFF).op(W.i64_extend_i32_u).i64(size).op(W.i64_add);
     this.get(L_ID).mem(W.i64_load32_u, Layout.TABLE + (write ? 8 : 4)).op(W.i64_gt_u).if();
     this.fault(write ? MEM_WRITE : MEM_READ, pc, L_T, size);
     this.end();
     this.get(L_ID).mem(W.i32_load, Layout.TABLE).get(L_OFF).op(W.i32_add);
-    return this;
+    fast();
+    if (useCtx) this.end();
   }
 
   emit(): Uint8Array {
     const { code } = this;
     const w = this.w;
-    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 2 i32 (base, off).
-    w.u32(4).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(2).byte(T.i32);
+    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 3 i32 (base, off, fp).
+    w.u32(4).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(3).byte(T.i32);
     for (let r = 1; r <= 5; r++) this.i32(0).mem(W.i64_load, Layout.ARGS + (r - 1) * 8).set(reg(r));
     this.frameReg();
     this.i32(0).mem(W.i64_load, Layout.BUDGET).set(L_BUDGET);
@@ -202,9 +212,7 @@ class Emitter {
       case Cls.LDX: {
         const size = SIZE_OF[op & 0x18];
         const sx = (op & 0xe0) === 0x80;
-        this.address(s, off, size, false, pc, (e) => { e.get(L_T).i32(size).i32(pc).call(F_CTX_LOAD); }, T.i64);
-        this.mem(sx ? LOAD_SX[size] : LOAD_ZX[size]);
-        this.end();
+        this.access(s, off, size, false, pc, () => { this.get(L_T).i32(size).i32(pc).call(F_CTX_LOAD); }, T.i64, () => { this.mem(sx ? LOAD_SX[size] : LOAD_ZX[size]); });
         this.set(reg(d));
         return;
       }
@@ -212,12 +220,9 @@ class Emitter {
         const size = SIZE_OF[op & 0x18];
         if ((op & 0xe0) === 0xc0) return this.atomic(pc, d, s, off, imm, size);
         const value = (): void => { if (cls === Cls.STX) this.get(reg(s)); else this.i64(imm); };
-        this.address(d, off, size, true, pc, (e) => {
-          e.get(L_T).i32(size); value(); e.i32(pc).call(F_CTX_STORE);
-        }, T.void);
-        value();
-        this.mem(STORE[size]);
-        this.end();
+        this.access(d, off, size, true, pc, () => {
+          this.get(L_T).i32(size); value(); this.i32(pc).call(F_CTX_STORE);
+        }, T.void, () => { value(); this.mem(STORE[size]); });
         return;
       }
       default: {
@@ -381,19 +386,19 @@ class Emitter {
   private atomic(pc: number, d: number, s: number, off: number, imm: number, size: number): void {
     const S = reg(s);
     const wide = size === 8;
-    this.address(d, off, size, true, pc, (e) => { e.fault(FaultKind.CTX_ACCESS, pc, L_T, size); }, T.i32);
-    this.end();
-    this.set(L_ID); // now the linear address
-    this.get(L_ID).mem(wide ? W.i64_load : W.i64_load32_u).set(L_T2); // old value
-    this.get(L_ID);
     const o = imm & 0xf0;
-    if (o === 0xe0) this.get(S);
-    else if (o === 0xf0) {
-      this.get(L_T2).get(reg(0));
-      if (!wide) this.i64(0xffffffff).op(W.i64_and);
-      this.op(W.i64_eq).if(T.i64).get(S).else().get(L_T2).end();
-    } else this.get(L_T2).get(S).op(o === 0x00 ? W.i64_add : o === 0x40 ? W.i64_or : o === 0x50 ? W.i64_and : W.i64_xor);
-    this.mem(wide ? W.i64_store : W.i64_store32);
+    this.access(d, off, size, true, pc, () => { this.fault(FaultKind.CTX_ACCESS, pc, L_T, size); }, T.void, () => {
+      this.set(L_ID); // the linear address
+      this.get(L_ID).mem(wide ? W.i64_load : W.i64_load32_u).set(L_T2); // old value
+      this.get(L_ID);
+      if (o === 0xe0) this.get(S);
+      else if (o === 0xf0) {
+        this.get(L_T2).get(reg(0));
+        if (!wide) this.i64(0xffffffff).op(W.i64_and);
+        this.op(W.i64_eq).if(T.i64).get(S).else().get(L_T2).end();
+      } else this.get(L_T2).get(S).op(o === 0x00 ? W.i64_add : o === 0x40 ? W.i64_or : o === 0x50 ? W.i64_and : W.i64_xor);
+      this.mem(wide ? W.i64_store : W.i64_store32);
+    });
     if (o === 0xf0) this.get(L_T2).set(reg(0));
     else if (imm & 1) this.get(L_T2).set(S);
   }
@@ -440,7 +445,7 @@ function funcType(w: ByteWriter, params: number[], results: number[]): void {
 }
 
 /** Builds the whole module's bytes for a program. */
-export function emitModule(code: VmCode): Uint8Array {
+export function emitModule(code: VmCode, ctxConverted = true): Uint8Array {
   const { i32, i64 } = T;
   const out = new ByteWriter().bytes([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
   const section = (id: number, body: ByteWriter): void => { out.byte(id).sized(body); };
@@ -460,7 +465,7 @@ export function emitModule(code: VmCode): Uint8Array {
   section(2, imports);
   section(3, new ByteWriter().u32(4).u32(6).u32(7).u32(7).u32(7));
   section(7, new ByteWriter().u32(1).name('exec').byte(0x00).u32(F_EXEC));
-  const bodies = [new Emitter(code).emit(), ...bswapBodies()];
+  const bodies = [new Emitter(code, ctxConverted).emit(), ...bswapBodies()];
   const codeSec = new ByteWriter().u32(bodies.length);
   for (const b of bodies) codeSec.u32(b.length).bytes(b);
   section(10, codeSec);
@@ -473,12 +478,21 @@ export interface JitModule {
   instantiate(hooks: RunHooks, memory: unknown): Engine;
 }
 
-/** Compiles a prepared program to a WebAssembly module. */
-export function compileJit(code: VmCode): JitModule {
+/**
+ * Compiles a prepared program to a WebAssembly module. `ctxConverted` says whether region
+ * {@link CTX_REGION} is a converted context (skb, XDP) whose accesses go through the hooks.
+ */
+export function compileJit(code: VmCode, ctxConverted = true): JitModule {
   const api = wasmApi();
-  if (!api) throw new Error('WebAssembly is not available');
-  const bytes = emitModule(code);
-  const module = new api.Module(bytes);
+  if (!api) throw new UnsupportedError('E_VM_NO_WASM', 'webassembly is not available for the jit engine');
+  const bytes = emitModule(code, ctxConverted);
+  let module: object;
+  try {
+    module = new api.Module(bytes);
+  } catch (e) {
+    // The engine's limits (function size, br_table entries) bound how large a program the JIT takes.
+    throw new UnsupportedError('E_VM_JIT_LIMIT', `program of ${code.slots} slots is too large for the webassembly jit`, { cause: e, hint: 'use the interp engine' });
+  }
   return {
     bytes,
     instantiate(hooks: RunHooks, memory: unknown): Engine {
@@ -502,7 +516,10 @@ export function compileJit(code: VmCode): JitModule {
       return {
         kind: 'jit',
         exec(entry: number, args: readonly bigint[], depth: number): bigint {
-          for (let i = 0; i < 5; i++) dv.setBigUint64(Layout.ARGS + i * 8, BigInt.asUintN(64, args[i] ?? 0n), true);
+          for (let i = 0; i < 5; i++) {
+            if (i < args.length) dv.setBigUint64(Layout.ARGS + i * 8, args[i], true);
+            else { dv.setUint32(Layout.ARGS + i * 8, 0, true); dv.setUint32(Layout.ARGS + i * 8 + 4, 0, true); }
+          }
           return BigInt.asUintN(64, exec(entry, depth));
         },
       };

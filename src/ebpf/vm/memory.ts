@@ -137,13 +137,15 @@ export class VmMemory {
   /** Forgets every per-run region and allocation, and zeroes the first stack frame. */
   reset(): void {
     this.table.fill(0, CTX_REGION * 4, (CTX_REGION + 1) * 4);
-    this.table.fill(0, FIRST_DYNAMIC_REGION * 4, this.nextRegion * 4);
+    if (this.nextRegion > FIRST_DYNAMIC_REGION) this.table.fill(0, FIRST_DYNAMIC_REGION * 4, this.nextRegion * 4);
     this.heapTop = Layout.HEAP;
     this.nextRegion = FIRST_DYNAMIC_REGION;
-    this.external = [];
-    this.byView.clear();
-    this.extById.clear();
-    this.names.length = 0;
+    if (this.external.length) {
+      this.external = [];
+      this.byView.clear();
+      this.extById.clear();
+    }
+    if (this.names.length) this.names.length = 0;
     this.u8.fill(0, Layout.STACKS, Layout.STACKS + STACK_SIZE);
     this.dv.setInt32(Layout.STOP, 0, true);
   }

@@ -1,17 +1,17 @@
 /** Loading a ProgramSpec into the VM (`vm.load`) and running it: the run's memory, context and packet set-up, hooks, tail calls, test runs. */
 
-import { UsageError, ValidationError, BpfkitError } from '../../util/index.js';
+import { BpfkitError, UnsupportedError, UsageError, ValidationError } from '../../util/index.js';
 import { checkProgram } from '../check.js';
 import { createMap, handleOf, releaseHandle } from '../maps/index.js';
 import { helperName } from '../opcodes.js';
 import type { BpfProgram, MapSpec, ProgramSpec, TestRunOptions, TestRunResult } from '../spec.js';
-import { LdKind, prepareCode, type VmCode } from './code.js';
+import { prepareCode, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
 import { HELPERS, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
 import { Interpreter } from './interpreter.js';
 import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
 import {
-  CTX_REGION, FaultKind, Layout, MAX_REGIONS, VmMemory, makeFault, offsetOf, pointer,
+  CTX_REGION, FaultKind, Layout, VmMemory, makeFault, offsetOf, pointer,
 } from './memory.js';
 import { PROGRAM_TYPES_BY_ID, SKB, XDP_MD, type CtxField, type ProgramTypeInfo } from './program-types.js';
 
@@ -64,6 +64,8 @@ export interface VmRunResult {
   redirect?: { ifindex: number; flags: number; map?: string };
 }
 
+const NO_ARGS: readonly bigint[] = [];
+const EMPTY = new Uint8Array(0);
 const XDP_HEADROOM = 256;
 const XDP_TAILROOM = 320;
 /** MAX_TAIL_CALL_CNT. */
@@ -73,6 +75,7 @@ const MAX_TAIL_CALLS = 33;
 /** The per-program run state: memory, hooks for the engines, helpers' environment. */
 class Runner implements RunHooks {
   readonly mem: VmMemory;
+  readonly ctxConverted: boolean;
   readonly wasmMemory: unknown;
   readonly env: HelperEnv & { pc: number };
   current: VmProgram;
@@ -83,19 +86,22 @@ class Runner implements RunHooks {
   private tailCount = 0;
   private readonly engines = new Map<VmProgram, Engine>();
   private mapValues: bigint[] = [];
+  private readonly budget: bigint;
 
   constructor(readonly owner: VmProgram, size: number) {
     const wm = newWasmMemory(size);
     this.wasmMemory = wm?.memory;
     this.mem = new VmMemory(wm ? wm.buffer : new ArrayBuffer(size));
     this.current = owner;
-    const self = this;
+    this.ctxConverted = owner.type.fields !== undefined;
+    this.budget = BigInt(owner.budget);
+    const runner = (): Runner => this;
     this.env = {
       mem: this.mem,
-      get maps() { return self.current.maps; },
-      get host() { return self.current.host; },
-      get engine() { return self.engineFor(self.current); },
-      get packet() { return self.packet; },
+      get maps() { return runner().current.maps; },
+      get host() { return runner().current.host; },
+      get engine() { return runner().engineFor(runner().current); },
+      get packet() { return runner().packet; },
       pc: 0,
       trace: [],
       records: new Map(),
@@ -204,11 +210,11 @@ class Runner implements RunHooks {
     this.packet = undefined;
     this.pendingTail = undefined;
     this.tailCount = 0;
-    this.mapValues = [];
-    this.env.trace.length = 0;
-    this.env.records.clear();
-    mem.dv.setBigInt64(Layout.BUDGET, BigInt(this.owner.budget), true);
-    let args: bigint[] = [...(opts.args ?? [])];
+    if (this.mapValues.length) this.mapValues = [];
+    if (this.env.trace.length) this.env.trace.length = 0;
+    if (this.env.records.size) this.env.records.clear();
+    mem.dv.setBigInt64(Layout.BUDGET, this.budget, true);
+    let args: readonly bigint[] = opts.args ?? NO_ARGS;
     let memPtr = 0n;
     if (t.packet) {
       this.setupPacket(t, opts.data ?? new Uint8Array(0));
@@ -230,7 +236,7 @@ class Runner implements RunHooks {
       r0 = this.engineFor(this.current).exec(0, [ctxArg], 0);
     }
     mem.flush();
-    const res: VmRunResult = { r0, dataOut: new Uint8Array(0), trace: [...this.env.trace] };
+    const res: VmRunResult = { r0, dataOut: EMPTY, trace: this.env.trace.length ? [...this.env.trace] : [] };
     const p = this.packet as PacketState | undefined;
     if (p) {
       res.dataOut = p.buf.slice(t.packet === 'xdp' ? p.meta : p.start, p.end);
@@ -249,13 +255,12 @@ class Runner implements RunHooks {
     const buf = mem.u8.subarray(base, base + head + data.length + tail);
     buf.set(data, head);
     const writable = t.packetWritable;
-    const self = this;
     const pkt: PacketState = {
       buf, meta: head, start: head, end: head + data.length, xdp: t.packet === 'xdp', netOffset: 14,
-      changed() {
+      changed: () => {
         // Old packet pointers stop working, as the verifier invalidates them after a resize.
-        mem.setRegion(self.pktRegion, mem.table[self.pktRegion * 4], 0, 0);
-        self.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, writable, 'packet');
+        mem.setRegion(this.pktRegion, mem.table[this.pktRegion * 4], 0, 0);
+        this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, writable, 'packet');
       },
     };
     this.packet = pkt;
@@ -329,17 +334,26 @@ export class VmProgram implements BpfProgram {
     this.maps = maps;
     this.helperTable = helperTable;
     this.type = type;
-    this.engine = options.engine ?? (jitAvailable() ? 'jit' : 'interp');
+    let engine = options.engine ?? (jitAvailable() ? 'jit' : 'interp');
+    if (engine === 'jit') {
+      try {
+        this.jit = compileJit(code, type.fields !== undefined);
+      } catch (e) {
+        // Without an explicit choice, a program the JIT cannot take runs on the interpreter.
+        if (options.engine === 'jit' || !(e instanceof UnsupportedError)) throw e;
+        engine = 'interp';
+      }
+    }
+    this.engine = engine;
     this.host = options.host ?? {};
     this.budget = options.budget ?? 50_000_000;
     this.memorySize = options.memorySize ?? 4 << 20;
     this.fd = handleOf(this);
-    if (this.engine === 'jit') this.jitModule();
   }
 
   /** The compiled WebAssembly module (compiled once, instantiated per memory). */
   jitModule(): JitModule {
-    this.jit ??= compileJit(this.code);
+    this.jit ??= compileJit(this.code, this.type.fields !== undefined);
     return this.jit;
   }
 
@@ -402,8 +416,6 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       hasHelper: (id) => table.has(id),
       helperName: (id) => (table.get(id)?.name ? `bpf_${table.get(id)!.name}` : helperName(id) ?? `#${id}`),
     });
-    if (code.blockStarts.length > MAX_REGIONS * 64) throw new ValidationError('E_VM_TOO_BIG', 'program too large');
-    void LdKind;
     return new VmProgram(spec, code, maps, table, type, options);
   } catch (e) {
     if (e instanceof BpfkitError) throw e.withContext(`load program "${spec.name}"`);

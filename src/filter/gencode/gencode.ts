@@ -1,9 +1,9 @@
 /** Code generation: walks the filter syntax tree and builds libpcap-identical blocks (mirrors gencode.c), then a Cfg. */
 
 import {
-  BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_H, BPF_IMM, BPF_IND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
+  BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_JA, BPF_H, BPF_IMM, BPF_IND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
   BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MEMWORDS, BPF_MISC, BPF_MOD, BPF_MSH, BPF_MUL,
-  BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_ST, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR, SKF_AD_OFF, SKF_AD_PKTTYPE,
+  BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR, SKF_AD_OFF, SKF_AD_PKTTYPE,
   SKF_AD_IFINDEX, type Insn, stmt,
 } from '../../cbpf/index.js';
 import { ParseError } from '../../util/index.js';
@@ -14,6 +14,7 @@ import { lookupProtocol, lookupService, parseIpv6, type Resolver } from '../name
 import {
   IEEE80211_FC0_SUBTYPE_MASK, IEEE80211_FC0_TYPE_MASK, IEEE80211_FC1_DIR_MASK, WLAN_DIRS, WLAN_SUBTYPES, WLAN_TYPES, str2tok,
 } from './wlan-names.js';
+import { RELOP_CODES } from '../parser.js';
 import { backpatch, genAnd, genNot, genOr, toCfg, type GBlock } from './blocks.js';
 import {
   ARP_DSTADDR_OFFSET, ARP_SRCADDR_OFFSET, ETHERMTU, ETHERTYPE, IP6_HDRLEN, IPPROTO, IPV4_DSTADDR_OFFSET,
@@ -147,6 +148,8 @@ export class Gencode {
   private offLinktype: AbsOffset = { constantPart: 0, isVariable: false, reg: -1 };
   private offNl = 0;
   private offNlNosnap = 0;
+  /** SS7 (MTP2) field offsets: li, li_hsl, sio, opc, dpc, sls; undefined when not SS7. */
+  private ss7: readonly [number, number, number, number, number, number] | undefined;
   private isEncap = false;
   private isVlanVloffset = false;
   private labelStackDepth = 0;
@@ -220,8 +223,11 @@ export class Gencode {
       case DLT.DSA_TAG_BRCM: case DLT.DSA_TAG_DSA: set(16, 18, 0, 3); break;
       case DLT.PFSYNC: set(N, 4, 0, 0); break;
       case DLT.SUNATM: set(4, 4, 8, 3); break;
+      case DLT.MTP2: this.ss7 = [2, 4, 3, 4, 4, 7]; set(N, N, 0, 0); break;
+      case DLT.MTP2_WITH_PHDR: this.ss7 = [6, 8, 7, 8, 8, 11]; set(N, N, 0, 0); break;
+      case DLT.ERF: this.ss7 = [22, 24, 23, 24, 24, 27]; set(N, N, 0, 0); break;
       case DLT.EN3MB: case DLT.AX25: case DLT.PRONET: case DLT.CHAOS: case DLT.REDBACK_SMARTEDGE: case DLT.AX25_KISS:
-      case DLT.BACNET_MS_TP: case DLT.MTP2: case DLT.MTP2_WITH_PHDR: case DLT.ERF:
+      case DLT.BACNET_MS_TP:
         set(N, N, N, N);
         break;
       default: {
@@ -373,8 +379,13 @@ export class Gencode {
     if (val > max) this.error(`${name} ${val} greater than maximum ${max}`);
   }
   private failKwOnDlt(keyword: string): never {
+    return this.error(`'${keyword}' not supported on ${this.dltString()}`);
+  }
+
+  /** How libpcap names the current link type in messages (`DLT_EN10MB`). */
+  private dltString(): string {
     const name = dltName(this.linktype);
-    return this.error(`'${keyword}' not supported on ${name.startsWith('DLT ') ? name : 'DLT_' + name}`);
+    return name.startsWith('DLT ') ? name : `DLT_${name}`;
   }
 
   // ---- link-layer type tests -----------------------------------------------------------
@@ -513,13 +524,21 @@ export class Gencode {
   private linktypeTest(llProto: number): GBlock {
     if (this.labelStackDepth > 0) return this.mplsLinktype(llProto);
     const lt = this.linktype;
-    if (ETHER_LIKE.has(lt)) return this.etherLinktype(llProto);
+    if (ETHER_LIKE.has(lt)) {
+      const b0 = this.isEncap ? null : this.prevlinkhdrCheck();
+      const b1 = this.etherLinktype(llProto);
+      return b0 ? genAnd(b0, b1) : b1;
+    }
     if (WLAN_DLTS.has(lt)) {
       const b0 = this.mcmp('linkhdr', 0, BPF_B, 0x08, 0x0c);
       const b1 = this.llcLinktype(llProto);
       return genAnd(b0, b1);
     }
     switch (lt) {
+      case DLT.SUNATM: {
+        const b0 = this.atmPrototype(0x02);
+        return genAnd(b0, this.llcLinktype(llProto));
+      }
       case DLT.C_HDLC:
         this.assertMaxval('HDLC protocol', llProto, 0xffff);
         if (llProto === LLCSAP.ISONS) llProto = (llProto << 8) | LLCSAP.ISONS;
@@ -599,7 +618,18 @@ export class Gencode {
           return this.cmp('linktype', 0, BPF_H, llProto);
         }
     }
-    return this.error(`link-layer type filtering not implemented for ${dltName(this.linktype)}`);
+    return this.error(`link-layer type filtering not implemented for ${this.dltString()}`);
+  }
+
+  /** After LANE, Ethernet tests must also see that the SunATM frame is not LE control traffic. */
+  private prevlinkhdrCheck(): GBlock | null {
+    if (this.isEncap) {
+      // gen_encap_ll_check: inside VXLAN/Geneve, an Ethernet header exists only if the payload starts after it.
+      const b0 = this.newBlock(BPF_JMP | BPF_JEQ | BPF_X, 0, [stmt(BPF_LD | BPF_MEM, this.offLinkhdr.reg), stmt(BPF_LDX | BPF_MEM, this.offLinkpl.reg)]);
+      return genNot(b0);
+    }
+    if (this.prevlinktype === DLT.SUNATM) return this.cmpNe('prevlinkhdr', 4, BPF_H, 0xff00);
+    return null;
   }
 
   private justAfterMplsStack(): GBlock {
@@ -723,7 +753,9 @@ export class Gencode {
     let srcOff: number;
     let dstOff: number;
     const lt = this.linktype;
+    let pre: GBlock | null = null;
     if (ETHER_LIKE.has(lt)) {
+      pre = this.prevlinkhdrCheck();
       srcOff = 6;
       dstOff = 0;
     } else if (lt === DLT.FDDI) {
@@ -736,7 +768,7 @@ export class Gencode {
       srcOff = 10;
       dstOff = 2;
     } else if (WLAN_DLTS.has(lt)) {
-      return this.error(`802.11 link-layer addresses are not supported yet ('${keyword}')`);
+      return this.wlanhostop(eaddr, dir);
     } else return this.failKwOnDlt(keyword);
     this.assertNonwlanDqual(dir);
     let b0: GBlock;
@@ -753,7 +785,92 @@ export class Gencode {
         b0 = genOr(tmp, this.bcmp('linkhdr', dstOff, eaddr));
       }
     }
-    return b0;
+    return pre ? genAnd(pre, b0) : b0;
+  }
+
+  /** gen_wlanhostop: which of the four 802.11 addresses holds source/destination depends on ToDS/FromDS and the frame type. */
+  private wlanhostop(eaddr: Uint8Array, dir: DirQual): GBlock {
+    const fc1 = (): Insn[] => this.loadA('linkhdr', 1, BPF_B);
+    const fc0 = (): Insn[] => this.loadA('linkhdr', 0, BPF_B);
+    const addr = (off: number): GBlock => this.bcmp('linkhdr', off, eaddr);
+    const mcmpNe = (v: number, mask: number): GBlock => this.ncmp('linkhdr', 0, BPF_B, mask, BPF_JEQ, true, v);
+    let b0: GBlock;
+    let b1: GBlock;
+    let b2: GBlock;
+    switch (dir) {
+      case 'src':
+        b1 = this.set(0x01, fc1());
+        b0 = addr(24);
+        b0 = genAnd(b1, b0);
+        b2 = this.unset(0x01, fc1());
+        b1 = addr(16);
+        b1 = genAnd(b2, b1);
+        b0 = genOr(b1, b0);
+        b1 = this.set(0x02, fc1());
+        b0 = genAnd(b1, b0);
+        b2 = this.unset(0x02, fc1());
+        b1 = addr(10);
+        b1 = genAnd(b2, b1);
+        b0 = genOr(b1, b0);
+        b1 = this.set(0x08, fc0());
+        b0 = genAnd(b1, b0);
+        b2 = this.unset(0x08, fc0());
+        b1 = addr(10);
+        b1 = genAnd(b2, b1);
+        b0 = genOr(b1, b0);
+        b1 = this.unset(0x04, fc0());
+        return genAnd(b1, b0);
+      case 'dst':
+        b1 = this.set(0x01, fc1());
+        b0 = addr(16);
+        b0 = genAnd(b1, b0);
+        b2 = this.unset(0x01, fc1());
+        b1 = addr(4);
+        b1 = genAnd(b2, b1);
+        b0 = genOr(b1, b0);
+        b1 = this.set(0x08, fc0());
+        b0 = genAnd(b1, b0);
+        b2 = this.unset(0x08, fc0());
+        b1 = addr(4);
+        b1 = genAnd(b2, b1);
+        b0 = genOr(b1, b0);
+        b1 = this.unset(0x04, fc0());
+        return genAnd(b1, b0);
+      case 'src and dst':
+        b0 = this.wlanhostop(eaddr, 'src');
+        return genAnd(b0, this.wlanhostop(eaddr, 'dst'));
+      case 'default': case 'src or dst':
+        b0 = this.wlanhostop(eaddr, 'src');
+        return genOr(b0, this.wlanhostop(eaddr, 'dst'));
+      case 'addr1':
+        return addr(4);
+      case 'addr2':
+      case 'ta':
+        b0 = mcmpNe(0x04, 0x0c);
+        b1 = mcmpNe(0xc0, 0xf0);
+        b2 = mcmpNe(0xd0, 0xf0);
+        b2 = genAnd(b1, b2);
+        b2 = genOr(b0, b2);
+        if (dir === 'ta') {
+          b1 = this.set(0x08, fc0());
+          b2 = genAnd(b1, b2);
+        }
+        b1 = addr(10);
+        return genAnd(b2, b1);
+      case 'addr3':
+        b0 = mcmpNe(0x04, 0x0c);
+        b1 = addr(16);
+        return genAnd(b0, b1);
+      case 'addr4':
+        b0 = this.mcmp('linkhdr', 1, BPF_B, 0x03, 0x03);
+        b1 = addr(24);
+        return genAnd(b0, b1);
+      case 'ra':
+        b1 = this.set(0x08, fc0());
+        b0 = addr(4);
+        return genAnd(b1, b0);
+    }
+    return this.error(`internal error: wlan direction ${dir}`);
   }
 
   private ipProto(proto: number): GBlock {
@@ -1016,8 +1133,95 @@ export class Gencode {
     return genAnd(b0, b1);
   }
 
-  private protochain(_v: number, _proto: ProtoQual): GBlock {
-    return this.error(`'protochain' is not supported yet`);
+  /**
+   * gen_protochain: walks the IPv4/IPv6 extension header chain in a loop (a backward `ja`)
+   * looking for protocol `v`. libpcap never optimizes such programs.
+   */
+  private protochain(v: number, proto: ProtoQual): GBlock {
+    const reg2 = this.allocReg();
+    if (proto === 'default') {
+      const b0 = this.protochain(v, 'ip');
+      const b = this.protochain(v, 'ip6');
+      return genOr(b0, b);
+    }
+    if (proto !== 'ip' && proto !== 'ip6') return this.error(ERR_INVALID_QUAL(proto, 'protochain'));
+    this.assertMaxval('protocol number', v, 255);
+    if (this.offLinkpl.isVariable) this.error("'protochain' not supported with variable length headers");
+    this.noOptimize = true;
+    const nl = this.offLinkpl.constantPart + this.offNl;
+    const list: Insn[] = [];
+    const jumps = new Map<Insn, [Insn | null, Insn | null]>();
+    const add = (i: Insn): Insn => {
+      list.push(i);
+      return i;
+    };
+    const jeq = (k: number): Insn => {
+      const i = add(stmt(BPF_JMP | BPF_JEQ | BPF_K, k));
+      jumps.set(i, [null, null]);
+      return i;
+    };
+    const setJt = (i: Insn, t: Insn): void => { (jumps.get(i) as [Insn | null, Insn | null])[0] = t; };
+    const setJf = (i: Insn, t: Insn): void => { (jumps.get(i) as [Insn | null, Insn | null])[1] = t; };
+    let b0: GBlock;
+    if (proto === 'ip') {
+      b0 = this.linktypeTest(ETHERTYPE.IP);
+      list.push(...this.loadA('linkpl', IPV4_PROTO_OFFSET, BPF_B));
+      list.push(...this.loadxIphdrlen());
+    } else {
+      b0 = this.linktypeTest(ETHERTYPE.IPV6);
+      list.push(...this.loadA('linkpl', IPV6_PROTO_OFFSET, BPF_B));
+      add(stmt(BPF_LDX | BPF_IMM, IP6_HDRLEN));
+    }
+    const again = list.length;
+    const fix5 = jeq(v);
+    const fix2 = jeq(IPPROTO.NONE);
+    setJf(fix5, fix2);
+    let fix3: Insn | null = null;
+    if (proto === 'ip6') {
+      const chain = [IPPROTO.HOPOPTS, IPPROTO.DSTOPTS, IPPROTO.ROUTING, IPPROTO.FRAGMENT].map((k) => jeq(k));
+      setJf(fix2, chain[0]);
+      for (let j = 1; j < chain.length; j++) setJf(chain[j - 1], chain[j]);
+      fix3 = chain[3];
+      const advance = add(stmt(BPF_LD | BPF_IND | BPF_B, nl));
+      add(stmt(BPF_ST, reg2));
+      add(stmt(BPF_LD | BPF_IND | BPF_B, nl + 1));
+      add(stmt(BPF_ALU | BPF_ADD | BPF_K, 1));
+      add(stmt(BPF_ALU | BPF_MUL | BPF_K, 8));
+      add(stmt(BPF_ALU | BPF_ADD | BPF_X, 0));
+      add(stmt(BPF_MISC | BPF_TAX));
+      add(stmt(BPF_LD | BPF_MEM, reg2));
+      add(stmt(BPF_JMP | BPF_JA | BPF_K, (again - list.length - 1) >>> 0));
+      for (const c of chain) setJt(c, advance);
+    } else {
+      const nop = add(stmt(BPF_ALU | BPF_ADD | BPF_K, 0));
+      setJf(fix2, nop);
+    }
+    const fix4 = jeq(IPPROTO.AH);
+    if (fix3) setJf(fix3, fix4);
+    const ld = add(stmt(BPF_LD | BPF_IND | BPF_B, nl));
+    setJt(fix4, ld);
+    add(stmt(BPF_ST, reg2));
+    add(stmt(BPF_MISC | BPF_TXA));
+    add(stmt(BPF_ALU | BPF_ADD | BPF_K, 1));
+    add(stmt(BPF_MISC | BPF_TAX));
+    add(stmt(BPF_LD | BPF_IND | BPF_B, nl));
+    add(stmt(BPF_ALU | BPF_ADD | BPF_K, 2));
+    add(stmt(BPF_ALU | BPF_MUL | BPF_K, 4));
+    add(stmt(BPF_MISC | BPF_TAX));
+    add(stmt(BPF_LD | BPF_MEM, reg2));
+    add(stmt(BPF_JMP | BPF_JA | BPF_K, (again - list.length - 1) >>> 0));
+    const end = add(stmt(BPF_ALU | BPF_ADD | BPF_K, 0));
+    setJt(fix2, end);
+    setJf(fix4, end);
+    setJt(fix5, end);
+    for (const [i, [jt, jf]] of jumps) {
+      const at = list.indexOf(i);
+      i.jt = jt ? list.indexOf(jt) - at - 1 : 0;
+      i.jf = jf ? list.indexOf(jf) - at - 1 : 0;
+    }
+    const b = this.jmpK(BPF_JEQ, v, list);
+    this.freeReg(reg2);
+    return genAnd(b0, b);
   }
 
   private ncode(text: string | undefined, v: number, q: Qual): GBlock {
@@ -1327,19 +1531,138 @@ export class Gencode {
       case 'inbound': case 'outbound': return this.inboundOutbound(name === 'outbound');
       case 'ifindex': return this.ifindex(args[0]);
       case 'llc': return this.llc(text);
+      case 'geneve': case 'vxlan': return this.tunnel(name, args[0] ?? 0, args.length > 0);
       case 'type': case 'subtype': case 'type-subtype': case 'dir': return this.p80211(name, args, text);
       case 'ifname': case 'rset': case 'rnr': case 'srnr': case 'reason': case 'action': return this.pf(name, args, text);
-      case 'field':
-        if (['vpi', 'vci'].includes(text ?? '')) return this.error(`'${text}' supported only on SUNATM`);
-        return this.error(`'${text}' supported only on SS7`);
-    }
-    if (['lane', 'metac', 'bcc', 'oamf4ec', 'oamf4sc', 'sc', 'ilmic', 'oam', 'oamf4', 'connectmsg', 'metaconnect'].includes(name)) {
-      if (this.linktype !== DLT.SUNATM) this.error(`'${name}' supported only on SUNATM`);
-    }
-    if (['fisu', 'lssu', 'msu', 'hfisu', 'hlssu', 'hmsu'].includes(name)) {
-      if (![DLT.MTP2, DLT.ERF, DLT.MTP2_WITH_PHDR].includes(this.linktype as 140)) this.error(`'${name}' supported only on SS7`);
+      case 'field': {
+        const [code, reversed] = RELOP_JUMPS[RELOP_CODES[args[0]]];
+        if (text === 'vpi' || text === 'vci') return this.atmField(text, args[1], code, reversed);
+        return this.mtp3Field(text ?? '', args[1], code, reversed);
+      }
+      case 'fisu': case 'lssu': case 'msu': case 'hfisu': case 'hlssu': case 'hmsu':
+        return this.mtp2Type(name);
+      case 'lane': case 'metac': case 'bcc': case 'oamf4ec': case 'oamf4sc': case 'sc': case 'ilmic':
+        return this.atmType(name);
+      case 'oam': case 'oamf4': case 'connectmsg': case 'metaconnect':
+        return this.atmMulti(name);
     }
     return this.error(`'${name}' is not supported yet`);
+  }
+
+  private assertSs7(kw: string): readonly [number, number, number, number, number, number] {
+    if (!this.ss7) return this.error(`'${kw}' supported only on SS7`);
+    return this.ss7;
+  }
+
+  /** gen_mtp2type_abbrev: signal unit types by the length indicator. */
+  private mtp2Type(name: string): GBlock {
+    const [li, liHsl] = this.assertSs7(name);
+    switch (name) {
+      case 'fisu': return this.ncmp('packet', li, BPF_B, 0x3f, BPF_JEQ, false, 0);
+      case 'lssu': {
+        const b0 = this.ncmp('packet', li, BPF_B, 0x3f, BPF_JGT, true, 2);
+        const b1 = this.ncmp('packet', li, BPF_B, 0x3f, BPF_JGT, false, 0);
+        return genAnd(b1, b0);
+      }
+      case 'msu': return this.ncmp('packet', li, BPF_B, 0x3f, BPF_JGT, false, 2);
+      case 'hfisu': return this.ncmp('packet', liHsl, BPF_H, 0xff80, BPF_JEQ, false, 0);
+      case 'hlssu': {
+        const b0 = this.ncmp('packet', liHsl, BPF_H, 0xff80, BPF_JGT, true, 0x0100);
+        const b1 = this.ncmp('packet', liHsl, BPF_H, 0xff80, BPF_JGT, false, 0);
+        return genAnd(b1, b0);
+      }
+      default: return this.ncmp('packet', liHsl, BPF_H, 0xff80, BPF_JGT, false, 0x0100);
+    }
+  }
+
+  /** gen_mtp3field_code: sio/opc/dpc/sls (h-prefixed: 3 bytes further, high-speed links). */
+  private mtp3Field(field: string, v: number, jtype: number, reverse: boolean): GBlock {
+    const [, , sio, opc, dpc, sls] = this.assertSs7(field);
+    const extra = field.startsWith('h') ? 3 : 0;
+    const swapl = (x: number): number => (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+    const swaps = (x: number): number => ((x & 0xff) << 8) | ((x >> 8) & 0xff);
+    switch (field.replace(/^h/, '')) {
+      case 'sio':
+        this.assertMaxval(field, v, 255);
+        return this.ncmp('packet', sio + extra, BPF_B, 0xffffffff, jtype, reverse, v);
+      case 'opc':
+        this.assertMaxval(field, v, 0x3fff);
+        return this.ncmp('packet', opc + extra, BPF_W, swapl(0x3fff << 14), jtype, reverse, swapl((v << 14) >>> 0));
+      case 'dpc':
+        this.assertMaxval(field, v, 0x3fff);
+        return this.ncmp('packet', dpc + extra, BPF_H, swaps(0x3fff), jtype, reverse, swaps(v));
+      default:
+        this.assertMaxval(field, v, 0xf);
+        return this.ncmp('packet', sls + extra, BPF_B, 0xf0, jtype, reverse, v << 4);
+    }
+  }
+
+  private assertAtm(kw: string): void {
+    if (this.linktype !== DLT.SUNATM) this.error(`'${kw}' supported only on SUNATM`);
+  }
+
+  /** SunATM pseudo-header: VPI at 1, VCI at 2, protocol type at 0. */
+  private atmField(field: string, v: number, jtype: number, reverse: boolean): GBlock {
+    this.assertAtm(field);
+    if (field === 'vpi') {
+      this.assertMaxval('VPI', v, 255);
+      return this.ncmp('linkhdr', 1, BPF_B, 0xffffffff, jtype, reverse, v);
+    }
+    this.assertMaxval('VCI', v, 0xffff);
+    return this.ncmp('linkhdr', 2, BPF_H, 0xffffffff, jtype, reverse, v);
+  }
+
+  private atmPrototype(v: number): GBlock {
+    return this.mcmp('linkhdr', 0, BPF_B, v, 0x0f);
+  }
+
+  private atmType(name: string): GBlock {
+    this.assertAtm(name);
+    const vpiVci = (vci: number): GBlock => {
+      const b0 = this.atmField('vpi', 0, BPF_JEQ, false);
+      return genAnd(b0, this.atmField('vci', vci, BPF_JEQ, false));
+    };
+    switch (name) {
+      case 'metac': return vpiVci(1);
+      case 'bcc': return vpiVci(2);
+      case 'oamf4sc': return vpiVci(3);
+      case 'oamf4ec': return vpiVci(4);
+      case 'sc': return vpiVci(5);
+      case 'ilmic': return vpiVci(16);
+    }
+    // LANE: an Ethernet frame follows 2 bytes after the ATM payload start.
+    const b1 = this.atmPrototype(0x01);
+    this.prevlinktype = this.linktype;
+    this.offPrevlinkhdr = { ...this.offLinkhdr };
+    this.linktype = DLT.EN10MB;
+    this.offLinkhdr = { isVariable: false, constantPart: 4 + 2, reg: -1 };
+    this.isEncap = false;
+    this.offLinktype.constantPart = this.offLinkhdr.constantPart + 12;
+    this.offLinkpl.constantPart = this.offLinkhdr.constantPart + 14;
+    this.offNl = 0;
+    this.offNlNosnap = 3;
+    return b1;
+  }
+
+  private atmMulti(name: string): GBlock {
+    this.assertAtm(name);
+    const msg = (t: number): GBlock => this.cmp('linkhdr', 4 + 5, BPF_B, t);
+    if (name === 'oam' || name === 'oamf4') {
+      const b0 = this.atmField('vci', 3, BPF_JEQ, false);
+      let b1 = this.atmField('vci', 4, BPF_JEQ, false);
+      b1 = genOr(b0, b1);
+      return genAnd(this.atmField('vpi', 0, BPF_JEQ, false), b1);
+    }
+    const types = name === 'connectmsg' ? [0x05, 0x02, 0x07, 0x0f, 0x4d, 0x5a] : [0x05, 0x02, 0x07, 0x4d, 0x5a];
+    let b0 = msg(types[0]);
+    let b1 = msg(types[1]);
+    b1 = genOr(b0, b1);
+    for (const t of types.slice(2)) {
+      b0 = msg(t);
+      b1 = genOr(b0, b1);
+    }
+    b0 = this.atmType(name === 'connectmsg' ? 'sc' : 'metac');
+    return genAnd(b0, b1);
   }
 
   /** PFLOG header fields (struct pfloghdr). */
@@ -1349,7 +1672,7 @@ export class Gencode {
     const str = (off: number, what: string): GBlock => {
       const t = text ?? '';
       if (t.length >= 16) this.error(`${what} can only be 15 characters`);
-      return this.bcmp('linkhdr', off, new TextEncoder().encode(t));
+      return this.bcmp('linkhdr', off, utf8(t));
     };
     switch (name) {
       case 'ifname': return str(4, 'ifname interface names');
@@ -1389,7 +1712,8 @@ export class Gencode {
       return this.mac48host(new Uint8Array(6).fill(0xff), 'dst', 'broadcast');
     }
     if (proto === 'ip') {
-      if (this.netmask === undefined) this.error("netmask not known, so 'ip broadcast' not supported");
+      // 255.255.255.255 is PCAP_NETMASK_UNKNOWN.
+      if (this.netmask === undefined || this.netmask === 0xffffffff) this.error("netmask not known, so 'ip broadcast' not supported");
       const b0 = this.linktypeTest(ETHERTYPE.IP);
       const hostmask = ~(this.netmask ?? 0) >>> 0;
       const b1 = this.mcmp('linkpl', IPV4_DSTADDR_OFFSET, BPF_W, 0, hostmask);
@@ -1407,7 +1731,11 @@ export class Gencode {
     if (proto === 'default' || proto === 'link') {
       const lt = this.linktype;
       if (lt === DLT.ARCNET || lt === DLT.ARCNET_LINUX) return this.mac8host(0, 'dst', 'multicast');
-      if (ETHER_LIKE.has(lt)) return this.macMulticast(0);
+      if (ETHER_LIKE.has(lt)) {
+        const b1 = this.prevlinkhdrCheck();
+        const b0 = this.macMulticast(0);
+        return b1 ? genAnd(b1, b0) : b0;
+      }
       if (lt === DLT.FDDI) return this.macMulticast(1);
       if (lt === DLT.IEEE802 || lt === DLT.IP_OVER_FC) return this.macMulticast(2);
       if (WLAN_DLTS.has(lt)) {
@@ -1451,8 +1779,10 @@ export class Gencode {
     if (!(ETHER_LIKE.has(lt) || lt === DLT.IEEE802_11 || lt === DLT.PRISM_HEADER || lt === DLT.IEEE802_11_RADIO_AVS || lt === DLT.IEEE802_11_RADIO)) {
       this.failKwOnDlt('vlan');
     }
-    if (this.linuxExt && lt === DLT.EN10MB && this.vlanStackDepth === 0) {
-      return this.error(`'vlan' with Linux BPF extensions is not supported yet`);
+    if (this.linuxExt && lt === DLT.EN10MB && this.vlanStackDepth === 0 && !this.offLinkhdr.isVariable && this.offLinkhdr.constantPart === this.offOutermostlinkhdr.constantPart) {
+      const r = this.vlanBpfExtensions(num ?? 0, has);
+      this.vlanStackDepth++;
+      return r;
     }
     let b0 = this.linktypeTest(ETHERTYPE.VLAN_8021Q);
     let b1 = this.linktypeTest(ETHERTYPE.VLAN_8021AD);
@@ -1467,6 +1797,130 @@ export class Gencode {
     this.offLinkpl.constantPart += 4;
     this.offLinktype.constantPart += 4;
     this.vlanStackDepth++;
+    return b0;
+  }
+
+  /**
+   * gen_geneve / gen_vxlan: a UDP tunnel to a fixed port, after which an Ethernet frame
+   * starts at a run-time offset (Geneve: after its variable options).
+   */
+  private tunnel(name: string, vni: number, has: boolean): GBlock {
+    const geneve = name === 'geneve';
+    const check = (v6: boolean): GBlock => {
+      const rel: OffRel = v6 ? 'tran-ipv6' : 'tran-ipv4';
+      let b0 = this.port(v6, geneve ? 6081 : 4789, undefined, IPPROTO.UDP, 'dst', 'port');
+      let b1 = geneve ? this.mcmp(rel, 8, BPF_B, 0, 0xc0) : this.cmp(rel, 8, BPF_B, 0x08);
+      b0 = genAnd(b0, b1);
+      if (has) {
+        this.assertMaxval(geneve ? 'Geneve VNI' : 'VXLAN VNI', vni, 0xffffff);
+        b1 = this.mcmp(rel, 12, BPF_W, (vni << 8) >>> 0, 0xffffff00);
+        b0 = genAnd(b0, b1);
+      }
+      return b0;
+    };
+    // IPv4: A = X = the IP header length (the UDP header's offset).
+    let b0 = check(false);
+    let b1 = this.newBlock(BPF_JMP | BPF_JEQ | BPF_X, 0, [...this.loadxIphdrlen(), stmt(BPF_MISC | BPF_TXA)]);
+    const v4 = genAnd(b0, b1);
+    b0 = check(true);
+    const vp = this.absOffsetVarpart(this.offLinkpl);
+    const s6 = vp ? [...vp, stmt(BPF_LD | BPF_IMM, IP6_HDRLEN), stmt(BPF_ALU | BPF_ADD | BPF_X, 0)] : [stmt(BPF_LD | BPF_IMM, IP6_HDRLEN)];
+    s6.push(stmt(BPF_MISC | BPF_TAX));
+    b1 = this.newBlock(BPF_JMP | BPF_JEQ | BPF_X, 0, s6);
+    const v6 = genAnd(b0, b1);
+    const offsets = geneve ? this.geneveOffsets() : this.vxlanOffsets();
+    const t = this.genTrue();
+    t.stmts = [...offsets, ...t.stmts];
+    t.meaning = 'uncertain';
+    this.isEncap = true;
+    return genAnd(genOr(v4, v6), t);
+  }
+
+  private pushLinkhdrEthernetVariable(): number {
+    const reg = this.allocReg();
+    this.prevlinktype = this.linktype;
+    this.offPrevlinkhdr = { ...this.offLinkhdr };
+    this.linktype = DLT.EN10MB;
+    this.offLinkhdr = { isVariable: true, constantPart: 0, reg };
+    this.isEncap = false;
+    return reg;
+  }
+
+  private geneveOffsets(): Insn[] {
+    const s: Insn[] = [stmt(BPF_ALU | BPF_ADD | BPF_K, this.offLinkpl.constantPart + this.offNl + 8), stmt(BPF_MISC | BPF_TAX), stmt(BPF_ALU | BPF_ADD | BPF_K, 2)];
+    this.offLinktype = { reg: this.allocReg(), isVariable: true, constantPart: 0 };
+    s.push(stmt(BPF_ST, this.offLinktype.reg), stmt(BPF_LD | BPF_IND | BPF_B, 0), stmt(BPF_ALU | BPF_AND | BPF_K, 0x3f), stmt(BPF_ALU | BPF_MUL | BPF_K, 4), stmt(BPF_ALU | BPF_ADD | BPF_K, 8), stmt(BPF_ALU | BPF_ADD | BPF_X, 0));
+    const reg = this.pushLinkhdrEthernetVariable();
+    s.push(stmt(BPF_ST, reg));
+    this.noOptimize = true;
+    s.push(stmt(BPF_LD | BPF_IND | BPF_H, 2), stmt(BPF_LDX | BPF_MEM, reg));
+    const proto = stmt(BPF_JMP | BPF_JEQ | BPF_K, ETHERTYPE.TEB);
+    s.push(proto, stmt(BPF_MISC | BPF_TXA), stmt(BPF_ALU | BPF_ADD | BPF_K, 12), stmt(BPF_ST, this.offLinktype.reg), stmt(BPF_ALU | BPF_ADD | BPF_K, 2), stmt(BPF_MISC | BPF_TAX));
+    this.offLinkpl = { reg: this.allocReg(), isVariable: true, constantPart: 0 };
+    const stx = stmt(BPF_STX, this.offLinkpl.reg);
+    s.push(stx);
+    proto.jt = 0;
+    proto.jf = s.indexOf(stx) - s.indexOf(proto) - 1;
+    this.offNl = 0;
+    return s;
+  }
+
+  private vxlanOffsets(): Insn[] {
+    const s: Insn[] = [stmt(BPF_ALU | BPF_ADD | BPF_K, this.offLinkpl.constantPart + this.offNl + 8), stmt(BPF_ALU | BPF_ADD | BPF_K, 8)];
+    const reg = this.pushLinkhdrEthernetVariable();
+    s.push(stmt(BPF_ST, reg), stmt(BPF_ALU | BPF_ADD | BPF_K, 12));
+    this.offLinktype = { reg: this.allocReg(), isVariable: true, constantPart: 0 };
+    s.push(stmt(BPF_ST, this.offLinktype.reg), stmt(BPF_ALU | BPF_ADD | BPF_K, 2), stmt(BPF_MISC | BPF_TAX));
+    this.offLinkpl = { reg: this.allocReg(), isVariable: true, constantPart: 0 };
+    s.push(stmt(BPF_STX, this.offLinkpl.reg));
+    this.offNl = 0;
+    return s;
+  }
+
+  private vlanTpidTest(): GBlock {
+    let b0 = this.linktypeTest(ETHERTYPE.VLAN_8021Q);
+    let b1 = this.linktypeTest(ETHERTYPE.VLAN_8021AD);
+    b0 = genOr(b0, b1);
+    b1 = this.linktypeTest(ETHERTYPE.VLAN_8021QINQ);
+    return genOr(b0, b1);
+  }
+
+  /**
+   * gen_vlan_bpf_extensions: on a live Linux socket the kernel may have stripped the tag into
+   * skb metadata (SKF_AD_VLAN_TAG*), so test that first; an in-packet tag moves later offsets by 4
+   * at run time (variable offsets in scratch registers).
+   */
+  private vlanBpfExtensions(num: number, has: boolean): GBlock {
+    const AD_PRESENT = (SKF_AD_OFF + 48) >>> 0;
+    const AD_TAG = (SKF_AD_OFF + 44) >>> 0;
+    let b0 = this.jmpK(BPF_JEQ, 1, [stmt(BPF_LD | BPF_B | BPF_ABS, AD_PRESENT)]);
+    const tpid = this.vlanTpidTest();
+    let vid: GBlock | null = null;
+    if (has) {
+      this.assertMaxval('VLAN tag', num, 0x0fff);
+      vid = this.mcmp('linkpl', 0, BPF_H, num, 0x0fff);
+    }
+    // gen_vlan_patch_tpid_test: offsets become variable, advanced by 4 when a tag is in the packet.
+    this.isVlanVloffset = true;
+    const patch: Insn[] = [];
+    for (const off of [this.offLinkpl, this.offLinktype]) {
+      off.isVariable = true;
+      if (off.reg === -1) off.reg = this.allocReg();
+      patch.push(stmt(BPF_LD | BPF_MEM, off.reg), stmt(BPF_ALU | BPF_ADD | BPF_K, 4), stmt(BPF_ST, off.reg));
+    }
+    tpid.head.stmts = [...patch, ...tpid.head.stmts];
+    tpid.head.meaning = 'uncertain';
+    b0 = genOr(b0, tpid);
+    if (vid) {
+      // gen_vlan_patch_vid_test: take the VID from metadata when present, else from the packet.
+      const cnt = vid.stmts.length;
+      const jeq = stmt(BPF_JMP | BPF_JEQ | BPF_K, 1);
+      jeq.jt = 0;
+      jeq.jf = 2;
+      vid.stmts = [stmt(BPF_LD | BPF_B | BPF_ABS, AD_PRESENT), jeq, stmt(BPF_LD | BPF_H | BPF_ABS, AD_TAG), stmt(BPF_JMP | BPF_JA | BPF_K, cnt - 1), ...vid.stmts];
+      vid.meaning = 'uncertain';
+      b0 = genAnd(b0, vid);
+    }
     return b0;
   }
 
@@ -1521,15 +1975,16 @@ export class Gencode {
       case DLT.DSA_TAG_BRCM: return this.mcmp('linkhdr', 12, BPF_B, outbound ? 0x20 : 0, 0xe0);
       case DLT.DSA_TAG_DSA: return this.mcmp('linkhdr', 12, BPF_B, outbound ? 0x40 : 0, outbound ? 0xc0 : 0x40);
     }
+    if (JUNIPER_OFFSETS.has(dltName(this.linktype))) return this.mcmp('linkhdr', 3, BPF_B, outbound ? 0 : 1, 0x01);
     const kw = outbound ? 'outbound' : 'inbound';
-    if (!this.linuxExt) this.error(`not a live capture, '${kw}' not supported on ${dltName(this.linktype)}`);
+    if (!this.linuxExt) this.error(`not a live capture, '${kw}' not supported on ${this.dltString()}`);
     const b0 = this.cmp('linkhdr', (SKF_AD_OFF + SKF_AD_PKTTYPE) >>> 0, BPF_H, 4);
     return outbound ? b0 : genNot(b0);
   }
 
   private ifindex(idx: number): GBlock {
     if (this.linktype === DLT.LINUX_SLL2) return this.cmp('linkhdr', 4, BPF_W, idx);
-    if (!this.linuxExt) this.error(`not a live capture, 'ifindex' not supported on ${dltName(this.linktype)}`);
+    if (!this.linuxExt) this.error(`not a live capture, 'ifindex' not supported on ${this.dltString()}`);
     return this.cmp('linkhdr', (SKF_AD_OFF + SKF_AD_IFINDEX) >>> 0, BPF_W, idx);
   }
 
@@ -1541,6 +1996,12 @@ export class Gencode {
       return genAnd(b0, b1);
     }
     if (lt === DLT.IEEE802 || lt === DLT.FDDI || lt === DLT.ATM_RFC1483) return this.genTrue();
+    if (lt === DLT.SUNATM) {
+      // gen_atmtype_llc: after LLC the link type reverts to what it was before (LANE).
+      const b0 = this.atmPrototype(0x02);
+      this.linktype = this.prevlinktype;
+      return b0;
+    }
     if (WLAN_DLTS.has(lt)) return this.mcmp('linkhdr', 0, BPF_B, 0x08, 0x0c);
     return this.failKwOnDlt('llc');
   }
@@ -1713,7 +2174,8 @@ export class Gencode {
     const qosLd = stmt(BPF_LD | BPF_MEM, reg);
     out.push(data1, data2, qos, qosLd, stmt(BPF_ALU | BPF_ADD | BPF_K, 2), stmt(BPF_ST, reg));
     jumps.push([data1, data2, snext], [data2, snext, qos]);
-    if (this.linktype0 === DLT.IEEE802_11_RADIO) {
+    // libpcap tests the current link type here (not the outermost): after a tunnel it is Ethernet.
+    if (this.linktype === DLT.IEEE802_11_RADIO) {
       const ld4 = stmt(BPF_LD | BPF_ABS | BPF_W, 4);
       const flags = J(0x02000000);
       const ext = J(0x00000080);
@@ -1758,6 +2220,16 @@ const RELOP_JUMPS: Record<string, [number, boolean]> = {
   '!=': [BPF_JEQ, true],
 };
 
+
+/** UTF-8 bytes of a string (core code has no TextEncoder type in its lib). */
+function utf8(text: string): Uint8Array {
+  const out: number[] = [];
+  for (const part of encodeURIComponent(text).split(/(%[0-9A-F]{2})/)) {
+    if (part.startsWith('%')) out.push(parseInt(part.slice(1), 16));
+    else for (const c of part) out.push(c.charCodeAt(0));
+  }
+  return Uint8Array.from(out);
+}
 
 /** Lowers a syntax tree to a control-flow graph exactly as libpcap's gencode would (before optimization). */
 export function generate(ast: FilterAst, opts: GenerateOptions): Cfg {

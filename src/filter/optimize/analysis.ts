@@ -42,7 +42,7 @@ export function analyze(cfg: Cfg): Analysis {
   const mayAbort = new Map<Block, boolean[]>();
   for (const b of order) {
     const ins = incoming.get(b) ?? [];
-    const st = b === cfg.entry ? entryState(table) : meet(ins, table, b.id);
+    const st = b === cfg.entry ? entryState(table) : meet(ins, table);
     entry.set(b, copyState(st));
     mayAbort.set(
       b,

@@ -137,26 +137,30 @@ export function stmtWeight(s: Insn): number {
 }
 
 /**
- * The termination measure: (instructions, blocks, sum over edges of the blocks reachable
- * from the edge's target, statement weights). Every change any pass makes lowers this
- * tuple in lexicographic order, so the optimizer loop terminates.
+ * The termination measure: (instructions, blocks, sum over edges of the height of the
+ * edge's target, statement weights), where a return has height 1 and a branch one more
+ * than its highest successor. Every change any pass makes lowers this tuple in
+ * lexicographic order (moving an edge further down lowers its target's height and raises
+ * no other), so the optimizer loop terminates.
  */
 export function measure(cfg: Cfg): number[] {
   const order = postOrder(cfg);
-  const reach = new Map<Block, Set<Block>>();
+  const height = new Map<Block, number>();
   let insns = 0;
   let edges = 0;
   let weight = 0;
   for (const b of order) {
-    const r = new Set<Block>([b]);
-    for (const s of successors(b)) for (const x of reach.get(s) as Set<Block>) r.add(x);
-    reach.set(b, r);
     insns += b.stmts.length + 1;
     const t = b.term;
-    if (t.kind === 'return' && BPF_RVAL(t.code) === BPF_A) weight++;
-    if (t.kind === 'branch') {
-      edges += (reach.get(t.jt) as Set<Block>).size;
-      if (t.code !== (BPF_JMP | BPF_JA)) edges += (reach.get(t.jf) as Set<Block>).size;
+    if (t.kind === 'return') {
+      height.set(b, 1);
+      if (BPF_RVAL(t.code) === BPF_A) weight++;
+    } else {
+      const ht = height.get(t.jt) as number;
+      const hf = height.get(t.jf) as number;
+      height.set(b, 1 + Math.max(ht, hf));
+      edges += ht;
+      if (t.code !== (BPF_JMP | BPF_JA)) edges += hf;
       if (BPF_SRC(t.code) === BPF_X || (BPF_OP(t.code) === BPF_JSET && BPF_SRC(t.code) === BPF_K && t.k === 0xffffffff)) weight++;
     }
     for (const s of b.stmts) weight += stmtWeight(s);

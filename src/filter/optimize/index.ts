@@ -11,6 +11,7 @@ import { emit } from '../emit.js';
 import { deadStores } from './dead-stores.js';
 import { cloneCfg, lexLess, measure, postOrder, serialize } from './graph.js';
 import { simplify } from './simplify.js';
+import { reorder } from './reorder.js';
 import { structure } from './structure.js';
 import { thread } from './thread.js';
 
@@ -32,8 +33,16 @@ export interface OptimizeResult {
  */
 const MAX_ROUNDS = 10_000;
 
-/** The passes of one round, in order. */
-const PASSES: readonly ((cfg: Cfg) => Cfg)[] = [simplify, deadStores, thread, structure];
+/** The passes of one round, in order. Reordering pays off in the simplify right after it. */
+const PASSES: readonly ((cfg: Cfg) => Cfg)[] = [reorder, simplify, deadStores, thread, structure];
+/** The round retried without reordering when a reordering round did not lower the measure. */
+const PASSES_NO_REORDER: readonly ((cfg: Cfg) => Cfg)[] = [simplify, deadStores, thread, structure];
+
+function runRound(g: Cfg, passes: readonly ((cfg: Cfg) => Cfg)[]): Cfg {
+  let next = g;
+  for (const pass of passes) next = pass(next);
+  return next;
+}
 
 /** Blocks with jumps among their statements (libpcap's block-local jumps) are split into real blocks first. */
 function normalize(cfg: Cfg): Cfg {
@@ -55,11 +64,15 @@ export function optimizeWithStats(cfg: Cfg): OptimizeResult {
   let rounds = 0;
   let stalled = false;
   for (; rounds < MAX_ROUNDS; rounds++) {
-    let next = g;
-    for (const pass of PASSES) next = pass(next);
-    const nextText = serialize(next);
+    let next = runRound(g, PASSES);
+    let nextText = serialize(next);
+    let nm = measure(next);
+    if (nextText !== text && !lexLess(nm, m)) {
+      next = runRound(g, PASSES_NO_REORDER);
+      nextText = serialize(next);
+      nm = measure(next);
+    }
     if (nextText === text) break;
-    const nm = measure(next);
     // The termination argument, checked: a change that does not lower the measure is refused.
     if (!lexLess(nm, m)) {
       stalled = true;
@@ -91,4 +104,4 @@ export function optimizeFilter(cfg: Cfg): Cfg {
   return r.cfg;
 }
 
-export { simplify, deadStores, thread, structure };
+export { reorder, simplify, deadStores, thread, structure };

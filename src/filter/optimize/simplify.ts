@@ -6,7 +6,7 @@
 
 import {
   BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_CLASS, BPF_IMM, BPF_IND, BPF_JEQ, BPF_JMP, BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_MEM,
-  BPF_MISC, BPF_MODE, BPF_MSH, BPF_OP, BPF_RET, BPF_RVAL, BPF_A, BPF_SRC, BPF_ST, BPF_SUB, BPF_TAX, BPF_X, type Insn,
+  BPF_MISC, BPF_MODE, BPF_MSH, BPF_RET, BPF_RVAL, BPF_A, BPF_SRC, BPF_ST, BPF_SUB, BPF_TAX, BPF_X, type Insn,
 } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { gotoTerm } from '../cfg-from-program.js';
@@ -89,7 +89,7 @@ export function simplify(cfg: Cfg): Cfg {
   for (const b of order) {
     const ins = incoming.get(b);
     if (b !== g.entry && ins === undefined) continue; // no longer reachable
-    const st = b === g.entry ? entryState(table) : meet(ins as State[], table, b.id);
+    const st = b === g.entry ? entryState(table) : meet(ins as State[], table);
     peephole(b, liveOut.get(b) as number);
     const out: Insn[] = [];
     for (const s of b.stmts) {
@@ -124,6 +124,5 @@ export function simplify(cfg: Cfg): Cfg {
     push(incoming, t.jt, e.jt);
     if (t.jf !== t.jt || !isGotoBlock(b)) push(incoming, t.jf, e.jf);
   }
-  void BPF_OP;
   return g;
 }

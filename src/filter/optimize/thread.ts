@@ -6,15 +6,15 @@
 
 import { BPF_OP } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
-import { analyze } from './analysis.js';
-import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, liveness, successors } from './graph.js';
-import { copyState, decide, operand, step, type State, type ValueTable } from './values.js';
+import { branchEdges, push } from './analysis.js';
+import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, liveness, topoOrder } from './graph.js';
+import { stepCopy, decide, entryState, meet, operand, step, ValueTable, type State } from './values.js';
 
 /** Where an edge carrying `edge` into `s` can go instead, or undefined. */
 function skip(s: Block, edge: State, liveIn: Map<Block, number>, table: ValueTable): Block | undefined {
   const t = s.term;
   if (t.kind === 'return') return undefined;
-  const sim = copyState(edge);
+  const sim = stepCopy(edge);
   for (const stmt of s.stmts) if (step(stmt, sim, table, false).mayAbort) return undefined;
   let target: Block;
   if (isGotoBlock(s)) target = t.jt;
@@ -29,41 +29,36 @@ function skip(s: Block, edge: State, liveIn: Map<Block, number>, table: ValueTab
   return target;
 }
 
-/** Marks every block reachable from `b`. */
-function markFrom(b: Block, dirty: Set<Block>): void {
-  const stack = [b];
-  while (stack.length > 0) {
-    const x = stack.pop() as Block;
-    if (dirty.has(x)) continue;
-    dirty.add(x);
-    stack.push(...successors(x));
-  }
-}
-
-/** Runs the pass on a copy of `cfg`. */
+/**
+ * Runs the pass on a copy of `cfg`. States are computed on the fly in topological order,
+ * so each block's entry state already reflects the edges moved above it; a moved edge
+ * only ever points further down, so the order stays topological.
+ */
 export function thread(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
-  const an = analyze(g);
-  const { liveIn } = liveness(an.order);
-  // States below a moved edge are stale until the next round; leave their edges alone.
-  const dirty = new Set<Block>();
-  for (const p of an.order) {
+  const table = new ValueTable();
+  const order = topoOrder(g);
+  const { liveIn } = liveness(order);
+  const incoming = new Map<Block, State[]>();
+  for (const p of order) {
+    const ins = incoming.get(p);
+    if (p !== g.entry && ins === undefined) continue; // every edge into it moved away
+    const st = p === g.entry ? entryState(table) : meet(ins as State[], table);
+    for (const s of p.stmts) step(s, st, table, false);
     const t = p.term;
-    if (t.kind === 'return' || dirty.has(p)) continue;
-    const e = an.edges.get(p) as { jt: State; jf: State };
-    for (const side of ['jt', 'jf'] as const) {
-      if (side === 'jf' && isGotoBlock(p)) break;
+    if (t.kind === 'return') continue;
+    const e = branchEdges(p, st, table);
+    const sides = isGotoBlock(p) ? (['jt'] as const) : (['jt', 'jf'] as const);
+    for (const side of sides) {
       let target = t[side];
       // Each step moves the edge strictly further down a DAG, so this ends.
       for (;;) {
-        const next = skip(target, e[side], liveIn, an.table);
+        const next = skip(target, e[side], liveIn, table);
         if (next === undefined) break;
         target = next;
       }
-      if (target !== t[side]) {
-        t[side] = target;
-        markFrom(target, dirty);
-      }
+      t[side] = target;
+      push(incoming, target, e[side]);
     }
     if (isGotoBlock(p)) t.jf = t.jt;
   }

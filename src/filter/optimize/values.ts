@@ -79,6 +79,12 @@ export class ValueTable {
   }
 }
 
+/**
+ * At most this many facts, ranges and done loads are kept per state: forgetting is always
+ * sound, and it keeps long chains of tests linear rather than quadratic.
+ */
+export const MAX_FACTS = 256;
+
 /** What holds on entry to a block (or along an edge) on every path that gets there. */
 export interface State {
   /** Value number held by each atom. */
@@ -98,16 +104,21 @@ export function entryState(table: ValueTable): State {
   return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), facts: new Map(), minLen: 0, done: new Set() };
 }
 
+/** A copy for simulating statements: `step` never changes facts or ranges, so those are shared. */
+export function stepCopy(s: State): State {
+  return { regs: s.regs.slice(), ranges: s.ranges, facts: s.facts, minLen: s.minLen, done: new Set(s.done) };
+}
+
 export function copyState(s: State): State {
   return { regs: s.regs.slice(), ranges: new Map(s.ranges), facts: new Map(s.facts), minLen: s.minLen, done: new Set(s.done) };
 }
 
-/** What holds where paths join: only what holds on each of them. `where` names the join, for fresh numbers. */
-export function meet(states: readonly State[], table: ValueTable, where: number): State {
+/** What holds where paths join: only what holds on each of them; a register that differs gets a fresh number. */
+export function meet(states: readonly State[], table: ValueTable): State {
   const out = copyState(states[0]);
   for (let i = 1; i < states.length; i++) {
     const s = states[i];
-    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${where}:${a}`);
+    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${table.fresh()}`);
     for (const [v, r] of out.ranges) {
       const o = s.ranges.get(v);
       if (o === undefined) out.ranges.delete(v);
@@ -146,8 +157,9 @@ function load(size: number, k: number, st: State, table: ValueTable, key: string
   // Offsets of 2^31 and up are Linux ancillary data (SKF_*); never assume they are in range.
   const inRange = k < 0x80000000 && k + size <= st.minLen;
   const mayAbort = !inRange && !st.done.has(v);
+  // An absolute load is remembered by the length it proves; others by their value number.
   if (k < 0x80000000) st.minLen = Math.max(st.minLen, k + size);
-  st.done.add(v);
+  else if (st.done.size < MAX_FACTS) st.done.add(v);
   return { v, mayAbort };
 }
 
@@ -333,7 +345,7 @@ export function decide(op: number, a: number, b: number, st: State, table: Value
 
 /** Records what taking a branch with `result` proves. */
 export function learn(op: number, a: number, b: number, result: boolean, st: State, table: ValueTable): void {
-  st.facts.set(testKey(op, a, b), result);
+  if (st.facts.size < MAX_FACTS) st.facts.set(testKey(op, a, b), result);
   const bc = constIn(b, st, table);
   if (bc === undefined) return;
   let [lo, hi] = rangeIn(a, st, table);
@@ -350,7 +362,7 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
     if (result) lo = Math.max(lo, bc);
     else hi = Math.min(hi, bc - 1);
   } else return;
-  if (lo <= hi) st.ranges.set(a, [lo, hi]);
+  if (lo <= hi && (st.ranges.size < MAX_FACTS || st.ranges.has(a))) st.ranges.set(a, [lo, hi]);
 }
 
 /** The value number a branch compares A with. */
@@ -358,4 +370,3 @@ export function operand(code: number, k: number, st: State, table: ValueTable): 
   return BPF_SRC(code) === BPF_X ? st.regs[X_ATOM] : table.k(k);
 }
 
-export { BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET };

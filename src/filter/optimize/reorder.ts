@@ -1,0 +1,112 @@
+/**
+ * The reorder pass (what libpcap's `or_pullup`/`and_pullup` aim at, made exact): in a chain
+ * of "load a field, test it" elements that all leave to one common block on success (an OR)
+ * or on failure (an AND), the elements are regrouped so that tests of the same field are
+ * adjacent and the reloads become redundant. Only chains where no element can abort (every
+ * load is already known in range) are reordered, so no packet's verdict changes; libpcap's
+ * pullups also reorder loads that may abort, which changes verdicts on truncated packets.
+ */
+
+import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
+import type { Block, Cfg } from '../cfg.js';
+import { analyze } from './analysis.js';
+import { A_ATOM, cloneCfg, isGotoBlock, liveness, predecessors, topoOrder } from './graph.js';
+import { step, stepCopy, type State, type ValueTable } from './values.js';
+
+/** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
+interface Run {
+  blocks: Block[];
+  /** Value number of A that the run tests. */
+  value: number;
+}
+
+/** The value a run's first block leaves in A, if its statements are at most one load that cannot abort from `entry`. */
+function runValue(b: Block, entry: State, table: ValueTable): number | undefined {
+  if (b.stmts.length > 1) return undefined;
+  const sim = stepCopy(entry);
+  if (b.stmts.length === 1) {
+    const s = b.stmts[0];
+    if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return undefined;
+    // Only loads of packet data or M[], which do not read A (an indexed load reads X, which no run writes).
+    if (step(s, sim, table, false).mayAbort) return undefined;
+  }
+  return sim.regs[A_ATOM];
+}
+
+/**
+ * Runs the pass on a copy of `cfg`. Reordering a chain leaves the analysis of other blocks
+ * valid where it is used here: every load in the chain was already in range on entry, so
+ * the lengths and loads known after it do not depend on the order.
+ */
+export function reorder(cfg: Cfg): Cfg {
+  const g = cloneCfg(cfg);
+  const an = analyze(g);
+  let preds = predecessors(an.order);
+  const { liveIn } = liveness(an.order);
+  const used = new Set<Block>();
+  const single = (b: Block, from: Block): boolean => {
+    const p = preds.get(b) as Block[];
+    return p.length === 1 && p[0] === from && b !== g.entry;
+  };
+  for (const head of an.order) {
+    if (used.has(head) || head.term.kind !== 'branch' || isGotoBlock(head)) continue;
+    const entry = an.entry.get(head) as State;
+    for (const sense of ['jt', 'jf'] as const) {
+      const other = sense === 'jt' ? 'jf' : 'jt';
+      const common = head.term[sense];
+      // Collect runs along the chain.
+      const runs: Run[] = [];
+      let b: Block = head;
+      let exit: Block | undefined;
+      for (;;) {
+        const t: Block['term'] = b.term;
+        if (t.kind !== 'branch' || isGotoBlock(b) || t[sense] !== common || used.has(b)) break;
+        if (b !== head && !single(b, runs[runs.length - 1].blocks.at(-1) as Block)) break;
+        if (b.stmts.length === 0 && runs.length > 0) {
+          // A statement-less test belongs to the run before it.
+          runs[runs.length - 1].blocks.push(b);
+        } else {
+          const value = runValue(b, entry, an.table);
+          if (value === undefined) break;
+          runs.push({ blocks: [b], value });
+        }
+        exit = t[other];
+        b = t[other];
+      }
+      if (runs.length < 2 || exit === undefined) continue;
+      // The chain ends where its last run's test fails; trim runs so the exit is right.
+      const last = runs[runs.length - 1].blocks.at(-1) as Block;
+      const tail = (last.term as { jt: Block; jf: Block })[other];
+      // Registers the chain writes (A) must not be read where it leaves.
+      if ((liveIn.get(common) as number) & (1 << A_ATOM) || (liveIn.get(tail) as number) & (1 << A_ATOM)) continue;
+      // A run with no load tests the A the chain starts with: it must stay first.
+      if (head.stmts.length === 0) continue;
+      const first = new Map<number, number>();
+      first.set(entry.regs[A_ATOM], -1);
+      runs.forEach((r, i) => {
+        if (!first.has(r.value)) first.set(r.value, i);
+      });
+      const sorted = runs.map((r, i) => ({ r, i })).sort((x, y) => (first.get(x.r.value) as number) - (first.get(y.r.value) as number) || x.i - y.i);
+      if (sorted.every((x, i) => x.i === i)) continue;
+      // Relink: the head's predecessors enter the new first run; each run falls to the next.
+      const newOrder = sorted.map((x) => x.r);
+      const newHead = newOrder[0].blocks[0];
+      for (let i = 0; i < newOrder.length; i++) {
+        const end = newOrder[i].blocks.at(-1) as Block;
+        const next = i + 1 < newOrder.length ? newOrder[i + 1].blocks[0] : tail;
+        (end.term as { jt: Block; jf: Block })[other] = next;
+      }
+      for (const p of preds.get(head) as Block[]) {
+        const t = p.term as { jt: Block; jf: Block };
+        if (t.jt === head) t.jt = newHead;
+        if (t.jf === head) t.jf = newHead;
+      }
+      if (g.entry === head) g.entry = newHead;
+      for (const r of runs) for (const x of r.blocks) used.add(x);
+      // Edges moved: later chains need fresh predecessor lists (states stay valid, see above).
+      preds = predecessors(topoOrder(g));
+      break;
+    }
+  }
+  return g;
+}
