@@ -32,6 +32,35 @@ export interface AuxData {
   payOffset?: number;
   /** What `ld rand` returns; a function is called on every load. */
   random?: number | (() => number);
+  /**
+   * Where the network header starts in the packet, for loads at `SKF_NET_OFF + k`. Absent:
+   * such loads fail. (Loads at `SKF_LL_OFF + k` read from the start of the packet, the link header.)
+   */
+  networkOffset?: number;
+}
+
+const SKF_NET_OFF = -0x100000;
+const SKF_LL_OFF = -0x200000;
+
+/**
+ * A packet load as the Linux kernel does it (`bpf_skb_load_helper_*`), for the cases where
+ * libpcap would fail: `off` is the 32-bit offset (X + k wraps); a negative one addresses the
+ * network header (`SKF_NET_OFF`) or link header (`SKF_LL_OFF`). Returns the big-endian value,
+ * or undefined when the load fails (the filter then returns 0).
+ */
+export function kernelLoad(data: Uint8Array, off: number, size: number, aux: AuxData): number | undefined {
+  let at = off | 0;
+  if (at < 0) {
+    if (at >= SKF_NET_OFF) {
+      if (aux.networkOffset === undefined) return undefined;
+      at = aux.networkOffset + (at - SKF_NET_OFF);
+    } else if (at >= SKF_LL_OFF) at = at - SKF_LL_OFF;
+    else return undefined;
+  }
+  if (at < 0 || at + size > data.length) return undefined;
+  if (size === 4) return (data[at] << 24) | (data[at + 1] << 16) | (data[at + 2] << 8) | data[at + 3];
+  if (size === 2) return (data[at] << 8) | data[at + 1];
+  return data[at];
 }
 
 const NLA_HDRLEN = 4;

@@ -1,7 +1,7 @@
 /** The classic BPF interpreter: libpcap's bpf_filter semantics, plus Linux ancillary loads when metadata is given. */
 
 import { RuntimeFault } from '../util/index.js';
-import { ancillaryValue, type AuxData } from './aux.js';
+import { ancillaryValue, kernelLoad, type AuxData } from './aux.js';
 import type { Program } from './insn.js';
 
 /** Runs past this many instructions only in a looping program (libpcap allows backward `ja`); then a {@link RuntimeFault}. */
@@ -22,8 +22,9 @@ function ancillary(k: number, aux: AuxData | undefined, p: Uint8Array, a: number
  * Runs `prog` on one packet, as libpcap's `bpf_filter` does, and returns the `ret` value
  * (0 = drop). `packet` holds the captured bytes; `wirelen` is the length on the wire
  * (what `ld #len` reads). A load past the captured bytes, or a division or modulo by a zero
- * X, ends the program with 0. Scratch memory starts zeroed. With `aux`, `ld [SKF_AD_OFF+n]`
- * reads Linux socket-buffer metadata instead.
+ * X, ends the program with 0. Scratch memory starts zeroed. With `aux`, loads follow the Linux
+ * kernel instead: `ld [SKF_AD_OFF+n]` reads socket-buffer metadata, X + k wraps in 32 bits, and
+ * negative offsets (`SKF_NET_OFF`, `SKF_LL_OFF`) address the network and link headers.
  *
  * Programs that libpcap would abort on (an unknown opcode, a jump out of the program) throw a
  * {@link RuntimeFault} naming the instruction; so does a loop that runs {@link MAX_STEPS} steps.
@@ -54,7 +55,13 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
         const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
         if (v !== undefined) A = v | 0;
         else {
-          if (k + 4 > buflen) return 0;
+          if (k + 4 > buflen) {
+            // Linux reads negative offsets relative to the network or link header.
+            const w = aux === undefined ? undefined : kernelLoad(p, k, 4, aux);
+            if (w === undefined) return 0;
+            A = w;
+            break;
+          }
           const i = k | 0; // in range now; an int32 index keeps element access on V8's fast path
           A = (p[i] << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
         }
@@ -65,7 +72,13 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
         const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
         if (v !== undefined) A = v | 0;
         else {
-          if (k + 2 > buflen) return 0;
+          if (k + 2 > buflen) {
+            // Linux reads negative offsets relative to the network or link header.
+            const w = aux === undefined ? undefined : kernelLoad(p, k, 2, aux);
+            if (w === undefined) return 0;
+            A = w;
+            break;
+          }
           const i = k | 0;
           A = (p[i] << 8) | p[i + 1];
         }
@@ -76,7 +89,13 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
         const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
         if (v !== undefined) A = v | 0;
         else {
-          if (k >= buflen) return 0;
+          if (k >= buflen) {
+            // Linux reads negative offsets relative to the network or link header.
+            const w = aux === undefined ? undefined : kernelLoad(p, k, 1, aux);
+            if (w === undefined) return 0;
+            A = w;
+            break;
+          }
           A = p[k | 0];
         }
         break;
@@ -89,27 +108,50 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
         break;
       case 0x40: {
         const o = (X >>> 0) + (ins.k >>> 0);
-        if (o + 4 > buflen) return 0;
+        if (o + 4 > buflen) {
+          // Linux adds X + k in 32 bits, and a negative sum addresses a header.
+          const w = aux === undefined ? undefined : kernelLoad(p, o, 4, aux);
+          if (w === undefined) return 0;
+          A = w;
+          break;
+        }
         const i = o | 0;
         A = (p[i] << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
         break;
       }
       case 0x48: {
         const o = (X >>> 0) + (ins.k >>> 0);
-        if (o + 2 > buflen) return 0;
+        if (o + 2 > buflen) {
+          // Linux adds X + k in 32 bits, and a negative sum addresses a header.
+          const w = aux === undefined ? undefined : kernelLoad(p, o, 2, aux);
+          if (w === undefined) return 0;
+          A = w;
+          break;
+        }
         const i = o | 0;
         A = (p[i] << 8) | p[i + 1];
         break;
       }
       case 0x50: {
         const o = (X >>> 0) + (ins.k >>> 0);
-        if (o >= buflen) return 0;
+        if (o >= buflen) {
+          // Linux adds X + k in 32 bits, and a negative sum addresses a header.
+          const w = aux === undefined ? undefined : kernelLoad(p, o, 1, aux);
+          if (w === undefined) return 0;
+          A = w;
+          break;
+        }
         A = p[o | 0];
         break;
       }
       case 0xb1: {
         const k = ins.k >>> 0;
-        if (k >= buflen) return 0;
+        if (k >= buflen) {
+          const w = aux === undefined ? undefined : kernelLoad(p, k, 1, aux);
+          if (w === undefined) return 0;
+          X = (w & 0xf) << 2;
+          break;
+        }
         X = (p[k | 0] & 0xf) << 2;
         break;
       }

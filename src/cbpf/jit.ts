@@ -1,7 +1,7 @@
 /** The classic BPF JIT: compiles a program once into one JavaScript function with the interpreter's exact results. */
 
 import { RuntimeFault } from '../util/index.js';
-import { ancillaryValue, type AuxData } from './aux.js';
+import { ancillaryValue, kernelLoad, type AuxData } from './aux.js';
 import type { Insn, Program } from './insn.js';
 import { MAX_STEPS } from './interpret.js';
 import { opcodeInfo } from './table.js';
@@ -16,17 +16,27 @@ const SKF_AD_BASE = 0xfffff000;
 /** The values generated code calls into; passed once at compile time, never allocated per packet. */
 interface Runtime {
   anc: (off: number, aux: AuxData, p: Uint8Array, a: number, x: number) => number | undefined;
+  load: (p: Uint8Array, off: number, size: number, aux: AuxData) => number | undefined;
   fault: (code: string, message: string, insn: number) => RuntimeFault;
   maxSteps: number;
 }
 
 const runtime: Runtime = {
   anc: ancillaryValue,
+  load: kernelLoad,
   fault: (code, message, insn) => new RuntimeFault(code, message, { position: { insn } }),
   maxSteps: MAX_STEPS,
 };
 
 const pcFault = (t: number): string => `throw rt.fault('E_CBPF_PC', 'execution left the program', ${t});`;
+
+/**
+ * What a failed bounds check does: 0 for libpcap; with `aux`, the kernel's load (32-bit X + k,
+ * header-relative negative offsets), whose value goes to `dest`.
+ */
+function slowLoad(off: string, size: number, assign: string): string {
+  return `{ const w = aux === undefined ? undefined : rt.load(p, ${off}, ${size}, aux); if (w === undefined) return 0; ${assign} }`;
+}
 
 /** Big-endian reads of 4, 2 or 1 bytes at the JS expression `o`; A, X and scratch hold int32 bit patterns (unboxed in V8). */
 function read(size: number, o: string): string {
@@ -47,17 +57,17 @@ function body(ins: Insn, i: number): string {
         // Only Linux metadata can be read this far out; without aux the load is past the packet.
         return `{ const v = aux === undefined ? undefined : rt.anc(${k - SKF_AD_BASE}, aux, p, A >>> 0, X >>> 0); if (v === undefined) return 0; A = v | 0; }`;
       }
-      return `if (len < ${k + size}) return 0; A = ${read(size, String(k))};`;
+      return `if (len < ${k + size}) ${slowLoad(String(k), size, 'A = w;')} else A = ${read(size, String(k))};`;
     case 0x40:
     case 0x48:
     case 0x50:
-      return `o = (X >>> 0) + ${k}; if (len < o + ${size}) return 0; o = o | 0; A = ${read(size, 'o')};`;
+      return `o = (X >>> 0) + ${k}; if (len < o + ${size}) ${slowLoad('o', size, 'A = w;')} else { o = o | 0; A = ${read(size, 'o')}; }`;
     case 0x80:
       return 'A = wl;';
     case 0x81:
       return 'X = wl;';
     case 0xb1:
-      return `if (len <= ${k}) return 0; X = (p[${k}] & 15) << 2;`;
+      return `if (len <= ${k}) ${slowLoad(String(k), 1, 'X = (w & 15) << 2;')} else X = (p[${k}] & 15) << 2;`;
     case 0x00:
       return `A = ${k | 0};`;
     case 0x01:
@@ -194,11 +204,15 @@ function loadKey(ins: Insn): string | undefined {
   return undefined;
 }
 
-/** The packet bytes a load needs on success (an X-relative load needs at least its constant part). */
+/**
+ * The captured bytes an absolute load proves present when it succeeds. Only offsets below 2^31
+ * count: with Linux metadata, negative offsets address headers and X + k wraps, so X-relative
+ * loads and offsets past 2^31 prove nothing about the length.
+ */
 function loadNeeds(ins: Insn): number {
   const k = ins.k >>> 0;
-  const size = SIZES[ins.code];
-  if (size !== undefined) return ins.code < 0x40 && k >= SKF_AD_BASE ? 0 : k + size;
+  if (k >= 0x80000000) return 0;
+  if (ins.code === 0x20 || ins.code === 0x28 || ins.code === 0x30) return k + SIZES[ins.code];
   return ins.code === 0xb1 ? k + 1 : 0;
 }
 
@@ -267,17 +281,19 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
       code = `${ins.code === 0xb1 ? 'X' : 'A'} = t_${key};`;
     } else if (key !== undefined && key.startsWith('a')) {
       const size = SIZES[ins.code];
-      const check = f.minLen >= k + size ? '' : `if (len < ${k + size}) return 0; `;
-      code = `${check}A = ${cache ? `t_${key} = ` : ''}${read(size, String(k))};`;
-      out.minLen = Math.max(out.minLen, k + size);
+      const t = cache ? `t_${key} = ` : '';
+      const fast = `A = ${t}${read(size, String(k))};`;
+      code = f.minLen >= k + size ? fast : `if (len < ${k + size}) ${slowLoad(String(k), size, `A = ${t}w;`)} else ${fast}`;
+      out.minLen = Math.max(out.minLen, loadNeeds(ins));
     } else if (key !== undefined && key.startsWith('i')) {
       const size = SIZES[ins.code];
-      code = `o = (X >>> 0) + ${k}; if (len < o + ${size}) return 0; o = o | 0; A = ${cache ? `t_${key} = ` : ''}${read(size, 'o')};`;
-      out.minLen = Math.max(out.minLen, k + size);
+      const t = cache ? `t_${key} = ` : '';
+      code = `o = (X >>> 0) + ${k}; if (len < o + ${size}) ${slowLoad('o', size, `A = ${t}w;`)} else { o = o | 0; A = ${t}${read(size, 'o')}; }`;
     } else if (key !== undefined) {
-      const check = f.minLen > k ? '' : `if (len <= ${k}) return 0; `;
-      code = `${check}X = ${cache ? `t_${key} = ` : ''}(p[${k}] & 15) << 2;`;
-      out.minLen = Math.max(out.minLen, k + 1);
+      const t = cache ? `t_${key} = ` : '';
+      const fast = `X = ${t}(p[${k}] & 15) << 2;`;
+      code = f.minLen > k ? fast : `if (len <= ${k}) ${slowLoad(String(k), 1, `X = ${t}(w & 15) << 2;`)} else ${fast}`;
+      out.minLen = Math.max(out.minLen, loadNeeds(ins));
     } else {
       code = body(ins, i);
     }

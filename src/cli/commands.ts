@@ -1,12 +1,26 @@
-/** The table of CLI commands; each lives in its own file. */
+/**
+ * The table of CLI commands. Each lives in its own file, loaded only when chosen, so that
+ * `bpfkit filter` does not pay for the eBPF VM or the kernel backend at start-up.
+ */
 
-import { cbpfCommands } from './cbpf.js';
-import { capinfoCommand } from './capinfo.js';
 import type { Command } from './command.js';
-import { ebpfAsmCommand, ebpfDisasmCommand } from './ebpf-asm.js';
-import { ebpfRunCommand } from './ebpf-run.js';
-import { sampleCommand } from './sample.js';
-import { filterCommand } from './filter.js';
-import { compileCommand } from './compile.js';
 
-export const commands: Command[] = [...cbpfCommands, ebpfAsmCommand, ebpfDisasmCommand, ebpfRunCommand, capinfoCommand, sampleCommand, filterCommand, compileCommand];
+/** One row of the table: what `bpfkit --help` lists, and how to load the command. */
+export interface CommandEntry {
+  name: readonly string[];
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const commands: CommandEntry[] = [
+  { name: ['filter'], summary: 'read a capture, keep what matches an expression, print/count/write it', load: async () => (await import('./filter.js')).filterCommand },
+  { name: ['compile'], summary: 'compile a pcap-filter expression to classic BPF (tcpdump -d)', load: async () => (await import('./compile.js')).compileCommand },
+  { name: ['capinfo'], summary: 'describe capture files: format, link types, snaplen, packets, time span', load: async () => (await import('./capinfo.js')).capinfoCommand },
+  { name: ['sample'], summary: 'write a synthetic capture (seeded mix of ARP, DNS, ICMP, TCP/HTTP...)', load: async () => (await import('./sample.js')).sampleCommand },
+  { name: ['cbpf', 'run'], summary: 'run a classic BPF program over each packet of a capture', load: async () => (await import('./cbpf.js')).cbpfRunCommand },
+  { name: ['cbpf', 'fmt'], summary: 'print a classic BPF program as tcpdump -d/-dd/-ddd or bpf_asm', load: async () => (await import('./cbpf.js')).cbpfFmtCommand },
+  { name: ['cbpf', 'check'], summary: "check a classic BPF program against libpcap's, the kernel's or seccomp's rules", load: async () => (await import('./cbpf.js')).cbpfCheckCommand },
+  { name: ['ebpf', 'asm'], summary: 'assemble eBPF (llvm or bpf_conformance syntax) to bytes', load: async () => (await import('./ebpf-asm.js')).ebpfAsmCommand },
+  { name: ['ebpf', 'disasm'], summary: 'disassemble eBPF bytes, hex or an ELF object', load: async () => (await import('./ebpf-asm.js')).ebpfDisasmCommand },
+  { name: ['ebpf', 'run'], summary: 'run an eBPF program in the VM and print r0', load: async () => (await import('./ebpf-run.js')).ebpfRunCommand },
+];

@@ -1,8 +1,8 @@
 /** The CLI entry: picks a command from the table in commands.ts and runs it. */
 
 import { BpfkitError } from '../util/index.js';
-import type { Command, Io } from './command.js';
-import { commands } from './commands.js';
+import type { Io } from './command.js';
+import { commands, type CommandEntry } from './commands.js';
 
 function helpText(): string {
   const lines = ['usage: bpfkit COMMAND [ARGS...]', '', 'commands:'];
@@ -13,8 +13,8 @@ function helpText(): string {
 }
 
 /** Finds the command with the longest name that prefixes argv. */
-function findCommand(argv: readonly string[]): Command | undefined {
-  let best: Command | undefined;
+function findCommand(argv: readonly string[]): CommandEntry | undefined {
+  let best: CommandEntry | undefined;
   for (const c of commands) {
     if (c.name.every((w, i) => argv[i] === w) && (!best || c.name.length > best.name.length)) best = c;
   }
@@ -31,8 +31,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.stdout('bpfkit 0.1.0\n');
     return 0;
   }
-  const cmd = findCommand(argv);
-  if (!cmd) {
+  const entry = findCommand(argv);
+  if (!entry) {
     const group = commands.filter((c) => c.name[0] === argv[0]);
     if (group.length) {
       io.stderr(`bpfkit ${argv[0]}: choose one of: ${group.map((c) => c.name.slice(1).join(' ')).join(', ')}\n`);
@@ -41,6 +41,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     return 2;
   }
+  const cmd = await entry.load();
   const rest = argv.slice(cmd.name.length);
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');

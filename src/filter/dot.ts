@@ -182,7 +182,8 @@ export function cfgToSvg(cfg: Cfg, title?: string): string {
     });
   }
   for (const p of placed.values()) {
-    out.push(`<g id="B${p.b.id}"><rect class="${p.b.term.kind === 'return' ? 'ret' : ''}" x="${p.x}" y="${p.y}" width="${p.w}" height="${p.h}" rx="4"/>`);
+    const cls = p.b.term.kind === 'return' ? ' class="ret"' : '';
+    out.push(`<g id="B${p.b.id}"><rect${cls} x="${p.x}" y="${p.y}" width="${p.w}" height="${p.h}" rx="4"/>`);
     p.lines.forEach((l, i) => out.push(`<text x="${p.x + PAD}" y="${p.y + PAD + (i + 1) * LINE_H - 3}"${i === 0 ? ' font-weight="bold"' : ''}>${xmlEscape(l)}</text>`));
     out.push('</g>');
   }

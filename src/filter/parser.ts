@@ -485,5 +485,10 @@ export const RELOP_CODES: readonly RelOp[] = ['=', '>', '>=', '<', '<=', '!='];
  * @throws ParseError with code `E_FILTER_SYNTAX` and the column of the offending token.
  */
 export function parseFilter(expr: string): FilterAst {
-  return new Parser(tokenize(expr)).parseProgram();
+  try {
+    return new Parser(tokenize(expr)).parseProgram();
+  } catch (e) {
+    if (e instanceof RangeError) throw new ParseError('E_FILTER_TOO_COMPLEX', 'expression too complex (nested too deeply)', { cause: e });
+    throw e;
+  }
 }

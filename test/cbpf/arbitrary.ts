@@ -1,7 +1,7 @@
 /** fast-check generators for classic BPF: random valid programs, packets and Linux metadata. */
 
 import fc from 'fast-check';
-import { OPCODES, SKF_AD_OFF, insn, type AuxData, type Insn } from '../../src/cbpf/index.js';
+import { OPCODES, SKF_AD_OFF, SKF_LL_OFF, SKF_NET_OFF, insn, type AuxData, type Insn } from '../../src/cbpf/index.js';
 
 /** Opcodes a libpcap-valid program may hold (every one libpcap's bpf_filter executes). */
 const BODY = OPCODES.filter((o) => o.form !== 'a' && o.code !== 0x06);
@@ -18,6 +18,8 @@ function kFor(form: string, code: number): fc.Arbitrary<number> {
         { weight: 3, arbitrary: fc.integer({ min: 0, max: 6 }) },
         { weight: 4, arbitrary: fc.integer({ min: 0, max: 70 }) },
         { weight: 2, arbitrary: fc.integer({ min: 0, max: 15 }).map((i) => (SKF_AD_OFF + 4 * i) >>> 0) },
+        // Linux header-relative offsets (SKF_NET_OFF, SKF_LL_OFF), read only with metadata.
+        { weight: 1, arbitrary: fc.tuple(fc.constantFrom(SKF_NET_OFF, SKF_LL_OFF), fc.integer({ min: -2, max: 40 })).map(([b, d]) => (b + d) >>> 0) },
         { weight: 1, arbitrary: any32 },
       );
     case 'ind':
@@ -80,6 +82,7 @@ export const arbAux: fc.Arbitrary<AuxData> = fc.record(
     vlanTpid: fc.constantFrom(0x8100, 0x88a8),
     payOffset: fc.integer({ min: 0, max: 100 }),
     random: fc.integer({ min: 0, max: 0xffffffff }),
+    networkOffset: fc.integer({ min: 0, max: 30 }),
   },
   { requiredKeys: [] },
 );

@@ -194,3 +194,20 @@ describe('Linux ancillary loads', () => {
     expect(run('ld #8\nldx #5\nld nlan\nret a', nl, undefined, {})).toBe(12);
   });
 });
+
+describe('Linux load semantics with metadata', () => {
+  it('reads SKF_NET_OFF + k from the network header and SKF_LL_OFF + k from the link header', () => {
+    const frame = [...new Array(14).fill(0), 0x45, 0x00, 0x00, 0x54];
+    expect(run('ldb [-1048576]\nret a', frame, undefined, { networkOffset: 14 })).toBe(0x45);
+    expect(run('ldh [-1048574]\nret a', frame, undefined, { networkOffset: 14 })).toBe(0x54);
+    expect(run('ldb [-2097152]\nret #1', frame, undefined, {})).toBe(1);
+    // Without a network offset, or without metadata at all (libpcap), these loads fail.
+    expect(run('ldb [-1048576]\nret #1', frame, undefined, {})).toBe(0);
+    expect(run('ldb [-2097152]\nret #1', frame)).toBe(0);
+    expect(run('ldb [-2097153]\nret #1', frame, undefined, {})).toBe(0);
+  });
+  it('adds X + k in 32 bits, where libpcap does not wrap', () => {
+    expect(run('ldx #0xffffffff\nldb [x + 2]\nret a', pkt, undefined, {})).toBe(0x34);
+    expect(run('ldx #0xffffffff\nldb [x + 2]\nret #1', pkt)).toBe(0);
+  });
+});

@@ -102,3 +102,14 @@ describe('compileFilter', () => {
     expect(e('ip', { linkType: 'NO_SUCH_DLT' }).code).toBe('E_USAGE');
   });
 });
+
+describe('compileFilter limits', () => {
+  test('a thousand-term filter compiles; nesting beyond the stack is a typed error, not a crash', () => {
+    const expr = Array.from({ length: 1000 }, (_, i) => `host 10.0.${i >> 8}.${i & 255}`).join(' or ');
+    const f = compileFilter(expr, { optimize: false });
+    expect(f.match(ipv4Frame({ dst: [10, 0, 3, 231] }))).toBe(262144);
+    expect(f.match(ipv4Frame({ src: [10, 9, 9, 9], dst: [10, 9, 9, 8] }))).toBe(0);
+    expect(() => compileFilter('('.repeat(20000) + 'ip' + ')'.repeat(20000))).toThrow('expression too complex');
+    expect(() => compileFilter('not '.repeat(50000) + 'ip')).toThrow('expression too complex');
+  });
+});

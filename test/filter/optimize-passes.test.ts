@@ -162,6 +162,22 @@ describe('optimizer passes', () => {
     }
     expect(optimizeWithStats(cfgFromProgram(p)).stalled).toBe(false);
   });
+
+  it('reports every stage to a trace callback', () => {
+    const stages: string[] = [];
+    const p = listing(`
+      (000) ldh      [12]
+      (001) jeq      #0x800           jt 2 jf 5
+      (002) ldh      [12]
+      (003) jeq      #0x800           jt 4 jf 5
+      (004) ret      #1
+      (005) ret      #0`);
+    const r = optimizeWithStats(cfgFromProgram(p), { trace: (stage, g) => stages.push(`${stage}:${emit(g).length}`) });
+    expect(stages[0]).toBe('normalized:6');
+    expect(stages).toContain('round 1: simplify:4');
+    expect(stages.at(-1)).toMatch(/^round \d+: structure:4$/);
+    expect(emit(r.cfg)).toHaveLength(4);
+  });
 });
 
 /** Random forward-jumping classic BPF programs over a small packet, with all the statement kinds. */

@@ -39,6 +39,8 @@ const F_FAULT = 0, F_HELPER = 1, F_CTX_LOAD = 2, F_CTX_STORE = 3, F_LD_ABS = 4, 
 const F_EXEC = 6, F_BSWAP16 = 7, F_BSWAP32 = 8, F_BSWAP64 = 9;
 // Locals of exec: params entry, depth; r0..r10; scratch t, t2; pc, id; budget; base.
 const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID = 16, L_BUDGET = 17, L_BASE = 18, L_OFF = 19, L_FP = 20;
+// The per-register access cache (r0..r9): linear address of the register's pointer, and bytes readable / writable from it.
+const L_LIN = 21, L_RREM = 31, L_WREM = 41;
 /** Fault kinds the JS side classifies itself from the pointer (exactly as the interpreter's checks say). */
 const MEM_READ = -1, MEM_WRITE = -2;
 
@@ -52,11 +54,29 @@ class Emitter {
   /** The index of the block being emitted, and how many `if`s are open inside it. */
   private cur = 0;
   private nest = 0;
+  /**
+   * Registers whose pointer has been resolved in this extended block (straight-line code entered
+   * only by falling through): their region's linear address and remaining bytes sit in locals, so
+   * a further access costs one compare. Any write to the register, any call out, and any block
+   * that a jump can enter forgets them.
+   */
+  private readonly cached = new Array<boolean>(10).fill(false);
+  /** Slots that a jump, call, return or callback can enter (the cache does not survive them). */
+  private readonly entered = new Set<number>();
 
   constructor(private readonly code: VmCode, private readonly ctxConverted: boolean) {
     this.blockOf = new Int32Array(code.slots).fill(-1);
     code.blockStarts.forEach((s, i) => { this.blockOf[s] = i; });
     this.nb = code.blockStarts.length;
+    this.entered.add(0);
+    for (const f of code.funcEntries) this.entered.add(f);
+    for (let pc = 0; pc < code.slots; pc++) {
+      const op = code.op[pc], cls = op & 7, o = op & 0xf0;
+      if (cls !== Cls.JMP && cls !== Cls.JMP32) continue;
+      if (o === 0x80 && code.src[pc] === 1 && op === 0x85) { this.entered.add(pc + 1 + code.imm[pc]); this.entered.add(pc + 1); }
+      else if (o === 0x00) this.entered.add(pc + 1 + (cls === Cls.JMP ? code.off[pc] : code.imm[pc]));
+      else if (o !== 0x80 && o !== 0x90) this.entered.add(pc + 1 + code.off[pc]);
+    }
   }
 
   private op(...bs: number[]): this { this.w.bytes(bs); return this; }
@@ -127,13 +147,50 @@ class Emitter {
    * runs `fast` with it on the stack. When the region is the converted context, `ctx` runs
    * instead (it sees the pointer in L_T). `result` is the block type both leave.
    */
-  private access(base: number, off: number, size: number, write: boolean, pc: number, ctx: (() => void) | undefined, result: number, fast: () => void): void {
+  private access(base: number, off: number, size: number, write: boolean, pc: number, ctx: (() => void) | undefined, result: number, fast: (offset?: number) => void): void {
     // r10 is read-only: [r10 + off] lies in the current frame exactly when the constant offset says so.
     if (base === 10 && off >= -STACK_SIZE && off + size <= 0) {
       this.get(L_FP).i32(off).op(W.i32_add);
       fast();
       return;
     }
+    if (base < 10 && off >= 0) {
+      // Cached: fault-free when off + size fits in the bytes left from the register's position;
+      // anything else (context, a bad pointer, out of bounds) takes the full path below.
+      if (!this.cached[base]) this.fillCache(base);
+      this.get((write ? L_WREM : L_RREM) + base).i64(off + size).op(W.i64_lt_s).if(result);
+      this.checkedAccess(base, off, size, write, pc, ctx, result, fast);
+      this.else();
+      this.get(L_LIN + base);
+      fast(off);
+      this.end();
+      return;
+    }
+    this.checkedAccess(base, off, size, write, pc, ctx, result, fast);
+  }
+
+  /** Resolves r[base] once: its linear address and the bytes readable and writable from it (negative when unusable). */
+  private fillCache(base: number): void {
+    this.cached[base] = true;
+    this.get(reg(base)).i64(32).op(W.i64_shr_u).tee(L_T2).i64(MAX_REGIONS).op(W.i64_ge_u).if();
+    this.i64(-1).set(L_RREM + base).i64(-1).set(L_WREM + base);
+    this.else();
+    this.get(L_T2).op(W.i32_wrap_i64).i32(4).op(W.i32_shl).set(L_ID);
+    this.get(reg(base)).op(W.i32_wrap_i64).i32(OFFSET_BIAS | 0).op(W.i32_xor).set(L_OFF);
+    this.get(L_ID).mem(W.i32_load, Layout.TABLE).get(L_OFF).op(W.i32_add).set(L_LIN + base);
+    this.get(L_ID).mem(W.i64_load32_u, Layout.TABLE + 4).get(L_OFF).op(W.i64_extend_i32_u).op(W.i64_sub).set(L_RREM + base);
+    this.get(L_ID).mem(W.i64_load32_u, Layout.TABLE + 8).get(L_OFF).op(W.i64_extend_i32_u).op(W.i64_sub).set(L_WREM + base);
+    this.end();
+  }
+
+  /** Forgets cached registers: one (it was written) or all (a call out may move regions). */
+  private forget(r?: number): void {
+    if (r === undefined) this.cached.fill(false);
+    else if (r < 10) this.cached[r] = false;
+  }
+
+  /** The full access: region id, context, bounds; see {@link access}. */
+  private checkedAccess(base: number, off: number, size: number, write: boolean, pc: number, ctx: (() => void) | undefined, result: number, fast: (offset?: number) => void): void {
     this.get(reg(base)).i64(off).op(W.i64_add).tee(L_T).i64(32).op(W.i64_shr_u).tee(L_T2);
     this.i64(MAX_REGIONS).op(W.i64_ge_u).if();
     this.fault(write ? MEM_WRITE : MEM_READ, pc, L_T, size);
@@ -158,8 +215,8 @@ class Emitter {
   emit(): Uint8Array {
     const { code } = this;
     const w = this.w;
-    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 3 i32 (base, off, fp).
-    w.u32(4).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(3).byte(T.i32);
+    // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 3 i32 (base, off, fp), 10 i32 + 20 i64 (access cache).
+    w.u32(6).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(3).byte(T.i32).u32(10).byte(T.i32).u32(20).byte(T.i64);
     for (let r = 1; r <= 5; r++) this.i32(0).mem(W.i64_load, Layout.ARGS + (r - 1) * 8).set(reg(r));
     this.frameReg();
     this.i32(0).mem(W.i64_load, Layout.BUDGET).set(L_BUDGET);
@@ -191,13 +248,31 @@ class Emitter {
   private emitBlock(start: number): void {
     const code = this.code;
     const len = code.blockLen[start];
+    if (this.entered.has(start)) this.forget();
     this.get(L_BUDGET).i64(len).op(W.i64_sub).tee(L_BUDGET).i64(0).op(W.i64_lt_s).if();
     this.fault(FaultKind.BUDGET, start);
     this.end();
     let pc = start;
     for (let k = 0; k < len; k++) {
       this.emitInsn(pc);
+      this.forgetWritten(pc);
       pc += code.op[pc] === 0x18 ? 2 : 1;
+    }
+  }
+
+  /** Drops the cache entries instruction `pc` invalidates: the registers it writes, or all after a call out. */
+  private forgetWritten(pc: number): void {
+    const c = this.code;
+    const op = c.op[pc], cls = op & 7;
+    switch (cls) {
+      case Cls.ALU: case Cls.ALU64: case Cls.LDX: this.forget(c.dst[pc]); return;
+      case Cls.JMP: case Cls.JMP32: if ((op & 0xf0) === 0x80) this.forget(); return;
+      case Cls.ST: case Cls.STX:
+        if ((op & 0xe0) === 0xc0) { this.forget(0); this.forget(c.src[pc]); }
+        return;
+      default:
+        if (op === 0x18) this.forget(c.dst[pc]);
+        else this.forget(); // ld_abs / ld_ind call out
     }
   }
 
@@ -212,7 +287,7 @@ class Emitter {
       case Cls.LDX: {
         const size = SIZE_OF[op & 0x18];
         const sx = (op & 0xe0) === 0x80;
-        this.access(s, off, size, false, pc, () => { this.get(L_T).i32(size).i32(pc).call(F_CTX_LOAD); }, T.i64, () => { this.mem(sx ? LOAD_SX[size] : LOAD_ZX[size]); });
+        this.access(s, off, size, false, pc, () => { this.get(L_T).i32(size).i32(pc).call(F_CTX_LOAD); }, T.i64, (o = 0) => { this.mem(sx ? LOAD_SX[size] : LOAD_ZX[size], o); });
         this.set(reg(d));
         return;
       }
@@ -222,7 +297,7 @@ class Emitter {
         const value = (): void => { if (cls === Cls.STX) this.get(reg(s)); else this.i64(imm); };
         this.access(d, off, size, true, pc, () => {
           this.get(L_T).i32(size); value(); this.i32(pc).call(F_CTX_STORE);
-        }, T.void, () => { value(); this.mem(STORE[size]); });
+        }, T.void, (o = 0) => { value(); this.mem(STORE[size], o); });
         return;
       }
       default: {
@@ -387,7 +462,8 @@ class Emitter {
     const S = reg(s);
     const wide = size === 8;
     const o = imm & 0xf0;
-    this.access(d, off, size, true, pc, () => { this.fault(FaultKind.CTX_ACCESS, pc, L_T, size); }, T.void, () => {
+    this.access(d, off, size, true, pc, () => { this.fault(FaultKind.CTX_ACCESS, pc, L_T, size); }, T.void, (at = 0) => {
+      if (at) this.i32(at).op(W.i32_add);
       this.set(L_ID); // the linear address
       this.get(L_ID).mem(wide ? W.i64_load : W.i64_load32_u).set(L_T2); // old value
       this.get(L_ID);

@@ -275,7 +275,8 @@ class Runner implements RunHooks {
       mem.u8.set(ctxIn, base);
     }
     this.ctxBase = base;
-    mem.setRegion(CTX_REGION, base, t.ctxSize, t.ctxSize);
+    // Lengths 0: no access reaches the context bytes directly; the engines route it through ctxLoad/ctxStore.
+    mem.setRegion(CTX_REGION, base, 0, 0);
     const dv = mem.dv;
     const p = this.packet!;
     const len = p.end - p.start;

@@ -2123,9 +2123,10 @@ export class Gencode {
     let s: Insn[] | null = null;
     const reg = this.offLinkhdr.reg;
     const outer = this.linktype0;
+    // libpcap never optimizes Prism programs (its AVS-or-Prism header test is a block-local jump).
+    if (outer === DLT.PRISM_HEADER) this.noOptimize = true;
     if (reg !== -1) {
       if (outer === DLT.PRISM_HEADER) {
-        this.noOptimize = true;
         const ld4 = stmt(BPF_LD | BPF_W | BPF_ABS, 4);
         const ld144 = stmt(BPF_LD | BPF_W | BPF_IMM, 144);
         const st = stmt(BPF_ST, reg);

@@ -38,10 +38,19 @@ const PASSES: readonly ((cfg: Cfg) => Cfg)[] = [reorder, simplify, deadStores, t
 /** The round retried without reordering when a reordering round did not lower the measure. */
 const PASSES_NO_REORDER: readonly ((cfg: Cfg) => Cfg)[] = [simplify, deadStores, thread, structure];
 
-function runRound(g: Cfg, passes: readonly ((cfg: Cfg) => Cfg)[]): Cfg {
+function runRound(g: Cfg, passes: readonly ((cfg: Cfg) => Cfg)[], round: number, trace: OptimizeOptions['trace']): Cfg {
   let next = g;
-  for (const pass of passes) next = pass(next);
+  for (const pass of passes) {
+    next = pass(next);
+    trace?.(`round ${round + 1}: ${pass.name}`, next);
+  }
   return next;
+}
+
+/** Options of {@link optimizeWithStats}. */
+export interface OptimizeOptions {
+  /** Called with the graph after every pass (to dump each stage, e.g. as DOT). */
+  trace?: (stage: string, cfg: Cfg) => void;
 }
 
 /** Blocks with jumps among their statements (libpcap's block-local jumps) are split into real blocks first. */
@@ -57,18 +66,20 @@ export function rejectsAllPackets(cfg: Cfg): boolean {
 }
 
 /** Optimizes a filter graph, reporting rounds and whether it rejects everything. The input is not changed. */
-export function optimizeWithStats(cfg: Cfg): OptimizeResult {
+export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): OptimizeResult {
+  const { trace } = options;
   let g = normalize(cfg);
+  trace?.('normalized', g);
   let m = measure(g);
   let text = serialize(g);
   let rounds = 0;
   let stalled = false;
   for (; rounds < MAX_ROUNDS; rounds++) {
-    let next = runRound(g, PASSES);
+    let next = runRound(g, PASSES, rounds, trace);
     let nextText = serialize(next);
     let nm = measure(next);
     if (nextText !== text && !lexLess(nm, m)) {
-      next = runRound(g, PASSES_NO_REORDER);
+      next = runRound(g, PASSES_NO_REORDER, rounds, trace);
       nextText = serialize(next);
       nm = measure(next);
     }

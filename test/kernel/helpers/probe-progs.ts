@@ -4,17 +4,17 @@ import { MapType, ProgramBuilder, R0, R1, R2, R6, R10 } from '../../../src/ebpf/
 import type { ProgType, ProgramSpec } from '../../../src/ebpf/index.js';
 
 /**
- * `counts[0] += 1` and, when `sumField` is given, `counts[1] += *(u64 *)(ctx + sumField)`;
+ * `counts[0] += 1` and, when `sumField` is given, `counts[1] += *(u64 or u32 *)(ctx + sumField)`;
  * with `tgid`, only runs of that process count. Returns 0.
  */
-export function countingSpec(name: string, type: ProgType, opts: { sumField?: number; tgid?: number; ret?: number } = {}): ProgramSpec {
+export function countingSpec(name: string, type: ProgType, opts: { sumField?: number; sumBits?: 32 | 64; tgid?: number; ret?: number } = {}): ProgramSpec {
   const b = new ProgramBuilder().mov64(R6, R1);
   if (opts.tgid !== undefined) b.call('get_current_pid_tgid').rsh64(R0, 32).jne(R0, opts.tgid, 'out');
   b.stw(R10, -4, 0).ldMap(R1, 'counts').mov64(R2, R10).add64(R2, -4).call('map_lookup_elem').jeq(R0, 0, 'out')
     .mov64(R1, 1).atomic('add', 64, R0, 0, R1);
   if (opts.sumField !== undefined) {
     b.stw(R10, -4, 1).ldMap(R1, 'counts').mov64(R2, R10).add64(R2, -4).call('map_lookup_elem').jeq(R0, 0, 'out')
-      .ldxdw(R1, R6, opts.sumField).atomic('add', 64, R0, 0, R1);
+      .ldx(opts.sumBits ?? 64, R1, R6, opts.sumField).atomic('add', 64, R0, 0, R1);
   }
   b.label('out').mov64(R0, opts.ret ?? 0).exit();
   return {

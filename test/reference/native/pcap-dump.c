@@ -1,6 +1,9 @@
 /* Prints what libpcap reads from each capture file named on the command line: the header facts,
  * one line per packet (caplen, len, seconds, nanoseconds, FNV-1a hash of the bytes), then how
- * reading ended. The pcap reference tests compare bpfkit's readers with this output. */
+ * reading ended. The pcap reference tests compare bpfkit's readers with this output.
+ * `pcap-dump --dlt-table` prints libpcap's link-type table instead (value, name, description),
+ * and `pcap-dump --dlt-name NAME...` what pcap_datalink_name_to_val says for each name. */
+#include <string.h>
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,19 @@ static uint32_t fnv1a(const u_char *p, uint32_t n) {
 
 int main(int argc, char **argv) {
   char errbuf[PCAP_ERRBUF_SIZE];
+  if (argc > 1 && strcmp(argv[1], "--dlt-table") == 0) {
+    for (int v = 0; v < 65536; v++) {
+      const char *name = pcap_datalink_val_to_name(v);
+      if (name == NULL) continue;
+      const char *desc = pcap_datalink_val_to_description(v);
+      printf("%d\t%s\t%s\n", v, name, desc ? desc : "");
+    }
+    return 0;
+  }
+  if (argc > 1 && strcmp(argv[1], "--dlt-name") == 0) {
+    for (int i = 2; i < argc; i++) printf("%s\t%d\n", argv[i], pcap_datalink_name_to_val(argv[i]));
+    return 0;
+  }
   for (int i = 1; i < argc; i++) {
     printf("file %s\n", argv[i]);
     pcap_t *p = pcap_open_offline_with_tstamp_precision(argv[i], PCAP_TSTAMP_PRECISION_NANO, errbuf);
