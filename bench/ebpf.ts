@@ -8,11 +8,25 @@ import { ProgType, type ProgramSpec } from '../src/ebpf/spec.js';
 import { load } from '../src/ebpf/vm/index.js';
 import { fromHex } from '../src/util/index.js';
 
-/** One engine under test: runs a spec on (mem) `repeat` times and returns mean ns per run. */
+/**
+ * One benchmark case in both shapes: `spec` for a (memory, length) runner (r1 = mem, r2 = length;
+ * the VM's conformance model) and `xdpSpec`, the same program with the XDP prolog and type, for
+ * engines that run through BPF_PROG_TEST_RUN (`mem` is then the packet).
+ */
+export interface BenchCase {
+  name: string;
+  spec: ProgramSpec;
+  xdpSpec: ProgramSpec;
+  mem: Uint8Array;
+  repeat: number;
+}
+
+/** One engine under test: mean CPU nanoseconds per run of a case, and r0 of the last run. */
 export interface BenchEngine {
   name: string;
-  /** Mean nanoseconds per run of `spec` over `mem`, and r0 of the last run. */
-  time(spec: ProgramSpec, mem: Uint8Array, repeat: number): { ns: number; r0: bigint };
+  /** Whether the engine's figures compare with uBPF's interpreter or its JIT. */
+  kind: 'interp' | 'jit';
+  time(c: BenchCase): { ns: number; r0: bigint };
 }
 
 /**
@@ -30,7 +44,8 @@ const programsDir = process.env.BPFKIT_BENCH_PROGRAMS ?? path.resolve(here, '../
 function vmEngine(kind: 'interp' | 'jit'): BenchEngine {
   return {
     name: kind === 'jit' ? 'vm wasm jit' : 'vm interpreter',
-    time(spec, mem, repeat) {
+    kind,
+    time({ spec, mem, repeat }) {
       const prog = load(spec, { engine: kind, budget: 2 ** 52 });
       let r0 = 0n;
       // Warm up: V8 optimizes the interpreter loop and the wasm code (baseline tier first) only once they are hot.
@@ -54,8 +69,13 @@ function asm(name: string, iter?: number): string {
   return iter === undefined ? text : text.replace(/\bITER\b/g, String(iter));
 }
 
-function spec(name: string, text: string): ProgramSpec {
-  return { name, type: ProgType.BPF_PROG_TYPE_UNSPEC, insns: assembleConformance(text), license: 'MIT' };
+const MEM_PROLOG = 'mov %r3, %r1\nadd %r3, %r2\nmov %r2, %r1\n';
+const XDP_PROLOG = 'ldxw %r2, [%r1+0]\nldxw %r3, [%r1+4]\n';
+
+/** A case from program text; `packet` programs get the prolog that sets r2/r3 to the packet bounds. */
+function benchCase(name: string, text: string, mem: Uint8Array, repeat: number, packet: boolean): BenchCase {
+  const mk = (prolog: string, type: ProgType): ProgramSpec => ({ name, type, insns: assembleConformance((packet ? prolog : '') + text), license: 'GPL' });
+  return { name, spec: mk(MEM_PROLOG, ProgType.BPF_PROG_TYPE_UNSPEC), xdpSpec: mk(XDP_PROLOG, ProgType.BPF_PROG_TYPE_XDP), mem, repeat };
 }
 
 /** Drops the last `exit` line of pkt_parse.asm so the loop tail follows the `out:` label. */
@@ -73,23 +93,22 @@ function main(): void {
   const pick = args.includes('--engines') ? args[args.indexOf('--engines') + 1].split(',') : ['interp', 'jit'];
   const engines = [...pick.filter((e) => e === 'interp' || e === 'jit').map((e) => vmEngine(e as 'interp' | 'jit')), ...EXTRA_ENGINES];
   const packet = fromHex(readFileSync(path.join(programsDir, 'packet64.hex'), 'utf8'));
-  const prolog = 'mov %r3, %r1\nadd %r3, %r2\nmov %r2, %r1\n';
   const rows: string[] = [];
   for (const e of engines) {
-    const isInterp = e.name.includes('interp');
+    const isInterp = e.kind === 'interp';
     const aluIter = isInterp ? 20_000 : 2_000_000;
-    const alu = e.time(spec('alu_loop', asm('alu_loop.asm', aluIter)), new Uint8Array(0), isInterp ? 3 : 5);
+    const alu = e.time(benchCase('alu_loop', asm('alu_loop.asm', aluIter), new Uint8Array(0), isInterp ? 3 : 5, false));
     const aluNs = alu.ns / (9 * aluIter + 5);
     const parseIter = isInterp ? 200 : 20_000;
-    const loopText = prolog + asm('pkt_parse_loop.head.asm', parseIter) + withoutFinalExit(asm('pkt_parse.asm')) + asm('pkt_parse_loop.tail.asm');
-    const loop = e.time(spec('pkt_parse_loop', loopText), packet, isInterp ? 20 : 50);
+    const loopText = asm('pkt_parse_loop.head.asm', parseIter) + withoutFinalExit(asm('pkt_parse.asm')) + asm('pkt_parse_loop.tail.asm');
+    const loop = e.time(benchCase('pkt_parse_loop', loopText, packet, isInterp ? 20 : 50, true));
     const parseNs = loop.ns / parseIter;
-    const empty = e.time(spec('empty', asm('empty.asm')), new Uint8Array(0), isInterp ? 2000 : 20000);
-    const single = e.time(spec('pkt_parse', prolog + asm('pkt_parse.asm')), packet, isInterp ? 500 : 20000);
+    const empty = e.time(benchCase('empty', asm('empty.asm'), new Uint8Array(0), isInterp ? 2000 : 20000, false));
+    const single = e.time(benchCase('pkt_parse', asm('pkt_parse.asm'), packet, isInterp ? 500 : 20000, true));
     const ref = isInterp ? [UBPF.interpInsn, UBPF.interpParse] : [UBPF.jitInsn, UBPF.jitParse];
     const mid = (r: number[]): number => (r[0] + r[1]) / 2;
     rows.push(
-      `${e.name.padEnd(16)} alu ${aluNs.toFixed(3).padStart(8)} ns/insn (x${(aluNs / mid(ref[0])).toFixed(2)} uBPF ${isInterp ? 'interp' : 'jit'}, x${(aluNs / mid(UBPF.kernelInsn)).toFixed(2)} kernel jit)` +
+      `${e.name.padEnd(16)} alu ${aluNs.toFixed(3).padStart(8)} ns/insn (x${(aluNs / mid(ref[0])).toFixed(2)} uBPF ${e.kind}, x${(aluNs / mid(UBPF.kernelInsn)).toFixed(2)} kernel jit)` +
         `  parse ${parseNs.toFixed(1).padStart(7)} ns/parse (x${(parseNs / mid(ref[1])).toFixed(2)} uBPF, x${(parseNs / mid(UBPF.kernelParse)).toFixed(2)} kernel)` +
         `  empty ${empty.ns.toFixed(0)} ns/call  single parse ${single.ns.toFixed(0)} ns/call (r0=${single.r0}, loop r0=${loop.r0})`,
     );

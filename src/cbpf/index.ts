@@ -9,3 +9,4 @@ export * from './validate.js';
 export * from './aux.js';
 export * from './interpret.js';
 export * from './jit.js';
+export * from './seccomp.js';

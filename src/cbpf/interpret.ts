@@ -10,12 +10,11 @@ export const MAX_STEPS = 1 << 24;
 const SKF_AD_BASE = 0xfffff000;
 
 /**
- * An absolute load at `k`: with `aux`, offsets SKF_AD_OFF+n are Linux ancillary data;
- * otherwise (and for unknown n) they are ordinary offsets far past the packet.
+ * An absolute load at `k` >= SKF_AD_OFF: with `aux`, Linux ancillary data (undefined for an
+ * offset the kernel does not know, which fails the load); without, an offset far past the packet.
  */
 function ancillary(k: number, aux: AuxData | undefined, p: Uint8Array, a: number, x: number): number | undefined {
-  if (aux === undefined || k < SKF_AD_BASE) return undefined;
-  return ancillaryValue(k - SKF_AD_BASE, aux, p, a, x);
+  return aux === undefined ? undefined : ancillaryValue(k - SKF_AD_BASE, aux, p, a, x);
 }
 
 /**
@@ -52,9 +51,11 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
         return A >>> 0;
       case 0x20: {
         const k = ins.k >>> 0;
-        const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
-        if (v !== undefined) A = v | 0;
-        else {
+        if (k >= SKF_AD_BASE) {
+          const v = ancillary(k, aux, p, A >>> 0, X >>> 0);
+          if (v === undefined) return 0;
+          A = v | 0;
+        } else {
           if (k + 4 > buflen) {
             // Linux reads negative offsets relative to the network or link header.
             const w = aux === undefined ? undefined : kernelLoad(p, k, 4, aux);
@@ -69,9 +70,11 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
       }
       case 0x28: {
         const k = ins.k >>> 0;
-        const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
-        if (v !== undefined) A = v | 0;
-        else {
+        if (k >= SKF_AD_BASE) {
+          const v = ancillary(k, aux, p, A >>> 0, X >>> 0);
+          if (v === undefined) return 0;
+          A = v | 0;
+        } else {
           if (k + 2 > buflen) {
             // Linux reads negative offsets relative to the network or link header.
             const w = aux === undefined ? undefined : kernelLoad(p, k, 2, aux);
@@ -86,9 +89,11 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
       }
       case 0x30: {
         const k = ins.k >>> 0;
-        const v = k >= SKF_AD_BASE ? ancillary(k, aux, p, A >>> 0, X >>> 0) : undefined;
-        if (v !== undefined) A = v | 0;
-        else {
+        if (k >= SKF_AD_BASE) {
+          const v = ancillary(k, aux, p, A >>> 0, X >>> 0);
+          if (v === undefined) return 0;
+          A = v | 0;
+        } else {
           if (k >= buflen) {
             // Linux reads negative offsets relative to the network or link header.
             const w = aux === undefined ? undefined : kernelLoad(p, k, 1, aux);

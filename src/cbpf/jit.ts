@@ -32,10 +32,11 @@ const pcFault = (t: number): string => `throw rt.fault('E_CBPF_PC', 'execution l
 
 /**
  * What a failed bounds check does: 0 for libpcap; with `aux`, the kernel's load (32-bit X + k,
- * header-relative negative offsets), whose value goes to `dest`.
+ * header-relative negative offsets), whose value `w` the statement `assign` stores.
  */
-function slowLoad(off: string, size: number, assign: string): string {
-  return `{ const w = aux === undefined ? undefined : rt.load(p, ${off}, ${size}, aux); if (w === undefined) return 0; ${assign} }`;
+function slowLoad(kernel: boolean, off: string, size: number, assign: string): string {
+  if (!kernel) return 'return 0;';
+  return `{ const w = rt.load(p, ${off}, ${size}, aux); if (w === undefined) return 0; ${assign} }`;
 }
 
 /** Big-endian reads of 4, 2 or 1 bytes at the JS expression `o`; A, X and scratch hold int32 bit patterns (unboxed in V8). */
@@ -46,7 +47,7 @@ function read(size: number, o: string): string {
 }
 
 /** Statements for everything but jumps and returns; `''` when the opcode is a jump or return. */
-function body(ins: Insn, i: number): string {
+function body(ins: Insn, i: number, kernel: boolean): string {
   const k = ins.k >>> 0;
   const size = { 0x20: 4, 0x28: 2, 0x30: 1, 0x40: 4, 0x48: 2, 0x50: 1 }[ins.code as 0x20] ?? 0;
   switch (ins.code) {
@@ -55,19 +56,19 @@ function body(ins: Insn, i: number): string {
     case 0x30:
       if (k >= SKF_AD_BASE) {
         // Only Linux metadata can be read this far out; without aux the load is past the packet.
-        return `{ const v = aux === undefined ? undefined : rt.anc(${k - SKF_AD_BASE}, aux, p, A >>> 0, X >>> 0); if (v === undefined) return 0; A = v | 0; }`;
+        return kernel ? `{ const v = rt.anc(${k - SKF_AD_BASE}, aux, p, A >>> 0, X >>> 0); if (v === undefined) return 0; A = v | 0; }` : 'return 0;';
       }
-      return `if (len < ${k + size}) ${slowLoad(String(k), size, 'A = w;')} else A = ${read(size, String(k))};`;
+      return `if (len < ${k + size}) ${slowLoad(kernel, String(k), size, 'A = w;')} else A = ${read(size, String(k))};`;
     case 0x40:
     case 0x48:
     case 0x50:
-      return `o = (X >>> 0) + ${k}; if (len < o + ${size}) ${slowLoad('o', size, 'A = w;')} else { o = o | 0; A = ${read(size, 'o')}; }`;
+      return `o = (X >>> 0) + ${k}; if (len < o + ${size}) ${slowLoad(kernel, 'o', size, 'A = w;')} else { o = o | 0; A = ${read(size, 'o')}; }`;
     case 0x80:
       return 'A = wl;';
     case 0x81:
       return 'X = wl;';
     case 0xb1:
-      return `if (len <= ${k}) ${slowLoad(String(k), 1, 'X = (w & 15) << 2;')} else X = (p[${k}] & 15) << 2;`;
+      return `if (len <= ${k}) ${slowLoad(kernel, String(k), 1, 'X = (w & 15) << 2;')} else X = (p[${k}] & 15) << 2;`;
     case 0x00:
       return `A = ${k | 0};`;
     case 0x01:
@@ -205,14 +206,19 @@ function loadKey(ins: Insn): string | undefined {
 }
 
 /**
- * The captured bytes an absolute load proves present when it succeeds. Only offsets below 2^31
- * count: with Linux metadata, negative offsets address headers and X + k wraps, so X-relative
- * loads and offsets past 2^31 prove nothing about the length.
+ * The captured bytes a load proves present when it succeeds. With Linux semantics (`kernel`)
+ * only absolute offsets below 2^31 count: negative offsets address headers and X + k wraps,
+ * so X-relative loads and offsets past 2^31 prove nothing about the length.
  */
-function loadNeeds(ins: Insn): number {
+function loadNeeds(ins: Insn, kernel: boolean): number {
   const k = ins.k >>> 0;
-  if (k >= 0x80000000) return 0;
-  if (ins.code === 0x20 || ins.code === 0x28 || ins.code === 0x30) return k + SIZES[ins.code];
+  const size = SIZES[ins.code];
+  if (kernel) {
+    if (k >= 0x80000000 || ins.code >= 0x40) return ins.code === 0xb1 && k < 0x80000000 ? k + 1 : 0;
+    return size === undefined ? 0 : k + size;
+  }
+  // libpcap: X + k never wraps, so an X-relative load proves at least its constant part.
+  if (size !== undefined) return k + size;
   return ins.code === 0xb1 ? k + 1 : 0;
 }
 
@@ -222,7 +228,7 @@ function loadNeeds(ins: Insn): number {
  * needing L bytes. A failed load returns 0 too, so checking `len < L` once on entry gives the
  * same results and spares the later loads their checks. Infinity when no path can return non-zero.
  */
-function requiredLength(prog: Program): number {
+function requiredLength(prog: Program, kernel: boolean): number {
   const n = prog.length;
   const need = new Array<number>(n + 1).fill(0);
   const at = (t: number): number => (t >= 0 && t <= n ? need[t] : 0);
@@ -236,7 +242,7 @@ function requiredLength(prog: Program): number {
     else if (info.form === 'ja') after = at(i + 1 + (ins.k | 0));
     else if (info.form === 'jk' || info.form === 'jx') after = Math.min(at(i + 1 + ins.jt), at(i + 1 + ins.jf));
     else after = at(i + 1);
-    need[i] = Math.max(loadNeeds(ins), after);
+    need[i] = Math.max(loadNeeds(ins, kernel), after);
   }
   return need[0];
 }
@@ -247,7 +253,7 @@ function requiredLength(prog: Program): number {
  * earlier check on every path already proved is left out, and a packet load repeated on every
  * path reuses the temporary that holds its value (loads never change the packet).
  */
-function blockSource(prog: Program): { code: string; temps: string[] } | undefined {
+function blockSource(prog: Program, kernel: boolean): { code: string; temps: string[] } | undefined {
   const n = prog.length;
   const targets = new Set<number>();
   const jumpTo = (from: number, t: number): string => {
@@ -263,7 +269,7 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
     if (key) seen.set(key, (seen.get(key) ?? 0) + 1);
   }
   const temps = new Set<string>();
-  const entryLen = requiredLength(prog);
+  const entryLen = requiredLength(prog, kernel);
   const facts: (Facts | undefined)[] = new Array(n + 1);
   facts[0] = { minLen: entryLen === Infinity ? 0 : entryLen, avail: new Set() };
   const flow = (t: number, f: Facts): void => {
@@ -283,19 +289,20 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
       const size = SIZES[ins.code];
       const t = cache ? `t_${key} = ` : '';
       const fast = `A = ${t}${read(size, String(k))};`;
-      code = f.minLen >= k + size ? fast : `if (len < ${k + size}) ${slowLoad(String(k), size, `A = ${t}w;`)} else ${fast}`;
-      out.minLen = Math.max(out.minLen, loadNeeds(ins));
+      code = f.minLen >= k + size ? fast : `if (len < ${k + size}) ${slowLoad(kernel, String(k), size, `A = ${t}w;`)} else ${fast}`;
+      out.minLen = Math.max(out.minLen, loadNeeds(ins, kernel));
     } else if (key !== undefined && key.startsWith('i')) {
       const size = SIZES[ins.code];
       const t = cache ? `t_${key} = ` : '';
-      code = `o = (X >>> 0) + ${k}; if (len < o + ${size}) ${slowLoad('o', size, `A = ${t}w;`)} else { o = o | 0; A = ${t}${read(size, 'o')}; }`;
+      code = `o = (X >>> 0) + ${k}; if (len < o + ${size}) ${slowLoad(kernel, 'o', size, `A = ${t}w;`)} else { o = o | 0; A = ${t}${read(size, 'o')}; }`;
+      out.minLen = Math.max(out.minLen, loadNeeds(ins, kernel));
     } else if (key !== undefined) {
       const t = cache ? `t_${key} = ` : '';
       const fast = `X = ${t}(p[${k}] & 15) << 2;`;
-      code = f.minLen > k ? fast : `if (len <= ${k}) ${slowLoad(String(k), 1, `X = ${t}(w & 15) << 2;`)} else ${fast}`;
-      out.minLen = Math.max(out.minLen, loadNeeds(ins));
+      code = f.minLen > k ? fast : `if (len <= ${k}) ${slowLoad(kernel, String(k), 1, `X = ${t}(w & 15) << 2;`)} else ${fast}`;
+      out.minLen = Math.max(out.minLen, loadNeeds(ins, kernel));
     } else {
-      code = body(ins, i);
+      code = body(ins, i, kernel);
     }
     if (cache && key !== undefined) {
       temps.add(`t_${key}`);
@@ -338,7 +345,7 @@ function blockSource(prog: Program): { code: string; temps: string[] } | undefin
 }
 
 /** A `switch` inside a loop: handles backward jumps, counting steps as the interpreter does. */
-function loopSource(prog: Program): string {
+function loopSource(prog: Program, kernel: boolean): string {
   let out = 'let pc = 0, steps = 0;\nfor (;;) {\n';
   out += `if (++steps > rt.maxSteps) throw rt.fault('E_CBPF_STEPS', 'program ran more than ${MAX_STEPS} instructions', pc);\n`;
   out += 'switch (pc) {\n';
@@ -347,28 +354,34 @@ function loopSource(prog: Program): string {
     out += `case ${i}: `;
     if (ins.code === 0x05) out += `pc = ${i + 1 + (ins.k | 0)}; continue;\n`;
     else if (cond !== undefined) out += `pc = (${cond}) ? ${i + 1 + ins.jt} : ${i + 1 + ins.jf}; continue;\n`;
-    else out += `${body(ins, i)} pc = ${i + 1}; continue;\n`;
+    else out += `${body(ins, i, kernel)} pc = ${i + 1}; continue;\n`;
   });
   out += "default: throw rt.fault('E_CBPF_PC', 'execution left the program', pc);\n}\n}\n";
   return out;
 }
 
 /** The JavaScript source {@link compileJit} builds for `prog` (for reading and debugging). */
-export function jitSource(prog: Program): string {
-  const blocks = forwardOnly(prog) ? blockSource(prog) : undefined;
+export function jitSource(prog: Program, kernel = false): string {
+  const blocks = forwardOnly(prog) ? blockSource(prog, kernel) : undefined;
   if (blocks) return `${prologue(prog, blocks.temps)}\n${blocks.code}`;
-  return `${prologue(prog, [])}\n${loopSource(prog)}`;
+  return `${prologue(prog, [])}\n${loopSource(prog, kernel)}`;
 }
 
 /**
- * Compiles `prog` into one JavaScript function (built once with `new Function`): straight-line
- * code with constant offsets and inline bounds checks, no allocation per packet. It returns what
+ * Compiles `prog` into JavaScript (built once with `new Function`): straight-line code with
+ * constant offsets and inline bounds checks, no allocation per packet. It returns what
  * {@link interpret} returns, and throws the same {@link RuntimeFault}s, on every input.
+ * Two bodies are built: libpcap's semantics, and Linux's for calls that pass `aux`, so that the
+ * common path carries no code for metadata.
  *
  * @example const f = compileJit(parseProgram('ldh [12]\njeq #0x800, l1, l2\nl1: ret #65535\nl2: ret #0')); f(frame)
  */
 export function compileJit(prog: Program): CbpfFunction {
-  const src = jitSource(prog);
-  const make = new Function('rt', `'use strict';\nreturn function cbpfFilter(p, wl, aux) {\n${src}\n};`) as (rt: Runtime) => CbpfFunction;
+  const src = [
+    "'use strict';",
+    `const kernel = function cbpfFilterLinux(p, wl, aux) {\n${jitSource(prog, true)}\n};`,
+    `return function cbpfFilter(p, wl, aux) {\nif (aux !== undefined) return kernel(p, wl, aux);\n${jitSource(prog, false)}\n};`,
+  ].join('\n');
+  const make = new Function('rt', src) as (rt: Runtime) => CbpfFunction;
   return make(runtime);
 }

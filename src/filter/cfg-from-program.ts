@@ -14,7 +14,7 @@ function targets(p: readonly Insn[], i: number): number[] | undefined {
   if (BPF_CLASS(s.code) !== BPF_JMP) return undefined;
   const op = BPF_OP(s.code);
   if (op === BPF_JA) return [i + 1 + s.k];
-  if (!CONDITIONAL_OPS.has(op)) throw new ValidationError('CBPF_BAD_JUMP', `unknown jump opcode 0x${s.code.toString(16)}`, { position: { insn: i } });
+  if (!CONDITIONAL_OPS.has(op)) throw new ValidationError('E_CBPF_BAD_JUMP', `unknown jump opcode 0x${s.code.toString(16)}`, { position: { insn: i } });
   return [i + 1 + s.jt, i + 1 + s.jf];
 }
 
@@ -25,12 +25,12 @@ function targets(p: readonly Insn[], i: number): number[] | undefined {
  * program becomes such a goto. Block ids are the index of their first instruction.
  * Code no path reaches is dropped.
  *
- * @throws ValidationError `CBPF_EMPTY`, `CBPF_BACKWARD_JUMP`, `CBPF_BAD_JUMP` (unknown jump or target out of
- *   the program, with the instruction index) or `CBPF_NO_RETURN` (control runs off the end).
+ * @throws ValidationError `E_CBPF_EMPTY`, `E_CBPF_BACKWARD_JUMP`, `E_CBPF_BAD_JUMP` (unknown jump or target out of
+ *   the program, with the instruction index) or `E_CBPF_NO_RETURN` (control runs off the end).
  */
 export function cfgFromProgram(program: readonly Insn[]): Cfg {
   const n = program.length;
-  if (n === 0) throw new ValidationError('CBPF_EMPTY', 'program has no instructions');
+  if (n === 0) throw new ValidationError('E_CBPF_EMPTY', 'program has no instructions');
   const leader = new Uint8Array(n + 1);
   leader[0] = 1;
   for (let i = 0; i < n; i++) {
@@ -38,13 +38,13 @@ export function cfgFromProgram(program: readonly Insn[]): Cfg {
     if (ts === undefined) continue;
     for (const t of ts) {
       // A `ja` with k >= 2^31 is a backward jump (libpcap's protochain loops); a CFG is acyclic.
-      if (t - i - 1 >= 0x80000000) throw new ValidationError('CBPF_BACKWARD_JUMP', 'backward jump: the program has a loop', { position: { insn: i } });
-      if (t >= n) throw new ValidationError('CBPF_BAD_JUMP', `jump target ${t} is past the end of the program`, { position: { insn: i } });
+      if (t - i - 1 >= 0x80000000) throw new ValidationError('E_CBPF_BACKWARD_JUMP', 'backward jump: the program has a loop', { position: { insn: i } });
+      if (t >= n) throw new ValidationError('E_CBPF_BAD_JUMP', `jump target ${t} is past the end of the program`, { position: { insn: i } });
       leader[t] = 1;
     }
     leader[i + 1] = 1;
   }
-  if (targets(program, n - 1) === undefined) throw new ValidationError('CBPF_NO_RETURN', 'program does not end in a return or jump', { position: { insn: n - 1 } });
+  if (targets(program, n - 1) === undefined) throw new ValidationError('E_CBPF_NO_RETURN', 'program does not end in a return or jump', { position: { insn: n - 1 } });
 
   // Every jump goes forward, so building from the last leader back finds successors built.
   const blocks = new Map<number, Block>();

@@ -47,7 +47,7 @@ export function conversionOrder(cfg: Cfg): Block[] {
  * jump whose offset exceeds 255 goes through an inserted `ja`. A goto block (code `ja`)
  * costs no instruction when its target is laid out right after it.
  *
- * @throws UsageError `FILTER_CFG_CYCLE` when a jump goes backwards (the graph is not a DAG).
+ * @throws UsageError `E_FILTER_CFG_CYCLE` when a jump goes backwards (the graph is not a DAG).
  */
 export function emit(cfg: Cfg): Insn[] {
   const layout = conversionOrder(cfg).reverse();
@@ -76,7 +76,7 @@ export function emit(cfg: Cfg): Insn[] {
       const here = offset[i] + b.stmts.length;
       const jt = index.get(b.term.jt) as number;
       const jf = index.get(b.term.jf) as number;
-      if (jt <= i || jf <= i) throw new UsageError('FILTER_CFG_CYCLE', 'control-flow graph has a backward edge', { position: { insn: here } });
+      if (jt <= i || jf <= i) throw new UsageError('E_FILTER_CFG_CYCLE', 'control-flow graph has a backward edge', { position: { insn: here } });
       if (offset[jt] - here - 1 >= 256 && !longJt[i]) {
         longJt[i] = 1;
         changed = true;
@@ -101,7 +101,7 @@ export function emit(cfg: Cfg): Insn[] {
     const here = offset[i] + b.stmts.length;
     const jt = index.get(t.jt) as number;
     if (isGoto(b)) {
-      if (jt <= i) throw new UsageError('FILTER_CFG_CYCLE', 'control-flow graph has a backward edge', { position: { insn: here } });
+      if (jt <= i) throw new UsageError('E_FILTER_CFG_CYCLE', 'control-flow graph has a backward edge', { position: { insn: here } });
       if (gotoSize[i] === 1) out.push(insn(JA, offset[jt] - here - 1));
       continue;
     }

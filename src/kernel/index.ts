@@ -14,3 +14,4 @@ export * from './syscalls.js';
 export * from './seccomp.js';
 export * from './ringbuf.js';
 export * from './links/index.js';
+export * from './usdt-notes.js';

@@ -70,6 +70,7 @@ export class KernelMap implements BpfMap {
       const fd = sys.bpf(BpfCmd.BPF_MAP_CREATE, mapCreateAttr({
         mapType: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
         mapFlags: spec.flags ?? 0, innerMapFd, name: spec.name,
+        mapExtra: spec.mapExtra === undefined ? undefined : BigInt(spec.mapExtra),
       }));
       return new KernelMap(sys, fd, spec, options);
     } catch (e) {
@@ -194,6 +195,25 @@ export class KernelMap implements BpfMap {
   /** Queue/stack maps: the next value without removing it. */
   peek(): Uint8Array | undefined {
     return this.get(new Uint8Array(0));
+  }
+
+  /**
+   * Bloom filters: true when `value` may be in the set (LOOKUP with the value as input), false
+   * when it surely is not (ENOENT).
+   */
+  has(value: Uint8Array): boolean {
+    if (value.length !== this.valueBytes) {
+      throw new UsageError('E_MAP_VALUE_SIZE', `map "${this.spec.name}": value is ${value.length} bytes, the map's values are ${this.valueBytes}`);
+    }
+    const v = newBytes(Math.max(1, value.length));
+    v.set(value);
+    try {
+      this.sys.bpf(BpfCmd.BPF_MAP_LOOKUP_ELEM, this.elem(0n, this.addr(v)));
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) return false;
+      throw wrap(e, `lookup in map "${this.spec.name}"`);
+    }
+    return true;
   }
 
   nextKey(key?: Uint8Array): Uint8Array | undefined {

@@ -1,7 +1,7 @@
 // Helpers in the VM: maps in place, callbacks (bpf_loop, for_each), tail calls, tracing helpers, ring buffers; on both engines.
 import { describe, expect, it } from 'vitest';
 import { MapType, ProgType, type MapSpec } from '../../src/ebpf/spec.js';
-import { createMap, arrayKey, type RingbufMap, type ProgArrayMap } from '../../src/ebpf/maps/index.js';
+import { createMap, arrayKey, type PerfEventArrayMap, type RingbufMap, type ProgArrayMap } from '../../src/ebpf/maps/index.js';
 import { load, type EngineKind, type VmLoadOptions } from '../../src/ebpf/vm/index.js';
 import { asm } from './vm-support.js';
 
@@ -250,5 +250,122 @@ describe.each(ENGINES)('helpers (%s)', (engine) => {
     // seed 2 + ~0xffffffff (0) + 0xffffffff = 0x1_00000001, and the carry comes around: 0x00000002
     const q = mk('*(u32 *)(r10 - 4) = -1\n*(u32 *)(r10 - 8) = -1\nr1 = r10\nr1 += -4\nr2 = 4\nr3 = r10\nr3 += -8\nr4 = 4\nr5 = 2\ncall 28\nexit');
     expect(q.run().r0).toBe(2n);
+  });
+
+  it('perf_event_output writes the sample to the current CPU buffer', () => {
+    const pe: MapSpec = { name: 'events', type: MapType.BPF_MAP_TYPE_PERF_EVENT_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 };
+    const events = createMap(pe) as PerfEventArrayMap;
+    const buf = events.open(0);
+    const seen: string[] = [];
+    const p = mk(`
+      *(u32 *)(r10 - 4) = 0xabcd
+      r2 = map:events ll
+      r3 = 0xffffffff ll
+      r4 = r10
+      r4 += -4
+      r5 = 4
+      call 25
+      exit`, [pe], { maps: { events }, host: { perfOutput: (m: string, cpu: number) => seen.push(`${m}@${cpu}`) } }, ProgType.BPF_PROG_TYPE_KPROBE);
+    expect(p.run({ ctx: new Uint8Array(168) }).r0).toBe(0n);
+    expect(buf.read().samples.map((x) => [...x.data.subarray(0, 4)])).toEqual([[0xcd, 0xab, 0, 0]]);
+    expect(seen).toEqual(['events@0']);
+  });
+
+  it('snprintf formats into a buffer and returns the length with the NUL', () => {
+    const p = mk(`
+      r1 = 0x7325203a6425 ll
+      *(u64 *)(r10 - 8) = r1
+      *(u64 *)(r10 - 24) = -5
+      r1 = r10
+      r1 += -16
+      *(u64 *)(r1 + 0) = r1
+      r1 = 0x6968 ll
+      *(u64 *)(r10 - 40) = r1
+      r1 = r10
+      r1 += -40
+      *(u64 *)(r10 - 16) = r1
+      r1 = r10
+      r1 += -64
+      r2 = 16
+      r3 = r10
+      r3 += -8
+      r4 = r10
+      r4 += -24
+      r5 = 16
+      call 165
+      r1 = *(u64 *)(r10 - 64)
+      exit`);
+    // "%d: %s" with (-5, "hi") -> "-5: hi" (6 chars + NUL)
+    expect(p.run().r0).toBe(7n);
+    const text = load({ ...p.spec, insns: [...p.spec.insns.slice(0, -2), ...asm('r0 = *(u64 *)(r10 - 64)\nexit')] }, { engine });
+    expect(text.run().r0).toBe(0x6968203a352dn); // "-5: hi" then NULs, little-endian
+  });
+
+  it('tail calls stop after 33 in a chain (MAX_TAIL_CALL_CNT)', () => {
+    const pa: MapSpec = { name: 'jmp', type: MapType.BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 };
+    const jmp = createMap(pa) as ProgArrayMap;
+    // Counts its runs in an array map, then tail-calls itself.
+    const counter: MapSpec = { name: 'n', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 1 };
+    const n = createMap(counter);
+    const self = mk(`
+      r6 = r1
+      r1 = mapvalue:n+0 ll
+      r2 = *(u64 *)(r1 + 0)
+      r2 += 1
+      *(u64 *)(r1 + 0) = r2
+      r1 = r6
+      r2 = map:jmp ll
+      r3 = 0
+      call 12
+      r0 = 9
+      exit`, [pa, counter], { maps: { jmp, n } }, ProgType.BPF_PROG_TYPE_KPROBE);
+    jmp.setProgram(0, self);
+    expect(self.run({ ctx: new Uint8Array(168) }).r0).toBe(9n);
+    expect(u64(n.get(arrayKey(0)))).toBe(34n); // the first run and 33 tail calls
+  });
+
+  it('xdp_adjust_tail and xdp_adjust_meta resize the packet; old pointers stop working', () => {
+    const p = mk(`
+      r6 = r1
+      r2 = -4
+      call 65
+      r1 = r6
+      r2 = -8
+      call 54
+      r2 = *(u32 *)(r6 + 8)
+      r3 = *(u32 *)(r6 + 0)
+      r0 = r3
+      r0 -= r2
+      *(u32 *)(r2 + 0) = 0x11223344
+      exit`, [], {}, ProgType.BPF_PROG_TYPE_XDP);
+    const data = new Uint8Array(60).map((_, i) => i);
+    const r = p.run({ data });
+    expect(r.r0).toBe(8n);
+    expect(r.dataOut.length).toBe(8 + 56);
+    expect([...r.dataOut.subarray(0, 4)]).toEqual([0x44, 0x33, 0x22, 0x11]);
+    expect([...r.dataOut.subarray(8)]).toEqual([...data.subarray(0, 56)]);
+    const stale = mk(`
+      r6 = r1
+      r7 = *(u32 *)(r6 + 0)
+      r1 = r6
+      r2 = -4
+      call 65
+      r0 = *(u8 *)(r7 + 0)
+      exit`, [], {}, ProgType.BPF_PROG_TYPE_XDP);
+    expect(() => stale.run({ data })).toThrow(/out-of-bounds/);
+  });
+
+  it('skb_load_bytes_relative reads from the network header', () => {
+    const frame = new Uint8Array(40).map((_, i) => i);
+    const p = mk(`
+      r2 = 2
+      r3 = r10
+      r3 += -4
+      r4 = 2
+      r5 = 1
+      call 68
+      r0 = *(u16 *)(r10 - 4)
+      exit`, [], {}, ProgType.BPF_PROG_TYPE_SCHED_CLS);
+    expect(p.run({ data: frame }).r0).toBe(BigInt(16 | (17 << 8)));
   });
 });

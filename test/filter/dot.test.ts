@@ -4,16 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
 import { cfgToDot, cfgToSvg } from '../../src/filter/dot.js';
 import { optimize } from '../../src/filter/optimize/index.js';
-import { parseListing } from './cbpf-listing.js';
+import { parseProgram } from '../../src/cbpf/index.js';
 
-const program = parseListing([
+const program = parseProgram([
   '(000) ldh      [12]',
   '(001) jeq      #0x800           jt 2\tjf 5',
   '(002) ldb      [23]',
   '(003) jeq      #0x6             jt 4\tjf 5',
   '(004) ret      #262144',
   '(005) ret      #0',
-]);
+].join('\n'), 'd');
 
 /** Checks that tags nest properly (enough for a document we generate ourselves). */
 function wellFormed(xml: string): boolean {

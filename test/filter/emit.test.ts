@@ -1,11 +1,10 @@
 /** emit: libpcap's block layout, long jumps, gotos; round trips through cfgFromProgram. */
 
 import { describe, expect, it } from 'vitest';
-import { BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_ABS, BPF_B, insn, type Insn } from '../../src/cbpf/index.js';
+import { BPF_JEQ, BPF_JMP, BPF_K, BPF_LD, BPF_RET, BPF_ABS, BPF_B, insn, interpret, parseProgram, type Insn } from '../../src/cbpf/index.js';
 import { emit } from '../../src/filter/emit.js';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
 import type { Block, Cfg } from '../../src/filter/cfg.js';
-import { parseListing, runCbpf } from './cbpf-listing.js';
 
 const ret = (id: number, k: number): Block => ({ id, stmts: [], term: { kind: 'return', code: BPF_RET | BPF_K, k } });
 const test = (id: number, k: number, jt: Block, jf: Block, stmts: Insn[] = []): Block => ({ id, stmts, term: { kind: 'branch', code: BPF_JMP | BPF_JEQ | BPF_K, k, jt, jf } });
@@ -38,13 +37,13 @@ describe('emit', () => {
     const p = emit({ entry });
     expect(p.some((i) => i.code === 0x05)).toBe(true);
     for (const i of p) if (i.code !== 0x05) expect(i.jt < 256 && i.jf < 256).toBe(true);
-    expect(runCbpf(p, Uint8Array.of(5))).toBe(7);
-    expect(runCbpf(p, Uint8Array.of(4))).toBe(0);
-    expect(runCbpf(p, new Uint8Array(0))).toBe(0);
+    expect(interpret(p, Uint8Array.of(5))).toBe(7);
+    expect(interpret(p, Uint8Array.of(4))).toBe(0);
+    expect(interpret(p, new Uint8Array(0))).toBe(0);
   });
 
   it('round-trips a program with a goto that is not a fall-through', () => {
-    const p = parseListing(['(000) ldb      [0]', '(001) jeq      #0x1             jt 2\tjf 4', '(002) ld       #0x2', '(003) ja       5', '(004) ld       #0x3', '(005) ret']);
+    const p = parseProgram(['(000) ldb      [0]', '(001) jeq      #0x1             jt 2\tjf 4', '(002) ld       #0x2', '(003) ja       5', '(004) ld       #0x3', '(005) ret'].join('\n'), 'd');
     expect(emit(cfgFromProgram(p))).toEqual(p);
   });
 
@@ -63,32 +62,32 @@ describe('emit', () => {
     expect(p[at].jf).toBe(1);
     expect(p[at + 1].code).toBe(0x05);
     expect(p[at + 2].code).toBe(0x05);
-    expect(runCbpf(p, Uint8Array.of(9, 1))).toBe(1);
-    expect(runCbpf(p, Uint8Array.of(8, 1))).toBe(2);
+    expect(interpret(p, Uint8Array.of(9, 1))).toBe(1);
+    expect(interpret(p, Uint8Array.of(8, 1))).toBe(2);
   });
 
   it('refuses a graph with a cycle', () => {
     const b: Block = { id: 1, stmts: [], term: { kind: 'return', code: 0x06, k: 0 } };
     const a: Block = { id: 0, stmts: [], term: { kind: 'branch', code: 0x15, k: 0, jt: b, jf: b } };
     b.term = { kind: 'branch', code: 0x15, k: 0, jt: a, jf: a };
-    expect(() => emit({ entry: a })).toThrow(expect.objectContaining({ code: 'FILTER_CFG_CYCLE' }));
+    expect(() => emit({ entry: a })).toThrow(expect.objectContaining({ code: 'E_FILTER_CFG_CYCLE' }));
   });
 });
 
 describe('cfgFromProgram', () => {
   it('refuses programs that are not filters, saying which instruction', () => {
-    expect(() => cfgFromProgram([])).toThrow(expect.objectContaining({ code: 'CBPF_EMPTY' }));
-    expect(() => cfgFromProgram([insn(0x15, 0, 5, 0), insn(0x06, 0)])).toThrow(expect.objectContaining({ code: 'CBPF_BAD_JUMP', position: { insn: 0 } }));
-    expect(() => cfgFromProgram([insn(0x06, 0), insn(0x00, 1)])).toThrow(expect.objectContaining({ code: 'CBPF_NO_RETURN', position: { insn: 1 } }));
-    expect(() => cfgFromProgram([insn(0x00, 1), insn(0x05, 0xfffffffe), insn(0x06, 0)])).toThrow(expect.objectContaining({ code: 'CBPF_BACKWARD_JUMP', position: { insn: 1 } }));
-    expect(() => cfgFromProgram([insn(0x75, 0, 0, 0), insn(0x06, 0)])).toThrow(expect.objectContaining({ code: 'CBPF_BAD_JUMP' }));
+    expect(() => cfgFromProgram([])).toThrow(expect.objectContaining({ code: 'E_CBPF_EMPTY' }));
+    expect(() => cfgFromProgram([insn(0x15, 0, 5, 0), insn(0x06, 0)])).toThrow(expect.objectContaining({ code: 'E_CBPF_BAD_JUMP', position: { insn: 0 } }));
+    expect(() => cfgFromProgram([insn(0x06, 0), insn(0x00, 1)])).toThrow(expect.objectContaining({ code: 'E_CBPF_NO_RETURN', position: { insn: 1 } }));
+    expect(() => cfgFromProgram([insn(0x00, 1), insn(0x05, 0xfffffffe), insn(0x06, 0)])).toThrow(expect.objectContaining({ code: 'E_CBPF_BACKWARD_JUMP', position: { insn: 1 } }));
+    expect(() => cfgFromProgram([insn(0x75, 0, 0, 0), insn(0x06, 0)])).toThrow(expect.objectContaining({ code: 'E_CBPF_BAD_JUMP' }));
   });
 
   it('makes a goto where straight-line code runs into a jump target', () => {
-    const p = parseListing(['(000) ldb      [0]', '(001) jeq      #0x1             jt 3\tjf 2', '(002) ld       #0x5', '(003) ret']);
+    const p = parseProgram(['(000) ldb      [0]', '(001) jeq      #0x1             jt 3\tjf 2', '(002) ld       #0x5', '(003) ret'].join('\n'), 'd');
     const cfg = cfgFromProgram(p);
     expect(emit(cfg)).toEqual(p);
-    expect(runCbpf(emit(cfg), Uint8Array.of(1))).toBe(1);
-    expect(runCbpf(emit(cfg), Uint8Array.of(2))).toBe(5);
+    expect(interpret(emit(cfg), Uint8Array.of(1))).toBe(1);
+    expect(interpret(emit(cfg), Uint8Array.of(2))).toBe(5);
   });
 });

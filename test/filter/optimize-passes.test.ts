@@ -2,21 +2,15 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { insn, type Insn } from '../../src/cbpf/index.js';
+import { insn, interpret, parseProgram, type Insn } from '../../src/cbpf/index.js';
 import type { Block, Cfg } from '../../src/filter/cfg.js';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
 import { emit } from '../../src/filter/emit.js';
 import { deadStores, optimize, optimizeFilter, optimizeWithStats, reorder, simplify, structure, thread } from '../../src/filter/optimize/index.js';
 import { measure, serialize } from '../../src/filter/optimize/graph.js';
-import { parseListing, runCbpf } from './cbpf-listing.js';
 
 function listing(text: string): Insn[] {
-  return parseListing(
-    text
-      .trim()
-      .split('\n')
-      .map((l) => l.trim().replace(/ jf /, '\tjf ')),
-  );
+  return parseProgram(text, 'd');
 }
 
 const opt = (p: Insn[]): Insn[] => emit(optimize(cfgFromProgram(p)));
@@ -44,8 +38,8 @@ describe('optimizer passes', () => {
       (001) ld       #0x1
       (002) ret`);
     const q = opt(p);
-    expect(runCbpf(q, new Uint8Array(10))).toBe(0);
-    expect(runCbpf(q, new Uint8Array(104))).toBe(1);
+    expect(interpret(q, new Uint8Array(10))).toBe(0);
+    expect(interpret(q, new Uint8Array(104))).toBe(1);
     expect(q).toEqual([insn(0x20, 100), insn(0x06, 1)]);
     // After ld [100] succeeded, ldb [50] cannot fail: it goes.
     const r = listing(`
@@ -67,7 +61,7 @@ describe('optimizer passes', () => {
       (006) ret      #0
       (007) ret      #1`);
     expect(opt(p)).toEqual([insn(0x06, 0)]);
-    expect(() => optimizeFilter(cfgFromProgram(p))).toThrow(expect.objectContaining({ code: 'FILTER_REJECTS_ALL', message: 'expression rejects all packets' }));
+    expect(() => optimizeFilter(cfgFromProgram(p))).toThrow(expect.objectContaining({ code: 'E_FILTER_REJECTS_ALL', message: 'expression rejects all packets' }));
   });
 
   it('does not change its input graph, and each pass returns a new graph', () => {
@@ -97,7 +91,7 @@ describe('optimizer passes', () => {
     const q = emit(optimize(cfg));
     for (const v of [0, 1, 2, 3]) {
       const pkt = Uint8Array.of(0, 0, 0, v);
-      expect(runCbpf(q, pkt)).toBe(runCbpf(p, pkt));
+      expect(interpret(q, pkt)).toBe(interpret(p, pkt));
     }
   });
 
@@ -132,10 +126,10 @@ describe('optimizer passes', () => {
     };
     // Source is host b but the packet stops before the destination: the original rejects.
     for (const len of [29, 30, 32, 33, 34]) for (const [src, dst] of [[0xa000002, 0], [0xa000001, 0], [0, 0xa000003], [0xa000003, 5], [7, 7]]) {
-      expect(runCbpf(q, pkt(len, src, dst)), `len ${len} src ${src} dst ${dst}`).toBe(runCbpf(p, pkt(len, src, dst)));
+      expect(interpret(q, pkt(len, src, dst)), `len ${len} src ${src} dst ${dst}`).toBe(interpret(p, pkt(len, src, dst)));
     }
-    expect(runCbpf(q, pkt(32, 0xa000002, 0))).toBe(0);
-    expect(runCbpf(q, pkt(30, 0xa000001, 0))).toBe(1);
+    expect(interpret(q, pkt(32, 0xa000002, 0))).toBe(0);
+    expect(interpret(q, pkt(30, 0xa000001, 0))).toBe(1);
   });
 
   it('every round lowers the termination measure', () => {
@@ -235,7 +229,7 @@ describe('optimizer keeps meaning (property, random programs)', () => {
     fc.assert(
       fc.property(filterShapedArb(), fc.array(fc.array(fc.nat(6), { maxLength: 4 }).map((a) => Uint8Array.from(a)), { minLength: 1, maxLength: 12 }), (p, pkts) => {
         const q = emit(optimize(cfgFromProgram(p)));
-        return pkts.every((pkt) => runCbpf(q, pkt) === runCbpf(p, pkt));
+        return pkts.every((pkt) => interpret(q, pkt) === interpret(p, pkt));
       }),
       { numRuns: 3000, seed: 11 },
     );
@@ -248,8 +242,8 @@ describe('optimizer keeps meaning (property, random programs)', () => {
         const r = optimizeWithStats(cfg);
         if (r.stalled) return false;
         const q = emit(r.cfg);
-        for (const pkt of pkts) if (runCbpf(q, pkt, pkt.length + (extra % 3 === 0 ? extra : 0)) !== runCbpf(p, pkt, pkt.length + (extra % 3 === 0 ? extra : 0))) return false;
-        if (r.rejectsAll) for (const pkt of pkts) if (runCbpf(p, pkt) !== 0) return false;
+        for (const pkt of pkts) if (interpret(q, pkt, pkt.length + (extra % 3 === 0 ? extra : 0)) !== interpret(p, pkt, pkt.length + (extra % 3 === 0 ? extra : 0))) return false;
+        if (r.rejectsAll) for (const pkt of pkts) if (interpret(p, pkt) !== 0) return false;
         return true;
       }),
       { numRuns: 3000, seed: 7 },

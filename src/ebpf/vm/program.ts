@@ -394,6 +394,10 @@ export class VmProgram implements BpfProgram {
 /**
  * Loads a spec into the VM: checks its structure, binds maps by name, checks every
  * helper exists, and compiles it for the chosen engine.
+ *
+ * @example
+ * const prog = vm.load({ name: 'xdp_pass', type: ProgType.BPF_PROG_TYPE_XDP, insns, license: 'GPL' }, { engine: 'jit' });
+ * const { retval, dataOut } = prog.testRun({ data: frame }); // as BPF_PROG_TEST_RUN
  */
 export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram {
   try {

@@ -87,18 +87,25 @@ export function genNot(b: GBlock): GBlock {
   return b;
 }
 
+/** Converts the finished block graph (every exit patched) into the shared Cfg shape; iterative, so long chains cannot overflow the stack. */
 export function toCfg(root: GBlock): Cfg {
   const done = new Map<GBlock, Block>();
-  const convert = (g: GBlock): Block => {
-    const hit = done.get(g);
-    if (hit) return hit;
-    const b: Block = { id: g.id, stmts: g.stmts, term: { kind: 'return', code: g.code, k: g.k } };
-    done.set(g, b);
+  const order: GBlock[] = [];
+  const stack: GBlock[] = [root];
+  while (stack.length > 0) {
+    const g = stack.pop() as GBlock;
+    if (done.has(g)) continue;
+    done.set(g, { id: g.id, stmts: g.stmts, term: { kind: 'return', code: g.code, k: g.k } });
+    order.push(g);
     if (BPF_CLASS(g.code) !== BPF_RET) {
       if (!g.jt || !g.jf) throw new Error(`internal error: block ${g.id} has an unpatched exit`);
-      b.term = { kind: 'branch', code: g.code, k: g.k >>> 0, jt: convert(g.jt), jf: convert(g.jf) };
+      stack.push(g.jf, g.jt);
     }
-    return b;
-  };
-  return { entry: convert(root) };
+  }
+  for (const g of order) {
+    if (BPF_CLASS(g.code) === BPF_RET) continue;
+    const b = done.get(g) as Block;
+    b.term = { kind: 'branch', code: g.code, k: g.k >>> 0, jt: done.get(g.jt as GBlock) as Block, jf: done.get(g.jf as GBlock) as Block };
+  }
+  return { entry: done.get(root) as Block };
 }

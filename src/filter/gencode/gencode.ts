@@ -3,7 +3,7 @@
 import {
   BPF_ABS, BPF_ADD, BPF_ALU, BPF_AND, BPF_B, BPF_DIV, BPF_JA, BPF_H, BPF_IMM, BPF_IND, BPF_JEQ, BPF_JGE, BPF_JGT, BPF_JMP,
   BPF_JSET, BPF_K, BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MEMWORDS, BPF_MISC, BPF_MOD, BPF_MSH, BPF_MUL,
-  BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_TXA, BPF_W, BPF_X, BPF_XOR, SKF_AD_OFF, SKF_AD_PKTTYPE,
+  BPF_NEG, BPF_OR, BPF_RET, BPF_RSH, BPF_ST, BPF_STX, BPF_TAX, BPF_TXA, BPF_W, BPF_X, SKF_AD_OFF, SKF_AD_PKTTYPE,
   SKF_AD_IFINDEX, type Insn, stmt,
 } from '../../cbpf/index.js';
 import { ParseError } from '../../util/index.js';
@@ -15,6 +15,11 @@ import {
   IEEE80211_FC0_SUBTYPE_MASK, IEEE80211_FC0_TYPE_MASK, IEEE80211_FC1_DIR_MASK, WLAN_DIRS, WLAN_SUBTYPES, WLAN_TYPES, str2tok,
 } from './wlan-names.js';
 import { RELOP_CODES } from '../parser.js';
+import { atoin, parseMac, utf8 } from './addresses.js';
+import {
+  ARITH_CODES, EPROTO_NAMES, ERR_INVALID_QUAL, ETHER_LIKE, JUNIPER_OFFSETS, MAC48_DLTS, PF_ACTIONS, PF_REASONS, PQ_ETHERTYPE,
+  PQ_IPPROTO, PQ_LLCSAP, PQ_NLPID, RELOP_JUMPS, WLAN_DLTS,
+} from './tables.js';
 import { backpatch, genAnd, genNot, genOr, toCfg, type GBlock } from './blocks.js';
 import {
   ARP_DSTADDR_OFFSET, ARP_SRCADDR_OFFSET, ETHERMTU, ETHERTYPE, IP6_HDRLEN, IPPROTO, IPV4_DSTADDR_OFFSET,
@@ -55,83 +60,6 @@ interface ArthVal {
   s: Insn[];
   regno: number;
   b: GBlock | null;
-}
-
-const ERR_INVALID_QUAL = (a: string, b: string): string => `'${a}' is not a valid qualifier for '${b}'`;
-
-/** Link types whose link-layer addresses are MAC-48. */
-const MAC48_DLTS: ReadonlySet<number> = new Set([
-  DLT.EN10MB, DLT.FDDI, DLT.IEEE802, DLT.IEEE802_11, DLT.IEEE802_11_RADIO, DLT.IEEE802_11_RADIO_AVS, DLT.IP_OVER_FC,
-  DLT.NETANALYZER, DLT.NETANALYZER_TRANSPARENT, DLT.DSA_TAG_BRCM, DLT.DSA_TAG_DSA, DLT.PPI, DLT.PRISM_HEADER,
-]);
-const ETHER_LIKE: ReadonlySet<number> = new Set([DLT.EN10MB, DLT.NETANALYZER, DLT.NETANALYZER_TRANSPARENT, DLT.DSA_TAG_BRCM, DLT.DSA_TAG_DSA]);
-const WLAN_DLTS: ReadonlySet<number> = new Set([DLT.IEEE802_11, DLT.PRISM_HEADER, DLT.IEEE802_11_RADIO_AVS, DLT.IEEE802_11_RADIO, DLT.PPI]);
-
-const PF_REASONS: readonly (readonly [string, number])[] = [
-  'match', 'bad-offset', 'fragment', 'short', 'normalize', 'memory', 'bad-timestamp', 'congestion', 'ip-option',
-  'proto-cksum', 'state-mismatch', 'state-insert', 'state-limit', 'src-limit', 'synproxy',
-].map((n, i) => [n, i] as const);
-const PF_ACTIONS: readonly (readonly [string, number])[] = [
-  ['pass', 0], ['accept', 0], ['drop', 1], ['block', 1], ['scrub', 2], ['noscrub', 3], ['nat', 4], ['nonat', 5],
-  ['binat', 6], ['nobinat', 7], ['rdr', 8], ['nordr', 9], ['synproxy-drop', 10],
-];
-
-/** Juniper DLTs: [off_linktype, off_linkpl] from init_linktype. */
-const JUNIPER_OFFSETS: ReadonlyMap<string, readonly [number, number]> = new Map([
-  ['JUNIPER_MFR', [4, 4]], ['JUNIPER_MLFR', [4, 4]], ['JUNIPER_MLPPP', [4, 4]], ['JUNIPER_PPP', [4, 4]],
-  ['JUNIPER_CHDLC', [4, 4]], ['JUNIPER_FRELAY', [4, 4]], ['JUNIPER_ATM1', [4, 4]], ['JUNIPER_ATM2', [8, 8]],
-  ['JUNIPER_PPPOE', [16, 14]], ['JUNIPER_ETHER', [16, 14]], ['JUNIPER_PPPOE_ATM', [4, 6]], ['JUNIPER_GGSN', [6, 12]],
-  ['JUNIPER_ES', [6, OFFSET_NOT_SET]], ['JUNIPER_MONITOR', [12, 12]], ['JUNIPER_SERVICES', [12, OFFSET_NOT_SET]],
-  ['JUNIPER_VP', [18, OFFSET_NOT_SET]], ['JUNIPER_ST', [18, OFFSET_NOT_SET]], ['JUNIPER_ISM', [8, OFFSET_NOT_SET]],
-  ['JUNIPER_VS', [8, OFFSET_NOT_SET]], ['JUNIPER_SRX_E2E', [8, OFFSET_NOT_SET]],
-  ['JUNIPER_FIBRECHANNEL', [8, OFFSET_NOT_SET]], ['JUNIPER_ATM_CEMIC', [8, OFFSET_NOT_SET]],
-]);
-
-const PQ_IPPROTO: Partial<Record<ProtoQual, number>> = {
-  ah: IPPROTO.AH, carp: IPPROTO.CARP, esp: IPPROTO.ESP, icmp: IPPROTO.ICMP, icmp6: IPPROTO.ICMPV6, igmp: IPPROTO.IGMP,
-  igrp: IPPROTO.IGRP, pim: IPPROTO.PIM, sctp: IPPROTO.SCTP, tcp: IPPROTO.TCP, udp: IPPROTO.UDP, vrrp: IPPROTO.VRRP,
-};
-const PQ_ETHERTYPE: Partial<Record<ProtoQual, number>> = {
-  aarp: ETHERTYPE.AARP, arp: ETHERTYPE.ARP, atalk: ETHERTYPE.ATALK, decnet: ETHERTYPE.DN, ip: ETHERTYPE.IP,
-  ip6: ETHERTYPE.IPV6, lat: ETHERTYPE.LAT, mopdl: ETHERTYPE.MOPDL, moprc: ETHERTYPE.MOPRC, rarp: ETHERTYPE.REVARP,
-  sca: ETHERTYPE.SCA,
-};
-const PQ_LLCSAP: Partial<Record<ProtoQual, number>> = { ipx: LLCSAP.IPX, iso: LLCSAP.ISONS, netbeui: LLCSAP.NETBEUI, stp: LLCSAP.STP_8021D };
-const PQ_NLPID: Partial<Record<ProtoQual, number>> = { esis: ISO.ESIS, isis: ISO.ISIS, clnp: ISO.CLNP };
-/** Ethernet protocol names for `ether proto NAME` (libpcap's eproto_db and llc_db). */
-const EPROTO_NAMES: ReadonlyMap<string, number> = new Map([
-  ['aarp', ETHERTYPE.AARP], ['arp', ETHERTYPE.ARP], ['atalk', ETHERTYPE.ATALK], ['decnet', ETHERTYPE.DN],
-  ['ip', ETHERTYPE.IP], ['ip6', ETHERTYPE.IPV6], ['lat', ETHERTYPE.LAT], ['lldp', 0x88cc], ['loopback', 0x9000],
-  ['mopdl', ETHERTYPE.MOPDL], ['moprc', ETHERTYPE.MOPRC], ['rarp', ETHERTYPE.REVARP], ['sca', ETHERTYPE.SCA],
-  ['slow', 0x8809], ['iso', LLCSAP.ISONS], ['stp', LLCSAP.STP_8021D], ['ipx', LLCSAP.IPX], ['netbeui', LLCSAP.NETBEUI],
-]);
-
-/** libpcap's pcapint_atoin: a partial dotted quad; returns [value, bits] or undefined. */
-function atoin(text: string): [number, number] | undefined {
-  let v = 0;
-  let len = 0;
-  for (const part of text.split('.')) {
-    let n: number;
-    if (/^0[xX][0-9a-fA-F]+$/.test(part)) n = parseInt(part.slice(2), 16);
-    else if (/^0[0-7]+$/.test(part)) n = parseInt(part, 8);
-    else if (/^\d+$/.test(part)) n = parseInt(part, 10);
-    else return undefined;
-    if (n > 255) return undefined;
-    v = ((v << 8) | n) >>> 0;
-    len += 8;
-  }
-  if (len > 32) return undefined;
-  return [v, len];
-}
-
-function parseMac(text: string): Uint8Array | undefined {
-  const hex = text.replace(/[:.-]/g, '');
-  let groups: string[];
-  if (/[:.-]/.test(text) && text.split(/[:.-]/).length === 6) groups = text.split(/[:.-]/).map((g) => g.padStart(2, '0'));
-  else if (/^[0-9A-Fa-f]{12}$/.test(hex)) groups = hex.match(/../g) ?? [];
-  else return undefined;
-  if (groups.length !== 6) return undefined;
-  return Uint8Array.from(groups.map((g) => parseInt(g, 16)));
 }
 
 /** The generator for one compile: mutable offsets and registers, exactly the state gencode.c keeps. */
@@ -2209,27 +2137,6 @@ export class Gencode {
     backpatch(p, this.newBlock(BPF_RET | BPF_K, 0));
     return toCfg(p.head);
   }
-}
-
-const ARITH_CODES: Record<string, number> = {
-  '+': BPF_ADD, '-': BPF_SUB, '*': BPF_MUL, '/': BPF_DIV, '%': BPF_MOD, '&': BPF_AND, '|': BPF_OR, '^': BPF_XOR,
-  '<<': BPF_LSH, '>>': BPF_RSH,
-};
-/** relop → [jump, reversed]: `<=` is `not >`, `<` is `not >=`, `!=` is `not ==`. */
-const RELOP_JUMPS: Record<string, [number, boolean]> = {
-  '>': [BPF_JGT, false], '>=': [BPF_JGE, false], '=': [BPF_JEQ, false], '<=': [BPF_JGT, true], '<': [BPF_JGE, true],
-  '!=': [BPF_JEQ, true],
-};
-
-
-/** UTF-8 bytes of a string (core code has no TextEncoder type in its lib). */
-function utf8(text: string): Uint8Array {
-  const out: number[] = [];
-  for (const part of encodeURIComponent(text).split(/(%[0-9A-F]{2})/)) {
-    if (part.startsWith('%')) out.push(parseInt(part.slice(1), 16));
-    else for (const c of part) out.push(c.charCodeAt(0));
-  }
-  return Uint8Array.from(out);
 }
 
 /** Lowers a syntax tree to a control-flow graph exactly as libpcap's gencode would (before optimization). */

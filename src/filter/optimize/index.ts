@@ -4,7 +4,7 @@
  */
 
 import { BPF_CLASS, BPF_JMP, BPF_K, BPF_RVAL } from '../../cbpf/index.js';
-import { ValidationError } from '../../util/index.js';
+import { ParseError } from '../../util/index.js';
 import type { Cfg } from '../cfg.js';
 import { cfgFromProgram } from '../cfg-from-program.js';
 import { emit } from '../emit.js';
@@ -105,13 +105,14 @@ export function optimize(cfg: Cfg): Cfg {
 }
 
 /**
- * Optimizes and, like `pcap_compile`, refuses a filter that rejects every packet.
+ * Optimizes and, like `pcap_compile`, refuses a filter that rejects every packet. This is the
+ * one place that turns {@link rejectsAllPackets} into an error, so every caller reports it alike.
  *
- * @throws ValidationError `FILTER_REJECTS_ALL` ("expression rejects all packets").
+ * @throws ParseError `E_FILTER_REJECTS_ALL` ("expression rejects all packets"), the code `compileFilter` reports.
  */
 export function optimizeFilter(cfg: Cfg): Cfg {
   const r = optimizeWithStats(cfg);
-  if (r.rejectsAll) throw new ValidationError('FILTER_REJECTS_ALL', 'expression rejects all packets', { hint: 'the filter can never match; check for contradictory conditions' });
+  if (r.rejectsAll) throw new ParseError('E_FILTER_REJECTS_ALL', 'expression rejects all packets', { hint: 'the filter can never match; check for contradictory conditions' });
   return r.cfg;
 }
 

@@ -8,3 +8,4 @@ export * from './uprobe.js';
 export * from './kprobe.js';
 export * from './fentry.js';
 export * from './cgroup.js';
+export * from './usdt.js';

@@ -1,6 +1,6 @@
 /** kprobe/kretprobe: a BPF_PROG_TYPE_KPROBE program on a kernel function through the kprobe perf PMU (kernels without it get a typed UnsupportedError). */
 
-import { BpfkitError, UsageError } from '../../util/index.js';
+import { BpfkitError, UnsupportedError, UsageError } from '../../util/index.js';
 import { cString } from '../map.js';
 import type { Sys } from '../sys.js';
 import type { KernelLink } from './link.js';
@@ -29,7 +29,7 @@ export async function attachKprobe(sys: Sys, prog: { fd: number }, fn: string, o
     let config = 0n;
     if (options.retprobe) {
       const bit = await pmuFormatShift('kprobe', 'retprobe');
-      if (bit === undefined) throw new UsageError('E_UNSUPPORTED', 'this kernel\'s kprobe pmu has no retprobe bit');
+      if (bit === undefined) throw new UnsupportedError('E_UNSUPPORTED', 'this kernel\'s kprobe pmu has no retprobe bit');
       config |= 1n << bit;
     }
     const name = cString(fn);

@@ -67,18 +67,28 @@ export function openPerfEvent(sys: Sys, attr: PerfEventAttr, pid: number, cpu: n
 }
 
 /**
- * Attaches a program to open perf event fds with LINK_CREATE(BPF_PERF_EVENT), one link per fd.
- * The returned link owns the perf event fds too; on failure every fd is closed.
+ * Links a program to open perf event fds with LINK_CREATE(BPF_PERF_EVENT), one link per fd
+ * (`cookies[i]`, or the one cookie, is what bpf_get_attach_cookie returns for event i).
+ * Returns the link fds followed by the perf event fds, for one owner to close; on failure
+ * every fd is closed.
  */
-export function attachToPerfEvents(sys: Sys, prog: { fd: number }, perfFds: readonly number[], label: string, bpfCookie?: bigint): KernelLink {
+export function linkPerfEvents(sys: Sys, prog: { fd: number }, perfFds: readonly number[], label: string, cookies?: bigint | readonly bigint[]): number[] {
   const fds: number[] = [];
   try {
-    for (const pfd of perfFds) fds.push(linkCreate(sys, label, { progFd: prog.fd, targetFd: pfd, attachType: AttachType.BPF_PERF_EVENT, bpfCookie }));
+    perfFds.forEach((pfd, i) => {
+      const bpfCookie = typeof cookies === 'bigint' ? cookies : cookies?.[i];
+      fds.push(linkCreate(sys, label, { progFd: prog.fd, targetFd: pfd, attachType: AttachType.BPF_PERF_EVENT, bpfCookie }));
+    });
   } catch (e) {
     for (const fd of [...fds, ...perfFds]) sys.close(fd);
     throw e;
   }
-  return new KernelLink(sys, label, [...fds, ...perfFds]);
+  return [...fds, ...perfFds];
+}
+
+/** {@link linkPerfEvents} as a {@link KernelLink} that owns the perf event fds too. */
+export function attachToPerfEvents(sys: Sys, prog: { fd: number }, perfFds: readonly number[], label: string, cookies?: bigint | readonly bigint[]): KernelLink {
+  return new KernelLink(sys, label, linkPerfEvents(sys, prog, perfFds, label, cookies));
 }
 
 /** A sampling source: how often the program runs, for whom, on which CPUs. */

@@ -1,7 +1,7 @@
 /** uprobe/uretprobe: a BPF_PROG_TYPE_KPROBE program on a function of an ELF binary or shared library, through the uprobe perf PMU and a bpf link. */
 
 import { symbolOffset } from '../../elf/index.js';
-import { BpfkitError, UsageError } from '../../util/index.js';
+import { BpfkitError, UnsupportedError, UsageError } from '../../util/index.js';
 import { cString } from '../map.js';
 import type { Sys } from '../sys.js';
 import type { KernelLink } from './link.js';
@@ -56,6 +56,29 @@ export async function resolveBinary(name: string, pid?: number): Promise<string>
 }
 
 /**
+ * Opens the uprobe perf event for file offset `offset` of `path` (the uprobe PMU type and
+ * the retprobe / ref_ctr_offset bits come from sysfs). The caller owns the returned fd.
+ */
+export async function openUprobeEvent(sys: Sys, path: string, offset: number, options: UprobeOptions, label: string): Promise<number> {
+  const type = await pmuType('uprobe');
+  let config = 0n;
+  if (options.retprobe) {
+    const bit = await pmuFormatShift('uprobe', 'retprobe');
+    if (bit === undefined) throw new UnsupportedError('E_UNSUPPORTED', 'this kernel\'s uprobe pmu has no retprobe bit');
+    config |= 1n << bit;
+  }
+  if (options.refCtrOffset !== undefined) {
+    const shift = await pmuFormatShift('uprobe', 'ref_ctr_offset');
+    if (shift === undefined) throw new UnsupportedError('E_UNSUPPORTED', 'this kernel\'s uprobe pmu has no ref_ctr_offset (usdt semaphores)');
+    config |= BigInt(options.refCtrOffset) << shift;
+  }
+  // config1 points at the path; the buffer only has to live until perf_event_open returns.
+  const pathBytes = cString(path);
+  const pid = options.pid ?? -1;
+  return openPerfEvent(sys, { type, config, config1: sys.addressOf(pathBytes), config2: BigInt(offset), samplePeriod: 1n, wakeupEvents: 1 }, pid, pid === -1 ? 0 : -1, label);
+}
+
+/**
  * Attaches a uprobe (or uretprobe) to `symbol` in `binary` (a path, or a library's bare name).
  * The symbol is resolved to a file offset from `.symtab`/`.dynsym` through the program
  * headers, so PIE executables and shared objects work; pass `symbol` undefined and `offset`
@@ -72,22 +95,7 @@ export async function attachUprobe(sys: Sys, prog: { fd: number }, binary: strin
       const bytes = new Uint8Array(await fs.readFile(path));
       offset += symbolOffset(bytes, symbol);
     }
-    const type = await pmuType('uprobe');
-    let config = 0n;
-    if (options.retprobe) {
-      const bit = await pmuFormatShift('uprobe', 'retprobe');
-      if (bit === undefined) throw new UsageError('E_UNSUPPORTED', 'this kernel\'s uprobe pmu has no retprobe bit');
-      config |= 1n << bit;
-    }
-    if (options.refCtrOffset !== undefined) {
-      const shift = await pmuFormatShift('uprobe', 'ref_ctr_offset');
-      if (shift === undefined) throw new UsageError('E_UNSUPPORTED', 'this kernel\'s uprobe pmu has no ref_ctr_offset (usdt semaphores)');
-      config |= BigInt(options.refCtrOffset) << shift;
-    }
-    // config1 points at the path; the buffer only has to live until perf_event_open returns.
-    const pathBytes = cString(path);
-    const pid = options.pid ?? -1;
-    const pfd = openPerfEvent(sys, { type, config, config1: sys.addressOf(pathBytes), config2: BigInt(offset), samplePeriod: 1n, wakeupEvents: 1 }, pid, pid === -1 ? 0 : -1, label);
+    const pfd = await openUprobeEvent(sys, path, offset, options, label);
     return attachToPerfEvents(sys, prog, [pfd], label, options.cookie);
   } catch (e) {
     throw e instanceof BpfkitError && !e.message.startsWith('attach') ? e.withContext(`attach ${label}`) : e;

@@ -8,7 +8,7 @@ import { MapType, ProgType } from '../../../src/ebpf/index.js';
 import type { Insn, MapSpec, ProgramSpec } from '../../../src/ebpf/index.js';
 import { DW, W, call, exit, ins, jmp, ldMap, ldx, lddw, movImm, movReg, st, stx } from './asm.js';
 
-export type Family = 'alu' | 'jump' | 'stack' | 'packet' | 'map';
+export type Family = 'alu' | 'jump' | 'stack' | 'packet' | 'map' | 'skb';
 
 /** Registers each family may compute with (the rest hold pointers or are clobbered by helper calls). */
 export const POOL: Record<Family, readonly number[]> = {
@@ -17,6 +17,7 @@ export const POOL: Record<Family, readonly number[]> = {
   stack: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
   packet: [0, 1, 2, 3, 4, 5, 8, 9], // r6 = data, r7 = data_end
   map: [0, 6, 7, 8, 9], // r1-r5 are clobbered by helper calls
+  skb: [0, 7, 8, 9], // r6 = ctx for LD_ABS/LD_IND, which clobber r1-r5
 };
 
 /** Bytes of packet the packet family may touch after its bounds check. */
@@ -33,7 +34,10 @@ export type Op =
   | { k: 'pkt-st'; size: number; off: number; src: number }
   | { k: 'map-update'; key: number; src: number; flags: number; acc: number }
   | { k: 'map-lookup'; key: number; dst: number; src: number; write: boolean }
-  | { k: 'map-delete'; key: number; acc: number };
+  | { k: 'map-delete'; key: number; acc: number }
+  | { k: 'ld-abs'; size: number; imm: number }
+  | { k: 'ld-ind'; size: number; src: number; imm: number }
+  | { k: 'ctx-ld'; dst: number; field: number };
 
 export interface Recipe {
   family: Family;
@@ -133,6 +137,23 @@ function mapArb(pool: readonly number[]): fc.Arbitrary<Op> {
   );
 }
 
+/** `__sk_buff` fields a socket filter may read, by offset: len, pkt_type, mark, queue_mapping, protocol, priority, cb[0..4]. */
+export const SKB_FIELDS = [0, 4, 8, 12, 16, 32, 48, 52, 56, 60, 64];
+
+function skbArb(pool: readonly number[]): fc.Arbitrary<Op> {
+  const reg = fc.constantFrom(...pool);
+  const size = fc.constantFrom(0x10, 0x08, 0x00);
+  // Offsets around the end of a 64-byte packet, so some loads fall off it (which ends the program with r0 = 0).
+  const off = fc.oneof(fc.integer({ min: 0, max: 70 }), fc.constantFrom(-1, 0x7fffffff, 1 << 20));
+  return fc.oneof(
+    fc.record({ size, imm: off }).map((o): Op => ({ k: 'ld-abs', ...o })),
+    fc.record({ size, src: reg, imm: off }).map((o): Op => ({ k: 'ld-ind', ...o })),
+    fc.record({ dst: reg, field: fc.constantFrom(...SKB_FIELDS) }).map((o): Op => ({ k: 'ctx-ld', ...o })),
+    // Small values so LD_IND often lands inside the packet.
+    fc.record({ dst: reg, imm: fc.integer({ min: 0, max: 40 }) }).map(({ dst, imm }): Op => ({ k: 'alu', code: 0xb7, dst, src: 0, off: 0, imm })),
+  );
+}
+
 /** A recipe for one program of a family. */
 export function recipeArb(family: Family): fc.Arbitrary<Recipe> {
   const pool = POOL[family];
@@ -141,6 +162,7 @@ export function recipeArb(family: Family): fc.Arbitrary<Recipe> {
   if (family === 'stack' || family === 'packet' || family === 'map') kinds.push(stackArb(pool));
   if (family === 'packet') kinds.push(packetArb(pool), packetArb(pool));
   if (family === 'map') kinds.push(mapArb(pool), mapArb(pool));
+  if (family === 'skb') kinds.push(skbArb(pool), skbArb(pool));
   return fc.record({
     family: fc.constant(family),
     init: fc.array(any64, { minLength: pool.length, maxLength: pool.length }),
@@ -178,6 +200,7 @@ export function buildProgram(r: Recipe, name = 'parity'): ProgramSpec {
     exits.push(pro.length);
     pro.push(jmp(0x2d, 8, 7, 0)); // if r8 > r7 goto short (patched below)
   }
+  if (r.family === 'skb') pro.push(movReg(6, 1));
   for (let off = -8; off >= -64; off -= 8) pro.push(st(DW, 10, off, 0));
   pool.forEach((reg, i) => pro.push(lddw(reg, r.init[i])));
 
@@ -212,7 +235,8 @@ export function buildProgram(r: Recipe, name = 'parity'): ProgramSpec {
     const shortAt = slotOf(insns.length - 2);
     for (const j of exits) insns[j] = { ...insns[j], off: shortAt - slotOf(j) - 1 };
   }
-  return { name, type: ProgType.BPF_PROG_TYPE_XDP, license: 'GPL', insns, maps: recipeMaps(r) };
+  const type = r.family === 'skb' ? ProgType.BPF_PROG_TYPE_SOCKET_FILTER : ProgType.BPF_PROG_TYPE_XDP;
+  return { name, type, license: 'GPL', insns, maps: recipeMaps(r) };
 }
 
 function expand(op: Op): Insn[] {
@@ -249,5 +273,11 @@ function expand(op: Op): Insn[] {
     }
     case 'map-delete':
       return [st(W, 10, KEY_OFF, op.key), ldMap(1, 'data'), movReg(2, 10), ins(0x07, 2, 0, 0, KEY_OFF), call(3), ins(0x0f, op.acc, 0)];
+    case 'ld-abs':
+      return [ins(0x20 | op.size, 0, 0, 0, op.imm)];
+    case 'ld-ind':
+      return [ins(0x40 | op.size, 0, op.src, 0, op.imm)];
+    case 'ctx-ld':
+      return [ldx(W, op.dst, 6, op.field)];
   }
 }

@@ -1,0 +1,69 @@
+/** A `.BTF.ext` reader: per-section func info, line info and CO-RE relocation records of a clang object. */
+
+import { FormatError } from '../util/index.js';
+import type { Btf } from './btf.js';
+
+/** One func_info record: the function starting at `insnOff` (bytes into its section) has BTF FUNC `typeId`. */
+export interface BtfFuncInfo { insnOff: number; typeId: number }
+/** One line_info record: the source line of the instruction at `insnOff` (bytes into its section). */
+export interface BtfLineInfo { insnOff: number; fileName: string; line: string; lineNum: number; column: number }
+/** One CO-RE relocation (`struct bpf_core_relo`): patch the instruction at `insnOff` by `kind` over `accessStr` from `typeId`. */
+export interface BtfCoreRelo { insnOff: number; typeId: number; accessStr: string; kind: CoreReloKind }
+
+/** `enum bpf_core_relo_kind`. */
+export const CoreReloKind = {
+  FIELD_BYTE_OFFSET: 0, FIELD_BYTE_SIZE: 1, FIELD_EXISTS: 2, FIELD_SIGNED: 3, FIELD_LSHIFT_U64: 4, FIELD_RSHIFT_U64: 5,
+  TYPE_ID_LOCAL: 6, TYPE_ID_TARGET: 7, TYPE_EXISTS: 8, TYPE_SIZE: 9, ENUMVAL_EXISTS: 10, ENUMVAL_VALUE: 11, TYPE_MATCHES: 12,
+} as const;
+export type CoreReloKind = (typeof CoreReloKind)[keyof typeof CoreReloKind];
+
+/** Parsed `.BTF.ext`, records grouped by the ELF section name they apply to. */
+export interface BtfExt {
+  funcInfo: Map<string, BtfFuncInfo[]>;
+  lineInfo: Map<string, BtfLineInfo[]>;
+  coreRelos: Map<string, BtfCoreRelo[]>;
+}
+
+function fail(code: string, message: string, offset: number): never {
+  throw new FormatError(code, message, { position: { offset } });
+}
+
+/** Parses `.BTF.ext`; names come from the object's `.BTF` string table. Throws `E_BTF_EXT_*` FormatErrors. */
+export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
+  if (bytes.length < 24) fail('E_BTF_EXT_TRUNCATED', 'btf.ext too short for its header', bytes.length);
+  const le = btf.littleEndian;
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint16(0, le) !== 0xeb9f) fail('E_BTF_EXT_MAGIC', 'not btf.ext (bad magic)', 0);
+  const hdrLen = v.getUint32(4, le);
+  const out: BtfExt = { funcInfo: new Map(), lineInfo: new Map(), coreRelos: new Map() };
+  // Each info block: a record size, then (section name, count, records) groups.
+  const block = <T>(offField: number, into: Map<string, T[]>, minRec: number, rec: (at: number) => T): void => {
+    if (offField + 8 > hdrLen) return;
+    const off = v.getUint32(offField, le), len = v.getUint32(offField + 4, le);
+    if (len === 0) return;
+    const start = hdrLen + off, end = start + len;
+    if (end > bytes.length || len < 4) fail('E_BTF_EXT_TRUNCATED', 'btf.ext info block past end of data', offField);
+    const recSize = v.getUint32(start, le);
+    if (recSize < minRec) fail('E_BTF_EXT_RECORD', `btf.ext record size ${recSize} too small`, start);
+    let at = start + 4;
+    while (at < end) {
+      if (at + 8 > end) fail('E_BTF_EXT_TRUNCATED', 'btf.ext section header past end of block', at);
+      const sec = btf.string(v.getUint32(at, le));
+      const n = v.getUint32(at + 4, le);
+      at += 8;
+      if (at + n * recSize > end) fail('E_BTF_EXT_TRUNCATED', `btf.ext records of ${sec} past end of block`, at);
+      const list = into.get(sec) ?? [];
+      for (let i = 0; i < n; i++, at += recSize) list.push(rec(at));
+      into.set(sec, list);
+    }
+  };
+  block(8, out.funcInfo, 8, (at) => ({ insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le) }));
+  block(16, out.lineInfo, 16, (at) => {
+    const lc = v.getUint32(at + 12, le);
+    return { insnOff: v.getUint32(at, le), fileName: btf.string(v.getUint32(at + 4, le)), line: btf.string(v.getUint32(at + 8, le)), lineNum: lc >>> 10, column: lc & 0x3ff };
+  });
+  block(24, out.coreRelos, 16, (at) => ({
+    insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le), accessStr: btf.string(v.getUint32(at + 8, le)), kind: v.getUint32(at + 12, le) as CoreReloKind,
+  }));
+  return out;
+}
