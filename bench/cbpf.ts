@@ -108,31 +108,29 @@ function writePcap(file: string, frames: Uint8Array[]): void {
 let loops = 0;
 
 /** Rounds per measurement; the best one counts, since other processes share the CPU. */
-const ROUNDS = 9;
+const ROUNDS = 15;
 
-/** ns per packet of `run` over all packets, best of ROUNDS rounds after a warm-up. */
-function timeJs(run: (p: Uint8Array, w: number) => number, packets: Uint8Array[], reps: number): { ns: number; sum: number } {
-  // A fresh loop per engine: a shared one would see many callees and stop inlining them. The
-  // nonce keeps V8's compilation cache from handing back (and sharing feedback with) an earlier loop.
-  const loop = new Function(
+type Engine = (p: Uint8Array, w: number) => number;
+
+/** A fresh timing loop per engine: a shared one would see many callees and stop inlining them. */
+function makeLoop(): (run: Engine, packets: Uint8Array[], reps: number) => number {
+  // The nonce keeps V8's compilation cache from handing back (and sharing feedback with) an earlier loop.
+  return new Function(
     'run',
     'packets',
     'reps',
     `// loop ${++loops}\nlet sum = 0; for (let r = 0; r < reps; r++) for (let i = 0; i < packets.length; i++) { const p = packets[i]; sum += run(p, p.length); } return sum;`,
-  ) as (run: (p: Uint8Array, w: number) => number, packets: Uint8Array[], reps: number) => number;
-  let sum = loop(run, packets, 3);
-  let best = Infinity;
-  for (let round = 0; round < ROUNDS; round++) {
-    const t0 = process.hrtime.bigint();
-    sum = loop(run, packets, reps);
-    const ns = Number(process.hrtime.bigint() - t0) / (reps * packets.length);
-    best = Math.min(best, ns);
-  }
-  return { ns: best, sum };
+  ) as (run: Engine, packets: Uint8Array[], reps: number) => number;
+}
+
+/** One timed round: ns per packet and the sum of the results (a checksum). */
+function timeRound(loop: ReturnType<typeof makeLoop>, run: Engine, packets: Uint8Array[], reps: number): { ns: number; sum: number } {
+  const t0 = process.hrtime.bigint();
+  const sum = loop(run, packets, reps);
+  return { ns: Number(process.hrtime.bigint() - t0) / (reps * packets.length), sum };
 }
 
 function main(): void {
-  if (process.env.BENCH_REVERSE) FILTERS.reverse();
   const missing = libpcapMissing();
   if (missing) {
     console.log(`bench cbpf: libpcap reference unavailable (${missing})`);
@@ -159,14 +157,32 @@ function main(): void {
       const c = libpcapCompile(expr, { linkType: 'EN10MB' });
       if (!c.ok) throw new Error(`libpcap cannot compile ${expr}: ${c.error}`);
       const insns: Insn[] = c.insns;
-      const refs = Array.from({ length: ROUNDS }, () => libpcapTime(insns, file, reps));
-      const ref = { nsPerPacket: Math.min(...refs.map((x) => x.nsPerPacket)), checksum: refs[0].checksum };
       const jit = compileJit(insns);
-      const j = timeJs(jit, frames, reps);
-      const it = timeJs((p, w) => interpret(insns, p, w), frames, Math.max(1, reps / 10));
+      const interp: Engine = (p, w) => interpret(insns, p, w);
+      const itReps = Math.max(1, reps / 10);
+      const jitLoop = makeLoop();
+      const itLoop = makeLoop();
+      jitLoop(jit, frames, 3);
+      itLoop(interp, frames, 1);
+      // Rounds interleave the engines, so that each sees the same spells of load from other processes.
+      const ref = { nsPerPacket: Infinity, checksum: 0 };
+      const j = { ns: Infinity, sum: 0 };
+      const it = { ns: Infinity, sum: 0 };
+      for (let round = 0; round < ROUNDS; round++) {
+        const c = libpcapTime(insns, file, reps);
+        ref.nsPerPacket = Math.min(ref.nsPerPacket, c.nsPerPacket);
+        ref.checksum = c.checksum;
+        const a = timeRound(jitLoop, jit, frames, reps);
+        j.ns = Math.min(j.ns, a.ns);
+        j.sum = a.sum;
+        const b = timeRound(itLoop, interp, frames, itReps);
+        it.ns = Math.min(it.ns, b.ns);
+        it.sum = b.sum;
+      }
       // The three engines must agree, or the timing compares different work.
       const expected = ref.checksum / reps;
       if (j.sum / reps !== expected) throw new Error(`jit checksum ${j.sum / reps} differs from libpcap ${expected} on ${expr}`);
+      if (it.sum / itReps !== expected) throw new Error(`interpreter checksum ${it.sum / itReps} differs from libpcap ${expected} on ${expr}`);
       const label = expr.length > 28 ? `${expr.slice(0, 20)}… (${expr.split(' or ').length} clauses)` : expr;
       console.log([label.padEnd(28), insns.length, ref.nsPerPacket.toFixed(1), it.ns.toFixed(1), j.ns.toFixed(1), `${(ref.nsPerPacket / j.ns).toFixed(2)}×`].join('\t'));
     }

@@ -32,7 +32,7 @@ export function printArp(p: Printer, off: number, length: number): void {
       return;
     }
   }
-  const addr = (o: number): string => (pro === 0x0800 || pro === 0x1000) && pln === 4 ? p.ipaddr(o) : `<wrong proto type>`;
+  const addr = (o: number): string => (pro !== 0x0800 && pro !== 0x1000 ? '<wrong proto type>' : pln !== 4 ? '<wrong len>' : p.ipaddr(o));
   const link = (o: number): string => p.mac(o, hln);
   p.print(`${v ? ', ' : ''}${ops[op] ?? `Unknown (${op})`} `);
   switch (op) {

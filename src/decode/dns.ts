@@ -190,7 +190,8 @@ function printRecord(p: Printer, msg: number, cp: number): { text: string; next:
   cp += 2;
   const rd = cp;
   const end = cp + rdlen;
-  let text = '';
+  // With -v tcpdump names each record's owner.
+  let text = p.options.verbose ? ` ${_name}` : '';
   if (cls !== 1 && type !== 41) text += classString(p, cls);
   text += ` ${TYPES[type] ?? `Type${type}`}`;
   switch (type) {

@@ -6,7 +6,7 @@ import { ipprotoName } from './ipproto.js';
 import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
 
-const FRAG_FLAGS = [[0x8000, 'rsvd'], [0x4000, 'DF'], [0x2000, '+']] as const;
+const FRAG_FLAGS = [[0x2000, '+'], [0x4000, 'DF'], [0x8000, 'rsvd']] as const;
 const OPTION_NAMES: Record<number, string> = { 0: 'EOL', 1: 'NOP', 7: 'RR', 68: 'timestamp', 130: 'security', 131: 'LSRR', 137: 'SSRR', 148: 'RA' };
 
 /** The Internet checksum of `len` bytes at `off` (0 when the stored checksum is right). */
@@ -60,7 +60,7 @@ export function printIp(p: Printer, off: number, length: number): void {
     p.print(`(tos 0x${tos.toString(16)}`);
     p.print(['', ',ECT(1)', ',ECT(0)', ',CE'][tos & 3]);
     if (ttl >= 1) p.print(`, ttl ${ttl}`);
-    p.print(`, id ${p.u16(off + 4)}, offset ${(ipOff & 0x1fff) * 8}, flags [${flagString(ipOff, FRAG_FLAGS, '', 'none')}], proto ${ipprotoName(proto) ?? 'unknown'} (${proto})`);
+    p.print(`, id ${p.u16(off + 4)}, offset ${(ipOff & 0x1fff) * 8}, flags [${flagString(ipOff, FRAG_FLAGS, ', ', 'none')}], proto ${ipprotoName(proto) ?? 'unknown'} (${proto})`);
     p.print(`, length ${p.u16(off + 2)}`);
     if (hlen > 20) {
       p.print(', options (');

@@ -47,6 +47,8 @@ export function printIp6(p: Printer, off: number, length: number): void {
   let remaining = len - 40;
   let fragmented = false;
   for (;;) {
+    // tcpdump stops quietly when the next header is past the captured bytes.
+    if (cp !== off + 40 && cp >= p.end) break;
     if (cp === off + 40 && nh !== 6 && nh !== 17 && nh !== 33 && nh !== 132) p.print(`${src} > ${dst}: `);
     switch (nh) {
       case 0: case 60: case 43: {

@@ -25,6 +25,8 @@ export function formatTimestamp(
   first: { sec: number; nsec: number } | undefined,
   nano = false,
 ): string {
+  // tcpdump 4.99 cannot convert times before 1970 (a pcap's signed 32-bit seconds past 2038).
+  if (sec < 0 && (format === 'default' || format === 'date')) return '[Error converting time] ';
   switch (format) {
     case 'none':
       return '';

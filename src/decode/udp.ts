@@ -10,7 +10,7 @@ const DECODED_PORTS = new Set([
   67, 68, 69, 88, 123, 137, 138, 161, 162, 319, 320, 496, 500, 514, 520, 521, 525, 546, 547, 646, 654, 698, 701, 750, 921,
   1645, 1646, 1700, 1701, 1812, 1813, 1985, 2103, 2104, 3503, 3784, 3785, 3799, 4341, 4342, 4500, 4784, 4789, 5060, 5353,
   5359, 6081, 6343, 6696, 6697, 7500, 8231, 8472, 8500, 12222, 12223, 30490, 49152, 1589, 2152, 3386, 4754, 6635, 4567,
-  ...Array.from({ length: 10 }, (_, i) => 7000 + i), 2123, 9555, 5004, 5005, 5351, 1434, 2049, 111, 3544, 8080, 4739, 9995, 2055,
+  ...Array.from({ length: 10 }, (_, i) => 7000 + i), 2123, 9555, 5004, 5005, 5351, 1434, 2049, 111, 3544, 8080, 4739, 9995, 2055, 6784, 4790, 3868, 5246, 5247, 2152,
 ]);
 
 export function printUdp(p: Printer, off: number, length: number, ip: IpContext): void {
@@ -51,10 +51,11 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
     p.need(off + 8, 1);
   }
   addrs(sport, dport);
-  if (p.options.verbose && !ip.fragmented && p.has(off, length + 8)) {
+  // tcpdump checks IPv4 UDP sums only from -vv, IPv6 ones (mandatory there) from -v.
+  if (p.options.verbose && !ip.fragmented && (ip.v6 || p.options.verbose > 1)) {
     const stored = p.u16(off + 6);
-    if (stored === 0 && !ip.v6) p.print('[no cksum] ');
-    else {
+    if (!ip.v6 && stored === 0) p.print('[no cksum] ');
+    else if (p.has(off + 8, length)) {
       const sum = transportChecksum(p, off, length + 8, ip, 17);
       p.print(sum !== 0 ? `[bad udp cksum 0x${stored.toString(16).padStart(4, '0')} -> 0x${shouldBe(stored, sum).toString(16).padStart(4, '0')}!] ` : '[udp sum ok] ');
     }

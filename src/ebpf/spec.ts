@@ -49,6 +49,10 @@ export interface MapSpec {
   innerMap?: MapSpec;
   /** `map_extra`: a bloom filter's number of hash functions (low 4 bits); 0 elsewhere. */
   mapExtra?: number;
+  /** Initial value of key 0 (global data maps `.data`/`.rodata` from an ELF object); whoever creates the map writes it. */
+  initialValue?: Uint8Array;
+  /** Pinning requested by the object (`LIBBPF_PIN_BY_NAME` = 1). */
+  pinning?: number;
 }
 
 /**
@@ -64,6 +68,14 @@ export interface ProgramSpec {
   /** Maps the program refers to, by name. */
   maps?: MapSpec[];
   expectedAttachType?: number;
+  /** ELF section the program came from (`xdp`, `tracepoint/syscalls/sys_enter_openat`...). */
+  sectionName?: string;
+  /** What to attach to, from the section name (`syscalls/sys_enter_openat`, a kernel function...); empty when none. */
+  attachTo?: string;
+  /** Source lines from BTF.ext line info, by instruction index (in slots, as jump offsets count). */
+  lineInfo?: { insn: number; fileName: string; line: string; lineNum: number; column: number }[];
+  /** BTF FUNC type ids of the functions in the program, by the slot where each starts. */
+  funcInfo?: { insn: number; typeId: number }[];
 }
 
 /** Input of a test run, as BPF_PROG_TEST_RUN takes it. */

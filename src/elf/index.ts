@@ -1,3 +1,8 @@
-/** ELF64 reading for eBPF objects: sections, symbols, relocations (BTF and the full loader come later). */
+/** ELF64 + BTF + BTF.ext reading and the loader that turns a clang `-target bpf` object into specs. */
 export * from './elf.js';
 export * from './symbols.js';
+export * from './btf.js';
+export * from './btf-ext.js';
+export * from './section-defs.js';
+export * from './core.js';
+export * from './loader.js';

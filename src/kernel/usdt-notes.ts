@@ -1,6 +1,6 @@
 /** USDT probes: `.note.stapsdt` notes of an ELF binary (provider, name, pc, semaphore, argument specs), x86-64 argument specs parsed, and eBPF that reads an argument from `pt_regs`. */
 
-import { readElf, readSegments, vaddrToOffset } from '../elf/index.js';
+import { readSectionHeaders, readSegments, vaddrToOffset } from '../elf/index.js';
 import type { ProgramBuilder, Reg } from '../ebpf/index.js';
 import { R1, R2, R3, R10 } from '../ebpf/index.js';
 import { FormatError, UsageError } from '../util/index.js';
@@ -91,14 +91,14 @@ function cStr(b: Uint8Array, at: number, end: number): { text: string; next: num
  * whose argument string we cannot parse keeps `args` empty and its `argsText`.
  */
 export function readUsdtProbes(bytes: Uint8Array): UsdtProbe[] {
-  const elf = readElf(bytes);
-  const notes = elf.section('.note.stapsdt');
+  const sections = readSectionHeaders(bytes);
+  const notes = sections.find((s) => s.name === '.note.stapsdt');
   if (!notes) return [];
-  const baseSec = elf.section('.stapsdt.base');
+  const baseSec = sections.find((s) => s.name === '.stapsdt.base');
   const segments = readSegments(bytes);
   const d = notes.data;
   const v = new DataView(d.buffer, d.byteOffset, d.byteLength);
-  const le = elf.littleEndian;
+  const le = bytes[5] === 1;
   const out: UsdtProbe[] = [];
   const align4 = (n: number): number => (n + 3) & ~3;
   for (let at = 0; at + 12 <= d.length; ) {
@@ -115,7 +115,7 @@ export function readUsdtProbes(bytes: Uint8Array): UsdtProbe[] {
       const base = Number(v.getBigUint64(descAt + 8, le));
       let semaphore = Number(v.getBigUint64(descAt + 16, le));
       // Prelinked binaries moved .stapsdt.base: shift pc and the semaphore by the same amount.
-      const actualBase = baseSec ? readSectionAddr(bytes, elf, baseSec.index) : undefined;
+      const actualBase = baseSec?.addr;
       if (actualBase !== undefined && base !== 0) {
         pc += actualBase - base;
         if (semaphore) semaphore += actualBase - base;
@@ -136,14 +136,6 @@ export function readUsdtProbes(bytes: Uint8Array): UsdtProbe[] {
     at = next;
   }
   return out;
-}
-
-// sh_addr is not kept by readElf: read it from the section header table directly.
-function readSectionAddr(bytes: Uint8Array, elf: { littleEndian: boolean }, index: number): number {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const shoff = Number(v.getBigUint64(0x28, elf.littleEndian));
-  const shentsize = v.getUint16(0x3a, elf.littleEndian);
-  return Number(v.getBigUint64(shoff + index * shentsize + 0x10, elf.littleEndian));
 }
 
 /** BPF_FUNC_probe_read_user. */

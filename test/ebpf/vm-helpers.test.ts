@@ -47,6 +47,35 @@ describe.each(ENGINES)('helpers (%s)', (engine) => {
     expect(u64(counts.get(arrayKey(7)))).toBe(102n);
   });
 
+  it('a pointer into an array value sees map_update and the host sees writes through it', () => {
+    const arr = createMap(ARR);
+    const p = mk(`
+      *(u32 *)(r10 - 4) = 2
+      r1 = map:arr ll
+      r2 = r10
+      r2 += -4
+      call 1
+      if r0 == 0 goto out
+      r6 = r0
+      *(u64 *)(r6 + 0) = 5
+      *(u64 *)(r10 - 24) = 9
+      *(u64 *)(r10 - 16) = 0
+      r1 = map:arr ll
+      r2 = r10
+      r2 += -4
+      r3 = r10
+      r3 += -24
+      r4 = 0
+      call 2
+      r0 = *(u64 *)(r6 + 0)
+      *(u64 *)(r6 + 8) = 77
+    out:
+      exit`, [ARR], { maps: { arr } });
+    expect(p.run().r0).toBe(9n);
+    expect(u64(arr.get(arrayKey(2)))).toBe(9n);
+    expect(u64(arr.get(arrayKey(2))!.subarray(8))).toBe(77n);
+  });
+
   it('map value pointers are bounds-checked against the value size', () => {
     const arr = createMap(ARR);
     const p = mk(`
@@ -367,5 +396,41 @@ describe.each(ENGINES)('helpers (%s)', (engine) => {
       r0 = *(u16 *)(r10 - 4)
       exit`, [], {}, ProgType.BPF_PROG_TYPE_SCHED_CLS);
     expect(p.run({ data: frame }).r0).toBe(BigInt(16 | (17 << 8)));
+  });
+
+  it('a loop may look up thousands of distinct map values in one run', () => {
+    const big: MapSpec = { name: 'big', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 5000 };
+    const arr = createMap(big);
+    for (let i = 0; i < 5000; i++) {
+      const v = new Uint8Array(8);
+      new DataView(v.buffer).setBigUint64(0, BigInt(i), true);
+      arr.set(arrayKey(i), v);
+    }
+    const p = mk(`
+      *(u64 *)(r10 - 8) = 0
+      r1 = 5000
+      r2 = func:cb ll
+      r3 = r10
+      r3 += -8
+      r4 = 0
+      call 181
+      r0 = *(u64 *)(r10 - 8)
+      exit
+    cb:
+      r6 = r2
+      *(u32 *)(r10 - 4) = r1
+      r1 = map:big ll
+      r2 = r10
+      r2 += -4
+      call 1
+      if r0 == 0 goto done
+      r1 = *(u64 *)(r0 + 0)
+      r2 = *(u64 *)(r6 + 0)
+      r2 += r1
+      *(u64 *)(r6 + 0) = r2
+    done:
+      r0 = 0
+      exit`, [big], { maps: { big: arr } });
+    expect(p.run().r0).toBe(BigInt((4999 * 5000) / 2));
   });
 });

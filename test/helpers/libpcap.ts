@@ -94,6 +94,21 @@ export function libpcapCompileMany(items: readonly { expr: string; options: Comp
   return run(lines, lines.map(() => false)).map(([l]) => (l.startsWith('ok\t') ? { ok: true, insns: parseProg(l.slice(3)) } : { ok: false, error: l.slice(4) }));
 }
 
+/**
+ * Times `pcap_compile` inside the helper: each expression compiled `reps` times; nanoseconds
+ * per compile and the program length, or libpcap's error. One process for all of them.
+ */
+export function libpcapCompileTimeMany(items: readonly { expr: string; options: CompileOptions }[], reps: number): ({ ok: true; nsPerCompile: number; length: number } | { ok: false; error: string })[] {
+  const lines = items.map(({ expr, options: o }) =>
+    ['ctime', clean(String(o.linkType)), String(o.snaplen ?? 262144), o.optimize === false ? '0' : '1', netmaskField(o.netmask), String(reps), exprField(expr)].join('\t'),
+  );
+  return run(lines, lines.map(() => false)).map(([l]) => {
+    if (!l.startsWith('ok\t')) return { ok: false, error: l.slice(4) };
+    const [, ns, len] = l.split('\t');
+    return { ok: true, nsPerCompile: Number(ns), length: Number(len) };
+  });
+}
+
 /** `pcap_compile` of one expression on a dead handle. */
 export function libpcapCompile(expr: string, options: CompileOptions): CompileResult {
   return libpcapCompileMany([{ expr, options }])[0];
@@ -116,9 +131,15 @@ export function libpcapFilterMany(reqs: readonly FilterRequest[]): FilterResult[
   return run(lines, lines.map(() => false)).map(([l]) => parseFilter(l));
 }
 
-/** Per-packet `pcap_offline_filter` values of a program (or an expression) over a capture file. */
-export function libpcapFilter(program: readonly Insn[] | string, captureFile: string): FilterResult {
-  return libpcapFilterMany([typeof program === 'string' ? { file: captureFile, expr: program } : { file: captureFile, insns: program }])[0];
+/**
+ * Per-packet `pcap_offline_filter` values of a program (or of an expression compiled against the
+ * file) over a capture file. Throws libpcap's message when the file or expression is rejected;
+ * a file damaged midway gives the values of the packets before the damage.
+ */
+export function libpcapFilter(program: readonly Insn[] | string, captureFile: string): number[] {
+  const r = libpcapFilterMany([typeof program === 'string' ? { file: captureFile, expr: program } : { file: captureFile, insns: program }])[0];
+  if (!r.ok) throw new Error(`libpcap: ${r.error}`);
+  return r.values;
 }
 
 /** The packets of many captures as libpcap reads them (caplen bytes and wire length). */
@@ -210,4 +231,17 @@ export function libpcapDltValues(names: readonly string[]): number[] {
 export function kernelCheckMany(mode: 'socket' | 'seccomp', progs: readonly (readonly Insn[])[]): number[] {
   const lines = progs.map((p) => `kcheck\t${mode}\t${progField(p)}`);
   return run(lines, lines.map(() => false)).map(([l]) => Number(l.slice(3)));
+}
+
+/**
+ * Installs each seccomp filter in a child process and makes one system call under it: the
+ * install errno (0 = installed) and the errno the call got (-1 when it succeeded).
+ */
+export function kernelSeccompMany(items: readonly { insns: readonly Insn[]; nr: number; args: readonly bigint[] }[]): { install: number; errno: number }[] {
+  const lines = items.map((i) => ['kseccomp', String(i.nr), Array.from({ length: 6 }, (_, j) => BigInt.asUintN(64, i.args[j] ?? 0n).toString()).join(' '), progField(i.insns)].join('\t'));
+  return run(lines, lines.map(() => false)).map(([l]) => {
+    if (!l.startsWith('ok\t')) throw new Error(`libpcap-ref: ${l}`);
+    const [, install, errno] = l.split('\t');
+    return { install: Number(install), errno: Number(errno) };
+  });
 }

@@ -270,3 +270,17 @@ describe.skipIf(why !== undefined)('bpfkit cbpf run against libpcap', () => {
     }
   });
 });
+
+describe.skipIf(why !== undefined)('the libpcap helper itself', () => {
+  it('libpcapFilter gives the same values for an expression and for its compiled program, and throws on a bad file', async () => {
+    const { libpcapFilter } = await import('../helpers/libpcap.js');
+    const file = path.join(corpusDir, 'pcap-filter/savefiles/filter/geneve.pcap');
+    const viaExpr = libpcapFilter('udp', file);
+    const c = libpcapCompile('udp', { linkType: 'EN10MB' });
+    expect(c.ok).toBe(true);
+    if (!c.ok) return;
+    expect(libpcapFilter(c.insns, file)).toEqual(viaExpr);
+    expect(viaExpr.length).toBeGreaterThan(0);
+    expect(() => libpcapFilter('udp', path.join(corpusDir, 'pcaps/synthetic/bad-magic.pcap'))).toThrow(/unknown file format/);
+  });
+});

@@ -229,6 +229,8 @@ const MAP_IN_MAP = new Set<number>([MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS, MapType.
 function checkInnerSpec(spec: MapSpec): MapSpec {
   if (!spec.innerMap) throw createError('EBADF', spec, 'a map of maps needs an inner map spec');
   if (MAP_IN_MAP.has(spec.innerMap.type)) throw createError('EINVAL', spec, 'maps of maps nest one level only');
+  // A program array has no map_meta_equal (its owner program type could not be checked through the outer map).
+  if (spec.innerMap.type === MapType.BPF_MAP_TYPE_PROG_ARRAY) throw createError('ENOTSUPP', spec, 'a program array cannot be an inner map');
   return spec.innerMap;
 }
 
@@ -244,6 +246,8 @@ export class ArrayOfMapsMap extends FdArrayMap<VmMap> {
   readonly innerSpec: MapSpec;
 
   constructor(spec: MapSpec, opts: ResolvedOptions) {
+    // The kernel runs the array's map_alloc_check before it opens the inner map fd.
+    checkFdArraySpec(spec);
     const inner = checkInnerSpec(spec);
     super(spec, opts);
     this.innerSpec = inner;
@@ -273,6 +277,8 @@ export class ArrayOfMapsMap extends FdArrayMap<VmMap> {
 /** BPF_MAP_TYPE_HASH_OF_MAPS: a hash whose 4-byte values are inner map handles (ids on LOOKUP). */
 export class HashOfMapsMap extends HashMap {
   readonly innerSpec: MapSpec;
+  /** Replacing an inner map keeps the element where it is (`bpf_fd_htab_map_update_elem`, checked on Linux 6.18). */
+  protected override readonly updatesInPlace = true;
 
   constructor(spec: MapSpec, opts: ResolvedOptions) {
     if (spec.valueSize !== 4) throw createError('EINVAL', spec, 'values of this map are 4-byte fds');

@@ -59,6 +59,11 @@ export class HashMap extends VmMapBase {
   private readonly lru: Lru<HashElem> | undefined;
   /** The CPU the syscall side runs on (LRU lists are per CPU); 0 unless set. */
   syscallCpu = 0;
+  /**
+   * True where the kernel replaces an existing element's value in place, keeping its place in
+   * the bucket (`htab_map_update_elem_in_place`: hashes of maps), instead of a new head element.
+   */
+  protected readonly updatesInPlace: boolean = false;
 
   constructor(spec: MapSpec, opts: ResolvedOptions) {
     checkHashSpec(spec);
@@ -199,6 +204,10 @@ export class HashMap extends VmMapBase {
     if (ret) return ret;
     if (old && this.percpu) {
       this.copyIn(old, value, cpu, allCpus);
+      return 0;
+    }
+    if (old && this.updatesInPlace) {
+      old.values[0].set(value.subarray(0, this.spec.valueSize));
       return 0;
     }
     if (!old && this.count >= this.spec.maxEntries) return negErrno('E2BIG');

@@ -85,6 +85,8 @@ export class LpmTrieMap extends VmMapBase {
   /** `trie_lookup_elem`: the value of the longest stored prefix that contains the key. */
   private lookup(key: Uint8Array): TrieNode | undefined {
     const prefixlen = LpmTrieMap.prefixlenOf(key);
+    // A key longer than the trie's prefixes matches nothing (the kernel checks this since 6.13).
+    if (prefixlen > this.maxPrefixlen) return undefined;
     const data = key.subarray(4);
     let found: TrieNode | undefined;
     for (let node = this.root; node;) {

@@ -1,8 +1,9 @@
 /** The VM's helper functions: a table keyed by the kernel's helper id, each a small function over the run's memory, maps and host. */
 
+import { handleOf, objectOfHandle } from '../maps/index.js';
 import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
-import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, type VmMemory, makeFault, pointer } from './memory.js';
+import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, MAX_CALL_DEPTH, type VmMemory, makeFault, pointer } from './memory.js';
 
 /**
  * The program side of a VM map, as the maps area's `VmMap` offers it: lookups return a live
@@ -26,6 +27,8 @@ export interface VmMapLike {
   query?(flags: number): bigint;
   /** Program arrays: the tail-call target at `index`. */
   program?(index: number): object | undefined;
+  /** Arrays and hashes of maps: the inner map `bpf_map_lookup_elem` gives the program. */
+  lookupInner?(key: Uint8Array): VmMapLike | undefined;
 }
 
 /** The task a tracing program sees as "current" (`bpf_get_current_*`). */
@@ -104,10 +107,21 @@ export interface HelperDef {
 const XDP_FRAME_SIZE = 40;
 const EINVAL = -22n, ENOENT = -2n, EFAULT = -14n, E2BIG = -7n;
 
+/**
+ * Map handles with this bit name an inner map (from a map of maps) by its maps-area handle
+ * rather than by its index in the program's maps: inner maps change between lookups.
+ */
+const INNER_MAP_BIT = 0x80000000n;
+
 function mapOf(env: HelperEnv, handle: bigint): VmMapLike {
-  const idx = Number(handle & 0xffffffffn);
-  if ((handle & ~0xffffffffn) !== MAP_HANDLE_TAG || idx >= env.maps.length) throw makeFault(FaultKind.BAD_POINTER, env.pc, handle, 0, env.mem.names);
-  return env.maps[idx];
+  const idx = Number(handle & 0x7fffffffn);
+  if ((handle & ~0xffffffffn) === MAP_HANDLE_TAG && handle & INNER_MAP_BIT) {
+    const inner = objectOfHandle(idx) as Partial<VmMapLike> | undefined;
+    if (inner && typeof inner.lookupElem === 'function' && inner.spec) return inner as VmMapLike;
+  } else if ((handle & ~0xffffffffn) === MAP_HANDLE_TAG && idx < env.maps.length) {
+    return env.maps[idx];
+  }
+  throw makeFault(FaultKind.BAD_POINTER, env.pc, handle, 0, env.mem.names);
 }
 
 function mapName(m: VmMapLike): string {
@@ -117,10 +131,15 @@ function mapName(m: VmMapLike): string {
 function lookup(env: HelperEnv, r1: bigint, r2: bigint): bigint {
   const m = mapOf(env, r1);
   const key = env.mem.read(r2, m.spec.keySize, env.pc);
+  if (m.lookupInner) {
+    // A map of maps gives the inner map itself, which the program passes on to map helpers.
+    const inner = m.lookupInner(key);
+    return inner ? MAP_HANDLE_TAG | INNER_MAP_BIT | BigInt(handleOf(inner)) : 0n;
+  }
   const view = m.lookupElem(key, env.host.cpu ?? 0);
   if (!view) return 0n;
   const ro = ((m.spec.flags ?? 0) & 0x80) !== 0; // BPF_F_RDONLY_PROG
-  return env.mem.mirror(view, !ro, `${mapName(m)} value`, env.pc);
+  return env.mem.mirror(view, !ro, `${mapName(m)} value`, env.pc, env.maps.indexOf(m));
 }
 
 function negErr(n: number | bigint): bigint {
@@ -250,7 +269,17 @@ export const HELPERS: readonly HelperDef[] = [
     const m = mapOf(env, r1);
     const key = env.mem.read(r2, m.spec.keySize, env.pc);
     const value = env.mem.read(r3, m.spec.valueSize, env.pc);
-    return negErr(m.updateElem(key, value, Number(r4 & 0xffffffffn), env.host.cpu ?? 0));
+    const r = m.updateElem(key, value, Number(r4 & 0xffffffffn), env.host.cpu ?? 0);
+    // A pointer the program holds to this key's value sees the new bytes (array maps update in place).
+    if (r === 0) {
+      const idx = env.maps.indexOf(m);
+      if (LRU_TYPES.has(m.spec.type)) env.mem.reload(idx); // a lookup would touch the LRU order
+      else {
+        const view = m.lookupElem(key, env.host.cpu ?? 0);
+        if (view) env.mem.reloadView(view);
+      }
+    }
+    return negErr(r);
   } },
   { id: 3, name: 'map_delete_elem', fn: (env, r1, r2) => {
     const m = mapOf(env, r1);
@@ -409,7 +438,7 @@ export const HELPERS: readonly HelperDef[] = [
     const m = mapOf(env, map);
     const rec = m.reserve?.(Number(size & 0xffffffffn), Number(flags & 0xffffffffn));
     if (!rec) return 0n;
-    const ptr = env.mem.mirror(rec, true, `${mapName(m)} record`, env.pc);
+    const ptr = env.mem.mirror(rec, true, `${mapName(m)} record`, env.pc, env.maps.indexOf(m));
     env.records.set(ptr, { map: m, rec });
     return ptr;
   } },
@@ -424,15 +453,23 @@ export const HELPERS: readonly HelperDef[] = [
     const m = mapOf(env, map);
     if (!m.forEachElem) return EINVAL;
     const entry = funcEntry(env, cb);
+    const idx = env.maps.indexOf(m);
+    env.mem.flush(idx); // the callback's copies start from what the program wrote
+    // One key region and one value region serve every element (the value is written back after each callback).
     const keyBuf = env.mem.alloc(m.spec.keySize, env.pc);
-    const keyId = env.mem.addRegion(keyBuf, m.spec.keySize, false, 'for_each key', env.pc);
-    const keyPtr = pointer(keyId, 0);
-    return negErr(m.forEachElem((key, value) => {
+    const keyPtr = pointer(env.mem.addRegion(keyBuf, m.spec.keySize, false, 'for_each key', env.pc), 0);
+    const valueBuf = env.mem.alloc(m.spec.valueSize, env.pc);
+    const writable = ((m.spec.flags ?? 0) & 0x80) === 0;
+    const valuePtr = pointer(env.mem.addRegion(valueBuf, m.spec.valueSize, writable, `${mapName(m)} value`, env.pc), 0);
+    const n = m.forEachElem((key, value) => {
       env.mem.u8.set(key, keyBuf);
-      const valuePtr = env.mem.mirror(value, true, `${mapName(m)} value`, env.pc);
+      env.mem.u8.set(value, valueBuf);
       const r = invoke(env, entry, [map, keyPtr, valuePtr, cbCtx]);
+      if (writable) value.set(env.mem.u8.subarray(valueBuf, valueBuf + value.length));
       return stopped(env) ? 1 : Number(r & 1n);
-    }, Number(flags & 0xffffffffn), env.host.cpu ?? 0));
+    }, Number(flags & 0xffffffffn), env.host.cpu ?? 0);
+    env.mem.reload(idx); // pointers the program holds into this map see what the callbacks wrote
+    return negErr(n);
   } },
   { id: 165, name: 'snprintf', fn: (env, str, size, fmt, data, dataLen) => {
     const f = text.decode(readCString(env, fmt, 4096));
@@ -470,7 +507,7 @@ function ringbufDone(env: HelperEnv, data: bigint, flags: bigint, submit: boolea
   const r = env.records.get(data);
   if (!r) throw makeFault(FaultKind.BAD_POINTER, env.pc, data, 0, env.mem.names);
   env.records.delete(data);
-  env.mem.flush();
+  env.mem.flushView(r.rec);
   if (submit) r.map.submit?.(r.rec, Number(flags & 0xffffffffn));
   else r.map.discard?.(r.rec, Number(flags & 0xffffffffn));
   return 0n;
@@ -487,14 +524,18 @@ function stopped(env: HelperEnv): boolean {
 
 /** Runs a callback subprogram one frame deeper than the caller. */
 function invoke(env: HelperEnv, entry: number, args: bigint[]): bigint {
-  const depth = env.mem.dv.getInt32(Layout.DEPTH, true);
+  const dv = env.mem.dv;
+  const depth = dv.getInt32(Layout.DEPTH, true);
   const pc = env.pc;
-  env.mem.reload();
+  if (depth + 1 >= MAX_CALL_DEPTH) throw makeFault(FaultKind.CALL_DEPTH, pc);
   const r = env.engine.exec(entry, args, depth + 1);
-  env.mem.flush();
+  // Helpers the callback called left their own depth here; the caller's is still current.
+  dv.setInt32(Layout.DEPTH, depth, true);
   env.pc = pc;
   return r;
 }
+
+const LRU_TYPES: ReadonlySet<number> = new Set([9, 10]);
 
 /** The helper table indexed by id. */
 export const HELPERS_BY_ID: ReadonlyMap<number, HelperDef> = new Map(HELPERS.map((h) => [h.id, h]));

@@ -11,8 +11,8 @@ import { RuntimeFault } from '../../util/index.js';
 export const REGION_SHIFT = 32n;
 /** The bias added to offsets inside a pointer. */
 export const OFFSET_BIAS = 0x80000000;
-/** How many regions one run may hold (the table lives inside linear memory for the JIT). */
-export const MAX_REGIONS = 1024;
+/** How many regions one run may hold (the table lives inside linear memory for the JIT: 16 bytes each). */
+export const MAX_REGIONS = 65536;
 /** Frames a program may nest (BPF-to-BPF calls and helper callbacks), as in the kernel. */
 export const MAX_CALL_DEPTH = 8;
 /** Bytes of stack each frame gets. */
@@ -41,8 +41,8 @@ export const Layout = {
   FRAMES: 128 + MAX_REGIONS * 16,
   /** The stacks, one 512-byte frame after another. */
   STACKS: 128 + MAX_REGIONS * 16 + MAX_CALL_DEPTH * 48,
-  /** Where per-run allocations start. */
-  HEAP: 32768,
+  /** Where per-run allocations start (after the stacks, 64 KiB aligned). */
+  HEAP: Math.ceil((128 + MAX_REGIONS * 16 + MAX_CALL_DEPTH * 48 + MAX_CALL_DEPTH * STACK_SIZE) / 65536) * 65536,
 } as const;
 
 /** Tags for values that are not memory pointers: map handles and function pointers (callbacks). */
@@ -103,6 +103,8 @@ interface ExternalRegion {
   id: number;
   view: Uint8Array;
   writable: boolean;
+  /** Which map the view belongs to (-1: none), so a helper on one map syncs only that map's regions. */
+  tag: number;
 }
 
 /**
@@ -186,31 +188,35 @@ export class VmMemory {
    * A pointer to a region mirroring `view` (a map value): the same view gives the same
    * region for the whole run, so pointers compare equal and writes land in place.
    */
-  mirror(view: Uint8Array, writable: boolean, name: string, insn = -1): bigint {
+  mirror(view: Uint8Array, writable: boolean, name: string, insn = -1, tag = -1): bigint {
     const known = this.byView.get(view);
     if (known !== undefined) return pointer(known, 0);
     const base = this.alloc(view.length, insn);
     this.u8.set(view, base);
     const id = this.addRegion(base, view.length, writable, name, insn);
     this.byView.set(view, id);
-    const e = { id, view, writable };
+    const e = { id, view, writable, tag };
     this.external.push(e);
     this.extById.set(id, e);
     return pointer(id, 0);
   }
 
-  /** Writes mirrored regions back to the memory they mirror (before a helper runs and after the program). */
-  flush(): void {
+  /**
+   * Writes mirrored regions back to the memory they mirror (after the program, and before a
+   * helper that works on their map); `tag` limits it to one map's regions.
+   */
+  flush(tag?: number): void {
     for (const e of this.external) {
-      if (!e.writable) continue;
+      if (!e.writable || (tag !== undefined && e.tag !== tag)) continue;
       const base = this.table[e.id * 4];
       e.view.set(this.u8.subarray(base, base + e.view.length));
     }
   }
 
-  /** Reads mirrored regions again (after a helper that may have changed a map). */
-  reload(): void {
+  /** Reads mirrored regions again (after a helper that may have changed their map); `tag` limits it to one map. */
+  reload(tag?: number): void {
     for (const e of this.external) {
+      if (tag !== undefined && e.tag !== tag) continue;
       const base = this.table[e.id * 4];
       this.u8.set(e.view, base);
     }
@@ -247,6 +253,20 @@ export class VmMemory {
     // A helper writing into a mirrored map value writes the map too, so a later reload keeps it.
     const e = this.extById.get(regionOf(ptr));
     if (e) e.view.set(bytes, a - this.table[e.id * 4]);
+  }
+
+  /** Writes back the one region mirroring `view` (a ring buffer record being submitted). */
+  flushView(view: Uint8Array): void {
+    const id = this.byView.get(view);
+    if (id === undefined) return;
+    const base = this.table[id * 4];
+    view.set(this.u8.subarray(base, base + view.length));
+  }
+
+  /** Reads again the one region mirroring `view`, if any (after a map update replaced it in place). */
+  reloadView(view: Uint8Array): void {
+    const id = this.byView.get(view);
+    if (id !== undefined) this.u8.set(view, this.table[id * 4]);
   }
 
   /** How many bytes are readable from `ptr` to the end of its region (0 for a non-pointer). */

@@ -7,7 +7,7 @@ import { helperName } from '../opcodes.js';
 import type { BpfProgram, MapSpec, ProgramSpec, TestRunOptions, TestRunResult } from '../spec.js';
 import { prepareCode, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
-import { HELPERS, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
+import { HELPERS, HELPERS_BY_ID, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
 import { Interpreter } from './interpreter.js';
 import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
 import {
@@ -122,9 +122,12 @@ class Runner implements RunHooks {
     const h = this.current.helperTable.get(id);
     if (!h) throw makeFault(FaultKind.HELPER, pc, BigInt(id));
     this.env.pc = pc;
-    this.mem.flush();
+    // Built-in helpers keep mirrored map values in step themselves (map_update, for_each);
+    // a helper the user added may touch any map, so every mirrored value syncs around it.
+    const builtin = HELPERS_BY_ID.get(id) === h;
+    if (!builtin) this.mem.flush();
     const r = h.fn(this.env, r1, r2, r3, r4, r5);
-    this.mem.reload();
+    if (!builtin) this.mem.reload();
     return BigInt.asUintN(64, r);
   }
 
@@ -185,7 +188,7 @@ class Runner implements RunHooks {
     if (base === undefined) {
       const view = m.lookupElem(new Uint8Array(m.spec.keySize));
       if (!view) throw makeFault(FaultKind.BAD_POINTER, pc);
-      base = this.mem.mirror(view, ((m.spec.flags ?? 0) & 0x80) === 0, `map ${m.spec.name} value`, pc);
+      base = this.mem.mirror(view, ((m.spec.flags ?? 0) & 0x80) === 0, `map ${m.spec.name} value`, pc, code.ldMap[pc]);
       this.mapValues[code.ldMap[pc]] = base;
     }
     return base + code.wide[pc];

@@ -85,6 +85,74 @@ export class ValueTable {
  */
 export const MAX_FACTS = 256;
 
+/**
+ * Branch outcomes known on a path, as an immutable set of `key -> result`: each branch adds one
+ * fact to both of its edges, so a new set shares its parent's entries and keeps only the few
+ * added since in a short list, folded into a new map once that list grows.
+ */
+export class Facts {
+  static readonly EMPTY = new Facts(new Map(), undefined, 0);
+  /** How many added entries are kept in the list before they are folded into the map. */
+  private static readonly FOLD_AT = 32;
+
+  private constructor(
+    private readonly base: ReadonlyMap<string, boolean>,
+    /** Entries added since `base`, newest first; their keys are not in `base` nor repeated. */
+    private readonly added: FactNode | undefined,
+    private readonly addedCount: number,
+  ) {}
+
+  get size(): number {
+    return this.base.size + this.addedCount;
+  }
+
+  get(key: string): boolean | undefined {
+    for (let n = this.added; n !== undefined; n = n.next) if (n.key === key) return n.value;
+    return this.base.get(key);
+  }
+
+  /** The set with `key` mapped to `value`. */
+  with(key: string, value: boolean): Facts {
+    const old = this.get(key);
+    if (old === value) return this;
+    if (old !== undefined || this.addedCount >= Facts.FOLD_AT) {
+      const m = new Map(this.entries());
+      m.set(key, value);
+      return new Facts(m, undefined, 0);
+    }
+    return new Facts(this.base, { key, value, next: this.added }, this.addedCount + 1);
+  }
+
+  /** The entries that `other` maps to the same result; `this` when that is all of them. */
+  intersect(other: Facts): Facts {
+    if (other === this) return this;
+    let m: Map<string, boolean> | undefined;
+    for (const [k, v] of this.entries()) {
+      if (other.get(k) === v) continue;
+      m ??= new Map(this.entries());
+      m.delete(k);
+    }
+    return m === undefined ? this : new Facts(m, undefined, 0);
+  }
+
+  /** All entries, oldest first. */
+  entries(): [string, boolean][] {
+    const out: [string, boolean][] = [...this.base];
+    const at = out.length;
+    for (let n = this.added; n !== undefined; n = n.next) out.push([n.key, n.value]);
+    // The list holds the newest first.
+    const tail = out.splice(at).reverse();
+    return out.concat(tail);
+  }
+}
+
+/** One entry of {@link Facts}' list of recent additions. */
+interface FactNode {
+  readonly key: string;
+  readonly value: boolean;
+  readonly next: FactNode | undefined;
+}
+
 /** What holds on entry to a block (or along an edge) on every path that gets there. */
 export interface State {
   /** Value number held by each atom. */
@@ -92,41 +160,77 @@ export interface State {
   /** Ranges that taken branches proved, by value number. */
   ranges: Map<number, Range>;
   /** Branch outcomes already known: `op:a:b` -> result. */
-  facts: Map<string, boolean>;
+  facts: Facts;
   /** The captured length is at least this (every path did a load this far). */
   minLen: number;
   /** Value numbers of loads that every path executed without aborting. */
   done: Set<number>;
+  /** Which of `ranges` and `done` this state alone holds (see {@link copyState}); others are shared and never written. */
+  owned: number;
 }
 
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), facts: new Map(), minLen: 0, done: new Set() };
+  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE };
 }
 
-/** A copy for simulating statements: `step` never changes facts or ranges, so those are shared. */
+/** Bits of {@link State.owned}: the collections a state may write in place. */
+const OWN_RANGES = 1;
+const OWN_DONE = 2;
+
+/**
+ * Copies share their map and set until one side writes (copy on write): states are copied on
+ * every edge, and most copies are only read. A state writes a collection in place only while
+ * it owns it; {@link copyState} takes ownership from both sides, and a writer first takes its
+ * own copy with {@link ownRanges} or {@link ownDone}. ({@link Facts} are immutable.)
+ */
+function ownRanges(st: State): Map<number, Range> {
+  if ((st.owned & OWN_RANGES) === 0) {
+    st.ranges = new Map(st.ranges);
+    st.owned |= OWN_RANGES;
+  }
+  return st.ranges;
+}
+
+function ownDone(st: State): Set<number> {
+  if ((st.owned & OWN_DONE) === 0) {
+    st.done = new Set(st.done);
+    st.owned |= OWN_DONE;
+  }
+  return st.done;
+}
+
+/** A copy for simulating statements (`step` never changes facts or ranges). */
 export function stepCopy(s: State): State {
-  return { regs: s.regs.slice(), ranges: s.ranges, facts: s.facts, minLen: s.minLen, done: new Set(s.done) };
+  return copyState(s);
 }
 
+/** An independent copy of a state (its collections are shared until written). */
 export function copyState(s: State): State {
-  return { regs: s.regs.slice(), ranges: new Map(s.ranges), facts: new Map(s.facts), minLen: s.minLen, done: new Set(s.done) };
+  s.owned = 0;
+  return { regs: s.regs.slice(), ranges: s.ranges, facts: s.facts, minLen: s.minLen, done: s.done, owned: 0 };
 }
 
-/** What holds where paths join: only what holds on each of them; a register that differs gets a fresh number. */
+/**
+ * What holds where paths join: only what holds on each of them; a register that differs gets a fresh number.
+ * Collections that two states share are equal, so their intersection is skipped.
+ */
 export function meet(states: readonly State[], table: ValueTable): State {
   const out = copyState(states[0]);
   for (let i = 1; i < states.length; i++) {
     const s = states[i];
     for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${table.fresh()}`);
-    for (const [v, r] of out.ranges) {
-      const o = s.ranges.get(v);
-      if (o === undefined) out.ranges.delete(v);
-      else out.ranges.set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
+    // Iterating the map being replaced is safe: a write goes to the owned copy, and only keys already iterated change.
+    if (out.ranges !== s.ranges) {
+      for (const [v, r] of out.ranges) {
+        const o = s.ranges.get(v);
+        if (o === undefined) ownRanges(out).delete(v);
+        else if (o[0] < r[0] || o[1] > r[1]) ownRanges(out).set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
+      }
     }
-    for (const [key, r] of out.facts) if (s.facts.get(key) !== r) out.facts.delete(key);
+    out.facts = out.facts.intersect(s.facts);
     out.minLen = Math.min(out.minLen, s.minLen);
-    for (const v of out.done) if (!s.done.has(v)) out.done.delete(v);
+    if (out.done !== s.done) for (const v of out.done) if (!s.done.has(v)) ownDone(out).delete(v);
   }
   return out;
 }
@@ -159,7 +263,7 @@ function load(size: number, k: number, st: State, table: ValueTable, key: string
   const mayAbort = !inRange && !st.done.has(v);
   // An absolute load is remembered by the length it proves; others by their value number.
   if (k < 0x80000000) st.minLen = Math.max(st.minLen, k + size);
-  else if (st.done.size < MAX_FACTS) st.done.add(v);
+  else if (st.done.size < MAX_FACTS) ownDone(st).add(v);
   return { v, mayAbort };
 }
 
@@ -179,6 +283,36 @@ function aluRange(op: number, a: Range, b: number | undefined): Range {
   return FULL;
 }
 
+function keep(s: Insn, mayAbort: boolean): StmtResult {
+  return { stmt: s, mayAbort };
+}
+
+/** Sets A to value `v` for statement `s` (or its rewrite `stmt`) and returns what `s` becomes. */
+function setA(s: Insn, st: State, table: ValueTable, alter: boolean, v: number, mayAbort: boolean, stmt: Insn = s): StmtResult {
+  const r = st.regs;
+  const same = r[A_ATOM] === v;
+  r[A_ATOM] = v;
+  if (alter && same && !mayAbort) return { stmt: null, mayAbort };
+  if (alter && !mayAbort && stmt === s) {
+    const c = constIn(v, st, table);
+    if (c !== undefined && !(BPF_CLASS(s.code) === BPF_LD && BPF_MODE(s.code) === BPF_IMM)) return { stmt: { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort };
+  }
+  return { stmt, mayAbort };
+}
+
+/** Sets X to value `v` for statement `s` and returns what `s` becomes. */
+function setX(s: Insn, st: State, table: ValueTable, alter: boolean, v: number, mayAbort: boolean): StmtResult {
+  const r = st.regs;
+  const same = r[X_ATOM] === v;
+  r[X_ATOM] = v;
+  if (alter && same && !mayAbort) return { stmt: null, mayAbort };
+  if (alter && !mayAbort && !(BPF_CLASS(s.code) === BPF_LDX && BPF_MODE(s.code) === BPF_IMM)) {
+    const c = constIn(v, st, table);
+    if (c !== undefined) return { stmt: { code: BPF_LDX | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort };
+  }
+  return keep(s, mayAbort);
+}
+
 /**
  * Applies one statement to `st` (in place) and, when `alter`, returns a simpler equivalent:
  * null when it changes nothing and cannot abort, a constant load when its value is known,
@@ -187,42 +321,20 @@ function aluRange(op: number, a: Range, b: number | undefined): Range {
 export function step(s: Insn, st: State, table: ValueTable, alter: boolean): StmtResult {
   const r = st.regs;
   const cls = BPF_CLASS(s.code);
-  const keep = (mayAbort: boolean, stmt: Insn = s): StmtResult => ({ stmt, mayAbort });
-  const setA = (v: number, mayAbort: boolean, stmt: Insn = s): StmtResult => {
-    const same = r[A_ATOM] === v;
-    r[A_ATOM] = v;
-    if (alter && same && !mayAbort) return { stmt: null, mayAbort };
-    if (alter && !mayAbort && stmt === s) {
-      const c = constIn(v, st, table);
-      if (c !== undefined && !(cls === BPF_LD && BPF_MODE(s.code) === BPF_IMM)) return { stmt: { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort };
-    }
-    return keep(mayAbort, stmt);
-  };
-  const setX = (v: number, mayAbort: boolean): StmtResult => {
-    const same = r[X_ATOM] === v;
-    r[X_ATOM] = v;
-    if (alter && same && !mayAbort) return { stmt: null, mayAbort };
-    if (alter && !mayAbort && !(cls === BPF_LDX && BPF_MODE(s.code) === BPF_IMM)) {
-      const c = constIn(v, st, table);
-      if (c !== undefined) return { stmt: { code: BPF_LDX | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort };
-    }
-    return keep(mayAbort);
-  };
-
   switch (cls) {
     case BPF_LD: {
       const mode = BPF_MODE(s.code);
       const size = BPF_SIZE(s.code);
-      if (mode === BPF_IMM) return setA(table.k(s.k), false);
-      if (mode === BPF_LEN) return setA(table.expr('len'), false);
-      if (mode === BPF_MEM) return setA(r[s.k & 15], false);
+      if (mode === BPF_IMM) return setA(s, st, table, alter, table.k(s.k), false);
+      if (mode === BPF_LEN) return setA(s, st, table, alter, table.expr('len'), false);
+      if (mode === BPF_MEM) return setA(s, st, table, alter, r[s.k & 15], false);
       if (mode === BPF_ABS) {
         // Linux ancillary loads are not packet bytes: `random` differs every time, and
         // `nla`, `nlan` and `xor_x` read A and X. Number them by A and X too.
         const anc = s.k >= ANC_FIRST && s.k < ANC_END;
         const key = !anc ? `abs${size}:${s.k}` : s.k === ANC_RANDOM ? `random${table.fresh()}` : `anc${size}:${s.k}:${r[A_ATOM]}:${r[X_ATOM]}`;
         const { v, mayAbort } = load(WIDTH[size] ?? 4, s.k, st, table, key, SIZE_RANGE[size] ?? FULL);
-        return setA(v, mayAbort);
+        return setA(s, st, table, alter, v, mayAbort);
       }
       if (mode === BPF_IND) {
         const xc = constIn(r[X_ATOM], st, table);
@@ -230,39 +342,39 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
           // X is known: the indexed load is an absolute one.
           const k = (xc + s.k) >>> 0;
           const { v, mayAbort } = load(WIDTH[size] ?? 4, k, st, table, `abs${size}:${k}`, SIZE_RANGE[size] ?? FULL);
-          return setA(v, mayAbort, alter ? { code: BPF_LD | BPF_ABS | size, k, jt: 0, jf: 0 } : s);
+          return setA(s, st, table, alter, v, mayAbort, alter ? { code: BPF_LD | BPF_ABS | size, k, jt: 0, jf: 0 } : s);
         }
         const { v, mayAbort } = load(WIDTH[size] ?? 4, 0x80000000, st, table, `ind${size}:${r[X_ATOM]}:${s.k}`, SIZE_RANGE[size] ?? FULL);
-        return setA(v, mayAbort);
+        return setA(s, st, table, alter, v, mayAbort);
       }
-      return setA(table.expr(`unknown${s.code}:${s.k}`), true);
+      return setA(s, st, table, alter, table.expr(`unknown${s.code}:${s.k}`), true);
     }
     case BPF_LDX: {
       const mode = BPF_MODE(s.code);
-      if (mode === BPF_IMM) return setX(table.k(s.k), false);
-      if (mode === BPF_LEN) return setX(table.expr('len'), false);
-      if (mode === BPF_MEM) return setX(r[s.k & 15], false);
+      if (mode === BPF_IMM) return setX(s, st, table, alter, table.k(s.k), false);
+      if (mode === BPF_LEN) return setX(s, st, table, alter, table.expr('len'), false);
+      if (mode === BPF_MEM) return setX(s, st, table, alter, r[s.k & 15], false);
       if (mode === BPF_MSH && BPF_SIZE(s.code) === BPF_B) {
         const { v, mayAbort } = load(1, s.k, st, table, `msh:${s.k}`, [0, 60]);
-        return setX(v, mayAbort);
+        return setX(s, st, table, alter, v, mayAbort);
       }
-      return setX(table.expr(`unknown${s.code}:${s.k}`), true);
+      return setX(s, st, table, alter, table.expr(`unknown${s.code}:${s.k}`), true);
     }
     case BPF_ST:
     case BPF_STX: {
       const v = r[cls === BPF_ST ? A_ATOM : X_ATOM];
       const same = r[s.k & 15] === v;
       r[s.k & 15] = v;
-      return alter && same ? { stmt: null, mayAbort: false } : keep(false);
+      return alter && same ? { stmt: null, mayAbort: false } : keep(s, false);
     }
     case BPF_ALU: {
       const op = BPF_OP(s.code);
       const fold = FOLD[op];
-      if (fold === undefined) return setA(table.expr(`unknown${s.code}:${s.k}`), true);
+      if (fold === undefined) return setA(s, st, table, alter, table.expr(`unknown${s.code}:${s.k}`), true);
       const a = r[A_ATOM];
       if (op === BPF_NEG) {
         const c = constIn(a, st, table);
-        return setA(c !== undefined ? table.k(fold(c, 0) as number) : table.expr(`neg:${a}`), false);
+        return setA(s, st, table, alter, c !== undefined ? table.k(fold(c, 0) as number) : table.expr(`neg:${a}`), false);
       }
       const bv = BPF_SRC(s.code) === BPF_X ? r[X_ATOM] : table.k(s.k);
       const b = constIn(bv, st, table);
@@ -270,16 +382,16 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       const mayAbort = (op === BPF_DIV || op === BPF_MOD) && (b === undefined || b === 0);
       let stmt = s;
       if (alter && BPF_SRC(s.code) === BPF_X && b !== undefined && !mayAbort) stmt = { code: (s.code & ~BPF_X) | BPF_K, k: b, jt: 0, jf: 0 };
-      if (b !== undefined && IDENTITY[op] === b) return setA(a, false, stmt);
-      if ((op === BPF_AND || op === BPF_MUL) && b === 0) return setA(table.k(0), false, stmt);
+      if (b !== undefined && IDENTITY[op] === b) return setA(s, st, table, alter, a, false, stmt);
+      if ((op === BPF_AND || op === BPF_MUL) && b === 0) return setA(s, st, table, alter, table.k(0), false, stmt);
       if (ac !== undefined && b !== undefined) {
         const c = fold(ac, b);
-        if (c !== undefined) return setA(table.k(c), false, alter ? { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 } : s);
+        if (c !== undefined) return setA(s, st, table, alter, table.k(c), false, alter ? { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 } : s);
       }
       // Commutative operations share a number whichever way round the operands are.
       const commutative = op === BPF_ADD || op === BPF_MUL || op === BPF_AND || op === BPF_OR || op === BPF_XOR;
       const [x, y] = commutative && bv < a ? [bv, a] : [a, bv];
-      return setA(table.expr(`alu${op}:${x}:${y}`, aluRange(op, table.range(a), b)), mayAbort, stmt);
+      return setA(s, st, table, alter, table.expr(`alu${op}:${x}:${y}`, aluRange(op, table.range(a), b)), mayAbort, stmt);
     }
     case BPF_MISC: {
       if (BPF_MISCOP(s.code) === BPF_TAX) {
@@ -287,18 +399,18 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
         r[X_ATOM] = r[A_ATOM];
         if (alter && same) return { stmt: null, mayAbort: false };
         const c = alter ? constIn(r[A_ATOM], st, table) : undefined;
-        return c !== undefined ? { stmt: { code: BPF_LDX | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort: false } : keep(false);
+        return c !== undefined ? { stmt: { code: BPF_LDX | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort: false } : keep(s, false);
       }
       const same = r[A_ATOM] === r[X_ATOM];
       r[A_ATOM] = r[X_ATOM];
       if (alter && same) return { stmt: null, mayAbort: false };
       const c = alter ? constIn(r[X_ATOM], st, table) : undefined;
-      return c !== undefined ? { stmt: { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort: false } : keep(false);
+      return c !== undefined ? { stmt: { code: BPF_LD | BPF_IMM, k: c, jt: 0, jf: 0 }, mayAbort: false } : keep(s, false);
     }
     default:
       // Jumps inside a block never reach here (blocks are normalised first).
       for (let i = 0; i < N_ATOMS; i++) r[i] = table.expr(`clobber${i}:${s.code}:${s.k}`);
-      return keep(true);
+      return keep(s, true);
   }
 }
 
@@ -345,7 +457,7 @@ export function decide(op: number, a: number, b: number, st: State, table: Value
 
 /** Records what taking a branch with `result` proves. */
 export function learn(op: number, a: number, b: number, result: boolean, st: State, table: ValueTable): void {
-  if (st.facts.size < MAX_FACTS) st.facts.set(testKey(op, a, b), result);
+  if (st.facts.size < MAX_FACTS) st.facts = st.facts.with(testKey(op, a, b), result);
   const bc = constIn(b, st, table);
   if (bc === undefined) return;
   let [lo, hi] = rangeIn(a, st, table);
@@ -362,7 +474,10 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
     if (result) lo = Math.max(lo, bc);
     else hi = Math.min(hi, bc - 1);
   } else return;
-  if (lo <= hi && (st.ranges.size < MAX_FACTS || st.ranges.has(a))) st.ranges.set(a, [lo, hi]);
+  if (lo > hi) return;
+  const cur = st.ranges.get(a);
+  // Writing the same range again changes nothing (and would cost a copy of a shared map).
+  if (cur !== undefined ? cur[0] !== lo || cur[1] !== hi : st.ranges.size < MAX_FACTS) ownRanges(st).set(a, [lo, hi]);
 }
 
 /** The value number a branch compares A with. */

@@ -15,6 +15,9 @@
  *   time     FILE REPS PROG                      -> ok NS_PER_PACKET CHECKSUM (bpf_filter over all packets x REPS)
  *   dlt      NAME                                -> ok VALUE (pcap_datalink_name_to_val; -1 when unknown)
  *   kcheck   socket|seccomp PROG                 -> ok ERRNO (0 = the kernel accepted it; SO_ATTACH_FILTER, or seccomp in a child)
+ *   kseccomp NR A0 A1 A2 A3 A4 A5 PROG           -> ok INSTALL_ERRNO RESULT (a child installs the filter, calls syscall NR with
+ *                                                the six arguments; RESULT is the errno it got, or -1 when the call succeeded)
+ *   ctime    LINKTYPE SNAPLEN OPT NETMASK REPS EXPR -> ok NS_PER_COMPILE INSNS (pcap_compile REPS times, timed) | err MESSAGE
  *   setclear                                     -> ok (empties the in-memory packet set)
  *   setadd   FILE                                -> ok COUNT ERROR (appends the packets libpcap reads from FILE)
  *   setfilter PROG                               -> ok VALUES (pcap_offline_filter over the packet set)
@@ -34,6 +37,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -278,6 +282,40 @@ static void do_time(void) {
 static struct pkt *set;
 static size_t set_n, set_cap;
 
+/* Times pcap_compile of one expression on a dead handle, REPS times (for benchmarks). */
+static void do_ctime(void) {
+  if (nfields < 7) { printf("err\tbad request\n"); return; }
+  char *end;
+  long lt = strtol(fields[1], &end, 10);
+  if (*end != 0 || end == fields[1]) lt = pcap_datalink_name_to_val(fields[1]);
+  if (lt < 0) { printf("err\tunknown DLT name %s\n", fields[1]); return; }
+  bpf_u_int32 mask;
+  if (parse_netmask(fields[4], &mask) != 0) { printf("err\tbad netmask\n"); return; }
+  pcap_t *p = pcap_open_dead((int)lt, atoi(fields[2]));
+  if (!p) { printf("err\tpcap_open_dead failed\n"); return; }
+  long reps = atol(fields[5]);
+  if (reps < 1) reps = 1;
+  u_int len = 0;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (long r = 0; r < reps; r++) {
+    struct bpf_program prog;
+    if (pcap_compile(p, &prog, fields[6], atoi(fields[3]), mask) != 0) {
+      printf("err\t");
+      print_msg(pcap_geterr(p));
+      putchar('\n');
+      pcap_close(p);
+      return;
+    }
+    len = prog.bf_len;
+    pcap_freecode(&prog);
+  }
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  double ns = (t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec);
+  printf("ok\t%.1f\t%u\n", ns / reps, len);
+  pcap_close(p);
+}
+
 static void do_setclear(void) {
   for (size_t i = 0; i < set_n; i++) free(set[i].data);
   set_n = 0;
@@ -361,6 +399,41 @@ static void do_kcheck(void) {
   free(prog.bf_insns);
 }
 
+static void do_kseccomp(void) {
+  struct bpf_program prog;
+  if (nfields < 4 || parse_prog(fields[3], &prog) != 0) { printf("err\tbad program\n"); return; }
+  long nr = strtol(fields[1], NULL, 10);
+  unsigned long long a[6] = {0};
+  char *p = fields[2];
+  for (int i = 0; i < 6; i++) a[i] = strtoull(p, &p, 10);
+  struct kfprog fp = { (unsigned short)prog.bf_len, prog.bf_insns };
+  /* shared[0]: 1 when done; [1]: install errno; [2]: call result. The filter may block exit, so the parent kills the child. */
+  volatile int *shared = mmap(NULL, 3 * sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  shared[0] = 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+    if (syscall(SYS_seccomp, 1, 0, &fp) != 0) {
+      shared[1] = errno;
+    } else {
+      shared[1] = 0;
+      long r = syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+      shared[2] = r == -1 ? errno : -1;
+    }
+    __sync_synchronize();
+    shared[0] = 1;
+    for (;;) syscall(SYS_exit_group, 0);
+  }
+  for (int spins = 0; !shared[0] && spins < 2000000; spins++) usleep(1);
+  kill(pid, SIGKILL);
+  int status;
+  waitpid(pid, &status, 0);
+  if (shared[0]) printf("ok\t%d\t%d\n", shared[1], shared[2]);
+  else printf("err\tchild did not report\n");
+  munmap((void *)shared, 3 * sizeof(int));
+  free(prog.bf_insns);
+}
+
 int main(void) {
   char *line = NULL;
   size_t cap = 0;
@@ -378,8 +451,10 @@ int main(void) {
     else if (strcmp(cmd, "validate") == 0) do_validate();
     else if (strcmp(cmd, "run") == 0) do_run();
     else if (strcmp(cmd, "time") == 0) do_time();
+    else if (strcmp(cmd, "ctime") == 0) do_ctime();
     else if (strcmp(cmd, "dlt") == 0) do_dlt();
     else if (strcmp(cmd, "kcheck") == 0) do_kcheck();
+    else if (strcmp(cmd, "kseccomp") == 0) do_kseccomp();
     else if (strcmp(cmd, "setclear") == 0) do_setclear();
     else if (strcmp(cmd, "setadd") == 0) do_setadd();
     else if (strcmp(cmd, "setfilter") == 0) do_setfilter();

@@ -1,0 +1,340 @@
+/** The ELF loader: a clang `-target bpf` object to a `CollectionSpec` (programs with linked subprograms and relocations, BTF/legacy/global-data maps, CO-RE). */
+
+import { MapType, decodeProgram, slots, type Insn, type MapSpec, type ProgramSpec } from '../ebpf/index.js';
+import { BpfkitError, FormatError, ValidationError } from '../util/index.js';
+import { BtfKind, parseBtf, type Btf, type BtfType } from './btf.js';
+import { parseBtfExt, type BtfExt } from './btf-ext.js';
+import { patchCoreInsn, resolveCoreRelo } from './core.js';
+import {
+  EM_BPF, R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STT_FUNC, STT_SECTION,
+  readElf, type ElfFile, type ElfSection, type ElfSymbol,
+} from './elf.js';
+import { matchSection } from './section-defs.js';
+
+/** Everything an object file declares: plain data. */
+export interface CollectionSpec {
+  programs: Map<string, ProgramSpec>;
+  maps: Map<string, MapSpec>;
+  license: string;
+  /** The `version` section (kernel version for old kprobe loaders), 0 when absent. */
+  version: number;
+  /** The object's own BTF, when it has a `.BTF` section. */
+  btf?: Btf;
+  btfExt?: BtfExt;
+}
+
+/** Options of {@link loadCollectionSpec}. */
+export interface CollectionOptions {
+  /** BTF that CO-RE relocations resolve against (the running kernel's vmlinux); default: the object's own BTF. */
+  targetBtf?: Btf;
+}
+
+/** BPF_F_RDONLY_PROG / BPF_F_MMAPABLE, as libbpf sets them on `.rodata`. */
+const BPF_F_RDONLY_PROG = 0x80;
+const BPF_PSEUDO_MAP_FD = 1, BPF_PSEUDO_MAP_VALUE = 2, BPF_PSEUDO_CALL = 1, BPF_PSEUDO_FUNC = 4;
+const LDDW = 0x18, CALL = 0x85;
+
+function fail(code: string, message: string, offset?: number): never {
+  throw new FormatError(code, message, offset === undefined ? {} : { position: { offset } });
+}
+
+// Global data sections become one-value array maps, as libbpf's `.data`/`.rodata`/`.bss`/`.data.*`.
+function isDataSection(s: ElfSection): boolean {
+  if ((s.flags & SHF_ALLOC) === 0 || (s.flags & SHF_EXECINSTR) !== 0) return false;
+  if (s.type !== SHT_PROGBITS && s.type !== SHT_NOBITS) return false;
+  return /^\.(data|rodata|bss)(\..*)?$/.test(s.name);
+}
+
+function cString(b: Uint8Array): string {
+  let end = 0;
+  while (end < b.length && b[end] !== 0) end++;
+  return String.fromCharCode(...b.subarray(0, end));
+}
+
+// `__uint(name, N)` is `int (*name)[N]`: read N from the pointer-to-array.
+function uintMember(btf: Btf, typeId: number, what: string): number {
+  const p = btf.resolve(typeId);
+  const a = p.kind === BtfKind.PTR ? btf.resolve(p.type) : undefined;
+  if (!a || a.kind !== BtfKind.ARRAY || !a.array) throw new ValidationError('E_ELF_MAP_BTF', `map field ${what} is not __uint()`);
+  return a.array.nelems;
+}
+
+// `__type(name, T)` is `T *name`.
+function typeMember(btf: Btf, typeId: number, what: string): number {
+  const p = btf.resolve(typeId);
+  if (p.kind !== BtfKind.PTR) throw new ValidationError('E_ELF_MAP_BTF', `map field ${what} is not __type()`);
+  return btf.sizeOf(p.type);
+}
+
+/** Reads one BTF map definition (`struct { __uint(type, ...); ... }`) into a MapSpec. */
+function btfMapSpec(btf: Btf, name: string, def: BtfType): MapSpec {
+  if (def.kind !== BtfKind.STRUCT) throw new ValidationError('E_ELF_MAP_BTF', `map "${name}" is not a struct`);
+  const spec: MapSpec = { name, type: MapType.BPF_MAP_TYPE_UNSPEC, keySize: 0, valueSize: 0, maxEntries: 0 };
+  for (const m of def.members ?? []) {
+    switch (m.name) {
+      case 'type': spec.type = uintMember(btf, m.type, m.name) as MapType; break;
+      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, m.name); break;
+      case 'map_flags': spec.flags = uintMember(btf, m.type, m.name); break;
+      case 'key_size': spec.keySize = uintMember(btf, m.type, m.name); break;
+      case 'value_size': spec.valueSize = uintMember(btf, m.type, m.name); break;
+      case 'key': spec.keySize = typeMember(btf, m.type, m.name); break;
+      case 'value': spec.valueSize = typeMember(btf, m.type, m.name); break;
+      case 'pinning': spec.pinning = uintMember(btf, m.type, m.name); break;
+      case 'map_extra': spec.mapExtra = uintMember(btf, m.type, m.name); break;
+      case 'numa_node': break;
+      case 'values': {
+        // `__array(values, struct inner)`: a zero-length array of pointers to the inner definition.
+        const arr = btf.resolve(m.type);
+        const ptr = arr.kind === BtfKind.ARRAY && arr.array ? btf.resolve(arr.array.type) : undefined;
+        const inner = ptr?.kind === BtfKind.PTR ? btf.resolve(ptr.type) : undefined;
+        if (!inner) throw new ValidationError('E_ELF_MAP_BTF', `map "${name}" values is not __array()`);
+        if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY) break;
+        spec.innerMap = btfMapSpec(btf, `${name}.inner`, inner);
+        spec.valueSize = 4;
+        break;
+      }
+      default: throw new ValidationError('E_ELF_MAP_BTF', `map "${name}" has unknown field "${m.name}"`);
+    }
+  }
+  if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY && spec.valueSize === 0) spec.valueSize = 4;
+  if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY && spec.keySize === 0) spec.keySize = 4;
+  return spec;
+}
+
+function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, MapSpec>; bySection: Map<number, 'btf' | 'legacy' | 'data'> } {
+  const maps = new Map<string, MapSpec>();
+  const bySection = new Map<number, 'btf' | 'legacy' | 'data'>();
+  const le = elf.littleEndian;
+  for (const s of elf.sections) {
+    if (s.name === '.maps') {
+      bySection.set(s.index, 'btf');
+      if (!btf) fail('E_ELF_NO_BTF', 'object has a .maps section but no .BTF', s.offset);
+      const sec = btf.byName('.maps', BtfKind.DATASEC)[0];
+      if (!sec) fail('E_ELF_NO_BTF', 'no btf datasec for .maps', s.offset);
+      for (const si of sec.secinfos ?? []) {
+        const v = btf.types[si.type];
+        if (!v || v.kind !== BtfKind.VAR) continue;
+        maps.set(v.name, btfMapSpec(btf, v.name, btf.resolve(v.type)));
+      }
+    } else if (s.name === 'maps') {
+      bySection.set(s.index, 'legacy');
+      const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
+      for (const y of elf.symbols.filter((x) => x.shndx === s.index && x.type !== STT_SECTION && x.name)) {
+        if (y.value + 16 > s.data.length) fail('E_ELF_MAP_DEF', `legacy map "${y.name}" past end of maps section`, s.offset + y.value);
+        const at = y.value;
+        const spec: MapSpec = {
+          name: y.name, type: view.getUint32(at, le) as MapType, keySize: view.getUint32(at + 4, le),
+          valueSize: view.getUint32(at + 8, le), maxEntries: view.getUint32(at + 12, le),
+        };
+        if (at + 20 <= s.data.length && (y.size === 0 || y.size >= 20)) spec.flags = view.getUint32(at + 16, le);
+        maps.set(y.name, spec);
+      }
+    } else if (isDataSection(s) && s.size > 0) {
+      bySection.set(s.index, 'data');
+      const spec: MapSpec = { name: s.name, type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1 };
+      if (s.name.startsWith('.rodata')) spec.flags = BPF_F_RDONLY_PROG;
+      if (s.type !== SHT_NOBITS) spec.initialValue = s.data.slice();
+      maps.set(s.name, spec);
+    }
+  }
+  return { maps, bySection };
+}
+
+// A function: a symbol's range of slots inside an executable section.
+interface Func { section: ElfSection; name: string; start: number; end: number; sym?: ElfSymbol }
+
+interface SectionCode {
+  section: ElfSection;
+  insns: Insn[];
+  /** Logical instruction index by slot (-1 for the second half of an lddw). */
+  bySlot: Int32Array;
+  relocs: Map<number, { type: number; sym: ElfSymbol }>;
+  funcs: Func[];
+}
+
+function sectionCode(elf: ElfFile, s: ElfSection): SectionCode {
+  const insns = decodeProgram(s.data, { bigEndian: !elf.littleEndian });
+  const bySlot = new Int32Array(Math.floor(s.size / 8)).fill(-1);
+  let slot = 0;
+  insns.forEach((ins, i) => { bySlot[slot] = i; slot += slots(ins); });
+  const relocs = new Map<number, { type: number; sym: ElfSymbol }>();
+  for (const r of elf.relocations.get(s.index) ?? []) {
+    const sym = elf.symbols[r.symbol];
+    if (sym) relocs.set(Math.floor(r.offset / 8), { type: r.type, sym });
+  }
+  const syms = elf.symbols.filter((y) => y.shndx === s.index && y.type === STT_FUNC).sort((a, b) => a.value - b.value);
+  const funcs: Func[] = syms.map((y, i) => {
+    const start = y.value / 8;
+    const end = y.size > 0 ? start + y.size / 8 : i + 1 < syms.length ? syms[i + 1].value / 8 : bySlot.length;
+    return { section: s, name: y.name, start, end, sym: y };
+  });
+  if (funcs.length === 0) funcs.push({ section: s, name: s.name, start: 0, end: bySlot.length });
+  return { section: s, insns, bySlot, relocs, funcs };
+}
+
+/**
+ * Reads a clang `-target bpf` object (open + prepare, in libbpf's words): every global
+ * function of a known program section becomes a ProgramSpec with its subprograms appended
+ * and call offsets fixed, map and global-data references named by `ref`, CO-RE relocations
+ * resolved; maps come from `.maps` (BTF), `maps` (legacy) and `.data`/`.rodata`/`.bss`.
+ * Throws FormatError/ValidationError (`E_ELF_*`, `E_BTF_*`, `E_CORE_*`) on bad input.
+ *
+ * @example
+ * const coll = loadCollectionSpec(readFileSync('xdp.o'));
+ * const prog = vm.load(coll.programs.get('xdp_pass')!);
+ */
+export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions = {}): CollectionSpec {
+  const elf = readElf(bytes);
+  if (elf.machine !== EM_BPF) fail('E_ELF_MACHINE', `not a bpf object (e_machine ${elf.machine})`, 0x12);
+  const licSec = elf.section('license');
+  const license = licSec ? cString(licSec.data) : '';
+  const verSec = elf.section('version');
+  const version = verSec && verSec.size >= 4 ? new DataView(verSec.data.buffer, verSec.data.byteOffset, 4).getUint32(0, elf.littleEndian) : 0;
+  const btfSec = elf.section('.BTF');
+  const btf = btfSec ? parseBtf(btfSec.data) : undefined;
+  const extSec = elf.section('.BTF.ext');
+  const btfExt = extSec && btf ? parseBtfExt(extSec.data, btf) : undefined;
+  const { maps, bySection } = collectMaps(elf, btf);
+
+  const code = new Map<number, SectionCode>();
+  for (const s of elf.sections) {
+    if (s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0) code.set(s.index, sectionCode(elf, s));
+  }
+
+  const programs = new Map<string, ProgramSpec>();
+  for (const sc of code.values()) {
+    const m = matchSection(sc.section.name);
+    if (!m) continue; // `.text` and unknown sections hold subprograms only
+    for (const f of sc.funcs) {
+      if (f.sym && f.sym.bind === STB_LOCAL && sc.funcs.length > 1) continue; // static functions in a program section are subprograms
+      try {
+        const spec = linkProgram(f, code, elf, maps, bySection, btf, btfExt, options.targetBtf ?? btf);
+        spec.type = m.def.type;
+        spec.license = license;
+        if (m.def.expectedAttachType !== undefined) spec.expectedAttachType = m.def.expectedAttachType;
+        spec.sectionName = sc.section.name;
+        spec.attachTo = m.target;
+        programs.set(spec.name, spec);
+      } catch (e) {
+        throw e instanceof BpfkitError ? e.withContext(`program "${f.name}" in section "${sc.section.name}"`) : e;
+      }
+    }
+  }
+  const out: CollectionSpec = { programs, maps, license, version };
+  if (btf) out.btf = btf;
+  if (btfExt) out.btfExt = btfExt;
+  return out;
+}
+
+function linkProgram(
+  main: Func, code: Map<number, SectionCode>, elf: ElfFile, maps: Map<string, MapSpec>,
+  bySection: Map<number, 'btf' | 'legacy' | 'data'>, btf: Btf | undefined, ext: BtfExt | undefined, target: Btf | undefined,
+): ProgramSpec {
+  // Place functions one after another; `base` is where each starts in the program, in slots.
+  const placed: { f: Func; base: number }[] = [{ f: main, base: 0 }];
+  const baseOf = new Map<Func, number>([[main, 0]]);
+  let next = main.end - main.start;
+  const place = (f: Func): number => {
+    const b = baseOf.get(f);
+    if (b !== undefined) return b;
+    baseOf.set(f, next);
+    placed.push({ f, base: next });
+    next += f.end - f.start;
+    return next - (f.end - f.start);
+  };
+  const funcAt = (sc: SectionCode, slot: number, where: number): Func => {
+    const f = sc.funcs.find((x) => slot >= x.start && slot < x.end);
+    if (!f) fail('E_ELF_CALL', `call target slot ${slot} in ${sc.section.name} is not inside a function`, where);
+    return f;
+  };
+  const usedMaps = new Set<string>();
+  const out: Insn[] = [];
+  const lineInfo: NonNullable<ProgramSpec['lineInfo']> = [];
+  const funcInfo: NonNullable<ProgramSpec['funcInfo']> = [];
+
+  for (let p = 0; p < placed.length; p++) {
+    const { f, base } = placed[p];
+    const sc = code.get(f.section.index)!;
+    const coreBySlot = new Map<number, { value: bigint | undefined }>();
+    if (ext && btf && target) {
+      for (const r of ext.coreRelos.get(sc.section.name) ?? []) {
+        const s = r.insnOff / 8;
+        if (s >= f.start && s < f.end) coreBySlot.set(s, { value: resolveCoreRelo(r, btf, target) });
+      }
+    }
+    for (let s = f.start; s < f.end; s++) {
+      const i = sc.bySlot[s];
+      if (i < 0) continue;
+      let ins: Insn = { ...sc.insns[i] };
+      const at = base + (s - f.start);
+      const fileOff = f.section.offset + s * 8;
+      const rel = sc.relocs.get(s);
+      const isCall = ins.code === CALL && ins.src === BPF_PSEUDO_CALL;
+      if (rel && rel.type === R_BPF_64_64 && ins.code === LDDW) {
+        const sym = rel.sym;
+        const kind = bySection.get(sym.shndx);
+        const symSec = elf.sections[sym.shndx];
+        if (sym.shndx === 0) fail('E_ELF_EXTERN', `extern "${sym.name}" not supported`, fileOff);
+        if (kind === 'btf' || kind === 'legacy') {
+          if (!maps.has(sym.name)) fail('E_ELF_MAP_REF', `lddw refers to unknown map "${sym.name}"`, fileOff);
+          ins = { ...ins, src: BPF_PSEUDO_MAP_FD, imm: 0, imm64: 0n, ref: sym.name };
+          usedMaps.add(sym.name);
+        } else if (kind === 'data') {
+          // A section symbol (static variable) carries the offset in imm; a variable symbol in its value.
+          const off = (sym.type === STT_SECTION ? 0 : sym.value) + ins.imm;
+          ins = { ...ins, src: BPF_PSEUDO_MAP_VALUE, imm: 0, imm64: BigInt(off >>> 0) << 32n, ref: symSec.name };
+          usedMaps.add(symSec.name);
+        } else if (symSec && (symSec.flags & SHF_EXECINSTR) !== 0) {
+          // Function pointer (bpf_loop callbacks and the like): becomes BPF_PSEUDO_FUNC.
+          const tsc = code.get(sym.shndx)!;
+          const slot = (sym.type === STT_SECTION ? 0 : sym.value / 8) + Math.trunc(ins.imm / 8);
+          const tf = funcAt(tsc, slot, fileOff);
+          const tb = place(tf) + (slot - tf.start);
+          ins = { ...ins, src: BPF_PSEUDO_FUNC, imm: tb - at - 1, imm64: BigInt.asUintN(32, BigInt(tb - at - 1)) };
+        } else {
+          fail('E_ELF_RELOC', `lddw refers to "${sym.name || symSec?.name}" in a section that is not a map or data section`, fileOff);
+        }
+      } else if (isCall) {
+        let tsc = sc, slot: number;
+        if (rel && (rel.type === R_BPF_64_32 || rel.type === R_BPF_64_64)) {
+          if (rel.sym.shndx === 0) fail('E_ELF_EXTERN', `call to extern function "${rel.sym.name}" not supported`, fileOff);
+          const c = code.get(rel.sym.shndx);
+          if (!c) fail('E_ELF_CALL', `call target "${rel.sym.name}" is not in an executable section`, fileOff);
+          tsc = c;
+          slot = rel.sym.value / 8 + ins.imm + 1;
+        } else {
+          slot = s + ins.imm + 1;
+        }
+        const tf = funcAt(tsc, slot, fileOff);
+        const tb = place(tf) + (slot - tf.start);
+        ins = { ...ins, imm: tb - at - 1 };
+      }
+      const core = coreBySlot.get(s);
+      if (core) ins = patchCoreInsn(ins, core.value, at);
+      out.push(ins);
+    }
+    for (const li of ext?.lineInfo.get(sc.section.name) ?? []) {
+      const s = li.insnOff / 8;
+      if (s >= f.start && s < f.end) lineInfo.push({ insn: base + s - f.start, fileName: li.fileName, line: li.line, lineNum: li.lineNum, column: li.column });
+    }
+    for (const fi of ext?.funcInfo.get(sc.section.name) ?? []) {
+      const s = fi.insnOff / 8;
+      if (s >= f.start && s < f.end) funcInfo.push({ insn: base + s - f.start, typeId: fi.typeId });
+    }
+  }
+  const spec: ProgramSpec = { name: main.name, type: 0, insns: out, license: '' };
+  if (usedMaps.size) spec.maps = [...usedMaps].map((n) => maps.get(n)!);
+  if (lineInfo.length) spec.lineInfo = lineInfo.sort((a, b) => a.insn - b.insn);
+  if (funcInfo.length) spec.funcInfo = funcInfo.sort((a, b) => a.insn - b.insn);
+  return spec;
+}
+
+/** The source line of instruction `insn` (a slot index) from a program's line info: the last record at or before it. */
+export function sourceLine(spec: ProgramSpec, insn: number): { fileName: string; line: string; lineNum: number; column: number } | undefined {
+  let hit: NonNullable<ProgramSpec['lineInfo']>[number] | undefined;
+  for (const l of spec.lineInfo ?? []) {
+    if (l.insn > insn) break;
+    hit = l;
+  }
+  return hit && { fileName: hit.fileName, line: hit.line, lineNum: hit.lineNum, column: hit.column };
+}

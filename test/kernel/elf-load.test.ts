@@ -1,0 +1,143 @@
+// clang-19 objects through the ELF loader into the real kernel (bpf PROG_LOAD + PROG_TEST_RUN), against the VM and bpftool's view of vmlinux BTF.
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMap, vm, type MapSpec, type VmMapLike } from '../../src/ebpf/index.js';
+import { loadCollectionSpec, parseBtf, type Btf, type CollectionSpec } from '../../src/elf/index.js';
+import { Kernel, type KernelMap } from '../../src/kernel/index.js';
+import { skipReason } from '../helpers/reference.js';
+import { clangSkip, fixtureBuilder } from '../elf/clang.js';
+import { kernelSkip } from './helpers/kernel.js';
+
+const VMLINUX = '/sys/kernel/btf/vmlinux';
+const why = (await kernelSkip('elf objects in the kernel')) ?? clangSkip('elf objects in the kernel') ?? skipReason('elf objects in the kernel', { commands: ['bpftool'], files: [VMLINUX] });
+
+const key0 = new Uint8Array(4);
+const u32 = (b: Uint8Array | undefined): number | undefined => (b ? new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(0, true) : undefined);
+const key = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+
+describe.skipIf(why !== undefined)('ELF objects: kernel vs VM', () => {
+  const b = fixtureBuilder();
+  let kernel: Kernel;
+  let coll: CollectionSpec;
+  const kmaps = new Map<string, KernelMap>();
+  beforeAll(async () => {
+    kernel = await Kernel.open();
+    coll = loadCollectionSpec(b.build('elf-xdp').bytes);
+  });
+  afterAll(() => {
+    for (const m of kmaps.values()) m.close();
+    b.cleanup();
+  });
+
+  // Both backends get their maps made from the same specs, global data written with the object's initial values.
+  const kernelMaps = (specs: readonly MapSpec[]): Map<string, KernelMap> => {
+    for (const s of specs) {
+      if (kmaps.has(s.name)) continue;
+      const m = kernel.createMap(s);
+      if (s.initialValue) m.set(key0, s.initialValue);
+      kmaps.set(s.name, m);
+    }
+    return kmaps;
+  };
+  const vmMaps = new Map<string, VmMapLike>();
+  const vmMapsFor = (specs: readonly MapSpec[]): Map<string, VmMapLike> => {
+    for (const s of specs) {
+      if (vmMaps.has(s.name)) continue;
+      const m = createMap(s);
+      if (s.initialValue) m.updateElem(key0, s.initialValue, 0);
+      vmMaps.set(s.name, m);
+    }
+    return vmMaps;
+  };
+
+  it('xdp_len: same verdicts and the same map and global-data contents', () => {
+    const spec = coll.programs.get('xdp_len')!;
+    using kp = kernel.load(spec, { maps: kernelMaps(spec.maps!) });
+    const vp = vm.load(spec, { maps: vmMapsFor(spec.maps!) });
+    for (const len of [40, 100, 59, 60, 14]) {
+      const frame = Uint8Array.from({ length: len }, (_, i) => i);
+      expect(kp.testRun({ data: frame }).retval, `len ${len}`).toBe(vp.testRun({ data: frame }).retval);
+    }
+    expect(u32(kmaps.get('.bss')!.get(key0))).toBe(14);
+    for (const name of ['.bss', '.data', 'counters']) {
+      for (let k = 0; k < (name === 'counters' ? 4 : 1); k++) {
+        expect([...(kmaps.get(name)!.get(key(k)) ?? [])], `${name}[${k}]`).toEqual([...(vmMaps.get(name)!.lookupElem(key(k)) ?? [])]);
+      }
+    }
+    expect(u32(kmaps.get('.data')!.get(key0)?.subarray(4))).toBe(3 + 5);
+    expect(u32(kmaps.get('by_len')!.get(key(100)))).toBe(105);
+  });
+
+  it('sock_len: socket filter with a legacy map and a .text call returns the same', () => {
+    const spec = coll.programs.get('sock_len')!;
+    using kp = kernel.load(spec, { maps: kernelMaps(spec.maps!) });
+    const vp = vm.load(spec, { maps: vmMapsFor(spec.maps!) });
+    const frame = Uint8Array.from({ length: 64 }, (_, i) => i);
+    expect(kp.testRun({ data: frame }).retval).toBe(vp.testRun({ data: frame }).retval);
+    expect([...kmaps.get('legacy')!.get(key0)!]).toEqual([...vmMaps.get('legacy')!.lookupElem(key0)!]);
+  });
+
+  it('xdp_pass loads and passes', () => {
+    using kp = kernel.load(coll.programs.get('xdp_pass')!);
+    expect(kp.testRun({ data: new Uint8Array(64) }).retval).toBe(2);
+  });
+});
+
+/** Member bit offsets and type ids of a struct in bpftool's dump of vmlinux. */
+function dumpMembers(dump: string, struct: string): Map<string, { bitsOffset: number; typeId: number }> {
+  const at = dump.indexOf(`] STRUCT '${struct}' size=`);
+  const out = new Map<string, { bitsOffset: number; typeId: number }>();
+  for (const line of dump.slice(dump.indexOf('\n', at) + 1).split('\n')) {
+    const m = /^\t'([^']*)' type_id=(\d+) bits_offset=(\d+)/.exec(line);
+    if (!m) break;
+    out.set(m[1], { typeId: Number(m[2]), bitsOffset: Number(m[3]) });
+  }
+  return out;
+}
+
+describe.skipIf(why !== undefined)('CO-RE against /sys/kernel/btf/vmlinux', () => {
+  const b = fixtureBuilder();
+  let kernel: Kernel;
+  let vmlinux: Btf;
+  let dump: string;
+  let coll: CollectionSpec;
+  beforeAll(async () => {
+    kernel = await Kernel.open();
+    vmlinux = parseBtf(new Uint8Array(readFileSync(VMLINUX)));
+    dump = execFileSync('bpftool', ['btf', 'dump', 'file', VMLINUX], { encoding: 'utf8', maxBuffer: 1 << 30 });
+    coll = loadCollectionSpec(b.build('elf-core').bytes, { targetBtf: vmlinux });
+  });
+  afterAll(() => b.cleanup());
+
+  it('relocated offsets and sizes equal bpftool\'s layout, in the kernel and in the VM', () => {
+    const task = dumpMembers(dump, 'task_struct');
+    const skb = dumpMembers(dump, 'sk_buff');
+    const commType = /\[(\d+)\] ARRAY '\(anon\)' type_id=\d+ index_type_id=\d+ nr_elems=(\d+)/g;
+    let commElems = 0;
+    for (const m of dump.matchAll(commType)) if (Number(m[1]) === task.get('comm')!.typeId) commElems = Number(m[2]);
+    const expected: Record<string, number> = {
+      tgid_offset: task.get('tgid')!.bitsOffset / 8,
+      comm_offset: task.get('comm')!.bitsOffset / 8,
+      comm_size: commElems, // char[16]
+      skb_len_offset: skb.get('len')!.bitsOffset / 8,
+      skb_protocol_size: 2, // __be16
+      field_exists: 1, // task_struct.pid exists, task_struct___missing's field does not
+      type_size: 16, // struct list_head: two pointers
+    };
+    expect(expected.tgid_offset).toBeGreaterThan(100);
+    for (const [name, want] of Object.entries(expected)) {
+      const spec = coll.programs.get(name)!;
+      using kp = kernel.load(spec);
+      const frame = new Uint8Array(64);
+      expect(kp.testRun({ data: frame }).retval, name).toBe(want);
+      expect(vm.load(spec).testRun({ data: frame }).retval, `${name} in the vm`).toBe(want);
+    }
+  });
+
+  it('a field the kernel lacks poisons its instruction, and both backends refuse it', () => {
+    const spec = coll.programs.get('read_b')!; // struct pkt_pair is not in vmlinux
+    expect(() => kernel.load(spec)).toThrowError(/invalid func unknown#195896080/); // libbpf's poison helper id 0xbad2310
+    expect(() => vm.load(spec)).toThrowError(expect.objectContaining({ code: 'E_VM_HELPER' }) as Error);
+  });
+});

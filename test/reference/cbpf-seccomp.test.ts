@@ -1,0 +1,57 @@
+/** Differential test of runSeccomp against Linux: random seccomp filters installed in a child process decide a real system call. */
+
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AUDIT_ARCH_X86_64, insn, runSeccomp, validationError, type Insn } from '../../src/cbpf/index.js';
+import { kernelSeccompMany, libpcapMissing } from '../helpers/libpcap.js';
+import { skipReason } from '../helpers/reference.js';
+
+const why =
+  libpcapMissing() ??
+  skipReason('runSeccomp vs Linux seccomp', { root: true }) ??
+  (process.arch === 'x64' ? undefined : (console.warn('[skip] runSeccomp vs Linux seccomp: needs x86_64'), 'needs x86_64'));
+
+const SYS_getpid = 39;
+const ALLOW = 0x7fff0000;
+const ERRNO = 0x00050000;
+
+/** Offsets a filter may read: nr, arch, and the twelve argument words (not the instruction pointer, which we cannot choose). */
+const WORDS = [0, 4, ...Array.from({ length: 12 }, (_, i) => 16 + 4 * i)];
+
+/** Random filters in seccomp's instruction set that end in ALLOW or ERRNO|1..4095. */
+function arbFilter(): fc.Arbitrary<Insn[]> {
+  return fc.integer({ min: 2, max: 14 }).chain((n) => {
+    const body = Array.from({ length: n - 1 }, (_, i) => {
+      const reach = Math.min(255, n - 2 - i);
+      return fc.oneof(
+        { weight: 4, arbitrary: fc.constantFrom(...WORDS).map((k) => insn(0x20, k)) },
+        { weight: 4, arbitrary: fc.tuple(fc.constantFrom(0x15, 0x25, 0x35, 0x45, 0x1d, 0x2d, 0x3d, 0x4d), fc.oneof(fc.integer({ min: 0, max: 8 }), fc.integer({ min: 0, max: 0xffffffff })), fc.integer({ min: 0, max: reach }), fc.integer({ min: 0, max: reach })).map(([c, k, t, f]) => insn(c, k, t, f)) },
+        { weight: 3, arbitrary: fc.tuple(fc.constantFrom(0x04, 0x14, 0x24, 0x34, 0x44, 0x54, 0x64, 0x74, 0xa4), fc.integer({ min: 1, max: 31 })).map(([c, k]) => insn(c, k)) },
+        { weight: 2, arbitrary: fc.constantFrom(insn(0x0c), insn(0x1c), insn(0x2c), insn(0x3c), insn(0x5c), insn(0x6c), insn(0x7c), insn(0x84), insn(0x07), insn(0x87), insn(0x80), insn(0x81)) },
+        { weight: 1, arbitrary: fc.integer({ min: 0, max: 0xffffffff }).map((k) => insn(0x01, k)) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 4095 }).map((e) => insn(0x06, ERRNO | e)) },
+      );
+    });
+    const last = fc.oneof(fc.constant(insn(0x06, ALLOW)), fc.integer({ min: 1, max: 4095 }).map((e) => insn(0x06, ERRNO | e)));
+    return fc.tuple(...body, last).map((xs) => xs as Insn[]);
+  });
+}
+
+describe.skipIf(why !== undefined)('runSeccomp = Linux seccomp', () => {
+  it('decides getpid(args...) as the kernel does for 400 random filters', () => {
+    const arbArgs = fc.array(fc.oneof(fc.bigInt({ min: 0n, max: 10n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })), { minLength: 6, maxLength: 6 });
+    const cases = fc.sample(fc.tuple(arbFilter(), arbArgs), { numRuns: 400, seed: 5 }).filter(([p]) => validationError(p, { mode: 'seccomp' }) === undefined);
+    const ref = kernelSeccompMany(cases.map(([insns, args]) => ({ insns, nr: SYS_getpid, args })));
+    let denied = 0;
+    cases.forEach(([insns, args], i) => {
+      expect(ref[i].install, JSON.stringify(insns)).toBe(0);
+      const action = runSeccomp(insns, { nr: SYS_getpid, arch: AUDIT_ARCH_X86_64, args });
+      const errno = action === ALLOW ? -1 : action & 0xfff;
+      if (errno !== -1) denied++;
+      expect(errno, JSON.stringify({ insns, args: args.map(String) })).toBe(ref[i].errno);
+    });
+    expect(cases.length).toBeGreaterThan(200);
+    expect(denied).toBeGreaterThan(30);
+    expect(cases.length - denied).toBeGreaterThan(30);
+  });
+});

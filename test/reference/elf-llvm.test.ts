@@ -1,0 +1,137 @@
+// The ELF loader against llvm-readelf-19 / llvm-objdump-19: programs per symbol, instruction bytes, relocations to maps/data/functions, CO-RE records.
+import { execFileSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeProgram, slots, type ProgramSpec } from '../../src/ebpf/index.js';
+import { CoreReloKind, loadCollectionSpec, matchSection, type BtfCoreRelo, type CollectionSpec } from '../../src/elf/index.js';
+import { skipReason } from '../helpers/reference.js';
+import { clangSkip, fixtureBuilder } from '../elf/clang.js';
+
+interface Sym { value: number; size: number; type: string; bind: string; ndx: string; name: string }
+interface ObjInsn { section: string; slot: number; bytes: string; relocs: string[] }
+
+function readelf(path: string, flag: string): string {
+  return execFileSync('llvm-readelf-19', [flag, '--wide', path], { encoding: 'utf8' });
+}
+
+function symbols(path: string): Sym[] {
+  const out: Sym[] = [];
+  for (const m of readelf(path, '-s').matchAll(/^\s*\d+:\s+([0-9a-f]+)\s+(\d+)\s+(\w+)\s+(\w+)\s+\w+\s+(\w+)\s*(\S*)$/gm)) {
+    out.push({ value: parseInt(m[1], 16), size: Number(m[2]), type: m[3], bind: m[4], ndx: m[5], name: m[6] });
+  }
+  return out;
+}
+
+function sectionNames(path: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of readelf(path, '-S').matchAll(/^\s*\[\s*(\d+)\]\s+(\S+)/gm)) out.set(m[1], m[2]);
+  return out;
+}
+
+/** `llvm-objdump -d -r`: each instruction's bytes and the relocation lines under it, by section. */
+function objdump(path: string): ObjInsn[] {
+  const out: ObjInsn[] = [];
+  let section = '';
+  for (const line of execFileSync('llvm-objdump-19', ['-d', '-r', path], { encoding: 'utf8' }).split('\n')) {
+    const s = /^Disassembly of section (.*):$/.exec(line);
+    if (s) { section = s[1]; continue; }
+    const i = /^\s+(\d+):\t([0-9a-f]{2}(?: [0-9a-f]{2})*)/.exec(line);
+    if (i) { out.push({ section, slot: Number(i[1]), bytes: i[2].trim(), relocs: [] }); continue; }
+    const r = /^\t\t[0-9a-f]+:\s+(.*)$/.exec(line);
+    if (r && out.length) out[out.length - 1].relocs.push(r[1].trim());
+  }
+  return out;
+}
+
+// Our program's slots as hex, one string per instruction start.
+function slotBytes(spec: ProgramSpec): Map<number, string> {
+  const m = new Map<number, string>();
+  let slot = 0;
+  for (const ins of spec.insns) {
+    const b = encodeProgram([ins]);
+    m.set(slot, [...b].map((x) => x.toString(16).padStart(2, '0')).join(' '));
+    slot += slots(ins);
+  }
+  return m;
+}
+
+function insnAt(spec: ProgramSpec, slot: number): ProgramSpec['insns'][number] | undefined {
+  let s = 0;
+  for (const ins of spec.insns) {
+    if (s === slot) return ins;
+    s += slots(ins);
+  }
+  return undefined;
+}
+
+const CORE_KIND_NAMES: Record<string, number> = {
+  byte_off: CoreReloKind.FIELD_BYTE_OFFSET, byte_sz: CoreReloKind.FIELD_BYTE_SIZE, field_exists: CoreReloKind.FIELD_EXISTS,
+  signed: CoreReloKind.FIELD_SIGNED, lshift_u64: CoreReloKind.FIELD_LSHIFT_U64, rshift_u64: CoreReloKind.FIELD_RSHIFT_U64,
+  local_type_id: CoreReloKind.TYPE_ID_LOCAL, target_type_id: CoreReloKind.TYPE_ID_TARGET, type_exists: CoreReloKind.TYPE_EXISTS,
+  type_size: CoreReloKind.TYPE_SIZE, enumval_exists: CoreReloKind.ENUMVAL_EXISTS, enumval_value: CoreReloKind.ENUMVAL_VALUE,
+  type_matches: CoreReloKind.TYPE_MATCHES,
+};
+
+const skip = clangSkip('elf loader vs llvm-objdump-19') ?? skipReason('elf loader vs llvm-objdump-19', { commands: ['llvm-objdump-19', 'llvm-readelf-19'] });
+
+describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19', () => {
+  const b = fixtureBuilder();
+  afterAll(() => b.cleanup());
+
+  for (const name of ['elf-xdp', 'elf-core']) {
+    it(`${name}.o: a program per global function of a program section, bytes equal outside relocations`, () => {
+      const o = b.build(name);
+      const coll: CollectionSpec = loadCollectionSpec(o.bytes);
+      const secs = sectionNames(o.path);
+      const syms = symbols(o.path);
+      const mains = syms.filter((s) => s.type === 'FUNC' && s.bind === 'GLOBAL' && matchSection(secs.get(s.ndx) ?? '') !== undefined);
+      expect([...coll.programs.keys()].sort()).toEqual(mains.map((s) => s.name).sort());
+      const dump = objdump(o.path);
+      const coreOffsets = new Set<string>();
+      const checked = { map: 0, data: 0, call: 0 };
+      for (const main of mains) {
+        const spec = coll.programs.get(main.name)!;
+        const ours = slotBytes(spec);
+        const sec = secs.get(main.ndx)!;
+        const first = main.value / 8;
+        for (const ins of dump.filter((x) => x.section === sec && x.slot >= first && x.slot < first + main.size / 8)) {
+          const at = ins.slot - first;
+          if (ins.relocs.some((r) => r.startsWith('CO-RE'))) { coreOffsets.add(`${sec}:${ins.slot}`); continue; }
+          if (ins.relocs.length === 0) { expect(ours.get(at), `${main.name} slot ${at}`).toBe(ins.bytes); continue; }
+          const rel = /^(R_BPF_\w+)\s+(\S+)$/.exec(ins.relocs[0])!;
+          const target = syms.find((s) => s.name === rel[2] && s.type !== 'SECTION') ?? syms.find((s) => s.type === 'SECTION' && s.name === rel[2]);
+          const targetSec = target ? secs.get(target.ndx) : undefined;
+          const q = insnAt(spec, at)!;
+          if (rel[1] === 'R_BPF_64_64' && (targetSec === '.maps' || targetSec === 'maps')) {
+            expect(q.ref, `${main.name} slot ${at}`).toBe(rel[2]);
+            expect(q.src).toBe(1);
+            checked.map++;
+          } else if (rel[1] === 'R_BPF_64_64') {
+            expect(q.ref, `${main.name} slot ${at}`).toBe(targetSec ?? rel[2]);
+            expect(q.src).toBe(2);
+            checked.data++;
+          } else if (rel[1] === 'R_BPF_64_32') {
+            // The call lands on the start of the function objdump's relocation names (or the .text function at imm + 1).
+            const raw = ins.bytes.split(' ').slice(4, 8).map((x) => parseInt(x, 16));
+            const imm = new DataView(new Uint8Array(raw).buffer).getInt32(0, true);
+            const tslot = (target && target.type !== 'SECTION' ? target.value / 8 : 0) + imm + 1;
+            const callee = syms.find((s) => s.type === 'FUNC' && s.ndx === target?.ndx && s.value / 8 === tslot)!;
+            const landed = at + 1 + q.imm;
+            const fi = spec.funcInfo!.find((f) => f.insn === landed);
+            expect(fi, `${main.name} slot ${at} calls into a function start`).toBeDefined();
+            expect(coll.btf!.types[fi!.typeId].name).toBe(callee.name);
+            checked.call++;
+          }
+        }
+      }
+      // Every CO-RE line of objdump is one of our records: offset, kind, type id, access string.
+      const fromDump = dump.flatMap((x) => x.relocs.filter((r) => r.startsWith('CO-RE')).map((r) => {
+        const m = /^CO-RE <(\w+)> \[(\d+)\] .*?(?:\(([\d:]+)\))?$/.exec(r)!;
+        return `${x.section}:${x.slot * 8}:${CORE_KIND_NAMES[m[1]]}:${m[2]}:${m[3] ?? '0'}`;
+      })).sort();
+      const fromUs = [...(coll.btfExt?.coreRelos ?? new Map<string, BtfCoreRelo[]>()).entries()].flatMap(([sec, list]) => list.map((r) => `${sec}:${r.insnOff}:${r.kind}:${r.typeId}:${r.accessStr}`)).sort();
+      expect(fromUs).toEqual(fromDump);
+      if (name === 'elf-core') expect(fromUs.length).toBeGreaterThan(5);
+      if (name === 'elf-xdp') expect(checked).toEqual({ map: 2, data: 3, call: 4 }); // the relocations in main functions, counted by hand in objdump's listing
+    });
+  }
+});
