@@ -95,18 +95,17 @@ export function parseBtf(bytes: Uint8Array): Btf {
   const tStart = hdrLen + typeOff, sStart = hdrLen + strOff;
   if (hdrLen < 24 || tStart + typeLen > bytes.length || sStart + strLen > bytes.length) fail('E_BTF_TRUNCATED', 'btf sections past end of data', 4);
   const strs = bytes.subarray(sStart, sStart + strLen);
-  const cache = new Map<number, string>();
+  // One latin-1 string of the whole section, sliced per name: far cheaper than decoding each name.
+  let all = '';
+  for (let i = 0; i < strs.length; i += 8192) all += String.fromCharCode.apply(null, Array.from(strs.subarray(i, i + 8192)));
+  let ascii = true;
+  for (let i = 0; i < strs.length && ascii; i++) if (strs[i] >= 0x80) ascii = false;
   const string = (off: number): string => {
     if (off === 0) return '';
-    const hit = cache.get(off);
-    if (hit !== undefined) return hit;
     if (off >= strs.length) fail('E_BTF_STRING', `string offset ${off} outside the string section`, sStart);
-    let end = off;
-    while (end < strs.length && strs[end] !== 0) end++;
-    let s = '';
-    for (let i = off; i < end; i += 4096) s += String.fromCharCode(...strs.subarray(i, Math.min(end, i + 4096)));
-    cache.set(off, s);
-    return s;
+    const end = all.indexOf('\0', off);
+    const raw = all.slice(off, end < 0 ? all.length : end);
+    return ascii || !/[^\x00-\x7f]/.test(raw) ? raw : utf8(raw);
   };
 
   const types: BtfType[] = [VOID];
@@ -249,4 +248,30 @@ export function parseBtf(bytes: Uint8Array): Btf {
     sizeOf,
     resolve,
   };
+}
+
+// Names are C identifiers (ASCII); file paths in line info may be UTF-8.
+function utf8(latin1: string): string {
+  try {
+    return decodeURIComponent(latin1.replace(/[\s\S]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  } catch {
+    return latin1;
+  }
+}
+
+/** Byte offset of each type's record in raw BTF (index = type id; 0 for void), for in-place fix-ups. */
+export function btfTypeOffsets(bytes: Uint8Array): number[] {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = v.getUint16(0, true) === BTF_MAGIC;
+  const hdrLen = v.getUint32(4, le);
+  const start = hdrLen + v.getUint32(8, le), end = start + v.getUint32(12, le);
+  const out = [0];
+  for (let at = start; at + 12 <= end;) {
+    out.push(at);
+    const info = v.getUint32(at + 4, le);
+    const extra = KIND_EXTRA[(info >>> 24) & 0x1f];
+    if (!extra) fail('E_BTF_KIND', `unknown btf kind ${(info >>> 24) & 0x1f}`, at);
+    at += 12 + extra[0] + extra[1] * (info & 0xffff);
+  }
+  return out;
 }

@@ -6,3 +6,4 @@ export * from './btf-ext.js';
 export * from './section-defs.js';
 export * from './core.js';
 export * from './loader.js';
+export * from './btf-fixup.js';

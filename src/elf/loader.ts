@@ -1,7 +1,7 @@
 /** The ELF loader: a clang `-target bpf` object to a `CollectionSpec` (programs with linked subprograms and relocations, BTF/legacy/global-data maps, CO-RE). */
 
 import { MapType, decodeProgram, slots, type Insn, type MapSpec, type ProgramSpec } from '../ebpf/index.js';
-import { BpfkitError, FormatError, ValidationError } from '../util/index.js';
+import { BpfkitError, FormatError, UsageError, ValidationError } from '../util/index.js';
 import { BtfKind, parseBtf, type Btf, type BtfType } from './btf.js';
 import { parseBtfExt, type BtfExt } from './btf-ext.js';
 import { patchCoreInsn, resolveCoreRelo } from './core.js';
@@ -337,4 +337,29 @@ export function sourceLine(spec: ProgramSpec, insn: number): { fileName: string;
     hit = l;
   }
   return hit && { fileName: hit.fileName, line: hit.line, lineNum: hit.lineNum, column: hit.column };
+}
+
+// Where each BTF-attached program type finds its target in vmlinux (as the kernel names them).
+const ATTACH_BTF_NAMES: readonly { expectedAttachType: number; prefix: string; kind: BtfKind }[] = [
+  { expectedAttachType: 23, prefix: 'btf_trace_', kind: BtfKind.TYPEDEF }, // BPF_TRACE_RAW_TP
+  { expectedAttachType: 24, prefix: '', kind: BtfKind.FUNC }, // BPF_TRACE_FENTRY
+  { expectedAttachType: 25, prefix: '', kind: BtfKind.FUNC }, // BPF_TRACE_FEXIT
+  { expectedAttachType: 26, prefix: '', kind: BtfKind.FUNC }, // BPF_MODIFY_RETURN
+  { expectedAttachType: 27, prefix: 'bpf_lsm_', kind: BtfKind.FUNC }, // BPF_LSM_MAC
+  { expectedAttachType: 43, prefix: 'bpf_lsm_', kind: BtfKind.FUNC }, // BPF_LSM_CGROUP
+  { expectedAttachType: 28, prefix: 'bpf_iter_', kind: BtfKind.FUNC }, // BPF_TRACE_ITER
+];
+
+/**
+ * The `attach_btf_id` a tp_btf/fentry/fexit/fmod_ret/lsm/iter program needs (PROG_LOAD's
+ * `attachBtfId`), found in the kernel's BTF by its section's target. Undefined for programs
+ * that attach without BTF; a UsageError (`E_ELF_ATTACH_BTF`) when the target is missing.
+ */
+export function attachBtfId(spec: ProgramSpec, vmlinux: Btf): number | undefined {
+  const how = ATTACH_BTF_NAMES.find((a) => a.expectedAttachType === spec.expectedAttachType);
+  if (!how || spec.type === 0) return undefined;
+  const name = `${how.prefix}${spec.attachTo ?? ''}`;
+  const hit = vmlinux.byName(name, how.kind)[0];
+  if (!hit) throw new UsageError('E_ELF_ATTACH_BTF', `no ${how.kind === BtfKind.FUNC ? 'function' : 'type'} "${name}" in the kernel's btf for program "${spec.name}"`);
+  return hit.id;
 }

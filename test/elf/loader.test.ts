@@ -126,6 +126,39 @@ describe.skipIf(skip)('loadCollectionSpec: elf-core.c against its own BTF', () =
   });
 });
 
+describe.skipIf(skip)('loadCollectionSpec: elf-callbacks.c and elf-sections.c', () => {
+  const b = fixtureBuilder();
+  afterAll(() => b.cleanup());
+
+  for (const engine of ['interp', 'jit'] as const) {
+    it(`links a bpf_loop callback (function pointer) and reads a custom .data.* section (${engine})`, () => {
+      const c = loadCollectionSpec(b.build('elf-callbacks').bytes);
+      expect([...c.maps.keys()]).toEqual(['.data.steps']);
+      const spec = c.programs.get('loop_sum')!;
+      const fp = spec.insns.find((i) => i.code === 0x18 && i.src === 4);
+      expect(fp).toBeDefined();
+      const prog = vm.load(spec, { maps: vmMaps(c), engine });
+      expect(prog.testRun({ data: new Uint8Array(20) }).retval).toBe(2 * 3 * 20); // twice(len * step)
+      expect(prog.testRun({ data: new Uint8Array(33) }).retval).toBe(2 * 3 * 33);
+    });
+  }
+
+  it('types every program by its section, with the attach target after the prefix', () => {
+    const c = loadCollectionSpec(b.build('elf-sections').bytes);
+    const got = Object.fromEntries([...c.programs.values()].map((p) => [p.name, [p.type, p.expectedAttachType ?? null, p.attachTo]]));
+    // Program and attach type numbers as in <linux/bpf.h>.
+    expect(got).toEqual({
+      tp_openat: [5, null, 'syscalls/sys_enter_openat'], tp_switch: [5, null, 'sched/sched_switch'],
+      raw_enter: [17, null, 'sys_enter'], raw_exit: [17, null, 'sys_exit'],
+      kp_unlink: [2, null, 'do_unlinkat'], krp_unlink: [2, null, 'do_unlinkat'],
+      up_main: [2, null, '/bin/true:main'], usdt_probe: [2, null, './app:prov:probe'],
+      on_sample: [7, null, ''], tc_pass: [3, null, ''], cls_pass: [3, null, ''], tcx_in: [3, 46, ''],
+      cg_in: [8, 0, ''], cg_out: [8, 1, ''], cg_sock: [9, 2, ''], sock_all: [1, null, ''], xdp_drop: [6, 37, ''],
+      btf_switch: [26, 23, 'sched_switch'], fe_unlink: [26, 24, 'do_unlinkat'],
+    });
+  });
+});
+
 describe('loadCollectionSpec: bad input', () => {
   it('rejects non-ELF, truncated and non-BPF files with typed errors', () => {
     expect(() => loadCollectionSpec(new Uint8Array(10))).toThrowError(expect.objectContaining({ code: 'E_ELF_TRUNCATED' }) as Error);

@@ -235,7 +235,8 @@ export function kernelCheckMany(mode: 'socket' | 'seccomp', progs: readonly (rea
 
 /**
  * Installs each seccomp filter in a child process and makes one system call under it: the
- * install errno (0 = installed) and the errno the call got (-1 when it succeeded).
+ * install errno (0 = installed) and the errno the call got (-1 when it succeeded, -2 when the
+ * filter killed the process).
  */
 export function kernelSeccompMany(items: readonly { insns: readonly Insn[]; nr: number; args: readonly bigint[] }[]): { install: number; errno: number }[] {
   const lines = items.map((i) => ['kseccomp', String(i.nr), Array.from({ length: 6 }, (_, j) => BigInt.asUintN(64, i.args[j] ?? 0n).toString()).join(' '), progField(i.insns)].join('\t'));

@@ -73,3 +73,28 @@ describe.skipIf(why !== undefined)('kernel parity: known VM differences (socket 
     await run({ name: 'proto', type: 1, license: 'GPL', insns: [{ code: 0x61, dst: 0, src: 1, off: 16, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] }, new Uint8Array(64));
   });
 });
+
+describe.skipIf(why !== undefined)('kernel deviations from RFC 9669 found by the parity suite', () => {
+  // Seen twice in one session on 6.18 x86-64 (r0 kept INT64_MAX), not reproduced later: the kernel side only warns.
+  it('32-bit cmpxchg zero-extends r0 (the VM does; the kernel was seen not to)', async () => {
+    const kernel = await Kernel.open();
+    // r0 = INT64_MAX; the word at r10-44 is 0xffffffff = w0, so the exchange succeeds and r0 = old value, zero-extended.
+    const recipe: Recipe = {
+      family: 'stack', init: [0x7fffffffffffffffn, 0n, 0n, 0n, 0n, 0n, -1n, 0n, 0n, 0n], ret: 0, packet: new Uint8Array(64), dataMap: 'array',
+      ops: [
+        { k: 'st', size: 0x18, off: -48, imm: -1 },
+        alu(0xcc, 2, 0), // w2 s>>= w0
+        { k: 'jmp', code: 0x1e, dst: 4, src: 2, imm: 0, skip: 1 }, // always taken: the next jump is dead code
+        { k: 'jmp', code: 0xc6, dst: 0, src: 0, imm: 0, skip: 1 },
+        { k: 'atomic', dw: false, off: -44, src: 0, aop: 0xf1 },
+      ],
+    };
+    // buildProgram adds w0 = w0 after 32-bit cmpxchg for the random suite; here the bare instruction is wanted.
+    const spec = buildProgram(recipe, 'cmpxchg32');
+    spec.insns = spec.insns.filter((i, n, all) => !(i.code === 0xbc && i.dst === 0 && i.src === 0 && all[n - 1]?.code === 0xc3));
+    const r0 = (o: { maps: Record<string, string[]> }) => o.maps.out[0].slice(9, 25);
+    for (const engine of engines) expect(r0(await onVm(spec, recipe.packet, engine)), engine).toBe('ffffffff00000000');
+    const k = r0(await onKernel(kernel, spec, recipe.packet));
+    if (k !== 'ffffffff00000000') console.warn(`[parity] kernel deviation: 32-bit cmpxchg left r0 = ${k} (little-endian hex), RFC 9669 says zero-extended`);
+  });
+});

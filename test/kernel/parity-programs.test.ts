@@ -68,6 +68,7 @@ describe.skipIf(why !== undefined)('kernel parity: generated programs, VM vs ker
   it('ran the programs it promised', () => {
     const total = Object.values(RUNS).reduce((a, b) => a + Math.max(1, Math.round(b * scale)), 0);
     console.log(`[parity] ${tally.programs} programs (${tally.insns} instructions) agreed on kernel and VM (${engines.join(' + ')})`);
-    expect(tally.programs).toBe(total);
+    // Shrinking after a failure runs more programs; a pass runs exactly the promised number.
+    expect(tally.programs).toBeGreaterThanOrEqual(total);
   });
 });

@@ -2,7 +2,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeProgram, slots, type ProgramSpec } from '../../src/ebpf/index.js';
-import { CoreReloKind, loadCollectionSpec, matchSection, type BtfCoreRelo, type CollectionSpec } from '../../src/elf/index.js';
+import { BtfKind, CoreReloKind, kernelBtf, loadCollectionSpec, parseBtf, matchSection, type BtfCoreRelo, type CollectionSpec } from '../../src/elf/index.js';
 import { skipReason } from '../helpers/reference.js';
 import { clangSkip, fixtureBuilder } from '../elf/clang.js';
 
@@ -134,4 +134,21 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
       if (name === 'elf-xdp') expect(checked).toEqual({ map: 2, data: 3, call: 4 }); // the relocations in main functions, counted by hand in objdump's listing
     });
   }
+
+  it('kernelBtf: DATASEC sizes are the section sizes and variable offsets the symbol values llvm-readelf-19 lists', () => {
+    const o = b.build('elf-xdp');
+    const btf = parseBtf(kernelBtf(o.bytes));
+    const sizes = new Map<string, number>();
+    for (const m of readelf(o.path, '-S').matchAll(/^\s*\[\s*\d+\]\s+(\S+)\s+\S+\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)/gm)) sizes.set(m[1], parseInt(m[2], 16));
+    const syms = symbols(o.path);
+    let vars = 0;
+    for (const t of btf.types.filter((x) => x.kind === BtfKind.DATASEC)) {
+      expect(t.size, t.name).toBe(sizes.get(t.name));
+      for (const si of t.secinfos ?? []) {
+        expect(si.offset, btf.types[si.type].name).toBe(syms.find((y) => y.name === btf.types[si.type].name)?.value);
+        vars++;
+      }
+    }
+    expect(vars).toBe(9); // seen, drop_len, static_count, by_len, counters, outer, bonus, LICENSE, legacy
+  });
 });

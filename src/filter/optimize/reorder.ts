@@ -11,7 +11,7 @@ import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, cloneCfg, isGotoBlock, liveness, predecessors, topoOrder } from './graph.js';
-import { step, stepCopy, type State, type ValueTable } from './values.js';
+import { peekLoad, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
 interface Run {
@@ -23,14 +23,13 @@ interface Run {
 /** The value a run's first block leaves in A, if its statements are at most one load that cannot abort from `entry`. */
 function runValue(b: Block, entry: State, table: ValueTable): number | undefined {
   if (b.stmts.length > 1) return undefined;
-  const sim = stepCopy(entry);
-  if (b.stmts.length === 1) {
-    const s = b.stmts[0];
-    if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return undefined;
-    // Only loads of packet data or M[], which do not read A (an indexed load reads X, which no run writes).
-    if (step(s, sim, table, false).mayAbort) return undefined;
-  }
-  return sim.regs[A_ATOM];
+  if (b.stmts.length === 0) return entry.regs[A_ATOM];
+  const s = b.stmts[0];
+  if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return undefined;
+  // Only loads of packet data or M[], which do not read A (an indexed load reads X, which no run writes).
+  // Called for every block of every chain, so the entry state is not copied.
+  const r = peekLoad(s, entry, table);
+  return r.mayAbort ? undefined : r.a;
 }
 
 /**

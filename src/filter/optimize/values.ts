@@ -414,6 +414,26 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
   }
 }
 
+/**
+ * The value a load statement (class LD) leaves in A when run from `st`, and whether it may
+ * abort, without changing `st` and without copying it: `step` on a load writes only A, the
+ * known length and the done loads, which are put back.
+ */
+export function peekLoad(s: Insn, st: State, table: ValueTable): { a: number; mayAbort: boolean } {
+  if (BPF_CLASS(s.code) !== BPF_LD) throw new RangeError('peekLoad takes a load statement');
+  const a = st.regs[A_ATOM];
+  const { minLen, done, owned } = st;
+  // Without ownership of `done`, a write to it goes to a copy, so the original stays as it was.
+  st.owned &= ~OWN_DONE;
+  const { mayAbort } = step(s, st, table, false);
+  const v = st.regs[A_ATOM];
+  st.regs[A_ATOM] = a;
+  st.minLen = minLen;
+  st.done = done;
+  st.owned = owned;
+  return { a: v, mayAbort };
+}
+
 /** The key under which a branch outcome is remembered. */
 export function testKey(op: number, a: number, b: number): string {
   return `${op}:${a}:${b}`;
