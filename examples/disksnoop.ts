@@ -79,8 +79,9 @@ async function main(): Promise<void> {
     {
       using _a = await attachTracepoint(kernel.sys, issue, 'block', 'block_rq_issue', tracefs.dirs);
       using _b = await attachTracepoint(kernel.sys, complete, 'block', 'block_rq_complete', tracefs.dirs);
+      const stopped = runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined);
       console.log('attached');
-      await runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined);
+      await stopped;
     }
     const hist = issue.maps.get('hist')!;
     printHistogram(Array.from({ length: BUCKETS }, (_, i) => u64(hist.get(u32Key(i))!)));

@@ -38,8 +38,9 @@ async function main(): Promise<void> {
   using prog = kernel.load(mallocCountSpec());
   {
     using _link = await attachUprobe(kernel.sys, prog, lib, 'malloc', { pid });
+    const stopped = runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined);
     console.log(`attached to malloc in ${lib}${pid !== undefined ? ` for pid ${pid}` : ''}`);
-    await runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined);
+    await stopped;
   }
   const rows: [number, bigint][] = [];
   for await (const [k, v] of prog.maps.get('counts')!.entries()) rows.push([u32(k), u64(v)]);

@@ -42,13 +42,19 @@ async function main(): Promise<void> {
     using prog = kernel.load(opensnoopSpec(values.pid !== undefined ? Number(values.pid) : undefined));
     using rb = new RingBufferReader(kernel.sys, prog.maps.get('events')!);
     using _link = await attachTracepoint(kernel.sys, prog, 'syscalls', 'sys_enter_openat', tracefs.dirs);
-    console.log(`${'PID'.padStart(7)} ${'COMM'.padEnd(16)} FILE`);
-    void runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined).then(() => rb.close());
-    for await (const r of rb) {
+    const print = (r: Uint8Array): void => {
       const len = new DataView(r.buffer, r.byteOffset).getInt32(RECORD.len, true);
       const file = len < 0 ? `<unreadable: ${len}>` : cString(r.subarray(RECORD.file));
       console.log(`${String(u32(r, RECORD.pid)).padStart(7)} ${cString(r.subarray(RECORD.comm, RECORD.comm + 16)).padEnd(16)} ${file}`);
-    }
+    };
+    // Listen for Ctrl-C before saying we are ready, so a stop right after the header is not missed.
+    // On stop, what is still in the ring buffer is printed before the reader closes.
+    void runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined).then(() => {
+      rb.consume(print);
+      rb.close();
+    });
+    console.log(`${'PID'.padStart(7)} ${'COMM'.padEnd(16)} FILE`);
+    for await (const r of rb) print(r);
   } finally {
     tracefs.cleanup();
   }

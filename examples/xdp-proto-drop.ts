@@ -58,8 +58,9 @@ async function main(): Promise<void> {
   for (const p of dropped) dropMap.set(u32Key(p), u32Key(1));
   {
     using _link = attachXdp(kernel.sys, prog, values.iface, (values.mode ?? 'skb') as XdpMode);
+    const stopped = runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined);
     console.log(`attached to ${values.iface}, dropping ${[...dropped].map((p) => NAMES.get(p) ?? p).join(',') || 'nothing'}`);
-    await runUntilStopped(values.duration !== undefined ? Number(values.duration) : undefined);
+    await stopped;
   }
   console.log(`${'PROTO'.padEnd(8)} ${'PACKETS'.padStart(8)}  ACTION`);
   for await (const [k, v] of prog.maps.get('counts')!.entries()) {

@@ -385,3 +385,24 @@ export function compileJit(prog: Program): CbpfFunction {
   const make = new Function('rt', src) as (rt: Runtime) => CbpfFunction;
   return make(runtime);
 }
+
+/**
+ * A compiled filter over a packet that lies inside a larger buffer: `caplen` bytes from `offset`
+ * of `buf`, `wirelen` long on the wire. It returns what {@link interpret} returns on
+ * `buf.subarray(offset, offset + caplen)` (libpcap semantics, no metadata), without making that view.
+ */
+export type CbpfRangeFunction = (buf: Uint8Array, offset: number, caplen: number, wirelen: number) => number;
+
+/**
+ * Like {@link compileJit}, for packets read straight out of a capture buffer: a reader that
+ * scans millions of records pays neither a view nor a call per packet beyond this one.
+ */
+export function compileJitRange(prog: Program): CbpfRangeFunction {
+  // The generated code reads the packet only as `p[...]` and its length only as `len`.
+  const body = jitSource(prog, false)
+    .replace('const len = p.length;', '')
+    .replace(/\bp\[/g, 'p[b + ');
+  const src = `'use strict';\nreturn function cbpfFilterRange(p, b, len, wl) {\n${body}\n};`;
+  const make = new Function('rt', src) as (rt: Runtime) => CbpfRangeFunction;
+  return make(runtime);
+}

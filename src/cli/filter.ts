@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
 import { formatPacket, PrintState, type PrintOptions, type TimestampFormat, type Layer } from '../decode/index.js';
+import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
 import { openCaptureFileSync, AtomicFileWriter, canScan, scanPcapFile } from '../node/index.js';
 import { PcapWriter, PcapngWriter, type Packet } from '../pcap/index.js';
@@ -105,6 +106,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const snaplen = snapOpt || info.snaplen;
   const resolver = expr ? systemResolver() : undefined;
   const filters = new Map<number, ((p: Uint8Array, wirelen: number) => number) | null>();
+  const programs = new Map<number, FilterProgram>();
   const filterFor = (linkType: number): ((p: Uint8Array, wirelen: number) => number) | null => {
     let f = filters.get(linkType);
     if (f === undefined) {
@@ -113,6 +115,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         // Compiled for a savefile, as tcpdump -r does: DLT_NULL/LOOP family values follow the file's byte order.
         const offlineAf = info.byteOrder === 'le' ? 'unswapped' : 'swapped';
         const prog: FilterProgram = compileFilter(expr, { linkType, snaplen, resolver, offlineAf });
+        programs.set(linkType, prog);
         f = engine === 'jit' ? (p, w) => prog.match(p, w) : (p, w) => prog.interpret(p, w);
       }
       filters.set(linkType, f);
@@ -170,7 +173,10 @@ async function run(argv: string[], io: Io): Promise<number> {
     // Counting or copying a plain little-endian microsecond pcap needs no packet objects.
     const plainCopy = info.byteOrder === 'le' && info.tsResolution.exponent === 6 && !out?.endsWith('.pcapng');
     if (!printing && !snapOpt && canScan(info) && (!out || plainCopy)) {
-      const f = filterFor(info.linkType);
+      filterFor(info.linkType);
+      const prog = programs.get(info.linkType);
+      const f: CbpfRangeFunction | null =
+        prog === undefined ? null : engine === 'jit' ? compileJitRange(prog.insns) : (buf, at, caplen, wl) => prog.interpret(buf.subarray(at, at + caplen), wl);
       const w = writer;
       let offset: number | undefined;
       for (;;) {
@@ -179,7 +185,7 @@ async function run(argv: string[], io: Io): Promise<number> {
           info,
           (buf, at, caplen, origLen) => {
             seen++;
-            if (f !== null && f(buf.subarray(at + 16, at + 16 + caplen), origLen) === 0) return true;
+            if (f !== null && f(buf, at + 16, caplen, origLen) === 0) return true;
             matched++;
             if (w) w.write(buf.subarray(at, at + 16 + caplen));
             return maxCount === undefined || matched < maxCount;

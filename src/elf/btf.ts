@@ -105,7 +105,7 @@ export function parseBtf(bytes: Uint8Array): Btf {
     if (off >= strs.length) fail('E_BTF_STRING', `string offset ${off} outside the string section`, sStart);
     const end = all.indexOf('\0', off);
     const raw = all.slice(off, end < 0 ? all.length : end);
-    return ascii || !/[^\x00-\x7f]/.test(raw) ? raw : utf8(raw);
+    return ascii || !/[\u0080-\u00ff]/.test(raw) ? raw : utf8(raw);
   };
 
   const types: BtfType[] = [VOID];

@@ -1,6 +1,6 @@
 /** compileFilter: a pcap-filter expression to a validated classic BPF program with interpret/JIT matchers. */
 
-import { compileJit, interpret, validate, type Insn } from '../cbpf/index.js';
+import { compileJit, compileJitRange, interpret, validate, type CbpfRangeFunction, type Insn } from '../cbpf/index.js';
 import { ParseError, UsageError } from '../util/index.js';
 import type { FilterAst } from './ast.js';
 import type { Cfg } from './cfg.js';
@@ -41,6 +41,8 @@ export interface FilterProgram {
   readonly finalCfg: Cfg;
   /** Runs the program on one packet (JIT); returns 0 to drop, else the number of bytes to keep. */
   match(packet: Uint8Array, wirelen?: number): number;
+  /** Runs the program on `caplen` bytes at `offset` of `buf` (a capture buffer), without making a view. */
+  matchAt(buf: Uint8Array, offset: number, caplen: number, wirelen: number): number;
   /** The same through the reference interpreter. */
   interpret(packet: Uint8Array, wirelen?: number): number;
 }
@@ -97,6 +99,7 @@ function compileUnguarded(expr: string, options: CompileFilterOptions): FilterPr
   const insns = emit(final);
   validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap' });
   let jit: ((p: Uint8Array, w?: number) => number) | undefined;
+  let jitRange: CbpfRangeFunction | undefined;
   return {
     expr,
     linkType,
@@ -107,6 +110,10 @@ function compileUnguarded(expr: string, options: CompileFilterOptions): FilterPr
     match(packet, wirelen) {
       jit ??= compileJit(insns);
       return jit(packet, wirelen ?? packet.length);
+    },
+    matchAt(buf, offset, caplen, wirelen) {
+      jitRange ??= compileJitRange(insns);
+      return jitRange(buf, offset, caplen, wirelen);
     },
     interpret(packet, wirelen) {
       return interpret(insns, packet, wirelen ?? packet.length);

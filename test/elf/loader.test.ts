@@ -122,6 +122,8 @@ describe.skipIf(skip)('loadCollectionSpec: elf-core.c against its own BTF', () =
     expect(run('skb_protocol_size')).toBe(2);
     expect(run('field_exists')).toBe(3); // both exist in the object's own BTF
     expect(run('type_size')).toBe(16);
+    expect(run('enum_value')).toBe(4 + 10); // XDP_REDIRECT, and XDP_TX exists
+    expect(run('type_exists')).toBe(3); // both types exist in the object's own BTF
     expect(run('read_b', new Uint8Array([1, 0, 0, 0, 7, 0, 0, 0, 9, 9, 9, 9, 9, 9, 9, 9]))).toBe(7);
   });
 });
@@ -142,6 +144,14 @@ describe.skipIf(skip)('loadCollectionSpec: elf-callbacks.c and elf-sections.c', 
       expect(prog.testRun({ data: new Uint8Array(33) }).retval).toBe(2 * 3 * 33);
     });
   }
+
+  it('links a static subprogram of the program section called without a relocation, and makes no program of it', () => {
+    const c = loadCollectionSpec(b.build('elf-callbacks').bytes);
+    expect([...c.programs.keys()].sort()).toEqual(['loop_sum', 'one_more']);
+    const spec = c.programs.get('one_more')!;
+    expect(spec.insns).toHaveLength(5 + 3); // one_more, then plus_one appended
+    expect(vm.load(spec).testRun({ data: new Uint8Array(41) }).retval).toBe(42);
+  });
 
   it('types every program by its section, with the attach target after the prefix', () => {
     const c = loadCollectionSpec(b.build('elf-sections').bytes);

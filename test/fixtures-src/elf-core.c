@@ -23,7 +23,9 @@ struct sk_buff {
   unsigned short protocol;
 } __attribute__((preserve_access_index));
 
-enum xdp_action___local { XDP_TX___local = 3 };
+struct no_such_type_in_the_kernel {
+  int x;
+};
 
 /* A local struct read through the packet: the load's offset is the relocated instruction. */
 struct pkt_pair {
@@ -53,6 +55,14 @@ int field_exists(struct xdp_md *ctx) {
 
 SEC("xdp")
 int type_size(struct xdp_md *ctx) { return bpf_core_type_size(struct list_head); }
+
+SEC("xdp")
+int enum_value(struct xdp_md *ctx) { return bpf_core_enum_value(enum xdp_action, XDP_REDIRECT) + 10 * bpf_core_enum_value_exists(enum xdp_action, XDP_TX); }
+
+SEC("xdp")
+int type_exists(struct xdp_md *ctx) {
+  return bpf_core_type_exists(struct list_head) + 2 * bpf_core_type_exists(struct no_such_type_in_the_kernel);
+}
 
 SEC("xdp")
 int read_b(struct xdp_md *ctx) {

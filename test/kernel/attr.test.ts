@@ -1,7 +1,7 @@
 // bpf_attr / perf_event_attr / sock_fprog encoders: field offsets checked against the C compiler's offsetof over the system headers.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -18,8 +18,13 @@ function offsetsFromC(fields: string[], type = 'union bpf_attr', header = 'linux
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-attr-'));
   const src = path.join(dir, 'off.c');
   writeFileSync(src, `#include <stdio.h>\n#include <stddef.h>\n#include <${header}>\nint main(void){\n${fields.map((f) => `printf("%s %zu\\n", "${f}", offsetof(${type}, ${f}));`).join('\n')}\nreturn 0;}\n`);
-  execFileSync('gcc', ['-o', path.join(dir, 'off'), src]);
-  const out = execFileSync(path.join(dir, 'off'), { encoding: 'utf8' });
+  let out: string;
+  try {
+    execFileSync('gcc', ['-o', path.join(dir, 'off'), src]);
+    out = execFileSync(path.join(dir, 'off'), { encoding: 'utf8' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
   return new Map(out.trim().split('\n').map((l) => { const [f, o] = l.split(' '); return [f, Number(o)]; }));
 }
 

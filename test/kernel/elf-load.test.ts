@@ -78,6 +78,14 @@ describe.skipIf(why !== undefined)('ELF objects: kernel vs VM', () => {
     expect([...kmaps.get('legacy')!.get(key0)!]).toEqual([...vmMaps.get('legacy')!.lookupElem(key0)!]);
   });
 
+  it('a static subprogram in the program section: kernel and VM agree', () => {
+    const spec = loadCollectionSpec(b.build('elf-callbacks').bytes).programs.get('one_more')!;
+    using kp = kernel.load(spec);
+    const frame = new Uint8Array(41);
+    expect(kp.testRun({ data: frame }).retval).toBe(vm.load(spec).testRun({ data: frame }).retval);
+    expect(kp.testRun({ data: frame }).retval).toBe(42);
+  });
+
   it('xdp_pass loads and passes', () => {
     using kp = kernel.load(coll.programs.get('xdp_pass')!);
     expect(kp.testRun({ data: new Uint8Array(64) }).retval).toBe(2);
@@ -124,6 +132,8 @@ describe.skipIf(why !== undefined)('CO-RE against /sys/kernel/btf/vmlinux', () =
       skb_protocol_size: 2, // __be16
       field_exists: 1, // task_struct.pid exists, task_struct___missing's field does not
       type_size: 16, // struct list_head: two pointers
+      enum_value: 4 + 10, // XDP_REDIRECT in the kernel's enum xdp_action, and XDP_TX exists
+      type_exists: 1, // struct list_head exists, struct no_such_type_in_the_kernel does not
     };
     expect(expected.tgid_offset).toBeGreaterThan(100);
     for (const [name, want] of Object.entries(expected)) {

@@ -1,15 +1,13 @@
 // Attaching to kernel hooks: raw_tp and tracepoint programs counting this process's own gettid calls, and a ring buffer read over mmap.
 
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MapType, ProgType } from '../../src/ebpf/index.js';
 import type { Insn, ProgramSpec } from '../../src/ebpf/index.js';
 import { Kernel, RingBufferReader, SYSCALLS_AARCH64, SYSCALLS_X86_64, attachRawTracepoint, attachTracepoint } from '../../src/kernel/index.js';
 import { DW, W, call, exit, ins, jmp, ldMap, lddw, ldx, movImm, movReg, st, stx } from './helpers/asm.js';
-import { kernelSkip } from './helpers/kernel.js';
+import { kernelSkip, mountPrivate } from './helpers/kernel.js';
 
 const why = await kernelSkip('kernel links and ring buffer');
 
@@ -114,21 +112,17 @@ describe.skipIf(why !== undefined)('links and ring buffer', () => {
 
   describe('tracepoint through a perf event (tracefs on a private mount)', () => {
     let tracefs: string | undefined;
+    let unmount: (() => void) | undefined;
     beforeAll(() => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-tracefs-'));
       try {
-        execFileSync('mount', ['-t', 'tracefs', 'tracefs', dir]);
-        tracefs = dir;
+        const m = mountPrivate('tracefs');
+        tracefs = m.dir;
+        unmount = m.cleanup;
       } catch {
-        rmSync(dir, { recursive: true, force: true });
+        tracefs = undefined;
       }
     });
-    afterAll(() => {
-      if (tracefs) {
-        execFileSync('umount', [tracefs]);
-        rmSync(tracefs, { recursive: true, force: true });
-      }
-    });
+    afterAll(() => unmount?.());
 
     it('syscalls/sys_enter_gettid counts exactly our calls', async (ctx) => {
       if (!tracefs || !existsSync(path.join(tracefs, 'events/syscalls/sys_enter_gettid/id'))) {

@@ -1,8 +1,12 @@
 // Software clock sampling (`interval` and `profile` sources): a PERF_EVENT program run by the CPU clock of this thread, counted in a map.
 
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ProgType } from '../../src/ebpf/index.js';
-import { BPF_PERF_EVENT_DATA, Kernel, attachPerfSample } from '../../src/kernel/index.js';
+import { BPF_PERF_EVENT_DATA, Kernel, attachPerfSample, cgroup2MountPoint, pmuFormatShift, pmuType } from '../../src/kernel/index.js';
+import { UnsupportedError } from '../../src/util/index.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { countAt, countingSpec } from './helpers/probe-progs.js';
 
@@ -17,6 +21,32 @@ function burn(rounds: number): number {
   if (x < 0) throw new Error('unreachable');
   return (d.user + d.system) * 1000;
 }
+
+describe('pmu and mount lookups (no root)', () => {
+  it('reads a pmu type and format bits from a sysfs-shaped dir; a missing pmu is a typed UnsupportedError', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-pmu-'));
+    try {
+      mkdirSync(path.join(dir, 'uprobe/format'), { recursive: true });
+      writeFileSync(path.join(dir, 'uprobe/type'), '8\n');
+      writeFileSync(path.join(dir, 'uprobe/format/retprobe'), 'config:0\n');
+      writeFileSync(path.join(dir, 'uprobe/format/ref_ctr_offset'), 'config:32-63\n');
+      expect(await pmuType('uprobe', dir)).toBe(8);
+      expect(await pmuFormatShift('uprobe', 'retprobe', dir)).toBe(0n);
+      expect(await pmuFormatShift('uprobe', 'ref_ctr_offset', dir)).toBe(32n);
+      expect(await pmuFormatShift('uprobe', 'nope', dir)).toBeUndefined();
+      const err = await pmuType('kprobe', dir).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(UnsupportedError);
+      expect(err).toMatchObject({ code: 'E_UNSUPPORTED', hint: expect.stringMatching(/CONFIG_KPROBES/) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds the cgroup v2 mount in /proc/mounts text', () => {
+    expect(cgroup2MountPoint('tmpfs /sys/fs/cgroup tmpfs rw 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n')).toBe('/sys/fs/cgroup/unified');
+    expect(cgroup2MountPoint('cgroup /sys/fs/cgroup/cpu cgroup rw 0 0\n')).toBeUndefined();
+  });
+});
 
 describe.skipIf(why !== undefined)('perf event sampling', () => {
   it('interval: cpu-clock every 1 ms on this thread runs the program once per period, and each run sees that period', async () => {

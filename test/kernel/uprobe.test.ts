@@ -1,11 +1,13 @@
 // uprobes on gcc-built binaries: a PIE and a non-PIE executable and a shared library, counted exactly per call, with the pid filter.
 
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgType } from '../../src/ebpf/index.js';
 import { functionSymbols, readSegments, symbolOffset, vaddrToOffset } from '../../src/elf/index.js';
-import { Kernel, attachUprobe, resolveBinary } from '../../src/kernel/index.js';
+import { Kernel, attachUprobe, readUsdtProbes, resolveBinary } from '../../src/kernel/index.js';
+import { BpfkitError } from '../../src/util/index.js';
 import { hasCommand } from '../helpers/reference.js';
 import { buildDir } from './helpers/c-build.js';
 import { kernelSkip } from './helpers/kernel.js';
@@ -43,6 +45,35 @@ async function runProbed(bin: string, n: number, libDir: string, attach: (pid: n
   expect(await done).toBe(0);
   return out.trim();
 }
+
+describe('elf symbols of linked binaries (no root)', () => {
+  const sample = ['/bin/true', '/usr/bin/true'].find(existsSync);
+  it.runIf(sample !== undefined)('truncated or corrupted binaries give typed errors, never a crash', () => {
+    const bytes = new Uint8Array(readFileSync(sample!));
+    const headerEnd = Math.min(bytes.length, 4096);
+    fc.assert(
+      fc.property(fc.nat(bytes.length), fc.array(fc.tuple(fc.nat(headerEnd - 1), fc.nat(255)), { maxLength: 8 }), (cut, flips) => {
+        const b = bytes.slice(0, cut);
+        for (const [at, v] of flips) if (at < b.length) b[at] = v;
+        for (const f of [() => functionSymbols(b), () => readSegments(b), () => readUsdtProbes(b)]) {
+          try {
+            f();
+          } catch (e) {
+            if (!(e instanceof BpfkitError)) throw e;
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it.runIf(sample !== undefined)('a stripped system binary still has .dynsym functions with offsets inside the file', () => {
+    const bytes = new Uint8Array(readFileSync(sample!));
+    const syms = functionSymbols(bytes);
+    for (const s of syms) expect(s.offset + s.size).toBeLessThanOrEqual(bytes.length);
+    expect(() => functionSymbols(Uint8Array.of(1, 2, 3))).toThrow(expect.objectContaining({ code: 'E_ELF_MAGIC' }));
+  });
+});
 
 describe.skipIf(why !== undefined)('uprobe', () => {
   let kernel: Kernel;
@@ -109,6 +140,13 @@ describe.skipIf(why !== undefined)('uprobe', () => {
     });
     link?.close();
     expect(countAt(prog, 0)).toBe(300n);
+  });
+
+  it('20 attach/close cycles leak no file descriptor', async () => {
+    using prog = kernel.load(countingSpec('up_fd', ProgType.BPF_PROG_TYPE_KPROBE));
+    const before = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 20; i++) (await attachUprobe(kernel.sys, prog, pie, 'work', { pid: process.pid })).close();
+    expect(readdirSync('/proc/self/fd').length).toBe(before);
   });
 
   it('libc resolves by bare name, and an unknown symbol is a typed error naming it', async () => {

@@ -77,7 +77,7 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
   const b = fixtureBuilder();
   afterAll(() => b.cleanup());
 
-  for (const name of ['elf-xdp', 'elf-core']) {
+  for (const name of ['elf-xdp', 'elf-core', 'elf-callbacks', 'elf-sections']) {
     it(`${name}.o: a program per global function of a program section, bytes equal outside relocations`, () => {
       const o = b.build(name);
       const coll: CollectionSpec = loadCollectionSpec(o.bytes);
@@ -96,12 +96,29 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
         for (const ins of dump.filter((x) => x.section === sec && x.slot >= first && x.slot < first + main.size / 8)) {
           const at = ins.slot - first;
           if (ins.relocs.some((r) => r.startsWith('CO-RE'))) { coreOffsets.add(`${sec}:${ins.slot}`); continue; }
+          const q = insnAt(spec, at)!;
+          const landsOn = (callee: Sym | undefined, landed: number): void => {
+            const fi = spec.funcInfo!.find((f) => f.insn === landed);
+            expect(fi, `${main.name} slot ${at} lands on a function start`).toBeDefined();
+            expect(coll.btf!.types[fi!.typeId].name).toBe(callee?.name);
+            checked.call++;
+          };
+          const immOf = (): number => new DataView(new Uint8Array(ins.bytes.split(' ').slice(4, 8).map((x) => parseInt(x, 16))).buffer).getInt32(0, true);
+          if (ins.relocs.length === 0 && ins.bytes.startsWith('85 10')) {
+            // A pc-relative call inside the section: objdump's target is slot + imm + 1.
+            const tslot = ins.slot + immOf() + 1;
+            landsOn(syms.find((s) => s.type === 'FUNC' && s.ndx === main.ndx && s.value / 8 === tslot), at + 1 + q.imm);
+            continue;
+          }
           if (ins.relocs.length === 0) { expect(ours.get(at), `${main.name} slot ${at}`).toBe(ins.bytes); continue; }
           const rel = /^(R_BPF_\w+)\s+(\S+)$/.exec(ins.relocs[0])!;
           const target = syms.find((s) => s.name === rel[2] && s.type !== 'SECTION') ?? syms.find((s) => s.type === 'SECTION' && s.name === rel[2]);
           const targetSec = target ? secs.get(target.ndx) : undefined;
-          const q = insnAt(spec, at)!;
-          if (rel[1] === 'R_BPF_64_64' && (targetSec === '.maps' || targetSec === 'maps')) {
+          if (rel[1] === 'R_BPF_64_64' && targetSec === '.text') {
+            // A function pointer: imm is the byte offset into .text; ours is BPF_PSEUDO_FUNC, relative like a call.
+            expect(q.src).toBe(4);
+            landsOn(syms.find((s) => s.type === 'FUNC' && s.ndx === target?.ndx && s.value === immOf()), at + 1 + q.imm);
+          } else if (rel[1] === 'R_BPF_64_64' && (targetSec === '.maps' || targetSec === 'maps')) {
             expect(q.ref, `${main.name} slot ${at}`).toBe(rel[2]);
             expect(q.src).toBe(1);
             checked.map++;
@@ -111,15 +128,8 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
             checked.data++;
           } else if (rel[1] === 'R_BPF_64_32') {
             // The call lands on the start of the function objdump's relocation names (or the .text function at imm + 1).
-            const raw = ins.bytes.split(' ').slice(4, 8).map((x) => parseInt(x, 16));
-            const imm = new DataView(new Uint8Array(raw).buffer).getInt32(0, true);
-            const tslot = (target && target.type !== 'SECTION' ? target.value / 8 : 0) + imm + 1;
-            const callee = syms.find((s) => s.type === 'FUNC' && s.ndx === target?.ndx && s.value / 8 === tslot)!;
-            const landed = at + 1 + q.imm;
-            const fi = spec.funcInfo!.find((f) => f.insn === landed);
-            expect(fi, `${main.name} slot ${at} calls into a function start`).toBeDefined();
-            expect(coll.btf!.types[fi!.typeId].name).toBe(callee.name);
-            checked.call++;
+            const tslot = (target && target.type !== 'SECTION' ? target.value / 8 : 0) + immOf() + 1;
+            landsOn(syms.find((s) => s.type === 'FUNC' && s.ndx === target?.ndx && s.value / 8 === tslot), at + 1 + q.imm);
           }
         }
       }
@@ -131,6 +141,7 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
       const fromUs = [...(coll.btfExt?.coreRelos ?? new Map<string, BtfCoreRelo[]>()).entries()].flatMap(([sec, list]) => list.map((r) => `${sec}:${r.insnOff}:${r.kind}:${r.typeId}:${r.accessStr}`)).sort();
       expect(fromUs).toEqual(fromDump);
       if (name === 'elf-core') expect(fromUs.length).toBeGreaterThan(5);
+      if (name === 'elf-callbacks') expect(checked).toEqual({ map: 0, data: 0, call: 3 }); // bpf_loop callback, twice, plus_one
       if (name === 'elf-xdp') expect(checked).toEqual({ map: 2, data: 3, call: 4 }); // the relocations in main functions, counted by hand in objdump's listing
     });
   }

@@ -53,6 +53,10 @@ export function reorder(cfg: Cfg): Cfg {
     for (const sense of ['jt', 'jf'] as const) {
       const other = sense === 'jt' ? 'jf' : 'jt';
       const common = head.term[sense];
+      // The checks that need no walk come first (a chain is walked from each of its blocks):
+      // a head without a load tests the A the chain starts with, so it must stay first; and
+      // the chain writes A, so A must not be read where it succeeds.
+      if (head.stmts.length === 0 || (liveIn.get(common) as number) & (1 << A_ATOM)) continue;
       // Collect runs along the chain.
       const runs: Run[] = [];
       let b: Block = head;
@@ -77,9 +81,7 @@ export function reorder(cfg: Cfg): Cfg {
       const last = runs[runs.length - 1].blocks.at(-1) as Block;
       const tail = (last.term as { jt: Block; jf: Block })[other];
       // Registers the chain writes (A) must not be read where it leaves.
-      if ((liveIn.get(common) as number) & (1 << A_ATOM) || (liveIn.get(tail) as number) & (1 << A_ATOM)) continue;
-      // A run with no load tests the A the chain starts with: it must stay first.
-      if (head.stmts.length === 0) continue;
+      if ((liveIn.get(tail) as number) & (1 << A_ATOM)) continue;
       const first = new Map<number, number>();
       first.set(entry.regs[A_ATOM], -1);
       runs.forEach((r, i) => {

@@ -23,17 +23,35 @@ export async function kernelSkip(label: string): Promise<string | undefined> {
 }
 
 /**
- * Mounts a private bpffs instance on a fresh temp dir (each bpffs mount is its own instance,
- * so tests never touch /sys/fs/bpf that other programs use). `cleanup` unmounts and removes it.
+ * Mounts a private instance of a pseudo filesystem (bpffs: its own instance per mount; tracefs: the one view) on a
+ * fresh temp dir, so tests never touch /sys/fs/bpf that other programs use. `cleanup` unmounts and removes it; a
+ * process exit hook does the same if the worker ends before `afterAll` runs.
  */
-export function mountPrivateBpffs(): { dir: string; cleanup(): void } {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-bpffs-'));
-  execFileSync('mount', ['-t', 'bpf', 'bpf', dir]);
-  return {
-    dir,
-    cleanup() {
-      execFileSync('umount', [dir]);
+export function mountPrivate(fstype: 'bpf' | 'tracefs'): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `bpfkit-${fstype}fs-`));
+  try {
+    execFileSync('mount', ['-t', fstype, fstype, dir]);
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
+  let done = false;
+  const cleanup = () => {
+    if (done) return;
+    done = true;
+    process.off('exit', cleanup);
+    try {
+      execFileSync('umount', ['-l', dir]);
       rmSync(dir, { recursive: true, force: true });
-    },
+    } catch {
+      // Already gone.
+    }
   };
+  process.once('exit', cleanup);
+  return { dir, cleanup };
+}
+
+/** A private bpffs (see {@link mountPrivate}). */
+export function mountPrivateBpffs(): { dir: string; cleanup(): void } {
+  return mountPrivate('bpf');
 }

@@ -1,0 +1,80 @@
+// The BTF reader on BTF the test writes byte by byte: kinds, sizes through typedefs/arrays, lookups, and typed errors on bad input.
+import { describe, expect, it } from 'vitest';
+import { BtfKind, parseBtf } from '../../src/elf/index.js';
+import { BpfkitError } from '../../src/util/index.js';
+
+/** Writes little-endian BTF: types as u32 words (header words then extras), strings NUL-separated. */
+function writeBtf(types: number[], strings: string[]): Uint8Array {
+  const strBytes = [0];
+  const offs: number[] = [];
+  for (const s of strings) { offs.push(strBytes.length); for (const c of new TextEncoder().encode(s)) strBytes.push(c); strBytes.push(0); }
+  const typeLen = types.length * 4;
+  const out = new Uint8Array(24 + typeLen + strBytes.length);
+  const v = new DataView(out.buffer);
+  v.setUint16(0, 0xeb9f, true); out[2] = 1;
+  v.setUint32(4, 24, true); v.setUint32(8, 0, true); v.setUint32(12, typeLen, true);
+  v.setUint32(16, typeLen, true); v.setUint32(20, strBytes.length, true);
+  types.forEach((w, i) => v.setUint32(24 + i * 4, w >>> 0, true));
+  out.set(strBytes, 24 + typeLen);
+  return out;
+}
+
+const info = (kind: number, vlen = 0, kflag = 0): number => ((kflag << 31) | (kind << 24) | vlen) >>> 0;
+// String offsets: 'int' 1, 'pair' 5, 'a' 10, 'b' 12, 'pair_t' 14, 'é' 21
+const STRS = ['int', 'pair', 'a', 'b', 'pair_t', 'é'];
+const TYPES = [
+  1, info(BtfKind.INT), 4, (1 << 24) | 32, // [1] int: signed, 32 bits
+  0, info(BtfKind.PTR), 1, // [2] int *
+  5, info(BtfKind.STRUCT, 2), 8, 10, 1, 0, 12, 1, 32, // [3] struct pair { int a; int b; }
+  14, info(BtfKind.TYPEDEF), 3, // [4] typedef struct pair pair_t
+  0, info(BtfKind.ARRAY), 0, 4, 1, 3, // [5] pair_t[3]
+  0, info(BtfKind.CONST), 5, // [6] const pair_t[3]
+  21, info(BtfKind.ENUM, 1, 1), 4, 21, -2, // [7] enum é { é = -2 } (signed)
+];
+
+describe('parseBtf', () => {
+  const btf = parseBtf(writeBtf(TYPES, STRS));
+
+  it('reads each kind', () => {
+    expect(btf.types.length).toBe(8);
+    expect(btf.types[1]).toMatchObject({ kind: BtfKind.INT, name: 'int', size: 4, int: { encoding: 1, offset: 0, bits: 32 } });
+    expect(btf.types[2]).toMatchObject({ kind: BtfKind.PTR, type: 1 });
+    expect(btf.types[3].members).toEqual([{ name: 'a', type: 1, bitOffset: 0, bitSize: 0 }, { name: 'b', type: 1, bitOffset: 32, bitSize: 0 }]);
+    expect(btf.types[5].array).toEqual({ type: 4, indexType: 1, nelems: 3 });
+    expect(btf.types[7].enumValues).toEqual([{ name: 'é', value: -2n }]);
+  });
+
+  it('sizes types through typedefs, qualifiers and arrays', () => {
+    expect(btf.sizeOf(4)).toBe(8);
+    expect(btf.sizeOf(6)).toBe(24);
+    expect(btf.sizeOf(2)).toBe(8);
+    expect(btf.resolve(6).kind).toBe(BtfKind.ARRAY);
+    expect(btf.byName('pair_t')[0].id).toBe(4);
+    expect(btf.byName('pair', BtfKind.STRUCT).map((t) => t.id)).toEqual([3]);
+    expect(btf.byName('nothing')).toEqual([]);
+  });
+
+  it('rejects bad input with typed errors and byte offsets', () => {
+    const good = writeBtf(TYPES, STRS);
+    const bad = (b: Uint8Array, code: string): void => {
+      try {
+        parseBtf(b);
+        expect.unreachable(`expected ${code}`);
+      } catch (e) {
+        expect(e).toBeInstanceOf(BpfkitError);
+        expect((e as BpfkitError).code).toBe(code);
+      }
+    };
+    bad(good.subarray(0, 10), 'E_BTF_TRUNCATED');
+    const magic = good.slice(); magic[0] = 0; bad(magic, 'E_BTF_MAGIC');
+    const kind = good.slice(); kind[24 + 7] = 31; bad(kind, 'E_BTF_KIND');
+    const str = good.slice(); new DataView(str.buffer).setUint32(24, 9999, true); bad(str, 'E_BTF_STRING');
+    const len = good.slice(); new DataView(len.buffer).setUint32(12, 1 << 20, true); bad(len, 'E_BTF_TRUNCATED');
+    const ptr = writeBtf([0, info(BtfKind.PTR), 99], []);
+    expect(() => parseBtf(ptr).sizeOf(1)).not.toThrow(); // a pointer's size needs no target
+    const td = writeBtf([0, info(BtfKind.TYPEDEF), 99], []);
+    try { parseBtf(td).sizeOf(1); expect.unreachable(); } catch (e) { expect((e as BpfkitError).code).toBe('E_BTF_TYPE_ID'); }
+    const loop = writeBtf([0, info(BtfKind.TYPEDEF), 1], []);
+    try { parseBtf(loop).sizeOf(1); expect.unreachable(); } catch (e) { expect((e as BpfkitError).code).toBe('E_BTF_LOOP'); }
+  });
+});
