@@ -259,7 +259,12 @@ function linkProgram(
     if (ext && btf && target) {
       for (const r of ext.coreRelos.get(sc.section.name) ?? []) {
         const s = r.insnOff / 8;
-        if (s >= f.start && s < f.end) coreBySlot.set(s, { value: resolveCoreRelo(r, btf, target) });
+        if (s < f.start || s >= f.end) continue;
+        try {
+          coreBySlot.set(s, { value: resolveCoreRelo(r, btf, target) });
+        } catch (e) {
+          throw e instanceof BpfkitError ? e.withContext(`co-re relocation at insn ${base + s - f.start} (type ${r.typeId}, access ${r.accessStr})`) : e;
+        }
       }
     }
     for (let s = f.start; s < f.end; s++) {

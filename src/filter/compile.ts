@@ -8,7 +8,7 @@ import { dltFromName } from './dlt.js';
 import { emit } from './emit.js';
 import { generate, generateWithInfo } from './gencode/gencode.js';
 import type { Resolver } from './names/resolver.js';
-import { optimizeWithStats } from './optimize/index.js';
+import { optimizeFilter } from './optimize/index.js';
 import { parseFilter } from './parser.js';
 
 /** Options of {@link compileFilter}, mirroring `pcap_open_dead(linkType, snaplen)` + `pcap_compile(optimize, netmask)`. */
@@ -92,9 +92,7 @@ function compileUnguarded(expr: string, options: CompileFilterOptions): FilterPr
   let final = cfg;
   // libpcap leaves programs with variable 802.11 header code unoptimized.
   if ((options.optimize ?? true) && !noOptimize) {
-    const r = optimizeWithStats(cfg);
-    if (r.rejectsAll) throw new ParseError('E_FILTER_REJECTS_ALL', 'expression rejects all packets');
-    final = r.cfg;
+    final = optimizeFilter(cfg);
   }
   const insns = emit(final);
   validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap' });

@@ -86,6 +86,16 @@ describe.skipIf(why !== undefined)('ELF objects: kernel vs VM', () => {
     expect(kp.testRun({ data: frame }).retval).toBe(42);
   });
 
+  it('every map of the object (BTF, legacy, global data, map-in-map) is created by both backends', () => {
+    for (const spec of coll.maps.values()) {
+      const km = kernel.createMap(spec);
+      expect(km.spec.name).toBe(spec.name);
+      km.close();
+      expect(createMap(spec).spec.maxEntries).toBe(spec.maxEntries);
+    }
+    expect(coll.maps.size).toBe(7);
+  });
+
   it('xdp_pass loads and passes', () => {
     using kp = kernel.load(coll.programs.get('xdp_pass')!);
     expect(kp.testRun({ data: new Uint8Array(64) }).retval).toBe(2);

@@ -135,10 +135,12 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
       }
       // Every CO-RE line of objdump is one of our records: offset, kind, type id, access string.
       const fromDump = dump.flatMap((x) => x.relocs.filter((r) => r.startsWith('CO-RE')).map((r) => {
-        const m = /^CO-RE <(\w+)> \[(\d+)\] .*?(?:\(([\d:]+)\))?$/.exec(r)!;
-        return `${x.section}:${x.slot * 8}:${CORE_KIND_NAMES[m[1]]}:${m[2]}:${m[3] ?? '0'}`;
+        // Field kinds end in the access string "(0:1)"; enum kinds name the enumerator ("enum e::NAME = 4"); type kinds have "0".
+        const m = /^CO-RE <(\w+)> \[(\d+)\] .*?(?:\(([\d:]+)\)|::(\w+) = -?\d+)?$/.exec(r)!;
+        return `${x.section}:${x.slot * 8}:${CORE_KIND_NAMES[m[1]]}:${m[2]}:${m[3] ?? m[4] ?? '0'}`;
       })).sort();
-      const fromUs = [...(coll.btfExt?.coreRelos ?? new Map<string, BtfCoreRelo[]>()).entries()].flatMap(([sec, list]) => list.map((r) => `${sec}:${r.insnOff}:${r.kind}:${r.typeId}:${r.accessStr}`)).sort();
+      const enumKinds = new Set<number>([CoreReloKind.ENUMVAL_EXISTS, CoreReloKind.ENUMVAL_VALUE]);
+      const fromUs = [...(coll.btfExt?.coreRelos ?? new Map<string, BtfCoreRelo[]>()).entries()].flatMap(([sec, list]) => list.map((r) => `${sec}:${r.insnOff}:${r.kind}:${r.typeId}:${enumKinds.has(r.kind) ? coll.btf!.types[r.typeId].enumValues![Number(r.accessStr)].name : r.accessStr}`)).sort();
       expect(fromUs).toEqual(fromDump);
       if (name === 'elf-core') expect(fromUs.length).toBeGreaterThan(5);
       if (name === 'elf-callbacks') expect(checked).toEqual({ map: 0, data: 0, call: 3 }); // bpf_loop callback, twice, plus_one
