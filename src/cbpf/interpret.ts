@@ -10,11 +10,21 @@ export const MAX_STEPS = 1 << 24;
 const SKF_AD_BASE = 0xfffff000;
 
 /**
- * An absolute load at `k` >= SKF_AD_OFF: with `aux`, Linux ancillary data (undefined for an
- * offset the kernel does not know, which fails the load); without, an offset far past the packet.
+ * A load of `size` bytes at `off` past the captured bytes: fails (undefined) without `aux`, as in
+ * libpcap; with it, Linux reads negative offsets (an X + k sum taken in 32 bits) relative to the
+ * network or link header. Kept out of the interpreter loop: only the slow path pays the call.
  */
-function ancillary(k: number, aux: AuxData | undefined, p: Uint8Array, a: number, x: number): number | undefined {
-  return aux === undefined ? undefined : ancillaryValue(k - SKF_AD_BASE, aux, p, a, x);
+function outsideLoad(p: Uint8Array, off: number, size: number, aux: AuxData | undefined): number | undefined {
+  return aux === undefined ? undefined : kernelLoad(p, off, size, aux);
+}
+
+/**
+ * An absolute `ld` at `k` that {@link outsideLoad} serves, except that with `aux` an offset
+ * `k` >= SKF_AD_OFF reads Linux ancillary data (undefined for one the kernel does not know).
+ */
+function absoluteLoad(p: Uint8Array, k: number, size: number, aux: AuxData | undefined, a: number, x: number): number | undefined {
+  if (aux !== undefined && k >= SKF_AD_BASE) return ancillaryValue(k - SKF_AD_BASE, aux, p, a >>> 0, x >>> 0);
+  return outsideLoad(p, k, size, aux);
 }
 
 /**
@@ -51,58 +61,37 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
         return A >>> 0;
       case 0x20: {
         const k = ins.k >>> 0;
-        if (k >= SKF_AD_BASE) {
-          const v = ancillary(k, aux, p, A >>> 0, X >>> 0);
+        if (k >= SKF_AD_BASE || k + 4 > buflen) {
+          const v = absoluteLoad(p, k, 4, aux, A, X);
           if (v === undefined) return 0;
           A = v | 0;
-        } else {
-          if (k + 4 > buflen) {
-            // Linux reads negative offsets relative to the network or link header.
-            const w = aux === undefined ? undefined : kernelLoad(p, k, 4, aux);
-            if (w === undefined) return 0;
-            A = w;
-            break;
-          }
-          const i = k | 0; // in range now; an int32 index keeps element access on V8's fast path
-          A = (p[i] << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
+          break;
         }
+        const i = k | 0; // in range now; an int32 index keeps element access on V8's fast path
+        A = (p[i] << 24) | (p[i + 1] << 16) | (p[i + 2] << 8) | p[i + 3];
         break;
       }
       case 0x28: {
         const k = ins.k >>> 0;
-        if (k >= SKF_AD_BASE) {
-          const v = ancillary(k, aux, p, A >>> 0, X >>> 0);
+        if (k >= SKF_AD_BASE || k + 2 > buflen) {
+          const v = absoluteLoad(p, k, 2, aux, A, X);
           if (v === undefined) return 0;
           A = v | 0;
-        } else {
-          if (k + 2 > buflen) {
-            // Linux reads negative offsets relative to the network or link header.
-            const w = aux === undefined ? undefined : kernelLoad(p, k, 2, aux);
-            if (w === undefined) return 0;
-            A = w;
-            break;
-          }
-          const i = k | 0;
-          A = (p[i] << 8) | p[i + 1];
+          break;
         }
+        const i = k | 0;
+        A = (p[i] << 8) | p[i + 1];
         break;
       }
       case 0x30: {
         const k = ins.k >>> 0;
-        if (k >= SKF_AD_BASE) {
-          const v = ancillary(k, aux, p, A >>> 0, X >>> 0);
+        if (k >= SKF_AD_BASE || k >= buflen) {
+          const v = absoluteLoad(p, k, 1, aux, A, X);
           if (v === undefined) return 0;
           A = v | 0;
-        } else {
-          if (k >= buflen) {
-            // Linux reads negative offsets relative to the network or link header.
-            const w = aux === undefined ? undefined : kernelLoad(p, k, 1, aux);
-            if (w === undefined) return 0;
-            A = w;
-            break;
-          }
-          A = p[k | 0];
+          break;
         }
+        A = p[k | 0];
         break;
       }
       case 0x80:
@@ -114,8 +103,7 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
       case 0x40: {
         const o = (X >>> 0) + (ins.k >>> 0);
         if (o + 4 > buflen) {
-          // Linux adds X + k in 32 bits, and a negative sum addresses a header.
-          const w = aux === undefined ? undefined : kernelLoad(p, o, 4, aux);
+          const w = outsideLoad(p, o, 4, aux);
           if (w === undefined) return 0;
           A = w;
           break;
@@ -127,8 +115,7 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
       case 0x48: {
         const o = (X >>> 0) + (ins.k >>> 0);
         if (o + 2 > buflen) {
-          // Linux adds X + k in 32 bits, and a negative sum addresses a header.
-          const w = aux === undefined ? undefined : kernelLoad(p, o, 2, aux);
+          const w = outsideLoad(p, o, 2, aux);
           if (w === undefined) return 0;
           A = w;
           break;
@@ -140,8 +127,7 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
       case 0x50: {
         const o = (X >>> 0) + (ins.k >>> 0);
         if (o >= buflen) {
-          // Linux adds X + k in 32 bits, and a negative sum addresses a header.
-          const w = aux === undefined ? undefined : kernelLoad(p, o, 1, aux);
+          const w = outsideLoad(p, o, 1, aux);
           if (w === undefined) return 0;
           A = w;
           break;
@@ -152,7 +138,7 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
       case 0xb1: {
         const k = ins.k >>> 0;
         if (k >= buflen) {
-          const w = aux === undefined ? undefined : kernelLoad(p, k, 1, aux);
+          const w = outsideLoad(p, k, 1, aux);
           if (w === undefined) return 0;
           X = (w & 0xf) << 2;
           break;

@@ -1,8 +1,8 @@
 /** `bpfkit filter`: tcpdump -r for capture files — keep what matches, print, count or write it. */
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import cliProgress from 'cli-progress';
-import { formatPacket, PrintState, type PrintOptions, type TimestampFormat, type Layer } from '../decode/index.js';
+import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
 import { openCaptureFileSync, AtomicFileWriter, canScan, scanPcapFile } from '../node/index.js';
@@ -10,6 +10,7 @@ import { PcapWriter, PcapngWriter, type Packet } from '../pcap/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { flagInt, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
 import type { Command, Io } from './command.js';
+import { PRINT_FLAGS, printOptionsFrom } from './print-flags.js';
 import { systemResolver } from './resolver.js';
 
 const FLAGS: FlagSpec[] = [
@@ -17,24 +18,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['-w'], key: 'write', value: true },
   { names: ['-c'], key: 'max', value: true },
   { names: ['--count'], key: 'count' },
-  { names: ['-n'], key: 'n' },
-  { names: ['-nn'], key: 'n' },
-  { names: ['-e'], key: 'e' },
-  { names: ['-q'], key: 'q' },
-  { names: ['-S'], key: 'S' },
-  { names: ['-v'], key: 'v1' },
-  { names: ['-vv'], key: 'v2' },
-  { names: ['-vvv'], key: 'v3' },
-  { names: ['-x'], key: 'x1' },
-  { names: ['-xx'], key: 'x2' },
-  { names: ['-X'], key: 'X1' },
-  { names: ['-XX'], key: 'X2' },
-  { names: ['-t'], key: 't1' },
-  { names: ['-tt'], key: 't2' },
-  { names: ['-ttt'], key: 't3' },
-  { names: ['-tttt'], key: 't4' },
-  { names: ['-ttttt'], key: 't5' },
-  { names: ['--nano'], key: 'nano' },
+  ...PRINT_FLAGS,
   { names: ['-s'], key: 'snaplen', value: true },
   { names: ['-y'], key: 'linktype', value: true },
   { names: ['-F'], key: 'file', value: true },
@@ -85,19 +69,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   const out = flagString(args, 'write');
   const snapOpt = flagInt(args, 'snaplen');
   const engine = flagString(args, 'engine') ?? 'jit';
-  const ts: TimestampFormat = flagSet(args, 't5') ? 'sinceFirst' : flagSet(args, 't4') ? 'date' : flagSet(args, 't3') ? 'delta' : flagSet(args, 't2') ? 'epoch' : flagSet(args, 't1') ? 'none' : 'default';
-  const hexLevel = flagSet(args, 'x2') || flagSet(args, 'X2') ? 2 : flagSet(args, 'x1') || flagSet(args, 'X1') ? 1 : 0;
-  const printOpts: PrintOptions = {
-    verbose: flagSet(args, 'v3') ? 3 : flagSet(args, 'v2') ? 2 : flagSet(args, 'v1') ? 1 : 0,
-    linkHeader: flagSet(args, 'e'),
-    quick: flagSet(args, 'q'),
-    absoluteSeq: flagSet(args, 'S'),
-    timestamp: ts,
-    nano: flagSet(args, 'nano'),
-    hex: hexLevel,
-    ascii: flagSet(args, 'X1') || flagSet(args, 'X2'),
-    ifName: interfaceName,
-  };
+  const printOpts: PrintOptions = printOptionsFrom(args);
   // tcpdump prints packets unless it writes them (-w) or counts them.
   const printing = !countOnly && !out;
 
@@ -288,23 +260,6 @@ function packetJson(p: Packet, opts: PrintOptions, state: PrintState): { time: s
     layers: decoded?.layers ?? [],
     summary: text,
   };
-}
-
-let ifNames: Map<number, string> | undefined;
-/** Interface names by index, for LINUX_SLL2 (tcpdump asks if_indextoname). */
-function interfaceName(index: number): string | undefined {
-  if (!ifNames) {
-    ifNames = new Map();
-    try {
-      for (const name of readdirSync('/sys/class/net')) {
-        const idx = Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8'));
-        ifNames.set(idx, name);
-      }
-    } catch {
-      // No sysfs (not Linux): names print as "?".
-    }
-  }
-  return ifNames.get(index);
 }
 
 export const filterCommand: Command = { name: ['filter'], summary: 'read a capture, keep what matches an expression, print/count/write it', help: HELP, run };

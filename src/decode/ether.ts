@@ -1,7 +1,8 @@
-/** Ethernet II / 802.3 and 802.1Q tags, as tcpdump's ether_common_print prints them. */
+/** Ethernet II / 802.3 (with LLC) and 802.1Q tags, as tcpdump's ether_common_print prints them. */
 
 import { ethertypeName, ETHERTYPE_8021Q, ETHERTYPE_8021Q9100, ETHERTYPE_8021Q9200, ETHERTYPE_8021QINQ } from './ethertypes.js';
 import { printEthertype } from './ethertype-dispatch.js';
+import { printLlc } from './llc.js';
 import type { Printer } from './printer.js';
 
 const VLAN_TYPES = new Set([ETHERTYPE_8021Q, ETHERTYPE_8021QINQ, ETHERTYPE_8021Q9100, ETHERTYPE_8021Q9200]);
@@ -50,14 +51,16 @@ export function printEther(p: Printer, off: number, length: number): void {
   }
   p.linkHeaderLength = off;
   if (lt <= 1500) {
-    // 802.3 with an LLC header: tcpdump decodes LLC/SNAP further than we do.
+    // 802.3: the type field is a length, and an 802.2 LLC header follows.
     if (lt < length) length = lt;
     if (eflag) {
       p.print('802.3');
       if (!printedLength) p.print(`, length ${length}: `);
     }
-    p.complete = false;
-    p.print(`LLC, length ${length}`);
+    const savedEnd = p.end;
+    p.end = Math.min(p.end, off + length);
+    printLlc(p, off, length, { src, dst });
+    p.end = savedEnd;
     return;
   }
   if (eflag) {

@@ -4,6 +4,7 @@ import { printArp } from './arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_REVARP } from './ethertypes.js';
 import { printIp } from './ip.js';
 import { printIp6 } from './ip6.js';
+import { printMpls } from './mpls.js';
 import type { Printer } from './printer.js';
 
 /** Decodes the payload of ethertype `t`; false when the type is not one we decode. */
@@ -18,6 +19,10 @@ export function printEthertype(p: Printer, t: number, off: number, length: numbe
     case ETHERTYPE_ARP:
     case ETHERTYPE_REVARP:
       printArp(p, off, length);
+      return true;
+    case 0x8847:
+    case 0x8848:
+      printMpls(p, off, length);
       return true;
     default:
       return false;

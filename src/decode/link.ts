@@ -1,4 +1,4 @@
-/** Link-layer decoders by link type (tcpdump's if_printers): Ethernet, Linux cooked v1/v2, NULL/LOOP, raw IP. */
+/** Link-layer decoders by link type (tcpdump's if_printers): Ethernet, Linux cooked v1/v2, NULL/LOOP, raw IP, PPP, Cisco HDLC. */
 
 import { printEther } from './ether.js';
 import { printEthertype } from './ethertype-dispatch.js';
@@ -6,6 +6,7 @@ import { ethertypeName } from './ethertypes.js';
 import { printIp } from './ip.js';
 import { printIp6 } from './ip6.js';
 import type { Printer } from './printer.js';
+import { printChdlc, printPppLink, printPppSerial } from './serial.js';
 
 /** Maps an interface index to a name (tcpdump uses if_indextoname for LINUX_SLL2). */
 export type IfNameResolver = (index: number) => string | undefined;
@@ -24,6 +25,9 @@ const printers = new Map<number, LinkPrinter>([
   [229, printRaw],
   [113, printSll],
   [276, printSll2],
+  [9, printPppLink],
+  [50, printPppSerial],
+  [104, printChdlc],
 ]);
 
 /** True when bpfkit decodes this link type. */

@@ -53,6 +53,8 @@ export interface MapSpec {
   initialValue?: Uint8Array;
   /** Pinning requested by the object (`LIBBPF_PIN_BY_NAME` = 1). */
   pinning?: number;
+  /** Slots initialised by the object (`.values = { [i] = &x }`): the map (map-in-map) or program (prog array) named `ref` goes at key `index`; whoever creates the map fills them. */
+  initialRefs?: { index: number; ref: string }[];
 }
 
 /**
@@ -73,7 +75,7 @@ export interface ProgramSpec {
   /** What to attach to, from the section name (`syscalls/sys_enter_openat`, a kernel function...); empty when none. */
   attachTo?: string;
   /** Source lines from BTF.ext line info, by instruction index (in slots, as jump offsets count). */
-  lineInfo?: { insn: number; fileName: string; line: string; lineNum: number; column: number }[];
+  lineInfo?: { insn: number; fileName: string; line: string; lineNum: number; column: number; fileNameOff?: number; lineOff?: number }[];
   /** BTF FUNC type ids of the functions in the program, by the slot where each starts. */
   funcInfo?: { insn: number; typeId: number }[];
 }

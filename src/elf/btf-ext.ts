@@ -1,12 +1,13 @@
 /** A `.BTF.ext` reader: per-section func info, line info and CO-RE relocation records of a clang object. */
 
 import { FormatError } from '../util/index.js';
+import type { ProgramSpec } from '../ebpf/index.js';
 import type { Btf } from './btf.js';
 
 /** One func_info record: the function starting at `insnOff` (bytes into its section) has BTF FUNC `typeId`. */
 export interface BtfFuncInfo { insnOff: number; typeId: number }
 /** One line_info record: the source line of the instruction at `insnOff` (bytes into its section). */
-export interface BtfLineInfo { insnOff: number; fileName: string; line: string; lineNum: number; column: number }
+export interface BtfLineInfo { insnOff: number; fileName: string; line: string; lineNum: number; column: number; fileNameOff: number; lineOff: number }
 /** One CO-RE relocation (`struct bpf_core_relo`): patch the instruction at `insnOff` by `kind` over `accessStr` from `typeId`. */
 export interface BtfCoreRelo { insnOff: number; typeId: number; accessStr: string; kind: CoreReloKind }
 
@@ -60,10 +61,34 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   block(8, out.funcInfo, 8, (at) => ({ insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le) }));
   block(16, out.lineInfo, 16, (at) => {
     const lc = v.getUint32(at + 12, le);
-    return { insnOff: v.getUint32(at, le), fileName: btf.string(v.getUint32(at + 4, le)), line: btf.string(v.getUint32(at + 8, le)), lineNum: lc >>> 10, column: lc & 0x3ff };
+    const fileNameOff = v.getUint32(at + 4, le), lineOff = v.getUint32(at + 8, le);
+    return { insnOff: v.getUint32(at, le), fileName: btf.string(fileNameOff), line: btf.string(lineOff), lineNum: lc >>> 10, column: lc & 0x3ff, fileNameOff, lineOff };
   });
   block(24, out.coreRelos, 16, (at) => ({
     insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le), accessStr: btf.string(v.getUint32(at + 8, le)), kind: v.getUint32(at + 12, le) as CoreReloKind,
   }));
+  return out;
+}
+
+/** `struct bpf_func_info` records (insn_off in instructions, type_id) for PROG_LOAD's `func_info` (record size 8), little-endian. */
+export function encodeFuncInfo(spec: ProgramSpec): Uint8Array {
+  const list = spec.funcInfo ?? [];
+  const out = new Uint8Array(list.length * 8);
+  const v = new DataView(out.buffer);
+  list.forEach((f, i) => { v.setUint32(i * 8, f.insn, true); v.setUint32(i * 8 + 4, f.typeId, true); });
+  return out;
+}
+
+/** `struct bpf_line_info` records for PROG_LOAD's `line_info` (record size 16); string offsets are into the object's BTF. */
+export function encodeLineInfo(spec: ProgramSpec): Uint8Array {
+  const list = spec.lineInfo ?? [];
+  const out = new Uint8Array(list.length * 16);
+  const v = new DataView(out.buffer);
+  list.forEach((l, i) => {
+    v.setUint32(i * 16, l.insn, true);
+    v.setUint32(i * 16 + 4, l.fileNameOff ?? 0, true);
+    v.setUint32(i * 16 + 8, l.lineOff ?? 0, true);
+    v.setUint32(i * 16 + 12, ((l.lineNum << 10) | (l.column & 0x3ff)) >>> 0, true);
+  });
   return out;
 }

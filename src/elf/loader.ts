@@ -111,10 +111,24 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
       if (!btf) fail('E_ELF_NO_BTF', 'object has a .maps section but no .BTF', s.offset);
       const sec = btf.byName('.maps', BtfKind.DATASEC)[0];
       if (!sec) fail('E_ELF_NO_BTF', 'no btf datasec for .maps', s.offset);
+      const valuesAt = new Map<string, number>();
       for (const si of sec.secinfos ?? []) {
         const v = btf.types[si.type];
         if (!v || v.kind !== BtfKind.VAR) continue;
-        maps.set(v.name, btfMapSpec(btf, v.name, btf.resolve(v.type)));
+        const def = btf.resolve(v.type);
+        maps.set(v.name, btfMapSpec(btf, v.name, def));
+        const values = def.members?.find((m) => m.name === 'values');
+        if (values) valuesAt.set(v.name, values.bitOffset / 8);
+      }
+      // `.values = { [i] = &x }`: one 8-byte relocation per initialised slot of the `values` array.
+      const defs = elf.symbols.filter((y) => y.shndx === s.index && y.type !== STT_SECTION && maps.has(y.name));
+      for (const r of elf.relocations.get(s.index) ?? []) {
+        const owner = defs.find((y) => r.offset >= y.value && r.offset < y.value + y.size);
+        const start = owner ? valuesAt.get(owner.name) : undefined;
+        const target = elf.symbols[r.symbol];
+        if (!owner || start === undefined || !target) fail('E_ELF_MAP_INIT', 'relocation in .maps outside a values array', s.offset + r.offset);
+        const spec = maps.get(owner.name)!;
+        (spec.initialRefs ??= []).push({ index: (r.offset - owner.value - start) / 8, ref: target.name });
       }
     } else if (s.name === 'maps') {
       bySection.set(s.index, 'legacy');
@@ -320,7 +334,7 @@ function linkProgram(
     }
     for (const li of ext?.lineInfo.get(sc.section.name) ?? []) {
       const s = li.insnOff / 8;
-      if (s >= f.start && s < f.end) lineInfo.push({ insn: base + s - f.start, fileName: li.fileName, line: li.line, lineNum: li.lineNum, column: li.column });
+      if (s >= f.start && s < f.end) lineInfo.push({ insn: base + s - f.start, fileName: li.fileName, line: li.line, lineNum: li.lineNum, column: li.column, fileNameOff: li.fileNameOff, lineOff: li.lineOff });
     }
     for (const fi of ext?.funcInfo.get(sc.section.name) ?? []) {
       const s = fi.insnOff / 8;

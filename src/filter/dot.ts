@@ -2,6 +2,7 @@
 
 import { BPF_JA, BPF_JMP, formatInsnImage, type Insn } from '../cbpf/index.js';
 import type { Block, Cfg } from './cfg.js';
+import { topoOrder } from './optimize/graph.js';
 
 /** A statement as `tcpdump -d` prints it, without the index column and jump targets. */
 function insnText(i: Insn): string {
@@ -96,26 +97,7 @@ interface Placed {
 export function cfgToSvg(cfg: Cfg, title?: string): string {
   const blocks = blocksOf(cfg);
   // Longest-path layering over a topological order.
-  const order: Block[] = [];
-  const seen = new Set<Block>();
-  const stack: { b: Block; i: number }[] = [{ b: cfg.entry, i: 0 }];
-  seen.add(cfg.entry);
-  while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const t = top.b.term;
-    const succ = t.kind === 'branch' ? [t.jt, t.jf] : [];
-    if (top.i < succ.length) {
-      const s = succ[top.i++];
-      if (!seen.has(s)) {
-        seen.add(s);
-        stack.push({ b: s, i: 0 });
-      }
-    } else {
-      stack.pop();
-      order.push(top.b);
-    }
-  }
-  order.reverse();
+  const order = topoOrder(cfg);
   const layer = new Map<Block, number>([[cfg.entry, 0]]);
   for (const b of order) {
     const t = b.term;

@@ -266,16 +266,12 @@ class Parser {
         return { kind: 'arcnet', text: t.text.slice(1) };
       case 'hid': {
         this.next();
-        const n = this.peek();
-        if (this.isPunct(n, '/')) {
-          this.next();
-          const len = this.peek();
-          if (len.kind !== 'num') this.fail();
-          this.next();
+        const len = this.parsePrefixLen();
+        if (len !== undefined) {
           this.checkAddrQual(q, 'IPv4 address and prefix length', t);
-          return { kind: 'ipv4-len', text: t.text, len: len.num };
+          return { kind: 'ipv4-len', text: t.text, len };
         }
-        if (this.isKw(n, 'mask')) {
+        if (this.isKw(this.peek(), 'mask')) {
           this.next();
           const m = this.peek();
           if (m.kind !== 'hid') this.fail();
@@ -288,14 +284,10 @@ class Parser {
       }
       case 'hid6': {
         this.next();
-        const n = this.peek();
-        if (this.isPunct(n, '/')) {
-          this.next();
-          const len = this.peek();
-          if (len.kind !== 'num') this.fail();
-          this.next();
+        const len = this.parsePrefixLen();
+        if (len !== undefined) {
           this.checkAddrQual(q, 'IPv6 address and prefix length', t);
-          return { kind: 'ipv6', text: t.text, len: len.num };
+          return { kind: 'ipv6', text: t.text, len };
         }
         this.checkAddrQual(q, 'IPv6 address', t);
         return { kind: 'ipv6', text: t.text, len: 128 };
@@ -303,6 +295,16 @@ class Parser {
       default:
         return this.fail();
     }
+  }
+
+  /** The `/ len` that may follow an address: the prefix length, or undefined when no `/` follows. */
+  private parsePrefixLen(): number | undefined {
+    if (!this.isPunct(this.peek(), '/')) return undefined;
+    this.next();
+    const len = this.peek();
+    if (len.kind !== 'num') this.fail();
+    this.next();
+    return len.num;
   }
 
   /** grammar.y rejects port/portrange/proto/protochain applied to an address while parsing. */

@@ -32,6 +32,14 @@ const linkTypeByHatype: ReadonlyMap<number, number> = new Map([
 ]);
 const ARPHRD_LOOPBACK = 772;
 
+/**
+ * The LINKTYPE_* of the frames a capture on a device of hardware type `hatype` (ARPHRD_*, as in
+ * /sys/class/net/IFACE/type) returns; undefined for a type bpfkit does not know.
+ */
+export function linkTypeForHatype(hatype: number): number | undefined {
+  return linkTypeByHatype.get(hatype);
+}
+
 /** Options for {@link LiveCapture.open}. */
 export interface CaptureOptions {
   /** Interface name, e.g. `lo` or `eth0`. */

@@ -13,5 +13,6 @@ export * from './capture.js';
 export * from './syscalls.js';
 export * from './seccomp.js';
 export * from './ringbuf.js';
+export * from './perfbuf.js';
 export * from './links/index.js';
 export * from './usdt-notes.js';

@@ -6,6 +6,7 @@ import {
   ChunkedCaptureReader,
   PcapWriter,
   PcapngWriter,
+  captureStreamOf,
   streamCapture,
   type CaptureInfo,
   type CaptureStream,
@@ -66,19 +67,7 @@ export function openCaptureFile(path: string, chunkSize = CAPTURE_READ_CHUNK): C
   });
   // The iterator rethrows an open failure; don't also report it as an unhandled rejection.
   info.catch(() => undefined);
-  return {
-    info,
-    get infoNow() {
-      return inner.infoNow;
-    },
-    get offset() {
-      return inner.offset;
-    },
-    batches,
-    async *[Symbol.asyncIterator]() {
-      for await (const batch of batches()) yield* batch;
-    },
-  };
+  return captureStreamOf(info, batches, () => inner.infoNow, () => inner.offset);
 }
 
 /** A capture file read synchronously, chunk by chunk: the fastest way through a big file. */

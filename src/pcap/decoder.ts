@@ -449,8 +449,10 @@ class PcapngDecoder implements CaptureDecoder {
       let dataAt: number;
       switch (this.blockType) {
         case PCAPNG_BT_EPB:
+        case PCAPNG_BT_PB:
           if (bodyLength < 20) throw this.tooShort(start);
-          interfaceId = u32(buf, body, le);
+          // The obsolete PB has a 16-bit interface id (then a drops count) where the EPB has a 32-bit one.
+          interfaceId = this.blockType === PCAPNG_BT_PB ? u16(buf, body, le) : u32(buf, body, le);
           tsHigh = u32(buf, body + 4, le);
           tsLow = u32(buf, body + 8, le);
           caplen = u32(buf, body + 12, le);
@@ -464,15 +466,6 @@ class PcapngDecoder implements CaptureDecoder {
           origLen = u32(buf, body, le);
           caplen = origLen > info.snaplen ? info.snaplen : origLen;
           dataAt = body + 4;
-          break;
-        case PCAPNG_BT_PB:
-          if (bodyLength < 20) throw this.tooShort(start);
-          interfaceId = u16(buf, body, le);
-          tsHigh = u32(buf, body + 4, le);
-          tsLow = u32(buf, body + 8, le);
-          caplen = u32(buf, body + 12, le);
-          origLen = u32(buf, body + 16, le);
-          dataAt = body + 20;
           break;
         case PCAPNG_BT_IDB: {
           const { linkTypeField, snaplen } = this.idbFixed(buf, start);

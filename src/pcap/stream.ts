@@ -218,19 +218,31 @@ export function streamCapture(source: AsyncIterable<Uint8Array>): CaptureStream 
     }
   }
 
-  async function* packets(): AsyncGenerator<Packet, void, undefined> {
-    for await (const batch of batches()) yield* batch;
-  }
+  return captureStreamOf(info, batches, () => reader.info, () => reader.offset);
+}
 
+/**
+ * A {@link CaptureStream} over `batches`, whose packets are those batches flattened; `infoNow`
+ * and `offset` ask whatever reads the bytes. Wrappers (say, one that names the file in errors)
+ * build theirs with it too.
+ */
+export function captureStreamOf(
+  info: Promise<CaptureInfo>,
+  batches: () => AsyncGenerator<Packet[], void, undefined>,
+  infoNow: () => CaptureInfo | undefined,
+  offset: () => number,
+): CaptureStream {
   return {
     info,
     get infoNow() {
-      return reader.info;
+      return infoNow();
     },
     get offset() {
-      return reader.offset;
+      return offset();
     },
     batches,
-    [Symbol.asyncIterator]: () => packets(),
+    async *[Symbol.asyncIterator]() {
+      for await (const batch of batches()) yield* batch;
+    },
   };
 }

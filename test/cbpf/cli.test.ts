@@ -1,24 +1,14 @@
 /** The `bpfkit cbpf run|fmt|check` commands through the CLI dispatcher, on fixtures the test writes. */
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-cbpf-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string | Uint8Array): string {
-  const p = path.join(dir, name);
-  writeFileSync(p, content);
-  return p;
-}
+const { dir, file } = scratchDir('cbpf-cli');
 
 async function cli(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const status = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
+  const { status, stdout: out, stderr: err } = await runCli(argv);
   return { status, out, err };
 }
 

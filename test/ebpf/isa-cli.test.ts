@@ -1,26 +1,18 @@
 /** `bpfkit ebpf asm|disasm` through the CLI entry, and `loadProgramFile` detecting each input form. */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { loadProgramFile } from '../../src/cli/ebpf-input.js';
 import { assembleLlvm, encodeProgram } from '../../src/ebpf/index.js';
 import { toHex } from '../../src/util/index.js';
+import { runCli } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'bpfkit-ebpf-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const file = (name: string, content: string | Uint8Array): string => {
-  const p = path.join(dir, name);
-  writeFileSync(p, content);
-  return p;
-};
+const { dir, file } = scratchDir('ebpf-cli');
 
 async function run(...argv: string[]): Promise<{ status: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const status = await main(argv, { stdout: (t) => void (out += t), stderr: (t) => void (err += t), isTTY: false });
+  const { status, stdout: out, stderr: err } = await runCli(argv);
   return { status, out, err };
 }
 

@@ -3,17 +3,9 @@ import { describe, expect, it } from 'vitest';
 import {
   BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, ArrayMap, MapError, MapFlags, MapType, arrayKey, createMap,
 } from '../../src/ebpf/index.js';
+import { errno } from '../helpers/maps.js';
 import { UsageError } from '../../src/util/index.js';
 
-function errno(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
 
 const spec = { name: 'arr', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 6, maxEntries: 4 };
 

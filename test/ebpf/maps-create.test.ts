@@ -1,20 +1,13 @@
 // createMap checks specs as the kernel's map_create does: which specs fail, and with which errno.
 import { describe, expect, it } from 'vitest';
 import { MapError, MapFlags, MapType, createMap, type MapSpec } from '../../src/ebpf/index.js';
+import { errno } from '../helpers/maps.js';
 import { UnsupportedError, UsageError } from '../../src/util/index.js';
 
 const T = MapType;
 const F = MapFlags;
 
-function errnoOf(spec: MapSpec, cpus = 2): string | undefined {
-  try {
-    createMap(spec, { cpus }).close();
-    return undefined;
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
+const errnoOf = (spec: MapSpec, cpus = 2): string | undefined => errno(() => createMap(spec, { cpus }).close());
 
 const base = { name: 'm', keySize: 4, valueSize: 8, maxEntries: 16 };
 

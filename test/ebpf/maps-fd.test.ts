@@ -1,19 +1,11 @@
 // Maps of references: perf event arrays, program arrays (tail calls), arrays and hashes of maps.
 import { describe, expect, it } from 'vitest';
 import {
-  ArrayOfMapsMap, BPF_ANY, BPF_EXIST, BPF_F_CURRENT_CPU, HashOfMapsMap, MapError, MapFlags, MapType, PerfEventArrayMap,
+  ArrayOfMapsMap, BPF_ANY, BPF_EXIST, BPF_F_CURRENT_CPU, HashOfMapsMap, MapFlags, MapType, PerfEventArrayMap,
   PerfEventBuffer, ProgArrayMap, ProgType, arrayIndex, arrayKey, createMap, handleOf, type MapSpec, type ProgramSpec,
 } from '../../src/ebpf/index.js';
+import { errno } from '../helpers/maps.js';
 
-function errno(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
 const prog = (type: ProgramSpec['type']): { spec: ProgramSpec } => ({ spec: { name: 'p', type, insns: [], license: 'GPL' } });
 
 describe('perf event array', () => {

@@ -2,18 +2,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, HashMap, MapError, MapFlags, MapType, createMap, jhash,
+  BPF_ANY, BPF_EXIST, BPF_F_LOCK, BPF_NOEXIST, HashMap, MapFlags, MapType, createMap, jhash,
 } from '../../src/ebpf/index.js';
+import { errno } from '../helpers/maps.js';
 
-function errno(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
 const k4 = (n: number): Uint8Array => Uint8Array.of(n & 255, (n >> 8) & 255, 0, 0);
 const v8 = (n: number): Uint8Array => Uint8Array.of(n & 255, 0, 0, 0, 0, 0, 0, n >> 8);
 const spec = { name: 'h', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 8, maxEntries: 4 };

@@ -1,19 +1,12 @@
 // VM map behaviours the kernel parity suite (test/kernel/maps-parity.test.ts) found wrong, pinned here so they hold without root.
 import { describe, expect, it } from 'vitest';
 import { MapType, type MapSpec } from '../../src/ebpf/spec.js';
-import { MapError, MapFlags, arrayKey, createMap, handleOf, lpmKey } from '../../src/ebpf/maps/index.js';
+import { MapFlags, arrayKey, createMap, handleOf, lpmKey } from '../../src/ebpf/maps/index.js';
+import { errno } from '../helpers/maps.js';
 
 const INNER: MapSpec = { name: 'inner', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 };
 
-function errnoOf(f: () => unknown): string {
-  try {
-    f();
-    return 'ok';
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
+const errnoOf = (f: () => unknown): string => errno(f) ?? 'ok';
 
 describe('VM maps as Linux 6.18 has them', () => {
   it('lpm trie: a lookup key longer than the trie\'s prefixes finds nothing (trie_lookup_elem checks prefixlen first)', () => {

@@ -1,17 +1,9 @@
 // LPM tries: longest-prefix lookup, the kernel's post-order iteration, errors, and a brute-force model test.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, LpmTrieMap, MapError, MapFlags, MapType, createMap, lpmKey } from '../../src/ebpf/index.js';
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, LpmTrieMap, MapFlags, MapType, createMap, lpmKey } from '../../src/ebpf/index.js';
+import { errno } from '../helpers/maps.js';
 
-function errno(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
 const spec = { name: 'lpm', type: MapType.BPF_MAP_TYPE_LPM_TRIE, keySize: 8, valueSize: 4, maxEntries: 16, flags: MapFlags.BPF_F_NO_PREALLOC };
 const ip = (len: number, a: number, b: number, c: number, d: number): Uint8Array => lpmKey(len, [a, b, c, d]);
 const val = (n: number): Uint8Array => Uint8Array.of(n, 0, 0, 0);

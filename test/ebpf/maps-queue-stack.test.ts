@@ -1,17 +1,9 @@
 // Queues, stacks and bloom filters: the keyless maps, through both the syscall and the helper paths.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BloomFilterMap, MapError, MapFlags, MapType, createMap } from '../../src/ebpf/index.js';
+import { BPF_ANY, BPF_EXIST, BPF_NOEXIST, BloomFilterMap, MapFlags, MapType, createMap } from '../../src/ebpf/index.js';
+import { errno } from '../helpers/maps.js';
 
-function errno(f: () => unknown): string | undefined {
-  try {
-    f();
-    return undefined;
-  } catch (e) {
-    if (e instanceof MapError) return e.errnoName;
-    throw e;
-  }
-}
 const none = new Uint8Array(0);
 const v = (n: number): Uint8Array => Uint8Array.of(n, n, n);
 const qspec = { name: 'q', type: MapType.BPF_MAP_TYPE_QUEUE, keySize: 0, valueSize: 3, maxEntries: 3 };

@@ -1,6 +1,6 @@
 // The ELF loader on clang-19 objects built from test/fixtures-src: maps, programs, linked calls, global data, line info, CO-RE, run in the VM.
 import { afterAll, describe, expect, it } from 'vitest';
-import { createMap, MapType, ProgType, vm, type VmMapLike } from '../../src/ebpf/index.js';
+import { ArrayOfMapsMap, createMap, MapType, ProgArrayMap, ProgType, vm, type VmMapLike } from '../../src/ebpf/index.js';
 import { loadCollectionSpec, sourceLine, AttachType, type CollectionSpec } from '../../src/elf/index.js';
 import { BpfkitError } from '../../src/util/index.js';
 import { clangSkip, fixtureBuilder } from './clang.js';
@@ -166,6 +166,32 @@ describe.skipIf(skip)('loadCollectionSpec: elf-callbacks.c and elf-sections.c', 
       cg_in: [8, 0, ''], cg_out: [8, 1, ''], cg_sock: [9, 2, ''], sock_all: [1, null, ''], xdp_drop: [6, 37, ''],
       btf_switch: [26, 23, 'sched_switch'], fe_unlink: [26, 24, 'do_unlinkat'],
     });
+  });
+});
+
+describe.skipIf(skip)('loadCollectionSpec: elf-mapinit.c (.values initialisers)', () => {
+  const b = fixtureBuilder();
+  afterAll(() => b.cleanup());
+
+  it('records the initialised slots of a map of maps and a program array', () => {
+    const c = loadCollectionSpec(b.build('elf-mapinit').bytes);
+    expect(c.maps.get('outer')!.initialRefs).toEqual([{ index: 1, ref: 'inner_a' }, { index: 3, ref: 'inner_b' }]);
+    expect(c.maps.get('jumps')!.initialRefs).toEqual([{ index: 1, ref: 'tail_target' }]);
+    expect(c.maps.get('jumps')).toMatchObject({ type: MapType.BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 });
+    expect(c.maps.get('inner_a')!.initialRefs).toBeUndefined();
+  });
+
+  it('a tail call through the filled program array runs the target in the VM', () => {
+    const c = loadCollectionSpec(b.build('elf-mapinit').bytes);
+    const maps = vmMaps(c);
+    const jumps = maps.get('jumps') as ProgArrayMap;
+    const outer = maps.get('outer') as ArrayOfMapsMap;
+    const jumper = vm.load(c.programs.get('jumper')!, { maps });
+    expect(jumper.testRun({ data: new Uint8Array(20) }).retval).toBe(2); // empty slot: the tail call falls through
+    for (const r of c.maps.get('jumps')!.initialRefs!) jumps.setProgram(r.index, vm.load(c.programs.get(r.ref)!, { maps }));
+    for (const r of c.maps.get('outer')!.initialRefs!) outer.setInner(r.index, maps.get(r.ref) as Parameters<ArrayOfMapsMap['setInner']>[1]);
+    expect(jumper.testRun({ data: new Uint8Array(20) }).retval).toBe(1); // XDP_DROP from tail_target
+    expect(outer.lookupInner(key(3))).toBe(maps.get('inner_b'));
   });
 });
 

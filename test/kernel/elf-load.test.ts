@@ -2,9 +2,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMap, vm, type MapSpec, type VmMapLike } from '../../src/ebpf/index.js';
-import { attachBtfId, kernelBtf, loadCollectionSpec, readElf, parseBtf, type Btf, type CollectionSpec } from '../../src/elf/index.js';
-import { BpfCmd, Errno, Kernel, SyscallError, btfLoadAttr, type KernelMap } from '../../src/kernel/index.js';
+import { createMap, encodeProgram, vm, type MapSpec, type VmMapLike } from '../../src/ebpf/index.js';
+import { attachBtfId, encodeFuncInfo, encodeLineInfo, kernelBtf, loadCollectionSpec, readElf, parseBtf, type Btf, type CollectionSpec } from '../../src/elf/index.js';
+import { BpfCmd, Errno, Kernel, KernelProgram, SyscallError, bindMaps, btfLoadAttr, cString, progLoadAttr, type KernelMap } from '../../src/kernel/index.js';
 import { skipReason } from '../helpers/reference.js';
 import { clangSkip, fixtureBuilder } from '../elf/clang.js';
 import { kernelSkip } from './helpers/kernel.js';
@@ -94,6 +94,31 @@ describe.skipIf(why !== undefined)('ELF objects: kernel vs VM', () => {
       expect(createMap(spec).spec.maxEntries).toBe(spec.maxEntries);
     }
     expect(coll.maps.size).toBe(7);
+  });
+
+  it('elf-mapinit.c: .values initialisers filled with fds make the tail call and inner maps work', () => {
+    const c = loadCollectionSpec(b.build('elf-mapinit').bytes);
+    const maps = new Map([...c.maps.values()].map((s) => [s.name, kernel.createMap(s)] as const));
+    const progs: { close(): void }[] = [];
+    try {
+      const jumper = kernel.load(c.programs.get('jumper')!, { maps });
+      progs.push(jumper);
+      expect(jumper.testRun({ data: new Uint8Array(20) }).retval).toBe(2); // empty slot falls through
+      for (const spec of c.maps.values()) {
+        for (const r of spec.initialRefs ?? []) {
+          const target = c.programs.get(r.ref);
+          const fd = target ? kernel.load(target, { maps }) : maps.get(r.ref)!;
+          if (target) progs.push(fd as { close(): void });
+          maps.get(spec.name)!.set(key(r.index), key(fd.fd));
+        }
+      }
+      expect(jumper.testRun({ data: new Uint8Array(20) }).retval).toBe(1); // XDP_DROP from tail_target
+      expect(maps.get('outer')!.get(key(3))).toBeDefined(); // the inner map's id
+      expect(maps.get('outer')!.get(key(0))).toBeUndefined();
+    } finally {
+      for (const p of progs) p.close();
+      for (const m of maps.values()) m.close();
+    }
   });
 
   it('xdp_pass loads and passes', () => {
@@ -222,6 +247,48 @@ describe.skipIf(why !== undefined)('kernelBtf: the object BTF with DATASEC sizes
       expect(fd, name).toBeGreaterThan(0);
       sys.close(fd);
       expect(() => load(readElf(o).section('.BTF')!.data), `${name} unfixed`).toThrowError(SyscallError);
+    }
+  });
+
+  it('with prog_btf_fd, func_info and line_info a bpf_loop callback loads, runs as in the VM, and the verifier log quotes source lines', async () => {
+    const kernel = await Kernel.open();
+    const sys = kernel.sys;
+    const o = b.build('elf-callbacks').bytes;
+    const coll = loadCollectionSpec(o);
+    const spec = coll.programs.get('loop_sum')!;
+    const copy = (x: Uint8Array): Uint8Array => { const c = new Uint8Array(new ArrayBuffer(Math.max(x.length, 1))); c.set(x); return c; };
+    const btf = copy(kernelBtf(o));
+    const btfFd = sys.bpf(BpfCmd.BPF_BTF_LOAD, btfLoadAttr(sys.addressOf(btf), btf.length));
+    const maps = new Map([...coll.maps.values()].map((s) => {
+      const m = kernel.createMap(s);
+      if (s.initialValue) m.set(new Uint8Array(4), s.initialValue);
+      return [s.name, m] as const;
+    }));
+    try {
+      const insns = copy(encodeProgram(bindMaps(spec.insns, maps)));
+      const funcInfo = copy(encodeFuncInfo(spec));
+      const lineInfo = copy(encodeLineInfo(spec));
+      const license = cString(spec.license);
+      const log = new Uint8Array(new ArrayBuffer(1 << 20));
+      const attr = progLoadAttr({
+        progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
+        logLevel: 2, logBuf: sys.addressOf(log), logSize: log.length, name: spec.name, expectedAttachType: spec.expectedAttachType, progBtfFd: btfFd,
+      });
+      // bpf_attr's func_info/line_info fields (PROG_LOAD), which progLoadAttr does not write yet.
+      const v = new DataView(attr.buffer, attr.byteOffset, attr.byteLength);
+      v.setUint32(76, 8, true); v.setBigUint64(80, sys.addressOf(funcInfo), true); v.setUint32(88, funcInfo.length / 8, true);
+      v.setUint32(92, 16, true); v.setBigUint64(96, sys.addressOf(lineInfo), true); v.setUint32(104, lineInfo.length / 16, true);
+      const fd = sys.bpf(BpfCmd.BPF_PROG_LOAD, attr);
+      using prog = new KernelProgram(sys, fd, spec, maps);
+      const text = new TextDecoder().decode(log.subarray(0, log.indexOf(0)));
+      expect(text).toContain('bpf_loop(ctx->data_end - ctx->data, add_step, &sum, 0);');
+      const frame = new Uint8Array(20);
+      const vmMaps = new Map([...coll.maps.values()].map((s) => { const m = createMap(s); if (s.initialValue) m.updateElem(new Uint8Array(4), s.initialValue, 0); return [s.name, m] as const; }));
+      expect(prog.testRun({ data: frame }).retval).toBe(vm.load(spec, { maps: vmMaps }).testRun({ data: frame }).retval);
+      expect(prog.testRun({ data: frame }).retval).toBe(120);
+    } finally {
+      for (const m of maps.values()) m.close();
+      sys.close(btfFd);
     }
   });
 });

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MapType, ProgType } from '../../src/ebpf/index.js';
 import type { Insn, ProgramSpec } from '../../src/ebpf/index.js';
-import { Kernel, RingBufferReader, SYSCALLS_AARCH64, SYSCALLS_X86_64, attachRawTracepoint, attachTracepoint } from '../../src/kernel/index.js';
+import { Kernel, RingBufferReader, SYSCALLS_AARCH64, SYSCALLS_X86_64, attachRawTracepoint, attachTpBtf, attachTracepoint } from '../../src/kernel/index.js';
 import { DW, W, call, exit, ins, jmp, ldMap, lddw, ldx, movImm, movReg, st, stx } from './helpers/asm.js';
 import { kernelSkip, mountPrivate } from './helpers/kernel.js';
 
@@ -103,6 +103,24 @@ describe.skipIf(why !== undefined)('links and ring buffer', () => {
     } finally {
       kernel.sys.close(ep);
     }
+  });
+
+  it('tp_btf sys_enter (TRACING + BTF_TRACE_RAW_TP on btf_trace_sys_enter) counts exactly our 250 gettid calls', async () => {
+    const { link, program } = await attachTpBtf(kernel, counterSpec(ProgType.BPF_PROG_TYPE_TRACING, process.pid, [ldx(DW, 1, 6, 8), jmp(0x55, 1, 0, 0, gettid)]), 'sys_enter');
+    using prog = program;
+    using rb = new RingBufferReader(kernel.sys, prog.maps.get('events')!);
+    {
+      using l = link;
+      expect(l.target).toBe('tp_btf/sys_enter');
+      for (let i = 0; i < 250; i++) kernel.sys.gettid();
+    }
+    for (let i = 0; i < 40; i++) kernel.sys.gettid();
+    expect(count(prog)).toBe(250n);
+    expect(rb.consume(() => undefined)).toBe(250);
+  });
+
+  it('tp_btf on a tracepoint vmlinux BTF lacks is a typed error naming it', async () => {
+    await expect(attachTpBtf(kernel, counterSpec(ProgType.BPF_PROG_TYPE_TRACING, process.pid, []), 'no_such_tp_bpfkit')).rejects.toMatchObject({ code: 'E_BTF_TRACEPOINT', message: expect.stringContaining('no_such_tp_bpfkit') });
   });
 
   it('an unknown raw tracepoint is a typed error naming it', () => {

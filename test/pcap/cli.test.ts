@@ -1,23 +1,20 @@
 /** `bpfkit capinfo` and `bpfkit sample` through the CLI dispatcher. */
 
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
 import { readCapture, writeCapture } from '../../src/pcap/index.js';
+import { runCli } from '../helpers/cli.js';
+import { scratchDir } from '../helpers/scratch.js';
 import { cat, epb, idb, option, payload, shb } from './fixtures.js';
 
 /** File bytes as a plain Uint8Array (a Buffer compares unequal to one). */
 const load = (f: string): Uint8Array => new Uint8Array(readFileSync(f));
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-cli-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir } = scratchDir('cli');
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t), isTTY: false });
+  const { status: code, stdout: out, stderr: err } = await runCli(argv);
   return { code, out, err };
 }
 

@@ -1,6 +1,19 @@
 /** Builders of capture files for the tests, written independently of bpfkit's writers so that reader tests do not trust them. */
 
+import { FormatError } from '../../src/util/index.js';
+
 export type Endian = 'le' | 'be';
+
+/** The {@link FormatError} that `fn` throws; any other error is rethrown, and returning normally fails the test. */
+export function formatError(fn: () => unknown): FormatError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof FormatError) return e;
+    throw e;
+  }
+  throw new Error('expected a FormatError');
+}
 
 /** A growable byte sink with explicit byte order. */
 export class Bytes {

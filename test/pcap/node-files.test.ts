@@ -1,18 +1,17 @@
 /** The Node file helpers: streaming a capture file from disk, atomic writes that never leave half a file. */
 
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AtomicFileWriter, openCaptureFile, openCaptureFileSync, writeCaptureFile } from '../../src/node/index.js';
 import { readCapture, synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
 import { FormatError, UsageError, bytesEqual } from '../../src/util/index.js';
+import { scratchDir } from '../helpers/scratch.js';
 
 /** File bytes as a plain Uint8Array (a Buffer compares unequal to one). */
 const load = (f: string): Uint8Array => new Uint8Array(readFileSync(f));
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-pcap-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const { dir } = scratchDir('pcap');
 
 const packets = [...synthesizeTraffic({ count: 1500, seed: 5 })];
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { iteratePackets, readCapture, type Packet } from '../../src/pcap/index.js';
 import { FormatError } from '../../src/util/index.js';
-import { payload, pcapFile, type Endian } from './fixtures.js';
+import { formatError, payload, pcapFile, type Endian } from './fixtures.js';
 
 const records = [
   { sec: 1000, frac: 1, data: payload(60, 1) },
@@ -11,15 +11,6 @@ const records = [
   { sec: 1002, frac: 500000, data: payload(14, 3) },
 ];
 
-function formatError(fn: () => unknown): FormatError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof FormatError) return e;
-    throw e;
-  }
-  throw new Error('expected a FormatError');
-}
 
 describe('pcap header', () => {
   for (const endian of ['le', 'be'] as Endian[]) {

@@ -3,17 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { readCapture } from '../../src/pcap/index.js';
 import { FormatError } from '../../src/util/index.js';
-import { Bytes, block, cat, epb, idb, option, payload, pb, shb, spb, type Endian } from './fixtures.js';
+import { Bytes, block, cat, epb, formatError, idb, option, payload, pb, shb, spb, type Endian } from './fixtures.js';
 
-function openError(bytes: Uint8Array): FormatError {
-  try {
-    readCapture(bytes);
-  } catch (e) {
-    if (e instanceof FormatError) return e;
-    throw e;
-  }
-  throw new Error('expected the open to fail');
-}
+const openError = (bytes: Uint8Array): FormatError => formatError(() => readCapture(bytes));
 
 describe('pcapng blocks', () => {
   for (const e of ['le', 'be'] as Endian[]) {

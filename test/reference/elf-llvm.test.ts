@@ -164,4 +164,23 @@ describe.skipIf(skip)('loadCollectionSpec vs llvm-readelf-19 / llvm-objdump-19',
     }
     expect(vars).toBe(9); // seen, drop_len, static_count, by_len, counters, outer, bonus, LICENSE, legacy
   });
+
+  it('initialRefs: one per R_BPF_64_ABS64 in .rel.maps, at the slot its offset names', () => {
+    const o = b.build('elf-mapinit');
+    const coll = loadCollectionSpec(o.bytes);
+    const syms = symbols(o.path);
+    const rels = [...execFileSync('llvm-readelf-19', ['-r', o.path], { encoding: 'utf8' }).split("Relocation section '.rel.maps'")[1].split('Relocation section')[0]
+      .matchAll(/^([0-9a-f]{16})\s+[0-9a-f]+\s+(R_BPF_\w+)\s+[0-9a-f]+\s+(\S+)$/gm)];
+    expect(rels.length).toBe(3);
+    const ours = [...coll.maps.values()].flatMap((m) => (m.initialRefs ?? []).map((r) => ({ map: m.name, ...r })));
+    expect(ours).toHaveLength(rels.length);
+    for (const r of rels) {
+      const off = parseInt(r[1], 16);
+      const owner = syms.find((y) => y.type === 'OBJECT' && off >= y.value && off < y.value + y.size)!;
+      const hit = ours.find((x) => x.map === owner.name && x.ref === r[3]);
+      expect(hit, `${owner.name} <- ${r[3]}`).toBeDefined();
+      // values[] is the last member: its slot i sits at owner + size - 8 * (max_entries - i).
+      expect(owner.value + owner.size - 8 * (coll.maps.get(owner.name)!.maxEntries - hit!.index)).toBe(off);
+    }
+  });
 });

@@ -116,9 +116,7 @@ export class ArrayMap extends VmMapBase {
   }
 
   set(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.checkKey(key, 'update');
-    this.checkValue(value, 'update');
-    this.checkSyscallFlags(flags, 'update');
+    this.checkUpdate(key, value, flags);
     const ret = this.check(arrayIndex(key), flags);
     this.fail(ret, 'update');
     const index = arrayIndex(key);

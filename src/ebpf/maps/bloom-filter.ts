@@ -85,9 +85,7 @@ export class BloomFilterMap extends VmMapBase {
 
   /** Adds `value` (the key is empty). */
   set(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.checkKey(key, 'update');
-    this.checkValue(value, 'update');
-    this.checkSyscallFlags(flags, 'update');
+    this.checkUpdate(key, value, flags);
     this.fail(this.pushElem(value, flags), 'update');
   }
 

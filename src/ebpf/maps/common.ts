@@ -169,6 +169,13 @@ export abstract class VmMapBase implements VmMap {
     if (flags & 4) throw new MapError('EINVAL', this.opName(op), 'BPF_F_LOCK needs a bpf_spin_lock in the value');
   }
 
+  /** What every `bpf(BPF_MAP_UPDATE_ELEM)` checks before the type's own work: the fd, the key and value sizes, the flags. */
+  protected checkUpdate(key: Uint8Array, value: Uint8Array, flags: number): void {
+    this.checkKey(key, 'update');
+    this.checkValue(value, 'update');
+    this.checkSyscallFlags(flags, 'update');
+  }
+
   protected opName(op: string): string {
     return `${op} map "${this.spec.name}"`;
   }

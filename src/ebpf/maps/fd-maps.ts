@@ -61,9 +61,7 @@ abstract class FdArrayMap<T extends object> extends VmMapBase {
 
   /** UPDATE with a 4-byte fd (in the VM: a handle from {@link handleOf}). */
   set(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.checkKey(key, 'update');
-    this.checkValue(value, 'update');
-    this.checkSyscallFlags(flags, 'update');
+    this.checkUpdate(key, value, flags);
     this.put(arrayIndex(key), this.resolve(objectOfHandle(arrayIndex(value))), flags, 'update');
   }
 
@@ -290,9 +288,7 @@ export class HashOfMapsMap extends HashMap {
 
   /** UPDATE with a 4-byte inner map fd (a VM handle). */
   override set(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.checkKey(key, 'update');
-    this.checkValue(value, 'update');
-    this.checkSyscallFlags(flags, 'update');
+    this.checkUpdate(key, value, flags);
     const inner = resolveInner(this, this.innerSpec, objectOfHandle(arrayIndex(value)), 'update');
     if (inner instanceof MapError) throw inner;
     super.set(key, value, flags);

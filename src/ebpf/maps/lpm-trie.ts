@@ -253,9 +253,7 @@ export class LpmTrieMap extends VmMapBase {
   }
 
   set(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.checkKey(key, 'update');
-    this.checkValue(value, 'update');
-    this.checkSyscallFlags(flags, 'update');
+    this.checkUpdate(key, value, flags);
     this.fail(this.update(key, value, flags), 'update');
   }
 

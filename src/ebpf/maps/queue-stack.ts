@@ -89,9 +89,7 @@ export class QueueStackMap extends VmMapBase {
 
   /** Pushes; BPF_EXIST overwrites the oldest value when full. */
   set(key: Uint8Array, value: Uint8Array, flags = 0): void {
-    this.checkKey(key, 'update');
-    this.checkValue(value, 'update');
-    this.checkSyscallFlags(flags, 'update');
+    this.checkUpdate(key, value, flags);
     this.fail(this.pushElem(value, flags), 'update');
   }
 

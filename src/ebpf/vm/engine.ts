@@ -31,6 +31,8 @@ export interface Engine {
   /**
    * Runs from slot `entry` in frame `depth` with r1..r5 = `args`; returns r0. Faults
    * throw a RuntimeFault. Re-entrant: helpers run callbacks through it at a deeper frame.
+   * `memModel` vouches that r2 is 0 or r1 starts a region at least r2 bytes long (the JIT's
+   * range analysis assumes it at entry; without the promise the JIT checks it).
    */
-  exec(entry: number, args: readonly bigint[], depth: number): bigint;
+  exec(entry: number, args: readonly bigint[], depth: number, memModel?: boolean): bigint;
 }

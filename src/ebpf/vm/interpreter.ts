@@ -143,6 +143,24 @@ export class Interpreter implements Engine {
   }
 
   exec(entry: number, args: readonly bigint[], depth: number): bigint {
+    const R = this.files[depth];
+    this.halves[depth].fill(0);
+    for (let i = 0; i < 5 && i < args.length; i++) R[i + 1] = args[i];
+    return this.run(entry, depth, depth);
+  }
+
+  /**
+   * Continues a run another engine started: at slot `pc` (a block start, or just after a
+   * helper call), in frame `depth` of the run entered at frame `base`, with r0..r9 = `regs`
+   * and the budget in memory. The JIT hands over here when the budget may run out.
+   */
+  resume(pc: number, depth: number, base: number, regs: readonly bigint[]): bigint {
+    const R = this.files[base];
+    for (let r = 0; r < 10; r++) R[r] = BigInt.asUintN(64, regs[r]);
+    return this.run(pc, depth, base);
+  }
+
+  private run(entry: number, depth: number, base: number): bigint {
     const { op: ops, dst: dsts, src: srcs, off: offs, blockLen, imm: imms } = this.code;
     const { immU64, immLo, immHi, hooks, sizes } = this;
     const mem = hooks.mem;
@@ -150,12 +168,9 @@ export class Interpreter implements Engine {
     const table = mem.table;
     const u8 = mem.u8;
     const ctxId = hooks.ctxConverted ? CTX_REGION : -1; // only a converted context takes the hook path
-    const R = this.files[depth];
-    const H = this.halves[depth]; // H[2r] = low half of r, H[2r + 1] = high half
+    const R = this.files[base];
+    const H = this.halves[base]; // H[2r] = low half of r, H[2r + 1] = high half
     const fps = this.framePointers;
-    H.fill(0);
-    for (let i = 0; i < 5 && i < args.length; i++) R[i + 1] = args[i];
-    const base = depth;
     R[10] = fps[depth];
     let budget = Number(dv.getBigInt64(Layout.BUDGET, true));
     let pc = entry;

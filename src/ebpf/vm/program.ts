@@ -9,6 +9,7 @@ import { prepareCode, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
 import { HELPERS, HELPERS_BY_ID, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
 import { Interpreter } from './interpreter.js';
+import { writesFrame } from './range.js';
 import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
 import {
   CTX_REGION, FaultKind, Layout, VmMemory, makeFault, offsetOf, pointer,
@@ -86,7 +87,13 @@ class Runner implements RunHooks {
   private tailCount = 0;
   private readonly engines = new Map<VmProgram, Engine>();
   private mapValues: bigint[] = [];
-  private readonly budget: bigint;
+  private readonly budgetLo: number;
+  private readonly budgetHi: number;
+  /** True when the first stack frame is still zero from the last reset (the last run could not write it). */
+  private stackClean = false;
+  private memLen = 0;
+  private memLenBig = 0n;
+  private readonly memArgs: bigint[] = [0n, 0n];
 
   constructor(readonly owner: VmProgram, size: number) {
     const wm = newWasmMemory(size);
@@ -94,7 +101,8 @@ class Runner implements RunHooks {
     this.mem = new VmMemory(wm ? wm.buffer : new ArrayBuffer(size));
     this.current = owner;
     this.ctxConverted = owner.type.fields !== undefined;
-    this.budget = BigInt(owner.budget);
+    this.budgetLo = owner.budget % 2 ** 32;
+    this.budgetHi = Math.floor(owner.budget / 2 ** 32);
     const runner = (): Runner => this;
     this.env = {
       mem: this.mem,
@@ -208,7 +216,8 @@ class Runner implements RunHooks {
   run(opts: VmRunOptions): VmRunResult {
     const mem = this.mem;
     const t = this.owner.type;
-    mem.reset();
+    mem.reset(this.stackClean);
+    this.stackClean = false; // until this run ends without writing the frame
     this.current = this.owner;
     this.packet = undefined;
     this.pendingTail = undefined;
@@ -216,9 +225,11 @@ class Runner implements RunHooks {
     if (this.mapValues.length) this.mapValues = [];
     if (this.env.trace.length) this.env.trace.length = 0;
     if (this.env.records.size) this.env.records.clear();
-    mem.dv.setBigInt64(Layout.BUDGET, this.budget, true);
+    mem.head[Layout.BUDGET >> 2] = this.budgetLo;
+    mem.head[(Layout.BUDGET >> 2) + 1] = this.budgetHi;
     let args: readonly bigint[] = opts.args ?? NO_ARGS;
     let memPtr = 0n;
+    let memRegion = 0;
     if (t.packet) {
       this.setupPacket(t, opts.data ?? new Uint8Array(0));
       this.setupCtx(t, opts.ctx);
@@ -226,18 +237,25 @@ class Runner implements RunHooks {
     } else if (opts.ctx) {
       args = [mem.addBytes(opts.ctx, false, 'ctx')];
     } else if (opts.mem !== undefined) {
-      memPtr = opts.mem.length ? mem.addBytes(opts.mem, true, 'mem') : 0n;
-      args = [memPtr, BigInt(opts.mem.length)];
+      const len = opts.mem.length;
+      memRegion = len ? mem.addBytesRegion(opts.mem, true, 'mem') : 0;
+      memPtr = len ? pointer(memRegion, 0) : 0n;
+      if (len !== this.memLen) { this.memLen = len; this.memLenBig = BigInt(len); }
+      // One array reused per run (engines read it before they return).
+      this.memArgs[0] = memPtr;
+      this.memArgs[1] = this.memLenBig;
+      args = this.memArgs;
     }
     const ctxArg = args[0] ?? 0n;
-    let r0 = this.engineFor(this.current).exec(0, args, 0);
+    let r0 = this.engineFor(this.current).exec(0, args, 0, args !== opts.args);
     while (this.pendingTail) {
       this.current = this.pendingTail;
       this.pendingTail = undefined;
       mem.dv.setInt32(Layout.STOP, 0, true);
       mem.u8.fill(0, Layout.STACKS, Layout.STACKS + 512);
-      r0 = this.engineFor(this.current).exec(0, [ctxArg], 0);
+      r0 = this.engineFor(this.current).exec(0, [ctxArg], 0, true);
     }
+    this.stackClean = this.tailCount === 0 && !this.owner.writesFrame;
     mem.flush();
     const res: VmRunResult = { r0, dataOut: EMPTY, trace: this.env.trace.length ? [...this.env.trace] : [] };
     const p = this.packet as PacketState | undefined;
@@ -246,7 +264,7 @@ class Runner implements RunHooks {
       res.ctxOut = this.ctxOut(t);
       if (p.redirect) res.redirect = p.redirect;
     }
-    if (memPtr !== 0n) res.memOut = mem.read(memPtr, opts.mem!.length, -1);
+    if (memRegion !== 0) res.memOut = mem.regionBytes(memRegion).slice();
     return res;
   }
 
@@ -290,7 +308,7 @@ class Runner implements RunHooks {
       const dst = d.subarray(0, 6);
       const pktType = len < 14 ? 0 : dst[0] & 1 ? (dst.every((b) => b === 0xff) ? 1 : 2) : dst.every((b) => b === 0) ? 0 : 3;
       dv.setUint32(base + SKB.pkt_type, pktType, true);
-      dv.setUint32(base + SKB.protocol, len >= 14 ? d[12] | (d[13] << 8) : 0, true);
+      dv.setUint32(base + SKB.protocol, len >= 14 ? skbProtocol(d) : 0, true);
       if (!ctxIn) dv.setUint32(base + SKB.ifindex, 1, true);
       else if (dv.getUint32(base + SKB.ifindex, true) === 0) dv.setUint32(base + SKB.ifindex, 1, true);
       if (dv.getUint32(base + SKB.wire_len, true) === 0) dv.setUint32(base + SKB.wire_len, len, true);
@@ -325,6 +343,8 @@ export class VmProgram implements BpfProgram {
   /** The number a program array holds to name this program for `bpf_tail_call`. */
   readonly fd: number;
   readonly helperTable: ReadonlyMap<number, HelperDef>;
+  /** False when no run can write the first stack frame (no store through r10, r10 never copied): it then stays zero between runs. */
+  readonly writesFrame: boolean;
   private runner: Runner | undefined;
   private jit: JitModule | undefined;
   private readonly memorySize: number;
@@ -338,10 +358,11 @@ export class VmProgram implements BpfProgram {
     this.maps = maps;
     this.helperTable = helperTable;
     this.type = type;
+    this.writesFrame = writesFrame(code);
     let engine = options.engine ?? (jitAvailable() ? 'jit' : 'interp');
     if (engine === 'jit') {
       try {
-        this.jit = compileJit(code, type.fields !== undefined);
+        this.jit = compileJit(code, type.fields !== undefined, type.fields);
       } catch (e) {
         // Without an explicit choice, a program the JIT cannot take runs on the interpreter.
         if (options.engine === 'jit' || !(e instanceof UnsupportedError)) throw e;
@@ -357,7 +378,7 @@ export class VmProgram implements BpfProgram {
 
   /** The compiled WebAssembly module (compiled once, instantiated per memory). */
   jitModule(): JitModule {
-    this.jit ??= compileJit(this.code, this.type.fields !== undefined);
+    this.jit ??= compileJit(this.code, this.type.fields !== undefined, this.type.fields);
     return this.jit;
   }
 
@@ -378,7 +399,10 @@ export class VmProgram implements BpfProgram {
     let r: VmRunResult | undefined;
     for (let i = 0; i < repeat; i++) r = this.run({ data: options.data, ctx: options.ctx });
     const t1 = perf ? perf.now() : Date.now();
-    const out: TestRunResult = { retval: Number(r!.r0 & 0xffffffffn), dataOut: r!.dataOut, duration: Math.round(((t1 - t0) * 1e6) / repeat) };
+    // The kernel runs a socket filter past the L2 header and pushes that header back zeroed (bpf_prog_test_run_skb).
+    const dataOut = this.type.l3Data && r!.dataOut.length > 0 ? r!.dataOut.slice() : r!.dataOut;
+    if (dataOut !== r!.dataOut) dataOut.fill(0, 0, Math.min(14, dataOut.length));
+    const out: TestRunResult = { retval: Number(r!.r0 & 0xffffffffn), dataOut, duration: Math.round(((t1 - t0) * 1e6) / repeat) };
     if (r!.ctxOut && options.ctx) out.ctxOut = r!.ctxOut;
     return out;
   }
@@ -392,6 +416,16 @@ export class VmProgram implements BpfProgram {
   [Symbol.dispose](): void {
     this.close();
   }
+}
+
+/**
+ * `skb->protocol` as eth_type_trans sets it, in the byte order the ctx field reads it (network order in memory):
+ * the Ethernet II type, or for an 802.3 length field ETH_P_802_3 (raw IPX, payload starts 0xFFFF) else ETH_P_802_2.
+ */
+function skbProtocol(frame: Uint8Array): number {
+  const type = (frame[12] << 8) | frame[13];
+  const proto = type >= 0x600 ? type : frame.length >= 16 && frame[14] === 0xff && frame[15] === 0xff ? 0x0001 : 0x0004;
+  return (proto >> 8) | ((proto & 0xff) << 8);
 }
 
 /**

@@ -154,6 +154,15 @@ export class GencodeCore {
     this.offPrevlinkhdr = { ...this.offLinkhdr };
   }
 
+  /** libpcap's PUSH_LINKHDR: the link header becomes `linktype` at `offLinkhdr`, remembering the one it replaces; it is not an encapsulation. */
+  protected pushLinkhdr(linktype: number, offLinkhdr: AbsOffset): void {
+    this.prevlinktype = this.linktype;
+    this.offPrevlinkhdr = { ...this.offLinkhdr };
+    this.linktype = linktype;
+    this.offLinkhdr = offLinkhdr;
+    this.isEncap = false;
+  }
+
   // ---- blocks and statements -------------------------------------------------------------
 
   protected newBlock(code: number, k = 0, stmts: Insn[] = []): GBlock {

@@ -20,62 +20,54 @@ export class LinkGen extends GencodeCore {
   }
 
   protected etherLinktype(llProto: number): GBlock {
-    switch (llProto) {
-      case LLCSAP.ISONS: case LLCSAP.IP: case LLCSAP.NETBEUI: {
-        const b0 = this.cmpLe('linktype', 0, BPF_H, ETHERMTU);
-        const b1 = this.cmp('llc', 0, BPF_H, (llProto << 8) | llProto);
-        return genAnd(b0, b1);
-      }
-      case LLCSAP.IPX: {
-        let b0 = this.cmp('llc', 0, BPF_B, LLCSAP.IPX);
-        let b1 = this.cmp('llc', 0, BPF_H, 0xffff);
-        b1 = genOr(b0, b1);
-        b0 = this.snap(0, ETHERTYPE.IPX);
-        b1 = genOr(b0, b1);
-        b0 = this.cmpLe('linktype', 0, BPF_H, ETHERMTU);
-        b1 = genAnd(b0, b1);
-        b0 = this.cmp('linktype', 0, BPF_H, ETHERTYPE.IPX);
-        return genOr(b0, b1);
-      }
-      case ETHERTYPE.ATALK: case ETHERTYPE.AARP: {
-        let b0 = this.cmpLe('linktype', 0, BPF_H, ETHERMTU);
-        let b1 = llProto === ETHERTYPE.ATALK ? this.snap(0x080007, ETHERTYPE.ATALK) : this.snap(0, ETHERTYPE.AARP);
-        b1 = genAnd(b0, b1);
-        b0 = this.cmp('linktype', 0, BPF_H, llProto);
-        return genOr(b0, b1);
-      }
-      default:
-        if (llProto <= ETHERMTU) {
-          this.assertMaxval('LLC DSAP', llProto, 255);
-          const b0 = this.cmpLe('linktype', 0, BPF_H, ETHERMTU);
-          const b1 = this.cmp('linktype', 2, BPF_B, llProto);
-          return genAnd(b0, b1);
-        }
-        this.assertMaxval('EtherType', llProto, 0xffff);
-        return this.cmp('linktype', 0, BPF_H, llProto);
+    if (llProto === LLCSAP.IPX) {
+      let b0 = this.cmp('llc', 0, BPF_B, LLCSAP.IPX);
+      let b1 = this.cmp('llc', 0, BPF_H, 0xffff);
+      b1 = genOr(b0, b1);
+      b0 = this.snap(0, ETHERTYPE.IPX);
+      b1 = genOr(b0, b1);
+      b0 = this.cmpLe('linktype', 0, BPF_H, ETHERMTU);
+      b1 = genAnd(b0, b1);
+      b0 = this.cmp('linktype', 0, BPF_H, ETHERTYPE.IPX);
+      return genOr(b0, b1);
     }
+    // A length (<= ETHERMTU) in the type field means an 802.3 frame carrying LLC.
+    return this.llcOrEthertype(llProto, () => this.cmpLe('linktype', 0, BPF_H, ETHERMTU), () => this.cmp('linktype', 2, BPF_B, llProto));
   }
 
   protected linuxSllLinktype(llProto: number): GBlock {
+    if (llProto === LLCSAP.IPX) {
+      let b0 = this.cmp('llc', 0, BPF_B, LLCSAP.IPX);
+      let b1 = this.snap(0, ETHERTYPE.IPX);
+      b1 = genOr(b0, b1);
+      b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_2);
+      b1 = genAnd(b0, b1);
+      b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_3);
+      b1 = genOr(b0, b1);
+      b0 = this.cmp('linktype', 0, BPF_H, ETHERTYPE.IPX);
+      return genOr(b0, b1);
+    }
+    return this.llcOrEthertype(
+      llProto,
+      () => this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_2),
+      () => this.cmp('linkhdr', this.offLinkpl.constantPart, BPF_B, llProto),
+    );
+  }
+
+  /**
+   * What gen_ether_linktype and gen_linux_sll_linktype share (all but IPX): a frame carries 802.2
+   * LLC when `isLlc` holds; an `llProto` up to ETHERMTU is then a DSAP that `dsapIs` tests, and a
+   * larger one an EtherType in the type field. The blocks are made in libpcap's order.
+   */
+  private llcOrEthertype(llProto: number, isLlc: () => GBlock, dsapIs: () => GBlock): GBlock {
     switch (llProto) {
       case LLCSAP.ISONS: case LLCSAP.IP: case LLCSAP.NETBEUI: {
-        const b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_2);
+        const b0 = isLlc();
         const b1 = this.cmp('llc', 0, BPF_H, (llProto << 8) | llProto);
         return genAnd(b0, b1);
       }
-      case LLCSAP.IPX: {
-        let b0 = this.cmp('llc', 0, BPF_B, LLCSAP.IPX);
-        let b1 = this.snap(0, ETHERTYPE.IPX);
-        b1 = genOr(b0, b1);
-        b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_2);
-        b1 = genAnd(b0, b1);
-        b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_3);
-        b1 = genOr(b0, b1);
-        b0 = this.cmp('linktype', 0, BPF_H, ETHERTYPE.IPX);
-        return genOr(b0, b1);
-      }
       case ETHERTYPE.ATALK: case ETHERTYPE.AARP: {
-        let b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_2);
+        let b0 = isLlc();
         let b1 = llProto === ETHERTYPE.ATALK ? this.snap(0x080007, ETHERTYPE.ATALK) : this.snap(0, ETHERTYPE.AARP);
         b1 = genAnd(b0, b1);
         b0 = this.cmp('linktype', 0, BPF_H, llProto);
@@ -84,8 +76,8 @@ export class LinkGen extends GencodeCore {
       default:
         if (llProto <= ETHERMTU) {
           this.assertMaxval('LLC DSAP', llProto, 255);
-          const b0 = this.cmp('linktype', 0, BPF_H, LINUX_SLL_P_802_2);
-          const b1 = this.cmp('linkhdr', this.offLinkpl.constantPart, BPF_B, llProto);
+          const b0 = isLlc();
+          const b1 = dsapIs();
           return genAnd(b0, b1);
         }
         this.assertMaxval('EtherType', llProto, 0xffff);

@@ -138,11 +138,7 @@ export class PrimitiveGen extends ArithGen {
     }
     // LANE: an Ethernet frame follows 2 bytes after the ATM payload start.
     const b1 = this.atmPrototype(0x01);
-    this.prevlinktype = this.linktype;
-    this.offPrevlinkhdr = { ...this.offLinkhdr };
-    this.linktype = DLT.EN10MB;
-    this.offLinkhdr = { isVariable: false, constantPart: 4 + 2, reg: -1 };
-    this.isEncap = false;
+    this.pushLinkhdr(DLT.EN10MB, { isVariable: false, constantPart: 4 + 2, reg: -1 });
     this.offLinktype.constantPart = this.offLinkhdr.constantPart + 12;
     this.offLinkpl.constantPart = this.offLinkhdr.constantPart + 14;
     this.offNl = 0;
@@ -344,11 +340,7 @@ export class PrimitiveGen extends ArithGen {
 
   protected pushLinkhdrEthernetVariable(): number {
     const reg = this.allocReg();
-    this.prevlinktype = this.linktype;
-    this.offPrevlinkhdr = { ...this.offLinkhdr };
-    this.linktype = DLT.EN10MB;
-    this.offLinkhdr = { isVariable: true, constantPart: 0, reg };
-    this.isEncap = false;
+    this.pushLinkhdr(DLT.EN10MB, { isVariable: true, constantPart: 0, reg });
     return reg;
   }
 
@@ -458,11 +450,7 @@ export class PrimitiveGen extends ArithGen {
       b0 = genAnd(b0, this.cmp('linkpl', 2, BPF_H, v));
     }
     // PUSH_LINKHDR(DLT_PPP, ...): the PPP header follows the 6-byte PPPoE header.
-    this.prevlinktype = this.linktype;
-    this.offPrevlinkhdr = { ...this.offLinkhdr };
-    this.linktype = DLT.PPP;
-    this.offLinkhdr = { isVariable: this.offLinkpl.isVariable, constantPart: this.offLinkpl.constantPart + this.offNl + 6, reg: this.offLinkpl.reg };
-    this.isEncap = false;
+    this.pushLinkhdr(DLT.PPP, { isVariable: this.offLinkpl.isVariable, constantPart: this.offLinkpl.constantPart + this.offNl + 6, reg: this.offLinkpl.reg });
     this.offLinktype = { ...this.offLinkhdr };
     this.offLinkpl.constantPart = this.offLinkhdr.constantPart + 2;
     this.offNl = 0;

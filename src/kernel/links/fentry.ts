@@ -25,6 +25,14 @@ const kindExtra: Record<number, (vlen: number) => number> = {
  * /sys/kernel/btf/vmlinux; undefined when there is none. Throws a FormatError on malformed BTF.
  */
 export function btfFuncId(btf: Uint8Array, name: string): number | undefined {
+  return btfTypeId(btf, name, BTF_KIND_FUNC);
+}
+
+/**
+ * The BTF type id of the first type of kind `kind` (BTF_KIND_*: 8 typedef, 12 func...) named `name`;
+ * undefined when there is none. Throws a FormatError on malformed BTF.
+ */
+export function btfTypeId(btf: Uint8Array, name: string, kind: number): number | undefined {
   if (btf.length < 24) throw new FormatError('E_BTF_TRUNCATED', 'btf too short for its header', { position: { offset: 0 } });
   const v = new DataView(btf.buffer, btf.byteOffset, btf.byteLength);
   const le = v.getUint16(0, true) === BTF_MAGIC;
@@ -46,9 +54,9 @@ export function btfFuncId(btf: Uint8Array, name: string): number | undefined {
   for (let at = typeStart; at < typeEnd; id++) {
     if (at + 12 > typeEnd) throw new FormatError('E_BTF_TRUNCATED', `btf type ${id} truncated`, { position: { offset: at } });
     const info = v.getUint32(at + 4, le);
-    const kind = (info >>> 24) & 0x1f;
-    if (kind === BTF_KIND_FUNC && nameIs(v.getUint32(at, le))) return id;
-    at += 12 + (kindExtra[kind]?.(info & 0xffff) ?? 0);
+    const k = (info >>> 24) & 0x1f;
+    if (k === kind && nameIs(v.getUint32(at, le))) return id;
+    at += 12 + (kindExtra[k]?.(info & 0xffff) ?? 0);
   }
   return undefined;
 }

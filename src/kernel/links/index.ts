@@ -9,3 +9,4 @@ export * from './kprobe.js';
 export * from './fentry.js';
 export * from './cgroup.js';
 export * from './usdt.js';
+export * from './tp-btf.js';

@@ -175,15 +175,15 @@ export function recipeArb(family: Family): fc.Arbitrary<Recipe> {
 }
 
 /**
- * Socket-filter packets are 64 bytes or more with an Ethernet II type (>= 0x600): for 802.3 length fields the kernel's
- * eth_type_trans sets skb->protocol to ETH_P_802_2/802_3, which the VM does not model yet
- * (a known difference, tracked in parity-edge.test.ts).
+ * Socket-filter packets are 64 bytes or more. The type/length field stays random: 802.3 length fields
+ * (< 0x600) exercise the VM's eth_type_trans (skb->protocol = ETH_P_802_2/802_3), and a quarter of the
+ * packets get a 0xFFFF payload start so that ETH_P_802_3 comes up too.
  */
 function withEthertype(p: Uint8Array): Uint8Array {
   // At least 64 bytes: the kernel refuses a test run whose IPv4/IPv6 ethertype comes without a whole IP header.
   const q = new Uint8Array(Math.max(64, p.length));
   q.set(p);
-  if (q[12] < 0x06) q[12] |= 0x08;
+  if (q[12] < 0x06 && (q[16] & 3) === 0) q[14] = q[15] = 0xff;
   return q;
 }
 
