@@ -5,7 +5,7 @@ import { formatPacket, PrintState } from '../decode/index.js';
 import { compileFilter } from '../filter/index.js';
 import type { CaptureStats, LiveCapture } from '../kernel/index.js';
 import { AtomicFileWriter } from '../node/index.js';
-import { PcapWriter, linkTypeDescription, linkTypeName, type Packet } from '../pcap/index.js';
+import { PcapWriter, linkTypeDescription, linkTypeName, linkTypeToDlt, type Packet } from '../pcap/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { flagInt, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
 import type { Command, Io } from './command.js';
@@ -74,7 +74,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   // Compiled before anything opens, so a bad expression fails with nothing to clean up.
   // The kernel trims a packet to the filter's return value and the original length is lost with it (libpcap's
   // fix_program has the same reason): the filter keeps whole packets and the capture cuts them to -s.
-  const prog = expr ? compileFilter(expr, { linkType, snaplen: DEFAULT_SNAPLEN, linuxExtensions: true, resolver: systemResolver() }) : undefined;
+  const prog = expr ? compileFilter(expr, { linkType: linkTypeToDlt(linkType), snaplen: DEFAULT_SNAPLEN, linuxExtensions: true, resolver: systemResolver() }) : undefined;
 
   let cap: LiveCapture;
   try {

@@ -122,4 +122,3 @@ the first offending instruction and exits 1.
 };
 
 /** The classic BPF commands, for the table in commands.ts. */
-export const cbpfCommands: Command[] = [cbpfRunCommand, cbpfFmtCommand, cbpfCheckCommand];

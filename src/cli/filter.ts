@@ -1,7 +1,7 @@
 /** `bpfkit filter`: tcpdump -r for capture files — keep what matches, print, count or write it. */
 
 import { readFileSync, statSync } from 'node:fs';
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
@@ -136,7 +136,8 @@ async function run(argv: string[], io: Io): Promise<number> {
   let seen = 0;
   let matched = 0;
   let error: BpfkitError | undefined;
-  const bar = io.isTTY && !flagSet(args, 'noProgress') ? makeProgress(file) : undefined;
+  // The progress bar's library loads only when there is a terminal to draw on.
+  const bar = io.isTTY && !flagSet(args, 'noProgress') ? await makeProgress(file) : undefined;
   const started = Date.now();
   const progress = (offset: number): void => bar?.update(offset, { pps: Math.round(seen / Math.max(1e-3, (Date.now() - started) / 1000)) });
   let skip = 0;
@@ -233,8 +234,9 @@ async function run(argv: string[], io: Io): Promise<number> {
   return 0;
 }
 
-function makeProgress(file: string): cliProgress.SingleBar {
+async function makeProgress(file: string): Promise<cliProgress.SingleBar> {
   const size = statSize(file);
+  const cliProgress = (await import('cli-progress')).default;
   const bar = new cliProgress.SingleBar(
     { format: ' {bar} {percentage}% | {value}/{total} bytes | {pps} packets/s', stream: process.stderr, hideCursor: true, clearOnComplete: true },
     cliProgress.Presets.shades_classic,

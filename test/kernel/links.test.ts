@@ -1,11 +1,13 @@
 // Attaching to kernel hooks: raw_tp and tracepoint programs counting this process's own gettid calls, and a ring buffer read over mmap.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MapType, ProgType } from '../../src/ebpf/index.js';
 import type { Insn, ProgramSpec } from '../../src/ebpf/index.js';
-import { Kernel, RingBufferReader, SYSCALLS_AARCH64, SYSCALLS_X86_64, attachRawTracepoint, attachTpBtf, attachTracepoint } from '../../src/kernel/index.js';
+import { Kernel, RingBufferReader, SYSCALLS_AARCH64, SYSCALLS_X86_64, VMLINUX_BTF, attachRawTracepoint, attachTpBtf, attachTracepoint, tpBtfId } from '../../src/kernel/index.js';
+import { hasCommand } from '../helpers/reference.js';
 import { DW, W, call, exit, ins, jmp, ldMap, lddw, ldx, movImm, movReg, st, stx } from './helpers/asm.js';
 import { kernelSkip, mountPrivate } from './helpers/kernel.js';
 
@@ -117,6 +119,13 @@ describe.skipIf(why !== undefined)('links and ring buffer', () => {
     for (let i = 0; i < 40; i++) kernel.sys.gettid();
     expect(count(prog)).toBe(250n);
     expect(rb.consume(() => undefined)).toBe(250);
+  });
+
+  it.runIf(hasCommand('bpftool'))('tpBtfId finds the same btf_trace_<name> typedef ids as bpftool', async () => {
+    const dump = execFileSync('sh', ['-c', `bpftool btf dump file ${VMLINUX_BTF} | grep -E "^\\[[0-9]+\\] TYPEDEF 'btf_trace_(sys_enter|sys_exit|sched_switch)'"`], { encoding: 'utf8', maxBuffer: 1 << 20 });
+    const ref = [...dump.matchAll(/^\[(\d+)\] TYPEDEF 'btf_trace_(\w+)'/gm)].map((m) => [m[2], Number(m[1])] as const);
+    expect(ref.length).toBeGreaterThanOrEqual(2);
+    for (const [name, id] of ref) expect(await tpBtfId(name)).toBe(id);
   });
 
   it('tp_btf on a tracepoint vmlinux BTF lacks is a typed error naming it', async () => {

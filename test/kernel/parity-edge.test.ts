@@ -85,6 +85,10 @@ describe.skipIf(why !== undefined)('kernel parity: socket filter test runs (form
     expect((await onKernel(kernel, spec, raw)).retval).toBe(0x0100);
     expect((await onKernel(kernel, spec, new Uint8Array(64))).retval).toBe(0x0400);
     expect((await onKernel(kernel, spec, arp)).retval).toBe(0x0608);
+    // tc test runs go through eth_type_trans too (and keep the L2 header in data out).
+    const tc = { ...spec, name: 'proto_tc', type: 3 };
+    await run(tc, raw);
+    await run(tc, new Uint8Array(64));
   });
 });
 

@@ -35,6 +35,8 @@ export const Layout = {
   BUDGET: 8,
   /** i64 x 5: r1..r5 at entry. */
   ARGS: 16,
+  /** i64 x 10: r0..r9 when the JIT hands a run over to the interpreter (over ARGS, which are read at entry only). */
+  SPILL: 16,
   /** The region table: per id four u32 words — base, readable length, writable length, spare. */
   TABLE: 128,
   /** Saved r6..r9 and the return slot per frame (48 bytes each). */
