@@ -1,4 +1,4 @@
-/** Link-layer decoders by link type (tcpdump's if_printers): Ethernet, Linux cooked v1/v2, NULL/LOOP, raw IP, PPP, Cisco HDLC. */
+/** Link-layer decoders by link type (tcpdump's if_printers): Ethernet, Linux cooked v1/v2, NULL/LOOP, raw IP, PPP, Cisco HDLC, 802.11 and radiotap. */
 
 import { printEther } from './ether.js';
 import { printEthertype } from './ethertype-dispatch.js';
@@ -6,6 +6,7 @@ import { ethertypeName } from './ethertypes.js';
 import { printIp } from './ip.js';
 import { printIp6 } from './ip6.js';
 import type { Printer } from './printer.js';
+import { printIeee80211Link, printRadiotap } from './ieee80211.js';
 import { printChdlc, printPppLink, printPppSerial } from './serial.js';
 
 /** Maps an interface index to a name (tcpdump uses if_indextoname for LINUX_SLL2). */
@@ -28,6 +29,8 @@ const printers = new Map<number, LinkPrinter>([
   [9, printPppLink],
   [50, printPppSerial],
   [104, printChdlc],
+  [105, printIeee80211Link],
+  [127, printRadiotap],
 ]);
 
 /** True when bpfkit decodes this link type. */

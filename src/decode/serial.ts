@@ -74,7 +74,7 @@ export function printPpp(p: Printer, off: number, length: number): void {
     off += 2;
     length -= 2;
   }
-  p.layer('ppp', { protocol: proto });
+  p.layer('ppp', { type: proto });
   if (p.options.linkHeader) {
     const name = PPP_TYPES.get(proto);
     p.print(`${name ?? 'unknown'} (0x${hex4(proto)}), length ${origLength}`);
@@ -122,7 +122,7 @@ export function printPppSerial(p: Printer, length: number): void {
   }
   p.linkHeaderLength = 4;
   const proto = p.u16(2);
-  p.layer('ppp', { protocol: proto });
+  p.layer('ppp', { type: proto });
   p.print(`${PPP_TYPES.get(proto) ?? `unknown PPP protocol (0x${hex4(proto)})`}: `);
   handlePpp(p, proto, 4, length - 4);
 }
@@ -142,7 +142,7 @@ export function printChdlc(p: Printer, length: number): void {
   const proto = p.u16(2);
   const cast = p.u8(0);
   p.linkHeaderLength = 4;
-  p.layer('chdlc', { address: cast, protocol: proto });
+  p.layer('chdlc', { address: cast, type: proto });
   if (p.options.linkHeader) {
     p.print(`${CHDLC_CAST[cast] ?? `0x${hex2(cast)}`}, ethertype ${ethertypeName(proto)} (0x${hex4(proto)}), length ${length}: `);
   }

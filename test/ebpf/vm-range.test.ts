@@ -162,7 +162,9 @@ const check = fc.record({
 });
 
 /** r2 = start, r3 = end (set by the prolog); a check of r4 = r2 (+ r1) + bound against r3, then loads through r2. */
-function checkProgram(c: fc.RecordValue<{ form: number; swap: boolean; bound: number; loads: { size: [number, number]; off: number; dst: number }[]; viaVar: boolean; varAdd: number }>): Insn[] {
+interface Check { form: number; swap: boolean; bound: number; loads: { size: [number, number]; off: number; dst: number }[]; viaVar: boolean; varAdd: number }
+
+function checkProgram(c: Check): Insn[] {
   const body: Insn[] = [];
   if (c.viaVar) {
     body.push({ code: 0xb7, dst: 1, src: 0, off: 0, imm: c.varAdd }); // r1 = varAdd

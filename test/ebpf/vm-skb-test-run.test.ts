@@ -7,7 +7,7 @@ import type { ProgramSpec } from '../../src/ebpf/index.js';
 const engines = jitAvailable() ? (['interp', 'jit'] as const) : (['interp'] as const);
 
 /** r0 = skb->protocol (the u32 ctx field at offset 16, which reads the big-endian __be16 in host order). */
-const readProtocol = (type: number): ProgramSpec => ({ name: 'proto', type, license: 'GPL', insns: [{ code: 0x61, dst: 0, src: 1, off: 16, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
+const readProtocol = (type: ProgType): ProgramSpec => ({ name: 'proto', type, license: 'GPL', insns: [{ code: 0x61, dst: 0, src: 1, off: 16, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
 
 function frame(typeOrLength: number, payload: number[] = []): Uint8Array {
   const f = Uint8Array.from({ length: 64 }, (_, i) => (i * 7 + 3) & 0xff);

@@ -1,7 +1,7 @@
 // `bpfkit capture` on lo: known UDP traffic, the filter attached in the kernel, printed / counted / written; unmatched packets never appear.
 
 import dgram from 'node:dgram';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -102,6 +102,21 @@ describe.skipIf(why !== undefined)('bpfkit capture -i lo', () => {
     }
   });
 
+  it.runIf(hasCommand('tcpdump'))('prints the packets it captures exactly as tcpdump -r prints the same packets (a second capture writes them)', async () => {
+    const file = path.join(tmp, 'twin.pcap');
+    const filter = ['udp', 'dst', 'port', String(port)];
+    const printer = startCapture(['-i', 'lo', '-c', '5', '-t', '-nn', '-v', ...filter]);
+    const writer = startCapture(['-i', 'lo', '-c', '5', '-w', file, ...filter]);
+    await Promise.all([printer.listening, writer.listening]);
+    await sendUdp(port + 4, 2, 30);
+    await sendUdp(port, 5, 30);
+    expect(await printer.done).toBe(0);
+    expect(await writer.done).toBe(0);
+    const ref = execFileSync('tcpdump', ['-r', file, '-t', '-nn', '-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    expect(ref.trimEnd().split('\n')).toHaveLength(10); // -v prints two lines per UDP datagram
+    expect(printer.out.stdout).toBe(ref);
+  });
+
   it('SIGINT stops a capture without -c and the counts go to stderr', async () => {
     const c = startCapture(['-i', 'lo', '-q', '-t', '-nn', 'udp', 'dst', 'port', String(port)]);
     await c.listening;
@@ -111,6 +126,29 @@ describe.skipIf(why !== undefined)('bpfkit capture -i lo', () => {
     expect(await c.done).toBe(0);
     expect(c.out.stdout.trimEnd().split('\n')).toHaveLength(4);
     expect(c.out.stderr).toMatch(/^4 packets captured$/m);
+  });
+
+  it('a real SIGINT to a bpfkit process ends the capture with status 0 and the three counts', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.runProcess())", 'capture', '-i', 'lo', '-t', '-nn', 'udp', 'dst', 'port', String(port)], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));
+    const safety = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    await until(() => stderr.includes('listening on') || child.exitCode !== null);
+    await sendUdp(port + 5, 2);
+    await sendUdp(port, 3);
+    await until(() => stdout.split('\n').length > 3);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    clearTimeout(safety);
+    expect(stdout.trimEnd().split('\n')).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`\\.${port}: UDP, length 16$`))]));
+    expect(stdout.trimEnd().split('\n')).toHaveLength(3);
+    expect(stderr).toMatch(/^3 packets captured\n\d+ packets received by filter\n0 packets dropped by kernel\n$/m);
   });
 
   it('a bad expression fails with its column before anything opens; an unknown interface is a usage error', async () => {

@@ -11,7 +11,7 @@ import { kernelSkip } from './helpers/kernel.js';
 const why = await kernelSkip('fd leak cycles');
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
-const ret0 = (name: string, type: number): ProgramSpec => ({ name, type, license: 'GPL', insns: [movImm(0, 0), exit()] });
+const ret0 = (name: string, type: ProgType): ProgramSpec => ({ name, type, license: 'GPL', insns: [movImm(0, 0), exit()] });
 
 const AF_INET = 2;
 const SOCK_DGRAM = 2;

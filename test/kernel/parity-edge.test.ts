@@ -1,6 +1,7 @@
 // Kernel parity on hand-picked edge cases (division by zero, INT_MIN / -1, oversized shifts, byte swaps, sign extension, cmpxchg): VM and kernel must agree.
 
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ProgType } from '../../src/ebpf/index.js';
 import { Kernel } from '../../src/kernel/index.js';
 import { POOL, buildProgram } from './helpers/gen.js';
 import type { Op, Recipe } from './helpers/gen.js';
@@ -86,7 +87,7 @@ describe.skipIf(why !== undefined)('kernel parity: socket filter test runs (form
     expect((await onKernel(kernel, spec, new Uint8Array(64))).retval).toBe(0x0400);
     expect((await onKernel(kernel, spec, arp)).retval).toBe(0x0608);
     // tc test runs go through eth_type_trans too (and keep the L2 header in data out).
-    const tc = { ...spec, name: 'proto_tc', type: 3 };
+    const tc: typeof spec = { ...spec, name: 'proto_tc', type: ProgType.BPF_PROG_TYPE_SCHED_CLS };
     await run(tc, raw);
     await run(tc, new Uint8Array(64));
   });

@@ -4,7 +4,7 @@ import { Cls, LdKind, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
 import { CTX_REGION, FaultKind, Layout, MAX_CALL_DEPTH, MAX_REGIONS, OFFSET_BIAS, STACK_REGION, STACK_SIZE, makeFault, offsetOf } from './memory.js';
 import type { CtxField } from './program-types.js';
-import { analyzeRanges, stackPrivate, type RangeInfo } from './range.js';
+import { analyzeRanges, type RangeInfo } from './range.js';
 import { ByteWriter, T, W } from './wasm-writer.js';
 import { Interpreter } from './interpreter.js';
 import { UnsupportedError } from '../../util/index.js';
@@ -46,8 +46,6 @@ const L_ENTRY = 0, L_DEPTH = 1, L_R0 = 2, L_T = 13, L_T2 = 14, L_PC = 15, L_ID =
 const L_LIN = 21, L_RREM = 31, L_WREM = 41;
 /** The packet start's linear base minus the pointer bias: a proven load's address is the pointer's low word plus this. */
 const L_PKTK = 51;
-/** The first of the i64 locals that hold promoted stack slots. */
-const L_SLOTS = 52;
 /** Fault kinds the JS side classifies itself from the pointer (exactly as the interpreter's checks say). */
 const MEM_READ = -1, MEM_WRITE = -2;
 
@@ -123,33 +121,6 @@ class Emitter {
   }
   /** Blocks that check the budget. */
   private readonly charge: Uint8Array;
-  /** Stack slots kept in locals, by r10 offset -> local index. */
-  private readonly slots = new Map<number, number>();
-
-  /**
-   * Promotes 8-byte stack slots to locals when nothing else can see them: the frame pointer
-   * never escapes, there are no BPF-to-BPF calls (one frame per invocation), and every access
-   * overlapping the slot is a whole, aligned 8-byte load or store through r10.
-   */
-  private promoteSlots(): void {
-    const code = this.code;
-    for (let pc = 0; pc < code.slots; pc++) if (code.op[pc] === 0x85 && code.src[pc] === 1) return;
-    if (!stackPrivate(code)) return;
-    const whole = new Set<number>();
-    const spoiled = new Set<number>();
-    for (let pc = 0; pc < code.slots; pc++) {
-      const op = code.op[pc], cls = op & 7;
-      let base: number;
-      if (cls === Cls.LDX) base = code.src[pc];
-      else if (cls === Cls.ST || cls === Cls.STX) base = code.dst[pc];
-      else continue;
-      if (base !== 10) continue;
-      const off = code.off[pc], size = SIZE_OF[op & 0x18];
-      if ((op === 0x79 || op === 0x7b || op === 0x7a) && off % 8 === 0 && off >= -STACK_SIZE && off < 0) { whole.add(off); continue; }
-      for (let b = Math.floor(off / 8) * 8; b < off + size; b += 8) spoiled.add(b);
-    }
-    for (const off of whole) if (!spoiled.has(off)) this.slots.set(off, L_SLOTS + this.slots.size);
-  }
   /** Per block: instructions its region may run from its start (its own included), and after it. */
   private readonly need: Float64Array;
   private readonly rest: Float64Array;
@@ -201,8 +172,6 @@ class Emitter {
 
   /** Continues the run in the interpreter at slot `pc` with this frame's registers, and returns its r0. */
   private resume(pc: number): this {
-    // Promoted stack slots go back to the frame, where the interpreter reads them.
-    for (const [off, l] of this.slots) this.get(L_FP).i32(off).op(W.i32_add).get(l).mem(W.i64_store);
     // Through memory: registers passed as call arguments stay live on the hot path too (slower loops).
     for (let r = 0; r < 10; r++) this.i32(0).get(reg(r)).mem(W.i64_store, Layout.SPILL + r * 8);
     this.sync().i32(pc).get(L_DEPTH).get(L_BASE);
@@ -320,9 +289,7 @@ class Emitter {
     const { code } = this;
     const w = this.w;
     // Locals: 13 i64 (r0..r10, t, t2), 2 i32 (pc, id), 1 i64 (budget), 3 i32 (base, off, fp), 10 i32 + 20 i64 (access cache).
-    this.promoteSlots();
-    w.u32(8).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(3).byte(T.i32).u32(10).byte(T.i32).u32(20).byte(T.i64).u32(1).byte(T.i32);
-    w.u32(this.slots.size).byte(T.i64);
+    w.u32(7).u32(13).byte(T.i64).u32(2).byte(T.i32).u32(1).byte(T.i64).u32(3).byte(T.i32).u32(10).byte(T.i32).u32(20).byte(T.i64).u32(1).byte(T.i32);
     for (let r = 1; r <= 5; r++) this.i32(0).mem(W.i64_load, Layout.ARGS + (r - 1) * 8).set(reg(r));
     if (this.memEntry && this.ranges?.any) this.packetBase(1);
     this.frameReg();
@@ -400,8 +367,6 @@ class Emitter {
       case Cls.LDX: {
         const size = SIZE_OF[op & 0x18];
         const sx = (op & 0xe0) === 0x80;
-        const slot = s === 10 && op === 0x79 ? this.slots.get(off) : undefined;
-        if (slot !== undefined) { this.get(slot).set(reg(d)); return; }
         this.access(s, off, size, false, pc, () => { this.get(L_T).i32(size).i32(pc).call(F_CTX_LOAD); }, T.i64, (o = 0) => { this.mem(sx ? LOAD_SX[size] : LOAD_ZX[size], o); });
         this.set(reg(d));
         if (this.ranges && this.ranges.any && this.ranges.rootReg[pc] === d) this.packetBase(d);
@@ -411,8 +376,6 @@ class Emitter {
         const size = SIZE_OF[op & 0x18];
         if ((op & 0xe0) === 0xc0) return this.atomic(pc, d, s, off, imm, size);
         const value = (): void => { if (cls === Cls.STX) this.get(reg(s)); else this.i64(imm); };
-        const slot = d === 10 && size === 8 ? this.slots.get(off) : undefined;
-        if (slot !== undefined) { value(); this.set(slot); return; }
         this.access(d, off, size, true, pc, () => {
           this.get(L_T).i32(size); value(); this.i32(pc).call(F_CTX_STORE);
         }, T.void, (o = 0) => { value(); this.mem(STORE[size], o); });

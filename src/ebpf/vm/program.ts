@@ -73,6 +73,24 @@ const XDP_TAILROOM = 320;
 const MAX_TAIL_CALLS = 33;
 
 
+/** One run's packet (a class, not a literal with a closure: it is made on every run). */
+class RunPacket implements PacketState {
+  meta: number;
+  start: number;
+  end: number;
+  netOffset = 14;
+  redirect?: { ifindex: number; flags: number; map?: string };
+  constructor(private readonly runner: Runner, private readonly base: number, private readonly writable: boolean, readonly buf: Uint8Array, head: number, len: number, readonly xdp: boolean) {
+    this.meta = head;
+    this.start = head;
+    this.end = head + len;
+  }
+
+  changed(): void {
+    this.runner.repointPacket(this.base, this, this.writable);
+  }
+}
+
 /** The per-program run state: memory, hooks for the engines, helpers' environment. */
 class Runner implements RunHooks {
   readonly mem: VmMemory;
@@ -91,6 +109,7 @@ class Runner implements RunHooks {
   private readonly budgetHi: number;
   /** True when the first stack frame is still zero from the last reset (the last run could not write it). */
   private stackClean = false;
+  private lastBuf: Uint8Array | undefined;
   private memLen = 0;
   private memLenBig = 0n;
   private readonly memArgs: bigint[] = [0n, 0n];
@@ -212,8 +231,10 @@ class Runner implements RunHooks {
     return true;
   }
 
-  /** Runs once; the program's own code first, then any tail calls. */
-  run(opts: VmRunOptions): VmRunResult {
+  /** Runs once; the program's own code first, then any tail calls. `collect` false skips building the result (a test run's repeats). */
+  run(opts: VmRunOptions, collect: false): undefined;
+  run(opts: VmRunOptions, collect?: true): VmRunResult;
+  run(opts: VmRunOptions, collect = true): VmRunResult | undefined {
     const mem = this.mem;
     const t = this.owner.type;
     mem.reset(this.stackClean);
@@ -257,6 +278,7 @@ class Runner implements RunHooks {
     }
     this.stackClean = this.tailCount === 0 && !this.owner.writesFrame;
     mem.flush();
+    if (!collect) return undefined;
     const res: VmRunResult = { r0, dataOut: EMPTY, trace: this.env.trace.length ? [...this.env.trace] : [] };
     const p = this.packet as PacketState | undefined;
     if (p) {
@@ -272,20 +294,26 @@ class Runner implements RunHooks {
     const mem = this.mem;
     const head = t.packet === 'xdp' ? XDP_HEADROOM : 0;
     const tail = t.packet === 'xdp' ? XDP_TAILROOM : 0;
-    const base = mem.alloc(head + data.length + tail);
-    const buf = mem.u8.subarray(base, base + head + data.length + tail);
+    const size = head + data.length + tail;
+    const base = mem.alloc(size, -1, false);
+    // Only head- and tailroom need zeroing: the data is copied over the rest.
+    if (head) mem.u8.fill(0, base, base + head);
+    if (tail) mem.u8.fill(0, base + head + data.length, base + size);
+    // The same place and size as the last run's packet (the usual repeat): keep its view.
+    let buf = this.lastBuf;
+    if (!buf || buf.byteOffset !== base || buf.length !== size) buf = this.lastBuf = mem.u8.subarray(base, base + size);
     buf.set(data, head);
-    const writable = t.packetWritable;
-    const pkt: PacketState = {
-      buf, meta: head, start: head, end: head + data.length, xdp: t.packet === 'xdp', netOffset: 14,
-      changed: () => {
-        // Old packet pointers stop working, as the verifier invalidates them after a resize.
-        mem.setRegion(this.pktRegion, mem.table[this.pktRegion * 4], 0, 0);
-        this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, writable, 'packet');
-      },
-    };
+    const pkt = new RunPacket(this, base, t.packetWritable, buf, head, data.length, t.packet === 'xdp');
     this.packet = pkt;
-    this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, writable, 'packet');
+    this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, t.packetWritable, 'packet');
+  }
+
+  /** Re-points packet pointers after a resize (see {@link RunPacket.changed}). */
+  repointPacket(base: number, p: PacketState, writable: boolean): void {
+    const mem = this.mem;
+    // Old packet pointers stop working, as the verifier invalidates them after a resize.
+    mem.setRegion(this.pktRegion, mem.table[this.pktRegion * 4], 0, 0);
+    this.pktRegion = mem.addRegion(base + p.meta, p.end - p.meta, writable, 'packet');
   }
 
   private setupCtx(t: ProgramTypeInfo, ctxIn: Uint8Array | undefined): void {
@@ -384,11 +412,16 @@ export class VmProgram implements BpfProgram {
 
   /** Runs the program once and returns r0 (64 bits) with the packet, context and memory after the run. */
   run(options: VmRunOptions = {}): VmRunResult {
+    return this.runnerFor(options).run(options);
+  }
+
+  /** The run state, made (or grown) for the input's size. */
+  private runnerFor(options: VmRunOptions): Runner {
     if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
     const need = Layout.HEAP + (options.data?.length ?? 0) + (options.mem?.length ?? 0) + (options.ctx?.length ?? 0) + (1 << 20);
     const size = Math.max(this.memorySize, need);
     if (!this.runner || this.runner.mem.u8.length < size) this.runner = new Runner(this, size);
-    return this.runner.run(options);
+    return this.runner;
   }
 
   /** Like BPF_PROG_TEST_RUN: runs `repeat` times, returns the last result and the mean time per run. */
@@ -396,8 +429,11 @@ export class VmProgram implements BpfProgram {
     const repeat = Math.max(1, options.repeat ?? 1);
     const perf = (globalThis as { performance?: { now(): number } }).performance;
     const t0 = perf ? perf.now() : Date.now();
-    let r: VmRunResult | undefined;
-    for (let i = 0; i < repeat; i++) r = this.run({ data: options.data, ctx: options.ctx });
+    const opts: VmRunOptions = { data: options.data, ctx: options.ctx };
+    // As the kernel's repeat loop: every run executes, only the last one's output is kept.
+    const runner = this.runnerFor(opts);
+    for (let i = 1; i < repeat; i++) runner.run(opts, false);
+    const r = runner.run(opts);
     const t1 = perf ? perf.now() : Date.now();
     // The kernel runs a socket filter past the L2 header and pushes that header back zeroed (bpf_prog_test_run_skb).
     const dataOut = this.type.l3Data && r!.dataOut.length > 0 ? r!.dataOut.slice() : r!.dataOut;

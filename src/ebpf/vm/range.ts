@@ -134,7 +134,7 @@ export function writesFrame(code: VmCode): boolean {
 }
 
 /** True when the frame pointer's value is never copied anywhere: then only r10-based accesses touch the frame. */
-export function stackPrivate(code: VmCode): boolean {
+function stackPrivate(code: VmCode): boolean {
   for (let pc = 0; pc < code.slots; pc++) {
     const op = code.op[pc], cls = op & 7;
     if ((cls === Cls.ALU || cls === Cls.ALU64) && (op & 8) && code.src[pc] === 10) return false;
