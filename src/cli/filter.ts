@@ -151,6 +151,14 @@ async function run(argv: string[], io: Io): Promise<number> {
       const f: CbpfRangeFunction | null =
         prog === undefined ? null : engine === 'jit' ? compileJitRange(prog.insns) : (buf, at, caplen, wl) => prog.interpret(buf.subarray(at, at + caplen), wl);
       const w = writer;
+      // Matching records that lie next to each other in the read buffer are written as one run.
+      let runBuf: Uint8Array | undefined;
+      let runStart = 0;
+      let runEnd = 0;
+      const flushRun = (): void => {
+        if (w && runBuf && runEnd > runStart) w.write(runBuf.subarray(runStart, runEnd));
+        runStart = runEnd = 0;
+      };
       let offset: number | undefined;
       for (;;) {
         const r = scanPcapFile(
@@ -160,10 +168,17 @@ async function run(argv: string[], io: Io): Promise<number> {
             seen++;
             if (f !== null && f(buf, at + 16, caplen, origLen) === 0) return true;
             matched++;
-            if (w) w.write(buf.subarray(at, at + 16 + caplen));
+            if (w) {
+              if (runBuf !== buf || at !== runEnd) {
+                flushRun();
+                runBuf = buf;
+                runStart = at;
+              }
+              runEnd = at + 16 + caplen;
+            }
             return maxCount === undefined || matched < maxCount;
           },
-          { from: offset, maxBytes: 64 << 20 },
+          { from: offset, maxBytes: 64 << 20, beforeRefill: flushRun },
         );
         skip += r.records;
         offset = r.offset;

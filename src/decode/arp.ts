@@ -33,7 +33,8 @@ export function printArp(p: Printer, off: number, length: number): void {
     }
   }
   const addr = (o: number): string => (pro !== 0x0800 && pro !== 0x1000 ? '<wrong proto type>' : pln !== 4 ? '<wrong len>' : p.ipaddr(o));
-  const link = (o: number): string => p.mac(o, hln);
+  // A zero-length hardware address prints as `<empty>` (tcpdump's linkaddr_string).
+  const link = (o: number): string => (hln === 0 ? '<empty>' : p.mac(o, hln));
   p.print(`${v ? ', ' : ''}${ops[op] ?? `Unknown (${op})`} `);
   switch (op) {
     case 1: {

@@ -182,7 +182,12 @@ function printRecord(p: Printer, msg: number, cp: number): { text: string; next:
   const { name: _name, next } = readName(p, msg, cp);
   cp = next;
   // A record whose fixed part was not captured ends the section quietly, as in tcpdump.
-  if (!p.has(cp, 10)) return { text: '', next: p.end };
+  // With -v its owner name was printed first, as tcpdump's ns_rprint does.
+  if (!p.has(cp, 10)) {
+    const owner = p.options.verbose ? ` ${_name}` : '';
+    p.print(owner);
+    return { text: owner.trim(), next: p.end };
+  }
   const type = p.u16(cp);
   const cls = p.u16(cp + 2);
   cp += 8;

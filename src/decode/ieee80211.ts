@@ -219,11 +219,6 @@ export function printIeee80211(p: Printer, off: number, length: number, pad = fa
     p.print(' [|802.11]');
     return;
   }
-  if (p.options.linkHeader || p.options.verbose) {
-    // tcpdump prints the MAC header (and with -v the duration and flags); not decoded here.
-    p.complete = false;
-    return;
-  }
   const fc = p.u16le(off);
   const type = (fc >> 2) & 3;
   const subtype = (fc >> 4) & 0xf;
@@ -250,6 +245,11 @@ export function printIeee80211(p: Printer, off: number, length: number, pad = fa
     return;
   }
   p.layer('802.11', { type, subtype, toDs, fromDs });
+  if (p.options.linkHeader) {
+    // -e -v adds the duration and frame-control flags: not printed here.
+    if (p.options.verbose) p.complete = false;
+    printMacHeader(p, fc, type, subtype, off);
+  }
   p.linkHeaderLength = off + hdrlen;
   const body = off + hdrlen;
   const bodyLength = length - hdrlen;
@@ -285,7 +285,7 @@ function printMgmt(p: Printer, subtype: number, hdr: number, body: number, lengt
       if (!p.has(body, 2) || length < 2) return trunc();
       const reason = p.u16le(body);
       const text = REASON_TEXT[reason] ?? 'Reserved';
-      if (subtype === 10) p.print(`: ${text}`);
+      if (subtype === 10 || p.options.linkHeader) p.print(`: ${text}`);
       else p.print(` (${p.mac(hdr + 10)}): ${text}`);
       return;
     }
@@ -319,10 +319,45 @@ function printCtrl(p: Printer, subtype: number, hdr: number): void {
     p.print(' [|802.11]');
     return;
   }
+  // With -e the MAC header already named the addresses.
+  if (p.options.linkHeader) {
+    if (subtype === 10) p.print(` AID(${p.u16le(hdr + 2).toString(16)})`);
+    else if (subtype === 8) p.complete = false;
+    return;
+  }
   if (subtype === 11) p.print(` TA:${p.mac(hdr + 10)} `);
   else if (subtype === 12 || subtype === 13 || subtype === 14 || subtype === 15 || subtype === 9) p.print(` RA:${p.mac(hdr + 4)} `);
   else if (subtype === 10) p.print(` AID(${p.u16le(hdr + 2).toString(16)})`);
   else p.complete = false; // BAR prints its control fields; the wrapper is not decoded by tcpdump either
+}
+
+/** The `-e` MAC header line: addresses by role (mgmt/ctrl/data_header_print). */
+function printMacHeader(p: Printer, fc: number, type: number, subtype: number, off: number): void {
+  const a = (n: number): string => p.mac(off + [4, 10, 16, 24][n]);
+  if (type === 0) {
+    p.print(`BSSID:${a(2)} DA:${a(0)} SA:${a(1)} `);
+    return;
+  }
+  if (type === 1) {
+    const ra = `RA:${a(0)} `;
+    const byCtrl: Record<number, () => string> = {
+      9: () => ra, 10: () => `BSSID:${a(0)} TA:${a(1)} `, 11: () => `RA:${a(0)} TA:${a(1)} `, 12: () => ra, 13: () => ra,
+      14: () => `RA:${a(0)} BSSID:${a(1)} `, 15: () => `RA:${a(0)} BSSID:${a(1)} `,
+    };
+    const f = byCtrl[subtype];
+    if (f) p.print(f());
+    else p.complete = false; // BAR prints its control and sequence fields
+    return;
+  }
+  if (subtype & 1 || subtype & 2 || subtype & 8) {
+    p.print(`CF ${subtype & 1 ? (subtype & 2 ? 'Ack/Poll' : 'Ack') : subtype & 2 ? 'Poll' : ''}${subtype & 8 ? '+QoS' : ''} `);
+  }
+  const toDs = (fc & 0x100) !== 0;
+  const fromDs = (fc & 0x200) !== 0;
+  if (!toDs && !fromDs) p.print(`DA:${a(0)} SA:${a(1)} BSSID:${a(2)} `);
+  else if (!toDs) p.print(`DA:${a(0)} BSSID:${a(1)} SA:${a(2)} `);
+  else if (!fromDs) p.print(`BSSID:${a(0)} SA:${a(1)} DA:${a(2)} `);
+  else p.print(`RA:${a(0)} TA:${a(1)} DA:${a(2)} SA:${a(3)} `);
 }
 
 /** DLT_IEEE802_11: a bare 802.11 frame. */

@@ -1,10 +1,14 @@
 /** IPv4, as tcpdump's ip_print prints it (with `-v` the header line; fragments; demux to TCP/UDP/ICMP). */
 
+import { printEsp } from './esp.js';
+import { printGre } from './gre.js';
 import { printIcmp } from './icmp.js';
+import { printIgmp } from './igmp.js';
 import { type Printer, flagString } from './printer.js';
 import { ipprotoName } from './ipproto.js';
 import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
+import { printVrrp } from './vrrp.js';
 
 const FRAG_FLAGS = [[0x2000, '+'], [0x4000, 'DF'], [0x8000, 'rsvd']] as const;
 const OPTION_NAMES: Record<number, string> = { 0: 'EOL', 1: 'NOP', 7: 'RR', 68: 'timestamp', 130: 'security', 131: 'LSRR', 137: 'SSRR', 148: 'RA' };
@@ -102,6 +106,18 @@ function demux(p: Printer, off: number, length: number, proto: number, ipStart: 
       return;
     case 1:
       printIcmp(p, off, length, moreFragments);
+      return;
+    case 47:
+      printGre(p, off, length);
+      return;
+    case 112:
+      printVrrp(p, off, length, p.u8(ipStart + 8));
+      return;
+    case 50:
+      printEsp(p, off, length);
+      return;
+    case 2:
+      printIgmp(p, off, length);
       return;
     default:
       p.complete = false;

@@ -2,9 +2,12 @@
 
 import { printIcmp6 } from './icmp6.js';
 import { ipprotoName } from './ipproto.js';
+import { printEsp } from './esp.js';
+import { printGre } from './gre.js';
 import type { Printer } from './printer.js';
 import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
+import { printVrrp } from './vrrp.js';
 
 export function printIp6(p: Printer, off: number, length: number): void {
   p.protocol = 'ip6';
@@ -62,9 +65,10 @@ export function printIp6(p: Printer, off: number, length: number): void {
         continue;
       }
       case 44: {
-        const fo = p.u16(cp + 2);
-        const id = p.u32(cp + 4);
-        const offset = fo & 0xfff8;
+        p.protocol = 'frag6';
+        // tcpdump reads the identification only for -v, so a header cut after the offset still prints without it.
+        const id = p.options.verbose ? p.u32(cp + 4) : 0;
+        const offset = p.u16(cp + 2) & 0xfff8;
         if (p.options.verbose) p.print(`frag (0x${id.toString(16).padStart(8, '0')}:${offset}|${remaining - 8})`);
         else p.print(`frag (${offset}|${remaining - 8})`);
         nh = p.u8(cp);
@@ -89,6 +93,15 @@ export function printIp6(p: Printer, off: number, length: number): void {
         break;
       case 59:
         p.print('no next header');
+        break;
+      case 47:
+        printGre(p, cp, remaining);
+        break;
+      case 112:
+        printVrrp(p, cp, remaining, hlim);
+        break;
+      case 50:
+        printEsp(p, cp, remaining);
         break;
       default:
         p.complete = false;

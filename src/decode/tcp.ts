@@ -3,6 +3,7 @@
 import { printDomain } from './dns.js';
 import { inCksum, shouldBe } from './ip.js';
 import { type Printer, flagString } from './printer.js';
+import { printHttp } from './txtproto.js';
 
 /** What the network layer tells the transport decoders. */
 export interface IpContext {
@@ -25,6 +26,9 @@ const OPTION_NAMES: Record<number, string> = {
 const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13]);
 /** TCP ports whose payload tcpdump decodes further (print-tcp.c). */
 const DECODED_PORTS = new Set([21, 22, 23, 25, 43, 80, 139, 179, 323, 445, 554, 639, 646, 1723, 2049, 6379, 6633, 6653, 8080, 8554, 10288, 111]);
+
+/** Ports tcp_print tests before HTTP's (telnet, SMTP, whois, BGP, PPTP, redis, SSH, NetBIOS, SMB, BEEP, OpenFlow, FTP). */
+const BEFORE_HTTP = [23, 25, 43, 179, 1723, 6379, 22, 139, 445, 10288, 6633, 6653, 21];
 
 export function printTcp(p: Printer, off: number, length: number, ip: IpContext): void {
   p.protocol = 'tcp';
@@ -196,6 +200,9 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   if (sport === 53 || dport === 53) {
     p.print(' ');
     printDomain(p, payload, length, true);
+  } else if ((sport === 80 || dport === 80 || sport === 8080 || dport === 8080) && !BEFORE_HTTP.some((port) => sport === port || dport === port)) {
+    p.print(': ');
+    printHttp(p, payload, length);
   } else if (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport)) {
     p.complete = false;
   }

@@ -65,6 +65,7 @@ export class PerfBufferReader implements AsyncIterable<PerfSample> {
   /** Samples dropped by the kernel for lack of ring space, as reported so far. */
   lost = 0;
   private readonly sys: Sys;
+  private readonly map: KernelMap;
   private readonly ringBytes: number;
   private rings: Ring[] = [];
   private readonly queue: PerfSample[] = [];
@@ -80,6 +81,7 @@ export class PerfBufferReader implements AsyncIterable<PerfSample> {
       throw new UsageError('E_USAGE', `perf buffer page count must be a power of two, got ${pages}`);
     }
     this.sys = sys;
+    this.map = map;
     this.ringBytes = pages * PAGE_SIZE;
     const cpus = options.cpus ?? Array.from({ length: map.spec.maxEntries }, (_, i) => i);
     try {
@@ -195,6 +197,14 @@ export class PerfBufferReader implements AsyncIterable<PerfSample> {
 
   private release(): void {
     for (const r of this.rings) {
+      // A map entry holds the perf event (and its ring) alive in the kernel: take ours out while the map is open.
+      const key = new Uint8Array(4);
+      new DataView(key.buffer).setUint32(0, r.cpu, true);
+      try {
+        this.map.delete(key);
+      } catch {
+        // Not set yet (failed open), or the map was closed first: nothing of ours is left in it.
+      }
       r.watcher?.close();
       r.watcher = undefined;
       this.sys.munmap(r.addr, PAGE_SIZE + this.ringBytes);
@@ -203,7 +213,7 @@ export class PerfBufferReader implements AsyncIterable<PerfSample> {
     this.rings = [];
   }
 
-  /** Stops polling, unmaps the rings and closes the perf events (the map's entries then point at nothing). */
+  /** Stops polling, removes this reader's entries from the map, unmaps the rings and closes the perf events. */
   close(): void {
     if (this.closed) return;
     this.closed = true;

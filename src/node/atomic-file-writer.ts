@@ -6,7 +6,7 @@ import { fileError } from './file-errors.js';
 
 /**
  * Writes to `.<name>.<pid>.<n>.tmp` in the target's folder (so the rename stays on one file
- * system). `commit()` flushes, fsyncs and renames over the target; `abort()` (or disposing
+ * system). `commit()` flushes (fsyncs when `durable`) and renames over the target; `abort()` (or disposing
  * without committing) deletes the temporary file, so a failed `-w` never leaves half a file.
  * Writes are buffered (1 MiB by default) and synchronous.
  */
@@ -79,11 +79,14 @@ export class AtomicFileWriter {
     }
   }
 
-  /** Flushes, fsyncs and renames the file into place. */
-  commit(): void {
+  /**
+   * Flushes and renames the file into place. The rename alone makes the file complete or
+   * absent for every reader; `durable` also fsyncs first, so that it survives a power loss.
+   */
+  commit(durable = false): void {
     if (this.fd === undefined) throw new Error('commit after commit or abort');
     this.flush();
-    fsyncSync(this.fd);
+    if (durable) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = undefined;
     renameSync(this.tempPath, this.targetPath);

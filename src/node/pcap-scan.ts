@@ -23,6 +23,8 @@ export interface ScanRange {
   /** Pause after about this many bytes, so a caller can let its event loop run. */
   maxBytes?: number;
   bufferSize?: number;
+  /** Called before the buffer's bytes move or change (a refill, the end): views into it go stale after. */
+  beforeRefill?: () => void;
 }
 
 /** True when {@link scanPcapFile} can read this capture: little- or big-endian pcap 2.4 with 16-byte record headers. */
@@ -59,10 +61,14 @@ export function scanPcapFile(path: string, info: CaptureInfo, visit: PcapRecordV
       while (pos + 16 <= filled) {
         const caplen = view.getUint32(pos + 8, le);
         const origLen = view.getUint32(pos + 12, le);
-        if (caplen > snaplen) return { end: 'fallback', records, offset: base + pos };
+        if (caplen > snaplen) {
+          range.beforeRefill?.();
+          return { end: 'fallback', records, offset: base + pos };
+        }
         const end = pos + 16 + caplen;
         if (end > filled) {
           if (16 + caplen > buf.length) {
+            range.beforeRefill?.();
             // A record bigger than the buffer: grow it once.
             const bigger = new Uint8Array(16 + caplen + bufferSize);
             bigger.set(buf.subarray(pos, filled));
@@ -74,10 +80,14 @@ export function scanPcapFile(path: string, info: CaptureInfo, visit: PcapRecordV
           }
           break;
         }
-        if (!visit(buf, pos, caplen, origLen)) return { end: 'stopped', records: records + 1, offset: base + end };
+        if (!visit(buf, pos, caplen, origLen)) {
+          range.beforeRefill?.();
+          return { end: 'stopped', records: records + 1, offset: base + end };
+        }
         records++;
         pos = end;
       }
+      range.beforeRefill?.();
       if (eof) return { end: pos === filled ? 'eof' : 'fallback', records, offset: base + pos };
       consumed += pos;
       if (consumed >= maxBytes) return { end: 'paused', records, offset: base + pos };

@@ -152,6 +152,26 @@ describe('range analysis', () => {
   });
 });
 
+describe('entries the compiled code does not know', () => {
+  it('a forged callback pointer into the middle of a block runs as on the interpreter', () => {
+    // 0x46554e00 << 32 is the VM's function-pointer tag; slot 6 (r0 = 7) is no subprogram entry.
+    const insns = asm(`
+      r1 = 2
+      r2 = 0x46554e0000000006 ll
+      r3 = 0
+      r4 = 0
+      call 181
+      r0 += 7
+      exit`);
+    const results = (['interp', 'jit'] as const).map((engine) => {
+      const p = load({ name: 'forged', type: ProgType.BPF_PROG_TYPE_UNSPEC, insns, license: 'GPL' }, { engine, budget: 1000 });
+      return outcome(p, () => p.run());
+    });
+    expect(results[0]).toMatch(/^(r0=|E_VM_)/);
+    expect(results[1]).toBe(results[0]);
+  });
+});
+
 // Random bounds checks in every comparison form, with loads near the proven edge.
 const FORMS = [0x2d, 0x3d, 0xad, 0xbd]; // jgt, jge, jlt, jle (64-bit, register)
 const SIZES: [number, number][] = [[0x71, 1], [0x69, 2], [0x61, 4], [0x79, 8]];

@@ -128,8 +128,9 @@ describe.skipIf(why !== undefined)('bpfkit capture -i lo', () => {
     expect(c.out.stderr).toMatch(/^4 packets captured$/m);
   });
 
+  // node -e puts its extra arguments at argv[1]; runProcess reads from argv[2] as after a script path.
   it('a real SIGINT to a bpfkit process ends the capture with status 0 and the three counts', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '-e', "import('./src/cli/main.ts').then((m) => m.runProcess())", 'capture', '-i', 'lo', '-t', '-nn', 'udp', 'dst', 'port', String(port)], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '-e', "process.argv.splice(1, 0, 'bpfkit'); import('./src/cli/main.ts').then((m) => m.runProcess())", 'capture', '-i', 'lo', '-t', '-nn', 'udp', 'dst', 'port', String(port)], {
       cwd: path.resolve(import.meta.dirname, '../..'),
       stdio: ['ignore', 'pipe', 'pipe'],
     });

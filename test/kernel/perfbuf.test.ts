@@ -80,6 +80,12 @@ describe.skipIf(why !== undefined)('perf buffer reader', () => {
     for (const seq of byCpu.values()) expect(seq).toEqual([...seq].sort((a, b) => a - b));
     expect(pb.lost).toBe(0);
     expect(pb.consume(() => undefined)).toBe(0);
+    // The map's entries hold our perf events; closing takes them out.
+    const events = prog.maps.get('events')!;
+    const key = Uint8Array.of(pb.cpus[0], 0, 0, 0);
+    pb.close();
+    // (User space cannot look up a perf event array; deleting a missing entry is ENOENT.)
+    expect(() => events.delete(key)).toThrow(/enoent/);
   });
 
   it.skipIf(!hasCommand('taskset'))('a full 1-page ring reports the dropped samples: received + lost = emitted, exactly', () => {

@@ -299,9 +299,10 @@ class Emitter {
     this.op(W.loop, T.void);
     this.op(W.block, T.void); // $out
     for (let i = this.nb - 1; i >= 0; i--) this.op(W.block, T.void);
-    // Dispatch: slot -> block; anything else falls to $out (a fault).
+    // Dispatch: slot -> block, only for the blocks it can enter (entries, loop headers, return
+    // sites: the charge points); fewer merge points let V8 keep values in registers across blocks.
     this.get(L_PC).op(W.br_table).u(code.slots);
-    for (let s = 0; s < code.slots; s++) this.u(this.blockOf[s] >= 0 ? this.blockOf[s] : this.nb);
+    for (let s = 0; s < code.slots; s++) this.u(this.blockOf[s] >= 0 && this.charge[this.blockOf[s]] ? this.blockOf[s] : this.nb);
     this.u(this.nb);
     for (let b = 0; b < this.nb; b++) {
       this.op(W.end);
@@ -710,6 +711,12 @@ export function compileJit(code: VmCode, ctxConverted = true, fields?: readonly 
       return {
         kind: 'jit',
         exec(entry: number, args: readonly bigint[], depth: number, memModel = false): bigint {
+          // A callback entry that no lddw names (a forged function pointer): the interpreter runs
+          // it, as the compiled code (its analysis, its budget checks) only knows the real entries.
+          if (entry !== 0 && !code.funcEntries.has(entry)) {
+            interp ??= new Interpreter(code, hooks);
+            return interp.exec(entry, args, depth);
+          }
           // Zero arguments are the common case; u32 stores cost less than DataView's BigInt one.
           for (let i = 0; i < 5; i++) {
             const v = i < args.length ? args[i] : 0n;

@@ -66,6 +66,8 @@ export interface VmRunResult {
 }
 
 const NO_ARGS: readonly bigint[] = [];
+/** r1 = the converted context, for every packet program's run. */
+const CTX_ARGS: readonly bigint[] = [pointer(CTX_REGION, 0)];
 const EMPTY = new Uint8Array(0);
 const XDP_HEADROOM = 256;
 const XDP_TAILROOM = 320;
@@ -110,6 +112,8 @@ class Runner implements RunHooks {
   /** True when the first stack frame is still zero from the last reset (the last run could not write it). */
   private stackClean = false;
   private lastBuf: Uint8Array | undefined;
+  /** True when a resize let the last run reach the packet's head- or tailroom (they need zeroing again). */
+  private roomTouched = false;
   private memLen = 0;
   private memLenBig = 0n;
   private readonly memArgs: bigint[] = [0n, 0n];
@@ -254,7 +258,7 @@ class Runner implements RunHooks {
     if (t.packet) {
       this.setupPacket(t, opts.data ?? new Uint8Array(0));
       this.setupCtx(t, opts.ctx);
-      args = [pointer(CTX_REGION, 0)];
+      args = CTX_ARGS;
     } else if (opts.ctx) {
       args = [mem.addBytes(opts.ctx, false, 'ctx')];
     } else if (opts.mem !== undefined) {
@@ -276,7 +280,8 @@ class Runner implements RunHooks {
       mem.u8.fill(0, Layout.STACKS, Layout.STACKS + 512);
       r0 = this.engineFor(this.current).exec(0, [ctxArg], 0, true);
     }
-    this.stackClean = this.tailCount === 0 && !this.owner.writesFrame;
+    // User-given arguments may be forged pointers into the frame: then zero it next time regardless.
+    this.stackClean = this.tailCount === 0 && !this.owner.writesFrame && args !== opts.args;
     mem.flush();
     if (!collect) return undefined;
     const res: VmRunResult = { r0, dataOut: EMPTY, trace: this.env.trace.length ? [...this.env.trace] : [] };
@@ -296,14 +301,17 @@ class Runner implements RunHooks {
     const tail = t.packet === 'xdp' ? XDP_TAILROOM : 0;
     const size = head + data.length + tail;
     const base = mem.alloc(size, -1, false);
-    // Only head- and tailroom need zeroing: the data is copied over the rest.
-    if (head) mem.u8.fill(0, base, base + head);
-    if (tail) mem.u8.fill(0, base + head + data.length, base + size);
-    // The same place and size as the last run's packet (the usual repeat): keep its view.
+    // The same place and size as the last run's packet (the usual repeat): keep its view, and
+    // its head- and tailroom are still zero unless a resize exposed them to the program.
     let buf = this.lastBuf;
-    if (!buf || buf.byteOffset !== base || buf.length !== size) buf = this.lastBuf = mem.u8.subarray(base, base + size);
-    buf.set(data, head);
-    const pkt = new RunPacket(this, base, t.packetWritable, buf, head, data.length, t.packet === 'xdp');
+    const same = buf !== undefined && buf.byteOffset === base && buf.length === size && !this.roomTouched;
+    if (!same) buf = this.lastBuf = mem.u8.subarray(base, base + size);
+    // Only head- and tailroom need zeroing: the data is copied over the rest.
+    if (!same && head) mem.u8.fill(0, base, base + head);
+    if (!same && tail) mem.u8.fill(0, base + head + data.length, base + size);
+    this.roomTouched = false;
+    buf!.set(data, head);
+    const pkt = new RunPacket(this, base, t.packetWritable, buf!, head, data.length, t.packet === 'xdp');
     this.packet = pkt;
     this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, t.packetWritable, 'packet');
   }
@@ -311,6 +319,7 @@ class Runner implements RunHooks {
   /** Re-points packet pointers after a resize (see {@link RunPacket.changed}). */
   repointPacket(base: number, p: PacketState, writable: boolean): void {
     const mem = this.mem;
+    this.roomTouched = true;
     // Old packet pointers stop working, as the verifier invalidates them after a resize.
     mem.setRegion(this.pktRegion, mem.table[this.pktRegion * 4], 0, 0);
     this.pktRegion = mem.addRegion(base + p.meta, p.end - p.meta, writable, 'packet');
