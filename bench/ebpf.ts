@@ -1,4 +1,4 @@
-// eBPF engines on the same programs (/work/shared/bench-programs): ns/insn and ns/parse per engine, and the ratio to uBPF's figures.
+// eBPF engines on the same programs (../shared/bench-programs): ns/insn and ns/parse per engine, and the ratio to uBPF's figures.
 // Run: npx tsx bench/ebpf.ts [--engines interp,jit] [--iter N]. Other engines (the kernel JIT) plug in through `EXTRA_ENGINES`.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
