@@ -84,7 +84,7 @@ function printSll(p: Printer, length: number): void {
   const hatype = p.u16(2);
   const halen = p.u16(4);
   const proto = p.u16(14);
-  p.layer('sll', { packetType: pkttype, hatype, protocol: proto });
+  p.layer('sll', { packetType: pkttype, hatype, type: proto });
   p.linkHeaderLength = 16;
   if (p.options.linkHeader) {
     p.print(`${(SLL_PKTTYPES[pkttype] ?? '?').padStart(3)} `);
@@ -102,7 +102,7 @@ function printSll2(p: Printer, length: number, ifName: IfNameResolver | undefine
   const hatype = p.u16(8);
   const pkttype = p.u8(10);
   const halen = p.u8(11);
-  p.layer('sll2', { ifindex, packetType: pkttype, hatype, protocol: proto });
+  p.layer('sll2', { ifindex, packetType: pkttype, hatype, type: proto });
   p.linkHeaderLength = 20;
   p.print(`${(ifName?.(ifindex) ?? '?').padEnd(5)} `);
   p.print(`${(SLL_PKTTYPES[pkttype] ?? '?').padEnd(3)} `);
