@@ -100,14 +100,15 @@ async function run(argv: string[], io: Io): Promise<number> {
   let writer: AtomicFileWriter | undefined;
   let encode: ((p: Packet) => void) | undefined;
   if (out) {
+    const tsResolution = info.tsResolution.base === 10 && info.tsResolution.exponent >= 9 ? 'nsec' : 'usec';
     writer = new AtomicFileWriter(out);
     const w = writer;
     if (out.endsWith('.pcapng')) {
-      const ng = new PcapngWriter({ byteOrder: 'le', tsResolution: info.tsResolution.base === 10 && info.tsResolution.exponent >= 9 ? 'nsec' : 'usec', snaplen });
+      const ng = new PcapngWriter({ byteOrder: 'le', tsResolution, snaplen });
       w.write(ng.header());
       encode = (p) => w.write(ng.record(p));
     } else {
-      const pw = new PcapWriter({ linkType: info.linkType, snaplen, tsResolution: info.tsResolution.base === 10 && info.tsResolution.exponent >= 9 ? 'nsec' : 'usec', byteOrder: 'le' });
+      const pw = new PcapWriter({ linkType: info.linkType, snaplen, tsResolution, byteOrder: 'le' });
       w.write(pw.header());
       encode = (p) => {
         const size = pw.recordSize(p);
@@ -196,6 +197,9 @@ async function run(argv: string[], io: Io): Promise<number> {
       }
     }
     let sinceYield = 0;
+    // The filter of the link type last seen: a pcapng file rarely switches, so no lookup per packet.
+    let curLinkType = info.linkType;
+    let curFilter = filterFor(curLinkType);
     if (!done) {
       outer: for (const batch of cap.batches()) {
         for (let i = 0; i < batch.length; i++) {
@@ -205,7 +209,11 @@ async function run(argv: string[], io: Io): Promise<number> {
           }
           const p = batch[i];
           seen++;
-          const f = filters.get(p.linkType) ?? filterFor(p.linkType);
+          if (p.linkType !== curLinkType) {
+            curLinkType = p.linkType;
+            curFilter = filterFor(curLinkType);
+          }
+          const f = curFilter;
           if (f !== null && f(p.data, p.origLen) === 0) continue;
           matched++;
           const kept = snapOpt && p.data.length > snapOpt ? { ...p, data: p.data.subarray(0, snapOpt) } : p;
