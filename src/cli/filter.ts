@@ -5,7 +5,7 @@ import type cliProgress from 'cli-progress';
 import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { openCaptureFileSync, AtomicFileWriter, canScan, scanPcapFile } from '../node/index.js';
+import { openCaptureFileSync, AtomicFileWriter, canScan, parallelScanPcap, scanPcapFile } from '../node/index.js';
 import { PcapWriter, PcapngWriter, type Packet } from '../pcap/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { flagInt, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
@@ -148,6 +148,19 @@ async function run(argv: string[], io: Io): Promise<number> {
     const plainCopy = info.byteOrder === 'le' && info.tsResolution.exponent === 6 && !out?.endsWith('.pcapng');
     if (!printing && !snapOpt && canScan(info) && (!out || plainCopy)) {
       filterFor(info.linkType);
+      const prog = programs.get(info.linkType);
+      // A big file is split across the cores; undefined means it did not qualify or needs the full reader.
+      if (maxCount === undefined && engine === 'jit') {
+        const par = await parallelScanPcap(file, info, { insns: prog?.insns ?? null, write: writer?.positional() });
+        if (par) {
+          seen = par.records;
+          matched = par.matched;
+          writer?.wroteAt(par.matchedBytes);
+          done = true;
+        }
+      }
+    }
+    if (!done && !printing && !snapOpt && canScan(info) && (!out || plainCopy)) {
       const prog = programs.get(info.linkType);
       const f: CbpfRangeFunction | null =
         prog === undefined ? null : engine === 'jit' ? compileJitRange(prog.insns) : (buf, at, caplen, wl) => prog.interpret(buf.subarray(at, at + caplen), wl);

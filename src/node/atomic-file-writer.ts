@@ -21,6 +21,8 @@ export class AtomicFileWriter {
   private finished = false;
   /** Bytes written so far. */
   bytesWritten = 0;
+  /** Where the next flushed byte goes: writes are positional, so other threads may fill ranges. */
+  private filePos = 0;
 
   constructor(
     readonly targetPath: string,
@@ -69,7 +71,28 @@ export class AtomicFileWriter {
 
   private writeAll(bytes: Uint8Array): void {
     let off = 0;
-    while (off < bytes.length) off += writeSync(this.fd!, bytes, off, bytes.length - off);
+    while (off < bytes.length) {
+      const n = writeSync(this.fd!, bytes, off, bytes.length - off, this.filePos);
+      off += n;
+      this.filePos += n;
+    }
+  }
+
+  /**
+   * For a caller that fills the file itself with positional writes (several threads at once):
+   * flushes, and returns the descriptor and the offset of the next byte. Then call
+   * {@link wroteAt} with the bytes it wrote there.
+   */
+  positional(): { fd: number; at: number } {
+    if (this.fd === undefined) throw new Error('write after commit or abort');
+    this.flush();
+    return { fd: this.fd, at: this.filePos };
+  }
+
+  /** Records `size` bytes written through {@link positional}: later appends go after them. */
+  wroteAt(size: number): void {
+    this.filePos += size;
+    this.bytesWritten += size;
   }
 
   private flush(): void {
