@@ -1,6 +1,6 @@
 /** A file written under a temporary name beside its target and renamed into place only when complete. */
 
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { fileError } from './file-errors.js';
 
@@ -23,6 +23,8 @@ export class AtomicFileWriter {
   bytesWritten = 0;
   /** Where the next flushed byte goes: writes are positional, so other threads may fill ranges. */
   private filePos = 0;
+  /** Set once another writer had the descriptor: bytes past `filePos` may be left from an abandoned attempt. */
+  private lentOut = false;
 
   constructor(
     readonly targetPath: string,
@@ -86,6 +88,7 @@ export class AtomicFileWriter {
   positional(): { fd: number; at: number } {
     if (this.fd === undefined) throw new Error('write after commit or abort');
     this.flush();
+    this.lentOut = true;
     return { fd: this.fd, at: this.filePos };
   }
 
@@ -109,6 +112,7 @@ export class AtomicFileWriter {
   commit(durable = false): void {
     if (this.fd === undefined) throw new Error('commit after commit or abort');
     this.flush();
+    if (this.lentOut) ftruncateSync(this.fd, this.filePos);
     if (durable) fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = undefined;

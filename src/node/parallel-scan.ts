@@ -1,4 +1,4 @@
-/** Counting and copying a big pcap file on every core: the file split at record boundaries that the scans themselves prove. */
+/** Counting and copying a big pcap file on every core: the file cut into chunks at record boundaries that the scans themselves prove. */
 
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import type { Insn } from '../cbpf/index.js';
 import type { CaptureInfo } from '../pcap/index.js';
 import { canScan } from './pcap-scan.js';
-import { claimBoundary, scanSegment, type SegmentJob, type SegmentResult } from './segment-scan.js';
+import { claimBoundary, scanSegment, type SegmentJob } from './segment-scan.js';
 
 /** Below this size one thread is faster than starting another. */
 export const PARALLEL_MIN_BYTES = 48 << 20;
@@ -18,129 +18,209 @@ export interface ParallelScanOptions {
   threads?: number;
   /** Copy the matching records to this descriptor from this offset on: a pcap file's records, in file order. */
   write?: { fd: number; at: number };
-  /** Scan even a small file in parallel (for tests). */
-  force?: boolean;
+  /** Scan even a small file in parallel, in chunks of this many bytes (for tests). */
+  chunkBytes?: number;
 }
 
 export interface ParallelScanResult {
   records: number;
   matched: number;
+  /** Bytes of the matching records, headers included: what was copied. */
   matchedBytes: number;
 }
+
+/** What every thread needs to scan any chunk: plain data, sent to each worker once per pass. */
+export interface ChunkPass {
+  path: string;
+  fileSize: number;
+  littleEndian: boolean;
+  nanoseconds: boolean;
+  snaplen: number;
+  insns: readonly Insn[] | null;
+  /** Nominal chunk starts; chunk k covers the records starting in [bounds[k], bounds[k+1]), moved to real boundaries. */
+  bounds: number[];
+  /** Pass 2 only: each chunk's proven start, and where its copies go. */
+  starts?: number[];
+  writeFd?: number;
+  writeAt?: number[];
+  /** [next chunk to take], shared by all threads. */
+  next: SharedArrayBuffer;
+  /** Per chunk: start, stop, records, matched, matchedBytes, end (0 ok, 1 fallback, 2 no boundary). */
+  results: SharedArrayBuffer;
+}
+
+const FIELDS = 6;
 
 /**
  * Scans a plain pcap file on several threads: undefined when the file does not qualify (not a
  * regular file, small, an odd format) or when a scan met something only the full decoder
- * handles or a claimed boundary proved false — then nothing was written and the caller
- * reads the file the ordinary way. Record order is kept: segment k's copies land after
- * segment k-1's, at offsets known once every segment is counted.
+ * handles or a claimed boundary proved false — then the caller reads the file the ordinary
+ * way (and rewrites whatever was copied). Threads take chunks from a shared counter, so a
+ * late-starting worker simply takes fewer. Record order is kept: pass 1 counts each chunk,
+ * pass 2 copies chunk k after the bytes of chunks 0..k-1.
  */
 export async function parallelScanPcap(path: string, info: CaptureInfo, opts: ParallelScanOptions): Promise<ParallelScanResult | undefined> {
   if (!canScan(info)) return undefined;
-  let fd: number;
+  let size: number;
   try {
-    fd = openSync(path, 'r');
+    const fd = openSync(path, 'r');
+    try {
+      const st = fstatSync(fd);
+      if (!st.isFile()) return undefined;
+      size = st.size;
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     return undefined;
   }
-  let bounds: number[];
-  const littleEndian = info.byteOrder === 'le';
-  try {
-    const st = fstatSync(fd);
-    const size = st.size;
-    if (!st.isFile() || (!opts.force && size < PARALLEL_MIN_BYTES)) return undefined;
-    const threads = Math.max(1, Math.min(opts.threads ?? Math.min(availableParallelism(), 8), Math.floor(size / (1 << 16)) || 1));
-    if (threads < 2) return undefined;
-    const nano = info.tsResolution.base === 10 && info.tsResolution.exponent === 9;
-    bounds = [24];
-    for (let k = 1; k < threads; k++) {
-      const guess = Math.max(bounds[k - 1] + 1, Math.floor((size * k) / threads));
-      const claim = claimBoundary(fd, guess, size, littleEndian, info.snaplen, nano);
-      if (claim === undefined || claim <= bounds[k - 1]) return undefined;
-      bounds.push(claim);
-    }
-    bounds.push(size);
-  } finally {
-    closeSync(fd);
-  }
-  const base = (k: number): SegmentJob => ({
+  if (opts.chunkBytes === undefined && size < PARALLEL_MIN_BYTES) return undefined;
+  const threads = Math.max(1, opts.threads ?? Math.min(availableParallelism(), 8));
+  if (threads < 2) return undefined;
+  // Chunks small enough to balance the threads, big enough that claims cost nothing.
+  const chunkBytes = opts.chunkBytes ?? Math.max(16 << 20, Math.ceil(size / (threads * 8)));
+  const bounds = [24];
+  for (let b = 24 + chunkBytes; b < size; b += chunkBytes) bounds.push(b);
+  bounds.push(size);
+  const chunks = bounds.length - 1;
+  const pass: ChunkPass = {
     path,
-    from: bounds[k],
-    to: bounds[k + 1],
-    fileSize: bounds[bounds.length - 1],
-    littleEndian,
+    fileSize: size,
+    littleEndian: info.byteOrder === 'le',
+    nanoseconds: info.tsResolution.base === 10 && info.tsResolution.exponent === 9,
     snaplen: info.snaplen,
     insns: opts.insns,
-  });
-  const segments = bounds.length - 1;
-  const pool = await WorkerPool.start(segments - 1);
+    bounds,
+    next: new SharedArrayBuffer(4),
+    results: new SharedArrayBuffer(8 * FIELDS * chunks),
+  };
+  const pool = new WorkerPool(Math.min(threads, chunks) - 1);
   try {
-    // Pass 1 counts; a copy needs pass 2 to know where each segment's records go.
-    const counts = await runAll(pool, segments, (k) => base(k));
-    if (counts.some((r) => r.end !== 'ok')) return undefined;
-    const total: ParallelScanResult = { records: 0, matched: 0, matchedBytes: 0 };
-    for (const r of counts) {
-      total.records += r.records;
-      total.matched += r.matched;
-      total.matchedBytes += r.matchedBytes;
-    }
-    const out = opts.write;
-    if (out) {
-      const starts: number[] = [];
-      let at = out.at;
-      for (const r of counts) {
-        starts.push(at);
-        at += r.matchedBytes;
-      }
-      const copies = await runAll(pool, segments, (k) => ({ ...base(k), write: { fd: out.fd, at: starts[k] } }));
-      // The same bytes were read twice: a difference means the file changed under us.
-      if (copies.some((r, k) => r.end !== 'ok' || r.matchedBytes !== counts[k].matchedBytes)) return undefined;
-    }
-    return total;
+    return await scanInPasses(pool, pass, opts.write);
+  } catch {
+    // An I/O error in any thread: the ordinary reader meets it again and reports it.
+    return undefined;
   } finally {
     await pool.close();
   }
 }
 
-/** Runs segment 0 on this thread and the others on the pool's workers, all at once. */
-async function runAll(pool: WorkerPool, segments: number, job: (k: number) => SegmentJob): Promise<SegmentResult[]> {
-  const pending: Promise<SegmentResult>[] = [];
-  for (let k = 1; k < segments; k++) pending.push(pool.run(k - 1, job(k)));
-  const first = scanSegment(job(0));
-  return [first, ...(await Promise.all(pending))];
+async function scanInPasses(pool: WorkerPool, pass: ChunkPass, out: { fd: number; at: number } | undefined): Promise<ParallelScanResult | undefined> {
+  const chunks = pass.bounds.length - 1;
+  const size = pass.fileSize;
+  {
+    const counted = await pool.runPass(pass);
+    // Chunk k must start exactly where chunk k-1's scan stopped.
+    for (let k = 0; k < chunks; k++) {
+      if (counted[k * FIELDS + 5] !== 0) return undefined;
+      if (k > 0 && counted[k * FIELDS] !== counted[(k - 1) * FIELDS + 1]) return undefined;
+    }
+    if (counted[(chunks - 1) * FIELDS + 1] !== size) return undefined;
+    const total: ParallelScanResult = { records: 0, matched: 0, matchedBytes: 0 };
+    for (let k = 0; k < chunks; k++) {
+      total.records += counted[k * FIELDS + 2];
+      total.matched += counted[k * FIELDS + 3];
+      total.matchedBytes += counted[k * FIELDS + 4];
+    }
+    if (out) {
+      const starts: number[] = [];
+      const writeAt: number[] = [];
+      let at = out.at;
+      for (let k = 0; k < chunks; k++) {
+        starts.push(counted[k * FIELDS]);
+        writeAt.push(at);
+        at += counted[k * FIELDS + 4];
+      }
+      starts.push(size);
+      const copied = await pool.runPass({ ...pass, starts, writeFd: out.fd, writeAt, next: new SharedArrayBuffer(4), results: new SharedArrayBuffer(8 * FIELDS * chunks) });
+      // The same bytes were read twice: a difference means the file changed under us.
+      for (let k = 0; k < chunks; k++) {
+        if (copied[k * FIELDS + 5] !== 0 || copied[k * FIELDS + 4] !== counted[k * FIELDS + 4]) return undefined;
+      }
+    }
+    return total;
+  }
 }
 
-/** Worker threads that each run one segment job per message. */
-class WorkerPool {
-  private constructor(private readonly workers: Worker[]) {}
+/** Takes chunks from the shared counter until none is left: run by the calling thread and by each worker. */
+export function drainChunks(pass: ChunkPass): void {
+  const next = new Int32Array(pass.next);
+  const results = new Float64Array(pass.results);
+  const chunks = pass.bounds.length - 1;
+  let fd: number | undefined;
+  try {
+    for (;;) {
+      const k = Atomics.add(next, 0, 1);
+      if (k >= chunks) return;
+      let from = pass.starts?.[k];
+      if (from === undefined) {
+        if (k === 0) from = pass.bounds[0];
+        else {
+          fd ??= openSync(pass.path, 'r');
+          from = claimBoundary(fd, pass.bounds[k], pass.fileSize, pass.littleEndian, pass.snaplen, pass.nanoseconds);
+        }
+      }
+      const r = results.subarray(k * FIELDS, (k + 1) * FIELDS);
+      if (from === undefined) {
+        r[5] = 2;
+        continue;
+      }
+      const job: SegmentJob = {
+        path: pass.path,
+        from,
+        to: pass.starts ? pass.starts[k + 1] : pass.bounds[k + 1],
+        fileSize: pass.fileSize,
+        littleEndian: pass.littleEndian,
+        snaplen: pass.snaplen,
+        insns: pass.insns,
+        write: pass.writeFd !== undefined && pass.writeAt ? { fd: pass.writeFd, at: pass.writeAt[k] } : undefined,
+      };
+      const s = scanSegment(job);
+      r.set([from, s.stop, s.records, s.matched, s.matchedBytes, s.end === 'ok' ? 0 : 1]);
+    }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
 
-  static async start(n: number): Promise<WorkerPool> {
-    const workers: Worker[] = [];
-    for (let i = 0; i < n; i++) workers.push(newWorker());
-    return new WorkerPool(workers);
+/** Worker threads that each drain one pass's chunks per message. */
+class WorkerPool {
+  private readonly workers: Worker[] = [];
+
+  constructor(n: number) {
+    for (let i = 0; i < n; i++) this.workers.push(newWorker());
   }
 
-  run(i: number, job: SegmentJob): Promise<SegmentResult> {
-    const w = this.workers[i];
-    return new Promise((resolve, reject) => {
-      const onMessage = (r: SegmentResult): void => {
-        w.off('error', onError);
-        resolve(r);
-      };
-      const onError = (e: Error): void => {
-        w.off('message', onMessage);
-        reject(e);
-      };
-      w.once('message', onMessage);
-      w.once('error', onError);
-      w.postMessage(job);
-    });
+  /** Runs a pass on every worker and on this thread; resolves with the shared results. */
+  async runPass(pass: ChunkPass): Promise<Float64Array> {
+    const done = this.workers.map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          const onMessage = (): void => {
+            w.off('error', onError);
+            resolve();
+          };
+          const onError = (e: Error): void => {
+            w.off('message', onMessage);
+            reject(e);
+          };
+          w.once('message', onMessage);
+          w.once('error', onError);
+          w.postMessage(pass);
+        }),
+    );
+    drainChunks(pass);
+    await Promise.all(done);
+    return new Float64Array(pass.results);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
+
+/** A scan allocates almost nothing per record: a small heap keeps each worker's memory small. */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };
 
 /** The worker script sits beside this module: .js when built, .ts under tsx/vitest (loaded through tsx). */
 function newWorker(): Worker {
@@ -152,6 +232,3 @@ function newWorker(): Worker {
   }
   return new Worker(new URL('./scan-worker.js', here), { resourceLimits: WORKER_LIMITS });
 }
-
-/** A scan allocates almost nothing per record: a small heap keeps each worker's memory small. */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 64 };

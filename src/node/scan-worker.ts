@@ -1,7 +1,11 @@
-/** The worker thread of a parallel pcap scan: each message is a segment job, each reply its result. */
+/** The worker thread of a parallel pcap scan: each message is a pass, drained until no chunk is left, then acknowledged. */
 
 import { parentPort } from 'node:worker_threads';
-import { scanSegment, type SegmentJob } from './segment-scan.js';
+import { drainChunks, type ChunkPass } from './parallel-scan.js';
 
 const port = parentPort;
-if (port) port.on('message', (job: SegmentJob) => port.postMessage(scanSegment(job)));
+if (port)
+  port.on('message', (pass: ChunkPass) => {
+    drainChunks(pass);
+    port.postMessage('done');
+  });

@@ -8,7 +8,7 @@ export interface SegmentJob {
   path: string;
   /** File offset of the segment's first record (a record boundary, or a claimed one). */
   from: number;
-  /** The next segment's first record: this segment ends at the first record starting at or past it. */
+  /** The segment ends at its first record starting at or past this offset (the file's size for the last). */
   to: number;
   /** The file's size: the last segment ends exactly there. */
   fileSize: number;
@@ -22,15 +22,16 @@ export interface SegmentJob {
 }
 
 /**
- * How a segment ended. `ok`: the last record ended exactly at `to`. `misaligned`: a record
- * crossed `to`, so the next segment's claimed start was not a record boundary. `fallback`:
- * a record the fast path does not take (caplen over snaplen, a truncated tail): the caller
- * redoes the file with the full decoder, which reports it as libpcap does.
+ * How a segment ended. `ok`: at `stop`, the first record boundary at or past `to`.
+ * `fallback`: a record the fast path does not take (caplen over snaplen, a truncated tail):
+ * the caller redoes the file with the full decoder, which reports it as libpcap does.
  */
-export type SegmentEnd = 'ok' | 'misaligned' | 'fallback';
+export type SegmentEnd = 'ok' | 'fallback';
 
 export interface SegmentResult {
   end: SegmentEnd;
+  /** File offset where the scan stopped: the next segment must start exactly here. */
+  stop: number;
   records: number;
   matched: number;
   /** Bytes of the matching records, headers included: what a copy writes. */
@@ -74,12 +75,12 @@ export function scanSegment(job: SegmentJob): SegmentResult {
       while (pos + 16 <= filled) {
         if (base + pos >= to) {
           flush();
-          return { end: base + pos === to ? 'ok' : 'misaligned', records, matched, matchedBytes };
+          return { end: 'ok', stop: base + pos, records, matched, matchedBytes };
         }
         const caplen = view.getUint32(pos + 8, le);
         if (caplen > snaplen) {
           flush();
-          return { end: 'fallback', records, matched, matchedBytes };
+          return { end: 'fallback', stop: base + pos, records, matched, matchedBytes };
         }
         const end = pos + 16 + caplen;
         if (end > filled) break;
@@ -98,7 +99,7 @@ export function scanSegment(job: SegmentJob): SegmentResult {
         pos = end;
       }
       flush();
-      if (base + pos >= to) return { end: base + pos === to ? 'ok' : 'misaligned', records, matched, matchedBytes };
+      if (base + pos >= to) return { end: 'ok', stop: base + pos, records, matched, matchedBytes };
       // Keep the partial record at the front, refill behind it.
       const rest = filled - pos;
       const need = pos + 16 <= filled ? 16 + view.getUint32(pos + 8, le) : 16;
@@ -112,7 +113,7 @@ export function scanSegment(job: SegmentJob): SegmentResult {
       pos = 0;
       filled = rest;
       const n = readSync(fd, buf, filled, buf.length - filled, base + filled);
-      if (n === 0) return { end: 'fallback', records, matched, matchedBytes }; // a truncated last record
+      if (n === 0) return { end: 'fallback', stop: base, records, matched, matchedBytes }; // a truncated last record
       filled += n;
     }
   } finally {
@@ -131,37 +132,44 @@ const MAX_CHAIN_SPREAD_SECONDS = 3600;
  * record ends). The scan of the segment before proves the claim: it must end exactly there.
  */
 export function claimBoundary(fd: number, guess: number, fileSize: number, littleEndian: boolean, snaplen: number, nanoseconds: boolean, chain = 16): number | undefined {
-  const window = Math.min(fileSize - guess, (chain + 1) * (16 + snaplen) + (1 << 16));
-  if (window < 16) return undefined;
-  const buf = new Uint8Array(window);
-  const got = readSync(fd, buf, 0, window, guess);
-  const view = new DataView(buf.buffer, 0, got);
+  // The next boundary is at most one record away; look a little further for a provable one.
+  const search = 16 + snaplen + (1 << 16);
+  const reach = Math.min(fileSize - guess, (chain + 1) * (16 + snaplen) + search);
+  if (reach < 16) return undefined;
+  // The window starts small and grows only when a chain of big records walks past it.
+  let buf = new Uint8Array(Math.min(reach, 1 << 18));
+  let got = readSync(fd, buf, 0, buf.length, guess);
+  let view = new DataView(buf.buffer, 0, got);
+  const ensure = (end: number): boolean => {
+    if (end <= got) return true;
+    if (got === reach || end > reach) return false;
+    const bigger = new Uint8Array(Math.min(reach, Math.max(end, buf.length * 2)));
+    bigger.set(buf.subarray(0, got));
+    got += readSync(fd, bigger, got, bigger.length - got, guess + got);
+    buf = bigger;
+    view = new DataView(buf.buffer, 0, got);
+    return end <= got;
+  };
   const subsecLimit = nanoseconds ? 1_000_000_000 : 1_000_000;
   // A header read a few bytes off the real one can chain through real records (when caplen
   // equals the wire length); the wire length and the time stamps' spread rule that out.
-  const plausible = (at: number): number => {
-    const caplen = view.getUint32(at + 8, littleEndian);
-    const origLen = view.getUint32(at + 12, littleEndian);
-    if (caplen > snaplen || origLen < caplen || origLen > MAX_WIRE_LEN || view.getUint32(at + 4, littleEndian) >= subsecLimit) return -1;
-    return at + 16 + caplen;
-  };
-  for (let c = 0; c + 16 <= got; c++) {
+  for (let c = 0; c <= search && ensure(c + 16); c++) {
     let at = c;
     let ok = 0;
     let lo = Infinity;
     let hi = -Infinity;
-    while (ok < chain && at + 16 <= got) {
-      const next = plausible(at);
-      if (next < 0) break;
+    while (ok < chain && ensure(at + 16)) {
+      const caplen = view.getUint32(at + 8, littleEndian);
+      const origLen = view.getUint32(at + 12, littleEndian);
+      if (caplen > snaplen || origLen < caplen || origLen > MAX_WIRE_LEN || view.getUint32(at + 4, littleEndian) >= subsecLimit) break;
       const sec = view.getUint32(at, littleEndian);
       lo = Math.min(lo, sec);
       hi = Math.max(hi, sec);
       ok++;
-      at = next;
+      at += 16 + caplen;
     }
     // A chain that reaches the end of the file counts as whole.
     if ((ok === chain || (ok > 0 && guess + at === fileSize)) && hi - lo <= MAX_CHAIN_SPREAD_SECONDS) return guess + c;
-    if (c > (1 << 16) + 16 + snaplen) break;
   }
   return undefined;
 }
