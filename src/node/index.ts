@@ -3,3 +3,5 @@ export * from './atomic-file-writer.js';
 export * from './capture-file.js';
 export * from './file-errors.js';
 export * from './pcap-scan.js';
+export * from './output-sink.js';
+export * from './interrupt.js';

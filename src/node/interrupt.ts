@@ -1,0 +1,43 @@
+/** SIGINT, SIGTERM and SIGHUP as one request to stop: a command that writes finishes its file and prints its counts, as tcpdump does. */
+
+import { constants } from 'node:os';
+import { abortAllWriters } from './atomic-file-writer.js';
+
+/** The signals that ask bpfkit to stop (tcpdump's cleanup handler takes the same three). */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+const handlers = new Set<() => void>();
+let installed = false;
+let stopsSeen = 0;
+
+/**
+ * Calls `fn` on SIGINT, SIGTERM or SIGHUP while registered; returns the function that
+ * unregisters it. Takes effect once {@link installStopSignals} has run (the CLI's process entry).
+ */
+export function onStop(fn: () => void): () => void {
+  handlers.add(fn);
+  return () => {
+    handlers.delete(fn);
+  };
+}
+
+/**
+ * Installs the process-wide handlers. A signal with a command listening asks it to stop (it
+ * completes its output); a signal with nobody listening, or a second one, ends the process at
+ * once with 128 + the signal's number, after deleting every unfinished temporary file.
+ */
+export function installStopSignals(): void {
+  if (installed) return;
+  installed = true;
+  for (const sig of STOP_SIGNALS) {
+    process.on(sig, () => {
+      stopsSeen++;
+      if (handlers.size > 0 && stopsSeen === 1) {
+        for (const h of [...handlers]) h();
+        return;
+      }
+      abortAllWriters();
+      process.exit(128 + constants.signals[sig]);
+    });
+  }
+}
