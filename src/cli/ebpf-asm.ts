@@ -1,6 +1,6 @@
 /** `bpfkit ebpf asm` and `bpfkit ebpf disasm`: thin commands over the eBPF assemblers, disassemblers and ELF reader. */
 
-import { writeFileSync } from 'node:fs';
+import { AtomicFileWriter } from '../node/index.js';
 import type { Command } from './command.js';
 import { flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
 import { UsageError, toHex } from '../util/index.js';
@@ -40,7 +40,16 @@ program is checked structurally unless --no-check.`,
     const out = flagString(args, 'output');
     const hex = (): string => hexLines(bytes);
     if (out === undefined) io.stdout(hex());
-    else writeFileSync(out, flagSet(args, 'hex') ? hex() : bytes);
+    else {
+      // Through the one writer: atomic for a file, in place for a device, \`-\` for stdout, typed errors.
+      const w = new AtomicFileWriter(out, io.stdoutBytes ? { stdout: io.stdoutBytes } : {});
+      try {
+        w.write(flagSet(args, 'hex') ? new TextEncoder().encode(hex()) : bytes);
+        w.commit();
+      } finally {
+        w.abort();
+      }
+    }
     return 0;
   },
 };

@@ -89,7 +89,14 @@ async function run(argv: string[], io: Io): Promise<number> {
   // tcpdump prints packets unless it writes them (-w) or counts them.
   const printing = !countOnly && !out;
 
-  const cap = await openCaptureInput(file);
+  // SIGINT, SIGTERM, SIGHUP: stop reading (even mid-wait on a stalled pipe), complete the output, print the counts.
+  const stop = new AbortController();
+  const cap = await openCaptureInput(file, { signal: stop.signal });
+  let interrupted = false;
+  const offStop = onStop(() => {
+    interrupted = true;
+    stop.abort();
+  });
   let writer: AtomicFileWriter | undefined;
   try {
     return await filterCapture();
@@ -98,6 +105,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     writer?.abort();
     throw e;
   } finally {
+    offStop();
     cap.close();
   }
 
@@ -157,10 +165,6 @@ async function run(argv: string[], io: Io): Promise<number> {
       if (io.drain) await io.drain();
     };
 
-    let interrupted = false;
-    const offStop = onStop(() => {
-      interrupted = true;
-    });
     const state = new PrintState();
     let lines = '';
     const flushLines = (): void => {
@@ -288,7 +292,6 @@ async function run(argv: string[], io: Io): Promise<number> {
       if (!(e instanceof BpfkitError) || e instanceof OutputClosedError || e.code === 'E_FILE') throw e;
       error = e;
     } finally {
-      offStop();
       bar?.stop();
     }
     flushLines();

@@ -189,6 +189,17 @@ export interface CaptureInput {
   close(): void;
 }
 
+/** Options of {@link openCaptureInput}. */
+export interface CaptureInputOptions {
+  /** Size of each read (1 MiB by default). */
+  chunkSize?: number;
+  /**
+   * Ends a stream's packets early when aborted, even while a read waits for a producer that
+   * stalls (the read cannot be cancelled; it is abandoned). A regular file ignores it.
+   */
+  signal?: AbortSignal;
+}
+
 const openAsync = promisify(fsOpen);
 const readAsync = promisify(fsRead);
 
@@ -198,7 +209,8 @@ const readAsync = promisify(fsRead);
  * `/dev/stdin`) is read in order on libuv's thread pool, so a producer that stalls never
  * blocks the event loop (Ctrl-C still works) and nothing is read twice.
  */
-export async function openCaptureInput(path: string, chunkSize = CAPTURE_READ_CHUNK): Promise<CaptureInput> {
+export async function openCaptureInput(path: string, options: CaptureInputOptions = {}): Promise<CaptureInput> {
+  const chunkSize = options.chunkSize ?? CAPTURE_READ_CHUNK;
   let fd: number;
   try {
     // On the thread pool: opening a FIFO waits for its writer.
@@ -218,12 +230,16 @@ export async function openCaptureInput(path: string, chunkSize = CAPTURE_READ_CH
     const sync = syncReader(fd, own, path, chunkSize);
     return { info: sync.info, seekableFd: fd, batches: () => sync.batches(), get offset() { return sync.offset; }, close: sync.close };
   }
-  return streamReader(fd, own, path, chunkSize);
+  return streamReader(fd, own, path, chunkSize, options.signal);
 }
 
 /** An asynchronous capture reader over a descriptor that can only be read in order. */
-async function streamReader(fd: number, own: boolean, path: string, chunkSize: number): Promise<CaptureInput> {
+async function streamReader(fd: number, own: boolean, path: string, chunkSize: number, signal: AbortSignal | undefined): Promise<CaptureInput> {
   let closed = false;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    if (signal?.aborted) resolve('aborted');
+    signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
+  });
   const reader = new ChunkedCaptureReader();
   const close = (): void => {
     if (!closed) {
@@ -231,12 +247,15 @@ async function streamReader(fd: number, own: boolean, path: string, chunkSize: n
       if (own) closeSync(fd);
     }
   };
-  const pull = async (): Promise<void> => {
+  /** Reads the next chunk into the reader; false when stopped by the signal instead. */
+  const pull = async (): Promise<boolean> => {
     const chunk = freshChunk(chunkSize);
     let n: number;
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       try {
-        ({ bytesRead: n } = await readAsync(fd, chunk, 0, chunkSize, null));
+        const r = await Promise.race([readAsync(fd, chunk, 0, chunkSize, null), aborted]);
+        if (r === 'aborted') return false;
+        n = r.bytesRead;
         break;
       } catch (e) {
         // Standard input can come non-blocking from the parent: wait for data without spinning.
@@ -248,10 +267,13 @@ async function streamReader(fd: number, own: boolean, path: string, chunkSize: n
       }
     }
     reader.feed(n === 0 ? null : n === chunkSize ? chunk : chunk.subarray(0, n));
+    return true;
   };
   let info: CaptureInfo | undefined;
   try {
-    while ((info = reader.open()) === undefined) await pull();
+    while ((info = reader.open()) === undefined) {
+      if (!(await pull())) throw new FormatError('E_PCAP_STOPPED', 'stopped before the capture header was read');
+    }
   } catch (e) {
     close();
     throw withFile(e, path);
@@ -271,7 +293,7 @@ async function streamReader(fd: number, own: boolean, path: string, chunkSize: n
         }
         if (batch.length) yield batch;
         if (reader.done || !reader.hungry) return;
-        await pull();
+        if (!(await pull())) return;
       }
     } finally {
       close();
@@ -298,6 +320,10 @@ function withFile(e: unknown, file: string): unknown {
 export interface WriteCaptureControl {
   /** Asked between groups of packets: true stops the writing and keeps what was written (a complete file). */
   interrupted?: () => boolean;
+  /** Where `-` writes (standard output by default). */
+  stdout?: (bytes: Uint8Array) => void;
+  /** Awaited between groups of packets: lets a slow reader of `-` hold the writing back. */
+  drain?: () => Promise<void>;
 }
 
 /** Packets between two turns of the event loop while writing a synchronous source (so signals are seen). */
@@ -315,7 +341,7 @@ export async function writeCaptureFile(
   options: WriteCaptureOptions = {},
   control: WriteCaptureControl = {},
 ): Promise<number> {
-  const out = new AtomicFileWriter(path);
+  const out = new AtomicFileWriter(path, control.stdout ? { stdout: control.stdout } : {});
   let count = 0;
   // A sync source is walked without a promise turn per packet (millions of packets), with a
   // turn every few thousand so that SIGINT/SIGTERM reach `interrupted`.
@@ -325,6 +351,8 @@ export async function writeCaptureFile(
       for (const p of packets) {
         fn(p);
         if (++n % WRITE_YIELD_EVERY === 0) {
+          if (out.kind === 'stdout') out.flush();
+          await control.drain?.();
           await new Promise((r) => setImmediate(r));
           if (control.interrupted?.()) return;
         }
