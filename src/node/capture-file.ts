@@ -1,6 +1,7 @@
 /** Capture files on disk: streaming readers over fs with a bounded buffer, and writing a capture file atomically. */
 
 import { closeSync, fstatSync, open as fsOpen, openSync, read as fsRead, readSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { open } from 'node:fs/promises';
 import {
@@ -213,12 +214,13 @@ export async function openCaptureInput(path: string, options: CaptureInputOption
   const chunkSize = options.chunkSize ?? CAPTURE_READ_CHUNK;
   let fd: number;
   try {
-    // On the thread pool: opening a FIFO waits for its writer.
-    fd = path === '-' ? 0 : await openAsync(path, 'r');
+    // On the thread pool: opening a FIFO waits for its writer. /dev/stdin is our descriptor 0
+    // itself (reopening it fails when it is a socket, as Node's child pipes are).
+    fd = path === '-' || path === '/dev/stdin' ? 0 : await openAsync(path, 'r');
   } catch (e) {
     throw fileError(e, 'open', path);
   }
-  const own = path !== '-';
+  const own = fd !== 0;
   let regular: boolean;
   try {
     regular = fstatSync(fd).isFile();
@@ -241,32 +243,58 @@ async function streamReader(fd: number, own: boolean, path: string, chunkSize: n
     signal?.addEventListener('abort', () => resolve('aborted'), { once: true });
   });
   const reader = new ChunkedCaptureReader();
+  // A pipe, FIFO or socket is read through libuv's poller (non-blocking, no thread): a stop
+  // destroys it at once, and nothing is left blocked in read(2) to hold the process at exit.
+  const st = fstatSync(fd);
+  const socket = st.isFIFO() || st.isSocket() ? new Socket({ fd, readable: true, writable: false }) : undefined;
+  socket?.on('error', () => undefined);
+  const chunks = socket?.[Symbol.asyncIterator]() as AsyncIterator<Buffer> | undefined;
   const close = (): void => {
     if (!closed) {
       closed = true;
-      if (own) closeSync(fd);
+      if (socket) socket.destroy();
+      else if (own) closeSync(fd);
     }
   };
-  /** Reads the next chunk into the reader; false when stopped by the signal instead. */
-  const pull = async (): Promise<boolean> => {
+  /** The next chunk from the poller; null at the end. */
+  const nextFromSocket = async (it: AsyncIterator<Buffer>): Promise<Uint8Array | null | 'aborted'> => {
+    let r;
+    try {
+      r = await Promise.race([it.next(), aborted]);
+    } catch (e) {
+      throw fileError(e, 'read', path);
+    }
+    if (r === 'aborted') return r;
+    if (r.done) return null;
+    return new Uint8Array(r.value.buffer, r.value.byteOffset, r.value.length);
+  };
+  /** The next chunk read on the thread pool (a device, say); null at the end. */
+  const nextFromFd = async (): Promise<Uint8Array | null | 'aborted'> => {
     const chunk = freshChunk(chunkSize);
-    let n: number;
     for (let wait = 1; ; wait = Math.min(wait * 2, 20)) {
       try {
         const r = await Promise.race([readAsync(fd, chunk, 0, chunkSize, null), aborted]);
-        if (r === 'aborted') return false;
-        n = r.bytesRead;
-        break;
+        if (r === 'aborted') return r;
+        const n = r.bytesRead;
+        return n === 0 ? null : n === chunkSize ? chunk : chunk.subarray(0, n);
       } catch (e) {
-        // Standard input can come non-blocking from the parent: wait for data without spinning.
+        // A descriptor inherited in non-blocking mode: wait for data without spinning.
         if (isErrno(e, 'EAGAIN')) {
-          await new Promise((r) => setTimeout(r, wait));
+          await new Promise((res) => setTimeout(res, wait));
           continue;
         }
         throw fileError(e, 'read', path);
       }
     }
-    reader.feed(n === 0 ? null : n === chunkSize ? chunk : chunk.subarray(0, n));
+  };
+  /** Reads the next chunk into the reader; false when stopped by the signal instead. */
+  const pull = async (): Promise<boolean> => {
+    const chunk = chunks ? await nextFromSocket(chunks) : await nextFromFd();
+    if (chunk === 'aborted') {
+      close();
+      return false;
+    }
+    reader.feed(chunk);
     return true;
   };
   let info: CaptureInfo | undefined;

@@ -1,6 +1,5 @@
 /** SIGINT, SIGTERM and SIGHUP as one request to stop: a command that writes finishes its file and prints its counts, as tcpdump does. */
 
-import { constants } from 'node:os';
 import { abortAllWriters } from './atomic-file-writer.js';
 
 /** The signals that ask bpfkit to stop (tcpdump's cleanup handler takes the same three). */
@@ -24,7 +23,7 @@ export function onStop(fn: () => void): () => void {
 /**
  * Installs the process-wide handlers. A signal with a command listening asks it to stop (it
  * completes its output); a signal with nobody listening, or a second one, ends the process at
- * once with 128 + the signal's number, after deleting every unfinished temporary file.
+ * once, killed by that signal, after deleting every unfinished temporary file.
  */
 export function installStopSignals(): void {
   if (installed) return;
@@ -37,7 +36,10 @@ export function installStopSignals(): void {
         return;
       }
       abortAllWriters();
-      process.exit(128 + constants.signals[sig]);
+      // Die of the signal itself (the shell then reports 128 + its number): process.exit() would
+      // wait for a thread-pool read or open that a stalled FIFO never completes.
+      process.removeAllListeners(sig);
+      process.kill(process.pid, sig);
     });
   }
 }
