@@ -5,3 +5,4 @@ export * from './file-errors.js';
 export * from './pcap-scan.js';
 export * from './output-sink.js';
 export * from './interrupt.js';
+export * from './interfaces.js';

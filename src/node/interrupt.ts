@@ -7,16 +7,19 @@ export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 const handlers = new Set<() => void>();
 let installed = false;
-let stopsSeen = 0;
+/** True once a stop was asked of the commands listening now; a second signal then ends the process. */
+let stopAsked = false;
 
 /**
  * Calls `fn` on SIGINT, SIGTERM or SIGHUP while registered; returns the function that
- * unregisters it. Takes effect once {@link installStopSignals} has run (the CLI's process entry).
+ * unregisters it. Installs the process-wide handlers on first use.
  */
 export function onStop(fn: () => void): () => void {
+  installStopSignals();
   handlers.add(fn);
   return () => {
     handlers.delete(fn);
+    if (handlers.size === 0) stopAsked = false;
   };
 }
 
@@ -30,8 +33,8 @@ export function installStopSignals(): void {
   installed = true;
   for (const sig of STOP_SIGNALS) {
     process.on(sig, () => {
-      stopsSeen++;
-      if (handlers.size > 0 && stopsSeen === 1) {
+      if (handlers.size > 0 && !stopAsked) {
+        stopAsked = true;
         for (const h of [...handlers]) h();
         return;
       }
