@@ -62,7 +62,9 @@ export function cookedKernelFilter(insns: readonly SockFilterInsn[]): SockFilter
     // BPF_LD / BPF_LDX with BPF_ABS, BPF_IND or BPF_MSH: the packet loads.
     if ((cls === 0 || cls === 1) && (mode === 0x20 || mode === 0x40 || mode === 0xa0)) {
       const k = insn.k >>> 0;
-      if (k >= SLL2_HDR_LEN) out.push({ ...insn, k: k - SLL2_HDR_LEN });
+      // Negative offsets (SKF_AD_OFF, SKF_NET_OFF, SKF_LL_OFF) already name what the kernel gives.
+      if ((k | 0) < 0) out.push({ ...insn });
+      else if (k >= SLL2_HDR_LEN) out.push({ ...insn, k: k - SLL2_HDR_LEN });
       else {
         const ad = SLL2_ANCILLARY.get(k);
         if (ad === undefined) return undefined;
