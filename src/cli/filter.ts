@@ -161,7 +161,7 @@ async function run(argv: string[], io: Io): Promise<number> {
     io.stderr(readingFromLine(file, info.linkType, info.snaplen));
     // Output on standard output is waited for often, so a slow reader holds us back (back-pressure).
     const drain = async (): Promise<void> => {
-      writer?.kind === 'stdout' && writer.flush();
+      if (writer?.kind === 'stdout') writer.flush();
       if (io.drain) await io.drain();
     };
 
