@@ -2,6 +2,7 @@
 
 import { writeSync } from 'node:fs';
 import { BpfkitError } from '../util/index.js';
+import { fileError } from './file-errors.js';
 
 /**
  * The reader of an output went away (EPIPE: `bpfkit filter … | head -1`). The CLI stops at
@@ -121,7 +122,8 @@ export class FdSink {
           this.closedBy = e;
           return off;
         }
-        throw e;
+        // `> /dev/full`, a failing disk: one typed line, not a stack trace.
+        throw fileError(e, 'write', this.name);
       }
     }
     return off;

@@ -95,6 +95,42 @@ describe('SIGINT, SIGTERM, SIGHUP: the output is completed and the counts printe
   }
 });
 
+describe('standard output that fails', () => {
+  it('printing into /dev/full: exit status 1 and a one-line error', async () => {
+    const r = await collect(start([file], '$BPFKIT filter -n -r "$1" > /dev/full'));
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`reading from file ${file}, link-type EN10MB (Ethernet), snapshot length 262144\nbpfkit filter: cannot write standard output: no space left on device\n`);
+  });
+});
+
+describe('sample -w - under a signal and a slow reader', () => {
+  it('SIGTERM while blocked on a full pipe: the capture written so far is complete, the count printed', async () => {
+    const child = start(['sample', '-w', '-', '-c', '2000000']);
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Once output arrives, sample is mid-run; not reading more holds it back on the full pipe.
+    await new Promise<void>((resolve) =>
+      child.stdout.once('data', (b: Buffer) => {
+        chunks.push(b);
+        child.stdout.pause();
+        resolve();
+      }),
+    );
+    child.kill('SIGTERM');
+    child.stdout.on('data', (b: Buffer) => chunks.push(b));
+    child.stdout.resume();
+    expect(await exited).toBe(0);
+    const n = Number(/^wrote (\d+) packets to - \(interrupted\)$/m.exec(stderr)?.[1]);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(2000000);
+    const cap = readCapture(new Uint8Array(Buffer.concat(chunks)));
+    expect(cap.error).toBeUndefined();
+    expect(cap.packets.length).toBe(n);
+  });
+});
+
 describe('printing respects back-pressure', () => {
   // About 21 MB of capture: far more than the few MB a bounded reader may hold.
   const total = 40000;
