@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/filter/index.js';
 import { readCapture, synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
+import { main } from '../../src/cli/main.js';
 import { runCli } from '../helpers/cli.js';
 import { isRoot } from '../helpers/reference.js';
 
@@ -117,6 +118,49 @@ describe('-w: what is written and what is left alone', () => {
     expect((await runCli(['ebpf', 'asm', '-o', out, src])).status).toBe(0);
     expect(readFileSync(out).length).toBe(16);
     expect(temps(dir)).toEqual([]);
+  });
+});
+
+describe('read-only file systems', () => {
+  it('ebpf asm -o and filter -w on a read-only mount: exit status 1, a one-line error, nothing written', async () => {
+    if (!isRoot()) {
+      console.warn('[skip] EROFS through the CLI: mounting a tmpfs needs root');
+      return;
+    }
+    const mnt = path.join(dir, 'ro');
+    mkdirSync(mnt);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k,ro', 'bpfkit-io-ro', mnt]);
+    try {
+      const src = path.join(dir, 'ro.s');
+      writeFileSync(src, 'r0 = 0\nexit\n');
+      const out = path.join(mnt, 'p.bin');
+      const a = await runCli(['ebpf', 'asm', '-o', out, src]);
+      expect(a.status).toBe(1);
+      expect(a.stderr).toBe(`bpfkit ebpf asm: cannot write ${out}: read-only file system\n`);
+      const f = await runCli(['filter', '-r', file, '-w', path.join(mnt, 'x.pcap')]);
+      expect(f.status).toBe(1);
+      expect(f.stderr).toBe(`bpfkit filter: cannot write ${path.join(mnt, 'x.pcap')}: read-only file system\n`);
+      expect(readdirSync(mnt)).toEqual([]);
+    } finally {
+      execFileSync('umount', [mnt]);
+    }
+  });
+});
+
+describe('-l: line-buffered printing', () => {
+  it('writes each packet line as it is printed (one write per packet), without -l in 64 KiB pieces', async () => {
+    const writes = async (extra: string[]): Promise<string[]> => {
+      const out: string[] = [];
+      const status = await main(['filter', '-r', file, '-n', '-c', '50', ...extra], { stdout: (t) => out.push(t), stderr: () => undefined, isTTY: false });
+      expect(status).toBe(0);
+      return out;
+    };
+    const lined = await writes(['-l']);
+    expect(lined).toHaveLength(50);
+    for (const w of lined) expect(w).toMatch(/^[^\n]+\n$/);
+    const buffered = await writes([]);
+    expect(buffered).toHaveLength(1);
+    expect(buffered.join('')).toBe(lined.join(''));
   });
 });
 
