@@ -32,17 +32,20 @@ export function installStopSignals(): void {
   if (installed) return;
   installed = true;
   for (const sig of STOP_SIGNALS) {
-    process.on(sig, () => {
+    const handler = (): void => {
       if (handlers.size > 0 && !stopAsked) {
         stopAsked = true;
         for (const h of [...handlers]) h();
         return;
       }
       abortAllWriters();
+      // Someone else in this process also handles the signal (a test runner): theirs to act on.
+      if (process.listenerCount(sig) > 1) return;
       // Die of the signal itself (the shell then reports 128 + its number): process.exit() would
       // wait for a thread-pool read or open that a stalled FIFO never completes.
-      process.removeAllListeners(sig);
+      process.off(sig, handler);
       process.kill(process.pid, sig);
-    });
+    };
+    process.on(sig, handler);
   }
 }

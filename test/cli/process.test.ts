@@ -1,5 +1,5 @@
 // The CLI as a real process: inputs that are pipes, stop signals mid-capture, and output to a reader that is slow or goes away (counted in bytes, never timed).
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -128,6 +128,21 @@ describe('sample -w - under a signal and a slow reader', () => {
     const cap = readCapture(new Uint8Array(Buffer.concat(chunks)));
     expect(cap.error).toBeUndefined();
     expect(cap.packets.length).toBe(n);
+  });
+});
+
+describe('a FIFO nobody writes to', () => {
+  it('SIGTERM while waiting to open it ends the process by that signal (no hang, nothing left)', async () => {
+    const fifo = path.join(dir, 'silent.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const child = start(['filter', '-r', fifo, '-w', path.join(dir, 'never.pcap')]);
+    const done = collect(child);
+    // Let it start and block in open(2); whether or not it got there, SIGTERM must end it.
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.signal).toBe('SIGTERM');
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp') || n === 'never.pcap')).toEqual([]);
   });
 });
 
