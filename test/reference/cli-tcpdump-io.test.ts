@@ -52,7 +52,8 @@ describe.skipIf(why)('tcpdump command line, side by side with tcpdump', () => {
       compared++;
       if (ours !== theirs) diffs.push(`${e.file}: tcpdump "${theirs}", bpfkit "${ours}"`);
     }
-    expect(compared).toBeGreaterThan(list.length * 0.9);
+    // 841 of 844 when written: the other 3 are files tcpdump cannot open (no line to compare).
+    expect(compared).toBeGreaterThan(list.length * 0.99);
     expect(diffs).toEqual([]);
   });
 
@@ -109,7 +110,8 @@ describe.skipIf(why)('tcpdump command line, side by side with tcpdump', () => {
       compared++;
       expect(`${e.file}: ${ours.stdout}`).toBe(`${e.file}: ${m[0]}\n`);
     }
-    expect(compared).toBeGreaterThan(60);
+    // 111 of the 120 when written (the rest: link types libpcap compiles no 'ip' for).
+    expect(compared).toBeGreaterThanOrEqual(105);
   });
 
   it('-D lists the interfaces tcpdump -D lists, in the same order with the same flags', async () => {
