@@ -28,7 +28,8 @@ export const ebpfAsmCommand: Command = {
 
 Assembles FILE (\`-\` for stdin). The syntax is guessed when not given: \`%r1\`
 registers mean bpf_conformance syntax, otherwise llvm/kernel syntax. With -o the
-raw bytes go to OUT (hex text with --hex); without -o hex goes to stdout. The
+raw bytes go to OUT (hex text with --hex; \`-\` is stdout; a regular file is replaced
+atomically, a device written in place); without -o hex goes to stdout. The
 program is checked structurally unless --no-check.`,
   async run(argv, io) {
     const args = parseArgs(argv, ASM_FLAGS);

@@ -21,7 +21,8 @@ export const sampleCommand: Command = {
 
 Writes COUNT (default 1000) Ethernet packets of synthetic traffic: ARP, DNS over UDP,
 ICMP/ICMPv6 echo, TCP flows on ports 80 and 443, 802.1Q tags, IPv4 fragments and options.
-The same seed (default 1) always gives the same file.
+The same seed (default 1) always gives the same file. SIGINT, SIGTERM or SIGHUP stop it early
+with a complete file of the packets so far.
 
   -w FILE     output file (written atomically; \`-\` for standard output)
   -c COUNT    number of packets
