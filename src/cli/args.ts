@@ -18,6 +18,8 @@ export interface FlagSpec {
 export interface ParsedArgs {
   flags: Map<string, string | true>;
   positionals: string[];
+  /** The spelling the user typed for each key (`-c`, `--count`), for error messages. */
+  typed?: Map<string, string>;
 }
 
 /** Parses `argv` against `specs`; throws a {@link UsageError} naming the bad token. */
@@ -25,6 +27,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
   const byName = new Map<string, FlagSpec>();
   for (const s of specs) for (const n of s.names) byName.set(n, s);
   const flags = new Map<string, string | true>();
+  const typed = new Map<string, string>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i];
@@ -49,9 +52,11 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
           throw new UsageError('E_USAGE', `option ${name}: "${v}" is not one of ${spec.choices.join(', ')}`);
         }
         flags.set(spec.key, v);
+        typed.set(spec.key, name);
       } else {
         if (eq > 0) throw new UsageError('E_USAGE', `option ${name} takes no value`);
         flags.set(spec.key, true);
+        typed.set(spec.key, name);
       }
       continue;
     }
@@ -60,11 +65,15 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
       spec = byName.get(tok.slice(0, 2));
       if (spec?.value) {
         flags.set(spec.key, tok.slice(2));
+        typed.set(spec.key, tok.slice(0, 2));
         continue;
       }
       const letters = tok.slice(1).split('');
       if (letters.every((c) => byName.get('-' + c) && !byName.get('-' + c)?.value)) {
-        for (const c of letters) flags.set(byName.get('-' + c)!.key, true);
+        for (const c of letters) {
+          flags.set(byName.get('-' + c)!.key, true);
+          typed.set(byName.get('-' + c)!.key, '-' + c);
+        }
         continue;
       }
     }
@@ -75,7 +84,7 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
     }
     throw new UsageError('E_USAGE', `unknown option ${tok}`);
   }
-  return { flags, positionals };
+  return { flags, positionals, typed };
 }
 
 /** The string value of a flag, or `undefined`. */
@@ -89,10 +98,27 @@ export function flagSet(args: ParsedArgs, key: string): boolean {
   return args.flags.has(key);
 }
 
-/** An integer flag value, checked. */
+/** The option as the user typed it (`-c`), for messages; the key when unknown. */
+export function flagName(args: ParsedArgs, key: string): string {
+  return args.typed?.get(key) ?? key;
+}
+
+/** An integer flag value, checked; the error names the option as typed (`option -c needs …`). */
 export function flagInt(args: ParsedArgs, key: string): number | undefined {
   const v = flagString(args, key);
   if (v === undefined) return undefined;
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new UsageError('E_USAGE', `option for ${key} needs a non-negative integer, got "${v}"`);
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(v)) throw new UsageError('E_USAGE', `option ${flagName(args, key)} needs a non-negative integer, got "${v}"`);
   return Number(v);
+}
+
+/**
+ * tcpdump's `-c COUNT`: a positive integer. `-c 0` and `-c abc` are errors worded as
+ * tcpdump words them (`invalid packet count 0`).
+ */
+export function flagPacketCount(args: ParsedArgs, key: string): number | undefined {
+  const v = flagString(args, key);
+  if (v === undefined) return undefined;
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 0x7fffffff)) throw new UsageError('E_USAGE', `invalid packet count ${v}`);
+  return n;
 }

@@ -6,6 +6,14 @@ export interface Io {
   stderr: (text: string) => void;
   /** True when stderr is a terminal (progress bars only then). */
   isTTY: boolean;
+  /** Bytes to standard output (`-w -`), in order with `stdout`; standard output itself when absent. */
+  stdoutBytes?: (bytes: Uint8Array) => void;
+  /**
+   * Resolves once what was written to standard output has reached its reader; commands await
+   * it after each bounded piece of output, so a slow reader holds them back (back-pressure)
+   * instead of output piling up in memory. Rejects with OutputClosedError when the reader left.
+   */
+  drain?: () => Promise<void>;
 }
 
 /** One CLI command. `run` returns the exit status. */

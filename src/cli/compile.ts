@@ -27,7 +27,7 @@ Compiles a pcap-filter(7) expression and prints the classic BPF program exactly 
   -y LINKTYPE   DLT name or number (default EN10MB)
   -s SNAPLEN    the accept value (default 262144)
   -O            do not run the optimizer
-  --netmask     IPv4 netmask, for 'ip broadcast'
+  --netmask     IPv4 netmask, for 'ip broadcast' (default 0, as tcpdump -d and -r)
   --linux-ext   compile for a live Linux socket (SKF_AD loads)
   --dot, --svg  print the control-flow graph (after optimization unless -O) as Graphviz DOT or SVG
 Host, network, port and protocol names come from /etc/hosts, /etc/ethers, /etc/networks, /etc/services.`;
@@ -47,7 +47,8 @@ export const compileCommand: Command = {
       linkType: flagString(args, 'linktype') ?? 'EN10MB',
       snaplen: snaplen === undefined || snaplen === 0 ? 262144 : snaplen,
       optimize: !flagSet(args, 'noOptimize'),
-      netmask: flagString(args, 'netmask'),
+      // tcpdump -d with no interface compiles with netmask 0, so 'ip broadcast' works.
+      netmask: flagString(args, 'netmask') ?? 0,
       resolver: systemResolver(),
       linuxExtensions: flagSet(args, 'linuxExt'),
     });

@@ -1,6 +1,6 @@
 /** `bpfkit ebpf asm` and `bpfkit ebpf disasm`: thin commands over the eBPF assemblers, disassemblers and ELF reader. */
 
-import { writeFileSync } from 'node:fs';
+import { AtomicFileWriter } from '../node/index.js';
 import type { Command } from './command.js';
 import { flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
 import { UsageError, toHex } from '../util/index.js';
@@ -28,7 +28,8 @@ export const ebpfAsmCommand: Command = {
 
 Assembles FILE (\`-\` for stdin). The syntax is guessed when not given: \`%r1\`
 registers mean bpf_conformance syntax, otherwise llvm/kernel syntax. With -o the
-raw bytes go to OUT (hex text with --hex); without -o hex goes to stdout. The
+raw bytes go to OUT (hex text with --hex; \`-\` is stdout; a regular file is replaced
+atomically, a device written in place); without -o hex goes to stdout. The
 program is checked structurally unless --no-check.`,
   async run(argv, io) {
     const args = parseArgs(argv, ASM_FLAGS);
@@ -40,7 +41,16 @@ program is checked structurally unless --no-check.`,
     const out = flagString(args, 'output');
     const hex = (): string => hexLines(bytes);
     if (out === undefined) io.stdout(hex());
-    else writeFileSync(out, flagSet(args, 'hex') ? hex() : bytes);
+    else {
+      // Through the one writer: atomic for a file, in place for a device, \`-\` for stdout, typed errors.
+      const w = new AtomicFileWriter(out, io.stdoutBytes ? { stdout: io.stdoutBytes } : {});
+      try {
+        w.write(flagSet(args, 'hex') ? new TextEncoder().encode(hex()) : bytes);
+        w.commit();
+      } finally {
+        w.abort();
+      }
+    }
     return 0;
   },
 };

@@ -1,5 +1,6 @@
 /** The CLI entry: picks a command from the table in commands.ts and runs it. */
 
+import { FdSink, installStopSignals, OutputClosedError, stdoutFdSink } from '../node/index.js';
 import { BpfkitError } from '../util/index.js';
 import type { Io } from './command.js';
 import { commands, type CommandEntry } from './commands.js';
@@ -50,6 +51,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   try {
     return await cmd.run(rest, io);
   } catch (e) {
+    // The reader of our output went away (`| head`): stop quietly, as tcpdump does.
+    if (e instanceof OutputClosedError) return 0;
     if (e instanceof BpfkitError) {
       io.stderr(`bpfkit ${cmd.name.join(' ')}: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}\n`);
       return e.code === 'E_USAGE' ? 2 : 1;
@@ -60,15 +63,35 @@ export async function main(argv: string[], io: Io): Promise<number> {
 
 /** The process-level entry used by bin/bpfkit. */
 export async function runProcess(): Promise<void> {
+  // Node puts a stdout pipe in non-blocking mode once process.stdout exists: our writes then
+  // return EAGAIN instead of blocking, the sink waits on the event loop, and signals still arrive.
+  process.stdout.on('error', () => undefined);
+  const out = stdoutFdSink();
+  const err = new FdSink(2, 'standard error');
   const io: Io = {
-    stdout: (t) => process.stdout.write(t),
-    stderr: (t) => process.stderr.write(t),
+    stdout: (t) => out.write(t),
+    stdoutBytes: (b) => out.write(b),
+    drain: () => (out.pendingBytes > 0 ? out.drain() : Promise.resolve()),
+    stderr: (t) => {
+      try {
+        err.write(t);
+      } catch (e) {
+        // Nobody reads our errors any more: nothing to tell them.
+        if (!(e instanceof OutputClosedError)) throw e;
+      }
+    },
     isTTY: Boolean(process.stderr.isTTY),
   };
-  // A closed pipe (`bpfkit filter ... | head`) ends quietly, like tcpdump.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-  });
-  const status = await main(process.argv.slice(2), io);
-  process.exitCode = status;
+  installStopSignals();
+  let status: number;
+  try {
+    status = await main(process.argv.slice(2), io);
+  } catch (e) {
+    if (!(e instanceof OutputClosedError)) throw e;
+    status = 0;
+  }
+  out.drainSync();
+  err.drainSync();
+  // Exit now: a read still pending on a pipe whose writer stalls must not keep the process alive.
+  process.exit(status);
 }

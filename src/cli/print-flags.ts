@@ -1,4 +1,4 @@
-/** The tcpdump printing flags (-e -q -S -v -x -X -t --nano) shared by `bpfkit filter` and `bpfkit capture`, and the options they make. */
+/** The tcpdump printing flags (-e -q -S -v -x -X -A -t --nano) shared by `bpfkit filter` and `bpfkit capture`, and the options they make. */
 
 import { readdirSync, readFileSync } from 'node:fs';
 import type { PrintOptions, TimestampFormat } from '../decode/index.js';
@@ -18,6 +18,8 @@ export const PRINT_FLAGS: readonly FlagSpec[] = [
   { names: ['-xx'], key: 'x2' },
   { names: ['-X'], key: 'X1' },
   { names: ['-XX'], key: 'X2' },
+  { names: ['-A'], key: 'A1' },
+  { names: ['-AA'], key: 'A2' },
   { names: ['-t'], key: 't1' },
   { names: ['-tt'], key: 't2' },
   { names: ['-ttt'], key: 't3' },
@@ -39,6 +41,7 @@ export function printOptionsFrom(args: ParsedArgs): PrintOptions {
     nano: flagSet(args, 'nano'),
     hex: hexLevel,
     ascii: flagSet(args, 'X1') || flagSet(args, 'X2'),
+    asciiText: flagSet(args, 'A2') ? 2 : flagSet(args, 'A1') ? 1 : 0,
     ifName: interfaceName,
   };
 }

@@ -19,3 +19,19 @@ export function hexDump(bytes: Uint8Array, ascii: boolean): string {
   }
   return out;
 }
+
+/**
+ * The bytes as text, as tcpdump's ascii_print (-A) does: printable characters, tab, space and
+ * newline as they are, a carriage return dropped before a newline or at the end, anything else
+ * as `.`; starts on a new line.
+ */
+export function asciiText(bytes: Uint8Array): string {
+  let out = '\n';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0d) {
+      if (bytes.length - i - 1 > 1 && bytes[i + 1] !== 0x0a) out += '.';
+    } else out += (b > 0x20 && b < 0x7f) || b === 0x09 || b === 0x20 || b === 0x0a ? String.fromCharCode(b) : '.';
+  }
+  return out;
+}

@@ -3,13 +3,13 @@
 import { printLink, type IfNameResolver } from './link.js';
 import { DecodeState, Printer, Truncated, type DecodeOptions, type Layer } from './printer.js';
 import { formatTimestamp, type TimestampFormat } from './timestamp.js';
-import { hexDump } from './hexdump.js';
+import { asciiText, hexDump } from './hexdump.js';
 
 export { DecodeState, formatIp6 } from './printer.js';
 export type { DecodeOptions, Layer } from './printer.js';
 export { hasLinkPrinter, type IfNameResolver } from './link.js';
 export { formatTimestamp, type TimestampFormat } from './timestamp.js';
-export { hexDump } from './hexdump.js';
+export { asciiText, hexDump } from './hexdump.js';
 
 /** What one packet decoded to. */
 export interface Decoded {
@@ -75,6 +75,8 @@ export interface PrintOptions extends DecodeOptions {
   hex?: 0 | 1 | 2;
   /** With `hex`: add the ASCII column (-X). */
   ascii?: boolean;
+  /** -A: the bytes as ASCII text, 1 after the link header, 2 with it (ignored with `hex`). */
+  asciiText?: 0 | 1 | 2;
   ifName?: IfNameResolver;
 }
 
@@ -111,6 +113,9 @@ export function formatPacket(
   if (options.hex) {
     const from = options.hex > 1 ? 0 : p.linkHeaderLength;
     if (caplen > from) text += hexDump(pkt.data.subarray(from), options.ascii ?? false);
+  } else if (options.asciiText) {
+    const from = options.asciiText > 1 ? 0 : p.linkHeaderLength;
+    if (caplen > from) text += asciiText(pkt.data.subarray(from));
   }
   return { text, decoded: p.decoded };
 }

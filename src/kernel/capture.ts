@@ -9,6 +9,7 @@ import type { PollWatcher, Sys } from './sys.js';
 
 const AF_PACKET = 17;
 const SOCK_RAW = 3;
+const SOCK_DGRAM = 2;
 const SOCK_NONBLOCK = 0o4000;
 const SOCK_CLOEXEC = 0o2000000;
 const ETH_P_ALL = 0x0003;
@@ -32,6 +33,48 @@ const linkTypeByHatype: ReadonlyMap<number, number> = new Map([
 ]);
 const ARPHRD_LOOPBACK = 772;
 
+/** LINKTYPE_LINUX_SLL2: what a capture on `any` returns (libpcap 1.10's default for it). */
+export const LINKTYPE_LINUX_SLL2 = 276;
+/** Length of the Linux cooked v2 header bpfkit builds in front of each packet on `any`. */
+export const SLL2_HDR_LEN = 20;
+
+const SKF_AD_OFF = -0x1000;
+/** SLL2 header offsets a filter may load, and the kernel ancillary load that gives the same value (libpcap's fix_offset). */
+const SLL2_ANCILLARY: ReadonlyMap<number, number> = new Map([
+  [0, 0], // protocol → SKF_AD_PROTOCOL
+  [4, 8], // interface index → SKF_AD_IFINDEX
+  [8, 28], // ARPHRD_ type → SKF_AD_HATYPE
+  [10, 4], // packet type → SKF_AD_PKTTYPE
+]);
+
+/**
+ * The program to attach to a cooked (SOCK_DGRAM) socket, for a filter compiled for LINUX_SLL2:
+ * the kernel runs it on the packet without the cooked header, so loads past the header move
+ * back by its length and loads of its fields become ancillary loads, as libpcap's fix_program
+ * does. Undefined when a load reaches a header field the kernel cannot give (the capture then
+ * filters in user space).
+ */
+export function cookedKernelFilter(insns: readonly SockFilterInsn[]): SockFilterInsn[] | undefined {
+  const out: SockFilterInsn[] = [];
+  for (const insn of insns) {
+    const cls = insn.code & 0x07;
+    const mode = insn.code & 0xe0;
+    // BPF_LD / BPF_LDX with BPF_ABS, BPF_IND or BPF_MSH: the packet loads.
+    if ((cls === 0 || cls === 1) && (mode === 0x20 || mode === 0x40 || mode === 0xa0)) {
+      const k = insn.k >>> 0;
+      // Negative offsets (SKF_AD_OFF, SKF_NET_OFF, SKF_LL_OFF) already name what the kernel gives.
+      if ((k | 0) < 0) out.push({ ...insn });
+      else if (k >= SLL2_HDR_LEN) out.push({ ...insn, k: k - SLL2_HDR_LEN });
+      else {
+        const ad = SLL2_ANCILLARY.get(k);
+        if (ad === undefined) return undefined;
+        out.push({ ...insn, k: (SKF_AD_OFF + ad) >>> 0 });
+      }
+    } else out.push({ ...insn });
+  }
+  return out;
+}
+
 /**
  * The LINKTYPE_* of the frames a capture on a device of hardware type `hatype` (ARPHRD_*, as in
  * /sys/class/net/IFACE/type) returns; undefined for a type bpfkit does not know.
@@ -42,7 +85,7 @@ export function linkTypeForHatype(hatype: number): number | undefined {
 
 /** Options for {@link LiveCapture.open}. */
 export interface CaptureOptions {
-  /** Interface name, e.g. `lo` or `eth0`. */
+  /** Interface name, e.g. `lo` or `eth0`; `any` captures on every interface in Linux cooked v2 (LINUX_SLL2). */
   interface: string;
   /** Classic BPF program (as `tcpdump -dd` prints it), or the fd of a loaded eBPF socket filter. */
   filter?: readonly SockFilterInsn[] | { fd: number };
@@ -78,6 +121,8 @@ export class LiveCapture implements AsyncIterable<Packet> {
   private readonly snaplen: number;
   private readonly queueLimit: number;
   private readonly keepOutgoing: boolean;
+  /** True on `any`: a SOCK_DGRAM socket, each packet given an SLL2 header built from its address. */
+  readonly cooked: boolean;
   private readonly queue: Packet[] = [];
   private waiters: { resolve(r: IteratorResult<Packet>): void; reject(e: unknown): void }[] = [];
   private failure: unknown;
@@ -94,6 +139,7 @@ export class LiveCapture implements AsyncIterable<Packet> {
     this.snaplen = options.snaplen ?? 262144;
     this.queueLimit = options.queueLimit ?? 65536;
     this.keepOutgoing = options.keepLoopbackOutgoing ?? false;
+    this.cooked = options.interface === 'any';
     this.buf = new Uint8Array(new ArrayBuffer(this.snaplen));
   }
 
@@ -105,8 +151,10 @@ export class LiveCapture implements AsyncIterable<Packet> {
     let ifindex: number;
     let fd = -1;
     try {
-      ifindex = sys.ifNameToIndex(options.interface);
-      fd = sys.socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      // `any`: bound to no interface (index 0), cooked so that every link type reads alike.
+      const any = options.interface === 'any';
+      ifindex = any ? 0 : sys.ifNameToIndex(options.interface);
+      fd = sys.socket(AF_PACKET, (any ? SOCK_DGRAM : SOCK_RAW) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       const f = options.filter;
       if (f && 'fd' in f) attachBpfFilter(sys, fd, f.fd);
       else if (f) attachClassicFilter(sys, fd, f);
@@ -155,15 +203,32 @@ export class LiveCapture implements AsyncIterable<Packet> {
         tsSec = Math.floor(now / 1000);
         tsNsec = (now % 1000) * 1e6;
       }
-      const packet: Packet = {
-        data: this.buf.slice(0, Math.min(length, this.snaplen)), origLen: length, tsSec, tsNsec,
-        linkType: linkTypeByHatype.get(hatype) ?? 1, interfaceId: 0,
-      };
+      const packet: Packet = this.cooked
+        ? { data: this.cookedFrame(length), origLen: length + SLL2_HDR_LEN, tsSec, tsNsec, linkType: LINKTYPE_LINUX_SLL2, interfaceId: 0 }
+        : { data: this.buf.slice(0, Math.min(length, this.snaplen)), origLen: length, tsSec, tsNsec, linkType: linkTypeByHatype.get(hatype) ?? 1, interfaceId: 0 };
       const w = this.waiters.shift();
       if (w) w.resolve({ value: packet, done: false });
       else if (this.queue.length < this.queueLimit) this.queue.push(packet);
       else this.totals.droppedByReader++;
     }
+  }
+
+  /** The SLL2 header (from the sockaddr_ll of the packet just read) and the payload, cut to the snapshot length. */
+  private cookedFrame(length: number): Uint8Array {
+    const caplen = Math.min(length + SLL2_HDR_LEN, this.snaplen);
+    const out = new Uint8Array(caplen);
+    const head = new Uint8Array(SLL2_HDR_LEN);
+    const a = new DataView(this.addr.buffer);
+    const h = new DataView(head.buffer);
+    head.set(this.addr.subarray(2, 4), 0); // protocol, already in network byte order
+    h.setUint32(4, a.getInt32(4, true) >>> 0); // interface index, big-endian
+    h.setUint16(8, a.getUint16(8, true)); // ARPHRD_ type
+    head[10] = this.addr[10]; // packet type
+    head[11] = this.addr[11]; // link-layer address length
+    head.set(this.addr.subarray(12, 20), 12);
+    out.set(head.subarray(0, Math.min(SLL2_HDR_LEN, caplen)));
+    if (caplen > SLL2_HDR_LEN) out.set(this.buf.subarray(0, caplen - SLL2_HDR_LEN), SLL2_HDR_LEN);
+    return out;
   }
 
   /** The next packet, or undefined once closed. */

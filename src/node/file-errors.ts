@@ -1,10 +1,10 @@
 /** Turns a file-system error (ENOENT, EACCES...) into a typed bpfkit error with a short message naming the file. */
 
-import { UsageError } from '../util/index.js';
+import { BpfkitError, UsageError } from '../util/index.js';
 
 /** True for Node's system errors (they carry a string `code` such as `ENOENT`). */
 function isSystemError(e: unknown): e is Error & { code: string } {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === 'string';
+  return e instanceof Error && !(e instanceof BpfkitError) && typeof (e as { code?: unknown }).code === 'string';
 }
 
 /**

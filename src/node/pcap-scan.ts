@@ -34,14 +34,15 @@ export function canScan(info: CaptureInfo): boolean {
 }
 
 /**
- * Visits the records of a pcap file from the first one on, while each is an ordinary record
+ * Visits the records of a pcap file (a path, or the descriptor of a regular file) from the first one on, while each is an ordinary record
  * (caplen ≤ snaplen). A truncated or odd record ends the scan with `fallback`, leaving the
  * full decoder to report or handle it exactly as libpcap does, starting at record `records`.
  */
-export function scanPcapFile(path: string, info: CaptureInfo, visit: PcapRecordVisitor, range: ScanRange = {}): { end: ScanEnd; records: number; offset: number } {
+export function scanPcapFile(file: string | number, info: CaptureInfo, visit: PcapRecordVisitor, range: ScanRange = {}): { end: ScanEnd; records: number; offset: number } {
   const bufferSize = range.bufferSize ?? 4 << 20;
   const maxBytes = range.maxBytes ?? Infinity;
-  const fd = openSync(path, 'r');
+  // A descriptor is the caller's (read by offset, never moved, not closed); a path is opened here.
+  const fd = typeof file === 'number' ? file : openSync(file, 'r');
   const le = info.byteOrder === 'le';
   const snaplen = info.snaplen;
   let buf = new Uint8Array(bufferSize);
@@ -102,6 +103,6 @@ export function scanPcapFile(path: string, info: CaptureInfo, visit: PcapRecordV
       filled += n;
     }
   } finally {
-    closeSync(fd);
+    if (typeof file !== 'number') closeSync(fd);
   }
 }

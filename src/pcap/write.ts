@@ -132,6 +132,16 @@ export class PcapngWriter {
     return out;
   }
 
+  /**
+   * The IDB of `linkType` when none was written yet, else no bytes. Written up front, it makes a
+   * capture with no packet still valid (readers reject a section without an interface).
+   */
+  interfaceBlock(linkType: number): Uint8Array {
+    if (this.interfaces.has(linkType)) return new Uint8Array(0);
+    this.interfaces.set(linkType, this.interfaces.size);
+    return this.idb(linkType);
+  }
+
   /** The blocks for one packet: an IDB if its link type is new, then its EPB. */
   record(packet: Packet): Uint8Array {
     let id = this.interfaces.get(packet.linkType);
@@ -184,6 +194,8 @@ export function writeCapture(packets: Iterable<Packet>, options: WriteCaptureOpt
     const w = new PcapngWriter(options);
     parts.push(w.header());
     for (const p of list) parts.push(w.record(p));
+    // An empty capture is still a valid one: its section has an interface.
+    if (list.length === 0) parts.push(w.interfaceBlock(options.linkType ?? 1));
     return concatBytes(parts);
   }
   const linkType = options.linkType ?? list[0]?.linkType ?? 1;
