@@ -29,8 +29,8 @@ export interface CollectionOptions {
   targetBtf?: Btf;
 }
 
-/** BPF_F_RDONLY_PROG / BPF_F_MMAPABLE, as libbpf sets them on `.rodata`. */
-const BPF_F_RDONLY_PROG = 0x80;
+/** BPF_F_RDONLY_PROG / BPF_F_MMAPABLE: libbpf gives every global-data map MMAPABLE, and `.rodata` RDONLY_PROG too. */
+const BPF_F_RDONLY_PROG = 0x80, BPF_F_MMAPABLE = 0x400;
 const BPF_PSEUDO_MAP_FD = 1, BPF_PSEUDO_MAP_VALUE = 2, BPF_PSEUDO_CALL = 1, BPF_PSEUDO_FUNC = 4;
 const LDDW = 0x18, CALL = 0x85;
 
@@ -145,8 +145,8 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
       }
     } else if (isDataSection(s) && s.size > 0) {
       bySection.set(s.index, 'data');
-      const spec: MapSpec = { name: s.name, type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1 };
-      if (s.name.startsWith('.rodata')) spec.flags = BPF_F_RDONLY_PROG;
+      const spec: MapSpec = { name: s.name, type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1, flags: BPF_F_MMAPABLE };
+      if (s.name.startsWith('.rodata')) spec.flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
       if (s.type !== SHT_NOBITS) spec.initialValue = s.data.slice();
       maps.set(s.name, spec);
     }

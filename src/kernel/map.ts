@@ -4,7 +4,7 @@ import { MapType } from '../ebpf/index.js';
 import type { BpfMap, MapSpec } from '../ebpf/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import {
-  BPF_ATTR_SIZE, BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
+  BPF_ATTR_SIZE, BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapFreezeAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
 } from './attr.js';
 import type { MapInfo } from './attr.js';
 import { isErrno } from './sys.js';
@@ -329,6 +329,15 @@ export class KernelMap implements BpfMap {
   /** What the kernel says about this map. */
   info(): MapInfo {
     return mapInfoOf(this.sys, this.fd);
+  }
+
+  /** BPF_MAP_FREEZE: the syscall side can no longer write the map (libbpf freezes `.rodata` so the verifier may trust its values). */
+  freeze(): void {
+    try {
+      this.sys.bpf(BpfCmd.BPF_MAP_FREEZE, mapFreezeAttr(this.fd));
+    } catch (e) {
+      throw wrap(e, `freeze map "${this.spec.name}"`);
+    }
   }
 
   /** Pins the map at a bpffs path (the directory must be on a mounted bpffs). */
