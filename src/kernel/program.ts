@@ -174,7 +174,9 @@ export class KernelProgram implements BpfProgram {
     // Room for programs that grow the packet (xdp_adjust_head/tail); ENOSPC grows it once more.
     let outSize = data ? data.length + 256 : 0;
     let dataOut = newBytes(outSize);
-    const ctxOut = ctx ? newBytes(ctx.length + 256) : undefined;
+    // A raw tracepoint run takes no ctx_out and no repeat (bpf_prog_test_run_raw_tp refuses both with EINVAL).
+    const rawTp = this.spec.type === 17 || this.spec.type === 24;
+    const ctxOut = ctx && !rawTp ? newBytes(ctx.length + 256) : undefined;
     let attr: Uint8Array = new Uint8Array(0);
     let grown = false;
     const fd = this.fd;
@@ -184,7 +186,7 @@ export class KernelProgram implements BpfProgram {
         attr = testRunAttr({
           progFd: fd, dataIn: a(data), dataSizeIn: data?.length ?? 0, dataOut: a(dataOut), dataSizeOut: dataOut.length,
           ctxIn: a(ctx), ctxSizeIn: ctx?.length ?? 0, ctxOut: a(ctxOut), ctxSizeOut: ctxOut?.length ?? 0,
-          repeat: options.repeat ?? 1,
+          repeat: options.repeat ?? (rawTp ? 0 : 1),
         });
         return attr;
       },

@@ -70,6 +70,8 @@ export interface PacketState {
   changed(): void;
   /** True for XDP (adjust_head/tail/meta), false for skb programs. */
   xdp: boolean;
+  /** Bytes from `start` to where `skb->data` points in the run (14 for socket filters and cgroup_skb: the network header); 0 when absent. */
+  dataAt?: number;
   /** Where the network header starts for `BPF_HDR_START_NET`. */
   netOffset: number;
   /** Redirect target chosen by `bpf_redirect`/`bpf_redirect_map`. */
@@ -341,8 +343,9 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 26, name: 'skb_load_bytes', fn: (env, _ctx, off, to, len) => {
     const p = pkt(env);
     const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
-    if (o < 0 || p.start + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return EFAULT; }
-    env.mem.write(to, p.buf.slice(p.start + o, p.start + o + n), env.pc);
+    const d = p.start + (p.dataAt ?? 0); // skb->data
+    if (o < 0 || d + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return EFAULT; }
+    env.mem.write(to, p.buf.slice(d + o, d + o + n), env.pc);
     return 0n;
   } },
   { id: 28, name: 'csum_diff', fn: (env, from, fromSize, to, toSize, seed) => {

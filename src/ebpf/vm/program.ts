@@ -15,6 +15,7 @@ import {
   CTX_REGION, FaultKind, Layout, VmMemory, makeFault, offsetOf, pointer,
 } from './memory.js';
 import { PROGRAM_TYPES_BY_ID, SKB, XDP_MD, type CtxField, type ProgramTypeInfo } from './program-types.js';
+import { checkTestRun, skbCtxOut, xdpCtxOut } from './test-run-checks.js';
 
 /** Which engine runs a program. */
 export type EngineKind = 'interp' | 'jit';
@@ -81,6 +82,7 @@ class RunPacket implements PacketState {
   start: number;
   end: number;
   netOffset = 14;
+  dataAt = 0;
   redirect?: { ifindex: number; flags: number; map?: string };
   constructor(private readonly runner: Runner, private readonly base: number, private readonly writable: boolean, readonly buf: Uint8Array, head: number, len: number, readonly xdp: boolean) {
     this.meta = head;
@@ -312,6 +314,7 @@ class Runner implements RunHooks {
     this.roomTouched = false;
     buf!.set(data, head);
     const pkt = new RunPacket(this, base, t.packetWritable, buf!, head, data.length, t.packet === 'xdp');
+    if (t.l3Data) pkt.dataAt = Math.min(14, data.length);
     this.packet = pkt;
     this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, t.packetWritable, 'packet');
   }
@@ -435,6 +438,8 @@ export class VmProgram implements BpfProgram {
 
   /** Like BPF_PROG_TEST_RUN: runs `repeat` times, returns the last result and the mean time per run. */
   testRun(options: TestRunOptions): TestRunResult {
+    if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
+    checkTestRun(this.spec.name, this.type, options);
     const repeat = Math.max(1, options.repeat ?? 1);
     const perf = (globalThis as { performance?: { now(): number } }).performance;
     const t0 = perf ? perf.now() : Date.now();
@@ -448,7 +453,11 @@ export class VmProgram implements BpfProgram {
     const dataOut = this.type.l3Data && r!.dataOut.length > 0 ? r!.dataOut.slice() : r!.dataOut;
     if (dataOut !== r!.dataOut) dataOut.fill(0, 0, Math.min(14, dataOut.length));
     const out: TestRunResult = { retval: Number(r!.r0 & 0xffffffffn), dataOut, duration: Math.round(((t1 - t0) * 1e6) / repeat) };
-    if (r!.ctxOut && options.ctx) out.ctxOut = r!.ctxOut;
+    if (r!.ctxOut && options.ctx) {
+      const v = new DataView(r!.ctxOut.buffer, r!.ctxOut.byteOffset);
+      out.ctxOut = this.type.packet === 'skb' ? skbCtxOut(options.ctx, r!.ctxOut)
+        : this.type.packet === 'xdp' ? xdpCtxOut(options.ctx, v.getUint32(XDP_MD.data, true), v.getUint32(XDP_MD.data_end, true)) : r!.ctxOut;
+    }
     return out;
   }
 
