@@ -38,7 +38,7 @@ describe.skipIf(skip)('loadCollectionSpec: elf-xdp.c', () => {
     expect([...c.maps.get('.data')!.initialValue!]).toEqual([60, 0, 0, 0, 3, 0, 0, 0]);
     expect([...c.maps.get('.rodata')!.initialValue!]).toEqual([5, 0, 0, 0]);
     expect(c.maps.get('.rodata')!.flags).toBe(0x480);
-    expect(c.maps.get('.bss')).toEqual({ name: '.bss', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 }) // BPF_F_MMAPABLE, as libbpf;
+    expect(c.maps.get('.bss')).toEqual({ name: '.bss', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400 }); // BPF_F_MMAPABLE, as libbpf
   });
 
   it('makes one program per global function, typed from the section table', () => {

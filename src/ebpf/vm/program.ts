@@ -352,7 +352,8 @@ class Runner implements RunHooks {
       if (!ctxIn) dv.setUint32(base + SKB.ifindex, 1, true);
       else if (dv.getUint32(base + SKB.ifindex, true) === 0) dv.setUint32(base + SKB.ifindex, 1, true);
       if (dv.getUint32(base + SKB.wire_len, true) === 0) dv.setUint32(base + SKB.wire_len, len, true);
-      if (dv.getUint32(base + SKB.gso_segs, true) === 0) dv.setUint32(base + SKB.gso_segs, 1, true);
+      // With a ctx in, gso_segs is what it says (the kernel copies it over); without one, the skb's own 1.
+      if (!ctxIn && dv.getUint32(base + SKB.gso_segs, true) === 0) dv.setUint32(base + SKB.gso_segs, 1, true);
     } else {
       if (dv.getUint32(base + XDP_MD.ingress_ifindex, true) === 0) dv.setUint32(base + XDP_MD.ingress_ifindex, 1, true);
     }
@@ -439,14 +440,24 @@ export class VmProgram implements BpfProgram {
   /** Like BPF_PROG_TEST_RUN: runs `repeat` times, returns the last result and the mean time per run. */
   testRun(options: TestRunOptions): TestRunResult {
     if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
-    checkTestRun(this.spec.name, this.type, options);
+    checkTestRun(this.spec.name, this.type, options, this.spec.expectedAttachType);
     const repeat = Math.max(1, options.repeat ?? 1);
     const perf = (globalThis as { performance?: { now(): number } }).performance;
     const t0 = perf ? perf.now() : Date.now();
-    const opts: VmRunOptions = { data: options.data, ctx: options.ctx };
+    let opts: VmRunOptions = { data: options.data, ctx: options.ctx };
     // As the kernel's repeat loop: every run executes, only the last one's output is kept.
     const runner = this.runnerFor(opts);
-    for (let i = 1; i < repeat; i++) runner.run(opts, false);
+    // The kernel repeats an skb program on one skb: what a run writes to the packet and to
+    // mark/priority/cb/... is what the next run starts from.
+    const chain = this.type.packet === 'skb';
+    for (let i = 1; i < repeat; i++) {
+      if (!chain) {
+        runner.run(opts, false);
+        continue;
+      }
+      const mid = runner.run(opts);
+      opts = { data: mid.dataOut, ctx: mid.ctxOut };
+    }
     const r = runner.run(opts);
     const t1 = perf ? perf.now() : Date.now();
     // The kernel runs a socket filter past the L2 header and pushes that header back zeroed (bpf_prog_test_run_skb).

@@ -18,7 +18,7 @@ export const SKB_CTX_IO: readonly (readonly [offset: number, size: number])[] = 
   [8, 4], [32, 4], [36, 4], [40, 4], [48, 20], [152, 8], [160, 4], [164, 4], [176, 4], [184, 8],
 ];
 
-function refuse(name: string, errno: 'EINVAL' | 'E2BIG' | 'ENOTSUPP', why: string): never {
+function refuse(name: string, errno: 'EINVAL' | 'E2BIG' | 'ENOTSUPP' | 'EFAULT', why: string): never {
   throw new MapError(errno, `test run program "${name}"`, why);
 }
 
@@ -59,9 +59,9 @@ function checkXdpCtx(name: string, ctx: Uint8Array, dataLen: number): void {
 /**
  * Throws the errno (as a {@link MapError}) BPF_PROG_TEST_RUN gives for this input before running:
  * packets shorter than an Ethernet header, `__sk_buff`/`xdp_md` fields it does not take, a raw
- * tracepoint run with data or repeat, a tp_btf program (it has no test run).
+ * tracepoint run with data or repeat, program types the kernel has no test run for.
  */
-export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions): void {
+export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions, expectedAttachType?: number): void {
   if (t.packet) {
     const len = o.data?.length ?? 0;
     if (len < ETH_HLEN) refuse(name, 'EINVAL', `packet of ${len} bytes is shorter than an ethernet header`);
@@ -75,8 +75,20 @@ export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions
     if ((o.ctx?.length ?? 0) > RAW_TP_MAX_CTX) refuse(name, 'EINVAL', `a raw tracepoint's ctx holds at most ${RAW_TP_MAX_CTX} bytes`);
     return;
   }
-  if (t.type === ProgType.BPF_PROG_TYPE_TRACING) refuse(name, 'ENOTSUPP', 'the kernel test-runs only fentry/fexit/fmod_ret tracing programs (use run())');
+  if (t.type === ProgType.BPF_PROG_TYPE_TRACING) {
+    // bpf_prog_test_run_tracing calls the kernel's own bpf_fentry_test* functions for fentry/fexit/fmod_ret,
+    // which the VM does not have; for every other attach type (tp_btf, iter) it gives EFAULT.
+    if (FENTRY_LIKE.has(expectedAttachType ?? -1)) refuse(name, 'ENOTSUPP', 'fentry/fexit test runs call kernel test functions the vm lacks (use run())');
+    refuse(name, 'EFAULT', 'the kernel has no test run for this tracing attach type (use run())');
+  }
+  // No test_run in the kernel's prog ops: bpf_prog_test_run gives ENOTSUPP.
+  if (NO_TEST_RUN.has(t.type)) refuse(name, 'ENOTSUPP', `the kernel has no test run for ${t.name} programs (use run())`);
 }
+
+/** BPF_TRACE_FENTRY, BPF_TRACE_FEXIT, BPF_MODIFY_RETURN. */
+const FENTRY_LIKE = new Set([24, 25, 26]);
+/** Program types whose kernel ops have no test_run. */
+const NO_TEST_RUN = new Set<number>([ProgType.BPF_PROG_TYPE_KPROBE, ProgType.BPF_PROG_TYPE_TRACEPOINT, ProgType.BPF_PROG_TYPE_PERF_EVENT]);
 
 /** ctx_out of an skb test run: the ctx as passed in, with the fields the kernel copies back taken from the run. */
 export function skbCtxOut(ctxIn: Uint8Array, after: Uint8Array): Uint8Array {

@@ -1,0 +1,94 @@
+// The held-out clang objects through loadCollection into the kernel and both VM engines: same maps (names, types, sizes, flags), same test runs, same map contents.
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vmBackend, type VmMap } from '../../src/ebpf/index.js';
+import { loadCollection } from '../../src/elf/index.js';
+import { Kernel, vmlinuxBtfBytes, type KernelMap } from '../../src/kernel/index.js';
+import { clangSkip, fixtureBuilder } from '../elf/clang.js';
+import { HELDOUT, runCase, type CaseOutcome } from '../elf/heldout-cases.js';
+import { repoRoot, skipReason } from '../helpers/reference.js';
+import { kernelSkip, mountPrivate } from './helpers/kernel.js';
+
+const why = (await kernelSkip('held-out objects in the kernel')) ?? clangSkip('held-out objects in the kernel')
+  ?? skipReason('held-out objects in the kernel', { files: ['/sys/kernel/btf/vmlinux'] });
+/** Where the kernel's outcomes are recorded for the VM-only unit suite (written with BPFKIT_UPDATE=1). */
+const RECORD = path.join(repoRoot, 'test/fixtures/collection-heldout.json');
+
+const kernelInfo = (m: KernelMap) => {
+  const i = m.info();
+  return { name: i.name, type: i.type, keySize: i.keySize, valueSize: i.valueSize, maxEntries: i.maxEntries, flags: i.mapFlags };
+};
+const vmInfo = (m: VmMap) => ({ name: m.spec.name, type: m.spec.type, keySize: m.spec.keySize, valueSize: m.spec.valueSize, maxEntries: m.spec.maxEntries, flags: m.spec.flags ?? 0 });
+
+describe.skipIf(why !== undefined)('held-out clang objects: loadCollection in the kernel and the VM', () => {
+  const b = fixtureBuilder();
+  let kernel: Kernel;
+  const recorded: Record<string, CaseOutcome> = {};
+  let compared = 0;
+  beforeAll(async () => {
+    kernel = await Kernel.open();
+  });
+  afterAll(() => {
+    b.cleanup();
+    console.log(`[held-out] ${Object.keys(recorded).length} loads, ${compared} runs compared on kernel, vm interp and vm jit`);
+    if (process.env.BPFKIT_UPDATE && Object.keys(recorded).length === HELDOUT.length) {
+      writeFileSync(`${RECORD}.tmp`, `${JSON.stringify(recorded, null, 1)}\n`);
+      renameSync(`${RECORD}.tmp`, RECORD);
+    }
+  });
+
+  HELDOUT.forEach((c, i) => {
+    const key = `${i}:${c.object}`;
+    it(`${key}: the VM's runs and maps are the kernel's`, async () => {
+      const bytes = b.build(c.object, c.flags).bytes;
+      const k = await runCase(c, bytes, kernel, kernelInfo);
+      for (const engine of ['interp', 'jit'] as const) {
+        const v = await runCase(c, bytes, vmBackend({ engine, coreTarget: vmlinuxBtfBytes() }), vmInfo);
+        expect(v, `${c.object} in the vm (${engine})`).toEqual(k);
+      }
+      compared += k.runs.length;
+      recorded[key] = k;
+      // Every case has at least one run the kernel executed or refused as the table means it to.
+      expect(k.runs.length).toBe(c.runs.length);
+    });
+  });
+
+  it('global data maps carry libbpf\'s names and flags, and .rodata is frozen', () => {
+    using coll = loadCollection(b.build('coll-xdp-fw').bytes, kernel, { name: 'coll-xdp-fw' });
+    const names = Object.fromEntries([...coll.maps].map(([n, m]) => [n, [m.info().name, m.info().mapFlags]]));
+    expect(names).toEqual({
+      '.rodata': ['coll_xdp.rodata', 0x480], '.data': ['coll_xdp.data', 0x400], '.bss': ['coll_xdp.bss', 0x400], by_proto: ['by_proto', 0],
+    });
+    expect(() => coll.map('.rodata').set(new Uint8Array(4), new Uint8Array(8))).toThrowError(expect.objectContaining({ errno: 1 }) as Error);
+    using vcoll = loadCollection(b.build('coll-xdp-fw').bytes, undefined, { name: 'coll-xdp-fw' });
+    expect(() => vcoll.map('.rodata').set(new Uint8Array(4), new Uint8Array(8))).toThrowError(expect.objectContaining({ errno: 1 }) as Error);
+    coll.map('.data').set(new Uint8Array(4), new Uint8Array(4)); // .data stays writable
+  });
+
+  it('CO-RE: a field inside an anonymous union exists, as libbpf resolves it', async () => {
+    using coll = loadCollection(b.build('coll-core-skb').bytes, kernel);
+    expect(coll.program('core_mask').testRun({ data: new Uint8Array(64) }).retval).toBe(2);
+    const mask = new DataView(coll.map('.bss').get(new Uint8Array(4))!.buffer).getUint32(0, true);
+    // tstamp, skb_mstamp_ns and len exist; the invented fields and struct do not; tstamp is 8 bytes; XDP_REDIRECT exists.
+    expect(mask.toString(16)).toBe((0b100111 | (8 << 8) | (1 << 16)).toString(16));
+  });
+
+  it('LIBBPF_PIN_BY_NAME: the first load pins, the second reuses the pinned map (kernel and vm)', () => {
+    const fs = mountPrivate('bpf');
+    try {
+      const bytes = b.build('elf-xdp').bytes;
+      const k4 = new Uint8Array([100, 0, 0, 0]);
+      for (const backend of [kernel, vmBackend({ pins: new Map() })]) {
+        const first = loadCollection(bytes, backend as Kernel, { pinPath: fs.dir });
+        first.map('by_len').set(k4, Uint8Array.from([7, 0, 0, 0]));
+        first.close();
+        using second = loadCollection(bytes, backend as Kernel, { pinPath: fs.dir });
+        expect([...second.map('by_len').get(k4)!]).toEqual([7, 0, 0, 0]);
+      }
+      expect(existsSync(path.join(fs.dir, 'by_len'))).toBe(true);
+    } finally {
+      fs.cleanup();
+    }
+  });
+});
