@@ -1,13 +1,13 @@
 /** `KernelMap`: a map living in the kernel behind an fd, with the same interface as the VM's maps. */
 
-import { MapType } from '../ebpf/index.js';
+import { MapErrno, MapError, MapType, type MapErrnoName } from '../ebpf/index.js';
 import type { BpfMap, MapSpec } from '../ebpf/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import {
   BPF_ATTR_SIZE, BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapFreezeAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
 } from './attr.js';
 import type { MapInfo } from './attr.js';
-import { isErrno } from './sys.js';
+import { SyscallError, isErrno } from './sys.js';
 import type { Sys } from './sys.js';
 
 const PERCPU_TYPES = new Set<number>([
@@ -24,8 +24,17 @@ export interface KernelMapOptions {
   possibleCpus?: number;
 }
 
-/** Wraps a syscall failure with what we were doing: `update map "counts": bpf: eexist ...`. */
+/**
+ * A failed map syscall as the VM reports it: a {@link MapError} with the kernel's errno
+ * (`update map "counts": element exists (EEXIST)`), so both backends' errors compare equal;
+ * an errno maps never give stays a SyscallError with the context added.
+ */
 function wrap(e: unknown, context: string): unknown {
+  if (e instanceof SyscallError && e.errnoName in MapErrno) {
+    const m = new MapError(e.errnoName as MapErrnoName, context);
+    m.cause = e;
+    return m;
+  }
   return e instanceof BpfkitError ? e.withContext(context) : e;
 }
 

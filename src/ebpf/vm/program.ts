@@ -131,7 +131,7 @@ class Runner implements RunHooks {
     const runner = (): Runner => this;
     this.env = {
       mem: this.mem,
-      get maps() { return runner().current.maps; },
+      get maps() { return runner().current.mapList; },
       get host() { return runner().current.host; },
       get engine() { return runner().engineFor(runner().current); },
       get packet() { return runner().packet; },
@@ -216,7 +216,7 @@ class Runner implements RunHooks {
 
   mapValue(pc: number): bigint {
     const code = this.current.code;
-    const m = this.current.maps[code.ldMap[pc]];
+    const m = this.current.mapList[code.ldMap[pc]];
     let base = this.mapValues[code.ldMap[pc]];
     if (base === undefined) {
       const view = m.lookupElem(new Uint8Array(m.spec.keySize));
@@ -378,7 +378,10 @@ export class VmProgram implements BpfProgram {
   readonly code: VmCode;
   readonly engine: EngineKind;
   readonly type: ProgramTypeInfo;
-  readonly maps: readonly VmMapLike[];
+  /** Maps by the names the program's `lddw`s use, as a kernel program's `maps` (the same keys on both backends). */
+  readonly maps: ReadonlyMap<string, VmMapLike>;
+  /** The same maps in the order the code's map indexes refer to them. */
+  readonly mapList: readonly VmMapLike[];
   readonly host: VmHost;
   readonly budget: number;
   /** The number a program array holds to name this program for `bpf_tail_call`. */
@@ -393,10 +396,11 @@ export class VmProgram implements BpfProgram {
   closed = false;
 
   /** Use {@link load}. */
-  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions) {
+  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions, names: readonly string[] = []) {
     this.spec = spec;
     this.code = code;
-    this.maps = maps;
+    this.mapList = maps;
+    this.maps = new Map(maps.map((m, i) => [names[i] ?? m.spec.name, m]));
     this.helperTable = helperTable;
     this.type = type;
     this.writesFrame = writesFrame(code);
@@ -523,7 +527,7 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       hasHelper: (id) => table.has(id),
       helperName: (id) => (table.get(id)?.name ? `bpf_${table.get(id)!.name}` : helperName(id) ?? `#${id}`),
     });
-    return new VmProgram(spec, code, maps, table, type, options);
+    return new VmProgram(spec, code, maps, table, type, options, names);
   } catch (e) {
     if (e instanceof BpfkitError) throw e.withContext(`load program "${spec.name}"`);
     throw e;
