@@ -17,3 +17,4 @@ export * from './perfbuf.js';
 export * from './links/index.js';
 export * from './usdt-notes.js';
 export * from './collection-loader.js';
+export * from './auto-attach.js';
