@@ -188,7 +188,7 @@ export function loadCollection(
       spec = source;
     }
     const mapSpecs = new Map(spec.maps);
-    if (options.constants) rewriteConstants(mapSpecs, btfBytes ? parseBtf(btfBytes) : spec.btf, options.constants);
+    if (options.constants) rewriteConstants(mapSpecs, spec.btf, options.constants);
 
     // Plain maps first, so `.values` of an outer map and the inner templates can name them.
     const ordered = [...mapSpecs.values()].sort((a, b) => Number(a.innerMap !== undefined) - Number(b.innerMap !== undefined));

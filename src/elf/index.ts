@@ -8,3 +8,5 @@ export * from './core.js';
 export * from './loader.js';
 export * from './btf-fixup.js';
 export * from './collection.js';
+export * from './inspect.js';
+export * from './gen-types.js';

@@ -4,6 +4,7 @@ import { MapType, decodeProgram, slots, type Insn, type MapSpec, type ProgramSpe
 import { BpfkitError, FormatError, UsageError, ValidationError } from '../util/index.js';
 import { BtfKind, parseBtf, type Btf, type BtfType } from './btf.js';
 import { parseBtfExt, type BtfExt } from './btf-ext.js';
+import { kernelBtf } from './btf-fixup.js';
 import { patchCoreInsn, resolveCoreRelo } from './core.js';
 import {
   EM_BPF, R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STT_FUNC, STT_SECTION,
@@ -205,7 +206,8 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions
   const verSec = elf.section('version');
   const version = verSec && verSec.size >= 4 ? new DataView(verSec.data.buffer, verSec.data.byteOffset, 4).getUint32(0, elf.littleEndian) : 0;
   const btfSec = elf.section('.BTF');
-  const btf = btfSec ? parseBtf(btfSec.data) : undefined;
+  // DATASEC sizes and variable offsets filled in from the ELF (clang leaves them 0), as libbpf does before anything reads them.
+  const btf = btfSec ? parseBtf(kernelBtf(bytes)) : undefined;
   const extSec = elf.section('.BTF.ext');
   const btfExt = extSec && btf ? parseBtfExt(extSec.data, btf) : undefined;
   const { maps, bySection } = collectMaps(elf, btf);
