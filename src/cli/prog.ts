@@ -99,7 +99,8 @@ export const progLoadCommand: Command = {
 Loads every map and program of the object into the running kernel as libbpf does
 (needs root) and prints each program's id and each map's kernel name.
 
-  --pin DIR       pin each program at DIR/NAME and each map at DIR/maps/NAME (DIR on bpffs)
+  --pin DIR       pin each program at DIR/NAME and each map at DIR/maps/NAME (DIR on bpffs;
+                  dots become underscores, as libbpf pins them)
   --pin-maps DIR  directory for LIBBPF_PIN_BY_NAME maps (default /sys/fs/bpf)
   --attach        attach every program where its section says (xdp and tc need --interface,
                   cgroup_skb takes --cgroup), then stay until interrupted; ctrl-c detaches`,
@@ -117,7 +118,8 @@ Loads every map and program of the object into the running kernel as libbpf does
     if (pin !== undefined) {
       mkdirSync(`${pin}/maps`, { recursive: true });
       for (const [n, p] of coll.programs) p.pin(`${pin}/${n}`);
-      for (const [n, m] of coll.maps) m.pin(`${pin}/maps/${n}`);
+      // bpffs refuses dots in names; libbpf's sanitize_pin_path makes them underscores (`.rodata` → `_rodata`).
+      for (const [n, m] of coll.maps) m.pin(`${pin}/maps/${n.replace(/\./g, '_')}`);
       io.stdout(`pinned ${coll.programs.size} programs and ${coll.maps.size} maps under ${pin}\n`);
     }
     if (!flagSet(args, 'attach')) return 0;

@@ -195,7 +195,8 @@ export function loadCollection(
     for (const ms of ordered) {
       try {
         const created = { ...ms, name: isDataMap(ms) ? internalMapName(options.name ?? '', ms.name) : ms.name };
-        const path = ms.pinning === PIN_BY_NAME ? `${options.pinPath ?? '/sys/fs/bpf'}/${ms.name}` : undefined;
+        // bpffs refuses dots in names: libbpf's sanitize_pin_path makes them underscores.
+        const path = ms.pinning === PIN_BY_NAME ? `${options.pinPath ?? '/sys/fs/bpf'}/${ms.name.replace(/\./g, '_')}` : undefined;
         const pinned = path ? loader.openPinned(path) : undefined;
         if (pinned) {
           maps.set(ms.name, pinned);
