@@ -16,4 +16,5 @@ export {
   type CtxField, type CtxFieldKind, type ProgramTypeInfo,
 } from './program-types.js';
 export { vmBackend, type VmCollectionOptions } from './collection-loader.js';
+export { NET_HELPERS, DEFAULT_TASK_ADDRESS, type SocketTuple, type HostSocket } from './helpers-net.js';
 export { VmProgram, load, vm, type EngineKind, type VmLoadOptions, type VmRunOptions, type VmRunResult } from './program.js';

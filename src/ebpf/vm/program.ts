@@ -93,6 +93,23 @@ class RunPacket implements PacketState {
   changed(): void {
     this.runner.repointPacket(this.base, this, this.writable);
   }
+
+  /** skb runs: the VLAN tag lives in the context's vlan_present/vlan_tci/vlan_proto, as the kernel converts it. */
+  readonly vlan = {
+    get: (): { present: boolean; tci: number; proto: number } => ({
+      present: this.runner.ctxU32(SKB.vlan_present) !== 0, tci: this.runner.ctxU32(24), proto: this.runner.ctxU32(28),
+    }),
+    set: (t: { present: boolean; tci: number; proto: number }): void => {
+      this.runner.setCtxU32(SKB.vlan_present, t.present ? 1 : 0);
+      this.runner.setCtxU32(24, t.tci);
+      this.runner.setCtxU32(28, t.proto);
+    },
+    setProtocol: (ethertype: number): void => this.runner.setCtxU32(SKB.protocol, ((ethertype >> 8) | ((ethertype & 0xff) << 8)) >>> 0),
+    protocol: (): number => {
+      const v = this.runner.ctxU32(SKB.protocol);
+      return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+    },
+  };
 }
 
 /** The per-program run state: memory, hooks for the engines, helpers' environment. */
@@ -171,6 +188,15 @@ class Runner implements RunHooks {
       if (off >= f.offset && off + size <= f.offset + f.size && (f.kind === 'plain' || (off === f.offset && size === 4))) return f;
     }
     throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
+  }
+
+  /** A u32 of the converted context (helpers that change skb state the context shows). */
+  ctxU32(off: number): number {
+    return this.mem.dv.getUint32(this.ctxBase + off, true);
+  }
+
+  setCtxU32(off: number, v: number): void {
+    this.mem.dv.setUint32(this.ctxBase + off, v >>> 0, true);
   }
 
   ctxLoad(ptr: bigint, size: number, pc: number): bigint {
