@@ -1,5 +1,5 @@
 // The held-out clang objects (test/fixtures-src/coll-*.c) and the test runs made on each: one table for the kernel suite and the VM-vs-recorded unit suite.
-import { loadCollection, type Collection, type LoadCollectionOptions } from '../../src/elf/index.js';
+import { loadCollection, type Collection, type CollectionSpec, type LoadCollectionOptions } from '../../src/elf/index.js';
 import type { BpfMap, BpfProgram, CollectionBackend, TestRunOptions } from '../../src/ebpf/index.js';
 import { MapType } from '../../src/ebpf/index.js';
 
@@ -177,7 +177,7 @@ function errnoOf(e: unknown): number {
 
 /** Loads one case into a backend, makes its runs in order, then snapshots every map. */
 export async function runCase<M extends BpfMap, P extends BpfProgram>(
-  c: HeldoutCase, bytes: Uint8Array, backend: CollectionBackend<M, P>, info: (m: M) => { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number },
+  c: HeldoutCase, bytes: Uint8Array | CollectionSpec, backend: CollectionBackend<M, P>, info: (m: M) => { name: string; type: number; keySize: number; valueSize: number; maxEntries: number; flags: number },
 ): Promise<CaseOutcome> {
   using coll: Collection<M, P> = loadCollection(bytes, backend, { name: c.object, ...c.options });
   const out: CaseOutcome = { runs: [], maps: {} };
