@@ -50,3 +50,16 @@ describe.each(['interp', 'jit'] as const)('tracing contexts (%s)', (engine) => {
     expect(() => tp.testRun({ ctx: args })).toThrowError(expect.objectContaining({ errno: 14 }) as Error); // EFAULT, as the kernel gives tp_btf
   });
 });
+
+describe('max_ctx_offset: how much context a raw tracepoint test run must bring', () => {
+  it('follows the context pointer through moves and branches, not through other writes', async () => {
+    const { maxCtxRead } = await import('../../src/ebpf/vm/test-run-checks.js');
+    expect(maxCtxRead(assembleLlvm('r0 = *(u64 *)(r1 + 8)\nexit'))).toBe(16);
+    expect(maxCtxRead(assembleLlvm('r6 = r1\nif r0 > 1 goto out\nr0 = *(u32 *)(r6 + 40)\nout:\nexit'))).toBe(44);
+    expect(maxCtxRead(assembleLlvm('r1 = 0\nr0 = *(u64 *)(r10 - 8)\nexit'))).toBe(0);
+    expect(maxCtxRead(assembleLlvm('call 5\nr0 = *(u64 *)(r1 + 8)\nexit'))).toBe(0); // r1 is clobbered by the call
+    const p = vm.load({ name: 'arg1', type: ProgType.BPF_PROG_TYPE_RAW_TRACEPOINT, license: 'GPL', insns: assembleLlvm('r0 = *(u64 *)(r1 + 8)\nexit') });
+    expect(() => p.testRun({ ctx: new Uint8Array(8) })).toThrowError(expect.objectContaining({ errno: 22 }) as Error);
+    expect(p.testRun({ ctx: new Uint8Array(16) }).retval).toBe(0);
+  });
+});

@@ -133,6 +133,7 @@ export const HELDOUT: readonly HeldoutCase[] = [
     runs: runs('count_syscalls', [
       ['execve', { ctx: args(0n, 59n) }], ['write', { ctx: args(0n, 1n) }], ['execve again', { ctx: args(0n, 59n) }],
       ['with data', { ctx: args(0n, 1n), data: new Uint8Array(16) }], ['with repeat', { ctx: args(0n, 1n), repeat: 2 }],
+      ['ctx shorter than read', { ctx: args(0n) }], ['no ctx', {}],
     ]),
   },
   { object: 'coll-tp-btf', runs: runs('on_switch', [['test run', { ctx: args(1n, 0n, 0n, 0n) }]]) },

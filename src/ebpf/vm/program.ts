@@ -470,7 +470,7 @@ export class VmProgram implements BpfProgram {
   /** Like BPF_PROG_TEST_RUN: runs `repeat` times, returns the last result and the mean time per run. */
   testRun(options: TestRunOptions): TestRunResult {
     if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
-    checkTestRun(this.spec.name, this.type, options, this.spec.expectedAttachType);
+    checkTestRun(this.spec.name, this.type, options, this.spec.expectedAttachType, this.spec.insns);
     const repeat = Math.max(1, options.repeat ?? 1);
     const perf = (globalThis as { performance?: { now(): number } }).performance;
     const t0 = perf ? perf.now() : Date.now();

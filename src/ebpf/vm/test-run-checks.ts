@@ -1,5 +1,7 @@
 /** What BPF_PROG_TEST_RUN refuses before it runs a program (per program type), and which `__sk_buff` fields it copies back into ctx_out. */
 
+import { slotOffsets } from '../encoding.js';
+import type { Insn } from '../insn.js';
 import { MapError } from '../maps/index.js';
 import { ProgType, type TestRunOptions } from '../spec.js';
 import { SKB, XDP_MD, type ProgramTypeInfo } from './program-types.js';
@@ -61,7 +63,7 @@ function checkXdpCtx(name: string, ctx: Uint8Array, dataLen: number): void {
  * packets shorter than an Ethernet header, `__sk_buff`/`xdp_md` fields it does not take, a raw
  * tracepoint run with data or repeat, program types the kernel has no test run for.
  */
-export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions, expectedAttachType?: number): void {
+export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions, expectedAttachType?: number, insns?: readonly Insn[]): void {
   if (t.packet) {
     const len = o.data?.length ?? 0;
     if (len < ETH_HLEN) refuse(name, 'EINVAL', `packet of ${len} bytes is shorter than an ethernet header`);
@@ -71,6 +73,8 @@ export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions
   }
   if (t.type === ProgType.BPF_PROG_TYPE_RAW_TRACEPOINT) {
     if (o.data?.length) refuse(name, 'EINVAL', 'a raw tracepoint run takes no data');
+    const need = insns ? maxCtxRead(insns) : 0;
+    if ((o.ctx?.length ?? 0) < need) refuse(name, 'EINVAL', `the program reads ${need} bytes of its context, ctx has ${o.ctx?.length ?? 0}`);
     if (o.repeat) refuse(name, 'EINVAL', 'a raw tracepoint run takes no repeat');
     if ((o.ctx?.length ?? 0) > RAW_TP_MAX_CTX) refuse(name, 'EINVAL', `a raw tracepoint's ctx holds at most ${RAW_TP_MAX_CTX} bytes`);
     return;
@@ -106,4 +110,65 @@ export function xdpCtxOut(ctxIn: Uint8Array, data: number, dataEnd: number): Uin
   v.setUint32(XDP_MD.data, data, true);
   v.setUint32(XDP_MD.data_end, dataEnd, true);
   return out;
+}
+
+const LDX_SIZE = [4, 2, 1, 8];
+const maxCtxCache = new WeakMap<readonly Insn[], number>();
+
+/**
+ * The verifier's `max_ctx_offset`: the end of the furthest context read (`off + size` of a load
+ * through a register that may hold r1's context pointer on some path). A dataflow over
+ * "which registers may be the context", merged by union; spills to the stack and pointer
+ * arithmetic are not followed.
+ */
+export function maxCtxRead(insns: readonly Insn[]): number {
+  const hit = maxCtxCache.get(insns);
+  if (hit !== undefined) return hit;
+  const offs = slotOffsets(insns);
+  const bySlot = new Map<number, number>();
+  offs.forEach((slot, i) => bySlot.set(slot, i));
+  const state = new Int32Array(insns.length).fill(-1);
+  const work: number[] = [];
+  const reach = (i: number | undefined, m: number): void => {
+    if (i === undefined || i >= insns.length) return;
+    const merged = state[i] < 0 ? m : state[i] | m;
+    if (merged !== state[i]) {
+      state[i] = merged;
+      work.push(i);
+    }
+  };
+  let max = 0;
+  if (insns.length) reach(0, 1 << 1);
+  while (work.length) {
+    const i = work.pop()!;
+    const ins = insns[i];
+    let m = state[i];
+    const cls = ins.code & 7, op = ins.code & 0xf0;
+    const next = bySlot.get(offs[i + 1]);
+    if (cls === 1) {
+      if ((ins.code & 0xe0) === 0x60 || (ins.code & 0xe0) === 0x80) {
+        if ((m >> ins.src) & 1) max = Math.max(max, ins.off + LDX_SIZE[(ins.code >> 3) & 3]);
+      }
+      m &= ~(1 << ins.dst);
+    } else if (cls === 4 || cls === 7) {
+      const movReg = cls === 7 && op === 0xb0 && (ins.code & 8) !== 0 && ins.off === 0;
+      m = movReg && (m >> ins.src) & 1 ? m | (1 << ins.dst) : m & ~(1 << ins.dst);
+    } else if (cls === 0) {
+      m &= ins.code === 0x18 ? ~(1 << ins.dst) : ~0x3f;
+    } else if (cls === 3 && (ins.code & 0xe0) === 0xc0 && ins.imm & 1) {
+      m &= ~(1 << (ins.imm === 0xf1 ? 0 : ins.src)); // atomic fetch writes a register
+    } else if (cls === 5 || cls === 6) {
+      if (op === 0x90) continue; // exit
+      if (op === 0x80) {
+        reach(next, m & ~0x3f);
+        continue;
+      }
+      const target = bySlot.get(offs[i] + 1 + (cls === 6 && op === 0x00 ? ins.imm : ins.off));
+      reach(target, m);
+      if (op === 0x00) continue; // ja
+    }
+    reach(next, m);
+  }
+  maxCtxCache.set(insns, max);
+  return max;
 }
