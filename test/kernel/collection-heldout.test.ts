@@ -103,3 +103,23 @@ describe.skipIf(why !== undefined)('held-out clang objects: loadCollection in th
     }
   });
 });
+
+describe.skipIf(why !== undefined)('a rejected object through loadCollection', () => {
+  const b = fixtureBuilder();
+  afterAll(() => b.cleanup());
+
+  it('the verifier error names the C line from the object\'s line info', async () => {
+    const kernel = await Kernel.open();
+    let err: unknown;
+    try {
+      loadCollection(b.build('coll-reject').bytes, kernel);
+    } catch (e) {
+      err = e;
+    }
+    const e = err as { code: string; message: string; source?: { file: string; line: number; text: string } };
+    expect(e.code).toBe('E_VERIFIER');
+    expect(e.source).toMatchObject({ line: 8, text: 'return p[20] == 7 ? XDP_DROP : XDP_PASS;' });
+    expect(e.source!.file).toMatch(/coll-reject\.c$/);
+    expect(e.message).toMatch(/^load collection: load program "no_bounds_check": verifier: R1 offset is outside of the packet in `return p\[20\] == 7 \? XDP_DROP : XDP_PASS;` \(at .*coll-reject\.c, line 8, insn 1\)$/);
+  });
+});
