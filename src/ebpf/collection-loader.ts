@@ -19,8 +19,8 @@ export interface CollectionLoader<M extends BpfMap = BpfMap, P extends BpfProgra
   readonly backend: string;
   /** The BTF CO-RE relocations resolve against when the caller names none (the running kernel's vmlinux), raw bytes. */
   coreTarget(): Uint8Array | undefined;
-  /** Creates a map; an outer map-in-map makes its inner template from `spec.innerMap` itself. */
-  createMap(spec: MapSpec): M;
+  /** Creates a map; an outer map-in-map makes its inner template from `spec.innerMap` itself. `btf`: the object's BTF its type ids refer to. */
+  createMap(spec: MapSpec, btf?: Uint8Array): M;
   /** Loads one program with its maps bound by the names its `lddw`s use. */
   loadProgram(spec: ProgramSpec, maps: ReadonlyMap<string, M>, context: CollectionProgramContext): P;
   /** The number a program array or map-in-map slot holds for this object (an fd, or a VM handle). */

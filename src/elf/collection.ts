@@ -204,7 +204,7 @@ export function loadCollection(
           checkPinned(created, pinned, path!);
           continue;
         }
-        const m = loader.createMap(created);
+        const m = loader.createMap(created, btfBytes);
         maps.set(ms.name, m);
         made.push(m);
         if (ms.initialValue) m.set(new Uint8Array(4), ms.initialValue);

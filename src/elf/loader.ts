@@ -78,8 +78,8 @@ function btfMapSpec(btf: Btf, name: string, def: BtfType): MapSpec {
       case 'map_flags': spec.flags = uintMember(btf, m.type, m.name); break;
       case 'key_size': spec.keySize = uintMember(btf, m.type, m.name); break;
       case 'value_size': spec.valueSize = uintMember(btf, m.type, m.name); break;
-      case 'key': spec.keySize = typeMember(btf, m.type, m.name); break;
-      case 'value': spec.valueSize = typeMember(btf, m.type, m.name); break;
+      case 'key': spec.keySize = typeMember(btf, m.type, m.name); spec.btfKeyTypeId = btf.resolve(m.type).type; break;
+      case 'value': spec.valueSize = typeMember(btf, m.type, m.name); spec.btfValueTypeId = btf.resolve(m.type).type; break;
       case 'pinning': spec.pinning = uintMember(btf, m.type, m.name); break;
       case 'map_extra': spec.mapExtra = uintMember(btf, m.type, m.name); break;
       case 'numa_node': break;
@@ -148,6 +148,9 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
       bySection.set(s.index, 'data');
       const spec: MapSpec = { name: s.name, type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1, flags: BPF_F_MMAPABLE };
       if (s.name.startsWith('.rodata')) spec.flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
+      // libbpf types a global-data map's value with its DATASEC (and leaves the key untyped).
+      const sec = btf?.byName(s.name, BtfKind.DATASEC)[0];
+      if (sec) spec.btfValueTypeId = sec.id;
       if (s.type !== SHT_NOBITS) spec.initialValue = s.data.slice();
       maps.set(s.name, spec);
     }

@@ -245,6 +245,10 @@ export interface MapInfo {
   maxEntries: number;
   mapFlags: number;
   name: string;
+  /** The BTF object the map was created with (0: none), and its key and value type ids there. */
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
 }
 
 /** Size of the `bpf_map_info` prefix we read (the kernel copies min(ours, its) bytes). */
@@ -258,6 +262,7 @@ export function decodeMapInfo(info: Uint8Array): MapInfo {
     type: readU32(info, 0), id: readU32(info, 4), keySize: readU32(info, 8), valueSize: readU32(info, 12),
     maxEntries: readU32(info, 16), mapFlags: readU32(info, 20),
     name: new TextDecoder().decode(nameBytes.subarray(0, nul < 0 ? 16 : nul)),
+    btfId: readU32(info, 64), btfKeyTypeId: readU32(info, 68), btfValueTypeId: readU32(info, 72),
   };
 }
 

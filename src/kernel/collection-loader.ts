@@ -35,7 +35,15 @@ export class KernelCollectionLoader implements CollectionLoader<KernelMap, Kerne
     return vmlinuxBtfBytes();
   }
 
-  createMap(spec: MapSpec): KernelMap {
+  /** With the object's BTF, as libbpf: the key and value typed; a kernel that refuses the BTF for this map gets it without (libbpf's retry). */
+  createMap(spec: MapSpec, btf?: Uint8Array): KernelMap {
+    if (btf && spec.btfValueTypeId) {
+      try {
+        return KernelMap.create(this.sys, spec, { possibleCpus: this.possibleCpus, btfFd: this.btfFd(btf) });
+      } catch {
+        // fall through: created without BTF below, and a real failure shows there
+      }
+    }
     return KernelMap.create(this.sys, spec, { possibleCpus: this.possibleCpus });
   }
 

@@ -67,19 +67,20 @@ export class KernelMap implements BpfMap {
   }
 
   /** Creates a map from its spec (`innerMapFd` for map-in-map outer maps). */
-  static create(sys: Sys, spec: MapSpec, options: KernelMapOptions & { innerMapFd?: number } = {}): KernelMap {
+  static create(sys: Sys, spec: MapSpec, options: KernelMapOptions & { innerMapFd?: number; btfFd?: number } = {}): KernelMap {
     let innerMapFd = options.innerMapFd;
     let inner: KernelMap | undefined;
     try {
       if (spec.innerMap && innerMapFd === undefined) {
         // The kernel only needs a template of the inner map while creating the outer one.
-        inner = KernelMap.create(sys, spec.innerMap, options);
+        inner = KernelMap.create(sys, spec.innerMap, { ...options, btfFd: undefined });
         innerMapFd = inner.fd;
       }
       const fd = sys.bpf(BpfCmd.BPF_MAP_CREATE, mapCreateAttr({
         mapType: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
         mapFlags: spec.flags ?? 0, innerMapFd, name: spec.name,
         mapExtra: spec.mapExtra === undefined ? undefined : BigInt(spec.mapExtra),
+        ...(options.btfFd !== undefined && spec.btfValueTypeId ? { btfFd: options.btfFd, btfKeyTypeId: spec.btfKeyTypeId ?? 0, btfValueTypeId: spec.btfValueTypeId } : {}),
       }));
       return new KernelMap(sys, fd, spec, options);
     } catch (e) {

@@ -72,6 +72,12 @@ describe.skipIf(why !== undefined)('held-out clang objects: loadCollection in th
       '.rodata': ['coll_xdp.rodata', 0x480], '.data': ['coll_xdp.data', 0x400], '.bss': ['coll_xdp.bss', 0x400], by_proto: ['by_proto', 0],
     });
     expect(() => coll.map('.rodata').set(new Uint8Array(4), new Uint8Array(8))).toThrowError(expect.objectContaining({ errno: 1 }) as Error);
+    // Created with the object's BTF, as libbpf does: by_proto's key and value typed, .rodata's value its DATASEC.
+    const spec = coll.spec.maps;
+    expect(coll.map('by_proto').info()).toMatchObject({ btfKeyTypeId: spec.get('by_proto')!.btfKeyTypeId, btfValueTypeId: spec.get('by_proto')!.btfValueTypeId });
+    expect(coll.map('by_proto').info().btfId).toBeGreaterThan(0);
+    expect(coll.map('.rodata').info()).toMatchObject({ btfKeyTypeId: 0, btfValueTypeId: spec.get('.rodata')!.btfValueTypeId });
+    expect(spec.get('.rodata')!.btfValueTypeId).toBeGreaterThan(0);
     using vcoll = loadCollection(b.build('coll-xdp-fw').bytes, undefined, { name: 'coll-xdp-fw' });
     expect(() => vcoll.map('.rodata').set(new Uint8Array(4), new Uint8Array(8))).toThrowError(expect.objectContaining({ errno: 1 }) as Error);
     coll.map('.data').set(new Uint8Array(4), new Uint8Array(4)); // .data stays writable
