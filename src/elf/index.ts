@@ -10,3 +10,4 @@ export * from './btf-fixup.js';
 export * from './collection.js';
 export * from './inspect.js';
 export * from './gen-types.js';
+export * from './open-collection.js';

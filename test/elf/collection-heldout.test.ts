@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { vmBackend, type VmMap } from '../../src/ebpf/index.js';
+import { openCollection } from '../../src/elf/index.js';
 import { repoRoot } from '../helpers/reference.js';
 import { clangSkip, fixtureBuilder } from './clang.js';
 import { HELDOUT, runCase, type CaseOutcome } from './heldout-cases.js';
@@ -44,4 +45,17 @@ describe.skipIf(why !== undefined)('held-out clang objects in the VM reproduce t
       }
     });
   }
+
+  it('openCollection: .rodata variables read from the object, changed before load, as the constants case recorded', async () => {
+    const bytes = b.build('coll-xdp-fw').bytes;
+    const obj = openCollection<{ blocked_port: number; min_len: number }>(bytes, { name: 'coll-xdp-fw' });
+    expect(obj.rodata).toEqual({ blocked_port: 53, min_len: 34 });
+    obj.rodata.blocked_port = 80;
+    using coll = obj.load();
+    const want = recorded['1:coll-xdp-fw'].runs;
+    const runs = HELDOUT[1].runs.map((r) => coll.program(r.program).testRun(r.input).retval);
+    expect(runs).toEqual(want.map((r) => r.retval));
+    (obj.rodata as Record<string, number>).no_such = 1;
+    expect(() => obj.load()).toThrowError(expect.objectContaining({ code: 'E_COLL_CONST' }) as Error);
+  });
 });

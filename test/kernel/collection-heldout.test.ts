@@ -3,10 +3,10 @@ import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vmBackend, type VmMap } from '../../src/ebpf/index.js';
-import { loadCollection } from '../../src/elf/index.js';
+import { loadCollection, openCollection } from '../../src/elf/index.js';
 import { Kernel, vmlinuxBtfBytes, type KernelMap } from '../../src/kernel/index.js';
 import { clangSkip, fixtureBuilder } from '../elf/clang.js';
-import { HELDOUT, runCase, type CaseOutcome } from '../elf/heldout-cases.js';
+import { HELDOUT, frame, runCase, type CaseOutcome } from '../elf/heldout-cases.js';
 import { TWINS } from '../elf/heldout-twins.js';
 import { repoRoot, skipReason } from '../helpers/reference.js';
 import { kernelSkip, mountPrivate } from './helpers/kernel.js';
@@ -81,6 +81,15 @@ describe.skipIf(why !== undefined)('held-out clang objects: loadCollection in th
     using vcoll = loadCollection(b.build('coll-xdp-fw').bytes, undefined, { name: 'coll-xdp-fw' });
     expect(() => vcoll.map('.rodata').set(new Uint8Array(4), new Uint8Array(8))).toThrowError(expect.objectContaining({ errno: 1 }) as Error);
     coll.map('.data').set(new Uint8Array(4), new Uint8Array(4)); // .data stays writable
+  });
+
+  it('openCollection: a .rodata variable set before load is what the kernel\'s program sees', () => {
+    const obj = openCollection(b.build('coll-xdp-fw').bytes, { name: 'coll-xdp-fw' });
+    obj.rodata.blocked_port = 80;
+    using coll = obj.load(kernel);
+    expect([...coll.map('.rodata').get(new Uint8Array(4))!]).toEqual([80, 0, 0, 0, 34, 0, 0, 0]);
+    expect(coll.program('xdp_fw').testRun({ data: frame(17, 80) }).retval).toBe(1); // XDP_DROP
+    expect(coll.program('xdp_fw').testRun({ data: frame(17, 53) }).retval).toBe(2);
   });
 
   it('CO-RE: a field inside an anonymous union exists, as libbpf resolves it', async () => {
