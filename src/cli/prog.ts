@@ -132,10 +132,13 @@ Loads every map and program of the object into the running kernel as libbpf does
         io.stdout(`attached ${p.spec.name} to ${link.target}\n`);
       }
       io.stdout('attached; interrupt (ctrl-c) to detach\n');
+      // Signal handlers do not keep node's event loop alive: a timer does, until the signal comes.
+      const alive = setInterval(() => undefined, 1 << 30);
       await new Promise<void>((resolve) => {
         process.once('SIGINT', resolve);
         process.once('SIGTERM', resolve);
       });
+      clearInterval(alive);
     } finally {
       for (const l of links) l.close();
     }
