@@ -23,5 +23,11 @@ export const commands: CommandEntry[] = [
   { name: ['ebpf', 'asm'], summary: 'assemble eBPF (llvm or bpf_conformance syntax) to bytes', load: async () => (await import('./ebpf-asm.js')).ebpfAsmCommand },
   { name: ['ebpf', 'disasm'], summary: 'disassemble eBPF bytes, hex or an ELF object', load: async () => (await import('./ebpf-asm.js')).ebpfDisasmCommand },
   { name: ['ebpf', 'run'], summary: 'run an eBPF program in the VM and print r0', load: async () => (await import('./ebpf-run.js')).ebpfRunCommand },
+  { name: ['obj', 'inspect'], summary: 'list a clang object: sections, programs and attach points, maps, BTF, CO-RE relocations', load: async () => (await import('./obj.js')).objInspectCommand },
+  { name: ['obj', 'disasm'], summary: 'disassemble the programs of a clang object, linked, with their source lines', load: async () => (await import('./obj.js')).objDisasmCommand },
+  { name: ['prog', 'load'], summary: 'load a clang object into the kernel (bpftool prog loadall): pin its programs, attach them by section', load: async () => (await import('./prog.js')).progLoadCommand },
+  { name: ['prog', 'run'], summary: 'load a clang object and test-run one of its programs (VM or kernel)', load: async () => (await import('./prog.js')).progRunCommand },
+  { name: ['map', 'dump'], summary: "print a map's entries: pinned on bpffs, or an object's maps in the VM", load: async () => (await import('./map-dump.js')).mapDumpCommand },
+  { name: ['gen', 'types'], summary: "write TypeScript types for an object's maps and global variables", load: async () => (await import('./gen-types.js')).genTypesCommand },
   { name: ['capture'], summary: 'capture live packets on a Linux interface (filter in the kernel), print/count/write them', load: async () => (await import('./capture.js')).captureCommand },
 ];

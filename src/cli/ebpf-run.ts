@@ -20,7 +20,7 @@ const FLAGS: FlagSpec[] = [
 ];
 
 /** Bytes of a file: hex text when it is only hex digits and separators, raw bytes otherwise. */
-function readBytes(path: string): Uint8Array {
+export function readBytes(path: string): Uint8Array {
   let bytes: Uint8Array;
   try {
     bytes = new Uint8Array(readFileSync(path));

@@ -11,3 +11,4 @@ export * from './conformance-syntax.js';
 export * from './builder.js';
 export * from './maps/index.js';
 export * from './vm/index.js';
+export * from './collection-loader.js';

@@ -51,6 +51,9 @@ export interface MapSpec {
   mapExtra?: number;
   /** Initial value of key 0 (global data maps `.data`/`.rodata` from an ELF object); whoever creates the map writes it. */
   initialValue?: Uint8Array;
+  /** BTF type ids of the key and value in the object's BTF (libbpf passes them with the BTF fd at map creation; the VM ignores them). */
+  btfKeyTypeId?: number;
+  btfValueTypeId?: number;
   /** Pinning requested by the object (`LIBBPF_PIN_BY_NAME` = 1). */
   pinning?: number;
   /** Slots initialised by the object (`.values = { [i] = &x }`): the map (map-in-map) or program (prog array) named `ref` goes at key `index`; whoever creates the map fills them. */

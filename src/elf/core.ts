@@ -27,7 +27,9 @@ function localPath(btf: Btf, rootId: number, idx: number[]): { pos: FieldPos; na
       const m = t.members[i];
       bit += m.bitOffset;
       bitSize = m.bitSize;
-      names.push(m.name);
+      // An anonymous struct/union member is no step of its own (as libbpf's spec parser skips it):
+      // the target finds the named field through whichever anonymous member holds it there.
+      if (m.name !== '') names.push(m.name);
       typeId = m.type;
       t = btf.resolve(m.type);
     } else if (t.kind === BtfKind.ARRAY && t.array) {

@@ -7,3 +7,7 @@ export * from './section-defs.js';
 export * from './core.js';
 export * from './loader.js';
 export * from './btf-fixup.js';
+export * from './collection.js';
+export * from './inspect.js';
+export * from './gen-types.js';
+export * from './open-collection.js';

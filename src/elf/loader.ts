@@ -4,6 +4,7 @@ import { MapType, decodeProgram, slots, type Insn, type MapSpec, type ProgramSpe
 import { BpfkitError, FormatError, UsageError, ValidationError } from '../util/index.js';
 import { BtfKind, parseBtf, type Btf, type BtfType } from './btf.js';
 import { parseBtfExt, type BtfExt } from './btf-ext.js';
+import { kernelBtf } from './btf-fixup.js';
 import { patchCoreInsn, resolveCoreRelo } from './core.js';
 import {
   EM_BPF, R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STT_FUNC, STT_SECTION,
@@ -29,8 +30,8 @@ export interface CollectionOptions {
   targetBtf?: Btf;
 }
 
-/** BPF_F_RDONLY_PROG / BPF_F_MMAPABLE, as libbpf sets them on `.rodata`. */
-const BPF_F_RDONLY_PROG = 0x80;
+/** BPF_F_RDONLY_PROG / BPF_F_MMAPABLE: libbpf gives every global-data map MMAPABLE, and `.rodata` RDONLY_PROG too. */
+const BPF_F_RDONLY_PROG = 0x80, BPF_F_MMAPABLE = 0x400;
 const BPF_PSEUDO_MAP_FD = 1, BPF_PSEUDO_MAP_VALUE = 2, BPF_PSEUDO_CALL = 1, BPF_PSEUDO_FUNC = 4;
 const LDDW = 0x18, CALL = 0x85;
 
@@ -77,8 +78,8 @@ function btfMapSpec(btf: Btf, name: string, def: BtfType): MapSpec {
       case 'map_flags': spec.flags = uintMember(btf, m.type, m.name); break;
       case 'key_size': spec.keySize = uintMember(btf, m.type, m.name); break;
       case 'value_size': spec.valueSize = uintMember(btf, m.type, m.name); break;
-      case 'key': spec.keySize = typeMember(btf, m.type, m.name); break;
-      case 'value': spec.valueSize = typeMember(btf, m.type, m.name); break;
+      case 'key': spec.keySize = typeMember(btf, m.type, m.name); spec.btfKeyTypeId = btf.resolve(m.type).type; break;
+      case 'value': spec.valueSize = typeMember(btf, m.type, m.name); spec.btfValueTypeId = btf.resolve(m.type).type; break;
       case 'pinning': spec.pinning = uintMember(btf, m.type, m.name); break;
       case 'map_extra': spec.mapExtra = uintMember(btf, m.type, m.name); break;
       case 'numa_node': break;
@@ -145,8 +146,11 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
       }
     } else if (isDataSection(s) && s.size > 0) {
       bySection.set(s.index, 'data');
-      const spec: MapSpec = { name: s.name, type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1 };
-      if (s.name.startsWith('.rodata')) spec.flags = BPF_F_RDONLY_PROG;
+      const spec: MapSpec = { name: s.name, type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: s.size, maxEntries: 1, flags: BPF_F_MMAPABLE };
+      if (s.name.startsWith('.rodata')) spec.flags = BPF_F_RDONLY_PROG | BPF_F_MMAPABLE;
+      // libbpf types a global-data map's value with its DATASEC (and leaves the key untyped).
+      const sec = btf?.byName(s.name, BtfKind.DATASEC)[0];
+      if (sec) spec.btfValueTypeId = sec.id;
       if (s.type !== SHT_NOBITS) spec.initialValue = s.data.slice();
       maps.set(s.name, spec);
     }
@@ -205,7 +209,8 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions
   const verSec = elf.section('version');
   const version = verSec && verSec.size >= 4 ? new DataView(verSec.data.buffer, verSec.data.byteOffset, 4).getUint32(0, elf.littleEndian) : 0;
   const btfSec = elf.section('.BTF');
-  const btf = btfSec ? parseBtf(btfSec.data) : undefined;
+  // DATASEC sizes and variable offsets filled in from the ELF (clang leaves them 0), as libbpf does before anything reads them.
+  const btf = btfSec ? parseBtf(kernelBtf(bytes)) : undefined;
   const extSec = elf.section('.BTF.ext');
   const btfExt = extSec && btf ? parseBtfExt(extSec.data, btf) : undefined;
   const { maps, bySection } = collectMaps(elf, btf);

@@ -131,6 +131,12 @@ export interface ProgLoadAttr {
   name?: string;
   expectedAttachType?: number;
   progBtfFd?: number;
+  /** `struct bpf_func_info` records (8 bytes each) and their count. */
+  funcInfo?: Ptr;
+  funcInfoCnt?: number;
+  /** `struct bpf_line_info` records (16 bytes each) and their count. */
+  lineInfo?: Ptr;
+  lineInfoCnt?: number;
   attachBtfId?: number;
   attachProgFd?: number;
   fdArray?: Ptr;
@@ -143,6 +149,8 @@ export function progLoadAttr(a: ProgLoadAttr): Uint8Array {
     .u32(24, a.logLevel ?? 0).u32(28, a.logSize ?? 0).u64(32, a.logBuf ?? 0n)
     .u32(40, a.kernVersion ?? 0).u32(44, a.progFlags ?? 0).chars(48, 16, objName(a.name ?? ''))
     .u32(68, a.expectedAttachType ?? 0).u32(72, a.progBtfFd ?? 0)
+    .u32(76, a.funcInfoCnt ? 8 : 0).u64(80, a.funcInfo ?? 0n).u32(88, a.funcInfoCnt ?? 0)
+    .u32(92, a.lineInfoCnt ? 16 : 0).u64(96, a.lineInfo ?? 0n).u32(104, a.lineInfoCnt ?? 0)
     .u32(108, a.attachBtfId ?? 0).u32(112, a.attachProgFd ?? 0).u64(120, a.fdArray ?? 0n).bytes;
 }
 
@@ -173,6 +181,11 @@ export function testRunAttr(a: TestRunAttr): Uint8Array {
 /** What the kernel wrote back into a PROG_TEST_RUN attr. */
 export function testRunOut(attr: Uint8Array): { retval: number; dataSizeOut: number; duration: number; ctxSizeOut: number } {
   return { retval: readU32(attr, 4), dataSizeOut: readU32(attr, 12), duration: readU32(attr, 36), ctxSizeOut: readU32(attr, 44) };
+}
+
+/** BPF_MAP_FREEZE: just the map fd. */
+export function mapFreezeAttr(mapFd: number): Uint8Array {
+  return new StructWriter(BPF_ATTR_SIZE).u32(0, mapFd).bytes;
 }
 
 /** BPF_OBJ_PIN (pin `fd` at the path) and BPF_OBJ_GET (`fd` 0, `fileFlags` BPF_F_RDONLY/WRONLY). */
@@ -232,6 +245,10 @@ export interface MapInfo {
   maxEntries: number;
   mapFlags: number;
   name: string;
+  /** The BTF object the map was created with (0: none), and its key and value type ids there. */
+  btfId: number;
+  btfKeyTypeId: number;
+  btfValueTypeId: number;
 }
 
 /** Size of the `bpf_map_info` prefix we read (the kernel copies min(ours, its) bytes). */
@@ -245,6 +262,7 @@ export function decodeMapInfo(info: Uint8Array): MapInfo {
     type: readU32(info, 0), id: readU32(info, 4), keySize: readU32(info, 8), valueSize: readU32(info, 12),
     maxEntries: readU32(info, 16), mapFlags: readU32(info, 20),
     name: new TextDecoder().decode(nameBytes.subarray(0, nul < 0 ? 16 : nul)),
+    btfId: readU32(info, 64), btfKeyTypeId: readU32(info, 68), btfValueTypeId: readU32(info, 72),
   };
 }
 

@@ -16,3 +16,5 @@ export * from './ringbuf.js';
 export * from './perfbuf.js';
 export * from './links/index.js';
 export * from './usdt-notes.js';
+export * from './collection-loader.js';
+export * from './auto-attach.js';

@@ -3,6 +3,7 @@
 import type { MapSpec, ProgramSpec } from '../ebpf/index.js';
 import { BpfkitError } from '../util/index.js';
 import { LiveCapture } from './capture.js';
+import { KernelCollectionLoader } from './collection-loader.js';
 import type { CaptureOptions } from './capture.js';
 import { KernelMap } from './map.js';
 import { KernelProgram } from './program.js';
@@ -93,6 +94,11 @@ export class Kernel {
       for (const m of created) m.close();
       throw e instanceof BpfkitError && !e.message.startsWith('load program') ? e.withContext(`load program "${spec.name}"`) : e;
     }
+  }
+
+  /** The kernel as a collection backend: `loadCollection(bytes, kernel)` creates, fills and loads through it. */
+  collectionLoader(): KernelCollectionLoader {
+    return new KernelCollectionLoader(this.sys, this.possibleCpus);
   }
 
   /** Opens a live capture on an interface (AF_PACKET; needs root or CAP_NET_RAW). */

@@ -1,13 +1,13 @@
 /** `KernelMap`: a map living in the kernel behind an fd, with the same interface as the VM's maps. */
 
-import { MapType } from '../ebpf/index.js';
+import { MapErrno, MapError, MapType, type MapErrnoName } from '../ebpf/index.js';
 import type { BpfMap, MapSpec } from '../ebpf/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import {
-  BPF_ATTR_SIZE, BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
+  BPF_ATTR_SIZE, BPF_MAP_INFO_SIZE, BpfCmd, batchCount, decodeMapInfo, mapBatchAttr, mapFreezeAttr, mapCreateAttr, mapElemAttr, objAttr, objGetInfoAttr,
 } from './attr.js';
 import type { MapInfo } from './attr.js';
-import { isErrno } from './sys.js';
+import { SyscallError, isErrno } from './sys.js';
 import type { Sys } from './sys.js';
 
 const PERCPU_TYPES = new Set<number>([
@@ -24,8 +24,17 @@ export interface KernelMapOptions {
   possibleCpus?: number;
 }
 
-/** Wraps a syscall failure with what we were doing: `update map "counts": bpf: eexist ...`. */
+/**
+ * A failed map syscall as the VM reports it: a {@link MapError} with the kernel's errno
+ * (`update map "counts": element exists (EEXIST)`), so both backends' errors compare equal;
+ * an errno maps never give stays a SyscallError with the context added.
+ */
 function wrap(e: unknown, context: string): unknown {
+  if (e instanceof SyscallError && e.errnoName in MapErrno) {
+    const m = new MapError(e.errnoName as MapErrnoName, context);
+    m.cause = e;
+    return m;
+  }
   return e instanceof BpfkitError ? e.withContext(context) : e;
 }
 
@@ -58,19 +67,20 @@ export class KernelMap implements BpfMap {
   }
 
   /** Creates a map from its spec (`innerMapFd` for map-in-map outer maps). */
-  static create(sys: Sys, spec: MapSpec, options: KernelMapOptions & { innerMapFd?: number } = {}): KernelMap {
+  static create(sys: Sys, spec: MapSpec, options: KernelMapOptions & { innerMapFd?: number; btfFd?: number } = {}): KernelMap {
     let innerMapFd = options.innerMapFd;
     let inner: KernelMap | undefined;
     try {
       if (spec.innerMap && innerMapFd === undefined) {
         // The kernel only needs a template of the inner map while creating the outer one.
-        inner = KernelMap.create(sys, spec.innerMap, options);
+        inner = KernelMap.create(sys, spec.innerMap, { ...options, btfFd: undefined });
         innerMapFd = inner.fd;
       }
       const fd = sys.bpf(BpfCmd.BPF_MAP_CREATE, mapCreateAttr({
         mapType: spec.type, keySize: spec.keySize, valueSize: spec.valueSize, maxEntries: spec.maxEntries,
         mapFlags: spec.flags ?? 0, innerMapFd, name: spec.name,
         mapExtra: spec.mapExtra === undefined ? undefined : BigInt(spec.mapExtra),
+        ...(options.btfFd !== undefined && spec.btfValueTypeId ? { btfFd: options.btfFd, btfKeyTypeId: spec.btfKeyTypeId ?? 0, btfValueTypeId: spec.btfValueTypeId } : {}),
       }));
       return new KernelMap(sys, fd, spec, options);
     } catch (e) {
@@ -329,6 +339,15 @@ export class KernelMap implements BpfMap {
   /** What the kernel says about this map. */
   info(): MapInfo {
     return mapInfoOf(this.sys, this.fd);
+  }
+
+  /** BPF_MAP_FREEZE: the syscall side can no longer write the map (libbpf freezes `.rodata` so the verifier may trust its values). */
+  freeze(): void {
+    try {
+      this.sys.bpf(BpfCmd.BPF_MAP_FREEZE, mapFreezeAttr(this.fd));
+    } catch (e) {
+      throw wrap(e, `freeze map "${this.spec.name}"`);
+    }
   }
 
   /** Pins the map at a bpffs path (the directory must be on a mounted bpffs). */

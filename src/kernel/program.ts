@@ -2,6 +2,7 @@
 
 import { encodeProgram } from '../ebpf/index.js';
 import type { BpfProgram, Insn, ProgramSpec, TestRunOptions, TestRunResult } from '../ebpf/index.js';
+import { encodeFuncInfo, encodeLineInfo } from '../elf/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { BPF_PROG_INFO_SIZE, BpfCmd, decodeProgInfo, objAttr, objGetInfoAttr, progLoadAttr, testRunAttr, testRunOut } from './attr.js';
 import type { ProgInfo } from './attr.js';
@@ -28,6 +29,8 @@ export interface ProgramLoadOptions {
   progFlags?: number;
   attachBtfId?: number;
   attachProgFd?: number;
+  /** A loaded BTF (BPF_BTF_LOAD fd) the spec's func_info and line_info refer to: sent with them, so global functions and callbacks load and the log names source lines. */
+  btfFd?: number;
 }
 
 const DEFAULT_LOG_SIZE = 1 << 20;
@@ -89,12 +92,17 @@ export class KernelProgram implements BpfProgram {
     const insns = newBytes(bytes.length);
     insns.set(bytes);
     const license = cString(spec.license);
+    // func_info/line_info only mean something with the BTF they index.
+    const funcInfo = options.btfFd !== undefined && spec.funcInfo?.length ? copyOf(encodeFuncInfo(spec)) : undefined;
+    const lineInfo = options.btfFd !== undefined && spec.lineInfo?.length ? copyOf(encodeLineInfo(spec)) : undefined;
     const attempt = (logLevel: number, logBuf?: Uint8Array): number =>
       sys.bpf(BpfCmd.BPF_PROG_LOAD, progLoadAttr({
         progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
         logLevel, logBuf: logBuf ? sys.addressOf(logBuf) : 0n, logSize: logBuf?.length ?? 0,
         kernVersion: options.kernVersion, progFlags: options.progFlags, name: spec.name,
         expectedAttachType: spec.expectedAttachType, attachBtfId: options.attachBtfId, attachProgFd: options.attachProgFd,
+        progBtfFd: options.btfFd, funcInfo: funcInfo ? sys.addressOf(funcInfo) : 0n, funcInfoCnt: (funcInfo?.length ?? 0) / 8,
+        lineInfo: lineInfo ? sys.addressOf(lineInfo) : 0n, lineInfoCnt: (lineInfo?.length ?? 0) / 16,
       }));
 
     if (options.logLevel) {
@@ -166,7 +174,9 @@ export class KernelProgram implements BpfProgram {
     // Room for programs that grow the packet (xdp_adjust_head/tail); ENOSPC grows it once more.
     let outSize = data ? data.length + 256 : 0;
     let dataOut = newBytes(outSize);
-    const ctxOut = ctx ? newBytes(ctx.length + 256) : undefined;
+    // A raw tracepoint run takes no ctx_out and no repeat (bpf_prog_test_run_raw_tp refuses both with EINVAL).
+    const rawTp = this.spec.type === 17 || this.spec.type === 24;
+    const ctxOut = ctx && !rawTp ? newBytes(ctx.length + 256) : undefined;
     let attr: Uint8Array = new Uint8Array(0);
     let grown = false;
     const fd = this.fd;
@@ -176,7 +186,7 @@ export class KernelProgram implements BpfProgram {
         attr = testRunAttr({
           progFd: fd, dataIn: a(data), dataSizeIn: data?.length ?? 0, dataOut: a(dataOut), dataSizeOut: dataOut.length,
           ctxIn: a(ctx), ctxSizeIn: ctx?.length ?? 0, ctxOut: a(ctxOut), ctxSizeOut: ctxOut?.length ?? 0,
-          repeat: options.repeat ?? 1,
+          repeat: options.repeat ?? (rawTp ? 0 : 1),
         });
         return attr;
       },

@@ -1,6 +1,7 @@
 /** The one seam to the OS: the `Sys` interface over bpf() and friends, and its koffi implementation (loaded lazily). */
 
 import { BpfkitError, UnsupportedError } from '../util/index.js';
+import { MapError } from '../ebpf/index.js';
 
 /** Events a poll watcher reports. */
 export interface PollEvents {
@@ -129,7 +130,8 @@ function describeErrno(errno: number): string {
 
 /** True when `e` is a {@link SyscallError} with the given errno name. */
 export function isErrno(e: unknown, name: ErrnoName): boolean {
-  return e instanceof SyscallError && e.errno === Errno[name];
+  // A map operation's failure is a MapError (the VM's error); it carries the same errno.
+  return (e instanceof SyscallError || e instanceof MapError) && e.errno === Errno[name];
 }
 
 // Syscalls that glibc has no wrapper for (or whose wrapper we avoid), by architecture.

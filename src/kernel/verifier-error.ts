@@ -28,7 +28,7 @@ const verifierHints: readonly (readonly [RegExp, string])[] = [
 const trailer = /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|mark_precise|func#|\s*$)/;
 
 /** The last meaningful line of a verifier log, and the instruction it concerns when the log says. */
-export function summarizeVerifierLog(log: string): { summary: string; insn?: number } {
+export function summarizeVerifierLog(log: string): { summary: string; insn?: number; source?: { file: string; line: number; text: string } } {
   const lines = log.split('\n').map((l) => l.trimEnd());
   let i = lines.length - 1;
   while (i >= 0 && trailer.test(lines[i])) i--;
@@ -42,7 +42,16 @@ export function summarizeVerifierLog(log: string): { summary: string; insn?: num
       break;
     }
   }
-  return insn === undefined ? { summary } : { summary, insn };
+  // With line info the log quotes the source before the instructions it covers: `; text @ file.c:12`.
+  let source: { file: string; line: number; text: string } | undefined;
+  for (let j = i; j >= 0 && !source; j--) {
+    const m = /^; (.*) @ (\S+):(\d+)$/.exec(lines[j]);
+    if (m) source = { text: m[1].trim(), file: m[2], line: Number(m[3]) };
+  }
+  const out: { summary: string; insn?: number; source?: { file: string; line: number; text: string } } = { summary };
+  if (insn !== undefined) out.insn = insn;
+  if (source) out.source = source;
+  return out;
 }
 
 /** The hint for a verifier summary line, when we know one. */
@@ -60,12 +69,18 @@ export class VerifierError extends ValidationError {
   /** The program's name. */
   readonly program: string;
 
+  /** The source line the log quotes last before the error (programs loaded with BTF line info). */
+  readonly source: { file: string; line: number; text: string } | undefined;
+
   constructor(program: string, log: string, errno: number) {
-    const { summary, insn } = summarizeVerifierLog(log);
-    super('E_VERIFIER', `load program "${program}": verifier: ${summary || 'rejected with an empty log'}`, {
-      position: insn === undefined ? undefined : { insn },
+    const { summary, insn, source } = summarizeVerifierLog(log);
+    // The position adds file and line; the message quotes the source itself.
+    const where = source ? ` in \`${source.text}\`` : '';
+    super('E_VERIFIER', `load program "${program}": verifier: ${summary || 'rejected with an empty log'}${where}`, {
+      position: insn === undefined ? (source ? { file: source.file, line: source.line } : undefined) : { insn, ...(source ? { file: source.file, line: source.line } : {}) },
       hint: verifierHint(summary),
     });
+    this.source = source;
     this.log = log;
     this.errno = errno;
     this.program = program;

@@ -116,7 +116,7 @@ describe.each(ENGINES)('memory model (%s)', (engine) => {
   it('an unknown helper is rejected at load, naming it and the instruction', () => {
     let err: unknown;
     try {
-      prog('r0 = 0\ncall 99\nexit', engine);
+      prog('r0 = 0\ncall 67\nexit', engine);
     } catch (e) {
       err = e;
     }

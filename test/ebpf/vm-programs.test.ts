@@ -60,11 +60,17 @@ describe.each(ENGINES)('program types (%s)', (engine) => {
 
   it('XDP: xdp_md fields and the ctx that comes back', () => {
     const ctx = new Uint8Array(XDP_MD.size);
-    new DataView(ctx.buffer).setUint32(XDP_MD.rx_queue_index, 3, true);
+    new DataView(ctx.buffer).setUint32(XDP_MD.data_end, 54, true); // the kernel wants data_end = the data size
     const p = mk(ProgType.BPF_PROG_TYPE_XDP, 'r0 = *(u32 *)(r1 + 16)\nr2 = *(u32 *)(r1 + 12)\nr0 <<= 8\nr0 |= r2\nexit');
     const r = p.testRun({ data: tcpFrame(80, true), ctx });
-    expect(r.retval).toBe((3 << 8) | 1); // ingress_ifindex defaults to loopback (1)
+    expect(r.retval).toBe(1); // ingress_ifindex defaults to loopback (1) for the program...
+    expect(new DataView(r.ctxOut!.buffer).getUint32(XDP_MD.ingress_ifindex, true)).toBe(0); // ...and comes back as passed, as the kernel's does
     expect(new DataView(r.ctxOut!.buffer).getUint32(XDP_MD.data_end, true)).toBe(54);
+    // What BPF_PROG_TEST_RUN refuses before running: a queue past loopback's one, a data_end that is not the size, a runt frame.
+    new DataView(ctx.buffer).setUint32(XDP_MD.rx_queue_index, 3, true);
+    expect(() => p.testRun({ data: tcpFrame(80, true), ctx })).toThrowError(expect.objectContaining({ errno: 22 }) as Error);
+    expect(() => p.testRun({ data: tcpFrame(80, true), ctx: new Uint8Array(XDP_MD.size) })).toThrowError(expect.objectContaining({ errno: 22 }) as Error);
+    expect(() => p.testRun({ data: new Uint8Array(13) })).toThrowError(expect.objectContaining({ errno: 22 }) as Error);
   });
 
   it('XDP: bpf_xdp_adjust_head grows the packet at the front', () => {

@@ -23,18 +23,21 @@ export function clangSkip(label: string): string | undefined {
 }
 
 /** A temp dir of compiled fixtures: `build('elf-xdp')` compiles test/fixtures-src/elf-xdp.c and returns the .o path and bytes. */
-export function fixtureBuilder(): { dir: string; build(name: string): { path: string; bytes: Uint8Array }; cleanup(): void } {
+export function fixtureBuilder(): { dir: string; build(name: string, flags?: readonly string[]): { path: string; bytes: Uint8Array }; cleanup(): void } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-elf-'));
   const cache = new Map<string, { path: string; bytes: Uint8Array }>();
   return {
     dir,
-    build(name) {
-      const hit = cache.get(name);
+    build(name, flags = []) {
+      const key = [name, ...flags].join(' ');
+      const hit = cache.get(key);
       if (hit) return hit;
-      const out = path.join(dir, `${name}.o`);
-      execFileSync('clang-19', ['-target', 'bpf', '-O2', '-g', ...multiarchInclude(), '-c', path.join(repoRoot, 'test/fixtures-src', `${name}.c`), '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out = path.join(dir, `${name}-${cache.size}.o`);
+      // Extra flags (`-mcpu=v4`, `-target bpfeb`) come last; a `-target` of their own replaces the default.
+      const target = flags.includes('-target') ? [] : ['-target', 'bpf'];
+      execFileSync('clang-19', [...target, '-O2', '-g', ...multiarchInclude(), ...flags, '-c', path.join(repoRoot, 'test/fixtures-src', `${name}.c`), '-o', out], { stdio: ['ignore', 'pipe', 'pipe'] });
       const r = { path: out, bytes: new Uint8Array(readFileSync(out)) };
-      cache.set(name, r);
+      cache.set(key, r);
       return r;
     },
     cleanup() {

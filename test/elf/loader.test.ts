@@ -27,8 +27,12 @@ describe.skipIf(skip)('loadCollectionSpec: elf-xdp.c', () => {
   it('reads license and the BTF, legacy and global-data maps', () => {
     const c = coll();
     expect(c.license).toBe('GPL');
-    expect(c.maps.get('counters')).toEqual({ name: 'counters', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
-    expect(c.maps.get('by_len')).toEqual({ name: 'by_len', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 128, flags: 1, pinning: 1 });
+    expect(c.maps.get('counters')).toMatchObject({ name: 'counters', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 8, maxEntries: 4 });
+    // The key and value type ids libbpf passes with the BTF fd: __u32 and a 64-bit integer here.
+    const btf = c.btf!;
+    expect(btf.sizeOf(c.maps.get('counters')!.btfKeyTypeId!)).toBe(4);
+    expect(btf.sizeOf(c.maps.get('counters')!.btfValueTypeId!)).toBe(8);
+    expect(c.maps.get('by_len')).toMatchObject({ name: 'by_len', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 128, flags: 1, pinning: 1 });
     expect(c.maps.get('outer')).toMatchObject({
       type: MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS, keySize: 4, valueSize: 4, maxEntries: 3,
       innerMap: { type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2 },
@@ -37,8 +41,8 @@ describe.skipIf(skip)('loadCollectionSpec: elf-xdp.c', () => {
     // drop_len = 60 then static_count = 3 in .data; bonus = 5 in .rodata; .bss has no bytes in the file.
     expect([...c.maps.get('.data')!.initialValue!]).toEqual([60, 0, 0, 0, 3, 0, 0, 0]);
     expect([...c.maps.get('.rodata')!.initialValue!]).toEqual([5, 0, 0, 0]);
-    expect(c.maps.get('.rodata')!.flags).toBe(0x80);
-    expect(c.maps.get('.bss')).toEqual({ name: '.bss', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(c.maps.get('.rodata')!.flags).toBe(0x480);
+    expect(c.maps.get('.bss')).toEqual({ name: '.bss', type: MapType.BPF_MAP_TYPE_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1, flags: 0x400, btfValueTypeId: btf.byName('.bss')[0].id }); // BPF_F_MMAPABLE and the DATASEC as value type, as libbpf
   });
 
   it('makes one program per global function, typed from the section table', () => {

@@ -21,7 +21,7 @@ describe('KernelMap over the fake seam', () => {
     m.set(u32(2), u32(20));
     expect(Array.from(m.get(u32(2))!)).toEqual([20, 0, 0, 0]);
     // Full map: a third key is refused with E2BIG, wrapped with what we were doing.
-    expect(() => m.set(u32(3), u32(30))).toThrow(/update map "counts": bpf: e2big/);
+    expect(() => m.set(u32(3), u32(30))).toThrow(/update map "counts": .*\(E2BIG\)/);
     expect(() => m.set(u32(1), u32(11), 1)).toThrow(expect.objectContaining({ errnoName: 'EEXIST' }));
     const keys: number[] = [];
     for await (const k of m.keys()) keys.push(k[0]);
@@ -58,7 +58,7 @@ describe('KernelMap over the fake seam', () => {
     using again = kernel.openPinnedMap('/sys/fs/bpf/x');
     expect(again.spec).toMatchObject({ name: 'pinned', type: 1, keySize: 4, valueSize: 4, maxEntries: 8 });
     expect(again.get(u32(5))).toEqual(u32(50));
-    expect(() => kernel.openPinnedMap('/sys/fs/bpf/none')).toThrow(/open pinned map \/sys\/fs\/bpf\/none: bpf: enoent/);
+    expect(() => kernel.openPinnedMap('/sys/fs/bpf/none')).toThrow(/open pinned map \/sys\/fs\/bpf\/none: .*\(ENOENT\)/);
   });
 
   it('per-CPU values are one 8-byte slot per possible CPU', () => {

@@ -2,7 +2,7 @@
 
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MapType } from '../../src/ebpf/index.js';
+import { MapError, MapType, createMap } from '../../src/ebpf/index.js';
 import type { MapSpec } from '../../src/ebpf/index.js';
 import { FakeSys, Kernel, KernelMap, SyscallError } from '../../src/kernel/index.js';
 import { kernelSkip, mountPrivateBpffs } from './helpers/kernel.js';
@@ -97,8 +97,11 @@ describe.skipIf(why !== undefined)('kernel maps', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(SyscallError);
-    expect((err as SyscallError).message).toBe('create map "zero": bpf: einval (invalid argument)');
+    // The VM's error for the same refusal: a MapError with the kernel's errno.
+    expect(err).toBeInstanceOf(MapError);
+    expect((err as MapError).message).toBe('create map "zero": invalid argument (EINVAL)');
+    expect((err as MapError).errno).toBe(22);
+    expect(() => createMap({ name: 'zero', type: MapType.BPF_MAP_TYPE_HASH, keySize: 4, valueSize: 4, maxEntries: 0 })).toThrowError(expect.objectContaining({ errno: 22 }) as Error);
   });
 
   describe('pinning on a private bpffs', () => {
@@ -131,7 +134,7 @@ describe.skipIf(why !== undefined)('kernel maps', () => {
         // Hash order differs between kernel and fake; only "has a next key" is comparable.
         return m.nextKey(u32(key)) === undefined ? 'end' : 'more';
       } catch (e) {
-        return e instanceof SyscallError ? e.errnoName : String(e);
+        return e instanceof SyscallError || e instanceof MapError ? e.errnoName : String(e);
       }
     });
     const fake = new FakeSys();

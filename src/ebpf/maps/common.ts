@@ -47,6 +47,8 @@ export interface VmMap extends BpfMap {
   readonly cpus: number;
   /** Bytes a syscall value has: `valueSize`, or for per-CPU maps `roundUp8(valueSize) * cpus`. */
   readonly syscallValueSize: number;
+  /** BPF_MAP_FREEZE: syscall-side writes fail with EPERM from now on. */
+  freeze(): void;
   /** BPF_MAP_LOOKUP_AND_DELETE_ELEM (hash family; queue and stack pop): undefined on ENOENT, as `get`. */
   lookupAndDelete(key?: Uint8Array): Uint8Array | undefined;
   /**
@@ -122,6 +124,8 @@ export abstract class VmMapBase implements VmMap {
   readonly spec: MapSpec;
   readonly cpus: number;
   protected closed = false;
+  /** True after {@link freeze}: syscall-side writes fail with EPERM, program-side ones still work. */
+  protected frozen = false;
 
   constructor(spec: MapSpec, opts: ResolvedOptions) {
     this.spec = { ...spec };
@@ -145,6 +149,7 @@ export abstract class VmMapBase implements VmMap {
     if ((reads && flags & MapFlags.BPF_F_WRONLY) || (writes && flags & MapFlags.BPF_F_RDONLY)) {
       throw new MapError('EPERM', this.opName(op), flags & MapFlags.BPF_F_RDONLY ? 'map is read-only for syscalls' : 'map is write-only for syscalls');
     }
+    if (writes && this.frozen) throw new MapError('EPERM', this.opName(op), 'map is frozen');
     if (key !== undefined && key.length !== this.spec.keySize) {
       throw new UsageError('E_MAP_KEY_SIZE', `${this.opName(op)}: key has ${key.length} bytes, the map's keys have ${this.spec.keySize}`);
     }
@@ -244,6 +249,13 @@ export abstract class VmMapBase implements VmMap {
 
   forEachElem(_callback: ForEachCallback, _flags = 0, _cpu = 0): number {
     return negErrno('EOPNOTSUPP');
+  }
+
+  /** BPF_MAP_FREEZE: from now on the syscall side cannot write the map (libbpf freezes `.rodata` before loading programs). */
+  freeze(): void {
+    if (this.closed) throw new MapError('EBADF', this.opName('freeze'), 'map is closed');
+    if (this.frozen) throw new MapError('EBUSY', this.opName('freeze'), 'map is already frozen');
+    this.frozen = true;
   }
 
   close(): void {

@@ -4,6 +4,7 @@ import { handleOf, objectOfHandle } from '../maps/index.js';
 import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
 import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, MAX_CALL_DEPTH, type VmMemory, makeFault, pointer } from './memory.js';
+import { NET_HELPERS, type HostSocket, type SocketTuple } from './helpers-net.js';
 
 /**
  * The program side of a VM map, as the maps area's `VmMap` offers it: lookups return a live
@@ -57,6 +58,14 @@ export interface VmHost {
   tracePrintk?(line: string): void;
   /** A record of `bpf_perf_event_output`. */
   perfOutput?(map: string, cpu: number, data: Uint8Array): void;
+  /** `bpf_get_current_task`: the task's kernel address (default a fixed non-zero one); probe reads of it go to `readMemory`. */
+  currentTask?: bigint;
+  /** `bpf_sk_lookup_tcp/udp`, `bpf_skc_lookup_tcp`: the socket a tuple finds (`listeners`: skc lookups also return request/timewait sockets); none means NULL. */
+  lookupSocket?(tuple: SocketTuple, how: { listeners: boolean }): HostSocket | undefined;
+  /** Seed of `bpf_get_hash_recalc`'s flow hash (the kernel's is random per boot). */
+  hashSeed?: number;
+  /** `bpf_get_cgroup_classid`: the net_cls class id of the sending task's cgroup (default 0, as on cgroup v2). */
+  cgroupClassid?: number;
 }
 
 /** Packet state of network program types (socket filter, tc, XDP): what packet helpers rewrite. */
@@ -70,10 +79,20 @@ export interface PacketState {
   changed(): void;
   /** True for XDP (adjust_head/tail/meta), false for skb programs. */
   xdp: boolean;
+  /** Bytes from `start` to where `skb->data` points in the run (14 for socket filters and cgroup_skb: the network header); 0 when absent. */
+  dataAt?: number;
   /** Where the network header starts for `BPF_HDR_START_NET`. */
   netOffset: number;
   /** Redirect target chosen by `bpf_redirect`/`bpf_redirect_map`. */
   redirect?: { ifindex: number; flags: number; map?: string };
+  /** skb programs: the hardware-accelerated VLAN tag (`__sk_buff.vlan_*`) and `skb->protocol`, for bpf_skb_vlan_push/pop. */
+  vlan?: {
+    get(): { present: boolean; tci: number; proto: number };
+    set(tag: { present: boolean; tci: number; proto: number }): void;
+    setProtocol(ethertype: number): void;
+    /** skb->protocol as an ethertype. */
+    protocol(): number;
+  };
 }
 
 /** Everything a helper may touch during one run. */
@@ -341,8 +360,9 @@ export const HELPERS: readonly HelperDef[] = [
   { id: 26, name: 'skb_load_bytes', fn: (env, _ctx, off, to, len) => {
     const p = pkt(env);
     const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
-    if (o < 0 || p.start + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return EFAULT; }
-    env.mem.write(to, p.buf.slice(p.start + o, p.start + o + n), env.pc);
+    const d = p.start + (p.dataAt ?? 0); // skb->data
+    if (o < 0 || d + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return EFAULT; }
+    env.mem.write(to, p.buf.slice(d + o, d + o + n), env.pc);
     return 0n;
   } },
   { id: 28, name: 'csum_diff', fn: (env, from, fromSize, to, toSize, seed) => {
@@ -501,6 +521,8 @@ export const HELPERS: readonly HelperDef[] = [
     }
     return BigInt(i);
   } },
+  // Socket lookups, VLAN tags, skb hash/csum, classid, current task, strtol/strtoul: their own file.
+  ...NET_HELPERS,
 ];
 
 function ringbufDone(env: HelperEnv, data: bigint, flags: bigint, submit: boolean): bigint {

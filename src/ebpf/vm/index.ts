@@ -15,4 +15,6 @@ export {
   PROGRAM_TYPES, PROGRAM_TYPES_BY_ID, programTypeByName, PT_REGS, PT_REGS_SIZE, SKB, XDP_MD,
   type CtxField, type CtxFieldKind, type ProgramTypeInfo,
 } from './program-types.js';
+export { vmBackend, type VmCollectionOptions } from './collection-loader.js';
+export { NET_HELPERS, DEFAULT_TASK_ADDRESS, type SocketTuple, type HostSocket } from './helpers-net.js';
 export { VmProgram, load, vm, type EngineKind, type VmLoadOptions, type VmRunOptions, type VmRunResult } from './program.js';

@@ -73,6 +73,8 @@ export const XDP_MD = { data: 0, data_end: 4, data_meta: 8, ingress_ifindex: 12,
 
 const SOCKET_WRITABLE = new Set(['cb[]']);
 const TC_WRITABLE = new Set(['cb[]', 'mark', 'priority', 'tc_index', 'tc_classid', 'queue_mapping', 'tstamp']);
+/** cg_skb_is_valid_access: what a cgroup_skb program may store to. */
+const CGROUP_SKB_WRITABLE = new Set(['cb[]', 'mark', 'priority', 'tstamp']);
 
 /** The program types the VM runs, by BPF_PROG_TYPE_*. */
 export const PROGRAM_TYPES: readonly ProgramTypeInfo[] = [
@@ -80,6 +82,10 @@ export const PROGRAM_TYPES: readonly ProgramTypeInfo[] = [
   { type: ProgType.BPF_PROG_TYPE_SCHED_CLS, name: 'sched_cls', ctxSize: SKB.size, fields: skbFields(TC_WRITABLE, true), packet: 'skb', ldAbs: true, packetWritable: true },
   { type: ProgType.BPF_PROG_TYPE_SCHED_ACT, name: 'sched_act', ctxSize: SKB.size, fields: skbFields(TC_WRITABLE, true), packet: 'skb', ldAbs: true, packetWritable: true },
   { type: ProgType.BPF_PROG_TYPE_XDP, name: 'xdp', ctxSize: XDP_MD.size, fields: XDP_FIELDS, packet: 'xdp', ldAbs: false, packetWritable: true },
+  // Test runs give cgroup_skb the socket filter's packet: data at the network header, no ld_abs.
+  { type: ProgType.BPF_PROG_TYPE_CGROUP_SKB, name: 'cgroup_skb', ctxSize: SKB.size, fields: skbFields(CGROUP_SKB_WRITABLE, true), packet: 'skb', l3Data: true, ldAbs: false, packetWritable: false },
+  // tp_btf/fentry/fexit: the context is the traced function's arguments, one u64 each.
+  { type: ProgType.BPF_PROG_TYPE_TRACING, name: 'tracing', ctxSize: 0, ldAbs: false, packetWritable: false },
   { type: ProgType.BPF_PROG_TYPE_KPROBE, name: 'kprobe', ctxSize: PT_REGS_SIZE, ldAbs: false, packetWritable: false },
   { type: ProgType.BPF_PROG_TYPE_TRACEPOINT, name: 'tracepoint', ctxSize: 0, ldAbs: false, packetWritable: false },
   { type: ProgType.BPF_PROG_TYPE_RAW_TRACEPOINT, name: 'raw_tracepoint', ctxSize: 0, ldAbs: false, packetWritable: false },

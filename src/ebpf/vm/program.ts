@@ -15,6 +15,7 @@ import {
   CTX_REGION, FaultKind, Layout, VmMemory, makeFault, offsetOf, pointer,
 } from './memory.js';
 import { PROGRAM_TYPES_BY_ID, SKB, XDP_MD, type CtxField, type ProgramTypeInfo } from './program-types.js';
+import { checkTestRun, skbCtxOut, xdpCtxOut } from './test-run-checks.js';
 
 /** Which engine runs a program. */
 export type EngineKind = 'interp' | 'jit';
@@ -81,6 +82,7 @@ class RunPacket implements PacketState {
   start: number;
   end: number;
   netOffset = 14;
+  dataAt = 0;
   redirect?: { ifindex: number; flags: number; map?: string };
   constructor(private readonly runner: Runner, private readonly base: number, private readonly writable: boolean, readonly buf: Uint8Array, head: number, len: number, readonly xdp: boolean) {
     this.meta = head;
@@ -91,6 +93,23 @@ class RunPacket implements PacketState {
   changed(): void {
     this.runner.repointPacket(this.base, this, this.writable);
   }
+
+  /** skb runs: the VLAN tag lives in the context's vlan_present/vlan_tci/vlan_proto, as the kernel converts it. */
+  readonly vlan = {
+    get: (): { present: boolean; tci: number; proto: number } => ({
+      present: this.runner.ctxU32(SKB.vlan_present) !== 0, tci: this.runner.ctxU32(24), proto: this.runner.ctxU32(28),
+    }),
+    set: (t: { present: boolean; tci: number; proto: number }): void => {
+      this.runner.setCtxU32(SKB.vlan_present, t.present ? 1 : 0);
+      this.runner.setCtxU32(24, t.tci);
+      this.runner.setCtxU32(28, t.proto);
+    },
+    setProtocol: (ethertype: number): void => this.runner.setCtxU32(SKB.protocol, ((ethertype >> 8) | ((ethertype & 0xff) << 8)) >>> 0),
+    protocol: (): number => {
+      const v = this.runner.ctxU32(SKB.protocol);
+      return ((v & 0xff) << 8) | ((v >> 8) & 0xff);
+    },
+  };
 }
 
 /** The per-program run state: memory, hooks for the engines, helpers' environment. */
@@ -129,7 +148,7 @@ class Runner implements RunHooks {
     const runner = (): Runner => this;
     this.env = {
       mem: this.mem,
-      get maps() { return runner().current.maps; },
+      get maps() { return runner().current.mapList; },
       get host() { return runner().current.host; },
       get engine() { return runner().engineFor(runner().current); },
       get packet() { return runner().packet; },
@@ -169,6 +188,15 @@ class Runner implements RunHooks {
       if (off >= f.offset && off + size <= f.offset + f.size && (f.kind === 'plain' || (off === f.offset && size === 4))) return f;
     }
     throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
+  }
+
+  /** A u32 of the converted context (helpers that change skb state the context shows). */
+  ctxU32(off: number): number {
+    return this.mem.dv.getUint32(this.ctxBase + off, true);
+  }
+
+  setCtxU32(off: number, v: number): void {
+    this.mem.dv.setUint32(this.ctxBase + off, v >>> 0, true);
   }
 
   ctxLoad(ptr: bigint, size: number, pc: number): bigint {
@@ -214,7 +242,7 @@ class Runner implements RunHooks {
 
   mapValue(pc: number): bigint {
     const code = this.current.code;
-    const m = this.current.maps[code.ldMap[pc]];
+    const m = this.current.mapList[code.ldMap[pc]];
     let base = this.mapValues[code.ldMap[pc]];
     if (base === undefined) {
       const view = m.lookupElem(new Uint8Array(m.spec.keySize));
@@ -312,6 +340,7 @@ class Runner implements RunHooks {
     this.roomTouched = false;
     buf!.set(data, head);
     const pkt = new RunPacket(this, base, t.packetWritable, buf!, head, data.length, t.packet === 'xdp');
+    if (t.l3Data) pkt.dataAt = Math.min(14, data.length);
     this.packet = pkt;
     this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, t.packetWritable, 'packet');
   }
@@ -349,7 +378,8 @@ class Runner implements RunHooks {
       if (!ctxIn) dv.setUint32(base + SKB.ifindex, 1, true);
       else if (dv.getUint32(base + SKB.ifindex, true) === 0) dv.setUint32(base + SKB.ifindex, 1, true);
       if (dv.getUint32(base + SKB.wire_len, true) === 0) dv.setUint32(base + SKB.wire_len, len, true);
-      if (dv.getUint32(base + SKB.gso_segs, true) === 0) dv.setUint32(base + SKB.gso_segs, 1, true);
+      // With a ctx in, gso_segs is what it says (the kernel copies it over); without one, the skb's own 1.
+      if (!ctxIn && dv.getUint32(base + SKB.gso_segs, true) === 0) dv.setUint32(base + SKB.gso_segs, 1, true);
     } else {
       if (dv.getUint32(base + XDP_MD.ingress_ifindex, true) === 0) dv.setUint32(base + XDP_MD.ingress_ifindex, 1, true);
     }
@@ -374,7 +404,10 @@ export class VmProgram implements BpfProgram {
   readonly code: VmCode;
   readonly engine: EngineKind;
   readonly type: ProgramTypeInfo;
-  readonly maps: readonly VmMapLike[];
+  /** Maps by the names the program's `lddw`s use, as a kernel program's `maps` (the same keys on both backends). */
+  readonly maps: ReadonlyMap<string, VmMapLike>;
+  /** The same maps in the order the code's map indexes refer to them. */
+  readonly mapList: readonly VmMapLike[];
   readonly host: VmHost;
   readonly budget: number;
   /** The number a program array holds to name this program for `bpf_tail_call`. */
@@ -389,10 +422,11 @@ export class VmProgram implements BpfProgram {
   closed = false;
 
   /** Use {@link load}. */
-  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions) {
+  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions, names: readonly string[] = []) {
     this.spec = spec;
     this.code = code;
-    this.maps = maps;
+    this.mapList = maps;
+    this.maps = new Map(maps.map((m, i) => [names[i] ?? m.spec.name, m]));
     this.helperTable = helperTable;
     this.type = type;
     this.writesFrame = writesFrame(code);
@@ -435,20 +469,36 @@ export class VmProgram implements BpfProgram {
 
   /** Like BPF_PROG_TEST_RUN: runs `repeat` times, returns the last result and the mean time per run. */
   testRun(options: TestRunOptions): TestRunResult {
+    if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
+    checkTestRun(this.spec.name, this.type, options, this.spec.expectedAttachType, this.spec.insns);
     const repeat = Math.max(1, options.repeat ?? 1);
     const perf = (globalThis as { performance?: { now(): number } }).performance;
     const t0 = perf ? perf.now() : Date.now();
-    const opts: VmRunOptions = { data: options.data, ctx: options.ctx };
+    let opts: VmRunOptions = { data: options.data, ctx: options.ctx };
     // As the kernel's repeat loop: every run executes, only the last one's output is kept.
     const runner = this.runnerFor(opts);
-    for (let i = 1; i < repeat; i++) runner.run(opts, false);
+    // The kernel repeats an skb program on one skb: what a run writes to the packet and to
+    // mark/priority/cb/... is what the next run starts from.
+    const chain = this.type.packet === 'skb';
+    for (let i = 1; i < repeat; i++) {
+      if (!chain) {
+        runner.run(opts, false);
+        continue;
+      }
+      const mid = runner.run(opts);
+      opts = { data: mid.dataOut, ctx: mid.ctxOut };
+    }
     const r = runner.run(opts);
     const t1 = perf ? perf.now() : Date.now();
     // The kernel runs a socket filter past the L2 header and pushes that header back zeroed (bpf_prog_test_run_skb).
     const dataOut = this.type.l3Data && r!.dataOut.length > 0 ? r!.dataOut.slice() : r!.dataOut;
     if (dataOut !== r!.dataOut) dataOut.fill(0, 0, Math.min(14, dataOut.length));
     const out: TestRunResult = { retval: Number(r!.r0 & 0xffffffffn), dataOut, duration: Math.round(((t1 - t0) * 1e6) / repeat) };
-    if (r!.ctxOut && options.ctx) out.ctxOut = r!.ctxOut;
+    if (r!.ctxOut && options.ctx) {
+      const v = new DataView(r!.ctxOut.buffer, r!.ctxOut.byteOffset);
+      out.ctxOut = this.type.packet === 'skb' ? skbCtxOut(options.ctx, r!.ctxOut)
+        : this.type.packet === 'xdp' ? xdpCtxOut(options.ctx, v.getUint32(XDP_MD.data, true), v.getUint32(XDP_MD.data_end, true)) : r!.ctxOut;
+    }
     return out;
   }
 
@@ -503,7 +553,7 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       hasHelper: (id) => table.has(id),
       helperName: (id) => (table.get(id)?.name ? `bpf_${table.get(id)!.name}` : helperName(id) ?? `#${id}`),
     });
-    return new VmProgram(spec, code, maps, table, type, options);
+    return new VmProgram(spec, code, maps, table, type, options, names);
   } catch (e) {
     if (e instanceof BpfkitError) throw e.withContext(`load program "${spec.name}"`);
     throw e;

@@ -1,0 +1,220 @@
+/** VM helpers real programs and kernel selftests use beyond the core set: socket lookups, VLAN tags, skb hash and checksum, cgroup classid, current task, strtol/strtoul. */
+
+import { jhash } from '../maps/jhash.js';
+import type { HelperDef, HelperEnv, PacketState } from './helpers.js';
+import { FaultKind, makeFault } from './memory.js';
+
+const EINVAL = -22n, ERANGE = -34n, ENOTSUPP = -524n;
+const u64 = (n: bigint): bigint => BigInt.asUintN(64, n);
+
+/** A kernel-looking address for `bpf_get_current_task` when the host names none (never 0: programs test it). */
+export const DEFAULT_TASK_ADDRESS = 0xffff888000100000n;
+
+/** What `bpf_sk_lookup_*` looks for: the tuple as the program wrote it (addresses and ports in network order). */
+export interface SocketTuple {
+  family: 2 | 10;
+  protocol: 6 | 17;
+  srcIp: Uint8Array;
+  srcPort: number;
+  dstIp: Uint8Array;
+  dstPort: number;
+}
+
+/** A socket the host reports: the fields of `struct bpf_sock` the program reads. */
+export interface HostSocket {
+  family: number;
+  type: number;
+  protocol: number;
+  /** Local address and port (src_ip4 in network order, src_port in host order, as the kernel shows them). */
+  srcIp4?: number;
+  srcPort: number;
+  dstIp4?: number;
+  /** Remote port in network order (as `bpf_sock.dst_port`). */
+  dstPort?: number;
+  /** TCP state (10 = LISTEN). */
+  state: number;
+  mark?: number;
+  priority?: number;
+  boundDevIf?: number;
+}
+
+/** `struct bpf_sock` (80 bytes) from what the host gave. */
+function bpfSock(s: HostSocket): Uint8Array {
+  const b = new Uint8Array(80);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, s.boundDevIf ?? 0, true);
+  v.setUint32(4, s.family, true);
+  v.setUint32(8, s.type, true);
+  v.setUint32(12, s.protocol, true);
+  v.setUint32(16, s.mark ?? 0, true);
+  v.setUint32(20, s.priority ?? 0, true);
+  v.setUint32(24, s.srcIp4 ?? 0, true);
+  v.setUint32(44, s.srcPort, true);
+  v.setUint16(48, s.dstPort ?? 0, true);
+  v.setUint32(52, s.dstIp4 ?? 0, true);
+  v.setUint32(72, s.state, true);
+  v.setInt32(76, -1, true); // rx_queue_mapping: none
+  return b;
+}
+
+function pkt(env: HelperEnv): PacketState {
+  if (!env.packet) throw makeFault(FaultKind.HELPER, env.pc, 0n);
+  return env.packet;
+}
+
+/** __skb_vlan_pop: the 802.1Q/802.1ad tag after the MAC addresses taken out of the data (MACs move up 4 bytes); its TCI, or undefined when too short. */
+function popDataTag(p: PacketState): number | undefined {
+  const d = p.buf;
+  if (p.end - p.start < 18) return undefined;
+  const tci = (d[p.start + 14] << 8) | d[p.start + 15];
+  d.copyWithin(p.start + 4, p.start, p.start + 12);
+  p.start += 4;
+  p.changed();
+  p.vlan!.setProtocol((d[p.start + 12] << 8) | d[p.start + 13]);
+  return tci;
+}
+
+/** bpf_sk_lookup_tcp/udp, bpf_skc_lookup_tcp: the host's socket for the tuple, or NULL (as the kernel gives for a tuple no socket has). */
+function skLookup(protocol: 6 | 17, listeners: boolean): HelperDef['fn'] {
+  return (env, _ctx, tuplePtr, size, netns, flags) => {
+    const n = Number(size & 0xffffffffn);
+    // The kernel returns NULL for flags, a foreign netns id it cannot find, or a tuple of neither size.
+    if (flags !== 0n || (n !== 12 && n !== 36) || BigInt.asIntN(32, netns) < -1n) return 0n;
+    const t = env.mem.read(tuplePtr, n, env.pc);
+    const v = new DataView(t.buffer, t.byteOffset);
+    const ipLen = n === 12 ? 4 : 16;
+    const tuple: SocketTuple = {
+      family: n === 12 ? 2 : 10, protocol,
+      srcIp: t.slice(0, ipLen), dstIp: t.slice(ipLen, 2 * ipLen),
+      srcPort: v.getUint16(2 * ipLen, false), dstPort: v.getUint16(2 * ipLen + 2, false),
+    };
+    const hit = env.host.lookupSocket?.(tuple, { listeners });
+    return hit ? env.mem.addBytes(bpfSock(hit), false, `bpf_sock ${tuple.dstPort}`, env.pc) : 0n;
+  };
+}
+
+// The flow hash of the packet's addresses, protocol and ports (skb_get_hash): the kernel seeds it
+// randomly at boot, so only its properties (stable per flow, never 0) can match the kernel's.
+function flowHash(env: HelperEnv): bigint {
+  const p = pkt(env);
+  const d = p.buf.subarray(p.start, p.end);
+  if (d.length < 34 || d[12] !== 0x08 || d[13] !== 0x00) return 0n;
+  const ihl = (d[14] & 15) * 4;
+  const proto = d[23];
+  const key = new Uint8Array(13);
+  key.set(d.subarray(26, 34), 0);
+  key[8] = proto;
+  if ((proto === 6 || proto === 17) && d.length >= 14 + ihl + 4) key.set(d.subarray(14 + ihl, 14 + ihl + 4), 9);
+  const h = jhash(key, env.host.hashSeed ?? 0) >>> 0;
+  return BigInt(h === 0 ? 1 : h);
+}
+
+// `_parse_integer_fixup_radix` + `_parse_integer` of the kernel: digits of `base` from `s`, with overflow.
+function parseDigits(s: Uint8Array, baseIn: number): { value: bigint; len: number; overflow: boolean; skipped: number } {
+  let base = baseIn, i = 0;
+  const lower = (c: number | undefined): number => (c === undefined ? 0 : c | 0x20);
+  const isX = (c: number | undefined): boolean => c !== undefined && /[0-9a-f]/i.test(String.fromCharCode(c));
+  if (base === 0) base = s[0] === 0x30 ? (lower(s[1]) === 0x78 && isX(s[2]) ? 16 : 8) : 10;
+  if (base === 16 && s[0] === 0x30 && lower(s[1]) === 0x78) i = 2;
+  const skipped = i;
+  let value = 0n, overflow = false;
+  const start = i;
+  for (; i < s.length; i++) {
+    const c = s[i];
+    const dgt = c >= 0x30 && c <= 0x39 ? c - 0x30 : lower(c) >= 0x61 && lower(c) <= 0x66 ? lower(c) - 0x61 + 10 : 99;
+    if (dgt >= base) break;
+    value = value * BigInt(base) + BigInt(dgt);
+    if (value > 0xffffffffffffffffn) overflow = true;
+  }
+  return { value: BigInt.asUintN(64, value), len: i - start, overflow, skipped };
+}
+
+/** `__bpf_strtoull`: chars consumed, or a negative errno; `neg` when a '-' came first. */
+function strtoull(env: HelperEnv, buf: bigint, bufLen: bigint, flags: bigint): { ret: bigint; value: bigint; neg: boolean } {
+  const len = Number(bufLen & 0xffffffffn);
+  const base = Number(flags & 0x1fn);
+  if (len === 0 || (flags & ~0x1fn) !== 0n || ![0, 8, 10, 16].includes(base)) return { ret: EINVAL, value: 0n, neg: false };
+  const b = env.mem.read(buf, len, env.pc);
+  let i = 0;
+  while (i < b.length && (b[i] === 0x20 || (b[i] >= 9 && b[i] <= 13))) i++;
+  const neg = i < b.length && b[i] === 0x2d;
+  if (neg) i++;
+  if (i >= b.length) return { ret: EINVAL, value: 0n, neg };
+  // The kernel copies at most 63 bytes into a NUL-terminated string before parsing.
+  let str = b.slice(i, i + Math.min(b.length - i, 63));
+  const nul = str.indexOf(0);
+  if (nul >= 0) str = str.subarray(0, nul);
+  const r = parseDigits(str, base);
+  if (r.overflow) return { ret: ERANGE, value: 0n, neg };
+  if (r.len === 0) return { ret: EINVAL, value: 0n, neg };
+  return { ret: BigInt(i + r.skipped + r.len), value: r.value, neg };
+}
+
+function writeU64(env: HelperEnv, ptr: bigint, v: bigint): void {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, u64(v), true);
+  env.mem.write(ptr, out, env.pc);
+}
+
+/** The helpers of this file, by id, appended to the VM's table. */
+export const NET_HELPERS: readonly HelperDef[] = [
+  { id: 17, name: 'get_cgroup_classid', fn: (env) => BigInt((env.host.cgroupClassid ?? 0) >>> 0) },
+  {
+    id: 18, name: 'skb_vlan_push', fn: (env, _ctx, proto, tci) => {
+      const p = pkt(env);
+      if (!p.vlan) throw makeFault(FaultKind.HELPER, env.pc, 18n);
+      // Any protocol other than 802.1ad becomes 802.1Q, as bpf_skb_vlan_push does.
+      const be = Number(proto & 0xffffn) === 0xa888 ? 0xa888 : 0x0081;
+      if (p.vlan.get().present) throw makeFault(FaultKind.HELPER, env.pc, 18n); // pushing a second tag into the data: not in the vm
+      p.vlan.set({ present: true, tci: Number(tci & 0xffffn), proto: be });
+      return 0n;
+    },
+  },
+  {
+    id: 19, name: 'skb_vlan_pop', fn: (env) => {
+      const p = pkt(env);
+      const vlan = p.vlan;
+      if (!vlan) throw makeFault(FaultKind.HELPER, env.pc, 19n);
+      const isVlan = (t: number): boolean => t === 0x8100 || t === 0x88a8;
+      // skb_vlan_pop: drop the accelerated tag, or else a tag in the data; then the next tag in the data becomes the accelerated one.
+      if (vlan.get().present) vlan.set({ present: false, tci: 0, proto: 0 });
+      else if (!isVlan(vlan.protocol()) || popDataTag(p) === undefined) return 0n;
+      const proto = vlan.protocol();
+      if (!isVlan(proto)) return 0n;
+      const tci = popDataTag(p);
+      if (tci === undefined) return 0n;
+      vlan.set({ present: true, tci, proto: ((proto >> 8) | ((proto & 0xff) << 8)) >>> 0 });
+      return 0n;
+    },
+  },
+  { id: 34, name: 'get_hash_recalc', fn: (env) => flowHash(env) },
+  { id: 35, name: 'get_current_task', fn: (env) => env.host.currentTask ?? DEFAULT_TASK_ADDRESS },
+  // Test-run skbs are CHECKSUM_NONE: the kernel gives -ENOTSUPP unless the csum is complete.
+  { id: 40, name: 'csum_update', fn: () => u64(ENOTSUPP) },
+  { id: 84, name: 'sk_lookup_tcp', fn: skLookup(6, false) },
+  { id: 85, name: 'sk_lookup_udp', fn: skLookup(17, false) },
+  { id: 86, name: 'sk_release', fn: () => 0n },
+  { id: 99, name: 'skc_lookup_tcp', fn: skLookup(6, true) },
+  {
+    id: 105, name: 'strtol', fn: (env, buf, len, flags, res) => {
+      const r = strtoull(env, buf, len, flags);
+      let v = 0n, ret = r.ret;
+      if (ret >= 0n) {
+        const s = BigInt.asIntN(64, r.neg ? -r.value : r.value);
+        // (long long)-_res > 0 / (long long)_res < 0: out of range for a signed 64-bit value.
+        if ((r.neg && BigInt.asIntN(64, -r.value) > 0n) || (!r.neg && BigInt.asIntN(64, r.value) < 0n)) ret = ERANGE;
+        else v = s;
+      }
+      writeU64(env, res, ret >= 0n ? v : 0n);
+      return u64(ret);
+    },
+  },
+  {
+    id: 106, name: 'strtoul', fn: (env, buf, len, flags, res) => {
+      const r = strtoull(env, buf, len, flags);
+      const ret = r.ret >= 0n && r.neg ? EINVAL : r.ret;
+      writeU64(env, res, ret >= 0n ? r.value : 0n);
+      return u64(ret);
+    },
+  },
+];
