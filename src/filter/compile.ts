@@ -95,7 +95,8 @@ function compileUnguarded(expr: string, options: CompileFilterOptions): FilterPr
     final = optimizeFilter(cfg);
   }
   const insns = emit(final);
-  validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap' });
+  // protochain is the one construct whose code loops (a wrapping `ja`), as libpcap's does.
+  validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap', loops: true });
   let jit: ((p: Uint8Array, w?: number) => number) | undefined;
   let jitRange: CbpfRangeFunction | undefined;
   return {
