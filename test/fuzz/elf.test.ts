@@ -93,7 +93,7 @@ describe.skipIf(skip)('elf, btf and the loader under mutation (seeded from clang
     // The first type's `type` field (a PTR or similar in clang's output, or an INT's size): point it past the last type.
     new DataView(dangling.buffer).setUint32(btf.offset + 24 + 8, 0x00ffffff, le);
     const e = expectTypedFailure(() => loadCollectionSpec(dangling), [ElfError]);
-    expect(e === undefined || e.section === '.BTF').toBe(true);
+    expect(e === undefined || (e as ElfError).section === ".BTF").toBe(true);
   });
 
   it('readElf, programSections, BTF, BTF.ext, the loader and vm.load: only typed one-line errors with a position', () => {
