@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ProgType } from '../../src/ebpf/index.js';
 import { Kernel, VMLINUX_BTF, attachFentry, attachKprobe, btfFuncId, kernelFuncBtfId } from '../../src/kernel/index.js';
 import { UnsupportedError } from '../../src/util/index.js';
-import { hasCommand } from '../helpers/reference.js';
+import { hasCommand, reportSkip } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { countAt, countingSpec } from './helpers/probe-progs.js';
 
@@ -45,7 +45,7 @@ describe.skipIf(why !== undefined)('kprobe', () => {
 describe.skipIf(why !== undefined)('fentry/fexit', () => {
   it('btf function ids match bpftool', (ctx) => {
     if (!existsSync(VMLINUX_BTF) || !hasCommand('bpftool')) {
-      console.warn('[skip] btf ids: no vmlinux btf or bpftool');
+      reportSkip('btf ids', 'no vmlinux btf or bpftool');
       ctx.skip();
       return;
     }

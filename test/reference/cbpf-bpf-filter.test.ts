@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { compileJit, formatProgram, insn, interpret, type Insn } from '../../src/cbpf/index.js';
 import { libpcapDumpMany, libpcapMissing, libpcapRunMany } from '../helpers/libpcap.js';
 import { arbPacket, arbProgram } from '../cbpf/arbitrary.js';
+import { skipReason } from '../helpers/reference.js';
 
-const why = libpcapMissing();
-if (why) console.warn(`[skip] cbpf vs bpf_filter: ${why}`);
+const why = skipReason('cbpf vs bpf_filter', { missing: libpcapMissing() });
 
 /** libpcap leaves scratch memory uninitialised; zero it first so that both sides start alike. */
 const ZERO_MEMORY: Insn[] = [insn(0x00, 0), ...Array.from({ length: 16 }, (_, i) => insn(0x02, i))];

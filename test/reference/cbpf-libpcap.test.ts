@@ -40,8 +40,7 @@ interface ApplyCase {
 }
 
 const why =
-  skipReason('cbpf vs libpcap', { corpus: 'pcap-filter/libpcap-tests.json', commands: ['tcpdump'] }) ??
-  (libpcapMissing() ? (console.warn(`[skip] cbpf vs libpcap: ${libpcapMissing()}`), libpcapMissing()) : undefined);
+  skipReason('cbpf vs libpcap', { corpus: 'pcap-filter/libpcap-tests.json', commands: ['tcpdump'], missing: libpcapMissing() });
 
 /** Reads a JSON array written one object per line. */
 function readJsonLines<T>(file: string): T[] {

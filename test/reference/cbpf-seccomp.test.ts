@@ -6,10 +6,7 @@ import { AUDIT_ARCH_X86_64, insn, runSeccomp, validationError, type Insn } from 
 import { kernelSeccompMany, libpcapMissing } from '../helpers/libpcap.js';
 import { skipReason } from '../helpers/reference.js';
 
-const why =
-  libpcapMissing() ??
-  skipReason('runSeccomp vs Linux seccomp', { root: true }) ??
-  (process.arch === 'x64' ? undefined : (console.warn('[skip] runSeccomp vs Linux seccomp: needs x86_64'), 'needs x86_64'));
+const why = skipReason('runSeccomp vs Linux seccomp', { root: true, missing: libpcapMissing() ?? (process.arch === 'x64' ? undefined : 'needs x86_64') });
 
 const SYS_getpid = 39;
 const ALLOW = 0x7fff0000;

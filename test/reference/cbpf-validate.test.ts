@@ -7,8 +7,7 @@ import { kernelCheckMany, libpcapMissing, libpcapValidateMany } from '../helpers
 import { isRoot, skipReason } from '../helpers/reference.js';
 import { arbProgram } from '../cbpf/arbitrary.js';
 
-const why = libpcapMissing();
-if (why) console.warn(`[skip] cbpf validators vs libpcap/kernel: ${why}`);
+const why = skipReason('cbpf validators vs libpcap/kernel', { missing: libpcapMissing() });
 const kernelWhy = why ?? skipReason('cbpf validators vs the kernel', { root: true });
 
 /** Small programs of arbitrary instructions: known and unknown opcodes, edge-case k, short jumps, any ending. */

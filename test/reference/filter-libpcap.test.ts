@@ -21,8 +21,7 @@ interface AcceptCase {
   generate_offline_filter?: 'unswapped' | 'swapped';
 }
 
-const why = skipReason('filter-libpcap', { corpus: 'pcap-filter/libpcap-tests.json' }) ?? libpcapMissing();
-if (why && !skipReason('filter-libpcap', { corpus: 'pcap-filter/libpcap-tests.json' })) console.warn(`[skip] filter-libpcap: ${why}`);
+const why = skipReason('filter-libpcap', { corpus: 'pcap-filter/libpcap-tests.json', missing: libpcapMissing() });
 
 /** Per link type: at most this many real packets, plus this many mutated copies. */
 const MAX_REAL = 1500;

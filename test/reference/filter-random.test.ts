@@ -9,7 +9,7 @@ import { compileFilter } from '../../src/filter/index.js';
 import { libpcapCompileMany, libpcapMissing, libpcapPacketsMany, type RefPacket } from '../helpers/libpcap.js';
 import { corpusDir, skipReason } from '../helpers/reference.js';
 
-const why = skipReason('filter-random', { corpus: 'pcaps/manifest.json' }) ?? libpcapMissing();
+const why = skipReason('filter-random', { corpus: 'pcaps/manifest.json', missing: libpcapMissing() });
 
 const num = (max: number): fc.Arbitrary<string> => fc.integer({ min: 0, max }).map(String);
 const ipv4 = fc.tuple(fc.constantFrom(10, 192, 172, 1), fc.nat(255), fc.nat(255), fc.nat(255)).map((p) => p.join('.'));
