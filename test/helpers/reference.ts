@@ -2,6 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
@@ -57,4 +58,13 @@ export function skipReason(label: string, reqs: { corpus?: string; commands?: st
   for (const f of reqs.files ?? []) if (!why && !existsSync(f)) why = `${f} not found`;
   if (!why && reqs.root && !isRoot()) why = 'needs root';
   return why === undefined ? undefined : reportSkip(label, why);
+}
+
+/**
+ * A minimum count (or ratio) a reference comparison must reach, printed with the measured value
+ * so floors can be kept near what runs (about 90-95% of it): losing part of the coverage fails.
+ */
+export function expectFloor(label: string, measured: number, floor: number): void {
+  console.log(`[floor] ${label}: measured ${measured}, floor ${floor}`);
+  expect(measured, `${label}: measured ${measured}, below the floor ${floor}`).toBeGreaterThanOrEqual(floor);
 }

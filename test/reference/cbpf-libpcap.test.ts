@@ -11,11 +11,12 @@ import {
   libpcapDumpMany,
   libpcapFilterSets,
   libpcapMissing,
+  libpcapNamesMissing,
   libpcapPacketsMany,
   type CompileOptions,
   type RefPacket,
 } from '../helpers/libpcap.js';
-import { corpusDir, skipReason } from '../helpers/reference.js';
+import { corpusDir, expectFloor, reportSkip, skipReason } from '../helpers/reference.js';
 
 interface CorpusCase {
   kind: string;
@@ -82,11 +83,17 @@ function firstMismatch(insns: Insn[], packets: RefPacket[], expected: number[]):
 
 describe.skipIf(why !== undefined)('classic BPF against libpcap 1.10 (corpus programs × corpus packets)', () => {
   const cases = why ? [] : readJsonLines<CorpusCase>(path.join(corpusDir, 'pcap-filter/libpcap-tests.json'));
-  // Names under .libpcap.test resolve only where the test names are installed; elsewhere a DNS lookup may wait 5 s.
-  const namesInstalled = !why && readFileSync('/etc/hosts', 'utf8').includes('libpcap.test');
-  const accepts = cases.filter((c) => c.kind === 'accept' && !c.special && (namesInstalled || !/libpcap\.test/i.test(c.expr)));
+  // Names under .libpcap.test resolve only where the test names are installed (the helper overlays
+  // them on /etc as root); elsewhere those cases are reported as not run, and under CI that fails.
+  const namesWhy = why ? undefined : libpcapNamesMissing();
+  const needNames = cases.filter((c) => c.kind === 'accept' && !c.special && /libpcap\.test/i.test(c.expr));
+  if (namesWhy) reportSkip(`cbpf vs libpcap: ${needNames.length} accept expressions with *.libpcap.test names`, namesWhy);
+  const accepts = cases.filter((c) => c.kind === 'accept' && !c.special && (namesWhy === undefined || !/libpcap\.test/i.test(c.expr)));
   const programs: RefProgram[] = [];
   const sets = new Map<number, CaptureSet>();
+  // What the comparison leaves out, counted and printed: libpcap's own compile failures, captures libpcap cannot open.
+  const notCompiled: string[] = [];
+  const unreadable: string[] = [];
 
   beforeAll(() => {
     const names = [...new Set(accepts.map((c) => c.linktype))];
@@ -100,9 +107,11 @@ describe.skipIf(why !== undefined)('classic BPF against libpcap 1.10 (corpus pro
     );
     libpcapCompileMany(items).forEach((r, i) => {
       if (r.ok) programs.push({ label: items[i].label, dlt: items[i].dlt, insns: r.insns });
+      else notCompiled.push(`${items[i].label}: ${r.error}`);
     });
     const files = captureFiles();
     libpcapPacketsMany(files).forEach((r, i) => {
+      if (!r.ok) unreadable.push(`${files[i]}: ${r.error}`);
       if (!r.ok || r.packets.length === 0) return;
       const set = sets.get(r.linkType) ?? { files: [], packets: [] };
       set.files.push(files[i]);
@@ -112,9 +121,14 @@ describe.skipIf(why !== undefined)('classic BPF against libpcap 1.10 (corpus pro
   });
 
   it('libpcap compiles most accept cases (sanity of the reference itself)', () => {
-    expect(accepts.length).toBeGreaterThan(1800);
-    expect(programs.length).toBeGreaterThan(3000);
-    expect(sets.get(1)?.packets.length ?? 0).toBeGreaterThan(1000);
+    console.log(`[cbpf-libpcap] dropped: ${notCompiled.length} compiles libpcap refuses (optimizer "rejects all" cases), ${unreadable.length} captures libpcap cannot open`);
+    // Upstream marks these: every accept case that libpcap 1.10 cannot compile is an optimizer rejects-all case.
+    expect(notCompiled.filter((l) => !/expression rejects all packets/.test(l)).slice(0, 10)).toEqual([]);
+    // The manifest already leaves out files libpcap refuses; any other unreadable capture is a corpus or reader problem.
+    expect(unreadable).toEqual([]);
+    expectFloor('cbpf-libpcap: accepts.length', accepts.length, 1801);
+    expectFloor('cbpf-libpcap: programs.length', programs.length, 3001);
+    expectFloor('cbpf-libpcap: sets.get(1)?.packets.length ?? 0', sets.get(1)?.packets.length ?? 0, 1001);
   });
 
   it('every compiled program passes our libpcap-mode validator (with loops for protochain, and only protochain needs them)', () => {
@@ -144,8 +158,8 @@ describe.skipIf(why !== undefined)('classic BPF against libpcap 1.10 (corpus pro
       });
     });
     console.log(`[cbpf-libpcap] ${byDlt.size} link types, ${checked} program×packet runs, ${accepted} accepted by libpcap`);
-    expect(checked).toBeGreaterThan(100_000);
-    expect(accepted).toBeGreaterThan(1000);
+    expectFloor('cbpf-libpcap: checked', checked, 100001);
+    expectFloor('cbpf-libpcap: accepted', accepted, 1001);
     expect(mismatches.slice(0, 20)).toEqual([]);
   });
 
@@ -176,7 +190,7 @@ describe.skipIf(why !== undefined)('classic BPF against libpcap 1.10 (corpus pro
         n++;
       }
     }
-    expect(n).toBeGreaterThan(3000);
+    expectFloor('cbpf-libpcap: n', n, 3001);
   });
 });
 
@@ -204,8 +218,8 @@ describe.skipIf(why !== undefined)('classic BPF against libpcap 1.10 (libpcap-ap
       if (JSON.stringify(ref[i].values[0]) === JSON.stringify(j.a.results)) agreeWithUpstream++;
     });
     console.log(`[cbpf-libpcap] apply: ${ok.length} compiled runs, ${agreeWithUpstream} equal to upstream's expected results`);
-    expect(ok.length).toBeGreaterThan(250);
-    expect(agreeWithUpstream).toBeGreaterThan(200);
+    expectFloor('cbpf-libpcap: ok.length', ok.length, 251);
+    expectFloor('cbpf-libpcap: agreeWithUpstream', agreeWithUpstream, 201);
   });
 });
 
@@ -257,8 +271,8 @@ describe.skipIf(why !== undefined)('bpfkit cbpf run against libpcap', () => {
         nonzero += want.filter((v) => v !== 0).length;
         expect(out, f).toBe(want.map((v) => `${v}\n`).join(''));
       }
-      expect(ether.length).toBeGreaterThan(20);
-      expect(nonzero).toBeGreaterThan(50);
+      expectFloor('cbpf-libpcap: ether.length', ether.length, 21);
+      expectFloor('cbpf-libpcap: nonzero', nonzero, 51);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

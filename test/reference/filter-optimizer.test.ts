@@ -14,7 +14,7 @@ import { readCapture, type Packet } from '../../src/pcap/index.js';
 import { optimizeWithStats } from '../../src/filter/optimize/index.js';
 import { emit } from '../../src/filter/emit.js';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
-import { corpusDir, skipReason } from '../helpers/reference.js';
+import { corpusDir, expectFloor, skipReason } from '../helpers/reference.js';
 
 interface AcceptCase {
   kind: string;
@@ -142,8 +142,8 @@ describe.skipIf(why !== undefined)('filter optimizer vs libpcap (corpus pcap-fil
       else worse.push(`${c.name}: ${q.length} vs ${c.optimized.length}`);
     });
     console.log(`[filter-optimizer] ${n} cases: ours <= libpcap on ${le} (${((100 * le) / n).toFixed(1)}%), total ${ours} vs libpcap ${theirs}; worse: ${worse.slice(0, 8).join(', ')}`);
-    expect(n).toBeGreaterThan(2000);
-    expect(le / n).toBeGreaterThanOrEqual(0.95);
+    expectFloor('filter-optimizer: n', n, 2001);
+    expectFloor('filter-optimizer: le / n', le / n, 0.95);
     expect(ours).toBeLessThanOrEqual(theirs);
   });
 
@@ -158,7 +158,7 @@ describe.skipIf(why !== undefined)('filter optimizer vs libpcap (corpus pcap-fil
       if (!c.optimized || loops(programs[i])) return;
       expect(optimizeWithStats(cfgFromProgram(programs[i])).rejectsAll, c.name).toBe(false);
     });
-    expect(n).toBeGreaterThan(30);
+    expectFloor('filter-optimizer: n', n, 31);
   });
 
   it('optimized returns what unoptimized returns on every corpus packet and on generated packets', () => {
@@ -184,6 +184,6 @@ describe.skipIf(why !== undefined)('filter optimizer vs libpcap (corpus pcap-fil
       runs += 100;
     });
     console.log(`[filter-optimizer] ${runs} packet runs compared`);
-    expect(runs).toBeGreaterThan(100000);
+    expectFloor('filter-optimizer: runs', runs, 100001);
   });
 });
