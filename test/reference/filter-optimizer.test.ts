@@ -142,7 +142,7 @@ describe.skipIf(why !== undefined)('filter optimizer vs libpcap (corpus pcap-fil
       else worse.push(`${c.name}: ${q.length} vs ${c.optimized.length}`);
     });
     console.log(`[filter-optimizer] ${n} cases: ours <= libpcap on ${le} (${((100 * le) / n).toFixed(1)}%), total ${ours} vs libpcap ${theirs}; worse: ${worse.slice(0, 8).join(', ')}`);
-    expectFloor('filter-optimizer: n', n, 2001);
+    expectFloor('filter-optimizer: cases compared', n, 2001);
     expectFloor('filter-optimizer: le / n', le / n, 0.95);
     expect(ours).toBeLessThanOrEqual(theirs);
   });
@@ -158,7 +158,7 @@ describe.skipIf(why !== undefined)('filter optimizer vs libpcap (corpus pcap-fil
       if (!c.optimized || loops(programs[i])) return;
       expect(optimizeWithStats(cfgFromProgram(programs[i])).rejectsAll, c.name).toBe(false);
     });
-    expectFloor('filter-optimizer: n', n, 31);
+    expectFloor('filter-optimizer: rejects-all cases', n, 31);
   });
 
   it('optimized returns what unoptimized returns on every corpus packet and on generated packets', () => {
