@@ -17,7 +17,7 @@ describe.skipIf(skip !== undefined)('link types vs libpcap', () => {
       .trim()
       .split('\n')
       .map((l) => l.split('\t'));
-    expectFloor('pcap-link-types: rows.length', rows.length, 141);
+    expectFloor('pcap-link-types: rows.length', rows.length, 145);
     expect(LINK_TYPES.map((e) => [String(e.value), e.name, e.description])).toEqual(rows);
     for (const [value, name, description] of rows) {
       expect(linkTypeName(Number(value))).toBe(name);
