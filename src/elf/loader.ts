@@ -53,54 +53,58 @@ function cString(b: Uint8Array): string {
 }
 
 // `__uint(name, N)` is `int (*name)[N]`: read N from the pointer-to-array.
-// Map definition errors point at the map's BTF type (offset: its type id's record is where the field is).
-function mapBtfFail(name: string, what: string, typeId: number): never {
-  throw new ElfError('E_ELF_MAP_BTF', `map "${name}": ${what} (btf type ${typeId})`, 0, '.maps');
+/** The map definition being read: its name and the file offset of its variable in `.maps` (where errors point). */
+interface MapDef { name: string; at: number }
+
+// Map definition errors name the map, its BTF type, and the file offset of its definition in `.maps`.
+function mapBtfFail(d: MapDef, what: string, typeId: number): never {
+  throw new ElfError('E_ELF_MAP_BTF', `map "${d.name}": ${what} (btf type ${typeId})`, d.at, '.maps');
 }
 
-function uintMember(btf: Btf, typeId: number, name: string, what: string): number {
+function uintMember(btf: Btf, typeId: number, d: MapDef, what: string): number {
   const p = btf.resolve(typeId);
   const a = p.kind === BtfKind.PTR ? btf.resolve(p.type) : undefined;
-  if (!a || a.kind !== BtfKind.ARRAY || !a.array) mapBtfFail(name, `field ${what} is not __uint()`, typeId);
+  if (!a || a.kind !== BtfKind.ARRAY || !a.array) mapBtfFail(d, `field ${what} is not __uint()`, typeId);
   return a.array.nelems;
 }
 
 // `__type(name, T)` is `T *name`.
-function typeMember(btf: Btf, typeId: number, name: string, what: string): number {
+function typeMember(btf: Btf, typeId: number, d: MapDef, what: string): number {
   const p = btf.resolve(typeId);
-  if (p.kind !== BtfKind.PTR) mapBtfFail(name, `field ${what} is not __type()`, typeId);
+  if (p.kind !== BtfKind.PTR) mapBtfFail(d, `field ${what} is not __type()`, typeId);
   return btf.sizeOf(p.type);
 }
 
 /** Reads one BTF map definition (`struct { __uint(type, ...); ... }`) into a MapSpec; `depth` bounds nested inner maps. */
-function btfMapSpec(btf: Btf, name: string, def: BtfType, depth = 0): MapSpec {
-  if (def.kind !== BtfKind.STRUCT) mapBtfFail(name, 'definition is not a struct', def.id);
-  if (depth > 1) mapBtfFail(name, 'inner map of an inner map', def.id);
+function btfMapSpec(btf: Btf, d: MapDef, def: BtfType, depth = 0): MapSpec {
+  const name = d.name;
+  if (def.kind !== BtfKind.STRUCT) mapBtfFail(d, 'definition is not a struct', def.id);
+  if (depth > 1) mapBtfFail(d, 'inner map of an inner map', def.id);
   const spec: MapSpec = { name, type: MapType.BPF_MAP_TYPE_UNSPEC, keySize: 0, valueSize: 0, maxEntries: 0 };
   for (const m of def.members ?? []) {
     switch (m.name) {
-      case 'type': spec.type = uintMember(btf, m.type, name, m.name) as MapType; break;
-      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, name, m.name); break;
-      case 'map_flags': spec.flags = uintMember(btf, m.type, name, m.name); break;
-      case 'key_size': spec.keySize = uintMember(btf, m.type, name, m.name); break;
-      case 'value_size': spec.valueSize = uintMember(btf, m.type, name, m.name); break;
-      case 'key': spec.keySize = typeMember(btf, m.type, name, m.name); break;
-      case 'value': spec.valueSize = typeMember(btf, m.type, name, m.name); break;
-      case 'pinning': spec.pinning = uintMember(btf, m.type, name, m.name); break;
-      case 'map_extra': spec.mapExtra = uintMember(btf, m.type, name, m.name); break;
+      case 'type': spec.type = uintMember(btf, m.type, d, m.name) as MapType; break;
+      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, d, m.name); break;
+      case 'map_flags': spec.flags = uintMember(btf, m.type, d, m.name); break;
+      case 'key_size': spec.keySize = uintMember(btf, m.type, d, m.name); break;
+      case 'value_size': spec.valueSize = uintMember(btf, m.type, d, m.name); break;
+      case 'key': spec.keySize = typeMember(btf, m.type, d, m.name); break;
+      case 'value': spec.valueSize = typeMember(btf, m.type, d, m.name); break;
+      case 'pinning': spec.pinning = uintMember(btf, m.type, d, m.name); break;
+      case 'map_extra': spec.mapExtra = uintMember(btf, m.type, d, m.name); break;
       case 'numa_node': break;
       case 'values': {
         // `__array(values, struct inner)`: a zero-length array of pointers to the inner definition.
         const arr = btf.resolve(m.type);
         const ptr = arr.kind === BtfKind.ARRAY && arr.array ? btf.resolve(arr.array.type) : undefined;
         const inner = ptr?.kind === BtfKind.PTR ? btf.resolve(ptr.type) : undefined;
-        if (!inner) mapBtfFail(name, 'field values is not __array()', m.type);
+        if (!inner) mapBtfFail(d, 'field values is not __array()', m.type);
         if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY) break;
-        spec.innerMap = btfMapSpec(btf, `${name}.inner`, inner, depth + 1);
+        spec.innerMap = btfMapSpec(btf, { name: `${name}.inner`, at: d.at }, inner, depth + 1);
         spec.valueSize = 4;
         break;
       }
-      default: mapBtfFail(name, `unknown field "${m.name}"`, def.id);
+      default: mapBtfFail(d, `unknown field "${m.name}"`, def.id);
     }
   }
   if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY && spec.valueSize === 0) spec.valueSize = 4;
@@ -123,7 +127,8 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
         const v = btf.types[si.type];
         if (!v || v.kind !== BtfKind.VAR) continue;
         const def = btf.resolve(v.type);
-        maps.set(v.name, btfMapSpec(btf, v.name, def));
+        const sym = elf.symbols.find((y) => y.shndx === s.index && y.name === v.name);
+        maps.set(v.name, btfMapSpec(btf, { name: v.name, at: s.offset + Math.min(sym?.value ?? 0, s.size) }, def));
         const values = def.members?.find((m) => m.name === 'values');
         if (values) valuesAt.set(v.name, values.bitOffset / 8);
       }
