@@ -135,7 +135,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
     // A link names a section; a relocation's info names the section it patches.
     if ((s.type === SHT_SYMTAB || s.type === SHT_REL || s.type === SHT_RELA) && (s.link === 0 || s.link >= shnum)) fail('E_ELF_LINK', `link ${s.link} is not a section`, at + 0x28, s.name);
     if (s.type === SHT_SYMTAB && sections[s.link].type !== SHT_STRTAB) fail('E_ELF_LINK', `symbol names in section ${s.link}, which is not a string table`, at + 0x28, s.name);
-    if ((s.type === SHT_REL || s.type === SHT_RELA) && (s.info === 0 || s.info >= shnum)) fail('E_ELF_RELOC', `relocations for section ${s.info}, which does not exist`, at + 0x2c, s.name);
+    // info 0 is a linked file's dynamic relocations (no one section): allowed, and not read below.
+    if ((s.type === SHT_REL || s.type === SHT_RELA) && s.info >= shnum) fail('E_ELF_RELOC', `relocations for section ${s.info}, which does not exist`, at + 0x2c, s.name);
     const ent = s.type === SHT_SYMTAB ? 24 : s.type === SHT_RELA ? 24 : s.type === SHT_REL ? 16 : 0;
     if (ent && s.size % ent !== 0) fail('E_ELF_SIZE', `size ${s.size} is not a multiple of its ${ent}-byte entries`, at + 0x20, s.name);
   }
@@ -165,7 +166,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
 
   const relocations = new Map<number, ElfRelocation[]>();
   for (const s of sections) {
-    if (s.type !== SHT_REL && s.type !== SHT_RELA) continue;
+    // Relocations against the dynamic symbol table (.rela.plt of a linked file) are not the object's: not read.
+    if ((s.type !== SHT_REL && s.type !== SHT_RELA) || s.info === 0 || sections[s.link].type !== SHT_SYMTAB) continue;
     const rela = s.type === SHT_RELA;
     const ent = rela ? 24 : 16;
     const list: ElfRelocation[] = [];
