@@ -17,7 +17,6 @@ const why = (await kernelSkip('cgroup hooks')) ?? skipReason('cgroup hooks', { f
 // Sends N 10-byte UDP datagrams to a socket of its own on 127.0.0.1, then opens M more sockets; prints "sendFailures received socketFailures".
 const SCRIPT = `
 import socket, sys
-import { skipReason } from '../helpers/reference.js';
 n, m = int(sys.argv[1]), int(sys.argv[2])
 def sock():
     try: return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
