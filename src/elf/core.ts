@@ -45,13 +45,15 @@ function localPath(btf: Btf, rootId: number, idx: number[]): { pos: FieldPos; na
 }
 
 // Finds a named member in a target struct/union, looking through anonymous members as C does.
-function findMember(btf: Btf, t: BtfType, name: string): { bitOffset: number; bitSize: number; type: number } | undefined {
+function findMember(btf: Btf, t: BtfType, name: string, depth = 0): { bitOffset: number; bitSize: number; type: number } | undefined {
+  // A struct nested in itself by value is no C type: bound the descent so a damaged BTF cannot recurse forever.
+  if (depth > 64) throw new ValidationError('E_BTF_LOOP', `type ${t.id} contains itself through anonymous members`);
   for (const m of t.members ?? []) {
     if (m.name === name) return { bitOffset: m.bitOffset, bitSize: m.bitSize, type: m.type };
     if (m.name === '') {
       const inner = btf.resolve(m.type);
       if (inner.kind === BtfKind.STRUCT || inner.kind === BtfKind.UNION) {
-        const hit = findMember(btf, inner, name);
+        const hit = findMember(btf, inner, name, depth + 1);
         if (hit) return { ...hit, bitOffset: hit.bitOffset + m.bitOffset };
       }
     }

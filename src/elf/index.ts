@@ -11,3 +11,4 @@ export * from './collection.js';
 export * from './inspect.js';
 export * from './gen-types.js';
 export * from './open-collection.js';
+export * from './elf-error.js';
