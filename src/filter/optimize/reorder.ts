@@ -10,7 +10,7 @@
 import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
-import { A_ATOM, cloneCfg, isGotoBlock, liveness, predecessors, topoOrder } from './graph.js';
+import { A_ATOM, cloneCfg, isGotoBlock, liveness, predecessors, workMeter } from './graph.js';
 import { peekLoad, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
@@ -40,7 +40,7 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
 export function reorder(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
   const an = analyze(g);
-  let preds = predecessors(an.order);
+  const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);
   const used = new Set<Block>();
   const single = (b: Block, from: Block): boolean => {
@@ -62,6 +62,7 @@ export function reorder(cfg: Cfg): Cfg {
       let b: Block = head;
       let exit: Block | undefined;
       for (;;) {
+        workMeter.steps++;
         const t: Block['term'] = b.term;
         if (t.kind !== 'branch' || isGotoBlock(b) || t[sense] !== common || used.has(b)) break;
         if (b !== head && !single(b, runs[runs.length - 1].blocks.at(-1) as Block)) break;
@@ -104,8 +105,15 @@ export function reorder(cfg: Cfg): Cfg {
       }
       if (g.entry === head) g.entry = newHead;
       for (const r of runs) for (const x of r.blocks) used.add(x);
-      // Edges moved: later chains need fresh predecessor lists (states stay valid, see above).
-      preds = predecessors(topoOrder(g));
+      // Edges moved. Blocks of this chain are used up and never looked at again, so of the
+      // predecessor lists later chains read only the exit's changes: its old last run's
+      // end is now the new one's (updated in place, so the pass stays linear).
+      // (A return is never part of a chain, so its list is left alone.)
+      if (tail.term.kind === 'branch') {
+        const tailPreds = preds.get(tail) as Block[];
+        const at = tailPreds.indexOf(last);
+        if (at >= 0) tailPreds[at] = newOrder[newOrder.length - 1].blocks.at(-1) as Block;
+      }
       break;
     }
   }

@@ -7,7 +7,7 @@
 import { BPF_OP } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { branchEdges, push } from './analysis.js';
-import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, liveness, topoOrder } from './graph.js';
+import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, liveness, topoOrder, workMeter } from './graph.js';
 import { stepCopy, decide, entryState, meet, operand, step, ValueTable, type State } from './values.js';
 
 /** Where an edge carrying `edge` into `s` can go instead, or undefined. */
@@ -53,6 +53,7 @@ export function thread(cfg: Cfg): Cfg {
       let target = t[side];
       // Each step moves the edge strictly further down a DAG, so this ends.
       for (;;) {
+        workMeter.steps++;
         const next = skip(target, e[side], liveIn, table);
         if (next === undefined) break;
         target = next;

@@ -8,7 +8,7 @@ import {
   BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MISCOP, BPF_MOD, BPF_MODE, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OP, BPF_OR,
   BPF_RSH, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_W, BPF_X, BPF_XOR, BPF_K, type Insn,
 } from '../../cbpf/index.js';
-import { A_ATOM, N_ATOMS, X_ATOM } from './graph.js';
+import { A_ATOM, N_ATOMS, X_ATOM, workMeter } from './graph.js';
 
 /** An inclusive unsigned 32-bit range. */
 export type Range = readonly [number, number];
@@ -83,7 +83,7 @@ export class ValueTable {
  * At most this many facts, ranges and done loads are kept per state: forgetting is always
  * sound, and it keeps long chains of tests linear rather than quadratic.
  */
-export const MAX_FACTS = 256;
+export const MAX_FACTS = 32;
 
 /**
  * Branch outcomes known on a path, as an immutable set of `key -> result`: each branch adds one
@@ -107,7 +107,10 @@ export class Facts {
   }
 
   get(key: string): boolean | undefined {
-    for (let n = this.added; n !== undefined; n = n.next) if (n.key === key) return n.value;
+    for (let n = this.added; n !== undefined; n = n.next) {
+      workMeter.steps++;
+      if (n.key === key) return n.value;
+    }
     return this.base.get(key);
   }
 
@@ -137,6 +140,7 @@ export class Facts {
 
   /** All entries, oldest first. */
   entries(): [string, boolean][] {
+    workMeter.steps += this.size;
     const out: [string, boolean][] = [...this.base];
     const at = out.length;
     for (let n = this.added; n !== undefined; n = n.next) out.push([n.key, n.value]);
@@ -186,6 +190,7 @@ const OWN_DONE = 2;
  */
 function ownRanges(st: State): Map<number, Range> {
   if ((st.owned & OWN_RANGES) === 0) {
+    workMeter.steps += st.ranges.size;
     st.ranges = new Map(st.ranges);
     st.owned |= OWN_RANGES;
   }
@@ -194,6 +199,7 @@ function ownRanges(st: State): Map<number, Range> {
 
 function ownDone(st: State): Set<number> {
   if ((st.owned & OWN_DONE) === 0) {
+    workMeter.steps += st.done.size;
     st.done = new Set(st.done);
     st.owned |= OWN_DONE;
   }
@@ -219,10 +225,12 @@ export function meet(states: readonly State[], table: ValueTable): State {
   const out = copyState(states[0]);
   for (let i = 1; i < states.length; i++) {
     const s = states[i];
+    workMeter.steps++;
     for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${table.fresh()}`);
     // Iterating the map being replaced is safe: a write goes to the owned copy, and only keys already iterated change.
     if (out.ranges !== s.ranges) {
       for (const [v, r] of out.ranges) {
+        workMeter.steps++;
         const o = s.ranges.get(v);
         if (o === undefined) ownRanges(out).delete(v);
         else if (o[0] < r[0] || o[1] > r[1]) ownRanges(out).set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
@@ -230,7 +238,10 @@ export function meet(states: readonly State[], table: ValueTable): State {
     }
     out.facts = out.facts.intersect(s.facts);
     out.minLen = Math.min(out.minLen, s.minLen);
-    if (out.done !== s.done) for (const v of out.done) if (!s.done.has(v)) ownDone(out).delete(v);
+    if (out.done !== s.done) {
+      workMeter.steps += out.done.size;
+      for (const v of out.done) if (!s.done.has(v)) ownDone(out).delete(v);
+    }
   }
   return out;
 }
@@ -319,6 +330,7 @@ function setX(s: Insn, st: State, table: ValueTable, alter: boolean, v: number, 
  * `#k` forms when X is known, `[k]` when an indexed load's X is known.
  */
 export function step(s: Insn, st: State, table: ValueTable, alter: boolean): StmtResult {
+  workMeter.steps++;
   const r = st.regs;
   const cls = BPF_CLASS(s.code);
   switch (cls) {
