@@ -163,6 +163,12 @@ export interface State {
   regs: number[];
   /** Ranges that taken branches proved, by value number. */
   ranges: Map<number, Range>;
+  /**
+   * Small sets of constants a value is known to be one of (sorted, at most {@link MAX_SET}):
+   * what joining paths that each proved a different constant leaves, e.g. after
+   * `proto 6 or proto 17` a later test of either decides along every path.
+   */
+  sets: Map<number, readonly number[]>;
   /** Branch outcomes already known: `op:a:b` -> result. */
   facts: Facts;
   /** The captured length is at least this (every path did a load this far). */
@@ -175,12 +181,16 @@ export interface State {
 
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE };
+  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
 }
 
 /** Bits of {@link State.owned}: the collections a state may write in place. */
 const OWN_RANGES = 1;
 const OWN_DONE = 2;
+const OWN_SETS = 4;
+
+/** The most constants a value's set holds; a larger join is forgotten (always sound). */
+export const MAX_SET = 16;
 
 /**
  * Copies share their map and set until one side writes (copy on write): states are copied on
@@ -195,6 +205,54 @@ function ownRanges(st: State): Map<number, Range> {
     st.owned |= OWN_RANGES;
   }
   return st.ranges;
+}
+
+function ownSets(st: State): Map<number, readonly number[]> {
+  if ((st.owned & OWN_SETS) === 0) {
+    workMeter.steps += st.sets.size;
+    st.sets = new Map(st.sets);
+    st.owned |= OWN_SETS;
+  }
+  return st.sets;
+}
+
+/** The constants `v` is known to be one of under `st`, if few: its set, or its one constant. */
+function valuesIn(v: number, st: State): readonly number[] | undefined {
+  const set = st.sets.get(v);
+  if (set !== undefined) return set;
+  const r = st.ranges.get(v);
+  return r !== undefined && r[0] === r[1] ? [r[0]] : undefined;
+}
+
+/** The sorted union of two sorted sets, or undefined when it would exceed {@link MAX_SET}. */
+function union(a: readonly number[], b: readonly number[]): readonly number[] | undefined {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (out.length >= MAX_SET) return undefined;
+    if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+    else if (i >= a.length || b[j] < a[i]) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Whether `x op c` holds for the unsigned 32-bit values x and c (op: JEQ, JGT, JGE, JSET). */
+function holds(op: number, x: number, c: number): boolean {
+  switch (op) {
+    case BPF_JEQ:
+      return x === c;
+    case BPF_JGT:
+      return x > c;
+    case BPF_JGE:
+      return x >= c;
+    default:
+      return (x & c) !== 0;
+  }
 }
 
 function ownDone(st: State): Set<number> {
@@ -214,7 +272,7 @@ export function stepCopy(s: State): State {
 /** An independent copy of a state (its collections are shared until written). */
 export function copyState(s: State): State {
   s.owned = 0;
-  return { regs: s.regs.slice(), ranges: s.ranges, facts: s.facts, minLen: s.minLen, done: s.done, owned: 0 };
+  return { regs: s.regs.slice(), ranges: s.ranges, sets: s.sets, facts: s.facts, minLen: s.minLen, done: s.done, owned: 0 };
 }
 
 /**
@@ -227,6 +285,23 @@ export function meet(states: readonly State[], table: ValueTable): State {
     const s = states[i];
     workMeter.steps++;
     for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${table.fresh()}`);
+    // Sets first, while both sides' ranges still say which values are single constants.
+    if (out.sets !== s.sets || out.ranges !== s.ranges) {
+      for (const [v, mine] of out.sets) {
+        workMeter.steps++;
+        const theirs = valuesIn(v, s);
+        const u = theirs === undefined ? undefined : union(mine, theirs);
+        if (u === undefined) ownSets(out).delete(v);
+        else if (u.length !== mine.length) ownSets(out).set(v, u);
+      }
+      for (const [v, r] of out.ranges) {
+        workMeter.steps++;
+        if (r[0] !== r[1] || out.sets.has(v) || out.sets.size >= MAX_FACTS) continue;
+        const theirs = valuesIn(v, s);
+        const u = theirs === undefined ? undefined : union([r[0]], theirs);
+        if (u !== undefined && u.length > 1) ownSets(out).set(v, u);
+      }
+    }
     // Iterating the map being replaced is safe: a write goes to the owned copy, and only keys already iterated change.
     if (out.ranges !== s.ranges) {
       for (const [v, r] of out.ranges) {
@@ -455,6 +530,12 @@ export function testKey(op: number, a: number, b: number): string {
 export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
   const known = st.facts.get(testKey(op, a, b));
   if (known !== undefined) return known;
+  const set = st.sets.get(a);
+  const c = set === undefined ? undefined : constIn(b, st, table);
+  if (set !== undefined && c !== undefined) {
+    const first = holds(op, set[0], c);
+    if (set.every((x) => holds(op, x, c) === first)) return first;
+  }
   if (a === b) {
     if (op === BPF_JEQ || op === BPF_JGE) return true;
     if (op === BPF_JGT) return false;
@@ -492,6 +573,20 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
   if (st.facts.size < MAX_FACTS) st.facts = st.facts.with(testKey(op, a, b), result);
   const bc = constIn(b, st, table);
   if (bc === undefined) return;
+  const set = st.sets.get(a);
+  if (set !== undefined) {
+    const left = set.filter((x) => holds(op, x, bc) === result);
+    if (left.length !== set.length && left.length > 0) {
+      if (left.length > 1) ownSets(st).set(a, left);
+      else ownSets(st).delete(a);
+      // What is left bounds the range too (a single constant makes it known).
+      const r = rangeIn(a, st, table);
+      const lo = Math.max(r[0], left[0]);
+      const hi = Math.min(r[1], left[left.length - 1]);
+      if (lo <= hi && (st.ranges.has(a) || st.ranges.size < MAX_FACTS)) ownRanges(st).set(a, [lo, hi]);
+    }
+    if (op === BPF_JSET) return;
+  }
   let [lo, hi] = rangeIn(a, st, table);
   if (op === BPF_JEQ) {
     if (result) lo = hi = bc;
