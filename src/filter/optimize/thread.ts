@@ -4,17 +4,27 @@
  * differently and leaves every register the new target reads unchanged.
  */
 
-import { BPF_OP } from '../../cbpf/index.js';
+import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, termUse, useDef, workMeter } from './graph.js';
 import { copyState, decide, learn, operand, step, type State, type ValueTable } from './values.js';
 
 /**
- * How many blocks one edge may be walked through. Edges below are threaded first, so a walk
- * usually ends after a few blocks; the bound keeps the pass linear whatever the graph.
+ * How many blocks one edge's walk may visit (over all the paths it follows). Edges below are
+ * threaded first, so a walk usually ends after a few blocks; the bound keeps the pass linear.
  */
-const MAX_WALK = 32;
+const MAX_WALK = 12;
+
+/** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
+interface Below {
+  liveIn: Map<Block, number>;
+  /** The captured length every accepting path from the block's entry needs (Infinity: none accepts). */
+  need: Map<Block, number>;
+  table: ValueTable;
+  /** Blocks the current edge's walk may still visit. */
+  budget: number;
+}
 
 /** True when every atom live at `target` holds the same value in `sim` as on the edge. */
 function sameLive(live: number, sim: State, edge: State): boolean {
@@ -22,49 +32,78 @@ function sameLive(live: number, sim: State, edge: State): boolean {
   return true;
 }
 
+/** The captured length below which a statement that may abort does abort (Infinity when not a fixed offset). */
+function abortEnd(s: Insn): number {
+  if (BPF_CLASS(s.code) === BPF_LD && BPF_MODE(s.code) === BPF_ABS && s.k < 0x80000000) return s.k + (WIDTH[BPF_SIZE(s.code)] ?? 4);
+  if (s.code === (BPF_LDX | BPF_MSH | BPF_B) && s.k < 0x80000000) return s.k + 1;
+  return Infinity;
+}
+const WIDTH: Record<number, number> = { [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1 };
+
 /**
- * The furthest block an edge carrying `edge` into `first` can go to instead: the walk follows
- * decided tests (learning from each), and every block it passes must run no statement that
- * may abort. A block is a valid target when the atoms it reads are unchanged by the walk.
+ * The blocks an edge reaching `b` with state `sim` could go to instead, in walk order. A block
+ * is a valid target when the atoms it reads are unchanged by the walk and every statement the
+ * walk skips either cannot abort or aborts only on packets too short for any accepting path
+ * from the target (`ends` is the largest such length so far). The walk follows decided tests;
+ * at an undecided one it follows both sides and keeps the targets both reach.
  */
-function furthest(first: Block, edge: State, liveIn: Map<Block, number>, table: ValueTable): Block {
-  let best = first;
-  let b = first;
-  let sim: State | undefined;
-  for (let n = 0; n < MAX_WALK; n++) {
-    workMeter.steps++;
-    const t = b.term;
-    if (t.kind === 'return') break;
-    sim ??= copyState(edge);
-    for (const s of b.stmts) if (step(s, sim, table, false).mayAbort) return best;
-    let next: Block;
-    if (isGotoBlock(b)) next = t.jt;
-    else {
-      const op = BPF_OP(t.code);
-      const a = sim.regs[A_ATOM];
-      const o = operand(t.code, t.k, sim, table);
-      const r = decide(op, a, o, sim, table);
-      if (r === undefined) break;
-      learn(op, a, o, r, sim, table);
-      next = r ? t.jt : t.jf;
-    }
-    if (sameLive(liveIn.get(next) as number, sim, edge)) best = next;
-    b = next;
+function targets(b: Block, sim: State, ends: number, edge: State, below: Below): Block[] {
+  const out: Block[] = [];
+  if (ends <= (below.need.get(b) as number) && sameLive(below.liveIn.get(b) as number, sim, edge)) out.push(b);
+  const t = b.term;
+  if (t.kind === 'return' || --below.budget < 0) return out;
+  workMeter.steps++;
+  const st = copyState(sim);
+  let end = ends;
+  for (const s of b.stmts) {
+    if (step(s, st, below.table, false).mayAbort) end = Math.max(end, abortEnd(s));
+    if (end === Infinity) return out;
   }
-  return best;
+  if (isGotoBlock(b) || t.jt === t.jf) return out.concat(targets(t.jt, st, end, edge, below));
+  const op = BPF_OP(t.code);
+  const a = st.regs[A_ATOM];
+  const o = operand(t.code, t.k, st, below.table);
+  const r = decide(op, a, o, st, below.table);
+  if (r !== undefined) {
+    learn(op, a, o, r, st, below.table);
+    return out.concat(targets(r ? t.jt : t.jf, st, end, edge, below));
+  }
+  const sf = copyState(st);
+  learn(op, a, o, true, st, below.table);
+  learn(op, a, o, false, sf, below.table);
+  const onTrue = targets(t.jt, st, end, edge, below);
+  if (onTrue.length === 0) return out;
+  const onFalse = new Set(targets(t.jf, sf, end, edge, below));
+  for (const x of onTrue) if (onFalse.has(x)) out.push(x);
+  return out;
 }
 
-/** The atoms live on entry to `b`, from its successors' (already final) entries. */
-function blockLiveIn(b: Block, liveIn: Map<Block, number>): number {
+/** The furthest valid target of an edge carrying `edge` into `first` (`first` itself when none is further). */
+function furthest(first: Block, edge: State, below: Below): Block {
+  below.budget = MAX_WALK;
+  return targets(first, edge, 0, edge, below).at(-1) ?? first;
+}
+
+/** The atoms live on entry to `b`, and the length its accepting paths need, from its successors' (already final). */
+function summarize(b: Block, below: Below): void {
   const t = b.term;
   let live = termUse(b);
-  if (t.kind === 'branch') live |= (liveIn.get(t.jt) as number) | (liveIn.get(t.jf) as number);
+  let need: number;
+  if (t.kind === 'return') need = BPF_RVAL(t.code) === BPF_K && t.k === 0 ? Infinity : 0;
+  else {
+    live |= (below.liveIn.get(t.jt) as number) | (below.liveIn.get(t.jf) as number);
+    need = Math.min(below.need.get(t.jt) as number, below.need.get(t.jf) as number);
+  }
   for (let j = b.stmts.length - 1; j >= 0; j--) {
-    const { use, def } = useDef(b.stmts[j]);
+    const s = b.stmts[j];
+    const { use, def } = useDef(s);
     if (def >= 0) live &= ~(1 << def);
     live |= use;
+    const e = abortEnd(s);
+    if (e !== Infinity) need = Math.max(need, e);
   }
-  return live;
+  below.liveIn.set(b, live);
+  below.need.set(b, need);
 }
 
 /**
@@ -78,16 +117,16 @@ function blockLiveIn(b: Block, liveIn: Map<Block, number>): number {
 export function thread(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
   const an = analyze(g);
-  const liveIn = new Map<Block, number>();
+  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
     const t = p.term;
     if (t.kind === 'branch') {
       const e = an.edges.get(p) as { jt: State; jf: State };
-      t.jt = furthest(t.jt, e.jt, liveIn, an.table);
-      t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, liveIn, an.table);
+      t.jt = furthest(t.jt, e.jt, below);
+      t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, below);
     }
-    liveIn.set(p, blockLiveIn(p, liveIn));
+    summarize(p, below);
   }
   return g;
 }

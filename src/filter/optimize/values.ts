@@ -41,12 +41,20 @@ const IDENTITY: Record<number, number> = { [BPF_ADD]: 0, [BPF_SUB]: 0, [BPF_OR]:
  */
 export class ValueTable {
   private readonly byKey = new Map<string, number>();
+  /** Constants by value: they are the most common lookups, so they skip building a string key. */
+  private readonly byConst = new Map<number, number>();
   private readonly constOf: (number | undefined)[] = [undefined];
   private readonly rangeOf: Range[] = [FULL];
 
   /** The number of a constant. */
   k(c: number): number {
-    return this.intern(`k${c >>> 0}`, c >>> 0, [c >>> 0, c >>> 0]);
+    const u = c >>> 0;
+    let v = this.byConst.get(u);
+    if (v === undefined) {
+      v = this.unique([u, u], u);
+      this.byConst.set(u, v);
+    }
+    return v;
   }
 
   /** The number of an expression identified by `key`, with a range it always lies in. */
@@ -54,9 +62,12 @@ export class ValueTable {
     return this.intern(key, undefined, range);
   }
 
-  /** A number distinct from every other, for values nothing else can equal. */
-  fresh(): number {
-    return this.constOf.length;
+  /** A new number distinct from every other, for values nothing else can equal (a join, a random load). */
+  unique(range: Range = FULL, c: number | undefined = undefined): number {
+    const v = this.constOf.length;
+    this.constOf.push(c);
+    this.rangeOf.push(range);
+    return v;
   }
 
   constant(v: number): number | undefined {
@@ -181,7 +192,7 @@ export interface State {
 
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
+  return { regs: Array.from({ length: N_ATOMS }, () => table.unique()), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
 }
 
 /** Bits of {@link State.owned}: the collections a state may write in place. */
@@ -284,7 +295,7 @@ export function meet(states: readonly State[], table: ValueTable): State {
   for (let i = 1; i < states.length; i++) {
     const s = states[i];
     workMeter.steps++;
-    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${table.fresh()}`);
+    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.unique();
     // Sets first, while both sides' ranges still say which values are single constants.
     if (out.sets !== s.sets || out.ranges !== s.ranges) {
       for (const [v, mine] of out.sets) {
@@ -342,8 +353,9 @@ export interface StmtResult {
   mayAbort: boolean;
 }
 
-function load(size: number, k: number, st: State, table: ValueTable, key: string, range: Range): { v: number; mayAbort: boolean } {
-  const v = table.expr(key, range);
+/** A load's value number (`key` undefined: a value no other load equals) and whether it may abort. */
+function load(size: number, k: number, st: State, table: ValueTable, key: string | undefined, range: Range): { v: number; mayAbort: boolean } {
+  const v = key === undefined ? table.unique(range) : table.expr(key, range);
   // Offsets of 2^31 and up are Linux ancillary data (SKF_*); never assume they are in range.
   const inRange = k < 0x80000000 && k + size <= st.minLen;
   const mayAbort = !inRange && !st.done.has(v);
@@ -419,7 +431,7 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
         // Linux ancillary loads are not packet bytes: `random` differs every time, and
         // `nla`, `nlan` and `xor_x` read A and X. Number them by A and X too.
         const anc = s.k >= ANC_FIRST && s.k < ANC_END;
-        const key = !anc ? `abs${size}:${s.k}` : s.k === ANC_RANDOM ? `random${table.fresh()}` : `anc${size}:${s.k}:${r[A_ATOM]}:${r[X_ATOM]}`;
+        const key = !anc ? `abs${size}:${s.k}` : s.k === ANC_RANDOM ? undefined : `anc${size}:${s.k}:${r[A_ATOM]}:${r[X_ATOM]}`;
         const { v, mayAbort } = load(WIDTH[size] ?? 4, s.k, st, table, key, SIZE_RANGE[size] ?? FULL);
         return setA(s, st, table, alter, v, mayAbort);
       }
