@@ -118,7 +118,7 @@ describe.skipIf(why !== undefined)('optimized program size vs libpcap on held-ou
     if (larger.length > 0) console.log(`[filter-size] larger: ${larger.slice(0, 20).join('; ')}`);
     expect(differ).toEqual([]);
     expect(status).toEqual([]);
-    expect(n).toBeGreaterThan(500);
+    expect(n).toBeGreaterThan(450);
     // The issue's bar is 95% and never more than 2 larger. libpcap reaches its sizes partly by
     // testing later fields before earlier ones, which changes verdicts on truncated packets (the
     // count above); bpfkit keeps the unoptimized program's verdict on every packet. Floors at

@@ -94,7 +94,7 @@ export class ValueTable {
  * At most this many facts, ranges and done loads are kept per state: forgetting is always
  * sound, and it keeps long chains of tests linear rather than quadratic.
  */
-export const MAX_FACTS = 32;
+export const MAX_FACTS = 16;
 
 /**
  * Branch outcomes known on a path, as an immutable set of `key -> result`: each branch adds one
