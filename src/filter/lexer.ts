@@ -220,9 +220,8 @@ export function tokenize(src: string): Token[] {
   while (pos < src.length) {
     let bestLen = 0;
     let bestKind: Rule['kind'] | 'punct' | null = null;
-    let run = pos;
-    while (run < src.length && HEX_DOT_COLON.test(src[run])) run++;
-    const colon = src.lastIndexOf(':', run - 1) >= pos;
+    let colon = false;
+    for (let at = pos; at < src.length && HEX_DOT_COLON.test(src[at]); at++) if (src[at] === ':') colon = true;
     for (const rule of RULES) {
       if (rule.colon && !colon) continue;
       const len = matchLen(rule.re, src, pos);
