@@ -10,7 +10,7 @@
 import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
-import { A_ATOM, cloneCfg, isGotoBlock, liveness, predecessors, workMeter } from './graph.js';
+import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, workMeter } from './graph.js';
 import { peekLoad, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
@@ -32,6 +32,19 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
   return r.mayAbort ? undefined : r.a;
 }
 
+/** True when some test is followed (on one side) by a test that shares its other target: the start of a chain. */
+function hasChain(g: Cfg): boolean {
+  for (const b of postOrder(g)) {
+    const t = b.term;
+    if (t.kind !== 'branch' || isGotoBlock(b) || b.stmts.length === 0) continue;
+    for (const [sense, other] of [['jt', 'jf'], ['jf', 'jt']] as const) {
+      const n = t[other].term;
+      if (n.kind === 'branch' && !isGotoBlock(t[other]) && n[sense] === t[sense]) return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Runs the pass on a copy of `cfg`. Reordering a chain leaves the analysis of other blocks
  * valid where it is used here: every load in the chain was already in range on entry, so
@@ -39,6 +52,8 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
  */
 export function reorder(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
+  // The analysis is the costly part; most graphs have no chain at all.
+  if (!hasChain(g)) return g;
   const an = analyze(g);
   const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);

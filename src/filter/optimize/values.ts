@@ -190,9 +190,15 @@ export interface State {
   owned: number;
 }
 
+function uniqueAtoms(table: ValueTable): number[] {
+  const regs = new Array<number>(N_ATOMS);
+  for (let a = 0; a < N_ATOMS; a++) regs[a] = table.unique();
+  return regs;
+}
+
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: Array.from({ length: N_ATOMS }, () => table.unique()), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
+  return { regs: uniqueAtoms(table), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
 }
 
 /** Bits of {@link State.owned}: the collections a state may write in place. */
