@@ -14,7 +14,7 @@ export function deadStores(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
   // Liveness alone finds the candidates; the (costlier) analysis of what may abort runs only if there are any.
   if (!hasDeadStatement(topoOrder(g))) return g;
-  const an = analyze(g);
+  const an = analyze(g, false);
   const { liveOut } = liveness(an.order);
   for (const b of an.order) {
     const mayAbort = an.mayAbort.get(b) as boolean[];

@@ -116,7 +116,7 @@ function summarize(b: Block, below: Below): void {
  */
 export function thread(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
-  const an = analyze(g);
+  const an = analyze(g, false);
   const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
