@@ -1,7 +1,8 @@
 /**
- * The jump-threading pass (libpcap's `opt_j`): an edge into blocks whose tests are already
- * decided along that edge goes straight to where they lead, when skipping them cannot abort
- * differently and leaves every register the new target reads unchanged.
+ * The jump-threading pass (libpcap's `opt_j`): an edge into blocks whose tests are decided
+ * along that edge, or whose two sides meet again, goes straight to where they lead, when
+ * skipping them leaves every register the new target reads unchanged and cannot change a
+ * verdict by skipping an abort.
  */
 
 import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
