@@ -91,8 +91,21 @@ function v6Pattern(): string {
   return `(?:${forms.join('|')})`;
 }
 
+/**
+ * A scanner rule. `colon`: the rule only matches text with a `:` in its leading run of
+ * hex digits, dots and colons, so it is not tried elsewhere (the IPv6 pattern has ~60
+ * alternatives, each tried for the longest match, and is compiled on first use only).
+ */
+interface Rule {
+  kind: TokenKind | 'bad-mac' | 'space';
+  re: RegExp;
+  colon?: boolean;
+}
+
+let v6Rule: RegExp | undefined;
+
 /** The scanner's pattern rules in flex order; on equal length the earlier wins. */
-const RULES: readonly { kind: TokenKind | 'bad-mac' | 'space'; re: RegExp }[] = [
+const RULES: readonly Rule[] = [
   { kind: 'space', re: /[ \r\n\t]+/y },
   { kind: 'aid', re: new RegExp(`\\$${B}`, 'y') },
   {
@@ -101,12 +114,20 @@ const RULES: readonly { kind: TokenKind | 'bad-mac' | 'space'; re: RegExp }[] = 
   },
   { kind: 'num', re: new RegExp(N, 'y') },
   { kind: 'hid', re: new RegExp(`(?:${N}\\.${N}\\.${N}\\.${N}|${N}\\.${N}\\.${N}|${N}\\.${N})`, 'y') },
-  { kind: 'hid6', re: new RegExp(v6Pattern(), 'y') },
-  { kind: 'bad-mac', re: new RegExp(`${B}:+(?:${B}:+)+`, 'y') },
+  {
+    kind: 'hid6',
+    get re(): RegExp {
+      v6Rule ??= new RegExp(v6Pattern(), 'y');
+      return v6Rule;
+    },
+    colon: true,
+  },
+  { kind: 'bad-mac', re: new RegExp(`${B}:+(?:${B}:+)+`, 'y'), colon: true },
   { kind: 'id', re: /[A-Za-z0-9](?:[-_.A-Za-z0-9]*[.A-Za-z0-9])?/y },
   { kind: 'id', re: /\\[^ !()\n\t]+/y },
 ];
 
+const HEX_DOT_COLON = /[0-9A-Fa-f.:]/;
 const PUNCT2 = ['>=', '<=', '!=', '==', '<<', '>>', '&&', '||'];
 const PUNCT1 = '+-*/%:[]!<>()&|^=';
 
@@ -198,8 +219,11 @@ export function tokenize(src: string): Token[] {
   let pos = 0;
   while (pos < src.length) {
     let bestLen = 0;
-    let bestKind: (typeof RULES)[number]['kind'] | 'punct' | null = null;
+    let bestKind: Rule['kind'] | 'punct' | null = null;
+    let colon = false;
+    for (let at = pos; at < src.length && HEX_DOT_COLON.test(src[at]); at++) if (src[at] === ':') colon = true;
     for (const rule of RULES) {
+      if (rule.colon && !colon) continue;
       const len = matchLen(rule.re, src, pos);
       if (len > bestLen) {
         bestLen = len;

@@ -6,6 +6,7 @@ import { insn, interpret, parseProgram, type Insn } from '../../src/cbpf/index.j
 import type { Block, Cfg } from '../../src/filter/cfg.js';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
 import { emit } from '../../src/filter/emit.js';
+import { compileFilter } from '../../src/filter/index.js';
 import { deadStores, optimize, optimizeFilter, optimizeWithStats, reorder, simplify, structure, thread } from '../../src/filter/optimize/index.js';
 import { measure, serialize } from '../../src/filter/optimize/graph.js';
 
@@ -248,5 +249,75 @@ describe('optimizer keeps meaning (property, random programs)', () => {
       }),
       { numRuns: 3000, seed: 7 },
     );
+  });
+});
+
+describe('threading with sets of constants and loads no accepting path survives', () => {
+  it('"port 1 or port 2" tests the protocol once per address family, and keeps every verdict', () => {
+    const src = compileFilter('port 1 or port 2', { optimize: false }).insns;
+    const q = compileFilter('port 1 or port 2').insns;
+    // ldb [20] (IPv6 next header) and ldb [23] (IPv4 protocol): once each.
+    expect(q.filter((i) => i.code === 0x30 && (i.k === 20 || i.k === 23)).map((i) => i.k)).toEqual([20, 23]);
+    fc.assert(
+      fc.property(fc.constantFrom(0x0800, 0x86dd), fc.constantFrom(6, 17, 132, 1), fc.nat(3), fc.nat(3), fc.integer({ min: 0, max: 80 }), (type, proto, sp, dp, len) => {
+        const p = new Uint8Array(80);
+        p[12] = type >> 8;
+        p[13] = type & 0xff;
+        p[14] = 0x45;
+        p[20] = proto;
+        p[23] = proto;
+        p[35] = sp;
+        p[37] = dp;
+        p[55] = sp;
+        p[57] = dp;
+        const pkt = p.slice(0, len);
+        return interpret(q, pkt, 80) === interpret(src, pkt, 80);
+      }),
+      { numRuns: 2000, seed: 3 },
+    );
+  });
+
+  it('skips a test whose outcomes meet again, when its load can only abort packets that every accepting path rejects', () => {
+    const p = listing(`
+      (000) ldb      [10]
+      (001) jeq      #0x1             jt 2 jf 5
+      (002) ldb      [11]
+      (003) jeq      #0x2             jt 5 jf 4
+      (004) ldx      #0x3
+      (005) ld       [100]
+      (006) jeq      #0x7             jt 7 jf 8
+      (007) ret      #1
+      (008) ret      #0`);
+    const q = opt(p);
+    // Both sides of "[11] == 2" reach ld [100] with nothing it reads changed, and a packet too
+    // short for ldb [11] is too short for every accepting path: the test and its load go.
+    expect(q.some((i) => i.code === 0x30 && i.k === 11)).toBe(false);
+    for (const len of [0, 10, 11, 12, 50, 103, 104, 120]) {
+      for (const fill of [0, 1, 2, 7]) {
+        const pkt = new Uint8Array(len).fill(fill);
+        expect(interpret(q, pkt), `length ${len}, bytes ${fill}`).toBe(interpret(p, pkt));
+      }
+    }
+  });
+
+  it('keeps a load whose abort an accepting path could survive', () => {
+    const p = listing(`
+      (000) ldb      [10]
+      (001) jeq      #0x1             jt 2 jf 4
+      (002) ldb      [60]
+      (003) jeq      #0x2             jt 4 jf 4
+      (004) ld       [20]
+      (005) jeq      #0x7             jt 6 jf 7
+      (006) ret      #1
+      (007) ret      #0`);
+    const q = opt(p);
+    // A 30-byte packet with [10] = 1 and [20] = 7: the original aborts on ldb [60]; so must the optimized program.
+    const pkt = new Uint8Array(30);
+    pkt[10] = 1;
+    pkt.set([0, 0, 0, 7], 20);
+    expect(interpret(p, pkt)).toBe(0);
+    expect(interpret(q, pkt)).toBe(0);
+    pkt[10] = 0;
+    expect(interpret(q, pkt)).toBe(1);
   });
 });

@@ -32,8 +32,11 @@ export function branchEdges(b: Block, st: State, table: ValueTable): { jt: State
   return { jt, jf, decided };
 }
 
-/** Walks the graph in topological order without changing it. */
-export function analyze(cfg: Cfg): Analysis {
+/**
+ * Walks the graph in topological order without changing it. `keepEntry: false` leaves
+ * `entry` empty (a copy of every block's state that only some passes read).
+ */
+export function analyze(cfg: Cfg, keepEntry = true): Analysis {
   const table = new ValueTable();
   const order = topoOrder(cfg);
   const incoming = new Map<Block, State[]>();
@@ -43,7 +46,7 @@ export function analyze(cfg: Cfg): Analysis {
   for (const b of order) {
     const ins = incoming.get(b) ?? [];
     const st = b === cfg.entry ? entryState(table) : meet(ins, table);
-    entry.set(b, copyState(st));
+    if (keepEntry) entry.set(b, copyState(st));
     mayAbort.set(
       b,
       b.stmts.map((s) => step(s, st, table, false).mayAbort),

@@ -6,12 +6,15 @@
 
 import type { Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
-import { cloneCfg, liveness, termUse, useDef } from './graph.js';
+import { cloneCfg, liveness, termUse, topoOrder, useDef } from './graph.js';
+import type { Block } from '../cfg.js';
 
 /** Runs the pass on a copy of `cfg`. */
 export function deadStores(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
-  const an = analyze(g);
+  // Liveness alone finds the candidates; the (costlier) analysis of what may abort runs only if there are any.
+  if (!hasDeadStatement(topoOrder(g))) return g;
+  const an = analyze(g, false);
   const { liveOut } = liveness(an.order);
   for (const b of an.order) {
     const mayAbort = an.mayAbort.get(b) as boolean[];
@@ -29,4 +32,19 @@ export function deadStores(cfg: Cfg): Cfg {
     b.stmts = b.stmts.filter((_, j) => keep[j]);
   }
   return g;
+}
+
+/** True when some statement's result is read on no path (whether it may go is for the analysis to say). */
+function hasDeadStatement(order: readonly Block[]): boolean {
+  const { liveOut } = liveness(order);
+  for (const b of order) {
+    let live = (liveOut.get(b) as number) | termUse(b);
+    for (let j = b.stmts.length - 1; j >= 0; j--) {
+      const { use, def } = useDef(b.stmts[j]);
+      if (def >= 0 && (live & (1 << def)) === 0) return true;
+      if (def >= 0) live &= ~(1 << def);
+      live |= use;
+    }
+  }
+  return false;
 }

@@ -8,6 +8,13 @@ export const A_ATOM = 16;
 export const X_ATOM = 17;
 export const N_ATOMS = 18;
 
+/**
+ * A count of the optimizer's elementary steps (a block visited, a state entry compared, a
+ * statement simulated): the measure of its work that tests hold to a linear bound, since
+ * time is not something a test can assert. {@link optimizeWithStats} resets and reports it.
+ */
+export const workMeter = { steps: 0 };
+
 /** True for a goto block (`ja`): its only successor is `jt`. */
 export function isGotoBlock(b: Block): boolean {
   return b.term.kind === 'branch' && b.term.code === (BPF_JMP | BPF_JA);
@@ -52,6 +59,7 @@ export function postOrder(cfg: Cfg): Block[] {
     } else {
       stack.pop();
       out.push(top.b);
+      workMeter.steps++;
     }
   }
   return out;

@@ -9,7 +9,7 @@ import type { Cfg } from '../cfg.js';
 import { cfgFromProgram } from '../cfg-from-program.js';
 import { emit } from '../emit.js';
 import { deadStores } from './dead-stores.js';
-import { cloneCfg, lexLess, measure, postOrder, serialize } from './graph.js';
+import { cloneCfg, lexLess, measure, postOrder, serialize, workMeter } from './graph.js';
 import { simplify } from './simplify.js';
 import { reorder } from './reorder.js';
 import { structure } from './structure.js';
@@ -22,6 +22,8 @@ export interface OptimizeResult {
   rejectsAll: boolean;
   /** Rounds of all passes run until nothing changed. */
   rounds: number;
+  /** The optimizer's elementary steps (see {@link workMeter}): linear in the graph's size. */
+  work: number;
   /** True if a round changed the graph without lowering the measure (never expected; the round is discarded). */
   stalled: boolean;
 }
@@ -68,6 +70,7 @@ export function rejectsAllPackets(cfg: Cfg): boolean {
 /** Optimizes a filter graph, reporting rounds and whether it rejects everything. The input is not changed. */
 export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): OptimizeResult {
   const { trace } = options;
+  const work0 = workMeter.steps;
   let g = normalize(cfg);
   trace?.('normalized', g);
   let m = measure(g);
@@ -93,7 +96,7 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
     m = nm;
     text = nextText;
   }
-  return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled };
+  return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled, work: workMeter.steps - work0 };
 }
 
 /**

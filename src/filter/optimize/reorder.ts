@@ -10,7 +10,7 @@
 import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
-import { A_ATOM, cloneCfg, isGotoBlock, liveness, predecessors, topoOrder } from './graph.js';
+import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, workMeter } from './graph.js';
 import { peekLoad, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
@@ -32,6 +32,19 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
   return r.mayAbort ? undefined : r.a;
 }
 
+/** True when some test is followed (on one side) by a test that shares its other target: the start of a chain. */
+function hasChain(g: Cfg): boolean {
+  for (const b of postOrder(g)) {
+    const t = b.term;
+    if (t.kind !== 'branch' || isGotoBlock(b) || b.stmts.length === 0) continue;
+    for (const [sense, other] of [['jt', 'jf'], ['jf', 'jt']] as const) {
+      const n = t[other].term;
+      if (n.kind === 'branch' && !isGotoBlock(t[other]) && n[sense] === t[sense]) return true;
+    }
+  }
+  return false;
+}
+
 /**
  * Runs the pass on a copy of `cfg`. Reordering a chain leaves the analysis of other blocks
  * valid where it is used here: every load in the chain was already in range on entry, so
@@ -39,8 +52,10 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
  */
 export function reorder(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
+  // The analysis is the costly part; most graphs have no chain at all.
+  if (!hasChain(g)) return g;
   const an = analyze(g);
-  let preds = predecessors(an.order);
+  const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);
   const used = new Set<Block>();
   const single = (b: Block, from: Block): boolean => {
@@ -62,6 +77,7 @@ export function reorder(cfg: Cfg): Cfg {
       let b: Block = head;
       let exit: Block | undefined;
       for (;;) {
+        workMeter.steps++;
         const t: Block['term'] = b.term;
         if (t.kind !== 'branch' || isGotoBlock(b) || t[sense] !== common || used.has(b)) break;
         if (b !== head && !single(b, runs[runs.length - 1].blocks.at(-1) as Block)) break;
@@ -104,8 +120,15 @@ export function reorder(cfg: Cfg): Cfg {
       }
       if (g.entry === head) g.entry = newHead;
       for (const r of runs) for (const x of r.blocks) used.add(x);
-      // Edges moved: later chains need fresh predecessor lists (states stay valid, see above).
-      preds = predecessors(topoOrder(g));
+      // Edges moved. Blocks of this chain are used up and never looked at again, so of the
+      // predecessor lists later chains read only the exit's changes: its old last run's
+      // end is now the new one's (updated in place, so the pass stays linear).
+      // (A return is never part of a chain, so its list is left alone.)
+      if (tail.term.kind === 'branch') {
+        const tailPreds = preds.get(tail) as Block[];
+        const at = tailPreds.indexOf(last);
+        if (at >= 0) tailPreds[at] = newOrder[newOrder.length - 1].blocks.at(-1) as Block;
+      }
       break;
     }
   }

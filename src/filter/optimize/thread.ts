@@ -1,66 +1,133 @@
 /**
- * The jump-threading pass (libpcap's `opt_j`): an edge into a block whose test is already
- * decided along that edge goes straight to the decided successor, when skipping the block
- * cannot abort differently and leaves every register the target reads unchanged.
+ * The jump-threading pass (libpcap's `opt_j`): an edge into blocks whose tests are decided
+ * along that edge, or whose two sides meet again, goes straight to where they lead, when
+ * skipping them leaves every register the new target reads unchanged and cannot change a
+ * verdict by skipping an abort.
  */
 
-import { BPF_OP } from '../../cbpf/index.js';
+import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
-import { branchEdges, push } from './analysis.js';
-import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, liveness, topoOrder } from './graph.js';
-import { stepCopy, decide, entryState, meet, operand, step, ValueTable, type State } from './values.js';
+import { analyze } from './analysis.js';
+import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, termUse, useDef, workMeter } from './graph.js';
+import { copyState, decide, learn, operand, step, type State, type ValueTable } from './values.js';
 
-/** Where an edge carrying `edge` into `s` can go instead, or undefined. */
-function skip(s: Block, edge: State, liveIn: Map<Block, number>, table: ValueTable): Block | undefined {
-  const t = s.term;
-  if (t.kind === 'return') return undefined;
-  const sim = stepCopy(edge);
-  for (const stmt of s.stmts) if (step(stmt, sim, table, false).mayAbort) return undefined;
-  let target: Block;
-  if (isGotoBlock(s)) target = t.jt;
-  else {
-    const r = decide(BPF_OP(t.code), sim.regs[A_ATOM], operand(t.code, t.k, sim, table), sim, table);
-    if (r === undefined) return undefined;
-    target = r ? t.jt : t.jf;
+/**
+ * How many blocks one edge's walk may visit (over all the paths it follows). Edges below are
+ * threaded first, so a walk usually ends after a few blocks; the bound keeps the pass linear.
+ */
+const MAX_WALK = 6;
+
+/** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
+interface Below {
+  liveIn: Map<Block, number>;
+  /** The captured length every accepting path from the block's entry needs (Infinity: none accepts). */
+  need: Map<Block, number>;
+  table: ValueTable;
+  /** Blocks the current edge's walk may still visit. */
+  budget: number;
+}
+
+/** True when every atom live at `target` holds the same value in `sim` as on the edge. */
+function sameLive(live: number, sim: State, edge: State): boolean {
+  for (let a = 0; a < N_ATOMS; a++) if (live & (1 << a) && sim.regs[a] !== edge.regs[a]) return false;
+  return true;
+}
+
+/** The captured length below which a statement that may abort does abort (Infinity when not a fixed offset). */
+function abortEnd(s: Insn): number {
+  if (BPF_CLASS(s.code) === BPF_LD && BPF_MODE(s.code) === BPF_ABS && s.k < 0x80000000) return s.k + (WIDTH[BPF_SIZE(s.code)] ?? 4);
+  if (s.code === (BPF_LDX | BPF_MSH | BPF_B) && s.k < 0x80000000) return s.k + 1;
+  return Infinity;
+}
+const WIDTH: Record<number, number> = { [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1 };
+
+/**
+ * The blocks an edge reaching `b` with state `sim` could go to instead, in walk order. A block
+ * is a valid target when the atoms it reads are unchanged by the walk and every statement the
+ * walk skips either cannot abort or aborts only on packets too short for any accepting path
+ * from the target (`ends` is the largest such length so far). The walk follows decided tests;
+ * at an undecided one it follows both sides and keeps the targets both reach.
+ */
+function targets(b: Block, sim: State, ends: number, edge: State, below: Below): Block[] {
+  const out: Block[] = [];
+  if (ends <= (below.need.get(b) as number) && sameLive(below.liveIn.get(b) as number, sim, edge)) out.push(b);
+  const t = b.term;
+  if (t.kind === 'return' || --below.budget < 0) return out;
+  workMeter.steps++;
+  const st = copyState(sim);
+  let end = ends;
+  for (const s of b.stmts) {
+    if (step(s, st, below.table, false).mayAbort) end = Math.max(end, abortEnd(s));
+    if (end === Infinity) return out;
   }
-  // Everything the target may read must hold the same value without `s` as with it.
-  const live = liveIn.get(target) as number;
-  for (let a = 0; a < N_ATOMS; a++) if (live & (1 << a) && sim.regs[a] !== edge.regs[a]) return undefined;
-  return target;
+  if (isGotoBlock(b) || t.jt === t.jf) return out.concat(targets(t.jt, st, end, edge, below));
+  const op = BPF_OP(t.code);
+  const a = st.regs[A_ATOM];
+  const o = operand(t.code, t.k, st, below.table);
+  const r = decide(op, a, o, st, below.table);
+  if (r !== undefined) {
+    learn(op, a, o, r, st, below.table);
+    return out.concat(targets(r ? t.jt : t.jf, st, end, edge, below));
+  }
+  const sf = copyState(st);
+  learn(op, a, o, true, st, below.table);
+  learn(op, a, o, false, sf, below.table);
+  const onTrue = targets(t.jt, st, end, edge, below);
+  if (onTrue.length === 0) return out;
+  const onFalse = new Set(targets(t.jf, sf, end, edge, below));
+  for (const x of onTrue) if (onFalse.has(x)) out.push(x);
+  return out;
+}
+
+/** The furthest valid target of an edge carrying `edge` into `first` (`first` itself when none is further). */
+function furthest(first: Block, edge: State, below: Below): Block {
+  below.budget = MAX_WALK;
+  return targets(first, edge, 0, edge, below).at(-1) ?? first;
+}
+
+/** The atoms live on entry to `b`, and the length its accepting paths need, from its successors' (already final). */
+function summarize(b: Block, below: Below): void {
+  const t = b.term;
+  let live = termUse(b);
+  let need: number;
+  if (t.kind === 'return') need = BPF_RVAL(t.code) === BPF_K && t.k === 0 ? Infinity : 0;
+  else {
+    live |= (below.liveIn.get(t.jt) as number) | (below.liveIn.get(t.jf) as number);
+    need = Math.min(below.need.get(t.jt) as number, below.need.get(t.jf) as number);
+  }
+  for (let j = b.stmts.length - 1; j >= 0; j--) {
+    const s = b.stmts[j];
+    const { use, def } = useDef(s);
+    if (def >= 0) live &= ~(1 << def);
+    live |= use;
+    const e = abortEnd(s);
+    if (e !== Infinity) need = Math.max(need, e);
+  }
+  below.liveIn.set(b, live);
+  below.need.set(b, need);
 }
 
 /**
- * Runs the pass on a copy of `cfg`. States are computed on the fly in topological order,
- * so each block's entry state already reflects the edges moved above it; a moved edge
- * only ever points further down, so the order stays topological.
+ * Runs the pass on a copy of `cfg`. The states come from one analysis of the graph as it was;
+ * blocks are threaded bottom up, so an edge's walk follows edges below it that are already
+ * threaded. That is sound: threading changes no edge above the block being threaded (its
+ * state still holds), and a packet that takes a threaded edge would have taken the walked
+ * path, reaching the target with the same values in every atom the target reads. Liveness
+ * is computed in the same sweep, from the successors as they end up.
  */
 export function thread(cfg: Cfg): Cfg {
   const g = cloneCfg(cfg);
-  const table = new ValueTable();
-  const order = topoOrder(g);
-  const { liveIn } = liveness(order);
-  const incoming = new Map<Block, State[]>();
-  for (const p of order) {
-    const ins = incoming.get(p);
-    if (p !== g.entry && ins === undefined) continue; // every edge into it moved away
-    const st = p === g.entry ? entryState(table) : meet(ins as State[], table);
-    for (const s of p.stmts) step(s, st, table, false);
+  const an = analyze(g, false);
+  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
+  for (let i = an.order.length - 1; i >= 0; i--) {
+    const p = an.order[i];
     const t = p.term;
-    if (t.kind === 'return') continue;
-    const e = branchEdges(p, st, table);
-    const sides = isGotoBlock(p) ? (['jt'] as const) : (['jt', 'jf'] as const);
-    for (const side of sides) {
-      let target = t[side];
-      // Each step moves the edge strictly further down a DAG, so this ends.
-      for (;;) {
-        const next = skip(target, e[side], liveIn, table);
-        if (next === undefined) break;
-        target = next;
-      }
-      t[side] = target;
-      push(incoming, target, e[side]);
+    if (t.kind === 'branch') {
+      const e = an.edges.get(p) as { jt: State; jf: State };
+      t.jt = furthest(t.jt, e.jt, below);
+      t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, below);
     }
-    if (isGotoBlock(p)) t.jf = t.jt;
+    summarize(p, below);
   }
   return g;
 }

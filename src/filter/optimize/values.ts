@@ -8,7 +8,7 @@ import {
   BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MISCOP, BPF_MOD, BPF_MODE, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OP, BPF_OR,
   BPF_RSH, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_W, BPF_X, BPF_XOR, BPF_K, type Insn,
 } from '../../cbpf/index.js';
-import { A_ATOM, N_ATOMS, X_ATOM } from './graph.js';
+import { A_ATOM, N_ATOMS, X_ATOM, workMeter } from './graph.js';
 
 /** An inclusive unsigned 32-bit range. */
 export type Range = readonly [number, number];
@@ -41,12 +41,20 @@ const IDENTITY: Record<number, number> = { [BPF_ADD]: 0, [BPF_SUB]: 0, [BPF_OR]:
  */
 export class ValueTable {
   private readonly byKey = new Map<string, number>();
+  /** Constants by value: they are the most common lookups, so they skip building a string key. */
+  private readonly byConst = new Map<number, number>();
   private readonly constOf: (number | undefined)[] = [undefined];
   private readonly rangeOf: Range[] = [FULL];
 
   /** The number of a constant. */
   k(c: number): number {
-    return this.intern(`k${c >>> 0}`, c >>> 0, [c >>> 0, c >>> 0]);
+    const u = c >>> 0;
+    let v = this.byConst.get(u);
+    if (v === undefined) {
+      v = this.unique([u, u], u);
+      this.byConst.set(u, v);
+    }
+    return v;
   }
 
   /** The number of an expression identified by `key`, with a range it always lies in. */
@@ -54,9 +62,12 @@ export class ValueTable {
     return this.intern(key, undefined, range);
   }
 
-  /** A number distinct from every other, for values nothing else can equal. */
-  fresh(): number {
-    return this.constOf.length;
+  /** A new number distinct from every other, for values nothing else can equal (a join, a random load). */
+  unique(range: Range = FULL, c: number | undefined = undefined): number {
+    const v = this.constOf.length;
+    this.constOf.push(c);
+    this.rangeOf.push(range);
+    return v;
   }
 
   constant(v: number): number | undefined {
@@ -83,7 +94,7 @@ export class ValueTable {
  * At most this many facts, ranges and done loads are kept per state: forgetting is always
  * sound, and it keeps long chains of tests linear rather than quadratic.
  */
-export const MAX_FACTS = 256;
+export const MAX_FACTS = 16;
 
 /**
  * Branch outcomes known on a path, as an immutable set of `key -> result`: each branch adds one
@@ -107,7 +118,10 @@ export class Facts {
   }
 
   get(key: string): boolean | undefined {
-    for (let n = this.added; n !== undefined; n = n.next) if (n.key === key) return n.value;
+    for (let n = this.added; n !== undefined; n = n.next) {
+      workMeter.steps++;
+      if (n.key === key) return n.value;
+    }
     return this.base.get(key);
   }
 
@@ -137,6 +151,7 @@ export class Facts {
 
   /** All entries, oldest first. */
   entries(): [string, boolean][] {
+    workMeter.steps += this.size;
     const out: [string, boolean][] = [...this.base];
     const at = out.length;
     for (let n = this.added; n !== undefined; n = n.next) out.push([n.key, n.value]);
@@ -159,6 +174,12 @@ export interface State {
   regs: number[];
   /** Ranges that taken branches proved, by value number. */
   ranges: Map<number, Range>;
+  /**
+   * Small sets of constants a value is known to be one of (sorted, at most {@link MAX_SET}):
+   * what joining paths that each proved a different constant leaves, e.g. after
+   * `proto 6 or proto 17` a later test of either decides along every path.
+   */
+  sets: Map<number, readonly number[]>;
   /** Branch outcomes already known: `op:a:b` -> result. */
   facts: Facts;
   /** The captured length is at least this (every path did a load this far). */
@@ -169,14 +190,24 @@ export interface State {
   owned: number;
 }
 
+function uniqueAtoms(table: ValueTable): number[] {
+  const regs = new Array<number>(N_ATOMS);
+  for (let a = 0; a < N_ATOMS; a++) regs[a] = table.unique();
+  return regs;
+}
+
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: Array.from({ length: N_ATOMS }, (_, i) => table.expr(`init${i}`)), ranges: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE };
+  return { regs: uniqueAtoms(table), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
 }
 
 /** Bits of {@link State.owned}: the collections a state may write in place. */
 const OWN_RANGES = 1;
 const OWN_DONE = 2;
+const OWN_SETS = 4;
+
+/** The most constants a value's set holds; a larger join is forgotten (always sound). */
+export const MAX_SET = 16;
 
 /**
  * Copies share their map and set until one side writes (copy on write): states are copied on
@@ -186,14 +217,64 @@ const OWN_DONE = 2;
  */
 function ownRanges(st: State): Map<number, Range> {
   if ((st.owned & OWN_RANGES) === 0) {
+    workMeter.steps += st.ranges.size;
     st.ranges = new Map(st.ranges);
     st.owned |= OWN_RANGES;
   }
   return st.ranges;
 }
 
+function ownSets(st: State): Map<number, readonly number[]> {
+  if ((st.owned & OWN_SETS) === 0) {
+    workMeter.steps += st.sets.size;
+    st.sets = new Map(st.sets);
+    st.owned |= OWN_SETS;
+  }
+  return st.sets;
+}
+
+/** The constants `v` is known to be one of under `st`, if few: its set, or its one constant. */
+function valuesIn(v: number, st: State): readonly number[] | undefined {
+  const set = st.sets.get(v);
+  if (set !== undefined) return set;
+  const r = st.ranges.get(v);
+  return r !== undefined && r[0] === r[1] ? [r[0]] : undefined;
+}
+
+/** The sorted union of two sorted sets, or undefined when it would exceed {@link MAX_SET}. */
+function union(a: readonly number[], b: readonly number[]): readonly number[] | undefined {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (out.length >= MAX_SET) return undefined;
+    if (j >= b.length || (i < a.length && a[i] < b[j])) out.push(a[i++]);
+    else if (i >= a.length || b[j] < a[i]) out.push(b[j++]);
+    else {
+      out.push(a[i++]);
+      j++;
+    }
+  }
+  return out;
+}
+
+/** Whether `x op c` holds for the unsigned 32-bit values x and c (op: JEQ, JGT, JGE, JSET). */
+function holds(op: number, x: number, c: number): boolean {
+  switch (op) {
+    case BPF_JEQ:
+      return x === c;
+    case BPF_JGT:
+      return x > c;
+    case BPF_JGE:
+      return x >= c;
+    default:
+      return (x & c) !== 0;
+  }
+}
+
 function ownDone(st: State): Set<number> {
   if ((st.owned & OWN_DONE) === 0) {
+    workMeter.steps += st.done.size;
     st.done = new Set(st.done);
     st.owned |= OWN_DONE;
   }
@@ -208,7 +289,7 @@ export function stepCopy(s: State): State {
 /** An independent copy of a state (its collections are shared until written). */
 export function copyState(s: State): State {
   s.owned = 0;
-  return { regs: s.regs.slice(), ranges: s.ranges, facts: s.facts, minLen: s.minLen, done: s.done, owned: 0 };
+  return { regs: s.regs.slice(), ranges: s.ranges, sets: s.sets, facts: s.facts, minLen: s.minLen, done: s.done, owned: 0 };
 }
 
 /**
@@ -219,10 +300,29 @@ export function meet(states: readonly State[], table: ValueTable): State {
   const out = copyState(states[0]);
   for (let i = 1; i < states.length; i++) {
     const s = states[i];
-    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.expr(`phi${table.fresh()}`);
+    workMeter.steps++;
+    for (let a = 0; a < N_ATOMS; a++) if (out.regs[a] !== s.regs[a]) out.regs[a] = table.unique();
+    // Sets first, while both sides' ranges still say which values are single constants.
+    if (out.sets !== s.sets || out.ranges !== s.ranges) {
+      for (const [v, mine] of out.sets) {
+        workMeter.steps++;
+        const theirs = valuesIn(v, s);
+        const u = theirs === undefined ? undefined : union(mine, theirs);
+        if (u === undefined) ownSets(out).delete(v);
+        else if (u.length !== mine.length) ownSets(out).set(v, u);
+      }
+      for (const [v, r] of out.ranges) {
+        workMeter.steps++;
+        if (r[0] !== r[1] || out.sets.has(v) || out.sets.size >= MAX_FACTS) continue;
+        const theirs = valuesIn(v, s);
+        const u = theirs === undefined ? undefined : union([r[0]], theirs);
+        if (u !== undefined && u.length > 1) ownSets(out).set(v, u);
+      }
+    }
     // Iterating the map being replaced is safe: a write goes to the owned copy, and only keys already iterated change.
     if (out.ranges !== s.ranges) {
       for (const [v, r] of out.ranges) {
+        workMeter.steps++;
         const o = s.ranges.get(v);
         if (o === undefined) ownRanges(out).delete(v);
         else if (o[0] < r[0] || o[1] > r[1]) ownRanges(out).set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
@@ -230,7 +330,10 @@ export function meet(states: readonly State[], table: ValueTable): State {
     }
     out.facts = out.facts.intersect(s.facts);
     out.minLen = Math.min(out.minLen, s.minLen);
-    if (out.done !== s.done) for (const v of out.done) if (!s.done.has(v)) ownDone(out).delete(v);
+    if (out.done !== s.done) {
+      workMeter.steps += out.done.size;
+      for (const v of out.done) if (!s.done.has(v)) ownDone(out).delete(v);
+    }
   }
   return out;
 }
@@ -256,8 +359,9 @@ export interface StmtResult {
   mayAbort: boolean;
 }
 
-function load(size: number, k: number, st: State, table: ValueTable, key: string, range: Range): { v: number; mayAbort: boolean } {
-  const v = table.expr(key, range);
+/** A load's value number (`key` undefined: a value no other load equals) and whether it may abort. */
+function load(size: number, k: number, st: State, table: ValueTable, key: string | undefined, range: Range): { v: number; mayAbort: boolean } {
+  const v = key === undefined ? table.unique(range) : table.expr(key, range);
   // Offsets of 2^31 and up are Linux ancillary data (SKF_*); never assume they are in range.
   const inRange = k < 0x80000000 && k + size <= st.minLen;
   const mayAbort = !inRange && !st.done.has(v);
@@ -319,6 +423,7 @@ function setX(s: Insn, st: State, table: ValueTable, alter: boolean, v: number, 
  * `#k` forms when X is known, `[k]` when an indexed load's X is known.
  */
 export function step(s: Insn, st: State, table: ValueTable, alter: boolean): StmtResult {
+  workMeter.steps++;
   const r = st.regs;
   const cls = BPF_CLASS(s.code);
   switch (cls) {
@@ -332,7 +437,7 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
         // Linux ancillary loads are not packet bytes: `random` differs every time, and
         // `nla`, `nlan` and `xor_x` read A and X. Number them by A and X too.
         const anc = s.k >= ANC_FIRST && s.k < ANC_END;
-        const key = !anc ? `abs${size}:${s.k}` : s.k === ANC_RANDOM ? `random${table.fresh()}` : `anc${size}:${s.k}:${r[A_ATOM]}:${r[X_ATOM]}`;
+        const key = !anc ? `abs${size}:${s.k}` : s.k === ANC_RANDOM ? undefined : `anc${size}:${s.k}:${r[A_ATOM]}:${r[X_ATOM]}`;
         const { v, mayAbort } = load(WIDTH[size] ?? 4, s.k, st, table, key, SIZE_RANGE[size] ?? FULL);
         return setA(s, st, table, alter, v, mayAbort);
       }
@@ -443,6 +548,12 @@ export function testKey(op: number, a: number, b: number): string {
 export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
   const known = st.facts.get(testKey(op, a, b));
   if (known !== undefined) return known;
+  const set = st.sets.get(a);
+  const c = set === undefined ? undefined : constIn(b, st, table);
+  if (set !== undefined && c !== undefined) {
+    const first = holds(op, set[0], c);
+    if (set.every((x) => holds(op, x, c) === first)) return first;
+  }
   if (a === b) {
     if (op === BPF_JEQ || op === BPF_JGE) return true;
     if (op === BPF_JGT) return false;
@@ -480,6 +591,20 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
   if (st.facts.size < MAX_FACTS) st.facts = st.facts.with(testKey(op, a, b), result);
   const bc = constIn(b, st, table);
   if (bc === undefined) return;
+  const set = st.sets.get(a);
+  if (set !== undefined) {
+    const left = set.filter((x) => holds(op, x, bc) === result);
+    if (left.length !== set.length && left.length > 0) {
+      if (left.length > 1) ownSets(st).set(a, left);
+      else ownSets(st).delete(a);
+      // What is left bounds the range too (a single constant makes it known).
+      const r = rangeIn(a, st, table);
+      const lo = Math.max(r[0], left[0]);
+      const hi = Math.min(r[1], left[left.length - 1]);
+      if (lo <= hi && (st.ranges.has(a) || st.ranges.size < MAX_FACTS)) ownRanges(st).set(a, [lo, hi]);
+    }
+    if (op === BPF_JSET) return;
+  }
   let [lo, hi] = rangeIn(a, st, table);
   if (op === BPF_JEQ) {
     if (result) lo = hi = bc;
