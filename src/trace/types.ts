@@ -1,5 +1,8 @@
 /** The trace language's value types, their byte layout in maps and events, and decoded values (shared by the compiler and the output formatters). */
 
+/** How `kstack`/`ustack` print: bpftrace's `bpftrace` (default), `perf` and `raw` modes. */
+export type StackMode = 'bpftrace' | 'perf' | 'raw';
+
 /** How bpftrace prints a timestamp taken with `nsecs(...)`/`strftime`. */
 export type TimestampMode = 'boot' | 'monotonic' | 'tai' | 'sw_tai';
 
@@ -131,8 +134,12 @@ export type Value =
   | { kind: 'usym'; addr: bigint; pid: number }
   | { kind: 'inet'; bytes: Uint8Array }
   | { kind: 'macaddr'; bytes: Uint8Array }
-  | { kind: 'timestamp'; ns: bigint; mode: TimestampMode }
-  | { kind: 'stack'; user: boolean; frames: bigint[] }
+  /** `strftime(format, ns)`: `format` is the strftime text the formatter applies (absent: the time as nanoseconds). */
+  | { kind: 'timestamp'; ns: bigint; mode: TimestampMode; format?: string }
+  /** kstack/ustack: `pid` for ustack symbols, `mode` as in `kstack(perf)` (default bpftrace). */
+  | { kind: 'stack'; user: boolean; frames: bigint[]; pid?: number; mode?: StackMode }
+  /** Text the runtime resolved in user space (cgroup_path, strerror, username, path): printed as is. */
+  | { kind: 'text'; value: string }
   | { kind: 'agg'; agg: AggValue };
 
 /** An aggregation's value, summed/merged over CPUs. */
