@@ -31,6 +31,6 @@ export interface FormatContext {
   bootTimeNs?: bigint;
   /** Minutes east of UTC for local times (`strftime`, `time()`); default 0 (UTC). */
   utcOffsetMinutes?: number;
-  /** How many stack frames `kstack`/`ustack` print at most (bpftrace: 127 unless given). */
-  maxStackFrames?: number;
+  /** Enumerator names by enum name then value, for ints typed with an `enumName` (from BTF or the script). */
+  enums?: ReadonlyMap<string, ReadonlyMap<bigint, string>>;
 }
