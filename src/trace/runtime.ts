@@ -1,0 +1,507 @@
+/**
+ * The trace runtime (Linux): resolve probes, compile, load into the kernel, attach, run
+ * BEGIN/END, read events from the ring buffer and print them, print maps at exit.
+ */
+
+import { MapType } from '../ebpf/index.js';
+import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/index.js';
+import { BpfkitError } from '../util/index.js';
+import type { Loc } from './ast.js';
+import { compileAst } from './compiler.js';
+import type { CompiledProgram, EventDesc, MapInfo, ResolvedProbe } from './compiler.js';
+import { TraceError, renderDiagnostic } from './errors.js';
+import { TraceOutput, formatPrintf } from './format/index.js';
+import type { MapDump, MapEntry, OutputMode } from './format/index.js';
+import { parseProgram } from './parser.js';
+import { decodeValue, readInt, sizeOf } from './types.js';
+import type { AggValue, TraceType, Value } from './types.js';
+
+export interface RunOptions {
+  source: string;
+  /** `stdin` for -e programs, else the file name (used in diagnostics). */
+  fileName: string;
+  positional: string[];
+  format: OutputMode;
+  quiet: boolean;
+  unsafe: boolean;
+  dryRun: boolean;
+  debug: boolean;
+  command?: string;
+  pid?: number;
+  /** Print `__BPFTRACE_NOTIFY_PROBES_ATTACHED` once attached. */
+  notifyAttached: boolean;
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
+
+/** Local tracefs format reader, used until src/trace/probes has one. */
+async function tracepointFields(category: string, event: string): Promise<ResolvedProbe['fields']> {
+  const fs = await import('node:fs/promises');
+  for (const dir of TRACEFS) {
+    let text: string;
+    try {
+      text = await fs.readFile(`${dir}/events/${category}/${event}/format`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields: NonNullable<ResolvedProbe['fields']> = [];
+    for (const line of text.split('\n')) {
+      const m = /^\s*field:(.*?);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/.exec(line);
+      if (!m) continue;
+      const decl = m[1].trim();
+      const nm = /([A-Za-z_]\w*)\s*(\[(\d*)\])?\s*$/.exec(decl);
+      if (!nm) continue;
+      const type = decl.slice(0, nm.index).trim() + (nm[2] ? '[]' : '');
+      fields.push({
+        name: nm[1], type, offset: Number(m[2]), size: Number(m[3]), signed: m[4] === '1', dataLoc: /__data_loc/.test(decl),
+        arrayLength: nm[3] ? Number(nm[3]) : undefined, common: nm[1].startsWith('common_'),
+      });
+    }
+    return fields;
+  }
+  return undefined;
+}
+
+async function listEvents(): Promise<string[]> {
+  const fs = await import('node:fs/promises');
+  for (const dir of TRACEFS) {
+    try {
+      return (await fs.readFile(`${dir}/available_events`, 'utf8')).split('\n').filter(Boolean);
+    } catch {
+      // next
+    }
+  }
+  return [];
+}
+
+function wildcard(p: string): RegExp {
+  return new RegExp(`^${p.replace(/[\\^$.|+()[\]{}]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+const ALIASES: Record<string, string> = {
+  BEGIN: 'begin', begin: 'begin', END: 'end', end: 'end', tracepoint: 'tracepoint', t: 'tracepoint',
+  rawtracepoint: 'rawtracepoint', rt: 'rawtracepoint', uprobe: 'uprobe', u: 'uprobe', uretprobe: 'uretprobe', ur: 'uretprobe',
+  usdt: 'usdt', U: 'usdt', profile: 'profile', p: 'profile', interval: 'interval', i: 'interval', software: 'software', s: 'software',
+  hardware: 'hardware', h: 'hardware', kprobe: 'kprobe', k: 'kprobe', kretprobe: 'kretprobe', kr: 'kretprobe',
+  fentry: 'fentry', f: 'fentry', kfunc: 'fentry', fexit: 'fexit', fr: 'fexit', kretfunc: 'fexit',
+};
+
+/** Expands one probe spec to concrete probes (tracefs for tracepoints). */
+async function resolveSpec(text: string, loc: Loc): Promise<ResolvedProbe[]> {
+  const parts = text.split(':');
+  const provider = ALIASES[parts[0]];
+  if (!provider) throw new TraceError('E_TRACE_PROBE', `Invalid probe type: ${parts[0]}`, loc);
+  switch (provider) {
+    case 'begin': case 'end': return [{ provider, name: provider }];
+    case 'tracepoint': {
+      if (parts.length !== 3) throw new TraceError('E_TRACE_PROBE', `Invalid tracepoint: ${text}`, loc);
+      const [, cat, ev] = parts;
+      const names = /[*?]/.test(cat + ev)
+        ? (await listEvents()).filter((e) => wildcard(`${cat}:${ev}`).test(e)).map((e) => e.split(':'))
+        : [[cat, ev]];
+      const out: ResolvedProbe[] = [];
+      for (const [c, e] of names) {
+        const fields = await tracepointFields(c, e);
+        if (!fields) {
+          if (names.length === 1) throw new TraceError('E_TRACE_PROBE', `Probe does not exist: tracepoint:${c}:${e}`, loc);
+          continue;
+        }
+        out.push({ provider, name: `tracepoint:${c}:${e}`, fields });
+      }
+      if (!out.length) throw new TraceError('E_TRACE_PROBE', `No probes matched: ${text}`, loc);
+      return out;
+    }
+    case 'rawtracepoint': {
+      const ev = parts[parts.length - 1];
+      return [{ provider, name: `rawtracepoint:${ev}`, args: [] }];
+    }
+    case 'interval': case 'profile': {
+      const unit = parts.length === 3 ? parts[1] : 'hz';
+      const rate = parts[parts.length - 1];
+      if (!/^[0-9]+$/.test(rate)) throw new TraceError('E_TRACE_PROBE', `Invalid rate of ${provider} probe: ${rate}`, loc);
+      return [{ provider, name: `${provider}:${unit}:${rate}` }];
+    }
+    case 'software': return [{ provider, name: `software:${parts[1]}:${parts[2] ?? ''}` }];
+    case 'uprobe': case 'uretprobe': return [{ provider, name: `${provider}:${parts.slice(1).join(':')}` }];
+    default:
+      throw new TraceError('E_TRACE_PROBE', `${provider} probes are not supported on this kernel`, loc);
+  }
+}
+
+const SW_EVENTS: Record<string, number> = {
+  'cpu-clock': 0, cpu: 0, 'task-clock': 1, 'page-faults': 2, faults: 2, 'context-switches': 3, cs: 3, 'cpu-migrations': 4,
+  migrations: 4, 'minor-faults': 5, 'major-faults': 6, 'alignment-faults': 7, 'emulation-faults': 8, dummy: 9, 'bpf-output': 10,
+};
+const SW_DEFAULT_COUNT: Record<number, number> = { 0: 1000000, 1: 1000000, 2: 100, 3: 1000, 4: 1, 5: 100, 6: 1, 7: 1, 8: 1, 9: 1, 10: 1 };
+const UNIT_NS: Record<string, bigint> = { s: 1000000000n, ms: 1000000n, us: 1000n, ns: 1n };
+
+/** Attaches one compiled probe's program (local attach until src/trace/probes has it). */
+async function attach(kernel: Kernel, prog: KernelProgram, probe: ResolvedProbe, pid: number | undefined): Promise<KernelLink> {
+  const k = await import('../kernel/index.js');
+  const parts = probe.name.split(':');
+  switch (probe.provider) {
+    case 'tracepoint': return k.attachTracepoint(kernel.sys, prog, parts[1], parts[2]);
+    case 'rawtracepoint': return k.attachRawTracepoint(kernel.sys, prog, parts[1]);
+    case 'interval': {
+      const period = BigInt(parts[2]) * (UNIT_NS[parts[1]] ?? 0n);
+      if (parts[1] === 'hz') return k.attachPerfSample(kernel.sys, prog, { frequency: Number(parts[2]), cpus: [0] });
+      return k.attachPerfSample(kernel.sys, prog, { period, cpus: [0] });
+    }
+    case 'profile': {
+      if (parts[1] === 'hz') return k.attachPerfSample(kernel.sys, prog, { frequency: Number(parts[2]), possibleCpus: await onlineCpus(), ...(pid ? { pid } : {}) });
+      const period = BigInt(parts[2]) * (UNIT_NS[parts[1]] ?? 0n);
+      return k.attachPerfSample(kernel.sys, prog, { period, possibleCpus: await onlineCpus(), ...(pid ? { pid } : {}) });
+    }
+    case 'software': {
+      const config = SW_EVENTS[parts[1]];
+      if (config === undefined) throw new TraceError('E_TRACE_PROBE', `Invalid software probe: ${parts[1]}`);
+      const count = parts[2] ? Number(parts[2]) : SW_DEFAULT_COUNT[config];
+      return k.attachPerfSample(kernel.sys, prog, { type: 1, config, period: BigInt(count), possibleCpus: await onlineCpus(), ...(pid ? { pid } : {}) });
+    }
+    default:
+      throw new TraceError('E_TRACE_PROBE', `attaching ${probe.provider} probes is not supported yet`);
+  }
+}
+
+async function onlineCpus(): Promise<number> {
+  const os = await import('node:os');
+  return os.cpus().length;
+}
+
+function eventDecoder(events: EventDesc[]): (bytes: Uint8Array) => { desc: EventDesc; bytes: Uint8Array } | undefined {
+  return (bytes) => {
+    if (bytes.length < 8) return undefined;
+    const id = Number(readInt(bytes, 0, 64, false));
+    const desc = events[id];
+    return desc ? { desc, bytes } : undefined;
+  };
+}
+
+/** Reads one language map out of the kernel as a dump for the formatters. */
+async function dumpMap(info: MapInfo, map: KernelMap, ncpus: number): Promise<MapDump> {
+  const entries: MapEntry[] = [];
+  const perCpu = info.percpu;
+  const slotSize = Math.ceil(map.spec.valueSize / 8) * 8;
+  const cpuValues = (v: Uint8Array): Uint8Array[] => (perCpu ? Array.from({ length: ncpus }, (_, i) => v.subarray(i * slotSize, i * slotSize + map.spec.valueSize)) : [v]);
+  const keyOf = (k: Uint8Array): Value[] => {
+    if (!info.keyType) return [];
+    const v = decodeValue(info.keyType, k, 0);
+    return info.keyType.kind === 'tuple' && v.kind === 'tuple' ? v.elems : [v];
+  };
+  if (info.bucketed) {
+    const groups = new Map<string, { key: Value[]; counts: bigint[] }>();
+    const nb = info.agg === 'hist' ? 66 : Number((info.lhist!.max - info.lhist!.min) / info.lhist!.step) + 2;
+    for await (const [k, v] of map.entries()) {
+      let bucket: number;
+      let keyBytes: Uint8Array;
+      if (info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY) {
+        bucket = Number(readInt(k, 0, 32, false));
+        keyBytes = new Uint8Array(0);
+      } else {
+        bucket = Number(readInt(k, k.length - 8, 64, false));
+        keyBytes = k.subarray(0, k.length - 8);
+      }
+      const total = cpuValues(v).reduce((a, x) => a + readInt(x, 0, 64, false), 0n);
+      if (total === 0n && info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY) continue;
+      const id = Array.from(keyBytes).join(',');
+      let g = groups.get(id);
+      if (!g) {
+        g = { key: keyOf(keyBytes), counts: new Array<bigint>(nb).fill(0n) };
+        groups.set(id, g);
+      }
+      if (bucket < nb) g.counts[bucket] += total;
+    }
+    for (const g of groups.values()) {
+      const buckets = new Map<number, bigint>();
+      g.counts.forEach((c, i) => { if (c) buckets.set(i, c); });
+      const agg: AggValue = info.agg === 'hist' ? { agg: 'hist', buckets, bits: 0 } : { agg: 'lhist', buckets, ...info.lhist! };
+      entries.push({ key: g.key, value: { kind: 'agg', agg } });
+    }
+    return { name: info.name, keyed: !!info.keyType, valueType: info.valueType, entries };
+  }
+  for await (const [k, v] of map.entries()) {
+    const vals = cpuValues(v);
+    let value: Value;
+    switch (info.agg) {
+      case 'count': case 'sum': {
+        const total = vals.reduce((a, x) => a + readInt(x, 0, 64, true), 0n);
+        value = { kind: 'agg', agg: { agg: info.agg, value: info.agg === 'count' ? BigInt.asUintN(64, total) : total } };
+        if (info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY && !vals.some((x) => x.some((b) => b !== 0))) continue;
+        break;
+      }
+      case 'min': case 'max': {
+        let best: bigint | undefined;
+        for (const x of vals) {
+          if (readInt(x, 8, 64, false) === 0n) continue;
+          const n = readInt(x, 0, 64, true);
+          if (best === undefined || (info.agg === 'min' ? n < best : n > best)) best = n;
+        }
+        if (best === undefined) continue;
+        value = { kind: 'agg', agg: { agg: info.agg, value: best, set: true } };
+        break;
+      }
+      case 'avg': case 'stats': {
+        let total = 0n;
+        let count = 0n;
+        for (const x of vals) {
+          total += readInt(x, 0, 64, true);
+          count += readInt(x, 8, 64, false);
+        }
+        if (count === 0n && info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY) continue;
+        value = { kind: 'agg', agg: { agg: info.agg, sum: total, count } };
+        break;
+      }
+      default:
+        value = decodeValue(info.valueType, vals[0], 0);
+    }
+    entries.push({ key: keyOf(k), value });
+  }
+  return { name: info.name, keyed: !!info.keyType, valueType: info.valueType, entries };
+}
+
+function describeLoc(source: string, fileName: string, loc: Loc): { filename: string; line: number; column: number; text: string } {
+  void source;
+  return { filename: fileName, line: loc.line, column: loc.col, text: `${fileName}:${loc.line}:${loc.col}-${loc.endCol}` };
+}
+
+/** Runs a trace program until exit()/END/signal; returns the process exit status. */
+export async function runTrace(opts: RunOptions): Promise<number> {
+  const diag = (e: unknown): number => {
+    if (e instanceof TraceError) {
+      opts.err(renderDiagnostic(opts.source, opts.fileName, e.detail, e.loc));
+      return 1;
+    }
+    if (e instanceof BpfkitError) {
+      opts.err(`ERROR: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  };
+  let compiled: CompiledProgram;
+  const startNs = process.hrtime.bigint();
+  const ncpus = await onlineCpus();
+  try {
+    const ast = parseProgram(opts.source);
+    const resolved = new Map<string, ResolvedProbe[]>();
+    for (const p of ast.probes) for (const s of p.probes) if (!resolved.has(s.text)) resolved.set(s.text, await resolveSpec(s.text, s.loc));
+    compiled = compileAst(ast, {
+      positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid,
+      resolveProbe: (t) => resolved.get(t) ?? [],
+    });
+  } catch (e) {
+    return diag(e);
+  }
+  if (opts.debug) {
+    const { disassembleProgram } = await loadDisasm();
+    for (const p of compiled.probes) {
+      opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleProgram(p.spec.insns)}\n`);
+    }
+    for (const m of compiled.maps) opts.out(`map ${m.name}: type ${m.type} key ${m.keySize} value ${m.valueSize} entries ${m.maxEntries}\n`);
+  }
+  const { openKernel, RingBufferReader } = await import('../kernel/index.js');
+  let kernel: Kernel;
+  try {
+    kernel = await openKernel();
+  } catch (e) {
+    return diag(e);
+  }
+  const maps = new Map<string, KernelMap>();
+  const programs: { probe: ResolvedProbe; prog: KernelProgram }[] = [];
+  const links: KernelLink[] = [];
+  const cleanup = (): void => {
+    for (const l of links) l.close();
+    for (const p of programs) p.prog.close();
+    for (const m of maps.values()) m.close();
+  };
+  try {
+    for (const ms of compiled.maps) maps.set(ms.name, kernel.createMap(ms));
+    for (const p of compiled.probes) programs.push({ probe: p.probe, prog: kernel.load(p.spec, { maps }) });
+  } catch (e) {
+    cleanup();
+    return diag(e);
+  }
+  if (opts.dryRun) {
+    cleanup();
+    return 0;
+  }
+  const output = new TraceOutput(opts.format, { out: opts.out, err: opts.err });
+  let exitRequested = false;
+  let exitCode = 0;
+  let wake: (() => void) | undefined;
+  const requestExit = (): void => {
+    exitRequested = true;
+    wake?.();
+  };
+  const ringMap = maps.get(compiled.ringbuf)!;
+  const ring = new RingBufferReader(kernel.sys, ringMap);
+  const decode = eventDecoder(compiled.events);
+  const pendingAsync: Promise<void>[] = [];
+  const handle = (record: Uint8Array): void => {
+    const ev = decode(record);
+    if (!ev) return;
+    const { desc, bytes } = ev;
+    const argValues = (args: { type: TraceType; offset: number }[]): Value[] => args.map((a) => decodeValue(a.type, bytes, a.offset));
+    switch (desc.kind) {
+      case 'printf': {
+        const text = formatPrintf(desc.fmt, argValues(desc.args));
+        if (desc.level) output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
+        else output.printf(text);
+        return;
+      }
+      case 'print':
+        output.value(decodeValue(desc.type, bytes, desc.offset));
+        return;
+      case 'printMap': {
+        const info = compiled.mapInfo.get(desc.map)!;
+        pendingAsync.push(dumpMap(info, maps.get(info.bpfName)!, kernel.possibleCpus).then((d) => output.map(d, { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) })));
+        return;
+      }
+      case 'clear': case 'zero': {
+        const info = compiled.mapInfo.get(desc.map)!;
+        const m = maps.get(info.bpfName)!;
+        pendingAsync.push((async () => {
+          if (info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY || desc.kind === 'zero') {
+            for await (const k of m.keys()) m.set(k, new Uint8Array(m.valueBytes));
+          } else {
+            const keys: Uint8Array[] = [];
+            for await (const k of m.keys()) keys.push(k);
+            for (const k of keys) m.delete(k);
+          }
+        })());
+        return;
+      }
+      case 'exit':
+        if (bytes.length >= 16) exitCode = Number(readInt(bytes, 8, 64, true)) & 0xff;
+        requestExit();
+        return;
+      case 'time': {
+        const d = new Date();
+        const pad = (n: number): string => String(n).padStart(2, '0');
+        const fmt = desc.fmt ?? '%H:%M:%S\n';
+        output.time(fmt.replace('%H', pad(d.getHours())).replace('%M', pad(d.getMinutes())).replace('%S', pad(d.getSeconds())));
+        return;
+      }
+      default:
+    }
+  };
+  const drain = async (): Promise<void> => {
+    ring.consume(handle);
+    while (pendingAsync.length) await pendingAsync.shift();
+  };
+  const runProbes = async (provider: string): Promise<void> => {
+    for (const p of programs) {
+      if (p.probe.provider !== provider) continue;
+      // BPF_PROG_TEST_RUN of a raw tracepoint program takes only a context (no data, no repeat).
+      const ctx = new Uint8Array(new ArrayBuffer(8));
+      const { BpfCmd, testRunAttr } = await import('../kernel/index.js');
+      kernel.sys.bpf(BpfCmd.BPF_PROG_TEST_RUN, testRunAttr({ progFd: p.prog.fd, dataSizeIn: 0, dataSizeOut: 0, dataIn: 0n, dataOut: 0n, ctxIn: kernel.sys.addressOf(ctx), ctxSizeIn: 8, repeat: 0 }));
+      await drain();
+      if (exitRequested && provider === 'begin') break;
+    }
+  };
+  const onSignal = (): void => requestExit();
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  let child: import('node:child_process').ChildProcess | undefined;
+  try {
+    const attachable = programs.filter((p) => p.probe.provider !== 'begin' && p.probe.provider !== 'end');
+    try {
+      for (const p of attachable) links.push(await attach(kernel, p.prog, p.probe, opts.pid));
+    } catch (e) {
+      return diag(e);
+    }
+    if (!opts.quiet || opts.format === 'json') {
+      if (!opts.quiet) output.attachedProbes(programs.filter((p) => p.probe.provider !== 'end' || true).length);
+    }
+    if (opts.notifyAttached) opts.out('__BPFTRACE_NOTIFY_PROBES_ATTACHED\n');
+    await runProbes('begin');
+    if (opts.command && !exitRequested) {
+      const { spawn } = await import('node:child_process');
+      const argv = splitCommand(opts.command);
+      child = spawn(argv[0], argv.slice(1), { stdio: 'inherit' });
+      child.on('exit', () => requestExit());
+      child.on('error', (e) => {
+        opts.err(`ERROR: failed to run command '${opts.command}': ${e.message}\n`);
+        exitCode = 1;
+        requestExit();
+      });
+    }
+    if (!attachable.length && !opts.command) exitRequested = true;
+    const watcher = kernel.sys.poll(ringMap.fd, { readable: true }, () => {
+      void drain().then(() => {
+        if (exitRequested) wake?.();
+      });
+    });
+    while (!exitRequested) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        if (exitRequested) resolve();
+      });
+      await drain();
+    }
+    watcher.close();
+    for (const l of links.splice(0)) l.close();
+    await drain();
+    const hadExitEvent = exitRequested;
+    void hadExitEvent;
+    await runProbes('end');
+    await drain();
+    if (opts.format === 'text') output.end();
+    for (const name of compiled.mapOrder) {
+      const info = compiled.mapInfo.get(name);
+      if (!info) continue;
+      const m = maps.get(info.bpfName)!;
+      output.map(await dumpMap(info, m, kernel.possibleCpus));
+    }
+  } catch (e) {
+    return diag(e);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    ring.close();
+    cleanup();
+    if (child && child.exitCode === null) child.kill('SIGTERM');
+  }
+  return exitCode;
+}
+
+async function loadDisasm(): Promise<{ disassembleProgram: (insns: import('../ebpf/index.js').Insn[]) => string }> {
+  const ebpf = await import('../ebpf/index.js');
+  const fn = (ebpf as unknown as Record<string, unknown>).formatLlvmProgram ?? (ebpf as unknown as Record<string, unknown>).disassemble;
+  return {
+    disassembleProgram: (insns) => (typeof fn === 'function' ? String((fn as (i: unknown) => unknown)(insns)) : insns.map((i) => JSON.stringify(i, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).join('\n')),
+  };
+}
+
+/** Splits a command line as a shell would (quotes and backslashes respected, no expansion). */
+export function splitCommand(cmd: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let has = false;
+  let q: string | undefined;
+  for (let i = 0; i < cmd.length; i++) {
+    const c = cmd[i];
+    if (q) {
+      if (c === q) q = undefined;
+      else if (c === '\\' && q === '"' && i + 1 < cmd.length) cur += cmd[++i];
+      else cur += c;
+      continue;
+    }
+    if (c === '"' || c === "'") { q = c; has = true; continue; }
+    if (c === '\\' && i + 1 < cmd.length) { cur += cmd[++i]; has = true; continue; }
+    if (/\s/.test(c)) {
+      if (has) out.push(cur);
+      cur = '';
+      has = false;
+      continue;
+    }
+    cur += c;
+    has = true;
+  }
+  if (has) out.push(cur);
+  return out;
+}
+
+export { sizeOf };
