@@ -8,6 +8,7 @@ import type { Insn, MapSpec, ProgramSpec, Reg } from '../ebpf/index.js';
 import type { Expr, Loc, MacroDef, Probe, Program, Stmt, TypeSpec } from './ast.js';
 import { TraceError } from './errors.js';
 import { parseProgram } from './parser.js';
+import { pruneUnreachable } from './prune.js';
 import { DEFAULT_STRLEN, T, sizeOf, tupleType, typeName } from './types.js';
 import type { AggKind, Field, TraceType } from './types.js';
 
@@ -110,6 +111,9 @@ const MAP_DECL_TYPES: Record<string, number> = {
 const RET_FLAG = '$__return';
 /** Marks the placeholder of a BPF_PSEUDO_FUNC lddw until the builder's output is patched. */
 const FUNC_MARK = 0x7ace;
+
+/** Functions that are statements (no value). */
+const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time']);
 
 const AGG_FUNCS = new Set(['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist']);
 
@@ -919,6 +923,7 @@ class ProbeCodegen {
       }
       default: {
         const t = this.c.typeOf(e, this.varTypes, this.probe);
+        if (t.kind === 'none' && !STATEMENT_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `Unknown function: '${e.name}'`, e.loc);
         if (isMem(t)) this.mem(e);
         else this.scalar(e);
       }
@@ -1291,12 +1296,7 @@ class ProbeCodegen {
         return;
       default: {
         if (AGG_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `${e.name}() should be directly assigned to a map`, e.loc);
-        const t = c.typeOf(e, this.varTypes, this.probe);
-        if (isMem(t)) {
-          this.mem(e);
-          b.mov64(R0, 0);
-          return;
-        }
+        if (!STATEMENT_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `Unknown function: '${e.name}'`, e.loc);
         this.callStmt(e);
         b.mov64(R0, 0);
       }
@@ -2141,7 +2141,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
   units.forEach((u, i) => {
     const g = new ProbeCodegen(c, u.probe, u.vars, i);
     g.compileBody(u.block.body, u.block.predicate);
-    const insns = patchFuncRefs(g.b.build());
+    const insns = pruneUnreachable(patchFuncRefs(g.b.build()));
     scratchMaps.push({ name: g.scratchMap, type: MapType.BPF_MAP_TYPE_PERCPU_ARRAY, keySize: 4, valueSize: Math.max(8, Math.ceil(g.scratchMax / 8) * 8), maxEntries: 1 });
     probes.push({
       probe: u.probe,

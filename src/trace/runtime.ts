@@ -7,6 +7,7 @@ import { MapType } from '../ebpf/index.js';
 import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/index.js';
 import { BpfkitError } from '../util/index.js';
 import type { Loc } from './ast.js';
+import { callbackStarts, loadWithCallbacks } from './btf-loader.js';
 import { compileAst } from './compiler.js';
 import type { CompiledProgram, EventDesc, MapInfo, ResolvedProbe } from './compiler.js';
 import { TraceError, renderDiagnostic } from './errors.js';
@@ -317,7 +318,10 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   };
   try {
     for (const ms of compiled.maps) maps.set(ms.name, kernel.createMap(ms));
-    for (const p of compiled.probes) programs.push({ probe: p.probe, prog: kernel.load(p.spec, { maps }) });
+    for (const p of compiled.probes) {
+      const prog = callbackStarts(p.spec.insns).length ? loadWithCallbacks(kernel.sys, p.spec, maps) : kernel.load(p.spec, { maps });
+      programs.push({ probe: p.probe, prog });
+    }
   } catch (e) {
     cleanup();
     return diag(e);
