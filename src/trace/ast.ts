@@ -91,4 +91,6 @@ export interface Program {
   config: { key: string; value: Expr; loc: Loc }[];
   /** Struct definitions written in the program (C syntax), by name. */
   structs: { name: string; text: string; loc: Loc }[];
+  /** Enumerators of `enum X { A, B = 2 }` definitions. */
+  enums: { name: string; value: bigint; enumName: string }[];
 }

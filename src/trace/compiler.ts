@@ -85,6 +85,8 @@ export interface CompiledProgram {
   config: Map<string, bigint | string>;
   /** Names in `@` order of first appearance. */
   mapOrder: string[];
+  /** Enumerator names by enum and value, for printing `%s` of enum values. */
+  enums: Map<string, Map<bigint, string>>;
 }
 
 const EVENT_RINGBUF = 'events';
@@ -1174,6 +1176,11 @@ class ProbeCodegen {
   private builtin(e: Extract<Expr, { kind: 'builtin' }>): void {
     const b = this.b;
     const p = this.probe;
+    const en = this.c.enumConsts.get(e.name);
+    if (en) {
+      b.lddw(R0, BigInt.asUintN(64, en.value));
+      return;
+    }
     switch (e.name) {
       case 'pid': b.call('get_current_pid_tgid').rsh64(R0, 32); return;
       case 'tid': b.call('get_current_pid_tgid').mov32(R0, R0); return;
@@ -1293,6 +1300,28 @@ class ProbeCodegen {
         return;
       case 'sizeof':
         b.mov64(R0, 8);
+        return;
+      case 'nsecs': {
+        const a = e.args[0];
+        const mode = a && a.kind === 'builtin' ? a.name : 'monotonic';
+        const helper: Record<string, string> = { monotonic: 'ktime_get_ns', boot: 'ktime_get_boot_ns', tai: 'ktime_get_tai_ns', sw_tai: 'ktime_get_tai_ns' };
+        if (!helper[mode]) throw new TraceError('E_TRACE_TYPE', `Invalid timestamp mode: ${mode}`, e.loc);
+        b.call(helper[mode]);
+        return;
+      }
+      case 'bswap': {
+        const t = c.typeOf(e, this.varTypes, this.probe);
+        this.scalar(e.args[0]);
+        const bits = t.kind === 'int' ? t.bits : 64;
+        if (bits > 8) b.bswap(R0, bits as 16 | 32 | 64);
+        return;
+      }
+      case 'strftime': {
+        this.scalar(e.args[1]);
+        return;
+      }
+      case 'strerror':
+        this.scalar(e.args[0]);
         return;
       default: {
         if (AGG_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `${e.name}() should be directly assigned to a map`, e.loc);
@@ -1571,6 +1600,36 @@ class ProbeCodegen {
         }
         return { off, type: t };
       }
+      case 'ntop': {
+        // inet layout: u32 family at 0, the address bytes from 8.
+        const off = this.scratch(24, e.loc);
+        this.zeroMem(off, 24);
+        const addr = e.args.length > 1 ? e.args[1] : e.args[0];
+        const at = c.typeOf(addr, this.varTypes, this.probe);
+        if (e.args.length > 1) {
+          this.scalar(e.args[0]);
+          b.st(32, R9, off, R0);
+        } else {
+          b.st(32, R9, off, at.kind === 'array' && at.count === 16 ? 10 : 2);
+        }
+        if (isMem(at)) {
+          const m = this.mem(addr);
+          this.copyBytes(R9, m.off, R9, off + 8, Math.min(16, sizeOf(m.type)));
+        } else {
+          this.scalar(addr);
+          b.st(32, R9, off + 8, R0);
+        }
+        return { off, type: t };
+      }
+      case 'pton': {
+        const a = e.args[0];
+        if (!a || a.kind !== 'str') throw new TraceError('E_TRACE_TYPE', 'pton() expects a string literal argument', e.loc);
+        const bytes = parseAddress(a.value);
+        if (!bytes) throw new TraceError('E_TRACE_TYPE', `pton() expects a valid IPv4 or IPv6 address, got ${a.value}`, e.loc);
+        const off = this.scratch(bytes.length, e.loc);
+        bytes.forEach((x, i) => b.st(8, R9, off + i, x));
+        return { off, type: t };
+      }
       default: {
         const off = this.scratch(sizeOf(t), e.loc);
         this.zeroMem(off, sizeOf(t));
@@ -1599,8 +1658,11 @@ export class Compiler {
   private readonly macros = new Map<string, MacroDef>();
   readonly mapOrder: string[] = [];
 
+  readonly enumConsts = new Map<string, { value: bigint; enumName: string }>();
+
   constructor(readonly prog: Program, readonly options: CompileOptions) {
     for (const m of prog.macros) this.macros.set(m.name, m);
+    for (const e of prog.enums) this.enumConsts.set(e.name, e);
   }
 
   constInt(e: Expr | undefined): bigint | undefined {
@@ -1647,7 +1709,7 @@ export class Compiler {
       char: T.s8, short: T.s16, int: T.s32, long: T.s64, 'unsigned int': T.u32, 'unsigned char': T.u8, 'unsigned long': T.u64,
       'unsigned short': T.u16, unsigned: T.u32, bool: T.bool, string: T.string(DEFAULT_STRLEN), void: T.u8,
     };
-    const t = base[ts.name] ?? { kind: 'record', name: ts.name, fields: [], size: 0 };
+    const t = base[ts.name] ?? (ts.name.startsWith('enum ') ? { kind: 'int', bits: 64, signed: false, enumName: ts.name.slice(5) } : { kind: 'record', name: ts.name, fields: [], size: 0 });
     if (ts.array !== undefined) return { kind: 'array', elem: t, count: ts.array };
     return t;
   }
@@ -1688,6 +1750,8 @@ export class Compiler {
         return mt?.value ?? T.s64;
       }
       case 'builtin': {
+        const en = this.enumConsts.get(e.name);
+        if (en) return { kind: 'int', bits: 64, signed: false, enumName: en.enumName };
         if (e.name === 'probe') return T.string(probe.name.length + 1);
         if (/^arg[0-9]+$/.test(e.name)) return T.u64;
         if (e.name === 'args') return { kind: 'record', name: 'args', fields: [], size: 0 };
@@ -1770,6 +1834,22 @@ export class Compiler {
       case 'ksym': return { kind: 'ksym' };
       case 'usym': return { kind: 'usym' };
       case 'kaddr': case 'uaddr': case 'cgroupid': return T.u64;
+      case 'nsecs': return T.u64;
+      case 'bswap': {
+        const at = e.args[0] ? this.typeOf(e.args[0], vars, probe) : T.u64;
+        return at.kind === 'int' ? { kind: 'int', bits: at.bits, signed: false } : T.u64;
+      }
+      case 'strftime': {
+        const f = e.args[0];
+        return { kind: 'timestamp', mode: 'boot', format: f && f.kind === 'str' ? f.value : '' };
+      }
+      case 'ntop': return { kind: 'inet' };
+      case 'pton': {
+        const a = e.args[0];
+        const v6 = a && a.kind === 'str' && a.value.includes(':');
+        return { kind: 'array', elem: T.u8, count: v6 ? 16 : 4 };
+      }
+      case 'strerror': return { kind: 'strerror' };
       default:
         return T.none;
     }
@@ -2080,6 +2160,23 @@ function expandMacros(prog: Program): void {
   }
 }
 
+/** IPv4 dotted quad or IPv6 text as bytes. */
+function parseAddress(text: string): number[] | undefined {
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
+    const parts = text.split('.').map(Number);
+    return parts.every((x) => x <= 255) ? parts : undefined;
+  }
+  if (!text.includes(':')) return undefined;
+  const [head, tail] = text.split('::');
+  const words = (s: string | undefined): number[] => (s ? s.split(':').map((w) => parseInt(w, 16)) : []);
+  const h = words(head);
+  const t = words(tail);
+  if (text.split('::').length > 2 || [...h, ...t].some((w) => !(w >= 0 && w <= 0xffff))) return undefined;
+  const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
+  if (all.length !== 8) return undefined;
+  return all.flatMap((w) => [w >> 8, w & 0xff]);
+}
+
 /** Rewrites each marked `call local; ja` pair into `lddw dst, subprogram` (BPF_PSEUDO_FUNC, same slot count). */
 function patchFuncRefs(insns: Insn[]): Insn[] {
   const out: Insn[] = [];
@@ -2160,7 +2257,12 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
     const v = cfg.value.kind === 'str' ? cfg.value.value : c.constInt(cfg.value);
     config.set(cfg.key, v ?? 0n);
   }
-  return { probes, maps, mapInfo: c.maps, events: c.events, ringbuf: EVENT_RINGBUF, config, mapOrder: c.mapOrder };
+  const enums = new Map<string, Map<bigint, string>>();
+  for (const e of prog.enums) {
+    if (!enums.has(e.enumName)) enums.set(e.enumName, new Map());
+    enums.get(e.enumName)!.set(BigInt.asUintN(64, e.value), e.name);
+  }
+  return { probes, maps, mapInfo: c.maps, events: c.events, ringbuf: EVENT_RINGBUF, config, mapOrder: c.mapOrder, enums };
 }
 
 export { isMem, mergeTypes };

@@ -69,7 +69,7 @@ class Parser {
   }
 
   program(): Program {
-    const prog: Program = { probes: [], macros: [], mapDecls: [], config: [], structs: [] };
+    const prog: Program = { probes: [], macros: [], mapDecls: [], config: [], structs: [], enums: [] };
     for (;;) {
       const t = this.peek();
       if (t.kind === 'eof') break;
@@ -131,7 +131,18 @@ class Parser {
       if (t.text === '{' && t.kind === 'punct') depth++;
       if (t.text === '}' && t.kind === 'punct') depth--;
     } while (depth > 0);
-    prog.structs.push({ name: `${kw.text} ${name.text}`, text: this.lx.src.slice(start, this.lx.pos), loc: span(kw.loc, this.last) });
+    const text = this.lx.src.slice(start, this.lx.pos);
+    prog.structs.push({ name: `${kw.text} ${name.text}`, text, loc: span(kw.loc, this.last) });
+    if (kw.text === 'enum') {
+      let next = 0n;
+      for (const part of text.replace(/^\s*\{|\}\s*$/g, '').split(',')) {
+        const m = /^\s*([A-Za-z_]\w*)\s*(?:=\s*(-?(?:0x[0-9a-fA-F]+|[0-9]+)))?\s*$/.exec(part);
+        if (!m) continue;
+        const value = m[2] !== undefined ? BigInt(m[2]) : next;
+        prog.enums.push({ name: m[1], value, enumName: name.text });
+        next = value + 1n;
+      }
+    }
     this.accept(';');
   }
 
@@ -311,6 +322,13 @@ class Parser {
 
   expr(): Expr {
     const cond = this.binary(0);
+    if (this.is('?') && this.is(':', 1)) {
+      // `a ?: b`: a when it is true, else b.
+      this.next();
+      this.next();
+      const els = this.expr();
+      return { kind: 'ternary', cond, then: cond, else: els, loc: span(cond.loc, els.loc) };
+    }
     if (this.is('?')) {
       this.next();
       const then = this.expr();

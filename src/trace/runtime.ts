@@ -119,9 +119,14 @@ async function resolveSpec(text: string, loc: Loc): Promise<ResolvedProbe[]> {
       return [{ provider, name: `rawtracepoint:${ev}`, args: [] }];
     }
     case 'interval': case 'profile': {
-      const unit = parts.length === 3 ? parts[1] : 'hz';
-      const rate = parts[parts.length - 1];
-      if (!/^[0-9]+$/.test(rate)) throw new TraceError('E_TRACE_PROBE', `Invalid rate of ${provider} probe: ${rate}`, loc);
+      let unit = parts.length === 3 ? parts[1] : 'hz';
+      let rate = parts[parts.length - 1];
+      const m = parts.length === 2 ? /^([0-9]+)(s|ms|us|ns|hz)$/.exec(rate) : undefined;
+      if (m) {
+        rate = m[1];
+        unit = m[2];
+      }
+      if (!/^[0-9]+$/.test(rate) || !['s', 'ms', 'us', 'ns', 'hz'].includes(unit)) throw new TraceError('E_TRACE_PROBE', `Invalid rate of ${provider} probe: ${rate}`, loc);
       return [{ provider, name: `${provider}:${unit}:${rate}` }];
     }
     case 'software': return [{ provider, name: `software:${parts[1]}:${parts[2] ?? ''}` }];
@@ -262,6 +267,61 @@ async function dumpMap(info: MapInfo, map: KernelMap, ncpus: number): Promise<Ma
   return { name: info.name, keyed: !!info.keyType, valueType: info.valueType, entries };
 }
 
+/** The zero value of a map's value type (what print() of an unset scalar map shows). */
+function zeroValue(info: MapInfo): Value {
+  switch (info.agg) {
+    case 'count': case 'sum': return { kind: 'agg', agg: { agg: info.agg, value: 0n } };
+    case 'min': case 'max': return { kind: 'agg', agg: { agg: info.agg, value: 0n, set: false } };
+    case 'avg': case 'stats': return { kind: 'agg', agg: { agg: info.agg, sum: 0n, count: 0n } };
+    case 'hist': return { kind: 'agg', agg: { agg: 'hist', buckets: new Map(), bits: 0 } };
+    case 'lhist': return { kind: 'agg', agg: { agg: 'lhist', buckets: new Map(), ...info.lhist! } };
+    default: return decodeValue(info.valueType, new Uint8Array(Math.max(8, sizeOf(info.valueType))), 0);
+  }
+}
+
+/** printf `%s` of an enum value prints the enumerator's name. */
+function enumNames(fmt: string, values: Value[], args: { type: TraceType }[], enums: Map<string, Map<bigint, string>>): Value[] {
+  const convs = [...fmt.replace(/%%/g, '').matchAll(/%[-+ #0]*[0-9]*(?:\.[0-9]+)?(?:hh|h|ll|l|j|z|t)?([a-zA-Z])/g)].map((m) => m[1]);
+  return values.map((v, i) => {
+    const t = args[i].type;
+    if (v.kind !== 'int' || t.kind !== 'int' || !t.enumName || convs[i] !== 's') return v;
+    const name = enums.get(t.enumName)?.get(v.value);
+    return { kind: 'string', value: name ?? String(v.value) };
+  });
+}
+
+/** system() runs its command through the shell; cat() prints a file. */
+async function runSideEffect(kind: 'system' | 'cat', text: string, output: TraceOutput): Promise<void> {
+  if (kind === 'system') {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync('/bin/sh', ['-c', text], { encoding: 'utf8' });
+    output.syscall((r.stdout ?? '').replace(/\n$/, ''));
+    return;
+  }
+  const fs = await import('node:fs/promises');
+  try {
+    output.cat(await fs.readFile(text, 'utf8'));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    output.cat(`ERROR: failed to open file '${text}': ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`);
+  }
+}
+
+/** Boot time on the wall clock and the local UTC offset, for strftime/time. */
+async function formatContext(): Promise<import('./format/index.js').FormatContext> {
+  const fs = await import('node:fs/promises');
+  let bootTimeNs = 0n;
+  try {
+    const up = (await fs.readFile('/proc/uptime', 'utf8')).split(' ')[0];
+    const [sec, frac = '0'] = up.split('.');
+    const upNs = BigInt(sec) * 1000000000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
+    bootTimeNs = BigInt(Date.now()) * 1000000n - upNs;
+  } catch {
+    // no /proc: times print relative to the epoch
+  }
+  return { bootTimeNs, utcOffsetMinutes: -new Date().getTimezoneOffset() };
+}
+
 function describeLoc(source: string, fileName: string, loc: Loc): { filename: string; line: number; column: number; text: string } {
   void source;
   return { filename: fileName, line: loc.line, column: loc.col, text: `${fileName}:${loc.line}:${loc.col}-${loc.endCol}` };
@@ -330,7 +390,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     cleanup();
     return 0;
   }
-  const output = new TraceOutput(opts.format, { out: opts.out, err: opts.err });
+  const output = new TraceOutput(opts.format, { out: opts.out, err: opts.err }, await formatContext());
   let exitRequested = false;
   let exitCode = 0;
   let wake: (() => void) | undefined;
@@ -348,8 +408,13 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     const { desc, bytes } = ev;
     const argValues = (args: { type: TraceType; offset: number }[]): Value[] => args.map((a) => decodeValue(a.type, bytes, a.offset));
     switch (desc.kind) {
-      case 'printf': {
+      case 'system': case 'cat': {
         const text = formatPrintf(desc.fmt, argValues(desc.args));
+        pendingAsync.push(runSideEffect(desc.kind, text, output));
+        return;
+      }
+      case 'printf': {
+        const text = formatPrintf(desc.fmt, enumNames(desc.fmt, argValues(desc.args), desc.args, compiled.enums));
         if (desc.level) output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
         else output.printf(text);
         return;
@@ -359,7 +424,11 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         return;
       case 'printMap': {
         const info = compiled.mapInfo.get(desc.map)!;
-        pendingAsync.push(dumpMap(info, maps.get(info.bpfName)!, kernel.possibleCpus).then((d) => output.map(d, { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) })));
+          pendingAsync.push(dumpMap(info, maps.get(info.bpfName)!, kernel.possibleCpus).then((d) => {
+          // print() of an unset scalar map prints the type's zero.
+          const dump = !d.keyed && !d.entries.length ? { ...d, entries: [{ key: [], value: zeroValue(info) }] } : d;
+          output.map(dump, { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) });
+        }));
         return;
       }
       case 'clear': case 'zero': {

@@ -38,7 +38,7 @@ export type TraceType =
   | { kind: 'usym' }
   | { kind: 'inet' }
   | { kind: 'macaddr' }
-  | { kind: 'timestamp'; mode: TimestampMode }
+  | { kind: 'timestamp'; mode: TimestampMode; /** strftime format. */ format?: string }
   | { kind: 'kstack'; frames: number }
   | { kind: 'ustack'; frames: number }
   | { kind: 'cgroup_path' }
@@ -73,7 +73,7 @@ export function sizeOf(t: TraceType): number {
     case 'pointer': case 'ksym': case 'usym': case 'timestamp': case 'cgroup_path': case 'strerror': return 8;
     case 'record': case 'tuple': return t.size;
     case 'array': return sizeOf(t.elem) * t.count;
-    case 'inet': return 24; // af (u64) + 16 address bytes
+    case 'inet': return 24; // family (u64), then 16 address bytes (4 used for AF_INET)
     case 'macaddr': return 6;
     case 'kstack': case 'ustack': return 8; // stack id (u32) + pid (u32) for ustack
     case 'agg': return aggValueSize(t.agg);
@@ -191,7 +191,7 @@ export function decodeValue(t: TraceType, bytes: Uint8Array, off = 0): Value {
     case 'usym': return { kind: 'usym', addr: readInt(bytes, off, 64, false), pid: 0 };
     case 'inet': return { kind: 'inet', bytes: bytes.slice(off, off + 24) };
     case 'macaddr': return { kind: 'macaddr', bytes: bytes.slice(off, off + 6) };
-    case 'timestamp': return { kind: 'timestamp', ns: readInt(bytes, off, 64, false), mode: t.mode };
+    case 'timestamp': return { kind: 'timestamp', ns: readInt(bytes, off, 64, false), mode: t.mode, ...(t.format !== undefined ? { format: t.format } : {}) };
     case 'kstack': case 'ustack': return { kind: 'stack', user: t.kind === 'ustack', frames: [] };
     case 'cgroup_path': case 'strerror': return { kind: 'int', value: readInt(bytes, off, 64, false), type: T.u64 };
     case 'agg': return { kind: 'none' };
