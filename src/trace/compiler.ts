@@ -482,6 +482,10 @@ class ProbeCodegen {
   // ---- assignment ---------------------------------------------------------------------
 
   private assign(target: Expr, op: string, value: Expr, loc: Loc): void {
+    if (target.kind === 'builtin' && target.name === '_') {
+      this.exprStmt(value);
+      return;
+    }
     if (target.kind === 'var') {
       this.assignVar(target.name, value, op, loc);
       return;
@@ -942,7 +946,8 @@ class ProbeCodegen {
 
   private incdec(e: Extract<Expr, { kind: 'incdec' }>): void {
     const b = this.b;
-    const delta = e.op === '++' ? 1 : -1;
+    const tt = this.c.typeOf(e.target, this.varTypes, this.probe);
+    const delta = (e.op === '++' ? 1 : -1) * (tt.kind === 'pointer' ? Math.max(1, sizeOf(tt.to)) : 1);
     const t = e.target;
     if (t.kind === 'var') {
       const v = this.vars.get(t.name)!;
@@ -974,14 +979,29 @@ class ProbeCodegen {
   private binop(op: string, t: TraceType, loc: Loc): void {
     const b = this.b;
     const signed = t.kind === 'int' ? t.signed : false;
+    if (t.kind === 'pointer' && (op === '+' || op === '-')) {
+      const size = sizeOf(t.to);
+      if (size > 1) b.mul64(R1, size);
+    }
     switch (op) {
       case '+': b.add64(R0, R1); return;
       case '-': b.sub64(R0, R1); return;
       case '*': b.mul64(R0, R1); return;
       case '/': case '%': {
-        // bpftrace reports division by zero at run time and yields 1 (we yield 0, as eBPF does).
-        if (signed) (op === '/' ? b.sdiv64(R0, R1) : b.smod64(R0, R1));
-        else (op === '/' ? b.div64(R0, R1) : b.mod64(R0, R1));
+        // As bpftrace: a zero divisor gives 1, with a warning at run time.
+        const ok = this.label('divok');
+        const done = this.label('divdone');
+        b.jne(R1, 0, ok);
+        this.emitEvent({ kind: 'runtimeError', message: 'Divide or modulo by 0 detected. This can lead to unexpected results. 1 is being used as the result.', loc }, [], loc);
+        b.mov64(R0, 1);
+        b.ja(done);
+        b.label(ok);
+        if (signed) {
+          if (op === '/') b.sdiv64(R0, R1);
+          else b.smod64(R0, R1);
+        } else if (op === '/') b.div64(R0, R1);
+        else b.mod64(R0, R1);
+        b.label(done);
         return;
       }
       case '&': b.and64(R0, R1); return;
@@ -1096,7 +1116,7 @@ class ProbeCodegen {
         b.ldx(64, R0, R10, slot);
         const signed = (lt.kind === 'int' && lt.signed) && (rt.kind !== 'int' || rt.signed || e.right.kind === 'int');
         const signedL = (rt.kind === 'int' && rt.signed) && e.left.kind === 'int';
-        this.binop(e.op, { kind: 'int', bits: 64, signed: signed || signedL }, e.loc);
+        this.binop(e.op, lt.kind === 'pointer' ? lt : { kind: 'int', bits: 64, signed: signed || signedL }, e.loc);
         return;
       }
       case 'ternary': {
@@ -1259,19 +1279,28 @@ class ProbeCodegen {
         if (a && a.kind === 'map') {
           const info = c.mapFor(a, a.loc);
           if (!info.keyType) throw new TraceError('E_TRACE_TYPE', 'call to len() expects a map with explicit keys (non-scalar map)', e.loc);
-          // Count entries with a callback that adds one per element to a stack slot.
+          // Count entries with a callback that adds one per element to a scratch slot (map memory,
+          // so the verifier sees an unknown count and the callback's states converge).
           const cb = this.label('len_cb');
-          const slot = this.tempSlot(e.loc);
-          b.st(64, R10, slot, 0);
+          const off = this.scratch(8, e.loc);
+          b.st(64, R9, off, 0);
           b.ldMap(R1, info.bpfName);
           this.ldFunc(R2, cb);
-          b.mov64(R3, R10).add64(R3, slot);
+          b.mov64(R3, 0);
           b.mov64(R4, 0);
           b.call('for_each_map_elem');
-          b.ldx(64, R0, R10, slot);
+          b.ldx(64, R0, R9, off);
+          const scratchMap = this.scratchMap;
           this.deferred.push(() => {
             b.label(cb);
-            b.ldx(64, R1, R4, 0).add64(R1, 1).st(64, R4, 0, R1);
+            b.st(32, R10, -8, 0);
+            b.mov64(R2, R10).add64(R2, -8);
+            b.ldMap(R1, scratchMap);
+            b.call('map_lookup_elem');
+            const l = this.label('len_null');
+            b.jeq(R0, 0, l);
+            b.ldx(64, R1, R0, off).add64(R1, 1).st(64, R0, off, R1);
+            b.label(l);
             b.mov64(R0, 0).exit();
           });
           return;
@@ -1732,7 +1761,7 @@ export class Compiler {
   /** The type of an expression (variables from `vars`). */
   typeOf(e: Expr, vars: Map<string, TraceType>, probe: ResolvedProbe): TraceType {
     switch (e.kind) {
-      case 'int': return e.value < 0n ? T.s64 : T.s64;
+      case 'int': return e.value > 0x7fffffffffffffffn ? T.u64 : T.s64;
       case 'str': return T.string(new TextEncoder().encode(e.value).length + 1);
       case 'bool': return T.bool;
       case 'var': return vars.get(e.name) ?? T.s64;
@@ -1969,14 +1998,16 @@ export class Compiler {
           e.args.forEach(expr);
           if ((e.name === 'delete' || e.name === 'has_key') && e.args[0]?.kind === 'map' && e.args.length > 1) {
             const m = e.args[0];
-            if (!m.keys) this.noteMap({ ...m, keys: e.args.slice(1) }, vars, probe);
+            const known = this.mapTypes.get(m.name);
+            if (!m.keys && (!known || !known.keyless)) this.noteMap({ ...m, keys: e.args.slice(1) }, vars, probe);
           }
+          if (e.name === 'write_user' && !this.options.unsafe) throw new TraceError('E_TRACE_UNSAFE', 'write_user() is unsafe. To use you need the --unsafe flag', e.loc);
           return;
         case 'binary': expr(e.left); expr(e.right); return;
         case 'unary': expr(e.operand); return;
         case 'incdec':
           expr(e.target);
-          if (e.target.kind === 'map') this.noteMap(e.target, vars, probe, { kind: 'int', value: 0n, loc: e.loc });
+          if (e.target.kind === 'map') this.noteMap(e.target, vars, probe, this.mapTypes.get(e.target.name)?.value ? undefined : { kind: 'int', value: 0n, loc: e.loc });
           return;
         case 'ternary': expr(e.cond); expr(e.then); expr(e.else); return;
         case 'field': expr(e.base); return;
@@ -2003,7 +2034,8 @@ export class Compiler {
             if (s.target.kind === 'var') noteVar(s.target.name, this.typeOf(s.value, vars, probe), s.loc);
             else if (s.target.kind === 'map') {
               s.target.keys?.forEach(expr);
-              this.noteMap(s.target, vars, probe, s.op === '=' ? s.value : { kind: 'int', value: 0n, loc: s.loc });
+              const known = this.mapTypes.get(s.target.name)?.value;
+              this.noteMap(s.target, vars, probe, s.op === '=' ? s.value : known ? undefined : { kind: 'int', value: 0n, loc: s.loc });
             } else expr(s.target);
             break;
           case 'if': expr(s.cond); stmts(s.then); if (s.else) stmts(s.else); break;

@@ -190,7 +190,7 @@ export class Lexer {
       let out = '';
       for (;;) {
         const ch = this.src[this.pos];
-        if (ch === undefined || ch === '\n') throw new TraceError('E_TRACE_SYNTAX', 'unterminated string', this.locFrom(start));
+        if (ch === undefined) throw new TraceError('E_TRACE_SYNTAX', 'unterminated string', this.locFrom(start));
         if (ch === '"') { this.advance(); break; }
         if (ch === '\\') {
           const n = this.src[this.pos + 1];

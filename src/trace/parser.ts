@@ -284,7 +284,7 @@ class Parser {
     if (op.kind === 'punct' && ASSIGN_OPS.has(op.text)) {
       this.next();
       const value = this.expr();
-      if (e.kind !== 'var' && e.kind !== 'map' && e.kind !== 'field' && e.kind !== 'unary') this.err('syntax error, invalid assignment target', e.loc);
+      if (e.kind !== 'var' && e.kind !== 'map' && e.kind !== 'field' && e.kind !== 'unary' && !(e.kind === 'builtin' && e.name === '_')) this.err('syntax error, invalid assignment target', e.loc);
       return { kind: 'assign', target: e, op: op.text, value, loc: span(e.loc, this.last) };
     }
     return { kind: 'expr', expr: e, loc: e.loc };

@@ -65,6 +65,19 @@ async function tracepointFields(category: string, event: string): Promise<Resolv
   return undefined;
 }
 
+/** Whether the kernel has tracepoint `name` (a `__bpf_trace_NAME` or `btf_trace_NAME` symbol in kallsyms/BTF). */
+async function rawTracepointExists(name: string): Promise<boolean> {
+  const events = await listEvents();
+  if (events.some((e) => e.endsWith(`:${name}`))) return true;
+  const fs = await import('node:fs/promises');
+  try {
+    const syms = await fs.readFile('/proc/kallsyms', 'utf8');
+    return syms.includes(` __bpf_trace_${name}\n`) || syms.includes(` __bpf_trace_${name}\t`);
+  } catch {
+    return true;
+  }
+}
+
 async function listEvents(): Promise<string[]> {
   const fs = await import('node:fs/promises');
   for (const dir of TRACEFS) {
@@ -105,17 +118,15 @@ async function resolveSpec(text: string, loc: Loc): Promise<ResolvedProbe[]> {
       const out: ResolvedProbe[] = [];
       for (const [c, e] of names) {
         const fields = await tracepointFields(c, e);
-        if (!fields) {
-          if (names.length === 1) throw new TraceError('E_TRACE_PROBE', `Probe does not exist: tracepoint:${c}:${e}`, loc);
-          continue;
-        }
+        if (!fields) continue;
         out.push({ provider, name: `tracepoint:${c}:${e}`, fields });
       }
-      if (!out.length) throw new TraceError('E_TRACE_PROBE', `No probes matched: ${text}`, loc);
+      if (!out.length) throw new TraceError('E_TRACE_PROBE', `No matches for tracepoint ${cat}:${ev}.`, loc);
       return out;
     }
     case 'rawtracepoint': {
       const ev = parts[parts.length - 1];
+      if (!(await rawTracepointExists(ev))) throw new TraceError('E_TRACE_PROBE', 'Probe has no valid attach points.', loc);
       return [{ provider, name: `rawtracepoint:${ev}`, args: [] }];
     }
     case 'interval': case 'profile': {
@@ -445,6 +456,9 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         })());
         return;
       }
+      case 'runtimeError':
+        opts.err(renderDiagnostic(opts.source, opts.fileName, desc.message, desc.loc, 'WARNING'));
+        return;
       case 'exit':
         if (bytes.length >= 16) exitCode = Number(readInt(bytes, 8, 64, true)) & 0xff;
         requestExit();
@@ -463,15 +477,14 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     ring.consume(handle);
     while (pendingAsync.length) await pendingAsync.shift();
   };
-  const runProbes = async (provider: string): Promise<void> => {
+  const runProbes = async (provider: string, drainEach = true): Promise<void> => {
     for (const p of programs) {
       if (p.probe.provider !== provider) continue;
       // BPF_PROG_TEST_RUN of a raw tracepoint program takes only a context (no data, no repeat).
       const ctx = new Uint8Array(new ArrayBuffer(8));
       const { BpfCmd, testRunAttr } = await import('../kernel/index.js');
       kernel.sys.bpf(BpfCmd.BPF_PROG_TEST_RUN, testRunAttr({ progFd: p.prog.fd, dataSizeIn: 0, dataSizeOut: 0, dataIn: 0n, dataOut: 0n, ctxIn: kernel.sys.addressOf(ctx), ctxSizeIn: 8, repeat: 0 }));
-      await drain();
-      if (exitRequested && provider === 'begin') break;
+      if (drainEach) await drain();
     }
   };
   const onSignal = (): void => requestExit();
@@ -480,6 +493,8 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   let child: import('node:child_process').ChildProcess | undefined;
   try {
     const attachable = programs.filter((p) => p.probe.provider !== 'begin' && p.probe.provider !== 'end');
+    // BEGIN runs before the other probes attach (as in bpftrace); its output is read after the attach marker.
+    await runProbes('begin', false);
     try {
       for (const p of attachable) links.push(await attach(kernel, p.prog, p.probe, opts.pid));
     } catch (e) {
@@ -489,7 +504,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       if (!opts.quiet) output.attachedProbes(programs.filter((p) => p.probe.provider !== 'end' || true).length);
     }
     if (opts.notifyAttached) opts.out('__BPFTRACE_NOTIFY_PROBES_ATTACHED\n');
-    await runProbes('begin');
+    await drain();
     if (opts.command && !exitRequested) {
       const { spawn } = await import('node:child_process');
       const argv = splitCommand(opts.command);
