@@ -2,6 +2,7 @@
 export * from './errors.js';
 export * from './spec.js';
 export * from './tracefs.js';
+export * from './kernel-btf.js';
 export * from './btf-types.js';
 export * from './catalog.js';
 export * from './uprobe-targets.js';

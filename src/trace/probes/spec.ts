@@ -60,3 +60,40 @@ export function wildcardRegExp(pattern: string): RegExp {
   }
   return new RegExp(`^${re}${')'.repeat(depth)}$`);
 }
+
+/** The unit suffixes bpftrace accepts on integers (`500ms`, `1e6`, `10u`): multiplier and maximum. */
+const INT_SUFFIXES: Readonly<Record<string, readonly [bigint, bigint]>> = {
+  '': [1n, 2n ** 64n - 1n], u: [1n, 2n ** 32n - 1n], ul: [1n, 2n ** 64n - 1n], ull: [1n, 2n ** 64n - 1n], l: [1n, 2n ** 63n - 1n], ll: [1n, 2n ** 63n - 1n],
+  ns: [1n, 2n ** 64n - 1n], us: [1000n, 2n ** 64n - 1n], ms: [1_000_000n, 2n ** 64n - 1n], s: [1_000_000_000n, 2n ** 64n - 1n],
+  m: [60_000_000_000n, 2n ** 64n - 1n], h: [3_600_000_000_000n, 2n ** 64n - 1n], d: [86_400_000_000_000n, 2n ** 64n - 1n],
+};
+
+/**
+ * bpftrace's `to_uint`: `_` separators, `0x`/`0b`/`0` bases, `1e6` exponents (coefficient
+ * 1-9), and type or time suffixes (`ms` multiplies to nanoseconds). Returns the value or the
+ * message bpftrace gives (`invalid integer: a1`, `invalid trailing bytes: 1a`).
+ */
+export function parseUint(text: string): { value: bigint } | { error: string } {
+  const n = text.replaceAll('_', '');
+  let digits = n;
+  let base = 10;
+  if (/^0[xX]/.test(n)) [digits, base] = [n.slice(2), 16];
+  else if (/^0[bB]/.test(n)) [digits, base] = [n.slice(2), 2];
+  else if (/^0[0-7]/.test(n)) [digits, base] = [n.slice(1), 8];
+  const charset = base === 16 ? /^[0-9a-fA-F]+/ : base === 2 ? /^[01]+/ : base === 8 ? /^[0-7]+/ : /^[0-9]+/;
+  const m = charset.exec(digits);
+  if (!m) return { error: `invalid integer: ${text}` };
+  let value = BigInt(base === 10 ? m[0] : `0${base === 16 ? 'x' : base === 2 ? 'b' : 'o'}${m[0]}`);
+  let rest = digits.slice(m[0].length);
+  const exp = /^[eE]([1-9]\d*)/.exec(rest);
+  if (exp) {
+    if (value <= 0n || value >= 10n) return { error: `coefficient part of scientific literal must be 1-9: ${text}` };
+    value *= 10n ** BigInt(exp[1]);
+    rest = rest.slice(exp[0].length);
+  }
+  const suffix = INT_SUFFIXES[rest];
+  if (suffix === undefined) return { error: `invalid trailing bytes: ${text}` };
+  const [mult, max] = suffix;
+  if (value > max / mult) return { error: `overflow error, maximum value is ${max}: ${text}` };
+  return { value: value * mult };
+}
