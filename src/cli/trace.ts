@@ -24,6 +24,7 @@ interface TraceArgs {
   program?: string;
   file?: string;
   positional: string[];
+  named: Map<string, string | true>;
   list?: string | true;
   verbose: boolean;
   command?: string;
@@ -39,7 +40,7 @@ interface TraceArgs {
 class ArgError extends Error {}
 
 function parseTraceArgs(argv: string[]): TraceArgs {
-  const a: TraceArgs = { positional: [], verbose: false, format: 'text', quiet: false, unsafe: false, debug: false, dryRun: false };
+  const a: TraceArgs = { positional: [], named: new Map(), verbose: false, format: 'text', quiet: false, unsafe: false, debug: false, dryRun: false };
   const rest: string[] = [];
   const need = (i: number, flag: string): string => {
     const v = argv[i];
@@ -48,7 +49,15 @@ function parseTraceArgs(argv: string[]): TraceArgs {
   };
   for (let i = 0; i < argv.length; i++) {
     const t = argv[i];
-    if (t === '--') { rest.push(...argv.slice(i + 1)); break; }
+    if (t === '--') {
+      // After `--`: `--name[=value]` are program options (getopt), the rest positional parameters.
+      for (const x of argv.slice(i + 1)) {
+        const m = /^--([^=]+)(?:=(.*))?$/.exec(x);
+        if (m) a.named.set(m[1], m[2] ?? true);
+        else rest.push(x);
+      }
+      break;
+    }
     if (rest.length && a.program === undefined && !t.startsWith('-')) { rest.push(t); continue; }
     switch (t) {
       case '-e': a.program = need(++i, t); continue;
@@ -163,7 +172,7 @@ export const traceCommand: Command = {
     const { runTrace } = await import('../trace/runtime.js');
     try {
       return await runTrace({
-        source, fileName, positional: args.positional, format: args.format as 'text' | 'json', quiet: args.quiet, unsafe: args.unsafe,
+        source, fileName, positional: args.positional, named: args.named, format: args.format as 'text' | 'json', quiet: args.quiet, unsafe: args.unsafe,
         dryRun: args.dryRun, debug: args.debug, command: args.command, pid,
         notifyAttached: process.env.__BPFTRACE_NOTIFY_PROBES_ATTACHED !== undefined,
         out, err: io.stderr,

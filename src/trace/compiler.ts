@@ -35,6 +35,10 @@ export interface CompileOptions {
   unsafe?: boolean;
   /** `-p PID`. */
   pid?: number;
+  /** Named program options after `--` (`--aa=1` → aa: "1"; `--dd` → dd: true). */
+  named?: ReadonlyMap<string, string | true>;
+  /** Kernel symbol addresses for kaddr(). */
+  kaddr?: (name: string) => bigint | undefined;
 }
 
 /** How a language map is kept in a BPF map. */
@@ -87,6 +91,8 @@ export interface CompiledProgram {
   mapOrder: string[];
   /** Enumerator names by enum and value, for printing `%s` of enum values. */
   enums: Map<string, Map<bigint, string>>;
+  /** Program options declared with getopt(), with their descriptions. */
+  getopts: Map<string, string | undefined>;
 }
 
 const EVENT_RINGBUF = 'events';
@@ -143,7 +149,7 @@ function mergeTypes(a: TraceType | undefined, b: TraceType): TraceType {
 
 /** Storage type of a value kept in a map or used as a key: ints widen to 64 bits. */
 function storageType(t: TraceType): TraceType {
-  if (t.kind === 'int') return int64(t.signed);
+  if (t.kind === 'int') return t.enumName ? { kind: 'int', bits: 64, signed: t.signed, enumName: t.enumName } : int64(t.signed);
   return t;
 }
 
@@ -1323,7 +1329,7 @@ class ProbeCodegen {
         return;
       }
       case 'exit': this.callStmt(e); return;
-      case 'ksym': case 'usym': case 'kaddr': case 'uaddr': case 'cgroupid': case 'reg':
+      case 'ksym': case 'usym': case 'uaddr': case 'cgroupid': case 'reg':
         if (e.args[0]) this.scalar(e.args[0]);
         else b.mov64(R0, 0);
         return;
@@ -1352,6 +1358,22 @@ class ProbeCodegen {
       case 'strerror':
         this.scalar(e.args[0]);
         return;
+      case 'getopt': {
+        const g = c.getopt(e);
+        if (typeof g.value === 'string') throw new TraceError('E_TRACE_TYPE', 'internal: string option in scalar context', e.loc);
+        b.lddw(R0, typeof g.value === 'boolean' ? (g.value ? 1n : 0n) : BigInt.asUintN(64, g.value));
+        return;
+      }
+      case 'kaddr': {
+        const a = e.args[0];
+        const inner = a && a.kind === 'call' && a.name === 'str' ? a.args[0] : a;
+        const name = inner && inner.kind === 'str' ? inner.value : c.positionalText(inner);
+        if (name === undefined) throw new TraceError('E_TRACE_TYPE', 'kaddr() expects a string literal', e.loc);
+        const addr = c.options.kaddr?.(name);
+        if (addr === undefined) throw new TraceError('E_TRACE_KSYM', `Failed to resolve kernel symbol: ${name}`, e.loc);
+        b.lddw(R0, addr);
+        return;
+      }
       default: {
         if (AGG_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `${e.name}() should be directly assigned to a map`, e.loc);
         if (!STATEMENT_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `Unknown function: '${e.name}'`, e.loc);
@@ -1575,6 +1597,8 @@ class ProbeCodegen {
     const c = this.c;
     switch (e.name) {
       case 'str': {
+        const lit = c.positionalText(e.args[0]);
+        if (lit !== undefined) return this.mem({ kind: 'str', value: lit.slice(0, e.args[1] ? Number(c.constInt(e.args[1]) ?? BigInt(lit.length)) : lit.length), loc: e.loc });
         const a = e.args[0];
         const at = c.typeOf(a, this.varTypes, this.probe);
         if (at.kind === 'string') {
@@ -1650,6 +1674,10 @@ class ProbeCodegen {
         }
         return { off, type: t };
       }
+      case 'getopt': {
+        const g = c.getopt(e);
+        return this.mem({ kind: 'str', value: String(g.value), loc: e.loc });
+      }
       case 'pton': {
         const a = e.args[0];
         if (!a || a.kind !== 'str') throw new TraceError('E_TRACE_TYPE', 'pton() expects a string literal argument', e.loc);
@@ -1723,11 +1751,50 @@ export class Compiler {
     return undefined;
   }
 
+  /** Declared program options (getopt), for --help and unknown-option checks. */
+  readonly getopts = new Map<string, string | undefined>();
+
+  /** `getopt("name"[, default[, description]])`: the option's type and value from the command line. */
+  getopt(e: Extract<Expr, { kind: 'call' }>): { type: TraceType; value: bigint | string | boolean } {
+    const n = e.args[0];
+    if (!n || n.kind !== 'str') throw new TraceError('E_TRACE_TYPE', 'getopt() expects a string literal name', e.loc);
+    const def = e.args[1];
+    const desc = e.args[2];
+    this.getopts.set(n.value, desc && desc.kind === 'str' ? desc.value : undefined);
+    const given = this.options.named?.get(n.value);
+    const defInt = def ? this.constInt(def) : undefined;
+    if (!def || def.kind === 'bool') {
+      const v = given === undefined ? (def?.kind === 'bool' ? def.value : false) : given === true ? true : !/^(false|0|no|off)$/i.test(given);
+      return { type: T.bool, value: v };
+    }
+    if (def.kind === 'str') return { type: T.string(new TextEncoder().encode(typeof given === 'string' ? given : def.value).length + 1), value: typeof given === 'string' ? given : def.value };
+    if (defInt !== undefined) {
+      if (given === undefined) return { type: T.s64, value: defInt };
+      const v = given === true ? undefined : parseIntLiteral(given);
+      if (v === undefined) throw new TraceError('E_TRACE_OPTION', `program command line option --${n.value} invalid integer (value: ${given === true ? '' : given})`);
+      return { type: v > 0x7fffffffffffffffn ? T.u64 : T.s64, value: v };
+    }
+    throw new TraceError('E_TRACE_TYPE', 'getopt() default must be an integer, a string or a boolean literal', def.loc);
+  }
+
+  /** The text of `$N` (or `$N + k`, a suffix) when `e` is a positional parameter used as a string. */
+  positionalText(e: Expr | undefined): string | undefined {
+    if (!e) return undefined;
+    if (e.kind === 'positional') return this.options.positional?.[e.index - 1] ?? '';
+    if (e.kind === 'binary' && e.op === '+' && e.left.kind === 'positional') {
+      const s = this.options.positional?.[e.left.index - 1] ?? '';
+      const k = this.constInt(e.right);
+      if (parseIntLiteral(s) === undefined && k !== undefined) return s.slice(Number(k));
+    }
+    return undefined;
+  }
+
   positionalInt(e: Extract<Expr, { kind: 'positional' }>): bigint {
     const s = this.options.positional?.[e.index - 1];
     if (s === undefined) return 0n;
-    if (!/^-?(0x[0-9a-f]+|[0-9]+)$/i.test(s.trim())) throw new TraceError('E_TRACE_TYPE', `$${e.index} used numerically but given "${s}"`, e.loc);
-    return BigInt(s.trim());
+    const v = parseIntLiteral(s);
+    if (v === undefined) throw new TraceError('E_TRACE_TYPE', `$${e.index} used numerically but given "${s}"`, e.loc);
+    return v;
   }
 
   resolveTypeSpec(ts: TypeSpec): TraceType {
@@ -1766,8 +1833,10 @@ export class Compiler {
       case 'bool': return T.bool;
       case 'var': return vars.get(e.name) ?? T.s64;
       case 'positional': {
-        const s = this.options.positional?.[e.index - 1] ?? '';
-        return /^-?(0x[0-9a-f]+|[0-9]+)$/i.test(s.trim()) ? T.s64 : T.string(new TextEncoder().encode(s).length + 1);
+        const s = this.options.positional?.[e.index - 1];
+        if (s === undefined) return T.s64;
+        const v = parseIntLiteral(s);
+        return v !== undefined ? (v > 0x7fffffffffffffffn ? T.u64 : T.s64) : T.string(new TextEncoder().encode(s).length + 1);
       }
       case 'positionalCount': return T.s64;
       case 'map': {
@@ -1847,6 +1916,11 @@ export class Compiler {
   private callType(e: Extract<Expr, { kind: 'call' }>, vars: Map<string, TraceType>, probe: ResolvedProbe): TraceType {
     switch (e.name) {
       case 'str': {
+        const lit = this.positionalText(e.args[0]);
+        if (lit !== undefined) {
+          const n = this.constInt(e.args[1]);
+          return T.string(new TextEncoder().encode(n !== undefined ? lit.slice(0, Number(n)) : lit).length + 1);
+        }
         const n = this.constInt(e.args[1]);
         const at = e.args[0] ? this.typeOf(e.args[0], vars, probe) : T.none;
         if (at.kind === 'string' && n === undefined) return at;
@@ -1879,6 +1953,10 @@ export class Compiler {
         return { kind: 'array', elem: T.u8, count: v6 ? 16 : 4 };
       }
       case 'strerror': return { kind: 'strerror' };
+      case 'getopt': {
+        const g = this.getopt(e);
+        return g.type;
+      }
       default:
         return T.none;
     }
@@ -1985,7 +2063,7 @@ export class Compiler {
       const old = vars.get(name);
       if (old && isMem(old) !== isMem(t)) throw new TraceError('E_TRACE_TYPE', `Type mismatch for ${name}: trying to assign value of type '${typeName(t)}' when variable already contains a value of type '${typeName(old)}'`, loc);
       if (t.kind === 'none') throw new TraceError('E_TRACE_TYPE', `Value for ${name} has no type`, loc);
-      vars.set(name, isMem(t) ? mergeTypes(old, t) : old ?? (t.kind === 'int' ? int64(t.signed) : t));
+      vars.set(name, isMem(t) ? mergeTypes(old, t) : old ?? storageType(t));
     };
     const expr = (e: Expr | undefined): void => {
       if (!e) return;
@@ -2192,6 +2270,16 @@ function expandMacros(prog: Program): void {
   }
 }
 
+/** A positional parameter as an integer (decimal, 0x hex, 0 octal), or undefined when it is not one. */
+export function parseIntLiteral(text: string): bigint | undefined {
+  const t = text.trim();
+  const m = /^(-?)(0x[0-9a-f]+|0[0-7]+|[0-9]+)$/i.exec(t);
+  if (!m) return undefined;
+  const body = /^0[0-7]+$/.test(m[2]) ? `0o${m[2].slice(1)}` : m[2];
+  const v = BigInt(body);
+  return m[1] ? -v : v;
+}
+
 /** IPv4 dotted quad or IPv6 text as bytes. */
 function parseAddress(text: string): number[] | undefined {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
@@ -2294,7 +2382,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
     if (!enums.has(e.enumName)) enums.set(e.enumName, new Map());
     enums.get(e.enumName)!.set(BigInt.asUintN(64, e.value), e.name);
   }
-  return { probes, maps, mapInfo: c.maps, events: c.events, ringbuf: EVENT_RINGBUF, config, mapOrder: c.mapOrder, enums };
+  return { probes, maps, mapInfo: c.maps, events: c.events, ringbuf: EVENT_RINGBUF, config, mapOrder: c.mapOrder, enums, getopts: c.getopts };
 }
 
 export { isMem, mergeTypes };

@@ -105,7 +105,7 @@ class Parser {
         prog.mapDecls.push({ name: m.text, type: ty.text, maxEntries: n.value ?? 0n, loc: span(t.loc, this.last) });
         continue;
       }
-      if (t.kind === 'ident' && (t.text === 'struct' || t.text === 'union' || t.text === 'enum') && this.peek(1).kind === 'ident' && this.is('{', 2)) {
+      if (t.kind === 'ident' && (t.text === 'struct' || t.text === 'union' || t.text === 'enum') && ((this.peek(1).kind === 'ident' && this.is('{', 2)) || (t.text === 'enum' && this.is('{', 1)))) {
         this.skipCDefinition(prog);
         continue;
       }
@@ -122,7 +122,7 @@ class Parser {
 
   private skipCDefinition(prog: Program): void {
     const kw = this.next();
-    const name = this.next();
+    const name = this.is('{') ? { ...this.peek(), text: '' } : this.next();
     const start = this.peek().start;
     let depth = 0;
     do {

@@ -22,6 +22,8 @@ export interface RunOptions {
   /** `stdin` for -e programs, else the file name (used in diagnostics). */
   fileName: string;
   positional: string[];
+  /** Program options after `--` (`--aa=1`, `--dd`). */
+  named: Map<string, string | true>;
   format: OutputMode;
   quiet: boolean;
   unsafe: boolean;
@@ -63,6 +65,28 @@ async function tracepointFields(category: string, event: string): Promise<Resolv
     return fields;
   }
   return undefined;
+}
+
+/** A lookup of kernel symbol addresses by name in /proc/kallsyms (read once, searched on demand). */
+async function kallsyms(): Promise<{ get(name: string): bigint | undefined }> {
+  const out = new Map<string, bigint>();
+  const fs = await import('node:fs/promises');
+  let text = '';
+  try {
+    text = await fs.readFile('/proc/kallsyms', 'utf8');
+  } catch {
+    return out;
+  }
+  return {
+    get: (name: string): bigint | undefined => {
+      if (out.has(name)) return out.get(name);
+      const i = text.search(new RegExp(`^[0-9a-f]+ \\w ${name.replace(/[^\w.]/g, '')}(\\s|$)`, 'm'));
+      if (i < 0) return undefined;
+      const v = BigInt(`0x${text.slice(i, text.indexOf(' ', i))}`);
+      out.set(name, v);
+      return v;
+    },
+  };
 }
 
 /** Whether the kernel has tracepoint `name` (a `__bpf_trace_NAME` or `btf_trace_NAME` symbol in kallsyms/BTF). */
@@ -290,6 +314,21 @@ function zeroValue(info: MapInfo): Value {
   }
 }
 
+/** Enum-typed ints as their enumerator names (text output only; JSON keeps numbers). */
+function symbolize(v: Value, enums: Map<string, Map<bigint, string>>): Value {
+  switch (v.kind) {
+    case 'int': {
+      const t = v.type;
+      if (t.kind !== 'int' || !t.enumName) return v;
+      const name = enums.get(t.enumName)?.get(BigInt.asUintN(64, v.value));
+      return name === undefined ? v : { kind: 'text', value: name };
+    }
+    case 'tuple': return { ...v, elems: v.elems.map((e) => symbolize(e, enums)) };
+    case 'record': return { ...v, fields: v.fields.map((f) => ({ name: f.name, value: symbolize(f.value, enums) })) };
+    default: return v;
+  }
+}
+
 /** printf `%s` of an enum value prints the enumerator's name. */
 function enumNames(fmt: string, values: Value[], args: { type: TraceType }[], enums: Map<string, Map<bigint, string>>): Value[] {
   const convs = [...fmt.replace(/%%/g, '').matchAll(/%[-+ #0]*[0-9]*(?:\.[0-9]+)?(?:hh|h|ll|l|j|z|t)?([a-zA-Z])/g)].map((m) => m[1]);
@@ -357,11 +396,24 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   try {
     const ast = parseProgram(opts.source);
     const resolved = new Map<string, ResolvedProbe[]>();
-    for (const p of ast.probes) for (const s of p.probes) if (!resolved.has(s.text)) resolved.set(s.text, await resolveSpec(s.text, s.loc));
+    const withParams = (t: string): string => t.replace(/\$([0-9]+)/g, (_, n: string) => opts.positional[Number(n) - 1] ?? '');
+    for (const p of ast.probes) for (const s of p.probes) if (!resolved.has(s.text)) resolved.set(s.text, await resolveSpec(withParams(s.text), s.loc));
+    const ksyms = await kallsyms();
     compiled = compileAst(ast, {
-      positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid,
+      positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
       resolveProbe: (t) => resolved.get(t) ?? [],
+      kaddr: (name) => ksyms.get(name),
     });
+    const expected = [...compiled.getopts.keys()].map((k) => `--${k}`).join(', ');
+    if (opts.named.has('help')) {
+      opts.err(`HINT: expected program options:\n${[...compiled.getopts].reverse().map(([k, d]) => `  --${k}${d ? `: ${d}` : ''}`).join('\n')}\n`);
+      return 1;
+    }
+    const unexpected = [...opts.named.keys()].filter((k) => !compiled.getopts.has(k));
+    if (unexpected.length) {
+      opts.err(`ERROR: unexpected program command line options: ${unexpected.map((k) => `--${k}`).join(', ')}\nHINT: expected program options: ${expected}\n`);
+      return 1;
+    }
   } catch (e) {
     return diag(e);
   }
@@ -401,6 +453,9 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     cleanup();
     return 0;
   }
+  const symbolizeDump = (d: MapDump): MapDump => (opts.format === 'text' && compiled.enums.size
+    ? { ...d, entries: d.entries.map((e) => ({ key: e.key.map((k) => symbolize(k, compiled.enums)), value: symbolize(e.value as Value, compiled.enums) })) }
+    : d);
   const output = new TraceOutput(opts.format, { out: opts.out, err: opts.err }, await formatContext());
   let exitRequested = false;
   let exitCode = 0;
@@ -430,15 +485,17 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         else output.printf(text);
         return;
       }
-      case 'print':
-        output.value(decodeValue(desc.type, bytes, desc.offset));
+      case 'print': {
+        const v = decodeValue(desc.type, bytes, desc.offset);
+        output.value(opts.format === 'text' ? symbolize(v, compiled.enums) : v);
         return;
+      }
       case 'printMap': {
         const info = compiled.mapInfo.get(desc.map)!;
           pendingAsync.push(dumpMap(info, maps.get(info.bpfName)!, kernel.possibleCpus).then((d) => {
           // print() of an unset scalar map prints the type's zero.
           const dump = !d.keyed && !d.entries.length ? { ...d, entries: [{ key: [], value: zeroValue(info) }] } : d;
-          output.map(dump, { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) });
+          output.map(symbolizeDump(dump), { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) });
         }));
         return;
       }
@@ -541,7 +598,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       const info = compiled.mapInfo.get(name);
       if (!info) continue;
       const m = maps.get(info.bpfName)!;
-      output.map(await dumpMap(info, m, kernel.possibleCpus));
+      output.map(symbolizeDump(await dumpMap(info, m, kernel.possibleCpus)));
     }
   } catch (e) {
     return diag(e);
