@@ -21,6 +21,8 @@ export interface ResolvedProbe {
   fields?: { name: string; offset: number; size: number; signed: boolean; type: string; dataLoc: boolean; arrayLength?: number; common?: boolean }[];
   /** Raw tracepoint arguments (from BTF). */
   args?: { name: string; type: string }[];
+  /** The probe catalog's description, for attaching (opaque to the compiler). */
+  concrete?: unknown;
 }
 
 export interface CompileOptions {
@@ -149,7 +151,7 @@ function mergeTypes(a: TraceType | undefined, b: TraceType): TraceType {
 
 /** Storage type of a value kept in a map or used as a key: ints widen to 64 bits. */
 function storageType(t: TraceType): TraceType {
-  if (t.kind === 'int') return t.enumName ? { kind: 'int', bits: 64, signed: t.signed, enumName: t.enumName } : int64(t.signed);
+  if (t.kind === 'int') return t.enumName !== undefined ? { kind: 'int', bits: 64, signed: t.signed, enumName: t.enumName } : int64(t.signed);
   return t;
 }
 

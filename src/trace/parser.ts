@@ -224,9 +224,7 @@ class Parser {
         case 'if': return this.ifStmt();
         case 'while': {
           this.next();
-          this.expect('(');
           const cond = this.expr();
-          this.expect(')');
           const body = this.block();
           return { kind: 'while', cond, body, loc: span(t.loc, this.last) };
         }
@@ -240,18 +238,18 @@ class Parser {
         }
         case 'for': {
           this.next();
-          this.expect('(');
+          const paren = this.accept('(');
           const v = this.next();
           if (v.kind !== 'var') this.unexpected(v, 'variable');
           this.expect(':');
           const from = this.expr();
           if (this.accept('..')) {
             const to = this.expr();
-            this.expect(')');
+            if (paren) this.expect(')');
             const body = this.block();
             return { kind: 'forRange', var: v.text, from, to, body, loc: span(t.loc, this.last) };
           }
-          this.expect(')');
+          if (paren) this.expect(')');
           const body = this.block();
           return { kind: 'forMap', var: v.text, map: from, body, loc: span(t.loc, this.last) };
         }
@@ -292,9 +290,8 @@ class Parser {
 
   private ifStmt(): Stmt {
     const t = this.next();
-    this.expect('(');
+    // `if (c) {` or `if c {`: the parentheses are just part of the expression.
     const cond = this.expr();
-    this.expect(')');
     const then = this.block();
     let els: Stmt[] | undefined;
     if (this.accept('else')) {

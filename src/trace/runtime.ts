@@ -14,6 +14,8 @@ import { TraceError, renderDiagnostic } from './errors.js';
 import { TraceOutput, formatPrintf } from './format/index.js';
 import type { MapDump, MapEntry, OutputMode } from './format/index.js';
 import { parseProgram } from './parser.js';
+import { attachProbe, expandProbe } from './probes/index.js';
+import type { ConcreteProbe } from './probes/index.js';
 import { decodeValue, readInt, sizeOf } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
 
@@ -39,32 +41,28 @@ export interface RunOptions {
 
 const TRACEFS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
-/** Local tracefs format reader, used until src/trace/probes has one. */
-async function tracepointFields(category: string, event: string): Promise<ResolvedProbe['fields']> {
-  const fs = await import('node:fs/promises');
-  for (const dir of TRACEFS) {
-    let text: string;
-    try {
-      text = await fs.readFile(`${dir}/events/${category}/${event}/format`, 'utf8');
-    } catch {
-      continue;
-    }
-    const fields: NonNullable<ResolvedProbe['fields']> = [];
-    for (const line of text.split('\n')) {
-      const m = /^\s*field:(.*?);\s*offset:(\d+);\s*size:(\d+);\s*signed:(\d+);/.exec(line);
-      if (!m) continue;
-      const decl = m[1].trim();
-      const nm = /([A-Za-z_]\w*)\s*(\[(\d*)\])?\s*$/.exec(decl);
-      if (!nm) continue;
-      const type = decl.slice(0, nm.index).trim() + (nm[2] ? '[]' : '');
-      fields.push({
-        name: nm[1], type, offset: Number(m[2]), size: Number(m[3]), signed: m[4] === '1', dataLoc: /__data_loc/.test(decl),
-        arrayLength: nm[3] ? Number(nm[3]) : undefined, common: nm[1].startsWith('common_'),
-      });
-    }
-    return fields;
+/** Expands one probe spec to concrete probes through the probe catalog (src/trace/probes). */
+async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsafe: boolean): Promise<ResolvedProbe[]> {
+  let concrete: ConcreteProbe[];
+  try {
+    concrete = await expandProbe(text, { pid, unsafe });
+  } catch (e) {
+    if (e instanceof BpfkitError) throw new TraceError(e.code, e.detail, loc, e.hint);
+    throw e;
   }
-  return undefined;
+  if (!concrete.length) throw new TraceError('E_PROBE_NOT_FOUND', `No probes matched: ${text}`, loc);
+  return concrete.map((cp) => ({
+    provider: cp.provider,
+    name: cp.name,
+    ...(cp.provider === 'tracepoint' ? { fields: cp.fields } : {}),
+    ...(cp.provider === 'rawtracepoint' ? { args: cp.args.map((a) => ({ name: a.name, type: a.typeName })) } : {}),
+    concrete: cp,
+  }));
+}
+
+async function onlineCpus(): Promise<number> {
+  const os = await import('node:os');
+  return os.cpus().length;
 }
 
 /** A lookup of kernel symbol addresses by name in /proc/kallsyms (read once, searched on demand). */
@@ -87,128 +85,6 @@ async function kallsyms(): Promise<{ get(name: string): bigint | undefined }> {
       return v;
     },
   };
-}
-
-/** Whether the kernel has tracepoint `name` (a `__bpf_trace_NAME` or `btf_trace_NAME` symbol in kallsyms/BTF). */
-async function rawTracepointExists(name: string): Promise<boolean> {
-  const events = await listEvents();
-  if (events.some((e) => e.endsWith(`:${name}`))) return true;
-  const fs = await import('node:fs/promises');
-  try {
-    const syms = await fs.readFile('/proc/kallsyms', 'utf8');
-    return syms.includes(` __bpf_trace_${name}\n`) || syms.includes(` __bpf_trace_${name}\t`);
-  } catch {
-    return true;
-  }
-}
-
-async function listEvents(): Promise<string[]> {
-  const fs = await import('node:fs/promises');
-  for (const dir of TRACEFS) {
-    try {
-      return (await fs.readFile(`${dir}/available_events`, 'utf8')).split('\n').filter(Boolean);
-    } catch {
-      // next
-    }
-  }
-  return [];
-}
-
-function wildcard(p: string): RegExp {
-  return new RegExp(`^${p.replace(/[\\^$.|+()[\]{}]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-}
-
-const ALIASES: Record<string, string> = {
-  BEGIN: 'begin', begin: 'begin', END: 'end', end: 'end', tracepoint: 'tracepoint', t: 'tracepoint',
-  rawtracepoint: 'rawtracepoint', rt: 'rawtracepoint', uprobe: 'uprobe', u: 'uprobe', uretprobe: 'uretprobe', ur: 'uretprobe',
-  usdt: 'usdt', U: 'usdt', profile: 'profile', p: 'profile', interval: 'interval', i: 'interval', software: 'software', s: 'software',
-  hardware: 'hardware', h: 'hardware', kprobe: 'kprobe', k: 'kprobe', kretprobe: 'kretprobe', kr: 'kretprobe',
-  fentry: 'fentry', f: 'fentry', kfunc: 'fentry', fexit: 'fexit', fr: 'fexit', kretfunc: 'fexit',
-};
-
-/** Expands one probe spec to concrete probes (tracefs for tracepoints). */
-async function resolveSpec(text: string, loc: Loc): Promise<ResolvedProbe[]> {
-  const parts = text.split(':');
-  const provider = ALIASES[parts[0]];
-  if (!provider) throw new TraceError('E_TRACE_PROBE', `Invalid probe type: ${parts[0]}`, loc);
-  switch (provider) {
-    case 'begin': case 'end': return [{ provider, name: provider }];
-    case 'tracepoint': {
-      if (parts.length !== 3) throw new TraceError('E_TRACE_PROBE', `Invalid tracepoint: ${text}`, loc);
-      const [, cat, ev] = parts;
-      const names = /[*?]/.test(cat + ev)
-        ? (await listEvents()).filter((e) => wildcard(`${cat}:${ev}`).test(e)).map((e) => e.split(':'))
-        : [[cat, ev]];
-      const out: ResolvedProbe[] = [];
-      for (const [c, e] of names) {
-        const fields = await tracepointFields(c, e);
-        if (!fields) continue;
-        out.push({ provider, name: `tracepoint:${c}:${e}`, fields });
-      }
-      if (!out.length) throw new TraceError('E_TRACE_PROBE', `No matches for tracepoint ${cat}:${ev}.`, loc);
-      return out;
-    }
-    case 'rawtracepoint': {
-      const ev = parts[parts.length - 1];
-      if (!(await rawTracepointExists(ev))) throw new TraceError('E_TRACE_PROBE', 'Probe has no valid attach points.', loc);
-      return [{ provider, name: `rawtracepoint:${ev}`, args: [] }];
-    }
-    case 'interval': case 'profile': {
-      let unit = parts.length === 3 ? parts[1] : 'hz';
-      let rate = parts[parts.length - 1];
-      const m = parts.length === 2 ? /^([0-9]+)(s|ms|us|ns|hz)$/.exec(rate) : undefined;
-      if (m) {
-        rate = m[1];
-        unit = m[2];
-      }
-      if (!/^[0-9]+$/.test(rate) || !['s', 'ms', 'us', 'ns', 'hz'].includes(unit)) throw new TraceError('E_TRACE_PROBE', `Invalid rate of ${provider} probe: ${rate}`, loc);
-      return [{ provider, name: `${provider}:${unit}:${rate}` }];
-    }
-    case 'software': return [{ provider, name: `software:${parts[1]}:${parts[2] ?? ''}` }];
-    case 'uprobe': case 'uretprobe': return [{ provider, name: `${provider}:${parts.slice(1).join(':')}` }];
-    default:
-      throw new TraceError('E_TRACE_PROBE', `${provider} probes are not supported on this kernel`, loc);
-  }
-}
-
-const SW_EVENTS: Record<string, number> = {
-  'cpu-clock': 0, cpu: 0, 'task-clock': 1, 'page-faults': 2, faults: 2, 'context-switches': 3, cs: 3, 'cpu-migrations': 4,
-  migrations: 4, 'minor-faults': 5, 'major-faults': 6, 'alignment-faults': 7, 'emulation-faults': 8, dummy: 9, 'bpf-output': 10,
-};
-const SW_DEFAULT_COUNT: Record<number, number> = { 0: 1000000, 1: 1000000, 2: 100, 3: 1000, 4: 1, 5: 100, 6: 1, 7: 1, 8: 1, 9: 1, 10: 1 };
-const UNIT_NS: Record<string, bigint> = { s: 1000000000n, ms: 1000000n, us: 1000n, ns: 1n };
-
-/** Attaches one compiled probe's program (local attach until src/trace/probes has it). */
-async function attach(kernel: Kernel, prog: KernelProgram, probe: ResolvedProbe, pid: number | undefined): Promise<KernelLink> {
-  const k = await import('../kernel/index.js');
-  const parts = probe.name.split(':');
-  switch (probe.provider) {
-    case 'tracepoint': return k.attachTracepoint(kernel.sys, prog, parts[1], parts[2]);
-    case 'rawtracepoint': return k.attachRawTracepoint(kernel.sys, prog, parts[1]);
-    case 'interval': {
-      const period = BigInt(parts[2]) * (UNIT_NS[parts[1]] ?? 0n);
-      if (parts[1] === 'hz') return k.attachPerfSample(kernel.sys, prog, { frequency: Number(parts[2]), cpus: [0] });
-      return k.attachPerfSample(kernel.sys, prog, { period, cpus: [0] });
-    }
-    case 'profile': {
-      if (parts[1] === 'hz') return k.attachPerfSample(kernel.sys, prog, { frequency: Number(parts[2]), possibleCpus: await onlineCpus(), ...(pid ? { pid } : {}) });
-      const period = BigInt(parts[2]) * (UNIT_NS[parts[1]] ?? 0n);
-      return k.attachPerfSample(kernel.sys, prog, { period, possibleCpus: await onlineCpus(), ...(pid ? { pid } : {}) });
-    }
-    case 'software': {
-      const config = SW_EVENTS[parts[1]];
-      if (config === undefined) throw new TraceError('E_TRACE_PROBE', `Invalid software probe: ${parts[1]}`);
-      const count = parts[2] ? Number(parts[2]) : SW_DEFAULT_COUNT[config];
-      return k.attachPerfSample(kernel.sys, prog, { type: 1, config, period: BigInt(count), possibleCpus: await onlineCpus(), ...(pid ? { pid } : {}) });
-    }
-    default:
-      throw new TraceError('E_TRACE_PROBE', `attaching ${probe.provider} probes is not supported yet`);
-  }
-}
-
-async function onlineCpus(): Promise<number> {
-  const os = await import('node:os');
-  return os.cpus().length;
 }
 
 function eventDecoder(events: EventDesc[]): (bytes: Uint8Array) => { desc: EventDesc; bytes: Uint8Array } | undefined {
@@ -319,7 +195,7 @@ function symbolize(v: Value, enums: Map<string, Map<bigint, string>>): Value {
   switch (v.kind) {
     case 'int': {
       const t = v.type;
-      if (t.kind !== 'int' || !t.enumName) return v;
+      if (t.kind !== 'int' || t.enumName === undefined) return v;
       const name = enums.get(t.enumName)?.get(BigInt.asUintN(64, v.value));
       return name === undefined ? v : { kind: 'text', value: name };
     }
@@ -334,7 +210,7 @@ function enumNames(fmt: string, values: Value[], args: { type: TraceType }[], en
   const convs = [...fmt.replace(/%%/g, '').matchAll(/%[-+ #0]*[0-9]*(?:\.[0-9]+)?(?:hh|h|ll|l|j|z|t)?([a-zA-Z])/g)].map((m) => m[1]);
   return values.map((v, i) => {
     const t = args[i].type;
-    if (v.kind !== 'int' || t.kind !== 'int' || !t.enumName || convs[i] !== 's') return v;
+    if (v.kind !== 'int' || t.kind !== 'int' || t.enumName === undefined || convs[i] !== 's') return v;
     const name = enums.get(t.enumName)?.get(v.value);
     return { kind: 'string', value: name ?? String(v.value) };
   });
@@ -397,7 +273,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     const ast = parseProgram(opts.source);
     const resolved = new Map<string, ResolvedProbe[]>();
     const withParams = (t: string): string => t.replace(/\$([0-9]+)/g, (_, n: string) => opts.positional[Number(n) - 1] ?? '');
-    for (const p of ast.probes) for (const s of p.probes) if (!resolved.has(s.text)) resolved.set(s.text, await resolveSpec(withParams(s.text), s.loc));
+    for (const p of ast.probes) for (const s of p.probes) if (!resolved.has(s.text)) resolved.set(s.text, await resolveSpec(withParams(s.text), s.loc, opts.pid, opts.unsafe));
     const ksyms = await kallsyms();
     compiled = compileAst(ast, {
       positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
@@ -468,9 +344,11 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   const ring = new RingBufferReader(kernel.sys, ringMap);
   const decode = eventDecoder(compiled.events);
   const pendingAsync: Promise<void>[] = [];
+  // After exit() the rest of what probes sent is dropped, until END runs.
+  let dropping = false;
   const handle = (record: Uint8Array): void => {
     const ev = decode(record);
-    if (!ev) return;
+    if (!ev || dropping) return;
     const { desc, bytes } = ev;
     const argValues = (args: { type: TraceType; offset: number }[]): Value[] => args.map((a) => decodeValue(a.type, bytes, a.offset));
     switch (desc.kind) {
@@ -518,6 +396,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         return;
       case 'exit':
         if (bytes.length >= 16) exitCode = Number(readInt(bytes, 8, 64, true)) & 0xff;
+        dropping = true;
         requestExit();
         return;
       case 'time': {
@@ -553,7 +432,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     // BEGIN runs before the other probes attach (as in bpftrace); its output is read after the attach marker.
     await runProbes('begin', false);
     try {
-      for (const p of attachable) links.push(await attach(kernel, p.prog, p.probe, opts.pid));
+      for (const p of attachable) links.push(await attachProbe(kernel, p.prog, p.probe.concrete as ConcreteProbe, opts.pid !== undefined ? { pid: opts.pid } : {}));
     } catch (e) {
       return diag(e);
     }
@@ -591,6 +470,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     await drain();
     const hadExitEvent = exitRequested;
     void hadExitEvent;
+    dropping = false;
     await runProbes('end');
     await drain();
     if (opts.format === 'text') output.end();
