@@ -79,36 +79,42 @@ function tagged(t: BtfType): string {
  * type), as libbpf's btf_dump writes it: `struct task_struct *prev`, `char comm[16]`,
  * `void (*fn)(int)`, `const char *`.
  */
-export function declaration(btf: BtfSource, id: number, inner: string): string {
+export function declaration(btf: BtfSource, id: number, inner: string, depth?: number): string {
   const t = btf.type(id);
+  const recur = (next: number, decl: string): string => declaration(btf, next, decl, depth);
   const join = (base: string, decl: string): string => (decl === '' ? base : decl.startsWith('*') || decl.startsWith('(') || decl.startsWith('[') ? `${base} ${decl}` : `${base} ${decl}`);
   switch (t.kind) {
     case BtfKind.UNKN: return join('void', inner);
     case BtfKind.INT: case BtfKind.FLOAT: case BtfKind.TYPEDEF: return join(t.name, inner);
     case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.ENUM: case BtfKind.ENUM64: case BtfKind.FWD: {
       const kw = t.kind === BtfKind.FWD ? (t.kindFlag ? 'union' : 'struct') : undefined;
+      // Inside a definition, btf_dump writes anonymous types out in place.
+      if (depth !== undefined && t.name === '' && t.kind !== BtfKind.FWD) return join(anonymousBody(btf, t, depth), inner);
       return join(kw ? `${kw} ${t.name}` : tagged(t), inner);
     }
     case BtfKind.PTR: {
       const target = btf.type(t.type);
-      const decl = `*${inner}`;
+      // btf_dump separates a pointer's `*` from a following `(` (`void * (*fn)(…)`), not from a name.
+      const decl = inner.startsWith('(') ? `* ${inner}` : `*${inner}`;
       // Pointers to arrays and functions need parentheses around the declarator.
-      return declaration(btf, t.type, target.kind === BtfKind.ARRAY || target.kind === BtfKind.FUNC_PROTO ? `(${decl})` : decl);
+      return recur(t.type, target.kind === BtfKind.ARRAY || target.kind === BtfKind.FUNC_PROTO ? `(${decl})` : decl);
     }
     case BtfKind.CONST: case BtfKind.VOLATILE: case BtfKind.RESTRICT: {
       const word = t.kind === BtfKind.CONST ? 'const' : t.kind === BtfKind.VOLATILE ? 'volatile' : 'restrict';
       const target = btf.type(t.type);
       // `const char *`: the qualifier goes before a base type; after the `*` of a qualified pointer.
-      if (target.kind === BtfKind.PTR) return declaration(btf, t.type, inner === '' ? word : `${word} ${inner}`).replace(/\* (const|volatile|restrict)$/, '* $1');
-      return `${word} ${declaration(btf, t.type, inner)}`;
+      if (target.kind === BtfKind.PTR) return recur(t.type, inner === '' ? ` ${word}` : ` ${word} ${inner}`);
+      const decl = recur(t.type, inner);
+      // A qualified array qualifies its elements; btf_dump writes the qualifier once.
+      return target.kind === BtfKind.ARRAY && decl.startsWith(`${word} `) ? decl : `${word} ${decl}`;
     }
-    case BtfKind.TYPE_TAG: return declaration(btf, t.type, inner);
-    case BtfKind.ARRAY: return declaration(btf, t.array?.type ?? 0, `${inner}[${t.array?.nelems ?? 0}]`);
+    case BtfKind.TYPE_TAG: return recur(t.type, inner);
+    case BtfKind.ARRAY: return recur(t.array?.type ?? 0, `${inner}[${t.array?.nelems ?? 0}]`);
     case BtfKind.FUNC_PROTO: {
       const params = (t.params ?? []).map((p) => (p.type === 0 ? '...' : declaration(btf, p.type, '')));
-      return declaration(btf, t.type, `${inner}(${params.length === 0 ? 'void' : params.join(', ')})`);
+      return recur(t.type, `${inner}(${params.length === 0 ? 'void' : params.join(', ')})`);
     }
-    case BtfKind.FUNC: return declaration(btf, t.type, inner === '' ? t.name : inner);
+    case BtfKind.FUNC: return recur(t.type, inner === '' ? t.name : inner);
     default: return join(t.name, inner);
   }
 }
@@ -313,20 +319,125 @@ function cIntSpellings(s: string): string[] {
   return [s, ...(table[s] ? [table[s]] : [])];
 }
 
-function memberLines(btf: BtfSource, t: BtfType, depth: number): string[] {
-  const ind = '\t'.repeat(depth);
-  const lines: string[] = [];
+/** libbpf's btf__align_of: natural alignment, 1 for an aggregate whose layout shows it is packed. */
+const alignCache = new WeakMap<BtfSource, Map<number, number>>();
+
+function alignOf(btf: BtfSource, id: number): number {
+  let cache = alignCache.get(btf);
+  if (!cache) alignCache.set(btf, (cache = new Map()));
+  let a = cache.get(id);
+  if (a === undefined) cache.set(id, (a = computeAlign(btf, id)));
+  return a;
+}
+
+function computeAlign(btf: BtfSource, id: number): number {
+  const t = btf.type(id);
+  switch (t.kind) {
+    case BtfKind.INT: case BtfKind.ENUM: case BtfKind.ENUM64: case BtfKind.FLOAT: return Math.min(8, t.size);
+    case BtfKind.PTR: return 8;
+    case BtfKind.TYPEDEF: case BtfKind.VOLATILE: case BtfKind.CONST: case BtfKind.RESTRICT: case BtfKind.TYPE_TAG: return alignOf(btf, t.type);
+    case BtfKind.ARRAY: return alignOf(btf, t.array?.type ?? 0);
+    case BtfKind.STRUCT: case BtfKind.UNION: {
+      let max = 1;
+      for (const m of t.members ?? []) {
+        const a = alignOf(btf, m.type);
+        max = Math.max(max, a);
+        if (m.bitSize === 0 && a > 0 && m.bitOffset % (8 * a) !== 0) return 1;
+      }
+      return t.size % max !== 0 ? 1 : max;
+    }
+    default: return 0;
+  }
+}
+
+/** libbpf's btf_is_struct_packed: a member off its natural alignment, or a size not a multiple of it. */
+function isPacked(btf: BtfSource, t: BtfType): boolean {
+  if (t.kind !== BtfKind.STRUCT) return false;
+  let max = 1;
   for (const m of t.members ?? []) {
-    const mt = btf.type(m.type);
-    const r = resolveType(btf, m.type);
-    const anon = (mt.kind === BtfKind.STRUCT || mt.kind === BtfKind.UNION) && mt.name === '';
-    if (anon) {
-      lines.push(`${ind}${mt.kind === BtfKind.UNION ? 'union' : 'struct'} {`, ...memberLines(btf, r, depth + 1), `${ind}}${m.name ? ` ${m.name}` : ''};`);
+    const a = alignOf(btf, m.type);
+    if (a && m.bitSize === 0 && m.bitOffset % (8 * a) !== 0) return true;
+    max = Math.max(a, max);
+  }
+  return t.size % max !== 0;
+}
+
+const PADS: readonly (readonly [string, number])[] = [['long', 64], ['int', 32], ['short', 16], ['char', 8]];
+
+/** libbpf's btf_dump_emit_bit_padding: `long: 64;`-style fillers for gaps natural alignment would not make. */
+function bitPadding(cur: number, next: number, nextAlign: number, inBitfield: boolean, ind: string): string[] {
+  if (cur >= next) return [];
+  const out: string[] = [];
+  const roundup = (x: number, a: number): number => Math.ceil(x / a) * a;
+  let padBits = 0;
+  let padType = '';
+  let newOff = 0;
+  for (const [name, bits] of PADS) {
+    padBits = bits;
+    padType = name;
+    newOff = roundup(cur, bits);
+    if (newOff <= next) break;
+  }
+  if (newOff > cur && newOff <= next) {
+    if (inBitfield || (newOff === next && roundup(cur, nextAlign * 8) !== newOff) || (newOff !== next && next - newOff <= newOff - cur)) {
+      out.push(`${ind}${padType}: ${inBitfield ? newOff - cur : 0};`);
+    }
+    cur = newOff;
+  }
+  while (cur !== next) {
+    const bits = Math.min(next - cur, padBits);
+    if (bits === padBits) {
+      out.push(`${ind}${padType}: ${padBits};`);
+      cur += bits;
       continue;
     }
-    const bits = m.bitSize ? `: ${m.bitSize}` : '';
-    lines.push(`${ind}${declaration(btf, m.type, m.name).replace(/\* (?=\w)/g, '*')}${bits};`);
+    for (let i = PADS.length - 1; i >= 0; i--) {
+      if (PADS[i][1] < bits) continue;
+      out.push(`${ind}${PADS[i][0]}: ${bits};`);
+      cur += bits;
+      break;
+    }
   }
+  return out;
+}
+
+function enumBody(t: BtfType, depth: number): string[] {
+  const ind = '\t'.repeat(depth + 1);
+  const signed = t.kindFlag;
+  return (t.enumValues ?? []).map((v) => `${ind}${v.name} = ${signed ? v.value : BigInt.asUintN(t.kind === BtfKind.ENUM64 ? 64 : 32, v.value)},`);
+}
+
+/** An anonymous struct/union/enum written out in place at nesting `depth` (`struct {\n…\n\t}`). */
+function anonymousBody(btf: BtfSource, t: BtfType, depth: number): string {
+  const close = '\t'.repeat(depth);
+  if (t.kind === BtfKind.ENUM || t.kind === BtfKind.ENUM64) return ['enum {', ...enumBody(t, depth), `${close}}`].join('\n');
+  const kw = t.kind === BtfKind.UNION ? 'union' : 'struct';
+  const attr = isPacked(btf, t) ? ' __attribute__((packed))' : '';
+  const body = aggregateLines(btf, t, depth);
+  return body.length === 0 ? `${kw} {}${attr}` : [`${kw} {`, ...body, `${close}}${attr}`].join('\n');
+}
+
+/** A struct/union body as btf_dump writes it at nesting `depth`: members, paddings, anonymous types inline. */
+function aggregateLines(btf: BtfSource, t: BtfType, depth: number): string[] {
+  const ind = '\t'.repeat(depth + 1);
+  const lines: string[] = [];
+  const packed = isPacked(btf, t);
+  const isStruct = t.kind === BtfKind.STRUCT;
+  let off = 0;
+  let prevBitfield = false;
+  for (const m of t.members ?? []) {
+    const inBitfield = prevBitfield && m.bitSize !== 0;
+    lines.push(...bitPadding(off, m.bitOffset, packed ? 1 : alignOf(btf, m.type), inBitfield, ind));
+    lines.push(`${ind}${declaration(btf, m.type, m.name, depth + 1)}${m.bitSize ? `: ${m.bitSize}` : ''};`);
+    if (m.bitSize) {
+      off = m.bitOffset + m.bitSize;
+      prevBitfield = true;
+    } else {
+      off = m.bitOffset + Math.max(0, btfSizeOf(btf, m.type)) * 8;
+      prevBitfield = false;
+    }
+  }
+  if (isStruct) lines.push(...bitPadding(off, t.size * 8, alignOf(btf, t.id), false, ind));
   return lines;
 }
 
@@ -339,12 +450,15 @@ export function formatStructDefinition(btf: BtfSource, name: string): string | u
   if (enumMatch) {
     const e = [...btf.byName(enumMatch[1], BtfKind.ENUM), ...btf.byName(enumMatch[1], BtfKind.ENUM64)][0];
     if (!e) return undefined;
-    const vals = (e.enumValues ?? []).map((v, i, all) => `\t${v.name} = ${v.value}${i < all.length - 1 ? ',' : ''}`);
-    return [`enum ${e.name} {`, ...vals, '};'].join('\n');
+    return [`enum ${e.name} {`, ...enumBody(e, 0), '};'].join('\n');
   }
   const t = findAggregate(btf, name);
   if (!t) return undefined;
-  return [`${t.kind === BtfKind.UNION ? 'union' : 'struct'} ${t.name} {`, ...memberLines(btf, t, 1), '};'].join('\n');
+  const kw = t.kind === BtfKind.UNION ? 'union' : 'struct';
+  const attr = isPacked(btf, t) ? ' __attribute__((packed))' : '';
+  const body = aggregateLines(btf, t, 0);
+  // An empty struct stays on one line, as btf_dump keeps it.
+  return body.length === 0 ? `${kw} ${t.name} {}${attr};` : [`${kw} ${t.name} {`, ...body, `}${attr};`].join('\n');
 }
 
 /** Every named struct, union and enum as `struct NAME`…, sorted (the candidates of `-l 'struct …'`). */

@@ -60,6 +60,9 @@ export class LazyBtf implements BtfSource {
   private readonly strEnd: number;
   private readonly cache = new Map<number, BtfType>();
   private strings: string | undefined;
+  /** Name → type ids, built once lookups become frequent (a listing, a big script). */
+  private index: Map<string, number[]> | undefined;
+  private lookups = 0;
 
   constructor(bytes: Uint8Array) {
     const fail = (msg: string): never => {
@@ -201,16 +204,30 @@ export class LazyBtf implements BtfSource {
 
   byName(name: string, kind?: BtfKind): BtfType[] {
     if (name === '') return [];
+    const out: BtfType[] = [];
+    const names = this.nameOffs;
+    // A few lookups scan the name offsets; past that, one index pays for itself.
+    if (!this.index && ++this.lookups > 16) {
+      const idx = new Map<string, number[]>();
+      for (let id = 1; id < names.length; id++) {
+        if (names[id] === 0) continue;
+        const n = this.string(names[id]);
+        const l = idx.get(n);
+        if (l) l.push(id);
+        else idx.set(n, [id]);
+      }
+      this.index = idx;
+    }
+    if (this.index) {
+      for (const id of this.index.get(name) ?? []) if (kind === undefined || this.kindOf(id) === kind) out.push(this.type(id));
+      return out;
+    }
     // The string section is deduplicated, so a name is usually one offset; then one pass over
     // the name offsets (a u32 read per type) finds its types.
     const all = this.stringTable();
-    const wanted = new Set<number>();
     const needle = `\0${name}\0`;
-    for (let at = all.indexOf(needle); at >= 0; at = all.indexOf(needle, at + 1)) wanted.add(at + 1);
-    const out: BtfType[] = [];
-    const names = this.nameOffs;
-    for (const off of wanted) {
-      for (let id = names.indexOf(off, 1); id >= 0; id = names.indexOf(off, id + 1)) {
+    for (let at = all.indexOf(needle); at >= 0; at = all.indexOf(needle, at + 1)) {
+      for (let id = names.indexOf(at + 1, 1); id >= 0; id = names.indexOf(at + 1, id + 1)) {
         if (kind === undefined || this.kindOf(id) === kind) out.push(this.type(id));
       }
     }
