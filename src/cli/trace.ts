@@ -35,12 +35,14 @@ interface TraceArgs {
   unsafe: boolean;
   debug: boolean;
   dryRun: boolean;
+  probeFilter?: string;
+  noWarnings: boolean;
 }
 
 class ArgError extends Error {}
 
 function parseTraceArgs(argv: string[]): TraceArgs {
-  const a: TraceArgs = { positional: [], named: new Map(), verbose: false, format: 'text', quiet: false, unsafe: false, debug: false, dryRun: false };
+  const a: TraceArgs = { positional: [], named: new Map(), verbose: false, format: 'text', quiet: false, unsafe: false, debug: false, dryRun: false, noWarnings: false };
   const rest: string[] = [];
   const need = (i: number, flag: string): string => {
     const v = argv[i];
@@ -77,8 +79,10 @@ function parseTraceArgs(argv: string[]): TraceArgs {
         if (argv[i + 1] !== undefined && /^(all|ast|codegen|codegen-opt|dis|libbpf|verifier|types|parse|semantic)$/.test(argv[i + 1])) i++;
         continue;
       case '--dry-run': a.dryRun = true; continue;
-      case '--no-warnings': case '-k': case '-kk': case '--verify-llvm-ir': case '-V': continue;
-      case '-B': case '--include': case '-I': case '--probe-filter': need(++i, t); continue;
+      case '--no-warnings': a.noWarnings = true; continue;
+      case '-k': case '-kk': case '--verify-llvm-ir': case '-V': continue;
+      case '--probe-filter': a.probeFilter = need(++i, t); continue;
+      case '-B': case '--include': case '-I': need(++i, t); continue;
       default:
         if (t.startsWith('-') && t !== '-' && !/^-[0-9]/.test(t)) {
           if (t.startsWith('-f')) { a.format = t.slice(2); continue; }
@@ -173,7 +177,7 @@ export const traceCommand: Command = {
     try {
       return await runTrace({
         source, fileName, positional: args.positional, named: args.named, format: args.format as 'text' | 'json', quiet: args.quiet, unsafe: args.unsafe,
-        dryRun: args.dryRun, debug: args.debug, command: args.command, pid,
+        dryRun: args.dryRun, debug: args.debug, command: args.command, pid, probeFilter: args.probeFilter, noWarnings: args.noWarnings,
         notifyAttached: process.env.__BPFTRACE_NOTIFY_PROBES_ATTACHED !== undefined,
         out, err: io.stderr,
       });

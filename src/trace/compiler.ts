@@ -74,7 +74,8 @@ export type EventDesc =
   | { kind: 'time'; fmt?: string }
   | { kind: 'system' | 'cat'; fmt: string; args: { type: TraceType; offset: number }[] }
   | { kind: 'join'; sep: string; offset: number; size: number; count: number }
-  | { kind: 'runtimeError'; message: string; loc: Loc };
+  | { kind: 'runtimeError'; message: string; loc: Loc }
+  | { kind: 'warning'; message: string };
 
 export interface CompiledProbe {
   probe: ResolvedProbe;
@@ -95,6 +96,8 @@ export interface CompiledProgram {
   enums: Map<string, Map<bigint, string>>;
   /** Program options declared with getopt(), with their descriptions. */
   getopts: Map<string, string | undefined>;
+  /** Compile-time warnings (printed as bpftrace does). */
+  warnings: { message: string; loc?: Loc }[];
 }
 
 const EVENT_RINGBUF = 'events';
@@ -277,7 +280,14 @@ class ProbeCodegen {
   }
 
   stmts(list: Stmt[]): void {
-    for (const s of list) this.withStatement(() => this.stmt(s));
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      this.withStatement(() => this.stmt(s));
+      if (i + 1 < list.length && endsFlow(s)) {
+        this.c.warnings.push({ message: 'Unreachable statement', loc: list[i + 1].loc });
+        return;
+      }
+    }
   }
 
   // ---- statements -------------------------------------------------------------------
@@ -674,6 +684,17 @@ class ProbeCodegen {
     b.mov64(R3, R9).add64(R3, valOff);
     b.mov64(R4, flags);
     b.call('map_update_elem');
+    if (flags === 0) {
+      const ok = this.label('upd_ok');
+      b.jne(R0, -7, ok);
+      this.mapFullWarning();
+      b.label(ok);
+    }
+  }
+
+  /** bpftrace's warning when an update fails with E2BIG (a full hash map). */
+  private mapFullWarning(): void {
+    this.emitEvent({ kind: 'warning', message: "Map full; can't update element" }, [], { line: 0, col: 0, endLine: 0, endCol: 0 });
   }
 
   /** Copies the map value for the key at `keyOff` into scratch `valOff`, zeros when absent. */
@@ -759,7 +780,11 @@ class ProbeCodegen {
     b.ldMap(R1, info.bpfName);
     b.mov64(R2, R9).add64(R2, keyOff);
     b.call('map_lookup_elem');
-    b.jeq(R0, 0, done);
+    const found = this.label('aggfound');
+    b.jne(R0, 0, found);
+    this.mapFullWarning();
+    b.ja(done);
+    b.label(found);
     b.ldx(64, R1, R10, incSlot);
     this.aggApply(agg, info, false);
     b.label(done);
@@ -1547,6 +1572,7 @@ class ProbeCodegen {
         const i = c.constInt(e.index);
         if (base.type.kind === 'array' && i !== undefined) return { off: base.off + Number(i) * sizeOf(base.type.elem), type: base.type.elem };
         if (base.type.kind === 'string' && i !== undefined) return { off: base.off + Number(i), type: T.u8 };
+        if (base.type.kind === 'tuple' && i !== undefined && i >= 0n && i < BigInt(base.type.elems.length)) return { off: base.off + base.type.offsets[Number(i)], type: base.type.elems[Number(i)] };
         throw new TraceError('E_TRACE_TYPE', 'The array index operator [] can only be used on arrays with a constant index', e.loc);
       }
       case 'ternary': {
@@ -1753,6 +1779,8 @@ export class Compiler {
     return undefined;
   }
 
+  readonly warnings: { message: string; loc?: Loc }[] = [];
+
   /** Declared program options (getopt), for --help and unknown-option checks. */
   readonly getopts = new Map<string, string | undefined>();
 
@@ -1898,6 +1926,7 @@ export class Compiler {
         const bt = this.typeOf(e.base, vars, probe);
         if (bt.kind === 'array') return bt.elem;
         if (bt.kind === 'string') return T.u8;
+        if (bt.kind === 'tuple') return bt.elems[Number(this.constInt(e.index) ?? 0n)] ?? T.s64;
         if (bt.kind === 'pointer') return bt.to;
         return T.s64;
       }
@@ -2282,6 +2311,12 @@ export function parseIntLiteral(text: string): bigint | undefined {
   return m[1] ? -v : v;
 }
 
+/** Whether control never continues after this statement (exit(), return, break, continue). */
+function endsFlow(s: Stmt): boolean {
+  if (s.kind === 'return' || s.kind === 'break' || s.kind === 'continue') return true;
+  return s.kind === 'expr' && s.expr.kind === 'call' && s.expr.name === 'exit';
+}
+
 /** IPv4 dotted quad or IPv6 text as bytes. */
 function parseAddress(text: string): number[] | undefined {
   if (/^\d+\.\d+\.\d+\.\d+$/.test(text)) {
@@ -2339,8 +2374,20 @@ export function compileTrace(source: string, options: CompileOptions = {}): Comp
 
 /** Compiles a parsed program. */
 export function compileAst(prog: Program, options: CompileOptions = {}): CompiledProgram {
+  const config = new Map<string, bigint | string>();
+  for (const cfg of prog.config) {
+    if (!CONFIG_KEYS.has(cfg.key)) throw new TraceError('E_TRACE_CONFIG', `${cfg.key}: not a known configuration option`, cfg.loc);
+    const v = cfg.value.kind === 'str' ? cfg.value.value : cfg.value.kind === 'builtin' ? cfg.value.name : cfg.value.kind === 'bool' ? BigInt(cfg.value.value) : constIntOf(cfg.value);
+    if (cfg.key === 'license' && !LICENSES.includes(String(v))) {
+      throw new TraceError('E_TRACE_CONFIG', `Invalid value for license. Found: ${String(v)}. Valid values: ${LICENSES.join(', ')}`, cfg.loc);
+    }
+    config.set(cfg.key, v ?? 0n);
+  }
   expandMacros(prog);
   const c = new Compiler(prog, options);
+  for (const d of prog.mapDecls) {
+    if (!mapUsed(prog, d.name)) c.warnings.push({ message: `Unused map: ${d.name}`, loc: d.loc });
+  }
   const resolve = options.resolveProbe ?? ((t: string) => defaultResolve(t));
   const units: { probe: ResolvedProbe; block: Probe; vars: Map<string, TraceType> }[] = [];
   for (const block of prog.probes) {
@@ -2374,17 +2421,33 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
   }
   maps.push(...scratchMaps);
   for (const p of probes) p.spec.maps = maps.filter((m) => p.spec.insns.some((x) => x.ref === m.name));
-  const config = new Map<string, bigint | string>();
-  for (const cfg of prog.config) {
-    const v = cfg.value.kind === 'str' ? cfg.value.value : c.constInt(cfg.value);
-    config.set(cfg.key, v ?? 0n);
-  }
   const enums = new Map<string, Map<bigint, string>>();
   for (const e of prog.enums) {
     if (!enums.has(e.enumName)) enums.set(e.enumName, new Map());
     enums.get(e.enumName)!.set(BigInt.asUintN(64, e.value), e.name);
   }
-  return { probes, maps, mapInfo: c.maps, events: c.events, ringbuf: EVENT_RINGBUF, config, mapOrder: c.mapOrder, enums, getopts: c.getopts };
+  return { probes, maps, mapInfo: c.maps, events: c.events, ringbuf: EVENT_RINGBUF, config, mapOrder: c.mapOrder, enums, getopts: c.getopts, warnings: c.warnings };
+}
+
+/** bpftrace's configuration options (`config = { … }`). */
+const CONFIG_KEYS = new Set([
+  'cache_user_symbols', 'cpp_demangle', 'lazy_symbolication', 'log_size', 'max_bpf_progs', 'max_cat_bytes', 'max_map_keys',
+  'max_probes', 'max_strlen', 'max_type_res_iterations', 'on_stack_limit', 'perf_rb_pages', 'print_maps_on_exit', 'stack_mode',
+  'str_trunc_trailer', 'symbol_source', 'show_debug_info', 'unstable_macro', 'unstable_map_decl', 'unstable_import', 'license',
+  'missing_probes', 'use_blazesym', 'unstable_tseries', 'unstable_addrspace', 'print_maps_on_exit', 'verify_llvm_ir', 'show_insns',
+]);
+const LICENSES = ['Dual MIT/GPL', 'Dual BSD/GPL', 'Dual MPL/GPL', 'GPL and additional rights', 'GPL v2', 'GPL'];
+
+function constIntOf(e: Expr): bigint | undefined {
+  if (e.kind === 'int') return e.value;
+  if (e.kind === 'unary' && e.op === '-' && e.operand.kind === 'int') return -e.operand.value;
+  return undefined;
+}
+
+/** Whether a declared map is used anywhere in the program's probes. */
+function mapUsed(prog: Program, name: string): boolean {
+  const text = JSON.stringify(prog.probes, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  return text.includes(`"name":"${name}"`);
 }
 
 export { isMem, mergeTypes };

@@ -33,6 +33,10 @@ export interface RunOptions {
   debug: boolean;
   command?: string;
   pid?: number;
+  /** `--probe-filter REGEX`: attach only probes whose name matches (begin/end always run). */
+  probeFilter?: string;
+  /** `--no-warnings`. */
+  noWarnings?: boolean;
   /** Print `__BPFTRACE_NOTIFY_PROBES_ATTACHED` once attached. */
   notifyAttached: boolean;
   out: (text: string) => void;
@@ -273,13 +277,31 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     const ast = parseProgram(opts.source);
     const resolved = new Map<string, ResolvedProbe[]>();
     const withParams = (t: string): string => t.replace(/\$([0-9]+)/g, (_, n: string) => opts.positional[Number(n) - 1] ?? '');
-    for (const p of ast.probes) for (const s of p.probes) if (!resolved.has(s.text)) resolved.set(s.text, await resolveSpec(withParams(s.text), s.loc, opts.pid, opts.unsafe));
+    const missing = ast.config.find((c) => c.key === 'missing_probes')?.value;
+    const warnMissing = missing !== undefined && ((missing.kind === 'builtin' && missing.name === 'warn') || (missing.kind === 'str' && missing.value === 'warn'));
+    const filter = opts.probeFilter !== undefined ? new RegExp(opts.probeFilter) : undefined;
+    for (const p of ast.probes) {
+      for (const s of p.probes) {
+        if (resolved.has(s.text)) continue;
+        let list: ResolvedProbe[];
+        try {
+          list = await resolveSpec(withParams(s.text), s.loc, opts.pid, opts.unsafe);
+        } catch (e) {
+          if (!(warnMissing && e instanceof TraceError && e.code === 'E_PROBE_NOT_FOUND')) throw e;
+          if (!opts.noWarnings) opts.err(renderDiagnostic(opts.source, opts.fileName, `${e.detail} Skipping.`, e.loc, 'WARNING'));
+          list = [];
+        }
+        if (filter) list = list.filter((r) => r.provider === 'begin' || r.provider === 'end' || filter.test(r.name));
+        resolved.set(s.text, list);
+      }
+    }
     const ksyms = await kallsyms();
     compiled = compileAst(ast, {
       positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
       resolveProbe: (t) => resolved.get(t) ?? [],
       kaddr: (name) => ksyms.get(name),
     });
+    if (!opts.noWarnings) for (const w of compiled.warnings) opts.err(renderDiagnostic(opts.source, opts.fileName, w.message, w.loc, 'WARNING'));
     const expected = [...compiled.getopts.keys()].map((k) => `--${k}`).join(', ');
     if (opts.named.has('help')) {
       opts.err(`HINT: expected program options:\n${[...compiled.getopts].reverse().map(([k, d]) => `  --${k}${d ? `: ${d}` : ''}`).join('\n')}\n`);
@@ -359,6 +381,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       }
       case 'printf': {
         const text = formatPrintf(desc.fmt, enumNames(desc.fmt, argValues(desc.args), desc.args, compiled.enums));
+        if (desc.level === 'warn' && opts.noWarnings) return;
         if (desc.level) output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
         else output.printf(text);
         return;
@@ -391,7 +414,11 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         })());
         return;
       }
+      case 'warning':
+        if (!opts.noWarnings) opts.err(`WARNING: ${desc.message}\n`);
+        return;
       case 'runtimeError':
+        if (opts.noWarnings) return;
         opts.err(renderDiagnostic(opts.source, opts.fileName, desc.message, desc.loc, 'WARNING'));
         return;
       case 'exit':
@@ -474,7 +501,8 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     await runProbes('end');
     await drain();
     if (opts.format === 'text') output.end();
-    for (const name of compiled.mapOrder) {
+    const printMaps = compiled.config.get('print_maps_on_exit');
+    for (const name of printMaps === 0n || printMaps === 'false' ? [] : compiled.mapOrder) {
       const info = compiled.mapInfo.get(name);
       if (!info) continue;
       const m = maps.get(info.bpfName)!;
