@@ -41,6 +41,14 @@ export interface CompileOptions {
   named?: ReadonlyMap<string, string | true>;
   /** Kernel symbol addresses for kaddr(). */
   kaddr?: (name: string) => bigint | undefined;
+  /** C struct/union layouts (kernel BTF), for member access through pointers. */
+  types?: TypeProvider;
+}
+
+/** Where the compiler learns C struct layouts (the runtime reads them from kernel BTF). */
+export interface TypeProvider {
+  /** Size and members of `struct NAME`/`union NAME`, member types already as language types. */
+  record(name: string): { size: number; fields: Field[] } | undefined;
 }
 
 /** How a language map is kept in a BPF map. */
@@ -1178,13 +1186,40 @@ class ProbeCodegen {
       }
       case 'sizeof': {
         const t = e.type ? c.resolveTypeSpec(e.type) : c.typeOf(e.expr!, this.varTypes, this.probe);
-        b.mov64(R0, sizeOf(t));
+        b.mov64(R0, c.sizeOfType(t, e.loc));
+        return;
+      }
+      case 'offsetof': {
+        let t = c.resolveTypeSpec(e.type);
+        let off = 0;
+        for (const f of e.fields) {
+          const kf = c.kernelField(t, f, e.loc);
+          if (!kf) throw new TraceError('E_TRACE_TYPE', `offsetof() of a field of ${typeName(t)}`, e.loc);
+          off += kf.offset;
+          t = kf.type;
+        }
+        b.mov64(R0, off);
         return;
       }
       case 'field': {
         const bt = c.typeOf(e.base, this.varTypes, this.probe);
         if (e.base.kind === 'builtin' && e.base.name === 'args') {
           this.tracepointArg(e.field, e.loc);
+          return;
+        }
+        const kf = c.kernelField(bt, e.field, e.loc);
+        if (kf) {
+          this.fieldAddr(e);
+          const ft = kf.type;
+          if (kf.bitfield) {
+            const unit: TraceType = { kind: 'int', bits: (Math.max(1, sizeOf(ft)) * 8) as 8 | 16 | 32 | 64, signed: false };
+            this.probeRead(unit, this.rootPointer(e));
+            if (kf.bitfield.bitOffset) b.rsh64(R0, kf.bitfield.bitOffset);
+            if (kf.bitfield.bits < 64) b.lddw(R1, (1n << BigInt(kf.bitfield.bits)) - 1n).and64(R0, R1);
+            return;
+          }
+          if (isMem(ft) || ft.kind === 'record') throw new TraceError('E_TRACE_TYPE', `Can not use a ${typeName(ft)} as a scalar`, e.loc);
+          this.probeRead(ft, this.rootPointer(e));
           return;
         }
         if (isMem(bt)) {
@@ -1211,6 +1246,40 @@ class ProbeCodegen {
         void m;
         throw new TraceError('E_TRACE_TYPE', 'expected a scalar expression', e.loc);
       }
+    }
+  }
+
+  /** r0 = the address of a C struct member (through pointers and embedded structs). */
+  private fieldAddr(e: Expr): void {
+    const c = this.c;
+    if (e.kind === 'field') {
+      const bt = c.typeOf(e.base, this.varTypes, this.probe);
+      const kf = c.kernelField(bt, e.field, e.loc)!;
+      if (bt.kind === 'pointer') this.scalar(e.base);
+      else this.fieldAddr(e.base);
+      if (kf.offset) this.b.add64(R0, kf.offset);
+      return;
+    }
+    if (e.kind === 'unary' && e.op === '*') {
+      this.scalar(e.operand);
+      return;
+    }
+    if (e.kind === 'cast' || e.kind === 'var' || e.kind === 'builtin' || e.kind === 'map') {
+      this.scalar(e);
+      return;
+    }
+    throw new TraceError('E_TRACE_TYPE', 'cannot take the address of this expression', e.loc);
+  }
+
+  /** The pointer type a member access chain starts from (its address space decides probe_read_user). */
+  private rootPointer(e: Expr): TraceType {
+    let cur: Expr = e;
+    for (;;) {
+      if (cur.kind !== 'field' && !(cur.kind === 'unary' && cur.op === '*')) return this.c.typeOf(cur, this.varTypes, this.probe);
+      const base = cur.kind === 'field' ? cur.base : (cur as Extract<Expr, { kind: 'unary' }>).operand;
+      const bt = this.c.typeOf(base, this.varTypes, this.probe);
+      if (bt.kind === 'pointer') return bt;
+      cur = base;
     }
   }
 
@@ -1554,6 +1623,18 @@ class ProbeCodegen {
         if (e.base.kind === 'builtin' && e.base.name === 'args') {
           return this.tracepointArgMem(e.field, t, e.loc);
         }
+        const kbt = c.typeOf(e.base, this.varTypes, this.probe);
+        const kf = c.kernelField(kbt, e.field, e.loc);
+        if (kf) {
+          const off = this.scratch(sizeOf(kf.type), e.loc);
+          this.fieldAddr(e);
+          const rp = this.rootPointer(e);
+          b.mov64(R3, R0);
+          b.mov64(R1, R9).add64(R1, off);
+          b.mov64(R2, sizeOf(kf.type));
+          b.call(rp.kind === 'pointer' && rp.space === 'user' ? 'probe_read_user' : 'probe_read_kernel');
+          return { off, type: kf.type };
+        }
         const base = this.mem(e.base);
         if (base.type.kind === 'tuple') {
           const i = Number(e.field);
@@ -1807,6 +1888,27 @@ export class Compiler {
     throw new TraceError('E_TRACE_TYPE', 'getopt() default must be an integer, a string or a boolean literal', def.loc);
   }
 
+  /** sizeof: C structs through the type provider. */
+  sizeOfType(t: TraceType, loc: Loc): number {
+    if (t.kind === 'record' && !t.fields.length && /^(struct|union) /.test(t.name)) {
+      const r = this.options.types?.record(t.name);
+      if (!r) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${t.name}'`, loc);
+      return r.size;
+    }
+    return sizeOf(t);
+  }
+
+  /** A member of a C struct reached through a pointer (or an embedded struct), from the type provider. */
+  kernelField(base: TraceType, field: string, loc: Loc): Field | undefined {
+    const rec = base.kind === 'pointer' ? base.to : base;
+    if (rec.kind !== 'record' || rec.fields.length || !/^(struct|union) /.test(rec.name)) return undefined;
+    const layout = this.options.types?.record(rec.name);
+    if (!layout) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${rec.name}'`, loc);
+    const f = layout.fields.find((x) => x.name === field);
+    if (!f) throw new TraceError('E_TRACE_TYPE', `Struct/union of type '${rec.name}' does not contain a field named '${field}'`, loc);
+    return f;
+  }
+
   /** The text of `$N` (or `$N + k`, a suffix) when `e` is a positional parameter used as a string. */
   positionalText(e: Expr | undefined): string | undefined {
     if (!e) return undefined;
@@ -1842,7 +1944,6 @@ export class Compiler {
 
   /** The language type of a tracepoint field. */
   fieldType(f: NonNullable<ResolvedProbe['fields']>[number], p: ResolvedProbe): TraceType {
-    void p;
     if (f.dataLoc) return T.string(DEFAULT_STRLEN);
     if (/char\s*\[/.test(f.type) || (f.arrayLength !== undefined && /char/.test(f.type))) return T.string(f.size);
     if (f.arrayLength !== undefined) {
@@ -1850,7 +1951,10 @@ export class Compiler {
       const bits = (elemSize * 8) as 8 | 16 | 32 | 64;
       return { kind: 'array', elem: { kind: 'int', bits, signed: f.signed }, count: f.arrayLength };
     }
-    if (/\*/.test(f.type)) return { kind: 'pointer', to: /char/.test(f.type) ? T.s8 : T.u8, space: 'kernel' };
+    const sp = /^(?:const\s+)?(struct|union)\s+(\w+)\s*\*$/.exec(f.type.trim());
+    const space = p.name.startsWith('tracepoint:syscalls:') ? 'user' : 'kernel';
+    if (sp) return { kind: 'pointer', to: { kind: 'record', name: `${sp[1]} ${sp[2]}`, fields: [], size: 0 }, space };
+    if (/\*/.test(f.type)) return { kind: 'pointer', to: /char/.test(f.type) ? T.s8 : T.u8, space };
     const size = [1, 2, 4, 8].includes(f.size) ? f.size : 8;
     return { kind: 'int', bits: (size * 8) as 8 | 16 | 32 | 64, signed: f.signed };
   }
@@ -1918,6 +2022,8 @@ export class Compiler {
           return this.fieldType(f, probe);
         }
         const bt = this.typeOf(e.base, vars, probe);
+        const kf = this.kernelField(bt, e.field, e.loc);
+        if (kf) return kf.type;
         if (bt.kind === 'tuple') return bt.elems[Number(e.field)] ?? T.s64;
         if (bt.kind === 'record') return bt.fields.find((f) => f.name === e.field)?.type ?? T.s64;
         return T.s64;

@@ -14,7 +14,9 @@ import { TraceError, renderDiagnostic } from './errors.js';
 import { TraceOutput, formatPrintf } from './format/index.js';
 import type { MapDump, MapEntry, OutputMode } from './format/index.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe } from './probes/index.js';
+import { attachProbe, expandProbe, findAggregate, kernelBtf, structFields, typeInfo } from './probes/index.js';
+import type { BtfSource } from './probes/index.js';
+import type { TypeProvider } from './compiler.js';
 import type { ConcreteProbe } from './probes/index.js';
 import { decodeValue, readInt, sizeOf } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
@@ -87,6 +89,40 @@ async function kallsyms(): Promise<{ get(name: string): bigint | undefined }> {
       const v = BigInt(`0x${text.slice(i, text.indexOf(' ', i))}`);
       out.set(name, v);
       return v;
+    },
+  };
+}
+
+/** A BTF type id as a language type (structs by name only: their members are looked up when used). */
+function btfToType(btf: BtfSource, id: number, depth = 0): TraceType {
+  const ti = typeInfo(btf, id);
+  const bits = (n: number): 8 | 16 | 32 | 64 => (n === 1 ? 8 : n === 2 ? 16 : n === 4 ? 32 : 64);
+  switch (ti.kind) {
+    case 'int': case 'enum': case 'bool': return { kind: 'int', bits: bits(ti.size), signed: !!ti.signed };
+    case 'pointer': return { kind: 'pointer', to: ti.elementTypeId && depth < 4 ? btfToType(btf, ti.elementTypeId, depth + 1) : { kind: 'int', bits: 8, signed: false } };
+    case 'array': {
+      const el = typeInfo(btf, ti.elementTypeId ?? 0);
+      if (el.kind === 'int' && el.size === 1) return { kind: 'string', size: Math.max(1, ti.length ?? 0) };
+      return { kind: 'array', elem: btfToType(btf, ti.elementTypeId ?? 0, depth + 1), count: ti.length ?? 0 };
+    }
+    case 'struct': case 'union': return { kind: 'record', name: `${ti.kind} ${ti.name ?? ''}`, fields: [], size: ti.size };
+    default: return { kind: 'int', bits: 64, signed: false };
+  }
+}
+
+/** Struct layouts from kernel BTF for the compiler. */
+function btfTypes(btf: BtfSource): TypeProvider {
+  const cache = new Map<string, { size: number; fields: import('./types.js').Field[] } | undefined>();
+  return {
+    record(name) {
+      if (cache.has(name)) return cache.get(name);
+      const t = findAggregate(btf, name);
+      const r = t ? {
+        size: t.size,
+        fields: structFields(btf, t.id).map((f) => ({ name: f.name, offset: f.offset, type: btfToType(btf, f.typeId), ...(f.bitfield ? { bitfield: f.bitfield } : {}) })),
+      } : undefined;
+      cache.set(name, r);
+      return r;
     },
   };
 }
@@ -296,10 +332,20 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       }
     }
     const ksyms = await kallsyms();
+    // Kernel BTF is read only when the program may reach C structs.
+    let types: TypeProvider | undefined;
+    if (/struct |union |curtask|->|args|\(\s*\w+\s*\*\s*\)/.test(opts.source)) {
+      try {
+        types = btfTypes(await kernelBtf());
+      } catch {
+        types = undefined;
+      }
+    }
     compiled = compileAst(ast, {
       positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
       resolveProbe: (t) => resolved.get(t) ?? [],
       kaddr: (name) => ksyms.get(name),
+      ...(types ? { types } : {}),
     });
     if (!opts.noWarnings) for (const w of compiled.warnings) opts.err(renderDiagnostic(opts.source, opts.fileName, w.message, w.loc, 'WARNING'));
     const expected = [...compiled.getopts.keys()].map((k) => `--${k}`).join(', ');
