@@ -8,3 +8,4 @@ export * from './catalog.js';
 export * from './uprobe-targets.js';
 export * from './symbolizer.js';
 export * from './attach.js';
+export * from './synthetic.js';
