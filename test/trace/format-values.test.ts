@@ -1,9 +1,11 @@
 /** Values, maps and events as bpftrace prints them (text and JSON): expectations from the bpftrace runtime corpus cases and bpftrace's output emitters. */
 
+import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import {
-  TraceOutput, formatMapJson, formatMapText, formatValue, intValue, sortMapEntries, stringValue, stringifyJson, valueToJson,
+  TraceOutput, formatMapJson, formatMapText, formatValue, intValue, sortMapEntries, strerror, stringValue, stringifyJson, valueToJson,
 } from '../../src/trace/format/index.js';
+import { skipReason } from '../helpers/reference.js';
 import type { MapDump, TraceValue } from '../../src/trace/format/index.js';
 
 const int = (n: number | bigint, signed = true, bits: 8 | 16 | 32 | 64 = 64): TraceValue => intValue(n, signed, bits);
@@ -194,5 +196,33 @@ describe('TraceOutput events', () => {
       '{"type": "lost_events", "count": 4, "data": {"events": 4}}\n',
       '{"type": "warnf", "msg": "w", "filename": "stdin", "line": 1, "col": 3}\n',
     ]);
+  });
+});
+
+describe('histogram maps: equal totals keep key-byte order (bpftrace gathers them in a std::map)', () => {
+  const h = (entries: [number, number][]): MapDump => ({
+    name: '@', keyed: true,
+    entries: entries.map(([k, v]) => ({ key: [int(k)], value: { kind: 'hist', counts: Object.assign(new Array<bigint>(10).fill(0n), { [v]: 1n }) } })),
+  });
+
+  it('print(@, 2) and print(@, 10) of three one-sample histograms (json-output: print_hist_with_*top_arg)', () => {
+    const d = h([[3, 6], [1, 5], [2, 6]]);
+    expect(formatMapJson(d, { top: 2 })).toBe('{"type": "hist", "data": {"@": {"2": [{"min": 16, "max": 31, "count": 1}], "3": [{"min": 16, "max": 31, "count": 1}]}}}');
+    expect(formatMapJson(d, { top: 10 })).toBe('{"type": "hist", "data": {"@": {"1": [{"min": 8, "max": 15, "count": 1}], "2": [{"min": 16, "max": 31, "count": 1}], "3": [{"min": 16, "max": 31, "count": 1}]}}}');
+  });
+
+  it('bytes, not numbers: 256 (00 01 …) comes before 1 (01 00 …)', () => {
+    const d = h([[1, 3], [256, 3]]);
+    expect(formatMapText(d).split('\n').filter((l) => l.startsWith('@['))).toEqual(['@[256]:', '@[1]:']);
+  });
+});
+
+const pyWhy = skipReason('strerror vs glibc (python3 os.strerror)', { commands: ['python3'] });
+
+describe.skipIf(pyWhy !== undefined)('strerror vs glibc', () => {
+  it('every errno 0..140, and strerror(7) as the json-output strerror case prints it', () => {
+    const ref = JSON.parse(execFileSync('python3', ['-c', 'import os, json; print(json.dumps([os.strerror(i) for i in range(141)]))'], { encoding: 'utf8' })) as string[];
+    expect(Array.from({ length: 141 }, (_, i) => strerror(i))).toEqual(ref);
+    expect(json({ kind: 'text', value: strerror(7) })).toBe('"Argument list too long"');
   });
 });

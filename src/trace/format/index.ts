@@ -9,3 +9,4 @@ export * from './time.js';
 export * from './net.js';
 export * from './symbols.js';
 export * from './output.js';
+export * from './errno.js';

@@ -145,9 +145,59 @@ interface Slotted {
   slot: Slot;
 }
 
+/** A key's bytes as the kernel map holds them (ints little-endian at their width, strings NUL-padded), for bpftrace's byte-order ties. */
+function keyBytes(key: readonly TraceValue[]): number[] {
+  const out: number[] = [];
+  const put = (v: TraceValue): void => {
+    switch (v.kind) {
+      case 'int': {
+        const bits = v.type.kind === 'int' ? v.type.bits : 64;
+        let x = BigInt.asUintN(bits, v.value);
+        for (let i = 0; i < bits / 8; i++, x >>= 8n) out.push(Number(x & 0xffn));
+        break;
+      }
+      case 'bool': out.push(v.value ? 1 : 0); break;
+      case 'string': case 'text': out.push(...utf8(v.value), 0); break;
+      case 'buffer': out.push(...v.bytes); break;
+      case 'tuple': case 'array': for (const e of v.elems) put(e); break;
+      case 'record': for (const f of v.fields) put(f.value); break;
+      default: break;
+    }
+  };
+  for (const k of key) put(k);
+  return out;
+}
+
+/** UTF-8 bytes of a string (the core layer has no TextEncoder). */
+function utf8(s: string): number[] {
+  const out: number[] = [];
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c < 0x80) out.push(c);
+    else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 0x3f));
+    else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+    else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 0x3f), 0x80 | ((c >> 6) & 0x3f), 0x80 | (c & 0x3f));
+  }
+  return out;
+}
+
+function compareBytes(a: readonly number[], b: readonly number[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i] ?? 0;
+    const y = b[i] ?? 0;
+    if (x !== y) return x - y;
+  }
+  return 0;
+}
+
 function sortSlotted(items: Slotted[]): Slotted[] {
   const first = items[0];
   if (first === undefined) return items;
+  // bpftrace gathers histogram maps in a std::map keyed by the key's bytes, then sorts by total:
+  // equal totals stay in key-byte order.
+  if (first.slot.kind === 'hist' || first.slot.kind === 'lhist') {
+    items = items.map((x) => ({ x, k: keyBytes(x.entry.key) })).sort((a, b) => compareBytes(a.k, b.k)).map((y) => y.x);
+  }
   if (sortValue(first.slot) !== undefined) {
     const withValue = items.map((x) => ({ x, v: sortValue(x.slot) ?? 0n }));
     withValue.sort((a, b) => cmpBig(a.v, b.v));
