@@ -3,7 +3,7 @@
  * generation to eBPF program and map specs with bpfkit's own builder (no LLVM).
  */
 
-import { MapType, ProgType, ProgramBuilder, R0, R1, R2, R3, R4, R5, R6, R8, R9, R10, BPF_NOEXIST } from '../ebpf/index.js';
+import { MapType, ProgType, ProgramBuilder, R0, R1, R2, R3, R4, R6, R8, R9, R10, BPF_NOEXIST } from '../ebpf/index.js';
 import type { Insn, MapSpec, ProgramSpec, Reg } from '../ebpf/index.js';
 import type { Expr, Loc, MacroDef, Probe, Program, Stmt, TypeSpec } from './ast.js';
 import { TraceError } from './errors.js';
@@ -142,9 +142,6 @@ function isMem(t: TraceType): boolean {
   return t.kind === 'string' || t.kind === 'tuple' || t.kind === 'record' || t.kind === 'buffer' || t.kind === 'array' || t.kind === 'inet' || t.kind === 'macaddr';
 }
 
-function isIntLike(t: TraceType): boolean {
-  return t.kind === 'int' || t.kind === 'bool' || t.kind === 'pointer';
-}
 
 function int64(signed: boolean): TraceType {
   return { kind: 'int', bits: 64, signed };
@@ -824,8 +821,8 @@ class ProbeCodegen {
         b.jeq(R2, 0, set);
         b.ldx(64, R2, R0, 0);
         const signed = info.valueType.kind === 'agg' && info.valueType.signed;
-        if (agg === 'min') (signed ? b.jsle(R2, R1, skip) : b.jle(R2, R1, skip));
-        else (signed ? b.jsge(R2, R1, skip) : b.jge(R2, R1, skip));
+        const keep = agg === 'min' ? (signed ? 'jsle' : 'jle') : signed ? 'jsge' : 'jge';
+        b[keep](R2, R1, skip);
         b.label(set);
         b.st(64, R0, 0, R1);
         b.st(64, R0, 8, 1);
@@ -1049,7 +1046,10 @@ class ProbeCodegen {
       case '|': b.or64(R0, R1); return;
       case '^': b.xor64(R0, R1); return;
       case '<<': b.lsh64(R0, R1); return;
-      case '>>': (signed ? b.arsh64(R0, R1) : b.rsh64(R0, R1)); return;
+      case '>>':
+        if (signed) b.arsh64(R0, R1);
+        else b.rsh64(R0, R1);
+        return;
       default: {
         const cmp: Record<string, [string, string]> = { '==': ['jeq', 'jeq'], '!=': ['jne', 'jne'], '<': ['jlt', 'jslt'], '<=': ['jle', 'jsle'], '>': ['jgt', 'jsgt'], '>=': ['jge', 'jsge'] };
         const j = cmp[op];
@@ -1135,7 +1135,8 @@ class ProbeCodegen {
           this.scalar(e.left);
           b.mov64(R1, R0);
           b.mov64(R0, e.op === '&&' ? 0 : 1);
-          (e.op === '&&' ? b.jeq(R1, 0, end) : b.jne(R1, 0, end));
+          if (e.op === '&&') b.jeq(R1, 0, end);
+          else b.jne(R1, 0, end);
           this.scalar(e.right);
           const l = this.label('bool');
           b.mov64(R1, R0).mov64(R0, 1).jne(R1, 0, l).mov64(R0, 0).label(l);

@@ -111,7 +111,7 @@ export class Lexer {
         this.advance(end + 1 - this.pos);
         continue;
       }
-      if (/[A-Za-z0-9_:*.\-+?$@\[\]!]/.test(c)) {
+      if (/[A-Za-z0-9_:*.\-+?$@[\]!]/.test(c)) {
         if (c === ':') sawColon = true;
         this.advance();
         continue;
