@@ -133,6 +133,9 @@ const RET_FLAG = '$__return';
 /** Marks the placeholder of a BPF_PSEUDO_FUNC lddw until the builder's output is patched. */
 const FUNC_MARK = 0x7ace;
 
+/** Functions and builtins of the language that a macro of another arity does not shadow. */
+const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf', 'print', 'printf', 'count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'len', 'strlen', 'delete', 'has_key', 'ksym', 'usym', 'kaddr', 'uaddr', 'ntop', 'pton', 'strftime', 'time', 'exit', 'clear', 'zero']);
+
 /** Functions that are statements (no value). */
 const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time']);
 
@@ -1472,6 +1475,10 @@ class ProbeCodegen {
         return;
       }
       default: {
+        if (!e.args.length && BUILTIN_TYPES[e.name]) {
+          this.scalar({ kind: 'builtin', name: e.name, loc: e.loc });
+          return;
+        }
         if (AGG_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `${e.name}() should be directly assigned to a map`, e.loc);
         if (!STATEMENT_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `Unknown function: '${e.name}'`, e.loc);
         this.callStmt(e);
@@ -1798,6 +1805,7 @@ class ProbeCodegen {
         return { off, type: t };
       }
       default: {
+        if (!e.args.length && BUILTIN_TYPES[e.name]) return this.mem({ kind: 'builtin', name: e.name, loc: e.loc });
         const off = this.scratch(sizeOf(t), e.loc);
         this.zeroMem(off, sizeOf(t));
         if (isMem(t)) return { off, type: t };
@@ -2096,6 +2104,8 @@ export class Compiler {
         return g.type;
       }
       default:
+        // `cpu()`, `pid()`: builtins may be called like functions.
+        if (!e.args.length && BUILTIN_TYPES[e.name]) return BUILTIN_TYPES[e.name];
         return T.none;
     }
   }
@@ -2348,10 +2358,16 @@ function expandMacros(prog: Program): void {
   const expandE = (e: Expr, depth: number): Expr => {
     const sub = (x: Expr): Expr => expandE(x, depth);
     switch (e.kind) {
+      case 'builtin': {
+        const m = macros.get(e.name);
+        if (!m || m.params.length) return e;
+        return expandE({ kind: 'call', name: e.name, args: [], loc: e.loc }, depth);
+      }
       case 'call': {
         const args = e.args.map(sub);
         const m = macros.get(e.name);
-        if (!m) return { ...e, args };
+        // A macro named like a builtin function only replaces calls with its own arity.
+        if (!m || (m.params.length !== args.length && BUILTIN_FUNCS.has(e.name))) return { ...e, args };
         if (depth > 50) throw new TraceError('E_TRACE_MACRO', `Recursive macro call detected. Call chain: ${e.name}`, e.loc);
         if (m.params.length !== args.length) throw new TraceError('E_TRACE_MACRO', `Call to ${e.name}() has the wrong number of arguments`, e.loc);
         const map = new Map<string, Expr>();

@@ -51,6 +51,8 @@ export async function dumpMap(info: MapInfo, map: BpfMap, ncpus: number): Promis
       }
       if (bucket < nb) g.counts[bucket] += total;
     }
+    // A scalar histogram always prints (empty after zero()), as bpftrace's does.
+    if (!groups.size && !info.keyType) groups.set('', { key: [], counts: new Array<bigint>(nb).fill(0n) });
     for (const g of groups.values()) {
       const buckets = new Map<number, bigint>();
       g.counts.forEach((c, i) => { if (c) buckets.set(i, c); });

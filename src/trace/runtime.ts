@@ -52,7 +52,11 @@ async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsa
   try {
     concrete = await expandProbe(text, { pid, unsafe });
   } catch (e) {
-    if (e instanceof BpfkitError) throw new TraceError(e.code, e.detail, loc, e.hint);
+    if (e instanceof BpfkitError) {
+      // bpftrace words a raw tracepoint without a module this way.
+      const noAttach = /^(rawtracepoint|rt):[^:]*$/.test(text) && e.code === 'E_PROBE_NOT_FOUND';
+      throw new TraceError(e.code, noAttach ? 'Probe has no valid attach points.' : e.detail, loc, e.hint);
+    }
     throw e;
   }
   if (!concrete.length) throw new TraceError('E_PROBE_NOT_FOUND', `No probes matched: ${text}`, loc);
@@ -136,10 +140,11 @@ async function runSideEffect(kind: 'system' | 'cat', text: string, output: Trace
   }
   const fs = await import('node:fs/promises');
   try {
-    output.cat(await fs.readFile(text, 'utf8'));
+    const max = Number(process.env.BPFTRACE_MAX_CAT_BYTES ?? 10240);
+    output.cat((await fs.readFile(text, 'utf8')).slice(0, Number.isFinite(max) && max > 0 ? max : 10240));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    output.cat(`ERROR: failed to open file '${text}': ${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}\n`);
+    output.cat(`ERROR: failed to open file '${text}' (${code === 'ENOENT' ? 'No such file or directory' : (e as Error).message})\n`);
   }
 }
 
@@ -375,7 +380,8 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     // BEGIN runs before the other probes attach (as in bpftrace); its output is read after the attach marker.
     await runProbes('begin', false);
     try {
-      for (const p of attachable) links.push(await attachProbe(kernel, p.prog, p.probe.concrete as ConcreteProbe, opts.pid !== undefined ? { pid: opts.pid } : {}));
+      // Reverse order: the kernel runs the last-attached handler of a uprobe first, so this keeps program order.
+      for (const p of [...attachable].reverse()) links.push(await attachProbe(kernel, p.prog, p.probe.concrete as ConcreteProbe, opts.pid !== undefined ? { pid: opts.pid } : {}));
     } catch (e) {
       return diag(e);
     }
