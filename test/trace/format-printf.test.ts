@@ -1,7 +1,7 @@
 /** printf as current bpftrace renders it (FormatSpec over iostreams): expectations from the bpftrace runtime corpus and from bpftrace's format_string.cpp semantics. */
 
 import { describe, expect, it } from 'vitest';
-import { formatPrintf, intValue, parsePrintfFormat, printfArgClass, printfArgCountError, stringValue } from '../../src/trace/format/index.js';
+import { formatPrintf, gfpFlagsText, intValue, parsePrintfFormat, printfArgClass, printfArgCountError, stringValue } from '../../src/trace/format/index.js';
 import type { TraceValue } from '../../src/trace/format/index.js';
 import { UsageError } from '../../src/util/index.js';
 
@@ -89,5 +89,17 @@ describe('printf: parsing and checks', () => {
     expect(printfArgCountError(f, 3)).toBe('too many arguments for format string (3 supplied, 2 expected)');
     expect(printfArgCountError(f, 2)).toBeUndefined();
     expect(() => formatPrintf('%d %d', [i64(1)])).toThrow(UsageError);
+  });
+});
+
+describe('printf %gr: GFP flags as the kernel names them', () => {
+  it('call: printf_gr, and compound names matched before single bits', () => {
+    expect(formatPrintf('GFPFlags: %gr\n', [i64(1)])).toBe('GFPFlags: GFP_DMA\n');
+    expect(gfpFlagsText(0xcc0n)).toBe('GFP_KERNEL');
+    expect(gfpFlagsText(0xcc0n | 0x100n)).toBe('GFP_KERNEL|__GFP_ZERO');
+    expect(gfpFlagsText(0x400cc0n)).toBe('GFP_KERNEL_ACCOUNT');
+    expect(gfpFlagsText(0x820n)).toBe('GFP_ATOMIC');
+    expect(gfpFlagsText(0n)).toBe('0');
+    expect(gfpFlagsText(0x200n | 0x1n)).toBe('GFP_DMA|0x200');
   });
 });

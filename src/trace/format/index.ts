@@ -10,3 +10,4 @@ export * from './net.js';
 export * from './symbols.js';
 export * from './output.js';
 export * from './errno.js';
+export * from './gfp.js';

@@ -2,6 +2,7 @@
 
 import { UsageError } from '../../util/index.js';
 import type { FormatContext } from './context.js';
+import { gfpFlagsText } from './gfp.js';
 import { hexFormatBuffer, primitiveText, toPrimitive } from './print-value.js';
 import type { Primitive } from './print-value.js';
 import type { TraceValue } from './value.js';
@@ -127,7 +128,6 @@ function integerText(v: bigint, spec: PrintfConversion): string {
   return n.toString();
 }
 
-const GFP_NOTE = 'gfp flags';
 
 /** One conversion applied to one value (`FormatSpec::apply`); a value it cannot take prints `!{…}` as bpftrace does. */
 export function applyConversion(spec: PrintfConversion, p: Primitive): string {
@@ -138,8 +138,8 @@ export function applyConversion(spec: PrintfConversion, p: Primitive): string {
     return pad(hexFormatBuffer(p.bytes, sp === 'r', sp !== 'rh'), spec);
   }
   const n = numeric(p);
-  if (n === undefined) return `!{invalid ${sp === 'gr' ? GFP_NOTE : 'integer'} conversion: ${primitiveText(p)}}`;
-  if (sp === 'gr') return pad(`0x${BigInt.asUintN(64, n).toString(16)}`, spec);
+  if (n === undefined) return `!{invalid ${sp === 'gr' ? 'GFP flags' : 'integer'} conversion: ${primitiveText(p)}}`;
+  if (sp === 'gr') return pad(gfpFlagsText(n), spec);
   return pad(integerText(n, spec), spec);
 }
 
