@@ -148,8 +148,14 @@ export const traceCommand: Command = {
         io.stderr(`ERROR: Failed to open output file: ${args.outFile}: ${(e as Error).message}\n`);
         return 1;
       }
-      out = (t) => fs.writeSync(fd, t);
-      closeOut = () => fs.closeSync(fd);
+      let open = true;
+      out = (t) => {
+        if (open) fs.writeSync(fd, t);
+      };
+      closeOut = () => {
+        open = false;
+        fs.closeSync(fd);
+      };
     }
     if (args.list !== undefined) {
       const { listProbesCli } = await import('../trace/list.js');

@@ -135,7 +135,7 @@ async function runSideEffect(kind: 'system' | 'cat', text: string, output: Trace
   if (kind === 'system') {
     const { spawnSync } = await import('node:child_process');
     const r = spawnSync('/bin/sh', ['-c', text], { encoding: 'utf8' });
-    output.syscall((r.stdout ?? '').replace(/\n$/, ''));
+    output.syscall(output.mode === 'json' ? (r.stdout ?? '') : (r.stdout ?? '').replace(/\n$/, ''));
     return;
   }
   const fs = await import('node:fs/promises');
@@ -286,7 +286,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   const ringMap = maps.get(compiled.ringbuf)!;
   const ring = new RingBufferReader(kernel.sys, ringMap);
   const decode = eventDecoder(compiled.events);
-  const pendingAsync: Promise<void>[] = [];
+  const pendingAsync: Promise<unknown>[] = [];
   // After exit() the rest of what probes sent is dropped, until END runs.
   let dropping = false;
   const handle = (record: Uint8Array): void => {
@@ -357,9 +357,15 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       default:
     }
   };
-  const drain = async (): Promise<void> => {
-    ring.consume(handle);
-    while (pendingAsync.length) await pendingAsync.shift();
+  // Drains run one after another (poll callbacks and the main loop both start them), so output
+  // keeps the ring's order and nothing is written after the run ends.
+  let chain: Promise<void> = Promise.resolve();
+  const drain = (): Promise<void> => {
+    chain = chain.then(async () => {
+      ring.consume(handle);
+      while (pendingAsync.length) await pendingAsync.shift();
+    });
+    return chain;
   };
   const runProbes = async (provider: string, drainEach = true): Promise<void> => {
     for (const p of programs) {
