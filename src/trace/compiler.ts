@@ -3,7 +3,7 @@
  * generation to eBPF program and map specs with bpfkit's own builder (no LLVM).
  */
 
-import { MapType, ProgType, ProgramBuilder, R0, R1, R2, R3, R4, R6, R8, R9, R10, BPF_NOEXIST } from '../ebpf/index.js';
+import { MapType, ProgType, ProgramBuilder, R0, R1, R2, R3, R4, R5, R6, R8, R9, R10, BPF_NOEXIST } from '../ebpf/index.js';
 import type { Insn, MapSpec, ProgramSpec, Reg } from '../ebpf/index.js';
 import type { Expr, Loc, MacroDef, Probe, Program, Stmt, TypeSpec } from './ast.js';
 import { TraceError } from './errors.js';
@@ -137,7 +137,11 @@ const FUNC_MARK = 0x7ace;
 const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf', 'print', 'printf', 'count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'len', 'strlen', 'delete', 'has_key', 'ksym', 'usym', 'kaddr', 'uaddr', 'ntop', 'pton', 'strftime', 'time', 'exit', 'clear', 'zero']);
 
 /** Functions that are statements (no value). */
-const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time']);
+const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time', 'join', 'debugf']);
+/** join(): how many argv strings it reads, and how long each may be. */
+const JOIN_ARGS = 16;
+const JOIN_STRLEN = 256;
+
 
 const AGG_FUNCS = new Set(['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist']);
 
@@ -961,6 +965,70 @@ class ProbeCodegen {
       case 'exit': {
         this.emitEvent({ kind: 'exit' }, e.args[0] ? [{ e: e.args[0], type: T.s64 }] : [], e.loc);
         b.mov64(R0, 0).exit();
+        return;
+      }
+      case 'join': {
+        // Reads a user-space char** (argv) into 16 strings; user space joins the non-empty prefix.
+        const sep = e.args[1] && e.args[1].kind === 'str' ? e.args[1].value : ' ';
+        const n = JOIN_ARGS;
+        const size = JOIN_STRLEN;
+        const id = this.c.events.length;
+        this.c.events.push({ kind: 'join', sep, offset: 8, size, count: n });
+        const off = this.scratch(8 + n * size + 8, e.loc);
+        const ptrSlot = this.tempSlot(e.loc);
+        const baseSlot = this.tempSlot(e.loc);
+        this.scalar(e.args[0]);
+        b.st(64, R10, baseSlot, R0);
+        const done = this.label('join_done');
+        for (let i = 0; i < n; i++) {
+          b.st(8, R9, off + 8 + i * size, 0);
+        }
+        for (let i = 0; i < n; i++) {
+          b.mov64(R1, R10).add64(R1, ptrSlot);
+          b.mov64(R2, 8);
+          b.ldx(64, R3, R10, baseSlot);
+          b.add64(R3, i * 8);
+          b.call('probe_read_user');
+          b.jne(R0, 0, done);
+          b.ldx(64, R3, R10, ptrSlot);
+          b.jeq(R3, 0, done);
+          b.mov64(R1, R9).add64(R1, off + 8 + i * size);
+          b.mov64(R2, size);
+          b.call('probe_read_user_str');
+        }
+        b.label(done);
+        b.lddw(R0, BigInt(id));
+        b.st(64, R9, off, R0);
+        b.ldMap(R1, EVENT_RINGBUF);
+        b.mov64(R2, R9).add64(R2, off);
+        b.mov64(R3, 8 + n * size);
+        b.mov64(R4, 0);
+        b.call('ringbuf_output');
+        return;
+      }
+      case 'debugf': {
+        const fmt = e.args[0];
+        if (!fmt || fmt.kind !== 'str') throw new TraceError('E_TRACE_TYPE', 'debugf() expects a string literal format', e.loc);
+        if (e.args.length > 4) throw new TraceError('E_TRACE_TYPE', 'debugf() takes at most 3 arguments after the format', e.loc);
+        const bytes = new TextEncoder().encode(fmt.value);
+        const fmtOff = this.scratch(bytes.length + 1, e.loc);
+        bytes.forEach((x, i) => b.st(8, R9, fmtOff + i, x));
+        b.st(8, R9, fmtOff + bytes.length, 0);
+        const slots = e.args.slice(1).map((a) => {
+          const slot = this.tempSlot(a.loc);
+          const t = this.c.typeOf(a, this.varTypes, this.probe);
+          if (isMem(t)) {
+            const m = this.mem(a);
+            b.mov64(R0, R9).add64(R0, m.off);
+          } else this.scalar(a);
+          b.st(64, R10, slot, R0);
+          return slot;
+        });
+        const regs = [R3, R4, R5];
+        slots.forEach((slot, i) => b.ldx(64, regs[i], R10, slot));
+        b.mov64(R1, R9).add64(R1, fmtOff);
+        b.mov64(R2, bytes.length + 1);
+        b.call('trace_printk');
         return;
       }
       case 'time': {

@@ -335,6 +335,16 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         })());
         return;
       }
+      case 'join': {
+        const parts: string[] = [];
+        for (let i = 0; i < desc.count; i++) {
+          const v = decodeValue({ kind: 'string', size: desc.size }, bytes, desc.offset + i * desc.size);
+          if (v.kind !== 'string' || v.value === '') break;
+          parts.push(v.value);
+        }
+        output.join(parts.join(desc.sep));
+        return;
+      }
       case 'warning':
         if (!opts.noWarnings) opts.err(`WARNING: ${desc.message}\n`);
         return;
