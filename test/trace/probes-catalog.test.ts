@@ -114,3 +114,17 @@ describe.skipIf(ref !== undefined)('listings vs bpftrace 0.17', () => {
     expect(await listProbes('uprobe:/bin/bash:echo*')).toEqual(theirs.sort());
   });
 });
+
+const usdtWhy = skipReason('usdt listing vs bpftrace 0.17', { commands: ['bpftrace'], files: ['/usr/bin/python3'], root: true });
+
+describe.skipIf(usdtWhy !== undefined)('usdt probes of python3 vs bpftrace 0.17', () => {
+  it("-l 'usdt:/usr/bin/python3:*' and expansion with and without the provider", async () => {
+    const theirs = execFileSync('bpftrace', ['-l', 'usdt:/usr/bin/python3:*'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    expect(theirs.length).toBeGreaterThan(0);
+    expect(await listProbes('usdt:/usr/bin/python3:*')).toEqual([...theirs].sort());
+    const withProvider = await expandProbe('usdt:/usr/bin/python3:python:function__entry');
+    expect(withProvider).toEqual([{ provider: 'usdt', name: 'usdt:/usr/bin/python3:python:function__entry', path: '/usr/bin/python3', usdtProvider: 'python', probe: 'function__entry' }]);
+    expect(await expandProbe('U:/usr/bin/python3:function__entry')).toEqual(withProvider);
+    await expect(expandProbe('usdt:/usr/bin/python3:python:no_such_probe')).rejects.toThrow('No matches for usdt /usr/bin/python3:python:no_such_probe.');
+  });
+});
