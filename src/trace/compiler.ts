@@ -359,6 +359,10 @@ class ProbeCodegen {
       }
       case 'forRange': {
         const v = this.vars.get(s.var)!;
+        if (this.c.constInt(s.from) === undefined || this.c.constInt(s.to) === undefined) {
+          this.forRangeLoop(s);
+          return;
+        }
         const endSlot = this.tempSlot(s.loc);
         this.scalar(s.to);
         b.st(64, R10, endSlot, R0);
@@ -452,6 +456,66 @@ class ProbeCodegen {
       this.copyFromPtr(R2, kv.elems[0], v.off + kv.offsets[0], info.keyType ?? T.u64);
       b.ldx(64, R3, R10, -24);
       this.copyAggValueFromPtr(R3, info, kv.elems[1], v.off + kv.offsets[1]);
+      this.loops.push({ breakLabel: '', continueLabel: '', callback: true });
+      this.stmts(body);
+      this.loops.pop();
+      b.mov64(R0, 0).exit();
+      this.inCallback = outerInCb;
+      this.tempTop = outerTemp;
+    });
+  }
+
+  /** A range whose bounds are known only at run time: bpf_loop with the body as its callback (the verifier checks it once). */
+  private forRangeLoop(s: Extract<Stmt, { kind: 'forRange' }>): void {
+    const b = this.b;
+    const v = this.vars.get(s.var)!;
+    const base = this.vars.get(`${s.var}__base`)!;
+    const ret = this.vars.get(RET_FLAG)!;
+    const endSlot = this.tempSlot(s.loc);
+    this.scalar(s.to);
+    b.st(64, R10, endSlot, R0);
+    this.scalar(s.from);
+    b.st(64, R8, base.off, R0);
+    b.ldx(64, R1, R10, endSlot);
+    b.sub64(R1, R0);
+    const skip = this.label('range_skip');
+    b.jsle(R1, 0, skip);
+    const within = this.label('range_within');
+    b.jle(R1, 1 << 23, within);
+    b.mov64(R1, 1 << 23);
+    b.label(within);
+    b.st(64, R8, ret.off, 0);
+    const cb = this.label('range_cb');
+    this.ldFunc(R2, cb);
+    b.mov64(R3, R8);
+    b.mov64(R4, 0);
+    b.call('loop');
+    b.ldx(64, R0, R8, ret.off);
+    b.jeq(R0, 0, skip);
+    if (this.inCallback) b.mov64(R0, 1).exit();
+    else b.ja('prog_exit');
+    b.label(skip);
+    const body = s.body;
+    this.deferred.push(() => {
+      const outerInCb = this.inCallback;
+      const outerTemp = this.tempTop;
+      this.inCallback = true;
+      b.label(cb);
+      // r1 index, r2 ctx (the caller's frame pointer).
+      b.mov64(R8, R2);
+      b.ldx(64, R0, R8, base.off);
+      b.add64(R0, R1);
+      b.st(64, R8, v.off, R0);
+      b.st(32, R10, -8, 0);
+      b.mov64(R2, R10).add64(R2, -8);
+      b.ldMap(R1, this.scratchMap);
+      b.call('map_lookup_elem');
+      const ok = this.label('rcb_ok');
+      b.jne(R0, 0, ok);
+      b.mov64(R0, 1).exit();
+      b.label(ok);
+      b.mov64(R9, R0);
+      this.tempTop = -8;
       this.loops.push({ breakLabel: '', continueLabel: '', callback: true });
       this.stmts(body);
       this.loops.pop();
@@ -2338,6 +2402,7 @@ export class Compiler {
           case 'forRange':
             expr(s.from); expr(s.to);
             noteVar(s.var, T.s64, s.loc);
+            noteVar(`${s.var}__base`, T.s64, s.loc);
             stmts(s.body);
             break;
           case 'forMap': {
@@ -2564,6 +2629,38 @@ export function compileTrace(source: string, options: CompileOptions = {}): Comp
 }
 
 /** Compiles a parsed program. */
+/** Gives each loop's variable a name of its own, so two loops may use `$kv` for different types. */
+function scopeLoopVariables(prog: Program): void {
+  let n = 0;
+  const rename = (node: unknown, from: string, to: string): void => {
+    if (Array.isArray(node)) {
+      for (const x of node) rename(x, from, to);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if (o.kind === 'var' && o.name === from) o.name = to;
+    if (o.kind === 'let' && o.name === from) o.name = to;
+    if ((o.kind === 'forMap' || o.kind === 'forRange') && o.var === from) o.var = to;
+    for (const [k, v] of Object.entries(o)) if (k !== 'loc' && typeof v === 'object') rename(v, from, to);
+  };
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) {
+      for (const x of node) visit(x);
+      return;
+    }
+    if (!node || typeof node !== 'object') return;
+    const o = node as Record<string, unknown>;
+    if ((o.kind === 'forMap' || o.kind === 'forRange') && typeof o.var === 'string') {
+      const to = `${o.var}__loop${n++}`;
+      rename(o.body, o.var, to);
+      o.var = to;
+    }
+    for (const [k, v] of Object.entries(o)) if (k !== 'loc' && typeof v === 'object') visit(v);
+  };
+  for (const p of prog.probes) visit(p.body);
+}
+
 export function compileAst(prog: Program, options: CompileOptions = {}): CompiledProgram {
   const config = new Map<string, bigint | string>();
   for (const cfg of prog.config) {
@@ -2575,6 +2672,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
     config.set(cfg.key, v ?? 0n);
   }
   expandMacros(prog);
+  scopeLoopVariables(prog);
   const c = new Compiler(prog, options);
   for (const d of prog.mapDecls) {
     if (!mapUsed(prog, d.name)) c.warnings.push({ message: `Unused map: ${d.name}`, loc: d.loc });
