@@ -8,6 +8,7 @@ import type { Insn, MapSpec, ProgramSpec, Reg } from '../ebpf/index.js';
 import type { Expr, Loc, MacroDef, Probe, Program, Stmt, TypeSpec } from './ast.js';
 import { TraceError } from './errors.js';
 import { parseProgram } from './parser.js';
+import { errnoNumber } from './errno.js';
 import { pruneUnreachable } from './prune.js';
 import { DEFAULT_STRLEN, T, sizeOf, tupleType, typeName } from './types.js';
 import type { AggKind, Field, TraceType } from './types.js';
@@ -736,6 +737,11 @@ class ProbeCodegen {
       this.aggregate(m, info, value);
       return;
     }
+    if (value.kind === 'block' && value.value.kind === 'call' && AGG_FUNCS.has(value.value.name) && op === '=') {
+      this.stmts(value.stmts);
+      this.aggregate(m, info, value.value);
+      return;
+    }
     if (info.agg) throw new TraceError('E_TRACE_TYPE', `map ${info.name} holds ${info.agg}() values: assign an aggregation`, loc);
     const keyOff = this.mapKey(m, info);
     const valOff = this.scratch(sizeOf(info.valueType), loc);
@@ -1439,6 +1445,11 @@ class ProbeCodegen {
       b.lddw(R0, BigInt.asUintN(64, en.value));
       return;
     }
+    const errno = errnoNumber(e.name);
+    if (errno !== undefined) {
+      b.mov64(R0, errno);
+      return;
+    }
     switch (e.name) {
       case 'pid': b.call('get_current_pid_tgid').rsh64(R0, 32); return;
       case 'tid': b.call('get_current_pid_tgid').mov32(R0, R0); return;
@@ -2125,6 +2136,7 @@ export class Compiler {
       case 'builtin': {
         const en = this.enumConsts.get(e.name);
         if (en) return { kind: 'int', bits: 64, signed: false, enumName: en.enumName };
+        if (errnoNumber(e.name) !== undefined) return T.s64;
         if (e.name === 'probe') return T.string(probe.name.length + 1);
         if (/^arg[0-9]+$/.test(e.name)) return T.u64;
         if (e.name === 'args') return { kind: 'record', name: 'args', fields: [], size: 0 };
@@ -2313,6 +2325,7 @@ export class Compiler {
       mt.key = mergeTypes(mt.key, kt);
       mt.keyless = false;
     }
+    if (value && value.kind === 'block' && value.value.kind === 'call' && AGG_FUNCS.has(value.value.name)) value = value.value;
     if (value) {
       if (value.kind === 'call' && AGG_FUNCS.has(value.name)) {
         mt.agg = value.name as AggKind;

@@ -1,5 +1,7 @@
 /** The trace language's value types, their byte layout in maps and events, and decoded values (shared by the compiler and the output formatters). */
 
+import { strerror } from './errno.js';
+
 /** How `kstack`/`ustack` print: bpftrace's `bpftrace` (default), `perf` and `raw` modes. */
 export type StackMode = 'bpftrace' | 'perf' | 'raw';
 
@@ -193,7 +195,8 @@ export function decodeValue(t: TraceType, bytes: Uint8Array, off = 0): Value {
     case 'macaddr': return { kind: 'macaddr', bytes: bytes.slice(off, off + 6) };
     case 'timestamp': return { kind: 'timestamp', ns: readInt(bytes, off, 64, false), mode: t.mode, ...(t.format !== undefined ? { format: t.format } : {}) };
     case 'kstack': case 'ustack': return { kind: 'stack', user: t.kind === 'ustack', frames: [] };
-    case 'cgroup_path': case 'strerror': return { kind: 'int', value: readInt(bytes, off, 64, false), type: T.u64 };
+    case 'strerror': return { kind: 'text', value: strerror(Number(readInt(bytes, off, 64, true))) };
+    case 'cgroup_path': return { kind: 'int', value: readInt(bytes, off, 64, false), type: T.u64 };
     case 'agg': return { kind: 'none' };
   }
 }
