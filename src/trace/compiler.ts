@@ -547,7 +547,7 @@ class ProbeCodegen {
       b.mov64(R0, 0);
       b.jeq(R2, 0, skip);
       b.ldx(64, R0, R1, 0);
-      b.div64(R0, R2);
+      b.sdiv64(R0, R2);
       b.label(skip);
       b.st(64, R9, dstOff, R0);
       return;
@@ -1241,7 +1241,7 @@ class ProbeCodegen {
           b.ldx(64, R1, R0, 8);
           b.ldx(64, R0, R0, 0);
           b.jeq(R1, 0, z);
-          b.div64(R0, R1);
+          b.sdiv64(R0, R1);
           b.ja(miss);
           b.label(z);
           b.mov64(R0, 0);
@@ -1572,6 +1572,22 @@ class ProbeCodegen {
         return;
       }
       case 'exit': this.callStmt(e); return;
+      case 'delete':
+        // delete() yields whether the key was there.
+        this.callStmt(e);
+        {
+          const l = this.label('deleted');
+          b.mov64(R1, R0).mov64(R0, 1).jeq(R1, 0, l).mov64(R0, 0).label(l);
+        }
+        return;
+      case 'strlen': {
+        const a = e.args[0];
+        const t = a ? c.typeOf(a, this.varTypes, this.probe) : T.none;
+        if (!a || t.kind !== 'string') throw new TraceError('E_TRACE_TYPE', 'strlen() expects a string', e.loc);
+        const m = this.mem(a);
+        this.strlen(m.off, t.size);
+        return;
+      }
       case 'ksym': case 'usym': case 'uaddr': case 'cgroupid': case 'reg':
         if (e.args[0]) this.scalar(e.args[0]);
         else b.mov64(R0, 0);
@@ -2013,6 +2029,8 @@ export class Compiler {
   }
 
   readonly warnings: { message: string; loc?: Loc }[] = [];
+  /** True during the first inference pass, when maps used before their assignment are not typed yet. */
+  firstPass = true;
 
   /** Declared program options (getopt), for --help and unknown-option checks. */
   readonly getopts = new Map<string, string | undefined>();
@@ -2223,6 +2241,8 @@ export class Compiler {
         return { kind: 'buffer', size: size + 1 };
       }
       case 'has_key': case 'strncmp': case 'strcontains': return e.name === 'strncmp' ? T.s64 : T.bool;
+      case 'delete': return T.bool;
+      case 'strlen': return T.s64;
       case 'len': return T.s64;
       case 'ksym': return { kind: 'ksym' };
       case 'usym': return { kind: 'usym' };
@@ -2421,6 +2441,11 @@ export class Compiler {
           case 'forMap': {
             if (s.map.kind !== 'map') throw new TraceError('E_TRACE_TYPE', 'Loop expression must be a map', s.map.loc);
             const mt = this.mapTypes.get(s.map.name);
+            if (!mt && this.firstPass) {
+              // The map may be assigned later in the program: its type is known in the next pass.
+              stmts(s.body);
+              break;
+            }
             if (!mt) throw new TraceError('E_TRACE_TYPE', `Undefined map: ${s.map.name}`, s.map.loc);
             if (mt.keyless) throw new TraceError('E_TRACE_TYPE', `Maps used as for-loop expressions must have keys to iterate over`, s.map.loc);
             const vt = mt.agg ? (mt.agg === 'count' ? T.u64 : T.s64) : mt.value ?? T.s64;
@@ -2499,7 +2524,6 @@ function renameStmt(s: Stmt, map: Map<string, Expr>, hyg: string, callLoc: Loc):
 /** Inlines macro calls (expression and statement macros), depth-limited against recursion. */
 function expandMacros(prog: Program): void {
   const macros = new Map(prog.macros.map((m) => [m.name, m]));
-  if (!macros.size) return;
   let counter = 0;
   const expandE = (e: Expr, depth: number): Expr => {
     const sub = (x: Expr): Expr => expandE(x, depth);
@@ -2511,6 +2535,11 @@ function expandMacros(prog: Program): void {
       }
       case 'call': {
         const args = e.args.map(sub);
+        // bpftrace's stdlib macro ppid(task): the parent's tgid.
+        if (e.name === 'ppid' && args.length === 1 && !macros.has('ppid')) {
+          const parent: Expr = { kind: 'field', base: args[0], field: 'real_parent', arrow: true, loc: e.loc };
+          return { kind: 'field', base: parent, field: 'tgid', arrow: true, loc: e.loc };
+        }
         const m = macros.get(e.name);
         // A macro named like a builtin function only replaces calls with its own arity.
         if (!m || (m.params.length !== args.length && BUILTIN_FUNCS.has(e.name))) return { ...e, args };
@@ -2699,6 +2728,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
   }
   // Types flow between probes through maps: two passes reach a fixed point for the usual programs.
   for (let pass = 0; pass < 2; pass++) {
+    c.firstPass = pass === 0;
     for (const u of units) {
       if (u.block.predicate) c.infer([{ kind: 'expr', expr: u.block.predicate, loc: u.block.predicate.loc }], u.vars, u.probe);
       c.infer(u.block.body, u.vars, u.probe);

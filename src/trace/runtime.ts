@@ -396,8 +396,9 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     // BEGIN runs before the other probes attach (as in bpftrace); its output is read after the attach marker.
     await runProbes('begin', false);
     try {
-      // Reverse order: the kernel runs the last-attached handler of a uprobe first, so this keeps program order.
-      for (const p of [...attachable].reverse()) links.push(await attachProbe(kernel, p.prog, p.probe.concrete as ConcreteProbe, opts.pid !== undefined ? { pid: opts.pid } : {}));
+      // uprobes in reverse: the kernel runs the last-attached handler of a uprobe first, so this keeps program order.
+      const isU = (p: { probe: ResolvedProbe }): boolean => p.probe.provider === 'uprobe' || p.probe.provider === 'uretprobe';
+      for (const p of [...attachable.filter((x) => !isU(x)), ...attachable.filter(isU).reverse()]) links.push(await attachProbe(kernel, p.prog, p.probe.concrete as ConcreteProbe, opts.pid !== undefined ? { pid: opts.pid } : {}));
     } catch (e) {
       return diag(e);
     }
