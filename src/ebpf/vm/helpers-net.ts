@@ -188,7 +188,6 @@ export const NET_HELPERS: readonly HelperDef[] = [
     },
   },
   { id: 34, name: 'get_hash_recalc', fn: (env) => flowHash(env) },
-  { id: 35, name: 'get_current_task', fn: (env) => env.host.currentTask ?? DEFAULT_TASK_ADDRESS },
   // Test-run skbs are CHECKSUM_NONE: the kernel gives -ENOTSUPP unless the csum is complete.
   { id: 40, name: 'csum_update', fn: () => u64(ENOTSUPP) },
   { id: 84, name: 'sk_lookup_tcp', fn: skLookup(6, false) },
