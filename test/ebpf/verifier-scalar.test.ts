@@ -1,0 +1,283 @@
+// The scalar domain: ALU transfer functions, movsx, branch decisions and branch refinement are sound against a reference evaluator of the eBPF ISA (fast-check), plus the kernel's own outputs for known cases.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  type AluOp,
+  type JmpOp,
+  type Scalar,
+  formatScalar,
+  scalarAlu,
+  scalarBranchTaken,
+  scalarConst,
+  scalarConst32,
+  scalarContains,
+  scalarFromBounds,
+  scalarFromParts,
+  scalarLoad,
+  scalarLoadSx,
+  scalarMovsx,
+  scalarRefine,
+  scalarSync,
+  scalarTruncate,
+  scalarUnknown,
+  scalarWithin,
+  scalarZext32,
+} from '../../src/ebpf/verifier/scalar.js';
+
+const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
+const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
+const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
+const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+const bigU = (bits: number): fc.Arbitrary<bigint> => fc.bigInt({ min: 0n, max: (1n << BigInt(bits)) - 1n });
+const RUNS = 2000;
+
+/** The eBPF ISA's ALU (RFC 9669), written independently of the VM: `is64` false works on the low halves and zero-extends. */
+function alu(op: AluOp, a: bigint, b: bigint, is64: boolean): bigint {
+  if (!is64) {
+    const x = u32(a), y = u32(b);
+    switch (op) {
+      case 'add': return u32(x + y);
+      case 'sub': return u32(x - y);
+      case 'mul': return u32(x * y);
+      case 'div': return y === 0n ? 0n : x / y;
+      case 'sdiv': return y === 0n ? 0n : u32(s32(x) / s32(y));
+      case 'mod': return y === 0n ? x : x % y;
+      case 'smod': return y === 0n ? x : u32(s32(x) % s32(y));
+      case 'or': return x | y;
+      case 'and': return x & y;
+      case 'xor': return x ^ y;
+      case 'lsh': return u32(x << (y & 31n));
+      case 'rsh': return x >> (y & 31n);
+      case 'arsh': return u32(s32(x) >> (y & 31n));
+      case 'neg': return u32(-x);
+      default: return y; // mov
+    }
+  }
+  switch (op) {
+    case 'add': return u64(a + b);
+    case 'sub': return u64(a - b);
+    case 'mul': return u64(a * b);
+    case 'div': return b === 0n ? 0n : a / b;
+    case 'sdiv': return b === 0n ? 0n : u64(s64(a) / s64(b));
+    case 'mod': return b === 0n ? a : a % b;
+    case 'smod': return b === 0n ? a : u64(s64(a) % s64(b));
+    case 'or': return a | b;
+    case 'and': return a & b;
+    case 'xor': return a ^ b;
+    case 'lsh': return u64(a << (b & 63n));
+    case 'rsh': return a >> (b & 63n);
+    case 'arsh': return u64(s64(a) >> (b & 63n));
+    case 'neg': return u64(-a);
+    default: return b;
+  }
+}
+
+function cond(op: JmpOp, a: bigint, b: bigint, is32: boolean): boolean {
+  const x = is32 ? u32(a) : a, y = is32 ? u32(b) : b;
+  const sx = is32 ? s32(a) : s64(a), sy = is32 ? s32(b) : s64(b);
+  switch (op) {
+    case 'jeq': return x === y;
+    case 'jne': return x !== y;
+    case 'jgt': return x > y;
+    case 'jge': return x >= y;
+    case 'jlt': return x < y;
+    case 'jle': return x <= y;
+    case 'jsgt': return sx > sy;
+    case 'jsge': return sx >= sy;
+    case 'jslt': return sx < sy;
+    case 'jsle': return sx <= sy;
+    default: return (x & y) !== 0n;
+  }
+}
+
+const ALU_OPS: AluOp[] = ['add', 'sub', 'mul', 'div', 'sdiv', 'mod', 'smod', 'or', 'and', 'xor', 'lsh', 'rsh', 'arsh', 'neg', 'mov'];
+const JMP_OPS: JmpOp[] = ['jeq', 'jne', 'jgt', 'jge', 'jlt', 'jle', 'jsgt', 'jsge', 'jslt', 'jsle', 'jset'];
+
+/** A concrete word biased to edges: small, byte, word, near the sign bits, anything. */
+const wordArb = fc.oneof(
+  bigU(64), bigU(8), bigU(16), bigU(32), fc.integer({ min: 0, max: 70 }).map(BigInt),
+  fc.bigInt({ min: -300n, max: 300n }).map(u64),
+  fc.bigInt({ min: -300n, max: 300n }).map((d) => u64((1n << 63n) + d)),
+  fc.bigInt({ min: -300n, max: 300n }).map((d) => u64((1n << 31n) + d)),
+  fc.bigInt({ min: -300n, max: 300n }).map((d) => u64((1n << 32n) + d)),
+);
+const deltaArb = fc.oneof(fc.constant(0n), bigU(4), bigU(8), bigU(16), bigU(33), bigU(64));
+
+interface Member { s: Scalar; x: bigint }
+
+/** A base scalar holding `x`: constant, unsigned, signed or 32-bit ranges around it, known bits, loads. */
+const baseArb: fc.Arbitrary<Member> = fc.tuple(wordArb, fc.integer({ min: 0, max: 9 }), deltaArb, deltaArb, bigU(64)).map(([x, kind, d1, d2, m]) => {
+  switch (kind) {
+    case 0: return { s: scalarConst(x), x };
+    case 1: {
+      const lo = x - d1 < 0n ? 0n : x - d1, hi = x + d2 > (1n << 64n) - 1n ? (1n << 64n) - 1n : x + d2;
+      return { s: scalarFromBounds(lo, hi), x };
+    }
+    case 2: {
+      const v = s64(x);
+      const lo = v - d1 < -(1n << 63n) ? -(1n << 63n) : v - d1, hi = v + d2 >= 1n << 63n ? (1n << 63n) - 1n : v + d2;
+      return { s: scalarFromParts({ smin: lo, smax: hi }), x };
+    }
+    case 3: return { s: scalarFromParts({ var: { value: x & ~m, mask: m } }), x };
+    case 4: {
+      const v = u32(x);
+      const lo = v - d1 < 0n ? 0n : v - d1, hi = v + d2 > 0xffffffffn ? 0xffffffffn : v + d2;
+      return { s: scalarFromParts({ u32min: lo, u32max: hi }), x };
+    }
+    case 5: {
+      const v = s32(x);
+      const lo = v - d1 < -(1n << 31n) ? -(1n << 31n) : v - d1, hi = v + d2 >= 1n << 31n ? (1n << 31n) - 1n : v + d2;
+      return { s: scalarFromParts({ s32min: lo, s32max: hi }), x };
+    }
+    case 6: return { s: scalarLoad(1), x: x & 0xffn };
+    case 7: return { s: scalarLoadSx(2), x: u64(BigInt.asIntN(16, x)) };
+    case 8: return { s: scalarConst32(x), x: u32(x) };
+    default: return { s: scalarUnknown(), x };
+  }
+});
+
+/** A member built by a short chain of ALU ops and branch refinements from base members (so it has the shapes the verifier makes). */
+const memberArb: fc.Arbitrary<Member> = fc.tuple(
+  baseArb,
+  fc.array(fc.tuple(fc.constantFrom(...ALU_OPS, ...JMP_OPS), baseArb, fc.boolean()), { maxLength: 3 }),
+).map(([base, steps]) => {
+  let cur = base;
+  for (const [op, other, wide] of steps) {
+    if ((JMP_OPS as string[]).includes(op)) {
+      const j = op as JmpOp;
+      const taken = cond(j, cur.x, other.x, !wide);
+      const r = scalarRefine(j, cur.s, other.s, !wide, taken);
+      if (r === undefined) throw new Error(`refine said impossible for ${op}`);
+      cur = { s: r.dst, x: cur.x };
+    } else {
+      cur = { s: scalarAlu(op as AluOp, cur.s, other.s, wide), x: alu(op as AluOp, cur.x, other.x, wide) };
+    }
+  }
+  return cur;
+});
+
+function expectMember(m: Member, what: () => string): void {
+  if (!scalarContains(m.s, m.x)) expect.fail(`${what()}: 0x${m.x.toString(16)} not in ${formatScalar(m.s)} (${JSON.stringify(m.s, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))})`);
+}
+
+describe('every generated member is inside its scalar', () => {
+  it('bases and op chains (the generator itself is a soundness check of chains)', () => {
+    let n = 0;
+    fc.assert(fc.property(memberArb, (m) => {
+      expectMember(m, () => 'member');
+      expectMember({ s: scalarSync(m.s), x: m.x }, () => 'sync');
+      n++;
+    }), { numRuns: RUNS });
+    expect(n).toBe(RUNS);
+  });
+});
+
+describe('ALU transfer functions are sound', () => {
+  for (const op of ALU_OPS) {
+    for (const is64 of [true, false]) {
+      it(`${op}${is64 ? '64' : '32'}`, () => {
+        let n = 0;
+        fc.assert(fc.property(memberArb, memberArb, (a, b) => {
+          const r = scalarAlu(op, a.s, b.s, is64);
+          expectMember({ s: r, x: alu(op, a.x, b.x, is64) }, () => `${op}${is64 ? 64 : 32} ${formatScalar(a.s)} (${a.x}), ${formatScalar(b.s)} (${b.x})`);
+          n++;
+        }), { numRuns: RUNS });
+        expect(n).toBe(RUNS);
+      });
+    }
+  }
+
+  it('shifts by known in-range amounts (the only shifts tracked precisely)', () => {
+    fc.assert(fc.property(memberArb, fc.integer({ min: 0, max: 63 }), fc.constantFrom<AluOp>('lsh', 'rsh', 'arsh'), fc.boolean(), (a, k, op, is64) => {
+      const amt = BigInt(is64 ? k : k & 31);
+      const r = scalarAlu(op, a.s, scalarConst(amt), is64);
+      expectMember({ s: r, x: alu(op, a.x, amt, is64) }, () => `${op}${is64 ? 64 : 32} ${formatScalar(a.s)} by ${amt}`);
+    }), { numRuns: RUNS * 3 });
+  });
+
+  it('movsx, zero extension and truncation', () => {
+    fc.assert(fc.property(memberArb, fc.constantFrom<8 | 16 | 32>(8, 16, 32), fc.boolean(), (a, bits, is64) => {
+      const sx = BigInt.asIntN(bits, a.x);
+      if (is64) expectMember({ s: scalarMovsx(a.s, bits, true), x: u64(sx) }, () => `movsx64 s${bits} ${formatScalar(a.s)}`);
+      else if (bits !== 32) expectMember({ s: scalarMovsx(a.s, bits, false), x: u32(sx) }, () => `movsx32 s${bits} ${formatScalar(a.s)}`);
+      expectMember({ s: scalarZext32(a.s), x: u32(a.x) }, () => `zext ${formatScalar(a.s)}`);
+      for (const bytes of [1, 2, 4] as const) expectMember({ s: scalarTruncate(a.s, bytes), x: BigInt.asUintN(bytes * 8, a.x) }, () => `truncate ${bytes} ${formatScalar(a.s)}`);
+    }), { numRuns: RUNS * 2 });
+  });
+});
+
+describe('branches are sound', () => {
+  for (const op of JMP_OPS) {
+    it(`${op}: a known outcome is the concrete one; the edge taken keeps both operands`, () => {
+      let n = 0, decided = 0;
+      fc.assert(fc.property(memberArb, memberArb, fc.boolean(), (a, b, is32) => {
+        const taken = cond(op, a.x, b.x, is32);
+        const pred = scalarBranchTaken(op, a.s, b.s, is32);
+        const ctx = (): string => `${op}${is32 ? '32' : ''} ${formatScalar(a.s)} (0x${a.x.toString(16)}), ${formatScalar(b.s)} (0x${b.x.toString(16)})`;
+        if (pred !== undefined) {
+          decided++;
+          if (pred !== taken) expect.fail(`${ctx()}: predicted ${pred}, concrete ${taken}`);
+        }
+        const r = scalarRefine(op, a.s, b.s, is32, taken);
+        if (r === undefined) expect.fail(`${ctx()}: edge ${taken} called impossible`);
+        expectMember({ s: r.dst, x: a.x }, () => `${ctx()} edge ${taken} dst`);
+        expectMember({ s: r.src, x: b.x }, () => `${ctx()} edge ${taken} src`);
+        // The other edge, when the kernel calls it impossible, really is.
+        if (scalarRefine(op, a.s, b.s, is32, !taken) === undefined) expect(pred).toBe(taken);
+        n++;
+      }), { numRuns: RUNS });
+      expect(n).toBe(RUNS);
+      // The generator reaches decided branches, not only undecided ones.
+      expect(decided).toBeGreaterThan(0);
+    });
+  }
+
+  it('same-register comparisons', () => {
+    fc.assert(fc.property(memberArb, fc.constantFrom(...JMP_OPS), fc.boolean(), (a, op, is32) => {
+      const pred = scalarBranchTaken(op, a.s, a.s, is32, true);
+      if (pred !== undefined) expect(pred).toBe(cond(op, a.x, a.x, is32));
+    }), { numRuns: RUNS });
+  });
+});
+
+describe('pruning: within means inclusion', () => {
+  it('a member of the current scalar is a member of an old scalar that covers it', () => {
+    let within = 0;
+    fc.assert(fc.property(memberArb, memberArb, (a, b) => {
+      if (scalarWithin(a.s, b.s)) {
+        within++;
+        expectMember({ s: a.s, x: b.x }, () => `within ${formatScalar(a.s)} ⊇ ${formatScalar(b.s)}`);
+      }
+      expect(scalarWithin(scalarUnknown(), b.s)).toBe(true);
+      expect(scalarWithin(b.s, b.s)).toBe(true);
+    }), { numRuns: RUNS });
+    expect(within).toBeGreaterThan(0);
+  });
+});
+
+describe('the kernel\'s outputs for known cases (Linux 6.18 verifier log)', () => {
+  const byte = scalarLoad(1);
+  it('prints as print_reg_state', () => {
+    expect(formatScalar(byte)).toBe('scalar(smin=smin32=0,smax=umax=smax32=umax32=255,var_off=(0x0; 0xff))');
+    expect(formatScalar(scalarUnknown())).toBe('scalar()');
+    expect(formatScalar(scalarConst(5n))).toBe('5');
+    expect(formatScalar(scalarConst(5n), { precise: true })).toBe('P5');
+    expect(formatScalar(scalarConst(-1n))).toBe('-1');
+    expect(formatScalar(scalarConst(0x10000n))).toBe('0x10000');
+    expect(formatScalar(scalarLoad(4))).toBe('scalar(smin=0,smax=umax=0xffffffff,var_off=(0x0; 0xffffffff))');
+    expect(formatScalar(scalarLoadSx(1))).toBe('scalar(smin=smin32=-128,smax=smax32=127)');
+  });
+
+  it('bounds after typical ops', () => {
+    const masked = scalarAlu('and', scalarUnknown(), scalarConst(0xf0n), true);
+    expect(formatScalar(masked)).toBe('scalar(smin=smin32=0,smax=umax=smax32=umax32=240,var_off=(0x0; 0xf0))');
+    const plus = scalarAlu('add', byte, scalarConst(16n), true);
+    expect(formatScalar(plus)).toBe('scalar(smin=umin=smin32=umin32=16,smax=umax=smax32=umax32=271,var_off=(0x0; 0x1ff))');
+    const shifted = scalarAlu('lsh', byte, scalarConst(3n), true);
+    expect(formatScalar(shifted)).toBe('scalar(smin=smin32=0,smax=umax=smax32=umax32=2040,var_off=(0x0; 0x7f8))');
+    const r = scalarRefine('jgt', scalarUnknown(), scalarConst(10n), false, false)!;
+    expect(formatScalar(r.dst)).toBe('scalar(smin=smin32=0,smax=umax=smax32=umax32=10,var_off=(0x0; 0xf))');
+    expect(scalarBranchTaken('jgt', byte, scalarConst(255n), false)).toBe(false);
+    expect(scalarBranchTaken('jeq', masked, scalarConst(3n), false)).toBeUndefined();
+  });
+});
