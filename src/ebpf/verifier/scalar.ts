@@ -6,6 +6,7 @@ import {
   tnumAdd,
   tnumAnd,
   tnumArshift,
+  tnumBswap,
   tnumCast,
   tnumClearSubreg,
   tnumConst,
@@ -18,6 +19,7 @@ import {
   tnumMul,
   tnumNeg,
   tnumOr,
+  tnumOverlap,
   tnumRange,
   tnumRshift,
   tnumSub,
@@ -153,6 +155,13 @@ function deduce32(r: Reg): void {
   if (u32(r.s32min) <= u32(r.s32max)) {
     r.u32min = max(r.u32min, u32(r.s32min));
     r.u32max = min(r.u32max, u32(r.s32max));
+  } else if (r.u32max < u32(r.s32min)) {
+    // The signed range wraps around the top of u32; the unsigned range meets only its low part.
+    r.s32min = s32(r.u32min);
+    r.u32max = min(r.u32max, u32(r.s32max));
+  } else if (u32(r.s32max) < r.u32min) {
+    r.s32max = s32(r.u32max);
+    r.u32min = max(r.u32min, u32(r.s32min));
   }
 }
 
@@ -349,11 +358,28 @@ function coerce(r: Reg, bytes: number): void {
   sync(r);
 }
 
-/** coerce_reg_to_size_sx: sign extension of the low `bytes` bytes to 64 bits (not synced, as in the kernel). */
+/**
+ * coerce_reg_to_size_sx: sign extension of the low `bytes` bytes to 64 bits. Linux 6.18, as
+ * its verifier log shows: a constant stays constant; when the s32 bounds already fit the
+ * narrow type the low 32 bits are unchanged, so the s32 and u32 bounds are kept and become
+ * the s64 bounds; otherwise a range whose high bits do not vary and whose narrow values keep
+ * one sign maps to its sign-extended range; anything else is the narrow type's full range.
+ */
 function coerceSx(r: Reg, bytes: 1 | 2 | 4): void {
   const bits = BigInt(bytes * 8);
+  const half = 1n << (bits - 1n);
   if (tnumIsConst(r.var)) {
     markKnown(r, BigInt.asIntN(Number(bits), r.var.value));
+    return;
+  }
+  if (r.s32min >= -half && r.s32max < half) {
+    const { s32min, s32max, u32min, u32max } = r;
+    Object.assign(r, UNKNOWN);
+    r.smin = r.s32min = s32min;
+    r.smax = r.s32max = s32max;
+    r.u32min = u32min;
+    r.u32max = u32max;
+    sync(r);
     return;
   }
   const topMax = (u64(r.smax) >> bits) << bits;
@@ -373,7 +399,6 @@ function coerceSx(r: Reg, bytes: 1 | 2 | 4): void {
       return;
     }
   }
-  const half = 1n << (bits - 1n);
   r.smin = r.s32min = -half;
   r.smax = r.s32max = half - 1n;
   r.umin = r.u32min = 0n;
@@ -437,14 +462,17 @@ export function scalarMovsx(src: Scalar, fromBits: 8 | 16 | 32, is64: boolean): 
 }
 
 /**
- * Byte swaps (`le16/32/64`, `be16/32/64`, `bswap16/32/64`). Linux 6.18 keeps no knowledge
- * across BPF_END (its check_alu_op marks the destination unknown), so neither do we: the
- * verdicts must match the kernel's. `toBigEndianOnLe` is the instruction's source bit
- * (`true` for be on a little-endian host, `'always'` for ALU64 bswap).
+ * Byte swaps and byte-order conversions (`le16/32/64`, `be16/32/64`, `bswap16/32/64`), as
+ * Linux 6.18 on a little-endian host: `le` is a truncation to `bits` (coerce_reg_to_size;
+ * `le64` changes nothing), a swap (`be`, `bswap`) swaps the tnum's bytes and derives every
+ * bound from it. `toBigEndianOnLe`: false for le, true for be, 'always' for ALU64 bswap.
  */
 export function scalarBswap(src: Scalar, bits: 16 | 32 | 64, toBigEndianOnLe: boolean | 'always'): Scalar {
-  void src; void bits; void toBigEndianOnLe;
-  return UNKNOWN;
+  if (toBigEndianOnLe === false) return bits === 64 ? src : scalarTruncate(src, (bits / 8) as 2 | 4);
+  const r = copy(UNKNOWN);
+  r.var = tnumBswap(src.var, bits);
+  sync(r);
+  return r;
 }
 
 // ---- ALU transfer functions (adjust_scalar_min_max_vals) ----
@@ -772,6 +800,8 @@ export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boo
     case 'jeq': case 'jne': {
       const eq = op === 'jeq';
       if (tnumIsConst(a.t) && tnumIsConst(b.t)) return (a.t.value === b.t.value) === eq;
+      // Known bits that disagree: never equal (Linux 6.18).
+      if (!tnumOverlap(a.t, b.t)) return !eq;
       if (a.umin > b.umax || a.umax < b.umin) return !eq;
       if (a.smin > b.smax || a.smax < b.smin) return !eq;
       if (!is32) {

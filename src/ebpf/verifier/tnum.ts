@@ -192,6 +192,23 @@ export function tnumSubregIsConst(a: Tnum): boolean {
   return (a.mask & U32) === 0n;
 }
 
+function swapBytes(x: bigint, bytes: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < bytes; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/** Byte swap of the low `bits` bits (16, 32 or 64), the rest cleared: what bswap/be do to each known bit. */
+export function tnumBswap(a: Tnum, bits: 16 | 32 | 64): Tnum {
+  return mk(swapBytes(a.value, bits / 8), swapBytes(a.mask, bits / 8));
+}
+
+/** Whether the bits known in both agree (so that some value may be in both): the kernel's tnum_overlap. */
+export function tnumOverlap(a: Tnum, b: Tnum): boolean {
+  const mu = ~a.mask & ~b.mask & U64;
+  return (a.value & mu) === (b.value & mu);
+}
+
 /** Whether `v` is one of the values of `a`. */
 export function tnumContains(a: Tnum, v: bigint): boolean {
   return (BigInt.asUintN(64, v) & ~a.mask) === a.value;

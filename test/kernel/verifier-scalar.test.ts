@@ -1,0 +1,314 @@
+// Precision of the verifier's scalar domain against the kernel's verifier: generated programs build a scalar (loads, ALU ops, branches) and use it as an offset into a map value; the bounds the kernel prints at log level 2 are compared with formatScalar at every instruction, and the verdicts with what our bounds prove.
+
+import fc from 'fast-check';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Insn, ProgramSpec } from '../../src/ebpf/index.js';
+import {
+  type AluOp,
+  type JmpOp,
+  type Scalar,
+  formatScalar,
+  scalarAlu,
+  scalarBswap,
+  scalarConst,
+  scalarConst32,
+  scalarLoad,
+  scalarLoadSx,
+  scalarMovsx,
+  scalarRefine,
+} from '../../src/ebpf/verifier/scalar.js';
+import { Kernel, VerifierError } from '../../src/kernel/index.js';
+import { kernelSkip } from './helpers/kernel.js';
+
+const why = await kernelSkip('verifier scalar precision (kernel log level 2)');
+const scale = Number(process.env.BPFKIT_PARITY_SCALE ?? '1');
+const PROGRAMS = Math.max(1, Math.round(3000 * scale));
+const VALUE_SIZE = 256;
+
+const ins = (code: number, dst = 0, src = 0, off = 0, imm = 0): Insn => ({ code, dst, src, off, imm: imm | 0 });
+
+const ALU_CODE: Record<Exclude<AluOp, 'sdiv' | 'smod'>, number> = {
+  add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70, neg: 0x80, mod: 0x90, xor: 0xa0, mov: 0xb0, arsh: 0xc0,
+};
+const JMP_CODE: Record<JmpOp, number> = {
+  jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70, jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
+};
+const SIZE_CODE = { 1: 0x10, 2: 0x08, 4: 0x00, 8: 0x18 } as const;
+
+/** One step of a generated program, acting on r6 (the scalar under test) and r7 (a second operand). */
+type Step =
+  | { k: 'load'; reg: 6 | 7; bytes: 1 | 2 | 4 | 8; sx: boolean; off: number }
+  | { k: 'movk'; reg: 6 | 7; imm: number; is64: boolean }
+  | { k: 'alu'; op: AluOp; is64: boolean; x: boolean; imm: number }
+  | { k: 'movsx'; bits: 8 | 16 | 32; is64: boolean }
+  | { k: 'end'; bits: 16 | 32 | 64; kind: 'le' | 'be' | 'bswap' }
+  | { k: 'jmp'; op: JmpOp; is32: boolean; x: boolean; imm: number; stayOnTaken: boolean };
+
+const immArb = fc.oneof(
+  fc.integer({ min: -4, max: 64 }), fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+  fc.constantFrom(0xff, 0xf0, 0xfff, 0x7fffffff, -1, -0x80000000, 0x80, 0x7f, 255, 256, 1024),
+);
+const ALU_OPS: AluOp[] = ['add', 'sub', 'mul', 'div', 'sdiv', 'mod', 'smod', 'or', 'and', 'xor', 'lsh', 'rsh', 'arsh', 'neg', 'mov'];
+const JMP_OPS = Object.keys(JMP_CODE) as JmpOp[];
+
+const stepArb: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 2, arbitrary: fc.record({ k: fc.constant('load' as const), reg: fc.constantFrom(6 as const, 7 as const), bytes: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const), sx: fc.boolean(), off: fc.integer({ min: 0, max: 7 }).map((n) => n * 8) }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('movk' as const), reg: fc.constantFrom(6 as const, 7 as const), imm: immArb, is64: fc.boolean() }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant('alu' as const), op: fc.constantFrom(...ALU_OPS), is64: fc.boolean(), x: fc.boolean(), imm: immArb }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('movsx' as const), bits: fc.constantFrom(8 as const, 16 as const, 32 as const), is64: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ k: fc.constant('end' as const), bits: fc.constantFrom(16 as const, 32 as const, 64 as const), kind: fc.constantFrom('le' as const, 'be' as const, 'bswap' as const) }) },
+  { weight: 5, arbitrary: fc.record({ k: fc.constant('jmp' as const), op: fc.constantFrom(...JMP_OPS), is32: fc.boolean(), x: fc.boolean(), imm: immArb, stayOnTaken: fc.boolean() }) },
+);
+
+/** A generated program, what our domain predicts the kernel prints after each instruction, and whether our bounds prove the final access. */
+interface Case {
+  spec: ProgramSpec;
+  /** Insn index → register → formatScalar on the path that continues (after the insn; for a jump, its fall-through). */
+  after: Map<number, Map<number, string>>;
+  /** "from A to B" → register → formatScalar on the jump edge. */
+  edges: Map<string, Map<number, string>>;
+  /** Our verdict: the access is proven, or the path to it is dead. */
+  accept: boolean;
+  text: string[];
+}
+
+/** Builds the program for `steps` and runs our domain along it. */
+function build(steps: Step[]): Case {
+  const insns: Insn[] = [];
+  const text: string[] = [];
+  const after = new Map<number, Map<number, string>>();
+  const edges = new Map<string, Map<number, string>>();
+  const regs = new Map<number, Scalar>();
+  const outJumps: number[] = []; // slot indices of jumps to `out`
+  let slot = 0;
+  const emit = (i: Insn, t: string): number => {
+    insns.push(i);
+    text.push(`${slot}: ${t}`);
+    const at = slot;
+    slot += i.code === 0x18 ? 2 : 1;
+    return at;
+  };
+  const note = (at: number, ...rs: number[]): void => {
+    const m = after.get(at) ?? new Map<number, string>();
+    for (const r of rs) m.set(r, formatScalar(regs.get(r)!));
+    after.set(at, m);
+  };
+  // Prologue: r8 = a map value of VALUE_SIZE bytes; r6 and r7 loaded from it.
+  emit(ins(0x62, 10, 0, -4, 0), '*(u32 *)(r10 - 4) = 0');
+  emit(ins(0xbf, 2, 10), 'r2 = r10');
+  emit(ins(0x07, 2, 0, 0, -4), 'r2 += -4');
+  emit({ code: 0x18, dst: 1, src: 1, off: 0, imm: 0, imm64: 0n, ref: 'vs_value' }, 'r1 = map ll');
+  emit(ins(0x85, 0, 0, 0, 1), 'call 1');
+  outJumps.push(emit(ins(0x15, 0, 0, 0, 0), 'if r0 == 0 goto out'));
+  emit(ins(0xbf, 8, 0), 'r8 = r0');
+  const all: Step[] = [{ k: 'load', reg: 6, bytes: 1, sx: false, off: 0 }, { k: 'load', reg: 7, bytes: 1, sx: false, off: 8 }, ...steps];
+  let live = true;
+  for (const st of all) {
+    if (!live) break;
+    switch (st.k) {
+      case 'load': {
+        // There is no sign-extending 8-byte load.
+        const sx = st.sx && st.bytes !== 8;
+        const at = emit(ins((sx ? 0x81 : 0x61) | SIZE_CODE[st.bytes], st.reg, 8, st.off), `r${st.reg} = *(${sx ? 's' : 'u'}${st.bytes * 8} *)(r8 + ${st.off})`);
+        regs.set(st.reg, st.sx && st.bytes !== 8 ? scalarLoadSx(st.bytes) : scalarLoad(st.bytes));
+        note(at, st.reg);
+        break;
+      }
+      case 'movk': {
+        const at = emit(ins(st.is64 ? 0xb7 : 0xb4, st.reg, 0, 0, st.imm), `${st.is64 ? 'r' : 'w'}${st.reg} = ${st.imm}`);
+        regs.set(st.reg, st.is64 ? scalarConst(BigInt(st.imm)) : scalarConst32(BigInt(st.imm)));
+        note(at, st.reg);
+        break;
+      }
+      case 'alu': {
+        const base = st.op === 'sdiv' ? 'div' : st.op === 'smod' ? 'mod' : st.op;
+        const off = st.op === 'sdiv' || st.op === 'smod' ? 1 : 0;
+        // A register mov links r6 and r7 (one id): the kernel then refines both on a branch, which is the core's business, not the scalar domain's.
+        const x = st.op !== 'neg' && st.op !== 'mov' && st.x;
+        let imm = st.op === 'neg' ? 0 : st.imm;
+        // The kernel refuses constant division by zero and out-of-range constant shifts: keep to what it loads.
+        if ((base === 'div' || base === 'mod') && imm === 0) imm = 1;
+        if (base === 'lsh' || base === 'rsh' || base === 'arsh') imm = ((imm % 64) + 64) % (st.is64 ? 64 : 32);
+        const code = (st.is64 ? 0x07 : 0x04) | ALU_CODE[base as keyof typeof ALU_CODE] | (x ? 0x08 : 0);
+        const at = emit(ins(code, 6, x ? 7 : 0, off, x ? 0 : imm), `${st.is64 ? 'r' : 'w'}6 ${st.op}= ${x ? `${st.is64 ? 'r' : 'w'}7` : imm}`);
+        regs.set(6, scalarAlu(st.op, regs.get(6)!, x ? regs.get(7)! : scalarConst(BigInt(imm)), st.is64));
+        note(at, 6);
+        break;
+      }
+      case 'movsx': {
+        const bits = st.is64 ? st.bits : st.bits === 32 ? 16 : st.bits;
+        const at = emit(ins(st.is64 ? 0xbf : 0xbc, 6, 6, bits), `${st.is64 ? 'r' : 'w'}6 = (s${bits})${st.is64 ? 'r' : 'w'}6`);
+        regs.set(6, scalarMovsx(regs.get(6)!, bits, st.is64));
+        note(at, 6);
+        break;
+      }
+      case 'end': {
+        const code = st.kind === 'bswap' ? 0xd7 : st.kind === 'be' ? 0xdc : 0xd4;
+        const at = emit(ins(code, 6, 0, 0, st.bits), `r6 = ${st.kind}${st.bits} r6`);
+        regs.set(6, scalarBswap(regs.get(6)!, st.bits, st.kind === 'bswap' ? 'always' : st.kind === 'be'));
+        note(at, 6);
+        break;
+      }
+      case 'jmp': {
+        const code = (st.is32 ? 0x06 : 0x05) | JMP_CODE[st.op] | (st.x ? 0x08 : 0);
+        const src = st.x ? regs.get(7)! : scalarConst(BigInt(st.imm));
+        const cond = `if ${st.is32 ? 'w' : 'r'}6 ${st.op} ${st.x ? `${st.is32 ? 'w' : 'r'}7` : st.imm}`;
+        const fall = scalarRefine(st.op, regs.get(6)!, src, st.is32, false);
+        const jump = scalarRefine(st.op, regs.get(6)!, src, st.is32, true);
+        // Either the jump leaves (to `out`) and the fall-through continues, or the jump skips a `goto out`.
+        const at = emit(ins(code, 6, st.x ? 7 : 0, st.stayOnTaken ? 1 : 0, st.x ? 0 : st.imm), `${cond} goto ${st.stayOnTaken ? '+1' : 'out'}`);
+        if (!st.stayOnTaken) outJumps.push(at);
+        const record = (where: Map<number, string>, r: { dst: Scalar; src: Scalar }): void => {
+          where.set(6, formatScalar(r.dst));
+          if (st.x) where.set(7, formatScalar(r.src));
+        };
+        if (fall) {
+          const m = new Map<number, string>();
+          record(m, fall);
+          after.set(at, m);
+        }
+        const cont = st.stayOnTaken ? jump : fall;
+        if (st.stayOnTaken) {
+          outJumps.push(emit(ins(0x05, 0, 0, 0, 0), 'goto out'));
+          if (jump) {
+            const m = new Map<number, string>();
+            record(m, jump);
+            edges.set(`${at}:${at + 2}`, m);
+          }
+        } else if (jump) {
+          const m = new Map<number, string>();
+          record(m, jump);
+          edges.set(`${at}:out`, m);
+        }
+        if (!cont) { live = false; break; }
+        regs.set(6, cont.dst);
+        if (st.x) regs.set(7, cont.src);
+        break;
+      }
+    }
+  }
+  // The access: r8 + r6 into a VALUE_SIZE-byte map value.
+  emit(ins(0x0f, 8, 6), 'r8 += r6');
+  emit(ins(0x71, 0, 8, 0), 'r0 = *(u8 *)(r8 + 0)');
+  const out = slot;
+  emit(ins(0xb7, 0, 0, 0, 0), 'out: r0 = 0');
+  emit(ins(0x95), 'exit');
+  for (const j of outJumps) {
+    const i = insns.findIndex((_, n) => slotOf(insns, n) === j);
+    insns[i] = { ...insns[i], off: out - j - 1 };
+  }
+  // Rename the out edges now that `out` is known.
+  for (const [key, m] of [...edges]) if (key.endsWith(':out')) { edges.delete(key); edges.set(key.replace('out', String(out)), m); }
+  const r6 = regs.get(6)!;
+  const accept = !live || (r6.smin >= 0n && r6.umax <= BigInt(VALUE_SIZE - 1));
+  const spec: ProgramSpec = {
+    name: 'vs_scalar', type: 1, license: 'GPL', insns,
+    maps: [{ name: 'vs_value', type: 2, keySize: 4, valueSize: VALUE_SIZE, maxEntries: 1 }],
+  } as ProgramSpec;
+  return { spec, after, edges, accept, text };
+}
+
+function slotOf(insns: Insn[], n: number): number {
+  let s = 0;
+  for (let i = 0; i < n; i++) s += insns[i].code === 0x18 ? 2 : 1;
+  return s;
+}
+
+/** The register states in one kernel log line: `R6=scalar(...)` or `R6=P5` (precision marks and ids dropped). */
+function parseRegs(line: string): Map<number, string> {
+  const out = new Map<number, string>();
+  const re = /\bR(\d+)(?:_\w+)?=/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(line)) !== null) {
+    let i = re.lastIndex, depth = 0;
+    const start = i;
+    for (; i < line.length; i++) {
+      const c = line[i];
+      if (c === '(') depth++;
+      else if (c === ')') depth--;
+      else if (c === ' ' && depth === 0) break;
+    }
+    let v = line.slice(start, i);
+    // An id may carry a constant delta (`id=3+5`, BPF_ADD_CONST) and ends with `)` when nothing follows.
+    v = v.replace(/^P/, '').replace(/\(id=\d+(?:[+-]\d+)?,?/, '(');
+    out.set(Number(m[1]), v);
+  }
+  return out;
+}
+
+interface Tally { programs: number; compared: number; equal: number; kernelAccepts: number; verdictAgree: number; weAcceptKernelRejects: number; weRejectKernelAccepts: number }
+
+/** Compares one case with the kernel; returns the mismatching lines for a report. */
+function compare(kernel: Kernel, c: Case, t: Tally): string[] {
+  let log: string;
+  let accepted: boolean;
+  try {
+    const p = kernel.load(c.spec, { logLevel: 2 });
+    log = p.verifierLog ?? '';
+    p.close();
+    accepted = true;
+  } catch (e) {
+    if (!(e instanceof VerifierError)) throw e;
+    log = e.log;
+    accepted = false;
+  }
+  t.programs++;
+  if (accepted) t.kernelAccepts++;
+  if (accepted === c.accept) t.verdictAgree++;
+  else if (c.accept) t.weAcceptKernelRejects++;
+  else t.weRejectKernelAccepts++;
+  const bad: string[] = [];
+  if (process.env.BPFKIT_VS_VERBOSE) bad.push(log.split('\n').filter((l) => /^(\d+: \(|from )/.test(l)).map((l) => `    | ${l}`).join('\n'));
+  if (accepted !== c.accept) bad.push(`verdict: kernel ${accepted ? 'accepts' : 'rejects'}, our bounds ${c.accept ? 'prove' : 'do not prove'} the access`);
+  for (const line of log.split('\n')) {
+    const insn = /^(\d+): \([0-9a-f]{2}\)[^;]*;(.*)$/.exec(line);
+    const from = /^from (\d+) to (\d+): (.*)$/.exec(line);
+    let want: Map<number, string> | undefined;
+    let got: Map<number, string>;
+    if (insn) {
+      want = c.after.get(Number(insn[1]));
+      got = parseRegs(insn[2]);
+    } else if (from) {
+      want = c.edges.get(`${from[1]}:${from[2]}`);
+      got = parseRegs(from[3]);
+    } else {
+      continue;
+    }
+    if (!want) continue;
+    for (const [r, w] of want) {
+      const g = got.get(r);
+      if (g === undefined) continue;
+      t.compared++;
+      if (g === w) t.equal++;
+      else bad.push(`${line.slice(0, 60).trim()}\n    R${r} kernel ${g}\n    R${r} ours   ${w}`);
+    }
+  }
+  return bad;
+}
+
+describe.skipIf(why !== undefined)('scalar bounds agree with the kernel verifier (log level 2)', () => {
+  let kernel: Kernel;
+  const t: Tally = { programs: 0, compared: 0, equal: 0, kernelAccepts: 0, verdictAgree: 0, weAcceptKernelRejects: 0, weRejectKernelAccepts: 0 };
+  const reports: string[] = [];
+
+  beforeAll(async () => {
+    kernel = await Kernel.open();
+  });
+
+  it(`${PROGRAMS} generated programs: same bounds at every instruction, same verdict on the access`, () => {
+    fc.assert(fc.property(fc.array(stepArb, { minLength: 1, maxLength: 8 }), (steps) => {
+      const c = build(steps);
+      const bad = compare(kernel, c, t);
+      if (bad.length > (process.env.BPFKIT_VS_VERBOSE ? 1 : 0) && reports.length < 12) reports.push(`${c.text.join('\n')}\n  ${bad.join('\n  ')}`);
+    }), { numRuns: PROGRAMS, seed: Number(process.env.BPFKIT_SEED ?? 11) });
+    const pct = (a: number, b: number): string => `${((100 * a) / Math.max(1, b)).toFixed(2)}%`;
+    console.log(`[verifier-scalar] ${t.programs} programs (kernel accepts ${t.kernelAccepts}); register states compared ${t.compared}, equal ${t.equal} (${pct(t.equal, t.compared)}); verdicts agree ${t.verdictAgree} (${pct(t.verdictAgree, t.programs)}), we accept/kernel rejects ${t.weAcceptKernelRejects}, we reject/kernel accepts ${t.weRejectKernelAccepts}`);
+    if (reports.length) console.log(`[verifier-scalar] first differences:\n${reports.join('\n\n')}`);
+    expect(t.programs).toBe(PROGRAMS);
+    expect(t.compared).toBeGreaterThan(PROGRAMS * 3);
+    // Accepting what the kernel rejects is the failure that matters most: none allowed.
+    expect(t.weAcceptKernelRejects).toBe(0);
+    expect(t.equal / t.compared).toBeGreaterThanOrEqual(0.99);
+    expect(t.verdictAgree / t.programs).toBeGreaterThanOrEqual(0.99);
+  });
+});
