@@ -23,6 +23,7 @@ import {
   tnumRange,
   tnumRshift,
   tnumSub,
+  tnumStep,
   tnumSubreg,
   tnumClearSubreg,
   tnumUnion,
@@ -108,6 +109,28 @@ describe('tnum transfer functions are sound', () => {
       expect(tnumIn(a.t, { value: a.x, mask: 0n })).toBe(true);
       expect(tnumIn(tnumUnion(a.t, b.t), a.t)).toBe(true);
       if (tnumIn(a.t, both)) expectIn(a.t, both.value | (r & both.mask), 'in');
+    }), { numRuns: RUNS });
+  });
+});
+
+describe('tnum_step finds the next member', () => {
+  it('the result is a member above z with no member strictly between (small masks checked exhaustively)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: 0xfffn }), fc.bigInt({ min: 0n, max: 0xfffn }), fc.bigInt({ min: 0n, max: 0x1000n }), (v0, m, z) => {
+      const t = { value: v0 & ~m, mask: m };
+      const members: bigint[] = [];
+      for (let s = m; ; s = (s - 1n) & m) { members.push(t.value | s); if (s === 0n) break; }
+      const above = members.filter((x) => x > z).sort((a, b) => (a < b ? -1 : 1));
+      const tmax = t.value | t.mask;
+      const want = z >= tmax ? tmax : z < t.value ? t.value : above[0];
+      expect(tnumStep(t, z)).toBe(want);
+    }), { numRuns: RUNS });
+  });
+
+  it('works across the full 64 bits', () => {
+    fc.assert(fc.property(memberArb, wordArb, ({ t }, z) => {
+      const r = tnumStep(t, z);
+      expect(tnumContains(t, r)).toBe(true);
+      if (z < (t.value | t.mask) && z >= t.value) expect(r > z).toBe(true);
     }), { numRuns: RUNS });
   });
 });

@@ -22,6 +22,7 @@ import {
   tnumOverlap,
   tnumRange,
   tnumRshift,
+  tnumStep,
   tnumSub,
   tnumSubreg,
   tnumSubregIsConst,
@@ -112,6 +113,13 @@ function update64Bounds(r: Reg): void {
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
   r.umin = max(r.umin, t.value);
   r.umax = min(r.umax, t.value | t.mask);
+  // When the u64 range and the tnum share a single value, the register is that value.
+  const next = tnumStep(t, r.umin);
+  const uminIn = (r.umin & ~t.mask) === t.value;
+  const tmax = t.value | t.mask;
+  if (uminIn && next > r.umax) markKnown(r, r.umin);
+  else if (!uminIn && next === tmax) markKnown(r, tmax);
+  else if (!uminIn && next <= r.umax && tnumStep(t, next) > r.umax) markKnown(r, next);
 }
 
 function updateBounds(r: Reg): void {
@@ -215,6 +223,7 @@ function boundOffset(r: Reg): void {
 
 function sync(r: Reg): void {
   updateBounds(r);
+  deduceBounds(r);
   deduceBounds(r);
   deduceBounds(r);
   boundOffset(r);

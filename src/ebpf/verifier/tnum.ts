@@ -209,6 +209,23 @@ export function tnumOverlap(a: Tnum, b: Tnum): boolean {
   return (a.value & mu) === (b.value & mu);
 }
 
+/**
+ * The smallest member of `t` greater than `z` (the kernel's tnum_step): `t`'s largest member
+ * when `z` is at or above it, its smallest when `z` is below it.
+ */
+export function tnumStep(t: Tnum, z: bigint): bigint {
+  const tmax = t.value | t.mask;
+  if (z >= tmax) return tmax;
+  if (z < t.value) return t.value;
+  // Members are value + s for submasks s of mask: increment d = z - value "within the mask".
+  const d = z - t.value;
+  const high = d & ~t.mask & U64;
+  const carry = (1n << BigInt(high === 0n ? 0 : high.toString(2).length)) - 1n;
+  const filled = (d | carry | ~t.mask) & U64;
+  const inc = BigInt.asUintN(64, filled + 1n) & t.mask;
+  return t.value | inc;
+}
+
 /** Whether `v` is one of the values of `a`. */
 export function tnumContains(a: Tnum, v: bigint): boolean {
   return (BigInt.asUintN(64, v) & ~a.mask) === a.value;
