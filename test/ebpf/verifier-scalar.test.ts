@@ -8,6 +8,8 @@ import {
   formatScalar,
   scalarAlu,
   scalarBranchTaken,
+  scalarBswap,
+  scalarForkSignMask,
   scalarConst,
   scalarConst32,
   scalarContains,
@@ -206,6 +208,35 @@ describe('ALU transfer functions are sound', () => {
   });
 });
 
+describe('byte swaps and the sign-mask fork are sound', () => {
+  const swap = (x: bigint, bits: number): bigint => {
+    let out = 0n;
+    for (let i = 0; i < bits / 8; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+    return out;
+  };
+  it('le/be/bswap of every width (little-endian host)', () => {
+    fc.assert(fc.property(memberArb, fc.constantFrom<16 | 32 | 64>(16, 32, 64), fc.constantFrom<boolean | 'always'>(false, true, 'always'), (a, bits, kind) => {
+      const want = kind === false ? BigInt.asUintN(bits, a.x) : swap(a.x, bits);
+      expectMember({ s: scalarBswap(a.s, bits, kind), x: want }, () => `${kind === false ? 'le' : kind === true ? 'be' : 'bswap'}${bits} ${formatScalar(a.s)}`);
+    }), { numRuns: RUNS * 2 });
+  });
+
+  it('a [-1, 0] register split before and/or: every value is in one half', () => {
+    let forks = 0;
+    const signMask = fc.tuple(memberArb, fc.boolean()).map(([m, is64]) => ({
+      s: scalarAlu('arsh', m.s, scalarConst(is64 ? 63n : 31n), is64),
+      x: alu('arsh', m.x, is64 ? 63n : 31n, is64),
+    }));
+    fc.assert(fc.property(signMask, (m) => {
+      const f = scalarForkSignMask(m.s);
+      if (f === undefined) return;
+      forks++;
+      if (!scalarContains(f.current, m.x) && !scalarContains(f.pushed, m.x)) expect.fail(`0x${m.x.toString(16)} in neither half of ${formatScalar(m.s)}`);
+    }), { numRuns: RUNS });
+    expect(forks).toBeGreaterThan(RUNS / 4);
+  });
+});
+
 describe('branches are sound', () => {
   for (const op of JMP_OPS) {
     it(`${op}: a known outcome is the concrete one; the edge taken keeps both operands`, () => {
@@ -232,10 +263,15 @@ describe('branches are sound', () => {
     });
   }
 
-  it('same-register comparisons', () => {
+  it('same-register comparisons: a known outcome is the concrete one; the edge taken keeps the value', () => {
     fc.assert(fc.property(memberArb, fc.constantFrom(...JMP_OPS), fc.boolean(), (a, op, is32) => {
-      const pred = scalarBranchTaken(op, a.s, a.s, is32, true);
-      if (pred !== undefined) expect(pred).toBe(cond(op, a.x, a.x, is32));
+      const taken = cond(op, a.x, a.x, is32);
+      const pred = scalarBranchTaken(op, a.s, a.s, is32);
+      if (pred !== undefined) expect(pred).toBe(taken);
+      const r = scalarRefine(op, a.s, a.s, is32, taken, true);
+      if (r === undefined) expect.fail(`${op} ${formatScalar(a.s)} against itself: edge ${taken} called impossible`);
+      expectMember({ s: r.dst, x: a.x }, () => `${op}${is32 ? '32' : ''} ${formatScalar(a.s)} against itself, edge ${taken}`);
+      expect(r.src).toBe(r.dst);
     }), { numRuns: RUNS });
   });
 });

@@ -775,6 +775,27 @@ export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): S
   return d;
 }
 
+/**
+ * maybe_fork_scalars (Linux 6.18 stable): before `dst &= K` or `dst |= K` (any `src` whose
+ * tnum is constant), a `dst` that is 0 or -1 (s64 in [-1, 0], else s32 in [-1, 0], the
+ * result of `s>>= 63` / `s>>= 31`) is split in two. The verifier continues with `current`
+ * (dst = -1) and pushes a state that re-runs the same instruction with `pushed` (dst = 0).
+ * Undefined when no split happens.
+ */
+export function scalarForkSignMask(dst: Scalar): { current: Scalar; pushed: Scalar } | undefined {
+  const is64 = dst.smin === -1n && dst.smax === 0n;
+  if (!is64 && !(dst.s32min === -1n && dst.s32max === 0n)) return undefined;
+  const current = copy(dst), pushed = copy(dst);
+  if (is64) {
+    markKnown(current, -1n);
+    markKnown(pushed, 0n);
+  } else {
+    mark32Known(current, -1n);
+    mark32Known(pushed, 0n);
+  }
+  return { current, pushed };
+}
+
 // ---- branches (is_scalar_branch_taken, regs_refine_cond_op) ----
 
 const S = (s: Scalar, is32: boolean) => is32
@@ -791,20 +812,12 @@ function constValue(s: Scalar, is32: boolean): bigint {
 
 /**
  * Whether the jump `if dst op src` is always taken (true), never (false) or either
- * (undefined), from the bounds alone, as the kernel's is_scalar_branch_taken. `sameReg`:
- * both operands are the same register (`if r1 > r1`), decided by the op alone.
+ * (undefined), from the bounds alone, as the kernel's is_scalar_branch_taken. This kernel
+ * has no special case for a register compared with itself: `if r1 > r1` is decided from
+ * the bounds like any other pair (so only a constant decides it).
  */
-export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean, sameReg = false): boolean | undefined {
+export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean): boolean | undefined {
   const a = S(dst, is32), b = S(src, is32);
-  if (sameReg) {
-    switch (op) {
-      case 'jge': case 'jle': case 'jsge': case 'jsle': case 'jeq': return true;
-      case 'jgt': case 'jlt': case 'jsgt': case 'jslt': case 'jne': return false;
-      default:
-        if (tnumIsConst(a.t)) return a.t.value !== 0n;
-        return a.smin <= 0n && a.smax >= 0n ? undefined : true;
-    }
-  }
   switch (op) {
     case 'jeq': case 'jne': {
       const eq = op === 'jeq';
@@ -960,13 +973,15 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
  * The operands on one edge of `if dst op src` (`taken`: the jump edge, else the
  * fall-through), as the kernel's check_cond_jmp_op: undefined when the kernel knows the edge
  * is never followed (scalarBranchTaken decides the other way); unchanged operands when it
- * knows the edge is always followed or `sameReg`; otherwise reg_set_min_max's refinement.
+ * knows the edge is always followed; otherwise reg_set_min_max's refinement. `sameReg`: both
+ * operands are one register (`if r1 > r1`); the kernel then narrows that one register by
+ * both sides of the condition, and `dst` and `src` of the result are the same.
  */
 export function scalarRefine(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean, taken: boolean, sameReg = false): { dst: Scalar; src: Scalar } | undefined {
-  const pred = scalarBranchTaken(op, dst, src, is32, sameReg);
-  if (pred !== undefined) return pred === taken ? { dst, src } : undefined;
-  if (sameReg) return { dst, src };
-  const d = copy(dst), s = copy(src);
+  const pred = scalarBranchTaken(op, dst, sameReg ? dst : src, is32);
+  if (pred !== undefined) return pred === taken ? { dst, src: sameReg ? dst : src } : undefined;
+  const d = copy(dst);
+  const s = sameReg ? d : copy(src);
   refineCond(d, s, taken ? op : REVERSE[op], is32);
   sync(d);
   sync(s);
