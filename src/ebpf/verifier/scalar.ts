@@ -814,9 +814,10 @@ function constValue(s: Scalar, is32: boolean): bigint {
  * Whether the jump `if dst op src` is always taken (true), never (false) or either
  * (undefined), from the bounds alone, as the kernel's is_scalar_branch_taken. This kernel
  * has no special case for a register compared with itself: `if r1 > r1` is decided from
- * the bounds like any other pair (so only a constant decides it).
+ * the bounds like any other pair (so only a constant decides it). `_sameReg` is accepted for
+ * symmetry with {@link scalarRefine} and changes nothing.
  */
-export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean): boolean | undefined {
+export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean, _sameReg = false): boolean | undefined {
   const a = S(dst, is32), b = S(src, is32);
   switch (op) {
     case 'jeq': case 'jne': {
