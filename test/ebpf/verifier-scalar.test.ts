@@ -10,6 +10,9 @@ import {
   scalarBranchTaken,
   scalarBswap,
   scalarForkSignMask,
+  scalarLinkedAdd,
+  scalarPtrAdd,
+  scalarPtrSub,
   scalarConst,
   scalarConst32,
   scalarContains,
@@ -234,6 +237,21 @@ describe('byte swaps and the sign-mask fork are sound', () => {
       if (!scalarContains(f.current, m.x) && !scalarContains(f.pushed, m.x)) expect.fail(`0x${m.x.toString(16)} in neither half of ${formatScalar(m.s)}`);
     }), { numRuns: RUNS });
     expect(forks).toBeGreaterThan(RUNS / 4);
+  });
+});
+
+describe('pointer offsets and linked registers are sound', () => {
+  it('ptr + off and ptr - off hold every concrete sum and difference', () => {
+    fc.assert(fc.property(memberArb, memberArb, (p, o) => {
+      expectMember({ s: scalarPtrAdd(p.s, o.s), x: u64(p.x + o.x) }, () => `ptr ${formatScalar(p.s)} + ${formatScalar(o.s)}`);
+      expectMember({ s: scalarPtrSub(p.s, o.s), x: u64(p.x - o.x) }, () => `ptr ${formatScalar(p.s)} - ${formatScalar(o.s)}`);
+    }), { numRuns: RUNS });
+  });
+
+  it('a linked register is the known one plus its delta', () => {
+    fc.assert(fc.property(memberArb, fc.bigInt({ min: -(1n << 31n), max: (1n << 31n) - 1n }), (k, d) => {
+      expectMember({ s: scalarLinkedAdd(k.s, d), x: u64(k.x + d) }, () => `${formatScalar(k.s)} + ${d}`);
+    }), { numRuns: RUNS });
   });
 });
 

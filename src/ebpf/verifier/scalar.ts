@@ -776,6 +776,49 @@ export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): S
 }
 
 /**
+ * The variable part of `ptr + off` when `off` is not a constant folded into the pointer's
+ * fixed offset (adjust_ptr_min_max_vals, BPF_ADD): signed and unsigned sums that may
+ * overflow give unbounded ranges (no wrap-around as for scalars), the 32-bit bounds are
+ * re-derived, then reg_bounds_sync. `ptr` is the pointer's own variable part (0 for a
+ * fresh pointer).
+ */
+export function scalarPtrAdd(ptr: Scalar, off: Scalar): Scalar {
+  const r = copy(UNKNOWN);
+  const smin = ptr.smin + off.smin, smax = ptr.smax + off.smax;
+  if (smin >= S64_MIN && smin <= S64_MAX && smax >= S64_MIN && smax <= S64_MAX) { r.smin = smin; r.smax = smax; }
+  const umin = ptr.umin + off.umin, umax = ptr.umax + off.umax;
+  if (umin <= U64_MAX && umax <= U64_MAX) { r.umin = umin; r.umax = umax; }
+  r.var = tnumAdd(ptr.var, off.var);
+  sync(r);
+  return r;
+}
+
+/** The variable part of `ptr - off` (adjust_ptr_min_max_vals, BPF_SUB), as {@link scalarPtrAdd}. */
+export function scalarPtrSub(ptr: Scalar, off: Scalar): Scalar {
+  const r = copy(UNKNOWN);
+  const smin = ptr.smin - off.smax, smax = ptr.smax - off.smin;
+  if (smin >= S64_MIN && smin <= S64_MAX && smax >= S64_MIN && smax <= S64_MAX) { r.smin = smin; r.smax = smax; }
+  if (ptr.umin >= off.umax) { r.umin = ptr.umin - off.umax; r.umax = ptr.umax - off.umin; }
+  r.var = tnumSub(ptr.var, off.var);
+  sync(r);
+  return r;
+}
+
+/**
+ * sync_linked_regs for a register linked with a constant delta (`r2 = r1; r2 += 5`, the
+ * kernel's BPF_ADD_CONST): after a branch narrows `known`, the linked register is `known +
+ * delta` by the scalar add rules, without a final sync (as the kernel).
+ */
+export function scalarLinkedAdd(known: Scalar, delta: bigint): Scalar {
+  const r = copy(known);
+  const d = scalarConst(delta);
+  add32(r, copy(d));
+  add64(r, copy(d));
+  r.var = tnumAdd(r.var, d.var);
+  return r;
+}
+
+/**
  * maybe_fork_scalars (Linux 6.18 stable): before `dst &= K` or `dst |= K` (any `src` whose
  * tnum is constant), a `dst` that is 0 or -1 (s64 in [-1, 0], else s32 in [-1, 0], the
  * result of `s>>= 63` / `s>>= 31`) is split in two. The verifier continues with `current`
