@@ -807,15 +807,10 @@ export function scalarPtrSub(ptr: Scalar, off: Scalar): Scalar {
 /**
  * sync_linked_regs for a register linked with a constant delta (`r2 = r1; r2 += 5`, the
  * kernel's BPF_ADD_CONST): after a branch narrows `known`, the linked register is `known +
- * delta` by the scalar add rules, without a final sync (as the kernel).
+ * delta` by the 64-bit scalar add (bounds synced, as this kernel's log shows).
  */
 export function scalarLinkedAdd(known: Scalar, delta: bigint): Scalar {
-  const r = copy(known);
-  const d = scalarConst(delta);
-  add32(r, copy(d));
-  add64(r, copy(d));
-  r.var = tnumAdd(r.var, d.var);
-  return r;
+  return scalarAlu('add', known, scalarConst(delta), true);
 }
 
 /**
