@@ -129,47 +129,59 @@ function updateBounds(r: Reg): void {
 
 /** 32-bit bounds from the 64-bit ones (when the high halves pin down a range) and signed from unsigned. */
 function deduce32(r: Reg): void {
-  if (r.umin >> 32n === r.umax >> 32n) {
-    r.u32min = max(r.u32min, u32(r.umin));
-    r.u32max = min(r.u32max, u32(r.umax));
-    if (s32(r.umin) <= s32(r.umax)) {
-      r.s32min = max(r.s32min, s32(r.umin));
-      r.s32max = min(r.s32max, s32(r.umax));
+  // Each conversion is computed once: this runs three times per sync, on every instruction.
+  const uminHi = r.umin >> 32n, umaxHi = r.umax >> 32n;
+  const uminLo = r.umin & U32_MAX, umaxLo = r.umax & U32_MAX;
+  const uminS = uminLo >= 0x80000000n ? uminLo - 0x100000000n : uminLo;
+  const umaxS = umaxLo >= 0x80000000n ? umaxLo - 0x100000000n : umaxLo;
+  const sminHi = r.smin >> 32n, smaxHi = r.smax >> 32n;
+  const sminLo = r.smin & U32_MAX, smaxLo = r.smax & U32_MAX;
+  const sminS = sminLo >= 0x80000000n ? sminLo - 0x100000000n : sminLo;
+  const smaxS = smaxLo >= 0x80000000n ? smaxLo - 0x100000000n : smaxLo;
+  if (uminHi === umaxHi) {
+    if (uminLo > r.u32min) r.u32min = uminLo;
+    if (umaxLo < r.u32max) r.u32max = umaxLo;
+    if (uminS <= umaxS) {
+      if (uminS > r.s32min) r.s32min = uminS;
+      if (umaxS < r.s32max) r.s32max = umaxS;
     }
   }
-  if (r.smin >> 32n === r.smax >> 32n) {
-    if (u32(r.smin) <= u32(r.smax)) {
-      r.u32min = max(r.u32min, u32(r.smin));
-      r.u32max = min(r.u32max, u32(r.smax));
+  if (sminHi === smaxHi) {
+    if (sminLo <= smaxLo) {
+      if (sminLo > r.u32min) r.u32min = sminLo;
+      if (smaxLo < r.u32max) r.u32max = smaxLo;
     }
-    if (s32(r.smin) <= s32(r.smax)) {
-      r.s32min = max(r.s32min, s32(r.smin));
-      r.s32max = min(r.s32max, s32(r.smax));
+    if (sminS <= smaxS) {
+      if (sminS > r.s32min) r.s32min = sminS;
+      if (smaxS < r.s32max) r.s32max = smaxS;
     }
   }
   // High halves two consecutive numbers while the low halves go from negative to positive.
-  if (u32((r.umin >> 32n) + 1n) === u32(r.umax >> 32n) && s32(r.umin) < 0n && s32(r.umax) >= 0n) {
-    r.s32min = max(r.s32min, s32(r.umin));
-    r.s32max = min(r.s32max, s32(r.umax));
+  if (((uminHi + 1n) & U32_MAX) === (umaxHi & U32_MAX) && uminS < 0n && umaxS >= 0n) {
+    if (uminS > r.s32min) r.s32min = uminS;
+    if (umaxS < r.s32max) r.s32max = umaxS;
   }
-  if (u32((r.smin >> 32n) + 1n) === u32(r.smax >> 32n) && s32(r.smin) < 0n && s32(r.smax) >= 0n) {
-    r.s32min = max(r.s32min, s32(r.smin));
-    r.s32max = min(r.s32max, s32(r.smax));
+  if (((sminHi + 1n) & U32_MAX) === (smaxHi & U32_MAX) && sminS < 0n && smaxS >= 0n) {
+    if (sminS > r.s32min) r.s32min = sminS;
+    if (smaxS < r.s32max) r.s32max = smaxS;
   }
-  if (s32(r.u32min) <= s32(r.u32max)) {
-    r.s32min = max(r.s32min, s32(r.u32min));
-    r.s32max = min(r.s32max, s32(r.u32max));
+  const u32minS = s32(r.u32min), u32maxS = s32(r.u32max);
+  if (u32minS <= u32maxS) {
+    if (u32minS > r.s32min) r.s32min = u32minS;
+    if (u32maxS < r.s32max) r.s32max = u32maxS;
   }
-  if (u32(r.s32min) <= u32(r.s32max)) {
-    r.u32min = max(r.u32min, u32(r.s32min));
-    r.u32max = min(r.u32max, u32(r.s32max));
-  } else if (r.u32max < u32(r.s32min)) {
+  const s32minU = r.s32min < 0n ? r.s32min + 0x100000000n : r.s32min;
+  const s32maxU = r.s32max < 0n ? r.s32max + 0x100000000n : r.s32max;
+  if (s32minU <= s32maxU) {
+    if (s32minU > r.u32min) r.u32min = s32minU;
+    if (s32maxU < r.u32max) r.u32max = s32maxU;
+  } else if (r.u32max < s32minU) {
     // The signed range wraps around the top of u32; the unsigned range meets only its low part.
     r.s32min = s32(r.u32min);
-    r.u32max = min(r.u32max, u32(r.s32max));
-  } else if (u32(r.s32max) < r.u32min) {
+    r.u32max = min(r.u32max, s32maxU);
+  } else if (s32maxU < r.u32min) {
     r.s32max = s32(r.u32max);
-    r.u32min = max(r.u32min, u32(r.s32min));
+    r.u32min = max(r.u32min, s32minU);
   }
 }
 
@@ -223,9 +235,13 @@ function boundOffset(r: Reg): void {
 
 function sync(r: Reg): void {
   updateBounds(r);
-  deduceBounds(r);
-  deduceBounds(r);
-  deduceBounds(r);
+  // Three rounds as the kernel; a round that changes nothing ends them early (deduction is a function of the bounds).
+  for (let i = 0; i < 3; i++) {
+    const { smin, smax, umin, umax, s32min, s32max, u32min, u32max, var: v } = r;
+    deduceBounds(r);
+    if (r.smin === smin && r.smax === smax && r.umin === umin && r.umax === umax && r.s32min === s32min &&
+      r.s32max === s32max && r.u32min === u32min && r.u32max === u32max && r.var === v) break;
+  }
   boundOffset(r);
   updateBounds(r);
 }
@@ -730,6 +746,11 @@ function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
  */
 export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): Scalar {
   if (op === 'mov') return is64 ? src : scalarZext32(src);
+  // Constant op constant: the kernel's transfer functions give the exact constant, so compute it directly.
+  if (isExactConst(dst) && isExactConst(src)) {
+    const v = constFold(op, dst.var.value, src.var.value, is64);
+    if (v !== undefined) return scalarConst(v);
+  }
   const d = copy(dst);
   const s = copy(src);
   if (!safeToCompute(op, s, is64)) return UNKNOWN;
@@ -832,6 +853,45 @@ export function scalarForkSignMask(dst: Scalar): { current: Scalar; pushed: Scal
     mark32Known(pushed, 0n);
   }
   return { current, pushed };
+}
+
+/** A constant whose eight bounds all agree with its tnum (what markKnown makes). */
+function isExactConst(s: Scalar): boolean {
+  return s.var.mask === 0n && s.umin === s.umax && s.smin === s.smax && s.u32min === s.u32max && s.s32min === s.s32max;
+}
+
+/** The ops whose abstract result on two constants is that constant (div and mod are not tracked; shifts need an in-range amount). */
+function constFold(op: AluOp, a: bigint, b: bigint, is64: boolean): bigint | undefined {
+  if (!is64) {
+    const x = a & U32_MAX, y = b & U32_MAX;
+    switch (op) {
+      case 'add': return (x + y) & U32_MAX;
+      case 'sub': return (x - y) & U32_MAX;
+      case 'mul': return (x * y) & U32_MAX;
+      case 'and': return x & y;
+      case 'or': return x | y;
+      case 'xor': return x ^ y;
+      case 'neg': return -x & U32_MAX;
+      // The shift amount must be known below 32 in all 64 bits (is_safe_to_compute_dst_reg_range).
+      case 'lsh': return b < 32n ? (x << b) & U32_MAX : undefined;
+      case 'rsh': return b < 32n ? x >> b : undefined;
+      case 'arsh': return b < 32n ? BigInt.asUintN(32, s32(x) >> b) : undefined;
+      default: return undefined;
+    }
+  }
+  switch (op) {
+    case 'add': return (a + b) & U64_MAX;
+    case 'sub': return (a - b) & U64_MAX;
+    case 'mul': return (a * b) & U64_MAX;
+    case 'and': return a & b;
+    case 'or': return a | b;
+    case 'xor': return a ^ b;
+    case 'neg': return -a & U64_MAX;
+    case 'lsh': return b < 64n ? (a << b) & U64_MAX : undefined;
+    case 'rsh': return b < 64n ? a >> b : undefined;
+    case 'arsh': return b < 64n ? BigInt.asUintN(64, s64(a) >> b) : undefined;
+    default: return undefined;
+  }
 }
 
 // ---- branches (is_scalar_branch_taken, regs_refine_cond_op) ----

@@ -14,6 +14,13 @@ const U32 = 0xffffffffn;
 
 const mk = (value: bigint, mask: bigint): Tnum => ({ value, mask });
 
+/** The 1-based index of the highest set bit of a value below 2^64 (0 for 0), as the kernel's fls64. */
+function fls64(x: bigint): number {
+  if (x === 0n) return 0;
+  const hi = Number(x >> 32n);
+  return hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(x));
+}
+
 /** Nothing known about any bit. */
 export const tnumUnknown: Tnum = mk(0n, U64);
 
@@ -25,7 +32,7 @@ export function tnumConst(v: bigint): Tnum {
 /** The smallest tnum covering every value in [min, max] (unsigned): the common high bits are known. */
 export function tnumRange(min: bigint, max: bigint): Tnum {
   const chi = BigInt.asUintN(64, min) ^ BigInt.asUintN(64, max);
-  const bits = chi === 0n ? 0 : chi.toString(2).length;
+  const bits = fls64(chi);
   // The kernel gives up (unknown) when even bit 63 differs: 1 << 64 would not fit.
   if (bits > 63) return tnumUnknown;
   const delta = (1n << BigInt(bits)) - 1n;
@@ -220,7 +227,7 @@ export function tnumStep(t: Tnum, z: bigint): bigint {
   // Members are value + s for submasks s of mask: increment d = z - value "within the mask".
   const d = z - t.value;
   const high = d & ~t.mask & U64;
-  const carry = (1n << BigInt(high === 0n ? 0 : high.toString(2).length)) - 1n;
+  const carry = (1n << BigInt(fls64(high))) - 1n;
   const filled = (d | carry | ~t.mask) & U64;
   const inc = BigInt.asUintN(64, filled + 1n) & t.mask;
   return t.value | inc;
