@@ -43,7 +43,7 @@ type Step =
   | { k: 'load'; reg: 6 | 7; bytes: 1 | 2 | 4 | 8; sx: boolean; off: number }
   | { k: 'movk'; reg: 6 | 7; imm: number; is64: boolean }
   | { k: 'lddw'; value: bigint }
-  | { k: 'alu'; op: AluOp; is64: boolean; x: boolean; imm: number }
+  | { k: 'alu'; dst: 6 | 7; op: AluOp; is64: boolean; x: boolean; imm: number }
   | { k: 'movsx'; bits: 8 | 16 | 32; is64: boolean }
   | { k: 'end'; bits: 16 | 32 | 64; kind: 'le' | 'be' | 'bswap' }
   | { k: 'jmp'; op: JmpOp; is32: boolean; x: boolean; self: boolean; imm: number; stayOnTaken: boolean };
@@ -58,7 +58,7 @@ const JMP_OPS = Object.keys(JMP_CODE) as JmpOp[];
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ k: fc.constant('load' as const), reg: fc.constantFrom(6 as const, 7 as const), bytes: fc.constantFrom(1 as const, 2 as const, 4 as const, 8 as const), sx: fc.boolean(), off: fc.integer({ min: 0, max: 7 }).map((n) => n * 8) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('movk' as const), reg: fc.constantFrom(6 as const, 7 as const), imm: immArb, is64: fc.boolean() }) },
-  { weight: 8, arbitrary: fc.record({ k: fc.constant('alu' as const), op: fc.constantFrom(...ALU_OPS), is64: fc.boolean(), x: fc.boolean(), imm: immArb }) },
+  { weight: 8, arbitrary: fc.record({ k: fc.constant('alu' as const), dst: fc.constantFrom(6 as const, 6 as const, 6 as const, 7 as const), op: fc.constantFrom(...ALU_OPS), is64: fc.boolean(), x: fc.boolean(), imm: immArb }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('lddw' as const), value: fc.oneof(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), fc.bigInt({ min: -300n, max: 300n }).map((v) => BigInt.asUintN(64, v)), fc.bigInt({ min: 0n, max: 0xffffn }).map((v) => v << 32n)) }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('movsx' as const), bits: fc.constantFrom(8 as const, 16 as const, 32 as const), is64: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ k: fc.constant('end' as const), bits: fc.constantFrom(16 as const, 32 as const, 64 as const), kind: fc.constantFrom('le' as const, 'be' as const, 'bswap' as const) }) },
@@ -83,7 +83,7 @@ interface Case {
 /** What one emitted instruction does to r6/r7, for our side of the comparison. */
 type Sem =
   | { k: 'set'; at: number; reg: number; f: (regs: ReadonlyMap<number, Scalar>) => Scalar }
-  | { k: 'alu'; at: number; op: AluOp; is64: boolean; srcReg: number; imm: number }
+  | { k: 'alu'; at: number; dst: number; op: AluOp; is64: boolean; srcReg: number; imm: number }
   | { k: 'jmp'; at: number; op: JmpOp; is32: boolean; srcReg: number; imm: number; stayOnTaken: boolean };
 
 function addState(m: Map<string | number, Map<number, Set<string>>>, key: string | number, reg: number, s: Scalar): void {
@@ -149,8 +149,10 @@ function build(steps: Step[]): Case {
         if ((base === 'div' || base === 'mod') && imm === 0) imm = 1;
         if (base === 'lsh' || base === 'rsh' || base === 'arsh') imm = ((imm % 64) + 64) % (st.is64 ? 64 : 32);
         const code = (st.is64 ? 0x07 : 0x04) | ALU_CODE[base as keyof typeof ALU_CODE] | (x ? 0x08 : 0);
-        const at = emit(ins(code, 6, x ? 7 : 0, off, x ? 0 : imm), `${st.is64 ? 'r' : 'w'}6 ${st.op}= ${x ? `${st.is64 ? 'r' : 'w'}7` : imm}`);
-        sems.push({ k: 'alu', at, op: st.op, is64: st.is64, srcReg: x ? 7 : 0, imm });
+        const d = st.dst, sr = d === 6 ? 7 : 6;
+        const w = st.is64 ? 'r' : 'w';
+        const at = emit(ins(code, d, x ? sr : 0, off, x ? 0 : imm), `${w}${d} ${st.op}= ${x ? `${w}${sr}` : imm}`);
+        sems.push({ k: 'alu', at, dst: d, op: st.op, is64: st.is64, srcReg: x ? sr : 0, imm });
         break;
       }
       case 'movsx': {
@@ -212,14 +214,14 @@ function build(steps: Step[]): Case {
       } else if (sm.k === 'alu') {
         const src = sm.srcReg ? regs.get(sm.srcReg)! : scalarConst(BigInt(sm.imm));
         if ((sm.op === 'and' || sm.op === 'or') && scalarIsConst(src)) {
-          const fork = scalarForkSignMask(regs.get(6)!);
+          const fork = scalarForkSignMask(regs.get(sm.dst)!);
           if (fork) {
-            work.push({ i, regs: new Map([...regs, [6, fork.pushed]]) });
-            regs.set(6, fork.current);
+            work.push({ i, regs: new Map([...regs, [sm.dst, fork.pushed]]) });
+            regs.set(sm.dst, fork.current);
           }
         }
-        regs.set(6, scalarAlu(sm.op, regs.get(6)!, src, sm.is64));
-        addState(after, sm.at, 6, regs.get(6)!);
+        regs.set(sm.dst, scalarAlu(sm.op, regs.get(sm.dst)!, src, sm.is64));
+        addState(after, sm.at, sm.dst, regs.get(sm.dst)!);
       } else {
         const same = sm.srcReg === 6;
         const src = sm.srcReg ? regs.get(sm.srcReg)! : scalarConst(BigInt(sm.imm));
