@@ -28,6 +28,8 @@ import {
   scalarWithin,
   scalarZext32,
 } from '../../src/ebpf/verifier/scalar.js';
+import { scalarAluInsn, scalarCondInsn } from '../../src/ebpf/verifier/scalar-insn.js';
+import { type Insn, vm } from '../../src/ebpf/index.js';
 
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
@@ -335,5 +337,69 @@ describe('the kernel\'s outputs for known cases (Linux 6.18 verifier log)', () =
     // Known bits disagree (tnum_overlap, Linux 6.18): never equal although 3 is inside the ranges.
     expect(scalarBranchTaken('jeq', masked, scalarConst(3n), false)).toBe(false);
     expect(scalarBranchTaken('jeq', masked, scalarConst(16n), false)).toBeUndefined();
+  });
+});
+
+/** Runs one instruction in bpfkit's interpreter with r6 = a, r7 = b and returns r6 (or 1/0 for a jump taken/not). */
+function runInsn(insn: Insn, a: bigint, b: bigint): bigint {
+  const isJmp = (insn.code & 0x07) === 0x05 || (insn.code & 0x07) === 0x06;
+  const insns: Insn[] = [
+    { code: 0x18, dst: 6, src: 0, off: 0, imm: Number(BigInt.asIntN(32, a)), imm64: a },
+    { code: 0x18, dst: 7, src: 0, off: 0, imm: Number(BigInt.asIntN(32, b)), imm64: b },
+    isJmp ? { ...insn, off: 2 } : insn,
+    ...(isJmp ? [{ code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }, { code: 0xb7, dst: 0, src: 0, off: 0, imm: 1 }] : [{ code: 0xbf, dst: 0, src: 6, off: 0, imm: 0 }]),
+    { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+  ];
+  const p = vm.load({ name: 'scalar_insn', type: 1, license: 'GPL', insns }, { verify: false, engine: 'interp' });
+  return p.run({ data: new Uint8Array(64) }).r0;
+}
+
+/** Valid ALU/ALU64 and JMP/JMP32 encodings on r6 (dst) and r7 (src), K or X. */
+const insnArb: fc.Arbitrary<Insn> = fc.oneof(
+  fc.tuple(fc.constantFrom(0x04, 0x07), fc.constantFrom(0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x80, 0x90, 0xa0, 0xb0, 0xc0), fc.boolean(), fc.constantFrom(0, 0, 1), fc.integer({ min: -0x80000000, max: 0x7fffffff }))
+    .map(([cls, op, x, signed, imm]): Insn => {
+      const shift = op === 0x60 || op === 0x70 || op === 0xc0;
+      const useX = x && op !== 0x80;
+      let k = op === 0x80 ? 0 : shift ? ((imm % 64) + 64) % (cls === 0x07 ? 64 : 32) : imm;
+      if ((op === 0x30 || op === 0x90) && k === 0) k = 7;
+      return { code: cls | op | (useX ? 0x08 : 0), dst: 6, src: useX ? 7 : 0, off: (op === 0x30 || op === 0x90) && signed ? 1 : 0, imm: useX ? 0 : k };
+    }),
+  fc.tuple(fc.constantFrom(0x04, 0x07), fc.constantFrom(8, 16, 32)).map(([cls, bits]): Insn => ({ code: cls | 0xb8, dst: 6, src: 7, off: cls === 0x04 && bits === 32 ? 16 : bits, imm: 0 })),
+  fc.tuple(fc.constantFrom(0xd4, 0xdc, 0xd7), fc.constantFrom(16, 32, 64)).map(([code, bits]): Insn => ({ code, dst: 6, src: 0, off: 0, imm: bits })),
+  fc.tuple(fc.constantFrom(0x05, 0x06), fc.constantFrom(0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0), fc.boolean(), fc.integer({ min: -0x80000000, max: 0x7fffffff }))
+    .map(([cls, op, x, imm]): Insn => ({ code: cls | op | (x ? 0x08 : 0), dst: 6, src: x ? 7 : 0, off: 0, imm: x ? 0 : imm })),
+);
+
+describe('per-instruction steps (scalar-insn.ts) are sound against bpfkit\'s interpreter', () => {
+  it('the harness runs the instruction it is given', () => {
+    expect(runInsn({ code: 0x07, dst: 6, src: 0, off: 0, imm: 5 }, 3n, 0n)).toBe(8n);
+    expect(runInsn({ code: 0x3c, dst: 6, src: 7, off: 1, imm: 0 }, u64(-9n), 2n)).toBe(u32(-4n));
+    expect(runInsn({ code: 0x2d, dst: 6, src: 7, off: 0, imm: 0 }, 5n, 4n)).toBe(1n);
+    expect(runInsn({ code: 0x2d, dst: 6, src: 7, off: 0, imm: 0 }, 4n, 5n)).toBe(0n);
+  });
+
+  it('the interpreter\'s result of each instruction lies in the step\'s result (the redo state included)', () => {
+    let n = 0;
+    fc.assert(fc.property(insnArb, memberArb, memberArb, (insn, a, b) => {
+      const got = runInsn(insn, a.x, b.x);
+      const what = (): string => `insn 0x${insn.code.toString(16)} off=${insn.off} imm=${insn.imm} on ${formatScalar(a.s)} (0x${a.x.toString(16)}), ${formatScalar(b.s)} (0x${b.x.toString(16)})`;
+      const cls = insn.code & 0x07;
+      if (cls === 0x05 || cls === 0x06) {
+        const step = scalarCondInsn(insn, a.s, b.s);
+        const taken = got === 1n;
+        if (step.taken !== undefined && step.taken !== taken) expect.fail(`${what()}: predicted ${step.taken}, ran ${taken}`);
+        const edge = taken ? step.jump : step.fall;
+        if (!edge) expect.fail(`${what()}: edge ${taken} called impossible`);
+        expectMember({ s: edge.dst, x: a.x }, what);
+        if (insn.code & 0x08) expectMember({ s: edge.src, x: b.x }, what);
+      } else {
+        const step = scalarAluInsn(insn, a.s, b.s);
+        if (!scalarContains(step.dst, got) && !(step.redo && scalarContains(scalarAluInsn(insn, step.redo, b.s).dst, got))) {
+          expect.fail(`${what()}: ran 0x${got.toString(16)}, step gives ${formatScalar(step.dst)}${step.redo ? ` or redo ${formatScalar(step.redo)}` : ''}`);
+        }
+      }
+      n++;
+    }), { numRuns: 1500 });
+    expect(n).toBe(1500);
   });
 });

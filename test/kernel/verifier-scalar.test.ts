@@ -8,18 +8,14 @@ import {
   type JmpOp,
   type Scalar,
   formatScalar,
-  scalarAlu,
-  scalarBswap,
   scalarConst,
-  scalarConst32,
-  scalarForkSignMask,
   scalarIsConst,
   scalarLoad,
   scalarLoadSx,
-  scalarMovsx,
   scalarPtrAdd,
-  scalarRefine,
+  scalarUnknown,
 } from '../../src/ebpf/verifier/scalar.js';
+import { scalarAluInsn, scalarCondInsn } from '../../src/ebpf/verifier/scalar-insn.js';
 import { Kernel, VerifierError } from '../../src/kernel/index.js';
 import { kernelSkip } from './helpers/kernel.js';
 
@@ -83,8 +79,8 @@ interface Case {
 /** What one emitted instruction does to r6/r7, for our side of the comparison. */
 type Sem =
   | { k: 'set'; at: number; reg: number; f: (regs: ReadonlyMap<number, Scalar>) => Scalar }
-  | { k: 'alu'; at: number; dst: number; op: AluOp; is64: boolean; srcReg: number; imm: number }
-  | { k: 'jmp'; at: number; op: JmpOp; is32: boolean; srcReg: number; imm: number; stayOnTaken: boolean };
+  | { k: 'alu'; at: number; insn: Insn; dst: number; srcReg: number }
+  | { k: 'jmp'; at: number; insn: Insn; srcReg: number; stayOnTaken: boolean };
 
 function addState(m: Map<string | number, Map<number, Set<string>>>, key: string | number, reg: number, s: Scalar): void {
   const regs = m.get(key) ?? new Map<number, Set<string>>();
@@ -128,9 +124,9 @@ function build(steps: Step[]): Case {
         break;
       }
       case 'movk': {
-        const at = emit(ins(st.is64 ? 0xb7 : 0xb4, st.reg, 0, 0, st.imm), `${st.is64 ? 'r' : 'w'}${st.reg} = ${st.imm}`);
-        const v = st.is64 ? scalarConst(BigInt(st.imm)) : scalarConst32(BigInt(st.imm));
-        sems.push({ k: 'set', at, reg: st.reg, f: () => v });
+        const insn = ins(st.is64 ? 0xb7 : 0xb4, st.reg, 0, 0, st.imm);
+        const at = emit(insn, `${st.is64 ? 'r' : 'w'}${st.reg} = ${st.imm}`);
+        sems.push({ k: 'alu', at, insn, dst: st.reg, srcReg: 0 });
         break;
       }
       case 'lddw': {
@@ -151,22 +147,23 @@ function build(steps: Step[]): Case {
         const code = (st.is64 ? 0x07 : 0x04) | ALU_CODE[base as keyof typeof ALU_CODE] | (x ? 0x08 : 0);
         const d = st.dst, sr = d === 6 ? 7 : 6;
         const w = st.is64 ? 'r' : 'w';
-        const at = emit(ins(code, d, x ? sr : 0, off, x ? 0 : imm), `${w}${d} ${st.op}= ${x ? `${w}${sr}` : imm}`);
-        sems.push({ k: 'alu', at, dst: d, op: st.op, is64: st.is64, srcReg: x ? sr : 0, imm });
+        const insn = ins(code, d, x ? sr : 0, off, x ? 0 : imm);
+        const at = emit(insn, `${w}${d} ${st.op}= ${x ? `${w}${sr}` : imm}`);
+        sems.push({ k: 'alu', at, insn, dst: d, srcReg: x ? sr : 0 });
         break;
       }
       case 'movsx': {
         const bits = st.is64 ? st.bits : st.bits === 32 ? 16 : st.bits;
-        const at = emit(ins(st.is64 ? 0xbf : 0xbc, 6, 6, bits), `${st.is64 ? 'r' : 'w'}6 = (s${bits})${st.is64 ? 'r' : 'w'}6`);
-        const is64 = st.is64;
-        sems.push({ k: 'set', at, reg: 6, f: (r) => scalarMovsx(r.get(6)!, bits, is64) });
+        const insn = ins(st.is64 ? 0xbf : 0xbc, 6, 6, bits);
+        const at = emit(insn, `${st.is64 ? 'r' : 'w'}6 = (s${bits})${st.is64 ? 'r' : 'w'}6`);
+        sems.push({ k: 'alu', at, insn, dst: 6, srcReg: 6 });
         break;
       }
       case 'end': {
         const code = st.kind === 'bswap' ? 0xd7 : st.kind === 'be' ? 0xdc : 0xd4;
-        const at = emit(ins(code, 6, 0, 0, st.bits), `r6 = ${st.kind}${st.bits} r6`);
-        const { bits, kind } = st;
-        sems.push({ k: 'set', at, reg: 6, f: (r) => scalarBswap(r.get(6)!, bits, kind === 'bswap' ? 'always' : kind === 'be') });
+        const insn = ins(code, 6, 0, 0, st.bits);
+        const at = emit(insn, `r6 = ${st.kind}${st.bits} r6`);
+        sems.push({ k: 'alu', at, insn, dst: 6, srcReg: 0 });
         break;
       }
       case 'jmp': {
@@ -175,10 +172,11 @@ function build(steps: Step[]): Case {
         const code = (st.is32 ? 0x06 : 0x05) | JMP_CODE[st.op] | (st.x ? 0x08 : 0);
         const cond = `if ${st.is32 ? 'w' : 'r'}6 ${st.op} ${st.x ? `${st.is32 ? 'w' : 'r'}${srcReg}` : st.imm}`;
         // Either the jump leaves (to `out`) and the fall-through continues, or the jump skips a `goto out`.
-        const at = emit(ins(code, 6, srcReg, st.stayOnTaken ? 1 : 0, st.x ? 0 : st.imm), `${cond} goto ${st.stayOnTaken ? '+1' : 'out'}`);
+        const insn = ins(code, 6, srcReg, st.stayOnTaken ? 1 : 0, st.x ? 0 : st.imm);
+        const at = emit(insn, `${cond} goto ${st.stayOnTaken ? '+1' : 'out'}`);
         if (st.stayOnTaken) outJumps.push(emit(ins(0x05, 0, 0, 0, 0), 'goto out'));
         else outJumps.push(at);
-        sems.push({ k: 'jmp', at, op: st.op, is32: st.is32, srcReg, imm: st.imm, stayOnTaken: st.stayOnTaken });
+        sems.push({ k: 'jmp', at, insn, srcReg, stayOnTaken: st.stayOnTaken });
         break;
       }
     }
@@ -212,21 +210,14 @@ function build(steps: Step[]): Case {
         regs.set(sm.reg, sm.f(regs));
         addState(after, sm.at, sm.reg, regs.get(sm.reg)!);
       } else if (sm.k === 'alu') {
-        const src = sm.srcReg ? regs.get(sm.srcReg)! : scalarConst(BigInt(sm.imm));
-        if ((sm.op === 'and' || sm.op === 'or') && scalarIsConst(src)) {
-          const fork = scalarForkSignMask(regs.get(sm.dst)!);
-          if (fork) {
-            work.push({ i, regs: new Map([...regs, [sm.dst, fork.pushed]]) });
-            regs.set(sm.dst, fork.current);
-          }
-        }
-        regs.set(sm.dst, scalarAlu(sm.op, regs.get(sm.dst)!, src, sm.is64));
-        addState(after, sm.at, sm.dst, regs.get(sm.dst)!);
+        // The per-instruction step verifier-core uses (scalar-insn.ts), so the kernel checks its decoding too.
+        const step = scalarAluInsn(sm.insn, regs.get(sm.dst) ?? scalarUnknown(), sm.srcReg ? regs.get(sm.srcReg) : undefined);
+        if (step.redo) work.push({ i, regs: new Map([...regs, [sm.dst, step.redo]]) });
+        regs.set(sm.dst, step.dst);
+        addState(after, sm.at, sm.dst, step.dst);
       } else {
         const same = sm.srcReg === 6;
-        const src = sm.srcReg ? regs.get(sm.srcReg)! : scalarConst(BigInt(sm.imm));
-        const fall = scalarRefine(sm.op, regs.get(6)!, src, sm.is32, false, same);
-        const jump = scalarRefine(sm.op, regs.get(6)!, src, sm.is32, true, same);
+        const { fall, jump } = scalarCondInsn(sm.insn, regs.get(6)!, sm.srcReg ? regs.get(sm.srcReg) : undefined, same);
         const record = (m: Map<string | number, Map<number, Set<string>>>, key: string | number, r: { dst: Scalar; src: Scalar }): void => {
           addState(m, key, 6, r.dst);
           if (sm.srcReg === 7) addState(m, key, 7, r.src);

@@ -680,9 +680,9 @@ function lsh32Bounds(d: Reg, umin: bigint, umax: bigint): void {
 }
 
 function lsh64Bounds(d: Reg, umin: bigint, umax: bigint): void {
-  // `<< 32` of a non-negative s32 (the compiler's sign-extension idiom) keeps the signed bounds.
-  d.smax = umin === 32n && umax === 32n && d.s32max >= 0n ? d.s32max << 32n : S64_MAX;
-  d.smin = umin === 32n && umax === 32n && d.s32min >= 0n ? d.s32min << 32n : S64_MIN;
+  // `<< 32` (the compiler's sign-extension idiom `<<32 s>>32`): the s64 result is the s32 value times 2^32.
+  d.smax = umin === 32n && umax === 32n ? d.s32max << 32n : S64_MAX;
+  d.smin = umin === 32n && umax === 32n ? d.s32min << 32n : S64_MIN;
   if (d.umax > 1n << (63n - umax)) {
     d.umin = 0n; d.umax = U64_MAX;
   } else {
