@@ -131,6 +131,11 @@ export interface StoredState {
   /** Paths still being explored below this state; 0 = fully explored, usable for pruning. */
   branches: number;
   readonly parent: StoredState | undefined;
+  /** Times it pruned a path, and times it did not (stale states are dropped). */
+  hits: number;
+  misses: number;
+  /** The loop-detection key of the state (see the verifier's loopKey). */
+  readonly key: string;
 }
 
 /** The instructions along a path, newest first: the backward slice of an error walks it. */

@@ -14,7 +14,7 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regTypeStr, scalarReg, statesSafe,
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
   type Frame, type Reg, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
@@ -170,6 +170,10 @@ class Verifier {
   private readonly facts: InsnFacts[];
   private idGen = 0;
   private processed = 0;
+  private jmps = 0;
+  private lastAddJmps = 0;
+  private lastAddInsns = 0;
+  private maxPerInsn = 0;
   private totalStates = 0;
   private curStates = 0;
   private peakStates = 0;
@@ -212,7 +216,7 @@ class Verifier {
       if (e instanceof Reject) throw this.toError(e);
       throw e;
     }
-    const maxPer = Math.max(0, ...[...this.explored.values()].map((l) => l.length));
+    const maxPer = this.maxPerInsn;
     this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
     return {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
@@ -466,21 +470,61 @@ class Verifier {
     const cur = this.st;
     const list = this.explored.get(pc) ?? [];
     const live = this.liveMasks(cur, pc);
-    for (const s of list) {
+    let addNew = true;
+    const key = this.loopKey(cur, live);
+    for (let k = 0; k < list.length; k++) {
+      const s = list[k];
       if (s.branches > 0) {
-        if (statesSafe(s.state, cur, live, this.priv) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+        if (s.key === key && this.maybeLooping(s.state, cur, live) && statesSafe(s.state, cur, live, this.priv) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+        // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
+        if (this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) addNew = false;
         continue;
       }
-      if (statesSafe(s.state, cur, live, this.priv)) return true;
+      if (statesSafe(s.state, cur, live, this.priv)) {
+        s.hits++;
+        return true;
+      }
+      // States that keep missing are dropped (the kernel's miss_cnt heuristic).
+      if (++s.misses > s.hits * 3 + 3) {
+        list.splice(k--, 1);
+        this.curStates--;
+      }
     }
-    const stored: StoredState = { state: cloneState(cur), pc, branches: 1, parent: cur.parent };
+    if (!addNew) return false;
+    this.lastAddJmps = this.jmps;
+    this.lastAddInsns = this.processed;
+    const stored: StoredState = { state: cloneState(cur), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key };
     list.push(stored);
     this.explored.set(pc, list);
     cur.parent = stored;
     this.totalStates++;
     this.curStates++;
     this.peakStates = Math.max(this.peakStates, this.curStates);
+    this.maxPerInsn = Math.max(this.maxPerInsn, list.length);
     return false;
+  }
+
+  /** The innermost frame's live registers as text: equal keys are the only candidates for an infinite loop. */
+  private loopKey(st: VState, live: readonly number[]): string {
+    const regs = st.frames[st.frames.length - 1].regs;
+    const m = live[live.length - 1];
+    let k = `${st.frames.length}`;
+    for (let r = 0; r < 10; r++) {
+      if (!(m & (1 << r))) continue;
+      const x = regs[r];
+      k += `|${x.t}${x.off}:${x.s.var.value}/${x.s.var.mask}:${x.s.smin}:${x.s.umax}`;
+    }
+    return k;
+  }
+
+  /** states_maybe_looping: the innermost frame's live registers are identical (a cheap test before the full one). */
+  private maybeLooping(old: VState, cur: VState, live: readonly number[]): boolean {
+    if (old.frames.length !== cur.frames.length) return false;
+    const o = old.frames[old.frames.length - 1].regs;
+    const c = cur.frames[cur.frames.length - 1].regs;
+    const m = live[live.length - 1];
+    for (let r = 0; r < 11; r++) if (m & (1 << r) && !regEqual(o[r], c[r])) return false;
+    return true;
   }
 
   private onPath(s: StoredState): boolean {
@@ -577,6 +621,7 @@ class Verifier {
       case 'gotol':
         return pc + 1 + insn.imm;
       case 'jcond':
+        this.jmps++;
         return this.cond(insn, cls === 6, pending, next);
       case 'may_goto': {
         const other = this.fork();
@@ -593,7 +638,7 @@ class Verifier {
       default:
         break;
     }
-    if (cls === 5 || cls === 6) return this.cond(insn, cls === 6, pending, next);
+    if (cls === 5 || cls === 6) { this.jmps++; return this.cond(insn, cls === 6, pending, next); }
     this.fail('E_VERIFIER_INSN', `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
   }
 
