@@ -228,7 +228,12 @@ function deduceBounds(r: Reg): void {
 
 /** var_off tightened by the unsigned ranges. */
 function boundOffset(r: Reg): void {
-  const v64 = tnumIntersect(r.var, tnumRange(r.umin, r.umax));
+  // Full ranges give unknown tnums, whose intersection changes nothing: skip them (this runs on every instruction).
+  const v64 = r.umin === 0n && r.umax === U64_MAX ? r.var : tnumIntersect(r.var, tnumRange(r.umin, r.umax));
+  if (r.u32min === 0n && r.u32max === U32_MAX) {
+    r.var = v64;
+    return;
+  }
   const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(r.u32min, r.u32max));
   r.var = tnumOr(tnumClearSubreg(v64), v32);
 }
@@ -316,16 +321,30 @@ export function scalarFromParts(parts: Partial<Scalar>): Scalar {
 
 /** A zero-extending load of `bytes` (1, 2, 4 or 8) bytes of unknown memory. */
 export function scalarLoad(bytes: 1 | 2 | 4 | 8): Scalar {
-  if (bytes === 8) return UNKNOWN;
-  const r = copy(UNKNOWN);
-  coerce(r, bytes);
-  return r;
+  return LOADS[bytes];
 }
 
 /** A sign-extending load (ldsx) of `bytes` (1, 2 or 4) bytes of unknown memory. */
 export function scalarLoadSx(bytes: 1 | 2 | 4): Scalar {
+  return LOADS_SX[bytes];
+}
+
+// Scalars are immutable, so the load results are computed once.
+const LOADS: Record<1 | 2 | 4 | 8, Scalar> = {
+  1: Object.freeze(withReg((r) => coerce(r, 1))),
+  2: Object.freeze(withReg((r) => coerce(r, 2))),
+  4: Object.freeze(withReg((r) => coerce(r, 4))),
+  8: UNKNOWN,
+};
+const LOADS_SX: Record<1 | 2 | 4, Scalar> = {
+  1: Object.freeze(withReg((r) => coerceSx(r, 1))),
+  2: Object.freeze(withReg((r) => coerceSx(r, 2))),
+  4: Object.freeze(withReg((r) => coerceSx(r, 4))),
+};
+
+function withReg(f: (r: Reg) => void): Scalar {
   const r = copy(UNKNOWN);
-  coerceSx(r, bytes);
+  f(r);
   return r;
 }
 
