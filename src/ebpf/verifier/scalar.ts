@@ -1,4 +1,4 @@
-/** The verifier's scalar domain: a tnum plus signed and unsigned bounds at 64 and 32 bits, with the kernel's (Linux 6.18) transfer functions, branch refinement and log format. */
+/** The verifier's scalar domain: a tnum plus signed and unsigned bounds at 64 and 32 bits, with the transfer functions, branch refinement and log format of Linux 6.18 (as the 6.18 stable kernel the project tests against behaves, backports included). */
 
 import {
   type Tnum,
@@ -761,7 +761,9 @@ function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
  * `dst op= src` on scalars, as Linux 6.18's adjust_scalar_min_max_vals: a 32-bit op (`is64`
  * false) works on the low halves and zero-extends. Like the kernel, div/sdiv/mod/smod and
  * shifts by an amount that is not a known in-range constant give a completely unknown
- * register (64-bit unknown even for a 32-bit op). `neg` ignores `src`; `mov` copies it.
+ * register (64-bit unknown even for a 32-bit op). `neg` ignores `src`; `mov` copies it. The
+ * kernel's split of a 0-or-minus-1 register before `and`/`or` with a constant is the caller's
+ * (it makes a second state): see {@link scalarForkSignMask}, or use scalarAluInsn, which does it.
  */
 export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): Scalar {
   if (op === 'mov') return is64 ? src : scalarZext32(src);
@@ -1123,7 +1125,7 @@ export function scalarEqual(a: Scalar, b: Scalar): boolean {
     a.smin === b.smin && a.smax === b.smax && a.u32min === b.u32min && a.u32max === b.u32max && a.s32min === b.s32min && a.s32max === b.s32max;
 }
 
-/** Whether every value in `s` is `v` or not (the concrete membership test; for tests and explanations). */
+/** Whether the concrete 64-bit value `v` is one of the values `s` allows (for tests and explanations). */
 export function scalarContains(s: Scalar, v: bigint): boolean {
   const x = u64(v), lo = u32(x);
   return (x & ~s.var.mask) === s.var.value && x >= s.umin && x <= s.umax && s64(x) >= s.smin && s64(x) <= s.smax &&
