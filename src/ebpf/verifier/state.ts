@@ -250,7 +250,7 @@ function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean): boo
  * states_equal for pruning: `cur` (arriving at the same instruction) is covered by the fully explored `old`.
  * `live` gives, per frame from the outermost, the registers still read from here on.
  */
-export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean): boolean {
+export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean, precise?: readonly number[]): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
   for (let f = 0; f < old.frames.length; f++) {
@@ -259,6 +259,8 @@ export function statesSafe(old: VState, cur: VState, live: readonly number[], un
     if (of.callsite !== cf.callsite) return false;
     for (let r = 0; r < 11; r++) {
       if (!(live[f] & (1 << r))) continue;
+      // A scalar whose value cannot matter any more: only its type is compared.
+      if (precise && !(precise[f] & (1 << r)) && of.regs[r].t === 'scalar' && cf.regs[r].t === 'scalar') continue;
       if (!regSafe(of.regs[r], cf.regs[r], ids)) return false;
     }
     if (!stackSafe(of.stack, cf.stack, ids, uninitOk)) return false;

@@ -163,6 +163,7 @@ class Verifier {
   private readonly subStarts: number[] = [];
   private readonly prune: Uint8Array;
   private readonly liveIn: Int32Array;
+  private readonly rel: Int32Array;
   private readonly explored = new Map<number, StoredState[]>();
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
@@ -199,6 +200,7 @@ class Verifier {
     this.nslots = slot;
     this.prune = new Uint8Array(slot + 1);
     this.liveIn = new Int32Array(slot + 1);
+    this.rel = new Int32Array(slot + 1);
     this.facts = Array.from({ length: slot }, () => ({ reached: false, safeAccess: true }));
     if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
       throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
@@ -210,6 +212,7 @@ class Verifier {
       this.structure();
       this.cfg();
       this.liveness();
+      this.relevance();
       this.explore();
       this.checkStackDepth();
     } catch (e) {
@@ -392,6 +395,50 @@ class Verifier {
     }
   }
 
+  /**
+   * Registers whose value (not only type) may still matter from each instruction on: read by a branch, an address,
+   * a helper, a store, a return checked for its range, or copied into one that is. A static stand-in for the
+   * kernel's precision tracking: scalars outside this set are compared by type only when pruning.
+   */
+  private relevance(): void {
+    const ranged = returnRange(this.type, this.attachType) !== undefined;
+    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+        const i = this.at[pc];
+        if (!i) continue;
+        const insn = i.insn;
+        let out = 0;
+        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.rel[t];
+        let use = 0;
+        let def = 0;
+        const x = (insn.code & 8) !== 0;
+        switch (i.kind) {
+          case 'alu': {
+            def = b(insn.dst);
+            const mov = (insn.code & 0xf0) === 0xb0;
+            if (out & def) use = (mov ? 0 : b(insn.dst)) | (x ? b(insn.src) : 0);
+            break;
+          }
+          case 'neg': case 'end': def = b(insn.dst); if (out & def) use = def; break;
+          case 'lddw': def = b(insn.dst); break;
+          case 'ldx': def = b(insn.dst); use = b(insn.src); break;
+          case 'st': use = b(insn.dst); break;
+          case 'stx': case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
+          case 'ld_abs': case 'ld_ind': use = b(6) | (i.kind === 'ld_ind' ? b(insn.src) : 0); def = 0x3f; break;
+          case 'call': case 'callx': use = 0x3e; def = 0x3f; break;
+          case 'exit': use = ranged || this.subStarts.length > 1 ? 1 : 0; break;
+          case 'ja': case 'gotol': case 'may_goto': break;
+          default: use = b(insn.dst) | (x ? b(insn.src) : 0);
+        }
+        const v = use | (out & ~def) | (1 << 10);
+        if (v !== this.rel[pc]) { this.rel[pc] = v; changed = true; }
+      }
+    }
+  }
+
   /** Registers live into each instruction (backward dataflow to a fixed point; bitmasks only grow). */
   private liveness(): void {
     const ud: UseDef[] = [];
@@ -470,17 +517,18 @@ class Verifier {
     const cur = this.st;
     const list = this.explored.get(pc) ?? [];
     const live = this.liveMasks(cur, pc);
+    const precise = this.liveMasks(cur, pc, this.rel);
     let addNew = true;
     const key = this.loopKey(cur, live);
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
       if (s.branches > 0) {
-        if (s.key === key && this.maybeLooping(s.state, cur, live) && statesSafe(s.state, cur, live, this.priv) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+        if (s.key === key && this.maybeLooping(s.state, cur, live) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
         // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
         if (this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) addNew = false;
         continue;
       }
-      if (statesSafe(s.state, cur, live, this.priv)) {
+      if (statesSafe(s.state, cur, live, this.priv, precise)) {
         s.hits++;
         return true;
       }
@@ -532,13 +580,13 @@ class Verifier {
     return false;
   }
 
-  private liveMasks(st: VState, pc: number): number[] {
+  private liveMasks(st: VState, pc: number, table: Int32Array = this.liveIn): number[] {
     const n = st.frames.length;
     const out: number[] = [];
     for (let f = 0; f < n; f++) {
-      if (f === n - 1) out.push(this.liveIn[pc] | 0);
+      if (f === n - 1) out.push(table[pc] | 0);
       else if (st.frames[f + 1].callback) out.push(0);
-      else out.push(this.liveIn[st.frames[f + 1].callsite + 1] & ~0x3f);
+      else out.push(table[st.frames[f + 1].callsite + 1] & ~0x3f);
     }
     return out;
   }
