@@ -103,11 +103,14 @@ const KPROBE: CtxRules = {
   },
 };
 
-/** PERF_MAX_TRACE_SIZE; the first 8 bytes (the common fields' header) are not readable. */
+/**
+ * PERF_MAX_TRACE_SIZE; the first 8 bytes (the common fields' header) are not readable. The kernel compares the
+ * offset with sizeof(void *) unsigned, so negative offsets pass that test (and are accepted): kept as the kernel has it.
+ */
 const TRACEPOINT: CtxRules = {
   size: 2048,
   access(off, size, write) {
-    return !write && off >= 8 && off < 2048 && off % size === 0 ? SCALAR : NO;
+    return !write && !(off >= 0 && off < 8) && off < 2048 && off % size === 0 ? SCALAR : NO;
   },
 };
 

@@ -808,7 +808,8 @@ class Verifier {
         break;
       case 0x10:
         if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
-        if (ptr.t === 'stack' && !known && !this.priv) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs);
+        // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
+        if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
         if (known && fits(BigInt(ptr.off) - kval)) out = { ...ptr, off: ptr.off - Number(kval) };
         else {
           out = { ...ptr, s: scalarAlu('sub', ptr.s, off.s, true) };
@@ -870,6 +871,8 @@ class Verifier {
         return;
       }
       case 4:
+        // Callbacks are typed by BTF: without func_info the kernel refuses a function reference.
+        if (!this.spec.funcInfo?.length) this.fail('E_VERIFIER_BTF', 'missing btf func_info', [], 'function references (bpf_loop, for_each_map_elem callbacks) need BTF func_info: build with clang -g');
         this.set(insn.dst, ptrReg('func', { sub: this.pc + 1 + insn.imm }));
         return;
       default:
