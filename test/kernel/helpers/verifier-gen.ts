@@ -248,11 +248,13 @@ const ringArb = fc.record({
 /** Loops: bounded counters, loops without progress, large bounds, bpf_loop callbacks. */
 const loopArb = fc.record({
   t: typeArb,
-  bound: fc.constantFrom(1, 5, 30, 200, 20000),
+  bound: fc.constantFrom(1, 5, 30, 200, 2000),
   step: fc.constantFrom(1, 1, 2, 0),
-  cmp: fc.constantFrom(0xa5, 0xb5, 0x55, 0x25),
+  // jne with step 2 runs into the 1,000,000-instruction budget on odd bounds: rare, it is slow to verify.
+  cmp: fc.constantFrom(0xa5, 0xb5, 0x25, 0xa5, 0xb5, 0x25, 0x55),
   cb: fc.constantFrom('none', 'none', 'ok', 'ret2', 'nocb'),
 }).map((p) => {
+  if (p.cmp === 0x55 && p.step !== 1) p = { ...p, step: 1 };
   if (p.cb !== 'none') {
     // bpf_loop(nr, cb, ctx, 0); cb: r0 = 0 or 2; exit.
     const insns: Insn[] = [movImm(1, p.bound), { code: 0x18, dst: 2, src: p.cb === 'nocb' ? 0 : 4, off: 0, imm: 6, imm64: 6n }, movImm(3, 0), movImm(4, 0), call(181), movImm(0, 0), exit(), movImm(0, p.cb === 'ret2' ? 2 : 0), exit()];
