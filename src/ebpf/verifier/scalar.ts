@@ -72,7 +72,10 @@ const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 /** A register under construction: the transfer functions below mirror the kernel's in-place updates. */
 type Reg = { -readonly [K in keyof Scalar]: Scalar[K] };
 
-const copy = (s: Scalar): Reg => ({ ...s });
+// One literal shape for every register object keeps property access monomorphic on this hot path.
+const copy = (s: Scalar): Reg => ({
+  var: s.var, smin: s.smin, smax: s.smax, umin: s.umin, umax: s.umax, s32min: s.s32min, s32max: s.s32max, u32min: s.u32min, u32max: s.u32max,
+});
 
 function markKnown(r: Reg, imm: bigint): void {
   const v = u64(imm);
