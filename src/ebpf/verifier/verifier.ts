@@ -519,11 +519,11 @@ class Verifier {
     const live = this.liveMasks(cur, pc);
     const precise = this.liveMasks(cur, pc, this.rel);
     let addNew = true;
-    const key = this.loopKey(cur, live);
+    const key = this.loopKey(cur, live, precise);
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
       if (s.branches > 0) {
-        if (s.key === key && this.maybeLooping(s.state, cur, live) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+        if (s.key === key && this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
         // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
         if (this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) addNew = false;
         continue;
@@ -553,25 +553,32 @@ class Verifier {
   }
 
   /** The innermost frame's live registers as text: equal keys are the only candidates for an infinite loop. */
-  private loopKey(st: VState, live: readonly number[]): string {
+  private loopKey(st: VState, live: readonly number[], precise: readonly number[]): string {
     const regs = st.frames[st.frames.length - 1].regs;
     const m = live[live.length - 1];
+    const p = precise[precise.length - 1];
     let k = `${st.frames.length}`;
     for (let r = 0; r < 10; r++) {
       if (!(m & (1 << r))) continue;
       const x = regs[r];
+      if (x.t === 'scalar' && !(p & (1 << r))) { k += '|s'; continue; }
       k += `|${x.t}${x.off}:${x.s.var.value}/${x.s.var.mask}:${x.s.smin}:${x.s.umax}`;
     }
     return k;
   }
 
   /** states_maybe_looping: the innermost frame's live registers are identical (a cheap test before the full one). */
-  private maybeLooping(old: VState, cur: VState, live: readonly number[]): boolean {
+  private maybeLooping(old: VState, cur: VState, live: readonly number[], precise: readonly number[]): boolean {
     if (old.frames.length !== cur.frames.length) return false;
     const o = old.frames[old.frames.length - 1].regs;
     const c = cur.frames[cur.frames.length - 1].regs;
     const m = live[live.length - 1];
-    for (let r = 0; r < 11; r++) if (m & (1 << r) && !regEqual(o[r], c[r])) return false;
+    const p = precise[precise.length - 1];
+    for (let r = 0; r < 11; r++) {
+      if (!(m & (1 << r))) continue;
+      if (o[r].t === 'scalar' && c[r].t === 'scalar' && !(p & (1 << r))) continue;
+      if (!regEqual(o[r], c[r])) return false;
+    }
     return true;
   }
 
