@@ -17,7 +17,7 @@ import { vcaseArb } from './helpers/verifier-gen.js';
 
 const why = await kernelSkip('verifier differential (bpfkit vs kernel verifier)');
 /** Generated programs per run (BPFKIT_VERIFIER_DIFF overrides); the seed makes a run repeatable. */
-const N = Number(process.env.BPFKIT_VERIFIER_DIFF ?? '3000');
+const N = Number(process.env.BPFKIT_VERIFIER_DIFF ?? '2000');
 const SEED = Number(process.env.BPFKIT_VERIFIER_SEED ?? '20261205');
 
 interface Verdict {
