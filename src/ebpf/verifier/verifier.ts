@@ -1041,18 +1041,19 @@ class Verifier {
     }
     if (sl.bytes[7] === 'r' && sl.spill) {
       const spill = sl.spill;
-      if (size === 8) {
-        if (sl.bytes !== 'rrrrrrrr') this.fail('E_VERIFIER_STACK', 'corrupted spill memory', [regno]);
-        return spill;
-      }
+      let spillSize = 0;
+      for (let i = 7; i >= 0 && sl.bytes[i] === 'r'; i--) spillSize++;
+      if (size === 8 && spillSize === 8) return spill;
       if (spill.t !== 'scalar') this.fail('E_VERIFIER_STACK', 'invalid size of register fill', [regno]);
-      let allSpill = true;
-      for (let i = 0; i < size; i++) if (sl.bytes[idx - i] !== 'r') allSpill = false;
-      if (idx === 7 && allSpill) {
+      if (idx === 7 && size <= spillSize) {
+        // The low bytes of a spilled scalar (little-endian): its value truncated.
         const v = scalarTruncate(spill.s, size);
-        return scalarReg(sx ? scalarMovsx(v, (size * 8) as 8 | 16 | 32, true) : v);
+        return scalarReg(sx && size < 8 ? scalarMovsx(v, (size * 8) as 8 | 16 | 32, true) : v);
       }
-      return scalarReg(sx ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
+      for (let i = 0; i < size; i++) {
+        if (sl.bytes[idx - i] === '?' && !this.priv) this.fail('E_VERIFIER_STACK', `invalid read from stack off ${off}+${i} size ${size}`, [regno]);
+      }
+      return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
     }
     let zeros = 0;
     for (let i = 0; i < size; i++) {
