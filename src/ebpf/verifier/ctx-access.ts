@@ -42,6 +42,8 @@ function skbCommon(off: number, size: number, write: boolean): CtxVerdict {
   if (in8(off, SKB.sk)) return !write && size === 8 && off === SKB.sk ? yes('sock_common_or_null') : NO;
   if (in8(off, SKB.hwtstamp)) return !write && size === 8 ? SCALAR : NO;
   if (off >= SKB.tstamp_type && off < SKB.hwtstamp) return NO;
+  // remote_ip4 .. local_ip6: whole 4-byte words only.
+  if (off >= 92 && off < 132 && size !== 4) return NO;
   if (write) return size === 4 ? SCALAR : NO;
   return size <= 4 ? SCALAR : NO;
 }

@@ -139,7 +139,14 @@ interface InsnInfo {
   insn: Insn;
   kind: FormKind | undefined;
   text: string;
+  problems: readonly { message: string }[];
 }
+
+/** The kernel's "uses reserved fields" wording by instruction kind. */
+const RESERVED: Partial<Record<FormKind, string>> = {
+  alu: 'BPF_ALU', neg: 'BPF_NEG', end: 'BPF_END', ldx: 'BPF_LDX', st: 'BPF_ST', stx: 'BPF_STX', atomic: 'BPF_ATOMIC', ja: 'BPF_JA', gotol: 'BPF_JA',
+  call: 'BPF_CALL', exit: 'BPF_EXIT', ld_abs: 'BPF_LD_[ABS|IND]', ld_ind: 'BPF_LD_[ABS|IND]', lddw: 'BPF_LD_IMM64',
+};
 
 /** Registers an instruction reads and writes, for the static liveness pruning uses. */
 interface UseDef {
@@ -193,8 +200,8 @@ class Verifier {
     this.gpl = /^(GPL|GPL v2|GPL and additional rights|Dual BSD\/GPL|Dual MIT\/GPL|Dual MPL\/GPL)$/.test(spec.license);
     let slot = 0;
     for (const insn of spec.insns) {
-      const kind = describeInsn(insn).kind;
-      this.at[slot] = { insn, kind, text: formatInsnLlvm(insn, { decimal: true, helperNames: true })[0] };
+      const d = describeInsn(insn);
+      this.at[slot] = { insn, kind: d.kind, problems: d.problems, text: formatInsnLlvm(insn, { decimal: true, helperNames: true })[0] };
       slot += insn.code === 0x18 ? 2 : 1;
     }
     this.nslots = slot;
@@ -268,7 +275,8 @@ class Verifier {
   // ---- structure, control flow, liveness ----
 
   private structure(): void {
-    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000 });
+    // Reserved fields and unknown opcodes are refused when a path reaches them (do_check), as the kernel does.
+    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000 }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
     if (problems.length === 0) return;
     const p = problems[0];
     const slotOf = (i: number): number => this.spec.insns.slice(0, i).reduce((a, x) => a + (x.code === 0x18 ? 2 : 1), 0);
@@ -639,6 +647,8 @@ class Verifier {
     const insn = info.insn;
     const cls = insn.code & 7;
     const next = pc + (insn.code === 0x18 ? 2 : 1);
+    if (info.kind === undefined) this.fail('E_VERIFIER_INSN', `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
+    if (info.problems.length) this.fail('E_VERIFIER_INSN', `${RESERVED[info.kind] ?? 'BPF_JMP/JMP32'} uses reserved fields`, [], info.problems[0].message);
     switch (info.kind) {
       case 'alu': case 'neg': case 'end':
         this.alu(insn, cls === 7);
@@ -654,8 +664,8 @@ class Verifier {
         return next;
       }
       case 'st': {
-        const d = this.rd(insn.dst);
-        if (d.t === 'ctx') this.fail('E_VERIFIER_CTX', `BPF_ST stores into R${insn.dst} ${regTypeStr(d)} is not allowed`, [insn.dst]);
+        // BPF_ST into the context is allowed since Linux 6.3 (the field rules still apply).
+        this.rd(insn.dst);
         this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, scalarReg(scalarConst(BigInt(insn.imm))), false, true);
         return next;
       }
@@ -1269,7 +1279,8 @@ class Verifier {
   private findGoodPkt(st: VState, reg: Reg, open: boolean): void {
     if (reg.off < 0 || (reg.off === 0 && open)) return;
     if (reg.s.umax > BigInt(MAX_PACKET_OFF) || reg.s.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
-    const range = reg.off - (open ? 1 : 0);
+    // A strict comparison (pkt + N < data_end) proves one byte more (measured on Linux 6.18).
+    const range = reg.off + (open ? 1 : 0);
     this.forEachReg(st, (r) => (r.t === reg.t && r.id === reg.id && r.range < range ? { ...r, range } : r));
   }
 
