@@ -110,6 +110,8 @@ export interface CompiledProgram {
 }
 
 const EVENT_RINGBUF = 'events';
+/** The stack map kstack/ustack ids refer to. */
+export const STACK_MAP = 'stacks';
 const RINGBUF_SIZE = 1 << 20;
 const SCRATCH_LIMIT = 32 * 1024;
 const DEFAULT_MAX_ENTRIES = 4096;
@@ -120,6 +122,7 @@ const PT_REGS = { ip: 128, sp: 152, ax: 80 };
 const BUILTIN_TYPES: Record<string, TraceType> = {
   pid: T.u32, tid: T.u32, uid: T.u32, gid: T.u32, cpu: T.u32, ncpus: T.u32, nsecs: T.u64, elapsed: T.u64,
   jiffies: T.u64, cgroup: T.u64, curtask: { kind: 'pointer', to: { kind: 'record', name: 'struct task_struct', fields: [], size: 0 } },
+  kstack: { kind: 'kstack', frames: 127 }, ustack: { kind: 'ustack', frames: 127 },
   rand: T.u32, comm: T.string(16), retval: T.s64, func: { kind: 'usym' }, username: T.string(64),
   __builtin_pid: T.u32, numaid: T.u32, usermode: T.u8,
 };
@@ -1391,6 +1394,24 @@ class ProbeCodegen {
     }
   }
 
+  /** r0 = a stack map id (low half) and, for user stacks, the pid (high half). */
+  private stackId(user: boolean): void {
+    const b = this.b;
+    this.c.usesStacks = true;
+    b.mov64(R1, R6);
+    b.ldMap(R2, STACK_MAP);
+    b.mov64(R3, user ? 256 : 0); // BPF_F_USER_STACK
+    b.call('get_stackid');
+    b.mov32(R0, R0);
+    if (!user) return;
+    const slot = this.tempSlot({ line: 0, col: 0, endLine: 0, endCol: 0 });
+    b.st(64, R10, slot, R0);
+    b.call('get_current_pid_tgid');
+    b.rsh64(R0, 32).lsh64(R0, 32);
+    b.ldx(64, R1, R10, slot);
+    b.or64(R0, R1);
+  }
+
   /** r0 = the address of a C struct member (through pointers and embedded structs). */
   private fieldAddr(e: Expr): void {
     const c = this.c;
@@ -1463,6 +1484,7 @@ class ProbeCodegen {
       case 'cgroup': b.call('get_current_cgroup_id'); return;
       case 'curtask': b.call('get_current_task'); return;
       case 'rand': b.call('get_prandom_u32'); return;
+      case 'kstack': case 'ustack': this.stackId(e.name === 'ustack'); return;
       case 'numaid': b.call('get_numa_node_id'); return;
       case 'retval':
         if (p.provider === 'uretprobe') { b.ldx(64, R0, R6, PT_REGS.ax); return; }
@@ -1579,6 +1601,9 @@ class ProbeCodegen {
           const l = this.label('deleted');
           b.mov64(R1, R0).mov64(R0, 1).jeq(R1, 0, l).mov64(R0, 0).label(l);
         }
+        return;
+      case 'kstack': case 'ustack':
+        this.stackId(e.name === 'ustack');
         return;
       case 'strlen': {
         const a = e.args[0];
@@ -2029,6 +2054,8 @@ export class Compiler {
   }
 
   readonly warnings: { message: string; loc?: Loc }[] = [];
+  /** Whether a program takes stacks (the stack map is then created). */
+  usesStacks = false;
   /** True during the first inference pass, when maps used before their assignment are not typed yet. */
   firstPass = true;
 
@@ -2242,6 +2269,12 @@ export class Compiler {
       }
       case 'has_key': case 'strncmp': case 'strcontains': return e.name === 'strncmp' ? T.s64 : T.bool;
       case 'delete': return T.bool;
+      case 'kstack': case 'ustack': {
+        const mode = e.args.find((a) => a.kind === 'builtin');
+        const n = e.args.map((a) => this.constInt(a)).find((x) => x !== undefined);
+        const m = mode && mode.kind === 'builtin' && ['raw', 'perf', 'bpftrace'].includes(mode.name) ? (mode.name as 'raw' | 'perf' | 'bpftrace') : undefined;
+        return { kind: e.name, frames: n !== undefined ? Number(n) : 127, ...(m ? { mode: m } : {}) };
+      }
       case 'strlen': return T.s64;
       case 'len': return T.s64;
       case 'ksym': return { kind: 'ksym' };
@@ -2752,6 +2785,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
     maps.push({ name: info.bpfName, type: info.mapType as MapSpec['type'], keySize: c.bpfKeySize(info), valueSize: c.bpfValueSize(info), maxEntries: info.maxEntries });
   }
   maps.push(...scratchMaps);
+  if (c.usesStacks) maps.push({ name: STACK_MAP, type: MapType.BPF_MAP_TYPE_STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096 });
   for (const p of probes) p.spec.maps = maps.filter((m) => p.spec.insns.some((x) => x.ref === m.name));
   const enums = new Map<string, Map<bigint, string>>();
   for (const e of prog.enums) {
