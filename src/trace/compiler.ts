@@ -1258,7 +1258,15 @@ class ProbeCodegen {
         this.builtin(e);
         return;
       case 'unary': {
-        if (e.op === '&') throw new TraceError('E_TRACE_TYPE', 'the address-of operator is not supported', e.loc);
+        if (e.op === '&') {
+          // The address of a variable: its stack slot (scalars) or its scratch memory (strings, tuples).
+          if (e.operand.kind !== 'var') throw new TraceError('E_TRACE_TYPE', 'the address-of operator applies to variables', e.loc);
+          const v = this.vars.get(e.operand.name);
+          if (!v) throw new TraceError('E_TRACE_TYPE', `undefined variable: ${e.operand.name}`, e.loc);
+          if (isMem(v.type)) b.mov64(R0, R9).add64(R0, v.off);
+          else b.mov64(R0, R8).add64(R0, v.off);
+          return;
+        }
         if (e.op === '*') {
           this.scalar(e.operand);
           const t = c.typeOf(e, this.varTypes, this.probe);
@@ -1848,6 +1856,21 @@ class ProbeCodegen {
         if (base.type.kind === 'tuple' && i !== undefined && i >= 0n && i < BigInt(base.type.elems.length)) return { off: base.off + base.type.offsets[Number(i)], type: base.type.elems[Number(i)] };
         throw new TraceError('E_TRACE_TYPE', 'The array index operator [] can only be used on arrays with a constant index', e.loc);
       }
+      case 'unary': {
+        if (e.op === '*' && isMem(t)) {
+          const off = this.scratch(sizeOf(t), e.loc);
+          this.scalar(e.operand);
+          b.mov64(R3, R0);
+          b.mov64(R1, R9).add64(R1, off);
+          b.mov64(R2, sizeOf(t));
+          b.call('probe_read_kernel');
+          return { off, type: t };
+        }
+        const off = this.scratch(8, e.loc);
+        this.scalar(e);
+        this.storeScalar(t, R9, off, R0);
+        return { off, type: t };
+      }
       case 'ternary': {
         const off = this.scratch(sizeOf(t), e.loc);
         const els = this.label('mte');
@@ -2202,6 +2225,7 @@ export class Compiler {
           const t = this.typeOf(e.operand, vars, probe);
           return t.kind === 'pointer' ? t.to : T.u64;
         }
+        if (e.op === '&') return { kind: 'pointer', to: storageType(this.typeOf(e.operand, vars, probe)) };
         {
           const t = this.typeOf(e.operand, vars, probe);
           return e.op === '-' ? int64(true) : t.kind === 'int' ? int64(t.signed) : T.s64;
