@@ -123,7 +123,7 @@ const BUILTIN_TYPES: Record<string, TraceType> = {
   pid: T.u32, tid: T.u32, uid: T.u32, gid: T.u32, cpu: T.u32, ncpus: T.u32, nsecs: T.u64, elapsed: T.u64,
   jiffies: T.u64, cgroup: T.u64, curtask: { kind: 'pointer', to: { kind: 'record', name: 'struct task_struct', fields: [], size: 0 } },
   kstack: { kind: 'kstack', frames: 127 }, ustack: { kind: 'ustack', frames: 127 },
-  rand: T.u32, comm: T.string(16), retval: T.s64, func: { kind: 'usym' }, username: T.string(64),
+  rand: T.u32, comm: T.string(16), ctx: { kind: 'pointer', to: T.u8 }, retval: T.s64, func: { kind: 'usym' }, username: T.string(64),
   __builtin_pid: T.u32, numaid: T.u32, usermode: T.u8,
 };
 
@@ -1129,7 +1129,7 @@ class ProbeCodegen {
   private incdec(e: Extract<Expr, { kind: 'incdec' }>): void {
     const b = this.b;
     const tt = this.c.typeOf(e.target, this.varTypes, this.probe);
-    const delta = (e.op === '++' ? 1 : -1) * (tt.kind === 'pointer' ? Math.max(1, sizeOf(tt.to)) : 1);
+    const delta = (e.op === '++' ? 1 : -1) * (tt.kind === 'pointer' ? Math.max(1, this.c.sizeOfType(tt.to, e.loc)) : 1);
     const t = e.target;
     if (t.kind === 'var') {
       const v = this.vars.get(t.name)!;
@@ -1162,7 +1162,7 @@ class ProbeCodegen {
     const b = this.b;
     const signed = t.kind === 'int' ? t.signed : false;
     if (t.kind === 'pointer' && (op === '+' || op === '-')) {
-      const size = sizeOf(t.to);
+      const size = this.c.sizeOfType(t.to, loc);
       if (size > 1) b.mul64(R1, size);
     }
     switch (op) {
@@ -1492,6 +1492,7 @@ class ProbeCodegen {
       case 'cgroup': b.call('get_current_cgroup_id'); return;
       case 'curtask': b.call('get_current_task'); return;
       case 'rand': b.call('get_prandom_u32'); return;
+      case 'ctx': b.mov64(R0, R6); return;
       case 'kstack': case 'ustack': this.stackId(e.name === 'ustack'); return;
       case 'numaid': b.call('get_numa_node_id'); return;
       case 'retval':
@@ -2108,10 +2109,26 @@ export class Compiler {
     throw new TraceError('E_TRACE_TYPE', 'getopt() default must be an integer, a string or a boolean literal', def.loc);
   }
 
+  /** Structs and unions defined in the program text, laid out as C does. */
+  private userStructs: Map<string, { size: number; fields: Field[] }> | undefined;
+
+  /** A C struct/union by name: the program's own definitions first, then the type provider (kernel BTF). */
+  record(name: string): { size: number; fields: Field[] } | undefined {
+    if (!this.userStructs) {
+      this.userStructs = new Map();
+      for (const st of this.prog.structs) {
+        if (!/^(struct|union) /.test(st.name)) continue;
+        const r = layoutCStruct(st.text, st.name.startsWith('union'), (n) => this.record(n));
+        if (r) this.userStructs.set(st.name, r);
+      }
+    }
+    return this.userStructs.get(name) ?? this.options.types?.record(name);
+  }
+
   /** sizeof: C structs through the type provider. */
   sizeOfType(t: TraceType, loc: Loc): number {
     if (t.kind === 'record' && !t.fields.length && /^(struct|union) /.test(t.name)) {
-      const r = this.options.types?.record(t.name);
+      const r = this.record(t.name);
       if (!r) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${t.name}'`, loc);
       return r.size;
     }
@@ -2122,7 +2139,7 @@ export class Compiler {
   kernelField(base: TraceType, field: string, loc: Loc): Field | undefined {
     const rec = base.kind === 'pointer' ? base.to : base;
     if (rec.kind !== 'record' || rec.fields.length || !/^(struct|union) /.test(rec.name)) return undefined;
-    const layout = this.options.types?.record(rec.name);
+    const layout = this.record(rec.name);
     if (!layout) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${rec.name}'`, loc);
     const f = layout.fields.find((x) => x.name === field);
     if (!f) throw new TraceError('E_TRACE_TYPE', `Struct/union of type '${rec.name}' does not contain a field named '${field}'`, loc);
@@ -2664,6 +2681,83 @@ export function parseIntLiteral(text: string): bigint | undefined {
   const body = /^0[0-7]+$/.test(m[2]) ? `0o${m[2].slice(1)}` : m[2];
   const v = BigInt(body);
   return m[1] ? -v : v;
+}
+
+const C_INTS: Record<string, [number, boolean]> = {
+  char: [1, true], 'signed char': [1, true], 'unsigned char': [1, false], short: [2, true], 'unsigned short': [2, false],
+  int: [4, true], 'unsigned int': [4, false], unsigned: [4, false], long: [8, true], 'unsigned long': [8, false], 'long long': [8, true],
+  'unsigned long long': [8, false], bool: [1, false], _Bool: [1, false], int8_t: [1, true], uint8_t: [1, false], int16_t: [2, true],
+  uint16_t: [2, false], int32_t: [4, true], uint32_t: [4, false], int64_t: [8, true], uint64_t: [8, false], u8: [1, false],
+  u16: [2, false], u32: [4, false], u64: [8, false], s8: [1, true], s16: [2, true], s32: [4, true], s64: [8, true],
+  __u8: [1, false], __u16: [2, false], __u32: [4, false], __u64: [8, false], size_t: [8, false], pid_t: [4, true],
+};
+
+/** Lays out a struct/union body written in the program (`{ int x; char c[4]; struct y *p; }`) with C's alignment rules. */
+function layoutCStruct(text: string, isUnion: boolean, lookup: (name: string) => { size: number; fields: Field[] } | undefined): { size: number; fields: Field[] } | undefined {
+  const packed = text.includes('__packed__');
+  const body = text.replace(/__packed__/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().replace(/^\{|\}$/g, '');
+  const fields: Field[] = [];
+  let off = 0;
+  let bitPos = 0;
+  let align = 1;
+  let size = 0;
+  for (const raw of body.split(';')) {
+    const decl = raw.trim();
+    if (!decl) continue;
+    const m = /^(.*?)(\**)\s*([A-Za-z_]\w*)\s*(?:\[(\d*)\])?\s*(?::\s*(\d+))?$/.exec(decl);
+    if (!m) return undefined;
+    const base = m[1].trim().replace(/\s+/g, ' ').replace(/^(const|volatile) /, '');
+    const ptr = m[2].length > 0 || /\*$/.test(base);
+    const count = m[4] !== undefined ? Number(m[4] || 0) : undefined;
+    let t: TraceType;
+    let elemAlign: number;
+    if (ptr) {
+      const sm = /^(struct|union) (\w+)/.exec(base);
+      t = { kind: 'pointer', to: sm ? { kind: 'record', name: `${sm[1]} ${sm[2]}`, fields: [], size: 0 } : T.u8 };
+      elemAlign = 8;
+    } else if (C_INTS[base]) {
+      const [n, signed] = C_INTS[base];
+      t = { kind: 'int', bits: (n * 8) as 8 | 16 | 32 | 64, signed };
+      elemAlign = n;
+    } else if (/^(struct|union) \w+$/.test(base)) {
+      const r = lookup(base);
+      if (!r) return undefined;
+      t = { kind: 'record', name: base, fields: [], size: r.size };
+      elemAlign = 8;
+    } else return undefined;
+    const elemSize = t.kind === 'record' ? t.size : sizeOf(t);
+    if (count !== undefined) t = t.kind === 'int' && elemSize === 1 ? T.string(count) : { kind: 'array', elem: t, count };
+    const fsize = count !== undefined ? elemSize * count : elemSize;
+    const a = packed ? 1 : elemAlign;
+    align = Math.max(align, a);
+    if (m[5] !== undefined) {
+      // Bitfield: packed into storage units of the declared type.
+      const bits = Number(m[5]);
+      const unitBits = elemSize * 8;
+      const start = isUnion ? 0 : off * 8 + bitPos;
+      const unitStart = Math.floor(start / unitBits) * (unitBits / 8);
+      const bitOffset = start - unitStart * 8;
+      fields.push({ name: m[3], type: t, offset: unitStart, bitfield: { bitOffset, bits } });
+      if (!isUnion) {
+        const end = start + bits;
+        off = Math.floor(end / 8);
+        bitPos = end % 8;
+      }
+      size = Math.max(size, unitStart + elemSize);
+      continue;
+    }
+    if (bitPos) {
+      off++;
+      bitPos = 0;
+    }
+    const at = isUnion ? 0 : Math.ceil(off / a) * a;
+    fields.push({ name: m[3], type: t, offset: at });
+    if (!isUnion) off = at + fsize;
+    size = Math.max(size, at + fsize);
+  }
+  if (bitPos) off++;
+  size = Math.max(size, off);
+  return { size: Math.ceil(size / align) * align, fields };
 }
 
 /** Whether control never continues after this statement (exit(), return, break, continue). */
