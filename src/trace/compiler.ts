@@ -682,6 +682,14 @@ class ProbeCodegen {
 
   /** Copies a value of type `st` at (sb + so) into (db + doff) as type `dt` (same shape; strings truncate/pad). */
   convertMem(sb: Reg, so: number, st: TraceType, db: Reg, doff: number, dt: TraceType): void {
+    if (dt.kind === 'record' && st.kind === 'record' && dt.fields.length && st.fields.length) {
+      // Records match by field name, whatever order the literal wrote them in.
+      for (const f of dt.fields) {
+        const from = st.fields.find((x) => x.name === f.name);
+        if (from) this.convertMem(sb, so + from.offset, from.type, db, doff + f.offset, f.type);
+      }
+      return;
+    }
     if (dt.kind === 'tuple' && st.kind === 'tuple') {
       dt.elems.forEach((e, i) => this.convertMem(sb, so + st.offsets[i], st.elems[i], db, doff + dt.offsets[i], e));
       if (sizeOf(dt) !== sizeOf(st) || dt.offsets.some((o, i) => o !== st.offsets[i])) {
@@ -1855,6 +1863,24 @@ class ProbeCodegen {
         if (base.type.kind === 'array' && i !== undefined) return { off: base.off + Number(i) * sizeOf(base.type.elem), type: base.type.elem };
         if (base.type.kind === 'string' && i !== undefined) return { off: base.off + Number(i), type: T.u8 };
         if (base.type.kind === 'tuple' && i !== undefined && i >= 0n && i < BigInt(base.type.elems.length)) return { off: base.off + base.type.offsets[Number(i)], type: base.type.elems[Number(i)] };
+        if (base.type.kind === 'string' || base.type.kind === 'array') {
+          // A run-time index: bounds-checked, 0 when outside.
+          const et = base.type.kind === 'string' ? T.u8 : base.type.elem;
+          const n = base.type.kind === 'string' ? base.type.size : base.type.count;
+          const es = sizeOf(et);
+          const off = this.scratch(8, e.loc);
+          b.st(64, R9, off, 0);
+          this.scalar(e.index);
+          const out = this.label('idx_out');
+          b.jge(R0, n, out);
+          if (es > 1) b.mul64(R0, es);
+          b.mov64(R1, R9).add64(R1, base.off);
+          b.add64(R1, R0);
+          this.loadScalar(et, R0, R1, 0);
+          this.storeScalar(et, R9, off, R0);
+          b.label(out);
+          return { off, type: et };
+        }
         throw new TraceError('E_TRACE_TYPE', 'The array index operator [] can only be used on arrays with a constant index', e.loc);
       }
       case 'unary': {
