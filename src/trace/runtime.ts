@@ -59,7 +59,9 @@ async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsa
     }
     throw e;
   }
-  if (!concrete.length) throw new TraceError('E_PROBE_NOT_FOUND', `No probes matched: ${text}`, loc);
+  if (!concrete.length) {
+    throw new TraceError('E_PROBE_NOT_FOUND', /^(rawtracepoint|rt):/.test(text) ? 'Probe has no valid attach points.' : `No probes matched: ${text}`, loc);
+  }
   return concrete.map((cp) => ({
     provider: cp.provider,
     name: cp.name,
@@ -315,7 +317,11 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       case 'printf': {
         const text = formatPrintf(desc.fmt, enumNames(desc.fmt, argValues(desc.args), desc.args, compiled.enums).map(stacks), fctx);
         if (desc.level === 'warn' && opts.noWarnings) return;
-        if (desc.level) output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
+        if (desc.level) {
+          output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
+          // A call inside a macro also names where the macro was used.
+          if (opts.format === 'text' && desc.loc.expandedFrom) opts.err(renderDiagnostic(opts.source, opts.fileName, 'expanded from', desc.loc.expandedFrom, desc.level === 'error' ? 'ERROR' : 'WARNING'));
+        }
         else output.printf(text);
         return;
       }
