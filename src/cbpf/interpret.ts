@@ -4,8 +4,15 @@ import { RuntimeFault } from '../util/index.js';
 import { ancillaryValue, kernelLoad, type AuxData } from './aux.js';
 import type { Program } from './insn.js';
 
-/** Runs past this many instructions only in a looping program (libpcap allows backward `ja`); then a {@link RuntimeFault}. */
-export const MAX_STEPS = 1 << 24;
+/**
+ * The step budget of one run: a forward-only program runs each instruction at most once, so
+ * only a loop (libpcap's protochain, or a wrapping `ja`) can reach it. Protochain's loop moves
+ * at least one byte through the packet per pass, so `length × (captured bytes + 1)` bounds every
+ * run that terminates, and keeps the work of any run linear in its input.
+ */
+export function stepBudget(programLength: number, capturedBytes: number): number {
+  return programLength * (capturedBytes + 1);
+}
 
 const SKF_AD_BASE = 0xfffff000;
 
@@ -36,7 +43,7 @@ function absoluteLoad(p: Uint8Array, k: number, size: number, aux: AuxData | und
  * negative offsets (`SKF_NET_OFF`, `SKF_LL_OFF`) address the network and link headers.
  *
  * Programs that libpcap would abort on (an unknown opcode, a jump out of the program) throw a
- * {@link RuntimeFault} naming the instruction; so does a loop that runs {@link MAX_STEPS} steps.
+ * {@link RuntimeFault} naming the instruction; so does a run past its {@link stepBudget}.
  */
 export function interpret(prog: Program, packet: Uint8Array, wirelen: number = packet.length, aux?: AuxData): number {
   const p = packet;
@@ -49,9 +56,10 @@ export function interpret(prog: Program, packet: Uint8Array, wirelen: number = p
   let X = 0;
   let pc = 0;
   let steps = 0;
+  const budget = stepBudget(n, buflen);
   for (;;) {
     if (pc < 0 || pc >= n) throw new RuntimeFault('E_CBPF_PC', 'execution left the program', { position: { insn: pc } });
-    if (++steps > MAX_STEPS) throw new RuntimeFault('E_CBPF_STEPS', `program ran more than ${MAX_STEPS} instructions`, { position: { insn: pc } });
+    if (++steps > budget) throw new RuntimeFault('E_CBPF_STEPS', `program ran past its budget of ${budget} instructions`, { position: { insn: pc } });
     const ins = prog[pc];
     // `| 0` keeps the switch a jump table even when the fields were stored as doubles (say, parsed from JSON).
     switch (ins.code | 0) {

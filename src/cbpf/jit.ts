@@ -3,7 +3,6 @@
 import { RuntimeFault } from '../util/index.js';
 import { ancillaryValue, kernelLoad, type AuxData } from './aux.js';
 import type { Insn, Program } from './insn.js';
-import { MAX_STEPS } from './interpret.js';
 import { opcodeInfo } from './table.js';
 
 /** A compiled filter: same arguments and result as {@link interpret} without the program. */
@@ -18,17 +17,15 @@ interface Runtime {
   anc: (off: number, aux: AuxData, p: Uint8Array, a: number, x: number) => number | undefined;
   load: (p: Uint8Array, off: number, size: number, aux: AuxData) => number | undefined;
   fault: (code: string, message: string, insn: number) => RuntimeFault;
-  maxSteps: number;
 }
 
 const runtime: Runtime = {
   anc: ancillaryValue,
   load: kernelLoad,
   fault: (code, message, insn) => new RuntimeFault(code, message, { position: { insn } }),
-  maxSteps: MAX_STEPS,
 };
 
-const pcFault = (t: number): string => `throw rt.fault('E_CBPF_PC', 'execution left the program', ${t});`;
+const pcFault = (t: number | string): string => `throw rt.fault('E_CBPF_PC', 'execution left the program', ${t});`;
 
 /**
  * What a failed bounds check does: 0 for libpcap; with `aux`, the kernel's load (32-bit X + k,
@@ -346,8 +343,11 @@ function blockSource(prog: Program, kernel: boolean): { code: string; temps: str
 
 /** A `switch` inside a loop: handles backward jumps, counting steps as the interpreter does. */
 function loopSource(prog: Program, kernel: boolean): string {
-  let out = 'let pc = 0, steps = 0;\nfor (;;) {\n';
-  out += `if (++steps > rt.maxSteps) throw rt.fault('E_CBPF_STEPS', 'program ran more than ${MAX_STEPS} instructions', pc);\n`;
+  // The interpreter's stepBudget, inlined: the program length times the captured bytes plus one.
+  let out = `let pc = 0, steps = 0;\nconst budget = ${prog.length} * (len + 1);\nfor (;;) {\n`;
+  // Checked in the interpreter's order: leaving the program first, then the budget.
+  out += `if (pc < 0 || pc >= ${prog.length}) ${pcFault('pc')}\n`;
+  out += "if (++steps > budget) throw rt.fault('E_CBPF_STEPS', 'program ran past its budget of ' + budget + ' instructions', pc);\n";
   out += 'switch (pc) {\n';
   prog.forEach((ins, i) => {
     const cond = condition(ins);

@@ -50,6 +50,13 @@ export type ValidateMode = 'libpcap' | 'kernel' | 'seccomp';
 /** Options of {@link validate}. */
 export interface ValidateOptions {
   mode?: ValidateMode;
+  /**
+   * libpcap mode only: accept a backward `ja` written as a wrapping offset, as `bpf_validate`
+   * does through a 32-bit overflow. Only libpcap's own `protochain` code needs it (its loop
+   * advances through the packet, and the engines' step budget bounds it); default false, so a
+   * hand-written wrap such as `5 0 0 4294967293` is rejected in every mode.
+   */
+  loops?: boolean;
 }
 
 /** Size of `struct seccomp_data` (nr, arch, instruction_pointer, args[6]). */
@@ -62,7 +69,7 @@ function fail(code: string, message: string, insn: number, hint?: string): never
 const LIBPCAP_ALU_OPS = new Set([BPF_ADD, BPF_SUB, BPF_MUL, BPF_OR, BPF_AND, BPF_XOR, BPF_LSH, BPF_RSH, BPF_NEG, BPF_DIV, BPF_MOD]);
 
 /** libpcap's `bpf_validate` (pcap_validate_filter): lenient about encodings, strict about memory and jump bounds. */
-function validateLibpcap(prog: Program): void {
+function validateLibpcap(prog: Program, loops: boolean): void {
   const len = prog.length;
   if (len < 1) fail('E_CBPF_EMPTY', 'empty program', 0);
   for (let i = 0; i < len; i++) {
@@ -95,8 +102,10 @@ function validateLibpcap(prog: Program): void {
         const from = i + 1;
         const op = BPF_OP(p.code);
         if (op === BPF_JA) {
-          // u_int arithmetic: a huge k wraps around, as in libpcap (it allows backward jumps).
-          if ((from + p.k) >>> 0 >= len) fail('E_CBPF_JUMP_RANGE', `jump target ${(from + p.k) >>> 0} past the end of the program`, i);
+          // libpcap adds in u_int, so a huge k wraps to a backward target; only `loops` allows that.
+          const k = p.k >>> 0;
+          if (from + k > 0xffffffff && !loops) fail('E_CBPF_BACKWARD_JUMP', `jump offset ${k} wraps around to instruction ${(from + k) >>> 0}`, i, 'classic BPF jumps forward only');
+          if ((from + k) >>> 0 >= len) fail('E_CBPF_JUMP_RANGE', `jump target ${(from + k) >>> 0} past the end of the program`, i);
         } else if (op === BPF_JEQ || op === BPF_JGT || op === BPF_JGE || op === BPF_JSET) {
           if (from + p.jt >= len || from + p.jf >= len) fail('E_CBPF_JUMP_RANGE', `jump target ${from + Math.max(p.jt, p.jf)} past the end of the program`, i);
         } else {
@@ -137,7 +146,8 @@ function validateKernel(prog: Program): void {
         if (p.k >= BPF_MEMWORDS) fail('E_CBPF_MEM_INDEX', `scratch memory index ${p.k} out of range (M[0]..M[15])`, pc);
         break;
       case BPF_JMP | BPF_JA:
-        if (p.k >= len - pc - 1) fail('E_CBPF_JUMP_RANGE', `jump target ${pc + 1 + p.k} past the end of the program`, pc, 'the kernel allows forward jumps only');
+        if (pc + 1 + (p.k >>> 0) > 0xffffffff) fail('E_CBPF_BACKWARD_JUMP', `jump offset ${p.k >>> 0} wraps around to instruction ${(pc + 1 + p.k) >>> 0}`, pc, 'classic BPF jumps forward only');
+        if (p.k >>> 0 >= len - pc - 1) fail('E_CBPF_JUMP_RANGE', `jump target ${pc + 1 + p.k} past the end of the program`, pc, 'the kernel allows forward jumps only');
         break;
       case BPF_LD | BPF_W | BPF_ABS:
       case BPF_LD | 0x08 | BPF_ABS:
@@ -191,8 +201,18 @@ function validateSeccomp(prog: Program): void {
   });
 }
 
-const VALIDATORS: Record<ValidateMode, (prog: Program) => void> = {
-  libpcap: validateLibpcap,
+/** Fields a `sock_filter` can hold: hand-built instructions (or JSON) may carry anything. */
+function checkFields(prog: Program): void {
+  prog.forEach((p, i) => {
+    if (!Number.isInteger(p.code) || p.code < 0 || p.code > 0xffff) fail('E_CBPF_FIELD', `opcode ${String(p.code)} is not a 16-bit value`, i);
+    if (!Number.isInteger(p.jt) || p.jt < 0 || p.jt > 0xff) fail('E_CBPF_FIELD', `jt ${String(p.jt)} is not an 8-bit value`, i);
+    if (!Number.isInteger(p.jf) || p.jf < 0 || p.jf > 0xff) fail('E_CBPF_FIELD', `jf ${String(p.jf)} is not an 8-bit value`, i);
+    if (!Number.isInteger(p.k) || p.k < -0x80000000 || p.k > 0xffffffff) fail('E_CBPF_FIELD', `k ${String(p.k)} is not a 32-bit value`, i);
+  });
+}
+
+const VALIDATORS: Record<ValidateMode, (prog: Program, options: ValidateOptions) => void> = {
+  libpcap: (prog, o) => validateLibpcap(prog, o.loops === true),
   kernel: validateKernel,
   seccomp: validateSeccomp,
 };
@@ -204,7 +224,8 @@ const VALIDATORS: Record<ValidateMode, (prog: Program) => void> = {
  * @example validate(parseProgram('ret #0'), { mode: 'kernel' })
  */
 export function validate(prog: Program, options: ValidateOptions = {}): void {
-  VALIDATORS[options.mode ?? 'libpcap'](prog);
+  checkFields(prog);
+  VALIDATORS[options.mode ?? 'libpcap'](prog, options);
 }
 
 /** The same check as {@link validate}, returning the error instead of throwing it. */

@@ -1,7 +1,7 @@
 /** Reads an eBPF program file for the CLI, whatever its form: raw bytes, hex text, llvm or conformance assembly, a bpf_conformance `.data` file, or an ELF object. */
 
 import { readFileSync } from 'node:fs';
-import { BpfkitError, FormatError, UsageError, fromHex } from '../util/index.js';
+import { BpfkitError, FormatError, ParseError, UsageError, fromHex } from '../util/index.js';
 import { assembleConformance, assembleLlvm, decodeProgram, type Insn } from '../ebpf/index.js';
 import { isElf, programSections, readElf, type ElfProgramSection } from '../elf/index.js';
 
@@ -55,7 +55,10 @@ export function parseProgramBytes(bytes: Uint8Array, options: LoadProgramOptions
     const sections = programSections(readElf(bytes));
     const pick = options.section === undefined ? sections[0] : sections.find((s) => s.section.name === options.section);
     if (!pick) {
-      throw new UsageError('E_ELF_NO_PROGRAM', options.section === undefined ? 'no program section in elf file' : `no program section "${options.section}"`);
+      // Positioned at the section header table, where a reader would look for the sections.
+      const shoff = Number(new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0x28, bytes[5] !== 2));
+      const have = sections.map((s) => s.section.name).join(', ');
+      throw new UsageError('E_ELF_NO_PROGRAM', options.section === undefined ? 'no program section in elf file' : `no program section "${options.section}"${have ? ` (have: ${have})` : ''}`, { position: { offset: shoff } });
     }
     return { format: 'elf', insns: pick.insns, sections };
   }
@@ -64,51 +67,87 @@ export function parseProgramBytes(bytes: Uint8Array, options: LoadProgramOptions
   if (/^\s*--\s*(asm|raw)\b/m.test(text)) return parseDataFile(text);
   const tokens = text.split(/[\s,]+/).filter((t) => t !== '');
   if (tokens.length > 0 && tokens.every((t) => /^0x[0-9a-f]{16}$/i.test(t))) {
-    return { format: 'hex', insns: wordsToInsns(tokens) };
+    return { format: 'hex', insns: wordsToInsns(positioned(text, 1)) };
   }
   if (tokens.length > 0 && tokens.every((t) => /^(0x)?[0-9a-f]+$/i.test(t)) && !options.syntax) {
-    return { format: 'hex', insns: decodeProgram(fromHex(text), { bigEndian: options.bigEndian }) };
+    return { format: 'hex', insns: decodeProgram(hexLines(text, 1), { bigEndian: options.bigEndian }) };
   }
   const syntax = options.syntax ?? (/%r\d/.test(text) ? 'conformance' : 'llvm');
   return { format: syntax, insns: syntax === 'conformance' ? assembleConformance(text) : assembleLlvm(text) };
 }
 
-function wordsToInsns(words: readonly string[]): Insn[] {
-  const bad = words.find((w) => !/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(w));
-  if (bad !== undefined) throw new FormatError('E_EBPF_RAW_WORD', `invalid 64-bit word "${bad}"`);
+/** A word of a text and where it is (1-based line and column). */
+interface Word { text: string; line: number; column: number }
+
+/** The blank- or comma-separated words of `text`, whose first line is line `firstLine` of its file. */
+function positioned(text: string, firstLine: number): Word[] {
+  const out: Word[] = [];
+  text.split('\n').forEach((l, i) => {
+    for (const m of l.matchAll(/[^\s,]+/g)) out.push({ text: m[0], line: firstLine + i, column: m.index + 1 });
+  });
+  return out;
+}
+
+/** Hex bytes over several lines; an error names the line and column. */
+function hexLines(text: string, firstLine: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  text.split('\n').forEach((l, i) => {
+    try {
+      parts.push(fromHex(l));
+    } catch (e) {
+      if (e instanceof ParseError) throw new ParseError(e.code, e.detail, { position: { line: firstLine + i, column: e.position?.column } });
+      throw e;
+    }
+  });
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+function wordsToInsns(words: readonly Word[]): Insn[] {
+  const bad = words.find((w) => !/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(w.text) || BigInt(w.text) > 0xffffffffffffffffn);
+  if (bad !== undefined) throw new FormatError('E_EBPF_RAW_WORD', `invalid 64-bit word "${bad.text.slice(0, 40)}"`, { position: { line: bad.line, column: bad.column } });
   const b = new Uint8Array(words.length * 8);
   const v = new DataView(b.buffer);
-  words.forEach((w, i) => v.setBigUint64(i * 8, BigInt.asUintN(64, BigInt(w)), true));
+  words.forEach((w, i) => v.setBigUint64(i * 8, BigInt(w.text), true));
   return decodeProgram(b);
 }
 
 // A bpf_conformance `.data` file: `-- raw` wins over `-- asm`; `#` starts a comment.
 function parseDataFile(text: string): ProgramFile {
-  const sections = new Map<string, string[]>();
+  // Each section's lines, and the file line its first line is on (errors name file lines).
+  const sections = new Map<string, { lines: string[]; first: number }>();
   let cur: string[] | undefined;
-  for (const rawLine of text.split('\n')) {
+  text.split('\n').forEach((rawLine, i) => {
     const line = rawLine.replace(/#.*$/, '').replace(/\r$/, '');
     const h = /--\s*(\w+)/.exec(line);
     if (line.includes('--') && h) {
       cur = [];
-      sections.set(h[1], cur);
-      continue;
+      sections.set(h[1], { lines: cur, first: i + 2 });
+      return;
     }
     cur?.push(line);
-  }
-  const get = (k: string): string => (sections.get(k) ?? []).join('\n');
+  });
+  const get = (k: string): string => (sections.get(k)?.lines ?? []).join('\n');
+  const firstLine = (k: string): number => sections.get(k)?.first ?? 1;
   const out: ProgramFile = { format: 'conformance-data', insns: [] };
-  const raw = get('raw').split(/\s+/).filter((t) => t !== '');
+  const raw = positioned(get('raw'), firstLine('raw'));
   if (sections.has('raw')) {
-    out.insns = raw.every((t) => /^[0-9a-f]{2}$/i.test(t)) ? decodeProgram(new Uint8Array(raw.map((t) => parseInt(t, 16)))) : wordsToInsns(raw);
+    out.insns = raw.every((t) => /^[0-9a-f]{2}$/i.test(t.text)) ? decodeProgram(new Uint8Array(raw.map((t) => parseInt(t.text, 16)))) : wordsToInsns(raw);
   } else {
-    out.insns = assembleConformance(get('asm'));
+    try {
+      out.insns = assembleConformance(get('asm'));
+    } catch (e) {
+      // The assembler counts lines from the section's start; the file's line is what a reader needs.
+      if (e instanceof ParseError && e.position?.line !== undefined) throw new ParseError(e.code, e.detail, { position: { ...e.position, line: e.position.line + firstLine('asm') - 1 } });
+      throw e;
+    }
   }
-  const mem = get('mem').trim();
-  out.mem = fromHex(mem);
+  out.mem = hexLines(get('mem'), firstLine('mem'));
   const result = get('result').trim();
   if (result !== '') {
-    if (!/^(0x[0-9a-f]+|\d+)$/i.test(result)) throw new FormatError('E_EBPF_DATA_RESULT', `invalid result "${result}"`);
+    if (!/^(0x[0-9a-f]{1,16}|\d{1,20})$/i.test(result)) throw new FormatError('E_EBPF_DATA_RESULT', `invalid result "${result.slice(0, 40)}"`, { position: { line: firstLine('result') } });
     out.result = BigInt.asUintN(64, BigInt(result));
   }
   return out;
@@ -124,6 +163,6 @@ function isText(bytes: Uint8Array): boolean {
 
 function latin1(bytes: Uint8Array): string {
   let s = '';
-  for (let i = 0; i < bytes.length; i += 4096) s += String.fromCharCode(...bytes.subarray(i, i + 4096));
+  for (let i = 0; i < bytes.length; i += 4096) s += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 4096)));
   return s;
 }

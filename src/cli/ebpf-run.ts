@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from './command.js';
 import { flagInt, flagString, parseArgs, type FlagSpec } from './args.js';
-import { UsageError, fromHex } from '../util/index.js';
+import { BpfkitError, UsageError, fromHex } from '../util/index.js';
 import { ProgType } from '../ebpf/index.js';
 import { UNWIND_HELPER, load, programTypeByName, PROGRAM_TYPES, type EngineKind } from '../ebpf/vm/index.js';
 import { loadProgramFile, type AsmSyntax } from './ebpf-input.js';
@@ -28,7 +28,16 @@ function readBytes(path: string): Uint8Array {
     throw new UsageError('E_FILE', `cannot read ${path}: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`, { position: { file: path } });
   }
   const text = Buffer.from(bytes).toString('latin1');
-  return /^[\s0-9a-fA-Fx,:]*$/.test(text) && /[0-9a-f]/i.test(text) ? fromHex(text) : bytes;
+  return /^[\s0-9a-fA-Fx,:]*$/.test(text) && /[0-9a-f]/i.test(text) ? hexIn(path, text) : bytes;
+}
+
+/** Hex bytes of a flag or file, an error naming where they came from (`--mem: odd number of hex digits in "1" (at column 1)`). */
+function hexIn(where: string, text: string): Uint8Array {
+  try {
+    return fromHex(text);
+  } catch (e) {
+    throw e instanceof BpfkitError ? e.withContext(where) : e;
+  }
 }
 
 /** `bpfkit ebpf run`. */
@@ -73,7 +82,7 @@ bpf_trace_printk lines go to stderr.`,
     const input = {
       data: dataFile !== undefined ? readBytes(dataFile) : undefined,
       ctx: ctxFile !== undefined ? readBytes(ctxFile) : undefined,
-      mem: memHex !== undefined ? fromHex(memHex) : prog.mem ?? (type.type === ProgType.BPF_PROG_TYPE_UNSPEC ? new Uint8Array(0) : undefined),
+      mem: memHex !== undefined ? hexIn('--mem', memHex) : prog.mem ?? (type.type === ProgType.BPF_PROG_TYPE_UNSPEC ? new Uint8Array(0) : undefined),
     };
     const t0 = performance.now();
     let r0 = 0n;

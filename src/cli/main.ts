@@ -54,7 +54,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     // The reader of our output went away (`| head`): stop quietly, as tcpdump does.
     if (e instanceof OutputClosedError) return 0;
     if (e instanceof BpfkitError) {
-      io.stderr(`bpfkit ${cmd.name.join(' ')}: ${e.message}${e.hint ? `\nhint: ${e.hint}` : ''}\n`);
+      // One line per error, the hint included: scripts read stderr line by line.
+      const line = `${e.message}${e.hint ? `; hint: ${e.hint}` : ''}`.replace(/\s*\n\s*/g, ' ');
+      io.stderr(`bpfkit ${cmd.name.join(' ')}: ${line}\n`);
       return e.code === 'E_USAGE' ? 2 : 1;
     }
     throw e;

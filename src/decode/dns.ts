@@ -17,17 +17,28 @@ const TYPES: Record<number, string> = {
   253: 'MAILB', 254: 'MAILA', 255: 'ANY', 256: 'URI', 257: 'CAA', 32768: 'TA', 32769: 'DLV',
 };
 
-/** Reads a (possibly compressed) name starting at `cp`; returns the text and the offset after it in place. */
+/** tcpdump's NS_MAXDNAME: the longest name text it has room for; a longer expansion is treated as a loop. */
+const MAX_NAME_STEPS = 1025;
+
+/**
+ * Reads a (possibly compressed) name starting at `cp`; returns the text and the offset after it
+ * in place. As tcpdump's ns_nprint, a pointer must point before the previous one (a forward or
+ * self pointer is a loop); the labels and pointers followed are also capped at
+ * {@link MAX_NAME_STEPS}, so one name costs a bounded amount of work whatever the message holds.
+ */
 function readName(p: Printer, msg: number, cp: number): { name: string; next: number } {
   let name = '';
   let next = -1;
-  let jumps = 0;
+  let maxOffset = cp - msg;
+  let steps = 0;
   for (;;) {
+    if (++steps > MAX_NAME_STEPS) throw new Error('dns name too long');
     const len = p.u8(cp);
     if ((len & 0xc0) === 0xc0) {
       const ptr = ((len & 0x3f) << 8) | p.u8(cp + 1);
       if (next < 0) next = cp + 2;
-      if (++jumps > 64) throw new Error('dns loop');
+      if (ptr >= maxOffset) throw new Error('dns loop');
+      maxOffset = ptr;
       cp = msg + ptr;
       continue;
     }
@@ -40,6 +51,7 @@ function readName(p: Printer, msg: number, cp: number): { name: string; next: nu
       return { name: name || '.', next };
     }
     p.need(cp + 1, len);
+    steps += len;
     for (let i = 0; i < len; i++) {
       const c = p.data[cp + 1 + i];
       if (c === 0x2e || c === 0x5c) name += '\\' + String.fromCharCode(c);
@@ -54,8 +66,18 @@ function readName(p: Printer, msg: number, cp: number): { name: string; next: nu
   }
 }
 
-function skipName(p: Printer, msg: number, cp: number): number {
-  return readName(p, msg, cp).next;
+/** tcpdump's ns_nskip: steps over a name in place without following its pointer (constant work per label). */
+function skipName(p: Printer, cp: number): number {
+  for (;;) {
+    const len = p.u8(cp);
+    if ((len & 0xc0) === 0xc0) return cp + 2;
+    if ((len & 0xc0) !== 0) {
+      p.complete = false;
+      throw new Error('dns label');
+    }
+    cp += 1 + len;
+    if (len === 0) return cp;
+  }
 }
 
 /** Decodes a DNS message at `off` of `length` bytes; `overTcp` means a 2-byte length prefix comes first. */
@@ -103,13 +125,13 @@ function printDomainInner(p: Printer, off: number, length: number, overTcp: bool
   // The extended rcode lives in an OPT record, as tcpdump finds it first.
   try {
     let cp = off + 12;
-    for (let i = 0; i < qd; i++) cp = skipName(p, off, cp) + 4;
+    for (let i = 0; i < qd; i++) cp = skipName(p, cp) + 4;
     for (let i = 0; i < an + ns; i++) {
-      cp = skipName(p, off, cp) + 8;
+      cp = skipName(p, cp) + 8;
       cp += 2 + p.u16(cp);
     }
     for (let i = 0; i < ar; i++) {
-      cp = skipName(p, off, cp);
+      cp = skipName(p, cp);
       const type = p.u16(cp);
       cp += 4;
       if (type === 41) {
@@ -126,7 +148,10 @@ function printDomainInner(p: Printer, off: number, length: number, overTcp: bool
   if (flags & 0x8000) {
     p.print(`${id}${OPS[opcode]}${RCODES[rcode] ?? ` Resp${rcode & 0xfff}`}${flags & 0x0400 ? '*' : ''}${flags & 0x0080 ? '' : '-'}${flags & 0x0200 ? '|' : ''}${flags & 0x0020 ? '$' : ''}`);
     if (qd !== 1) p.print(` [${qd}q]`);
-    for (let i = 0; i < qd; i++) cp = skipName(p, off, cp) + 4;
+    for (let i = 0; i < qd; i++) {
+      if (i > 0) p.print(',');
+      cp = skipName(p, cp) + 4;
+    }
     p.print(` ${an}/${ns}/${ar}`);
     const answers: string[] = [];
     for (let i = 0; i < an; i++) {

@@ -21,6 +21,8 @@ export interface Decoded {
    * bpfkit does; the text is then a shorter summary than tcpdump's.
    */
   complete: boolean;
+  /** The decoders' work on this packet (bounds checks made): linear in the captured bytes. */
+  steps: number;
 }
 
 /** Decodes `data` (caplen bytes of a packet `origLen` long on the wire) of link type `linkType`. */
@@ -60,7 +62,7 @@ function runDecoder(
     p.print(` [|${e.protocol}]`);
     p.linkHeaderLength = 0;
   }
-  return { decoded: { text: p.text, layers: p.layers, complete: p.complete }, linkHeaderLength: p.linkHeaderLength };
+  return { decoded: { text: p.text, layers: p.layers, complete: p.complete, steps: p.steps }, linkHeaderLength: p.linkHeaderLength };
 }
 
 /** tcpdump's MAXIMUM_SNAPLEN: records claiming more are printed as invalid headers. */

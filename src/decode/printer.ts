@@ -33,6 +33,8 @@ export class Printer {
   complete = true;
   /** Bytes of link-level header (the `-x` dump starts after them). */
   linkHeaderLength = 0;
+  /** Bounds checks made so far: the decoders' work, which tests hold to a linear function of the packet size. */
+  steps = 0;
 
   constructor(
     readonly data: Uint8Array,
@@ -53,10 +55,12 @@ export class Printer {
 
   /** Throws {@link Truncated} unless `n` bytes from `off` were captured. */
   need(off: number, n: number): void {
+    this.steps++;
     if (off < 0 || off + n > this.end) throw new Truncated(this.protocol);
   }
 
   has(off: number, n: number): boolean {
+    this.steps++;
     return off >= 0 && off + n <= this.end;
   }
 

@@ -1,6 +1,6 @@
 /** A `.BTF.ext` reader: per-section func info, line info and CO-RE relocation records of a clang object. */
 
-import { FormatError } from '../util/index.js';
+import { elfFail } from './elf-error.js';
 import type { ProgramSpec } from '../ebpf/index.js';
 import type { Btf } from './btf.js';
 
@@ -25,8 +25,9 @@ export interface BtfExt {
   coreRelos: Map<string, BtfCoreRelo[]>;
 }
 
+// Offsets are from the start of the .BTF.ext data.
 function fail(code: string, message: string, offset: number): never {
-  throw new FormatError(code, message, { position: { offset } });
+  elfFail(code, message, offset, '.BTF.ext');
 }
 
 /** Parses `.BTF.ext`; names come from the object's `.BTF` string table. Throws `E_BTF_EXT_*` FormatErrors. */
@@ -36,6 +37,7 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (v.getUint16(0, le) !== 0xeb9f) fail('E_BTF_EXT_MAGIC', 'not btf.ext (bad magic)', 0);
   const hdrLen = v.getUint32(4, le);
+  if (hdrLen < 24 || hdrLen > bytes.length) fail('E_BTF_EXT_TRUNCATED', `btf.ext header length ${hdrLen} outside the data`, 4);
   const out: BtfExt = { funcInfo: new Map(), lineInfo: new Map(), coreRelos: new Map() };
   // Each info block: a record size, then (section name, count, records) groups.
   const block = <T>(offField: number, into: Map<string, T[]>, minRec: number, rec: (at: number) => T): void => {
@@ -49,7 +51,9 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
     let at = start + 4;
     while (at < end) {
       if (at + 8 > end) fail('E_BTF_EXT_TRUNCATED', 'btf.ext section header past end of block', at);
-      const sec = btf.string(v.getUint32(at, le));
+      const nameOff = v.getUint32(at, le);
+      if (nameOff === 0 || nameOff >= btf.stringsLength) fail('E_BTF_EXT_STRING', `section name offset ${nameOff} outside the btf string section`, at);
+      const sec = btf.string(nameOff);
       const n = v.getUint32(at + 4, le);
       at += 8;
       if (at + n * recSize > end) fail('E_BTF_EXT_TRUNCATED', `btf.ext records of ${sec} past end of block`, at);
@@ -58,15 +62,30 @@ export function parseBtfExt(bytes: Uint8Array, btf: Btf): BtfExt {
       into.set(sec, list);
     }
   };
-  block(8, out.funcInfo, 8, (at) => ({ insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le) }));
+  // Every string and type id a record names must exist in the object's BTF.
+  const str = (at: number): string => {
+    const off = v.getUint32(at, le);
+    if (off >= btf.stringsLength) fail('E_BTF_EXT_STRING', `string offset ${off} outside the btf string section`, at);
+    return btf.string(off);
+  };
+  const typeId = (at: number): number => {
+    const id = v.getUint32(at, le);
+    if (id >= btf.types.length) fail('E_BTF_EXT_TYPE_ID', `type id ${id} out of range (${btf.types.length - 1} types)`, at);
+    return id;
+  };
+  block(8, out.funcInfo, 8, (at) => ({ insnOff: v.getUint32(at, le), typeId: typeId(at + 4) }));
   block(16, out.lineInfo, 16, (at) => {
     const lc = v.getUint32(at + 12, le);
     const fileNameOff = v.getUint32(at + 4, le), lineOff = v.getUint32(at + 8, le);
-    return { insnOff: v.getUint32(at, le), fileName: btf.string(fileNameOff), line: btf.string(lineOff), lineNum: lc >>> 10, column: lc & 0x3ff, fileNameOff, lineOff };
+    return { insnOff: v.getUint32(at, le), fileName: str(at + 4), line: str(at + 8), lineNum: lc >>> 10, column: lc & 0x3ff, fileNameOff, lineOff };
   });
-  block(24, out.coreRelos, 16, (at) => ({
-    insnOff: v.getUint32(at, le), typeId: v.getUint32(at + 4, le), accessStr: btf.string(v.getUint32(at + 8, le)), kind: v.getUint32(at + 12, le) as CoreReloKind,
-  }));
+  block(24, out.coreRelos, 16, (at) => {
+    const kind = v.getUint32(at + 12, le);
+    if (kind > CoreReloKind.TYPE_MATCHES) fail('E_BTF_EXT_KIND', `unknown co-re relocation kind ${kind}`, at + 12);
+    const accessStr = str(at + 8);
+    if (!/^\d{1,9}(:\d{1,9})*$/.test(accessStr)) fail('E_BTF_EXT_ACCESS', `co-re access string ${JSON.stringify(accessStr.slice(0, 40))} is not indices joined by ':'`, at + 8);
+    return { insnOff: v.getUint32(at, le), typeId: typeId(at + 4), accessStr, kind: kind as CoreReloKind };
+  });
   return out;
 }
 

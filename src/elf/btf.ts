@@ -1,6 +1,6 @@
 /** A BTF reader: the `.BTF` section of an object or `/sys/kernel/btf/vmlinux` to types, with names, sizes and lookups. */
 
-import { FormatError } from '../util/index.js';
+import { elfFail } from './elf-error.js';
 
 /** BTF_KIND_* as in <linux/btf.h>. */
 export const BtfKind = {
@@ -55,6 +55,8 @@ export interface Btf {
   littleEndian: boolean;
   /** A string of the string section by offset. */
   string(offset: number): string;
+  /** The size of the string section: every valid string offset is below it. */
+  stringsLength: number;
   /** Every type named `name` (optionally of one kind), by id order. */
   byName(name: string, kind?: BtfKind): BtfType[];
   /** The byte size of a type, following typedefs/qualifiers/arrays (pointers are 8). */
@@ -66,8 +68,9 @@ export interface Btf {
 const VOID: BtfType = { id: 0, kind: BtfKind.UNKN, name: '', kindFlag: false, vlen: 0, size: 0, type: 0 };
 const BTF_MAGIC = 0xeb9f;
 
+// Offsets are from the start of the BTF data, as bpftool and the kernel's verifier count them.
 function fail(code: string, message: string, offset: number): never {
-  throw new FormatError(code, message, { position: { offset } });
+  elfFail(code, message, offset, '.BTF');
 }
 
 /** Extra bytes after the 12-byte common header, by kind: a fixed part plus `vlen` entries of a size. */
@@ -199,6 +202,8 @@ export function parseBtf(bytes: Uint8Array): Btf {
     at = next;
   }
 
+  checkTypeIds(types, tStart);
+
   let index: Map<string, BtfType[]> | undefined;
   const get = (id: number): BtfType => {
     const t = types[id];
@@ -221,7 +226,12 @@ export function parseBtf(bytes: Uint8Array): Btf {
         case BtfKind.INT: case BtfKind.STRUCT: case BtfKind.UNION: case BtfKind.ENUM: case BtfKind.ENUM64: case BtfKind.DATASEC: case BtfKind.FLOAT:
           return mult * t.size;
         case BtfKind.PTR: return mult * 8;
-        case BtfKind.ARRAY: mult *= t.array!.nelems; id = t.array!.type; break;
+        case BtfKind.ARRAY:
+          mult *= t.array!.nelems;
+          // A size past 4 GiB is no type a program can hold (and past 2^53 would lose precision).
+          if (mult > 0xffffffff) fail('E_BTF_SIZE', `type ${t.id} is larger than 4 GiB`, tStart);
+          id = t.array!.type;
+          break;
         case BtfKind.VAR: id = t.type; break;
         default: fail('E_BTF_SIZE', `type ${t.id} (${BTF_KIND_NAMES[t.kind]}) has no size`, tStart);
       }
@@ -232,6 +242,7 @@ export function parseBtf(bytes: Uint8Array): Btf {
     types,
     littleEndian: le,
     string,
+    stringsLength: strs.length,
     byName(name, kind) {
       if (!index) {
         index = new Map();
@@ -248,6 +259,25 @@ export function parseBtf(bytes: Uint8Array): Btf {
     sizeOf,
     resolve,
   };
+}
+
+/**
+ * Every type id a type refers to must exist: members, parameters, array element and index
+ * types, DATASEC variables and the `type` of referring kinds. Checked once at parse time, so
+ * lookups afterwards meet no dangling id (self-references are caught by resolve's depth limit).
+ */
+function checkTypeIds(types: readonly BtfType[], tStart: number): void {
+  const n = types.length;
+  const check = (t: BtfType, id: number, what: string): void => {
+    if (id >= n) fail('E_BTF_TYPE_ID', `type ${t.id} (${BTF_KIND_NAMES[t.kind]}) refers to type ${id} in its ${what}, of ${n - 1} types`, tStart);
+  };
+  for (const t of types) {
+    check(t, t.type, 'type');
+    if (t.array) { check(t, t.array.type, 'element type'); check(t, t.array.indexType, 'index type'); }
+    for (const m of t.members ?? []) check(t, m.type, `member "${m.name}"`);
+    for (const p of t.params ?? []) check(t, p.type, `parameter "${p.name}"`);
+    for (const v of t.secinfos ?? []) check(t, v.type, 'variable');
+  }
 }
 
 // Names are C identifiers (ASCII); file paths in line info may be UTF-8.

@@ -1,7 +1,7 @@
 /** A minimal ELF64 reader (either byte order): sections, symbols and relocations of a `clang -target bpf` object, with bounds-checked typed errors. */
 
-import { FormatError } from '../util/index.js';
-import { decodeProgram, type Insn } from '../ebpf/index.js';
+import { decodeProgram, LDDW, type Insn } from '../ebpf/index.js';
+import { elfFail, latin1 } from './elf-error.js';
 
 /** Section header types used here (SHT_*). */
 export const SHT_NULL = 0, SHT_PROGBITS = 1, SHT_SYMTAB = 2, SHT_STRTAB = 3, SHT_RELA = 4, SHT_NOBITS = 8, SHT_REL = 9;
@@ -66,11 +66,18 @@ export interface ElfFile {
   section(name: string): ElfSection | undefined;
 }
 
-function fail(code: string, message: string, offset: number): never {
-  throw new FormatError(code, message, { position: { offset } });
+function fail(code: string, message: string, offset: number, section?: string): never {
+  elfFail(code, message, offset, section);
 }
 
-/** Reads an ELF64 file. Throws a FormatError (`E_ELF_*`, with the byte offset) for anything malformed; never reads out of bounds. */
+/** Section indices at and above SHN_LORESERVE are special (ABS, COMMON, XINDEX...), not sections. */
+const SHN_LORESERVE = 0xff00;
+
+/**
+ * Reads an ELF64 file. Throws an ElfError (a FormatError; `E_ELF_*`, with the byte offset and
+ * the section concerned) for anything malformed: a header or section past the end of the file,
+ * a bad string, symbol or section index, a relocation outside its section. Never reads out of bounds.
+ */
 export function readElf(bytes: Uint8Array): ElfFile {
   if (bytes.length < 64) fail('E_ELF_TRUNCATED', 'file too short for an elf64 header', bytes.length);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) fail('E_ELF_MAGIC', 'not an elf file', 0);
@@ -119,8 +126,19 @@ export function readElf(bytes: Uint8Array): ElfFile {
     while (end < sec.data.length && sec.data[end] !== 0) end++;
     return decodeName(sec.data.subarray(off, end));
   };
-  const shstr = shstrndx < sections.length ? sections[shstrndx] : undefined;
+  if (shnum > 0 && shstrndx >= shnum) fail('E_ELF_SHSTRNDX', `section name table index ${shstrndx} of ${shnum} sections`, 0x3e);
+  const shstr = shstrndx > 0 ? sections[shstrndx] : undefined;
+  if (shstr && shstr.type !== SHT_STRTAB) fail('E_ELF_SHSTRNDX', `section name table ${shstrndx} is not a string table`, shoff + shstrndx * shentsize);
   for (const s of sections) s.name = strAt(shstr, u32(shoff + s.index * shentsize), shoff + s.index * shentsize);
+  for (const s of sections) {
+    const at = shoff + s.index * shentsize;
+    // A link names a section; a relocation's info names the section it patches.
+    if ((s.type === SHT_SYMTAB || s.type === SHT_REL || s.type === SHT_RELA) && (s.link === 0 || s.link >= shnum)) fail('E_ELF_LINK', `link ${s.link} is not a section`, at + 0x28, s.name);
+    if (s.type === SHT_SYMTAB && sections[s.link].type !== SHT_STRTAB) fail('E_ELF_LINK', `symbol names in section ${s.link}, which is not a string table`, at + 0x28, s.name);
+    if ((s.type === SHT_REL || s.type === SHT_RELA) && (s.info === 0 || s.info >= shnum)) fail('E_ELF_RELOC', `relocations for section ${s.info}, which does not exist`, at + 0x2c, s.name);
+    const ent = s.type === SHT_SYMTAB ? 24 : s.type === SHT_RELA ? 24 : s.type === SHT_REL ? 16 : 0;
+    if (ent && s.size % ent !== 0) fail('E_ELF_SIZE', `size ${s.size} is not a multiple of its ${ent}-byte entries`, at + 0x20, s.name);
+  }
 
   const symbols: ElfSymbol[] = [];
   const symtab = sections.find((s) => s.type === SHT_SYMTAB);
@@ -130,6 +148,8 @@ export function readElf(bytes: Uint8Array): ElfFile {
     for (let i = 0; i < n; i++) {
       const at = symtab.offset + i * 24;
       const info = bytes[at + 4];
+      const shndx = u16(at + 6);
+      if (shndx >= shnum && shndx < SHN_LORESERVE) fail('E_ELF_SYMBOL', `symbol ${i} is in section ${shndx} of ${shnum}`, at + 6, symtab.name);
       symbols.push({
         index: i,
         name: strAt(strtab, u32(at), at),
@@ -149,12 +169,14 @@ export function readElf(bytes: Uint8Array): ElfFile {
     const rela = s.type === SHT_RELA;
     const ent = rela ? 24 : 16;
     const list: ElfRelocation[] = [];
+    const target = sections[s.info];
     for (let i = 0; i + ent <= s.size; i += ent) {
       const at = s.offset + i;
       const info = v.getBigUint64(at + 8, le);
       const r: ElfRelocation = { offset: u64(at, 'relocation offset'), type: Number(info & 0xffffffffn), symbol: Number(info >> 32n) };
       if (rela) r.addend = v.getBigInt64(at + 16, le);
-      if (r.symbol >= symbols.length && r.symbol !== 0) fail('E_ELF_RELOC', `relocation refers to symbol ${r.symbol} of ${symbols.length}`, at);
+      if (r.symbol >= symbols.length && r.symbol !== 0) fail('E_ELF_RELOC', `relocation refers to symbol ${r.symbol} of ${symbols.length}`, at, s.name);
+      if (r.offset >= target.size) fail('E_ELF_RELOC', `relocation at offset ${r.offset} outside ${target.name || `section ${s.info}`} (${target.size} bytes)`, at, s.name);
       list.push(r);
     }
     relocations.set(s.info, [...(relocations.get(s.info) ?? []), ...list]);
@@ -182,13 +204,26 @@ export interface ElfProgramSection {
   relocations: { slot: number; type: number; symbol: string }[];
 }
 
+/**
+ * The instructions of a code section, in the object's byte order. Throws an ElfError when the
+ * section is not whole instructions: a size that is not a multiple of 8, or an `lddw` cut off
+ * by the end of the section.
+ */
+export function decodeCodeSection(elf: ElfFile, section: ElfSection): Insn[] {
+  if (section.size % 8 !== 0) fail('E_ELF_CODE_SIZE', `code size ${section.size} is not a multiple of 8`, section.offset, section.name);
+  const insns = decodeProgram(section.data, { bigEndian: !elf.littleEndian });
+  const last = insns[insns.length - 1];
+  if (last && last.code === LDDW && last.imm64 === undefined) fail('E_ELF_CODE', 'lddw cut off by the end of the section', section.offset + section.size - 8, section.name);
+  return insns;
+}
+
 /** The executable sections (SHF_EXECINSTR, non-empty) of an eBPF object, decoded in the object's byte order. */
 export function programSections(elf: ElfFile): ElfProgramSection[] {
   return elf.sections
     .filter((s) => s.type === SHT_PROGBITS && (s.flags & SHF_EXECINSTR) !== 0 && s.size > 0)
     .map((section) => ({
       section,
-      insns: decodeProgram(section.data, { bigEndian: !elf.littleEndian }),
+      insns: decodeCodeSection(elf, section),
       symbols: elf.symbols.filter((y) => y.shndx === section.index && y.type !== STT_SECTION).sort((a, b) => a.value - b.value),
       relocations: (elf.relocations.get(section.index) ?? []).map((r) => ({
         slot: Math.floor(r.offset / 8),
@@ -215,12 +250,11 @@ export function isElf(bytes: Uint8Array): boolean {
 function decodeName(b: Uint8Array): string {
   let ascii = true;
   for (let i = 0; i < b.length; i++) if (b[i] >= 0x80) ascii = false;
-  let latin1 = '';
-  for (let i = 0; i < b.length; i += 4096) latin1 += String.fromCharCode(...b.subarray(i, i + 4096));
-  if (ascii) return latin1;
+  const text = latin1(b);
+  if (ascii) return text;
   try {
     return decodeURIComponent(Array.from(b, (x) => `%${x.toString(16).padStart(2, '0')}`).join(''));
   } catch {
-    return latin1;
+    return text;
   }
 }

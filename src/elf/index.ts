@@ -7,3 +7,4 @@ export * from './section-defs.js';
 export * from './core.js';
 export * from './loader.js';
 export * from './btf-fixup.js';
+export * from './elf-error.js';

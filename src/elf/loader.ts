@@ -1,14 +1,15 @@
 /** The ELF loader: a clang `-target bpf` object to a `CollectionSpec` (programs with linked subprograms and relocations, BTF/legacy/global-data maps, CO-RE). */
 
-import { MapType, decodeProgram, slots, type Insn, type MapSpec, type ProgramSpec } from '../ebpf/index.js';
-import { BpfkitError, FormatError, UsageError, ValidationError } from '../util/index.js';
+import { MapType, slots, type Insn, type MapSpec, type ProgramSpec } from '../ebpf/index.js';
+import { BpfkitError, UsageError, ValidationError } from '../util/index.js';
 import { BtfKind, parseBtf, type Btf, type BtfType } from './btf.js';
 import { parseBtfExt, type BtfExt } from './btf-ext.js';
 import { patchCoreInsn, resolveCoreRelo } from './core.js';
 import {
   EM_BPF, R_BPF_64_32, R_BPF_64_64, SHF_ALLOC, SHF_EXECINSTR, SHT_NOBITS, SHT_PROGBITS, STB_LOCAL, STT_FUNC, STT_SECTION,
-  readElf, type ElfFile, type ElfSection, type ElfSymbol,
+  decodeCodeSection, readElf, type ElfFile, type ElfSection, type ElfSymbol,
 } from './elf.js';
+import { ElfError, elfFail, latin1 } from './elf-error.js';
 import { matchSection } from './section-defs.js';
 
 /** Everything an object file declares: plain data. */
@@ -34,8 +35,8 @@ const BPF_F_RDONLY_PROG = 0x80;
 const BPF_PSEUDO_MAP_FD = 1, BPF_PSEUDO_MAP_VALUE = 2, BPF_PSEUDO_CALL = 1, BPF_PSEUDO_FUNC = 4;
 const LDDW = 0x18, CALL = 0x85;
 
-function fail(code: string, message: string, offset?: number): never {
-  throw new FormatError(code, message, offset === undefined ? {} : { position: { offset } });
+function fail(code: string, message: string, offset: number, section?: string): never {
+  elfFail(code, message, offset, section);
 }
 
 // Global data sections become one-value array maps, as libbpf's `.data`/`.rodata`/`.bss`/`.data.*`.
@@ -48,52 +49,62 @@ function isDataSection(s: ElfSection): boolean {
 function cString(b: Uint8Array): string {
   let end = 0;
   while (end < b.length && b[end] !== 0) end++;
-  return String.fromCharCode(...b.subarray(0, end));
+  return latin1(b.subarray(0, end));
 }
 
 // `__uint(name, N)` is `int (*name)[N]`: read N from the pointer-to-array.
-function uintMember(btf: Btf, typeId: number, what: string): number {
+/** The map definition being read: its name and the file offset of its variable in `.maps` (where errors point). */
+interface MapDef { name: string; at: number }
+
+// Map definition errors name the map, its BTF type, and the file offset of its definition in `.maps`.
+function mapBtfFail(d: MapDef, what: string, typeId: number): never {
+  throw new ElfError('E_ELF_MAP_BTF', `map "${d.name}": ${what} (btf type ${typeId})`, d.at, '.maps');
+}
+
+function uintMember(btf: Btf, typeId: number, d: MapDef, what: string): number {
   const p = btf.resolve(typeId);
   const a = p.kind === BtfKind.PTR ? btf.resolve(p.type) : undefined;
-  if (!a || a.kind !== BtfKind.ARRAY || !a.array) throw new ValidationError('E_ELF_MAP_BTF', `map field ${what} is not __uint()`);
+  if (!a || a.kind !== BtfKind.ARRAY || !a.array) mapBtfFail(d, `field ${what} is not __uint()`, typeId);
   return a.array.nelems;
 }
 
 // `__type(name, T)` is `T *name`.
-function typeMember(btf: Btf, typeId: number, what: string): number {
+function typeMember(btf: Btf, typeId: number, d: MapDef, what: string): number {
   const p = btf.resolve(typeId);
-  if (p.kind !== BtfKind.PTR) throw new ValidationError('E_ELF_MAP_BTF', `map field ${what} is not __type()`);
+  if (p.kind !== BtfKind.PTR) mapBtfFail(d, `field ${what} is not __type()`, typeId);
   return btf.sizeOf(p.type);
 }
 
-/** Reads one BTF map definition (`struct { __uint(type, ...); ... }`) into a MapSpec. */
-function btfMapSpec(btf: Btf, name: string, def: BtfType): MapSpec {
-  if (def.kind !== BtfKind.STRUCT) throw new ValidationError('E_ELF_MAP_BTF', `map "${name}" is not a struct`);
+/** Reads one BTF map definition (`struct { __uint(type, ...); ... }`) into a MapSpec; `depth` bounds nested inner maps. */
+function btfMapSpec(btf: Btf, d: MapDef, def: BtfType, depth = 0): MapSpec {
+  const name = d.name;
+  if (def.kind !== BtfKind.STRUCT) mapBtfFail(d, 'definition is not a struct', def.id);
+  if (depth > 1) mapBtfFail(d, 'inner map of an inner map', def.id);
   const spec: MapSpec = { name, type: MapType.BPF_MAP_TYPE_UNSPEC, keySize: 0, valueSize: 0, maxEntries: 0 };
   for (const m of def.members ?? []) {
     switch (m.name) {
-      case 'type': spec.type = uintMember(btf, m.type, m.name) as MapType; break;
-      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, m.name); break;
-      case 'map_flags': spec.flags = uintMember(btf, m.type, m.name); break;
-      case 'key_size': spec.keySize = uintMember(btf, m.type, m.name); break;
-      case 'value_size': spec.valueSize = uintMember(btf, m.type, m.name); break;
-      case 'key': spec.keySize = typeMember(btf, m.type, m.name); break;
-      case 'value': spec.valueSize = typeMember(btf, m.type, m.name); break;
-      case 'pinning': spec.pinning = uintMember(btf, m.type, m.name); break;
-      case 'map_extra': spec.mapExtra = uintMember(btf, m.type, m.name); break;
+      case 'type': spec.type = uintMember(btf, m.type, d, m.name) as MapType; break;
+      case 'max_entries': spec.maxEntries = uintMember(btf, m.type, d, m.name); break;
+      case 'map_flags': spec.flags = uintMember(btf, m.type, d, m.name); break;
+      case 'key_size': spec.keySize = uintMember(btf, m.type, d, m.name); break;
+      case 'value_size': spec.valueSize = uintMember(btf, m.type, d, m.name); break;
+      case 'key': spec.keySize = typeMember(btf, m.type, d, m.name); break;
+      case 'value': spec.valueSize = typeMember(btf, m.type, d, m.name); break;
+      case 'pinning': spec.pinning = uintMember(btf, m.type, d, m.name); break;
+      case 'map_extra': spec.mapExtra = uintMember(btf, m.type, d, m.name); break;
       case 'numa_node': break;
       case 'values': {
         // `__array(values, struct inner)`: a zero-length array of pointers to the inner definition.
         const arr = btf.resolve(m.type);
         const ptr = arr.kind === BtfKind.ARRAY && arr.array ? btf.resolve(arr.array.type) : undefined;
         const inner = ptr?.kind === BtfKind.PTR ? btf.resolve(ptr.type) : undefined;
-        if (!inner) throw new ValidationError('E_ELF_MAP_BTF', `map "${name}" values is not __array()`);
+        if (!inner) mapBtfFail(d, 'field values is not __array()', m.type);
         if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY) break;
-        spec.innerMap = btfMapSpec(btf, `${name}.inner`, inner);
+        spec.innerMap = btfMapSpec(btf, { name: `${name}.inner`, at: d.at }, inner, depth + 1);
         spec.valueSize = 4;
         break;
       }
-      default: throw new ValidationError('E_ELF_MAP_BTF', `map "${name}" has unknown field "${m.name}"`);
+      default: mapBtfFail(d, `unknown field "${m.name}"`, def.id);
     }
   }
   if (spec.type === MapType.BPF_MAP_TYPE_PROG_ARRAY && spec.valueSize === 0) spec.valueSize = 4;
@@ -108,15 +119,16 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
   for (const s of elf.sections) {
     if (s.name === '.maps') {
       bySection.set(s.index, 'btf');
-      if (!btf) fail('E_ELF_NO_BTF', 'object has a .maps section but no .BTF', s.offset);
+      if (!btf) fail('E_ELF_NO_BTF', 'object has a .maps section but no .BTF', s.offset, s.name);
       const sec = btf.byName('.maps', BtfKind.DATASEC)[0];
-      if (!sec) fail('E_ELF_NO_BTF', 'no btf datasec for .maps', s.offset);
+      if (!sec) fail('E_ELF_NO_BTF', 'no btf datasec for .maps', s.offset, s.name);
       const valuesAt = new Map<string, number>();
       for (const si of sec.secinfos ?? []) {
         const v = btf.types[si.type];
         if (!v || v.kind !== BtfKind.VAR) continue;
         const def = btf.resolve(v.type);
-        maps.set(v.name, btfMapSpec(btf, v.name, def));
+        const sym = elf.symbols.find((y) => y.shndx === s.index && y.name === v.name);
+        maps.set(v.name, btfMapSpec(btf, { name: v.name, at: s.offset + Math.min(sym?.value ?? 0, s.size) }, def));
         const values = def.members?.find((m) => m.name === 'values');
         if (values) valuesAt.set(v.name, values.bitOffset / 8);
       }
@@ -126,15 +138,17 @@ function collectMaps(elf: ElfFile, btf: Btf | undefined): { maps: Map<string, Ma
         const owner = defs.find((y) => r.offset >= y.value && r.offset < y.value + y.size);
         const start = owner ? valuesAt.get(owner.name) : undefined;
         const target = elf.symbols[r.symbol];
-        if (!owner || start === undefined || !target) fail('E_ELF_MAP_INIT', 'relocation in .maps outside a values array', s.offset + r.offset);
+        if (!owner || start === undefined || !target) fail('E_ELF_MAP_INIT', 'relocation outside a values array', s.offset + r.offset, s.name);
+        const index = (r.offset - owner.value - start) / 8;
+        if (!Number.isInteger(index) || index < 0) fail('E_ELF_MAP_INIT', `relocation at ${r.offset} is not an 8-byte slot of "${owner.name}" values`, s.offset + r.offset, s.name);
         const spec = maps.get(owner.name)!;
-        (spec.initialRefs ??= []).push({ index: (r.offset - owner.value - start) / 8, ref: target.name });
+        (spec.initialRefs ??= []).push({ index, ref: target.name });
       }
     } else if (s.name === 'maps') {
       bySection.set(s.index, 'legacy');
       const view = new DataView(s.data.buffer, s.data.byteOffset, s.data.byteLength);
       for (const y of elf.symbols.filter((x) => x.shndx === s.index && x.type !== STT_SECTION && x.name)) {
-        if (y.value + 16 > s.data.length) fail('E_ELF_MAP_DEF', `legacy map "${y.name}" past end of maps section`, s.offset + y.value);
+        if (y.value + 16 > s.data.length) fail('E_ELF_MAP_DEF', `legacy map "${y.name}" past the end of the section`, s.offset + Math.min(y.value, s.size), s.name);
         const at = y.value;
         const spec: MapSpec = {
           name: y.name, type: view.getUint32(at, le) as MapType, keySize: view.getUint32(at + 4, le),
@@ -167,16 +181,25 @@ interface SectionCode {
 }
 
 function sectionCode(elf: ElfFile, s: ElfSection): SectionCode {
-  const insns = decodeProgram(s.data, { bigEndian: !elf.littleEndian });
-  const bySlot = new Int32Array(Math.floor(s.size / 8)).fill(-1);
+  const insns = decodeCodeSection(elf, s);
+  const bySlot = new Int32Array(s.size / 8).fill(-1);
   let slot = 0;
   insns.forEach((ins, i) => { bySlot[slot] = i; slot += slots(ins); });
+  // Where a symbol or relocation is: whole instructions, inside the section, never the second half of an lddw.
+  const checkSlot = (byteOff: number, what: string, where: number): void => {
+    if (byteOff % 8 !== 0 || byteOff >= s.size || bySlot[byteOff / 8] < 0) fail('E_ELF_CODE_OFFSET', `${what} at byte ${byteOff} is not the start of an instruction`, where, s.name);
+  };
   const relocs = new Map<number, { type: number; sym: ElfSymbol }>();
   for (const r of elf.relocations.get(s.index) ?? []) {
     const sym = elf.symbols[r.symbol];
-    if (sym) relocs.set(Math.floor(r.offset / 8), { type: r.type, sym });
+    checkSlot(r.offset, 'relocation', s.offset + Math.min(r.offset, s.size));
+    if (sym) relocs.set(r.offset / 8, { type: r.type, sym });
   }
   const syms = elf.symbols.filter((y) => y.shndx === s.index && y.type === STT_FUNC).sort((a, b) => a.value - b.value);
+  for (const y of syms) {
+    checkSlot(y.value, `function "${y.name}"`, s.offset + Math.min(y.value, s.size));
+    if (y.size % 8 !== 0 || y.value + y.size > s.size) fail('E_ELF_SYMBOL', `function "${y.name}" of ${y.size} bytes at ${y.value} does not fit whole instructions of the section`, s.offset + y.value, s.name);
+  }
   const funcs: Func[] = syms.map((y, i) => {
     const start = y.value / 8;
     const end = y.size > 0 ? start + y.size / 8 : i + 1 < syms.length ? syms[i + 1].value / 8 : bySlot.length;
@@ -208,6 +231,7 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions
   const btf = btfSec ? parseBtf(btfSec.data) : undefined;
   const extSec = elf.section('.BTF.ext');
   const btfExt = extSec && btf ? parseBtfExt(extSec.data, btf) : undefined;
+  if (btfExt) checkExtOffsets(elf, btfExt);
   const { maps, bySection } = collectMaps(elf, btf);
 
   const code = new Map<number, SectionCode>();
@@ -240,6 +264,20 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions
   return out;
 }
 
+/** Every func info, line info and CO-RE record must name an instruction start of an existing code section. */
+function checkExtOffsets(elf: ElfFile, ext: BtfExt): void {
+  const groups: [string, Map<string, { insnOff: number }[]>][] = [['func info', ext.funcInfo], ['line info', ext.lineInfo], ['co-re relocation', ext.coreRelos]];
+  for (const [what, bySection] of groups) {
+    for (const [name, list] of bySection) {
+      const s = elf.section(name);
+      if (!s || (s.flags & SHF_EXECINSTR) === 0) fail('E_BTF_EXT_SECTION', `${what} for "${name}", which is not a code section`, 0, '.BTF.ext');
+      for (const r of list) {
+        if (r.insnOff % 8 !== 0 || r.insnOff >= s.size) fail('E_BTF_EXT_OFFSET', `${what} at byte ${r.insnOff} of "${name}" is not an instruction of it (${s.size} bytes)`, 0, '.BTF.ext');
+      }
+    }
+  }
+}
+
 function linkProgram(
   main: Func, code: Map<number, SectionCode>, elf: ElfFile, maps: Map<string, MapSpec>,
   bySection: Map<number, 'btf' | 'legacy' | 'data'>, btf: Btf | undefined, ext: BtfExt | undefined, target: Btf | undefined,
@@ -258,7 +296,7 @@ function linkProgram(
   };
   const funcAt = (sc: SectionCode, slot: number, where: number): Func => {
     const f = sc.funcs.find((x) => slot >= x.start && slot < x.end);
-    if (!f) fail('E_ELF_CALL', `call target slot ${slot} in ${sc.section.name} is not inside a function`, where);
+    if (!f || !Number.isInteger(slot) || sc.bySlot[slot] < 0) fail('E_ELF_CALL', `call target slot ${slot} is not an instruction inside a function`, where, sc.section.name);
     return f;
   };
   const usedMaps = new Set<string>();
@@ -277,7 +315,9 @@ function linkProgram(
         try {
           coreBySlot.set(s, { value: resolveCoreRelo(r, btf, target) });
         } catch (e) {
-          throw e instanceof BpfkitError ? e.withContext(`co-re relocation at insn ${base + s - f.start} (type ${r.typeId}, access ${r.accessStr})`) : e;
+          if (!(e instanceof BpfkitError)) throw e;
+          // Positioned at the instruction the relocation patches, in the linked program.
+          throw new ValidationError(e.code, `co-re relocation (type ${r.typeId}, access ${r.accessStr}): ${e.detail}`, { position: { insn: base + s - f.start }, cause: e });
         }
       }
     }
@@ -293,32 +333,35 @@ function linkProgram(
         const sym = rel.sym;
         const kind = bySection.get(sym.shndx);
         const symSec = elf.sections[sym.shndx];
-        if (sym.shndx === 0) fail('E_ELF_EXTERN', `extern "${sym.name}" not supported`, fileOff);
+        const secName = sc.section.name;
+        if (sym.shndx === 0) fail('E_ELF_EXTERN', `extern "${sym.name}" not supported`, fileOff, secName);
         if (kind === 'btf' || kind === 'legacy') {
-          if (!maps.has(sym.name)) fail('E_ELF_MAP_REF', `lddw refers to unknown map "${sym.name}"`, fileOff);
+          if (!maps.has(sym.name)) fail('E_ELF_MAP_REF', `lddw refers to unknown map "${sym.name}"`, fileOff, secName);
           ins = { ...ins, src: BPF_PSEUDO_MAP_FD, imm: 0, imm64: 0n, ref: sym.name };
           usedMaps.add(sym.name);
         } else if (kind === 'data') {
           // A section symbol (static variable) carries the offset in imm; a variable symbol in its value.
           const off = (sym.type === STT_SECTION ? 0 : sym.value) + ins.imm;
+          if (off < 0 || off >= Math.max(1, symSec.size)) fail('E_ELF_RELOC', `lddw refers to offset ${off} of ${symSec.name} (${symSec.size} bytes)`, fileOff, secName);
           ins = { ...ins, src: BPF_PSEUDO_MAP_VALUE, imm: 0, imm64: BigInt(off >>> 0) << 32n, ref: symSec.name };
           usedMaps.add(symSec.name);
         } else if (symSec && (symSec.flags & SHF_EXECINSTR) !== 0) {
           // Function pointer (bpf_loop callbacks and the like): becomes BPF_PSEUDO_FUNC.
-          const tsc = code.get(sym.shndx)!;
+          const tsc = code.get(sym.shndx);
+          if (!tsc) fail('E_ELF_RELOC', `lddw refers to "${sym.name || symSec.name}", a code section without instructions`, fileOff, secName);
           const slot = (sym.type === STT_SECTION ? 0 : sym.value / 8) + Math.trunc(ins.imm / 8);
           const tf = funcAt(tsc, slot, fileOff);
           const tb = place(tf) + (slot - tf.start);
           ins = { ...ins, src: BPF_PSEUDO_FUNC, imm: tb - at - 1, imm64: BigInt.asUintN(32, BigInt(tb - at - 1)) };
         } else {
-          fail('E_ELF_RELOC', `lddw refers to "${sym.name || symSec?.name}" in a section that is not a map or data section`, fileOff);
+          fail('E_ELF_RELOC', `lddw refers to "${sym.name || symSec?.name}" in a section that is not a map or data section`, fileOff, secName);
         }
       } else if (isCall) {
         let tsc = sc, slot: number;
         if (rel && (rel.type === R_BPF_64_32 || rel.type === R_BPF_64_64)) {
-          if (rel.sym.shndx === 0) fail('E_ELF_EXTERN', `call to extern function "${rel.sym.name}" not supported`, fileOff);
+          if (rel.sym.shndx === 0) fail('E_ELF_EXTERN', `call to extern function "${rel.sym.name}" not supported`, fileOff, sc.section.name);
           const c = code.get(rel.sym.shndx);
-          if (!c) fail('E_ELF_CALL', `call target "${rel.sym.name}" is not in an executable section`, fileOff);
+          if (!c) fail('E_ELF_CALL', `call target "${rel.sym.name}" is not in an executable section`, fileOff, sc.section.name);
           tsc = c;
           slot = rel.sym.value / 8 + ins.imm + 1;
         } else {

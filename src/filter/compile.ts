@@ -92,10 +92,17 @@ function compileUnguarded(expr: string, options: CompileFilterOptions): FilterPr
   let final = cfg;
   // libpcap leaves programs with variable 802.11 header code unoptimized.
   if ((options.optimize ?? true) && !noOptimize) {
-    final = optimizeFilter(cfg);
+    try {
+      final = optimizeFilter(cfg);
+    } catch (e) {
+      // The whole expression is what rejects every packet: point at its start.
+      if (e instanceof ParseError && e.code === 'E_FILTER_REJECTS_ALL' && e.position === undefined) throw new ParseError(e.code, e.detail, { position: { column: 1 }, hint: e.hint, cause: e });
+      throw e;
+    }
   }
   const insns = emit(final);
-  validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap' });
+  // protochain is the one construct whose code loops (a wrapping `ja`), as libpcap's does.
+  validate(insns, { mode: options.linuxExtensions ? 'kernel' : 'libpcap', loops: true });
   let jit: ((p: Uint8Array, w?: number) => number) | undefined;
   let jitRange: CbpfRangeFunction | undefined;
   return {

@@ -2,16 +2,28 @@
 
 import { ParseError } from './errors.js';
 
-/** Parses hex bytes: whitespace, `0x` prefixes, commas and colons between bytes are allowed. */
+/**
+ * Parses hex bytes: whitespace, commas and colons may separate bytes, and each group may carry a
+ * `0x` prefix (`0x1` is one byte). A group of an odd number of digits without the prefix is an
+ * error (`1` or `abc` could mean more than one thing), as is any other character. Throws a
+ * ParseError `E_HEX` whose position is the 1-based column of the offending group or character.
+ */
 export function fromHex(text: string): Uint8Array {
-  const tokens = text.replace(/0x/gi, ' ').split(/[\s,:]+/).filter((t) => t.length > 0);
-  const joined = tokens.every((t) => t.length <= 2) ? tokens.map((t) => t.padStart(2, '0')).join('') : tokens.join('');
-  if (joined.length % 2 !== 0 || /[^0-9a-f]/i.test(joined)) {
-    throw new ParseError('E_HEX', 'invalid hex byte string');
+  const out: number[] = [];
+  const group = /[^\s,:]+/g;
+  for (let m = group.exec(text); m !== null; m = group.exec(text)) {
+    const prefixed = /^0x/i.test(m[0]);
+    const digits = prefixed ? m[0].slice(2) : m[0];
+    const start = m.index + (prefixed ? 2 : 0);
+    const bad = /[^0-9a-f]/i.exec(digits);
+    if (bad) throw new ParseError('E_HEX', `invalid hex digit ${JSON.stringify(bad[0])}`, { position: { column: start + bad.index + 1 } });
+    if (digits.length === 0) throw new ParseError('E_HEX', '0x without digits', { position: { column: m.index + 1 } });
+    if (digits.length % 2 !== 0 && !(prefixed && digits.length === 1)) {
+      throw new ParseError('E_HEX', `odd number of hex digits in ${JSON.stringify(m[0].length > 20 ? `${m[0].slice(0, 20)}...` : m[0])}`, { position: { column: m.index + 1 } });
+    }
+    for (let i = digits.length % 2 === 1 ? -1 : 0; i < digits.length; i += 2) out.push(parseInt(digits.slice(Math.max(0, i), i + 2), 16));
   }
-  const out = new Uint8Array(joined.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(joined.substr(i * 2, 2), 16);
-  return out;
+  return Uint8Array.from(out);
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));

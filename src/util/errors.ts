@@ -33,6 +33,8 @@ export class BpfkitError extends Error {
   readonly detail: string;
 
   constructor(code: string, detail: string, options: ErrorOptions = {}) {
+    // One line always: a name taken from the input (a section, a symbol) may hold line breaks.
+    detail = detail.replace(/\r/g, '\\r').replace(/\n/g, '\\n');
     super(detail + formatPosition(options.position), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;

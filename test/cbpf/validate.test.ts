@@ -46,9 +46,18 @@ describe('libpcap (bpf_validate)', () => {
     expect(rejects([insn(0xb4, 0), insn(0x06, 0)], 'libpcap')).toEqual({ code: 'E_CBPF_OPCODE', insn: 0 });
     expect(rejects([insn(0x55, 0), insn(0x06, 0)], 'libpcap')).toEqual({ code: 'E_CBPF_OPCODE', insn: 0 });
   });
-  it('allows backward ja through 32-bit wrap-around (protochain) but not past the end', () => {
-    ok([insn(0x00, 0), insn(0x05, 0xfffffffe), insn(0x06, 0)], 'libpcap');
+  it('rejects a backward ja written as a wrapping offset unless loops are allowed (protochain), and never past the end', () => {
+    expect(rejects([insn(0x00, 0), insn(0x05, 0xfffffffe), insn(0x06, 0)], 'libpcap')).toEqual({ code: 'E_CBPF_BACKWARD_JUMP', insn: 1 });
+    // The issue's case: `5 0 0 4294967293` at instruction 3 of 5 jumps back to 1.
+    const wrap = parseProgram('5\n0 0 0 0\n7 0 0 0\n4 0 0 1\n5 0 0 4294967293\n6 0 0 0\n');
+    for (const mode of ['libpcap', 'kernel', 'seccomp'] as const) expect(rejects(wrap, mode)).toEqual({ code: 'E_CBPF_BACKWARD_JUMP', insn: 3 });
+    expect(() => validate([insn(0x00, 0), insn(0x05, 0xfffffffe), insn(0x06, 0)], { mode: 'libpcap', loops: true })).not.toThrow();
     expect(rejects([insn(0x05, 1), insn(0x06, 0)], 'libpcap')).toEqual({ code: 'E_CBPF_JUMP_RANGE', insn: 0 });
+  });
+  it('rejects fields a sock_filter cannot hold', () => {
+    for (const bad of [{ code: 0x06, jt: -1, jf: 0, k: 0 }, { code: 0x06, jt: 0, jf: 256, k: 0 }, { code: 0x06, jt: 0, jf: 0, k: 2 ** 32 }, { code: 0x10000, jt: 0, jf: 0, k: 0 }, { code: 0x06, jt: 0.5, jf: 0, k: 0 }]) {
+      expect(rejects([bad], 'libpcap')).toEqual({ code: 'E_CBPF_FIELD', insn: 0 });
+    }
   });
   it('accepts any ret class encoding, shifts of 32 and unknown ancillary offsets', () => {
     ok([insn(0x0e)], 'libpcap');
@@ -67,7 +76,8 @@ describe('kernel (bpf_check_classic)', () => {
     ok('ld #1\nrsh #31\nret a', 'kernel');
   });
   it('allows forward ja only', () => {
-    expect(rejects([insn(0x00, 0), insn(0x05, 0xfffffffe), insn(0x06, 0)], 'kernel')).toEqual({ code: 'E_CBPF_JUMP_RANGE', insn: 1 });
+    expect(rejects([insn(0x00, 0), insn(0x05, 0xfffffffe), insn(0x06, 0)], 'kernel')).toEqual({ code: 'E_CBPF_BACKWARD_JUMP', insn: 1 });
+    expect(rejects([insn(0x00, 0), insn(0x05, 1), insn(0x06, 0)], 'kernel')).toEqual({ code: 'E_CBPF_JUMP_RANGE', insn: 1 });
   });
   it('rejects unknown ancillary offsets and accepts known ones', () => {
     expect(rejects([insn(0x20, 0xfffff040), insn(0x06, 0)], 'kernel')).toEqual({ code: 'E_CBPF_ANCILLARY', insn: 0 });

@@ -70,10 +70,11 @@ describe('parseBtf', () => {
     const kind = good.slice(); kind[24 + 7] = 31; bad(kind, 'E_BTF_KIND');
     const str = good.slice(); new DataView(str.buffer).setUint32(24, 9999, true); bad(str, 'E_BTF_STRING');
     const len = good.slice(); new DataView(len.buffer).setUint32(12, 1 << 20, true); bad(len, 'E_BTF_TRUNCATED');
-    const ptr = writeBtf([0, info(BtfKind.PTR), 99], []);
-    expect(() => parseBtf(ptr).sizeOf(1)).not.toThrow(); // a pointer's size needs no target
-    const td = writeBtf([0, info(BtfKind.TYPEDEF), 99], []);
-    try { parseBtf(td).sizeOf(1); expect.unreachable(); } catch (e) { expect((e as BpfkitError).code).toBe('E_BTF_TYPE_ID'); }
+    // A dangling type id is rejected when parsing (as the kernel's btf_check_all_types does), whatever refers to it.
+    bad(writeBtf([0, info(BtfKind.PTR), 99], []), 'E_BTF_TYPE_ID');
+    bad(writeBtf([0, info(BtfKind.TYPEDEF), 99], []), 'E_BTF_TYPE_ID');
+    expect(() => parseBtf(writeBtf([0, info(BtfKind.PTR), 0], [])).sizeOf(1)).not.toThrow(); // a pointer's size needs no target
+    try { parseBtf(writeBtf([0, info(BtfKind.PTR), 99], [])); } catch (e) { expect((e as BpfkitError).message).toBe('section ".BTF": type 1 (PTR) refers to type 99 in its type, of 1 types (at offset 24)'); }
     const loop = writeBtf([0, info(BtfKind.TYPEDEF), 1], []);
     try { parseBtf(loop).sizeOf(1); expect.unreachable(); } catch (e) { expect((e as BpfkitError).code).toBe('E_BTF_LOOP'); }
   });

@@ -1,10 +1,12 @@
 /** The libpcap reference: a wrapper around test/reference/native/libpcap-ref.c that batches many requests through one process. */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { insn, type Insn } from '../../src/cbpf/index.js';
 import { buildNative } from './native.js';
-import { hasCommand } from './reference.js';
+import { corpusDir, hasCommand, isRoot } from './reference.js';
 
 /** Why the libpcap reference cannot run here, or undefined when it can. */
 export function libpcapMissing(): string | undefined {
@@ -17,6 +19,44 @@ let exe: string | undefined;
 function helper(): string {
   exe ??= buildNative('libpcap-ref', ['-lpcap']);
   return exe;
+}
+
+/**
+ * libpcap's test names (`*.libpcap.test` in hosts, ethers and networks, from the corpus's
+ * libpcap-test-names.json) installed for the helper only: its own mount namespace sees a
+ * read-only overlay of /etc holding them (and `files` as the only name service, so a name the
+ * tables lack fails at once instead of waiting on DNS). Needs root and overlayfs; undefined when
+ * that is not possible here, with the reason in {@link libpcapNamesMissing}.
+ */
+let overlay: { dir?: string; why?: string } | undefined;
+function namesOverlay(): { dir?: string; why?: string } {
+  if (overlay) return overlay;
+  const names = path.join(corpusDir, 'pcap-filter/libpcap-test-names.json');
+  if (!existsSync(names)) return (overlay = { why: 'libpcap-test-names.json not found' });
+  if (!isRoot() || !hasCommand('unshare')) return (overlay = { why: 'installing the *.libpcap.test names for libpcap needs root and unshare' });
+  const t = JSON.parse(readFileSync(names, 'utf8')) as { hosts: { addr: string; name: string }[]; ethers: { mac: string; name: string }[]; networks: { net: string; name: string }[] };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-libpcap-names-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const keep = (f: string): string => (existsSync(f) ? readFileSync(f, 'utf8') : '');
+  writeFileSync(path.join(dir, 'hosts'), keep('/etc/hosts') + t.hosts.map((h) => `${h.addr} ${h.name}\n`).join(''));
+  writeFileSync(path.join(dir, 'ethers'), t.ethers.map((e) => `${e.mac} ${e.name}\n`).join(''));
+  writeFileSync(path.join(dir, 'networks'), keep('/etc/networks') + t.networks.map((n) => `${n.name} ${n.net}\n`).join(''));
+  writeFileSync(path.join(dir, 'nsswitch.conf'), 'passwd: files\ngroup: files\nhosts: files\nnetworks: files\nethers: files\nprotocols: files\nservices: files\n');
+  try {
+    const got = execFileSync('unshare', ['--mount', 'sh', '-c', OVERLAY_SCRIPT, 'sh', dir, 'getent', 'hosts', t.hosts[0].name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (!got.includes(t.hosts[0].addr)) return (overlay = { why: 'the /etc overlay did not resolve the test names' });
+  } catch (e) {
+    return (overlay = { why: `cannot overlay /etc in a mount namespace: ${(e as Error).message.split('\n')[0]}` });
+  }
+  return (overlay = { dir });
+}
+
+// Run in a fresh mount namespace: overlay /etc with the names directory, then exec the command.
+const OVERLAY_SCRIPT = 'mount -t overlay overlay -o "lowerdir=$1:/etc" /etc && shift && exec "$@"';
+
+/** Why libpcap cannot see the `*.libpcap.test` names here, or undefined when every helper run has them. */
+export function libpcapNamesMissing(): string | undefined {
+  return namesOverlay().why;
 }
 
 /** Options of a compile: as `pcap_open_dead(linkType, snaplen)` + `pcap_compile(expr, optimize, netmask)`. */
@@ -66,7 +106,9 @@ function parseProg(s: string): Insn[] {
 /** Sends request lines to one helper process and splits its output into one block per request. */
 function run(lines: string[], multiline: boolean[]): string[][] {
   if (lines.length === 0) return [];
-  const out = execFileSync(helper(), [], { input: lines.join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 30 });
+  const names = namesOverlay().dir;
+  const [cmd, args] = names === undefined ? [helper(), []] : ['unshare', ['--mount', 'sh', '-c', OVERLAY_SCRIPT, 'sh', names, helper()]];
+  const out = execFileSync(cmd, args, { input: lines.join('\n') + '\n', encoding: 'utf8', maxBuffer: 1 << 30 });
   const all = out.split('\n');
   const blocks: string[][] = [];
   let at = 0;

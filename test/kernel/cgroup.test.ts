@@ -7,15 +7,17 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgType } from '../../src/ebpf/index.js';
 import { Kernel, attachCgroup, cgroup2MountPoint } from '../../src/kernel/index.js';
+import { skipReason } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { countAt, countingSpec } from './helpers/probe-progs.js';
 
 const PY = '/usr/bin/python3';
-const why = (await kernelSkip('cgroup hooks')) ?? (existsSync(PY) ? undefined : (console.warn(`[skip] cgroup hooks: ${PY} not found`), `${PY} not found`));
+const why = (await kernelSkip('cgroup hooks')) ?? skipReason('cgroup hooks', { files: [PY] });
 
 // Sends N 10-byte UDP datagrams to a socket of its own on 127.0.0.1, then opens M more sockets; prints "sendFailures received socketFailures".
 const SCRIPT = `
 import socket, sys
+import { skipReason } from '../helpers/reference.js';
 n, m = int(sys.argv[1]), int(sys.argv[2])
 def sock():
     try: return socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasCommand, repoRoot } from '../helpers/reference.js';
+import { hasCommand, repoRoot, reportSkip } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { createVethPair } from './helpers/netns.js';
 
@@ -42,7 +42,7 @@ describe.skipIf(why !== undefined)('examples', () => {
   it('malloc-count counts a python3 process\'s mallocs by pid', async (ctx) => {
     const py = '/usr/bin/python3';
     if (!existsSync(py)) {
-      console.warn(`[skip] malloc-count example: ${py} not found`);
+      reportSkip('malloc-count example', `${py} not found`);
       ctx.skip();
       return;
     }
@@ -85,7 +85,7 @@ describe.skipIf(why !== undefined)('examples', () => {
   it('disksnoop histograms the latency of direct block writes', async (ctx) => {
     const fsType = execFileSync('stat', ['-f', '-c', '%T', repoRoot], { encoding: 'utf8' }).trim();
     if (!hasCommand('dd') || fsType === 'tmpfs' || fsType === 'overlayfs') {
-      console.warn(`[skip] disksnoop example: needs dd and a block-backed file system (the repo is on ${fsType})`);
+      reportSkip('disksnoop example', `needs dd and a block-backed file system (the repo is on ${fsType})`);
       ctx.skip();
       return;
     }
@@ -108,7 +108,7 @@ describe.skipIf(why !== undefined)('examples', () => {
 
   it('xdp-proto-drop on a veth pair: counts ICMP, and dropping it loses every ping', async (ctx) => {
     if (!hasCommand('ip') || !hasCommand('ping')) {
-      console.warn('[skip] xdp example: needs ip and ping');
+      reportSkip('xdp example', 'needs ip and ping');
       ctx.skip();
       return;
     }

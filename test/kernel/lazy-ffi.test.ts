@@ -1,14 +1,13 @@
 // The kernel layer loads its FFI only when the backend is opened: importing it maps no koffi native code (checked in /proc/self/maps of a fresh process).
 
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseCpuList } from '../../src/kernel/index.js';
-import { repoRoot } from '../helpers/reference.js';
+import { repoRoot, skipReason } from '../helpers/reference.js';
 
 describe('lazy FFI', () => {
-  it.skipIf(!existsSync('/proc/self/maps'))('importing src/kernel does not load koffi; opening the seam does', () => {
+  it.skipIf(skipReason('lazy ffi', { files: ['/proc/self/maps'] }) !== undefined)('importing src/kernel does not load koffi; opening the seam does', () => {
     const script = `
       import { readFileSync } from 'node:fs';
       const loaded = () => readFileSync('/proc/self/maps', 'utf8').includes('koffi');

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MapType, ProgType } from '../../src/ebpf/index.js';
 import type { Insn, ProgramSpec } from '../../src/ebpf/index.js';
 import { Kernel, RingBufferReader, SYSCALLS_AARCH64, SYSCALLS_X86_64, VMLINUX_BTF, attachRawTracepoint, attachTpBtf, attachTracepoint, tpBtfId } from '../../src/kernel/index.js';
-import { hasCommand } from '../helpers/reference.js';
+import { hasCommand, reportSkip } from '../helpers/reference.js';
 import { DW, W, call, exit, ins, jmp, ldMap, lddw, ldx, movImm, movReg, st, stx } from './helpers/asm.js';
 import { kernelSkip, mountPrivate } from './helpers/kernel.js';
 
@@ -153,7 +153,7 @@ describe.skipIf(why !== undefined)('links and ring buffer', () => {
 
     it('syscalls/sys_enter_gettid counts exactly our calls', async (ctx) => {
       if (!tracefs || !existsSync(path.join(tracefs, 'events/syscalls/sys_enter_gettid/id'))) {
-        console.warn('[skip] tracepoint test: tracefs or syscall tracepoints unavailable');
+        reportSkip('tracepoint test', 'tracefs or syscall tracepoints unavailable');
         ctx.skip();
         return;
       }

@@ -93,9 +93,9 @@ describe.skipIf(why !== undefined)('kernel parity: socket filter test runs (form
   });
 });
 
-describe.skipIf(why !== undefined)('kernel deviations from RFC 9669 found by the parity suite', () => {
-  // Seen twice in one session on 6.18 x86-64 (r0 kept INT64_MAX), not reproduced later: the kernel side only warns.
-  it('32-bit cmpxchg zero-extends r0 (the VM does; the kernel was seen not to)', async () => {
+describe.skipIf(why !== undefined)('32-bit cmpxchg and r0, VM vs kernel', () => {
+  // Once seen on 6.18 x86-64 (r0 kept INT64_MAX) and not reproduced since: any difference fails, as for every other case.
+  it('32-bit cmpxchg zero-extends r0 in the VM and in the kernel (RFC 9669, and the verifier\'s explicit zext since Linux 5.13)', async () => {
     const kernel = await Kernel.open();
     // r0 = INT64_MAX; the word at r10-44 is 0xffffffff = w0, so the exchange succeeds and r0 = old value, zero-extended.
     const recipe: Recipe = {
@@ -108,12 +108,11 @@ describe.skipIf(why !== undefined)('kernel deviations from RFC 9669 found by the
         { k: 'atomic', dw: false, off: -44, src: 0, aop: 0xf1 },
       ],
     };
-    // buildProgram adds w0 = w0 after 32-bit cmpxchg for the random suite; here the bare instruction is wanted.
     const spec = buildProgram(recipe, 'cmpxchg32');
-    spec.insns = spec.insns.filter((i, n, all) => !(i.code === 0xbc && i.dst === 0 && i.src === 0 && all[n - 1]?.code === 0xc3));
+    expect(spec.insns.some((i, n, all) => i.code === 0xbc && i.dst === 0 && i.src === 0 && all[n - 1]?.code === 0xc3)).toBe(false);
     const r0 = (o: { maps: Record<string, string[]> }) => o.maps.out[0].slice(9, 25);
     for (const engine of engines) expect(r0(await onVm(spec, recipe.packet, engine)), engine).toBe('ffffffff00000000');
-    const k = r0(await onKernel(kernel, spec, recipe.packet));
-    if (k !== 'ffffffff00000000') console.warn(`[parity] kernel deviation: 32-bit cmpxchg left r0 = ${k} (little-endian hex), RFC 9669 says zero-extended`);
+    // Run a few times: the deviation seen once was not deterministic.
+    for (let i = 0; i < 5; i++) expect(r0(await onKernel(kernel, spec, recipe.packet)), `kernel run ${i}`).toBe('ffffffff00000000');
   });
 });

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { MapType, ProgType, helperName } from '../../src/ebpf/index.js';
 import { FakeSys, Kernel, Probes, requireFeature } from '../../src/kernel/index.js';
 import { UnsupportedError, UsageError } from '../../src/util/index.js';
-import { hasCommand } from '../helpers/reference.js';
+import { skipReason } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 
 const why = await kernelSkip('kernel feature probes');
@@ -50,7 +50,7 @@ describe.skipIf(why !== undefined)('feature probes (real kernel)', () => {
     }
   });
 
-  it.skipIf(!hasCommand('bpftool'))('agrees with bpftool feature probe on program and map types', () => {
+  it.skipIf(why === undefined && skipReason('probes vs bpftool', { commands: ['bpftool'] }) !== undefined)('agrees with bpftool feature probe on program and map types', () => {
     const ref = bpftoolVerdicts();
     expect(ref.size).toBeGreaterThan(20);
     let compared = 0;
@@ -79,7 +79,7 @@ describe.skipIf(why !== undefined)('feature probes (real kernel)', () => {
 
   // bpftool (6.1 here) only recognises "invalid func"/"unknown func", so it calls helpers that newer verifiers refuse with
   // "program of this type cannot use helper" supported: our set must lie inside its set, and be the known-good core.
-  it.skipIf(!hasCommand('bpftool'))('helpers xdp and socket_filter may call: within what bpftool reports, and the core ones present', () => {
+  it.skipIf(why === undefined && skipReason('helpers vs bpftool', { commands: ['bpftool'] }) !== undefined)('helpers xdp and socket_filter may call: within what bpftool reports, and the core ones present', () => {
     const out = execFileSync('bpftool', ['feature', 'probe', 'kernel'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     // Helpers newer than this bpftool (it stops at its own header's last id) are not in its output at all.
     const known = new Set([...out.matchAll(/- (bpf_\w+)/g)].map((m) => m[1]));

@@ -8,12 +8,12 @@ import { ProgType } from '../../src/ebpf/index.js';
 import { functionSymbols, readSegments, symbolOffset, vaddrToOffset } from '../../src/elf/index.js';
 import { Kernel, attachUprobe, readUsdtProbes, resolveBinary } from '../../src/kernel/index.js';
 import { BpfkitError } from '../../src/util/index.js';
-import { hasCommand } from '../helpers/reference.js';
+import { skipReason } from '../helpers/reference.js';
 import { buildDir } from './helpers/c-build.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { PT_REGS_X64, countAt, countingSpec } from './helpers/probe-progs.js';
 
-const why = (await kernelSkip('uprobe')) ?? (hasCommand('gcc') ? undefined : (console.warn('[skip] uprobe: gcc not installed'), 'gcc not installed'));
+const why = (await kernelSkip('uprobe')) ?? skipReason('uprobe', { commands: ['gcc'] });
 
 // Waits for a line on stdin (so the probe is attached first), then calls work(i) for i = 1..N.
 const MAIN = `

@@ -7,7 +7,7 @@ import { MapType, ProgType, ProgramBuilder, R0, R1, R2, R6, R7, R8, R10 } from '
 import type { ProgramSpec } from '../../src/ebpf/index.js';
 import { Kernel, attachUsdt, emitUsdtArg, fileOffsetToAddress, parseUsdtArg, parseUsdtArgs, readUsdtProbes } from '../../src/kernel/index.js';
 import type { UsdtArg, UsdtSemaphoreMode } from '../../src/kernel/index.js';
-import { hasCommand } from '../helpers/reference.js';
+import { hasCommand, reportSkip, skipReason } from '../helpers/reference.js';
 import { buildDir } from './helpers/c-build.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { countAt } from './helpers/probe-progs.js';
@@ -50,7 +50,7 @@ describe('usdt argument specs', () => {
 
 // Debian puts it under the multiarch include dir.
 const hasSdt = ['/usr/include/sys/sdt.h', '/usr/include/x86_64-linux-gnu/sys/sdt.h', '/usr/include/aarch64-linux-gnu/sys/sdt.h'].some(existsSync);
-const why = (await kernelSkip('usdt')) ?? (hasSdt && hasCommand('gcc') ? undefined : (console.warn('[skip] usdt: <sys/sdt.h> (systemtap-sdt-dev) or gcc missing'), 'no sdt.h'));
+const why = (await kernelSkip('usdt')) ?? skipReason('usdt', { commands: ['gcc'], missing: hasSdt ? undefined : '<sys/sdt.h> (systemtap-sdt-dev) missing' });
 
 // bpfkit:tick fires only when its semaphore is raised; bpfkit:plain (whose semaphore nobody checks) always fires.
 const PROGRAM = `
@@ -118,7 +118,7 @@ describe.skipIf(why !== undefined)('usdt probes in gcc-built programs', () => {
 
   it('reads the notes as readelf -n shows them', (ctx) => {
     if (!hasCommand('readelf')) {
-      console.warn('[skip] usdt notes vs readelf: readelf not installed');
+      reportSkip('usdt notes vs readelf', 'readelf not installed');
       ctx.skip();
       return;
     }

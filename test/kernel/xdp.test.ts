@@ -2,12 +2,12 @@
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasCommand, repoRoot } from '../helpers/reference.js';
+import { repoRoot, skipReason } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { createVethPair } from './helpers/netns.js';
 import type { VethPair } from './helpers/netns.js';
 
-const why = (await kernelSkip('xdp/tcx on veth')) ?? (['ip', 'ping'].every(hasCommand) ? undefined : (console.warn('[skip] xdp/tcx on veth: needs ip (iproute2) and ping (iputils-ping)'), 'needs ip and ping'));
+const why = (await kernelSkip('xdp/tcx on veth')) ?? skipReason('xdp/tcx on veth', { commands: ['ip', 'ping'] });
 
 describe.skipIf(why !== undefined)('xdp and tcx on a veth pair', () => {
   let pair: VethPair;

@@ -266,9 +266,8 @@ function expand(op: Op): Insn[] {
       // BPF_MEMSX (0x80) sign-extends B/H/W loads (v4).
       return [ins(op.sx ? 0x81 | op.size : 0x61 | op.size, op.dst, 10, op.off)];
     case 'atomic':
-      // After a 32-bit cmpxchg, w0 = w0: Linux 6.18 (x86-64) was seen leaving r0's upper half set after one
-      // (see parity-edge.test.ts); the explicit zero-extension keeps the random comparison about the VM.
-      return op.aop === 0xf1 && !op.dw ? [ins(0xc3, 10, op.src, op.off, op.aop), ins(0xbc, 0, 0)] : [ins(op.dw ? 0xdb : 0xc3, 10, op.src, op.off, op.aop)];
+      // The bare instruction, 32-bit cmpxchg included: r0's zero-extension is part of what VM and kernel must agree on.
+      return [ins(op.dw ? 0xdb : 0xc3, 10, op.src, op.off, op.aop)];
     case 'pkt-ld':
       return [ldx(op.size, op.dst, 6, op.off)];
     case 'pkt-st':

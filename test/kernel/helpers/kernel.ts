@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Kernel } from '../../../src/kernel/index.js';
-import { skipReason } from '../../helpers/reference.js';
+import { reportSkip, skipReason } from '../../helpers/reference.js';
 
 /** The reason to skip kernel tests, printed once per label; undefined when bpf() works. */
 export async function kernelSkip(label: string): Promise<string | undefined> {
@@ -16,9 +16,7 @@ export async function kernelSkip(label: string): Promise<string | undefined> {
     k.createMap({ name: 'probe', type: 2, keySize: 4, valueSize: 4, maxEntries: 1 }).close();
     return undefined;
   } catch (e) {
-    const reason = `bpf() not permitted: ${(e as Error).message}`;
-    console.warn(`[skip] ${label}: ${reason}`);
-    return reason;
+    return reportSkip(label, `bpf() not permitted: ${(e as Error).message}`);
   }
 }
 
