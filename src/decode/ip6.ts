@@ -37,7 +37,7 @@ export function printIp6(p: Printer, off: number, length: number): void {
   const dst = p.ip6addr(off + 24);
   let nh = p.u8(off + 6);
   const hlim = p.u8(off + 7);
-  p.layer('ip6', { src, dst, nextHeader: nh, hopLimit: hlim, payloadLength: plen, flowLabel: p.u32(off) & 0xfffff });
+  if (p.json) p.layer('ip6', { src, dst, nextHeader: nh, hopLimit: hlim, payloadLength: plen, flowLabel: p.u32(off) & 0xfffff });
   if (p.options.verbose) {
     const flow = p.u32(off);
     const tc = (flow >> 20) & 0xff;

@@ -22,6 +22,8 @@ const OPTION_NAMES: Record<number, string> = {
   0: 'eol', 1: 'nop', 2: 'mss', 3: 'wscale', 4: 'sackOK', 5: 'sack', 6: 'echo', 7: 'echoreply', 8: 'TS', 11: 'cc',
   12: 'ccnew', 13: 'ccecho', 19: 'md5', 20: 'scps', 28: 'uto', 29: 'tcp-ao', 30: 'mptcp', 34: 'tfo', 254: 'exp',
 };
+/** `Flags [...]` for every flags byte, made once. */
+const FLAG_TEXT: readonly string[] = Array.from({ length: 256 }, (_, f) => `Flags [${flagString(f, FLAGS)}]`);
 /** Options we print completely; tcpdump decodes the others further. */
 const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13]);
 /** TCP ports whose payload tcpdump decodes further (print-tcp.c). */
@@ -39,7 +41,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   const sport = p.u16(off);
   const dport = p.u16(off + 2);
   p.print(`${ip.src}.${sport} > ${ip.dst}.${dport}: `);
-  const layer = p.layer('tcp', { srcPort: sport, dstPort: dport });
+  const layer = p.json ? p.layer('tcp', { srcPort: sport, dstPort: dport }) : undefined;
   let hlen = (p.u8(off + 12) >> 4) * 4;
   if (hlen < 20) {
     p.print(` tcp ${length - hlen} [bad hdr length ${hlen} - too short, < 20]`);
@@ -56,8 +58,8 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
     return;
   }
   const flags = p.u16(off + 12) & 0xff;
-  p.print(`Flags [${flagString(flags, FLAGS)}]`);
-  Object.assign(layer, { flags, seq, ack, window: win });
+  p.print(FLAG_TEXT[flags]);
+  if (layer) Object.assign(layer, { flags, seq, ack, window: win });
   let thseq = 0;
   let thack = 0;
   let rev = false;
@@ -190,7 +192,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
     p.print(']');
   }
   p.print(`, length ${length}`);
-  layer.payloadLength = length;
+  if (layer) layer.payloadLength = length;
   if (length <= 0) return;
   const payload = off + (p.u8(off + 12) >> 4) * 4;
   if (flags & 0x04 && p.options.verbose) {

@@ -45,7 +45,7 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   length -= 8;
   if (ulen < length) length = ulen;
   const udpLength = ulen;
-  p.layer('udp', { srcPort: sport, dstPort: dport, length });
+  if (p.json) p.layer('udp', { srcPort: sport, dstPort: dport, length });
   if (off + 8 > p.end) {
     addrs(sport, dport);
     p.need(off + 8, 1);
