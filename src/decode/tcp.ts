@@ -2,6 +2,7 @@
 
 import { printDomain } from './dns.js';
 import { inCksum, shouldBe } from './ip.js';
+import { printMptcp } from './mptcp.js';
 import { type Printer, flagString } from './printer.js';
 import { printHttp } from './txtproto.js';
 
@@ -25,7 +26,7 @@ const OPTION_NAMES: Record<number, string> = {
 /** `Flags [...]` for every flags byte, made once. */
 const FLAG_TEXT: readonly string[] = Array.from({ length: 256 }, (_, f) => `Flags [${flagString(f, FLAGS)}]`);
 /** Options we print completely; tcpdump decodes the others further. */
-const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13]);
+const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 30]);
 /** TCP ports whose payload tcpdump decodes further (print-tcp.c). */
 const DECODED_PORTS = new Set([21, 22, 23, 25, 43, 80, 139, 179, 323, 445, 554, 639, 646, 1723, 2049, 6379, 6633, 6653, 8080, 8554, 10288, 111]);
 
@@ -175,6 +176,15 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
           p.print(` val ${p.u32(cp)} ecr ${p.u32(cp + 4)}`);
           break;
         case 0: case 1: case 4:
+          break;
+        case 30:
+          datalen = len - 2;
+          if (!lencheck(datalen)) return badOpt(p);
+          if (!printMptcp(p, cp - 2, len, flags)) {
+            // tcpdump closes the option list after the mark.
+            p.print('[bad opt]]');
+            return;
+          }
           break;
         default:
           // tcpdump decodes these further (md5, mptcp, tfo, uto, ...).
