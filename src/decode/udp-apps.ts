@@ -1,0 +1,86 @@
+/** Application decoders behind UDP ports (tcpdump's udp_print port dispatch): HSRP, NTP and BOOTP/DHCP summaries. */
+
+import type { Printer } from './printer.js';
+
+/** Prints the UDP payload of `length` bytes at `off`; false when the text is shorter than tcpdump's. */
+export type UdpAppPrinter = (p: Printer, off: number, length: number) => boolean;
+
+const HSRP_OPS = ['hello', 'coup', 'resign'];
+const HSRP_STATES: Record<number, string> = { 0: 'initial', 1: 'learn', 2: 'listen', 4: 'speak', 8: 'standby', 16: 'active' };
+const NTP_MODES = ['unspecified', 'symmetric active', 'symmetric passive', 'Client', 'Server', 'Broadcast', 'Control Message', 'Reserved'];
+const BOOTP_OPS: Record<number, string> = { 1: 'Request', 2: 'Reply' };
+
+/** Seconds as tcpdump's unsigned_relts_print: `1h2m3s`, `0s` for none. */
+export function relativeTime(secs: number): string {
+  if (secs === 0) return '0s';
+  let s = '';
+  for (const [n, unit] of [[31536000, 'y'], [604800, 'w'], [86400, 'd'], [3600, 'h'], [60, 'm'], [1, 's']] as const) {
+    if (secs >= n) {
+      s += `${Math.floor(secs / n)}${unit}`;
+      secs %= n;
+    }
+  }
+  return s;
+}
+
+/** Up to `n` bytes as text, stopping at a NUL, unprintable bytes escaped (tcpdump's nd_printjnp). */
+export function printableText(p: Printer, off: number, n: number): string {
+  let s = '';
+  for (let i = 0; i < n; i++) {
+    let c = p.u8(off + i);
+    if (c === 0) break;
+    if (c > 0x7f) {
+      s += 'M-';
+      c &= 0x7f;
+    }
+    s += c < 0x20 || c === 0x7f ? `^${String.fromCharCode(c ^ 0x40)}` : String.fromCharCode(c);
+  }
+  return s;
+}
+
+/** HSRP version 0 (RFC 2281), print-hsrp.c. */
+function printHsrp(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'hsrp';
+  const version = p.u8(off);
+  p.print(`HSRPv${version}`);
+  if (version !== 0) return true;
+  const op = p.u8(off + 1);
+  p.print(`-${HSRP_OPS[op] ?? `unknown (${op})`} ${length}: `);
+  const state = p.u8(off + 2);
+  p.print(`state=${HSRP_STATES[state] ?? `Unknown (${state})`} group=${p.u8(off + 6)} `);
+  const reserved = p.u8(off + 7);
+  if (reserved !== 0) p.print(`[reserved=${reserved}!] `);
+  p.print(`addr=${p.ipaddr(off + 16)}`);
+  if (p.options.verbose) {
+    p.print(` hellotime=${relativeTime(p.u8(off + 3))} holdtime=${relativeTime(p.u8(off + 4))} priority=${p.u8(off + 5)}`);
+    p.print(` auth="${printableText(p, off + 8, 8)}"`);
+  }
+  return true;
+}
+
+/** NTP: the one-line summary; `-v` adds the whole header on further lines, which we do not print. */
+function printNtp(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'ntp';
+  const status = p.u8(off);
+  p.print(`NTPv${(status >> 3) & 7}`);
+  p.print(`, ${NTP_MODES[status & 7]}, length ${length}`);
+  return !p.options.verbose;
+}
+
+/** BOOTP/DHCP: the one-line summary; `-v` prints the fields and options, which we do not. */
+function printBootp(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'bootp';
+  const op = p.u8(off);
+  p.print(`BOOTP/DHCP, ${BOOTP_OPS[op] ?? `unknown (0x${op.toString(16).padStart(2, '0')})`}`);
+  if (p.u8(off + 1) === 1 && p.u8(off + 2) === 6) p.print(` from ${p.mac(off + 28)}`);
+  p.print(`, length ${length}`);
+  return !p.options.verbose;
+}
+
+/** By UDP port, either side. */
+export const UDP_APPS = new Map<number, UdpAppPrinter>([
+  [67, printBootp],
+  [68, printBootp],
+  [123, printNtp],
+  [1985, printHsrp],
+]);
