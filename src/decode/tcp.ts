@@ -212,11 +212,33 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   if (sport === 53 || dport === 53) {
     p.print(' ');
     printDomain(p, payload, length, true);
+  } else if (printTcpApp(p, BEFORE_HTTP.find((port) => sport === port || dport === port))) {
+    // printed by the port's decoder
   } else if ((sport === 80 || dport === 80 || sport === 8080 || dport === 8080) && !BEFORE_HTTP.some((port) => sport === port || dport === port)) {
     p.print(': ');
     printHttp(p, payload, length);
   } else if (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport)) {
     p.complete = false;
+  }
+}
+
+/**
+ * The decoders of the first port tcp_print tests that matched: BGP says `: BGP` and, without -v,
+ * nothing more; OpenFlow says `: OpenFlow` and lists the messages on further lines (not decoded here).
+ */
+function printTcpApp(p: Printer, port: number | undefined): boolean {
+  switch (port) {
+    case 179:
+      p.print(': BGP');
+      if (p.options.verbose) p.complete = false;
+      return true;
+    case 6633:
+    case 6653:
+      p.print(': OpenFlow');
+      p.complete = false;
+      return true;
+    default:
+      return false;
   }
 }
 
