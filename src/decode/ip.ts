@@ -2,6 +2,7 @@
 
 import { printEsp } from './esp.js';
 import { printGre } from './gre.js';
+import { IP_PROTO_APPS } from './routing.js';
 import { printIcmp } from './icmp.js';
 import { printIgmp } from './igmp.js';
 import { type Printer, flagString } from './printer.js';
@@ -119,9 +120,15 @@ function demux(p: Printer, off: number, length: number, proto: number, ipStart: 
     case 2:
       printIgmp(p, off, length);
       return;
-    default:
+    default: {
+      const app = IP_PROTO_APPS.get(proto);
+      if (app !== undefined) {
+        if (!app(p, off, length)) p.complete = false;
+        return;
+      }
       p.complete = false;
       p.print(` ip-proto-${proto} ${length}`);
+    }
   }
 }
 

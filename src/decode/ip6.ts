@@ -4,6 +4,7 @@ import { printIcmp6 } from './icmp6.js';
 import { ipprotoName } from './ipproto.js';
 import { printEsp } from './esp.js';
 import { printGre } from './gre.js';
+import { IP_PROTO_APPS } from './routing.js';
 import type { Printer } from './printer.js';
 import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
@@ -103,9 +104,15 @@ export function printIp6(p: Printer, off: number, length: number): void {
       case 50:
         printEsp(p, cp, remaining);
         break;
-      default:
+      default: {
+        const app = IP_PROTO_APPS.get(nh);
+        if (app !== undefined) {
+          if (!app(p, cp, remaining)) p.complete = false;
+          break;
+        }
         p.complete = false;
         p.print(` ip-proto-${nh} ${remaining}`);
+      }
     }
     break;
   }

@@ -72,7 +72,7 @@ function printBootp(p: Printer, off: number, length: number): boolean {
   p.protocol = 'bootp';
   const op = p.u8(off);
   p.print(`BOOTP/DHCP, ${BOOTP_OPS[op] ?? `unknown (0x${op.toString(16).padStart(2, '0')})`}`);
-  if (p.u8(off + 1) === 1 && p.u8(off + 2) === 6) p.print(` from ${p.mac(off + 28)}`);
+  if (op === 1 && p.u8(off + 1) === 1 && p.u8(off + 2) === 6) p.print(` from ${p.mac(off + 28)}`);
   p.print(`, length ${length}`);
   return !p.options.verbose;
 }
