@@ -6,6 +6,7 @@ import { printIp } from './ip.js';
 import { printIp6 } from './ip6.js';
 import { printMpls } from './mpls.js';
 import type { Printer } from './printer.js';
+import { printPtp } from './ptp.js';
 
 /** Decodes the payload of ethertype `t`; false when the type is not one we decode. */
 export function printEthertype(p: Printer, t: number, off: number, length: number): boolean {
@@ -19,6 +20,9 @@ export function printEthertype(p: Printer, t: number, off: number, length: numbe
     case ETHERTYPE_ARP:
     case ETHERTYPE_REVARP:
       printArp(p, off, length);
+      return true;
+    case 0x88f7:
+      printPtp(p, off);
       return true;
     case 0x8847:
     case 0x8848:

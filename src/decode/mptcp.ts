@@ -29,7 +29,6 @@ function capable(p: Printer, off: number, len: number, flags: number): boolean {
   if (len === 12 || len >= 20) {
     p.print(` {${hex64(p, off + 4)}`);
     if (len >= 20) p.print(`,${hex64(p, off + 12)}`);
-    if (len >= 22) p.print(`,data_len=${p.u16(off + 20)}`);
     p.print('}');
   }
   return true;

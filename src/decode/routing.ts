@@ -53,6 +53,8 @@ function printOspf(p: Printer, off: number, length: number): boolean {
   p.protocol = 'ospf';
   const version = p.u8(off);
   const type = p.u8(off + 1);
+  // OSPFv2 with cryptographic authentication: the digest trailing the packet is not counted.
+  if (version === 2 && p.u16(off + 14) === 2) length -= p.u8(off + 19);
   p.print(`OSPFv${version}, ${OSPF_TYPES[type] ?? `unknown packet type (${type})`}, length ${length}`);
   return !p.options.verbose && (version === 2 || version === 3);
 }

@@ -1,6 +1,7 @@
 /** Application decoders behind UDP ports (tcpdump's udp_print port dispatch): HSRP, NTP and BOOTP/DHCP summaries. */
 
 import type { Printer } from './printer.js';
+import { printPtp } from './ptp.js';
 
 /** Prints the UDP payload of `length` bytes at `off`; false when the text is shorter than tcpdump's. */
 export type UdpAppPrinter = (p: Printer, off: number, length: number) => boolean;
@@ -77,10 +78,17 @@ function printBootp(p: Printer, off: number, length: number): boolean {
   return !p.options.verbose;
 }
 
+function ptpOverUdp(p: Printer, off: number): boolean {
+  printPtp(p, off);
+  return true;
+}
+
 /** By UDP port, either side. */
 export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [67, printBootp],
   [68, printBootp],
   [123, printNtp],
+  [319, ptpOverUdp],
+  [320, ptpOverUdp],
   [1985, printHsrp],
 ]);
