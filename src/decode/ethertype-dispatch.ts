@@ -1,5 +1,6 @@
 /** Dispatch from an ethertype to the network-layer decoder (tcpdump's ethertype_print). */
 
+import { printAoe } from './aoe.js';
 import { printArp } from './arp.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_REVARP } from './ethertypes.js';
 import { printIp } from './ip.js';
@@ -20,6 +21,9 @@ export function printEthertype(p: Printer, t: number, off: number, length: numbe
     case ETHERTYPE_ARP:
     case ETHERTYPE_REVARP:
       printArp(p, off, length);
+      return true;
+    case 0x88a2:
+      printAoe(p, off, length);
       return true;
     case 0x88f7:
       printPtp(p, off);

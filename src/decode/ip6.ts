@@ -5,7 +5,7 @@ import { ipprotoName } from './ipproto.js';
 import { printEsp } from './esp.js';
 import { printGre } from './gre.js';
 import { IP_PROTO_APPS } from './routing.js';
-import type { Printer } from './printer.js';
+import { HEX2, type Printer } from './printer.js';
 import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
 import { printVrrp } from './vrrp.js';
@@ -63,6 +63,22 @@ export function printIp6(p: Printer, off: number, length: number): void {
         nh = p.u8(cp);
         cp += hl;
         remaining -= hl;
+        continue;
+      }
+      case 51: {
+        // Authentication header: its fields, then the header it protects.
+        p.protocol = 'ah';
+        const sumlen = p.u8(cp + 1) << 2;
+        p.print(`AH(spi=0x${p.u32(cp + 4).toString(16).padStart(8, '0')}`);
+        if (p.options.verbose) p.print(`,sumlen=${sumlen}`);
+        p.print(`,seq=0x${p.u32(cp + 8).toString(16)},icv=0x`);
+        p.need(cp + 12, sumlen - 4);
+        let icv = '';
+        for (let i = cp + 12; i < cp + 8 + sumlen; i++) icv += HEX2[p.data[i]];
+        p.print(`${icv}): `);
+        nh = p.u8(cp);
+        cp += 8 + sumlen;
+        remaining -= 8 + sumlen;
         continue;
       }
       case 44: {
