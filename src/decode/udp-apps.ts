@@ -1,10 +1,10 @@
 /** Application decoders behind UDP ports (tcpdump's udp_print port dispatch): HSRP, NTP and BOOTP/DHCP summaries. */
 
-import type { Printer } from './printer.js';
+import { flagString, type Printer } from './printer.js';
 import { printPtp } from './ptp.js';
 
 /** Prints the UDP payload of `length` bytes at `off`; false when the text is shorter than tcpdump's. */
-export type UdpAppPrinter = (p: Printer, off: number, length: number) => boolean;
+export type UdpAppPrinter = (p: Printer, off: number, length: number, dport: number) => boolean;
 
 const HSRP_OPS = ['hello', 'coup', 'resign'];
 const HSRP_STATES: Record<number, string> = { 0: 'initial', 1: 'learn', 2: 'listen', 4: 'speak', 8: 'standby', 16: 'active' };
@@ -83,6 +83,24 @@ function ptpOverUdp(p: Printer, off: number): boolean {
   return true;
 }
 
+const BFD_PORTS: Record<number, string> = { 3784: 'Control', 4784: 'Multihop', 6784: 'Lag' };
+const BFD_STATES = ['AdminDown', 'Down', 'Init', 'Up'];
+const BFD_FLAGS = [[0x20, 'Poll'], [0x10, 'Final'], [0x08, 'Control Plane Independent'], [0x04, 'Authentication Present'], [0x02, 'Demand'], [0x01, 'Multipoint']] as const;
+
+/** BFD version 1 control packets (RFC 5880); tcpdump names the session kind by the destination port. */
+function printBfd(p: Printer, off: number, length: number, dport: number): boolean {
+  p.protocol = 'bfd';
+  const version = p.u8(off) >> 5;
+  if (dport === 3785 || version !== 1) {
+    // Echo packets and version 0 print differently; not decoded here.
+    p.print(`BFDv${version}`);
+    return false;
+  }
+  const flags = p.u8(off + 1);
+  p.print(`BFDv1, ${BFD_PORTS[dport] ?? `unknown (${dport})`}, State ${BFD_STATES[flags >> 6]}, Flags: [${flagString(flags & 0x3f, BFD_FLAGS, ', ')}], length: ${length}`);
+  return !p.options.verbose;
+}
+
 /** By UDP port, either side. */
 export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [67, printBootp],
@@ -91,4 +109,8 @@ export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [319, ptpOverUdp],
   [320, ptpOverUdp],
   [1985, printHsrp],
+  [3784, printBfd],
+  [3785, printBfd],
+  [4784, printBfd],
+  [6784, printBfd],
 ]);

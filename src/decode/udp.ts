@@ -69,7 +69,7 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   if (app !== undefined) {
     // tcpdump tests ports in its own order: where the other port has a printer we lack, ours may not be the one it picks.
     const other = UDP_APPS.has(sport) ? dport : sport;
-    if (!app(p, off + 8, length) || (DECODED_PORTS.has(other) && !UDP_APPS.has(other))) p.complete = false;
+    if (!app(p, off + 8, length, dport) || (DECODED_PORTS.has(other) && !UDP_APPS.has(other))) p.complete = false;
     return;
   }
   if (!p.options.quick && (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport))) p.complete = false;
