@@ -90,9 +90,14 @@ const BFD_FLAGS = [[0x20, 'Poll'], [0x10, 'Final'], [0x08, 'Control Plane Indepe
 /** BFD version 1 control packets (RFC 5880); tcpdump names the session kind by the destination port. */
 function printBfd(p: Printer, off: number, length: number, dport: number): boolean {
   p.protocol = 'bfd';
+  if (dport === 3785) {
+    // Echo packets are opaque to all but their sender: tcpdump names them (and dumps them with -v).
+    p.print(`BFD, Echo, length: ${length}`);
+    return !p.options.verbose;
+  }
   const version = p.u8(off) >> 5;
-  if (dport === 3785 || version !== 1) {
-    // Echo packets and version 0 print differently; not decoded here.
+  if (version !== 1) {
+    // Version 0 prints differently; not decoded here.
     p.print(`BFDv${version}`);
     return false;
   }
