@@ -17,7 +17,11 @@ describe('table-driven formatting', () => {
     for (let n = 0; n < 5000; n++) {
       const a = new Uint8Array(16);
       // Mostly zero groups, so that runs of every length and position occur.
-      for (let g = 0; g < 8; g++) if (r() < 0.5) ((a[2 * g] = r() < 0.5 ? 0 : Math.floor(r() * 256)), (a[2 * g + 1] = Math.floor(r() * 256)));
+      for (let g = 0; g < 8; g++) {
+        if (r() >= 0.5) continue;
+        a[2 * g] = r() < 0.5 ? 0 : Math.floor(r() * 256);
+        a[2 * g + 1] = Math.floor(r() * 256);
+      }
       // glibc prints ::a.b.c.d forms the URL serializer does not: those are tested apart.
       if (a.subarray(0, 10).every((b) => b === 0) && ((a[10] === 0xff && a[11] === 0xff) || (a[10] === 0 && a[11] === 0 && (a[12] | a[13]) !== 0))) continue;
       const groups = Array.from({ length: 8 }, (_, g) => ((a[2 * g] << 8) | a[2 * g + 1]).toString(16)).join(':');
