@@ -2,6 +2,9 @@
 
 import { flagString, type Printer } from './printer.js';
 import { printPtp } from './ptp.js';
+import { printEther } from './ether.js';
+import { printEthertype } from './ethertype-dispatch.js';
+import { ethertypeName } from './ethertypes.js';
 
 /** Prints the UDP payload of `length` bytes at `off`; false when the text is shorter than tcpdump's. */
 export type UdpAppPrinter = (p: Printer, off: number, length: number, dport: number) => boolean;
@@ -106,6 +109,62 @@ function printBfd(p: Printer, off: number, length: number, dport: number): boole
   return !p.options.verbose;
 }
 
+/** sFlow version 5 datagrams: the agent line, which is all tcpdump prints without -v. */
+function printSflow(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'sflow';
+  const version = p.u32(off);
+  if (version !== 5) {
+    p.print(`sFlow version ${version} packet not supported`);
+    return true;
+  }
+  const v6 = p.u32(off + 4) === 2;
+  const agent = v6 ? p.ip6addr(off + 8) : p.ipaddr(off + 8);
+  const agentId = p.u32(off + (v6 ? 24 : 12));
+  p.print(`sFlowv5, ${v6 ? 'IPv6' : 'IPv4'} agent ${agent}, agent-id ${agentId}, length ${length}`);
+  return !p.options.verbose;
+}
+
+const GENEVE_FLAGS = [[0x80, 'O'], [0x40, 'C']] as const;
+
+/** Geneve (RFC 8926): the tunnel header, its options' size, then the inner frame by its protocol type. */
+function printGeneve(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'geneve';
+  p.print('Geneve');
+  const verOpt = p.u8(off);
+  if (verOpt >> 6 !== 0) {
+    p.print(` ERROR: unknown-version ${verOpt >> 6}`);
+    return true;
+  }
+  const flags = p.u8(off + 1);
+  const proto = p.u16(off + 2);
+  const vni = (p.u16(off + 4) << 8) | p.u8(off + 6);
+  const reserved = p.u8(off + 7);
+  const optLen = (verOpt & 0x3f) * 4;
+  if (length < 8 + optLen) {
+    p.print(` [bad opt len ${optLen}]`);
+    return true;
+  }
+  p.print(`, Flags [${flagString(flags, GENEVE_FLAGS)}], vni 0x${vni.toString(16)}`);
+  if (reserved) p.print(`, rsvd 0x${reserved.toString(16)}`);
+  if (p.options.linkHeader) p.print(`, proto ${ethertypeName(proto) === 'Unknown' ? 'unknown' : ethertypeName(proto)} (0x${proto.toString(16).padStart(4, '0')})`);
+  if (optLen) p.print(`, options [${optLen} bytes]`);
+  // -v prints the options and starts the inner frame on a new line: not decoded here.
+  if (p.options.verbose) return false;
+  p.print(': ');
+  const inner = off + 8 + optLen;
+  const innerLen = length - 8 - optLen;
+  if (!printEthertype(p, proto, inner, innerLen)) {
+    if (proto === 0x6558) {
+      // The inner frame's header is not the capture's link header (the -x dump starts after the outer one).
+      const linkHeaderLength = p.linkHeaderLength;
+      printEther(p, inner, innerLen);
+      p.linkHeaderLength = linkHeaderLength;
+    }
+    else p.print(`geneve-proto-0x${proto.toString(16)}`);
+  }
+  return true;
+}
+
 /** By UDP port, either side. */
 export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [67, printBootp],
@@ -117,5 +176,7 @@ export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [3784, printBfd],
   [3785, printBfd],
   [4784, printBfd],
+  [6081, printGeneve],
+  [6343, printSflow],
   [6784, printBfd],
 ]);
