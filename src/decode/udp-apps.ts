@@ -113,6 +113,11 @@ function printBfd(p: Printer, off: number, length: number, dport: number): boole
 function printSflow(p: Printer, off: number, length: number): boolean {
   p.protocol = 'sflow';
   const version = p.u32(off);
+  // The fixed datagram header (with an IPv4 agent) is 28 bytes.
+  if (length < 28) {
+    p.print(`sFlowv${version} [length ${length} < 28] (invalid)`);
+    return version === 5;
+  }
   if (version !== 5) {
     p.print(`sFlow version ${version} packet not supported`);
     return true;

@@ -24,12 +24,12 @@ function firstLine(s: string): string {
 }
 
 // Floors near the measured shares (see the log line each mode prints).
-const FIRST_FLOOR_N = 0.52;
-const WHOLE_FLOOR_N = 0.495;
-const FIRST_FLOOR_E = 0.52;
-const WHOLE_FLOOR_E = 0.495;
-const FIRST_FLOOR_V = 0.785;
-const WHOLE_FLOOR_V = 0.43;
+const FIRST_FLOOR_N = 0.765;
+const WHOLE_FLOOR_N = 0.705;
+const FIRST_FLOOR_E = 0.765;
+const WHOLE_FLOOR_E = 0.705;
+const FIRST_FLOOR_V = 0.86;
+const WHOLE_FLOOR_V = 0.50;
 
 /** tcpdump's output split into one text per packet (continuation lines start with white space). */
 async function tcpdumpLines(file: string, flags: string[]): Promise<string[]> {
