@@ -170,6 +170,66 @@ function printGeneve(p: Printer, off: number, length: number): boolean {
   return true;
 }
 
+/** TLV names by type; others are printed in ways not decoded here. */
+const BABEL_TLVS: Record<number, string> = {
+  0: 'pad1', 1: 'padN', 2: 'ack-req', 3: 'ack', 4: 'hello', 5: 'ihu', 6: 'router-id', 7: 'nh', 8: 'update', 9: 'request',
+  10: 'mh-request', 16: 'mac', 17: 'pc',
+};
+
+/** Babel version 2 (RFC 8966) without -v: the body length and each TLV's name, one step per TLV. */
+function printBabel(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'babel';
+  p.print('babel');
+  if (p.u8(off) !== 42) {
+    p.print(' invalid header');
+    return true;
+  }
+  const version = p.u8(off + 1);
+  p.print(` ${version}`);
+  if (version !== 2) {
+    p.print(' unknown version');
+    return true;
+  }
+  if (p.options.verbose) return false;
+  const bodylen = p.u16(off + 2);
+  p.print(` (${bodylen})`);
+  let known = babelTlvs(p, off + 4, bodylen);
+  // What follows the body is the packet trailer (RFC 8967: MACs), after a bar.
+  if (length - 4 > bodylen) {
+    p.print(' |');
+    known = babelTlvs(p, off + 4 + bodylen, length - 4 - bodylen) && known;
+  }
+  return known;
+}
+
+/** The names of the TLVs in `n` bytes at `off`; false when one is of a type not decoded here. */
+function babelTlvs(p: Printer, off: number, n: number): boolean {
+  let known = true;
+  for (let i = 0; i < n; ) {
+    const m = off + i;
+    const type = p.u8(m);
+    if (type === 0) {
+      p.print(' pad1');
+      i += 1;
+      continue;
+    }
+    const len = p.u8(m + 1);
+    p.need(m, 2 + len);
+    const name = BABEL_TLVS[type];
+    if (name === undefined) known = false;
+    p.print(` ${name ?? 'unknown'}`);
+    if (type === 8) {
+      if (len < 10) p.print('/truncated');
+      else {
+        const flags = p.u8(m + 3);
+        p.print(`${flags & 0x80 ? '/prefix' : ''}${flags & 0x40 ? '/id' : ''}${flags & 0x3f ? '/unknown' : ''}`);
+      }
+    }
+    i += len + 2;
+  }
+  return known;
+}
+
 /** By UDP port, either side. */
 export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [67, printBootp],
@@ -182,6 +242,8 @@ export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [3785, printBfd],
   [4784, printBfd],
   [6081, printGeneve],
+  [6696, printBabel],
+  [6697, printBabel],
   [6343, printSflow],
   [6784, printBfd],
 ]);
