@@ -230,6 +230,26 @@ function babelTlvs(p: Printer, off: number, n: number): boolean {
   return known;
 }
 
+const LI_DIRECTIONS: Record<number, string> = { 1: 'unused', 2: 'egress', 3: 'ingress' };
+const LI_TYPES: Record<number, string> = { 4: 'undecided', 5: 'ipv4', 6: 'ipv6', 7: 'ethernet' };
+const LI_SUBTYPES: Record<number, string> = { 1: 'single VLAN tag', 2: 'double VLAN tag', 3: 'untagged' };
+
+/** Broadcom lawful-intercept shim: its 4-byte header; -v decodes the intercepted packet, which we do not. */
+function printBcmLi(p: Printer, off: number, length: number): boolean {
+  p.protocol = 'bcm_li';
+  if (length < 4) {
+    p.print(` (length ${length} < 4) (invalid)`);
+    return true;
+  }
+  const shim = p.u32(off);
+  if (p.options.verbose) return false;
+  p.print(`BCM-LI-SHIM: direction ${LI_DIRECTIONS[shim >>> 29] ?? 'unknown'}, pkt-type ${LI_TYPES[(shim >>> 25) & 0xf] ?? 'unknown'}`);
+  p.print(`, pkt-subtype ${LI_SUBTYPES[(shim >>> 22) & 7] ?? 'unknown'}, li-id ${shim & 0x3fffff}`);
+  // tcpdump checks that the whole payload was captured.
+  p.need(off + 4, length - 4);
+  return true;
+}
+
 /** By UDP port, either side. */
 export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [67, printBootp],
@@ -242,6 +262,7 @@ export const UDP_APPS = new Map<number, UdpAppPrinter>([
   [3785, printBfd],
   [4784, printBfd],
   [6081, printGeneve],
+  [49152, printBcmLi],
   [6696, printBabel],
   [6697, printBabel],
   [6343, printSflow],
