@@ -2,7 +2,7 @@
 
 import { printAoe } from './aoe.js';
 import { printArp } from './arp.js';
-import { printLldp, printSlow } from './link-protos.js';
+import { printEapol, printLldp, printSlow } from './link-protos.js';
 import { ETHERTYPE_ARP, ETHERTYPE_IP, ETHERTYPE_IPV6, ETHERTYPE_REVARP } from './ethertypes.js';
 import { printIp } from './ip.js';
 import { printIp6 } from './ip6.js';
@@ -22,6 +22,9 @@ export function printEthertype(p: Printer, t: number, off: number, length: numbe
     case ETHERTYPE_ARP:
     case ETHERTYPE_REVARP:
       printArp(p, off, length);
+      return true;
+    case 0x888e:
+      printEapol(p, off);
       return true;
     case 0x88cc:
       printLldp(p, off, length);

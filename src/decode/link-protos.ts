@@ -1,4 +1,4 @@
-/** Link-level control protocols tcpdump names in one line without -v: LLDP and the slow protocols (LACP, Marker). */
+/** Link-level control protocols tcpdump names in one line without -v: LLDP, the slow protocols (LACP, Marker), EAPOL. */
 
 import type { Printer } from './printer.js';
 
@@ -59,5 +59,16 @@ export function printSlow(p: Printer, off: number, length: number): void {
     return;
   }
   p.print(`${name}v${p.u8(off + 1)}, length ${length}`);
+  if (p.options.verbose) p.complete = false;
+}
+
+const EAPOL_TYPES: Record<number, string> = { 0: 'EAP packet', 1: 'EAPOL start', 2: 'EAPOL logoff', 3: 'EAPOL key', 4: 'EAPOL Encapsulated ASF alert' };
+
+/** 802.1X EAPOL (ethertype 0x888e): the frame type, version and body length; -v decodes the body. */
+export function printEapol(p: Printer, off: number): void {
+  p.protocol = 'eap';
+  const version = p.u8(off);
+  const type = p.u8(off + 1);
+  p.print(`${EAPOL_TYPES[type] ?? 'unknown'} (${type}) v${version}, len ${p.u16(off + 2)}`);
   if (p.options.verbose) p.complete = false;
 }
