@@ -173,7 +173,7 @@ function printGeneve(p: Printer, off: number, length: number): boolean {
 /** TLV names by type; others are printed in ways not decoded here. */
 const BABEL_TLVS: Record<number, string> = {
   0: 'pad1', 1: 'padN', 2: 'ack-req', 3: 'ack', 4: 'hello', 5: 'ihu', 6: 'router-id', 7: 'nh', 8: 'update', 9: 'request',
-  10: 'mh-request', 16: 'mac', 17: 'pc',
+  10: 'seqno-request', 11: 'tspc', 12: 'hmac', 16: 'mac', 17: 'pc',
 };
 
 /** Babel version 2 (RFC 8966) without -v: the body length and each TLV's name, one step per TLV. */
@@ -193,6 +193,11 @@ function printBabel(p: Printer, off: number, length: number): boolean {
   if (p.options.verbose) return false;
   const bodylen = p.u16(off + 2);
   p.print(` (${bodylen})`);
+  if (length < 4 + bodylen) {
+    // A body longer than the datagram: tcpdump's exact account of it is not reproduced.
+    p.print(' (invalid)');
+    return false;
+  }
   let known = babelTlvs(p, off + 4, bodylen);
   // What follows the body is the packet trailer (RFC 8967: MACs), after a bar.
   if (length - 4 > bodylen) {
@@ -214,6 +219,10 @@ function babelTlvs(p: Printer, off: number, n: number): boolean {
       continue;
     }
     const len = p.u8(m + 1);
+    if (i + 2 + len > n) {
+      p.print(' (invalid)');
+      return false;
+    }
     p.need(m, 2 + len);
     const name = BABEL_TLVS[type];
     if (name === undefined) known = false;

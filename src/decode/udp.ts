@@ -66,10 +66,10 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
     return;
   }
   const app = p.options.quick ? undefined : (UDP_APPS.get(sport) ?? UDP_APPS.get(dport));
-  if (app !== undefined) {
-    // tcpdump tests ports in its own order: where the other port has a printer we lack, ours may not be the one it picks.
-    const other = UDP_APPS.has(sport) ? dport : sport;
-    if (!app(p, off + 8, length, dport) || (DECODED_PORTS.has(other) && !UDP_APPS.has(other))) p.complete = false;
+  // tcpdump tests ports in its own order: where the other port has a printer we lack, ours may not be the one it picks.
+  const other = UDP_APPS.has(sport) ? dport : sport;
+  if (app !== undefined && !(DECODED_PORTS.has(other) && !UDP_APPS.has(other))) {
+    if (!app(p, off + 8, length, dport)) p.complete = false;
     return;
   }
   if (!p.options.quick && (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport))) p.complete = false;

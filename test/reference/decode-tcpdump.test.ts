@@ -24,12 +24,12 @@ function firstLine(s: string): string {
 }
 
 // Floors near the measured shares (see the log line each mode prints).
-const FIRST_FLOOR_N = 0.765;
-const WHOLE_FLOOR_N = 0.705;
-const FIRST_FLOOR_E = 0.765;
-const WHOLE_FLOOR_E = 0.705;
-const FIRST_FLOOR_V = 0.86;
-const WHOLE_FLOOR_V = 0.50;
+const FIRST_FLOOR_N = 0.795;
+const WHOLE_FLOOR_N = 0.74;
+const FIRST_FLOOR_E = 0.795;
+const WHOLE_FLOOR_E = 0.74;
+const FIRST_FLOOR_V = 0.865;
+const WHOLE_FLOOR_V = 0.505;
 
 /** tcpdump's output split into one text per packet (continuation lines start with white space). */
 async function tcpdumpLines(file: string, flags: string[]): Promise<string[]> {
