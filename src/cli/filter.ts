@@ -84,7 +84,8 @@ async function run(argv: string[], io: Io): Promise<number> {
   const out = flagString(args, 'write');
   const snapOpt = flagInt(args, 'snaplen');
   const engine = flagString(args, 'engine') ?? 'jit';
-  const printOpts: PrintOptions = printOptionsFrom(args);
+  // JSON layers are built only for --json: the text alone needs none of them.
+  const printOpts: PrintOptions = { ...printOptionsFrom(args), layers: json };
   const lineBuffered = flagSet(args, 'lineBuffered');
   // tcpdump prints packets unless it writes them (-w) or counts them.
   const printing = !countOnly && !out;

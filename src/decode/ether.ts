@@ -16,9 +16,12 @@ export function printEther(p: Printer, off: number, length: number): void {
     p.complete = true;
     return;
   }
-  const dst = p.mac(off);
-  const src = p.mac(off + 6);
+  p.need(off, 12);
   const eflag = p.options.linkHeader;
+  // The addresses are formatted only when something prints or records them.
+  const base = off;
+  const src = eflag || p.json ? p.mac(off + 6) : '';
+  const dst = src ? p.mac(off) : '';
   if (eflag) p.print(`${src} > ${dst}, `);
   const origLength = length;
   let lt = p.u16(off + 12);
@@ -59,7 +62,7 @@ export function printEther(p: Printer, off: number, length: number): void {
     }
     const savedEnd = p.end;
     p.end = Math.min(p.end, off + length);
-    printLlc(p, off, length, { src, dst });
+    printLlc(p, off, length, { src: p.mac(base + 6), dst: p.mac(base) });
     p.end = savedEnd;
     return;
   }
@@ -69,7 +72,7 @@ export function printEther(p: Printer, off: number, length: number): void {
   }
   if (!printEthertype(p, lt, off, length)) {
     if (!eflag) {
-      p.print(`${src} > ${dst}, ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')}), length ${origLength}: `);
+      p.print(`${p.mac(base + 6)} > ${p.mac(base)}, ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')}), length ${origLength}: `);
     }
     p.complete = false;
   }

@@ -35,6 +35,10 @@ export function printIcmp6(p: Printer, off: number, length: number, _ipStart: nu
     case 2:
       p.print(`${name}, mtu ${p.u32(off + 4)}`);
       break;
+    case 143:
+      // MLDv2 report: the record count; -v lists the records.
+      p.print(`${name}, ${p.u16(off + 6)} group record(s)`);
+      break;
     default:
       p.complete = false;
       p.print(name ?? `type-#${type}`);

@@ -2,13 +2,13 @@
 
 import { printLink, type IfNameResolver } from './link.js';
 import { DecodeState, Printer, Truncated, type DecodeOptions, type Layer } from './printer.js';
-import { formatTimestamp, type TimestampFormat } from './timestamp.js';
+import { ClockCache, formatTimestamp, type TimestampFormat } from './timestamp.js';
 import { asciiText, hexDump } from './hexdump.js';
 
 export { DecodeState, formatIp6 } from './printer.js';
 export type { DecodeOptions, Layer } from './printer.js';
 export { hasLinkPrinter, type IfNameResolver } from './link.js';
-export { formatTimestamp, type TimestampFormat } from './timestamp.js';
+export { ClockCache, formatTimestamp, type TimestampFormat } from './timestamp.js';
 export { asciiText, hexDump } from './hexdump.js';
 
 /** What one packet decoded to. */
@@ -37,6 +37,23 @@ export function decodePacket(
   return runDecoder(data, origLen, linkType, options, state, ifName).decoded;
 }
 
+/** The options with their defaults, made once per options object rather than once per packet. */
+const resolved = new WeakMap<DecodeOptions, Required<DecodeOptions>>();
+function resolvedOptions(options: DecodeOptions): Required<DecodeOptions> {
+  let r = resolved.get(options);
+  if (r === undefined) {
+    r = {
+      verbose: options.verbose ?? 0,
+      linkHeader: options.linkHeader ?? false,
+      quick: options.quick ?? false,
+      absoluteSeq: options.absoluteSeq ?? false,
+      layers: options.layers ?? true,
+    };
+    resolved.set(options, r);
+  }
+  return r;
+}
+
 function runDecoder(
   data: Uint8Array,
   origLen: number,
@@ -45,13 +62,7 @@ function runDecoder(
   state: DecodeState,
   ifName: IfNameResolver | undefined,
 ): { decoded: Decoded; linkHeaderLength: number } {
-  const opts: Required<DecodeOptions> = {
-    verbose: options.verbose ?? 0,
-    linkHeader: options.linkHeader ?? false,
-    quick: options.quick ?? false,
-    absoluteSeq: options.absoluteSeq ?? false,
-  };
-  const p = new Printer(data, data.length, opts, state);
+  const p = new Printer(data, data.length, resolvedOptions(options), state);
   try {
     if (!printLink(p, linkType, origLen, ifName)) {
       p.complete = false;
@@ -87,6 +98,8 @@ export class PrintState {
   readonly decode = new DecodeState();
   prev: { sec: number; nsec: number } | undefined;
   first: { sec: number; nsec: number } | undefined;
+  /** The last second's wall-clock text, reused while packets stay within it. */
+  readonly clock = new ClockCache();
 }
 
 /**
@@ -99,17 +112,26 @@ export function formatPacket(
   state: PrintState,
 ): { text: string; decoded: Decoded | undefined } {
   const caplen = pkt.data.length;
-  const bad: string[] = [];
-  if (caplen === 0) bad.push(' caplen==0');
-  if (pkt.origLen === 0) bad.push(' len==0');
-  else if (pkt.origLen < caplen) bad.push(` len(${pkt.origLen}) < caplen(${caplen})`);
-  if (caplen > MAXIMUM_SNAPLEN) bad.push(` caplen(${caplen}) > ${MAXIMUM_SNAPLEN}`);
-  if (pkt.origLen > MAXIMUM_SNAPLEN) bad.push(` len(${pkt.origLen}) > ${MAXIMUM_SNAPLEN}`);
-  if (bad.length) return { text: `[Invalid header:${bad.join(',')}]`, decoded: undefined };
-  const ts = { sec: pkt.tsSec, nsec: pkt.tsNsec };
-  state.first ??= ts;
-  let text = formatTimestamp(options.timestamp ?? 'default', pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano);
-  state.prev = ts;
+  if (caplen === 0 || pkt.origLen === 0 || pkt.origLen < caplen || caplen > MAXIMUM_SNAPLEN || pkt.origLen > MAXIMUM_SNAPLEN) {
+    const bad: string[] = [];
+    if (caplen === 0) bad.push(' caplen==0');
+    if (pkt.origLen === 0) bad.push(' len==0');
+    else if (pkt.origLen < caplen) bad.push(` len(${pkt.origLen}) < caplen(${caplen})`);
+    if (caplen > MAXIMUM_SNAPLEN) bad.push(` caplen(${caplen}) > ${MAXIMUM_SNAPLEN}`);
+    if (pkt.origLen > MAXIMUM_SNAPLEN) bad.push(` len(${pkt.origLen}) > ${MAXIMUM_SNAPLEN}`);
+    return { text: `[Invalid header:${bad.join(',')}]`, decoded: undefined };
+  }
+  const format = options.timestamp ?? 'default';
+  let text: string;
+  if (format === 'default' || format === 'none' || format === 'epoch') {
+    // The forms that need no other packet's time: no objects kept per packet.
+    text = formatTimestamp(format, pkt.tsSec, pkt.tsNsec, undefined, undefined, options.nano, state.clock);
+  } else {
+    const ts = { sec: pkt.tsSec, nsec: pkt.tsNsec };
+    state.first ??= ts;
+    text = formatTimestamp(format, pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano, state.clock);
+    state.prev = ts;
+  }
   const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName);
   text += p.decoded.text;
   if (options.hex) {

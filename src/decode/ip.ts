@@ -2,6 +2,7 @@
 
 import { printEsp } from './esp.js';
 import { printGre } from './gre.js';
+import { IP_PROTO_APPS } from './routing.js';
 import { printIcmp } from './icmp.js';
 import { printIgmp } from './igmp.js';
 import { type Printer, flagString } from './printer.js';
@@ -57,7 +58,7 @@ export function printIp(p: Printer, off: number, length: number): void {
   const ttl = p.u8(off + 8);
   const src = p.ipaddr(off + 12);
   const dst = p.ipaddr(off + 16);
-  p.layer('ip', { src, dst, proto, ttl, id: p.u16(off + 4), tos: p.u8(off + 1), length: p.u16(off + 2), headerLength: hlen, flags: ipOff & 0xe000, fragmentOffset: (ipOff & 0x1fff) * 8 });
+  if (p.json) p.layer('ip', { src, dst, proto, ttl, id: p.u16(off + 4), tos: p.u8(off + 1), length: p.u16(off + 2), headerLength: hlen, flags: ipOff & 0xe000, fragmentOffset: (ipOff & 0x1fff) * 8 });
   len -= hlen;
   if (p.options.verbose) {
     const tos = p.u8(off + 1);
@@ -91,7 +92,7 @@ export function printIp(p: Printer, off: number, length: number): void {
     demux(p, off + hlen, len, proto, off, (ipOff & 0x2000) !== 0, src, dst);
   } else {
     p.print(`${src} > ${dst}: ip-proto-${proto}`);
-    p.layers[p.layers.length - 1].fragment = true;
+    if (p.json) p.layers[p.layers.length - 1].fragment = true;
   }
   p.end = savedEnd;
 }
@@ -119,9 +120,15 @@ function demux(p: Printer, off: number, length: number, proto: number, ipStart: 
     case 2:
       printIgmp(p, off, length);
       return;
-    default:
+    default: {
+      const app = IP_PROTO_APPS.get(proto);
+      if (app !== undefined) {
+        if (!app(p, off, length)) p.complete = false;
+        return;
+      }
       p.complete = false;
       p.print(` ip-proto-${proto} ${length}`);
+    }
   }
 }
 

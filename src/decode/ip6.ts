@@ -4,7 +4,8 @@ import { printIcmp6 } from './icmp6.js';
 import { ipprotoName } from './ipproto.js';
 import { printEsp } from './esp.js';
 import { printGre } from './gre.js';
-import type { Printer } from './printer.js';
+import { IP_PROTO_APPS } from './routing.js';
+import { HEX2, type Printer } from './printer.js';
 import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
 import { printVrrp } from './vrrp.js';
@@ -37,7 +38,7 @@ export function printIp6(p: Printer, off: number, length: number): void {
   const dst = p.ip6addr(off + 24);
   let nh = p.u8(off + 6);
   const hlim = p.u8(off + 7);
-  p.layer('ip6', { src, dst, nextHeader: nh, hopLimit: hlim, payloadLength: plen, flowLabel: p.u32(off) & 0xfffff });
+  if (p.json) p.layer('ip6', { src, dst, nextHeader: nh, hopLimit: hlim, payloadLength: plen, flowLabel: p.u32(off) & 0xfffff });
   if (p.options.verbose) {
     const flow = p.u32(off);
     const tc = (flow >> 20) & 0xff;
@@ -62,6 +63,22 @@ export function printIp6(p: Printer, off: number, length: number): void {
         nh = p.u8(cp);
         cp += hl;
         remaining -= hl;
+        continue;
+      }
+      case 51: {
+        // Authentication header: its fields, then the header it protects.
+        p.protocol = 'ah';
+        const sumlen = p.u8(cp + 1) << 2;
+        p.print(`AH(spi=0x${p.u32(cp + 4).toString(16).padStart(8, '0')}`);
+        if (p.options.verbose) p.print(`,sumlen=${sumlen}`);
+        p.print(`,seq=0x${p.u32(cp + 8).toString(16)},icv=0x`);
+        p.need(cp + 12, sumlen - 4);
+        let icv = '';
+        for (let i = cp + 12; i < cp + 8 + sumlen; i++) icv += HEX2[p.data[i]];
+        p.print(`${icv}): `);
+        nh = p.u8(cp);
+        cp += 8 + sumlen;
+        remaining -= 8 + sumlen;
         continue;
       }
       case 44: {
@@ -103,9 +120,15 @@ export function printIp6(p: Printer, off: number, length: number): void {
       case 50:
         printEsp(p, cp, remaining);
         break;
-      default:
+      default: {
+        const app = IP_PROTO_APPS.get(nh);
+        if (app !== undefined) {
+          if (!app(p, cp, remaining)) p.complete = false;
+          break;
+        }
         p.complete = false;
         p.print(` ip-proto-${nh} ${remaining}`);
+      }
     }
     break;
   }

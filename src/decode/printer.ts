@@ -10,6 +10,8 @@ export interface DecodeOptions {
   quick?: boolean;
   /** `-S`: absolute TCP sequence numbers. */
   absoluteSeq?: boolean;
+  /** Build the JSON layers (default true); printing text alone skips them, which is most of a decode's garbage. */
+  layers?: boolean;
 }
 
 /** One decoded protocol layer, for `--json`. */
@@ -17,6 +19,16 @@ export interface Layer {
   protocol: string;
   [field: string]: unknown;
 }
+
+/** Two lowercase hex digits per byte value: addresses format by lookup, not by toString/padStart. */
+export const HEX2: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** Lowercase hex without padding per byte value (IPv6 groups). */
+const HEX1: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16));
+/** Decimal per byte value (dotted quads). */
+export const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => String(i));
+
+/** Where layer fields go when no one asked for layers: written, never read. */
+const SCRATCH_LAYER: Layer = { protocol: '' };
 
 /** Thrown by a read past the captured bytes; the top level prints ` [|proto]`. */
 export class Truncated {
@@ -43,11 +55,17 @@ export class Printer {
     readonly state: DecodeState,
   ) {}
 
+  /** True when the JSON layers are wanted; hot decoders test it before building a layer's fields. */
+  get json(): boolean {
+    return this.options.layers;
+  }
+
   print(s: string): void {
     this.text += s;
   }
 
   layer(protocol: string, fields: Record<string, unknown>): Layer {
+    if (!this.options.layers) return SCRATCH_LAYER;
     const l: Layer = { protocol, ...fields };
     this.layers.push(l);
     return l;
@@ -92,19 +110,23 @@ export class Printer {
   ipaddr(off: number): string {
     this.need(off, 4);
     const d = this.data;
-    return `${d[off]}.${d[off + 1]}.${d[off + 2]}.${d[off + 3]}`;
+    return `${DEC[d[off]]}.${DEC[d[off + 1]]}.${DEC[d[off + 2]]}.${DEC[d[off + 3]]}`;
   }
 
   ip6addr(off: number): string {
     this.need(off, 16);
-    return formatIp6(this.data.subarray(off, off + 16));
+    return formatIp6At(this.data, off);
   }
 
   mac(off: number, n = 6): string {
     this.need(off, n);
-    const parts: string[] = [];
-    for (let i = 0; i < n; i++) parts.push(this.data[off + i].toString(16).padStart(2, '0'));
-    return parts.join(':');
+    const d = this.data;
+    if (n === 6) {
+      return `${HEX2[d[off]]}:${HEX2[d[off + 1]]}:${HEX2[d[off + 2]]}:${HEX2[d[off + 3]]}:${HEX2[d[off + 4]]}:${HEX2[d[off + 5]]}`;
+    }
+    let s = '';
+    for (let i = 0; i < n; i++) s += i ? `:${HEX2[d[off + i]]}` : HEX2[d[off + i]];
+    return s;
   }
 }
 
@@ -116,34 +138,49 @@ export class DecodeState {
 
 /** An IPv6 address as inet_ntop prints it (RFC 5952: longest zero run compressed, IPv4-mapped tails). */
 export function formatIp6(a: Uint8Array): string {
-  const words: number[] = [];
-  for (let i = 0; i < 16; i += 2) words.push((a[i] << 8) | a[i + 1]);
+  return formatIp6At(a, 0);
+}
+
+/** One 16-bit group in hex without leading zeros. */
+function group(a: Uint8Array, o: number): string {
+  return a[o] ? HEX1[a[o]] + HEX2[a[o + 1]] : HEX1[a[o + 1]];
+}
+
+/** {@link formatIp6} of the 16 bytes at `off`, without copying them or building arrays. */
+export function formatIp6At(a: Uint8Array, off: number): string {
+  const w = (i: number): number => (a[off + 2 * i] << 8) | a[off + 2 * i + 1];
   // IPv4-compatible/mapped forms keep a dotted tail, as glibc's inet_ntop does.
-  if (words.slice(0, 5).every((w) => w === 0) && (words[5] === 0xffff || (words[5] === 0 && (words[6] !== 0 || words[7] > 1)))) {
-    if (words[5] === 0xffff || words[6] !== 0) {
-      const v4 = `${a[12]}.${a[13]}.${a[14]}.${a[15]}`;
-      return words[5] === 0xffff ? `::ffff:${v4}` : `::${v4}`;
+  if (w(0) === 0 && w(1) === 0 && w(2) === 0 && w(3) === 0 && w(4) === 0) {
+    const w5 = w(5);
+    if (w5 === 0xffff || (w5 === 0 && w(6) !== 0)) {
+      const v4 = `${DEC[a[off + 12]]}.${DEC[a[off + 13]]}.${DEC[a[off + 14]]}.${DEC[a[off + 15]]}`;
+      return w5 === 0xffff ? `::ffff:${v4}` : `::${v4}`;
     }
   }
   let bestStart = -1;
   let bestLen = 0;
   for (let i = 0; i < 8; ) {
-    if (words[i] !== 0) {
+    if (w(i) !== 0) {
       i++;
       continue;
     }
     let j = i;
-    while (j < 8 && words[j] === 0) j++;
+    while (j < 8 && w(j) === 0) j++;
     if (j - i > bestLen) {
       bestStart = i;
       bestLen = j - i;
     }
     i = j;
   }
-  if (bestLen < 2) return words.map((w) => w.toString(16)).join(':');
-  const head = words.slice(0, bestStart).map((w) => w.toString(16)).join(':');
-  const tail = words.slice(bestStart + bestLen).map((w) => w.toString(16)).join(':');
-  return `${head}::${tail}`;
+  let s = '';
+  if (bestLen < 2) {
+    for (let i = 0; i < 8; i++) s += i ? ':' + group(a, off + 2 * i) : group(a, off);
+    return s;
+  }
+  for (let i = 0; i < bestStart; i++) s += (i ? ':' : '') + group(a, off + 2 * i);
+  s += '::';
+  for (let i = bestStart + bestLen; i < 8; i++) s += (i > bestStart + bestLen ? ':' : '') + group(a, off + 2 * i);
+  return s;
 }
 
 /** bittok2str-style flag names joined without separator, or `none`. */

@@ -2,6 +2,7 @@
 
 import { printDomain } from './dns.js';
 import { inCksum, shouldBe } from './ip.js';
+import { printMptcp } from './mptcp.js';
 import { type Printer, flagString } from './printer.js';
 import { printHttp } from './txtproto.js';
 
@@ -22,8 +23,10 @@ const OPTION_NAMES: Record<number, string> = {
   0: 'eol', 1: 'nop', 2: 'mss', 3: 'wscale', 4: 'sackOK', 5: 'sack', 6: 'echo', 7: 'echoreply', 8: 'TS', 11: 'cc',
   12: 'ccnew', 13: 'ccecho', 19: 'md5', 20: 'scps', 28: 'uto', 29: 'tcp-ao', 30: 'mptcp', 34: 'tfo', 254: 'exp',
 };
+/** `Flags [...]` for every flags byte, made once. */
+const FLAG_TEXT: readonly string[] = Array.from({ length: 256 }, (_, f) => `Flags [${flagString(f, FLAGS)}]`);
 /** Options we print completely; tcpdump decodes the others further. */
-const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13]);
+const SIMPLE_OPTIONS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13, 30]);
 /** TCP ports whose payload tcpdump decodes further (print-tcp.c). */
 const DECODED_PORTS = new Set([21, 22, 23, 25, 43, 80, 139, 179, 323, 445, 554, 639, 646, 1723, 2049, 6379, 6633, 6653, 8080, 8554, 10288, 111]);
 
@@ -39,7 +42,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   const sport = p.u16(off);
   const dport = p.u16(off + 2);
   p.print(`${ip.src}.${sport} > ${ip.dst}.${dport}: `);
-  const layer = p.layer('tcp', { srcPort: sport, dstPort: dport });
+  const layer = p.json ? p.layer('tcp', { srcPort: sport, dstPort: dport }) : undefined;
   let hlen = (p.u8(off + 12) >> 4) * 4;
   if (hlen < 20) {
     p.print(` tcp ${length - hlen} [bad hdr length ${hlen} - too short, < 20]`);
@@ -56,8 +59,8 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
     return;
   }
   const flags = p.u16(off + 12) & 0xff;
-  p.print(`Flags [${flagString(flags, FLAGS)}]`);
-  Object.assign(layer, { flags, seq, ack, window: win });
+  p.print(FLAG_TEXT[flags]);
+  if (layer) Object.assign(layer, { flags, seq, ack, window: win });
   let thseq = 0;
   let thack = 0;
   let rev = false;
@@ -174,6 +177,15 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
           break;
         case 0: case 1: case 4:
           break;
+        case 30:
+          datalen = len - 2;
+          if (!lencheck(datalen)) return badOpt(p);
+          if (!printMptcp(p, cp - 2, len, flags)) {
+            // tcpdump closes the option list after the mark.
+            p.print('[bad opt]]');
+            return;
+          }
+          break;
         default:
           // tcpdump decodes these further (md5, mptcp, tfo, uto, ...).
           p.complete = false;
@@ -190,7 +202,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
     p.print(']');
   }
   p.print(`, length ${length}`);
-  layer.payloadLength = length;
+  if (layer) layer.payloadLength = length;
   if (length <= 0) return;
   const payload = off + (p.u8(off + 12) >> 4) * 4;
   if (flags & 0x04 && p.options.verbose) {
@@ -200,11 +212,33 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   if (sport === 53 || dport === 53) {
     p.print(' ');
     printDomain(p, payload, length, true);
+  } else if (printTcpApp(p, BEFORE_HTTP.find((port) => sport === port || dport === port))) {
+    // printed by the port's decoder
   } else if ((sport === 80 || dport === 80 || sport === 8080 || dport === 8080) && !BEFORE_HTTP.some((port) => sport === port || dport === port)) {
     p.print(': ');
     printHttp(p, payload, length);
   } else if (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport)) {
     p.complete = false;
+  }
+}
+
+/**
+ * The decoders of the first port tcp_print tests that matched: BGP says `: BGP` and, without -v,
+ * nothing more; OpenFlow says `: OpenFlow` and lists the messages on further lines (not decoded here).
+ */
+function printTcpApp(p: Printer, port: number | undefined): boolean {
+  switch (port) {
+    case 179:
+      p.print(': BGP');
+      if (p.options.verbose) p.complete = false;
+      return true;
+    case 6633:
+    case 6653:
+      p.print(': OpenFlow');
+      p.complete = false;
+      return true;
+    default:
+      return false;
   }
 }
 

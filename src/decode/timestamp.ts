@@ -5,8 +5,34 @@ export type TimestampFormat = 'default' | 'none' | 'epoch' | 'delta' | 'date' | 
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 
+/** Zero-padded three-digit groups, so a fraction is two lookups rather than a padStart. */
+const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 function frac(nsec: number, nano: boolean): string {
-  return nano ? pad(nsec, 9) : pad(Math.floor(nsec / 1000), 6);
+  if (nsec < 0 || nsec >= 1e9 || !Number.isInteger(nsec)) return nano ? pad(nsec, 9) : pad(Math.floor(nsec / 1000), 6);
+  const us = Math.floor(nsec / 1000);
+  const text = DIGITS3[Math.floor(us / 1000)] + DIGITS3[us % 1000];
+  return nano ? text + DIGITS3[nsec % 1000] : text;
+}
+
+/** The `HH:MM:SS.` or date prefix of the last second formatted: packets arrive many to a second. */
+export class ClockCache {
+  sec = NaN;
+  format: TimestampFormat | '' = '';
+  text = '';
+}
+
+function wallClock(format: 'default' | 'date', sec: number, cache: ClockCache | undefined): string {
+  if (cache !== undefined && cache.sec === sec && cache.format === format) return cache.text;
+  const d = new Date(sec * 1000);
+  const hms = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.`;
+  const text = format === 'date' ? `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${hms}` : hms;
+  if (cache !== undefined) {
+    cache.sec = sec;
+    cache.format = format;
+    cache.text = text;
+  }
+  return text;
 }
 
 function hms(totalSec: number): string {
@@ -24,6 +50,7 @@ export function formatTimestamp(
   prev: { sec: number; nsec: number } | undefined,
   first: { sec: number; nsec: number } | undefined,
   nano = false,
+  cache?: ClockCache,
 ): string {
   // tcpdump 4.99 cannot convert times before 1970 (a pcap's signed 32-bit seconds past 2038).
   if (sec < 0 && (format === 'default' || format === 'date')) return '[Error converting time] ';
@@ -48,13 +75,9 @@ export function formatTimestamp(
       }
       return ` ${neg ? '-' : ''}${hms(ds)}.${frac(dn, nano)} `;
     }
-    case 'date': {
-      const d = new Date(sec * 1000);
-      return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${frac(nsec, nano)} `;
-    }
-    default: {
-      const d = new Date(sec * 1000);
-      return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${frac(nsec, nano)} `;
-    }
+    case 'date':
+      return `${wallClock('date', sec, cache)}${frac(nsec, nano)} `;
+    default:
+      return `${wallClock('default', sec, cache)}${frac(nsec, nano)} `;
   }
 }

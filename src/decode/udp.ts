@@ -4,6 +4,7 @@ import { printDomain } from './dns.js';
 import type { Printer } from './printer.js';
 import { type IpContext, transportChecksum } from './tcp.js';
 import { shouldBe } from './ip.js';
+import { UDP_APPS } from './udp-apps.js';
 
 /** UDP ports tcpdump hands to a protocol printer (print-udp.c); we print only `UDP, length N` for them. */
 const DECODED_PORTS = new Set([
@@ -45,7 +46,7 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   length -= 8;
   if (ulen < length) length = ulen;
   const udpLength = ulen;
-  p.layer('udp', { srcPort: sport, dstPort: dport, length });
+  if (p.json) p.layer('udp', { srcPort: sport, dstPort: dport, length });
   if (off + 8 > p.end) {
     addrs(sport, dport);
     p.need(off + 8, 1);
@@ -62,6 +63,13 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   }
   if (!p.options.quick && (sport === 53 || dport === 53)) {
     printDomain(p, off + 8, length, false);
+    return;
+  }
+  const app = p.options.quick ? undefined : (UDP_APPS.get(sport) ?? UDP_APPS.get(dport));
+  // tcpdump tests ports in its own order: where the other port has a printer we lack, ours may not be the one it picks.
+  const other = UDP_APPS.has(sport) ? dport : sport;
+  if (app !== undefined && !(DECODED_PORTS.has(other) && !UDP_APPS.has(other))) {
+    if (!app(p, off + 8, length, dport)) p.complete = false;
     return;
   }
   if (!p.options.quick && (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport))) p.complete = false;
