@@ -4,23 +4,12 @@
  */
 
 import { encodeProgram } from '../ebpf/index.js';
-import type { Insn, ProgramSpec } from '../ebpf/index.js';
+import type { ProgramSpec } from '../ebpf/index.js';
 import { BpfCmd, KernelProgram, SyscallError, VerifierError, bindMaps, btfLoadAttr, cString, progLoadAttr } from '../kernel/index.js';
 import type { KernelMap, Sys } from '../kernel/index.js';
+import { callbackStarts } from './callbacks.js';
 
-const LDDW = 0x18;
-const BPF_PSEUDO_FUNC = 4;
-
-/** Slots where callback subprograms start (targets of `lddw rX, func`). */
-export function callbackStarts(insns: readonly Insn[]): number[] {
-  const out = new Set<number>();
-  let slot = 0;
-  for (const insn of insns) {
-    if (insn.code === LDDW && insn.src === BPF_PSEUDO_FUNC) out.add(slot + 1 + insn.imm);
-    slot += insn.code === LDDW ? 2 : 1;
-  }
-  return [...out].sort((a, b) => a - b);
-}
+export { callbackStarts } from './callbacks.js';
 
 /** BTF with `long`, a 1-argument prototype for the main function and a 4-argument one for callbacks, and one FUNC per function. */
 function buildBtf(callbacks: number): Uint8Array {

@@ -5,6 +5,7 @@
 
 import { createMap, load } from '../ebpf/index.js';
 import type { VmHost, VmMap, VmProgram } from '../ebpf/index.js';
+import { withCallbackFuncInfo } from './callbacks.js';
 import { compileTrace } from './compiler.js';
 import type { CompileOptions, CompiledProgram } from './compiler.js';
 import { TraceOutput, formatPrintf } from './format/index.js';
@@ -47,7 +48,7 @@ export async function runTraceInVm(source: string, options: VmTraceOptions = {})
   const programs: { probe: string; provider: string; prog: VmProgram }[] = compiled.probes.map((p) => ({
     probe: p.probe.name,
     provider: p.probe.provider,
-    prog: load(p.spec, { maps, engine: 'interp', host: options.host }),
+    prog: load(withCallbackFuncInfo(p.spec), { maps, engine: 'interp', host: options.host }),
   }));
   let text = '';
   const format = options.format ?? 'text';
@@ -112,7 +113,7 @@ export async function runTraceInVm(source: string, options: VmTraceOptions = {})
     for (const p of programs) {
       if (!match(p)) continue;
       if (host) {
-        const again = load(compiled.probes.find((x) => x.probe.name === p.probe)!.spec, { maps, engine: 'interp', host: { ...options.host, ...host } });
+        const again = load(withCallbackFuncInfo(compiled.probes.find((x) => x.probe.name === p.probe)!.spec), { maps, engine: 'interp', host: { ...options.host, ...host } });
         again.run({ ctx });
       } else p.prog.run({ ctx });
       await drain();
