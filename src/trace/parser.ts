@@ -131,7 +131,19 @@ class Parser {
       if (t.text === '{' && t.kind === 'punct') depth++;
       if (t.text === '}' && t.kind === 'punct') depth--;
     } while (depth > 0);
-    const text = this.lx.src.slice(start, this.lx.pos);
+    let text = this.lx.src.slice(start, this.lx.pos);
+    // `__attribute__((packed))` after the body.
+    while (this.is('__attribute__')) {
+      this.next();
+      let depth = 0;
+      do {
+        const t = this.next();
+        if (t.kind === 'eof') break;
+        if (t.text === '(') depth++;
+        if (t.text === ')') depth--;
+        if (t.text === 'packed') text += ' __packed__';
+      } while (depth > 0);
+    }
     prog.structs.push({ name: `${kw.text} ${name.text}`, text, loc: span(kw.loc, this.last) });
     if (kw.text === 'enum') {
       let next = 0n;
