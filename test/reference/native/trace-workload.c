@@ -31,6 +31,7 @@ static double now(void) {
  *   getpid N        N getpid(2) calls
  *   read N S1 S2..  N reads from /dev/zero on fd 77, sizes cycling through S1 S2 ...
  *   uprobe N        N calls of trw_work(i), i = 0..N-1
+ *   paced N         N getppid(2) calls, one per millisecond (a steady trickle of events)
  *   sleep MS        sleeps MS milliseconds
  * Prints "pid=PID" on stdout first (and into the file $TRW_PIDFILE when set), so a tracer's
  * per-pid output can be checked; that getpid(2) is the one syscall the workload adds.
@@ -64,6 +65,8 @@ int main(int argc, char **argv) {
     }
   } else if (strcmp(mode, "uprobe") == 0) {
     for (long i = 0; i < n; i++) trw_work((unsigned long)i);
+  } else if (strcmp(mode, "paced") == 0) {
+    for (long i = 0; i < n; i++) { syscall(SYS_getppid); usleep(1000); }
   } else if (strcmp(mode, "sleep") == 0) {
     usleep(n * 1000);
   } else {
