@@ -117,6 +117,14 @@ async function main(): Promise<void> {
       }
     }
     row('launch: BEGIN printf exit (wall, median)', median(launch.bpfkit), median(launch.bpftrace), 'ms', 'bpfkit <= 1/2 of bpftrace');
+    // The floor under bpfkit's launch on this machine: Node starting and exiting with nothing to load.
+    const bare: number[] = [];
+    for (let i = 0; i < LAUNCHES; i++) {
+      const t0 = process.hrtime.bigint();
+      spawnSync(process.execPath, ['-e', '0']);
+      bare.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    console.log(`${'  (node -e 0 on this machine, median)'.padEnd(44)} ${median(bare).toFixed(0)} ms`);
 
     // 2. A tracepoint one-liner until its first printed event, on a process making one getppid per ms.
     const first: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
