@@ -1501,6 +1501,18 @@ class ProbeCodegen {
       case 'curtask': b.call('get_current_task'); return;
       case 'rand': b.call('get_prandom_u32'); return;
       case 'ctx': b.mov64(R0, R6); return;
+      case 'usermode': {
+        // BEGIN/END run on behalf of the user process; probes with pt_regs check the CPL bits of cs.
+        if (p.provider === 'begin' || p.provider === 'end') { b.mov64(R0, 1); return; }
+        if (['uprobe', 'uretprobe', 'usdt', 'profile', 'interval', 'software'].includes(p.provider)) {
+          const l = this.label('um');
+          b.ldx(64, R1, R6, 136).and64(R1, 3);
+          b.mov64(R0, 0).jne(R1, 3, l).mov64(R0, 1).label(l);
+          return;
+        }
+        b.mov64(R0, 0);
+        return;
+      }
       case 'kstack': case 'ustack': this.stackId(e.name === 'ustack'); return;
       case 'numaid': b.call('get_numa_node_id'); return;
       case 'retval':

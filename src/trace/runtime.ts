@@ -240,9 +240,9 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     return diag(e);
   }
   if (opts.debug) {
-    const { disassembleProgram } = await loadDisasm();
+    const { disassembleLlvm } = await import('../ebpf/index.js');
     for (const p of compiled.probes) {
-      opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleProgram(p.spec.insns)}\n`);
+      opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleLlvm(p.spec.insns)}\n`);
     }
     for (const m of compiled.maps) opts.out(`map ${m.name}: type ${m.type} key ${m.keySize} value ${m.valueSize} entries ${m.maxEntries}\n`);
   }
@@ -475,14 +475,6 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     if (child && child.exitCode === null) child.kill('SIGTERM');
   }
   return exitCode;
-}
-
-async function loadDisasm(): Promise<{ disassembleProgram: (insns: import('../ebpf/index.js').Insn[]) => string }> {
-  const ebpf = await import('../ebpf/index.js');
-  const fn = (ebpf as unknown as Record<string, unknown>).formatLlvmProgram ?? (ebpf as unknown as Record<string, unknown>).disassemble;
-  return {
-    disassembleProgram: (insns) => (typeof fn === 'function' ? String((fn as (i: unknown) => unknown)(insns)) : insns.map((i) => JSON.stringify(i, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).join('\n')),
-  };
 }
 
 /** Splits a command line as a shell would (quotes and backslashes respected, no expansion). */
