@@ -23,5 +23,6 @@ export const commands: CommandEntry[] = [
   { name: ['ebpf', 'asm'], summary: 'assemble eBPF (llvm or bpf_conformance syntax) to bytes', load: async () => (await import('./ebpf-asm.js')).ebpfAsmCommand },
   { name: ['ebpf', 'disasm'], summary: 'disassemble eBPF bytes, hex or an ELF object', load: async () => (await import('./ebpf-asm.js')).ebpfDisasmCommand },
   { name: ['ebpf', 'run'], summary: 'run an eBPF program in the VM and print r0', load: async () => (await import('./ebpf-run.js')).ebpfRunCommand },
+  { name: ['playground'], summary: 'serve the in-browser playground on localhost', load: async () => (await import('./playground.js')).playgroundCommand },
   { name: ['capture'], summary: 'capture live packets on a Linux interface (filter in the kernel), print/count/write them', load: async () => (await import('./capture.js')).captureCommand },
 ];

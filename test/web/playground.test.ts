@@ -1,0 +1,146 @@
+/** End-to-end tests of the playground in headless Chromium: listings equal `bpfkit compile -d`, counts equal `bpfkit filter --count`, the VM's r0 equals Node's. */
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { runCli } from '../helpers/cli.js';
+import { ebpf, pcap } from '../../src/index.js';
+import { browserSkipReason, openSession, type Session } from './browser.js';
+
+const skip = browserSkipReason();
+
+/** Expressions across the compiler: link, network and transport qualifiers, arithmetic, and an optimizer-heavy one. */
+const EXPRESSIONS = [
+  'tcp port 80',
+  'host 10.0.0.1 and not udp',
+  'ip6 and tcp port 22', 'tcp[tcpflags] & (tcp-syn|tcp-ack) != 0',
+  'ether broadcast or arp',
+  'icmp or (udp and portrange 50-60)',
+  'tcp port 80 and (ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2) != 0',
+  'vlan and ip',
+  'net 192.168.0.0/16 and (port 53 or port 443)',
+];
+
+describe.skipIf(skip !== undefined)('playground in Chromium', () => {
+  let s: Session;
+  let tmp: string;
+  beforeAll(async () => {
+    s = await openSession();
+    tmp = mkdtempSync(path.join(tmpdir(), 'bpfkit-web-'));
+  }, 180_000);
+  afterAll(async () => {
+    rmSync(tmp, { recursive: true, force: true });
+    await s?.close();
+  });
+
+  const listing = () => s.page.locator('#filter-listing');
+
+  it('#filter=<expr> opens the filter tab with the -d listing of bpfkit compile -d', async () => {
+    for (const expr of EXPRESSIONS) {
+      const want = await runCli(['compile', '-d', expr]);
+      expect(want.status).toBe(0);
+      await s.page.goto(`${s.url}#filter=${encodeURIComponent(expr)}`);
+      await s.page.reload();
+      await s.page.waitForSelector('body[data-ready="true"]');
+      expect(await s.page.locator('#tab-filter').getAttribute('aria-selected')).toBe('true');
+      expect((await listing().textContent()) ?? '').toBe(want.stdout);
+    }
+  }, 120_000);
+
+  it('typing an expression updates the listing; -dd and -ddd match too; an error is underlined at its column', async () => {
+    await s.page.goto(s.url);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    const editor = s.page.locator('#filter-input');
+    await editor.click();
+    await s.page.keyboard.press('Control+A');
+    await s.page.keyboard.type('udp and port 53');
+    await expect.poll(async () => listing().textContent()).toBe((await runCli(['compile', '-d', 'udp and port 53'])).stdout);
+    expect(decodeURIComponent(new URL(s.page.url()).hash)).toContain('filter=udp and port 53');
+    for (const form of ['dd', 'ddd']) {
+      await s.page.selectOption('#filter-form', form);
+      expect(await listing().textContent()).toBe((await runCli(['compile', `-${form}`, 'udp and port 53'])).stdout);
+    }
+    await s.page.selectOption('#filter-form', 'd');
+    // A syntax error: the message says the column, and the editor underlines the text from there.
+    await s.page.keyboard.press('Control+A');
+    await s.page.keyboard.type('tcp port 80 and and');
+    const want = await runCli(['compile', '-d', 'tcp port 80 and and']);
+    expect(want.status).not.toBe(0);
+    const col = Number(/column (\d+)/.exec(want.stderr)?.[1]);
+    expect(col).toBeGreaterThan(0);
+    await expect.poll(async () => s.page.locator('#filter-error').textContent()).toContain(`column ${col}`);
+    const underlined = await s.page.locator('.cm-lintRange-error').first().textContent();
+    expect('tcp port 80 and and'.slice(col - 1).startsWith(underlined ?? '<none>')).toBe(true);
+    expect(underlined?.length).toBeGreaterThan(0);
+    // Both CFGs are drawn for a valid expression.
+    await s.page.keyboard.press('Control+A');
+    await s.page.keyboard.type('tcp port 80');
+    await expect.poll(async () => s.page.locator('#cfg-after svg g.node').count()).toBeGreaterThan(2);
+    expect(await s.page.locator('#cfg-before svg g.node').count()).toBeGreaterThanOrEqual(await s.page.locator('#cfg-after svg g.node').count());
+    await s.page.screenshot({ path: 'docs/playground-filter.png', fullPage: false });
+  }, 120_000);
+
+  it('a dropped capture is filtered in the browser with the count of bpfkit filter --count', async () => {
+    const file = path.join(tmp, 'sample.pcap');
+    expect((await runCli(['sample', '-w', file, '-c', '3000', '--seed', '7'])).status).toBe(0);
+    const bytes = readFileSync(file);
+    for (const expr of ['tcp', 'udp port 53', 'arp or icmp', 'tcp[tcpflags] & tcp-syn != 0']) {
+      const want = await runCli(['filter', '-r', file, '--count', expr]);
+      expect(want.status).toBe(0);
+      const count = Number(/\d+/.exec(want.stdout)?.[0]);
+      await s.page.goto(`${s.url}#filter=${encodeURIComponent(expr)}`);
+      await s.page.reload();
+      await s.page.waitForSelector('body[data-ready="true"]');
+      // A real drop event with the file in its DataTransfer, as a drag from the desktop gives.
+      await s.page.evaluate(([b64, name]) => {
+        const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const dt = new DataTransfer();
+        dt.items.add(new File([data], name));
+        document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+      }, [bytes.toString('base64'), 'sample.pcap'] as const);
+      await expect.poll(async () => s.page.locator('#matched-count').textContent(), { timeout: 20_000 }).toBe(String(count));
+      expect(await s.page.locator('.pkt.match').count()).toBe(Math.min(count, await s.page.locator('.pkt.match').count()));
+    }
+    // The first matching row's hex view shows its bytes and an accept verdict.
+    await s.page.locator('.pkt.match').first().click();
+    await expect.poll(async () => s.page.locator('#packet-hex').textContent()).toMatch(/verdict [1-9]\d* \(accept\)/);
+    await s.page.screenshot({ path: 'docs/playground-capture.png', fullPage: false });
+  }, 180_000);
+
+  it('the eBPF tab assembles, shows the other syntax, and runs the program in the VM with the r0 Node gets', async () => {
+    await s.page.goto(s.url);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    await s.page.locator('#tab-filter').focus();
+    await s.page.keyboard.press('ArrowRight');
+    expect(await s.page.locator('#panel-ebpf').isVisible()).toBe(true);
+    const text = (await s.page.evaluate(() => document.querySelector('#ebpf-input')!.textContent)) ?? '';
+    expect(text.length).toBeGreaterThan(0);
+    const asm = await s.page.evaluate(() => {
+      // CodeMirror keeps the document; read it through the DOM lines.
+      return Array.from(document.querySelectorAll('#ebpf-input .cm-line'), (l) => l.textContent ?? '').join('\n');
+    });
+    const insns = ebpf.assembleLlvm(asm);
+    expect((await s.page.locator('#ebpf-disasm').textContent()) ?? '').toBe(`; conformance syntax\n${ebpf.disassembleConformance(insns)}`);
+    const packets = Array.from(pcap.synthesizeTraffic({ count: 3 }));
+    for (let i = 0; i < 3; i++) {
+      const prog = ebpf.load({ name: 't', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' }, { engine: 'interp' });
+      const want = prog.run({ data: packets[i].data }).r0;
+      prog.close();
+      await s.page.selectOption('#ebpf-packet', String(i));
+      await s.page.click('#ebpf-run');
+      await expect.poll(async () => s.page.locator('#ebpf-result').getAttribute('data-r0')).toBe(String(want));
+    }
+    // A line that does not assemble is reported with its line number.
+    await s.page.locator('#ebpf-input .cm-line').nth(1).click();
+    await s.page.keyboard.press('End');
+    await s.page.keyboard.type(' bogus');
+    await expect.poll(async () => s.page.locator('#ebpf-error').textContent()).toMatch(/line 2/);
+    await s.page.keyboard.press('Control+Z');
+    await expect.poll(async () => s.page.locator('#ebpf-error').textContent()).toBe('');
+    await s.page.click('#ebpf-run');
+    await s.page.screenshot({ path: 'docs/playground-ebpf.png', fullPage: false });
+  }, 120_000);
+});

@@ -1,0 +1,13 @@
+/** Graphviz in WebAssembly (@viz-js/viz): DOT to an SVG element, the instance made once on first use. */
+import { instance, type Viz } from '@viz-js/viz';
+
+let viz: Promise<Viz> | undefined;
+
+/** Draws `dot` into `host`; returns the number of nodes drawn. */
+export async function renderDot(host: HTMLElement, dot: string): Promise<number> {
+  viz ??= instance();
+  const v = await viz;
+  const svg = v.renderSVGElement(dot);
+  host.replaceChildren(svg);
+  return svg.querySelectorAll('g.node').length;
+}
