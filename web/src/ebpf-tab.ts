@@ -10,7 +10,6 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 
 /** A socket filter that keeps TCP packets to or from port 80 and drops the rest (IPv4 over Ethernet). */
 const DEFAULT_ASM = `r6 = r1
-r0 = *(u8 *)skb[12]
 r0 = *(u16 *)skb[12]
 if r0 != 0x800 goto +9
 r0 = *(u8 *)skb[23]

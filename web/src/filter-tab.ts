@@ -64,10 +64,6 @@ export function initFilterTab(state: PageState): void {
     }),
   });
 
-  function linkTypeName(): string {
-    return capture ? String(capture.linkType) : linkSelect.value;
-  }
-
   function update(): void {
     const expr = view.state.doc.toString();
     writeFragment({ filter: expr, form: form.value === 'd' ? '' : form.value });
