@@ -30,7 +30,13 @@ export function playgroundDir(): string {
 /** Serves the files under `root` on 127.0.0.1:`port`; resolves once listening. */
 export function servePlayground(root: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
-    const path = decodeURIComponent((req.url ?? '/').split(/[?#]/)[0]);
+    let path: string;
+    try {
+      path = decodeURIComponent((req.url ?? '/').split(/[?#]/)[0]);
+    } catch {
+      res.writeHead(400).end();
+      return;
+    }
     const rel = normalize(path === '/' ? '/index.html' : path);
     const file = join(root, rel);
     // Only files under root: '..' segments cannot escape it.

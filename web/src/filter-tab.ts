@@ -129,6 +129,7 @@ export function initFilterTab(state: PageState): void {
     }
     const ms = performance.now() - t0;
     status.innerHTML = '';
+    status.dataset.filterMs = ms.toFixed(3);
     const m = document.createElement('strong');
     m.id = 'matched-count';
     m.textContent = String(matched);
