@@ -45,6 +45,8 @@ function fault(f: () => unknown): RuntimeFault {
 
 describe.each(ENGINES)('program types (%s)', (engine) => {
   const mk = (type: ProgType, text: string) => load({ name: 't', type, insns: asm(text), license: 'GPL' }, { engine });
+  // Programs the verifier rejects on purpose: they show the VM's own run-time checks.
+  const mkUnverified = (type: ProgType, text: string) => load({ name: 't', type, insns: asm(text), license: 'GPL' }, { engine, verify: false });
 
   it('XDP: data/data_end are packet pointers; the bounds check decides', () => {
     const p = mk(ProgType.BPF_PROG_TYPE_XDP, XDP_PARSE);
@@ -54,7 +56,7 @@ describe.each(ENGINES)('program types (%s)', (engine) => {
   });
 
   it('XDP: reading past data_end without a check faults', () => {
-    const p = mk(ProgType.BPF_PROG_TYPE_XDP, 'r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 60)\nexit');
+    const p = mkUnverified(ProgType.BPF_PROG_TYPE_XDP, 'r2 = *(u32 *)(r1 + 0)\nr0 = *(u8 *)(r2 + 60)\nexit');
     expect(fault(() => p.testRun({ data: tcpFrame(80, true) })).code).toBe('E_VM_OUT_OF_BOUNDS');
   });
 
@@ -111,13 +113,13 @@ describe.each(ENGINES)('program types (%s)', (engine) => {
     // len counts from the network header in a socket filter test run; protocol is the big-endian ethertype.
     expect(p.run({ data: tcpFrame(80, true) }).r0).toBe((3n << 32n) | (0x0008n << 16n) | 40n);
     expect(p.run({ data: tcpFrame(80, true, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]) }).r0 >> 32n).toBe(1n);
-    const cb = mk(ProgType.BPF_PROG_TYPE_SOCKET_FILTER, '*(u32 *)(r1 + 48) = 5\nr0 = *(u32 *)(r1 + 48)\nexit');
+    const cb = mk(ProgType.BPF_PROG_TYPE_SOCKET_FILTER, 'r2 = 5\n*(u32 *)(r1 + 48) = r2\nr0 = *(u32 *)(r1 + 48)\nexit');
     expect(cb.testRun({ data: tcpFrame(80, true) }).retval).toBe(5);
-    const mark = mk(ProgType.BPF_PROG_TYPE_SOCKET_FILTER, '*(u32 *)(r1 + 8) = 5\nr0 = 0\nexit');
+    const mark = mkUnverified(ProgType.BPF_PROG_TYPE_SOCKET_FILTER, 'r2 = 5\n*(u32 *)(r1 + 8) = r2\nr0 = 0\nexit');
     const f = fault(() => mark.testRun({ data: tcpFrame(80, true) }));
     expect(f.code).toBe('E_VM_CTX_ACCESS');
-    expect(f.position?.insn).toBe(0);
-    const data = mk(ProgType.BPF_PROG_TYPE_SOCKET_FILTER, 'r0 = *(u32 *)(r1 + 76)\nexit');
+    expect(f.position?.insn).toBe(1);
+    const data = mkUnverified(ProgType.BPF_PROG_TYPE_SOCKET_FILTER, 'r0 = *(u32 *)(r1 + 76)\nexit');
     expect(fault(() => data.testRun({ data: tcpFrame(80, true) })).code).toBe('E_VM_CTX_ACCESS');
   });
 
@@ -125,7 +127,8 @@ describe.each(ENGINES)('program types (%s)', (engine) => {
     const p = mk(ProgType.BPF_PROG_TYPE_SCHED_CLS, `
       r2 = *(u32 *)(r1 + ${SKB.data})
       r3 = *(u32 *)(r1 + ${SKB.data_end})
-      *(u32 *)(r1 + ${SKB.mark}) = 0x2a
+      r5 = 0x2a
+      *(u32 *)(r1 + ${SKB.mark}) = r5
       r0 = 0
       r4 = r2
       r4 += 14
@@ -146,7 +149,7 @@ describe.each(ENGINES)('program types (%s)', (engine) => {
     new DataView(regs.buffer).setBigUint64(PT_REGS.si, 5n, true);
     const p = mk(ProgType.BPF_PROG_TYPE_KPROBE, `r0 = *(u64 *)(r1 + ${PT_REGS.di})\nr2 = *(u64 *)(r1 + ${PT_REGS.si})\nr0 *= r2\nexit`);
     expect(p.run({ ctx: regs }).r0).toBe(6170n);
-    const w = mk(ProgType.BPF_PROG_TYPE_KPROBE, `*(u64 *)(r1 + ${PT_REGS.di}) = 0\nr0 = 0\nexit`);
+    const w = mkUnverified(ProgType.BPF_PROG_TYPE_KPROBE, `*(u64 *)(r1 + ${PT_REGS.di}) = 0\nr0 = 0\nexit`);
     expect(fault(() => w.run({ ctx: regs })).code).toBe('E_VM_READ_ONLY');
   });
 

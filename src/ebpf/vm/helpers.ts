@@ -3,6 +3,7 @@
 import { handleOf, objectOfHandle } from '../maps/index.js';
 import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
+import { helperIdOf } from '../verifier/helper-protos.js';
 import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, MAX_CALL_DEPTH, type VmMemory, makeFault, pointer } from './memory.js';
 
 /**
@@ -262,10 +263,15 @@ function csumReplace(env: HelperEnv, off: number, from: bigint, to: bigint, flag
   return 0n;
 }
 
+/** A table row's id and name: the VM's helpers take both from the verifier's prototype table, so the two never disagree. */
+function proto(name: string): { id: number; name: string } {
+  return { id: helperIdOf(name), name };
+}
+
 /** The helpers, by kernel id (names as in enum bpf_func_id without the `bpf_` prefix). */
 export const HELPERS: readonly HelperDef[] = [
-  { id: 1, name: 'map_lookup_elem', fn: (env, r1, r2) => lookup(env, r1, r2) },
-  { id: 2, name: 'map_update_elem', fn: (env, r1, r2, r3, r4) => {
+  { ...proto('map_lookup_elem'), fn: (env, r1, r2) => lookup(env, r1, r2) },
+  { ...proto('map_update_elem'), fn: (env, r1, r2, r3, r4) => {
     const m = mapOf(env, r1);
     const key = env.mem.read(r2, m.spec.keySize, env.pc);
     const value = env.mem.read(r3, m.spec.valueSize, env.pc);
@@ -281,43 +287,43 @@ export const HELPERS: readonly HelperDef[] = [
     }
     return negErr(r);
   } },
-  { id: 3, name: 'map_delete_elem', fn: (env, r1, r2) => {
+  { ...proto('map_delete_elem'), fn: (env, r1, r2) => {
     const m = mapOf(env, r1);
     return negErr(m.deleteElem(env.mem.read(r2, m.spec.keySize, env.pc), env.host.cpu ?? 0));
   } },
-  { id: 4, name: 'probe_read', fn: probeRead('kernel', false) },
-  { id: 5, name: 'ktime_get_ns', fn: (env) => (env.host.now ?? defaultNow)() },
-  { id: 6, name: 'trace_printk', fn: (env, r1, r2, r3, r4, r5) => {
+  { ...proto('probe_read'), fn: probeRead('kernel', false) },
+  { ...proto('ktime_get_ns'), fn: (env) => (env.host.now ?? defaultNow)() },
+  { ...proto('trace_printk'), fn: (env, r1, r2, r3, r4, r5) => {
     const fmt = text.decode(env.mem.read(r1, Number(r2 & 0xffffffffn), env.pc)).replace(/\0.*$/s, '');
     const line = format(env, fmt, [r3, r4, r5]).replace(/\n$/, '');
     env.trace.push(line);
     env.host.tracePrintk?.(line);
     return BigInt(line.length + 1);
   } },
-  { id: 7, name: 'get_prandom_u32', fn: (env) => BigInt((env.host.random?.() ?? Math.floor(Math.random() * 0x100000000)) >>> 0) },
-  { id: 8, name: 'get_smp_processor_id', fn: (env) => BigInt(env.host.cpu ?? 0) },
-  { id: 9, name: 'skb_store_bytes', fn: (env, _ctx, off, from, len) => {
+  { ...proto('get_prandom_u32'), fn: (env) => BigInt((env.host.random?.() ?? Math.floor(Math.random() * 0x100000000)) >>> 0) },
+  { ...proto('get_smp_processor_id'), fn: (env) => BigInt(env.host.cpu ?? 0) },
+  { ...proto('skb_store_bytes'), fn: (env, _ctx, off, from, len) => {
     const p = pkt(env);
     const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
     if (o < 0 || p.start + o + n > p.end) return EFAULT;
     p.buf.set(env.mem.read(from, n, env.pc), p.start + o);
     return 0n;
   } },
-  { id: 10, name: 'l3_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xffn), false) },
-  { id: 11, name: 'l4_csum_replace', fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xffn), true) },
-  { id: 12, name: 'tail_call', fn: (env, _ctx, r2, r3) => {
+  { ...proto('l3_csum_replace'), fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xffn), false) },
+  { ...proto('l4_csum_replace'), fn: (env, _ctx, off, from, to, flags) => csumReplace(env, Number(off & 0xffffffffn), from, to, Number(flags & 0xffn), true) },
+  { ...proto('tail_call'), fn: (env, _ctx, r2, r3) => {
     const m = mapOf(env, r2);
     return env.tailCall(m, Number(r3 & 0xffffffffn)) ? 0n : negErr(ENOENT);
   } },
-  { id: 14, name: 'get_current_pid_tgid', fn: (env) => {
+  { ...proto('get_current_pid_tgid'), fn: (env) => {
     const t = env.host.task;
     return t ? (BigInt(t.tgid >>> 0) << 32n) | BigInt(t.pid >>> 0) : 0n;
   } },
-  { id: 15, name: 'get_current_uid_gid', fn: (env) => {
+  { ...proto('get_current_uid_gid'), fn: (env) => {
     const t = env.host.task;
     return t ? (BigInt(t.gid >>> 0) << 32n) | BigInt(t.uid >>> 0) : 0n;
   } },
-  { id: 16, name: 'get_current_comm', fn: (env, buf, size) => {
+  { ...proto('get_current_comm'), fn: (env, buf, size) => {
     const n = Number(size & 0xffffffffn);
     const out = new Uint8Array(n);
     const comm = ascii(env.host.task?.comm ?? '');
@@ -325,12 +331,12 @@ export const HELPERS: readonly HelperDef[] = [
     env.mem.write(buf, out, env.pc);
     return env.host.task ? 0n : negErr(EINVAL);
   } },
-  { id: 23, name: 'redirect', fn: (env, ifindex, flags) => {
+  { ...proto('redirect'), fn: (env, ifindex, flags) => {
     const p = pkt(env);
     p.redirect = { ifindex: Number(ifindex & 0xffffffffn), flags: Number(flags & 0xffffffffn) };
     return p.xdp ? 4n : 7n; // XDP_REDIRECT, TC_ACT_REDIRECT
   } },
-  { id: 25, name: 'perf_event_output', fn: (env, _ctx, map, flags, data, size) => {
+  { ...proto('perf_event_output'), fn: (env, _ctx, map, flags, data, size) => {
     const m = mapOf(env, map);
     const bytes = env.mem.read(data, Number(size & 0xffffffffn), env.pc);
     const cpu = env.host.cpu ?? 0;
@@ -338,14 +344,14 @@ export const HELPERS: readonly HelperDef[] = [
     env.host.perfOutput?.(m.spec.name, idx === 0xffffffff ? cpu : idx, bytes);
     return m.output ? negErr(m.output(bytes, Number(flags), cpu)) : 0n;
   } },
-  { id: 26, name: 'skb_load_bytes', fn: (env, _ctx, off, to, len) => {
+  { ...proto('skb_load_bytes'), fn: (env, _ctx, off, to, len) => {
     const p = pkt(env);
     const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
     if (o < 0 || p.start + o + n > p.end) { env.mem.write(to, new Uint8Array(n), env.pc); return EFAULT; }
     env.mem.write(to, p.buf.slice(p.start + o, p.start + o + n), env.pc);
     return 0n;
   } },
-  { id: 28, name: 'csum_diff', fn: (env, from, fromSize, to, toSize, seed) => {
+  { ...proto('csum_diff'), fn: (env, from, fromSize, to, toSize, seed) => {
     const fs = Number(fromSize & 0xffffffffn), ts = Number(toSize & 0xffffffffn);
     if (fs % 4 || ts % 4) return EINVAL;
     const f = env.mem.read(from, fs, env.pc), t = env.mem.read(to, ts, env.pc);
@@ -356,7 +362,7 @@ export const HELPERS: readonly HelperDef[] = [
     for (let i = 0; i < ts; i += 4) sum = add32(sum, word(t, i));
     return BigInt(sum);
   } },
-  { id: 44, name: 'xdp_adjust_head', fn: (env, _ctx, delta) => {
+  { ...proto('xdp_adjust_head'), fn: (env, _ctx, delta) => {
     const p = pkt(env);
     const start = p.start + Number(BigInt.asIntN(32, delta));
     const metaLen = p.start - p.meta;
@@ -367,8 +373,8 @@ export const HELPERS: readonly HelperDef[] = [
     p.changed();
     return 0n;
   } },
-  { id: 45, name: 'probe_read_str', fn: probeRead('kernel', true) },
-  { id: 51, name: 'redirect_map', fn: (env, map, key, flags) => {
+  { ...proto('probe_read_str'), fn: probeRead('kernel', true) },
+  { ...proto('redirect_map'), fn: (env, map, key, flags) => {
     const m = mapOf(env, map);
     const p = pkt(env);
     const k = new Uint8Array(4);
@@ -378,7 +384,7 @@ export const HELPERS: readonly HelperDef[] = [
     p.redirect = { ifindex: v.length >= 4 ? new DataView(v.buffer, v.byteOffset).getUint32(0, true) : 0, flags: 0, map: m.spec.name };
     return 4n; // XDP_REDIRECT
   } },
-  { id: 54, name: 'xdp_adjust_meta', fn: (env, _ctx, delta) => {
+  { ...proto('xdp_adjust_meta'), fn: (env, _ctx, delta) => {
     const p = pkt(env);
     const meta = p.meta + Number(BigInt.asIntN(32, delta));
     if (!p.xdp || meta > p.start || meta < 0 || p.start - meta > 32 || (p.start - meta) % 4) return EINVAL;
@@ -386,7 +392,7 @@ export const HELPERS: readonly HelperDef[] = [
     p.changed();
     return 0n;
   } },
-  { id: 65, name: 'xdp_adjust_tail', fn: (env, _ctx, delta) => {
+  { ...proto('xdp_adjust_tail'), fn: (env, _ctx, delta) => {
     const p = pkt(env);
     const end = p.end + Number(BigInt.asIntN(32, delta));
     if (!p.xdp || end < p.start + 14 || end > p.buf.length) return EINVAL;
@@ -395,7 +401,7 @@ export const HELPERS: readonly HelperDef[] = [
     p.changed();
     return 0n;
   } },
-  { id: 68, name: 'skb_load_bytes_relative', fn: (env, _ctx, off, to, len, hdr) => {
+  { ...proto('skb_load_bytes_relative'), fn: (env, _ctx, off, to, len, hdr) => {
     const p = pkt(env);
     const base = hdr === 0n ? 0 : hdr === 1n ? p.netOffset : -1;
     const o = Number(BigInt.asIntN(32, off)), n = Number(len & 0xffffffffn);
@@ -403,12 +409,12 @@ export const HELPERS: readonly HelperDef[] = [
     env.mem.write(to, p.buf.slice(p.start + base + o, p.start + base + o + n), env.pc);
     return 0n;
   } },
-  { id: 87, name: 'map_push_elem', fn: (env, map, value, flags) => {
+  { ...proto('map_push_elem'), fn: (env, map, value, flags) => {
     const m = mapOf(env, map);
     if (!m.pushElem) return EINVAL;
     return negErr(m.pushElem(env.mem.read(value, m.spec.valueSize, env.pc), Number(flags & 0xffffffffn)));
   } },
-  { id: 88, name: 'map_pop_elem', fn: (env, map, value) => {
+  { ...proto('map_pop_elem'), fn: (env, map, value) => {
     const m = mapOf(env, map);
     if (!m.popElem) return EINVAL;
     const out = new Uint8Array(m.spec.valueSize);
@@ -416,7 +422,7 @@ export const HELPERS: readonly HelperDef[] = [
     env.mem.write(value, out, env.pc);
     return negErr(r);
   } },
-  { id: 89, name: 'map_peek_elem', fn: (env, map, value) => {
+  { ...proto('map_peek_elem'), fn: (env, map, value) => {
     const m = mapOf(env, map);
     if (!m.peekElem) return EINVAL;
     const out = env.mem.read(value, m.spec.valueSize, env.pc);
@@ -424,17 +430,17 @@ export const HELPERS: readonly HelperDef[] = [
     env.mem.write(value, out, env.pc);
     return negErr(r);
   } },
-  { id: 112, name: 'probe_read_user', fn: probeRead('user', false) },
-  { id: 113, name: 'probe_read_kernel', fn: probeRead('kernel', false) },
-  { id: 114, name: 'probe_read_user_str', fn: probeRead('user', true) },
-  { id: 115, name: 'probe_read_kernel_str', fn: probeRead('kernel', true) },
-  { id: 125, name: 'ktime_get_boot_ns', fn: (env) => (env.host.bootNow ?? env.host.now ?? defaultNow)() },
-  { id: 130, name: 'ringbuf_output', fn: (env, map, data, size, flags) => {
+  { ...proto('probe_read_user'), fn: probeRead('user', false) },
+  { ...proto('probe_read_kernel'), fn: probeRead('kernel', false) },
+  { ...proto('probe_read_user_str'), fn: probeRead('user', true) },
+  { ...proto('probe_read_kernel_str'), fn: probeRead('kernel', true) },
+  { ...proto('ktime_get_boot_ns'), fn: (env) => (env.host.bootNow ?? env.host.now ?? defaultNow)() },
+  { ...proto('ringbuf_output'), fn: (env, map, data, size, flags) => {
     const m = mapOf(env, map);
     if (!m.output) return EINVAL;
     return negErr(m.output(env.mem.read(data, Number(size & 0xffffffffn), env.pc), Number(flags & 0xffffffffn)));
   } },
-  { id: 131, name: 'ringbuf_reserve', fn: (env, map, size, flags) => {
+  { ...proto('ringbuf_reserve'), fn: (env, map, size, flags) => {
     const m = mapOf(env, map);
     const rec = m.reserve?.(Number(size & 0xffffffffn), Number(flags & 0xffffffffn));
     if (!rec) return 0n;
@@ -442,14 +448,14 @@ export const HELPERS: readonly HelperDef[] = [
     env.records.set(ptr, { map: m, rec });
     return ptr;
   } },
-  { id: 132, name: 'ringbuf_submit', fn: (env, data, flags) => ringbufDone(env, data, flags, true) },
-  { id: 133, name: 'ringbuf_discard', fn: (env, data, flags) => ringbufDone(env, data, flags, false) },
-  { id: 134, name: 'ringbuf_query', fn: (env, map, flags) => mapOf(env, map).query?.(Number(flags & 0xffffffffn)) ?? 0n },
-  { id: 160, name: 'ktime_get_coarse_ns', fn: (env) => {
+  { ...proto('ringbuf_submit'), fn: (env, data, flags) => ringbufDone(env, data, flags, true) },
+  { ...proto('ringbuf_discard'), fn: (env, data, flags) => ringbufDone(env, data, flags, false) },
+  { ...proto('ringbuf_query'), fn: (env, map, flags) => mapOf(env, map).query?.(Number(flags & 0xffffffffn)) ?? 0n },
+  { ...proto('ktime_get_coarse_ns'), fn: (env) => {
     const t = (env.host.now ?? defaultNow)();
     return t - (t % 4_000_000n); // jiffy granularity (HZ=250)
   } },
-  { id: 164, name: 'for_each_map_elem', fn: (env, map, cb, cbCtx, flags) => {
+  { ...proto('for_each_map_elem'), fn: (env, map, cb, cbCtx, flags) => {
     const m = mapOf(env, map);
     if (!m.forEachElem) return EINVAL;
     const entry = funcEntry(env, cb);
@@ -471,7 +477,7 @@ export const HELPERS: readonly HelperDef[] = [
     env.mem.reload(idx); // pointers the program holds into this map see what the callbacks wrote
     return negErr(n);
   } },
-  { id: 165, name: 'snprintf', fn: (env, str, size, fmt, data, dataLen) => {
+  { ...proto('snprintf'), fn: (env, str, size, fmt, data, dataLen) => {
     const f = text.decode(readCString(env, fmt, 4096));
     const n = Number(dataLen & 0xffffffffn);
     if (n % 8 || n > 8 * 12) return EINVAL;
@@ -488,7 +494,7 @@ export const HELPERS: readonly HelperDef[] = [
     }
     return BigInt(out.length + 1);
   } },
-  { id: 181, name: 'loop', fn: (env, nr, cb, cbCtx, flags) => {
+  { ...proto('loop'), fn: (env, nr, cb, cbCtx, flags) => {
     if (flags !== 0n) return EINVAL;
     const n = Number(nr & 0xffffffffn);
     if (n > 1 << 23) return E2BIG;

@@ -10,6 +10,7 @@ import type { Engine, RunHooks } from './engine.js';
 import { HELPERS, HELPERS_BY_ID, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
 import { Interpreter } from './interpreter.js';
 import { writesFrame } from './range.js';
+import { verify as runVerifier, type VerifyOptions } from '../verifier/index.js';
 import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
 import {
   CTX_REGION, FaultKind, Layout, VmMemory, makeFault, offsetOf, pointer,
@@ -35,6 +36,12 @@ export interface VmLoadOptions {
   budget?: number;
   /** Bytes of VM memory (default 4 MiB; grows for large packets). */
   memorySize?: number;
+  /**
+   * Run the verifier first and refuse what it rejects (default true). `false` loads any well-formed
+   * program, for experiments. Programs of BPF_PROG_TYPE_UNSPEC (the bpf_conformance model: r1 = a
+   * memory block, r2 = its length, a contract no kernel program type has) get the structural checks only.
+   */
+  verify?: boolean | Omit<VerifyOptions, 'maps' | 'type'>;
 }
 
 /** Input of {@link VmProgram.run}. */
@@ -496,6 +503,10 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       names.push(ms.name);
     }
     for (const [name, m] of given) if (!names.includes(name)) { maps.push(m); names.push(name); }
+    if (options.verify !== false && spec.type !== 0) {
+      const vopts = typeof options.verify === 'object' ? options.verify : {};
+      runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) });
+    }
     const table = new Map<number, HelperDef>(HELPERS.map((h) => [h.id, h]));
     for (const h of options.helpers ?? []) table.set(h.id, h);
     const code = prepareCode(spec.insns, {

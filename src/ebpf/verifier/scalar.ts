@@ -1,0 +1,1194 @@
+/** The verifier's scalar domain: a tnum plus signed and unsigned bounds at 64 and 32 bits, with the transfer functions, branch refinement and log format of Linux 6.18 (as the 6.18 stable kernel the project tests against behaves, backports included). */
+
+import {
+  type Tnum,
+  formatTnum,
+  tnumAdd,
+  tnumAnd,
+  tnumArshift,
+  tnumBswap,
+  tnumCast,
+  tnumClearSubreg,
+  tnumConst,
+  tnumConstSubreg,
+  tnumIn,
+  tnumIntersect,
+  tnumIsConst,
+  tnumIsUnknown,
+  tnumLshift,
+  tnumMul,
+  tnumNeg,
+  tnumOr,
+  tnumOverlap,
+  tnumRange,
+  tnumRshift,
+  tnumStep,
+  tnumSub,
+  tnumSubreg,
+  tnumSubregIsConst,
+  tnumUnknown,
+  tnumWithSubreg,
+  tnumXor,
+} from './tnum.js';
+
+/**
+ * What the verifier knows about a scalar register. `umin..umax` and `u32min..u32max` are
+ * unsigned (0..2^64-1, 0..2^32-1); `smin..smax` and `s32min..s32max` are signed. Every value
+ * the register may hold lies in all four ranges and in `var`.
+ */
+export interface Scalar {
+  readonly var: Tnum;
+  readonly smin: bigint;
+  readonly smax: bigint;
+  readonly umin: bigint;
+  readonly umax: bigint;
+  readonly s32min: bigint;
+  readonly s32max: bigint;
+  readonly u32min: bigint;
+  readonly u32max: bigint;
+}
+
+/** The ALU operations, by their ISA names; `neg` ignores `src`, `mov` copies it. */
+export type AluOp = 'add' | 'sub' | 'mul' | 'div' | 'sdiv' | 'mod' | 'smod' | 'or' | 'and' | 'xor' | 'lsh' | 'rsh' | 'arsh' | 'neg' | 'mov';
+
+/** The conditional jumps, by their ISA names. */
+export type JmpOp = 'jeq' | 'jne' | 'jgt' | 'jge' | 'jlt' | 'jle' | 'jsgt' | 'jsge' | 'jslt' | 'jsle' | 'jset';
+
+const S64_MIN = -(1n << 63n);
+const S64_MAX = (1n << 63n) - 1n;
+const U64_MAX = (1n << 64n) - 1n;
+const S32_MIN = -(1n << 31n);
+const S32_MAX = (1n << 31n) - 1n;
+const U32_MAX = (1n << 32n) - 1n;
+const HI32 = U64_MAX ^ U32_MAX;
+
+const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
+const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
+const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
+const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
+const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
+
+/** A register under construction: the transfer functions below mirror the kernel's in-place updates. */
+type Reg = { -readonly [K in keyof Scalar]: Scalar[K] };
+
+// One literal shape for every register object keeps property access monomorphic on this hot path.
+const copy = (s: Scalar): Reg => ({
+  var: s.var, smin: s.smin, smax: s.smax, umin: s.umin, umax: s.umax, s32min: s.s32min, s32max: s.s32max, u32min: s.u32min, u32max: s.u32max,
+});
+
+function markKnown(r: Reg, imm: bigint): void {
+  const v = u64(imm);
+  r.var = tnumConst(v);
+  r.smin = r.smax = s64(v);
+  r.umin = r.umax = v;
+  r.s32min = r.s32max = s32(v);
+  r.u32min = r.u32max = u32(v);
+}
+
+function mark32Known(r: Reg, imm: bigint): void {
+  r.var = tnumConstSubreg(r.var, imm);
+  r.s32min = r.s32max = s32(imm);
+  r.u32min = r.u32max = u32(imm);
+}
+
+function mark64Unbounded(r: Reg): void {
+  r.smin = S64_MIN; r.smax = S64_MAX; r.umin = 0n; r.umax = U64_MAX;
+}
+
+function mark32Unbounded(r: Reg): void {
+  r.s32min = S32_MIN; r.s32max = S32_MAX; r.u32min = 0n; r.u32max = U32_MAX;
+}
+
+// ---- reg_bounds_sync and its parts ----
+
+function update32Bounds(r: Reg): void {
+  const t = tnumSubreg(r.var);
+  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
+  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
+  r.u32min = max(r.u32min, t.value);
+  r.u32max = min(r.u32max, t.value | t.mask);
+}
+
+function update64Bounds(r: Reg): void {
+  const t = r.var;
+  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
+  r.umin = max(r.umin, t.value);
+  r.umax = min(r.umax, t.value | t.mask);
+  // When the u64 range and the tnum share a single value, the register is that value.
+  const next = tnumStep(t, r.umin);
+  const uminIn = (r.umin & ~t.mask) === t.value;
+  const tmax = t.value | t.mask;
+  if (uminIn && next > r.umax) markKnown(r, r.umin);
+  else if (!uminIn && next === tmax) markKnown(r, tmax);
+  else if (!uminIn && next <= r.umax && tnumStep(t, next) > r.umax) markKnown(r, next);
+}
+
+function updateBounds(r: Reg): void {
+  update32Bounds(r);
+  update64Bounds(r);
+}
+
+/** 32-bit bounds from the 64-bit ones (when the high halves pin down a range) and signed from unsigned. */
+function deduce32(r: Reg): void {
+  // Each conversion is computed once: this runs three times per sync, on every instruction.
+  const uminHi = r.umin >> 32n, umaxHi = r.umax >> 32n;
+  const uminLo = r.umin & U32_MAX, umaxLo = r.umax & U32_MAX;
+  const uminS = uminLo >= 0x80000000n ? uminLo - 0x100000000n : uminLo;
+  const umaxS = umaxLo >= 0x80000000n ? umaxLo - 0x100000000n : umaxLo;
+  const sminHi = r.smin >> 32n, smaxHi = r.smax >> 32n;
+  const sminLo = r.smin & U32_MAX, smaxLo = r.smax & U32_MAX;
+  const sminS = sminLo >= 0x80000000n ? sminLo - 0x100000000n : sminLo;
+  const smaxS = smaxLo >= 0x80000000n ? smaxLo - 0x100000000n : smaxLo;
+  if (uminHi === umaxHi) {
+    if (uminLo > r.u32min) r.u32min = uminLo;
+    if (umaxLo < r.u32max) r.u32max = umaxLo;
+    if (uminS <= umaxS) {
+      if (uminS > r.s32min) r.s32min = uminS;
+      if (umaxS < r.s32max) r.s32max = umaxS;
+    }
+  }
+  if (sminHi === smaxHi) {
+    if (sminLo <= smaxLo) {
+      if (sminLo > r.u32min) r.u32min = sminLo;
+      if (smaxLo < r.u32max) r.u32max = smaxLo;
+    }
+    if (sminS <= smaxS) {
+      if (sminS > r.s32min) r.s32min = sminS;
+      if (smaxS < r.s32max) r.s32max = smaxS;
+    }
+  }
+  // High halves two consecutive numbers while the low halves go from negative to positive.
+  if (((uminHi + 1n) & U32_MAX) === (umaxHi & U32_MAX) && uminS < 0n && umaxS >= 0n) {
+    if (uminS > r.s32min) r.s32min = uminS;
+    if (umaxS < r.s32max) r.s32max = umaxS;
+  }
+  if (((sminHi + 1n) & U32_MAX) === (smaxHi & U32_MAX) && sminS < 0n && smaxS >= 0n) {
+    if (sminS > r.s32min) r.s32min = sminS;
+    if (smaxS < r.s32max) r.s32max = smaxS;
+  }
+  const u32minS = s32(r.u32min), u32maxS = s32(r.u32max);
+  if (u32minS <= u32maxS) {
+    if (u32minS > r.s32min) r.s32min = u32minS;
+    if (u32maxS < r.s32max) r.s32max = u32maxS;
+  }
+  const s32minU = r.s32min < 0n ? r.s32min + 0x100000000n : r.s32min;
+  const s32maxU = r.s32max < 0n ? r.s32max + 0x100000000n : r.s32max;
+  if (s32minU <= s32maxU) {
+    if (s32minU > r.u32min) r.u32min = s32minU;
+    if (s32maxU < r.u32max) r.u32max = s32maxU;
+  } else if (r.u32max < s32minU) {
+    // The signed range wraps around the top of u32; the unsigned range meets only its low part.
+    r.s32min = s32(r.u32min);
+    r.u32max = min(r.u32max, s32maxU);
+  } else if (s32maxU < r.u32min) {
+    r.s32max = s32(r.u32max);
+    r.u32min = max(r.u32min, s32minU);
+  }
+}
+
+/** Signed 64-bit bounds from unsigned and back, including ranges that cross the sign boundary. */
+function deduce64(r: Reg): void {
+  if (s64(r.umin) <= s64(r.umax)) {
+    r.smin = max(r.smin, s64(r.umin));
+    r.smax = min(r.smax, s64(r.umax));
+  }
+  if (u64(r.smin) <= u64(r.smax)) {
+    r.umin = max(r.umin, u64(r.smin));
+    r.umax = min(r.umax, u64(r.smax));
+  } else if (r.umax < u64(r.smin)) {
+    // The signed range wraps around the top of u64; the unsigned range meets only its low part.
+    r.smin = s64(r.umin);
+    r.umax = min(r.umax, u64(r.smax));
+  } else if (u64(r.smax) < r.umin) {
+    r.smax = s64(r.umax);
+    r.umin = max(r.umin, u64(r.smin));
+  }
+}
+
+/** 64-bit bounds tightened by the 32-bit ones. */
+function deduceMixed(r: Reg): void {
+  r.umin = max(r.umin, (r.umin & HI32) | r.u32min);
+  r.umax = min(r.umax, (r.umax & HI32) | r.u32max);
+  r.smin = max(r.smin, s64((u64(r.smin) & HI32) | r.u32min));
+  r.smax = min(r.smax, s64((u64(r.smax) & HI32) | r.u32max));
+  // After a sign-extending load: a non-negative low half within s32 means the high half is zero.
+  if (r.s32min >= 0n && r.smin >= S32_MIN && r.smax <= S32_MAX) {
+    r.smin = r.s32min;
+    r.smax = r.s32max;
+    r.umin = r.s32min;
+    r.umax = r.s32max;
+    r.var = tnumIntersect(r.var, tnumRange(r.smin, r.smax));
+  }
+}
+
+function deduceBounds(r: Reg): void {
+  deduce32(r);
+  deduce64(r);
+  deduceMixed(r);
+}
+
+/** var_off tightened by the unsigned ranges. */
+function boundOffset(r: Reg): void {
+  // Full ranges give unknown tnums, whose intersection changes nothing: skip them (this runs on every instruction).
+  const v64 = r.umin === 0n && r.umax === U64_MAX ? r.var : tnumIntersect(r.var, tnumRange(r.umin, r.umax));
+  if (r.u32min === 0n && r.u32max === U32_MAX) {
+    r.var = v64;
+    return;
+  }
+  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(r.u32min, r.u32max));
+  r.var = tnumOr(tnumClearSubreg(v64), v32);
+}
+
+function sync(r: Reg): void {
+  updateBounds(r);
+  // Three rounds as the kernel; a round that changes nothing ends them early (deduction is a function of the bounds).
+  for (let i = 0; i < 3; i++) {
+    const { smin, smax, umin, umax, s32min, s32max, u32min, u32max, var: v } = r;
+    deduceBounds(r);
+    if (r.smin === smin && r.smax === smax && r.umin === umin && r.umax === umax && r.s32min === s32min &&
+      r.s32max === s32max && r.u32min === u32min && r.u32max === u32max && r.var === v) break;
+  }
+  boundOffset(r);
+  updateBounds(r);
+}
+
+/** The kernel's reg_bounds_sanity_check outside its self-tests: an inconsistent register loses its bounds (keeps var_off). */
+function sanity(r: Reg): void {
+  let bad = r.umin > r.umax || r.smin > r.smax || r.u32min > r.u32max || r.s32min > r.s32max;
+  if (!bad && tnumIsConst(r.var)) {
+    const v = r.var.value;
+    bad = r.umin !== v || r.umax !== v || r.smin !== s64(v) || r.smax !== s64(v);
+  }
+  if (!bad && tnumSubregIsConst(r.var)) {
+    const v = r.var.value & U32_MAX;
+    bad = r.u32min !== v || r.u32max !== v || r.s32min !== s32(v) || r.s32max !== s32(v);
+  }
+  if (bad) {
+    mark64Unbounded(r);
+    mark32Unbounded(r);
+  }
+}
+
+/** zext_32_to_64: the 64-bit view after a 32-bit write. */
+function zext(r: Reg): void {
+  r.var = tnumSubreg(r.var);
+  r.umin = r.u32min;
+  r.umax = r.u32max;
+  r.smax = r.s32min >= 0n && r.s32max >= 0n ? r.s32max : U32_MAX;
+  r.smin = r.s32min >= 0n ? r.s32min : 0n;
+}
+
+// ---- constructors and queries ----
+
+/** A scalar about which nothing is known. */
+export function scalarUnknown(): Scalar {
+  return UNKNOWN;
+}
+
+const UNKNOWN: Scalar = Object.freeze({
+  var: tnumUnknown, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX, s32min: S32_MIN, s32max: S32_MAX, u32min: 0n, u32max: U32_MAX,
+});
+
+/** A 64-bit constant (taken mod 2^64). */
+export function scalarConst(v: bigint): Scalar {
+  const r = copy(UNKNOWN);
+  markKnown(r, v);
+  return r;
+}
+
+/** A 32-bit constant, zero-extended (what `w1 = imm` writes). */
+export function scalarConst32(v: bigint): Scalar {
+  return scalarConst(u32(v));
+}
+
+/** A value known only to lie in [umin, umax] (unsigned 64-bit): e.g. a 1-byte load is 0..255. */
+export function scalarFromBounds(umin: bigint, umax: bigint): Scalar {
+  const r = copy(UNKNOWN);
+  r.umin = u64(umin);
+  r.umax = u64(umax);
+  sync(r);
+  return r;
+}
+
+/**
+ * A scalar from any subset of its facts (the rest unknown), synced. The facts must admit at
+ * least one value: tests and the state-building code use it to describe a register directly.
+ */
+export function scalarFromParts(parts: Partial<Scalar>): Scalar {
+  const r: Reg = { ...UNKNOWN, ...parts };
+  sync(r);
+  return r;
+}
+
+/** A zero-extending load of `bytes` (1, 2, 4 or 8) bytes of unknown memory. */
+export function scalarLoad(bytes: 1 | 2 | 4 | 8): Scalar {
+  return LOADS[bytes];
+}
+
+/** A sign-extending load (ldsx) of `bytes` (1, 2 or 4) bytes of unknown memory. */
+export function scalarLoadSx(bytes: 1 | 2 | 4): Scalar {
+  return LOADS_SX[bytes];
+}
+
+// Scalars are immutable, so the load results are computed once.
+const LOADS: Record<1 | 2 | 4 | 8, Scalar> = {
+  1: Object.freeze(withReg((r) => coerce(r, 1))),
+  2: Object.freeze(withReg((r) => coerce(r, 2))),
+  4: Object.freeze(withReg((r) => coerce(r, 4))),
+  8: UNKNOWN,
+};
+const LOADS_SX: Record<1 | 2 | 4, Scalar> = {
+  1: Object.freeze(withReg((r) => coerceSx(r, 1))),
+  2: Object.freeze(withReg((r) => coerceSx(r, 2))),
+  4: Object.freeze(withReg((r) => coerceSx(r, 4))),
+};
+
+function withReg(f: (r: Reg) => void): Scalar {
+  const r = copy(UNKNOWN);
+  f(r);
+  return r;
+}
+
+/** Whether the scalar is a single 64-bit value. */
+export function scalarIsConst(s: Scalar): boolean {
+  return tnumIsConst(s.var);
+}
+
+/** The 64-bit value (unsigned) when the scalar is constant. */
+export function scalarConstValue(s: Scalar): bigint | undefined {
+  return tnumIsConst(s.var) ? s.var.value : undefined;
+}
+
+/** Whether the low 32 bits are a single value (the kernel's is_reg_const for jmp32). */
+export function scalarIsConst32(s: Scalar): boolean {
+  return tnumSubregIsConst(s.var);
+}
+
+/** reg_bounds_sync: each bound and the tnum tightened by all the others. */
+export function scalarSync(s: Scalar): Scalar {
+  const r = copy(s);
+  sync(r);
+  return r;
+}
+
+/** zext_32_to_64 then reg_bounds_sync: the register after a 32-bit write of `s`'s low half. */
+export function scalarZext32(s: Scalar): Scalar {
+  const r = copy(s);
+  zext(r);
+  sync(r);
+  return r;
+}
+
+/** coerce_reg_to_size: truncation to the low `bytes` bytes (a narrow load or spill fill). */
+export function scalarTruncate(s: Scalar, bytes: 1 | 2 | 4 | 8): Scalar {
+  if (bytes === 8) return s;
+  const r = copy(s);
+  coerce(r, bytes);
+  return r;
+}
+
+function coerce(r: Reg, bytes: number): void {
+  r.var = tnumCast(r.var, bytes);
+  const mask = (1n << BigInt(bytes * 8)) - 1n;
+  if ((r.umin & ~mask) === (r.umax & ~mask)) {
+    r.umin &= mask;
+    r.umax &= mask;
+  } else {
+    r.umin = 0n;
+    r.umax = mask;
+  }
+  r.smin = r.umin;
+  r.smax = r.umax;
+  if (bytes < 4) mark32Unbounded(r);
+  sync(r);
+}
+
+/**
+ * coerce_reg_to_size_sx: sign extension of the low `bytes` bytes to 64 bits. Linux 6.18, as
+ * its verifier log shows: a constant stays constant; when the s32 bounds already fit the
+ * narrow type the low 32 bits are unchanged, so the s32 and u32 bounds are kept and become
+ * the s64 bounds; otherwise a range whose high bits do not vary and whose narrow values keep
+ * one sign maps to its sign-extended range; anything else is the narrow type's full range.
+ */
+function coerceSx(r: Reg, bytes: 1 | 2 | 4): void {
+  const bits = BigInt(bytes * 8);
+  const half = 1n << (bits - 1n);
+  if (tnumIsConst(r.var)) {
+    markKnown(r, BigInt.asIntN(Number(bits), r.var.value));
+    return;
+  }
+  if (r.s32min >= -half && r.s32max < half) {
+    const { s32min, s32max, u32min, u32max } = r;
+    Object.assign(r, UNKNOWN);
+    r.smin = r.s32min = s32min;
+    r.smax = r.s32max = s32max;
+    r.u32min = u32min;
+    r.u32max = u32max;
+    sync(r);
+    return;
+  }
+  const topMax = (u64(r.smax) >> bits) << bits;
+  const topMin = (u64(r.smin) >> bits) << bits;
+  if (topMax === topMin) {
+    const a = BigInt.asIntN(Number(bits), r.smax);
+    const b = BigInt.asIntN(Number(bits), r.smin);
+    const hi = max(a, b), lo = min(a, b);
+    if ((hi >= 0n) === (lo >= 0n)) {
+      r.smin = r.s32min = lo;
+      r.smax = r.s32max = hi;
+      r.umin = u64(lo);
+      r.u32min = u32(lo);
+      r.umax = u64(hi);
+      r.u32max = u32(hi);
+      r.var = tnumRange(u64(lo), u64(hi));
+      return;
+    }
+  }
+  r.smin = r.s32min = -half;
+  r.smax = r.s32max = half - 1n;
+  r.umin = r.u32min = 0n;
+  r.umax = U64_MAX;
+  r.u32max = U32_MAX;
+  r.var = tnumUnknown;
+}
+
+/** coerce_subreg_to_size_sx: sign extension of the low 1 or 2 bytes to 32 bits. */
+function coerceSubregSx(r: Reg, bytes: 1 | 2): void {
+  const bits = BigInt(bytes * 8);
+  if (tnumIsConst(r.var)) {
+    // The kernel tests the whole 64-bit tnum here, then keeps the sign-extended 64-bit constant.
+    const v = BigInt.asIntN(Number(bits), r.var.value);
+    r.var = tnumConst(v);
+    r.s32min = r.s32max = s32(v);
+    r.u32min = r.u32max = u32(v);
+    return;
+  }
+  const topMax = (u32(r.s32max) >> bits) << bits;
+  const topMin = (u32(r.s32min) >> bits) << bits;
+  if (topMax === topMin) {
+    const a = BigInt.asIntN(Number(bits), r.s32max);
+    const b = BigInt.asIntN(Number(bits), r.s32min);
+    const hi = max(a, b), lo = min(a, b);
+    if ((hi >= 0n) === (lo >= 0n)) {
+      r.s32min = lo;
+      r.s32max = hi;
+      r.u32min = u32(lo);
+      r.u32max = u32(hi);
+      r.var = tnumSubreg(tnumRange(u64(lo), u64(hi)));
+      return;
+    }
+  }
+  const half = 1n << (bits - 1n);
+  r.s32min = -half;
+  r.s32max = half - 1n;
+  r.u32min = 0n;
+  r.u32max = U32_MAX;
+  r.var = tnumSubreg(tnumUnknown);
+}
+
+/**
+ * `movsx`: dst = (s8/s16/s32) src, sign-extended to 64 bits (`is64`) or to 32 bits then
+ * zero-extended. As the kernel, a 64-bit movsx result is not re-synced.
+ */
+export function scalarMovsx(src: Scalar, fromBits: 8 | 16 | 32, is64: boolean): Scalar {
+  const r = copy(src);
+  if (is64) {
+    coerceSx(r, (fromBits / 8) as 1 | 2 | 4);
+    return r;
+  }
+  if (fromBits === 32) {
+    zext(r);
+  } else {
+    coerceSubregSx(r, (fromBits / 8) as 1 | 2);
+    zext(r);
+  }
+  sync(r);
+  return r;
+}
+
+/**
+ * Byte swaps and byte-order conversions (`le16/32/64`, `be16/32/64`, `bswap16/32/64`), as
+ * Linux 6.18 on a little-endian host: `le` is a truncation to `bits` (coerce_reg_to_size;
+ * `le64` changes nothing), a swap (`be`, `bswap`) swaps the tnum's bytes and derives every
+ * bound from it. `toBigEndianOnLe`: false for le, true for be, 'always' for ALU64 bswap.
+ */
+export function scalarBswap(src: Scalar, bits: 16 | 32 | 64, toBigEndianOnLe: boolean | 'always'): Scalar {
+  if (toBigEndianOnLe === false) return bits === 64 ? src : scalarTruncate(src, (bits / 8) as 2 | 4);
+  const r = copy(UNKNOWN);
+  r.var = tnumBswap(src.var, bits);
+  sync(r);
+  return r;
+}
+
+// ---- ALU transfer functions (adjust_scalar_min_max_vals) ----
+
+/** is_safe_to_compute_dst_reg_range: shifts need a known in-range amount; div and mod are not tracked in 6.18. */
+function safeToCompute(op: AluOp, src: Reg, is64: boolean): boolean {
+  switch (op) {
+    case 'add': case 'sub': case 'neg': case 'and': case 'or': case 'xor': case 'mul':
+      return true;
+    case 'lsh': case 'rsh': case 'arsh': {
+      const known = is64
+        ? tnumIsConst(src.var) && src.smin === src.smax && src.umin === src.umax
+        : tnumSubregIsConst(src.var) && src.s32min === src.s32max && src.u32min === src.u32max;
+      return known && src.umax < (is64 ? 64n : 32n);
+    }
+    default:
+      return false;
+  }
+}
+
+function add32(d: Reg, s: Reg): void {
+  const smin = d.s32min + s.s32min, smax = d.s32max + s.s32max;
+  if (smin < S32_MIN || smin > S32_MAX || smax < S32_MIN || smax > S32_MAX) {
+    d.s32min = S32_MIN; d.s32max = S32_MAX;
+  } else {
+    d.s32min = smin; d.s32max = smax;
+  }
+  const umin = d.u32min + s.u32min, umax = d.u32max + s.u32max;
+  // Either every sum wraps or none does: the wrapped bounds hold. Only some: nothing is known.
+  if (umin <= U32_MAX && umax > U32_MAX) {
+    d.u32min = 0n; d.u32max = U32_MAX;
+  } else {
+    d.u32min = u32(umin); d.u32max = u32(umax);
+  }
+}
+
+function add64(d: Reg, s: Reg): void {
+  const smin = d.smin + s.smin, smax = d.smax + s.smax;
+  if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) {
+    d.smin = S64_MIN; d.smax = S64_MAX;
+  } else {
+    d.smin = smin; d.smax = smax;
+  }
+  const umin = d.umin + s.umin, umax = d.umax + s.umax;
+  if (umin <= U64_MAX && umax > U64_MAX) {
+    d.umin = 0n; d.umax = U64_MAX;
+  } else {
+    d.umin = u64(umin); d.umax = u64(umax);
+  }
+}
+
+function sub32(d: Reg, s: Reg): void {
+  const smin = d.s32min - s.s32max, smax = d.s32max - s.s32min;
+  if (smin < S32_MIN || smin > S32_MAX || smax < S32_MIN || smax > S32_MAX) {
+    d.s32min = S32_MIN; d.s32max = S32_MAX;
+  } else {
+    d.s32min = smin; d.s32max = smax;
+  }
+  const umin = d.u32min - s.u32max, umax = d.u32max - s.u32min;
+  if (umin < 0n && umax >= 0n) {
+    d.u32min = 0n; d.u32max = U32_MAX;
+  } else {
+    d.u32min = u32(umin); d.u32max = u32(umax);
+  }
+}
+
+function sub64(d: Reg, s: Reg): void {
+  const smin = d.smin - s.smax, smax = d.smax - s.smin;
+  if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) {
+    d.smin = S64_MIN; d.smax = S64_MAX;
+  } else {
+    d.smin = smin; d.smax = smax;
+  }
+  const umin = d.umin - s.umax, umax = d.umax - s.umin;
+  if (umin < 0n && umax >= 0n) {
+    d.umin = 0n; d.umax = U64_MAX;
+  } else {
+    d.umin = u64(umin); d.umax = u64(umax);
+  }
+}
+
+function mul32(d: Reg, s: Reg): void {
+  const umax = d.u32max * s.u32max, umin = d.u32min * s.u32min;
+  if (umax > U32_MAX || umin > U32_MAX) {
+    d.u32min = 0n; d.u32max = U32_MAX;
+  } else {
+    d.u32min = umin; d.u32max = umax;
+  }
+  const p = [d.s32min * s.s32min, d.s32min * s.s32max, d.s32max * s.s32min, d.s32max * s.s32max];
+  if (p.some((x) => x < S32_MIN || x > S32_MAX)) {
+    d.s32min = S32_MIN; d.s32max = S32_MAX;
+  } else {
+    d.s32min = p.reduce(min); d.s32max = p.reduce(max);
+  }
+}
+
+function mul64(d: Reg, s: Reg): void {
+  const umax = d.umax * s.umax, umin = d.umin * s.umin;
+  if (umax > U64_MAX || umin > U64_MAX) {
+    d.umin = 0n; d.umax = U64_MAX;
+  } else {
+    d.umin = umin; d.umax = umax;
+  }
+  const p = [d.smin * s.smin, d.smin * s.smax, d.smax * s.smin, d.smax * s.smax];
+  if (p.some((x) => x < S64_MIN || x > S64_MAX)) {
+    d.smin = S64_MIN; d.smax = S64_MAX;
+  } else {
+    d.smin = p.reduce(min); d.smax = p.reduce(max);
+  }
+}
+
+/** Signed 32-bit bounds equal to the unsigned ones when those do not cross the sign bit. */
+function signedFromUnsigned32(d: Reg): void {
+  if (s32(d.u32min) <= s32(d.u32max)) {
+    d.s32min = s32(d.u32min); d.s32max = s32(d.u32max);
+  } else {
+    d.s32min = S32_MIN; d.s32max = S32_MAX;
+  }
+}
+
+function signedFromUnsigned64(d: Reg): void {
+  if (s64(d.umin) <= s64(d.umax)) {
+    d.smin = s64(d.umin); d.smax = s64(d.umax);
+  } else {
+    d.smin = S64_MIN; d.smax = S64_MAX;
+  }
+}
+
+type Bitwise = 'and' | 'or' | 'xor';
+
+function bitwise32(op: Bitwise, d: Reg, s: Reg): void {
+  const t = tnumSubreg(d.var);
+  if (tnumSubregIsConst(s.var) && tnumSubregIsConst(d.var)) {
+    mark32Known(d, t.value);
+    return;
+  }
+  if (op === 'and') {
+    d.u32min = t.value;
+    d.u32max = min(d.u32max, s.u32max);
+  } else if (op === 'or') {
+    d.u32min = max(d.u32min, s.u32min);
+    d.u32max = t.value | t.mask;
+  } else {
+    d.u32min = t.value;
+    d.u32max = t.value | t.mask;
+  }
+  signedFromUnsigned32(d);
+}
+
+function bitwise64(op: Bitwise, d: Reg, s: Reg): void {
+  const t = d.var;
+  if (tnumIsConst(s.var) && tnumIsConst(d.var)) {
+    markKnown(d, t.value);
+    return;
+  }
+  if (op === 'and') {
+    d.umin = t.value;
+    d.umax = min(d.umax, s.umax);
+  } else if (op === 'or') {
+    d.umin = max(d.umin, s.umin);
+    d.umax = t.value | t.mask;
+  } else {
+    d.umin = t.value;
+    d.umax = t.value | t.mask;
+  }
+  signedFromUnsigned64(d);
+  updateBounds(d);
+}
+
+function lsh32Bounds(d: Reg, umin: bigint, umax: bigint): void {
+  d.s32min = S32_MIN;
+  d.s32max = S32_MAX;
+  // A value that may lose its top bit tells nothing.
+  if (umax > 31n || d.u32max > 1n << (31n - umax)) {
+    d.u32min = 0n; d.u32max = U32_MAX;
+  } else {
+    d.u32min <<= umin;
+    d.u32max <<= umax;
+  }
+}
+
+function lsh64Bounds(d: Reg, umin: bigint, umax: bigint): void {
+  // `<< 32` (the compiler's sign-extension idiom `<<32 s>>32`): the s64 result is the s32 value times 2^32.
+  d.smax = umin === 32n && umax === 32n ? d.s32max << 32n : S64_MAX;
+  d.smin = umin === 32n && umax === 32n ? d.s32min << 32n : S64_MIN;
+  if (d.umax > 1n << (63n - umax)) {
+    d.umin = 0n; d.umax = U64_MAX;
+  } else {
+    d.umin <<= umin;
+    d.umax <<= umax;
+  }
+}
+
+function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
+  const umin = s.u32min, umax = s.u32max;
+  const sub = tnumSubreg(d.var);
+  if (op === 'lsh') {
+    lsh32Bounds(d, umin, umax);
+    d.var = tnumSubreg(tnumLshift(sub, umin));
+  } else if (op === 'rsh') {
+    d.s32min = S32_MIN;
+    d.s32max = S32_MAX;
+    d.var = tnumRshift(sub, umin);
+    d.u32min >>= umax;
+    d.u32max >>= umin;
+  } else {
+    d.s32min = s32(d.s32min) >> umin;
+    d.s32max = s32(d.s32max) >> umin;
+    d.var = tnumArshift(sub, umin, 32);
+    d.u32min = 0n;
+    d.u32max = U32_MAX;
+  }
+  mark64Unbounded(d);
+  update32Bounds(d);
+}
+
+function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
+  const umin = s.umin, umax = s.umax;
+  if (op === 'lsh') {
+    lsh64Bounds(d, umin, umax);
+    lsh32Bounds(d, umin, umax);
+    d.var = tnumLshift(d.var, umin);
+  } else if (op === 'rsh') {
+    d.smin = S64_MIN;
+    d.smax = S64_MAX;
+    d.var = tnumRshift(d.var, umin);
+    d.umin >>= umax;
+    d.umax >>= umin;
+    mark32Unbounded(d);
+  } else {
+    d.smin >>= umin;
+    d.smax >>= umin;
+    d.var = tnumArshift(d.var, umin, 64);
+    d.umin = 0n;
+    d.umax = U64_MAX;
+    mark32Unbounded(d);
+  }
+  updateBounds(d);
+}
+
+/**
+ * `dst op= src` on scalars, as Linux 6.18's adjust_scalar_min_max_vals: a 32-bit op (`is64`
+ * false) works on the low halves and zero-extends. Like the kernel, div/sdiv/mod/smod and
+ * shifts by an amount that is not a known in-range constant give a completely unknown
+ * register (64-bit unknown even for a 32-bit op). `neg` ignores `src`; `mov` copies it. The
+ * kernel's split of a 0-or-minus-1 register before `and`/`or` with a constant is the caller's
+ * (it makes a second state): see {@link scalarForkSignMask}, or use scalarAluInsn, which does it.
+ */
+export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): Scalar {
+  if (op === 'mov') return is64 ? src : scalarZext32(src);
+  // Constant op constant: the kernel's transfer functions give the exact constant, so compute it directly.
+  if (isExactConst(dst) && isExactConst(src)) {
+    const v = constFold(op, dst.var.value, src.var.value, is64);
+    if (v !== undefined) return scalarConst(v);
+  }
+  const d = copy(dst);
+  const s = copy(src);
+  if (!safeToCompute(op, s, is64)) return UNKNOWN;
+  switch (op) {
+    case 'add':
+      add32(d, s);
+      add64(d, s);
+      d.var = tnumAdd(d.var, s.var);
+      break;
+    case 'sub':
+      sub32(d, s);
+      sub64(d, s);
+      d.var = tnumSub(d.var, s.var);
+      break;
+    case 'neg': {
+      const old = copy(d);
+      markKnown(d, 0n);
+      sub32(d, old);
+      sub64(d, old);
+      d.var = tnumNeg(old.var);
+      break;
+    }
+    case 'mul':
+      d.var = tnumMul(d.var, s.var);
+      mul32(d, s);
+      mul64(d, s);
+      break;
+    case 'and': case 'or': case 'xor':
+      d.var = op === 'and' ? tnumAnd(d.var, s.var) : op === 'or' ? tnumOr(d.var, s.var) : tnumXor(d.var, s.var);
+      bitwise32(op, d, s);
+      bitwise64(op, d, s);
+      break;
+    case 'lsh': case 'rsh': case 'arsh':
+      if (is64) shift64(op, d, s);
+      else shift32(op, d, s);
+      break;
+    default:
+      return UNKNOWN;
+  }
+  if (!is64) zext(d);
+  sync(d);
+  sanity(d);
+  return d;
+}
+
+/**
+ * The variable part of `ptr + off` when `off` is not a constant folded into the pointer's
+ * fixed offset (adjust_ptr_min_max_vals, BPF_ADD): signed and unsigned sums that may
+ * overflow give unbounded ranges (no wrap-around as for scalars), the 32-bit bounds are
+ * re-derived, then reg_bounds_sync. `ptr` is the pointer's own variable part (0 for a
+ * fresh pointer).
+ */
+export function scalarPtrAdd(ptr: Scalar, off: Scalar): Scalar {
+  const r = copy(UNKNOWN);
+  const smin = ptr.smin + off.smin, smax = ptr.smax + off.smax;
+  if (smin >= S64_MIN && smin <= S64_MAX && smax >= S64_MIN && smax <= S64_MAX) { r.smin = smin; r.smax = smax; }
+  const umin = ptr.umin + off.umin, umax = ptr.umax + off.umax;
+  if (umin <= U64_MAX && umax <= U64_MAX) { r.umin = umin; r.umax = umax; }
+  r.var = tnumAdd(ptr.var, off.var);
+  sync(r);
+  return r;
+}
+
+/** The variable part of `ptr - off` (adjust_ptr_min_max_vals, BPF_SUB), as {@link scalarPtrAdd}. */
+export function scalarPtrSub(ptr: Scalar, off: Scalar): Scalar {
+  const r = copy(UNKNOWN);
+  const smin = ptr.smin - off.smax, smax = ptr.smax - off.smin;
+  if (smin >= S64_MIN && smin <= S64_MAX && smax >= S64_MIN && smax <= S64_MAX) { r.smin = smin; r.smax = smax; }
+  if (ptr.umin >= off.umax) { r.umin = ptr.umin - off.umax; r.umax = ptr.umax - off.umin; }
+  r.var = tnumSub(ptr.var, off.var);
+  sync(r);
+  return r;
+}
+
+/**
+ * sync_linked_regs for a register linked with a constant delta (`r2 = r1; r2 += 5`, the
+ * kernel's BPF_ADD_CONST): after a branch narrows `known`, the linked register is `known +
+ * delta` by the 64-bit scalar add (bounds synced, as this kernel's log shows).
+ */
+export function scalarLinkedAdd(known: Scalar, delta: bigint): Scalar {
+  return scalarAlu('add', known, scalarConst(delta), true);
+}
+
+/**
+ * maybe_fork_scalars (Linux 6.18 stable): before `dst &= K` or `dst |= K` (any `src` whose
+ * tnum is constant), a `dst` that is 0 or -1 (s64 in [-1, 0], else s32 in [-1, 0], the
+ * result of `s>>= 63` / `s>>= 31`) is split in two. The verifier continues with `current`
+ * (dst = -1) and pushes a state that re-runs the same instruction with `pushed` (dst = 0).
+ * Undefined when no split happens.
+ */
+export function scalarForkSignMask(dst: Scalar): { current: Scalar; pushed: Scalar } | undefined {
+  const is64 = dst.smin === -1n && dst.smax === 0n;
+  if (!is64 && !(dst.s32min === -1n && dst.s32max === 0n)) return undefined;
+  const current = copy(dst), pushed = copy(dst);
+  if (is64) {
+    markKnown(current, -1n);
+    markKnown(pushed, 0n);
+  } else {
+    mark32Known(current, -1n);
+    mark32Known(pushed, 0n);
+  }
+  return { current, pushed };
+}
+
+/** A constant whose eight bounds all agree with its tnum (what markKnown makes). */
+function isExactConst(s: Scalar): boolean {
+  return s.var.mask === 0n && s.umin === s.umax && s.smin === s.smax && s.u32min === s.u32max && s.s32min === s.s32max;
+}
+
+/** The ops whose abstract result on two constants is that constant (div and mod are not tracked; shifts need an in-range amount). */
+function constFold(op: AluOp, a: bigint, b: bigint, is64: boolean): bigint | undefined {
+  if (!is64) {
+    const x = a & U32_MAX, y = b & U32_MAX;
+    switch (op) {
+      case 'add': return (x + y) & U32_MAX;
+      case 'sub': return (x - y) & U32_MAX;
+      case 'mul': return (x * y) & U32_MAX;
+      case 'and': return x & y;
+      case 'or': return x | y;
+      case 'xor': return x ^ y;
+      case 'neg': return -x & U32_MAX;
+      // The shift amount must be known below 32 in all 64 bits (is_safe_to_compute_dst_reg_range).
+      case 'lsh': return b < 32n ? (x << b) & U32_MAX : undefined;
+      case 'rsh': return b < 32n ? x >> b : undefined;
+      case 'arsh': return b < 32n ? BigInt.asUintN(32, s32(x) >> b) : undefined;
+      default: return undefined;
+    }
+  }
+  switch (op) {
+    case 'add': return (a + b) & U64_MAX;
+    case 'sub': return (a - b) & U64_MAX;
+    case 'mul': return (a * b) & U64_MAX;
+    case 'and': return a & b;
+    case 'or': return a | b;
+    case 'xor': return a ^ b;
+    case 'neg': return -a & U64_MAX;
+    case 'lsh': return b < 64n ? (a << b) & U64_MAX : undefined;
+    case 'rsh': return b < 64n ? a >> b : undefined;
+    case 'arsh': return b < 64n ? BigInt.asUintN(64, s64(a) >> b) : undefined;
+    default: return undefined;
+  }
+}
+
+// ---- branches (is_scalar_branch_taken, regs_refine_cond_op) ----
+
+const S = (s: Scalar, is32: boolean) => is32
+  ? { t: tnumSubreg(s.var), umin: s.u32min, umax: s.u32max, smin: s.s32min, smax: s.s32max }
+  : { t: s.var, umin: s.umin, umax: s.umax, smin: s.smin, smax: s.smax };
+
+function isConst(s: Scalar, is32: boolean): boolean {
+  return is32 ? tnumSubregIsConst(s.var) : tnumIsConst(s.var);
+}
+
+function constValue(s: Scalar, is32: boolean): bigint {
+  return is32 ? s.var.value & U32_MAX : s.var.value;
+}
+
+/**
+ * Whether the jump `if dst op src` is always taken (true), never (false) or either
+ * (undefined), from the bounds alone, as the kernel's is_scalar_branch_taken. This kernel
+ * has no special case for a register compared with itself: `if r1 > r1` is decided from
+ * the bounds like any other pair (so only a constant decides it). `_sameReg` is accepted for
+ * symmetry with {@link scalarRefine} and changes nothing.
+ */
+export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean, _sameReg = false): boolean | undefined {
+  const a = S(dst, is32), b = S(src, is32);
+  switch (op) {
+    case 'jeq': case 'jne': {
+      const eq = op === 'jeq';
+      if (tnumIsConst(a.t) && tnumIsConst(b.t)) return (a.t.value === b.t.value) === eq;
+      // Known bits that disagree: never equal (Linux 6.18).
+      if (!tnumOverlap(a.t, b.t)) return !eq;
+      if (a.umin > b.umax || a.umax < b.umin) return !eq;
+      if (a.smin > b.smax || a.smax < b.smin) return !eq;
+      if (!is32) {
+        if (dst.u32min > src.u32max || dst.u32max < src.u32min) return !eq;
+        if (dst.s32min > src.s32max || dst.s32max < src.s32min) return !eq;
+      }
+      return undefined;
+    }
+    case 'jset': {
+      let t1 = a.t, c = src;
+      if (!isConst(src, is32)) { t1 = b.t; c = dst; }
+      if (!isConst(c, is32)) return undefined;
+      const v = constValue(c, is32);
+      if (t1.value & v) return true;
+      if (((t1.mask | t1.value) & v) === 0n) return false;
+      return undefined;
+    }
+    case 'jgt': return a.umin > b.umax ? true : a.umax <= b.umin ? false : undefined;
+    case 'jsgt': return a.smin > b.smax ? true : a.smax <= b.smin ? false : undefined;
+    case 'jlt': return a.umax < b.umin ? true : a.umin >= b.umax ? false : undefined;
+    case 'jslt': return a.smax < b.smin ? true : a.smin >= b.smax ? false : undefined;
+    case 'jge': return a.umin >= b.umax ? true : a.umax < b.umin ? false : undefined;
+    case 'jsge': return a.smin >= b.smax ? true : a.smax < b.smin ? false : undefined;
+    case 'jle': return a.umax <= b.umin ? true : a.umin > b.umax ? false : undefined;
+    default: return a.smax <= b.smin ? true : a.smin > b.smax ? false : undefined; // jsle
+  }
+}
+
+/** The condition that holds on the fall-through edge of `op`; 'jnset' is "no bit of src set in dst". */
+type CondOp = JmpOp | 'jnset';
+
+const REVERSE: Record<JmpOp, CondOp> = {
+  jeq: 'jne', jne: 'jeq', jgt: 'jle', jle: 'jgt', jge: 'jlt', jlt: 'jge', jsgt: 'jsle', jsle: 'jsgt', jsge: 'jslt', jslt: 'jsge', jset: 'jnset',
+};
+
+const FLIP: Partial<Record<CondOp, CondOp>> = { jge: 'jle', jgt: 'jlt', jsge: 'jsle', jsgt: 'jslt' };
+
+/** regs_refine_cond_op: narrows r1 and r2 in place so that `r1 op r2` holds. */
+function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
+  const flipped = FLIP[op];
+  if (flipped !== undefined) {
+    [r1, r2] = [r2, r1];
+    op = flipped;
+  }
+  switch (op) {
+    case 'jeq':
+      if (is32) {
+        r1.u32min = max(r1.u32min, r2.u32min);
+        r1.u32max = min(r1.u32max, r2.u32max);
+        r1.s32min = max(r1.s32min, r2.s32min);
+        r1.s32max = min(r1.s32max, r2.s32max);
+        r2.u32min = r1.u32min; r2.u32max = r1.u32max; r2.s32min = r1.s32min; r2.s32max = r1.s32max;
+        const t = tnumIntersect(tnumSubreg(r1.var), tnumSubreg(r2.var));
+        r1.var = tnumWithSubreg(r1.var, t);
+        r2.var = tnumWithSubreg(r2.var, t);
+      } else {
+        r1.umin = max(r1.umin, r2.umin);
+        r1.umax = min(r1.umax, r2.umax);
+        r1.smin = max(r1.smin, r2.smin);
+        r1.smax = min(r1.smax, r2.smax);
+        r2.umin = r1.umin; r2.umax = r1.umax; r2.smin = r1.smin; r2.smax = r1.smax;
+        r1.var = tnumIntersect(r1.var, r2.var);
+        r2.var = r1.var;
+      }
+      break;
+    case 'jne': {
+      if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
+      if (!isConst(r2, is32)) break;
+      // A constant at the edge of the range moves that edge by one.
+      const val = constValue(r2, is32);
+      if (is32) {
+        if (r1.u32min === val) r1.u32min++;
+        if (r1.u32max === val) r1.u32max--;
+        if (r1.s32min === s32(val)) r1.s32min++;
+        if (r1.s32max === s32(val)) r1.s32max--;
+      } else {
+        if (r1.umin === val) r1.umin++;
+        if (r1.umax === val) r1.umax--;
+        if (r1.smin === s64(val)) r1.smin++;
+        if (r1.smax === s64(val)) r1.smax--;
+      }
+      break;
+    }
+    case 'jset': {
+      if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
+      if (!isConst(r2, is32)) break;
+      const val = constValue(r2, is32);
+      // Only a single tested bit says which bit is set.
+      if (val === 0n || (val & (val - 1n)) !== 0n) break;
+      r1.var = is32 ? tnumWithSubreg(r1.var, tnumOr(tnumSubreg(r1.var), tnumConst(val))) : tnumOr(r1.var, tnumConst(val));
+      break;
+    }
+    case 'jnset': {
+      if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
+      if (!isConst(r2, is32)) break;
+      const val = constValue(r2, is32);
+      // The kernel forgets the ranges first, so that a dead edge cannot break invariants.
+      mark64Unbounded(r1);
+      mark32Unbounded(r1);
+      r1.var = is32
+        ? tnumWithSubreg(r1.var, tnumAnd(tnumSubreg(r1.var), tnumConst(~val & U64_MAX)))
+        : tnumAnd(r1.var, tnumConst(~val & U64_MAX));
+      break;
+    }
+    case 'jle':
+      if (is32) {
+        r1.u32max = min(r1.u32max, r2.u32max);
+        r2.u32min = max(r1.u32min, r2.u32min);
+      } else {
+        r1.umax = min(r1.umax, r2.umax);
+        r2.umin = max(r1.umin, r2.umin);
+      }
+      break;
+    case 'jlt':
+      if (is32) {
+        r1.u32max = min(r1.u32max, u32(r2.u32max - 1n));
+        r2.u32min = max(u32(r1.u32min + 1n), r2.u32min);
+      } else {
+        r1.umax = min(r1.umax, u64(r2.umax - 1n));
+        r2.umin = max(u64(r1.umin + 1n), r2.umin);
+      }
+      break;
+    case 'jsle':
+      if (is32) {
+        r1.s32max = min(r1.s32max, r2.s32max);
+        r2.s32min = max(r1.s32min, r2.s32min);
+      } else {
+        r1.smax = min(r1.smax, r2.smax);
+        r2.smin = max(r1.smin, r2.smin);
+      }
+      break;
+    case 'jslt':
+      if (is32) {
+        r1.s32max = min(r1.s32max, s32(r2.s32max - 1n));
+        r2.s32min = max(s32(r1.s32min + 1n), r2.s32min);
+      } else {
+        r1.smax = min(r1.smax, s64(r2.smax - 1n));
+        r2.smin = max(s64(r1.smin + 1n), r2.smin);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+/**
+ * The operands on one edge of `if dst op src` (`taken`: the jump edge, else the
+ * fall-through), as the kernel's check_cond_jmp_op: undefined when the kernel knows the edge
+ * is never followed (scalarBranchTaken decides the other way); unchanged operands when it
+ * knows the edge is always followed; otherwise reg_set_min_max's refinement. `sameReg`: both
+ * operands are one register (`if r1 > r1`); the kernel then narrows that one register by
+ * both sides of the condition, and `dst` and `src` of the result are the same.
+ */
+export function scalarRefine(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean, taken: boolean, sameReg = false): { dst: Scalar; src: Scalar } | undefined {
+  const pred = scalarBranchTaken(op, dst, sameReg ? dst : src, is32);
+  if (pred !== undefined) return pred === taken ? { dst, src: sameReg ? dst : src } : undefined;
+  const d = copy(dst);
+  const s = sameReg ? d : copy(src);
+  refineCond(d, s, taken ? op : REVERSE[op], is32);
+  sync(d);
+  sync(s);
+  sanity(d);
+  sanity(s);
+  return { dst: d, src: s };
+}
+
+// ---- pruning and printing ----
+
+/** range_within && tnum_in: every value `cur` allows, `old` allows too (so a state with `cur` may be pruned by one with `old`). */
+export function scalarWithin(old: Scalar, cur: Scalar): boolean {
+  return old.umin <= cur.umin && old.umax >= cur.umax && old.smin <= cur.smin && old.smax >= cur.smax &&
+    old.u32min <= cur.u32min && old.u32max >= cur.u32max && old.s32min <= cur.s32min && old.s32max >= cur.s32max &&
+    tnumIn(old.var, cur.var);
+}
+
+/** Same tnum and same eight bounds. */
+export function scalarEqual(a: Scalar, b: Scalar): boolean {
+  return a.var.value === b.var.value && a.var.mask === b.var.mask && a.umin === b.umin && a.umax === b.umax &&
+    a.smin === b.smin && a.smax === b.smax && a.u32min === b.u32min && a.u32max === b.u32max && a.s32min === b.s32min && a.s32max === b.s32max;
+}
+
+/** Whether the concrete 64-bit value `v` is one of the values `s` allows (for tests and explanations). */
+export function scalarContains(s: Scalar, v: bigint): boolean {
+  const x = u64(v), lo = u32(x);
+  return (x & ~s.var.mask) === s.var.value && x >= s.umin && x <= s.umax && s64(x) >= s.smin && s64(x) <= s.smax &&
+    lo >= s.u32min && lo <= s.u32max && s32(lo) >= s.s32min && s32(lo) <= s.s32max;
+}
+
+/** The kernel's verbose_snum: decimal within s16, else hex of the 64-bit pattern. */
+function snum(v: bigint): string {
+  return v >= -32768n && v <= 32767n ? v.toString() : `0x${u64(v).toString(16)}`;
+}
+
+/** The kernel's verbose_unum: decimal up to u16, else hex. */
+function unum(v: bigint): string {
+  return v <= 0xffffn ? v.toString() : `0x${v.toString(16)}`;
+}
+
+/** Options for {@link formatScalar}: the register's precise mark and id, which live outside the scalar domain. */
+export interface FormatScalarOptions {
+  readonly precise?: boolean;
+  readonly id?: number;
+}
+
+/**
+ * A scalar as the kernel's verifier log prints it (print_reg_state, print_scalar_ranges):
+ * a constant as its value (`5`, `-1`, `0x10000`), otherwise `scalar(...)` with the bounds
+ * that say something, equal bounds merged (`smax=umax=255`), and the tnum when known.
+ */
+export function formatScalar(s: Scalar, opts: FormatScalarOptions = {}): string {
+  const p = opts.precise ? 'P' : '';
+  if (tnumIsConst(s.var)) return p + snum(s64(s.var.value));
+  const smin32 = s.s32min >= -32768n && s.s32min <= 32767n ? u64(s.s32min) : u32(s.s32min);
+  const smax32 = s.s32max >= -32768n && s.s32max <= 32767n ? u64(s.s32max) : u32(s.s32max);
+  const items = [
+    { name: 'smin', val: u64(s.smin), omit: s.smin === S64_MIN },
+    { name: 'smax', val: u64(s.smax), omit: s.smax === S64_MAX },
+    { name: 'umin', val: s.umin, omit: s.umin === 0n },
+    { name: 'umax', val: s.umax, omit: s.umax === U64_MAX },
+    { name: 'smin32', val: smin32, omit: s.s32min === S32_MIN },
+    { name: 'smax32', val: smax32, omit: s.s32max === S32_MAX },
+    { name: 'umin32', val: s.u32min, omit: s.u32min === 0n },
+    { name: 'umax32', val: s.u32max, omit: s.u32max === U32_MAX },
+  ];
+  const parts: string[] = [];
+  if (opts.id) parts.push(`id=${opts.id}`);
+  for (let i = 0; i < items.length; i++) {
+    const m1 = items[i];
+    if (m1.omit) continue;
+    const signed = m1.name[0] === 's';
+    const neg1 = signed && s64(m1.val) < 0n;
+    let text = `${m1.name}=`;
+    for (let j = i + 2; j < items.length; j += 2) {
+      const m2 = items[j];
+      if (m2.omit || m2.val !== m1.val) continue;
+      const neg2 = m2.name[0] === 's' && s64(m2.val) < 0n;
+      if (neg2 !== neg1) continue;
+      m2.omit = true;
+      text += `${m2.name}=`;
+    }
+    parts.push(text + (signed ? snum(s64(m1.val)) : unum(m1.val)));
+  }
+  if (!tnumIsUnknown(s.var)) parts.push(`var_off=${formatTnum(s.var)}`);
+  return `${p}scalar(${parts.join(',')})`;
+}

@@ -1,0 +1,275 @@
+/** The verifier's abstract state: typed registers, 8-byte stack slots, call frames, acquired references, and the comparisons pruning needs. */
+
+import {
+  type Scalar, formatScalar, scalarConst, scalarEqual, scalarIsConst, scalarUnknown, scalarWithin,
+} from './scalar.js';
+
+/** A register's type (enum bpf_reg_type, base types the program types here need). */
+export type RegType =
+  | 'not_init' | 'scalar' | 'ctx' | 'map_ptr' | 'map_value' | 'map_key' | 'stack'
+  | 'pkt' | 'pkt_meta' | 'pkt_end' | 'mem' | 'sock' | 'sock_common' | 'func';
+
+/**
+ * One register. `s` is the value of a scalar, or the variable part of a pointer's offset;
+ * `off` the fixed part. Objects are never changed in place: an update makes a new one.
+ */
+export interface Reg {
+  readonly t: RegType;
+  readonly s: Scalar;
+  readonly off: number;
+  /** PTR_MAYBE_NULL: the pointer may be NULL until a null check. */
+  readonly nul: boolean;
+  /** Shared by copies: a null check or packet range proven on one applies to all; for scalars, linked copies. */
+  readonly id: number;
+  /** ref_obj_id: the acquired object this pointer refers to. */
+  readonly ref: number;
+  /** Packet pointers: bytes proven readable from the pointer's base (or AT_PKT_END/BEYOND_PKT_END). */
+  readonly range: number;
+  /** Map pointers, values, keys: the index of the map in the program's maps. */
+  readonly map: number;
+  /** PTR_TO_MEM: the size of the memory (ringbuf records). */
+  readonly size: number;
+  /** Stack pointers: the frame they point into. */
+  readonly frame: number;
+  /** PTR_TO_FUNC: the subprogram's first instruction. */
+  readonly sub: number;
+  /** MEM_RDONLY. */
+  readonly rdonly: boolean;
+}
+
+const UNKNOWN = scalarUnknown();
+const ZERO = scalarConst(0n);
+
+const BASE: Reg = { t: 'not_init', s: UNKNOWN, off: 0, nul: false, id: 0, ref: 0, range: 0, map: -1, size: 0, frame: 0, sub: -1, rdonly: false };
+
+/** An uninitialized register. */
+export const NOT_INIT: Reg = BASE;
+
+/** A scalar register. */
+export function scalarReg(s: Scalar, id = 0): Reg {
+  return { ...BASE, t: 'scalar', s, id };
+}
+
+/** An unknown scalar. */
+export const UNKNOWN_REG: Reg = scalarReg(UNKNOWN);
+
+/** A pointer of a type with a fixed offset of 0 (extra fields by `more`). */
+export function ptrReg(t: RegType, more: Partial<Reg> = {}): Reg {
+  return { ...BASE, t, s: ZERO, ...more };
+}
+
+/** True for every type but scalar and not_init. */
+export function isPointer(r: Reg): boolean {
+  return r.t !== 'scalar' && r.t !== 'not_init';
+}
+
+/** True for packet, packet-meta pointers. */
+export function isPktPtr(r: Reg): boolean {
+  return r.t === 'pkt' || r.t === 'pkt_meta';
+}
+
+/** The kernel's reg_type_str: the name a log and an error use for a type. */
+export function regTypeStr(r: Reg): string {
+  const base: Record<RegType, string> = {
+    not_init: '?', scalar: 'scalar', ctx: 'ctx', map_ptr: 'map_ptr', map_value: 'map_value', map_key: 'map_key', stack: 'fp',
+    pkt: 'pkt', pkt_meta: 'pkt_meta', pkt_end: 'pkt_end', mem: 'mem', sock: 'sock', sock_common: 'sock_common', func: 'func',
+  };
+  const pre = r.t === 'mem' && r.size > 0 && r.ref ? 'ringbuf_' : r.rdonly ? 'rdonly_' : '';
+  return pre + base[r.t] + (r.nul ? '_or_null' : '');
+}
+
+/** A register as the kernel's log prints it: `ctx()`, `fp-8`, `pkt(off=14,r=14)`, `scalar(...)`, `5`. */
+export function formatReg(r: Reg, maps: readonly { keySize: number; valueSize: number }[] = []): string {
+  if (r.t === 'not_init') return '?';
+  if (r.t === 'scalar') return formatScalar(r.s, { id: r.id });
+  if (r.t === 'stack' && scalarIsConst(r.s) && r.s.var.value === 0n) return `fp${r.off === 0 ? '0' : r.off}`;
+  const parts: string[] = [];
+  if (r.id) parts.push(`id=${r.id}`);
+  if (r.ref) parts.push(`ref_obj_id=${r.ref}`);
+  if (r.off) parts.push(`off=${r.off}`);
+  if (r.t === 'pkt' || r.t === 'pkt_meta') parts.push(`r=${r.range}`);
+  if ((r.t === 'map_value' || r.t === 'map_ptr' || r.t === 'map_key') && maps[r.map]) parts.push(`ks=${maps[r.map].keySize},vs=${maps[r.map].valueSize}`);
+  if (r.t === 'mem') parts.push(`sz=${r.size}`);
+  if (!scalarIsConst(r.s) || r.s.var.value !== 0n) parts.push(formatScalar(r.s).replace(/^scalar\(|\)$/g, ''));
+  return `${regTypeStr(r)}(${parts.join(',')})`;
+}
+
+/**
+ * One 8-byte stack slot: the type of each byte (`?` invalid, `m` misc, `0` zero, `r` part of a spilled register),
+ * indexed as the kernel does (index 7 is the lowest address), and the spilled register.
+ */
+export interface Slot {
+  readonly bytes: string;
+  readonly spill?: Reg;
+}
+
+/** A slot nothing has written. */
+export const EMPTY_SLOT: Slot = { bytes: '????????' };
+
+/** A function's frame: registers, stack slots (slot i covers fp-8(i+1) .. fp-8i-1), where it was called from. */
+export interface Frame {
+  regs: Reg[];
+  stack: Slot[];
+  /** The instruction index of the call that made this frame (-1 for the main program). */
+  readonly callsite: number;
+  /** First instruction of the function. */
+  readonly sub: number;
+  /** Callback frames (bpf_loop, for_each_map_elem): their return value must be in [0, 1] and they end the path. */
+  readonly callback: boolean;
+}
+
+/** An acquired object that must be released before exit. */
+export interface RefState {
+  readonly id: number;
+  readonly insn: number;
+}
+
+/** A state stored at a prune point: later states that fall within it are safe. */
+export interface StoredState {
+  readonly state: VState;
+  readonly pc: number;
+  /** Paths still being explored below this state; 0 = fully explored, usable for pruning. */
+  branches: number;
+  readonly parent: StoredState | undefined;
+  /** Times it pruned a path, and times it did not (stale states are dropped). */
+  hits: number;
+  misses: number;
+  /** The loop-detection key of the state (see the verifier's loopKey). */
+  readonly key: string;
+}
+
+/** The instructions along a path, newest first: the backward slice of an error walks it. */
+export interface History {
+  readonly pc: number;
+  /** The register the instruction wrote (-1 none) and its value after. */
+  readonly reg: number;
+  readonly value: Reg | undefined;
+  /** The registers it read. */
+  readonly reads: number;
+  readonly prev: History | undefined;
+}
+
+/** The whole state along one path. */
+export interface VState {
+  frames: Frame[];
+  refs: RefState[];
+  parent: StoredState | undefined;
+  hist: History | undefined;
+}
+
+/** A copy whose frames and arrays can be changed without touching `s` (registers and slots are shared: they are immutable). */
+export function cloneState(s: VState): VState {
+  return {
+    frames: s.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: f.stack.slice() })),
+    refs: s.refs.slice(),
+    parent: s.parent,
+    hist: s.hist,
+  };
+}
+
+/** The id correspondence of one state comparison (check_ids): an old id must always meet the same current id. */
+class IdMap {
+  private readonly m = new Map<number, number>();
+  private readonly back = new Map<number, number>();
+  check(oldId: number, curId: number): boolean {
+    if (oldId === 0 && curId === 0) return true;
+    if (oldId === 0 || curId === 0) return false;
+    const a = this.m.get(oldId);
+    const b = this.back.get(curId);
+    if (a === undefined && b === undefined) {
+      this.m.set(oldId, curId);
+      this.back.set(curId, oldId);
+      return true;
+    }
+    return a === curId && b === oldId;
+  }
+  /** Scalar ids: an old unlinked scalar fits any current one. */
+  checkScalar(oldId: number, curId: number): boolean {
+    if (oldId === 0) return true;
+    return this.check(oldId, curId === 0 ? -1 - this.m.size : curId);
+  }
+}
+
+/** regsafe: every value `cur` may hold, `old` may hold too, with the same meaning. */
+function regSafe(old: Reg, cur: Reg, ids: IdMap): boolean {
+  if (old.t === 'not_init') return true;
+  if (cur.t !== old.t) return false;
+  if (old.t === 'scalar') return scalarWithin(old.s, cur.s) && ids.checkScalar(old.id, cur.id);
+  if (old.nul !== cur.nul || old.off !== cur.off || old.rdonly !== cur.rdonly) return false;
+  if (!scalarWithin(old.s, cur.s)) return false;
+  switch (old.t) {
+    case 'pkt':
+    case 'pkt_meta':
+      // A current range at least as large as the old one (the negative markers must be equal).
+      if (old.range < 0 || cur.range < 0 ? old.range !== cur.range : cur.range < old.range) return false;
+      return ids.check(old.id, cur.id);
+    case 'map_value':
+    case 'map_key':
+    case 'map_ptr':
+      return old.map === cur.map && (!old.nul || ids.check(old.id, cur.id)) && ids.check(old.ref, cur.ref);
+    case 'mem':
+      return old.size === cur.size && (!old.nul || ids.check(old.id, cur.id)) && ids.check(old.ref, cur.ref);
+    case 'stack':
+      return old.frame === cur.frame;
+    case 'func':
+      return old.sub === cur.sub;
+    case 'sock':
+    case 'sock_common':
+      return (!old.nul || ids.check(old.id, cur.id)) && ids.check(old.ref, cur.ref);
+    default:
+      return true;
+  }
+}
+
+/** stacksafe with uninitialized reads allowed (privileged): old misc/invalid bytes accept anything. */
+function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean): boolean {
+  for (let i = 0; i < old.length; i++) {
+    const o = old[i];
+    const c = cur[i] ?? EMPTY_SLOT;
+    if (o.spill) {
+      if (!c.spill || c.bytes !== o.bytes) {
+        // A spilled unknown scalar reads like misc bytes.
+        if (o.spill.t === 'scalar' && scalarWithin(o.spill.s, UNKNOWN) && o.bytes === 'rrrrrrrr' && !o.spill.id && /^[m0]{8}$/.test(c.bytes)) continue;
+        return false;
+      }
+      if (!regSafe(o.spill, c.spill, ids)) return false;
+      continue;
+    }
+    for (let b = 0; b < 8; b++) {
+      const ob = o.bytes[b];
+      const cb = c.bytes[b];
+      if (ob === '?') continue;
+      if (ob === 'm' && (uninitOk || cb !== '?')) continue;
+      if (ob !== cb) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * states_equal for pruning: `cur` (arriving at the same instruction) is covered by the fully explored `old`.
+ * `live` gives, per frame from the outermost, the registers still read from here on.
+ */
+export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean, precise?: readonly number[]): boolean {
+  if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
+  const ids = new IdMap();
+  for (let f = 0; f < old.frames.length; f++) {
+    const of = old.frames[f];
+    const cf = cur.frames[f];
+    if (of.callsite !== cf.callsite) return false;
+    for (let r = 0; r < 11; r++) {
+      if (!(live[f] & (1 << r))) continue;
+      // A scalar whose value cannot matter any more: only its type is compared.
+      if (precise && !(precise[f] & (1 << r)) && of.regs[r].t === 'scalar' && cf.regs[r].t === 'scalar') continue;
+      if (!regSafe(of.regs[r], cf.regs[r], ids)) return false;
+    }
+    if (!stackSafe(of.stack, cf.stack, ids, uninitOk)) return false;
+  }
+  for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i].id, cur.refs[i].id)) return false;
+  return true;
+}
+
+/** Two registers hold exactly the same knowledge (loop detection's equality). */
+export function regEqual(a: Reg, b: Reg): boolean {
+  return a.t === b.t && a.off === b.off && a.nul === b.nul && a.range === b.range && a.map === b.map && a.size === b.size && a.frame === b.frame && a.sub === b.sub && scalarEqual(a.s, b.s);
+}

@@ -1,0 +1,251 @@
+/** Tristate numbers: the verifier's bit-level knowledge of a 64-bit value, with the kernel's transfer functions (kernel/bpf/tnum.c). */
+
+/**
+ * A tnum: bits set in `mask` are unknown; the other bits equal those of `value`.
+ * Invariant: `value & mask === 0`. Both are unsigned 64-bit bigints.
+ */
+export interface Tnum {
+  readonly value: bigint;
+  readonly mask: bigint;
+}
+
+const U64 = 0xffffffffffffffffn;
+const U32 = 0xffffffffn;
+
+const mk = (value: bigint, mask: bigint): Tnum => ({ value, mask });
+
+/** The 1-based index of the highest set bit of a value below 2^64 (0 for 0), as the kernel's fls64. */
+function fls64(x: bigint): number {
+  if (x === 0n) return 0;
+  const hi = Number(x >> 32n);
+  return hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(x));
+}
+
+/** Nothing known about any bit. */
+export const tnumUnknown: Tnum = mk(0n, U64);
+
+/** A fully known value (taken mod 2^64). */
+export function tnumConst(v: bigint): Tnum {
+  return mk(BigInt.asUintN(64, v), 0n);
+}
+
+/** The smallest tnum covering every value in [min, max] (unsigned): the common high bits are known. */
+export function tnumRange(min: bigint, max: bigint): Tnum {
+  const chi = BigInt.asUintN(64, min) ^ BigInt.asUintN(64, max);
+  const bits = fls64(chi);
+  // The kernel gives up (unknown) when even bit 63 differs: 1 << 64 would not fit.
+  if (bits > 63) return tnumUnknown;
+  const delta = (1n << BigInt(bits)) - 1n;
+  return mk(BigInt.asUintN(64, min) & ~delta, delta);
+}
+
+/** Left shift by a known amount (bits shifted past bit 63 are dropped). */
+export function tnumLshift(a: Tnum, shift: number | bigint): Tnum {
+  const s = BigInt(shift);
+  return mk(BigInt.asUintN(64, a.value << s), BigInt.asUintN(64, a.mask << s));
+}
+
+/** Logical right shift by a known amount. */
+export function tnumRshift(a: Tnum, shift: number | bigint): Tnum {
+  const s = BigInt(shift);
+  return mk(a.value >> s, a.mask >> s);
+}
+
+/**
+ * Arithmetic right shift by the smallest possible shift amount, on a 32- or 64-bit value:
+ * the sign bit (known or not) is replicated, as the kernel's tnum_arshift.
+ */
+export function tnumArshift(a: Tnum, minShift: number | bigint, bitness: 32 | 64 = 64): Tnum {
+  const s = BigInt(minShift);
+  if (bitness === 32) {
+    return mk(BigInt.asUintN(32, BigInt.asIntN(32, a.value) >> s), BigInt.asUintN(32, BigInt.asIntN(32, a.mask) >> s));
+  }
+  return mk(BigInt.asUintN(64, BigInt.asIntN(64, a.value) >> s), BigInt.asUintN(64, BigInt.asIntN(64, a.mask) >> s));
+}
+
+/** Sum: carries out of unknown bits make every bit they can reach unknown. */
+export function tnumAdd(a: Tnum, b: Tnum): Tnum {
+  const sm = a.mask + b.mask;
+  const sv = a.value + b.value;
+  const sigma = BigInt.asUintN(64, sm + sv);
+  const chi = sigma ^ BigInt.asUintN(64, sv);
+  const mu = chi | a.mask | b.mask;
+  return mk(BigInt.asUintN(64, sv) & ~mu & U64, mu);
+}
+
+/** Difference, the dual of {@link tnumAdd} with borrows. */
+export function tnumSub(a: Tnum, b: Tnum): Tnum {
+  const dv = a.value - b.value;
+  const alpha = BigInt.asUintN(64, dv + a.mask);
+  const beta = BigInt.asUintN(64, dv - b.mask);
+  const chi = alpha ^ beta;
+  const mu = chi | a.mask | b.mask;
+  return mk(BigInt.asUintN(64, dv) & ~mu & U64, mu);
+}
+
+/** Two's complement negation (0 - a). */
+export function tnumNeg(a: Tnum): Tnum {
+  return tnumSub(mk(0n, 0n), a);
+}
+
+/** Bitwise and: a bit is known 0 if either side has it known 0. */
+export function tnumAnd(a: Tnum, b: Tnum): Tnum {
+  const alpha = a.value | a.mask;
+  const beta = b.value | b.mask;
+  const v = a.value & b.value;
+  return mk(v, alpha & beta & ~v);
+}
+
+/** Bitwise or: a bit is known 1 if either side has it known 1. */
+export function tnumOr(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask | b.mask;
+  return mk(v, mu & ~v);
+}
+
+/** Bitwise xor: known where both sides are known. */
+export function tnumXor(a: Tnum, b: Tnum): Tnum {
+  const v = a.value ^ b.value;
+  const mu = a.mask | b.mask;
+  return mk(v & ~mu, mu);
+}
+
+/** Smallest tnum holding every value of `a` and of `b` (bits where they disagree become unknown). */
+export function tnumUnion(a: Tnum, b: Tnum): Tnum {
+  const v = a.value & b.value;
+  const mu = (a.value ^ b.value) | a.mask | b.mask;
+  return mk(v & ~mu, mu);
+}
+
+/**
+ * Product by long multiplication over the bits of `a`: a known 1 adds `b`, an unknown bit
+ * takes the union of adding and not adding it (the kernel's algorithm since 6.17).
+ */
+export function tnumMul(a: Tnum, b: Tnum): Tnum {
+  let acc = mk(0n, 0n);
+  let av = a.value, am = a.mask;
+  let bb = b;
+  while (av !== 0n || am !== 0n) {
+    if (av & 1n) acc = tnumAdd(acc, bb);
+    else if (am & 1n) acc = tnumUnion(acc, tnumAdd(acc, bb));
+    av >>= 1n;
+    am >>= 1n;
+    bb = tnumLshift(bb, 1);
+  }
+  return acc;
+}
+
+/**
+ * Both facts at once (the value is in `a` and in `b`). Where they disagree (a known 1 against
+ * a known 0, i.e. no value is in both) the known 1 wins, as in the kernel.
+ */
+export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
+  const v = a.value | b.value;
+  const mu = a.mask & b.mask;
+  return mk(v & ~mu, mu);
+}
+
+/** Truncation to the low `bytes` bytes (zero-extended). */
+export function tnumCast(a: Tnum, bytes: number): Tnum {
+  const m = bytes >= 8 ? U64 : (1n << BigInt(bytes * 8)) - 1n;
+  return mk(a.value & m, a.mask & m);
+}
+
+/** Whether every value of `inner` is also a value of `outer`. */
+export function tnumIn(outer: Tnum, inner: Tnum): boolean {
+  if (inner.mask & ~outer.mask) return false;
+  return outer.value === (inner.value & ~outer.mask);
+}
+
+/** Whether `a` is a single value. */
+export function tnumIsConst(a: Tnum): boolean {
+  return a.mask === 0n;
+}
+
+/** Whether nothing at all is known. */
+export function tnumIsUnknown(a: Tnum): boolean {
+  return a.mask === U64;
+}
+
+/** Whether every value of `a` is a multiple of `size` (a power of two; 0 means no constraint). */
+export function tnumIsAligned(a: Tnum, size: number | bigint): boolean {
+  const s = BigInt(size);
+  if (s === 0n) return true;
+  return ((a.value | a.mask) & (s - 1n)) === 0n;
+}
+
+/** The low 32 bits (the w-register view), zero-extended. */
+export function tnumSubreg(a: Tnum): Tnum {
+  return mk(a.value & U32, a.mask & U32);
+}
+
+/** The high 32 bits kept, the low 32 bits known zero. */
+export function tnumClearSubreg(a: Tnum): Tnum {
+  return mk(a.value & ~U32 & U64, a.mask & ~U32 & U64);
+}
+
+/** `reg`'s high 32 bits with `subreg`'s low 32 bits. */
+export function tnumWithSubreg(reg: Tnum, subreg: Tnum): Tnum {
+  return tnumOr(tnumClearSubreg(reg), tnumSubreg(subreg));
+}
+
+/** `a`'s high 32 bits with the low 32 bits known to be `v`. */
+export function tnumConstSubreg(a: Tnum, v: bigint): Tnum {
+  return tnumWithSubreg(a, tnumConst(BigInt.asUintN(32, v)));
+}
+
+/** Whether the low 32 bits are a single value. */
+export function tnumSubregIsConst(a: Tnum): boolean {
+  return (a.mask & U32) === 0n;
+}
+
+function swapBytes(x: bigint, bytes: number): bigint {
+  let out = 0n;
+  for (let i = 0; i < bytes; i++) out = (out << 8n) | ((x >> BigInt(8 * i)) & 0xffn);
+  return out;
+}
+
+/** Byte swap of the low `bits` bits (16, 32 or 64), the rest cleared: what bswap/be do to each known bit. */
+export function tnumBswap(a: Tnum, bits: 16 | 32 | 64): Tnum {
+  return mk(swapBytes(a.value, bits / 8), swapBytes(a.mask, bits / 8));
+}
+
+/** Whether the bits known in both agree (so that some value may be in both): the kernel's tnum_overlap. */
+export function tnumOverlap(a: Tnum, b: Tnum): boolean {
+  const mu = ~a.mask & ~b.mask & U64;
+  return (a.value & mu) === (b.value & mu);
+}
+
+/**
+ * The smallest member of `t` greater than `z` (the kernel's tnum_step): `t`'s largest member
+ * when `z` is at or above it, its smallest when `z` is below it.
+ */
+export function tnumStep(t: Tnum, z: bigint): bigint {
+  const tmax = t.value | t.mask;
+  if (z >= tmax) return tmax;
+  if (z < t.value) return t.value;
+  // Members are value + s for submasks s of mask: increment d = z - value "within the mask".
+  const d = z - t.value;
+  const high = d & ~t.mask & U64;
+  const carry = (1n << BigInt(fls64(high))) - 1n;
+  const filled = (d | carry | ~t.mask) & U64;
+  const inc = BigInt.asUintN(64, filled + 1n) & t.mask;
+  return t.value | inc;
+}
+
+/** Whether `v` is one of the values of `a`. */
+export function tnumContains(a: Tnum, v: bigint): boolean {
+  return (BigInt.asUintN(64, v) & ~a.mask) === a.value;
+}
+
+/** The kernel's tnum_strn: "(0x0; 0xff)" (the kernel prints 0 as 0x0). */
+export function formatTnum(a: Tnum): string {
+  return `(0x${a.value.toString(16)}; 0x${a.mask.toString(16)})`;
+}
+
+/** The kernel's tnum_sbin: 64 characters of 0, 1 and x, most significant first. */
+export function formatTnumBits(a: Tnum): string {
+  let out = '';
+  for (let i = 63n; i >= 0n; i--) out += (a.mask >> i) & 1n ? 'x' : (a.value >> i) & 1n ? '1' : '0';
+  return out;
+}

@@ -1,0 +1,1592 @@
+/** The eBPF verifier: explores every path of a program over the abstract state, as the kernel's do_check does, and rejects what the kernel rejects. */
+
+import type { Insn } from '../insn.js';
+import type { MapSpec, ProgramSpec } from '../spec.js';
+import { findProblems } from '../check.js';
+import { describeInsn, type FormKind } from '../forms.js';
+import { formatInsnLlvm } from '../llvm-syntax.js';
+import { HELPER_FUNCS } from '../opcodes.js';
+import { CTX_RULES, LD_ABS_TYPES, PKT_ACCESS, returnRange } from './ctx-access.js';
+import { VerifierError, type WhyStep } from './errors.js';
+import { HELPER_PROTOS_BY_ID, UNPRIV_HELPERS, helperAvailability, type ArgType, type HelperProto } from './helper-protos.js';
+import {
+  type AluOp, type JmpOp, type Scalar, scalarAlu, scalarBranchTaken, scalarBswap, scalarConst, scalarConst32, scalarConstValue,
+  scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
+} from './scalar.js';
+import {
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
+  type Frame, type Reg, type Slot, type StoredState, type VState,
+} from './state.js';
+import { formatTnum } from './tnum.js';
+
+/** Options of {@link verify}. */
+export interface VerifyOptions {
+  /** BPF_PROG_TYPE_* (default: the spec's). */
+  type?: number;
+  /** expected_attach_type (default: the spec's). */
+  expectedAttachType?: number;
+  /** Verify as an unprivileged user would load it (no CAP_BPF/CAP_PERFMON): pointer leaks, back-edges, uninitialized stack reads refused. */
+  unprivileged?: boolean;
+  /** `strict`: BPF_F_STRICT_ALIGNMENT; `any`: BPF_F_ANY_ALIGNMENT; default: x86-64's (stack accesses aligned, the rest free). */
+  alignment?: 'default' | 'strict' | 'any';
+  /** BPF_F_SLEEPABLE. */
+  sleepable?: boolean;
+  /** The maps `lddw` refers to: by `ref` name, or by index `imm` (default: the spec's maps). */
+  maps?: readonly MapSpec[];
+  /** Log detail: 0 none, 1 instructions and branch states, 2 every instruction's state. */
+  logLevel?: 0 | 1 | 2;
+  /** Processed-instruction budget (BPF_COMPLEXITY_LIMIT_INSNS, 1,000,000). */
+  maxInsns?: number;
+}
+
+/** The result of a successful verification: the kernel's statistics and the log. */
+export interface VerifyResult {
+  processed: number;
+  totalStates: number;
+  peakStates: number;
+  maxStatesPerInsn: number;
+  /** Bytes of stack each function uses, by its first instruction. */
+  stackDepth: Map<number, number>;
+  log: string;
+  /** Per instruction slot: every state that reached it had these facts (for the JIT). */
+  facts: InsnFacts[];
+}
+
+/** What held at one instruction on every path the verifier explored. */
+export interface InsnFacts {
+  /** The instruction was reached. */
+  reached: boolean;
+  /** A memory access here is always in bounds (the JIT may drop its run-time check). */
+  safeAccess: boolean;
+}
+
+/** Verifies a program: returns the statistics, or throws {@link VerifierError}. */
+export function verify(spec: ProgramSpec, options: VerifyOptions = {}): VerifyResult {
+  return new Verifier(spec, options).run();
+}
+
+/** A rejection inside the engine, turned into a VerifierError at the top. */
+class Reject extends Error {
+  constructor(readonly code: string, readonly pc: number, readonly lines: readonly string[], readonly regs: readonly number[], readonly hint?: string) {
+    super(lines[0]);
+  }
+}
+
+const MAX_STACK = 512;
+const MAX_FRAMES = 8;
+const MAX_VAR_OFF = 1 << 29;
+const MAX_PACKET_OFF = 0xffff;
+const AT_PKT_END = -1;
+const BEYOND_PKT_END = -2;
+const MAX_JMP_SEQ = 8192;
+const S64_MIN = -(1n << 63n);
+
+const ALU_NAMES: Record<number, AluOp> = {
+  0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh', 0x80: 'neg', 0x90: 'mod', 0xa0: 'xor', 0xb0: 'mov', 0xc0: 'arsh',
+};
+const ALU_STR: Record<number, string> = {
+  0x00: '+=', 0x10: '-=', 0x20: '*=', 0x30: '/=', 0x40: '|=', 0x50: '&=', 0x60: '<<=', 0x70: '>>=', 0x80: 'neg', 0x90: '%=', 0xa0: '^=', 0xb0: '=', 0xc0: 's>>=', 0xd0: 'endian',
+};
+const JMP_NAMES: Record<number, JmpOp> = {
+  0x10: 'jeq', 0x20: 'jgt', 0x30: 'jge', 0x40: 'jset', 0x50: 'jne', 0x60: 'jsgt', 0x70: 'jsge', 0xa0: 'jlt', 0xb0: 'jle', 0xc0: 'jslt', 0xd0: 'jsle',
+};
+const SIZE_OF: Record<number, 1 | 2 | 4 | 8> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
+
+/** Map types some helpers need, and the helpers some map types allow (check_map_func_compatibility). */
+const FUNC_MAPS: Readonly<Record<number, readonly number[]>> = {
+  12: [3], 25: [4], 130: [27], 131: [27], 134: [27], 27: [7], 51: [14, 25, 16, 17], 87: [22, 23, 30], 88: [22, 23], 89: [22, 23, 30],
+  164: [1, 2, 5, 6, 9, 10],
+};
+const MAP_FUNCS: Readonly<Record<number, readonly number[]>> = {
+  3: [12], 4: [25, 22, 55, 111], 27: [130, 131, 134], 7: [27, 67], 14: [51, 1], 25: [51, 1], 16: [51], 17: [51, 1], 22: [87, 88, 89], 23: [87, 88, 89],
+  30: [87, 89], 12: [1], 13: [1],
+};
+
+/** Expected-type lists as the kernel prints them after `expected=`. */
+const MEM_TYPES = 'fp, pkt, pkt_meta, map_key, map_value, mem, ringbuf_mem, buf, trusted_ptr_';
+
+/** Hints for kernel messages, by pattern: what to change. */
+const HINTS: readonly (readonly [RegExp, string])[] = [
+  [/R0 !read_ok/, 'set r0 before exit: it is the return value'],
+  [/R\d+ !read_ok/, 'a register is read before any instruction on this path writes it'],
+  [/_or_null/, 'check the pointer for NULL first: if (rX == 0) goto out;'],
+  [/invalid mem access 'scalar'/, 'this register holds a number, not a pointer (packet pointers become numbers after a helper that changes the packet: reload them from the context)'],
+  [/invalid access to map value|outside of the allowed memory range/, 'bound the offset: check index < max before adding it to the map value pointer'],
+  [/min value is negative/, 'use an unsigned index or check index >= 0 first'],
+  [/unbounded memory access/, "bound the value first: var &= const, or if (var < const)"],
+  [/invalid (read from|write to|indirect access to|indirect read from) stack|invalid variable-offset/, 'stack accesses must stay in r10-512 .. r10-1 and read only bytes written before'],
+  [/misaligned/, 'align the access to its size'],
+  [/invalid bpf_context access/, "this context field does not exist, has another size, or is read-only for this program type"],
+  [/pointer arithmetic|pointer .* pointer prohibited|bitwise operator/, 'only add or subtract scalars to pointers that may not be NULL'],
+  [/leaks addr/, 'unprivileged programs may not store, return or pass pointers as numbers'],
+  [/cannot use helper|unknown func|invalid func/, 'this helper is not available to this program type'],
+  [/GPL-restricted/, 'use a GPL-compatible license ("GPL", "Dual BSD/GPL")'],
+  [/Unreleased reference/, 'release every object you acquire (bpf_sk_release, bpf_ringbuf_submit/discard) on every path before exit'],
+  [/infinite loop|back-edge|too large|too complex/, 'give the loop a bound the verifier can prove (a counter compared with a constant), or use bpf_loop'],
+  [/unreachable insn/, 'remove the dead code: every instruction must be reachable'],
+  [/should have been in/, 'return a value in the range this program type allows'],
+  [/cannot write into/, 'this program type may only read the packet'],
+  [/cannot pass map_type/, 'this helper does not work on this kind of map'],
+];
+
+interface Pending {
+  pc: number;
+  st: VState;
+  from: number;
+}
+
+interface InsnInfo {
+  insn: Insn;
+  kind: FormKind | undefined;
+  text: string;
+  problems: readonly { message: string }[];
+}
+
+/** The kernel's "uses reserved fields" wording by instruction kind. */
+const RESERVED: Partial<Record<FormKind, string>> = {
+  alu: 'BPF_ALU', neg: 'BPF_NEG', end: 'BPF_END', ldx: 'BPF_LDX', st: 'BPF_ST', stx: 'BPF_STX', atomic: 'BPF_ATOMIC', ja: 'BPF_JA', gotol: 'BPF_JA',
+  call: 'BPF_CALL', exit: 'BPF_EXIT', ld_abs: 'BPF_LD_[ABS|IND]', ld_ind: 'BPF_LD_[ABS|IND]', lddw: 'BPF_LD_IMM64',
+};
+
+/** Registers an instruction reads and writes, for the static liveness pruning uses. */
+interface UseDef {
+  use: number;
+  def: number;
+}
+
+class Verifier {
+  private readonly type: number;
+  private readonly attachType: number | undefined;
+  private readonly priv: boolean;
+  private readonly strict: boolean;
+  private readonly maps: MapSpec[];
+  private readonly mapIndexByName: Map<string, number>;
+  private readonly logLevel: number;
+  private readonly limit: number;
+  private readonly gpl: boolean;
+  /** Instructions by slot; undefined on the second slot of an lddw. */
+  private readonly at: (InsnInfo | undefined)[] = [];
+  private readonly nslots: number;
+  private readonly subStarts: number[] = [];
+  private readonly prune: Uint8Array;
+  private readonly liveIn: Int32Array;
+  private readonly rel: Int32Array;
+  private readonly explored = new Map<number, StoredState[]>();
+  private readonly log: string[] = [];
+  private readonly stackDepth = new Map<number, number>();
+  private readonly callGraph = new Map<number, Set<number>>();
+  private readonly facts: InsnFacts[];
+  private idGen = 0;
+  private processed = 0;
+  private jmps = 0;
+  private lastAddJmps = 0;
+  private lastAddInsns = 0;
+  private maxPerInsn = 0;
+  private totalStates = 0;
+  private curStates = 0;
+  private peakStates = 0;
+  private st!: VState;
+  private pc = 0;
+
+  constructor(private readonly spec: ProgramSpec, options: VerifyOptions) {
+    this.type = options.type ?? spec.type;
+    this.attachType = options.expectedAttachType ?? spec.expectedAttachType;
+    this.priv = !options.unprivileged;
+    this.strict = options.alignment === 'strict';
+    this.maps = [...(options.maps ?? spec.maps ?? [])];
+    this.mapIndexByName = new Map(this.maps.map((m, i) => [m.name, i]));
+    this.logLevel = options.logLevel ?? 0;
+    this.limit = options.maxInsns ?? 1_000_000;
+    this.gpl = /^(GPL|GPL v2|GPL and additional rights|Dual BSD\/GPL|Dual MIT\/GPL|Dual MPL\/GPL)$/.test(spec.license);
+    let slot = 0;
+    for (const insn of spec.insns) {
+      const d = describeInsn(insn);
+      this.at[slot] = { insn, kind: d.kind, problems: d.problems, text: formatInsnLlvm(insn, { decimal: true, helperNames: true })[0] };
+      slot += insn.code === 0x18 ? 2 : 1;
+    }
+    this.nslots = slot;
+    this.prune = new Uint8Array(slot + 1);
+    this.liveIn = new Int32Array(slot + 1);
+    this.rel = new Int32Array(slot + 1);
+    this.facts = Array.from({ length: slot }, () => ({ reached: false, safeAccess: true }));
+    if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
+      throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
+    }
+  }
+
+  run(): VerifyResult {
+    try {
+      this.structure();
+      this.cfg();
+      this.liveness();
+      this.relevance();
+      this.explore();
+      this.checkStackDepth();
+    } catch (e) {
+      if (e instanceof Reject) throw this.toError(e);
+      throw e;
+    }
+    const maxPer = this.maxPerInsn;
+    this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
+    return {
+      processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
+      stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', facts: this.facts,
+    };
+  }
+
+  // ---- errors ----
+
+  private fail(code: string, lines: string | readonly string[], regs: readonly number[] = [], hint?: string): never {
+    throw new Reject(code, this.pc, typeof lines === 'string' ? [lines] : lines, regs, hint);
+  }
+
+  private toError(r: Reject): VerifierError {
+    const why: WhyStep[] = [];
+    if (this.st) {
+      let want = 0;
+      for (const x of r.regs) want |= 1 << x;
+      let h = this.st.hist;
+      let walked = 0;
+      while (h && want && why.length < 6 && walked++ < 400) {
+        if (h.reg >= 0 && want & (1 << h.reg)) {
+          why.unshift({ insn: h.pc, text: this.at[h.pc]?.text ?? '', state: h.value ? `R${h.reg}=${formatReg(h.value, this.maps)}` : '' });
+          want &= ~(1 << h.reg);
+          want |= h.reads;
+        }
+        h = h.prev;
+      }
+    }
+    if (this.st && r.regs.length) {
+      const regs = this.st.frames[this.st.frames.length - 1].regs;
+      const now = r.regs.filter((x, k) => r.regs.indexOf(x) === k && regs[x]?.t !== 'not_init').map((x) => `R${x}=${formatReg(regs[x], this.maps)}`);
+      if (now.length) why.push({ insn: r.pc, text: this.at[r.pc]?.text ?? '', state: now.join(' ') });
+    }
+    let hint = r.hint;
+    if (!hint) for (const [re, text] of HINTS) if (re.test(r.lines.join('\n'))) { hint = text; break; }
+    const line = this.spec.lineInfo?.filter((l) => l.insn <= r.pc).at(-1);
+    if (this.logLevel) this.log.push(...r.lines, `processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn 0 total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
+    return new VerifierError(r.code, {
+      insn: r.pc, kernelMessage: r.lines[0], kernelDetail: r.lines.slice(1), why, hint,
+      source: line ? { file: line.fileName, line: line.lineNum, column: line.column, text: line.line } : undefined,
+      log: this.logLevel ? this.log.join('\n') + '\n' : '',
+    });
+  }
+
+  // ---- structure, control flow, liveness ----
+
+  private structure(): void {
+    // Reserved fields and unknown opcodes are refused when a path reaches them (do_check), as the kernel does.
+    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000 }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
+    if (problems.length === 0) return;
+    const p = problems[0];
+    const slotOf = (i: number): number => this.spec.insns.slice(0, i).reduce((a, x) => a + (x.code === 0x18 ? 2 : 1), 0);
+    const pc = slotOf(p.insn);
+    this.pc = pc;
+    const insn = this.spec.insns[p.insn];
+    const wording: Record<string, () => string> = {
+      E_EBPF_OPCODE: () => `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`,
+      E_EBPF_REG: () => `R${Math.max(insn.dst, insn.src)} is invalid`,
+      E_EBPF_FP_WRITE: () => 'frame pointer is read only',
+      E_EBPF_JUMP_RANGE: () => `jump out of range from insn ${pc} to ${/slot (-?\d+)/.exec(p.message)?.[1] ?? '?'}`,
+      E_EBPF_JUMP_LDDW: () => `jump into the middle of ldimm64 insn ${/slot (-?\d+)/.exec(p.message)?.[1] ?? '?'}`,
+      E_EBPF_LAST: () => 'last insn is not an exit or jmp',
+      E_EBPF_EMPTY: () => 'program is empty',
+      E_EBPF_TOO_LONG: () => `BPF program is too large. Processed ${this.spec.insns.length} insn`,
+    };
+    this.fail('E_VERIFIER_INSN', wording[p.code]?.() ?? `invalid insn: ${p.message}`);
+  }
+
+  /** Targets of an instruction inside its function: jumps, fall-through. */
+  private succ(pc: number): number[] {
+    const info = this.at[pc]!;
+    const insn = info.insn;
+    const next = pc + (insn.code === 0x18 ? 2 : 1);
+    switch (info.kind) {
+      case 'exit': return [];
+      case 'ja': return [pc + 1 + insn.off];
+      case 'gotol': return [pc + 1 + insn.imm];
+      case 'jcond': case 'may_goto': return [next, pc + 1 + insn.off];
+      case 'call': case 'callx': return [next];
+      default:
+        return [next];
+    }
+  }
+
+  /** check_subprogs + check_cfg: function bounds, jumps inside them, reachability, back-edges for unprivileged programs. */
+  private cfg(): void {
+    const starts = new Set<number>([0]);
+    for (let pc = 0; pc < this.nslots; pc++) {
+      const i = this.at[pc];
+      if (!i) continue;
+      if (i.kind === 'call' && i.insn.src === 1) starts.add(pc + 1 + i.insn.imm);
+      if (i.kind === 'lddw' && i.insn.src === 4) starts.add(pc + 1 + i.insn.imm);
+    }
+    for (const s of starts) {
+      if (s < 0 || s >= this.nslots || !this.at[s]) { this.pc = 0; this.fail('E_VERIFIER_CFG', `call to invalid destination`); }
+    }
+    if (starts.size > 1 && !this.priv) { this.pc = [...starts].sort((a, b) => a - b)[1]; this.fail('E_VERIFIER_PRIV', 'loading/calling other bpf or kernel functions are allowed for CAP_BPF and CAP_SYS_ADMIN'); }
+    this.subStarts.push(...[...starts].sort((a, b) => a - b));
+    for (let k = 0; k < this.subStarts.length; k++) {
+      const lo = this.subStarts[k];
+      const hi = k + 1 < this.subStarts.length ? this.subStarts[k + 1] : this.nslots;
+      let last = hi - 1;
+      while (!this.at[last]) last--;
+      for (let pc = lo; pc < hi; pc++) {
+        const i = this.at[pc];
+        if (!i || i.kind === 'call' || i.kind === 'exit' || i.kind === 'callx') continue;
+        if ((i.insn.code & 7) !== 5 && (i.insn.code & 7) !== 6) continue;
+        for (const t of this.succ(pc).slice(i.kind === 'ja' || i.kind === 'gotol' ? 0 : 1)) {
+          if (t < lo || t >= hi) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
+        }
+      }
+      const lk = this.at[last]!.kind;
+      if (lk !== 'exit' && lk !== 'ja' && lk !== 'gotol') { this.pc = last; this.fail('E_VERIFIER_CFG', 'last insn is not an exit or jmp'); }
+    }
+    // Depth-first walk from insn 0 (calls and function references enter their functions): colours find back-edges.
+    const color = new Uint8Array(this.nslots); // 0 white, 1 on stack, 2 done
+    const stack: { pc: number; succ: number[]; k: number }[] = [];
+    const push = (pc: number): void => {
+      color[pc] = 1;
+      const i = this.at[pc]!;
+      const s = this.succ(pc);
+      if ((i.kind === 'call' && i.insn.src === 1) || (i.kind === 'lddw' && i.insn.src === 4)) s.push(pc + 1 + i.insn.imm);
+      if (i.kind === 'call' && i.insn.src === 0 && HELPER_PROTOS_BY_ID.get(i.insn.imm)?.callback) {
+        // Callback targets come in through lddw src 4, already followed.
+      }
+      stack.push({ pc, succ: s, k: 0 });
+      this.prune[pc] ||= 0;
+    };
+    push(0);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.k >= top.succ.length) {
+        color[top.pc] = 2;
+        stack.pop();
+        continue;
+      }
+      const t = top.succ[top.k++];
+      if (t < 0 || t >= this.nslots || !this.at[t]) { this.pc = top.pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${top.pc} to ${t}`); }
+      const i = this.at[top.pc]!;
+      const isJump = ((i.insn.code & 7) === 5 || (i.insn.code & 7) === 6) && i.kind !== 'call' && i.kind !== 'exit';
+      if (isJump) this.prune[t] = 1;
+      if (i.kind === 'call' || (isJump && i.kind !== 'ja' && i.kind !== 'gotol')) this.prune[top.pc + 1] = 1;
+      if (color[t] === 1 && !this.priv) { this.pc = top.pc; this.fail('E_VERIFIER_LOOP', `back-edge from insn ${top.pc} to ${t}`); }
+      if (color[t] === 0) push(t);
+    }
+    for (let pc = 0; pc < this.nslots; pc++) {
+      if (this.at[pc] && color[pc] === 0) { this.pc = pc; this.fail('E_VERIFIER_CFG', `unreachable insn ${pc}`); }
+    }
+  }
+
+  private useDef(pc: number): UseDef {
+    const i = this.at[pc]!;
+    const insn = i.insn;
+    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    switch (i.kind) {
+      case 'alu': return { use: ((insn.code & 0xf0) === 0xb0 ? 0 : b(insn.dst)) | (insn.code & 8 ? b(insn.src) : 0), def: b(insn.dst) };
+      case 'neg': case 'end': return { use: b(insn.dst), def: b(insn.dst) };
+      case 'lddw': return { use: 0, def: b(insn.dst) };
+      case 'ldx': return { use: b(insn.src), def: b(insn.dst) };
+      case 'st': return { use: b(insn.dst), def: 0 };
+      case 'stx': return { use: b(insn.dst, insn.src), def: 0 };
+      case 'atomic': {
+        if (insn.imm === 0x100) return { use: b(insn.src), def: b(insn.dst) };
+        const fetch = insn.imm & 1;
+        return { use: b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0), def: insn.imm === 0xf1 ? 1 : fetch ? b(insn.src) : 0 };
+      }
+      case 'ld_abs': return { use: b(6), def: 0x3f };
+      case 'ld_ind': return { use: b(6, insn.src), def: 0x3f };
+      case 'call': case 'callx': return { use: 0x3e, def: 0x3f };
+      case 'exit': return { use: 1, def: 0 };
+      case 'ja': case 'gotol': case 'may_goto': return { use: 0, def: 0 };
+      default: return { use: b(insn.dst) | (insn.code & 8 ? b(insn.src) : 0), def: 0 };
+    }
+  }
+
+  /**
+   * Registers whose value (not only type) may still matter from each instruction on: read by a branch, an address,
+   * a helper, a store, a return checked for its range, or copied into one that is. A static stand-in for the
+   * kernel's precision tracking: scalars outside this set are compared by type only when pruning.
+   */
+  private relevance(): void {
+    const ranged = returnRange(this.type, this.attachType) !== undefined;
+    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+        const i = this.at[pc];
+        if (!i) continue;
+        const insn = i.insn;
+        let out = 0;
+        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.rel[t];
+        let use = 0;
+        let def = 0;
+        const x = (insn.code & 8) !== 0;
+        switch (i.kind) {
+          case 'alu': {
+            def = b(insn.dst);
+            const mov = (insn.code & 0xf0) === 0xb0;
+            if (out & def) use = (mov ? 0 : b(insn.dst)) | (x ? b(insn.src) : 0);
+            break;
+          }
+          case 'neg': case 'end': def = b(insn.dst); if (out & def) use = def; break;
+          case 'lddw': def = b(insn.dst); break;
+          case 'ldx': def = b(insn.dst); use = b(insn.src); break;
+          case 'st': use = b(insn.dst); break;
+          case 'stx': case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
+          case 'ld_abs': case 'ld_ind': use = b(6) | (i.kind === 'ld_ind' ? b(insn.src) : 0); def = 0x3f; break;
+          case 'call': case 'callx': use = 0x3e; def = 0x3f; break;
+          case 'exit': use = ranged || this.subStarts.length > 1 ? 1 : 0; break;
+          case 'ja': case 'gotol': case 'may_goto': break;
+          default: use = b(insn.dst) | (x ? b(insn.src) : 0);
+        }
+        const v = use | (out & ~def) | (1 << 10);
+        if (v !== this.rel[pc]) { this.rel[pc] = v; changed = true; }
+      }
+    }
+  }
+
+  /** Registers live into each instruction (backward dataflow to a fixed point; bitmasks only grow). */
+  private liveness(): void {
+    const ud: UseDef[] = [];
+    for (let pc = 0; pc < this.nslots; pc++) if (this.at[pc]) ud[pc] = this.useDef(pc);
+    let changed = true;
+    while (changed) {
+      changed = false;
+      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+        if (!this.at[pc]) continue;
+        let out = 0;
+        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.liveIn[t];
+        const v = ud[pc].use | (out & ~ud[pc].def) | (1 << 10);
+        if (v !== this.liveIn[pc]) { this.liveIn[pc] = v; changed = true; }
+      }
+    }
+  }
+
+  // ---- exploration ----
+
+  private newFrame(callsite: number, sub: number, index: number, callback: boolean): Frame {
+    const regs: Reg[] = new Array<Reg>(11).fill(NOT_INIT);
+    regs[10] = ptrReg('stack', { frame: index });
+    return { regs, stack: [], callsite, sub, callback };
+  }
+
+  private explore(): void {
+    const f0 = this.newFrame(-1, 0, 0, false);
+    f0.regs[1] = ptrReg('ctx');
+    const pending: Pending[] = [{ pc: 0, st: { frames: [f0], refs: [], parent: undefined, hist: undefined }, from: -1 }];
+    while (pending.length) {
+      const p = pending.pop()!;
+      this.st = p.st;
+      this.pc = p.pc;
+      if (this.logLevel && p.from >= 0) this.log.push(`from ${p.from} to ${p.pc}: ${this.stateLine()}`);
+      for (;;) {
+        if (++this.processed > this.limit) this.fail('E_VERIFIER_TOO_LARGE', `BPF program is too large. Processed ${this.processed} insn`);
+        if (this.prune[this.pc] && this.visited()) {
+          if (this.logLevel) this.log.push(`${this.pc}: safe`);
+          this.endPath();
+          break;
+        }
+        this.facts[this.pc].reached = true;
+        const before = this.logLevel ? this.at[this.pc]! : undefined;
+        const next = this.step(pending);
+        if (before) this.log.push(`${this.pc}: (${before.insn.code.toString(16).padStart(2, '0')}) ${before.text}${this.logLevel >= 2 ? `\t; ${this.stateLine()}` : ''}`);
+        if (pending.length > MAX_JMP_SEQ) this.fail('E_VERIFIER_TOO_COMPLEX', `The sequence of ${pending.length} jumps is too complex.`);
+        if (next < 0) {
+          this.endPath();
+          break;
+        }
+        this.pc = next;
+      }
+    }
+  }
+
+  /** The path ends (exit or pruned): its parent states lose a branch; fully explored ones become usable for pruning. */
+  private endPath(): void {
+    let s = this.st.parent;
+    while (s) {
+      s.branches--;
+      if (s.branches > 0) break;
+      s = s.parent;
+    }
+  }
+
+  /** Forks the current state for the other side of a branch. */
+  private fork(): VState {
+    const c = cloneState(this.st);
+    if (c.parent) c.parent.branches++;
+    return c;
+  }
+
+  /** is_state_visited: prune when a fully explored state covers this one; detect loops that come back unchanged. */
+  private visited(): boolean {
+    const pc = this.pc;
+    const cur = this.st;
+    const list = this.explored.get(pc) ?? [];
+    const live = this.liveMasks(cur, pc);
+    const precise = this.liveMasks(cur, pc, this.rel);
+    let addNew = true;
+    const key = this.loopKey(cur, live, precise);
+    for (let k = 0; k < list.length; k++) {
+      const s = list[k];
+      if (s.branches > 0) {
+        if (s.key === key && this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+        // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
+        if (this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) addNew = false;
+        continue;
+      }
+      if (statesSafe(s.state, cur, live, this.priv, precise)) {
+        s.hits++;
+        return true;
+      }
+      // States that keep missing are dropped (the kernel's miss_cnt heuristic).
+      if (++s.misses > s.hits * 3 + 3) {
+        list.splice(k--, 1);
+        this.curStates--;
+      }
+    }
+    if (!addNew) return false;
+    this.lastAddJmps = this.jmps;
+    this.lastAddInsns = this.processed;
+    const stored: StoredState = { state: cloneState(cur), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key };
+    list.push(stored);
+    this.explored.set(pc, list);
+    cur.parent = stored;
+    this.totalStates++;
+    this.curStates++;
+    this.peakStates = Math.max(this.peakStates, this.curStates);
+    this.maxPerInsn = Math.max(this.maxPerInsn, list.length);
+    return false;
+  }
+
+  /** The innermost frame's live registers as text: equal keys are the only candidates for an infinite loop. */
+  private loopKey(st: VState, live: readonly number[], precise: readonly number[]): string {
+    const regs = st.frames[st.frames.length - 1].regs;
+    const m = live[live.length - 1];
+    const p = precise[precise.length - 1];
+    let k = `${st.frames.length}`;
+    for (let r = 0; r < 10; r++) {
+      if (!(m & (1 << r))) continue;
+      const x = regs[r];
+      if (x.t === 'scalar' && !(p & (1 << r))) { k += '|s'; continue; }
+      k += `|${x.t}${x.off}:${x.s.var.value}/${x.s.var.mask}:${x.s.smin}:${x.s.umax}`;
+    }
+    return k;
+  }
+
+  /** states_maybe_looping: the innermost frame's live registers are identical (a cheap test before the full one). */
+  private maybeLooping(old: VState, cur: VState, live: readonly number[], precise: readonly number[]): boolean {
+    if (old.frames.length !== cur.frames.length) return false;
+    const o = old.frames[old.frames.length - 1].regs;
+    const c = cur.frames[cur.frames.length - 1].regs;
+    const m = live[live.length - 1];
+    const p = precise[precise.length - 1];
+    for (let r = 0; r < 11; r++) {
+      if (!(m & (1 << r))) continue;
+      if (o[r].t === 'scalar' && c[r].t === 'scalar' && !(p & (1 << r))) continue;
+      if (!regEqual(o[r], c[r])) return false;
+    }
+    return true;
+  }
+
+  private onPath(s: StoredState): boolean {
+    for (let p = this.st.parent; p; p = p.parent) if (p === s) return true;
+    return false;
+  }
+
+  private liveMasks(st: VState, pc: number, table: Int32Array = this.liveIn): number[] {
+    const n = st.frames.length;
+    const out: number[] = [];
+    for (let f = 0; f < n; f++) {
+      if (f === n - 1) out.push(table[pc] | 0);
+      else if (st.frames[f + 1].callback) out.push(0);
+      else out.push(table[st.frames[f + 1].callsite + 1] & ~0x3f);
+    }
+    return out;
+  }
+
+  private get frame(): Frame {
+    return this.st.frames[this.st.frames.length - 1];
+  }
+
+  private get regs(): Reg[] {
+    return this.frame.regs;
+  }
+
+  private stateLine(): string {
+    const f = this.frame;
+    const parts: string[] = [];
+    f.regs.forEach((r, i) => { if (r.t !== 'not_init') parts.push(`R${i}=${formatReg(r, this.maps)}`); });
+    f.stack.forEach((s, i) => {
+      if (s.bytes === '????????') return;
+      parts.push(`fp-${(i + 1) * 8}=${s.spill && s.bytes === 'rrrrrrrr' ? formatReg(s.spill, this.maps) : s.bytes}`);
+    });
+    return parts.join(' ');
+  }
+
+  private rd(r: number): Reg {
+    const v = this.regs[r];
+    if (v.t === 'not_init') this.fail('E_VERIFIER_UNINIT', `R${r} !read_ok`, [r]);
+    return v;
+  }
+
+  private set(r: number, v: Reg, reads = 0): void {
+    this.regs[r] = v;
+    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: this.st.hist };
+  }
+
+  private newId(): number {
+    return ++this.idGen;
+  }
+
+  /** Executes the instruction at this.pc; returns the next pc, or -1 when the path ends. Forks go to `pending`. */
+  private step(pending: Pending[]): number {
+    const pc = this.pc;
+    const info = this.at[pc]!;
+    const insn = info.insn;
+    const cls = insn.code & 7;
+    const next = pc + (insn.code === 0x18 ? 2 : 1);
+    if (info.kind === undefined) this.fail('E_VERIFIER_INSN', `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
+    if (info.problems.length) this.fail('E_VERIFIER_INSN', `${RESERVED[info.kind] ?? 'BPF_JMP/JMP32'} uses reserved fields`, [], info.problems[0].message);
+    switch (info.kind) {
+      case 'alu': case 'neg': case 'end':
+        this.alu(insn, cls === 7);
+        return next;
+      case 'lddw':
+        this.lddw(insn);
+        return next;
+      case 'ldx': {
+        this.rd(insn.src);
+        const size = SIZE_OF[insn.code & 0x18];
+        const v = this.memAccess(insn.src, insn.off, size, false, undefined, (insn.code & 0xe0) === 0x80);
+        this.set(insn.dst, v, 1 << insn.src);
+        return next;
+      }
+      case 'st': {
+        // BPF_ST into the context is allowed since Linux 6.3 (the field rules still apply).
+        this.rd(insn.dst);
+        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, scalarReg(scalarConst(BigInt(insn.imm))), false, true);
+        return next;
+      }
+      case 'stx': {
+        const v = this.rd(insn.src);
+        this.rd(insn.dst);
+        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, v, false, false, insn.src);
+        return next;
+      }
+      case 'atomic':
+        this.atomic(insn);
+        return next;
+      case 'ld_abs': case 'ld_ind':
+        this.ldAbs(insn, info.kind === 'ld_ind');
+        return next;
+      case 'ja':
+        return pc + 1 + insn.off;
+      case 'gotol':
+        return pc + 1 + insn.imm;
+      case 'jcond':
+        this.jmps++;
+        return this.cond(insn, cls === 6, pending, next);
+      case 'may_goto': {
+        const other = this.fork();
+        pending.push({ pc: pc + 1 + insn.off, st: other, from: pc });
+        return next;
+      }
+      case 'call':
+        return this.call(insn, pending, next);
+      case 'callx':
+        this.fail('E_VERIFIER_INSN', 'unknown opcode 8d');
+        break;
+      case 'exit':
+        return this.exit();
+      default:
+        break;
+    }
+    if (cls === 5 || cls === 6) { this.jmps++; return this.cond(insn, cls === 6, pending, next); }
+    this.fail('E_VERIFIER_INSN', `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
+  }
+
+  // ---- ALU ----
+
+  private alu(insn: Insn, is64: boolean): void {
+    const op = insn.code & 0xf0;
+    const x = (insn.code & 8) !== 0;
+    const dn = insn.dst;
+    if (op === 0xb0) return this.mov(insn, is64, x);
+    if (op === 0x80 || op === 0xd0) {
+      const d = this.rd(dn);
+      if (isPointer(d)) {
+        if (!this.priv) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic prohibited`, [dn]);
+        this.set(dn, scalarReg(is64 && op === 0x80 ? scalarUnknown() : is64 ? scalarUnknown() : scalarZext32(scalarUnknown())), 1 << dn);
+        return;
+      }
+      const s = op === 0x80
+        ? scalarAlu('neg', d.s, d.s, is64)
+        : scalarBswap(d.s, insn.imm as 16 | 32 | 64, is64 ? 'always' : (insn.code & 8) !== 0);
+      this.set(dn, scalarReg(s), 1 << dn);
+      return;
+    }
+    const dst = this.rd(dn);
+    let src: Reg;
+    if (x) src = this.rd(insn.src);
+    else {
+      if ((op === 0x30 || op === 0x90) && insn.imm === 0) this.fail('E_VERIFIER_DIV0', 'div by zero');
+      if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) this.fail('E_VERIFIER_INSN', `invalid shift ${insn.imm}`);
+      src = scalarReg(scalarConst(BigInt(insn.imm)));
+    }
+    const reads = (1 << dn) | (x ? 1 << insn.src : 0);
+    if (isPointer(dst) || isPointer(src)) {
+      this.set(dn, this.ptrArith(insn, dst, src, op, is64), reads);
+      return;
+    }
+    let name = ALU_NAMES[op];
+    if (insn.off === 1 && (op === 0x30 || op === 0x90)) name = op === 0x30 ? 'sdiv' : 'smod';
+    this.set(dn, scalarReg(scalarAlu(name, dst.s, src.s, is64)), reads);
+  }
+
+  private mov(insn: Insn, is64: boolean, x: boolean): void {
+    const dn = insn.dst;
+    if (!x) {
+      this.set(dn, scalarReg(is64 ? scalarConst(BigInt(insn.imm)) : scalarConst32(BigInt(insn.imm >>> 0))));
+      return;
+    }
+    const sn = insn.src;
+    const src = this.rd(sn);
+    const reads = 1 << sn;
+    if (insn.off !== 0) {
+      if (isPointer(src)) {
+        if (!this.priv) this.fail('E_VERIFIER_LEAK', `R${sn} sign-extension part of pointer`, [sn]);
+        this.set(dn, scalarReg(is64 ? scalarUnknown() : scalarZext32(scalarUnknown())), reads);
+        return;
+      }
+      this.set(dn, scalarReg(scalarMovsx(src.s, insn.off as 8 | 16 | 32, is64)), reads);
+      return;
+    }
+    if (is64) {
+      if (src.t === 'scalar' && !scalarIsConst(src.s) && src.id === 0) {
+        // Linked copies: a branch on one refines both (sync_linked_regs).
+        const linked = { ...src, id: this.newId() };
+        this.regs[sn] = linked;
+        this.set(dn, linked, reads);
+        return;
+      }
+      this.set(dn, src, reads);
+      return;
+    }
+    if (isPointer(src)) {
+      if (!this.priv) this.fail('E_VERIFIER_LEAK', `R${sn} partial copy of pointer`, [sn]);
+      this.set(dn, scalarReg(scalarZext32(scalarUnknown())), reads);
+      return;
+    }
+    this.set(dn, scalarReg(scalarZext32(src.s)), reads);
+  }
+
+  /** adjust_ptr_min_max_vals: pointer ± scalar; everything else on pointers is refused or gives an unknown scalar. */
+  private ptrArith(insn: Insn, dst: Reg, src: Reg, op: number, is64: boolean): Reg {
+    const dn = insn.dst;
+    const opstr = ALU_STR[op];
+    if (isPointer(dst) && isPointer(src)) {
+      if (op === 0x10 && this.priv) return scalarReg(is64 ? scalarUnknown() : scalarZext32(scalarUnknown()));
+      this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer ${opstr} pointer prohibited`, [dn, insn.src]);
+    }
+    const ptr = isPointer(dst) ? dst : src;
+    const off = isPointer(dst) ? src : dst;
+    const regs = [dn, insn.code & 8 ? insn.src : dn];
+    if (!is64) {
+      if (op === 0x10 && this.priv) return scalarReg(scalarZext32(scalarUnknown()));
+      this.fail('E_VERIFIER_PTR_ARITH', `R${dn} 32-bit pointer arithmetic prohibited`, regs);
+    }
+    const ts = regTypeStr(ptr);
+    if (ptr.nul) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited, null-check it first`, regs);
+    const known = scalarIsConst(off.s);
+    const kval = known ? BigInt.asIntN(64, off.s.var.value) : 0n;
+    switch (ptr.t) {
+      case 'ctx': case 'map_value': case 'map_key': case 'stack': case 'pkt': case 'pkt_meta': case 'mem': case 'func':
+        break;
+      case 'map_ptr':
+        if (known && kval === 0n && op === 0x00) break;
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited`, regs);
+        break;
+      default:
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited`, regs);
+    }
+    this.saneOffset(off, ptr, ts, regs);
+    this.saneOffset(ptr, ptr, ts, regs);
+    let out: Reg;
+    const fits = (v: bigint): boolean => v === BigInt.asIntN(32, v);
+    switch (op) {
+      case 0x00:
+        if (known && fits(BigInt(ptr.off) + kval)) out = { ...ptr, off: ptr.off + Number(kval) };
+        else {
+          out = { ...ptr, s: scalarAlu('add', ptr.s, off.s, true) };
+          if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
+        }
+        break;
+      case 0x10:
+        if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
+        // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
+        if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
+        if (known && fits(BigInt(ptr.off) - kval)) out = { ...ptr, off: ptr.off - Number(kval) };
+        else {
+          out = { ...ptr, s: scalarAlu('sub', ptr.s, off.s, true) };
+          if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
+        }
+        break;
+      case 0x40: case 0x50: case 0xa0:
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} bitwise operator ${opstr} on pointer prohibited`, regs);
+        break;
+      default:
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic with ${opstr} operator prohibited`, regs);
+    }
+    this.saneOffset(out!, ptr, ts, regs);
+    if (!this.priv) {
+      // sanitize_check_bounds: unprivileged pointers must stay inside their object.
+      if (out!.t === 'stack') {
+        const lo = out!.off + Number(BigInt.asIntN(64, out!.s.smin));
+        if (!scalarIsConst(out!.s) || lo < -MAX_STACK || lo >= 0) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} stack pointer arithmetic goes out of range, prohibited for !root`, regs);
+      } else if (out!.t === 'map_value') {
+        const vs = this.maps[out!.map]?.valueSize ?? 0;
+        if (out!.off + Number(out!.s.smin) < 0 || BigInt(out!.off) + out!.s.umax > BigInt(vs)) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic of map value goes out of range, prohibited for !root`, regs);
+      }
+    }
+    return out!;
+  }
+
+  /** check_reg_sane_offset. */
+  private saneOffset(r: Reg, ptr: Reg, ts: string, regs: readonly number[]): void {
+    const known = scalarIsConst(r.s);
+    const val = BigInt.asIntN(64, r.s.var.value);
+    const lim = BigInt(MAX_VAR_OFF);
+    if (known && (val >= lim || val <= -lim)) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and ${val} is not allowed`, regs);
+    if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${ts} pointer offset ${r.off} is not allowed`, regs);
+    if (r.s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and register with unbounded min value is not allowed`, regs);
+    if (r.s.smin >= lim || r.s.smin <= -lim) this.fail('E_VERIFIER_PTR_ARITH', `value ${r.s.smin} makes ${ts} pointer be out of bounds`, regs);
+    void ptr;
+  }
+
+  // ---- lddw ----
+
+  private lddw(insn: Insn): void {
+    const imm64 = insn.imm64 ?? BigInt(insn.imm);
+    switch (insn.src) {
+      case 0:
+        this.set(insn.dst, scalarReg(scalarConst(imm64)));
+        return;
+      case 1: case 2: {
+        const idx = insn.ref !== undefined ? this.mapIndexByName.get(insn.ref) ?? -1 : insn.imm;
+        const m = this.maps[idx];
+        if (!m) this.fail('E_VERIFIER_MAP', `fd ${insn.imm} is not pointing to valid bpf_map`);
+        if (insn.src === 1) {
+          this.set(insn.dst, ptrReg('map_ptr', { map: idx }));
+          return;
+        }
+        const off = Number(BigInt.asUintN(32, imm64 >> 32n));
+        if (m.type !== 2) this.fail('E_VERIFIER_MAP', 'direct value access on this map type is not supported');
+        if (off >= m.valueSize) this.fail('E_VERIFIER_MAP', `invalid access to map value pointer, value_size=${m.valueSize} off=${off}`);
+        this.set(insn.dst, ptrReg('map_value', { map: idx, off, rdonly: false }));
+        return;
+      }
+      case 4:
+        // Callbacks are typed by BTF: without func_info the kernel refuses a function reference.
+        if (!this.spec.funcInfo?.length) this.fail('E_VERIFIER_BTF', 'missing btf func_info', [], 'function references (bpf_loop, for_each_map_elem callbacks) need BTF func_info: build with clang -g');
+        this.set(insn.dst, ptrReg('func', { sub: this.pc + 1 + insn.imm }));
+        return;
+      default:
+        this.fail('E_VERIFIER_UNSUPPORTED', `unsupported lddw src ${insn.src} (BTF id / map index forms need a loader)`);
+    }
+  }
+
+  // ---- memory ----
+
+  private alignCheck(regno: number, r: Reg, off: number, size: number): void {
+    const stack = r.t === 'stack';
+    if (size === 1 || (!stack && !this.strict)) return;
+    const known = scalarIsConst(r.s);
+    const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
+    const mask = BigInt(size - 1);
+    const aligned = known ? (BigInt.asUintN(64, total) & mask) === 0n : ((r.s.var.mask | BigInt.asUintN(64, BigInt(r.off + off) + r.s.var.value)) & mask) === 0n;
+    if (aligned) return;
+    const desc = stack ? 'stack ' : r.t === 'map_value' ? 'map_value ' : r.t === 'ctx' ? 'context ' : '';
+    if (isPktPtr(r)) this.fail('E_VERIFIER_ALIGN', `misaligned packet access off 0+${formatTnum(r.s.var)}+${r.off}+${off} size ${size}`, [regno]);
+    this.fail('E_VERIFIER_ALIGN', `misaligned ${desc}access off ${formatTnum(r.s.var)}+${r.off}+${off} size ${size}`, [regno]);
+  }
+
+  /**
+   * check_mem_access: a load (`write` false: returns the loaded register) or a store of `value` through register `regno`
+   * at `off`. `imm`: a BPF_ST store.
+   */
+  private memAccess(regno: number, off: number, size: 1 | 2 | 4 | 8, write: boolean, value: Reg | undefined, sx: boolean, imm = false, valueRegno = -1): Reg {
+    const r = this.regs[regno];
+    const total = r.off + off;
+    if (r.nul || r.t === 'scalar' || r.t === 'map_ptr' || r.t === 'pkt_end' || r.t === 'func' || r.t === 'not_init') {
+      this.fail('E_VERIFIER_MEM', `R${regno} invalid mem access '${regTypeStr(r)}'`, [regno]);
+    }
+    this.alignCheck(regno, r, off, size);
+    const leak = write && value && isPointer(value) && !this.priv;
+    const load = (s: Scalar | undefined): Reg => scalarReg(s ?? (sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size)));
+    switch (r.t) {
+      case 'map_value': {
+        const m = this.maps[r.map];
+        const flags = m.flags ?? 0;
+        if (write && flags & 0x80) this.fail('E_VERIFIER_MAP', `write into map forbidden, value_size=${m.valueSize} off=${total} size=${size}`, [regno]);
+        if (!write && flags & 0x100) this.fail('E_VERIFIER_MAP', `read from map forbidden, value_size=${m.valueSize} off=${total} size=${size}`, [regno]);
+        if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into map`, [valueRegno]);
+        this.region(regno, r, total, size, m.valueSize, 'map value');
+        return load(undefined);
+      }
+      case 'map_key': {
+        const m = this.maps[r.map];
+        if (write) this.fail('E_VERIFIER_MEM', `write to change key R${regno} not allowed`, [regno]);
+        this.region(regno, r, total, size, m.keySize, 'map key');
+        return load(undefined);
+      }
+      case 'mem':
+        if (write && r.rdonly) this.fail('E_VERIFIER_MEM', `R${regno} cannot write into ${regTypeStr(r)}`, [regno]);
+        if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into mem`, [valueRegno]);
+        this.region(regno, r, total, size, r.size, 'mem');
+        return load(undefined);
+      case 'ctx': {
+        if (r.off < 0) this.fail('E_VERIFIER_CTX', `negative offset ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
+        if (r.off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
+        if (!scalarIsConst(r.s) || r.s.var.value !== 0n) this.fail('E_VERIFIER_CTX', `variable ctx access var_off=${formatTnum(r.s.var)} disallowed`, [regno]);
+        if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into ctx`, [valueRegno]);
+        const rules = CTX_RULES.get(this.type);
+        const v = rules?.access(off, size, write, this.attachType, this.priv) ?? { ok: false };
+        if (!v.ok || (sx && v.result !== 'scalar')) this.fail('E_VERIFIER_CTX', `invalid bpf_context access off=${off} size=${size}`, [regno]);
+        void imm;
+        if (write) return UNKNOWN_REG;
+        switch (v.result) {
+          case 'pkt': return ptrReg('pkt');
+          case 'pkt_end': return ptrReg('pkt_end');
+          case 'pkt_meta': return ptrReg('pkt_meta');
+          case 'sock_common_or_null': return ptrReg('sock_common', { nul: true, id: this.newId() });
+          case 'socket_or_null': return ptrReg('sock', { nul: true, id: this.newId() });
+          default: return load(undefined);
+        }
+      }
+      case 'stack':
+        return this.stackAccess(regno, r, off, size, write, value, sx, imm);
+      case 'pkt': case 'pkt_meta': {
+        const mode = PKT_ACCESS.get(this.type);
+        if (!mode || (write && mode !== 'rw')) this.fail('E_VERIFIER_PKT', 'cannot write into packet', [regno]);
+        if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into packet`, [valueRegno]);
+        this.packet(regno, r, total, size, false);
+        return load(undefined);
+      }
+      case 'sock': case 'sock_common':
+        if (write || total < 0 || total % size !== 0 || total + size > 80 || size > 4) this.fail('E_VERIFIER_MEM', `invalid bpf_sock access off=${total} size=${size}`, [regno]);
+        return load(undefined);
+      default:
+        this.fail('E_VERIFIER_MEM', `R${regno} invalid mem access '${regTypeStr(r)}'`, [regno]);
+    }
+  }
+
+  /** check_mem_region_access: fixed offset plus the pointer's variable part inside [0, memSize). */
+  private region(regno: number, r: Reg, off: number, size: number, memSize: number, what: 'map value' | 'map key' | 'mem', zeroOk = false): void {
+    const line = (o: bigint): string => what === 'map value'
+      ? `invalid access to map value, value_size=${memSize} off=${o} size=${size}`
+      : what === 'map key' ? `invalid access to map key, key_size=${memSize} off=${o} size=${size}` : `invalid access to memory, mem_size=${memSize} off=${o} size=${size}`;
+    const within = (o: bigint): boolean => o >= 0n && (size > 0 || zeroOk) && o + BigInt(size) <= BigInt(memSize);
+    const s = r.s;
+    const smin = s.smin;
+    const o = BigInt(off);
+    if (smin < 0n && (smin === S64_MIN || o + smin !== BigInt.asIntN(32, o + smin) || smin + o < 0n)) {
+      this.fail('E_VERIFIER_BOUNDS', `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, [regno]);
+    }
+    if (!within(smin + o)) this.fail('E_VERIFIER_BOUNDS', [line(smin + o), `R${regno} min value is outside of the allowed memory range`], [regno]);
+    if (s.umax >= BigInt(MAX_VAR_OFF)) this.fail('E_VERIFIER_BOUNDS', `R${regno} unbounded memory access, make sure to bounds check any such access`, [regno]);
+    if (!within(s.umax + o)) this.fail('E_VERIFIER_BOUNDS', [line(s.umax + o), `R${regno} max value is outside of the allowed memory range`], [regno]);
+  }
+
+  /** check_packet_access: [off, off+size) inside the range a data_end comparison proved. */
+  private packet(regno: number, r: Reg, off: number, size: number, zeroOk: boolean): void {
+    if (r.s.smin < 0n) this.fail('E_VERIFIER_PKT', `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, [regno]);
+    const ok = r.range >= 0 && off >= 0 && (size > 0 || zeroOk) && off + size <= r.range;
+    if (!ok) {
+      this.fail('E_VERIFIER_PKT', [`invalid access to packet, off=${off} size=${size}, R${regno}(id=${r.id},off=${off},r=${r.range})`, `R${regno} offset is outside of the packet`], [regno],
+        r.range >= 0 && off >= 0 ? `compare ${r.t === 'pkt_meta' ? 'data_meta' : 'data'} + ${off + size - r.off}${scalarIsConst(r.s) ? '' : ' (plus the variable offset)'} with ${r.t === 'pkt_meta' ? 'data' : 'data_end'} before this access` : undefined);
+    }
+    this.facts[this.pc].safeAccess &&= true;
+  }
+
+  private slotOf(frame: Frame, off: number): { spi: number; idx: number } {
+    const slot = -off - 1;
+    return { spi: slot >> 3, idx: slot & 7 };
+  }
+
+  private growStack(frame: Frame, minOff: number): void {
+    const need = Math.ceil(-minOff / 8);
+    while (frame.stack.length < need) frame.stack.push(EMPTY_SLOT);
+    const sub = frame.sub;
+    this.stackDepth.set(sub, Math.max(this.stackDepth.get(sub) ?? 0, need * 8));
+  }
+
+  private stackAccess(regno: number, r: Reg, insnOff: number, size: 1 | 2 | 4 | 8, write: boolean, value: Reg | undefined, sx: boolean, imm: boolean): Reg {
+    const frame = this.st.frames[r.frame];
+    const extra = write ? ' write to' : ' read from';
+    if (!scalarIsConst(r.s)) {
+      const lo = BigInt(r.off + insnOff) + r.s.smin;
+      const hi = BigInt(r.off + insnOff) + r.s.smax + BigInt(size);
+      if (r.s.smin === S64_MIN || lo < -BigInt(MAX_STACK) || hi > 0n) {
+        this.fail('E_VERIFIER_STACK', `invalid variable-offset${extra} stack R${regno} var_off=${formatTnum(r.s.var)} off=${insnOff} size=${size}`, [regno]);
+      }
+      if (!this.priv) this.fail('E_VERIFIER_STACK', `R${regno} variable stack access prohibited for !root, var_off=${formatTnum(r.s.var)} off=${insnOff}`, [regno]);
+      this.growStack(frame, Number(lo));
+      for (let o = Number(lo); o < Number(hi); o++) {
+        const { spi, idx } = this.slotOf(frame, o);
+        const sl = frame.stack[spi];
+        if (write) frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm') };
+      }
+      return UNKNOWN_REG;
+    }
+    const off = r.off + insnOff + Number(BigInt.asIntN(64, r.s.var.value));
+    if (off < -MAX_STACK || off + size > 0) this.fail('E_VERIFIER_STACK', `invalid${extra} stack R${regno} off=${off} size=${size}`, [regno]);
+    this.growStack(frame, off);
+    const { spi, idx } = this.slotOf(frame, off);
+    const sl = frame.stack[spi];
+    if (write) {
+      this.stackWrite(frame, spi, idx, off, size, value!, imm);
+      return UNKNOWN_REG;
+    }
+    if (sl.bytes[7] === 'r' && sl.spill) {
+      const spill = sl.spill;
+      let spillSize = 0;
+      for (let i = 7; i >= 0 && sl.bytes[i] === 'r'; i--) spillSize++;
+      if (size === 8 && spillSize === 8) return spill;
+      if (spill.t !== 'scalar') this.fail('E_VERIFIER_STACK', 'invalid size of register fill', [regno]);
+      if (idx === 7 && size <= spillSize) {
+        // The low bytes of a spilled scalar (little-endian): its value truncated.
+        const v = scalarTruncate(spill.s, size);
+        return scalarReg(sx && size < 8 ? scalarMovsx(v, (size * 8) as 8 | 16 | 32, true) : v);
+      }
+      for (let i = 0; i < size; i++) {
+        if (sl.bytes[idx - i] === '?' && !this.priv) this.fail('E_VERIFIER_STACK', `invalid read from stack off ${off}+${i} size ${size}`, [regno]);
+      }
+      return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
+    }
+    let zeros = 0;
+    for (let i = 0; i < size; i++) {
+      const b = sl.bytes[idx - i];
+      if (b === '0') zeros++;
+      else if (b === '?' && !this.priv) this.fail('E_VERIFIER_STACK', `invalid read from stack off ${off}+${i} size ${size}`, [regno]);
+    }
+    if (zeros === size) return scalarReg(scalarConst(0n));
+    return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
+  }
+
+  /** check_stack_write_fixed_off. */
+  private stackWrite(frame: Frame, spi: number, idx: number, off: number, size: number, value: Reg, imm: boolean): void {
+    const sl = frame.stack[spi];
+    const aligned = (-off) % 8 === 0;
+    const save = (reg: Reg): void => {
+      let bytes = '';
+      for (let i = 0; i < 8; i++) {
+        if (i >= 8 - size) bytes += 'r';
+        else {
+          const old = sl.spill ? (sl.bytes[i] === 'r' ? 'm' : sl.bytes[i]) : sl.bytes[i];
+          bytes += old === '0' || (old === '?' && this.priv) ? old : 'm';
+        }
+      }
+      frame.stack[spi] = { bytes, spill: reg };
+    };
+    if (aligned && value.t === 'scalar' && this.priv && !imm) return save(value);
+    if (aligned && imm && this.priv) return save(value);
+    if (isPointer(value)) {
+      if (size !== 8) this.fail('E_VERIFIER_STACK', 'invalid size of register spill', []);
+      return save(value);
+    }
+    const zero = scalarIsConst(value.s) && value.s.var.value === 0n;
+    let bytes = sl.spill || sl.bytes.includes('r') ? sl.bytes.replace(/r/g, 'm') : sl.bytes;
+    for (let i = 0; i < size; i++) bytes = setChar(bytes, idx - i, zero ? '0' : 'm');
+    frame.stack[spi] = { bytes };
+  }
+
+  private atomic(insn: Insn): void {
+    const size = SIZE_OF[insn.code & 0x18];
+    const op = insn.imm;
+    if (op === 0x100) {
+      this.rd(insn.src);
+      this.set(insn.dst, this.memAccess(insn.src, insn.off, size, false, undefined, false), 1 << insn.src);
+      return;
+    }
+    if (op === 0x110) {
+      const v = this.rd(insn.src);
+      this.rd(insn.dst);
+      this.memAccess(insn.dst, insn.off, size, true, v, false, false, insn.src);
+      return;
+    }
+    if (size !== 4 && size !== 8) this.fail('E_VERIFIER_INSN', 'invalid atomic operand size');
+    const v = this.rd(insn.src);
+    const d = this.rd(insn.dst);
+    if (op === 0xf1) this.rd(0);
+    if (isPointer(v) && !this.priv) this.fail('E_VERIFIER_LEAK', `R${insn.src} leaks addr into mem`, [insn.src]);
+    if (d.t === 'ctx' || isPktPtr(d) || d.t === 'sock' || d.t === 'sock_common') this.fail('E_VERIFIER_MEM', `BPF_ATOMIC stores into R${insn.dst} ${regTypeStr(d)} is not allowed`, [insn.dst]);
+    const old = this.memAccess(insn.dst, insn.off, size, false, undefined, false);
+    if (op & 1 && isPointer(old) && !this.priv) this.fail('E_VERIFIER_LEAK', `R${insn.dst} leaks addr into mem`, [insn.dst]);
+    this.memAccess(insn.dst, insn.off, size, true, UNKNOWN_REG, false);
+    const loaded = scalarReg(scalarLoad(size));
+    if (op === 0xf1) this.set(0, loaded, 1 << insn.dst);
+    else if (op & 1) this.set(insn.src, loaded, 1 << insn.dst);
+  }
+
+  private ldAbs(insn: Insn, ind: boolean): void {
+    if (!LD_ABS_TYPES.has(this.type)) this.fail('E_VERIFIER_LD_ABS', 'BPF_LD_[ABS|IND] instructions not allowed for this program type');
+    this.rd(6);
+    if (this.st.refs.length) this.fail('E_VERIFIER_LD_ABS', 'BPF_LD_[ABS|IND] cannot be mixed with socket references');
+    if (this.regs[6].t !== 'ctx') this.fail('E_VERIFIER_LD_ABS', 'at the time of BPF_LD_ABS|IND R6 != pointer to skb', [6]);
+    if (ind) this.rd(insn.src);
+    if (this.regs[6].off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R6 off=${this.regs[6].off} disallowed`, [6]);
+    for (let r = 1; r <= 5; r++) this.regs[r] = NOT_INIT;
+    this.set(0, UNKNOWN_REG, (1 << 6) | (ind ? 1 << insn.src : 0));
+  }
+
+  // ---- branches ----
+
+  private cond(insn: Insn, is32: boolean, pending: Pending[], next: number): number {
+    const op = JMP_NAMES[insn.code & 0xf0];
+    const x = (insn.code & 8) !== 0;
+    const dn = insn.dst, sn = insn.src;
+    const target = this.pc + 1 + insn.off;
+    const dst = this.rd(dn);
+    const src = x ? this.rd(sn) : scalarReg(scalarConst(BigInt(insn.imm)));
+    if (!this.priv && x && isPointer(src)) this.fail('E_VERIFIER_LEAK', `R${sn} pointer comparison prohibited`, [sn]);
+    let taken: boolean | undefined;
+    if (dst.t === 'scalar' && src.t === 'scalar') taken = scalarBranchTaken(op, dst.s, src.s, is32, x && dn === sn);
+    else if ((op === 'jeq' || op === 'jne') && ((isPointer(dst) && !dst.nul && isZero(src)) || (isPointer(src) && !src.nul && isZero(dst)))) taken = op === 'jne';
+    else if (!is32 && x) taken = this.pktBranchTaken(op, dst, src);
+    if (taken === true) return target;
+    if (taken === false) return next;
+    // Both edges: the taken one is forked, the fall-through continues here.
+    const other = this.fork();
+    let liveTaken = true, liveFall = true;
+    if (dst.t === 'scalar' && src.t === 'scalar') {
+      const t = scalarRefine(op, dst.s, src.s, is32, true, x && dn === sn);
+      const f = scalarRefine(op, dst.s, src.s, is32, false, x && dn === sn);
+      if (t) this.applyRefine(other, dn, x ? sn : -1, dst, src, t.dst, t.src); else liveTaken = false;
+      if (f) this.applyRefine(this.st, dn, x ? sn : -1, dst, src, f.dst, f.src); else liveFall = false;
+    } else if (!is32 && !x && insn.imm === 0 && (op === 'jeq' || op === 'jne') && dst.nul) {
+      const [nullSt, okSt] = op === 'jeq' ? [other, this.st] : [this.st, other];
+      this.markNull(nullSt, dst.id, true);
+      this.markNull(okSt, dst.id, false);
+    } else if (!is32 && x) {
+      this.matchPkt(op, dst, src, dn, sn, this.st, other);
+    } else if (!this.priv && isPointer(dst)) {
+      this.fail('E_VERIFIER_LEAK', `R${dn} pointer comparison prohibited`, [dn]);
+    }
+    if (liveTaken) pending.push({ pc: target, st: other, from: this.pc });
+    else if (other.parent) this.endPathOf(other);
+    if (!liveFall) {
+      // The fall-through is impossible: continue with the taken edge instead.
+      const p = pending.pop();
+      if (!p) return -1;
+      this.endPath();
+      this.st = p.st;
+      return p.pc;
+    }
+    return next;
+  }
+
+  private endPathOf(st: VState): void {
+    const save = this.st;
+    this.st = st;
+    this.endPath();
+    this.st = save;
+  }
+
+  /** Writes refined scalars into a state and into every register linked to them by id. */
+  private applyRefine(st: VState, dn: number, sn: number, dst: Reg, src: Reg, nd: Scalar, ns: Scalar): void {
+    const regs = st.frames[st.frames.length - 1].regs;
+    regs[dn] = { ...dst, s: nd };
+    if (sn >= 0 && sn !== dn) regs[sn] = { ...src, s: ns };
+    for (const [id, s] of [[dst.id, nd], [sn >= 0 ? src.id : 0, ns]] as const) {
+      if (!id) continue;
+      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? { ...r, s } : r));
+    }
+  }
+
+  /** Applies `fn` to every register and spilled register of every frame. */
+  private forEachReg(st: VState, fn: (r: Reg) => Reg): void {
+    for (const f of st.frames) {
+      for (let i = 0; i < f.regs.length; i++) f.regs[i] = fn(f.regs[i]);
+      for (let i = 0; i < f.stack.length; i++) {
+        const sl = f.stack[i];
+        if (sl.spill) {
+          const n = fn(sl.spill);
+          if (n !== sl.spill) f.stack[i] = n.t === 'scalar' && isPointer(sl.spill) ? { bytes: sl.bytes, spill: n } : { bytes: sl.bytes, spill: n };
+        }
+      }
+    }
+  }
+
+  /** mark_ptr_or_null_regs: after a null check every copy (same id) becomes NULL (a scalar 0) or a valid pointer. */
+  private markNull(st: VState, id: number, isNull: boolean): void {
+    if (!id) return;
+    let ref = 0;
+    this.forEachReg(st, (r) => {
+      if (!isPointer(r) || r.id !== id || !r.nul) return r;
+      if (isNull) { ref = r.ref || ref; return scalarReg(scalarConst(0n)); }
+      return { ...r, nul: false };
+    });
+    if (isNull && ref) st.refs = st.refs.filter((x) => x.id !== ref);
+  }
+
+  private pktBranchTaken(op: JmpOp, dst: Reg, src: Reg): boolean | undefined {
+    let pkt: Reg;
+    let o = op;
+    if (src.t === 'pkt_end' && isPktPtr(dst)) pkt = dst;
+    else if (dst.t === 'pkt_end' && isPktPtr(src)) { pkt = src; o = flip(op); }
+    else return undefined;
+    if (pkt.range >= 0) return undefined;
+    switch (o) {
+      case 'jle': case 'jgt':
+        if (pkt.range === BEYOND_PKT_END) return o === 'jgt';
+        break;
+      case 'jlt': case 'jge':
+        if (pkt.range === BEYOND_PKT_END || pkt.range === AT_PKT_END) return o === 'jge';
+        break;
+      default:
+        break;
+    }
+    return undefined;
+  }
+
+  /** try_match_pkt_pointers: a comparison of a packet pointer with data_end (or meta with data) proves a range on one side. */
+  private matchPkt(op: JmpOp, dst: Reg, src: Reg, dn: number, sn: number, fall: VState, taken: VState): void {
+    const dstPkt = (dst.t === 'pkt' && src.t === 'pkt_end') || (dst.t === 'pkt_meta' && src.t === 'pkt');
+    const srcPkt = (dst.t === 'pkt_end' && src.t === 'pkt') || (dst.t === 'pkt' && src.t === 'pkt_meta');
+    if (!dstPkt && !srcPkt) {
+      if (!this.priv && isPointer(dst)) this.fail('E_VERIFIER_LEAK', `R${dn} pointer comparison prohibited`, [dn]);
+      return;
+    }
+    const reg = dstPkt ? dst : src;
+    const rn = dstPkt ? dn : sn;
+    // [state that gets the range, right-open, state that learns the pointer is at/beyond the end, range_open]
+    const table: Record<string, [VState, boolean, VState, boolean]> = {
+      'jgt:d': [fall, false, taken, true], 'jgt:s': [taken, true, fall, false],
+      'jlt:d': [taken, true, fall, false], 'jlt:s': [fall, false, taken, true],
+      'jge:d': [fall, true, taken, false], 'jge:s': [taken, false, fall, true],
+      'jle:d': [taken, false, fall, true], 'jle:s': [fall, true, taken, false],
+    };
+    const row = table[`${op}:${dstPkt ? 'd' : 's'}`];
+    if (!row) return;
+    const [good, open, endSt, beyond] = row;
+    this.findGoodPkt(good, reg, open);
+    const regs = endSt.frames[endSt.frames.length - 1].regs;
+    if (regs[rn].t === 'pkt') regs[rn] = { ...regs[rn], range: beyond ? BEYOND_PKT_END : AT_PKT_END };
+  }
+
+  private findGoodPkt(st: VState, reg: Reg, open: boolean): void {
+    if (reg.off < 0 || (reg.off === 0 && open)) return;
+    if (reg.s.umax > BigInt(MAX_PACKET_OFF) || reg.s.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
+    // A strict comparison (pkt + N < data_end) proves one byte more (measured on Linux 6.18).
+    const range = reg.off + (open ? 1 : 0);
+    this.forEachReg(st, (r) => (r.t === reg.t && r.id === reg.id && r.range < range ? { ...r, range } : r));
+  }
+
+  // ---- calls ----
+
+  private call(insn: Insn, pending: Pending[], next: number): number {
+    if (insn.src === 1) return this.subCall(this.pc + 1 + insn.imm, false);
+    if (insn.src !== 0) this.fail('E_VERIFIER_UNSUPPORTED', 'calling kernel functions is not supported without kernel BTF');
+    const id = insn.imm;
+    const proto = HELPER_PROTOS_BY_ID.get(id);
+    const name = `bpf_${HELPER_FUNCS[id] ?? 'unknown'}`;
+    if (!proto) this.fail('E_VERIFIER_HELPER', `invalid func unknown#${id}`);
+    const avail = helperAvailability(proto, this.type);
+    if (avail === '-' || (!this.priv && !UNPRIV_HELPERS.has(id))) this.fail('E_VERIFIER_HELPER', `program of this type cannot use helper ${name}#${id}`);
+    if (avail === 'g' && !this.gpl) this.fail('E_VERIFIER_GPL', 'cannot call GPL-restricted function from non-GPL compatible program');
+    if (!proto.args) this.fail('E_VERIFIER_UNSUPPORTED', `helper ${name}#${id} has no prototype in bpfkit's verifier yet`);
+    const meta = this.checkArgs(proto, name);
+    // Release, clobber, return value.
+    if (proto.release !== undefined) this.release(meta.releaseRef);
+    if (proto.changesPkt) this.forEachReg(this.st, (r) => (r.t === 'pkt' || r.t === 'pkt_meta' || r.t === 'pkt_end' ? UNKNOWN_REG : r));
+    const args = this.regs.slice(0, 6);
+    for (let r = 1; r <= 5; r++) this.regs[r] = NOT_INIT;
+    let r0: Reg;
+    switch (proto.ret) {
+      case 'void': r0 = NOT_INIT; break;
+      case 'map_value_or_null': {
+        const m = this.maps[meta.map];
+        if (m.type === 12 || m.type === 13) {
+          let inner = m.innerMap ? this.maps.indexOf(m.innerMap) : -1;
+          if (m.innerMap && inner < 0) { this.maps.push(m.innerMap); inner = this.maps.length - 1; }
+          r0 = ptrReg('map_ptr', { map: inner, nul: true, id: this.newId() });
+          if (inner < 0) r0 = UNKNOWN_REG;
+        } else {
+          const elide = (m.type === 2 || m.type === 6) && meta.constKey !== undefined && meta.constKey < BigInt(m.maxEntries);
+          r0 = ptrReg('map_value', { map: meta.map, nul: !elide, id: elide ? 0 : this.newId() });
+        }
+        break;
+      }
+      case 'socket_or_null': case 'sock_common_or_null': case 'ringbuf_mem_or_null': {
+        const rid = this.newId();
+        this.st.refs.push({ id: rid, insn: this.pc });
+        r0 = proto.ret === 'ringbuf_mem_or_null'
+          ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref: rid })
+          : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref: rid });
+        break;
+      }
+      default: r0 = UNKNOWN_REG;
+    }
+    this.set(0, r0, 0x3e);
+    if (proto.callback) {
+      // The callback runs as a path of its own; the caller continues after the call with r0 unknown.
+      const cont = this.fork();
+      pending.push({ pc: next, st: cont, from: this.pc });
+      const fn = args[proto.callback.arg + 1];
+      const cb = this.subCall(fn.sub, true);
+      const f = this.frame;
+      if (proto.callback.kind === 'loop') {
+        f.regs[1] = UNKNOWN_REG;
+        f.regs[2] = args[3];
+      } else {
+        f.regs[1] = args[1];
+        f.regs[2] = ptrReg('map_key', { map: meta.map });
+        f.regs[3] = ptrReg('map_value', { map: meta.map });
+        f.regs[4] = args[3];
+        f.regs[5] = NOT_INIT;
+      }
+      return cb;
+    }
+    return next;
+  }
+
+  /** Enters a function: a new frame with r1-r5 from the caller (a callback's arguments are set by the caller). */
+  private subCall(target: number, callback: boolean): number {
+    const frames = this.st.frames;
+    if (frames.length >= MAX_FRAMES) this.fail('E_VERIFIER_CALL', `the call stack of ${frames.length + 1} frames is too deep !`);
+    const callerSub = this.frame.sub;
+    const edges = this.callGraph.get(callerSub) ?? new Set<number>();
+    edges.add(target);
+    this.callGraph.set(callerSub, edges);
+    const f = this.newFrame(this.pc, target, frames.length, callback);
+    if (!callback) for (let r = 1; r <= 5; r++) f.regs[r] = this.regs[r];
+    frames.push(f);
+    if (!this.stackDepth.has(target)) this.stackDepth.set(target, 0);
+    return target;
+  }
+
+  private exit(): number {
+    const frames = this.st.frames;
+    const f = this.frame;
+    if (f.callback) {
+      const r0 = this.rd(0);
+      if (r0.t !== 'scalar') this.fail('E_VERIFIER_RETURN', 'R0 not a scalar value', [0]);
+      if (r0.s.smin < 0n || r0.s.smax > 1n) this.fail('E_VERIFIER_RETURN', `At callback return the register R0 has ${rangeText(r0.s)} should have been in [0, 1]`, [0]);
+      return -1;
+    }
+    if (frames.length > 1) {
+      const r0 = f.regs[0];
+      if (r0.t === 'stack' && r0.frame === frames.length - 1) this.fail('E_VERIFIER_CALL', 'cannot return stack pointer to the caller', [0]);
+      frames.pop();
+      const caller = this.frame;
+      for (let r = 1; r <= 5; r++) caller.regs[r] = NOT_INIT;
+      this.set(0, r0);
+      return f.callsite + 1;
+    }
+    if (this.st.refs.length) {
+      const r = this.st.refs[0];
+      this.fail('E_VERIFIER_REF_LEAK', `Unreleased reference id=${r.id} alloc_insn=${r.insn}`);
+    }
+    const r0 = this.rd(0);
+    if (isPointer(r0) && !this.priv) this.fail('E_VERIFIER_LEAK', 'R0 leaks addr as return value', [0]);
+    const range = returnRange(this.type, this.attachType);
+    if (range) {
+      if (r0.t !== 'scalar') this.fail('E_VERIFIER_RETURN', `At program exit the register R0 is not a known value (${regTypeStr(r0)})`, [0]);
+      if (r0.s.smin < range[0] || r0.s.smax > range[1]) this.fail('E_VERIFIER_RETURN', `At program exit the register R0 has ${rangeText(r0.s)} should have been in [${range[0]}, ${range[1]}]`, [0]);
+    }
+    return -1;
+  }
+
+  private release(ref: number): void {
+    if (!ref || !this.st.refs.some((r) => r.id === ref)) this.fail('E_VERIFIER_REF', 'release kernel function called without a referenced object', [1]);
+    this.st.refs = this.st.refs.filter((r) => r.id !== ref);
+    this.forEachReg(this.st, (r) => (isPointer(r) && r.ref === ref ? UNKNOWN_REG : r));
+  }
+
+  /** check_func_arg for every argument of a helper. */
+  private checkArgs(proto: HelperProto, name: string): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
+    const meta = { map: -1, constKey: undefined as bigint | undefined, allocSize: 0, releaseRef: 0 };
+    const args = proto.args!;
+    for (let i = 0; i < args.length; i++) {
+      const regno = i + 1;
+      const at: ArgType = args[i];
+      const r = this.rd(regno);
+      const bad = (expected: string): never => this.fail('E_VERIFIER_HELPER_ARG', `R${regno} type=${regTypeStr(r)} expected=${expected}`, [regno]);
+      const memLike = (allowNull: boolean): boolean => (allowNull && isZero(r)) || (!r.nul && ['stack', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem'].includes(r.t));
+      switch (at) {
+        case 'anything':
+          if (isPointer(r) && !this.priv) this.fail('E_VERIFIER_LEAK', `R${regno} leaks addr into helper function`, [regno]);
+          break;
+        case 'map_ptr': {
+          if (r.t !== 'map_ptr' || r.nul) bad('map_ptr');
+          meta.map = r.map;
+          const m = this.maps[r.map];
+          const needs = FUNC_MAPS[proto.id];
+          const allowed = MAP_FUNCS[m.type];
+          if ((needs && !needs.includes(m.type)) || (allowed && !allowed.includes(proto.id))) {
+            this.fail('E_VERIFIER_HELPER_ARG', `cannot pass map_type ${m.type} into func ${name}#${proto.id}`, [regno]);
+          }
+          break;
+        }
+        case 'map_key': case 'map_value': case 'uninit_map_value': {
+          if (meta.map < 0) this.fail('E_VERIFIER_HELPER_ARG', 'invalid map_ptr to access map->key', [regno]);
+          if (!memLike(false)) bad(MEM_TYPES);
+          const m = this.maps[meta.map];
+          const size = at === 'map_key' ? m.keySize : m.valueSize;
+          this.helperMem(regno, r, size, at === 'uninit_map_value', false);
+          if (at === 'map_key') meta.constKey = this.constStackValue(r, size);
+          break;
+        }
+        case 'mem': case 'mem_or_null': case 'uninit_mem':
+          if (!memLike(at === 'mem_or_null')) bad(MEM_TYPES);
+          break;
+        case 'const_size': case 'const_size_or_zero': {
+          if (r.t !== 'scalar') bad('scalar');
+          const zeroOk = at === 'const_size_or_zero';
+          const s = r.s;
+          if (s.smin < 0n) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} min value is negative, either use unsigned or 'var &= const'`, [regno]);
+          if (s.umin === 0n && !zeroOk) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} invalid zero-sized read: u64=[${s.umin},${s.umax}]`, [regno]);
+          if (s.umax >= BigInt(MAX_VAR_OFF)) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} unbounded memory access, use 'var &= const' or 'if (var < const)'`, [regno]);
+          const memReg = this.regs[regno - 1];
+          if (!isZero(memReg) || s.umax !== 0n) {
+            if (isZero(memReg)) this.fail('E_VERIFIER_HELPER_ARG', `R${regno - 1} type=scalar expected=${MEM_TYPES}`, [regno - 1]);
+            this.helperMem(regno - 1, memReg, Number(s.umax), args[i - 1] === 'uninit_mem', zeroOk);
+          }
+          break;
+        }
+        case 'const_alloc_size_or_zero':
+          if (r.t !== 'scalar' || !scalarIsConst(r.s)) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} is not a known constant'`, [regno]);
+          meta.allocSize = Number(r.s.var.value);
+          break;
+        case 'ctx':
+          if (r.t !== 'ctx') bad('ctx');
+          if (r.off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
+          break;
+        case 'func':
+          if (r.t !== 'func') bad('func');
+          break;
+        case 'stack_or_null':
+          if (!(r.t === 'stack' || isZero(r))) bad('fp');
+          break;
+        case 'ringbuf_mem':
+          if (r.t !== 'mem' || r.nul || !r.ref) bad('ringbuf_mem');
+          if (r.off || !scalarIsConst(r.s) || r.s.var.value !== 0n) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`, [regno]);
+          meta.releaseRef = r.ref;
+          break;
+        case 'btf_id_sock_common': case 'sock_common':
+          if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) bad('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+          if (at === 'btf_id_sock_common') meta.releaseRef = r.ref;
+          break;
+        case 'const_str':
+          this.fail('E_VERIFIER_HELPER_ARG', `R${regno} does not point to a readonly map'`, [regno]);
+      }
+    }
+    return meta;
+  }
+
+  /** check_helper_mem_access: `size` bytes at the pointer are accessible (and initialized, unless the helper writes them). */
+  private helperMem(regno: number, r: Reg, size: number, raw: boolean, zeroOk: boolean): void {
+    switch (r.t) {
+      case 'pkt': case 'pkt_meta': {
+        const mode = PKT_ACCESS.get(this.type);
+        if (!mode || (raw && mode !== 'rw')) this.fail('E_VERIFIER_PKT', 'cannot write into packet', [regno]);
+        this.packet(regno, r, r.off, size, zeroOk);
+        return;
+      }
+      case 'map_value': {
+        const m = this.maps[r.map];
+        if (raw && (m.flags ?? 0) & 0x80) this.fail('E_VERIFIER_MAP', `write into map forbidden, value_size=${m.valueSize} off=${r.off} size=${size}`, [regno]);
+        this.region(regno, r, r.off, size, m.valueSize, 'map value', zeroOk);
+        return;
+      }
+      case 'map_key':
+        this.region(regno, r, r.off, size, this.maps[r.map].keySize, 'map key', zeroOk);
+        return;
+      case 'mem':
+        this.region(regno, r, r.off, size, r.size, 'mem', zeroOk);
+        return;
+      case 'stack': {
+        if (size === 0) return;
+        const frame = this.st.frames[r.frame];
+        const lo = BigInt(r.off) + r.s.smin;
+        const hi = BigInt(r.off) + r.s.smax + BigInt(size);
+        if (!scalarIsConst(r.s) && !this.priv) this.fail('E_VERIFIER_STACK', `R${regno} variable stack access prohibited for !root, var_off=${formatTnum(r.s.var)}`, [regno]);
+        if (r.s.smin === S64_MIN || lo < -BigInt(MAX_STACK) || hi > 0n) {
+          if (scalarIsConst(r.s)) this.fail('E_VERIFIER_STACK', `invalid indirect access to stack R${regno} off=${lo} size=${size}`, [regno]);
+          this.fail('E_VERIFIER_STACK', `invalid variable-offset indirect access to stack R${regno} var_off=${formatTnum(r.s.var)} off=${r.off} size=${size}`, [regno]);
+        }
+        this.growStack(frame, Number(lo));
+        for (let o = Number(lo); o < Number(hi); o++) {
+          const { spi, idx } = this.slotOf(frame, o);
+          const sl = frame.stack[spi];
+          if (raw) {
+            frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm') };
+            continue;
+          }
+          const b = sl.bytes[idx];
+          if (b === '?' && !this.priv) this.fail('E_VERIFIER_STACK', `invalid indirect read from stack R${regno} off ${lo}+${o - Number(lo)} size ${size}`, [regno]);
+          if (b === 'r' && sl.spill && isPointer(sl.spill) && !this.priv) this.fail('E_VERIFIER_LEAK', `invalid indirect read from stack R${regno} off ${lo}+${o - Number(lo)} size ${size}`, [regno]);
+        }
+        return;
+      }
+      default:
+        this.fail('E_VERIFIER_HELPER_ARG', `R${regno} type=${regTypeStr(r)} expected=${MEM_TYPES}`, [regno]);
+    }
+  }
+
+  /** get_constant_map_key: the key a stack pointer points at, when the stack holds a known constant of the key's size. */
+  private constStackValue(r: Reg, size: number): bigint | undefined {
+    if (r.t !== 'stack' || !scalarIsConst(r.s)) return undefined;
+    const off = r.off + Number(r.s.var.value);
+    const frame = this.st.frames[r.frame];
+    const { spi, idx } = this.slotOf(frame, off);
+    const sl = frame.stack[spi] ?? EMPTY_SLOT;
+    let zeros = 0;
+    for (let i = idx; i >= 0 && sl.bytes[i] === '0'; i--) zeros++;
+    if (zeros >= size) return 0n;
+    if (!sl.spill || sl.spill.t !== 'scalar' || sl.bytes[7] !== 'r') return undefined;
+    let spill = 0;
+    for (let i = idx; i >= 0 && sl.bytes[i] === 'r'; i--) spill++;
+    if (spill !== size) return undefined;
+    return scalarConstValue(scalarTruncate(sl.spill.s, size as 1 | 2 | 4 | 8));
+  }
+
+  /** check_max_stack_depth: along every call chain the frames' stack (each rounded up to 32) stays within 512 bytes. */
+  private checkStackDepth(): void {
+    const depth = (s: number): number => Math.ceil(Math.max(this.stackDepth.get(s) ?? 0, 1) / 32) * 32;
+    const walk = (s: number, acc: number, n: number): void => {
+      const total = acc + depth(s);
+      if (total > MAX_STACK) this.fail('E_VERIFIER_CALL', `combined stack size of ${n} calls is ${total}. Too large`);
+      for (const t of this.callGraph.get(s) ?? []) if (n < MAX_FRAMES + 1) walk(t, total, n + 1);
+    };
+    this.pc = 0;
+    walk(0, 0, 1);
+  }
+}
+
+function setChar(s: string, i: number, c: string): string {
+  return s.slice(0, i) + c + s.slice(i + 1);
+}
+
+function isZero(r: Reg): boolean {
+  return r.t === 'scalar' && scalarIsConst(r.s) && r.s.var.value === 0n;
+}
+
+function flip(op: JmpOp): JmpOp {
+  const m: Partial<Record<JmpOp, JmpOp>> = { jgt: 'jlt', jlt: 'jgt', jge: 'jle', jle: 'jge', jsgt: 'jslt', jslt: 'jsgt', jsge: 'jsle', jsle: 'jsge' };
+  return m[op] ?? op;
+}
+
+/** verbose_invalid_scalar's description of a value. */
+function rangeText(s: Scalar): string {
+  const parts: string[] = [];
+  if (s.smin > S64_MIN) parts.push(`smin=${s.smin}`);
+  if (s.smax < (1n << 63n) - 1n) parts.push(`smax=${s.smax}`);
+  return parts.length ? parts.join(' ') : 'unknown scalar value';
+}
+
+/** Re-exported for the log and tests. */
+export { formatReg };
+export type { Slot };
