@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { ebpf, pcap } from '../../src/index.js';
+import { verify, VerifierError } from '../../src/ebpf/verifier/index.js';
 import { browserSkipReason, openSession, type Session } from './browser.js';
 
 const skip = browserSkipReason();
@@ -138,7 +139,35 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await expect.poll(async () => s.page.locator('#ebpf-error').textContent()).toMatch(/line 2/);
     await s.page.keyboard.press('Control+Z');
     await expect.poll(async () => s.page.locator('#ebpf-error').textContent()).toBe('');
+    await expect.poll(async () => s.page.locator('#ebpf-verifier').textContent()).toMatch(/^accepted: processed \d+ insns/);
+    expect(() => verify({ name: 't', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' })).not.toThrow();
     await s.page.click('#ebpf-run');
+  }, 120_000);
+
+  it('a program the verifier rejects has its failing instruction underlined and explained', async () => {
+    await s.page.goto(`${s.url}#ebpf=`);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    await s.page.locator('#tab-ebpf').click();
+    await s.page.selectOption('#ebpf-example', 'rejected');
+    await expect.poll(async () => s.page.locator('#ebpf-verifier').getAttribute('data-insn')).not.toBeNull();
+    const asm = (await s.page.locator('#ebpf-input .cm-line').allTextContents()).join('\n');
+    const insns = ebpf.assembleLlvm(asm);
+    let want: VerifierError | undefined;
+    try {
+      verify({ name: 't', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' }, { logLevel: 2 });
+    } catch (e) {
+      if (e instanceof VerifierError) want = e;
+      else throw e;
+    }
+    expect(want).toBeDefined();
+    expect(await s.page.locator('#ebpf-verifier').getAttribute('data-insn')).toBe(String(want!.insn));
+    const text = (await s.page.locator('#ebpf-verifier').textContent()) ?? '';
+    expect(text.startsWith(`rejected at insn ${want!.insn}: ${want!.kernelMessage}`)).toBe(true);
+    // The underlined line is the instruction the verifier names (lines = instructions in this program).
+    const underlined = await s.page.locator('.cm-lintRange-error').allTextContents();
+    expect(underlined.join('')).toBe(asm.split('\n')[want!.insn]);
+    expect(asm.split('\n')[want!.insn]).toBe('r0 = *(u32 *)(r6 + 4000)');
     await s.page.screenshot({ path: 'docs/playground-ebpf.png', fullPage: false });
   }, 120_000);
 });

@@ -4,6 +4,7 @@ import { EditorState } from '@codemirror/state';
 import { basicSetup } from 'codemirror';
 import { setDiagnostics } from '@codemirror/lint';
 import { BpfkitError, ebpf, elf, pcap } from '../../src/index.js';
+import { verify, VerifierError } from '../../src/ebpf/verifier/index.js';
 import { writeFragment, type PageState } from './fragment.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
@@ -25,7 +26,30 @@ r0 = 0
 exit
 `;
 
+/** A program the verifier rejects: the context has no field at offset 4000. */
+const REJECTED_ASM = `r6 = r1
+r0 = *(u16 *)skb[12]
+if r0 != 0x800 goto +2
+r0 = *(u32 *)(r6 + 4000)
+exit
+r0 = 0
+exit
+`;
+
+const EXAMPLES: Record<string, string> = { accepted: DEFAULT_ASM, rejected: REJECTED_ASM };
+
 type Syntax = 'llvm' | 'conformance';
+
+/** Editor line (1-based) of instruction `insn`: blank lines, comments and labels hold none. */
+function lineOfInsn(text: string, insn: number): number | undefined {
+  let n = 0;
+  for (const [i, raw] of text.split('\n').entries()) {
+    const l = raw.trim();
+    if (l === '' || /^(;|#|\/\/)/.test(l) || /^[\w.]+:$/.test(l)) continue;
+    if (n++ === insn) return i + 1;
+  }
+  return undefined;
+}
 
 const SYNTAX: Record<Syntax, { assemble(text: string): ebpf.Insn[]; disassemble(insns: readonly ebpf.Insn[]): string }> = {
   llvm: { assemble: ebpf.assembleLlvm, disassemble: (i) => ebpf.disassembleLlvm(i) },
@@ -72,6 +96,38 @@ export function initEbpfTab(state: PageState): void {
     $('ebpf-error').textContent = '';
     view.dispatch(setDiagnostics(view.state, []));
     showProgram(insns);
+    check(text, insns);
+  }
+
+  /** Runs the verifier as for a socket filter; a rejection is underlined on its instruction's line. */
+  function check(text: string, p: ebpf.Insn[]): void {
+    const out = $('ebpf-verifier');
+    const sel = $<HTMLSelectElement>('elf-program');
+    const fromElf = elfPrograms && !sel.hidden ? elfPrograms.get(sel.value) : undefined;
+    const spec: ebpf.ProgramSpec = fromElf ?? { name: 'playground', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns: p, license: 'GPL' };
+    try {
+      const r = verify(spec, { logLevel: 2 });
+      out.className = 'listing verdict-ok';
+      out.textContent = `accepted: processed ${r.processed} insns, ${r.totalStates} states\n\n${r.log}`;
+      delete out.dataset.insn;
+    } catch (e) {
+      if (!(e instanceof VerifierError)) {
+        if (e instanceof BpfkitError) { out.textContent = `rejected: ${e.message}`; return; }
+        throw e;
+      }
+      out.className = 'listing verdict-bad';
+      out.dataset.insn = String(e.insn);
+      const why = e.why.map((w) => `  ${String(w.insn).padStart(3)}: ${w.text.padEnd(32)} ; ${w.state}`).join('\n');
+      out.textContent = `rejected at insn ${e.insn}: ${e.kernelMessage}\n` +
+        (e.kernelDetail.length ? e.kernelDetail.join('\n') + '\n' : '') +
+        (e.hint ? `hint: ${e.hint}\n` : '') + (why ? `why:\n${why}\n` : '') + (e.source ? `source: ${e.source.file}:${e.source.line}: ${e.source.text}\n` : '') +
+        (e.log ? `\nlog:\n${e.log}` : '');
+      const line = fromElf ? undefined : lineOfInsn(text, e.insn);
+      if (line !== undefined && line <= view.state.doc.lines) {
+        const l = view.state.doc.line(line);
+        view.dispatch(setDiagnostics(view.state, [{ from: l.from, to: l.to, severity: 'error', message: `verifier: ${e.kernelMessage}${e.hint ? ` (${e.hint})` : ''}` }]));
+      }
+    }
   }
 
   function showProgram(p: readonly ebpf.Insn[]): void {
@@ -143,6 +199,12 @@ export function initEbpfTab(state: PageState): void {
     } else assemble();
   });
   $('ebpf-assemble').addEventListener('click', assemble);
+  $('ebpf-example').addEventListener('change', () => {
+    const text = EXAMPLES[$<HTMLSelectElement>('ebpf-example').value];
+    if (text === undefined) return;
+    syntaxSel.value = 'llvm';
+    view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
+  });
   $('ebpf-run').addEventListener('click', run);
   $<HTMLInputElement>('elf-file').addEventListener('change', (e) => {
     const f = (e.target as HTMLInputElement).files?.[0];
