@@ -108,6 +108,19 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     // The first matching row's hex view shows its bytes and an accept verdict.
     await s.page.locator('.pkt.match').first().click();
     await expect.poll(async () => s.page.locator('#packet-hex').textContent()).toMatch(/verdict [1-9]\d* \(accept\)/);
+    // The packet's path through the emitted program's CFG: from B0, ending on the return that gave the verdict.
+    const lastOnPath = async (): Promise<string> => {
+      const nodes = await s.page.locator('#cfg-after g.node.on-path').allTextContents();
+      expect(nodes.length).toBeGreaterThanOrEqual(2);
+      const byId = nodes.map((t) => ({ id: Number(/^\s*b(\d+)/.exec(t)?.[1]), t })).sort((a, b) => a.id - b.id);
+      expect(byId[0].id).toBe(0);
+      return byId[byId.length - 1].t;
+    };
+    expect(await lastOnPath()).toContain('ret #262144');
+    await s.page.locator('.pkt.drop').first().click();
+    await expect.poll(async () => s.page.locator('#packet-hex').textContent()).toMatch(/verdict 0 \(drop\)/);
+    expect(await lastOnPath()).toMatch(/ret #0(?!x)\b/);
+    await s.page.locator('.pkt.match').first().click();
     await s.page.screenshot({ path: 'docs/playground-capture.png', fullPage: false });
   }, 180_000);
 

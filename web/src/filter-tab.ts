@@ -87,7 +87,8 @@ export function initFilterTab(state: PageState): void {
     const seq = ++drawSeq;
     void Promise.all([
       renderDot($('cfg-before'), filter.cfgToDot(prog.cfg, 'gencode')),
-      renderDot($('cfg-after'), filter.cfgToDot(prog.finalCfg, noOpt.checked ? 'not optimized' : 'optimized')),
+      // The emitted program's graph: block ids are instruction numbers, as in the listing and the packet paths.
+      renderDot($('cfg-after'), filter.cfgToDot(filter.cfgFromProgram(prog.insns), noOpt.checked ? 'emitted, not optimized' : 'optimized, as emitted')),
     ]).then(([before, after]) => {
       if (seq !== drawSeq) return;
       $('cfg-before-n').textContent = `(${before} blocks)`;
@@ -157,7 +158,10 @@ export function initFilterTab(state: PageState): void {
     row.scrollIntoView({ block: 'nearest' });
     const p = capture.packets[Number(row.dataset.index)];
     const verdict = current ? current.match(p.data, p.origLen) : 0;
+    const path = current ? packetPath(current.insns, p) : [];
+    highlightPath(path);
     $('packet-hex').textContent = `packet ${Number(row.dataset.index) + 1}: ${p.data.length} of ${p.origLen} bytes, verdict ${verdict} (${verdict ? 'accept' : 'drop'})\n` +
+      `path: ${path.map((b) => `B${b}`).join(' → ')}\n` +
       decode.hexDump(p.data, true).replace(/^\n/, '');
   }
 
@@ -206,6 +210,51 @@ export function initFilterTab(state: PageState): void {
   });
   for (const el of [form, linkSelect, noOpt]) el.addEventListener('change', update);
   update();
+}
+
+/** Two return values no filter is likely to use: a block is reached when its probe returns both. */
+const MARKS = [0x5eed_f00d, 0x0bad_cafe];
+
+/**
+ * The blocks (first instruction numbers) a packet passes through. Classic BPF only jumps
+ * forward, so the run reaches instruction `i` exactly when the program with `ret #MARK` in
+ * place of `i` returns MARK: the path comes from the engine itself, not a re-implementation.
+ */
+export function packetPath(insns: readonly cbpf.Insn[], p: pcap.Packet): number[] {
+  const starts: number[] = [];
+  const seen = new Set<number>();
+  const stack = [filter.cfgFromProgram(insns).entry];
+  while (stack.length) {
+    const b = stack.pop() as filter.Block;
+    if (seen.has(b.id)) continue;
+    seen.add(b.id);
+    starts.push(b.id);
+    if (b.term.kind === 'branch') stack.push(b.term.jt, b.term.jf);
+  }
+  const probe = insns.slice();
+  const reached = starts.filter((start) => {
+    if (start === 0) return true;
+    const saved = probe[start];
+    const hit = MARKS.every((k) => {
+      probe[start] = { code: cbpf.BPF_RET | cbpf.BPF_K, jt: 0, jf: 0, k };
+      return cbpf.interpret(probe, p.data, p.origLen) === k;
+    });
+    probe[start] = saved;
+    return hit;
+  });
+  return reached.sort((a, b) => a - b);
+}
+
+/** Marks the path's nodes and the edges between consecutive path blocks in the drawn CFG. */
+function highlightPath(path: readonly number[]): void {
+  const on = new Set(path.map((b) => `b${b}`));
+  const pairs = new Set(path.slice(1).map((b, i) => `b${path[i]}->b${b}`));
+  for (const g of document.querySelectorAll<SVGGElement>('#cfg-after g.node')) {
+    g.classList.toggle('on-path', on.has(g.querySelector('title')?.textContent ?? ''));
+  }
+  for (const g of document.querySelectorAll<SVGGElement>('#cfg-after g.edge')) {
+    g.classList.toggle('on-path', pairs.has(g.querySelector('title')?.textContent ?? ''));
+  }
 }
 
 /** Length of the word at `from`, so the underline covers the offending token. */
