@@ -7,7 +7,9 @@ let viz: Promise<Viz> | undefined;
 export async function renderDot(host: HTMLElement, dot: string): Promise<number> {
   viz ??= instance();
   const v = await viz;
-  const svg = v.renderSVGElement(dot);
+  // Graphviz in WebAssembly measures text with its built-in metrics, which know Courier but not
+  // the generic 'monospace': with it, long statements overflow their boxes.
+  const svg = v.renderSVGElement(dot.replace(/fontname="monospace"/g, 'fontname="Courier"'));
   host.replaceChildren(svg);
   return svg.querySelectorAll('g.node').length;
 }
