@@ -11,3 +11,7 @@ export * from './conformance-syntax.js';
 export * from './builder.js';
 export * from './maps/index.js';
 export * from './vm/index.js';
+export {
+  verify, VerifierError, HELPER_PROTOS, HELPER_PROTOS_BY_ID,
+  type VerifyOptions, type VerifyResult, type WhyStep, type HelperProto,
+} from './verifier/index.js';

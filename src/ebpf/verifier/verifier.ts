@@ -48,16 +48,8 @@ export interface VerifyResult {
   /** Bytes of stack each function uses, by its first instruction. */
   stackDepth: Map<number, number>;
   log: string;
-  /** Per instruction slot: every state that reached it had these facts (for the JIT). */
-  facts: InsnFacts[];
-}
-
-/** What held at one instruction on every path the verifier explored. */
-export interface InsnFacts {
-  /** The instruction was reached. */
-  reached: boolean;
-  /** A memory access here is always in bounds (the JIT may drop its run-time check). */
-  safeAccess: boolean;
+  /** Per instruction slot: true when some explored path reached it (false: dead by value, as `if r0 == 0` after `r0 = 0`). */
+  reached: boolean[];
 }
 
 /** Verifies a program: returns the statistics, or throws {@link VerifierError}. */
@@ -175,7 +167,7 @@ class Verifier {
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
-  private readonly facts: InsnFacts[];
+  private readonly reached: boolean[];
   private idGen = 0;
   private processed = 0;
   private jmps = 0;
@@ -208,7 +200,7 @@ class Verifier {
     this.prune = new Uint8Array(slot + 1);
     this.liveIn = new Int32Array(slot + 1);
     this.rel = new Int32Array(slot + 1);
-    this.facts = Array.from({ length: slot }, () => ({ reached: false, safeAccess: true }));
+    this.reached = new Array<boolean>(slot).fill(false);
     if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
       throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
     }
@@ -230,7 +222,7 @@ class Verifier {
     this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
     return {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
-      stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', facts: this.facts,
+      stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', reached: this.reached,
     };
   }
 
@@ -488,7 +480,7 @@ class Verifier {
           this.endPath();
           break;
         }
-        this.facts[this.pc].reached = true;
+        this.reached[this.pc] = true;
         const before = this.logLevel ? this.at[this.pc]! : undefined;
         const next = this.step(pending);
         if (before) this.log.push(`${this.pc}: (${before.insn.code.toString(16).padStart(2, '0')}) ${before.text}${this.logLevel >= 2 ? `\t; ${this.stateLine()}` : ''}`);
@@ -1007,7 +999,6 @@ class Verifier {
       this.fail('E_VERIFIER_PKT', [`invalid access to packet, off=${off} size=${size}, R${regno}(id=${r.id},off=${off},r=${r.range})`, `R${regno} offset is outside of the packet`], [regno],
         r.range >= 0 && off >= 0 ? `compare ${r.t === 'pkt_meta' ? 'data_meta' : 'data'} + ${off + size - r.off}${scalarIsConst(r.s) ? '' : ' (plus the variable offset)'} with ${r.t === 'pkt_meta' ? 'data' : 'data_end'} before this access` : undefined);
     }
-    this.facts[this.pc].safeAccess &&= true;
   }
 
   private slotOf(frame: Frame, off: number): { spi: number; idx: number } {
