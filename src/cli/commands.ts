@@ -25,5 +25,6 @@ export const commands: CommandEntry[] = [
   { name: ['ebpf', 'run'], summary: 'run an eBPF program in the VM and print r0', load: async () => (await import('./ebpf-run.js')).ebpfRunCommand },
   { name: ['playground'], summary: 'serve the in-browser playground on localhost', load: async () => (await import('./playground.js')).playgroundCommand },
   { name: ['ebpf', 'verify'], summary: 'verify an eBPF program as the kernel verifier would, and explain a rejection', load: async () => (await import('./ebpf-verify.js')).ebpfVerifyCommand },
+  { name: ['trace'], summary: 'run a bpftrace program (compiled by bpfkit, no LLVM)', load: async () => (await import('./trace.js')).traceCommand },
   { name: ['capture'], summary: 'capture live packets on a Linux interface (filter in the kernel), print/count/write them', load: async () => (await import('./capture.js')).captureCommand },
 ];

@@ -44,7 +44,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const cmd = await entry.load();
   const rest = argv.slice(cmd.name.length);
-  if (rest.includes('--help') || rest.includes('-h')) {
+  // Arguments after `--` belong to the command's own input (bpfkit trace passes them to the program).
+  const own = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (own.includes('--help') || own.includes('-h')) {
     io.stdout(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
     return 0;
   }

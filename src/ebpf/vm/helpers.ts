@@ -5,6 +5,7 @@ import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
 import { helperIdOf } from '../verifier/helper-protos.js';
 import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, MAX_CALL_DEPTH, type VmMemory, makeFault, pointer } from './memory.js';
+import { TRACING_HELPERS } from './tracing-helpers.js';
 
 /**
  * The program side of a VM map, as the maps area's `VmMap` offers it: lookups return a live
@@ -39,6 +40,15 @@ export interface VmTask {
   uid: number;
   gid: number;
   comm: string;
+  /** The `struct task_struct *` `bpf_get_current_task` returns (memory behind it comes from `readMemory`). */
+  taskAddr?: bigint;
+  /** cgroup v2 id (`bpf_get_current_cgroup_id`), and ancestors' ids by level. */
+  cgroupId?: bigint;
+  cgroupAncestors?: readonly bigint[];
+  /** A kernel thread: `bpf_send_signal`/`probe_write_user` refuse (-EPERM). */
+  kernelThread?: boolean;
+  /** The task's pid namespace (`bpf_get_ns_current_pid_tgid`): its device and inode, and the ids in it. */
+  pidNamespace?: { dev: bigint; ino: bigint; pid: number; tgid: number };
 }
 
 /** What the host supplies to helpers; every field is optional and has a neutral default. */
@@ -58,6 +68,23 @@ export interface VmHost {
   tracePrintk?(line: string): void;
   /** A record of `bpf_perf_event_output`. */
   perfOutput?(map: string, cpu: number, data: Uint8Array): void;
+  /** `bpf_probe_write_user`: store `bytes` at `address`; false when unmapped (-EFAULT). */
+  writeMemory?(address: bigint, bytes: Uint8Array, space: 'user'): boolean;
+  /** The stack `bpf_get_stack` walks, innermost frame first (kernel or user); undefined: none (-EFAULT). */
+  stack?(user: boolean): readonly bigint[] | undefined;
+  /** A signal sent by `bpf_send_signal` (process) or `bpf_send_signal_thread`. */
+  sendSignal?(sig: number, thread: boolean): void;
+  /** `bpf_jiffies64`; by default derived from the boot clock at `hz` (CONFIG_HZ, default 250). */
+  jiffies?(): bigint;
+  hz?: number;
+  /** `bpf_ktime_get_tai_ns`; defaults to the boot clock. */
+  taiNow?(): bigint;
+  /** `bpf_get_numa_node_id` (default 0). */
+  numaNode?: number;
+  /** `bpf_get_func_ip`: the probed function's address. */
+  funcIp?: bigint;
+  /** `bpf_get_attach_cookie`. */
+  attachCookie?: bigint;
 }
 
 /** Packet state of network program types (socket filter, tc, XDP): what packet helpers rewrite. */
@@ -507,6 +534,7 @@ export const HELPERS: readonly HelperDef[] = [
     }
     return BigInt(i);
   } },
+  ...TRACING_HELPERS,
 ];
 
 function ringbufDone(env: HelperEnv, data: bigint, flags: bigint, submit: boolean): bigint {

@@ -1,0 +1,55 @@
+/** `bpfkit trace` attached for real: the compiled programs pass the kernel verifier, BEGIN/END run, tracepoint counts match a known workload. */
+
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runTrace } from '../../src/trace/runtime.js';
+import { skipReason } from '../helpers/reference.js';
+
+const skip = skipReason('trace-run', { root: true, files: ['/sys/kernel/btf/vmlinux'] });
+
+async function trace(source: string, extra: { command?: string; positional?: string[] } = {}): Promise<{ status: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const status = await runTrace({
+    source, fileName: 'stdin', positional: extra.positional ?? [], named: new Map(), format: 'text', quiet: true, unsafe: false,
+    dryRun: false, debug: false, command: extra.command, notifyAttached: false,
+    out: (t) => { out += t; }, err: (t) => { err += t; },
+  });
+  return { status, out, err };
+}
+
+describe.skipIf(skip)('bpfkit trace on the kernel', () => {
+  it('BEGIN printf, maps at exit, exit code', async () => {
+    const r = await trace('begin { printf("hello %d %s\\n", 42, "world"); @a[1, "x"] = 3; @c = count(); @c = count(); exit(7); }');
+    expect(r.out).toBe('hello 42 world\n\n\n@a[1, x]: 3\n@c: 2\n');
+    expect(r.status).toBe(7);
+  });
+
+  it('counts a known number of getppid calls from one command (tracepoint, comm predicate, -c)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'trace-core-'));
+    const exe = path.join(dir, 'tcore-getppid');
+    symlinkSync('/usr/bin/python3', exe);
+    try {
+      const r = await trace('tracepoint:syscalls:sys_enter_getppid /comm == "tcore-getppid"/ { @calls = count(); }', {
+        command: `${exe} -c "import os\nfor _ in range(250): os.getppid()"`,
+      });
+      expect(r.err).toBe('');
+      expect(r.out).toContain('@calls: 250\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20000);
+
+  it('for-map loops and len() load with BTF func info', async () => {
+    const r = await trace('begin { @m[16] = 32; @m[64] = 128; $n = 0; for ($kv : @m) { $n += $kv.1; } printf("%d %d\\n", $n, len(@m)); clear(@m); exit(); }');
+    expect(r.err).toBe('');
+    expect(r.out.startsWith('160 2\n')).toBe(true);
+  });
+
+  it('C struct members through kernel BTF', async () => {
+    const r = await trace('begin { printf("%d\\n", curtask->pid == pid); exit(); }');
+    expect(r.out.startsWith('1\n')).toBe(true);
+  });
+});

@@ -1,0 +1,184 @@
+/** The trace language compiled by bpfkit and run in bpfkit's VM with synthetic events: output as bpftrace prints it (expectations from the bpftrace runtime corpus). */
+
+import { describe, expect, it } from 'vitest';
+import { runTraceInVm } from '../../src/trace/vm-runner.js';
+import { compileTrace } from '../../src/trace/compiler.js';
+import { parseProgram } from '../../src/trace/parser.js';
+import { TraceError, renderDiagnostic } from '../../src/trace/errors.js';
+
+const task = { pid: 4242, tgid: 4242, comm: 'bash', uid: 1000, gid: 1000 };
+
+async function out(src: string, options: Parameters<typeof runTraceInVm>[1] = {}): Promise<string> {
+  return (await runTraceInVm(src, { host: { task }, ...options })).output;
+}
+
+describe('trace language in the VM: printf, maps, aggregations', () => {
+  it('printf with ints and strings (call: printf)', async () => {
+    expect(await out('begin { printf("%dst: %sa; %dnd: %sb\\n", 1, "a", 2, "ab"); }')).toBe('1st: aa; 2nd: abb\n\n\n');
+  });
+
+  it('maps are printed at exit, scalar and keyed (map: map indexed, map scalar)', async () => {
+    const o = await out('begin { @a[0] = 0; @a[1] = 1; @b = 5; }');
+    expect(o).toContain('@a[0]: 0\n@a[1]: 1\n');
+    expect(o).toContain('@b: 5\n');
+  });
+
+  it('count/sum/avg/min/max/stats (call: count, sum, avg, min, max, stats)', async () => {
+    const o = await out('begin { @c = count(); @c = count(); @s = sum(1); @s = sum(2); @a = avg(1); @a = avg(3); @mn = min(2); @mn = min(1); @mx = max(1); @mx = max(3); @st = stats(1); @st = stats(2); @st = stats(3); }');
+    expect(o).toContain('@c: 2\n');
+    expect(o).toContain('@s: 3\n');
+    expect(o).toContain('@a: 2\n');
+    expect(o).toContain('@mn: 1\n');
+    expect(o).toContain('@mx: 3\n');
+    expect(o).toContain('@st: { .count = 3, .average = 2, .total = 6 }\n');
+  });
+
+  it('hist buckets as bpftrace draws them (call: hist)', async () => {
+    const o = await out('begin { @=hist(-1); @=hist(2); @=hist(3); @=hist(7); @=hist(20); }');
+    expect(o).toContain('(..., 0)               1 |');
+    expect(o).toContain('[2, 4)                 2 |');
+    expect(o).toContain('[4, 8)                 1 |');
+    expect(o).toContain('[16, 32)               1 |');
+  });
+
+  it('lhist (call: lhist)', async () => {
+    const o = await out('begin { @=lhist(2,0,10,2); @=lhist(3,0,10,2); @=lhist(7,0,10,2); @=lhist(-1,0,10,2); @=lhist(11,0,10,2); }');
+    expect(o).toContain('(..., 0)               1 |');
+    expect(o).toContain('[2, 4)                 2 |');
+    expect(o).toContain('[10, ...)              1 |');
+  });
+
+  it('keyed counters with tuple keys and strings', async () => {
+    const o = await out('begin { @[1, "x"] = count(); @[1, "x"] = count(); @[2, "yy"] = count(); }');
+    expect(o).toContain('@[2, yy]: 1\n');
+    expect(o).toContain('@[1, x]: 2\n');
+  });
+});
+
+describe('trace language in the VM: control flow and variables', () => {
+  it('if/else, while, unroll, for over a range', async () => {
+    expect(await out('begin { $a = 10; if ($a > 2) { $a = 20 } else { $a = 1 } printf("a=%d\\n", $a); }')).toBe('a=20\n\n\n');
+    expect(await out('begin { $i = 0; $s = 0; while ($i < 5) { $s += $i; $i++; } printf("%d\\n", $s); }')).toBe('10\n\n\n');
+    expect(await out('begin { $a = 1; unroll (10) { $a = $a + 1; } printf("a=%d\\n", $a); }')).toBe('a=11\n\n\n');
+    expect(await out('begin { $sum = 0; for ($i : 1..5) { $sum += $i; } print($sum); }')).toBe('10\n\n\n');
+  });
+
+  it('for over a map, with break (for: map one key, map with break)', async () => {
+    const o = await out('begin { @map[16] = 32; for ($kv : @map) { printf("key: %d, val: %d\\n", $kv.0, $kv.1); } }');
+    expect(o.startsWith('key: 16, val: 32\n')).toBe(true);
+  });
+
+  it('string compare, ternary, ?: and tuples', async () => {
+    expect(await out('begin { $x = "hello"; if ($x == "hello") { printf("yes\\n"); } }')).toBe('yes\n\n\n');
+    expect(await out('begin { $a = 1 ? "yes" : "no"; printf("%s\\n", $a); }')).toBe('yes\n\n\n');
+    expect(await out('begin { $x = 1; $a = $x ?: 10; $b = 0 ?: 20; print(($a, $b)); }')).toBe('(1, 20)\n\n\n');
+    expect(await out('begin { $t = (1, 2, "string"); print($t); }')).toBe('(1, 2, string)\n\n\n');
+  });
+
+  it('exit() stops the probe and skips later events; exit code', async () => {
+    const r = await runTraceInVm('begin { printf("a\\n"); exit(3); printf("b\\n"); }', { host: { task } });
+    expect(r.output).toBe('a\n\n\n');
+    expect(r.exitCode).toBe(3);
+  });
+
+  it('divide by zero gives 1 with a warning (regression: zero_divide)', async () => {
+    const o = await out('BEGIN { @mod0 = 0; print((uint64)10 / (uint64)@mod0); }');
+    expect(o).toContain('WARNING: Divide or modulo by 0 detected');
+    expect(o).toContain('\n1\n');
+  });
+
+  it('macros and enums (macro, other: symbolize enum)', async () => {
+    expect(await out('macro add_one($x) { $x + 1 } begin { $a = 1; print(add_one($a)); }')).toBe('2\n\n\n');
+    expect(await out('enum { ONE = 1, TWO = 2 }; begin { @ = (ONE, TWO); }')).toBe('\n\n@: (ONE, TWO)\n');
+  });
+});
+
+describe('trace language in the VM: builtins and tracepoints', () => {
+  it('pid, tid, comm from the task', async () => {
+    expect(await out('begin { printf("%d %d %s\\n", pid, tid, comm); }')).toBe('4242 4242 bash\n\n\n');
+  });
+
+  it('tracepoint args from the record, predicates, keyed maps by comm', async () => {
+    const fields = [
+      { name: 'common_pid', offset: 4, size: 4, signed: true, type: 'int', dataLoc: false, common: true },
+      { name: '__syscall_nr', offset: 8, size: 4, signed: true, type: 'int', dataLoc: false },
+      { name: 'fd', offset: 16, size: 8, signed: false, type: 'unsigned int', dataLoc: false },
+      { name: 'count', offset: 32, size: 8, signed: false, type: 'size_t', dataLoc: false },
+    ];
+    const record = (fd: number, count: number): Uint8Array => {
+      const b = new Uint8Array(40);
+      const dv = new DataView(b.buffer);
+      dv.setBigUint64(16, BigInt(fd), true);
+      dv.setBigUint64(32, BigInt(count), true);
+      return b;
+    };
+    const name = 'tracepoint:syscalls:sys_enter_read';
+    const r = await runTraceInVm('tracepoint:syscalls:sys_enter_read /args.fd == 3/ { @[comm] = sum(args.count); }', {
+      host: { task },
+      resolveProbe: () => [{ provider: 'tracepoint', name, fields }],
+      events: [{ probe: name, ctx: record(3, 100) }, { probe: name, ctx: record(4, 1000) }, { probe: name, ctx: record(3, 10) }],
+    });
+    expect(r.output).toBe('\n\n@[bash]: 110\n');
+  });
+
+  it('JSON output (json-output: map, scalar)', async () => {
+    const o = await out('begin { @map1["key1"] = 2; }', { format: 'json' });
+    expect(JSON.parse(o.trim())).toEqual({ type: 'map', data: { '@map1': { key1: 2 } } });
+  });
+});
+
+describe('trace language in the VM: program structs, parameters, options', () => {
+  it('structs defined in the program follow C layout, packed or not (struct: struct with attribute)', async () => {
+    expect(await out('struct foo { int x; char y; int z; } struct bar { int x; char y; int z; } __attribute__((packed)) begin { print(sizeof(struct foo)); print(sizeof(struct bar)); }')).toBe('12\n9\n\n\n');
+    expect(await out('struct A {int32_t a; int32_t b; char c[28] }; begin { $a = (struct A*) 1024; printf("%lu\n", $a - 5); }')).toBe('844\n\n\n');
+  });
+
+  it('positional parameters and getopt() (other: positional multiple bases, named command line params)', async () => {
+    expect(await out('begin { printf("got: %d %o 0x%x %s\n", $1, $2, $3, str($4)); }', { positional: ['123', '0775', '0x123', 'hi'] })).toBe('got: 123 775 0x123 hi\n\n\n');
+    expect(await out('begin { print((getopt("aa", 20), getopt("dd"), getopt("ee", "hello"))); }', { named: new Map<string, string | true>([['aa', '5'], ['dd', true]]) })).toBe('(5, true, hello)\n\n\n');
+  });
+
+  it('if/for without parentheses, loop variables scoped per loop (for: map multiple loops)', async () => {
+    const o = await out('begin { @a[16] = 32; @b[64] = "aa"; for $kv : @a { print($kv); } for ($kv : @b) { print($kv); } if 1 { printf("ok\n"); } }');
+    expect(o.startsWith('(16, 32)\n(64, aa)\nok\n')).toBe(true);
+  });
+});
+
+describe('trace compiler: specs and diagnostics', () => {
+  it('unkeyed aggregations use per-CPU arrays; keyed counters one lookup and an atomic add', () => {
+    const c = compileTrace('begin { @c = count(); @k[1] = count(); }');
+    const byName = new Map(c.maps.map((m) => [m.name, m]));
+    expect(byName.get(c.mapInfo.get('@c')!.bpfName)!.type).toBe(6); // BPF_MAP_TYPE_PERCPU_ARRAY
+    expect(byName.get(c.mapInfo.get('@k')!.bpfName)!.type).toBe(1); // BPF_MAP_TYPE_HASH
+    const atomics = c.probes[0].spec.insns.filter((i) => i.code === 0xdb); // BPF_STX | BPF_ATOMIC | BPF_DW
+    expect(atomics.length).toBeGreaterThan(0);
+  });
+
+  it('strings live in the per-CPU scratch map, not on the stack', () => {
+    const c = compileTrace('begin { $s = str(arg0); printf("%s\\n", $s); }', { resolveProbe: () => [{ provider: 'rawtracepoint', name: 'rawtracepoint:x' }] });
+    const scratch = c.maps.find((m) => m.name.startsWith('scratch'))!;
+    expect(scratch.valueSize).toBeGreaterThanOrEqual(1024);
+    const minStack = Math.min(...c.probes[0].spec.insns.filter((i) => (i.code & 0x07) === 0x03 && i.dst === 10).map((i) => i.off));
+    expect(minStack).toBeGreaterThan(-512);
+  });
+
+  it('syntax errors have bpftrace positions and carets', () => {
+    const src = 'begin { printf("x" }';
+    let err: unknown;
+    try {
+      parseProgram(src);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(TraceError);
+    const text = renderDiagnostic(src, 'stdin', (err as TraceError).detail, (err as TraceError).loc);
+    expect(text).toMatch(/^stdin:1:20-21: ERROR: syntax error, unexpected \}/);
+    expect(text.split('\n')[2]).toBe(' '.repeat(19) + '~');
+  });
+
+  it('type errors name the problem (basic: has_key error scalar)', () => {
+    expect(() => compileTrace('begin { @g = 2; if (has_key(@g, 2)) { printf("ok\\n"); } }')).toThrow(/call to has_key\(\) expects a map with explicit keys/);
+    expect(() => compileTrace('begin { foo(); }')).toThrow(/Unknown function: 'foo'/);
+    expect(() => compileTrace('config = { bad_config=raw } begin {}')).toThrow(/bad_config: not a known configuration option/);
+  });
+});
