@@ -7,6 +7,7 @@ import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { ebpf, pcap } from '../../src/index.js';
 import { verify, VerifierError } from '../../src/ebpf/verifier/index.js';
+import { runTraceInVm } from '../../src/trace/index.js';
 import { browserSkipReason, openSession, type Session } from './browser.js';
 
 const skip = browserSkipReason();
@@ -182,5 +183,34 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     expect(underlined.join('')).toBe(asm.split('\n')[want!.insn]);
     expect(asm.split('\n')[want!.insn]).toBe('r0 = *(u32 *)(r6 + 4000)');
     await s.page.screenshot({ path: 'docs/playground-ebpf.png', fullPage: false });
+  }, 120_000);
+
+  it('the trace tab compiles a bpftrace program and runs BEGIN/END in the VM with the output Node gets', async () => {
+    const source = 'BEGIN { @a[7] = 3; @n = count(); @n = count(); printf("x=%d\\n", 41 + 1); exit(); }';
+    await s.page.goto(`${s.url}#trace=${encodeURIComponent(source)}`);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    expect(await s.page.locator('#tab-trace').getAttribute('aria-selected')).toBe('true');
+    const ncpus = Number(await s.page.evaluate('navigator.hardwareConcurrency || 1'));
+    const want = await runTraceInVm(source, { ncpus });
+    expect(want.output).toContain('x=42');
+    await expect.poll(async () => s.page.locator('#trace-output').getAttribute('data-done')).not.toBeNull();
+    expect(await s.page.locator('#trace-output').textContent()).toBe(want.output + (want.exitCode !== undefined ? `\n[exit ${want.exitCode}]` : ''));
+    const programs = (await s.page.locator('#trace-programs').textContent()) ?? '';
+    for (const p of want.compiled.probes) expect(programs).toContain(ebpf.disassembleLlvm(p.spec.insns));
+    expect(await s.page.locator('#trace-maps').textContent()).toContain('@a');
+    // A syntax error is reported with bpftrace's position and underlined.
+    await s.page.locator('#trace-input').click();
+    await s.page.keyboard.press('Control+A');
+    await s.page.keyboard.insertText('BEGIN { @x = ; }');
+    await expect.poll(async () => s.page.locator('#trace-error').textContent()).toMatch(/line 1/);
+    expect(await s.page.locator('.cm-lintRange-error').count()).toBeGreaterThan(0);
+    await s.page.keyboard.press('Control+Z');
+    await s.page.goto(`${s.url}#trace=`);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    await s.page.locator('#tab-trace').click();
+    await expect.poll(async () => s.page.locator('#trace-output').getAttribute('data-done')).not.toBeNull();
+    await s.page.screenshot({ path: 'docs/playground-trace.png', fullPage: false });
   }, 120_000);
 });

@@ -1,4 +1,4 @@
-/** The page's shareable state in the URL fragment: `#filter=<expr>&form=dd&ebpf=<asm>`; nothing leaves the browser. */
+/** The page's shareable state in the URL fragment: `#filter=<expr>&form=dd&ebpf=<asm>&trace=<program>`; nothing leaves the browser. */
 
 export interface PageState {
   filter?: string;
@@ -6,9 +6,10 @@ export interface PageState {
   linktype?: string;
   ebpf?: string;
   syntax?: string;
+  trace?: string;
 }
 
-const KEYS: readonly (keyof PageState)[] = ['filter', 'form', 'linktype', 'ebpf', 'syntax'];
+const KEYS: readonly (keyof PageState)[] = ['filter', 'form', 'linktype', 'ebpf', 'syntax', 'trace'];
 
 /** Reads the fragment; unknown keys are ignored, and a bad escape keeps the raw text. */
 export function readFragment(hash: string): PageState {

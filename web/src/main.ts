@@ -1,9 +1,10 @@
 /** The playground page: tabs, URL-fragment state, and the filter and eBPF tools wired to bpfkit's public API. */
 import { initFilterTab } from './filter-tab.js';
 import { initEbpfTab } from './ebpf-tab.js';
+import { initTraceTab } from './trace-tab.js';
 import { readFragment } from './fragment.js';
 
-const TABS = ['filter', 'ebpf'] as const;
+const TABS = ['filter', 'ebpf', 'trace'] as const;
 type Tab = (typeof TABS)[number];
 
 function selectTab(tab: Tab, focus = false): void {
@@ -29,7 +30,8 @@ for (const [i, t] of TABS.entries()) {
 }
 
 const state = readFragment(location.hash);
-selectTab(state.ebpf !== undefined && state.filter === undefined ? 'ebpf' : 'filter');
+selectTab(state.filter !== undefined ? 'filter' : state.ebpf !== undefined ? 'ebpf' : state.trace !== undefined ? 'trace' : 'filter');
 initFilterTab(state);
 initEbpfTab(state);
+initTraceTab(state);
 document.body.dataset.ready = 'true';
