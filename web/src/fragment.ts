@@ -18,7 +18,8 @@ export function readFragment(hash: string): PageState {
     const eq = part.indexOf('=');
     if (eq < 0) continue;
     const key = part.slice(0, eq) as keyof PageState;
-    if (!KEYS.includes(key)) continue;
+    // An empty value is as good as absent: the tab keeps its example.
+    if (!KEYS.includes(key) || eq === part.length - 1) continue;
     const raw = part.slice(eq + 1);
     try {
       out[key] = decodeURIComponent(raw.replace(/\+/g, ' '));

@@ -70,7 +70,7 @@ export function initTraceTab(state: PageState): void {
     $('trace-error').textContent = '';
     view.dispatch(setDiagnostics(view.state, []));
     $('trace-programs').textContent = compiled.probes.map((p) =>
-      `; ${p.probe.name}  (${p.spec.insns.length} insns, section ${p.spec.sectionName ?? '?'})\n${ebpf.disassembleLlvm(p.spec.insns)}`).join('\n');
+      `; ${p.probe.name}  (${p.spec.insns.length} insns)\n${ebpf.disassembleLlvm(p.spec.insns)}`).join('\n');
     $('trace-maps').textContent = formatMaps(compiled);
     const out = $('trace-output');
     void runTraceInVm(source, { ncpus: navigator.hardwareConcurrency || 1 }).then(
