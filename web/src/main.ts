@@ -29,6 +29,11 @@ for (const [i, t] of TABS.entries()) {
   });
 }
 
+// File inputs stay hidden; buttons open them, so the keyboard reaches them too.
+for (const [button, input] of [['capture-choose', 'capture-file'], ['elf-choose', 'elf-file']]) {
+  document.getElementById(button)?.addEventListener('click', () => document.getElementById(input)?.click());
+}
+
 const state = readFragment(location.hash);
 selectTab(state.filter !== undefined ? 'filter' : state.ebpf !== undefined ? 'ebpf' : state.trace !== undefined ? 'trace' : 'filter');
 initFilterTab(state);
