@@ -55,7 +55,9 @@ async function main(): Promise<void> {
     for (const expr of exprs) {
       const before = await page.evaluate('document.body.dataset.drawn');
       await page.keyboard.press('Control+A');
-      await page.keyboard.insertText(expr);
+      // insertText('') changes nothing: the empty expression (accept all) is a deletion.
+      if (expr === '') await page.keyboard.press('Backspace');
+      else await page.keyboard.insertText(expr);
       try {
         await page.waitForFunction(`document.body.dataset.drawn !== ${JSON.stringify(before)}`, undefined, { timeout: 10_000 });
       } catch {
