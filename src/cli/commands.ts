@@ -31,5 +31,6 @@ export const commands: CommandEntry[] = [
   { name: ['gen', 'types'], summary: "write TypeScript types for an object's maps and global variables", load: async () => (await import('./gen-types.js')).genTypesCommand },
   { name: ['trace'], summary: 'run a bpftrace program (compiled by bpfkit, no LLVM)', load: async () => (await import('./trace.js')).traceCommand },
   { name: ['ebpf', 'verify'], summary: 'verify an eBPF program as the kernel verifier would, and explain a rejection', load: async () => (await import('./ebpf-verify.js')).ebpfVerifyCommand },
+  { name: ['playground'], summary: 'serve the in-browser playground on localhost', load: async () => (await import('./playground.js')).playgroundCommand },
   { name: ['capture'], summary: 'capture live packets on a Linux interface (filter in the kernel), print/count/write them', load: async () => (await import('./capture.js')).captureCommand },
 ];
