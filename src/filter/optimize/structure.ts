@@ -16,7 +16,11 @@ function resolve(b: Block): Block {
 
 /** Runs the pass on a copy of `cfg`. */
 export function structure(cfg: Cfg): Cfg {
-  const g = cloneCfg(cfg);
+  return structureInPlace(cloneCfg(cfg));
+}
+
+/** {@link structure} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
+export function structureInPlace(g: Cfg): Cfg {
   for (const b of topoOrder(g)) {
     const t = b.term;
     if (t.kind === 'branch' && t.jt === t.jf) t.code = BPF_JMP | BPF_JA;

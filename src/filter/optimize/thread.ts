@@ -116,7 +116,11 @@ function summarize(b: Block, below: Below): void {
  * is computed in the same sweep, from the successors as they end up.
  */
 export function thread(cfg: Cfg): Cfg {
-  const g = cloneCfg(cfg);
+  return threadInPlace(cloneCfg(cfg));
+}
+
+/** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
+export function threadInPlace(g: Cfg): Cfg {
   const an = analyze(g, false);
   const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
