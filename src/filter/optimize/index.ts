@@ -9,7 +9,7 @@ import type { Cfg } from '../cfg.js';
 import { cfgFromProgram } from '../cfg-from-program.js';
 import { emit } from '../emit.js';
 import { deadStores, deadStoresInPlace } from './dead-stores.js';
-import { cloneCfg, lexLess, measure, postOrder, serialize, workMeter } from './graph.js';
+import { cloneCfg, lexLess, measure, postOrder, sameGraph, workMeter } from './graph.js';
 import { simplify, simplifyInPlace } from './simplify.js';
 import { reorder, reorderInPlace } from './reorder.js';
 import { structure, structureInPlace } from './structure.js';
@@ -95,19 +95,18 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
   let g = normalize(cfg);
   trace?.('normalized', g);
   let m = measure(g);
-  let text = serialize(g);
   let rounds = 0;
   let stalled = false;
   for (; rounds < MAX_ROUNDS; rounds++) {
     let next = runRound(g, PASSES, rounds, trace);
-    let nextText = serialize(next);
     let nm = measure(next);
-    if (nextText !== text && !lexLess(nm, m)) {
+    let same = sameGraph(next, g);
+    if (!same && !lexLess(nm, m)) {
       next = runRound(g, PASSES_NO_REORDER, rounds, trace);
-      nextText = serialize(next);
       nm = measure(next);
+      same = sameGraph(next, g);
     }
-    if (nextText === text) break;
+    if (same) break;
     // The termination argument, checked: a change that does not lower the measure is refused.
     if (!lexLess(nm, m)) {
       stalled = true;
@@ -115,7 +114,6 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
     }
     g = next;
     m = nm;
-    text = nextText;
   }
   return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled, work: workMeter.steps - work0 };
 }

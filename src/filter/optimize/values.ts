@@ -140,13 +140,15 @@ export class Facts {
   /** The entries that `other` maps to the same result; `this` when that is all of them. */
   intersect(other: Facts): Facts {
     if (other === this) return this;
-    let m: Map<number, boolean> | undefined;
-    for (const [k, v] of this.entries()) {
-      if (other.get(k) === v) continue;
-      m ??= new Map(this.entries());
-      m.delete(k);
-    }
-    return m === undefined ? this : new Facts(m, undefined, 0);
+    // The keys to drop, found without building the list of entries (most meets drop none).
+    workMeter.steps += this.size;
+    let drop: number[] | undefined;
+    for (let n = this.added; n !== undefined; n = n.next) if (other.get(n.key) !== n.value) (drop ??= []).push(n.key);
+    for (const [k, v] of this.base) if (other.get(k) !== v) (drop ??= []).push(k);
+    if (drop === undefined) return this;
+    const m = new Map(this.entries());
+    for (const k of drop) m.delete(k);
+    return new Facts(m, undefined, 0);
   }
 
   /** All entries, oldest first. */
