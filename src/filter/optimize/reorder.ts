@@ -58,7 +58,7 @@ export function reorder(cfg: Cfg): Cfg {
 export function reorderInPlace(g: Cfg): Cfg {
   // The analysis is the costly part; most graphs have no chain at all.
   if (!hasChain(g)) return g;
-  const an = analyze(g);
+  const an = analyze(g, true, false);
   const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);
   const used = new Set<Block>();

@@ -121,7 +121,7 @@ export function thread(cfg: Cfg): Cfg {
 
 /** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
 export function threadInPlace(g: Cfg): Cfg {
-  const an = analyze(g, false);
+  const an = analyze(g, false, false);
   const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
