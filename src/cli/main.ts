@@ -1,6 +1,8 @@
 /** The CLI entry: picks a command from the table in commands.ts and runs it. */
 
-import { FdSink, installStopSignals, OutputClosedError, stdoutFdSink } from '../node/index.js';
+// Direct modules, not the ../node barrel: start-up then loads only what every command needs.
+import { installStopSignals } from '../node/interrupt.js';
+import { FdSink, OutputClosedError, stdoutFdSink } from '../node/output-sink.js';
 import { BpfkitError } from '../util/index.js';
 import type { Io } from './command.js';
 import { commands, type CommandEntry } from './commands.js';

@@ -34,9 +34,10 @@ export function branchEdges(b: Block, st: State, table: ValueTable): { jt: State
 
 /**
  * Walks the graph in topological order without changing it. `keepEntry: false` leaves
- * `entry` empty (a copy of every block's state that only some passes read).
+ * `entry` empty (a copy of every block's state that only some passes read), and
+ * `keepMayAbort: false` leaves `mayAbort` empty (only dead-store removal reads it).
  */
-export function analyze(cfg: Cfg, keepEntry = true): Analysis {
+export function analyze(cfg: Cfg, keepEntry = true, keepMayAbort = true): Analysis {
   const table = new ValueTable();
   const order = topoOrder(cfg);
   const incoming = new Map<Block, State[]>();
@@ -47,10 +48,12 @@ export function analyze(cfg: Cfg, keepEntry = true): Analysis {
     const ins = incoming.get(b) ?? [];
     const st = b === cfg.entry ? entryState(table) : meet(ins, table);
     if (keepEntry) entry.set(b, copyState(st));
-    mayAbort.set(
-      b,
-      b.stmts.map((s) => step(s, st, table, false).mayAbort),
-    );
+    const stmts = b.stmts;
+    if (keepMayAbort) {
+      const aborts = new Array<boolean>(stmts.length);
+      for (let j = 0; j < stmts.length; j++) aborts[j] = step(stmts[j], st, table, false).mayAbort;
+      mayAbort.set(b, aborts);
+    } else for (let j = 0; j < stmts.length; j++) step(stmts[j], st, table, false);
     const t = b.term;
     if (t.kind === 'return') continue;
     const e = branchEdges(b, st, table);

@@ -11,7 +11,11 @@ import type { Block } from '../cfg.js';
 
 /** Runs the pass on a copy of `cfg`. */
 export function deadStores(cfg: Cfg): Cfg {
-  const g = cloneCfg(cfg);
+  return deadStoresInPlace(cloneCfg(cfg));
+}
+
+/** {@link deadStores} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
+export function deadStoresInPlace(g: Cfg): Cfg {
   // Liveness alone finds the candidates; the (costlier) analysis of what may abort runs only if there are any.
   if (!hasDeadStatement(topoOrder(g))) return g;
   const an = analyze(g, false);

@@ -191,6 +191,35 @@ export function serialize(cfg: Cfg): string {
     .join(';');
 }
 
+/**
+ * True when two graphs are the same up to block identity: what comparing their
+ * {@link serialize} texts says, without building the texts.
+ */
+export function sameGraph(a: Cfg, b: Cfg): boolean {
+  const oa = postOrder(a);
+  const ob = postOrder(b);
+  if (oa.length !== ob.length) return false;
+  const ia = new Map<Block, number>();
+  const ib = new Map<Block, number>();
+  for (let i = 0; i < oa.length; i++) {
+    ia.set(oa[i], i);
+    ib.set(ob[i], i);
+  }
+  for (let i = 0; i < oa.length; i++) {
+    const x = oa[i];
+    const y = ob[i];
+    const sx = x.stmts;
+    const sy = y.stmts;
+    if (sx.length !== sy.length) return false;
+    for (let j = 0; j < sx.length; j++) if (sx[j].code !== sy[j].code || sx[j].k !== sy[j].k || sx[j].jt !== sy[j].jt || sx[j].jf !== sy[j].jf) return false;
+    const tx = x.term;
+    const ty = y.term;
+    if (tx.kind !== ty.kind || tx.code !== ty.code || tx.k !== ty.k) return false;
+    if (tx.kind === 'branch' && ty.kind === 'branch' && (ia.get(tx.jt) !== ib.get(ty.jt) || ia.get(tx.jf) !== ib.get(ty.jf))) return false;
+  }
+  return true;
+}
+
 /** Lexicographic comparison of two measures. */
 export function lexLess(a: readonly number[], b: readonly number[]): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i] < b[i];

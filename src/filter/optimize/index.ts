@@ -8,12 +8,12 @@ import { ParseError } from '../../util/index.js';
 import type { Cfg } from '../cfg.js';
 import { cfgFromProgram } from '../cfg-from-program.js';
 import { emit } from '../emit.js';
-import { deadStores } from './dead-stores.js';
-import { cloneCfg, lexLess, measure, postOrder, serialize, workMeter } from './graph.js';
-import { simplify } from './simplify.js';
-import { reorder } from './reorder.js';
-import { structure } from './structure.js';
-import { thread } from './thread.js';
+import { deadStores, deadStoresInPlace } from './dead-stores.js';
+import { cloneCfg, lexLess, measure, postOrder, sameGraph, workMeter } from './graph.js';
+import { simplify, simplifyInPlace } from './simplify.js';
+import { reorder, reorderInPlace } from './reorder.js';
+import { structure, structureInPlace } from './structure.js';
+import { thread, threadInPlace } from './thread.js';
 
 /** What {@link optimizeWithStats} reports besides the graph. */
 export interface OptimizeResult {
@@ -35,16 +35,37 @@ export interface OptimizeResult {
  */
 const MAX_ROUNDS = 10_000;
 
-/** The passes of one round, in order. Reordering pays off in the simplify right after it. */
-const PASSES: readonly ((cfg: Cfg) => Cfg)[] = [reorder, simplify, deadStores, thread, structure];
-/** The round retried without reordering when a reordering round did not lower the measure. */
-const PASSES_NO_REORDER: readonly ((cfg: Cfg) => Cfg)[] = [simplify, deadStores, thread, structure];
+/** A pass, as the copying function (its name is the stage traced) and the same pass working in place. */
+interface Pass {
+  copying: (cfg: Cfg) => Cfg;
+  inPlace: (g: Cfg) => Cfg;
+}
 
-function runRound(g: Cfg, passes: readonly ((cfg: Cfg) => Cfg)[], round: number, trace: OptimizeOptions['trace']): Cfg {
+/** The passes of one round, in order. Reordering pays off in the simplify right after it. */
+const PASSES: readonly Pass[] = [
+  { copying: reorder, inPlace: reorderInPlace },
+  { copying: simplify, inPlace: simplifyInPlace },
+  { copying: deadStores, inPlace: deadStoresInPlace },
+  { copying: thread, inPlace: threadInPlace },
+  { copying: structure, inPlace: structureInPlace },
+];
+/** The round retried without reordering when a reordering round did not lower the measure. */
+const PASSES_NO_REORDER: readonly Pass[] = PASSES.slice(1);
+
+/**
+ * One round on a copy of `g` (kept: a round may be retried or refused). Without a trace the
+ * passes work in place on that one copy; a trace sees every stage, so each pass then copies.
+ */
+function runRound(g: Cfg, passes: readonly Pass[], round: number, trace: OptimizeOptions['trace']): Cfg {
+  if (trace === undefined) {
+    let next = cloneCfg(g);
+    for (const pass of passes) next = pass.inPlace(next);
+    return next;
+  }
   let next = g;
   for (const pass of passes) {
-    next = pass(next);
-    trace?.(`round ${round + 1}: ${pass.name}`, next);
+    next = pass.copying(next);
+    trace(`round ${round + 1}: ${pass.copying.name}`, next);
   }
   return next;
 }
@@ -74,19 +95,18 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
   let g = normalize(cfg);
   trace?.('normalized', g);
   let m = measure(g);
-  let text = serialize(g);
   let rounds = 0;
   let stalled = false;
   for (; rounds < MAX_ROUNDS; rounds++) {
     let next = runRound(g, PASSES, rounds, trace);
-    let nextText = serialize(next);
     let nm = measure(next);
-    if (nextText !== text && !lexLess(nm, m)) {
+    let same = sameGraph(next, g);
+    if (!same && !lexLess(nm, m)) {
       next = runRound(g, PASSES_NO_REORDER, rounds, trace);
-      nextText = serialize(next);
       nm = measure(next);
+      same = sameGraph(next, g);
     }
-    if (nextText === text) break;
+    if (same) break;
     // The termination argument, checked: a change that does not lower the measure is refused.
     if (!lexLess(nm, m)) {
       stalled = true;
@@ -94,7 +114,6 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
     }
     g = next;
     m = nm;
-    text = nextText;
   }
   return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled, work: workMeter.steps - work0 };
 }

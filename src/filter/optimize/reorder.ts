@@ -51,10 +51,14 @@ function hasChain(g: Cfg): boolean {
  * the lengths and loads known after it do not depend on the order.
  */
 export function reorder(cfg: Cfg): Cfg {
-  const g = cloneCfg(cfg);
+  return reorderInPlace(cloneCfg(cfg));
+}
+
+/** {@link reorder} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
+export function reorderInPlace(g: Cfg): Cfg {
   // The analysis is the costly part; most graphs have no chain at all.
   if (!hasChain(g)) return g;
-  const an = analyze(g);
+  const an = analyze(g, true, false);
   const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);
   const used = new Set<Block>();

@@ -81,7 +81,11 @@ function peephole(b: Block, liveOut: number): void {
 
 /** Runs the pass on a copy of `cfg`. */
 export function simplify(cfg: Cfg): Cfg {
-  const g = cloneCfg(cfg);
+  return simplifyInPlace(cloneCfg(cfg));
+}
+
+/** {@link simplify} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
+export function simplifyInPlace(g: Cfg): Cfg {
   const table = new ValueTable();
   const order = topoOrder(g);
   const { liveOut } = liveness(order);

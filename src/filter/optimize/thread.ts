@@ -42,47 +42,52 @@ function abortEnd(s: Insn): number {
 const WIDTH: Record<number, number> = { [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1 };
 
 /**
- * The blocks an edge reaching `b` with state `sim` could go to instead, in walk order. A block
+ * Appends to `out` the blocks an edge reaching `b` with state `sim` could go to instead, in walk order. A block
  * is a valid target when the atoms it reads are unchanged by the walk and every statement the
  * walk skips either cannot abort or aborts only on packets too short for any accepting path
  * from the target (`ends` is the largest such length so far). The walk follows decided tests;
  * at an undecided one it follows both sides and keeps the targets both reach.
  */
-function targets(b: Block, sim: State, ends: number, edge: State, below: Below): Block[] {
-  const out: Block[] = [];
+function targets(b: Block, sim: State, ends: number, edge: State, below: Below, out: Block[]): void {
   if (ends <= (below.need.get(b) as number) && sameLive(below.liveIn.get(b) as number, sim, edge)) out.push(b);
   const t = b.term;
-  if (t.kind === 'return' || --below.budget < 0) return out;
+  if (t.kind === 'return' || --below.budget < 0) return;
   workMeter.steps++;
   const st = copyState(sim);
   let end = ends;
   for (const s of b.stmts) {
     if (step(s, st, below.table, false).mayAbort) end = Math.max(end, abortEnd(s));
-    if (end === Infinity) return out;
+    if (end === Infinity) return;
   }
-  if (isGotoBlock(b) || t.jt === t.jf) return out.concat(targets(t.jt, st, end, edge, below));
+  if (isGotoBlock(b) || t.jt === t.jf) return targets(t.jt, st, end, edge, below, out);
   const op = BPF_OP(t.code);
   const a = st.regs[A_ATOM];
   const o = operand(t.code, t.k, st, below.table);
   const r = decide(op, a, o, st, below.table);
   if (r !== undefined) {
     learn(op, a, o, r, st, below.table);
-    return out.concat(targets(r ? t.jt : t.jf, st, end, edge, below));
+    return targets(r ? t.jt : t.jf, st, end, edge, below, out);
   }
   const sf = copyState(st);
   learn(op, a, o, true, st, below.table);
   learn(op, a, o, false, sf, below.table);
-  const onTrue = targets(t.jt, st, end, edge, below);
-  if (onTrue.length === 0) return out;
-  const onFalse = new Set(targets(t.jf, sf, end, edge, below));
-  for (const x of onTrue) if (onFalse.has(x)) out.push(x);
-  return out;
+  // The targets both sides reach, in the true side's order (a walk visits at most MAX_WALK blocks).
+  const start = out.length;
+  targets(t.jt, st, end, edge, below, out);
+  if (out.length === start) return;
+  const onFalse: Block[] = [];
+  targets(t.jf, sf, end, edge, below, onFalse);
+  let kept = start;
+  for (let i = start; i < out.length; i++) if (onFalse.includes(out[i])) out[kept++] = out[i];
+  out.length = kept;
 }
 
 /** The furthest valid target of an edge carrying `edge` into `first` (`first` itself when none is further). */
 function furthest(first: Block, edge: State, below: Below): Block {
   below.budget = MAX_WALK;
-  return targets(first, edge, 0, edge, below).at(-1) ?? first;
+  const out: Block[] = [];
+  targets(first, edge, 0, edge, below, out);
+  return out.length > 0 ? out[out.length - 1] : first;
 }
 
 /** The atoms live on entry to `b`, and the length its accepting paths need, from its successors' (already final). */
@@ -116,8 +121,12 @@ function summarize(b: Block, below: Below): void {
  * is computed in the same sweep, from the successors as they end up.
  */
 export function thread(cfg: Cfg): Cfg {
-  const g = cloneCfg(cfg);
-  const an = analyze(g, false);
+  return threadInPlace(cloneCfg(cfg));
+}
+
+/** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
+export function threadInPlace(g: Cfg): Cfg {
+  const an = analyze(g, false, false);
   const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];

@@ -107,7 +107,7 @@ export class Facts {
   private static readonly FOLD_AT = 32;
 
   private constructor(
-    private readonly base: ReadonlyMap<string, boolean>,
+    private readonly base: ReadonlyMap<number, boolean>,
     /** Entries added since `base`, newest first; their keys are not in `base` nor repeated. */
     private readonly added: FactNode | undefined,
     private readonly addedCount: number,
@@ -117,7 +117,7 @@ export class Facts {
     return this.base.size + this.addedCount;
   }
 
-  get(key: string): boolean | undefined {
+  get(key: number): boolean | undefined {
     for (let n = this.added; n !== undefined; n = n.next) {
       workMeter.steps++;
       if (n.key === key) return n.value;
@@ -126,7 +126,7 @@ export class Facts {
   }
 
   /** The set with `key` mapped to `value`. */
-  with(key: string, value: boolean): Facts {
+  with(key: number, value: boolean): Facts {
     const old = this.get(key);
     if (old === value) return this;
     if (old !== undefined || this.addedCount >= Facts.FOLD_AT) {
@@ -140,19 +140,21 @@ export class Facts {
   /** The entries that `other` maps to the same result; `this` when that is all of them. */
   intersect(other: Facts): Facts {
     if (other === this) return this;
-    let m: Map<string, boolean> | undefined;
-    for (const [k, v] of this.entries()) {
-      if (other.get(k) === v) continue;
-      m ??= new Map(this.entries());
-      m.delete(k);
-    }
-    return m === undefined ? this : new Facts(m, undefined, 0);
+    // The keys to drop, found without building the list of entries (most meets drop none).
+    workMeter.steps += this.size;
+    let drop: number[] | undefined;
+    for (let n = this.added; n !== undefined; n = n.next) if (other.get(n.key) !== n.value) (drop ??= []).push(n.key);
+    for (const [k, v] of this.base) if (other.get(k) !== v) (drop ??= []).push(k);
+    if (drop === undefined) return this;
+    const m = new Map(this.entries());
+    for (const k of drop) m.delete(k);
+    return new Facts(m, undefined, 0);
   }
 
   /** All entries, oldest first. */
-  entries(): [string, boolean][] {
+  entries(): [number, boolean][] {
     workMeter.steps += this.size;
-    const out: [string, boolean][] = [...this.base];
+    const out: [number, boolean][] = [...this.base];
     const at = out.length;
     for (let n = this.added; n !== undefined; n = n.next) out.push([n.key, n.value]);
     // The list holds the newest first.
@@ -163,7 +165,7 @@ export class Facts {
 
 /** One entry of {@link Facts}' list of recent additions. */
 interface FactNode {
-  readonly key: string;
+  readonly key: number;
   readonly value: boolean;
   readonly next: FactNode | undefined;
 }
@@ -180,7 +182,7 @@ export interface State {
    * `proto 6 or proto 17` a later test of either decides along every path.
    */
   sets: Map<number, readonly number[]>;
-  /** Branch outcomes already known: `op:a:b` -> result. */
+  /** Branch outcomes already known: {@link testKey} of `op, a, b` -> result. */
   facts: Facts;
   /** The captured length is at least this (every path did a load this far). */
   minLen: number;
@@ -539,14 +541,23 @@ export function peekLoad(s: Insn, st: State, table: ValueTable): { a: number; ma
   return { a: v, mayAbort };
 }
 
-/** The key under which a branch outcome is remembered. */
-export function testKey(op: number, a: number, b: number): string {
-  return `${op}:${a}:${b}`;
+/** Value numbers below this fit a {@link testKey}; a test of larger ones is not remembered (forgetting is sound). */
+const KEY_VALUES = 0x1000000;
+
+/**
+ * The key under which a branch outcome is remembered: a number (no string built per test),
+ * unique for value numbers below {@link KEY_VALUES} (a * 2^24 + b, times 16, plus the op's
+ * index 0..15: under 2^52), or -1 for none.
+ */
+export function testKey(op: number, a: number, b: number): number {
+  if (a >= KEY_VALUES || b >= KEY_VALUES) return -1;
+  return (a * KEY_VALUES + b) * 16 + ((op >> 4) & 15);
 }
 
 /** Decides a test `A op B` from what the state knows, or undefined. */
 export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
-  const known = st.facts.get(testKey(op, a, b));
+  const key = testKey(op, a, b);
+  const known = key < 0 ? undefined : st.facts.get(key);
   if (known !== undefined) return known;
   const set = st.sets.get(a);
   const c = set === undefined ? undefined : constIn(b, st, table);
@@ -588,7 +599,8 @@ export function decide(op: number, a: number, b: number, st: State, table: Value
 
 /** Records what taking a branch with `result` proves. */
 export function learn(op: number, a: number, b: number, result: boolean, st: State, table: ValueTable): void {
-  if (st.facts.size < MAX_FACTS) st.facts = st.facts.with(testKey(op, a, b), result);
+  const key = testKey(op, a, b);
+  if (key >= 0 && st.facts.size < MAX_FACTS) st.facts = st.facts.with(key, result);
   const bc = constIn(b, st, table);
   if (bc === undefined) return;
   const set = st.sets.get(a);
