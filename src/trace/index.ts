@@ -1,2 +1,2 @@
-/** Placeholder: this layer is not written yet. */
-export {};
+/** `bpfkit/trace`: the trace language from TypeScript (attach, typed maps and events, the VM). */
+export * from './api.js';
