@@ -10,7 +10,6 @@ await using t = await trace.attach(`
 console.log('attached');
 await t.until('SIGINT', 'SIGTERM', ...(process.argv[2] ? [Number(process.argv[2]) * 1000] : []));
 const usecs = t.maps.get('@usecs');
-const hist = await usecs.get();
-const total = hist && typeof hist === 'object' && 'buckets' in hist ? hist.buckets.reduce((n, b) => n + b.count, 0n) : 0n;
+const total = (await usecs.histogram())?.buckets.reduce((n, b) => n + b.count, 0n) ?? 0n;
 console.log(await usecs.format());
 console.log(`total ${total}`);

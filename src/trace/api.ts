@@ -9,13 +9,13 @@ import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/ind
 import { BpfkitError } from '../util/index.js';
 import { callbackStarts, loadWithCallbacks } from './btf-loader.js';
 import { compileAst } from './compiler.js';
-import type { CompiledProgram, EventDesc, MapInfo, ResolvedProbe } from './compiler.js';
+import type { CompiledProgram, EventDesc, MapInfo, ResolvedProbe, TypeProvider } from './compiler.js';
 import { TraceError, renderDiagnostic } from './errors.js';
 import { formatMapText, formatPrintf, formatValue, histBucketIndex, sortMapEntries } from './format/index.js';
 import type { MapDump } from './format/index.js';
 import { dumpMap, enumNames, eventDecoder, symbolize } from './map-dump.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe, parseTracepointFormat } from './probes/index.js';
+import { attachProbe, expandProbe, kernelBtf, parseTracepointFormat } from './probes/index.js';
 import type { CatalogOptions, ConcreteProbe, TracefsEnv } from './probes/index.js';
 import { decodeValue, readInt } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
@@ -47,6 +47,17 @@ export interface HistBucket {
   count: bigint;
 }
 
+/** A hist()/lhist() value as data: its non-empty buckets in order. */
+export interface HistogramData {
+  kind: 'hist' | 'lhist';
+  buckets: HistBucket[];
+}
+
+/** Whether a map value is a histogram. */
+export function isHistogram(v: MapValue | undefined): v is HistogramData {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array) && (v.kind === 'hist' || v.kind === 'lhist') && Array.isArray(v.buckets);
+}
+
 /** A map value as data: a number, a string, a histogram's buckets, or avg/stats. */
 export type MapValue =
   | bigint
@@ -56,7 +67,7 @@ export type MapValue =
   | Uint8Array
   | Plain[]
   | { [field: string]: Plain }
-  | { kind: 'hist' | 'lhist'; buckets: HistBucket[] }
+  | HistogramData
   | { kind: 'stats'; count: bigint; total: bigint; average: bigint };
 
 /** One map entry as data: the key's parts (empty for a scalar map) and the value. */
@@ -70,7 +81,7 @@ export type TraceEvent =
   | { type: 'printf'; text: string; args: Plain[]; level?: 'warn' | 'error' }
   | { type: 'print'; text: string; value: Plain }
   | { type: 'map'; name: string; text: string; entries: MapEntryData[] }
-  | { type: 'text'; text: string }
+  | { type: 'text'; text: string; /** join(): the strings joined. */ parts?: string[] }
   | { type: 'exit'; code: number };
 
 /** A language value as plain data. */
@@ -154,6 +165,12 @@ export class TraceMap {
   async get(...key: (bigint | number | string)[]): Promise<MapValue | undefined> {
     const want = key.map((k) => (typeof k === 'number' ? BigInt(k) : k));
     return (await this.entries()).find((e) => sameKey(e.key, want))?.value;
+  }
+
+  /** The histogram under `key`, or undefined (absent, or not a histogram). */
+  async histogram(...key: (bigint | number | string)[]): Promise<HistogramData | undefined> {
+    const v = await this.get(...key);
+    return isHistogram(v) ? v : undefined;
   }
 
   /** Deletes every entry (an array-backed map is zeroed). */
@@ -266,7 +283,7 @@ function eventHandler(compiled: CompiledProgram, maps: () => TraceMaps, push: (e
           if (v.kind !== 'string' || v.value === '') break;
           parts.push(v.value);
         }
-        push({ type: 'text', text: `${parts.join(desc.sep)}\n` });
+        push({ type: 'text', text: `${parts.join(desc.sep)}\n`, parts });
         return;
       }
       case 'exit':
@@ -333,9 +350,20 @@ export async function compile(source: string, options: TraceOptions = {}): Promi
         })));
       }
     }
+    // Kernel BTF only when the program may reach C structs (as the CLI does); none in the VM off Linux.
+    let types: TypeProvider | undefined;
+    if (!options.tracepoints && /struct |union |curtask|->|\(\s*\w+\s*\*\s*\)/.test(source)) {
+      try {
+        const { btfTypes } = await import('./runtime.js');
+        types = btfTypes(await kernelBtf());
+      } catch {
+        types = undefined;
+      }
+    }
     const compiled = compileAst(ast, {
       positional: options.args ?? [], pid: options.pid, unsafe: options.unsafe, ncpus: await cpuCount(),
       resolveProbe: (t) => resolved.get(t) ?? [],
+      ...(types ? { types } : {}),
     });
     return new TraceProgram(source, compiled, options);
   } catch (e) {

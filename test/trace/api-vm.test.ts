@@ -29,8 +29,8 @@ describe('bpfkit/trace in the VM', () => {
     const v = await trace.vm('tracepoint:sched:sched_switch { @h = hist(args.prev_pid); @l = lhist(args.prev_pid, 0, 1000, 100); @k[1] = hist(args.prev_pid, 2); }', opts);
     for (const x of values) await v.fire('tracepoint:sched:sched_switch', { prev_pid: x });
     for (const [name, index] of [['@h', (x: bigint) => histBucketIndex(x)], ['@l', (x: bigint) => lhistBucketIndex(x, 0n, 1000n, 100n)]] as const) {
-      const h = await v.maps.get(name).get();
-      if (!h || typeof h !== 'object' || !('buckets' in h)) throw new Error(`${name} is not a histogram`);
+      const h = await v.maps.get(name).histogram();
+      if (!h) throw new Error(`${name} is not a histogram`);
       expect(h.buckets.reduce((n, b) => n + b.count, 0n)).toBe(BigInt(values.length));
       // Every value falls in the bucket whose bounds contain it, and that bucket is the one its index names.
       for (const x of values) {
@@ -40,8 +40,8 @@ describe('bpfkit/trace in the VM', () => {
         expect(lowIndex).toBe(index(x));
       }
     }
-    const k = await v.maps.get('@k').get(1);
-    expect(k && typeof k === 'object' && 'buckets' in k ? k.buckets.reduce((n, b) => n + b.count, 0n) : 0n).toBe(BigInt(values.length));
+    const k = await v.maps.get('@k').histogram(1);
+    expect(k?.buckets.reduce((n, b) => n + b.count, 0n)).toBe(BigInt(values.length));
   });
 
   it('printf and print arrive as typed events in order; exit() stops later firings', async () => {
