@@ -20,7 +20,6 @@ import type { CatalogOptions, ConcreteProbe, TracefsEnv } from './probes/index.j
 import { decodeValue, readInt } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
 
-export type { Value } from './types.js';
 
 /** Options for {@link compile} and {@link attach}. */
 export interface TraceOptions {

@@ -110,6 +110,8 @@ export interface CompiledProgram {
 }
 
 const EVENT_RINGBUF = 'events';
+/** The stack map kstack/ustack ids refer to. */
+export const STACK_MAP = 'stacks';
 const RINGBUF_SIZE = 1 << 20;
 const SCRATCH_LIMIT = 32 * 1024;
 const DEFAULT_MAX_ENTRIES = 4096;
@@ -120,7 +122,8 @@ const PT_REGS = { ip: 128, sp: 152, ax: 80 };
 const BUILTIN_TYPES: Record<string, TraceType> = {
   pid: T.u32, tid: T.u32, uid: T.u32, gid: T.u32, cpu: T.u32, ncpus: T.u32, nsecs: T.u64, elapsed: T.u64,
   jiffies: T.u64, cgroup: T.u64, curtask: { kind: 'pointer', to: { kind: 'record', name: 'struct task_struct', fields: [], size: 0 } },
-  rand: T.u32, comm: T.string(16), retval: T.s64, func: { kind: 'usym' }, username: T.string(64),
+  kstack: { kind: 'kstack', frames: 127 }, ustack: { kind: 'ustack', frames: 127 },
+  rand: T.u32, comm: T.string(16), ctx: { kind: 'pointer', to: T.u8 }, retval: T.s64, func: { kind: 'usym' }, username: T.string(64),
   __builtin_pid: T.u32, numaid: T.u32, usermode: T.u8,
 };
 
@@ -679,6 +682,14 @@ class ProbeCodegen {
 
   /** Copies a value of type `st` at (sb + so) into (db + doff) as type `dt` (same shape; strings truncate/pad). */
   convertMem(sb: Reg, so: number, st: TraceType, db: Reg, doff: number, dt: TraceType): void {
+    if (dt.kind === 'record' && st.kind === 'record' && dt.fields.length && st.fields.length) {
+      // Records match by field name, whatever order the literal wrote them in.
+      for (const f of dt.fields) {
+        const from = st.fields.find((x) => x.name === f.name);
+        if (from) this.convertMem(sb, so + from.offset, from.type, db, doff + f.offset, f.type);
+      }
+      return;
+    }
     if (dt.kind === 'tuple' && st.kind === 'tuple') {
       dt.elems.forEach((e, i) => this.convertMem(sb, so + st.offsets[i], st.elems[i], db, doff + dt.offsets[i], e));
       if (sizeOf(dt) !== sizeOf(st) || dt.offsets.some((o, i) => o !== st.offsets[i])) {
@@ -1126,7 +1137,7 @@ class ProbeCodegen {
   private incdec(e: Extract<Expr, { kind: 'incdec' }>): void {
     const b = this.b;
     const tt = this.c.typeOf(e.target, this.varTypes, this.probe);
-    const delta = (e.op === '++' ? 1 : -1) * (tt.kind === 'pointer' ? Math.max(1, sizeOf(tt.to)) : 1);
+    const delta = (e.op === '++' ? 1 : -1) * (tt.kind === 'pointer' ? Math.max(1, this.c.sizeOfType(tt.to, e.loc)) : 1);
     const t = e.target;
     if (t.kind === 'var') {
       const v = this.vars.get(t.name)!;
@@ -1159,7 +1170,7 @@ class ProbeCodegen {
     const b = this.b;
     const signed = t.kind === 'int' ? t.signed : false;
     if (t.kind === 'pointer' && (op === '+' || op === '-')) {
-      const size = sizeOf(t.to);
+      const size = this.c.sizeOfType(t.to, loc);
       if (size > 1) b.mul64(R1, size);
     }
     switch (op) {
@@ -1255,7 +1266,15 @@ class ProbeCodegen {
         this.builtin(e);
         return;
       case 'unary': {
-        if (e.op === '&') throw new TraceError('E_TRACE_TYPE', 'the address-of operator is not supported', e.loc);
+        if (e.op === '&') {
+          // The address of a variable: its stack slot (scalars) or its scratch memory (strings, tuples).
+          if (e.operand.kind !== 'var') throw new TraceError('E_TRACE_TYPE', 'the address-of operator applies to variables', e.loc);
+          const v = this.vars.get(e.operand.name);
+          if (!v) throw new TraceError('E_TRACE_TYPE', `undefined variable: ${e.operand.name}`, e.loc);
+          if (isMem(v.type)) b.mov64(R0, R9).add64(R0, v.off);
+          else b.mov64(R0, R8).add64(R0, v.off);
+          return;
+        }
         if (e.op === '*') {
           this.scalar(e.operand);
           const t = c.typeOf(e, this.varTypes, this.probe);
@@ -1391,6 +1410,24 @@ class ProbeCodegen {
     }
   }
 
+  /** r0 = a stack map id (low half) and, for user stacks, the pid (high half). */
+  private stackId(user: boolean): void {
+    const b = this.b;
+    this.c.usesStacks = true;
+    b.mov64(R1, R6);
+    b.ldMap(R2, STACK_MAP);
+    b.mov64(R3, user ? 256 : 0); // BPF_F_USER_STACK
+    b.call('get_stackid');
+    b.mov32(R0, R0);
+    if (!user) return;
+    const slot = this.tempSlot({ line: 0, col: 0, endLine: 0, endCol: 0 });
+    b.st(64, R10, slot, R0);
+    b.call('get_current_pid_tgid');
+    b.rsh64(R0, 32).lsh64(R0, 32);
+    b.ldx(64, R1, R10, slot);
+    b.or64(R0, R1);
+  }
+
   /** r0 = the address of a C struct member (through pointers and embedded structs). */
   private fieldAddr(e: Expr): void {
     const c = this.c;
@@ -1463,6 +1500,20 @@ class ProbeCodegen {
       case 'cgroup': b.call('get_current_cgroup_id'); return;
       case 'curtask': b.call('get_current_task'); return;
       case 'rand': b.call('get_prandom_u32'); return;
+      case 'ctx': b.mov64(R0, R6); return;
+      case 'usermode': {
+        // BEGIN/END run on behalf of the user process; probes with pt_regs check the CPL bits of cs.
+        if (p.provider === 'begin' || p.provider === 'end') { b.mov64(R0, 1); return; }
+        if (['uprobe', 'uretprobe', 'usdt', 'profile', 'interval', 'software'].includes(p.provider)) {
+          const l = this.label('um');
+          b.ldx(64, R1, R6, 136).and64(R1, 3);
+          b.mov64(R0, 0).jne(R1, 3, l).mov64(R0, 1).label(l);
+          return;
+        }
+        b.mov64(R0, 0);
+        return;
+      }
+      case 'kstack': case 'ustack': this.stackId(e.name === 'ustack'); return;
       case 'numaid': b.call('get_numa_node_id'); return;
       case 'retval':
         if (p.provider === 'uretprobe') { b.ldx(64, R0, R6, PT_REGS.ax); return; }
@@ -1579,6 +1630,9 @@ class ProbeCodegen {
           const l = this.label('deleted');
           b.mov64(R1, R0).mov64(R0, 1).jeq(R1, 0, l).mov64(R0, 0).label(l);
         }
+        return;
+      case 'kstack': case 'ustack':
+        this.stackId(e.name === 'ustack');
         return;
       case 'strlen': {
         const a = e.args[0];
@@ -1821,7 +1875,40 @@ class ProbeCodegen {
         if (base.type.kind === 'array' && i !== undefined) return { off: base.off + Number(i) * sizeOf(base.type.elem), type: base.type.elem };
         if (base.type.kind === 'string' && i !== undefined) return { off: base.off + Number(i), type: T.u8 };
         if (base.type.kind === 'tuple' && i !== undefined && i >= 0n && i < BigInt(base.type.elems.length)) return { off: base.off + base.type.offsets[Number(i)], type: base.type.elems[Number(i)] };
+        if (base.type.kind === 'string' || base.type.kind === 'array') {
+          // A run-time index: bounds-checked, 0 when outside.
+          const et = base.type.kind === 'string' ? T.u8 : base.type.elem;
+          const n = base.type.kind === 'string' ? base.type.size : base.type.count;
+          const es = sizeOf(et);
+          const off = this.scratch(8, e.loc);
+          b.st(64, R9, off, 0);
+          this.scalar(e.index);
+          const out = this.label('idx_out');
+          b.jge(R0, n, out);
+          if (es > 1) b.mul64(R0, es);
+          b.mov64(R1, R9).add64(R1, base.off);
+          b.add64(R1, R0);
+          this.loadScalar(et, R0, R1, 0);
+          this.storeScalar(et, R9, off, R0);
+          b.label(out);
+          return { off, type: et };
+        }
         throw new TraceError('E_TRACE_TYPE', 'The array index operator [] can only be used on arrays with a constant index', e.loc);
+      }
+      case 'unary': {
+        if (e.op === '*' && isMem(t)) {
+          const off = this.scratch(sizeOf(t), e.loc);
+          this.scalar(e.operand);
+          b.mov64(R3, R0);
+          b.mov64(R1, R9).add64(R1, off);
+          b.mov64(R2, sizeOf(t));
+          b.call('probe_read_kernel');
+          return { off, type: t };
+        }
+        const off = this.scratch(8, e.loc);
+        this.scalar(e);
+        this.storeScalar(t, R9, off, R0);
+        return { off, type: t };
       }
       case 'ternary': {
         const off = this.scratch(sizeOf(t), e.loc);
@@ -2029,6 +2116,8 @@ export class Compiler {
   }
 
   readonly warnings: { message: string; loc?: Loc }[] = [];
+  /** Whether a program takes stacks (the stack map is then created). */
+  usesStacks = false;
   /** True during the first inference pass, when maps used before their assignment are not typed yet. */
   firstPass = true;
 
@@ -2058,10 +2147,26 @@ export class Compiler {
     throw new TraceError('E_TRACE_TYPE', 'getopt() default must be an integer, a string or a boolean literal', def.loc);
   }
 
+  /** Structs and unions defined in the program text, laid out as C does. */
+  private userStructs: Map<string, { size: number; fields: Field[] }> | undefined;
+
+  /** A C struct/union by name: the program's own definitions first, then the type provider (kernel BTF). */
+  record(name: string): { size: number; fields: Field[] } | undefined {
+    if (!this.userStructs) {
+      this.userStructs = new Map();
+      for (const st of this.prog.structs) {
+        if (!/^(struct|union) /.test(st.name)) continue;
+        const r = layoutCStruct(st.text, st.name.startsWith('union'), (n) => this.record(n));
+        if (r) this.userStructs.set(st.name, r);
+      }
+    }
+    return this.userStructs.get(name) ?? this.options.types?.record(name);
+  }
+
   /** sizeof: C structs through the type provider. */
   sizeOfType(t: TraceType, loc: Loc): number {
     if (t.kind === 'record' && !t.fields.length && /^(struct|union) /.test(t.name)) {
-      const r = this.options.types?.record(t.name);
+      const r = this.record(t.name);
       if (!r) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${t.name}'`, loc);
       return r.size;
     }
@@ -2072,7 +2177,7 @@ export class Compiler {
   kernelField(base: TraceType, field: string, loc: Loc): Field | undefined {
     const rec = base.kind === 'pointer' ? base.to : base;
     if (rec.kind !== 'record' || rec.fields.length || !/^(struct|union) /.test(rec.name)) return undefined;
-    const layout = this.options.types?.record(rec.name);
+    const layout = this.record(rec.name);
     if (!layout) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${rec.name}'`, loc);
     const f = layout.fields.find((x) => x.name === field);
     if (!f) throw new TraceError('E_TRACE_TYPE', `Struct/union of type '${rec.name}' does not contain a field named '${field}'`, loc);
@@ -2175,6 +2280,7 @@ export class Compiler {
           const t = this.typeOf(e.operand, vars, probe);
           return t.kind === 'pointer' ? t.to : T.u64;
         }
+        if (e.op === '&') return { kind: 'pointer', to: storageType(this.typeOf(e.operand, vars, probe)) };
         {
           const t = this.typeOf(e.operand, vars, probe);
           return e.op === '-' ? int64(true) : t.kind === 'int' ? int64(t.signed) : T.s64;
@@ -2242,6 +2348,12 @@ export class Compiler {
       }
       case 'has_key': case 'strncmp': case 'strcontains': return e.name === 'strncmp' ? T.s64 : T.bool;
       case 'delete': return T.bool;
+      case 'kstack': case 'ustack': {
+        const mode = e.args.find((a) => a.kind === 'builtin');
+        const n = e.args.map((a) => this.constInt(a)).find((x) => x !== undefined);
+        const m = mode && mode.kind === 'builtin' && ['raw', 'perf', 'bpftrace'].includes(mode.name) ? (mode.name as 'raw' | 'perf' | 'bpftrace') : undefined;
+        return { kind: e.name, frames: n !== undefined ? Number(n) : 127, ...(m ? { mode: m } : {}) };
+      }
       case 'strlen': return T.s64;
       case 'len': return T.s64;
       case 'ksym': return { kind: 'ksym' };
@@ -2609,6 +2721,83 @@ export function parseIntLiteral(text: string): bigint | undefined {
   return m[1] ? -v : v;
 }
 
+const C_INTS: Record<string, [number, boolean]> = {
+  char: [1, true], 'signed char': [1, true], 'unsigned char': [1, false], short: [2, true], 'unsigned short': [2, false],
+  int: [4, true], 'unsigned int': [4, false], unsigned: [4, false], long: [8, true], 'unsigned long': [8, false], 'long long': [8, true],
+  'unsigned long long': [8, false], bool: [1, false], _Bool: [1, false], int8_t: [1, true], uint8_t: [1, false], int16_t: [2, true],
+  uint16_t: [2, false], int32_t: [4, true], uint32_t: [4, false], int64_t: [8, true], uint64_t: [8, false], u8: [1, false],
+  u16: [2, false], u32: [4, false], u64: [8, false], s8: [1, true], s16: [2, true], s32: [4, true], s64: [8, true],
+  __u8: [1, false], __u16: [2, false], __u32: [4, false], __u64: [8, false], size_t: [8, false], pid_t: [4, true],
+};
+
+/** Lays out a struct/union body written in the program (`{ int x; char c[4]; struct y *p; }`) with C's alignment rules. */
+function layoutCStruct(text: string, isUnion: boolean, lookup: (name: string) => { size: number; fields: Field[] } | undefined): { size: number; fields: Field[] } | undefined {
+  const packed = text.includes('__packed__');
+  const body = text.replace(/__packed__/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().replace(/^\{|\}$/g, '');
+  const fields: Field[] = [];
+  let off = 0;
+  let bitPos = 0;
+  let align = 1;
+  let size = 0;
+  for (const raw of body.split(';')) {
+    const decl = raw.trim();
+    if (!decl) continue;
+    const m = /^(.*?)(\**)\s*([A-Za-z_]\w*)\s*(?:\[(\d*)\])?\s*(?::\s*(\d+))?$/.exec(decl);
+    if (!m) return undefined;
+    const base = m[1].trim().replace(/\s+/g, ' ').replace(/^(const|volatile) /, '');
+    const ptr = m[2].length > 0 || /\*$/.test(base);
+    const count = m[4] !== undefined ? Number(m[4] || 0) : undefined;
+    let t: TraceType;
+    let elemAlign: number;
+    if (ptr) {
+      const sm = /^(struct|union) (\w+)/.exec(base);
+      t = { kind: 'pointer', to: sm ? { kind: 'record', name: `${sm[1]} ${sm[2]}`, fields: [], size: 0 } : T.u8 };
+      elemAlign = 8;
+    } else if (C_INTS[base]) {
+      const [n, signed] = C_INTS[base];
+      t = { kind: 'int', bits: (n * 8) as 8 | 16 | 32 | 64, signed };
+      elemAlign = n;
+    } else if (/^(struct|union) \w+$/.test(base)) {
+      const r = lookup(base);
+      if (!r) return undefined;
+      t = { kind: 'record', name: base, fields: [], size: r.size };
+      elemAlign = 8;
+    } else return undefined;
+    const elemSize = t.kind === 'record' ? t.size : sizeOf(t);
+    if (count !== undefined) t = t.kind === 'int' && elemSize === 1 ? T.string(count) : { kind: 'array', elem: t, count };
+    const fsize = count !== undefined ? elemSize * count : elemSize;
+    const a = packed ? 1 : elemAlign;
+    align = Math.max(align, a);
+    if (m[5] !== undefined) {
+      // Bitfield: packed into storage units of the declared type.
+      const bits = Number(m[5]);
+      const unitBits = elemSize * 8;
+      const start = isUnion ? 0 : off * 8 + bitPos;
+      const unitStart = Math.floor(start / unitBits) * (unitBits / 8);
+      const bitOffset = start - unitStart * 8;
+      fields.push({ name: m[3], type: t, offset: unitStart, bitfield: { bitOffset, bits } });
+      if (!isUnion) {
+        const end = start + bits;
+        off = Math.floor(end / 8);
+        bitPos = end % 8;
+      }
+      size = Math.max(size, unitStart + elemSize);
+      continue;
+    }
+    if (bitPos) {
+      off++;
+      bitPos = 0;
+    }
+    const at = isUnion ? 0 : Math.ceil(off / a) * a;
+    fields.push({ name: m[3], type: t, offset: at });
+    if (!isUnion) off = at + fsize;
+    size = Math.max(size, at + fsize);
+  }
+  if (bitPos) off++;
+  size = Math.max(size, off);
+  return { size: Math.ceil(size / align) * align, fields };
+}
+
 /** Whether control never continues after this statement (exit(), return, break, continue). */
 function endsFlow(s: Stmt): boolean {
   if (s.kind === 'return' || s.kind === 'break' || s.kind === 'continue') return true;
@@ -2752,6 +2941,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
     maps.push({ name: info.bpfName, type: info.mapType as MapSpec['type'], keySize: c.bpfKeySize(info), valueSize: c.bpfValueSize(info), maxEntries: info.maxEntries });
   }
   maps.push(...scratchMaps);
+  if (c.usesStacks) maps.push({ name: STACK_MAP, type: MapType.BPF_MAP_TYPE_STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096 });
   for (const p of probes) p.spec.maps = maps.filter((m) => p.spec.insns.some((x) => x.ref === m.name));
   const enums = new Map<string, Map<bigint, string>>();
   for (const e of prog.enums) {

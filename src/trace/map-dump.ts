@@ -139,3 +139,23 @@ export function enumNames(fmt: string, values: Value[], args: { type: TraceType 
   });
 }
 
+
+/** Fills the frames of kstack/ustack values from the stack map (`lookup(id)` gives the map value: u64 addresses, 0-terminated). */
+export function resolveStacks(v: Value, lookup: (id: number) => Uint8Array | undefined): Value {
+  switch (v.kind) {
+    case 'stack': {
+      if (v.id === undefined) return v;
+      const bytes = lookup(v.id);
+      const frames: bigint[] = [];
+      for (let off = 0; bytes && off + 8 <= bytes.length; off += 8) {
+        const a = readInt(bytes, off, 64, false);
+        if (a === 0n) break;
+        frames.push(a);
+      }
+      return { ...v, frames };
+    }
+    case 'tuple': return { ...v, elems: v.elems.map((e) => resolveStacks(e, lookup)) };
+    case 'record': return { ...v, fields: v.fields.map((f) => ({ name: f.name, value: resolveStacks(f.value, lookup) })) };
+    default: return v;
+  }
+}

@@ -131,7 +131,19 @@ class Parser {
       if (t.text === '{' && t.kind === 'punct') depth++;
       if (t.text === '}' && t.kind === 'punct') depth--;
     } while (depth > 0);
-    const text = this.lx.src.slice(start, this.lx.pos);
+    let text = this.lx.src.slice(start, this.lx.pos);
+    // `__attribute__((packed))` after the body.
+    while (this.is('__attribute__')) {
+      this.next();
+      let depth = 0;
+      do {
+        const t = this.next();
+        if (t.kind === 'eof') break;
+        if (t.text === '(') depth++;
+        if (t.text === ')') depth--;
+        if (t.text === 'packed') text += ' __packed__';
+      } while (depth > 0);
+    }
     prog.structs.push({ name: `${kw.text} ${name.text}`, text, loc: span(kw.loc, this.last) });
     if (kw.text === 'enum') {
       let next = 0n;
@@ -286,6 +298,24 @@ class Parser {
       return { kind: 'assign', target: e, op: op.text, value, loc: span(e.loc, this.last) };
     }
     return { kind: 'expr', expr: e, loc: e.loc };
+  }
+
+  /** `if c { a } else { b }` used as a value. */
+  private ifExpr(t: Token): Expr {
+    const cond = this.expr();
+    const then = this.blockExpr();
+    this.expect('else');
+    const els = this.is('if') ? this.ifExpr(this.next()) : this.blockExpr();
+    return { kind: 'ternary', cond, then, else: els, loc: span(t.loc, this.last) };
+  }
+
+  private blockExpr(): Expr {
+    const start = this.peek();
+    const { stmts, value } = this.blockWithValue();
+    const v = value ?? (stmts.length ? ifValue(stmts[stmts.length - 1]) : undefined);
+    if (!v) this.err('block expression needs a value', start.loc);
+    const rest = value ? stmts : stmts.slice(0, -1);
+    return rest.length ? { kind: 'block', stmts: rest, value: v, loc: span(start.loc, this.last) } : v;
   }
 
   private ifStmt(): Stmt {
@@ -461,6 +491,7 @@ class Parser {
       }
       case 'ident': {
         if (t.text === 'true' || t.text === 'false') return { kind: 'bool', value: t.text === 'true', loc: t.loc };
+        if (t.text === 'if') return this.ifExpr(t);
         if (t.text === 'sizeof' && this.is('(')) {
           this.next();
           const isType = this.peek().kind === 'ident' && (TYPE_NAMES.has(this.peek().text) || ['struct', 'union', 'enum'].includes(this.peek().text));
@@ -527,6 +558,22 @@ class Parser {
         return this.unexpected(t);
     }
   }
+}
+
+/** An `if … else …` statement whose branches end in expressions, as the value it yields. */
+function ifValue(s: Stmt): Expr | undefined {
+  if (s.kind !== 'if' || !s.else) return undefined;
+  const branch = (list: Stmt[]): Expr | undefined => {
+    const last = list[list.length - 1];
+    if (!last) return undefined;
+    const v = last.kind === 'expr' ? last.expr : ifValue(last);
+    if (!v) return undefined;
+    const rest = list.slice(0, -1);
+    return rest.length ? { kind: 'block', stmts: rest, value: v, loc: v.loc } : v;
+  };
+  const then = branch(s.then);
+  const els = branch(s.else);
+  return then && els ? { kind: 'ternary', cond: s.cond, then, else: els, loc: s.loc } : undefined;
 }
 
 function isCompound(s: Stmt): boolean {

@@ -8,12 +8,12 @@ import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/ind
 import { BpfkitError } from '../util/index.js';
 import type { Loc } from './ast.js';
 import { callbackStarts, loadWithCallbacks } from './btf-loader.js';
-import { compileAst } from './compiler.js';
+import { STACK_MAP, compileAst } from './compiler.js';
 import type { CompiledProgram, ResolvedProbe, TypeProvider } from './compiler.js';
 import { TraceError, renderDiagnostic } from './errors.js';
 import { TraceOutput, formatPrintf } from './format/index.js';
 import type { MapDump, OutputMode } from './format/index.js';
-import { dumpMap, enumNames, eventDecoder, symbolize, zeroValue } from './map-dump.js';
+import { dumpMap, enumNames, eventDecoder, resolveStacks, symbolize, zeroValue } from './map-dump.js';
 import { parseProgram } from './parser.js';
 import { attachProbe, expandProbe, findAggregate, kernelBtf, structFields, typeInfo } from './probes/index.js';
 import type { BtfSource } from './probes/index.js';
@@ -59,7 +59,9 @@ async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsa
     }
     throw e;
   }
-  if (!concrete.length) throw new TraceError('E_PROBE_NOT_FOUND', `No probes matched: ${text}`, loc);
+  if (!concrete.length) {
+    throw new TraceError('E_PROBE_NOT_FOUND', /^(rawtracepoint|rt):/.test(text) ? 'Probe has no valid attach points.' : `No probes matched: ${text}`, loc);
+  }
   return concrete.map((cp) => ({
     provider: cp.provider,
     name: cp.name,
@@ -160,7 +162,8 @@ async function formatContext(): Promise<import('./format/index.js').FormatContex
   } catch {
     // no /proc: times print relative to the epoch
   }
-  return { bootTimeNs, utcOffsetMinutes: -new Date().getTimezoneOffset() };
+  const { createNodeSymbolizer } = await import('./probes/index.js');
+  return { bootTimeNs, utcOffsetMinutes: -new Date().getTimezoneOffset(), symbolizer: createNodeSymbolizer() };
 }
 
 function describeLoc(source: string, fileName: string, loc: Loc): { filename: string; line: number; column: number; text: string } {
@@ -237,9 +240,9 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     return diag(e);
   }
   if (opts.debug) {
-    const { disassembleProgram } = await loadDisasm();
+    const { disassembleLlvm } = await import('../ebpf/index.js');
     for (const p of compiled.probes) {
-      opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleProgram(p.spec.insns)}\n`);
+      opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleLlvm(p.spec.insns)}\n`);
     }
     for (const m of compiled.maps) opts.out(`map ${m.name}: type ${m.type} key ${m.keySize} value ${m.valueSize} entries ${m.maxEntries}\n`);
   }
@@ -272,10 +275,21 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     cleanup();
     return 0;
   }
-  const symbolizeDump = (d: MapDump): MapDump => (opts.format === 'text' && compiled.enums.size
-    ? { ...d, entries: d.entries.map((e) => ({ key: e.key.map((k) => symbolize(k, compiled.enums)), value: symbolize(e.value as Value, compiled.enums) })) }
-    : d);
-  const output = new TraceOutput(opts.format, { out: opts.out, err: opts.err }, await formatContext());
+  const stackMap = maps.get(STACK_MAP);
+  const stacks = (v: Value): Value => (stackMap ? resolveStacks(v, (id) => {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, id, true);
+    return stackMap.get(key);
+  }) : v);
+  const symbolizeDump = (d: MapDump): MapDump => ({
+    ...d,
+    entries: d.entries.map((e) => ({
+      key: e.key.map((k) => stacks(opts.format === 'text' ? symbolize(k, compiled.enums) : k)),
+      value: stacks(opts.format === 'text' ? symbolize(e.value as Value, compiled.enums) : (e.value as Value)),
+    })),
+  });
+  const fctx = await formatContext();
+  const output = new TraceOutput(opts.format, { out: opts.out, err: opts.err }, fctx);
   let exitRequested = false;
   let exitCode = 0;
   let wake: (() => void) | undefined;
@@ -296,20 +310,24 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     const argValues = (args: { type: TraceType; offset: number }[]): Value[] => args.map((a) => decodeValue(a.type, bytes, a.offset));
     switch (desc.kind) {
       case 'system': case 'cat': {
-        const text = formatPrintf(desc.fmt, argValues(desc.args));
+        const text = formatPrintf(desc.fmt, argValues(desc.args).map(stacks), fctx);
         pendingAsync.push(runSideEffect(desc.kind, text, output));
         return;
       }
       case 'printf': {
-        const text = formatPrintf(desc.fmt, enumNames(desc.fmt, argValues(desc.args), desc.args, compiled.enums));
+        const text = formatPrintf(desc.fmt, enumNames(desc.fmt, argValues(desc.args), desc.args, compiled.enums).map(stacks), fctx);
         if (desc.level === 'warn' && opts.noWarnings) return;
-        if (desc.level) output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
+        if (desc.level) {
+          output.diagnostic(desc.level === 'error' ? 'error' : 'warning', text, describeLoc(opts.source, opts.fileName, desc.loc));
+          // A call inside a macro also names where the macro was used.
+          if (opts.format === 'text' && desc.loc.expandedFrom) opts.err(renderDiagnostic(opts.source, opts.fileName, 'expanded from', desc.loc.expandedFrom, desc.level === 'error' ? 'ERROR' : 'WARNING'));
+        }
         else output.printf(text);
         return;
       }
       case 'print': {
         const v = decodeValue(desc.type, bytes, desc.offset);
-        output.value(opts.format === 'text' ? symbolize(v, compiled.enums) : v);
+        output.value(stacks(opts.format === 'text' ? symbolize(v, compiled.enums) : v));
         return;
       }
       case 'printMap': {
@@ -457,14 +475,6 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     if (child && child.exitCode === null) child.kill('SIGTERM');
   }
   return exitCode;
-}
-
-async function loadDisasm(): Promise<{ disassembleProgram: (insns: import('../ebpf/index.js').Insn[]) => string }> {
-  const ebpf = await import('../ebpf/index.js');
-  const fn = (ebpf as unknown as Record<string, unknown>).formatLlvmProgram ?? (ebpf as unknown as Record<string, unknown>).disassemble;
-  return {
-    disassembleProgram: (insns) => (typeof fn === 'function' ? String((fn as (i: unknown) => unknown)(insns)) : insns.map((i) => JSON.stringify(i, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))).join('\n')),
-  };
 }
 
 /** Splits a command line as a shell would (quotes and backslashes respected, no expansion). */

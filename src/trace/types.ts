@@ -41,8 +41,8 @@ export type TraceType =
   | { kind: 'inet' }
   | { kind: 'macaddr' }
   | { kind: 'timestamp'; mode: TimestampMode; /** strftime format. */ format?: string }
-  | { kind: 'kstack'; frames: number }
-  | { kind: 'ustack'; frames: number }
+  | { kind: 'kstack'; frames: number; mode?: StackMode }
+  | { kind: 'ustack'; frames: number; mode?: StackMode }
   | { kind: 'cgroup_path' }
   | { kind: 'strerror' }
   | { kind: 'agg'; agg: AggKind; /** Signed sum/min/max/avg (the aggregated value's sign). */ signed: boolean; /** lhist bounds. */ lhist?: { min: bigint; max: bigint; step: bigint }; /** hist bits per power of two (bpftrace's `hist(x, k)`). */ histBits?: number };
@@ -139,7 +139,7 @@ export type Value =
   /** `strftime(format, ns)`: `format` is the strftime text the formatter applies (absent: the time as nanoseconds). */
   | { kind: 'timestamp'; ns: bigint; mode: TimestampMode; format?: string }
   /** kstack/ustack: `pid` for ustack symbols, `mode` as in `kstack(perf)` (default bpftrace). */
-  | { kind: 'stack'; user: boolean; frames: bigint[]; pid?: number; mode?: StackMode }
+  | { kind: 'stack'; user: boolean; frames: bigint[]; pid?: number; mode?: StackMode; /** The stack map's id, before the runtime fills `frames`. */ id?: number }
   /** Text the runtime resolved in user space (cgroup_path, strerror, username, path): printed as is. */
   | { kind: 'text'; value: string }
   | { kind: 'agg'; agg: AggValue };
@@ -194,7 +194,12 @@ export function decodeValue(t: TraceType, bytes: Uint8Array, off = 0): Value {
     case 'inet': return { kind: 'inet', bytes: bytes.slice(off, off + 24) };
     case 'macaddr': return { kind: 'macaddr', bytes: bytes.slice(off, off + 6) };
     case 'timestamp': return { kind: 'timestamp', ns: readInt(bytes, off, 64, false), mode: t.mode, ...(t.format !== undefined ? { format: t.format } : {}) };
-    case 'kstack': case 'ustack': return { kind: 'stack', user: t.kind === 'ustack', frames: [] };
+    case 'kstack': case 'ustack': {
+      // Low half: the stack map id (negative: none); high half: the pid for ustack.
+      const id = Number(readInt(bytes, off, 32, true));
+      const pid = Number(readInt(bytes, off + 4, 32, false));
+      return { kind: 'stack', user: t.kind === 'ustack', frames: [], pid, ...(t.mode ? { mode: t.mode } : {}), ...(id >= 0 ? { id } : {}) };
+    }
     case 'strerror': return { kind: 'text', value: strerror(Number(readInt(bytes, off, 64, true))) };
     case 'cgroup_path': return { kind: 'int', value: readInt(bytes, off, 64, false), type: T.u64 };
     case 'agg': return { kind: 'none' };

@@ -127,6 +127,23 @@ describe('trace language in the VM: builtins and tracepoints', () => {
   });
 });
 
+describe('trace language in the VM: program structs, parameters, options', () => {
+  it('structs defined in the program follow C layout, packed or not (struct: struct with attribute)', async () => {
+    expect(await out('struct foo { int x; char y; int z; } struct bar { int x; char y; int z; } __attribute__((packed)) begin { print(sizeof(struct foo)); print(sizeof(struct bar)); }')).toBe('12\n9\n\n\n');
+    expect(await out('struct A {int32_t a; int32_t b; char c[28] }; begin { $a = (struct A*) 1024; printf("%lu\n", $a - 5); }')).toBe('844\n\n\n');
+  });
+
+  it('positional parameters and getopt() (other: positional multiple bases, named command line params)', async () => {
+    expect(await out('begin { printf("got: %d %o 0x%x %s\n", $1, $2, $3, str($4)); }', { positional: ['123', '0775', '0x123', 'hi'] })).toBe('got: 123 775 0x123 hi\n\n\n');
+    expect(await out('begin { print((getopt("aa", 20), getopt("dd"), getopt("ee", "hello"))); }', { named: new Map<string, string | true>([['aa', '5'], ['dd', true]]) })).toBe('(5, true, hello)\n\n\n');
+  });
+
+  it('if/for without parentheses, loop variables scoped per loop (for: map multiple loops)', async () => {
+    const o = await out('begin { @a[16] = 32; @b[64] = "aa"; for $kv : @a { print($kv); } for ($kv : @b) { print($kv); } if 1 { printf("ok\n"); } }');
+    expect(o.startsWith('(16, 32)\n(64, aa)\nok\n')).toBe(true);
+  });
+});
+
 describe('trace compiler: specs and diagnostics', () => {
   it('unkeyed aggregations use per-CPU arrays; keyed counters one lookup and an atomic add', () => {
     const c = compileTrace('begin { @c = count(); @k[1] = count(); }');
