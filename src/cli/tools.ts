@@ -140,7 +140,7 @@ const TOOLS: Record<string, Tool> = {
       const [pid, ppid, tid, ageNs, code, comm] = e.args;
       const c = Number(code);
       const sig = c & 0x7f;
-      const status = sig ? `signal ${sig} (${SIGNAL_TEXT[sig] ?? `Real-time signal ${sig - 34}`})${c & 0x80 ? ', core dumped' : ''}` : String(c >> 8);
+      const status = sig ? `signal ${sig} (${SIGNAL_TEXT[sig] ?? `Real-time signal ${sig - 34}`})${c & 0x80 ? ', core dumped' : ''}` : c >> 8 ? `code ${c >> 8}` : '0';
       out(`${o.has('timestamp') ? pad(hhmmss(), 8) + ' ' : ''}${pad(String(comm), 16)} ${pad(String(pid), 7)} ${pad(String(ppid), 7)} ${pad(String(tid), 7)} ${pad((Number(ageNs) / 1e9).toFixed(2), 7)} ${status}\n`);
     },
   },
@@ -200,12 +200,12 @@ const TOOLS: Record<string, Tool> = {
       out(`[${hhmmss()}]\n`);
       const unit = o.has('milliseconds') ? 'ms' : 'us';
       const div = o.has('milliseconds') ? 1e6 : 1e3;
-      if (o.has('process')) out(`${pad('PID', 6)} ${pad('COMM', 16)} ${lpad('COUNT', 6)}${lat ? ` ${lpad(`TIME (${unit})`, 16)}` : ''}\n`);
+      if (o.has('process')) out(`${pad('PID', 6)} ${pad('COMM', 16)} ${lpad('COUNT', 7)}${lat ? ` ${lpad(`TIME (${unit})`, 16)}` : ''}\n`);
       else out(`${pad('SYSCALL', 22)} ${lpad('COUNT', 8)}${lat ? ` ${lpad(`TIME (${unit})`, 16)}` : ''}\n`);
       const names = syscallNames();
       for (const r of rows) {
         const time = lat ? ` ${lpad((Number(r.ns) / div).toFixed(3), 16)}` : '';
-        if (o.has('process')) out(`${pad(r.key, 6)} ${pad(comms.get(r.key) ?? '', 16)} ${lpad(r.count, 6)}${time}\n`);
+        if (o.has('process')) out(`${pad(r.key, 6)} ${pad(comms.get(r.key) ?? '', 16)} ${lpad(r.count, 7)}${time}\n`);
         else out(`${pad(names.get(Number(r.key)) ?? `[unknown: ${r.key}]`, 22)} ${lpad(r.count, 8)}${time}\n`);
       }
       out('\n');
