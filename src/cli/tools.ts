@@ -243,6 +243,39 @@ const TOOLS: Record<string, Tool> = {
       await t.maps.get('@lat').clear();
     },
   },
+  runqlat: {
+    summary: 'summarize run queue (scheduler) latency as a histogram',
+    usage: 'runqlat [-m] [-p PID] [-P] [-L] [-T] [interval] [count]',
+    flags: [
+      { short: 'm', long: 'milliseconds', help: 'millisecond histogram' },
+      { short: 'p', long: 'pid', value: true, help: 'trace this PID only' },
+      { short: 'P', long: 'pids', help: 'print a histogram per process ID' },
+      { short: 'L', long: 'tids', help: 'print a histogram per thread ID' },
+      { short: 'T', long: 'timestamp', help: 'include timestamp on output' },
+    ],
+    template: (o) => {
+      // The tracepoints give thread ids; -p filters by a tid equal to the process id, as libbpf-tools' runqlat does.
+      const pid = o.has('pid') ? num(o.get('pid'), 'pid') : undefined;
+      return {
+        FILTER_WAKE: pid !== undefined ? `args.pid == ${pid}` : '1',
+        FILTER_PREV: pid !== undefined ? `args.prev_pid == ${pid}` : '1',
+        KEY: o.has('pids') || o.has('tids') ? 'args.next_pid' : '0',
+        UNIT: o.has('milliseconds') ? '1000000' : '1000',
+      };
+    },
+    header: () => 'Tracing run queue latency... Hit Ctrl-C to end.\n',
+    interval: (_o, pos) => ({ ms: pos[0] !== undefined ? num(pos[0], 'interval') * 1000 : 0, count: pos[1] !== undefined ? num(pos[1], 'count') : 0 }),
+    async summary_(t, o, out) {
+      out('\n');
+      if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
+      for (const e of await t.maps.get('@lat').entries()) {
+        if (o.has('pids')) out(`\npid = ${String(e.key[0])}\n`);
+        else if (o.has('tids')) out(`\ntid = ${String(e.key[0])}\n`);
+        out(log2Hist(e, o.has('milliseconds') ? 'msecs' : 'usecs'));
+      }
+      await t.maps.get('@lat').clear();
+    },
+  },
 };
 
 /** A block device's name from its dev_t (the kernel's 12:20 encoding), through /sys/dev/block. */

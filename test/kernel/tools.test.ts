@@ -200,6 +200,31 @@ describe.skipIf(why !== undefined)('bpfkit tools', () => {
     }
   });
 
+  it('runqlat -p: at least one run queue wait per sleep of a child, as libbpf-tools counts', async (ctx) => {
+    const py = '/usr/bin/python3';
+    if (!existsSync(py)) {
+      reportSkip('runqlat', `${py} not found`);
+      ctx.skip();
+      return;
+    }
+    const child = spawn(py, ['-c', 'import sys, time\nsys.stdin.readline()\nfor _ in range(50): time.sleep(0.002)\nprint("done", flush=True)\nsys.stdin.readline()']);
+    try {
+      const done = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+      const r = await both('runqlat', ['-p', String(child.pid)], /Tracing run queue latency/, async () => {
+        child.stdin.write('go\n');
+        await done;
+      });
+      const total = (out: string): number => [...out.matchAll(/^\s+\d+ -> \d+\s+: (\d+)\s+\|[* ]+\|$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+      expect(r.ours).toMatch(/^ {5}usecs {15}: count {4}distribution$/m);
+      expect(total(r.ours)).toBeGreaterThanOrEqual(50);
+      // Each sleep is one wakeup; a few more come from the interpreter's start and the pipe reads.
+      expect(total(r.ours)).toBeLessThanOrEqual(80);
+      if (r.theirs !== undefined) expect(Math.abs(total(r.ours) - total(r.theirs))).toBeLessThanOrEqual(10);
+    } finally {
+      child.kill();
+    }
+  });
+
   it('bad flags give a usage error, not a stack trace', () => {
     const r = spawnSync(ours('opensnoop', ['-p', 'abc'])[0], ours('opensnoop', ['-p', 'abc']).slice(1), { cwd: repoRoot, encoding: 'utf8' });
     expect(r.status).toBe(1);
