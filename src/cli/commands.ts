@@ -31,5 +31,6 @@ export const commands: CommandEntry[] = [
   { name: ['gen', 'types'], summary: "write TypeScript types for an object's maps and global variables", load: async () => (await import('./gen-types.js')).genTypesCommand },
   { name: ['trace'], summary: 'run a bpftrace program (compiled by bpfkit, no LLVM)', load: async () => (await import('./trace.js')).traceCommand },
   { name: ['tools'], summary: "libbpf-tools' everyday tools (execsnoop, opensnoop, syscount, ...) as trace-language programs", load: async () => (await import('./tools.js')).toolsCommand },
+  { name: ['exporter'], summary: 'serve trace maps as Prometheus/OpenMetrics metrics (ebpf_exporter-style config)', load: async () => (await import('./exporter.js')).exporterCommand },
   { name: ['capture'], summary: 'capture live packets on a Linux interface (filter in the kernel), print/count/write them', load: async () => (await import('./capture.js')).captureCommand },
 ];
