@@ -73,7 +73,10 @@ function labelText(m: MetricConfig, key: Plain[], extra: [string, string][] = []
 }
 
 function number(v: bigint, scale: number | undefined): string {
-  return scale === undefined ? v.toString() : String(Number(v) * scale);
+  if (scale === undefined) return v.toString();
+  // 1e-6 and such: divide by the exact inverse, so 15 µs prints 0.000015 rather than 0.000014999….
+  const inv = Math.round(1 / scale);
+  return String(scale < 1 && Math.abs(1 / scale - inv) < 1e-6 ? Number(v) / inv : Number(v) * scale);
 }
 
 /** The exposition of one metric from a map's entries (text format 0.0.4, or OpenMetrics). */
