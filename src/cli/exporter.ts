@@ -38,11 +38,12 @@ for it. The config (JSON) is shaped like cloudflare/ebpf_exporter's:
       "metrics": { "counters": [ { "name": "syscalls_total", "help": "System calls",
                                    "map": "@calls", "labels": [ { "name": "comm" } ] } ] } } ] }`;
 
-class ConfigError extends Error {}
+export class ConfigError extends Error {}
 
 const NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-function checkConfig(c: unknown): ExporterConfig {
+/** Validates a parsed exporter config; ConfigError names the first problem. */
+export function checkConfig(c: unknown): ExporterConfig {
   const cfg = c as ExporterConfig;
   if (!cfg || !Array.isArray(cfg.programs) || !cfg.programs.length) throw new ConfigError('config: "programs" must be a non-empty array');
   for (const [i, p] of cfg.programs.entries()) {
