@@ -19,6 +19,7 @@ const TOOLS: [string, string[], RegExp][] = [
   ['syscount', ['-p', '1'], /Tracing syscalls/],
   ['biolatency', [], /Tracing block device/],
   ['runqlat', ['-p', '1'], /Tracing run queue/],
+  ['tcpstates', ['-L', '1'], /SKADDR\s+PID/],
 ];
 const RUNS = 3;
 

@@ -46,6 +46,9 @@ const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABR
 /** strsignal() texts, for exitsnoop's "signal N (Name)". */
 const SIGNAL_TEXT: Record<number, string> = { 1: 'Hangup', 2: 'Interrupt', 3: 'Quit', 4: 'Illegal instruction', 5: 'Trace/breakpoint trap', 6: 'Aborted', 7: 'Bus error', 8: 'Floating point exception', 9: 'Killed', 10: 'User defined signal 1', 11: 'Segmentation fault', 12: 'User defined signal 2', 13: 'Broken pipe', 14: 'Alarm clock', 15: 'Terminated' };
 
+/** The kernel's TCP states by number (include/net/tcp_states.h). */
+const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
+
 const startNs = process.hrtime.bigint();
 const elapsed = (): string => (Number(process.hrtime.bigint() - startNs) / 1e9).toFixed(3);
 
@@ -274,6 +277,37 @@ const TOOLS: Record<string, Tool> = {
         out(log2Hist(e, o.has('milliseconds') ? 'msecs' : 'usecs'));
       }
       await t.maps.get('@lat').clear();
+    },
+  },
+  tcpstates: {
+    summary: 'trace TCP socket state changes and the time in each state',
+    usage: 'tcpstates [-4] [-6] [-D DPORTS] [-L LPORTS] [-T] [-w]',
+    flags: [
+      { short: '4', long: 'ipv4', help: 'trace IPv4 family only' },
+      { short: '6', long: 'ipv6', help: 'trace IPv6 family only' },
+      { short: 'D', long: 'remoteport', value: true, help: 'comma-separated list of remote ports to trace' },
+      { short: 'L', long: 'localport', value: true, help: 'comma-separated list of local ports to trace' },
+      { short: 'T', long: 'timestamp', help: 'include timestamp on output' },
+      { short: 'w', long: 'wide', help: 'wide column output (fits IPv6 addresses)' },
+    ],
+    template: (o) => {
+      const ports = (flag: string, field: string): string | undefined => {
+        const v = o.get(flag);
+        if (typeof v !== 'string') return undefined;
+        return `(${v.split(',').map((p) => `args.${field} == ${num(p, flag)}`).join(' || ')})`;
+      };
+      return { FILTER: and(o.has('ipv4') ? 'args.family == 2' : undefined, o.has('ipv6') ? 'args.family == 10' : undefined, ports('remoteport', 'dport'), ports('localport', 'sport')) };
+    },
+    header: (o) => {
+      const a = o.has('wide') ? 39 : 15;
+      return `${o.has('timestamp') ? pad('TIME(s)', 8) + ' ' : ''}${pad('SKADDR', 16)} ${pad('PID', 7)} ${pad('COMM', 10)} ${pad('LADDR', a)} ${pad('LPORT', 5)} ${pad('RADDR', a)} ${pad('RPORT', 5)} ${pad('OLDSTATE', 11)} -> ${pad('NEWSTATE', 11)} MS\n`;
+    },
+    onEvent(e, o, out) {
+      if (e.type !== 'printf') return;
+      const [sk, pid, family, oldstate, newstate, sport, dport, deltaNs, comm, s4, d4, s6, d6] = e.args;
+      const a = o.has('wide') ? 39 : 15;
+      const v6 = Number(family) === 10;
+      out(`${o.has('timestamp') ? pad(hhmmss(), 8) + ' ' : ''}${pad(BigInt(sk as bigint).toString(16), 16)} ${pad(String(pid), 7)} ${pad(String(comm).slice(0, 10), 10)} ${pad(String(v6 ? s6 : s4), a)} ${pad(String(sport), 5)} ${pad(String(v6 ? d6 : d4), a)} ${pad(String(dport), 5)} ${pad(TCP_STATES[Number(oldstate)] ?? 'UNKNOWN', 11)} -> ${pad(TCP_STATES[Number(newstate)] ?? 'UNKNOWN', 11)} ${(Number(BigInt(deltaNs as bigint) / 1000n) / 1000).toFixed(3)}\n`);
     },
   },
 };

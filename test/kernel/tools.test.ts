@@ -225,6 +225,34 @@ describe.skipIf(why !== undefined)('bpfkit tools', () => {
     }
   });
 
+  it('tcpstates -L: a loopback connection\'s server-side states, the same as libbpf-tools (MS aside)', async () => {
+    const net = await import('node:net');
+    const server = net.createServer((sock) => sock.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await both('tcpstates', ['-L', String(port)], /SKADDR\s+PID\s+COMM/, async () => {
+        for (let i = 0; i < 2; i++) {
+          await new Promise<void>((resolve) => {
+            const c = net.connect(port, '127.0.0.1');
+            c.on('close', () => resolve());
+            c.on('data', () => undefined);
+          });
+        }
+        await new Promise((res) => setTimeout(res, 200));
+      });
+      // SKADDR PID COMM LADDR LPORT RADDR RPORT OLD -> NEW, without MS (the two tools time their own probes).
+      const pick = (out: string): string[] => out.split('\n').filter((l) => new RegExp(`127\\.0\\.0\\.1\\s+${port}\\s`).test(l)).map((l) => l.replace(/\s+\S+\s*$/, '').replace(/^(\S+\s+\S+\s+).{10}/, '$1'));
+      const mine = pick(r.ours);
+      // Per connection: the accepted socket becomes ESTABLISHED (from SYN_RECV), then closes.
+      expect(mine.filter((l) => /SYN_RECV\s+-> ESTABLISHED/.test(l))).toHaveLength(2);
+      expect(mine.filter((l) => /-> CLOSE\s*$/.test(l)).length).toBeGreaterThanOrEqual(2);
+      if (r.theirs !== undefined) expect(mine).toEqual(pick(r.theirs));
+    } finally {
+      server.close();
+    }
+  });
+
   it('bad flags give a usage error, not a stack trace', () => {
     const r = spawnSync(ours('opensnoop', ['-p', 'abc'])[0], ours('opensnoop', ['-p', 'abc']).slice(1), { cwd: repoRoot, encoding: 'utf8' });
     expect(r.status).toBe(1);
