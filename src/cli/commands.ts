@@ -32,5 +32,7 @@ export const commands: CommandEntry[] = [
   { name: ['trace'], summary: 'run a bpftrace program (compiled by bpfkit, no LLVM)', load: async () => (await import('./trace.js')).traceCommand },
   { name: ['ebpf', 'verify'], summary: 'verify an eBPF program as the kernel verifier would, and explain a rejection', load: async () => (await import('./ebpf-verify.js')).ebpfVerifyCommand },
   { name: ['playground'], summary: 'serve the in-browser playground on localhost', load: async () => (await import('./playground.js')).playgroundCommand },
+  { name: ['tools'], summary: "libbpf-tools' everyday tools (execsnoop, opensnoop, syscount, ...) as trace-language programs", load: async () => (await import('./tools.js')).toolsCommand },
+  { name: ['exporter'], summary: 'serve trace maps as Prometheus/OpenMetrics metrics (ebpf_exporter-style config)', load: async () => (await import('./exporter.js')).exporterCommand },
   { name: ['capture'], summary: 'capture live packets on a Linux interface (filter in the kernel), print/count/write them', load: async () => (await import('./capture.js')).captureCommand },
 ];

@@ -7,3 +7,5 @@ export { compileTrace, compileAst, STACK_MAP, type CompileOptions, type Compiled
 export { runTraceInVm, type VmProbeEvent, type VmTraceOptions, type VmTraceResult } from './vm-runner.js';
 export { dumpMap, resolveStacks } from './map-dump.js';
 export * as format from './format/index.js';
+// bpfkit/trace's library API: compile/attach/until, typed maps and events, the same program in the VM.
+export * from './api.js';

@@ -116,7 +116,7 @@ function btfToType(btf: BtfSource, id: number, depth = 0): TraceType {
 }
 
 /** Struct layouts from kernel BTF for the compiler. */
-function btfTypes(btf: BtfSource): TypeProvider {
+export function btfTypes(btf: BtfSource): TypeProvider {
   const cache = new Map<string, { size: number; fields: import('./types.js').Field[] } | undefined>();
   return {
     record(name) {

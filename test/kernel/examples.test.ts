@@ -1,4 +1,4 @@
-// The runnable examples, each run briefly as its own process against real activity: malloc counting on python3, opensnoop, disksnoop, and XDP drop by protocol on a veth pair.
+// The runnable examples (disksnoop and malloc-count written with bpfkit/trace), each run briefly as its own process against real activity: malloc counting on python3, opensnoop, disksnoop, and XDP drop by protocol on a veth pair.
 
 import { execFileSync, spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -50,7 +50,7 @@ describe.skipIf(why !== undefined)('examples', () => {
     const target = spawn(py, ['-c', 'import sys\nsys.stdin.readline()\nx = [bytearray(1000 + i % 7) for i in range(20000)]\nprint("done", flush=True)\nsys.stdin.readline()']);
     try {
       const done = new Promise<void>((resolve) => target.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
-      const ex = startExample('malloc-count.ts', ['--pid', String(target.pid)], /^attached/m);
+      const ex = startExample('malloc-count.ts', [String(target.pid)], /^attached/m);
       await ex.ready;
       target.stdin.write('go\n');
       await done;
@@ -59,7 +59,7 @@ describe.skipIf(why !== undefined)('examples', () => {
       expect(rows).toHaveLength(1);
       expect(rows[0][1]).toBe('python3');
       expect(Number(rows[0][2])).toBeGreaterThanOrEqual(20000);
-      expect(out).toMatch(/attached to malloc in \S*libc\.so\.6 for pid \d+/);
+      expect(out).toMatch(/attached to malloc for pid \d+/);
     } finally {
       target.kill();
     }
@@ -95,11 +95,11 @@ describe.skipIf(why !== undefined)('examples', () => {
       await ex.ready;
       execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4k', 'count=200', 'oflag=direct,sync'], { stdio: 'ignore' });
       const out = await ex.stop();
-      expect(out).toMatch(/usecs : count\s+distribution/);
+      expect(out).toMatch(/^@usecs:$/m);
       const total = Number(/^total (\d+)$/m.exec(out)?.[1]);
       expect(total).toBeGreaterThanOrEqual(200);
       // The buckets add up to the total.
-      const sum = [...out.matchAll(/-> \d+\s+: (\d+)/g)].reduce((s, m) => s + Number(m[1]), 0);
+      const sum = [...out.matchAll(/^[[(][^\n]*?\)?\]?\s+(\d+) \|/gm)].reduce((s, m) => s + Number(m[1]), 0);
       expect(sum).toBe(total);
     } finally {
       rmSync(file, { force: true });

@@ -1,0 +1,81 @@
+/**
+ * Benchmark (not a test): each `bpfkit tools` tool's launch → attached time (its header line, printed once
+ * attached) and peak RSS, beside libbpf-tools' version and bcc's (`NAME-bpfcc`) where installed, in one run.
+ * Run as root: npx tsx bench/tools.ts [TOOL...] (after npm run build; ours runs ./bin/bpfkit).
+ */
+
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** Tool, its flags for a quiet run, and the header line every version prints once attached. */
+const TOOLS: [string, string[], RegExp][] = [
+  ['execsnoop', [], /PCOMM\s+PID/],
+  ['opensnoop', ['-p', '1'], /PID\s+COMM\s+FD/],
+  ['exitsnoop', [], /PCOMM\s+PID/],
+  ['killsnoop', [], /TIME\s+PID\s+COMM/],
+  ['syscount', ['-p', '1'], /Tracing syscalls/],
+  ['biolatency', [], /Tracing block device/],
+  ['runqlat', ['-p', '1'], /Tracing run queue/],
+  ['tcpstates', ['-L', '1'], /SKADDR\s+PID/],
+];
+const RUNS = 3;
+
+/** Starts `cmd`, resolves with ms until stdout matches `ready` and the peak RSS (VmHWM, MB) just after. */
+function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: number } | string> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(cmd[0], cmd.slice(1), { cwd: root });
+    let out = '';
+    let done = false;
+    const finish = (r: { ms: number; rssMb: number } | string): void => {
+      if (done) return;
+      done = true;
+      child.kill('SIGINT');
+      setTimeout(() => child.kill('SIGKILL'), 2000).unref();
+      resolve(r);
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!ready.test(out)) return;
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      // Peak RSS a moment after attaching, when the maps and ring buffer are mapped.
+      setTimeout(() => {
+        let rssMb = NaN;
+        try {
+          rssMb = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
+        } catch {
+          // exited
+        }
+        finish({ ms, rssMb });
+      }, 200);
+    });
+    child.on('exit', (code) => finish(`exited ${code}`));
+    child.on('error', (e) => finish(e.message));
+    setTimeout(() => finish('no header in 20 s'), 20000).unref();
+  });
+}
+
+async function best(cmd: string[], ready: RegExp): Promise<string> {
+  const rs: { ms: number; rssMb: number }[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const r = await measure(cmd, ready);
+    if (typeof r === 'string') return r;
+    rs.push(r);
+  }
+  const ms = Math.min(...rs.map((r) => r.ms));
+  const rss = Math.max(...rs.map((r) => r.rssMb));
+  return `${ms.toFixed(0).padStart(5)} ms ${rss.toFixed(1).padStart(6)} MB`;
+}
+
+const pick = process.argv.slice(2);
+console.log(`${'tool'.padEnd(12)} ${'bpfkit'.padEnd(20)} ${'libbpf-tools'.padEnd(20)} bcc`);
+for (const [name, flags, ready] of TOOLS) {
+  if (pick.length && !pick.includes(name)) continue;
+  const ours = await best([path.join(root, 'bin/bpfkit'), 'tools', name, ...flags], ready);
+  const lib = existsSync(`/usr/sbin/${name}`) ? await best(['stdbuf', '-oL', `/usr/sbin/${name}`, ...flags], ready) : 'not installed';
+  const bcc = existsSync(`/usr/sbin/${name}-bpfcc`) ? await best(['stdbuf', '-oL', `/usr/sbin/${name}-bpfcc`, ...flags], ready) : 'not installed';
+  console.log(`${name.padEnd(12)} ${ours.padEnd(20)} ${lib.padEnd(20)} ${bcc}`);
+}

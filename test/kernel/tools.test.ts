@@ -1,0 +1,264 @@
+/**
+ * `bpfkit tools` on controlled workloads: each tool reports exactly the execs, opens, exits, kills,
+ * syscalls and block I/Os made, and the same lines as libbpf-tools' version run beside it.
+ */
+
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hasCommand, inCi, repoRoot, reportSkip } from '../helpers/reference.js';
+import { kernelSkip } from './helpers/kernel.js';
+
+const why = await kernelSkip('bpfkit tools');
+
+interface Running {
+  ready: Promise<void>;
+  stop(): Promise<string>;
+}
+
+/** Starts a command; `ready` once its output matches `readyText` (plus a settle time for tools that attach after printing). */
+function start(cmd: string[], readyText: RegExp, settleMs = 0): Running {
+  const child: ChildProcessWithoutNullStreams = spawn(cmd[0], cmd.slice(1), { cwd: repoRoot });
+  let out = '';
+  let err = '';
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (readyText.test(out)) setTimeout(resolve, settleMs);
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    void exited.then(() => reject(new Error(`${cmd.join(' ')} exited before it was ready: ${err}`)));
+  });
+  return {
+    ready,
+    async stop() {
+      await new Promise((r) => setTimeout(r, 300));
+      child.kill('SIGINT');
+      await exited;
+      return out;
+    },
+  };
+}
+
+const ours = (tool: string, args: string[]): string[] => [process.execPath, '--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts'), 'tools', tool, ...args];
+/** libbpf-tools' binary, line-buffered so its lines arrive as they are printed. */
+const theirs = (tool: string, args: string[]): string[] => ['stdbuf', '-oL', `/usr/sbin/${tool}`, ...args];
+
+/** Whether libbpf-tools' `tool` can run here; prints why not (and in CI fails). */
+function reference(tool: string): boolean {
+  if (existsSync(`/usr/sbin/${tool}`) && hasCommand('stdbuf')) return true;
+  const msg = `libbpf-tools' ${tool} not installed (apt-get install libbpf-tools)`;
+  if (inCi()) throw new Error(msg);
+  reportSkip(`tools ${tool} reference`, msg);
+  return false;
+}
+
+/** Runs ours and (when present) libbpf-tools' tool around `work`; returns both outputs. */
+async function both(tool: string, args: string[], ready: RegExp, work: () => void | Promise<void>): Promise<{ ours: string; theirs?: string }> {
+  const a = start(ours(tool, args), ready);
+  const withRef = reference(tool);
+  const b = withRef ? start(theirs(tool, args), ready, 800) : undefined;
+  await Promise.all([a.ready, b?.ready]);
+  await work();
+  const [oa, ob] = await Promise.all([a.stop(), b?.stop()]);
+  return { ours: oa, ...(ob !== undefined ? { theirs: ob } : {}) };
+}
+
+/** Lines matching `re`, with columns `drop` (0-based, whitespace-split) removed. */
+function rows(out: string, re: RegExp, drop: number[] = []): string[] {
+  return out.split('\n').filter((l) => re.test(l)).map((l) => l.trim().split(/\s+/).filter((_, i) => !drop.includes(i)).join(' '));
+}
+
+describe.skipIf(why !== undefined)('bpfkit tools', () => {
+  it('execsnoop: one line per exec with its argv, the same as libbpf-tools', async () => {
+    const mark = `bpfkit-exec-${process.pid}`;
+    const r = await both('execsnoop', ['-q'], /PCOMM\s+PID\s+PPID\s+RET\s+ARGS/, () => {
+      for (let i = 0; i < 5; i++) spawnSync('/bin/true', [mark, `arg ${i}`]);
+      spawnSync(`/nonexistent-${mark}`, []);
+    });
+    const mine = r.ours.split('\n').filter((l) => l.includes(mark));
+    expect(mine).toHaveLength(5);
+    mine.forEach((l, i) => expect(l).toMatch(new RegExp(`^true\\s+\\d+\\s+${process.pid}\\s+0 "/bin/true" "${mark}" "arg ${i}" $`)));
+    if (r.theirs !== undefined) expect(r.ours.split('\n').filter((l) => l.includes(mark))).toEqual(r.theirs.split('\n').filter((l) => l.includes(mark)));
+  });
+
+  it('opensnoop -p: every open of a marker file and the failed ones, the same as libbpf-tools', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-tools-open-'));
+    try {
+      const file = path.join(dir, 'marker');
+      const r = await both('opensnoop', ['-p', String(process.pid)], /PID\s+COMM\s+FD\s+ERR\s+PATH/, () => {
+        for (let i = 0; i < 4; i++) closeSync(openSync(file, 'w'));
+        for (let i = 0; i < 3; i++) {
+          try {
+            openSync(`${file}-missing`, 'r');
+          } catch {
+            // ENOENT, counted as ERR 2
+          }
+        }
+      });
+      const mine = rows(r.ours, new RegExp(`${dir}/`));
+      expect(mine.filter((l) => l.endsWith(' marker') || l.endsWith(`${file}`))).toHaveLength(4);
+      expect(mine.filter((l) => / -1 2 \S+-missing$/.test(l))).toHaveLength(3);
+      for (const l of mine) expect(l.split(' ')[0]).toBe(String(process.pid));
+      if (r.theirs !== undefined) expect(mine).toEqual(rows(r.theirs, new RegExp(`${dir}/`)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exitsnoop: exit codes and signals of known children, the same as libbpf-tools (age aside)', async () => {
+    const pids: number[] = [];
+    const r = await both('exitsnoop', [], /PCOMM\s+PID\s+PPID\s+TID\s+AGE\(s\)\s+EXIT_CODE/, () => {
+      for (const code of [0, 3, 7]) pids.push(spawnSync('/bin/sh', ['-c', `exit ${code}`]).pid!);
+      pids.push(spawnSync('/bin/sh', ['-c', 'kill -9 $$']).pid!);
+    });
+    const re = new RegExp(`^sh\\s+(${pids.join('|')})\\s`);
+    const mine = rows(r.ours, re, [4]);
+    expect(mine).toEqual([
+      `sh ${pids[0]} ${process.pid} ${pids[0]} 0`,
+      `sh ${pids[1]} ${process.pid} ${pids[1]} code 3`,
+      `sh ${pids[2]} ${process.pid} ${pids[2]} code 7`,
+      `sh ${pids[3]} ${process.pid} ${pids[3]} signal 9 (Killed)`,
+    ]);
+    if (r.theirs !== undefined) expect(mine).toEqual(rows(r.theirs, re, [4]));
+  });
+
+  it('killsnoop -p: each kill() with its signal, target and result, the same as libbpf-tools (time aside)', async () => {
+    const target = spawn('/bin/sleep', ['30']);
+    try {
+      const r = await both('killsnoop', ['-p', String(process.pid)], /TIME\s+PID\s+COMM\s+SIG\s+TPID\s+RESULT/, () => {
+        for (let i = 0; i < 4; i++) process.kill(target.pid!, 0);
+        try {
+          process.kill(4194000, 0);
+        } catch {
+          // ESRCH: RESULT -3
+        }
+      });
+      // TIME aside; COMM is 16 wide and may hold spaces ("node (vitest 1)"); only the workload's targets.
+      const pick = (out: string): string[] => out.split('\n').map((l) => /^\S+ (\d+)\s+.{16} (\S+)\s+(\d+)\s+(-?\d+)\s*$/.exec(l))
+        .filter((m): m is RegExpExecArray => !!m && m[1] === String(process.pid) && [String(target.pid), '4194000'].includes(m[3]))
+        .map((m) => `${m[1]} ${m[2]} ${m[3]} ${m[4]}`);
+      const mine = pick(r.ours);
+      expect(mine).toEqual([...Array.from({ length: 4 }, () => `${process.pid} 0 ${target.pid} 0`), `${process.pid} 0 4194000 -3`]);
+      if (r.theirs !== undefined) expect(mine).toEqual(pick(r.theirs));
+    } finally {
+      target.kill();
+    }
+  });
+
+  it('syscount -p: a child\'s 1000 getppid() calls, as libbpf-tools counts them', async (ctx) => {
+    const py = '/usr/bin/python3';
+    if (!existsSync(py)) {
+      reportSkip('syscount', `${py} not found`);
+      ctx.skip();
+      return;
+    }
+    const child = spawn(py, ['-c', 'import os, sys\nsys.stdin.readline()\nfor _ in range(1000): os.getppid()\nprint("done", flush=True)\nsys.stdin.readline()']);
+    try {
+      const done = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+      const r = await both('syscount', ['-p', String(child.pid)], /Tracing syscalls/, async () => {
+        child.stdin.write('go\n');
+        await done;
+      });
+      const count = (out: string): number => Number(/^getppid\s+(\d+)$/m.exec(out)?.[1]);
+      expect(r.ours).toMatch(/^SYSCALL\s+COUNT$/m);
+      expect(count(r.ours)).toBe(1000);
+      if (r.theirs !== undefined) expect(count(r.theirs)).toBe(1000);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('biolatency: every direct write of dd in the histogram, drawn as libbpf-tools draws it', async (ctx) => {
+    const fsType = execFileSync('stat', ['-f', '-c', '%T', repoRoot], { encoding: 'utf8' }).trim();
+    if (!hasCommand('dd') || fsType === 'tmpfs' || fsType === 'overlayfs') {
+      reportSkip('biolatency', `needs dd and a block-backed file system (the repo is on ${fsType})`);
+      ctx.skip();
+      return;
+    }
+    const file = path.join(repoRoot, `.bpfkit-biolatency-${process.pid}`);
+    try {
+      const r = await both('biolatency', [], /Tracing block device I\/O/, () => {
+        execFileSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=4k', 'count=200', 'oflag=direct,sync'], { stdio: 'ignore' });
+      });
+      const total = (out: string): number => [...out.matchAll(/^\s+\d+ -> \d+\s+: (\d+)\s+\|[* ]+\|$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+      expect(r.ours).toMatch(/^ {5}usecs {15}: count {4}distribution$/m);
+      expect(r.ours).toMatch(/^ {9}0 -> 1 {10}: \d+/m);
+      // Other processes write too, so at least the workload's 200 (and the same order as libbpf-tools' count).
+      expect(total(r.ours)).toBeGreaterThanOrEqual(200);
+      if (r.theirs !== undefined) {
+        expect(total(r.theirs)).toBeGreaterThanOrEqual(200);
+        expect(Math.abs(total(r.ours) - total(r.theirs))).toBeLessThanOrEqual(Math.max(20, total(r.theirs) / 5));
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('runqlat -p: at least one run queue wait per sleep of a child, as libbpf-tools counts', async (ctx) => {
+    const py = '/usr/bin/python3';
+    if (!existsSync(py)) {
+      reportSkip('runqlat', `${py} not found`);
+      ctx.skip();
+      return;
+    }
+    const child = spawn(py, ['-c', 'import sys, time\nsys.stdin.readline()\nfor _ in range(50): time.sleep(0.002)\nprint("done", flush=True)\nsys.stdin.readline()']);
+    try {
+      const done = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+      const r = await both('runqlat', ['-p', String(child.pid)], /Tracing run queue latency/, async () => {
+        child.stdin.write('go\n');
+        await done;
+      });
+      const total = (out: string): number => [...out.matchAll(/^\s+\d+ -> \d+\s+: (\d+)\s+\|[* ]+\|$/gm)].reduce((s, m) => s + Number(m[1]), 0);
+      expect(r.ours).toMatch(/^ {5}usecs {15}: count {4}distribution$/m);
+      expect(total(r.ours)).toBeGreaterThanOrEqual(50);
+      // Each sleep is one wakeup; a few more come from the interpreter's start and the pipe reads.
+      expect(total(r.ours)).toBeLessThanOrEqual(80);
+      if (r.theirs !== undefined) expect(Math.abs(total(r.ours) - total(r.theirs))).toBeLessThanOrEqual(10);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('tcpstates -L: a loopback connection\'s server-side states, the same as libbpf-tools (MS aside)', async () => {
+    const net = await import('node:net');
+    const server = net.createServer((sock) => sock.end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const r = await both('tcpstates', ['-L', String(port)], /SKADDR\s+PID\s+COMM/, async () => {
+        for (let i = 0; i < 2; i++) {
+          await new Promise<void>((resolve) => {
+            const c = net.connect(port, '127.0.0.1');
+            c.on('close', () => resolve());
+            c.on('data', () => undefined);
+          });
+        }
+        await new Promise((res) => setTimeout(res, 200));
+      });
+      // SKADDR PID COMM LADDR LPORT RADDR RPORT OLD -> NEW, without MS (the two tools time their own probes).
+      const pick = (out: string): string[] => out.split('\n').filter((l) => new RegExp(`127\\.0\\.0\\.1\\s+${port}\\s`).test(l)).map((l) => l.replace(/\s+\S+\s*$/, '').replace(/^(\S+\s+\S+\s+).{10}/, '$1'));
+      const mine = pick(r.ours);
+      // Per connection: the accepted socket becomes ESTABLISHED (from SYN_RECV), then closes.
+      expect(mine.filter((l) => /SYN_RECV\s+-> ESTABLISHED/.test(l))).toHaveLength(2);
+      expect(mine.filter((l) => /-> CLOSE\s*$/.test(l)).length).toBeGreaterThanOrEqual(2);
+      if (r.theirs !== undefined) expect(mine).toEqual(pick(r.theirs));
+    } finally {
+      server.close();
+    }
+  });
+
+  it('bad flags give a usage error, not a stack trace', () => {
+    const r = spawnSync(ours('opensnoop', ['-p', 'abc'])[0], ours('opensnoop', ['-p', 'abc']).slice(1), { cwd: repoRoot, encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe("opensnoop: invalid pid: abc\nTry 'bpfkit tools opensnoop --help'.\n");
+    const u = spawnSync(ours('nosuchtool', [])[0], ours('nosuchtool', []).slice(1), { cwd: repoRoot, encoding: 'utf8' });
+    expect(u.status).toBe(1);
+    expect(u.stderr).toMatch(/^bpfkit tools: unknown tool 'nosuchtool'/);
+  });
+});
