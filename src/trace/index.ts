@@ -1,11 +1,4 @@
-/** The trace language (bpftrace's), compiled by bpfkit: parser, compiler to eBPF specs, value types, output formatting and a VM runner (the kernel runtime is `src/trace/runtime.ts`, Node only). */
-export * from './ast.js';
-export * from './types.js';
-export { TraceError, renderDiagnostic } from './errors.js';
-export { parseProgram } from './parser.js';
-export { compileTrace, compileAst, STACK_MAP, type CompileOptions, type CompiledProgram, type CompiledProbe, type EventDesc, type MapInfo, type ResolvedProbe, type TypeProvider } from './compiler.js';
-export { runTraceInVm, type VmProbeEvent, type VmTraceOptions, type VmTraceResult } from './vm-runner.js';
-export { dumpMap, resolveStacks } from './map-dump.js';
-export * as format from './format/index.js';
+/** The trace language (bpftrace's), compiled by bpfkit: the browser-safe core, and bcc-style attach/until/maps over the kernel runtime (Node). */
+export * from './core.js';
 // bpfkit/trace's library API: compile/attach/until, typed maps and events, the same program in the VM.
 export * from './api.js';

@@ -4,7 +4,7 @@ import { EditorState } from '@codemirror/state';
 import { basicSetup } from 'codemirror';
 import { setDiagnostics } from '@codemirror/lint';
 import { BpfkitError, ebpf } from '../../src/index.js';
-import { compileTrace, runTraceInVm, TraceError, type CompiledProgram } from '../../src/trace/index.js';
+import { compileTrace, runTraceInVm, TraceError, type CompiledProgram } from '../../src/trace/core.js';
 import { writeFragment, type PageState } from './fragment.js';
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
