@@ -116,8 +116,8 @@ async function main(): Promise<void> {
       if (r.check === 'stdout') check = t.out.trim() === b.out.trim() ? 'same count' : `DIFFERENT: ${t.out.trim()} vs ${b.out.trim()}`;
       else if (r.check === 'files') check = sameFile(out('tcpdump'), out('bpfkit')) ? 'same file' : 'DIFFERENT FILES';
       else {
-        // A packet's first line starts at the margin; -v continuation lines are indented.
-        const firsts = (o: string): string[] => o.split('\n').filter((l) => l !== '' && !/^\s/.test(l));
+        // A packet's first line starts with its time stamp; continuation lines (-v details, payload text) do not.
+        const firsts = (o: string): string[] => o.split('\n').filter((l) => /^\d\d:\d\d:\d\d\.\d+ /.test(l));
         const tl = firsts(t.out);
         const bl = firsts(b.out);
         const same = tl.filter((l, j) => l === bl[j]).length;
