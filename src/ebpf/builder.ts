@@ -5,7 +5,7 @@ import { UsageError } from '../util/index.js';
 import {
   ALU_OPS, BPF_ABS, BPF_ALU, BPF_ALU64, BPF_ATOMIC, BPF_B, BPF_CALL, BPF_CMPXCHG, BPF_DW, BPF_END, BPF_EXIT, BPF_FETCH,
   BPF_H, BPF_IND, BPF_JA, BPF_JCOND, BPF_JMP, BPF_JMP32, BPF_LD, BPF_LDX, BPF_LOAD_ACQ, BPF_MEM, BPF_MEMSX,
-  BPF_NEG, BPF_PSEUDO_CALL, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_ST, BPF_STORE_REL,
+  BPF_NEG, BPF_PSEUDO_CALL, BPF_PSEUDO_FUNC, BPF_PSEUDO_KFUNC_CALL, BPF_PSEUDO_MAP_FD, BPF_PSEUDO_MAP_VALUE, BPF_ST, BPF_STORE_REL,
   BPF_STX, BPF_TO_BE, BPF_W, BPF_X, BPF_XCHG, JMP_COND_OPS, LDDW, helperId,
 } from './opcodes.js';
 
@@ -178,6 +178,10 @@ export class ProgramBuilder {
   ldMap(dst: Reg, name: string): this {
     return this.push({ code: LDDW, dst: dst.reg, src: BPF_PSEUDO_MAP_FD, off: 0, imm: 0, imm64: 0n, ref: name });
   }
+  /** `dst = &subprogram` (BPF_PSEUDO_FUNC): a callback for bpf_loop / for_each_map_elem, its label resolved at build. */
+  ldFunc(dst: Reg, to: Target): this {
+    return this.push({ code: LDDW, dst: dst.reg, src: BPF_PSEUDO_FUNC, off: 0, imm: 0, imm64: 0n }, to, 'imm');
+  }
   /** `dst = &map[name].value[offset]` (BPF_PSEUDO_MAP_VALUE), bound by name at load. */
   ldMapValue(dst: Reg, name: string, offset = 0): this {
     return this.push({ code: LDDW, dst: dst.reg, src: BPF_PSEUDO_MAP_VALUE, off: 0, imm: 0, imm64: BigInt(offset >>> 0) << 32n, ref: name });
@@ -244,11 +248,13 @@ export class ProgramBuilder {
       if (!it.target) return insn;
       const to = this.labels.get(it.target.label);
       if (to === undefined) throw new UsageError('E_EBPF_BUILD_LABEL', `unknown label "${it.target.label}"`, { position: { insn: i } });
-      const delta = to - s;
+      // Relative to the next slot, as a call is; a BPF_PSEUDO_FUNC lddw counts from its first slot + 1.
+      const delta = to - (insn.code === LDDW ? s - 1 : s);
       if (it.target.field === 'off' && (delta < -32768 || delta > 32767)) {
         throw new UsageError('E_EBPF_BUILD_RANGE', `label "${it.target.label}" too far for a 16-bit offset`, { position: { insn: i } });
       }
       insn[it.target.field] = delta;
+      if (insn.code === LDDW) insn.imm64 = BigInt(delta >>> 0);
       return insn;
     });
   }

@@ -4,7 +4,7 @@
  */
 
 import { MapType, ProgType, ProgramBuilder, R0, R1, R2, R3, R4, R5, R6, R8, R9, R10, BPF_NOEXIST } from '../ebpf/index.js';
-import type { Insn, MapSpec, ProgramSpec, Reg } from '../ebpf/index.js';
+import type { MapSpec, ProgramSpec, Reg } from '../ebpf/index.js';
 import type { Expr, Loc, MacroDef, Probe, Program, Stmt, TypeSpec } from './ast.js';
 import { TraceError } from './errors.js';
 import { parseProgram } from './parser.js';
@@ -134,8 +134,6 @@ const MAP_DECL_TYPES: Record<string, number> = {
 
 /** A hidden variable: set when `return` runs inside a map walk's callback. */
 const RET_FLAG = '$__return';
-/** Marks the placeholder of a BPF_PSEUDO_FUNC lddw until the builder's output is patched. */
-const FUNC_MARK = 0x7ace;
 
 /** Functions and builtins of the language that a macro of another arity does not shadow. */
 const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf', 'print', 'printf', 'count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'len', 'strlen', 'delete', 'has_key', 'ksym', 'usym', 'kaddr', 'uaddr', 'ntop', 'pton', 'strftime', 'time', 'exit', 'clear', 'zero']);
@@ -529,10 +527,9 @@ class ProbeCodegen {
     });
   }
 
-  /** `dst = &subprogram` (lddw with BPF_PSEUDO_FUNC): emitted as a marked local call, rewritten after build. */
+  /** `dst = &subprogram` (lddw with BPF_PSEUDO_FUNC). */
   private ldFunc(dst: Reg, label: string): void {
-    this.b.callLocal(label);
-    this.b.raw({ code: 0x05, dst: dst.reg, src: 0, off: 0, imm: FUNC_MARK });
+    this.b.ldFunc(dst, label);
   }
 
   /** Copies a value of type `src` at pointer `ptr` into scratch `dstOff` as type `dst`. */
@@ -2821,21 +2818,6 @@ function parseAddress(text: string): number[] | undefined {
   return all.flatMap((w) => [w >> 8, w & 0xff]);
 }
 
-/** Rewrites each marked `call local; ja` pair into `lddw dst, subprogram` (BPF_PSEUDO_FUNC, same slot count). */
-function patchFuncRefs(insns: Insn[]): Insn[] {
-  const out: Insn[] = [];
-  for (let i = 0; i < insns.length; i++) {
-    const n = insns[i + 1];
-    if (n && n.code === 0x05 && n.imm === FUNC_MARK) {
-      out.push({ code: 0x18, dst: n.dst, src: 4, off: 0, imm: insns[i].imm, imm64: BigInt(insns[i].imm >>> 0) });
-      i++;
-      continue;
-    }
-    out.push(insns[i]);
-  }
-  return out;
-}
-
 function programTypeFor(provider: string): number {
   switch (provider) {
     case 'tracepoint': return ProgType.BPF_PROG_TYPE_TRACEPOINT;
@@ -2928,7 +2910,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
   units.forEach((u, i) => {
     const g = new ProbeCodegen(c, u.probe, u.vars, i);
     g.compileBody(u.block.body, u.block.predicate);
-    const insns = pruneUnreachable(patchFuncRefs(g.b.build()));
+    const insns = pruneUnreachable(g.b.build());
     scratchMaps.push({ name: g.scratchMap, type: MapType.BPF_MAP_TYPE_PERCPU_ARRAY, keySize: 4, valueSize: Math.max(8, Math.ceil(g.scratchMax / 8) * 8), maxEntries: 1 });
     probes.push({
       probe: u.probe,
