@@ -20,6 +20,7 @@ const FLAGS: FlagSpec[] = [
   { names: ['--json'], key: 'json' },
   { names: ['--section'], key: 'section', value: true },
   { names: ['--license'], key: 'license', value: true },
+  { names: ['--kernel'], key: 'kernel' },
 ];
 
 /** Map flags by their kernel names (`rdonly_prog` = BPF_F_RDONLY_PROG...). */
@@ -54,13 +55,55 @@ export function parseMapFlag(text: string, index: number): MapSpec {
   return { name: `map${index}`, type, keySize: num(parts[1], 'key size'), valueSize: num(parts[2], 'value size'), maxEntries: num(parts[3], 'max entries'), flags };
 }
 
+/** lddw with src 1 (map fd) or 2 (map value) and imm k, as raw programs write them, named for the loader: the k-th map. */
+function nameMapRefs(spec: ProgramSpec): ProgramSpec {
+  const maps = spec.maps ?? [];
+  const insns = spec.insns.map((insn, i) => {
+    if (insn.code !== 0x18 || insn.ref !== undefined || (insn.src !== 1 && insn.src !== 2)) return insn;
+    const m = maps[insn.imm];
+    if (!m) throw new UsageError('E_USAGE', `instruction ${i}: lddw refers to map ${insn.imm}, but only ${maps.length} --map were given`);
+    return { ...insn, ref: m.name };
+  });
+  return { ...spec, insns };
+}
+
+/** `--kernel`: the kernel's verdict, with its log and bpfkit's explanation side by side when it refuses. */
+async function verifyInKernel(spec: ProgramSpec, json: boolean, io: Parameters<Command['run']>[1]): Promise<number> {
+  const { openKernel, VerifierError: KernelVerifierError } = await import('../kernel/index.js');
+  const kernel = await openKernel();
+  let ours: { accepted: true; processed: number } | { accepted: false; error: VerifierError };
+  try {
+    ours = { accepted: true, processed: verify(spec, { maps: spec.maps }).processed };
+  } catch (e) {
+    if (!(e instanceof VerifierError)) throw e;
+    ours = { accepted: false, error: e };
+  }
+  try {
+    kernel.load(nameMapRefs(spec), { logLevel: 1 }).close();
+  } catch (e) {
+    if (!(e instanceof KernelVerifierError)) throw e;
+    if (json) {
+      io.stdout(JSON.stringify({ kernel: { accepted: false, errno: e.errno, log: e.log }, bpfkit: ours.accepted ? ours : { accepted: false, error: ours.error.toJSON() } }) + '\n');
+    } else {
+      io.stderr(`bpfkit ebpf verify: the kernel rejects it\n${e.explain()}\n`);
+    }
+    return 1;
+  }
+  if (json) io.stdout(JSON.stringify({ kernel: { accepted: true }, bpfkit: ours.accepted ? ours : { accepted: false, error: ours.error.toJSON() } }) + '\n');
+  else {
+    io.stdout('kernel: accepted\n');
+    io.stdout(ours.accepted ? `bpfkit: accepted (processed ${ours.processed} insns)\n` : `bpfkit: rejected (a difference from the kernel: please report it)\n${ours.error.explain()}\n`);
+  }
+  return 0;
+}
+
 /** `bpfkit ebpf verify`. */
 export const ebpfVerifyCommand: Command = {
   name: ['ebpf', 'verify'],
   summary: 'verify an eBPF program as the kernel verifier would, and explain a rejection',
   help: `usage: bpfkit ebpf verify [--type TYPE] [--attach-type NAME] [--unpriv] [--strict-alignment]
        [--any-alignment] [--sleepable] [--map TYPE:KEYSIZE:VALUESIZE:MAXENTRIES[:FLAG,...]]...
-       [--log-level 0|1|2] [--json] [--section NAME] PROGRAM
+       [--log-level 0|1|2] [--json] [--kernel] [--section NAME] PROGRAM
 
 Runs bpfkit's verifier (the kernel's rules, no root needed) on PROGRAM: raw 8-byte
 instruction slots, hex, llvm or bpf_conformance assembly, or an ELF object (--section
@@ -77,6 +120,8 @@ picks the program; its maps come from the object).
                  names; flags by kernel name: rdonly_prog, wronly_prog, no_prealloc...
   --log-level    1: the kernel-style log of every path; 2: with the state after every instruction
   --json         print the verdict as JSON
+  --kernel       also load it into the running kernel (root): print both verdicts, and when the
+                 kernel refuses, its log beside bpfkit's explanation; the exit status is the kernel's
 
 Exit status: 0 accepted, 1 rejected (the reason on stderr), 2 usage error.`,
   async run(argv, io) {
@@ -113,6 +158,12 @@ Exit status: 0 accepted, 1 rejected (the reason on stderr), 2 usage error.`,
     const attach = attachName ? byKernelName(AttachType, 'BPF_', attachName, 'attach type') : spec.expectedAttachType;
     const logLevel = Number(flagString(args, 'log') ?? '0') as 0 | 1 | 2;
     const json = flagSet(args, 'json');
+    if (flagSet(args, 'kernel')) {
+      if (flagSet(args, 'unpriv') || flagSet(args, 'strict') || flagSet(args, 'any') || flagSet(args, 'sleepable')) {
+        throw new UsageError('E_USAGE', '--kernel loads as root with default flags: drop --unpriv, --strict-alignment, --any-alignment and --sleepable');
+      }
+      return verifyInKernel({ ...spec, type: type as ProgType, ...(attach !== undefined ? { expectedAttachType: attach } : {}) }, json, io);
+    }
     try {
       const r = verify(spec, {
         type, expectedAttachType: attach, unprivileged: flagSet(args, 'unpriv'), sleepable: flagSet(args, 'sleepable'),

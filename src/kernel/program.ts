@@ -10,7 +10,8 @@ import { cString } from './map.js';
 import type { KernelMap } from './map.js';
 import { Errno, SyscallError, isErrno } from './sys.js';
 import type { Sys } from './sys.js';
-import { VerifierError } from './verifier-error.js';
+import { VerifierError, type VerifierExplanation } from './verifier-error.js';
+import { VerifierError as BpfkitVerifierError, verify } from '../ebpf/verifier/index.js';
 
 /** lddw pseudo sources (the `src` register field of a `lddw`). */
 const BPF_PSEUDO_MAP_FD = 1;
@@ -29,6 +30,11 @@ export interface ProgramLoadOptions {
   progFlags?: number;
   attachBtfId?: number;
   attachProgFd?: number;
+  /**
+   * When the kernel refuses the program, also run bpfkit's verifier on it and attach its explanation to the
+   * {@link VerifierError} (`explanation`, `explain()`), so the kernel's log and ours are read side by side. Default true.
+   */
+  explain?: boolean;
   /** A loaded BTF (BPF_BTF_LOAD fd) the spec's func_info and line_info refer to: sent with them, so global functions and callbacks load and the log names source lines. */
   btfFd?: number;
 }
@@ -105,19 +111,24 @@ export class KernelProgram implements BpfProgram {
         lineInfo: lineInfo ? sys.addressOf(lineInfo) : 0n, lineInfoCnt: (lineInfo?.length ?? 0) / 16,
       }));
 
-    if (options.logLevel) {
-      const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf));
-      return new KernelProgram(sys, fd, spec, maps, ownedMaps, log);
-    }
     try {
-      return new KernelProgram(sys, attempt(0), spec, maps, ownedMaps);
-    } catch (first) {
-      if (!(first instanceof SyscallError) || first.errno === Errno.EPERM || first.errno === Errno.EBADF) {
-        throw first instanceof BpfkitError ? first.withContext(`load program "${spec.name}"`) : first;
+      if (options.logLevel) {
+        const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf));
+        return new KernelProgram(sys, fd, spec, maps, ownedMaps, log);
       }
-      const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf));
-      // Loaded on the second try (a transient failure): keep it.
-      return new KernelProgram(sys, fd, spec, maps, ownedMaps);
+      try {
+        return new KernelProgram(sys, attempt(0), spec, maps, ownedMaps);
+      } catch (first) {
+        if (!(first instanceof SyscallError) || first.errno === Errno.EPERM || first.errno === Errno.EBADF) {
+          throw first instanceof BpfkitError ? first.withContext(`load program "${spec.name}"`) : first;
+        }
+        const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf));
+        // Loaded on the second try (a transient failure): keep it.
+        return new KernelProgram(sys, fd, spec, maps, ownedMaps);
+      }
+    } catch (e) {
+      if (e instanceof VerifierError && options.explain !== false) e.explanation = explainWithBpfkit(spec, maps, options.btfFd !== undefined);
+      throw e;
     }
   }
 
@@ -240,6 +251,22 @@ function copyOf(b: Uint8Array): Uint8Array {
   const c = newBytes(b.length);
   c.set(b);
   return c;
+}
+
+/**
+ * bpfkit's verifier on a program the kernel refused, with the maps it was bound to. Without the BTF the
+ * kernel had, global functions are verified as static ones: the explanation is then best effort.
+ */
+function explainWithBpfkit(spec: ProgramSpec, maps: ReadonlyMap<string, KernelMap>, withBtf: boolean): VerifierExplanation | undefined {
+  const mapSpecs = [...maps.values()].map((m) => m.spec);
+  try {
+    verify(withBtf ? spec : { ...spec, funcInfo: undefined, lineInfo: undefined }, { maps: mapSpecs });
+    return { verdict: 'accepted' };
+  } catch (e) {
+    if (e instanceof BpfkitVerifierError) return { verdict: 'rejected', error: e };
+    // Our verifier failing on its own is no reason to hide the kernel's verdict.
+    return undefined;
+  }
 }
 
 /** Runs a load with a log buffer, growing it on ENOSPC; throws a VerifierError when the log says why. */

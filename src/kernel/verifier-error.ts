@@ -1,6 +1,10 @@
 /** `VerifierError`: the kernel verifier's rejection as one line, the full log on request, and a hint where we know one. */
 
 import { ValidationError } from '../util/index.js';
+import type { VerifierError as BpfkitVerifierError } from '../ebpf/verifier/index.js';
+
+/** What bpfkit's own verifier says of a program the kernel refused: its explanation, or that it accepts it (a gap to report). */
+export type VerifierExplanation = { readonly verdict: 'rejected'; readonly error: BpfkitVerifierError } | { readonly verdict: 'accepted' };
 
 /** Known verifier messages and what they usually mean, matched in order against the summary line. */
 const verifierHints: readonly (readonly [RegExp, string])[] = [
@@ -72,6 +76,9 @@ export class VerifierError extends ValidationError {
   /** The source line the log quotes last before the error (programs loaded with BTF line info). */
   readonly source: { file: string; line: number; text: string } | undefined;
 
+  /** bpfkit's verifier on the same program, when the loader ran it (see `KernelProgram.load`'s `explain`). */
+  explanation: VerifierExplanation | undefined;
+
   constructor(program: string, log: string, errno: number) {
     const { summary, insn, source } = summarizeVerifierLog(log);
     // The position adds file and line; the message quotes the source itself.
@@ -84,5 +91,20 @@ export class VerifierError extends ValidationError {
     this.log = log;
     this.errno = errno;
     this.program = program;
+  }
+
+  /**
+   * The kernel's verdict and bpfkit's side by side: the kernel's error line and the log lines before it,
+   * then bpfkit's explanation (the instructions that made the register what it was, and a hint).
+   */
+  explain(logLines = 12): string {
+    const lines = this.log.trimEnd().split('\n');
+    const out = [`kernel verifier (errno ${this.errno}):`, ...lines.slice(-logLines).map((l) => `  ${l}`)];
+    if (this.explanation?.verdict === 'rejected') {
+      out.push('bpfkit verifier:', ...this.explanation.error.explain().split('\n').map((l) => `  ${l}`));
+    } else if (this.explanation?.verdict === 'accepted') {
+      out.push('bpfkit verifier: accepts this program (a difference from the kernel: please report it)');
+    }
+    return out.join('\n');
   }
 }
