@@ -217,15 +217,16 @@ const TOOLS: Record<string, Tool> = {
   },
   biolatency: {
     summary: 'summarize block device I/O latency as a histogram',
-    usage: 'biolatency [-D] [-m] [-Q] [-T] [interval] [count]',
+    usage: 'biolatency [-D] [-m] [-Q] [-T] [-d DISK] [interval] [count]',
     flags: [
       { short: 'D', long: 'disk', help: 'print a histogram per disk device' },
+      { short: 'd', long: 'disk-name', value: true, help: 'trace this disk only' },
       { short: 'm', long: 'milliseconds', help: 'millisecond histogram' },
       { short: 'Q', long: 'queued', help: 'include OS queued time in I/O time' },
       { short: 'T', long: 'timestamp', help: 'include timestamp on output' },
     ],
     template: (o) => ({
-      FILTER: '1',
+      FILTER: o.has('disk-name') ? `args.dev == ${diskDev(String(o.get('disk-name')))}` : '1',
       START: o.has('queued') ? 'block_rq_insert' : 'block_rq_issue',
       KEY: o.has('disk') ? 'args.dev' : '0',
       UNIT: o.has('milliseconds') ? '1000000' : '1000',
@@ -236,12 +237,10 @@ const TOOLS: Record<string, Tool> = {
       out('\n');
       if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
       for (const e of await t.maps.get('@lat').entries()) {
-        if (o.has('disk')) {
-          const dev = Number(e.key[0]);
-          out(`disk = ${diskName(dev)}\n`);
-        }
-        out(log2Hist(e, o.has('milliseconds') ? 'msecs' : 'usecs'));
+        // libbpf-tools' print_log2_hists: a blank line (after `disk = NAME<tab>` with -D) before each histogram.
+        if (o.has('disk')) out(`\ndisk = ${diskName(Number(e.key[0]))}\t`);
         out('\n');
+        out(log2Hist(e, o.has('milliseconds') ? 'msecs' : 'usecs'));
       }
       await t.maps.get('@lat').clear();
     },
@@ -321,6 +320,18 @@ function diskName(dev: number): string {
   } catch {
     return `${major}:${minor}`;
   }
+}
+
+/** A disk's kernel dev_t (major << 20 | minor, as the block tracepoints report it) from its name in /sys/class/block. */
+function diskDev(name: string): number {
+  let text: string;
+  try {
+    text = require_fs().readFileSync(`/sys/class/block/${name.replace(/^\/dev\//, '')}/dev`, 'utf8');
+  } catch {
+    throw new UsageError(`invalid disk name: ${name}`);
+  }
+  const [major, minor] = text.trim().split(':').map(Number);
+  return major * 2 ** 20 + minor;
 }
 
 let fsMod: typeof import('node:fs') | undefined;
