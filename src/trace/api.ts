@@ -67,7 +67,9 @@ export type MapValue =
   | Plain[]
   | { [field: string]: Plain }
   | HistogramData
-  | { kind: 'stats'; count: bigint; total: bigint; average: bigint };
+  | { kind: 'stats'; count: bigint; total: bigint; average: bigint }
+  /** A `tseries()` value: each interval's start (boot-clock nanoseconds) and value, oldest first. */
+  | { kind: 'tseries'; intervalNs: bigint; points: { startNs: bigint; value: bigint }[] };
 
 /** One map entry as data: the key's parts (empty for a scalar map) and the value. */
 export interface MapEntryData {
@@ -131,6 +133,12 @@ function aggValue(a: AggValue): MapValue {
         })),
       };
     }
+    case 'tseries':
+      return {
+        kind: 'tseries',
+        intervalNs: a.args.intervalNs,
+        points: [...a.points].sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([e, v]) => ({ startNs: e * a.args.intervalNs, value: a.signed ? BigInt.asIntN(64, v) : v })),
+      };
   }
 }
 

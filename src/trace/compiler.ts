@@ -10,8 +10,8 @@ import { TraceError } from './errors.js';
 import { parseProgram } from './parser.js';
 import { errnoNumber } from './errno.js';
 import { pruneUnreachable } from './prune.js';
-import { DEFAULT_STRLEN, T, sizeOf, tupleType, typeName } from './types.js';
-import type { AggKind, Field, TraceType } from './types.js';
+import { DEFAULT_STRLEN, T, aggValueSize, sizeOf, tupleType, typeName } from './types.js';
+import type { AggKind, Field, TSeriesAgg, TSeriesArgs, TraceType } from './types.js';
 
 /** What the compiler knows about one attach point after probe expansion. */
 export interface ResolvedProbe {
@@ -68,6 +68,8 @@ export interface MapInfo {
   /** hist/lhist store one entry per bucket: the key ends in a u64 bucket index (u32 index in an array). */
   bucketed: boolean;
   lhist?: { min: bigint; max: bigint; step: bigint };
+  /** tseries stores one entry per interval slot (interval number % num_intervals), like a histogram's buckets. */
+  tseries?: TSeriesArgs;
   /** Declared with `let @m = hash(N)` and such. */
   declared?: string;
   maxEntries: number;
@@ -136,7 +138,7 @@ const MAP_DECL_TYPES: Record<string, number> = {
 const RET_FLAG = '$__return';
 
 /** Functions and builtins of the language that a macro of another arity does not shadow. */
-const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf', 'print', 'printf', 'count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'len', 'strlen', 'delete', 'has_key', 'ksym', 'usym', 'kaddr', 'uaddr', 'ntop', 'pton', 'strftime', 'time', 'exit', 'clear', 'zero']);
+const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf', 'print', 'printf', 'count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'len', 'strlen', 'delete', 'has_key', 'ksym', 'usym', 'kaddr', 'uaddr', 'ntop', 'pton', 'strftime', 'time', 'exit', 'clear', 'zero', 'tseries']);
 
 /** Functions that are statements (no value). */
 const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time', 'join', 'debugf']);
@@ -145,7 +147,8 @@ const JOIN_ARGS = 16;
 const JOIN_STRLEN = 256;
 
 
-const AGG_FUNCS = new Set(['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist']);
+const AGG_FUNCS = new Set(['count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist', 'tseries']);
+const TSERIES_AGGS: ReadonlySet<string> = new Set(['avg', 'max', 'min', 'sum']);
 
 function isMem(t: TraceType): boolean {
   return t.kind === 'string' || t.kind === 'tuple' || t.kind === 'record' || t.kind === 'buffer' || t.kind === 'array' || t.kind === 'inet' || t.kind === 'macaddr';
@@ -808,6 +811,10 @@ class ProbeCodegen {
   private aggregate(m: Extract<Expr, { kind: 'map' }>, info: MapInfo, call: Extract<Expr, { kind: 'call' }>): void {
     const b = this.b;
     const agg = call.name as AggKind;
+    if (agg === 'tseries') {
+      this.tseriesUpdate(m, info, call);
+      return;
+    }
     // The increment (r7-free: kept in a stack slot across the key build and the lookup).
     const incSlot = this.tempSlot(call.loc);
     if (agg === 'count') b.mov64(R0, 1);
@@ -917,6 +924,103 @@ class ProbeCodegen {
       default:
         throw new TraceError('E_TRACE_TYPE', `aggregation ${agg} is not supported`);
     }
+  }
+
+  /**
+   * `@m[k] = tseries(v, interval, n[, agg])`: the slot of interval number e = now / interval is e % n; a slot that
+   * holds an older interval starts over. Per-CPU map, so plain loads and stores; user space reduces the CPUs.
+   * Value: { value, meta, interval number + 1 } with meta the write time (last value wins), the count (avg) or "set" (min/max).
+   */
+  private tseriesUpdate(m: Extract<Expr, { kind: 'map' }>, info: MapInfo, call: Extract<Expr, { kind: 'call' }>): void {
+    const b = this.b;
+    const ts = info.tseries!;
+    const valSlot = this.tempSlot(call.loc);
+    const nowSlot = this.tempSlot(call.loc);
+    const epochSlot = this.tempSlot(call.loc);
+    this.scalar(call.args[0]);
+    b.st(64, R10, valSlot, R0);
+    // The boot clock: user space turns interval numbers back into wall-clock times with the boot time.
+    b.call('ktime_get_boot_ns');
+    b.st(64, R10, nowSlot, R0);
+    b.lddw(R1, ts.intervalNs);
+    b.div64(R0, R1);
+    // Interval numbers are stored plus one: 0 marks a slot never written (interval 0 is real on the boot clock).
+    b.add64(R0, 1);
+    b.st(64, R10, epochSlot, R0);
+    b.lddw(R1, BigInt(ts.numIntervals));
+    b.mod64(R0, R1);
+    let keyOff: number;
+    if (info.keyType) {
+      const keySize = this.c.bpfKeySize(info);
+      keyOff = this.scratch(keySize, m.loc);
+      // The slot number waits on the stack while the key is built.
+      const slotSlot = this.tempSlot(call.loc);
+      b.st(64, R10, slotSlot, R0);
+      const inner = this.mapKey(m, info);
+      this.copyBytes(R9, inner, R9, keyOff, sizeOf(info.keyType));
+      b.ldx(64, R0, R10, slotSlot);
+      b.st(64, R9, keyOff + keySize - 8, R0);
+    } else {
+      keyOff = this.scratch(8, m.loc);
+      b.st(32, R9, keyOff, R0);
+    }
+    b.ldMap(R1, info.bpfName);
+    b.mov64(R2, R9).add64(R2, keyOff);
+    b.call('map_lookup_elem');
+    const have = this.label('tshave');
+    const apply = this.label('tsapply');
+    const done = this.label('tsdone');
+    b.jne(R0, 0, have);
+    // No entry yet (keyed maps): write a fresh one.
+    const valOff = this.scratch(24, m.loc);
+    b.ldx(64, R1, R10, valSlot);
+    b.st(64, R9, valOff, R1);
+    if (ts.agg === 'none') b.ldx(64, R1, R10, nowSlot);
+    else b.mov64(R1, 1);
+    b.st(64, R9, valOff + 8, R1);
+    b.ldx(64, R1, R10, epochSlot);
+    b.st(64, R9, valOff + 16, R1);
+    this.update(info, keyOff, valOff);
+    b.ja(done);
+    b.label(have);
+    // A slot that holds an older interval starts over.
+    b.ldx(64, R1, R0, 16);
+    b.ldx(64, R2, R10, epochSlot);
+    b.jeq(R1, R2, apply);
+    b.st(64, R0, 16, R2);
+    b.st(64, R0, 0, 0);
+    b.st(64, R0, 8, 0);
+    b.label(apply);
+    b.ldx(64, R1, R10, valSlot);
+    const signed = info.valueType.kind === 'agg' && info.valueType.signed;
+    switch (ts.agg) {
+      case 'none':
+        b.st(64, R0, 0, R1);
+        b.ldx(64, R2, R10, nowSlot);
+        b.st(64, R0, 8, R2);
+        break;
+      case 'sum':
+        b.ldx(64, R2, R0, 0).add64(R2, R1).st(64, R0, 0, R2);
+        b.st(64, R0, 8, 1);
+        break;
+      case 'avg':
+        b.ldx(64, R2, R0, 0).add64(R2, R1).st(64, R0, 0, R2);
+        b.ldx(64, R2, R0, 8).add64(R2, 1).st(64, R0, 8, R2);
+        break;
+      case 'min': case 'max': {
+        const set = this.label('tsset');
+        b.ldx(64, R2, R0, 8);
+        b.jeq(R2, 0, set);
+        b.ldx(64, R2, R0, 0);
+        const keep = ts.agg === 'min' ? (signed ? 'jsle' : 'jle') : signed ? 'jsge' : 'jge';
+        b[keep](R2, R1, done);
+        b.label(set);
+        b.st(64, R0, 0, R1);
+        b.st(64, R0, 8, 1);
+        break;
+      }
+    }
+    b.label(done);
   }
 
   /** r0 = value → r0 = bpftrace's hist bucket (0: negative, 1: zero, 2 + floor(log2 v)). */
@@ -2072,7 +2176,7 @@ class ProbeCodegen {
 export class Compiler {
   readonly events: EventDesc[] = [];
   readonly maps = new Map<string, MapInfo>();
-  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; keyless: boolean }>();
+  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean }>();
   private readonly macros = new Map<string, MacroDef>();
   readonly mapOrder: string[] = [];
 
@@ -2392,9 +2496,10 @@ export class Compiler {
     const decl = this.prog.mapDecls.find((d) => d.name === m.name);
     const agg = mt.agg;
     const keyType = mt.keyless ? undefined : mt.key;
-    const bucketed = agg === 'hist' || agg === 'lhist';
-    let valueType: TraceType = agg ? { kind: 'agg', agg, signed: true, ...(mt.lhist ? { lhist: mt.lhist } : {}) } : storageType(mt.value ?? T.s64);
-    if (agg && bucketed) valueType = { kind: 'agg', agg, signed: true, ...(mt.lhist ? { lhist: mt.lhist } : {}) };
+    const bucketed = agg === 'hist' || agg === 'lhist' || agg === 'tseries';
+    const valueType: TraceType = agg
+      ? { kind: 'agg', agg, signed: mt.tseriesSigned ?? true, ...(mt.lhist ? { lhist: mt.lhist } : {}), ...(mt.tseries ? { tseries: mt.tseries } : {}) }
+      : storageType(mt.value ?? T.s64);
     let mapType: number;
     let percpu = false;
     let maxEntries = DEFAULT_MAX_ENTRIES;
@@ -2404,15 +2509,15 @@ export class Compiler {
       mapType = t;
       percpu = t === MapType.BPF_MAP_TYPE_PERCPU_HASH || t === MapType.BPF_MAP_TYPE_LRU_PERCPU_HASH || t === MapType.BPF_MAP_TYPE_PERCPU_ARRAY;
       maxEntries = Number(decl.maxEntries);
-    } else if (agg && !keyType && agg !== 'hist' && agg !== 'lhist') {
+    } else if (agg && !keyType && !bucketed) {
       mapType = MapType.BPF_MAP_TYPE_PERCPU_ARRAY;
       percpu = true;
       maxEntries = 1;
     } else if (bucketed && !keyType) {
       mapType = MapType.BPF_MAP_TYPE_PERCPU_ARRAY;
       percpu = true;
-      maxEntries = agg === 'hist' ? 66 : Number((mt.lhist!.max - mt.lhist!.min) / mt.lhist!.step) + 2;
-    } else if (agg === 'min' || agg === 'max') {
+      maxEntries = agg === 'hist' ? 66 : agg === 'tseries' ? mt.tseries!.numIntervals : Number((mt.lhist!.max - mt.lhist!.min) / mt.lhist!.step) + 2;
+    } else if (agg === 'min' || agg === 'max' || agg === 'tseries') {
       mapType = MapType.BPF_MAP_TYPE_PERCPU_HASH;
       percpu = true;
     } else {
@@ -2420,7 +2525,7 @@ export class Compiler {
     }
     const info: MapInfo = {
       name: m.name, bpfName: `m${this.maps.size}`, keyType, valueType, agg, mapType, percpu, bucketed,
-      lhist: mt.lhist, declared: decl?.type, maxEntries,
+      lhist: mt.lhist, ...(mt.tseries ? { tseries: mt.tseries } : {}), declared: decl?.type, maxEntries,
     };
     this.maps.set(m.name, info);
     return info;
@@ -2433,7 +2538,7 @@ export class Compiler {
   }
 
   bpfValueSize(info: MapInfo): number {
-    if (info.agg) return info.agg === 'min' || info.agg === 'max' || info.agg === 'avg' || info.agg === 'stats' ? 16 : 8;
+    if (info.agg) return aggValueSize(info.agg);
     return Math.max(1, sizeOf(info.valueType));
   }
 
@@ -2464,6 +2569,11 @@ export class Compiler {
           if (c <= 0n) throw new TraceError('E_TRACE_TYPE', 'lhist() step must be >= 1', value.loc);
           mt.lhist = { min: a, max: b, step: c };
         }
+        if (value.name === 'tseries') {
+          mt.tseries = this.tseriesArgs(value);
+          const vt = value.args[0] ? this.typeOf(value.args[0], vars, probe) : T.none;
+          mt.tseriesSigned = vt.kind !== 'int' || vt.signed;
+        }
       } else {
         const vt = this.typeOf(value, vars, probe);
         if (vt.kind === 'none') throw new TraceError('E_TRACE_TYPE', `Value of ${m.name} has no type (a function that returns nothing?)`, value.loc);
@@ -2473,6 +2583,28 @@ export class Compiler {
         mt.value = mergeTypes(mt.value, storageType(vt));
       }
     }
+  }
+
+  /** tseries()'s constant arguments, checked as bpftrace checks them. */
+  private tseriesArgs(call: Extract<Expr, { kind: 'call' }>): TSeriesArgs {
+    if (call.args.length < 3 || call.args.length > 4) throw new TraceError('E_TRACE_TYPE', 'tseries() requires 3 or 4 arguments (value, interval_ns, num_intervals[, agg])', call.loc);
+    const interval = this.constInt(call.args[1]);
+    const n = this.constInt(call.args[2]);
+    if (interval === undefined) throw new TraceError('E_TRACE_TYPE', 'tseries: invalid interval_ns value (must be non-negative literal)', call.args[1].loc);
+    if (n === undefined) throw new TraceError('E_TRACE_TYPE', 'tseries: invalid num_intervals value (must be non-negative literal)', call.args[2].loc);
+    if (interval <= 0n) throw new TraceError('E_TRACE_TYPE', `tseries() interval_ns must be >= 1 (${interval} provided)`, call.loc);
+    if (n <= 0n) throw new TraceError('E_TRACE_TYPE', `tseries() num_intervals must be >= 1 (${n} provided)`, call.loc);
+    if (n > 1000000n) throw new TraceError('E_TRACE_TYPE', `tseries() num_intervals must be < 1000000 (${n} provided)`, call.loc);
+    const a = call.args[3];
+    let agg: TSeriesAgg = 'none';
+    if (a) {
+      if (a.kind !== 'str' || !TSERIES_AGGS.has(a.value)) {
+        const given = a.kind === 'str' ? a.value : '';
+        throw new TraceError('E_TRACE_TYPE', `tseries() expects one of the following aggregation functions: avg, max, min, sum ("${given}" provided)`, a.loc);
+      }
+      agg = a.value as TSeriesAgg;
+    }
+    return { intervalNs: interval, numIntervals: Number(n), agg };
   }
 
   private keyElemType(t: TraceType): TraceType {

@@ -28,6 +28,7 @@ export async function dumpMap(info: MapInfo, map: BpfMap, ncpus: number): Promis
     const v = decodeValue(info.keyType, k, 0);
     return info.keyType.kind === 'tuple' && v.kind === 'tuple' ? v.elems : [v];
   };
+  if (info.tseries) return dumpTSeries(info, map, entries, keyOf, cpuValues);
   if (info.bucketed) {
     const groups = new Map<string, { key: Value[]; counts: bigint[] }>();
     const nb = info.agg === 'hist' ? 66 : Number((info.lhist!.max - info.lhist!.min) / info.lhist!.step) + 2;
@@ -101,6 +102,55 @@ export async function dumpMap(info: MapInfo, map: BpfMap, ncpus: number): Promis
   return { name: info.name, keyed: !!info.keyType, valueType: info.valueType, entries };
 }
 
+/**
+ * A time series map: slots of { value, meta, interval number } per key and CPU, reduced as bpftrace does: within a
+ * slot, CPUs that wrote the same interval combine (the latest write, or avg/min/max/sum) and the newest interval wins.
+ */
+async function dumpTSeries(info: MapInfo, map: BpfMap, entries: MapEntry[], keyOf: (k: Uint8Array) => Value[], cpuValues: (v: Uint8Array) => Uint8Array[]): Promise<MapDump> {
+  const args = info.tseries!;
+  const signed = info.valueType.kind === 'agg' && info.valueType.signed;
+  const groups = new Map<string, { key: Value[]; points: Map<bigint, bigint> }>();
+  const lt = (a: bigint, b: bigint): boolean => (signed ? BigInt.asIntN(64, a) < BigInt.asIntN(64, b) : a < b);
+  for await (const [k, v] of map.entries()) {
+    const keyBytes = info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY ? new Uint8Array(0) : k.subarray(0, k.length - 8);
+    const byEpoch = new Map<bigint, { value: bigint; meta: bigint }>();
+    let latest = -1n;
+    for (const x of cpuValues(v)) {
+      const value = readInt(x, 0, 64, false);
+      const meta = readInt(x, 8, 64, false);
+      const stored = readInt(x, 16, 64, false);
+      // Stored plus one: 0 is a slot never written.
+      if (stored === 0n) continue;
+      const epoch = stored - 1n;
+      if (epoch > latest) latest = epoch;
+      const cur = byEpoch.get(epoch);
+      if (!cur) {
+        byEpoch.set(epoch, { value, meta });
+        continue;
+      }
+      switch (args.agg) {
+        case 'none': if (meta > cur.meta) byEpoch.set(epoch, { value, meta }); break;
+        case 'avg': byEpoch.set(epoch, { value: cur.value + value, meta: cur.meta + meta }); break;
+        case 'sum': byEpoch.set(epoch, { value: cur.value + value, meta: 1n }); break;
+        case 'min': if (lt(value, cur.value)) byEpoch.set(epoch, { value, meta }); break;
+        case 'max': if (lt(cur.value, value)) byEpoch.set(epoch, { value, meta }); break;
+      }
+    }
+    if (byEpoch.size === 0) continue;
+    const id = Array.from(keyBytes).join(',');
+    let g = groups.get(id);
+    if (!g) {
+      g = { key: keyOf(keyBytes), points: new Map() };
+      groups.set(id, g);
+    }
+    const r = byEpoch.get(latest)!;
+    const value = args.agg === 'avg' ? (signed ? BigInt.asIntN(64, r.value) / BigInt.asIntN(64, r.meta || 1n) : r.value / (r.meta || 1n)) : r.value;
+    g.points.set(latest, BigInt.asUintN(64, value));
+  }
+  for (const g of groups.values()) entries.push({ key: g.key, value: { kind: 'agg', agg: { agg: 'tseries', points: g.points, args, signed } } });
+  return { name: info.name, keyed: !!info.keyType, valueType: info.valueType, entries };
+}
+
 /** The zero value of a map's value type (what print() of an unset scalar map shows). */
 export function zeroValue(info: MapInfo): Value {
   switch (info.agg) {
@@ -109,6 +159,7 @@ export function zeroValue(info: MapInfo): Value {
     case 'avg': case 'stats': return { kind: 'agg', agg: { agg: info.agg, sum: 0n, count: 0n } };
     case 'hist': return { kind: 'agg', agg: { agg: 'hist', buckets: new Map(), bits: 0 } };
     case 'lhist': return { kind: 'agg', agg: { agg: 'lhist', buckets: new Map(), ...info.lhist! } };
+    case 'tseries': return { kind: 'agg', agg: { agg: 'tseries', points: new Map(), args: info.tseries!, signed: info.valueType.kind === 'agg' && info.valueType.signed } };
     default: return decodeValue(info.valueType, new Uint8Array(Math.max(8, sizeOf(info.valueType))), 0);
   }
 }

@@ -45,7 +45,17 @@ export type TraceType =
   | { kind: 'ustack'; frames: number; mode?: StackMode }
   | { kind: 'cgroup_path' }
   | { kind: 'strerror' }
-  | { kind: 'agg'; agg: AggKind; /** Signed sum/min/max/avg (the aggregated value's sign). */ signed: boolean; /** lhist bounds. */ lhist?: { min: bigint; max: bigint; step: bigint }; /** hist bits per power of two (bpftrace's `hist(x, k)`). */ histBits?: number };
+  | { kind: 'agg'; agg: AggKind; /** Signed sum/min/max/avg (the aggregated value's sign). */ signed: boolean; /** lhist bounds. */ lhist?: { min: bigint; max: bigint; step: bigint }; /** hist bits per power of two (bpftrace's `hist(x, k)`). */ histBits?: number; /** tseries interval and length. */ tseries?: TSeriesArgs };
+
+/** How values in one `tseries` interval combine: the last one (`none`), or their average, maximum, minimum or sum. */
+export type TSeriesAgg = 'none' | 'avg' | 'max' | 'min' | 'sum';
+
+/** `tseries(value, interval_ns, num_intervals[, agg])`'s constant arguments. */
+export interface TSeriesArgs {
+  intervalNs: bigint;
+  numIntervals: number;
+  agg: TSeriesAgg;
+}
 
 /** Constructors for common types. */
 export const T = {
@@ -118,6 +128,8 @@ export function tupleType(elems: TraceType[]): TraceType {
 export function aggValueSize(agg: AggKind): number {
   switch (agg) {
     case 'min': case 'max': case 'avg': case 'stats': return 16;
+    // value, meta (the last write's time, or avg's count, or min/max's "set"), interval number
+    case 'tseries': return 24;
     default: return 8;
   }
 }
@@ -150,7 +162,9 @@ export type AggValue =
   | { agg: 'min' | 'max'; value: bigint; set: boolean }
   | { agg: 'avg' | 'stats'; sum: bigint; count: bigint }
   | { agg: 'hist'; buckets: Map<number, bigint>; bits: number }
-  | { agg: 'lhist'; buckets: Map<number, bigint>; min: bigint; max: bigint; step: bigint };
+  | { agg: 'lhist'; buckets: Map<number, bigint>; min: bigint; max: bigint; step: bigint }
+  /** Values by interval number (boot-clock nanoseconds / interval_ns), reduced over CPUs as bpftrace does. */
+  | { agg: 'tseries'; points: Map<bigint, bigint>; args: TSeriesArgs; signed: boolean };
 
 /** Reads a little-endian integer of `bits` from `bytes` at `off`. */
 export function readInt(bytes: Uint8Array, off: number, bits: number, signed: boolean): bigint {

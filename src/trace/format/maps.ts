@@ -6,6 +6,8 @@ import type { Histogram } from './hist.js';
 import { average, intPrimitive, primitiveJson, primitiveText, statsRecord, stringifyJson, toPrimitive } from './print-value.js';
 import type { JsonValue, Primitive } from './print-value.js';
 import type { TraceType, TraceValue } from './value.js';
+import { buildTimeSeries, drawTimeSeries, lastEpoch, latestOf, timeSeriesJson } from './tseries.js';
+import type { TSeriesData, TimeSeries } from './tseries.js';
 
 /**
  * A map value already summed over CPUs, as the runtime reads it: plain values, the scalar
@@ -18,7 +20,8 @@ export type MapSlot =
   | { kind: 'count' | 'sum' | 'min' | 'max'; value: bigint; signed?: boolean }
   | { kind: 'avg' | 'stats'; total: bigint; count: bigint; signed?: boolean }
   | { kind: 'hist'; counts: readonly bigint[]; bits?: number }
-  | { kind: 'lhist'; counts: readonly bigint[]; min: bigint; max: bigint; step: bigint };
+  | { kind: 'lhist'; counts: readonly bigint[]; min: bigint; max: bigint; step: bigint }
+  | { kind: 'tseries'; series: TSeriesData };
 
 /** One entry: the key (no parts for a scalar map; several for `@x[a, b]`) and its value, as a slot or a decoded value (`agg` for aggregations). */
 export interface MapEntry {
@@ -48,9 +51,10 @@ type Slot =
   | { kind: 'count' | 'sum' | 'min' | 'max'; value: bigint; signed: boolean }
   | { kind: 'avg' | 'stats'; total: bigint; count: bigint; signed: boolean }
   | { kind: 'hist'; counts: readonly bigint[]; bits: number }
-  | { kind: 'lhist'; counts: readonly bigint[]; min: bigint; max: bigint; step: bigint };
+  | { kind: 'lhist'; counts: readonly bigint[]; min: bigint; max: bigint; step: bigint }
+  | { kind: 'tseries'; series: TSeriesData };
 
-const SLOT_KINDS: ReadonlySet<string> = new Set(['value', 'count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist']);
+const SLOT_KINDS: ReadonlySet<string> = new Set(['value', 'count', 'sum', 'min', 'max', 'avg', 'stats', 'hist', 'lhist', 'tseries']);
 
 function isSlot(v: MapSlot | TraceValue): v is MapSlot {
   return SLOT_KINDS.has(v.kind);
@@ -67,7 +71,7 @@ function dense(buckets: ReadonlyMap<number, bigint>): bigint[] {
 function slotOf(v: MapSlot | TraceValue, valueType: TraceType | undefined): Slot {
   if (isSlot(v)) {
     switch (v.kind) {
-      case 'value': case 'lhist': return v;
+      case 'value': case 'lhist': case 'tseries': return v;
       case 'count': return { kind: 'count', value: v.value, signed: false };
       case 'sum': case 'min': case 'max': case 'avg': case 'stats': return { ...v, signed: v.signed ?? true };
       case 'hist': return { kind: 'hist', counts: v.counts, bits: v.bits ?? 0 };
@@ -83,6 +87,7 @@ function slotOf(v: MapSlot | TraceValue, valueType: TraceType | undefined): Slot
     case 'avg': case 'stats': return { kind: a.agg, total: a.sum, count: a.count, signed };
     case 'hist': return { kind: 'hist', counts: dense(a.buckets), bits: a.bits };
     case 'lhist': return { kind: 'lhist', counts: dense(a.buckets), min: a.min, max: a.max, step: a.step };
+    case 'tseries': return { kind: 'tseries', series: { points: a.points, intervalNs: a.args.intervalNs, numIntervals: a.args.numIntervals, signed: a.signed } };
   }
 }
 
@@ -96,6 +101,7 @@ export interface MapPrintOptions {
 type OutValue =
   | { v: 'prim'; p: Primitive }
   | { v: 'hist'; h: Histogram }
+  | { v: 'tseries'; ts: TimeSeries }
   | { v: 'map'; entries: [Primitive, OutValue][] }
   | { v: 'stats'; inner: OutValue };
 
@@ -121,6 +127,8 @@ function sortValue(s: Slot): bigint | undefined {
     case 'min': case 'max': return BigInt.asUintN(64, s.value);
     case 'avg': case 'stats': return average(s.total, s.count, s.signed);
     case 'hist': case 'lhist': return histTotal(s);
+    // Least to most recently updated.
+    case 'tseries': return latestOf(s.series);
     case 'value': return intKey(s.value);
   }
 }
@@ -195,7 +203,7 @@ function sortSlotted(items: Slotted[]): Slotted[] {
   if (first === undefined) return items;
   // bpftrace gathers histogram maps in a std::map keyed by the key's bytes, then sorts by total:
   // equal totals stay in key-byte order.
-  if (first.slot.kind === 'hist' || first.slot.kind === 'lhist') {
+  if (first.slot.kind === 'hist' || first.slot.kind === 'lhist' || first.slot.kind === 'tseries') {
     items = items.map((x) => ({ x, k: keyBytes(x.entry.key) })).sort((a, b) => compareBytes(a.k, b.k)).map((y) => y.x);
   }
   if (sortValue(first.slot) !== undefined) {
@@ -216,7 +224,8 @@ export function sortMapEntries(dump: MapDump): MapEntry[] {
   return sortSlotted(dump.entries.map((entry) => ({ entry, slot: slotOf(entry.value, dump.valueType) }))).map((x) => x.entry);
 }
 
-function slotValue(s: Slot, div: bigint, ctx: FormatContext): OutValue {
+/** `last`: the newest interval number over the map's time series (they share one window). */
+function slotValue(s: Slot, div: bigint, ctx: FormatContext, last = 0n): OutValue {
   switch (s.kind) {
     case 'value': {
       const p = toPrimitive(s.value, ctx);
@@ -231,6 +240,7 @@ function slotValue(s: Slot, div: bigint, ctx: FormatContext): OutValue {
     case 'stats': return { v: 'prim', p: statsRecord(s.total, s.count, s.signed, div) };
     case 'hist': return { v: 'hist', h: buildHistogram(s.counts, s.bits, div) };
     case 'lhist': return { v: 'hist', h: buildLinearHistogram(s.counts, s.min, s.max, s.step) };
+    case 'tseries': return { v: 'tseries', ts: buildTimeSeries(s.series, last) };
   }
 }
 
@@ -247,13 +257,15 @@ function mapValue(dump: MapDump, options: MapPrintOptions, ctx: FormatContext): 
   const kept = top > 0 && sorted.length > top ? sorted.slice(sorted.length - top) : sorted;
   const div = options.div === undefined || options.div === 0n ? 1n : options.div;
   const stats = isStatsMap(dump, sorted[0]?.slot);
+  const last = lastEpoch(sorted.flatMap((x) => (x.slot.kind === 'tseries' ? [x.slot.series] : []))) ?? 0n;
   if (!dump.keyed) {
     const e = kept[0];
-    if (e === undefined) return stats ? { v: 'stats', inner: { v: 'map', entries: [] } } : { v: 'map', entries: [] };
-    const value = slotValue(e.slot, div, ctx);
+    // A time series without any interval prints nothing, as a keyed map without entries.
+    if (e === undefined || (e.slot.kind === 'tseries' && e.slot.series.points.size === 0)) return stats ? { v: 'stats', inner: { v: 'map', entries: [] } } : { v: 'map', entries: [] };
+    const value = slotValue(e.slot, div, ctx, last);
     return stats ? { v: 'stats', inner: value } : value;
   }
-  const m: OutValue = { v: 'map', entries: kept.map((e) => [keyPrimitive(e.entry.key, ctx), slotValue(e.slot, div, ctx)]) };
+  const m: OutValue = { v: 'map', entries: kept.map((e) => [keyPrimitive(e.entry.key, ctx), slotValue(e.slot, div, ctx, last)]) };
   return stats ? { v: 'stats', inner: m } : m;
 }
 
@@ -261,20 +273,21 @@ function stripTupleParens(s: string): string {
   return s.length >= 2 && s.startsWith('(') && s.endsWith(')') ? s.slice(1, -1) : s;
 }
 
-function valueText(v: OutValue): string {
+function valueText(v: OutValue, ctx: FormatContext): string {
   switch (v.v) {
     case 'prim': return primitiveText(v.p);
     case 'hist': return drawHistogram(v.h);
-    case 'stats': return valueText(v.inner);
-    case 'map': return v.entries.map(([k, x]) => `[${primitiveText(k)}]: ${valueText(x)}\n`).join('');
+    case 'tseries': return drawTimeSeries(v.ts, ctx);
+    case 'stats': return valueText(v.inner, ctx);
+    case 'map': return v.entries.map(([k, x]) => `[${primitiveText(k)}]: ${valueText(x, ctx)}\n`).join('');
   }
 }
 
-function emitMapText(name: string, entries: [Primitive, OutValue][]): string {
+function emitMapText(name: string, entries: [Primitive, OutValue][], ctx: FormatContext): string {
   let out = '';
   for (const [key, value] of entries) {
-    // A multi-line value (a histogram) starts on the next line.
-    out += `${name}[${stripTupleParens(primitiveText(key))}]${value.v === 'prim' ? ': ' : ':\n'}${valueText(value)}\n`;
+    // A multi-line value (a histogram, a time series) starts on the next line.
+    out += `${name}[${stripTupleParens(primitiveText(key))}]${value.v === 'prim' ? ': ' : ':\n'}${valueText(value, ctx)}\n`;
   }
   return out;
 }
@@ -287,21 +300,23 @@ export function formatMapText(dump: MapDump, options: MapPrintOptions = {}, ctx:
   const value = mapValue(dump, options, ctx);
   const inner = value.v === 'stats' ? value.inner : value;
   if (value.v === 'hist') return `${dump.name}:\n${drawHistogram(value.h)}\n`;
-  if (inner.v === 'map') return emitMapText(dump.name, inner.entries);
-  return `${dump.name}: ${valueText(inner)}\n`;
+  if (value.v === 'tseries') return `${dump.name}:\n${drawTimeSeries(value.ts, ctx)}\n`;
+  if (inner.v === 'map') return emitMapText(dump.name, inner.entries, ctx);
+  return `${dump.name}: ${valueText(inner, ctx)}\n`;
 }
 
-function valueJson(v: OutValue): JsonValue {
+function valueJson(v: OutValue, ctx: FormatContext): JsonValue {
   switch (v.v) {
     case 'prim': return primitiveJson(v.p);
     case 'hist': return histogramJson(v.h);
-    case 'stats': return valueJson(v.inner);
+    case 'tseries': return timeSeriesJson(v.ts, ctx).map((p) => new Map<string, JsonValue>([['interval_start', p.interval_start], ['value', p.value]]));
+    case 'stats': return valueJson(v.inner, ctx);
     // Keys are text without tuple parentheses and without spaces, as bpftrace writes them.
-    case 'map': return new Map(v.entries.map(([k, x]) => [stripTupleParens(primitiveText(k)).replaceAll(' ', ''), valueJson(x)]));
+    case 'map': return new Map(v.entries.map(([k, x]) => [stripTupleParens(primitiveText(k)).replaceAll(' ', ''), valueJson(x, ctx)]));
   }
 }
 
-function hasKind(v: OutValue, kind: 'stats' | 'hist'): boolean {
+function hasKind(v: OutValue, kind: 'stats' | 'hist' | 'tseries'): boolean {
   if (v.v === kind) return true;
   if (v.v === 'map' && v.entries.length > 0) return hasKind(v.entries[0][1], kind);
   return false;
@@ -315,6 +330,6 @@ function hasKind(v: OutValue, kind: 'stats' | 'hist'): boolean {
 export function formatMapJson(dump: MapDump, options: MapPrintOptions = {}, ctx: FormatContext = {}): string {
   const value = mapValue(dump, options, ctx);
   if (value.v === 'map' && value.entries.length === 0) return '';
-  const type = hasKind(value, 'stats') ? 'stats' : hasKind(value, 'hist') ? 'hist' : 'map';
-  return `{"type": "${type}", "data": ${stringifyJson(new Map([[dump.name, valueJson(value)]]))}}`;
+  const type = hasKind(value, 'stats') ? 'stats' : hasKind(value, 'tseries') ? 'tseries' : hasKind(value, 'hist') ? 'hist' : 'map';
+  return `{"type": "${type}", "data": ${stringifyJson(new Map([[dump.name, valueJson(value, ctx)]]))}}`;
 }

@@ -62,7 +62,7 @@ function aggPrimitive(a: AggValue, signed: boolean): Primitive {
     case 'min': case 'max': return intPrimitive(a.set ? a.value : 0n, signed);
     case 'avg': return intPrimitive(average(a.sum, a.count, signed), signed);
     case 'stats': return statsRecord(a.sum, a.count, signed, 1n);
-    case 'hist': case 'lhist': return { t: 'none' };
+    case 'hist': case 'lhist': case 'tseries': return { t: 'none' };
   }
 }
 
