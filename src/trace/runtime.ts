@@ -13,6 +13,7 @@ import type { CompiledProgram, ResolvedProbe, TypeProvider } from './compiler.js
 import { TraceError, renderDiagnostic } from './errors.js';
 import { TraceOutput, formatPrintf } from './format/index.js';
 import type { MapDump, OutputMode } from './format/index.js';
+import { OrderedEvents } from './ordered-events.js';
 import { dumpMap, enumNames, eventDecoder, resolveStacks, symbolize, zeroValue } from './map-dump.js';
 import { parseProgram } from './parser.js';
 import { attachProbe, expandProbe, findAggregate, kernelBtf, structFields, typeInfo } from './probes/index.js';
@@ -300,10 +301,9 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   const ringMap = maps.get(compiled.ringbuf)!;
   const ring = new RingBufferReader(kernel.sys, ringMap);
   const decode = eventDecoder(compiled.events);
-  const pendingAsync: Promise<unknown>[] = [];
   // After exit() the rest of what probes sent is dropped, until END runs.
   let dropping = false;
-  const handle = (record: Uint8Array): void => {
+  const handle = (record: Uint8Array): void | Promise<void> => {
     const ev = decode(record);
     if (!ev || dropping) return;
     const { desc, bytes } = ev;
@@ -311,8 +311,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     switch (desc.kind) {
       case 'system': case 'cat': {
         const text = formatPrintf(desc.fmt, argValues(desc.args).map(stacks), fctx);
-        pendingAsync.push(runSideEffect(desc.kind, text, output));
-        return;
+        return runSideEffect(desc.kind, text, output).then(() => undefined);
       }
       case 'printf': {
         const text = formatPrintf(desc.fmt, enumNames(desc.fmt, argValues(desc.args), desc.args, compiled.enums).map(stacks), fctx);
@@ -332,17 +331,16 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       }
       case 'printMap': {
         const info = compiled.mapInfo.get(desc.map)!;
-          pendingAsync.push(dumpMap(info, maps.get(info.bpfName)!, kernel.possibleCpus).then((d) => {
+        return dumpMap(info, maps.get(info.bpfName)!, kernel.possibleCpus).then((d) => {
           // print() of an unset scalar map prints the type's zero.
           const dump = !d.keyed && !d.entries.length ? { ...d, entries: [{ key: [], value: zeroValue(info) }] } : d;
           output.map(symbolizeDump(dump), { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) });
-        }));
-        return;
+        });
       }
       case 'clear': case 'zero': {
         const info = compiled.mapInfo.get(desc.map)!;
         const m = maps.get(info.bpfName)!;
-        pendingAsync.push((async () => {
+        return (async () => {
           if (info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY || desc.kind === 'zero') {
             for await (const k of m.keys()) m.set(k, new Uint8Array(m.valueBytes));
           } else {
@@ -350,8 +348,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
             for await (const k of m.keys()) keys.push(k);
             for (const k of keys) m.delete(k);
           }
-        })());
-        return;
+        })();
       }
       case 'join': {
         const parts: string[] = [];
@@ -385,13 +382,14 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       default:
     }
   };
+  const events = new OrderedEvents(handle);
   // Drains run one after another (poll callbacks and the main loop both start them), so output
   // keeps the ring's order and nothing is written after the run ends.
   let chain: Promise<void> = Promise.resolve();
   const drain = (): Promise<void> => {
     chain = chain.then(async () => {
-      ring.consume(handle);
-      while (pendingAsync.length) await pendingAsync.shift();
+      ring.consume((r) => events.push(r));
+      await events.settle();
     });
     return chain;
   };

@@ -11,6 +11,7 @@ import type { CompileOptions, CompiledProgram } from './compiler.js';
 import { TraceOutput, formatPrintf } from './format/index.js';
 import type { OutputMode } from './format/index.js';
 import { dumpMap, enumNames, eventDecoder, symbolize, zeroValue } from './map-dump.js';
+import { OrderedEvents } from './ordered-events.js';
 import { decodeValue, readInt } from './types.js';
 import type { TraceType, Value } from './types.js';
 
@@ -57,9 +58,7 @@ export async function runTraceInVm(source: string, options: VmTraceOptions = {})
   let exitCode: number | undefined;
   let exited = false;
   const ring = maps.get(compiled.ringbuf) as unknown as { consume(cb: (r: { data: Uint8Array }) => void): number };
-  const pending: Promise<void>[] = [];
-  const drain = async (): Promise<void> => {
-    ring.consume(({ data }) => {
+  const events = new OrderedEvents((data): void | Promise<void> => {
       const ev = decode(data);
       if (!ev || exited) return;
       const { desc, bytes } = ev;
@@ -76,23 +75,21 @@ export async function runTraceInVm(source: string, options: VmTraceOptions = {})
         }
         case 'printMap': {
           const info = compiled.mapInfo.get(desc.map)!;
-          pending.push(dumpMap(info, maps.get(info.bpfName)!, maps.get(info.bpfName)!.cpus).then((d) => {
+          return dumpMap(info, maps.get(info.bpfName)!, maps.get(info.bpfName)!.cpus).then((d) => {
             output.map(!d.keyed && !d.entries.length ? { ...d, entries: [{ key: [], value: zeroValue(info) }] } : d, { top: desc.top, div: desc.div === undefined ? undefined : BigInt(desc.div) });
-          }));
-          return;
+          });
         }
         case 'clear': case 'zero': {
           const info = compiled.mapInfo.get(desc.map)!;
           const m = maps.get(info.bpfName)!;
-          pending.push((async () => {
+          return (async () => {
             const keys: Uint8Array[] = [];
             for await (const k of m.keys()) keys.push(k);
             for (const k of keys) {
               if (desc.kind === 'zero') m.set(k, new Uint8Array(m.syscallValueSize));
               else m.delete(k);
             }
-          })());
-          return;
+          })();
         }
         case 'exit':
           exitCode = bytes.length >= 16 ? Number(readInt(bytes, 8, 64, true)) & 0xff : 0;
@@ -106,8 +103,10 @@ export async function runTraceInVm(source: string, options: VmTraceOptions = {})
           return;
         default:
       }
-    });
-    while (pending.length) await pending.shift();
+  });
+  const drain = async (): Promise<void> => {
+    ring.consume(({ data }) => events.push(data));
+    await events.settle();
   };
   const fire = async (match: (p: { probe: string; provider: string }) => boolean, ctx: Uint8Array, host?: VmHost): Promise<void> => {
     for (const p of programs) {

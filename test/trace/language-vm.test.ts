@@ -48,6 +48,11 @@ describe('trace language in the VM: printf, maps, aggregations', () => {
     expect(o).toContain('[10, ...)              1 |');
   });
 
+  it('print(@m, top) keeps its place among other output, and clear() after it does not reach it (call: print_hist_with_top_arg)', async () => {
+    const o = await out('begin { print("begin"); @[1] = hist(10); @[2] = hist(20); @[3] = hist(30); print(@, 2); print("end"); clear(@); }');
+    expect(o).toMatch(/^begin\n@\[2\]:\n\[16, 32\) +1 \|@+\|\n\n@\[3\]:\n\[16, 32\) +1 \|@+\|\n\nend\n/);
+  });
+
   it('keyed counters with tuple keys and strings', async () => {
     const o = await out('begin { @[1, "x"] = count(); @[1, "x"] = count(); @[2, "yy"] = count(); }');
     expect(o).toContain('@[2, yy]: 1\n');
