@@ -1769,7 +1769,7 @@ class ProbeCodegen {
         this.scalar(e.args[1]);
         return;
       }
-      case 'strerror':
+      case 'strerror': case 'signal_name':
         this.scalar(e.args[0]);
         return;
       case 'getopt': {
@@ -2476,6 +2476,8 @@ export class Compiler {
         return { kind: 'array', elem: T.u8, count: v6 ? 16 : 4 };
       }
       case 'strerror': return { kind: 'strerror' };
+      // Resolved in user space, as strerror: the program keeps the number.
+      case 'signal_name': return { kind: 'signal_name' };
       case 'getopt': {
         const g = this.getopt(e);
         return g.type;

@@ -1,6 +1,7 @@
 /** The trace language's value types, their byte layout in maps and events, and decoded values (shared by the compiler and the output formatters). */
 
 import { strerror } from './errno.js';
+import { strsignal } from './format/signal.js';
 
 /** How `kstack`/`ustack` print: bpftrace's `bpftrace` (default), `perf` and `raw` modes. */
 export type StackMode = 'bpftrace' | 'perf' | 'raw';
@@ -45,6 +46,7 @@ export type TraceType =
   | { kind: 'ustack'; frames: number; mode?: StackMode }
   | { kind: 'cgroup_path' }
   | { kind: 'strerror' }
+  | { kind: 'signal_name' }
   | { kind: 'agg'; agg: AggKind; /** Signed sum/min/max/avg (the aggregated value's sign). */ signed: boolean; /** lhist bounds. */ lhist?: { min: bigint; max: bigint; step: bigint }; /** hist bits per power of two (bpftrace's `hist(x, k)`). */ histBits?: number; /** tseries interval and length. */ tseries?: TSeriesArgs };
 
 /** How values in one `tseries` interval combine: the last one (`none`), or their average, maximum, minimum or sum. */
@@ -82,7 +84,7 @@ export function sizeOf(t: TraceType): number {
     case 'int': return t.bits / 8;
     case 'bool': return 1;
     case 'string': case 'buffer': return t.size;
-    case 'pointer': case 'ksym': case 'usym': case 'timestamp': case 'cgroup_path': case 'strerror': return 8;
+    case 'pointer': case 'ksym': case 'usym': case 'timestamp': case 'cgroup_path': case 'strerror': case 'signal_name': return 8;
     case 'record': case 'tuple': return t.size;
     case 'array': return sizeOf(t.elem) * t.count;
     case 'inet': return 24; // family (u64), then 16 address bytes (4 used for AF_INET)
@@ -215,6 +217,7 @@ export function decodeValue(t: TraceType, bytes: Uint8Array, off = 0): Value {
       return { kind: 'stack', user: t.kind === 'ustack', frames: [], pid, ...(t.mode ? { mode: t.mode } : {}), ...(id >= 0 ? { id } : {}) };
     }
     case 'strerror': return { kind: 'text', value: strerror(Number(readInt(bytes, off, 64, true))) };
+    case 'signal_name': return { kind: 'text', value: strsignal(Number(readInt(bytes, off, 32, true))) };
     case 'cgroup_path': return { kind: 'int', value: readInt(bytes, off, 64, false), type: T.u64 };
     case 'agg': return { kind: 'none' };
   }

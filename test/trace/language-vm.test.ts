@@ -99,6 +99,11 @@ describe('trace language in the VM: control flow and variables', () => {
 });
 
 describe('trace language in the VM: builtins and tracepoints', () => {
+  it('signal_name() as strsignal() (stdlib: signal_name)', async () => {
+    expect(await out('begin { print(signal_name(2)); print(signal_name(0)); print(signal_name(1024)); print(signal_name(34)); printf("%s\\n", signal_name(15)); }'))
+      .toBe('Interrupt\nUnknown signal 0\nN/A\nReal-time signal 0\nTerminated\n\n\n');
+  });
+
   it('pid, tid, comm from the task', async () => {
     expect(await out('begin { printf("%d %d %s\\n", pid, tid, comm); }')).toBe('4242 4242 bash\n\n\n');
   });
