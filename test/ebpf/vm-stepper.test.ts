@@ -170,5 +170,12 @@ exit
     expect(t.truncated).toBe(true);
     expect(t.steps.length).toBe(50);
     expect(t.steps[49].regs[0]).toBe(24n);
+    // The program's budget still holds, counted per instruction: the fault names the instruction where it ran out.
+    const b = traceRun(load(loop, { verify: false, budget: 41 }));
+    let want: RuntimeFault | undefined;
+    try { load(loop, { verify: false, budget: 41, engine: 'interp' }).run(); } catch (e) { want = e as RuntimeFault; }
+    expect(b.fault?.code).toBe(want?.code);
+    expect(b.steps.length).toBe(41);
+    expect(b.fault?.position?.insn).toBe(1);
   });
 });

@@ -141,9 +141,10 @@ export class Interpreter implements Engine {
 
   /**
    * `step`, when given, is called before every instruction: the interpreter then runs on a
-   * copy of `code` where each instruction is a block of one, and calls it from the per-block
-   * path (budget accounting stays exact). Without it that path tests one local per block,
-   * so the ordinary interpreter loses nothing measurable.
+   * copy of `code` where each instruction is a block of one, with the budget in memory at 0,
+   * so every instruction takes the out-of-budget path, which calls the hook instead of
+   * faulting (the hook enforces the real budget). The ordinary interpreter's hot path is
+   * unchanged.
    */
   constructor(code: VmCode, private readonly hooks: RunHooks, step?: StepHook) {
     this.code = step ? perInstruction(code) : code;
@@ -204,8 +205,13 @@ export class Interpreter implements Engine {
       const bl = blockLen[pc];
       if (bl !== 0) {
         budget -= bl;
-        if (budget < 0) throw makeFault(FaultKind.BUDGET, pc);
-        if (stepHook !== undefined) stepHook(pc, depth, R);
+        if (budget < 0) {
+          // A stepped run keeps the budget at 0 and each instruction a block of one, so it comes
+          // here before every instruction; the hook counts the real budget. Others never return here.
+          if (stepHook === undefined) throw makeFault(FaultKind.BUDGET, pc);
+          stepHook(pc, depth, R);
+          budget = 0;
+        }
       }
       const op = ops[pc], d = dsts[pc], s = srcs[pc], off = offs[pc];
       const cls = op & 7;

@@ -287,8 +287,9 @@ class Runner implements RunHooks {
     if (this.mapValues.length) this.mapValues = [];
     if (this.env.trace.length) this.env.trace.length = 0;
     if (this.env.records.size) this.env.records.clear();
-    mem.head[Layout.BUDGET >> 2] = this.budgetLo;
-    mem.head[(Layout.BUDGET >> 2) + 1] = this.budgetHi;
+    // A stepped run's hook counts the budget (the interpreter calls it when the budget in memory runs out).
+    mem.head[Layout.BUDGET >> 2] = this.stepHook ? 0 : this.budgetLo;
+    mem.head[(Layout.BUDGET >> 2) + 1] = this.stepHook ? 0 : this.budgetHi;
     let args: readonly bigint[] = opts.args ?? NO_ARGS;
     let memPtr = 0n;
     let memRegion = 0;
@@ -469,8 +470,8 @@ export class VmProgram implements BpfProgram {
 
   /**
    * Runs once on the interpreter (whatever the engine), calling `step` before every
-   * instruction with the live registers, and `memory` once with the run's memory before the
-   * first instruction (a stack frame is {@link STACK_SIZE} bytes at `Layout.STACKS + depth *
+   * instruction with the live registers (`step` enforces {@link budget}: the run does not), and `memory` once with the run's memory before the
+   * first instruction (a stack frame is 512 bytes at `Layout.STACKS + depth *
    * STACK_SIZE`). The seam under `traceRun`; a run of its own, not sharing {@link run}'s state.
    */
   runStepped(options: VmRunOptions, step: StepHook, memory?: (mem: VmMemory) => void): VmRunResult {

@@ -1,7 +1,7 @@
 /** Stepping through a VM run instruction by instruction: registers and stack before each instruction, recorded from one interpreter run. */
 
 import { BpfkitError, RuntimeFault } from '../../util/index.js';
-import { Layout, STACK_SIZE, type VmMemory } from './memory.js';
+import { FaultKind, Layout, STACK_SIZE, makeFault, type VmMemory } from './memory.js';
 import type { VmProgram, VmRunOptions, VmRunResult } from './program.js';
 
 /** The machine just before one instruction executes. */
@@ -55,6 +55,9 @@ export function traceRun(prog: VmProgram, input: VmRunOptions = {}, options: VmT
   let last: Uint8Array | undefined;
   const hook = (pc: number, depth: number, regs: BigUint64Array): void => {
     if (steps.length >= max) throw new StepLimit();
+    // The program's budget counted per instruction (the interpreter counts whole blocks, so a
+    // run that exhausts it faults here at the exact instruction, there at its block's start).
+    if (steps.length >= prog.budget) throw makeFault(FaultKind.BUDGET, pc);
     const at = Layout.STACKS + depth * STACK_SIZE;
     const now = mem!.u8.subarray(at, at + STACK_SIZE);
     const stack = last !== undefined && sameBytes(last, now) ? last : now.slice();
