@@ -7,10 +7,14 @@ import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { ebpf, pcap } from '../../src/index.js';
 import { verify, VerifierError } from '../../src/ebpf/verifier/index.js';
+import { traceRun } from '../../src/ebpf/vm/index.js';
 import { runTraceInVm } from '../../src/trace/index.js';
 import { browserSkipReason, openSession, type Session } from './browser.js';
 
 const skip = browserSkipReason();
+
+/** The eBPF tab loads typed programs as tc classifiers (web/src/ebpf-tab.ts ASM_PROG_TYPE: skb data from the Ethernet header). */
+const ASM_TYPE = ebpf.ProgType.BPF_PROG_TYPE_SCHED_CLS;
 
 /** Expressions across the compiler: link, network and transport qualifiers, arithmetic, and an optimizer-heavy one. */
 const EXPRESSIONS = [
@@ -139,7 +143,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     expect((await s.page.locator('#ebpf-disasm').textContent()) ?? '').toBe(`; conformance syntax\n${ebpf.disassembleConformance(insns)}`);
     const packets = Array.from(pcap.synthesizeTraffic({ count: 3 }));
     for (let i = 0; i < 3; i++) {
-      const prog = ebpf.load({ name: 't', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' }, { engine: 'interp' });
+      const prog = ebpf.load({ name: 't', type: ASM_TYPE, insns, license: 'GPL' }, { engine: 'interp' });
       const want = prog.run({ data: packets[i].data }).r0;
       prog.close();
       await s.page.selectOption('#ebpf-packet', String(i));
@@ -154,8 +158,60 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await s.page.keyboard.press('Control+Z');
     await expect.poll(async () => s.page.locator('#ebpf-error').textContent()).toBe('');
     await expect.poll(async () => s.page.locator('#ebpf-verifier').textContent()).toMatch(/^accepted: processed \d+ insns/);
-    expect(() => verify({ name: 't', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' })).not.toThrow();
+    expect(() => verify({ name: 't', type: ASM_TYPE, insns, license: 'GPL' })).not.toThrow();
     await s.page.click('#ebpf-run');
+  }, 120_000);
+
+  it('stepping the VM shows the registers, stack and verifier state Node computes for the same run', async () => {
+    await s.page.goto(`${s.url}#ebpf=`);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    await s.page.locator('#tab-ebpf').click();
+    const asm = (await s.page.locator('#ebpf-input .cm-line').allTextContents()).join('\n');
+    const spec = { name: 't', type: ASM_TYPE, insns: ebpf.assembleLlvm(asm), license: 'GPL' };
+    // The sample packet whose run is longest (the one that gets furthest into the filter).
+    const packets = Array.from(pcap.synthesizeTraffic({ count: 3 }));
+    const traces = packets.map((p) => traceRun(ebpf.load(spec, { engine: 'interp' }), { data: p.data }));
+    const pick = traces.reduce((best, t, i) => (t.steps.length > traces[best].steps.length ? i : best), 0);
+    const t = traces[pick];
+    expect(t.steps.length).toBeGreaterThan(6);
+    const states = verify(spec, { insnStates: true }).insnStates!;
+    await s.page.selectOption('#ebpf-packet', String(pick));
+    const regsShown = async (): Promise<string[]> => s.page.locator('#step-regs tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-value') ?? ''));
+    const check = async (n: number): Promise<void> => {
+      await expect.poll(async () => s.page.locator('#step-pos').getAttribute('data-step')).toBe(String(n));
+      const step = t.steps[n];
+      expect(await regsShown()).toEqual(step.regs.map(String));
+      expect(await s.page.locator('#step-listing .cur').getAttribute('data-slot')).toBe(String(step.pc));
+      const verifier = (await s.page.locator('#step-verifier').textContent()) ?? '';
+      expect(states[step.pc].length).toBeGreaterThan(0);
+      for (const part of states[step.pc][0].split(' ')) expect(verifier).toContain(part);
+    };
+    // Step by step with the button, then with the keyboard in the listing, then back.
+    for (let n = 1; n <= 4; n++) {
+      await s.page.click('#step-next');
+      await check(n);
+    }
+    await s.page.locator('#step-listing').focus();
+    await s.page.keyboard.press('ArrowRight');
+    await check(5);
+    await s.page.keyboard.press('ArrowLeft');
+    await s.page.keyboard.press('ArrowLeft');
+    await check(3);
+    // Several at once, then to the end: the status says the run's r0.
+    await s.page.fill('#step-count', '3');
+    await s.page.click('#step-next');
+    await check(6);
+    await s.page.fill('#step-count', '1');
+    await s.page.click('#step-end');
+    await expect.poll(async () => s.page.locator('#step-pos').textContent()).toContain(`exit, r0 = ${t.result!.r0} `);
+    expect((await regsShown())[0]).toBe(String(t.result!.r0));
+    await s.page.click('#step-reset');
+    await s.page.click('#step-next');
+    await s.page.click('#step-next');
+    await check(2);
+    await s.page.evaluate("document.getElementById('step-title').scrollIntoView({ block: 'start' })");
+    await s.page.screenshot({ path: 'docs/playground-ebpf-step.png', fullPage: false });
   }, 120_000);
 
   it('a program the verifier rejects has its failing instruction underlined and explained', async () => {
@@ -169,7 +225,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     const insns = ebpf.assembleLlvm(asm);
     let want: VerifierError | undefined;
     try {
-      verify({ name: 't', type: ebpf.ProgType.BPF_PROG_TYPE_SOCKET_FILTER, insns, license: 'GPL' }, { logLevel: 2 });
+      verify({ name: 't', type: ASM_TYPE, insns, license: 'GPL' }, { logLevel: 2 });
     } catch (e) {
       if (e instanceof VerifierError) want = e;
       else throw e;
