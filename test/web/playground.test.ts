@@ -10,8 +10,13 @@ import { verify, VerifierError } from '../../src/ebpf/verifier/index.js';
 import { traceRun } from '../../src/ebpf/vm/index.js';
 import { runTraceInVm } from '../../src/trace/index.js';
 import { browserSkipReason, openSession, type Session } from './browser.js';
+import { optimizerStages } from '../../web/src/passes.js';
+import { compileFilter } from '../../src/index.js';
 
 const skip = browserSkipReason();
+
+/** 42 blocks from gencode, 26 emitted: the CFG must stay legible at this size. */
+const BIG_EXPR = 'tcp port 80 or tcp port 443 or udp port 53 or icmp or arp or (ip6 and tcp port 22)';
 
 /** The eBPF tab loads typed programs as tc classifiers (web/src/ebpf-tab.ts ASM_PROG_TYPE: skb data from the Ethernet header). */
 const ASM_TYPE = ebpf.ProgType.BPF_PROG_TYPE_SCHED_CLS;
@@ -86,6 +91,48 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await expect.poll(async () => s.page.locator('#cfg-after svg g.node').count()).toBeGreaterThan(2);
     expect(await s.page.locator('#cfg-before svg g.node').count()).toBeGreaterThanOrEqual(await s.page.locator('#cfg-after svg g.node').count());
     await s.page.screenshot({ path: 'docs/playground-filter.png', fullPage: false });
+  }, 120_000);
+
+  it('the optimizer is drawn pass by pass, with the blocks each pass changed marked, legibly for a 40-block graph', async () => {
+    await s.page.goto(`${s.url}#filter=${encodeURIComponent(BIG_EXPR)}`);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    const prog = compileFilter(BIG_EXPR, { linkType: 'EN10MB', snaplen: 262144, netmask: 0 });
+    const stages = optimizerStages(prog.cfg);
+    expect(stages.length).toBeGreaterThan(3);
+    await expect.poll(async () => s.page.locator('#pass-select option').count()).toBe(stages.length - 1);
+    const names = await s.page.locator('#pass-select option').allTextContents();
+    names.forEach((n, i) => expect(n).toContain(stages[i + 1].name));
+    // Marked nodes (filled) in the picture after each pass are exactly the blocks that pass rewrote or added.
+    const marked = async (host: string): Promise<number[]> => (await s.page.locator(`${host} g.node`).evaluateAll((gs) =>
+      gs.filter((g) => g.querySelector('[fill="#ffe08a"], [fill="#ffc2c2"]')).map((g) => g.querySelector('title')?.textContent ?? '')))
+      .map((t) => Number(t.slice(1))).sort((a, b) => a - b);
+    for (let i = 1; i < stages.length; i++) {
+      if (i > 1) await s.page.click('#pass-next');
+      await expect.poll(async () => (await s.page.evaluate('document.body.dataset.passDrawn') as string | undefined)?.split(':')[1]).toBe(String(i));
+      expect(await marked('#pass-after')).toEqual([...stages[i].changed].sort((a, b) => a - b));
+      const before = new Set((await s.page.locator('#pass-before g.node title').allTextContents()).map((t) => Number(t.slice(1))));
+      expect(await marked('#pass-before')).toEqual([...stages[i].removed, ...stages[i].changed].filter((id) => before.has(id)).sort((a, b) => a - b));
+    }
+    // Legible: in the 42-block gencode graph every node's text is drawn at least 11 px tall, and inside its box.
+    expect(await s.page.locator('#cfg-before svg g.node').count()).toBeGreaterThanOrEqual(40);
+    const [minText, overflow] = await s.page.evaluate(`(() => {
+      let min = Infinity, out = 0;
+      for (const g of document.querySelectorAll('#cfg-before svg g.node')) {
+        const box = g.querySelector('polygon, path').getBoundingClientRect();
+        for (const t of g.querySelectorAll('text')) {
+          const r = t.getBoundingClientRect();
+          min = Math.min(min, r.height);
+          if (r.left < box.left - 1 || r.right > box.right + 1) out++;
+        }
+      }
+      return [min, out];
+    })()`) as [number, number];
+    expect(minText).toBeGreaterThanOrEqual(11);
+    expect(overflow).toBe(0);
+    await s.page.selectOption('#pass-select', '3');
+    await s.page.evaluate("document.getElementById('passes-title').scrollIntoView({ block: 'start' })");
+    await s.page.screenshot({ path: 'docs/playground-passes.png', fullPage: false });
   }, 120_000);
 
   it('a dropped capture is filtered in the browser with the count of bpfkit filter --count', async () => {
@@ -239,6 +286,27 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     expect(underlined.join('')).toBe(asm.split('\n')[want!.insn]);
     expect(asm.split('\n')[want!.insn]).toBe('r0 = *(u32 *)(r6 + 4000)');
     await s.page.screenshot({ path: 'docs/playground-ebpf.png', fullPage: false });
+  }, 120_000);
+
+  it('works offline once loaded: the service worker serves the page, and compile, draw and the VM still run', async () => {
+    await s.page.goto(s.url);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    await expect.poll(async () => s.page.evaluate('!!navigator.serviceWorker.controller'), { timeout: 20_000 }).toBe(true);
+    await s.context.setOffline(true);
+    try {
+      const expr = 'udp port 53 or icmp';
+      await s.page.goto(`${s.url}#filter=${encodeURIComponent(expr)}`);
+      await s.page.reload();
+      await s.page.waitForSelector('body[data-ready="true"]');
+      expect(await listing().textContent()).toBe((await runCli(['compile', '-d', expr])).stdout);
+      await expect.poll(async () => s.page.locator('#cfg-after svg g.node').count()).toBeGreaterThan(2);
+      await s.page.locator('#tab-ebpf').click();
+      await s.page.click('#ebpf-run');
+      await expect.poll(async () => s.page.locator('#ebpf-result').getAttribute('data-r0')).not.toBeNull();
+    } finally {
+      await s.context.setOffline(false);
+    }
   }, 120_000);
 
   it('the trace tab compiles a bpftrace program and runs BEGIN/END in the VM with the output Node gets', async () => {
