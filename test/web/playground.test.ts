@@ -1,7 +1,8 @@
 /** End-to-end tests of the playground in headless Chromium: listings equal `bpfkit compile -d`, counts equal `bpfkit filter --count`, the VM's r0 equals Node's. */
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
@@ -11,7 +12,8 @@ import { traceRun } from '../../src/ebpf/vm/index.js';
 import { runTraceInVm } from '../../src/trace/index.js';
 import { browserSkipReason, openSession, type Session } from './browser.js';
 import { optimizerStages } from '../../web/src/passes.js';
-import { compileFilter } from '../../src/index.js';
+import { compileFilter, elf } from '../../src/index.js';
+import { skipReason } from '../helpers/reference.js';
 
 const skip = browserSkipReason();
 
@@ -286,6 +288,33 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     expect(underlined.join('')).toBe(asm.split('\n')[want!.insn]);
     expect(asm.split('\n')[want!.insn]).toBe('r0 = *(u32 *)(r6 + 4000)');
     await s.page.screenshot({ path: 'docs/playground-ebpf.png', fullPage: false });
+  }, 120_000);
+
+  it.skipIf(skipReason('ELF with BTF line info', { commands: ['clang-19'] }) !== undefined)('an ELF object dropped on the page is verified, and a rejection names its C source line from BTF', async () => {
+    const src = path.join(tmp, 'bad_read.c');
+    writeFileSync(src, '#define SEC(n) __attribute__((section(n), used))\nSEC("socket")\nint bad_read(void *ctx)\n{\n\treturn *(int *)((char *)ctx + 4000);\n}\nchar LICENSE[] SEC("license") = "GPL";\n');
+    const obj = path.join(tmp, 'bad_read.o');
+    execFileSync('clang-19', ['-O2', '-g', '-target', 'bpf', '-c', src, '-o', obj]);
+    const spec = elf.loadCollectionSpec(new Uint8Array(readFileSync(obj))).programs.get('bad_read')!;
+    let want: VerifierError | undefined;
+    try { verify(spec); } catch (e) { if (e instanceof VerifierError) want = e; else throw e; }
+    expect(want?.source?.line).toBe(5);
+    await s.page.goto(`${s.url}#ebpf=`);
+    await s.page.reload();
+    await s.page.waitForSelector('body[data-ready="true"]');
+    await s.page.locator('#tab-ebpf').click();
+    await s.page.evaluate(`(() => {
+      const data = Uint8Array.from(atob('${readFileSync(obj).toString('base64')}'), (c) => c.charCodeAt(0));
+      const dt = new DataTransfer();
+      dt.items.add(new File([data], 'bad_read.o'));
+      document.getElementById('ebpf-editor').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
+    await expect.poll(async () => s.page.locator('#elf-program').inputValue()).toBe('bad_read');
+    await expect.poll(async () => s.page.locator('#ebpf-verifier').getAttribute('data-insn')).toBe(String(want!.insn));
+    const text = (await s.page.locator('#ebpf-verifier').textContent()) ?? '';
+    expect(text).toContain(`rejected at insn ${want!.insn}: ${want!.kernelMessage}`);
+    expect(text).toContain(`source: ${want!.source!.file}:5: ${want!.source!.text}`);
+    expect(want!.source!.text).toContain('ctx + 4000');
   }, 120_000);
 
   it('works offline once loaded: the service worker serves the page, and compile, draw and the VM still run', async () => {

@@ -352,6 +352,16 @@ export function initEbpfTab(state: PageState): void {
     if (f) loadElf(f);
   });
   $('elf-program').addEventListener('change', showElfProgram);
+  // An ELF object dropped anywhere on the tab loads as the chooser's does.
+  const panel = $('panel-ebpf');
+  panel.addEventListener('dragover', (e) => { e.preventDefault(); panel.classList.add('over'); });
+  panel.addEventListener('dragleave', () => panel.classList.remove('over'));
+  panel.addEventListener('drop', (e) => {
+    e.preventDefault();
+    panel.classList.remove('over');
+    const f = e.dataTransfer?.files[0];
+    if (f) loadElf(f);
+  });
   $('ebpf-packet').addEventListener('change', resetStepper);
   const count = (): number => Math.max(1, Math.floor(Number($<HTMLInputElement>('step-count').value)) || 1);
   $('step-next').addEventListener('click', () => stepBy(count()));
