@@ -175,7 +175,11 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await expect.poll(async () => s.page.locator('#packet-hex').textContent()).toMatch(/verdict 0 \(drop\)/);
     expect(await lastOnPath()).toMatch(/ret #0(?!x)\b/);
     await s.page.locator('.pkt.match').first().click();
+    // The emitted CFG with the packet's path above the packet list: a taller window for this one.
+    await s.page.setViewportSize({ width: 1440, height: 1300 });
+    await s.page.evaluate("document.getElementById('cfg-after').parentElement.scrollIntoView({ block: 'start' })");
     await s.page.screenshot({ path: 'docs/playground-capture.png', fullPage: false });
+    await s.page.setViewportSize({ width: 1440, height: 1000 });
   }, 180_000);
 
   it('the eBPF tab assembles, shows the other syntax, and runs the program in the VM with the r0 Node gets', async () => {
