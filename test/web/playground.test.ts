@@ -240,6 +240,13 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
       expect(states[step.pc].length).toBeGreaterThan(0);
       for (const part of states[step.pc][0].split(' ')) expect(verifier).toContain(part);
     };
+    await s.page.click('#step-next');
+    await check(1);
+    // One visible line per instruction, each below the last.
+    const ys = await s.page.locator('#step-listing > div').evaluateAll((ls) => ls.map((l) => l.getBoundingClientRect().top));
+    expect(ys.length).toBe(spec.insns.length);
+    ys.slice(1).forEach((y, i) => expect(y).toBeGreaterThan(ys[i]));
+    await s.page.click('#step-reset');
     // Step by step with the button, then with the keyboard in the listing, then back.
     for (let n = 1; n <= 4; n++) {
       await s.page.click('#step-next');

@@ -232,9 +232,9 @@ export function initEbpfTab(state: PageState): void {
     const slots = ebpf.slotOffsets(spec.insns);
     const host = $('step-listing');
     host.replaceChildren(...spec.insns.map((_, i) => {
-      const line = document.createElement('span');
+      const line = document.createElement('div');
       line.dataset.slot = String(slots[i]);
-      line.textContent = `  ${String(slots[i]).padStart(4)}: ${(lines[i] ?? '').trim()}\n`;
+      line.textContent = `  ${String(slots[i]).padStart(4)}: ${(lines[i] ?? '').trim()}`;
       return line;
     }));
   }
