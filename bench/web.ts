@@ -1,7 +1,8 @@
 /**
- * Benchmark of the playground in headless Chromium: page load, compile + draw (both CFGs) per
- * expression of libpcap's corpus, and filtering a 100k-packet capture in the browser vs in Node.
- * Never fails on a number; prints why when Chromium or the corpus is missing.
+ * Benchmark of the playground in headless Chromium: page load (served, and offline from the
+ * service worker), compile + draw (both CFGs) per expression of libpcap's corpus and then the
+ * optimizer's pass-by-pass pictures, stepping the VM, and filtering a 100k-packet capture in the
+ * browser vs in Node. Never fails on a number; prints why when Chromium or the corpus is missing.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -48,8 +49,25 @@ async function main(): Promise<void> {
       loads.push(performance.now() - t0);
     }
     console.log(`page load to first CFG drawn: median ${median(loads).toFixed(0)} ms (5 loads, served from 127.0.0.1)`);
+    // Offline: the service worker answers from its cache.
+    await page.waitForFunction('!!navigator.serviceWorker.controller', undefined, { timeout: 20_000 });
+    await s.context.setOffline(true);
+    const offline: number[] = [];
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        await page.reload({ waitUntil: 'load' });
+        await page.waitForSelector('body[data-ready="true"]');
+        await page.waitForSelector('#cfg-after svg');
+        offline.push(performance.now() - t0);
+      }
+    } finally {
+      await s.context.setOffline(false);
+    }
+    console.log(`page reload offline (service worker cache) to first CFG drawn: median ${median(offline).toFixed(0)} ms (5 reloads)`);
 
     const draw: number[] = [];
+    const passes: number[] = [];
     let worst = { ms: 0, expr: '', insns: 0 };
     await page.locator('#filter-input').click();
     for (const expr of exprs) {
@@ -66,10 +84,28 @@ async function main(): Promise<void> {
       }
       const ms = Number(await page.evaluate('document.body.dataset.drawMs'));
       draw.push(ms);
+      const seq = await page.evaluate('document.body.dataset.drawn');
+      await page.waitForFunction(`document.body.dataset.passesFor === ${JSON.stringify(seq)}`, undefined, { timeout: 10_000 }).then(
+        async () => passes.push(Number(await page.evaluate('document.body.dataset.passesMs'))),
+        () => console.log(`passes not drawn in 10 s: ${expr}`),
+      );
       if (ms > worst.ms) worst = { ms, expr, insns: compileFilter(expr, { netmask: 0 }).insns.length };
     }
     const under = draw.filter((x) => x < 50).length;
     console.log(`compile + draw both CFGs, ${exprs.length} corpus expressions: median ${median(draw).toFixed(1)} ms, p90 ${pct(draw, 0.9).toFixed(1)} ms, max ${worst.ms.toFixed(1)} ms (${worst.insns} insns: ${worst.expr.slice(0, 60)}); ${under}/${draw.length} under 50 ms`);
+    console.log(`  then, after a 120 ms pause in typing, the optimizer's pass-by-pass pictures (optimizer traced + first pass drawn): median ${median(passes).toFixed(1)} ms, p90 ${pct(passes, 0.9).toFixed(1)} ms, max ${Math.max(...passes).toFixed(1)} ms`);
+
+    // Stepping: the default eBPF example on each sample packet, recorded and drawn to the end.
+    await page.goto(`${s.url}?step#ebpf=`);
+    await page.waitForSelector('body[data-ready="true"]');
+    await page.locator('#tab-ebpf').click();
+    const steps: string[] = [];
+    for (const pkt of ['0', '1', '2']) {
+      await page.selectOption('#ebpf-packet', pkt);
+      const ms = Number(await page.evaluate(`(() => { const t0 = performance.now(); document.getElementById('step-end').click(); return performance.now() - t0; })()`));
+      steps.push(`${(await page.locator('#step-pos').getAttribute('data-step')) ?? '?'} insns in ${ms.toFixed(1)} ms`);
+    }
+    console.log(`VM stepping (record the run, draw to the end), default example per sample packet: ${steps.join(', ')}`);
 
     const file = path.join(tmp, 'big.pcap');
     await runCli(['sample', '-w', file, '-c', String(PACKETS), '--seed', '3']);

@@ -1,13 +1,16 @@
-/** The filter tab: expression to -d listing, AST and CFG drawings, and the filter run on a capture with the JIT. */
+/** The filter tab: expression to -d listing, AST and CFG drawings (whole and pass by pass), and the filter run on a capture with the JIT. */
 import { EditorView, keymap } from '@codemirror/view';
 import { EditorState } from '@codemirror/state';
 import { minimalSetup } from 'codemirror';
 import { setDiagnostics, lintGutter } from '@codemirror/lint';
 import { BpfkitError, cbpf, compileFilter, decode, filter, pcap, type FilterProgram } from '../../src/index.js';
 import { renderDot } from './graph.js';
+import { markedDot, optimizerStages, type PassStage } from './passes.js';
 import { writeFragment, type PageState } from './fragment.js';
 
 const DEFAULT_EXPR = 'tcp port 80 and (ip[2:2] - ((ip[0]&0xf)<<2)) - ((tcp[12]&0xf0)>>2) != 0';
+/** Quiet time after a keystroke before the pass-by-pass pictures are made. */
+const PASS_DELAY_MS = 120;
 /** Rows drawn in the packet list; the count and verdicts cover every packet. */
 const LIST_LIMIT = 1000;
 
@@ -47,6 +50,9 @@ export function initFilterTab(state: PageState): void {
   let capture: Capture | undefined;
   let current: FilterProgram | undefined;
   let drawSeq = 0;
+  let stages: PassStage[] = [];
+  let passTimer: ReturnType<typeof setTimeout> | undefined;
+  const passSelect = $<HTMLSelectElement>('pass-select');
 
   const view = new EditorView({
     parent: $('filter-editor'),
@@ -97,8 +103,55 @@ export function initFilterTab(state: PageState): void {
       $('filter-stats').textContent = `${prog.insns.length} instructions · compile ${compiled.toFixed(1)} ms · compile + draw ${total.toFixed(1)} ms`;
       document.body.dataset.drawMs = total.toFixed(2);
       document.body.dataset.drawn = String(seq);
+      // The pass-by-pass pictures (a traced optimizer run and two more drawings) wait for a
+      // pause in typing, so keystrokes never queue behind them.
+      clearTimeout(passTimer);
+      passTimer = setTimeout(() => showPasses(prog, seq, performance.now()), PASS_DELAY_MS);
     });
     runCapture();
+  }
+
+  /** Fills the pass list for `prog` and draws its last pass (the one that finished the graph). */
+  function showPasses(prog: FilterProgram, seq: number, t0: number): void {
+    const optimized = !noOpt.checked && prog.finalCfg !== prog.cfg;
+    stages = optimized ? optimizerStages(prog.cfg) : [];
+    $('passes-n').textContent = optimized ? `(${stages.length - 1} passes changed the graph)` : '(optimizer off for this filter)';
+    passSelect.replaceChildren(...stages.slice(1).map((st, i) => Object.assign(document.createElement('option'), {
+      value: String(i + 1),
+      textContent: `${i + 1}. ${st.name} (${st.changed.size} rewritten/new, ${st.removed.size} removed)`,
+    })));
+    if (stages.length > 1) passSelect.value = '1';
+    void drawPass(seq).then(() => {
+      if (seq !== drawSeq) return;
+      // From the end of the pause to the pass pictures drawn (bench/web.ts reads it).
+      document.body.dataset.passesMs = (performance.now() - t0).toFixed(2);
+      document.body.dataset.passesFor = String(seq);
+    });
+  }
+
+  /** Draws the selected pass: the graph before it with the blocks it rewrote or removed, and after it with those it rewrote or added. */
+  async function drawPass(seq = drawSeq): Promise<void> {
+    const i = Number(passSelect.value);
+    const before = $('pass-before'), after = $('pass-after');
+    if (!(i >= 1 && i < stages.length)) {
+      before.replaceChildren();
+      after.replaceChildren();
+      $('pass-before-name').textContent = '';
+      $('pass-after-name').textContent = '';
+      delete document.body.dataset.passDrawn;
+      return;
+    }
+    const a = stages[i - 1], b = stages[i];
+    // New ids in `changed` are simply absent from the graph before.
+    const gone = new Set([...b.removed, ...b.changed]);
+    await Promise.all([
+      renderDot(before, markedDot(filter.cfgToDot(a.cfg, a.name), gone, '#ffc2c2')),
+      renderDot(after, markedDot(filter.cfgToDot(b.cfg, b.name), b.changed, '#ffe08a')),
+    ]);
+    if (seq !== drawSeq) return;
+    $('pass-before-name').textContent = `(${a.name})`;
+    $('pass-after-name').textContent = `(${b.name})`;
+    document.body.dataset.passDrawn = `${seq}:${i}`;
   }
 
   function showError(e: BpfkitError, len: number): void {
@@ -209,6 +262,13 @@ export function initFilterTab(state: PageState): void {
     if (f) loadFile(f);
   });
   for (const el of [form, linkSelect, noOpt]) el.addEventListener('change', update);
+  passSelect.addEventListener('change', () => void drawPass());
+  const movePass = (d: number): void => {
+    const i = Number(passSelect.value) + d;
+    if (i >= 1 && i < stages.length) { passSelect.value = String(i); void drawPass(); }
+  };
+  $('pass-prev').addEventListener('click', () => movePass(-1));
+  $('pass-next').addEventListener('click', () => movePass(1));
   update();
 }
 

@@ -40,3 +40,11 @@ initFilterTab(state);
 initEbpfTab(state);
 initTraceTab(state);
 document.body.dataset.ready = 'true';
+
+// Offline once loaded: the build's service worker caches every file (served pages only; a file:// copy has none).
+if ('serviceWorker' in navigator && location.protocol.startsWith('http')) {
+  navigator.serviceWorker.register('./sw.js').then(
+    () => { document.body.dataset.offline = 'registered'; },
+    (e: unknown) => { console.warn('service worker not registered:', e); },
+  );
+}

@@ -37,6 +37,8 @@ export interface VerifyOptions {
   logLevel?: 0 | 1 | 2;
   /** Processed-instruction budget (BPF_COMPLEXITY_LIMIT_INSNS, 1,000,000). */
   maxInsns?: number;
+  /** Keep the abstract state on entry to each instruction in {@link VerifyResult.insnStates} (a debugger's view; costs a string per step). */
+  insnStates?: boolean;
 }
 
 /** The result of a successful verification: the kernel's statistics and the log. */
@@ -50,7 +52,16 @@ export interface VerifyResult {
   log: string;
   /** Per instruction slot: true when some explored path reached it (false: dead by value, as `if r0 == 0` after `r0 = 0`). */
   reached: boolean[];
+  /**
+   * With {@link VerifyOptions.insnStates}: per slot, the state on entry as the level-2 log
+   * prints it (`R1=ctx() R10=fp0 fp-8=mmmmmmmm`), one line per explored path, the first
+   * {@link MAX_INSN_STATES}; empty where no path reached.
+   */
+  insnStates?: string[][];
 }
+
+/** States kept per instruction by {@link VerifyOptions.insnStates}. */
+export const MAX_INSN_STATES = 16;
 
 /** Verifies a program: returns the statistics, or throws {@link VerifierError}. */
 export function verify(spec: ProgramSpec, options: VerifyOptions = {}): VerifyResult {
@@ -168,6 +179,7 @@ class Verifier {
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
   private readonly reached: boolean[];
+  private readonly insnStates: string[][] | undefined;
   private idGen = 0;
   private processed = 0;
   private jmps = 0;
@@ -201,6 +213,7 @@ class Verifier {
     this.liveIn = new Int32Array(slot + 1);
     this.rel = new Int32Array(slot + 1);
     this.reached = new Array<boolean>(slot).fill(false);
+    this.insnStates = options.insnStates ? Array.from({ length: slot }, () => []) : undefined;
     if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
       throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
     }
@@ -223,6 +236,7 @@ class Verifier {
     return {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
       stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', reached: this.reached,
+      ...(this.insnStates ? { insnStates: this.insnStates } : {}),
     };
   }
 
@@ -481,6 +495,7 @@ class Verifier {
           break;
         }
         this.reached[this.pc] = true;
+        if (this.insnStates && this.insnStates[this.pc].length < MAX_INSN_STATES) this.insnStates[this.pc].push(this.stateLine());
         const before = this.logLevel ? this.at[this.pc]! : undefined;
         const next = this.step(pending);
         if (before) this.log.push(`${this.pc}: (${before.insn.code.toString(16).padStart(2, '0')}) ${before.text}${this.logLevel >= 2 ? `\t; ${this.stateLine()}` : ''}`);

@@ -5,7 +5,7 @@ export {
 } from './memory.js';
 export { prepareCode, LdKind, type VmCode, type PrepareOptions } from './code.js';
 export type { Engine, RunHooks } from './engine.js';
-export { Interpreter, byteSwap } from './interpreter.js';
+export { Interpreter, byteSwap, type StepHook } from './interpreter.js';
 export { compileJit, emitModule, jitAvailable, type JitModule } from './jit-wasm.js';
 export {
   HELPERS, HELPERS_BY_ID, UNWIND_HELPER, type HelperDef, type HelperEnv, type HelperFn, type VmHost, type VmTask,
@@ -18,3 +18,4 @@ export {
 export { vmBackend, type VmCollectionOptions } from './collection-loader.js';
 export { NET_HELPERS, DEFAULT_TASK_ADDRESS, type SocketTuple, type HostSocket } from './helpers-net.js';
 export { VmProgram, load, vm, type EngineKind, type VmLoadOptions, type VmRunOptions, type VmRunResult } from './program.js';
+export { traceRun, Stepper, type VmStep, type VmTrace, type VmTraceOptions } from './stepper.js';

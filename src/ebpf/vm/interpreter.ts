@@ -103,6 +103,20 @@ const SIZE_OF: Record<number, number> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 };
 const TWO32 = 0x100000000;
 
 /**
+ * Called before each instruction of a stepped run: slot `pc` is about to execute in call
+ * frame `depth` with registers `regs` (r0..r10, the live file: copy what you keep). It may
+ * throw to stop the run. See {@link Interpreter} and `traceRun`.
+ */
+export type StepHook = (pc: number, depth: number, regs: BigUint64Array) => void;
+
+/** `code` with every instruction its own block, so the per-block path runs before each instruction (stepping). */
+function perInstruction(code: VmCode): VmCode {
+  const blockLen = new Int32Array(code.slots);
+  for (let s = 0; s < code.slots; s += code.op[s] === 0x18 ? 2 : 1) blockLen[s] = 1;
+  return { ...code, blockLen, blockStarts: Array.from(blockLen.keys()).filter((s) => blockLen[s] !== 0) };
+}
+
+/**
  * An {@link Engine} that interprets a {@link VmCode}: the reference the JIT is tested against.
  * Registers live in a BigUint64Array; the common operations read and write it as u32 halves
  * (no BigInt allocation), the rest (64-bit mul/div/mod, byte swaps, movsx) use BigInt.
@@ -121,7 +135,20 @@ export class Interpreter implements Engine {
   /** r10 of each frame depth. */
   private readonly framePointers: BigUint64Array;
 
-  constructor(private readonly code: VmCode, private readonly hooks: RunHooks) {
+  /** Present only in a stepped run (`traceRun`). */
+  private readonly stepHook: StepHook | undefined;
+  private readonly code: VmCode;
+
+  /**
+   * `step`, when given, is called before every instruction: the interpreter then runs on a
+   * copy of `code` where each instruction is a block of one, with the budget in memory at 0,
+   * so every instruction takes the out-of-budget path, which calls the hook instead of
+   * faulting (the hook enforces the real budget). The ordinary interpreter's hot path is
+   * unchanged.
+   */
+  constructor(code: VmCode, private readonly hooks: RunHooks, step?: StepHook) {
+    this.code = step ? perInstruction(code) : code;
+    this.stepHook = step;
     const n = code.slots;
     this.immU64 = new BigUint64Array(n);
     this.immLo = new Uint32Array(n);
@@ -162,7 +189,7 @@ export class Interpreter implements Engine {
 
   private run(entry: number, depth: number, base: number): bigint {
     const { op: ops, dst: dsts, src: srcs, off: offs, blockLen, imm: imms } = this.code;
-    const { immU64, immLo, immHi, hooks, sizes } = this;
+    const { immU64, immLo, immHi, hooks, sizes, stepHook } = this;
     const mem = hooks.mem;
     const dv = mem.dv;
     const table = mem.table;
@@ -178,7 +205,13 @@ export class Interpreter implements Engine {
       const bl = blockLen[pc];
       if (bl !== 0) {
         budget -= bl;
-        if (budget < 0) throw makeFault(FaultKind.BUDGET, pc);
+        if (budget < 0) {
+          // A stepped run keeps the budget at 0 and each instruction a block of one, so it comes
+          // here before every instruction; the hook counts the real budget. Others never return here.
+          if (stepHook === undefined) throw makeFault(FaultKind.BUDGET, pc);
+          stepHook(pc, depth, R);
+          budget = 0;
+        }
       }
       const op = ops[pc], d = dsts[pc], s = srcs[pc], off = offs[pc];
       const cls = op & 7;

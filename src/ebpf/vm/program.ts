@@ -8,7 +8,7 @@ import type { BpfProgram, MapSpec, ProgramSpec, TestRunOptions, TestRunResult } 
 import { prepareCode, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
 import { HELPERS, HELPERS_BY_ID, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
-import { Interpreter } from './interpreter.js';
+import { Interpreter, type StepHook } from './interpreter.js';
 import { writesFrame } from './range.js';
 import { verify as runVerifier, type VerifyOptions } from '../verifier/index.js';
 import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
@@ -144,8 +144,9 @@ class Runner implements RunHooks {
   private memLenBig = 0n;
   private readonly memArgs: bigint[] = [0n, 0n];
 
-  constructor(readonly owner: VmProgram, size: number) {
-    const wm = newWasmMemory(size);
+  constructor(readonly owner: VmProgram, size: number, private readonly stepHook?: StepHook) {
+    // Only the JIT needs WebAssembly memory (a stepped run always interprets).
+    const wm = owner.engine === 'jit' && !stepHook ? newWasmMemory(size) : undefined;
     this.wasmMemory = wm?.memory;
     this.mem = new VmMemory(wm ? wm.buffer : new ArrayBuffer(size));
     this.current = owner;
@@ -169,7 +170,8 @@ class Runner implements RunHooks {
   engineFor(p: VmProgram): Engine {
     let e = this.engines.get(p);
     if (!e) {
-      e = this.owner.engine === 'jit' && this.wasmMemory ? p.jitModule().instantiate(this, this.wasmMemory) : new Interpreter(p.code, this);
+      e = this.stepHook ? new Interpreter(p.code, this, this.stepHook)
+        : this.owner.engine === 'jit' && this.wasmMemory ? p.jitModule().instantiate(this, this.wasmMemory) : new Interpreter(p.code, this);
       this.engines.set(p, e);
     }
     return e;
@@ -285,8 +287,9 @@ class Runner implements RunHooks {
     if (this.mapValues.length) this.mapValues = [];
     if (this.env.trace.length) this.env.trace.length = 0;
     if (this.env.records.size) this.env.records.clear();
-    mem.head[Layout.BUDGET >> 2] = this.budgetLo;
-    mem.head[(Layout.BUDGET >> 2) + 1] = this.budgetHi;
+    // A stepped run's hook counts the budget (the interpreter calls it when the budget in memory runs out).
+    mem.head[Layout.BUDGET >> 2] = this.stepHook ? 0 : this.budgetLo;
+    mem.head[(Layout.BUDGET >> 2) + 1] = this.stepHook ? 0 : this.budgetHi;
     let args: readonly bigint[] = opts.args ?? NO_ARGS;
     let memPtr = 0n;
     let memRegion = 0;
@@ -465,11 +468,28 @@ export class VmProgram implements BpfProgram {
     return this.runnerFor(options).run(options);
   }
 
+  /**
+   * Runs once on the interpreter (whatever the engine), calling `step` before every
+   * instruction with the live registers (`step` enforces {@link budget}: the run does not), and `memory` once with the run's memory before the
+   * first instruction (a stack frame is 512 bytes at `Layout.STACKS + depth *
+   * STACK_SIZE`). The seam under `traceRun`; a run of its own, not sharing {@link run}'s state.
+   */
+  runStepped(options: VmRunOptions, step: StepHook, memory?: (mem: VmMemory) => void): VmRunResult {
+    if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
+    const runner = new Runner(this, this.memoryFor(options), step);
+    memory?.(runner.mem);
+    return runner.run(options);
+  }
+
+  private memoryFor(options: VmRunOptions): number {
+    const need = Layout.HEAP + (options.data?.length ?? 0) + (options.mem?.length ?? 0) + (options.ctx?.length ?? 0) + (1 << 20);
+    return Math.max(this.memorySize, need);
+  }
+
   /** The run state, made (or grown) for the input's size. */
   private runnerFor(options: VmRunOptions): Runner {
     if (this.closed) throw new UsageError('E_VM_CLOSED', `program "${this.spec.name}" is closed`);
-    const need = Layout.HEAP + (options.data?.length ?? 0) + (options.mem?.length ?? 0) + (options.ctx?.length ?? 0) + (1 << 20);
-    const size = Math.max(this.memorySize, need);
+    const size = this.memoryFor(options);
     if (!this.runner || this.runner.mem.u8.length < size) this.runner = new Runner(this, size);
     return this.runner;
   }
