@@ -136,6 +136,8 @@ export interface StoredState {
   misses: number;
   /** The loop-detection key of the state (see the verifier's loopKey). */
   readonly key: string;
+  /** Order of storing (the kernel's list order at one instruction). */
+  readonly seq: number;
 }
 
 /** The instructions along a path, newest first: the backward slice of an error walks it. */
@@ -147,6 +149,8 @@ export interface History {
   /** The registers it read. */
   readonly reads: number;
   readonly prev: History | undefined;
+  /** Entries in the chain from this one (a bounded chain is cut back when it grows past a limit). */
+  readonly depth: number;
 }
 
 /** The whole state along one path. */

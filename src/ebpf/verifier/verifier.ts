@@ -15,7 +15,7 @@ import {
 } from './scalar.js';
 import {
   EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
-  type Frame, type Reg, type Slot, type StoredState, type VState,
+  type Frame, type History, type Reg, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -72,6 +72,17 @@ const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
 const S64_MIN = -(1n << 63n);
+/** History entries an error's backward slice looks at, newest first. */
+const WHY_WALK = 400;
+
+/** The newest `n` entries of a history, as a new chain (the rest is left to the garbage collector). */
+function keepNewest(h: History | undefined, n: number): History | undefined {
+  const keep: History[] = [];
+  for (let x = h; x && keep.length < n; x = x.prev) keep.push(x);
+  let out: History | undefined;
+  for (let i = keep.length - 1; i >= 0; i--) out = { ...keep[i], prev: out, depth: keep.length - i };
+  return out;
+}
 
 const ALU_NAMES: Record<number, AluOp> = {
   0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh', 0x80: 'neg', 0x90: 'mod', 0xa0: 'xor', 0xb0: 'mov', 0xc0: 'arsh',
@@ -140,6 +151,15 @@ const RESERVED: Partial<Record<FormKind, string>> = {
   call: 'BPF_CALL', exit: 'BPF_EXIT', ld_abs: 'BPF_LD_[ABS|IND]', ld_ind: 'BPF_LD_[ABS|IND]', lddw: 'BPF_LD_IMM64',
 };
 
+/** The states stored at one prune point. */
+interface PcStates {
+  /** Fully explored states (no branch left), oldest first: the candidates for pruning. */
+  done: StoredState[];
+  /** States with paths still being explored, by loop key, oldest first. */
+  active: Map<string, StoredState[]>;
+  nactive: number;
+}
+
 /** Registers an instruction reads and writes, for the static liveness pruning uses. */
 interface UseDef {
   use: number;
@@ -163,7 +183,7 @@ class Verifier {
   private readonly prune: Uint8Array;
   private readonly liveIn: Int32Array;
   private readonly rel: Int32Array;
-  private readonly explored = new Map<number, StoredState[]>();
+  private readonly explored = new Map<number, PcStates>();
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
@@ -239,7 +259,7 @@ class Verifier {
       for (const x of r.regs) want |= 1 << x;
       let h = this.st.hist;
       let walked = 0;
-      while (h && want && why.length < 6 && walked++ < 400) {
+      while (h && want && why.length < 6 && walked++ < WHY_WALK) {
         if (h.reg >= 0 && want & (1 << h.reg)) {
           why.unshift({ insn: h.pc, text: this.at[h.pc]?.text ?? '', state: h.value ? `R${h.reg}=${formatReg(h.value, this.maps)}` : '' });
           want &= ~(1 << h.reg);
@@ -500,6 +520,7 @@ class Verifier {
     while (s) {
       s.branches--;
       if (s.branches > 0) break;
+      this.retire(s);
       s = s.parent;
     }
   }
@@ -515,19 +536,28 @@ class Verifier {
   private visited(): boolean {
     const pc = this.pc;
     const cur = this.st;
-    const list = this.explored.get(pc) ?? [];
+    let ps = this.explored.get(pc);
+    if (!ps) {
+      ps = { done: [], active: new Map(), nactive: 0 };
+      this.explored.set(pc, ps);
+    }
     const live = this.liveMasks(cur, pc);
     const precise = this.liveMasks(cur, pc, this.rel);
-    let addNew = true;
     const key = this.loopKey(cur, live, precise);
+    // The kernel walks one list in the order states were stored; states still being explored can only be an
+    // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
+    // fails the program unless an older, fully explored state prunes this one first.
+    let loopAt = Infinity;
+    const bucket = ps.active.get(key);
+    if (bucket) {
+      for (const s of bucket) {
+        if (this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) { loopAt = s.seq; break; }
+      }
+    }
+    const list = ps.done;
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
-      if (s.branches > 0) {
-        if (s.key === key && this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
-        // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
-        if (this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) addNew = false;
-        continue;
-      }
+      if (s.seq > loopAt) break;
       if (statesSafe(s.state, cur, live, this.priv, precise)) {
         s.hits++;
         return true;
@@ -538,18 +568,39 @@ class Verifier {
         this.curStates--;
       }
     }
-    if (!addNew) return false;
+    if (loopAt !== Infinity) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+    // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
+    if (ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) return false;
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
-    const stored: StoredState = { state: cloneState(cur), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key };
-    list.push(stored);
-    this.explored.set(pc, list);
+    // A stored state is only compared with, never resumed: it keeps no history.
+    const stored: StoredState = { state: { ...cloneState(cur), hist: undefined }, pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates };
+    const same = ps.active.get(key);
+    if (same) same.push(stored); else ps.active.set(key, [stored]);
+    ps.nactive++;
     cur.parent = stored;
     this.totalStates++;
     this.curStates++;
     this.peakStates = Math.max(this.peakStates, this.curStates);
-    this.maxPerInsn = Math.max(this.maxPerInsn, list.length);
+    this.maxPerInsn = Math.max(this.maxPerInsn, list.length + ps.nactive);
     return false;
+  }
+
+  /** A stored state whose paths are all explored moves from the active states to the pruning candidates, in age order. */
+  private retire(s: StoredState): void {
+    const ps = this.explored.get(s.pc)!;
+    const bucket = ps.active.get(s.key)!;
+    bucket.splice(bucket.indexOf(s), 1);
+    if (bucket.length === 0) ps.active.delete(s.key);
+    ps.nactive--;
+    const list = ps.done;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].seq < s.seq) lo = mid + 1; else hi = mid;
+    }
+    list.splice(lo, 0, s);
   }
 
   /** The innermost frame's live registers as text: equal keys are the only candidates for an infinite loop. */
@@ -625,7 +676,11 @@ class Verifier {
 
   private set(r: number, v: Reg, reads = 0): void {
     this.regs[r] = v;
-    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: this.st.hist };
+    const prev = this.st.hist;
+    const depth = prev ? prev.depth + 1 : 1;
+    // An error's backward slice walks at most WHY_WALK entries: older ones are cut off now and then, so a long path
+    // does not keep one object per instruction alive (the garbage collector's cost grew with the path).
+    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: depth > 4 * WHY_WALK ? keepNewest(prev, WHY_WALK) : prev, depth: depth > 4 * WHY_WALK ? WHY_WALK + 1 : depth };
   }
 
   private newId(): number {
