@@ -141,8 +141,18 @@ interface Pending {
 interface InsnInfo {
   insn: Insn;
   kind: FormKind | undefined;
-  text: string;
+  /** The instruction as LLVM prints it: made when a log line or an error needs it, not for every verification. */
+  readonly text: string;
   problems: readonly { message: string }[];
+}
+
+/** An {@link InsnInfo} whose text is formatted on first use. */
+class InsnEntry implements InsnInfo {
+  private formatted: string | undefined;
+  constructor(readonly insn: Insn, readonly kind: FormKind | undefined, readonly problems: readonly { message: string }[]) {}
+  get text(): string {
+    return (this.formatted ??= formatInsnLlvm(this.insn, { decimal: true, helperNames: true })[0]);
+  }
 }
 
 /** The kernel's "uses reserved fields" wording by instruction kind. */
@@ -213,7 +223,7 @@ class Verifier {
     let slot = 0;
     for (const insn of spec.insns) {
       const d = describeInsn(insn);
-      this.at[slot] = { insn, kind: d.kind, problems: d.problems, text: formatInsnLlvm(insn, { decimal: true, helperNames: true })[0] };
+      this.at[slot] = new InsnEntry(insn, d.kind, d.problems);
       slot += insn.code === 0x18 ? 2 : 1;
     }
     this.nslots = slot;
