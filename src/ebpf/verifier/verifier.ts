@@ -50,6 +50,25 @@ export interface VerifyResult {
   log: string;
   /** Per instruction slot: true when some explored path reached it (false: dead by value, as `if r0 == 0` after `r0 = 0`). */
   reached: boolean[];
+  /** What the verifier proved about each instruction, for engines that drop run-time checks (the VM's JIT). */
+  facts: VerifierFacts;
+}
+
+/**
+ * Per-slot facts of an accepted program, true on every explored path. A packet load is only
+ * accepted when the range proven by `data + N > data_end` comparisons covers it, so a load
+ * whose base is a packet pointer on every path reads inside the packet, whatever the run.
+ */
+export interface VerifierFacts {
+  /** 1 where the slot is a load (`ldx`) whose base is a packet pointer (not packet meta) on every path, outside callbacks: proven inside the packet. */
+  readonly pktLoad: Uint8Array;
+  /** The register a load writes when it writes a packet pointer on every path (the packet's start is known again after it), else -1. */
+  readonly pktRoot: Int8Array;
+  /**
+   * True when every instruction that makes a packet pointer out of memory makes one on every path (a `pktRoot`),
+   * so an engine that tracks the packet's base at those loads has it at each proven load.
+   */
+  readonly rootsExact: boolean;
 }
 
 /** Verifies a program: returns the statistics, or throws {@link VerifierError}. */
@@ -198,6 +217,10 @@ class Verifier {
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
   private readonly reached: boolean[];
+  /** Per slot, bit 1: a load's base was a packet pointer outside callbacks; bit 2: it was something else. */
+  private readonly pktBase: Uint8Array;
+  /** Per slot, bit 1: a load wrote a packet pointer; bit 2: it wrote something else. */
+  private readonly pktOut: Uint8Array;
   private idGen = 0;
   private processed = 0;
   private jmps = 0;
@@ -231,6 +254,8 @@ class Verifier {
     this.liveIn = new Int32Array(slot + 1);
     this.rel = new Int32Array(slot + 1);
     this.reached = new Array<boolean>(slot).fill(false);
+    this.pktBase = new Uint8Array(slot);
+    this.pktOut = new Uint8Array(slot);
     if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
       throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
     }
@@ -253,7 +278,21 @@ class Verifier {
     return {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
       stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', reached: this.reached,
+      facts: this.facts(),
     };
+  }
+
+  private facts(): VerifierFacts {
+    const n = this.nslots;
+    const pktLoad = new Uint8Array(n);
+    const pktRoot = new Int8Array(n).fill(-1);
+    let rootsExact = true;
+    for (let pc = 0; pc < n; pc++) {
+      if (this.pktBase[pc] === 1) pktLoad[pc] = 1;
+      if (this.pktOut[pc] === 1) pktRoot[pc] = this.at[pc]!.insn.dst;
+      else if (this.pktOut[pc] === 3) rootsExact = false;
+    }
+    return { pktLoad, pktRoot, rootsExact };
   }
 
   // ---- errors ----
@@ -714,10 +753,13 @@ class Verifier {
         this.lddw(insn);
         return next;
       case 'ldx': {
-        this.rd(insn.src);
+        const base = this.rd(insn.src);
         const size = SIZE_OF[insn.code & 0x18];
         const v = this.memAccess(insn.src, insn.off, size, false, undefined, (insn.code & 0xe0) === 0x80);
         this.set(insn.dst, v, 1 << insn.src);
+        // A callback runs in an invocation of its own in the JIT, which has not seen the caller's packet loads.
+        this.pktBase[pc] |= base.t === 'pkt' && !this.st.frames.some((f) => f.callback) ? 1 : 2;
+        this.pktOut[pc] |= v.t === 'pkt' ? 1 : 2;
         return next;
       }
       case 'st': {
