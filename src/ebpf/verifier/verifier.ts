@@ -212,6 +212,8 @@ class Verifier {
   private readonly prune: Uint8Array;
   private readonly liveIn: Int32Array;
   private readonly rel: Int32Array;
+  /** Per slot, two words: the stack slots (of a one-function program that reaches its stack through r10 only) whose spilled value may still matter; -1 words: all. */
+  private readonly relSlots: Int32Array;
   private readonly explored = new Map<number, PcStates>();
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
@@ -253,6 +255,7 @@ class Verifier {
     this.prune = new Uint8Array(slot + 1);
     this.liveIn = new Int32Array(slot + 1);
     this.rel = new Int32Array(slot + 1);
+    this.relSlots = new Int32Array(2 * (slot + 1)).fill(-1);
     this.reached = new Array<boolean>(slot).fill(false);
     this.pktBase = new Uint8Array(slot);
     this.pktOut = new Uint8Array(slot);
@@ -472,6 +475,20 @@ class Verifier {
   private relevance(): void {
     const ranged = returnRange(this.type, this.attachType) !== undefined;
     const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    const exact = this.stackExact();
+    const relSlots = this.relSlots;
+    // A least fixed point: slots start irrelevant (without exact stack tracking they stay all-relevant, -1).
+    if (exact) relSlots.fill(0);
+    // The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1).
+    const slotBits = (off: number, size: number): [number, number] => {
+      let lo = 0, hi = 0;
+      for (let a = off; a < off + size; a++) {
+        const i = (-a - 1) >> 3;
+        if (i < 0 || i > 63) continue;
+        if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
+      }
+      return [lo, hi];
+    };
     let changed = true;
     while (changed) {
       changed = false;
@@ -480,9 +497,16 @@ class Verifier {
         if (!i) continue;
         const insn = i.insn;
         let out = 0;
-        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.rel[t];
+        let outLo = 0, outHi = 0;
+        for (const t of this.succ(pc)) {
+          if (t < 0 || t >= this.nslots) continue;
+          out |= this.rel[t];
+          outLo |= relSlots[2 * t];
+          outHi |= relSlots[2 * t + 1];
+        }
         let use = 0;
         let def = 0;
+        let useLo = 0, useHi = 0, defLo = 0, defHi = 0;
         const x = (insn.code & 8) !== 0;
         switch (i.kind) {
           case 'alu': {
@@ -493,9 +517,24 @@ class Verifier {
           }
           case 'neg': case 'end': def = b(insn.dst); if (out & def) use = def; break;
           case 'lddw': def = b(insn.dst); break;
-          case 'ldx': def = b(insn.dst); use = b(insn.src); break;
-          case 'st': use = b(insn.dst); break;
-          case 'stx': case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
+          case 'ldx':
+            def = b(insn.dst); use = b(insn.src);
+            // A value read back from the stack matters when the register it lands in does.
+            if (exact && insn.src === 10 && out & def) [useLo, useHi] = slotBits(insn.off, SIZE_OF[insn.code & 0x18]);
+            break;
+          case 'st': case 'stx': {
+            use = b(insn.dst);
+            if (!exact) { use |= i.kind === 'stx' ? b(insn.src) : 0; break; }
+            // With the stack reached through r10 only, a stored scalar matters only when a relevant load reads it back;
+            // stores elsewhere (map values, packet, context) do not make the value matter.
+            if (insn.dst !== 10) break;
+            const size = SIZE_OF[insn.code & 0x18];
+            const [lo, hi] = slotBits(insn.off, size);
+            if (i.kind === 'stx' && ((outLo & lo) || (outHi & hi))) use |= b(insn.src);
+            if (size === 8 && insn.off % 8 === 0) { defLo = lo; defHi = hi; }
+            break;
+          }
+          case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
           case 'ld_abs': case 'ld_ind': use = b(6) | (i.kind === 'ld_ind' ? b(insn.src) : 0); def = 0x3f; break;
           case 'call': case 'callx': use = 0x3e; def = 0x3f; break;
           case 'exit': use = ranged || this.subStarts.length > 1 ? 1 : 0; break;
@@ -504,8 +543,36 @@ class Verifier {
         }
         const v = use | (out & ~def) | (1 << 10);
         if (v !== this.rel[pc]) { this.rel[pc] = v; changed = true; }
+        const lo = exact ? useLo | (outLo & ~defLo) : -1;
+        const hi = exact ? useHi | (outHi & ~defHi) : -1;
+        if (lo !== relSlots[2 * pc] || hi !== relSlots[2 * pc + 1]) { relSlots[2 * pc] = lo; relSlots[2 * pc + 1] = hi; changed = true; }
       }
     }
+  }
+
+  /**
+   * True when the program reaches its stack only through r10 with constant offsets, in one function: r10 is never
+   * copied or computed with (so no helper, callee or pointer sees the stack) and no atomic works on it. Only then is
+   * it known, statically, which loads read back a stored value.
+   */
+  private stackExact(): boolean {
+    if (this.subStarts.length > 1) return false;
+    for (let pc = 0; pc < this.nslots; pc++) {
+      const i = this.at[pc];
+      if (!i) continue;
+      const insn = i.insn;
+      switch (i.kind) {
+        case 'ldx': case 'st': case 'stx': break;
+        case 'atomic': if (insn.dst === 10 || insn.src === 10) return false; break;
+        case 'alu': if ((insn.code & 8) !== 0 && insn.src === 10) return false; break;
+        default:
+          if ((insn.code & 7) === 5 || (insn.code & 7) === 6) {
+            if (i.kind === 'jcond' && (insn.dst === 10 || ((insn.code & 8) !== 0 && insn.src === 10))) return false;
+          }
+      }
+      if ((i.kind === 'ldx' && insn.dst === 10) || (i.kind === 'stx' && insn.src === 10)) return false;
+    }
+    return true;
   }
 
   /** Registers live into each instruction (backward dataflow to a fixed point; bitmasks only grow). */
@@ -604,10 +671,13 @@ class Verifier {
       }
     }
     const list = ps.done;
+    // Stack slots whose spilled scalar cannot matter any more are compared by type only (one-frame programs: see relSlots).
+    const slotsLo = cur.frames.length === 1 ? this.relSlots[2 * pc] : -1;
+    const slotsHi = cur.frames.length === 1 ? this.relSlots[2 * pc + 1] : -1;
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
       if (s.seq > loopAt) break;
-      if (statesSafe(s.state, cur, live, this.priv, precise)) {
+      if (statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
         s.hits++;
         return true;
       }
