@@ -12,7 +12,7 @@ import { kernelBtf, loadCollectionSpec } from '../src/elf/index.js';
 import { BpfCmd, Kernel, btfLoadAttr } from '../src/kernel/index.js';
 import { BpfkitError } from '../src/util/index.js';
 import { clangSkip, fixtureBuilder } from '../test/elf/clang.js';
-import { DW, W, call, exit, ins, jmp, ldMap, ldx, movImm, movReg, st, stx } from '../test/kernel/helpers/asm.js';
+import { DW, W, call, exit, ins, jmp, ldMap, ldx, movImm, movReg, st } from '../test/kernel/helpers/asm.js';
 import { vcaseArb } from '../test/kernel/helpers/verifier-gen.js';
 
 function arg(name: string, fallback: string): string {
@@ -77,8 +77,11 @@ try {
   cases.push({ name: 'bench-programs:pkt_parse', specs: [xdp('pkt_parse', assembleConformance(XDP_PROLOG + asm('pkt_parse.asm')))] });
   const lines = asm('pkt_parse.asm').trimEnd().split('\n');
   lines.splice(lines.map((l) => l.replace(/#.*/, '').trim()).lastIndexOf('exit'), 1);
-  const loop = XDP_PROLOG + asm('pkt_parse_loop.head.asm', 100) + lines.join('\n') + '\n' + asm('pkt_parse_loop.tail.asm');
-  cases.push({ name: 'bench-programs:pkt_parse_loop x100', specs: [xdp('pkt_parse_loop', assembleConformance(loop))] });
+  // The kernel takes 100 rounds (136,702 processed insns); bpfkit's pruning runs out of budget there (a precision gap, shown as such).
+  for (const n of [5, 100]) {
+    const loop = XDP_PROLOG + asm('pkt_parse_loop.head.asm', n) + lines.join('\n') + '\n' + asm('pkt_parse_loop.tail.asm');
+    cases.push({ name: `bench-programs:pkt_parse_loop x${n}`, specs: [xdp('pkt_parse_loop', assembleConformance(loop))] });
+  }
 } catch (e) {
   console.log(`bench-programs skipped: ${(e as Error).message.split('\n')[0]}`);
 }
@@ -125,21 +128,9 @@ function nestedLoop(outer: number, inner: number): ProgramSpec {
   return xdp('nested_loop', insns);
 }
 
-/** bpf_loop over a callback that touches the stack of its caller: the callback's states. */
-function stackLoop(n: number): ProgramSpec {
-  const insns: Insn[] = [
-    st(DW, 10, -8, 0), movImm(1, n), { code: 0x18, dst: 2, src: 4, off: 0, imm: 7, imm64: 7n },
-    movReg(3, 10), ins(0x07, 3, 0, 0, -8), movImm(4, 0), call(181), movImm(0, 2), exit(),
-    // callback(i, ctx): *(u64 *)ctx += i; return 0
-    ldx(DW, 3, 2, 0), ins(0x0f, 3, 1, 0, 0), stx(DW, 2, 3, 0), movImm(0, 0), exit(),
-  ];
-  return xdp('stack_loop', insns);
-}
-
 cases.push({ name: 'generated:map_loop x1000', specs: [mapLoop(1000)] });
 cases.push({ name: 'generated:pkt_loop x3000', specs: [pktLoop(3000)] });
 cases.push({ name: 'generated:nested_loop 60x60', specs: [nestedLoop(60, 60)] });
-cases.push({ name: 'generated:stack_loop (bpf_loop)', specs: [stackLoop(1000)] });
 
 // ---- the two sides ----
 
@@ -221,7 +212,8 @@ for (let r = 0; r < 3; r++) for (const c of cases) for (const s of c.specs) try 
 const us = (ns: number, insns: number): string => (insns ? (ns / 1000 / insns).toFixed(3) : '-').padStart(8);
 const total = { oursNs: 0, oursInsns: 0, kNs: 0, kInsns: 0 };
 console.log(`verifier time per processed instruction, best of ${REPEAT} (ours: CPU time of verify(); kernel: its log's "verification time"); programs both accept`);
-console.log(`${'program'.padEnd(44)} ${'insns(us)'.padStart(9)} ${'insns(k)'.padStart(9)} ${'us/insn'.padStart(8)} ${'k us/insn'.padStart(9)}  ratio`);
+// ratio: per processed instruction (each side's own count); time: whole verification (a side that prunes worse processes more).
+console.log(`${'program'.padEnd(44)} ${'insns(us)'.padStart(9)} ${'insns(k)'.padStart(9)} ${'us/insn'.padStart(8)} ${'k us/insn'.padStart(9)}  ratio   time`);
 for (const c of cases) {
   if (!ONLY.test(c.name)) continue;
   const row = { oursNs: 0, oursInsns: 0, kNs: 0, kInsns: 0, n: 0 };
@@ -241,10 +233,12 @@ for (const c of cases) {
   }
   for (const key of ['oursNs', 'oursInsns', 'kNs', 'kInsns'] as const) total[key] += row[key];
   const ratio = row.kInsns && row.kNs ? (row.oursNs / row.oursInsns / (row.kNs / row.kInsns)).toFixed(2) : '-';
+  const time = row.kNs ? (row.oursNs / row.kNs).toFixed(2) : '-';
   const name = c.specs.length > 1 ? `${c.name} (${row.n} accepted)` : c.name;
-  console.log(`${name.padEnd(44)} ${String(row.oursInsns).padStart(9)} ${String(row.kInsns).padStart(9)} ${us(row.oursNs, row.oursInsns)} ${us(row.kNs, row.kInsns).padStart(9)}  ${ratio}`);
+  console.log(`${name.padEnd(44)} ${String(row.oursInsns).padStart(9)} ${String(row.kInsns).padStart(9)} ${us(row.oursNs, row.oursInsns)} ${us(row.kNs, row.kInsns).padStart(9)}  ${ratio.padStart(5)}  ${time.padStart(5)}`);
 }
 const ratio = total.kInsns && total.kNs ? (total.oursNs / total.oursInsns / (total.kNs / total.kInsns)).toFixed(2) : '-';
-console.log(`${'aggregate'.padEnd(44)} ${String(total.oursInsns).padStart(9)} ${String(total.kInsns).padStart(9)} ${us(total.oursNs, total.oursInsns)} ${us(total.kNs, total.kInsns).padStart(9)}  ${ratio}`);
+const time = total.kNs ? (total.oursNs / total.kNs).toFixed(2) : '-';
+console.log(`${'aggregate'.padEnd(44)} ${String(total.oursInsns).padStart(9)} ${String(total.kInsns).padStart(9)} ${us(total.oursNs, total.oursInsns)} ${us(total.kNs, total.kInsns).padStart(9)}  ${ratio.padStart(5)}  ${time.padStart(5)}`);
 console.log(`ours: ${((total.oursInsns / total.oursNs) * 1e9 / 1000).toFixed(0)}k insns/s; kernel: ${total.kNs ? ((total.kInsns / total.kNs) * 1e9 / 1000).toFixed(0) : '-'}k insns/s`);
 builder?.cleanup();
