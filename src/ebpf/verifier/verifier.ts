@@ -690,6 +690,8 @@ class Verifier {
     if (loopAt !== Infinity) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
     // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
     if (ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) return false;
+    // And anywhere, a new state only after 2 jumps and 8 instructions since the last one (the kernel's add_new_state).
+    if (this.jmps - this.lastAddJmps < 2 || this.processed - this.lastAddInsns < 8) return false;
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
