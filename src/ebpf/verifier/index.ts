@@ -1,5 +1,5 @@
 /** The eBPF verifier: the kernel's safety rules over an abstract state, with errors that say why and what to change. */
-export { verify, MAX_INSN_STATES, type VerifyOptions, type VerifyResult } from './verifier.js';
+export { verify, MAX_INSN_STATES, type VerifierFacts, type VerifyOptions, type VerifyResult } from './verifier.js';
 export { VerifierError, type VerifierErrorInfo, type WhyStep, type SourceLine } from './errors.js';
 export {
   HELPER_PROTOS, HELPER_PROTOS_BY_ID, AVAIL_TYPES, UNPRIV_HELPERS, helperIdOf, helperAvailability,

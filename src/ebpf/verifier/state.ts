@@ -136,6 +136,8 @@ export interface StoredState {
   misses: number;
   /** The loop-detection key of the state (see the verifier's loopKey). */
   readonly key: string;
+  /** Order of storing (the kernel's list order at one instruction). */
+  readonly seq: number;
 }
 
 /** The instructions along a path, newest first: the backward slice of an error walks it. */
@@ -147,6 +149,8 @@ export interface History {
   /** The registers it read. */
   readonly reads: number;
   readonly prev: History | undefined;
+  /** Entries in the chain from this one (a bounded chain is cut back when it grows past a limit). */
+  readonly depth: number;
 }
 
 /** The whole state along one path. */
@@ -222,10 +226,13 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap): boolean {
 }
 
 /** stacksafe with uninitialized reads allowed (privileged): old misc/invalid bytes accept anything. */
-function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean): boolean {
+function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relLo: number, relHi: number): boolean {
   for (let i = 0; i < old.length; i++) {
     const o = old[i];
     const c = cur[i] ?? EMPTY_SLOT;
+    // A spilled scalar no relevant load reads back again: any spilled scalar will do.
+    const relevant = i < 32 ? (relLo >>> i) & 1 : i < 64 ? (relHi >>> (i - 32)) & 1 : 1;
+    if (!relevant && o.spill && c.spill && o.spill.t === 'scalar' && c.spill.t === 'scalar' && o.bytes === 'rrrrrrrr' && c.bytes === 'rrrrrrrr') continue;
     if (o.spill) {
       if (!c.spill || c.bytes !== o.bytes) {
         // A spilled unknown scalar reads like misc bytes.
@@ -248,9 +255,10 @@ function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean): boo
 
 /**
  * states_equal for pruning: `cur` (arriving at the same instruction) is covered by the fully explored `old`.
- * `live` gives, per frame from the outermost, the registers still read from here on.
+ * `live` gives, per frame from the outermost, the registers still read from here on; `slotsLo`/`slotsHi`, the
+ * innermost frame's stack slots whose spilled scalars may still matter (bit i: slot i; all by default).
  */
-export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean, precise?: readonly number[]): boolean {
+export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean, precise?: readonly number[], slotsLo = -1, slotsHi = -1): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
   const ids = new IdMap();
   for (let f = 0; f < old.frames.length; f++) {
@@ -263,7 +271,7 @@ export function statesSafe(old: VState, cur: VState, live: readonly number[], un
       if (precise && !(precise[f] & (1 << r)) && of.regs[r].t === 'scalar' && cf.regs[r].t === 'scalar') continue;
       if (!regSafe(of.regs[r], cf.regs[r], ids)) return false;
     }
-    if (!stackSafe(of.stack, cf.stack, ids, uninitOk)) return false;
+    if (!stackSafe(of.stack, cf.stack, ids, uninitOk, f === old.frames.length - 1 ? slotsLo : -1, f === old.frames.length - 1 ? slotsHi : -1)) return false;
   }
   for (let i = 0; i < old.refs.length; i++) if (!ids.check(old.refs[i].id, cur.refs[i].id)) return false;
   return true;

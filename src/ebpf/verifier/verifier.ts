@@ -15,7 +15,7 @@ import {
 } from './scalar.js';
 import {
   EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
-  type Frame, type Reg, type Slot, type StoredState, type VState,
+  type Frame, type History, type Reg, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -58,6 +58,25 @@ export interface VerifyResult {
    * {@link MAX_INSN_STATES}; empty where no path reached.
    */
   insnStates?: string[][];
+  /** What the verifier proved about each instruction, for engines that drop run-time checks (the VM's JIT). */
+  facts: VerifierFacts;
+}
+
+/**
+ * Per-slot facts of an accepted program, true on every explored path. A packet load is only
+ * accepted when the range proven by `data + N > data_end` comparisons covers it, so a load
+ * whose base is a packet pointer on every path reads inside the packet, whatever the run.
+ */
+export interface VerifierFacts {
+  /** 1 where the slot is a load (`ldx`) whose base is a packet pointer (not packet meta) on every path, outside callbacks: proven inside the packet. */
+  readonly pktLoad: Uint8Array;
+  /** The register a load writes when it writes a packet pointer on every path (the packet's start is known again after it), else -1. */
+  readonly pktRoot: Int8Array;
+  /**
+   * True when every instruction that makes a packet pointer out of memory makes one on every path (a `pktRoot`),
+   * so an engine that tracks the packet's base at those loads has it at each proven load.
+   */
+  readonly rootsExact: boolean;
 }
 
 /** States kept per instruction by {@link VerifyOptions.insnStates}. */
@@ -83,6 +102,17 @@ const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
 const S64_MIN = -(1n << 63n);
+/** History entries an error's backward slice looks at, newest first. */
+const WHY_WALK = 400;
+
+/** The newest `n` entries of a history, as a new chain (the rest is left to the garbage collector). */
+function keepNewest(h: History | undefined, n: number): History | undefined {
+  const keep: History[] = [];
+  for (let x = h; x && keep.length < n; x = x.prev) keep.push(x);
+  let out: History | undefined;
+  for (let i = keep.length - 1; i >= 0; i--) out = { ...keep[i], prev: out, depth: keep.length - i };
+  return out;
+}
 
 const ALU_NAMES: Record<number, AluOp> = {
   0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh', 0x80: 'neg', 0x90: 'mod', 0xa0: 'xor', 0xb0: 'mov', 0xc0: 'arsh',
@@ -141,8 +171,18 @@ interface Pending {
 interface InsnInfo {
   insn: Insn;
   kind: FormKind | undefined;
-  text: string;
+  /** The instruction as LLVM prints it: made when a log line or an error needs it, not for every verification. */
+  readonly text: string;
   problems: readonly { message: string }[];
+}
+
+/** An {@link InsnInfo} whose text is formatted on first use. */
+class InsnEntry implements InsnInfo {
+  private formatted: string | undefined;
+  constructor(readonly insn: Insn, readonly kind: FormKind | undefined, readonly problems: readonly { message: string }[]) {}
+  get text(): string {
+    return (this.formatted ??= formatInsnLlvm(this.insn, { decimal: true, helperNames: true })[0]);
+  }
 }
 
 /** The kernel's "uses reserved fields" wording by instruction kind. */
@@ -150,6 +190,15 @@ const RESERVED: Partial<Record<FormKind, string>> = {
   alu: 'BPF_ALU', neg: 'BPF_NEG', end: 'BPF_END', ldx: 'BPF_LDX', st: 'BPF_ST', stx: 'BPF_STX', atomic: 'BPF_ATOMIC', ja: 'BPF_JA', gotol: 'BPF_JA',
   call: 'BPF_CALL', exit: 'BPF_EXIT', ld_abs: 'BPF_LD_[ABS|IND]', ld_ind: 'BPF_LD_[ABS|IND]', lddw: 'BPF_LD_IMM64',
 };
+
+/** The states stored at one prune point. */
+interface PcStates {
+  /** Fully explored states (no branch left), oldest first: the candidates for pruning. */
+  done: StoredState[];
+  /** States with paths still being explored, by loop key, oldest first. */
+  active: Map<string, StoredState[]>;
+  nactive: number;
+}
 
 /** Registers an instruction reads and writes, for the static liveness pruning uses. */
 interface UseDef {
@@ -174,12 +223,18 @@ class Verifier {
   private readonly prune: Uint8Array;
   private readonly liveIn: Int32Array;
   private readonly rel: Int32Array;
-  private readonly explored = new Map<number, StoredState[]>();
+  /** Per slot, two words: the stack slots (of a one-function program that reaches its stack through r10 only) whose spilled value may still matter; -1 words: all. */
+  private readonly relSlots: Int32Array;
+  private readonly explored = new Map<number, PcStates>();
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
   private readonly reached: boolean[];
   private readonly insnStates: string[][] | undefined;
+  /** Per slot, bit 1: a load's base was a packet pointer outside callbacks; bit 2: it was something else. */
+  private readonly pktBase: Uint8Array;
+  /** Per slot, bit 1: a load wrote a packet pointer; bit 2: it wrote something else. */
+  private readonly pktOut: Uint8Array;
   private idGen = 0;
   private processed = 0;
   private jmps = 0;
@@ -205,15 +260,18 @@ class Verifier {
     let slot = 0;
     for (const insn of spec.insns) {
       const d = describeInsn(insn);
-      this.at[slot] = { insn, kind: d.kind, problems: d.problems, text: formatInsnLlvm(insn, { decimal: true, helperNames: true })[0] };
+      this.at[slot] = new InsnEntry(insn, d.kind, d.problems);
       slot += insn.code === 0x18 ? 2 : 1;
     }
     this.nslots = slot;
     this.prune = new Uint8Array(slot + 1);
     this.liveIn = new Int32Array(slot + 1);
     this.rel = new Int32Array(slot + 1);
+    this.relSlots = new Int32Array(2 * (slot + 1)).fill(-1);
     this.reached = new Array<boolean>(slot).fill(false);
     this.insnStates = options.insnStates ? Array.from({ length: slot }, () => []) : undefined;
+    this.pktBase = new Uint8Array(slot);
+    this.pktOut = new Uint8Array(slot);
     if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
       throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
     }
@@ -237,7 +295,21 @@ class Verifier {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
       stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', reached: this.reached,
       ...(this.insnStates ? { insnStates: this.insnStates } : {}),
+      facts: this.facts(),
     };
+  }
+
+  private facts(): VerifierFacts {
+    const n = this.nslots;
+    const pktLoad = new Uint8Array(n);
+    const pktRoot = new Int8Array(n).fill(-1);
+    let rootsExact = true;
+    for (let pc = 0; pc < n; pc++) {
+      if (this.pktBase[pc] === 1) pktLoad[pc] = 1;
+      if (this.pktOut[pc] === 1) pktRoot[pc] = this.at[pc]!.insn.dst;
+      else if (this.pktOut[pc] === 3) rootsExact = false;
+    }
+    return { pktLoad, pktRoot, rootsExact };
   }
 
   // ---- errors ----
@@ -253,7 +325,7 @@ class Verifier {
       for (const x of r.regs) want |= 1 << x;
       let h = this.st.hist;
       let walked = 0;
-      while (h && want && why.length < 6 && walked++ < 400) {
+      while (h && want && why.length < 6 && walked++ < WHY_WALK) {
         if (h.reg >= 0 && want & (1 << h.reg)) {
           why.unshift({ insn: h.pc, text: this.at[h.pc]?.text ?? '', state: h.value ? `R${h.reg}=${formatReg(h.value, this.maps)}` : '' });
           want &= ~(1 << h.reg);
@@ -417,6 +489,20 @@ class Verifier {
   private relevance(): void {
     const ranged = returnRange(this.type, this.attachType) !== undefined;
     const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    const exact = this.stackExact();
+    const relSlots = this.relSlots;
+    // A least fixed point: slots start irrelevant (without exact stack tracking they stay all-relevant, -1).
+    if (exact) relSlots.fill(0);
+    // The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1).
+    const slotBits = (off: number, size: number): [number, number] => {
+      let lo = 0, hi = 0;
+      for (let a = off; a < off + size; a++) {
+        const i = (-a - 1) >> 3;
+        if (i < 0 || i > 63) continue;
+        if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
+      }
+      return [lo, hi];
+    };
     let changed = true;
     while (changed) {
       changed = false;
@@ -425,9 +511,16 @@ class Verifier {
         if (!i) continue;
         const insn = i.insn;
         let out = 0;
-        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.rel[t];
+        let outLo = 0, outHi = 0;
+        for (const t of this.succ(pc)) {
+          if (t < 0 || t >= this.nslots) continue;
+          out |= this.rel[t];
+          outLo |= relSlots[2 * t];
+          outHi |= relSlots[2 * t + 1];
+        }
         let use = 0;
         let def = 0;
+        let useLo = 0, useHi = 0, defLo = 0, defHi = 0;
         const x = (insn.code & 8) !== 0;
         switch (i.kind) {
           case 'alu': {
@@ -438,9 +531,24 @@ class Verifier {
           }
           case 'neg': case 'end': def = b(insn.dst); if (out & def) use = def; break;
           case 'lddw': def = b(insn.dst); break;
-          case 'ldx': def = b(insn.dst); use = b(insn.src); break;
-          case 'st': use = b(insn.dst); break;
-          case 'stx': case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
+          case 'ldx':
+            def = b(insn.dst); use = b(insn.src);
+            // A value read back from the stack matters when the register it lands in does.
+            if (exact && insn.src === 10 && out & def) [useLo, useHi] = slotBits(insn.off, SIZE_OF[insn.code & 0x18]);
+            break;
+          case 'st': case 'stx': {
+            use = b(insn.dst);
+            if (!exact) { use |= i.kind === 'stx' ? b(insn.src) : 0; break; }
+            // With the stack reached through r10 only, a stored scalar matters only when a relevant load reads it back;
+            // stores elsewhere (map values, packet, context) do not make the value matter.
+            if (insn.dst !== 10) break;
+            const size = SIZE_OF[insn.code & 0x18];
+            const [lo, hi] = slotBits(insn.off, size);
+            if (i.kind === 'stx' && ((outLo & lo) || (outHi & hi))) use |= b(insn.src);
+            if (size === 8 && insn.off % 8 === 0) { defLo = lo; defHi = hi; }
+            break;
+          }
+          case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
           case 'ld_abs': case 'ld_ind': use = b(6) | (i.kind === 'ld_ind' ? b(insn.src) : 0); def = 0x3f; break;
           case 'call': case 'callx': use = 0x3e; def = 0x3f; break;
           case 'exit': use = ranged || this.subStarts.length > 1 ? 1 : 0; break;
@@ -449,8 +557,36 @@ class Verifier {
         }
         const v = use | (out & ~def) | (1 << 10);
         if (v !== this.rel[pc]) { this.rel[pc] = v; changed = true; }
+        const lo = exact ? useLo | (outLo & ~defLo) : -1;
+        const hi = exact ? useHi | (outHi & ~defHi) : -1;
+        if (lo !== relSlots[2 * pc] || hi !== relSlots[2 * pc + 1]) { relSlots[2 * pc] = lo; relSlots[2 * pc + 1] = hi; changed = true; }
       }
     }
+  }
+
+  /**
+   * True when the program reaches its stack only through r10 with constant offsets, in one function: r10 is never
+   * copied or computed with (so no helper, callee or pointer sees the stack) and no atomic works on it. Only then is
+   * it known, statically, which loads read back a stored value.
+   */
+  private stackExact(): boolean {
+    if (this.subStarts.length > 1) return false;
+    for (let pc = 0; pc < this.nslots; pc++) {
+      const i = this.at[pc];
+      if (!i) continue;
+      const insn = i.insn;
+      switch (i.kind) {
+        case 'ldx': case 'st': case 'stx': break;
+        case 'atomic': if (insn.dst === 10 || insn.src === 10) return false; break;
+        case 'alu': if ((insn.code & 8) !== 0 && insn.src === 10) return false; break;
+        default:
+          if ((insn.code & 7) === 5 || (insn.code & 7) === 6) {
+            if (i.kind === 'jcond' && (insn.dst === 10 || ((insn.code & 8) !== 0 && insn.src === 10))) return false;
+          }
+      }
+      if ((i.kind === 'ldx' && insn.dst === 10) || (i.kind === 'stx' && insn.src === 10)) return false;
+    }
+    return true;
   }
 
   /** Registers live into each instruction (backward dataflow to a fixed point; bitmasks only grow). */
@@ -515,6 +651,7 @@ class Verifier {
     while (s) {
       s.branches--;
       if (s.branches > 0) break;
+      this.retire(s);
       s = s.parent;
     }
   }
@@ -530,20 +667,32 @@ class Verifier {
   private visited(): boolean {
     const pc = this.pc;
     const cur = this.st;
-    const list = this.explored.get(pc) ?? [];
+    let ps = this.explored.get(pc);
+    if (!ps) {
+      ps = { done: [], active: new Map(), nactive: 0 };
+      this.explored.set(pc, ps);
+    }
     const live = this.liveMasks(cur, pc);
     const precise = this.liveMasks(cur, pc, this.rel);
-    let addNew = true;
     const key = this.loopKey(cur, live, precise);
+    // The kernel walks one list in the order states were stored; states still being explored can only be an
+    // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
+    // fails the program unless an older, fully explored state prunes this one first.
+    let loopAt = Infinity;
+    const bucket = ps.active.get(key);
+    if (bucket) {
+      for (const s of bucket) {
+        if (this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) { loopAt = s.seq; break; }
+      }
+    }
+    const list = ps.done;
+    // Stack slots whose spilled scalar cannot matter any more are compared by type only (one-frame programs: see relSlots).
+    const slotsLo = cur.frames.length === 1 ? this.relSlots[2 * pc] : -1;
+    const slotsHi = cur.frames.length === 1 ? this.relSlots[2 * pc + 1] : -1;
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
-      if (s.branches > 0) {
-        if (s.key === key && this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
-        // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
-        if (this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) addNew = false;
-        continue;
-      }
-      if (statesSafe(s.state, cur, live, this.priv, precise)) {
+      if (s.seq > loopAt) break;
+      if (statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
         s.hits++;
         return true;
       }
@@ -553,18 +702,41 @@ class Verifier {
         this.curStates--;
       }
     }
-    if (!addNew) return false;
+    if (loopAt !== Infinity) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
+    // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
+    if (ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) return false;
+    // And anywhere, a new state only after 2 jumps and 8 instructions since the last one (the kernel's add_new_state).
+    if (this.jmps - this.lastAddJmps < 2 || this.processed - this.lastAddInsns < 8) return false;
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
-    const stored: StoredState = { state: cloneState(cur), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key };
-    list.push(stored);
-    this.explored.set(pc, list);
+    // A stored state is only compared with, never resumed: it keeps no history.
+    const stored: StoredState = { state: { ...cloneState(cur), hist: undefined }, pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates };
+    const same = ps.active.get(key);
+    if (same) same.push(stored); else ps.active.set(key, [stored]);
+    ps.nactive++;
     cur.parent = stored;
     this.totalStates++;
     this.curStates++;
     this.peakStates = Math.max(this.peakStates, this.curStates);
-    this.maxPerInsn = Math.max(this.maxPerInsn, list.length);
+    this.maxPerInsn = Math.max(this.maxPerInsn, list.length + ps.nactive);
     return false;
+  }
+
+  /** A stored state whose paths are all explored moves from the active states to the pruning candidates, in age order. */
+  private retire(s: StoredState): void {
+    const ps = this.explored.get(s.pc)!;
+    const bucket = ps.active.get(s.key)!;
+    bucket.splice(bucket.indexOf(s), 1);
+    if (bucket.length === 0) ps.active.delete(s.key);
+    ps.nactive--;
+    const list = ps.done;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (list[mid].seq < s.seq) lo = mid + 1; else hi = mid;
+    }
+    list.splice(lo, 0, s);
   }
 
   /** The innermost frame's live registers as text: equal keys are the only candidates for an infinite loop. */
@@ -640,7 +812,11 @@ class Verifier {
 
   private set(r: number, v: Reg, reads = 0): void {
     this.regs[r] = v;
-    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: this.st.hist };
+    const prev = this.st.hist;
+    const depth = prev ? prev.depth + 1 : 1;
+    // An error's backward slice walks at most WHY_WALK entries: older ones are cut off now and then, so a long path
+    // does not keep one object per instruction alive (the garbage collector's cost grew with the path).
+    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: depth > 4 * WHY_WALK ? keepNewest(prev, WHY_WALK) : prev, depth: depth > 4 * WHY_WALK ? WHY_WALK + 1 : depth };
   }
 
   private newId(): number {
@@ -664,10 +840,13 @@ class Verifier {
         this.lddw(insn);
         return next;
       case 'ldx': {
-        this.rd(insn.src);
+        const base = this.rd(insn.src);
         const size = SIZE_OF[insn.code & 0x18];
         const v = this.memAccess(insn.src, insn.off, size, false, undefined, (insn.code & 0xe0) === 0x80);
         this.set(insn.dst, v, 1 << insn.src);
+        // A callback runs in an invocation of its own in the JIT, which has not seen the caller's packet loads.
+        this.pktBase[pc] |= base.t === 'pkt' && !this.st.frames.some((f) => f.callback) ? 1 : 2;
+        this.pktOut[pc] |= v.t === 'pkt' ? 1 : 2;
         return next;
       }
       case 'st': {

@@ -5,6 +5,7 @@ import type { Engine, RunHooks } from './engine.js';
 import { CTX_REGION, FaultKind, Layout, MAX_CALL_DEPTH, MAX_REGIONS, OFFSET_BIAS, STACK_REGION, STACK_SIZE, makeFault, offsetOf } from './memory.js';
 import type { CtxField } from './program-types.js';
 import { analyzeRanges, type RangeInfo } from './range.js';
+import type { VerifierFacts } from '../verifier/verifier.js';
 import { ByteWriter, T, W } from './wasm-writer.js';
 import { Interpreter } from './interpreter.js';
 import { UnsupportedError } from '../../util/index.js';
@@ -642,6 +643,23 @@ export function emitModule(code: VmCode, ctxConverted = true, ranges?: RangeInfo
   return out.finish();
 }
 
+/**
+ * The verifier's facts as the emitter's {@link RangeInfo}: its proven packet loads, and the loads after which the packet's
+ * base is known again. Nothing is proven without facts, or when some load makes a packet pointer on one path only
+ * (the base could then be missing at a proven load).
+ */
+export function rangesFromFacts(code: VmCode, facts: VerifierFacts | undefined): RangeInfo {
+  const proven = new Uint8Array(code.slots);
+  const rootReg = new Int8Array(code.slots).fill(-1);
+  if (!facts || !facts.rootsExact || facts.pktLoad.length !== code.slots) return { proven, rootReg, any: false };
+  let any = false;
+  for (let pc = 0; pc < code.slots; pc++) {
+    rootReg[pc] = facts.pktRoot[pc];
+    if (facts.pktLoad[pc]) { proven[pc] = 1; any = true; }
+  }
+  return { proven, rootReg, any };
+}
+
 /** A compiled program: instantiate it over a run's memory to get an {@link Engine}. */
 export interface JitModule {
   readonly bytes: Uint8Array;
@@ -653,13 +671,15 @@ export interface JitModule {
  * {@link CTX_REGION} is a converted context (skb, XDP) whose accesses go through the hooks;
  * `fields` are its fields, so the range analysis knows where `data` and `data_end` come from.
  */
-export function compileJit(code: VmCode, ctxConverted = true, fields?: readonly CtxField[]): JitModule {
+export function compileJit(code: VmCode, ctxConverted = true, fields?: readonly CtxField[], facts?: VerifierFacts): JitModule {
   const api = wasmApi();
   if (!api) throw new UnsupportedError('E_VM_NO_WASM', 'webassembly is not available for the jit engine');
-  // Without a converted context, r1/r2 at entry may be the (memory, length) pair: the analysis
-  // assumes so, and each run checks it (a run with other arguments takes the plain module).
+  // Without a converted context, r1/r2 at entry may be the (memory, length) pair, a contract of the VM's
+  // that no kernel program type has: range.ts's analysis assumes so, and each run checks it (a run with
+  // other arguments takes the plain module). With a converted context (skb, XDP), the packet loads the
+  // verifier proved skip their checks; an unverified program keeps every check.
   const memEntry = !ctxConverted;
-  const ranges = analyzeRanges(code, { fields: ctxConverted ? fields : undefined, memEntry });
+  const ranges = memEntry ? analyzeRanges(code, { fields: undefined, memEntry }) : rangesFromFacts(code, facts);
   const guarded = memEntry && ranges.any;
   const compile = (r: RangeInfo | undefined): { bytes: Uint8Array; module: object } => {
     const bytes = emitModule(code, ctxConverted, r, memEntry);

@@ -10,7 +10,7 @@ import type { Engine, RunHooks } from './engine.js';
 import { HELPERS, HELPERS_BY_ID, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
 import { Interpreter, type StepHook } from './interpreter.js';
 import { writesFrame } from './range.js';
-import { verify as runVerifier, type VerifyOptions } from '../verifier/index.js';
+import { verify as runVerifier, type VerifierFacts, type VerifyOptions } from '../verifier/index.js';
 import { compileJit, jitAvailable, newWasmMemory, type JitModule } from './jit-wasm.js';
 import {
   CTX_REGION, FaultKind, Layout, VmMemory, makeFault, offsetOf, pointer,
@@ -425,6 +425,8 @@ export class VmProgram implements BpfProgram {
   readonly helperTable: ReadonlyMap<number, HelperDef>;
   /** False when no run can write the first stack frame (no store through r10, r10 never copied): it then stays zero between runs. */
   readonly writesFrame: boolean;
+  /** What the verifier proved (undefined when the program was loaded unverified): the JIT drops the checks it makes redundant. */
+  readonly facts: VerifierFacts | undefined;
   private runner: Runner | undefined;
   private jit: JitModule | undefined;
   private readonly memorySize: number;
@@ -432,8 +434,9 @@ export class VmProgram implements BpfProgram {
   closed = false;
 
   /** Use {@link load}. */
-  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions, names: readonly string[] = []) {
+  constructor(spec: ProgramSpec, code: VmCode, maps: VmMapLike[], helperTable: ReadonlyMap<number, HelperDef>, type: ProgramTypeInfo, options: VmLoadOptions, names: readonly string[] = [], facts?: VerifierFacts) {
     this.spec = spec;
+    this.facts = facts;
     this.code = code;
     this.mapList = maps;
     this.maps = new Map(maps.map((m, i) => [names[i] ?? m.spec.name, m]));
@@ -443,7 +446,7 @@ export class VmProgram implements BpfProgram {
     let engine = options.engine ?? (jitAvailable() ? 'jit' : 'interp');
     if (engine === 'jit') {
       try {
-        this.jit = compileJit(code, type.fields !== undefined, type.fields);
+        this.jit = compileJit(code, type.fields !== undefined, type.fields, facts);
       } catch (e) {
         // Without an explicit choice, a program the JIT cannot take runs on the interpreter.
         if (options.engine === 'jit' || !(e instanceof UnsupportedError)) throw e;
@@ -459,7 +462,7 @@ export class VmProgram implements BpfProgram {
 
   /** The compiled WebAssembly module (compiled once, instantiated per memory). */
   jitModule(): JitModule {
-    this.jit ??= compileJit(this.code, this.type.fields !== undefined, this.type.fields);
+    this.jit ??= compileJit(this.code, this.type.fields !== undefined, this.type.fields, this.facts);
     return this.jit;
   }
 
@@ -573,9 +576,10 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       names.push(ms.name);
     }
     for (const [name, m] of given) if (!names.includes(name)) { maps.push(m); names.push(name); }
+    let facts: VerifierFacts | undefined;
     if (options.verify !== false && spec.type !== 0) {
       const vopts = typeof options.verify === 'object' ? options.verify : {};
-      runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) });
+      facts = runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) }).facts;
     }
     const table = new Map<number, HelperDef>(HELPERS.map((h) => [h.id, h]));
     for (const h of options.helpers ?? []) table.set(h.id, h);
@@ -584,7 +588,7 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       hasHelper: (id) => table.has(id),
       helperName: (id) => (table.get(id)?.name ? `bpf_${table.get(id)!.name}` : helperName(id) ?? `#${id}`),
     });
-    return new VmProgram(spec, code, maps, table, type, options, names);
+    return new VmProgram(spec, code, maps, table, type, options, names, facts);
   } catch (e) {
     if (e instanceof BpfkitError) throw e.withContext(`load program "${spec.name}"`);
     throw e;

@@ -1,4 +1,4 @@
-/** A verifier-style forward range analysis for the JIT: which packet loads are proven in bounds, so they can skip the run-time check. */
+/** A verifier-style forward range analysis for the JIT on the VM-only (memory, length) model, which no kernel program type has: which packet loads are proven in bounds, so they can skip the run-time check (skb and XDP programs take these from the verifier's facts instead). */
 
 import { Cls, type VmCode } from './code.js';
 import { STACK_SIZE } from './memory.js';
