@@ -16,6 +16,9 @@ import { compileFilter, elf } from '../../src/index.js';
 import { skipReason } from '../helpers/reference.js';
 
 const skip = browserSkipReason();
+/** The README's screenshots are refreshed with BPFKIT_SCREENSHOTS=1; otherwise they go to a temp dir, so a test run leaves the tree clean. */
+const shotDir = process.env.BPFKIT_SCREENSHOTS === '1' ? 'docs' : mkdtempSync(path.join(tmpdir(), 'bpfkit-shots-'));
+const shot = (name: string): { path: string; fullPage: false } => ({ path: path.join(shotDir, name), fullPage: false });
 
 /** 42 blocks from gencode, 26 emitted: the CFG must stay legible at this size. */
 const BIG_EXPR = 'tcp port 80 or tcp port 443 or udp port 53 or icmp or arp or (ip6 and tcp port 22)';
@@ -92,7 +95,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await s.page.keyboard.type('tcp port 80');
     await expect.poll(async () => s.page.locator('#cfg-after svg g.node').count()).toBeGreaterThan(2);
     expect(await s.page.locator('#cfg-before svg g.node').count()).toBeGreaterThanOrEqual(await s.page.locator('#cfg-after svg g.node').count());
-    await s.page.screenshot({ path: 'docs/playground-filter.png', fullPage: false });
+    await s.page.screenshot(shot('playground-filter.png'));
   }, 120_000);
 
   it('the optimizer is drawn pass by pass, with the blocks each pass changed marked, legibly for a 40-block graph', async () => {
@@ -134,7 +137,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     expect(overflow).toBe(0);
     await s.page.selectOption('#pass-select', '3');
     await s.page.evaluate("document.getElementById('passes-title').scrollIntoView({ block: 'start' })");
-    await s.page.screenshot({ path: 'docs/playground-passes.png', fullPage: false });
+    await s.page.screenshot(shot('playground-passes.png'));
   }, 120_000);
 
   it('a dropped capture is filtered in the browser with the count of bpfkit filter --count', async () => {
@@ -178,7 +181,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     // The emitted CFG with the packet's path above the packet list: a taller window for this one.
     await s.page.setViewportSize({ width: 1440, height: 1300 });
     await s.page.evaluate("document.getElementById('cfg-after').parentElement.scrollIntoView({ block: 'start' })");
-    await s.page.screenshot({ path: 'docs/playground-capture.png', fullPage: false });
+    await s.page.screenshot(shot('playground-capture.png'));
     await s.page.setViewportSize({ width: 1440, height: 1000 });
   }, 180_000);
 
@@ -271,7 +274,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await s.page.click('#step-next');
     await check(2);
     await s.page.evaluate("document.getElementById('step-title').scrollIntoView({ block: 'start' })");
-    await s.page.screenshot({ path: 'docs/playground-ebpf-step.png', fullPage: false });
+    await s.page.screenshot(shot('playground-ebpf-step.png'));
   }, 120_000);
 
   it('a program the verifier rejects has its failing instruction underlined and explained', async () => {
@@ -298,7 +301,7 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     const underlined = await s.page.locator('.cm-lintRange-error').allTextContents();
     expect(underlined.join('')).toBe(asm.split('\n')[want!.insn]);
     expect(asm.split('\n')[want!.insn]).toBe('r0 = *(u32 *)(r6 + 4000)');
-    await s.page.screenshot({ path: 'docs/playground-ebpf.png', fullPage: false });
+    await s.page.screenshot(shot('playground-ebpf.png'));
   }, 120_000);
 
   it.skipIf(skipReason('ELF with BTF line info', { commands: ['clang-19'] }) !== undefined)('an ELF object dropped on the page is verified, and a rejection names its C source line from BTF', async () => {
@@ -375,6 +378,6 @@ describe.skipIf(skip !== undefined)('playground in Chromium', () => {
     await s.page.waitForSelector('body[data-ready="true"]');
     await s.page.locator('#tab-trace').click();
     await expect.poll(async () => s.page.locator('#trace-output').getAttribute('data-done')).not.toBeNull();
-    await s.page.screenshot({ path: 'docs/playground-trace.png', fullPage: false });
+    await s.page.screenshot(shot('playground-trace.png'));
   }, 120_000);
 });
