@@ -218,6 +218,8 @@ async function run(argv: string[], io: Io): Promise<number> {
         // Pauses let signals in; to a pipe or device they also bound what waits for the reader.
         const maxBytes = w === undefined || w.kind === 'file' ? 64 << 20 : 4 << 20;
         let offset: number | undefined;
+        // One read buffer for every resumed scan: a new one per pause would pile up until a full GC.
+        const readBuffer = new Uint8Array(4 << 20);
         for (;;) {
           const r = scanPcapFile(
             scanFd,
@@ -236,7 +238,7 @@ async function run(argv: string[], io: Io): Promise<number> {
               }
               return maxCount === undefined || matched < maxCount;
             },
-            { from: offset, maxBytes, beforeRefill: flushRun },
+            { from: offset, maxBytes, buffer: readBuffer, beforeRefill: flushRun },
           );
           skip += r.records;
           offset = r.offset;

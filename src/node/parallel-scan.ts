@@ -3,10 +3,10 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Insn } from '../cbpf/index.js';
+import { jitRangeSource, type Insn } from '../cbpf/index.js';
 import type { CaptureInfo } from '../pcap/index.js';
 import { canScan } from './pcap-scan.js';
-import { claimBoundary, scanSegment, type SegmentJob } from './segment-scan.js';
+import { CHUNK_FIELDS as FIELDS, drainChunks, type ChunkPass } from './segment-scan.js';
 
 /** Below this size one thread is faster than starting another. */
 export const PARALLEL_MIN_BYTES = 48 << 20;
@@ -29,27 +29,6 @@ export interface ParallelScanResult {
   matchedBytes: number;
 }
 
-/** What every thread needs to scan any chunk: plain data, sent to each worker once per pass. */
-export interface ChunkPass {
-  path: string;
-  fileSize: number;
-  littleEndian: boolean;
-  nanoseconds: boolean;
-  snaplen: number;
-  insns: readonly Insn[] | null;
-  /** Nominal chunk starts; chunk k covers the records starting in [bounds[k], bounds[k+1]), moved to real boundaries. */
-  bounds: number[];
-  /** Pass 2 only: each chunk's proven start, and where its copies go. */
-  starts?: number[];
-  writeFd?: number;
-  writeAt?: number[];
-  /** [next chunk to take], shared by all threads. */
-  next: SharedArrayBuffer;
-  /** Per chunk: start, stop, records, matched, matchedBytes, end (0 ok, 1 fallback, 2 no boundary). */
-  results: SharedArrayBuffer;
-}
-
-const FIELDS = 6;
 
 /**
  * Scans a plain pcap file on several threads: undefined when the file does not qualify (not a
@@ -89,7 +68,7 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
     littleEndian: info.byteOrder === 'le',
     nanoseconds: info.tsResolution.base === 10 && info.tsResolution.exponent === 9,
     snaplen: info.snaplen,
-    insns: opts.insns,
+    filter: opts.insns ? jitRangeSource(opts.insns) : null,
     bounds,
     next: new SharedArrayBuffer(4),
     results: new SharedArrayBuffer(8 * FIELDS * chunks),
@@ -139,47 +118,6 @@ async function scanInPasses(pool: WorkerPool, pass: ChunkPass, out: { fd: number
       }
     }
     return total;
-  }
-}
-
-/** Takes chunks from the shared counter until none is left: run by the calling thread and by each worker. */
-export function drainChunks(pass: ChunkPass): void {
-  const next = new Int32Array(pass.next);
-  const results = new Float64Array(pass.results);
-  const chunks = pass.bounds.length - 1;
-  let fd: number | undefined;
-  try {
-    for (;;) {
-      const k = Atomics.add(next, 0, 1);
-      if (k >= chunks) return;
-      let from = pass.starts?.[k];
-      if (from === undefined) {
-        if (k === 0) from = pass.bounds[0];
-        else {
-          fd ??= openSync(pass.path, 'r');
-          from = claimBoundary(fd, pass.bounds[k], pass.fileSize, pass.littleEndian, pass.snaplen, pass.nanoseconds);
-        }
-      }
-      const r = results.subarray(k * FIELDS, (k + 1) * FIELDS);
-      if (from === undefined) {
-        r[5] = 2;
-        continue;
-      }
-      const job: SegmentJob = {
-        path: pass.path,
-        from,
-        to: pass.starts ? pass.starts[k + 1] : pass.bounds[k + 1],
-        fileSize: pass.fileSize,
-        littleEndian: pass.littleEndian,
-        snaplen: pass.snaplen,
-        insns: pass.insns,
-        write: pass.writeFd !== undefined && pass.writeAt ? { fd: pass.writeFd, at: pass.writeAt[k] } : undefined,
-      };
-      const s = scanSegment(job);
-      r.set([from, s.stop, s.records, s.matched, s.matchedBytes, s.end === 'ok' ? 0 : 1]);
-    }
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -1,7 +1,7 @@
 /** The worker thread of a parallel pcap scan: each message is a pass, drained until no chunk is left, then acknowledged. */
 
 import { parentPort } from 'node:worker_threads';
-import { drainChunks, type ChunkPass } from './parallel-scan.js';
+import { drainChunks, type ChunkPass } from './segment-scan.js';
 
 const port = parentPort;
 if (port)

@@ -1,7 +1,7 @@
-/** One thread's share of a parallel pcap scan: the records that start inside a byte range of the file, filtered, counted and optionally copied out. */
+/** One thread's share of a parallel pcap scan: the records that start inside a byte range of the file, filtered, counted and optionally copied out; imports nothing but node:fs, so a worker starts fast. */
 
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { compileJitRange, type CbpfRangeFunction, type Insn } from '../cbpf/index.js';
+import type { CbpfRangeFunction } from '../cbpf/index.js';
 
 /** What one thread scans. Plain data, so it crosses to a worker thread as a message. */
 export interface SegmentJob {
@@ -14,8 +14,8 @@ export interface SegmentJob {
   fileSize: number;
   littleEndian: boolean;
   snaplen: number;
-  /** The filter; null keeps every record. */
-  insns: readonly Insn[] | null;
+  /** The filter as `jitRangeSource` text (a worker builds it without loading the compiler); null keeps every record. */
+  filter: string | null;
   /** Copy the matching records to this descriptor from this offset on (positional writes). */
   write?: { fd: number; at: number };
   bufferSize?: number;
@@ -38,16 +38,35 @@ export interface SegmentResult {
   matchedBytes: number;
 }
 
+/** What a thrown fault becomes in a scan: any error sends the file to the ordinary reader, which reports it. */
+const scanRuntime = { fault: (code: string, message: string): Error => new Error(`${code}: ${message}`) };
+/** Filters built in this thread, by source: one function per filter, so V8 optimizes it once and the call site stays monomorphic. */
+const built = new Map<string, CbpfRangeFunction>();
+
+/** The range filter of a `jitRangeSource` text, built once per thread. */
+export function rangeFilter(source: string): CbpfRangeFunction {
+  let f = built.get(source);
+  if (f === undefined) {
+    f = (new Function('rt', source) as (rt: typeof scanRuntime) => CbpfRangeFunction)(scanRuntime);
+    built.set(source, f);
+  }
+  return f;
+}
+
+/** This thread's read buffer, reused by every segment it scans: garbage buffers would be freed only by a full GC and pile up as external memory. */
+let scratch: Uint8Array | undefined;
+
 /** Scans the records of one segment. Synchronous: a worker runs it whole, the main thread runs segment 0 the same way. */
 export function scanSegment(job: SegmentJob): SegmentResult {
   const bufferSize = job.bufferSize ?? 1 << 20;
-  const filter: CbpfRangeFunction | null = job.insns ? compileJitRange(job.insns) : null;
+  const filter: CbpfRangeFunction | null = job.filter === null ? null : rangeFilter(job.filter);
   const le = job.littleEndian;
   const snaplen = job.snaplen;
   const to = job.to;
   const out = job.write;
   let outPos = out?.at ?? 0;
-  let buf = new Uint8Array(bufferSize);
+  if (scratch?.length !== bufferSize) scratch = new Uint8Array(bufferSize);
+  let buf = scratch;
   let view = new DataView(buf.buffer);
   const fd = openSync(job.path, 'r');
   let records = 0;
@@ -172,4 +191,69 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
     if ((ok === chain || (ok > 0 && guess + at === fileSize)) && hi - lo <= MAX_CHAIN_SPREAD_SECONDS) return guess + c;
   }
   return undefined;
+}
+
+/** What every thread needs to scan any chunk: plain data, sent to each worker once per pass. */
+export interface ChunkPass {
+  path: string;
+  fileSize: number;
+  littleEndian: boolean;
+  nanoseconds: boolean;
+  snaplen: number;
+  /** The filter as `jitRangeSource` text; null keeps every record. */
+  filter: string | null;
+  /** Nominal chunk starts; chunk k covers the records starting in [bounds[k], bounds[k+1]), moved to real boundaries. */
+  bounds: number[];
+  /** Pass 2 only: each chunk's proven start, and where its copies go. */
+  starts?: number[];
+  writeFd?: number;
+  writeAt?: number[];
+  /** [next chunk to take], shared by all threads. */
+  next: SharedArrayBuffer;
+  /** Per chunk: start, stop, records, matched, matchedBytes, end (0 ok, 1 fallback, 2 no boundary). */
+  results: SharedArrayBuffer;
+}
+
+/** Numbers per chunk in `ChunkPass.results`. */
+export const CHUNK_FIELDS = 6;
+
+/** Takes chunks from the shared counter until none is left: run by the calling thread and by each worker. */
+export function drainChunks(pass: ChunkPass): void {
+  const next = new Int32Array(pass.next);
+  const results = new Float64Array(pass.results);
+  const chunks = pass.bounds.length - 1;
+  let fd: number | undefined;
+  try {
+    for (;;) {
+      const k = Atomics.add(next, 0, 1);
+      if (k >= chunks) return;
+      let from = pass.starts?.[k];
+      if (from === undefined) {
+        if (k === 0) from = pass.bounds[0];
+        else {
+          fd ??= openSync(pass.path, 'r');
+          from = claimBoundary(fd, pass.bounds[k], pass.fileSize, pass.littleEndian, pass.snaplen, pass.nanoseconds);
+        }
+      }
+      const r = results.subarray(k * CHUNK_FIELDS, (k + 1) * CHUNK_FIELDS);
+      if (from === undefined) {
+        r[5] = 2;
+        continue;
+      }
+      const job: SegmentJob = {
+        path: pass.path,
+        from,
+        to: pass.starts ? pass.starts[k + 1] : pass.bounds[k + 1],
+        fileSize: pass.fileSize,
+        littleEndian: pass.littleEndian,
+        snaplen: pass.snaplen,
+        filter: pass.filter,
+        write: pass.writeFd !== undefined && pass.writeAt ? { fd: pass.writeFd, at: pass.writeAt[k] } : undefined,
+      };
+      const s = scanSegment(job);
+      r.set([from, s.stop, s.records, s.matched, s.matchedBytes, s.end === 'ok' ? 0 : 1]);
+    }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }

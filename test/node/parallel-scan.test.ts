@@ -60,7 +60,7 @@ describe('parallel pcap scan', () => {
     }
     closeSync(fd);
     expect(claims).toBeGreaterThan(100);
-    const job = { path: file, fileSize: size, littleEndian: true, snaplen: info.snaplen, insns: null };
+    const job = { path: file, fileSize: size, littleEndian: true, snaplen: info.snaplen, filter: null };
     const mid = [...starts][2000];
     expect(scanSegment({ ...job, from: 24, to: mid })).toMatchObject({ end: 'ok', stop: mid, records: 2000 });
     // Stopping past a record start lands on the next boundary, which a false claim cannot equal.
