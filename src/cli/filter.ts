@@ -5,7 +5,7 @@ import type cliProgress from 'cli-progress';
 import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { AtomicFileWriter, OutputClosedError, canScan, fileError, onStop, openCaptureInput, parallelScanPcap, scanPcapFile } from '../node/index.js';
+import { AtomicFileWriter, OutputClosedError, canScan, fileError, onStop, openCaptureInput, parallelScanPcap, pipelinedCopyPcap, scanPcapFile } from '../node/index.js';
 import { PcapWriter, PcapngWriter, linkTypeDescription, linkTypeName, type Packet } from '../pcap/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { flagInt, flagPacketCount, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
@@ -183,6 +183,8 @@ async function run(argv: string[], io: Io): Promise<number> {
     const progress = (offset: number): void => bar?.update(offset, { pps: Math.round(seen / Math.max(1e-3, (Date.now() - started) / 1000)) });
     let skip = 0;
     let done = false;
+    // Set when a fast path stopped at a record only the full reader takes.
+    let fullReaderOnly = false;
     try {
       // Counting or copying a plain little-endian microsecond pcap needs no packet objects; it reads
       // by offset, so only a regular file takes this path (a pipe or FIFO streams below).
@@ -192,7 +194,6 @@ async function run(argv: string[], io: Io): Promise<number> {
         filterFor(info.linkType);
         const prog = programs.get(info.linkType);
         // A big file is counted on every core (undefined: it did not qualify, or needs the full reader).
-        // Not for -w: its two passes (count, then positional copies) measured 2x slower than one sequential pass.
         if (maxCount === undefined && engine === 'jit' && writer === undefined) {
           const par = await parallelScanPcap(file === '-' ? `/dev/fd/${scanFd}` : file, info, { insns: prog?.insns ?? null });
           if (par) {
@@ -201,8 +202,27 @@ async function run(argv: string[], io: Io): Promise<number> {
             done = true;
           }
         }
+        // A big file copied to a regular file: one pass, a worker reading and filtering while this thread writes.
+        const to = engine === 'jit' && writer?.kind === 'file' ? writer.positional() : undefined;
+        if (to) {
+          let copy;
+          try {
+            copy = await pipelinedCopyPcap(scanFd, info, 24, { insns: prog?.insns ?? null, out: to, maxMatched: maxCount, stopped: () => interrupted });
+          } catch (e) {
+            throw fileError(e, 'write', out ?? '');
+          }
+          if (copy) {
+            writer?.wroteAt(copy.bytes);
+            seen = copy.records;
+            matched = copy.matched;
+            // The rest (from the record the copy could not take) goes through the full reader.
+            skip = copy.records;
+            fullReaderOnly = true;
+            done = copy.end !== 'fallback';
+          }
+        }
       }
-      if (!done && scanFd !== undefined && !printing && !snapOpt && canScan(info) && (!out || plainCopy)) {
+      if (!done && !fullReaderOnly && scanFd !== undefined && !printing && !snapOpt && canScan(info) && (!out || plainCopy)) {
         const prog = programs.get(info.linkType);
         const f: CbpfRangeFunction | null =
           prog === undefined ? null : engine === 'jit' ? compileJitRange(prog.insns) : (buf, at, caplen, wl) => prog.interpret(buf.subarray(at, at + caplen), wl);

@@ -1,12 +1,13 @@
 /** Counting and copying a big pcap file on every core: the file cut into chunks at record boundaries that the scans themselves prove. */
 
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { jitRangeSource, type Insn } from '../cbpf/index.js';
 import type { CaptureInfo } from '../pcap/index.js';
 import { canScan } from './pcap-scan.js';
-import { CHUNK_FIELDS as FIELDS, drainChunks, type ChunkPass } from './segment-scan.js';
+import type { ScanWorkerMessage } from './scan-worker.js';
+import { CHUNK_FIELDS as FIELDS, COPY_END, COPY_FIELDS, drainChunks, type ChunkPass } from './segment-scan.js';
 
 /** Below this size one thread is faster than starting another. */
 export const PARALLEL_MIN_BYTES = 48 << 20;
@@ -144,7 +145,7 @@ class WorkerPool {
           };
           w.once('message', onMessage);
           w.once('error', onError);
-          w.postMessage(pass);
+          w.postMessage({ pass } satisfies ScanWorkerMessage);
         }),
     );
     drainChunks(pass);
@@ -169,4 +170,134 @@ function newWorker(): Worker {
     return new Worker(`import('tsx/esm/api').then((t) => t.register()).then(() => import(${script}));`, { eval: true, resourceLimits: WORKER_LIMITS });
   }
   return new Worker(new URL('./scan-worker.js', here), { resourceLimits: WORKER_LIMITS });
+}
+
+/** Options of {@link pipelinedCopyPcap}. */
+export interface PipelinedCopyOptions {
+  /** The filter; null keeps every record. */
+  insns: readonly Insn[] | null;
+  /** Where the matching records go: a regular file's descriptor, written by offset from `at` on. */
+  out: { fd: number; at: number };
+  /** Stop after this many matching records (-c). */
+  maxMatched?: number;
+  /** Polled between slots; true stops the copy after the slots written so far. */
+  stopped?: () => boolean;
+  /** Copy even a small file this way, in slots of this many bytes (for tests); the default is {@link COPY_SLOT_BYTES}. */
+  slotBytes?: number;
+}
+
+/** How a pipelined copy ended, at a record boundary: what the output holds and where the input stands. */
+export interface PipelinedCopyResult {
+  /** `fallback`: a record only the full decoder takes (or an error it reports) at `offset`, which is record `records`. */
+  end: 'eof' | 'fallback' | 'stopped' | 'interrupted';
+  records: number;
+  matched: number;
+  /** File offset after the last record taken. */
+  offset: number;
+  /** Bytes written from `out.at` on. */
+  bytes: number;
+}
+
+/** `Atomics.waitAsync` (ES2024, in Node since 16), which this project's TypeScript library does not declare yet. */
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> } }).waitAsync;
+
+/** Slots of the copy ring: enough that neither thread waits on the other's jitter. */
+const COPY_SLOTS = 4;
+/** Bytes per slot: one large write each, and the whole ring (8 MiB) small next to the 100 MB budget. */
+export const COPY_SLOT_BYTES = 2 << 20;
+/** Slots between two turns of the event loop (for signals): about 64 MiB of input. */
+const COPY_YIELD_SLOTS = 32;
+
+/**
+ * Copies the matching records of a plain pcap file (from offset `from`) in one pass on two
+ * threads: a worker reads and filters into a shared ring, this thread writes (see `CopyJob`).
+ * Undefined when the file does not qualify (small, an odd format); otherwise the copy stops at a
+ * record boundary, and a `fallback` end leaves the rest to the full reader from `records` on.
+ */
+export async function pipelinedCopyPcap(fd: number, info: CaptureInfo, from: number, opts: PipelinedCopyOptions): Promise<PipelinedCopyResult | undefined> {
+  if (!canScan(info)) return undefined;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || (opts.slotBytes === undefined && st.size < PARALLEL_MIN_BYTES)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const slotBytes = Math.max(opts.slotBytes ?? COPY_SLOT_BYTES, 64);
+  const ring = new SharedArrayBuffer(COPY_SLOTS * slotBytes);
+  const stateBuf = new SharedArrayBuffer(4 * (COPY_SLOTS + 1));
+  const infoBuf = new SharedArrayBuffer(8 * COPY_FIELDS * COPY_SLOTS);
+  const state = new Int32Array(stateBuf);
+  const slotInfo = new Float64Array(infoBuf);
+  const worker = newWorker();
+  // A worker that dies (an exception outside the producer's own catch, a failed start) ends the wait for its next slot.
+  let failed = false;
+  let wake: (() => void) | undefined;
+  const onFail = (): void => {
+    failed = true;
+    wake?.();
+  };
+  worker.once('error', onFail);
+  worker.once('exit', onFail);
+  worker.postMessage({
+    copy: {
+      fd,
+      from,
+      littleEndian: info.byteOrder === 'le',
+      snaplen: info.snaplen,
+      filter: opts.insns ? jitRangeSource(opts.insns) : null,
+      maxMatched: opts.maxMatched,
+      ring,
+      slotBytes,
+      state: stateBuf,
+      info: infoBuf,
+    },
+  } satisfies ScanWorkerMessage);
+  const done: PipelinedCopyResult = { end: 'fallback', records: 0, matched: 0, offset: from, bytes: 0 };
+  try {
+    for (let seq = 0; ; seq++) {
+      const k = seq % COPY_SLOTS;
+      // The slot is usually full already (writing is the slower side); otherwise wait without blocking the event loop.
+      while (Atomics.load(state, k) !== 1) {
+        if (failed) return done;
+        const w = waitAsync(state, k, 0);
+        if (w.async) await new Promise<void>((resolve) => {
+          wake = resolve;
+          void w.value.then(() => resolve());
+        });
+        wake = undefined;
+      }
+      const f = k * COPY_FIELDS;
+      const end = slotInfo[f + 4];
+      // An error slot's bytes are not all in place: the full reader redoes it and reports the error.
+      if (end === COPY_END.error) return done;
+      const len = slotInfo[f];
+      const bytes = new Uint8Array(ring, k * slotBytes, len);
+      let at = 0;
+      while (at < len) at += writeSync(opts.out.fd, bytes, at, len - at, opts.out.at + done.bytes + at);
+      done.bytes += len;
+      done.records = slotInfo[f + 1];
+      done.matched = slotInfo[f + 2];
+      done.offset = slotInfo[f + 3];
+      Atomics.store(state, k, 0);
+      Atomics.notify(state, k);
+      if (end !== COPY_END.more) {
+        done.end = end === COPY_END.eof ? 'eof' : end === COPY_END.stopped ? 'stopped' : 'fallback';
+        return done;
+      }
+      if (seq % COPY_YIELD_SLOTS === COPY_YIELD_SLOTS - 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (opts.stopped?.()) {
+          done.end = 'interrupted';
+          return done;
+        }
+      }
+    }
+  } finally {
+    // Ask the producer to stop (it may wait for a slot) before the worker goes.
+    Atomics.store(state, COPY_SLOTS, 1);
+    for (let k = 0; k < COPY_SLOTS; k++) Atomics.notify(state, k);
+    worker.off('error', onFail);
+    worker.off('exit', onFail);
+    await worker.terminate();
+  }
 }

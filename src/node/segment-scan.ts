@@ -257,3 +257,116 @@ export function drainChunks(pass: ChunkPass): void {
     if (fd !== undefined) closeSync(fd);
   }
 }
+
+/**
+ * One pass that copies a pcap file's matching records while another thread writes them: the
+ * producer (a worker) reads the file into the slots of a shared ring, filters each slot's
+ * records and moves the matching ones to the front of the slot, in order; the consumer writes
+ * each slot's front with one large positional write, then hands the slot back. Reading and
+ * filtering overlap the writing, and no record is copied into any other buffer.
+ */
+export interface CopyJob {
+  /** The input's descriptor (shared by the threads of a process; read by offset only). */
+  fd: number;
+  /** File offset of the first record. */
+  from: number;
+  littleEndian: boolean;
+  snaplen: number;
+  /** The filter as `jitRangeSource` text; null keeps every record. */
+  filter: string | null;
+  /** Stop after this many matching records (-c). */
+  maxMatched?: number;
+  /** `slots` × `slotBytes` bytes: the ring. */
+  ring: SharedArrayBuffer;
+  slotBytes: number;
+  /** Int32 per slot: 0 the producer's (free), 1 the consumer's (full); then one Int32: the consumer asks the producer to stop. */
+  state: SharedArrayBuffer;
+  /** Float64 × {@link COPY_FIELDS} per slot, set before the slot is handed over. */
+  info: SharedArrayBuffer;
+}
+
+/** Per slot in `CopyJob.info`: bytes to write, records so far, matched so far, file offset after the slot's last record, end code. */
+export const COPY_FIELDS = 5;
+
+/** How a slot ends the copy: more follow; end of file; a record only the full decoder takes; -c reached; an error (the full reader meets it again). */
+export const COPY_END = { more: 0, eof: 1, fallback: 2, stopped: 3, error: 4 } as const;
+
+/** The producer's side of a {@link CopyJob}: runs in a worker until the file, -c or a stop request ends it. */
+export function produceCopySlots(job: CopyJob): void {
+  const slots = job.state.byteLength / 4 - 1;
+  const B = job.slotBytes;
+  const state = new Int32Array(job.state);
+  const info = new Float64Array(job.info);
+  const filter = job.filter === null ? null : rangeFilter(job.filter);
+  const le = job.littleEndian;
+  const snaplen = job.snaplen;
+  const maxMatched = job.maxMatched ?? Infinity;
+  // The partial record at a slot's end starts the next slot (at most one record, so below a slot).
+  const carry = new Uint8Array(B);
+  let carried = 0;
+  let base = job.from; // file offset of the current slot's byte 0
+  let records = 0;
+  let matched = 0;
+  for (let seq = 0; ; seq++) {
+    const k = seq % slots;
+    while (Atomics.load(state, k) !== 0) {
+      if (Atomics.load(state, slots) !== 0) return;
+      Atomics.wait(state, k, 1, 100);
+    }
+    if (Atomics.load(state, slots) !== 0) return;
+    const slot = new Uint8Array(job.ring, k * B, B);
+    const view = new DataView(job.ring, k * B, B);
+    let end: number = COPY_END.more;
+    let out = 0;
+    let pos = 0;
+    try {
+      slot.set(carry.subarray(0, carried));
+      let filled = carried;
+      const n = readSync(job.fd, slot, filled, B - filled, base + filled);
+      filled += n;
+      // A run of matching records waiting to move to `out`: one copy per run, not per record.
+      let runStart = 0;
+      let runEnd = 0;
+      while (pos + 16 <= filled) {
+        const caplen = view.getUint32(pos + 8, le);
+        if (caplen > snaplen) {
+          end = COPY_END.fallback;
+          break;
+        }
+        const next = pos + 16 + caplen;
+        if (next > filled) break;
+        records++;
+        if (filter === null || filter(slot, pos + 16, caplen, view.getUint32(pos + 12, le)) !== 0) {
+          matched++;
+          if (pos !== runEnd) {
+            if (runEnd > runStart && runStart !== out) slot.copyWithin(out, runStart, runEnd);
+            out += runEnd - runStart;
+            runStart = pos;
+          }
+          runEnd = next;
+          if (matched >= maxMatched) {
+            pos = next;
+            end = COPY_END.stopped;
+            break;
+          }
+        }
+        pos = next;
+      }
+      if (runEnd > runStart && runStart !== out) slot.copyWithin(out, runStart, runEnd);
+      out += runEnd - runStart;
+      if (end === COPY_END.more) {
+        if (n === 0) end = pos === filled ? COPY_END.eof : COPY_END.fallback; // a truncated last record
+        else if (pos === 0 && filled === B) end = COPY_END.fallback; // a record bigger than a slot
+      }
+      carried = filled - pos;
+      if (end === COPY_END.more) carry.set(slot.subarray(pos, filled));
+    } catch {
+      end = COPY_END.error;
+    }
+    info.set([out, records, matched, base + pos, end], k * COPY_FIELDS);
+    base += pos;
+    Atomics.store(state, k, 1);
+    Atomics.notify(state, k);
+    if (end !== COPY_END.more) return;
+  }
+}
