@@ -68,6 +68,33 @@ describe('parallel pcap scan', () => {
     expect(scanSegment({ ...job, from: mid, to: size }).records).toBe(packets.length - 2000);
   });
 
+  it('a false claim (payloads that read as a chain of records) costs a rescan, not the result', async () => {
+    // Every other packet's payload is a run of 16-byte headers of 1-byte packets: plausible records to a claim.
+    const fake = new Uint8Array(1200);
+    const dv = new DataView(fake.buffer);
+    for (let at = 14; at + 16 <= fake.length; at += 16) {
+      dv.setUint32(at, 1000, true);
+      dv.setUint32(at + 12, 1, true);
+    }
+    const mixed = [...synthesizeTraffic({ seed: 9, count: 1500 })].flatMap((p, i) => [p, { ...p, data: fake, origLen: fake.length, tsSec: p.tsSec + i }]);
+    const bait = path.join(dir, 'bait.pcap');
+    writeFileSync(bait, writeCapture(mixed, { linkType: 1 }));
+    const baitInfo = openCaptureFileSync(bait).info;
+    const prog = compileFilter('tcp or ip6', { linkType: 1 });
+    const want = mixed.filter((p) => prog.match(p.data, p.origLen) !== 0).length;
+    const size = readFileSync(bait).length;
+    const fd = openSync(bait, 'r');
+    let falseClaims = 0;
+    for (let guess = 1000; guess < size - 5000; guess += 4999) {
+      const c = claimBoundary(fd, guess, size, true, baitInfo.snaplen, false);
+      if (c !== undefined && scanSegment({ path: bait, from: 24, to: c, fileSize: size, littleEndian: true, snaplen: baitInfo.snaplen, filter: null }).stop !== c) falseClaims++;
+    }
+    closeSync(fd);
+    expect(falseClaims).toBeGreaterThan(0);
+    const r = await parallelScanPcap(bait, baitInfo, { insns: prog.insns, threads: 2, chunkBytes: 5_000 });
+    expect(r).toMatchObject({ records: mixed.length, matched: want });
+  });
+
   it('leaves a truncated file to the full reader', async () => {
     const whole = readFileSync(file);
     const cut = path.join(dir, 'cut.pcap');
