@@ -5,7 +5,7 @@ import type cliProgress from 'cli-progress';
 import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
-import { AtomicFileWriter, OutputClosedError, canScan, fileError, onStop, openCaptureInput, parallelScanPcap, pipelinedCopyPcap, scanPcapFile } from '../node/index.js';
+import { AtomicFileWriter, OutputClosedError, canScan, fileError, onStop, openCaptureInput, parallelScanPcap, pipelinedCopyPcap, prestartScanWorker, releaseScanWorker, scanPcapFile } from '../node/index.js';
 import { PcapWriter, PcapngWriter, linkTypeDescription, linkTypeName, type Packet } from '../pcap/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
 import { flagInt, flagPacketCount, flagSet, flagString, parseArgs, type FlagSpec } from './args.js';
@@ -99,6 +99,8 @@ async function run(argv: string[], io: Io): Promise<number> {
     stop.abort();
   });
   let writer: AtomicFileWriter | undefined;
+  // A big file counted or copied uses a worker thread: it boots while the filter compiles.
+  if (!printing && engine === 'jit' && !snapOpt && file !== '-' && (out ? out !== '-' && !out.endsWith('.pcapng') : maxCount === undefined)) prestartScanWorker(file);
   try {
     return await filterCapture();
   } catch (e) {
@@ -108,6 +110,7 @@ async function run(argv: string[], io: Io): Promise<number> {
   } finally {
     offStop();
     cap.close();
+    await releaseScanWorker();
   }
 
   async function filterCapture(): Promise<number> {

@@ -1,6 +1,6 @@
 /** Counting and copying a big pcap file on every core: the file cut into chunks at record boundaries that the scans themselves prove. */
 
-import { closeSync, fstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { jitRangeSource, type Insn } from '../cbpf/index.js';
@@ -135,7 +135,7 @@ class WorkerPool {
   private readonly workers: Worker[] = [];
 
   constructor(n: number) {
-    for (let i = 0; i < n; i++) this.workers.push(newWorker());
+    for (let i = 0; i < n; i++) this.workers.push(takeWorker());
   }
 
   /** Runs a pass on every worker and on this thread; resolves with the shared results. */
@@ -145,14 +145,18 @@ class WorkerPool {
         new Promise<void>((resolve, reject) => {
           const onMessage = (): void => {
             w.off('error', onError);
+            w.off('exit', onMessage);
             resolve();
           };
           const onError = (e: Error): void => {
             w.off('message', onMessage);
+            w.off('exit', onMessage);
             reject(e);
           };
           w.once('message', onMessage);
           w.once('error', onError);
+          // A worker gone without a word: the chunks it took have no result and are scanned again.
+          w.once('exit', onMessage);
           w.postMessage({ pass } satisfies ScanWorkerMessage);
         }),
     );
@@ -164,6 +168,51 @@ class WorkerPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** A worker started ahead of time (see {@link prestartScanWorker}), and whether it died before use. */
+let prestarted: { worker: Worker; dead: boolean } | undefined;
+
+/**
+ * Starts the scan worker of a big regular file now, so that it boots (tens of ms) while the
+ * caller opens the capture and compiles its filter; the next parallel scan or copy takes it.
+ * Call {@link releaseScanWorker} when done, in case none did.
+ */
+export function prestartScanWorker(path: string): void {
+  if (prestarted) return;
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size < PARALLEL_MIN_BYTES) return;
+  } catch {
+    return;
+  }
+  const p = { worker: newWorker(), dead: false };
+  const dead = (): void => {
+    p.dead = true;
+  };
+  p.worker.on('error', dead);
+  p.worker.on('exit', dead);
+  // An idle worker keeps nothing alive.
+  p.worker.unref();
+  prestarted = p;
+}
+
+/** Ends the prestarted worker if nothing took it. */
+export async function releaseScanWorker(): Promise<void> {
+  const p = prestarted;
+  prestarted = undefined;
+  if (p) await p.worker.terminate();
+}
+
+/** The prestarted worker when it is alive, else a new one. */
+function takeWorker(): Worker {
+  const p = prestarted;
+  prestarted = undefined;
+  if (!p || p.dead) return newWorker();
+  p.worker.removeAllListeners('error');
+  p.worker.removeAllListeners('exit');
+  p.worker.ref();
+  return p.worker;
 }
 
 /** A scan allocates almost nothing per record: a small heap keeps each worker's memory small. */
@@ -240,7 +289,7 @@ export async function pipelinedCopyPcap(fd: number, info: CaptureInfo, from: num
   const infoBuf = new SharedArrayBuffer(8 * COPY_FIELDS * COPY_SLOTS);
   const state = new Int32Array(stateBuf);
   const slotInfo = new Float64Array(infoBuf);
-  const worker = newWorker();
+  const worker = takeWorker();
   // A worker that dies (an exception outside the producer's own catch, a failed start) ends the wait for its next slot.
   let failed = false;
   let wake: (() => void) | undefined;
