@@ -141,6 +141,9 @@ export function scanSegment(job: SegmentJob): SegmentResult {
   }
 }
 
+/** The window of every claim in this thread, as large as the largest one needed so far (at most a few MiB): one buffer, not one per chunk. */
+let claimScratch: Uint8Array | undefined;
+
 /** Wire lengths beyond this are not real packets (the largest GSO frames are 256 KiB). */
 const MAX_WIRE_LEN = 1 << 24;
 /** Consecutive real records of a capture are rarely an hour apart. */
@@ -157,7 +160,8 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
   const reach = Math.min(fileSize - guess, (chain + 1) * (16 + snaplen) + search);
   if (reach < 16) return undefined;
   // The window starts small and grows only when a chain of big records walks past it.
-  let buf = new Uint8Array(Math.min(reach, 1 << 16));
+  claimScratch ??= new Uint8Array(1 << 16);
+  let buf = reach >= claimScratch.length ? claimScratch : claimScratch.subarray(0, reach);
   let got = readSync(fd, buf, 0, buf.length, guess);
   let view = new DataView(buf.buffer, 0, got);
   const ensure = (end: number): boolean => {
@@ -167,6 +171,8 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
     bigger.set(buf.subarray(0, got));
     got += readSync(fd, bigger, got, bigger.length - got, guess + got);
     buf = bigger;
+    // Kept for the next claims (big records come in runs): no garbage buffer per claim.
+    if (bigger.length > (claimScratch?.length ?? 0)) claimScratch = bigger;
     view = new DataView(buf.buffer, 0, got);
     return end <= got;
   };
