@@ -1,24 +1,29 @@
 // Benchmark (not a test): `bpfkit filter` against `tcpdump -r` on a realistic capture (packets sampled from the corpus), in one run.
-// Usage: npx tsx bench/filter.ts [--packets N] [--reps R] [--file F]
-//   default: 5,000,000 packets ≈ 1 GB made by ../shared/tools/make-big-pcap.py, median of 5 runs
+// Usage: npx tsx bench/filter.ts [--packets N] [--reps R] [--file F] [--big10] [--more]
+//   default: the table of issue 13 on 5,000,000 packets ≈ 1 GB made by ../shared/tools/make-big-pcap.py, median of 5 runs
+//   --big10: the same table on 50,000,000 packets ≈ 10 GB (median of 3), to see memory stay flat while streaming
+//   --more:  also the other filters, -w variants and print flags
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 const args = process.argv.slice(2);
+const has = (name: string): boolean => args.includes(name);
+const big10 = has('--big10');
 const opt = (name: string, dflt: number): number => {
   const i = args.indexOf(name);
   return i >= 0 ? Number(args[i + 1]) : dflt;
 };
-const PACKETS = opt('--packets', 5_000_000);
-const REPS = opt('--reps', 5);
+const PACKETS = opt('--packets', big10 ? 50_000_000 : 5_000_000);
+const REPS = opt('--reps', big10 ? 3 : 5);
 const here = path.dirname(new URL(import.meta.url).pathname);
 const dir = path.join(os.tmpdir(), 'bpfkit-bench');
 mkdirSync(dir, { recursive: true });
 const fileArg = args.indexOf('--file');
 const file = fileArg >= 0 ? args[fileArg + 1] : path.join(dir, `big-${PACKETS}.pcap`);
 const bin = path.resolve(here, '../bin/bpfkit');
+const TICK = 100; // clock ticks per second in /proc/PID/stat (USER_HZ, 100 on Linux)
 
 function build(): void {
   if (existsSync(file)) return;
@@ -27,63 +32,74 @@ function build(): void {
   execFileSync('python3', [tool, '--out', file, '--packets', String(PACKETS)], { stdio: 'inherit' });
 }
 
-/** Runs a command, returning wall seconds, peak RSS (MB, from /proc) and stdout. */
-function timed(cmd: string, argv: string[]): Promise<{ secs: number; peakMb: number; out: string }> {
+interface Run {
+  secs: number;
+  /** Peak resident set (VmHWM), MB. */
+  peakMb: number;
+  /** User + system CPU seconds of all threads, as last sampled (within ~10 ms of the end). */
+  cpu: number;
+  out: string;
+}
+
+/** Runs a command, returning wall seconds, peak RSS and CPU (from /proc, sampled every 10 ms) and stdout. */
+function timed(cmd: string, argv: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     let peak = 0;
+    let cpu = 0;
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const poll = setInterval(() => {
+    const sample = (): void => {
       try {
         const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
         if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+        const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        cpu = Math.max(cpu, (Number(f[11]) + Number(f[12])) / TICK);
       } catch {
         // exited
       }
-    }, 10);
+    };
+    const poll = setInterval(sample, 10);
     child.on('error', reject);
     child.on('close', () => {
       clearInterval(poll);
-      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, peakMb: peak, out });
+      resolve({ secs: Number(process.hrtime.bigint() - t0) / 1e9, peakMb: peak, cpu, out });
     });
   });
 }
 
-const sixteen = Array.from({ length: 16 }, (_, i) => (i % 2 ? `udp port ${1000 + i}` : `tcp port ${2000 + i}`)).join(' or ');
 interface Row {
   name: string;
   bpfkit: string[];
   tcpdump: string[];
-  /** Packets the row goes through, for packets/s. */
-  packets: number;
+  /** Packets the row goes through, for packets/s (undefined: all of the file's). */
+  packets?: number;
   /** How to compare the two outputs: equal stdout, equal files, or the share of equal lines. */
   check: 'stdout' | 'files' | 'lines';
 }
 const rows: Row[] = [];
 const out = (n: string): string => path.join(dir, `${n}.pcap`);
-for (const [label, expr] of [
-  ['tcp port 80', 'tcp port 80'],
-  ['ip and udp and dst port 53', 'ip and udp and dst port 53'],
-  ['16 clauses', sixteen],
-  ['no expression', ''],
-] as const) {
+const countRow = (label: string, expr: string): Row => {
   const e = expr ? [expr] : [];
-  rows.push({ name: `--count ${label}`, bpfkit: ['filter', '--count', '-r', file, ...e], tcpdump: ['--count', '-r', file, ...e], packets: PACKETS, check: 'stdout' });
-}
-for (const [label, expr] of [
-  ['tcp', 'tcp'],
-  ['tcp port 80', 'tcp port 80'],
-  ['no expression', ''],
-] as const) {
+  return { name: `--count ${label}`, bpfkit: ['filter', '--count', '-r', file, ...e], tcpdump: ['--count', '-r', file, ...e], check: 'stdout' };
+};
+const writeRow = (label: string, expr: string): Row => {
   const e = expr ? [expr] : [];
-  rows.push({ name: `-w ${label}`, bpfkit: ['filter', '-r', file, '-w', out('bpfkit'), ...e], tcpdump: ['-r', file, '-w', out('tcpdump'), ...e], packets: PACKETS, check: 'files' });
-}
-const PRINT = Math.min(PACKETS, 200_000);
-for (const flags of [['-n'], ['-n', '-e'], ['-n', '-v']]) {
+  return { name: `-w out.pcap ${label}`, bpfkit: ['filter', '-r', file, '-w', out('bpfkit'), ...e], tcpdump: ['-r', file, '-w', out('tcpdump'), ...e], check: 'files' };
+};
+const PRINT = 200_000;
+const printRow = (flags: string[]): Row => {
   const c = ['-c', String(PRINT)];
-  rows.push({ name: `print ${flags.join(' ')}, first ${PRINT}`, bpfkit: ['filter', ...flags, ...c, '-r', file], tcpdump: [...flags, ...c, '-r', file], packets: PRINT, check: 'lines' });
+  return { name: `print ${flags.join(' ')}, first ${PRINT / 1000}k`, bpfkit: ['filter', ...flags, ...c, '-r', file], tcpdump: [...flags, ...c, '-r', file], packets: PRINT, check: 'lines' };
+};
+// The table of issue 13.
+rows.push(countRow("'tcp port 80'", 'tcp port 80'), countRow("'ip and udp and dst port 53'", 'ip and udp and dst port 53'), writeRow('tcp', 'tcp'), printRow(['-n']));
+if (has('--more')) {
+  const sixteen = Array.from({ length: 16 }, (_, i) => (i % 2 ? `udp port ${1000 + i}` : `tcp port ${2000 + i}`)).join(' or ');
+  rows.push(countRow('16 clauses', sixteen), countRow('no expression', ''), writeRow("'tcp port 80'", 'tcp port 80'), writeRow('no expression', ''));
+  rows.push(printRow(['-n', '-e']), printRow(['-n', '-v']));
 }
 
 function median(xs: number[]): number {
@@ -91,27 +107,45 @@ function median(xs: number[]): number {
   return s[s.length >> 1];
 }
 
+/** Byte-equal files, compared by cmp (a 10 GB capture's outputs do not fit a Buffer). */
 function sameFile(a: string, b: string): boolean {
-  return readFileSync(a).equals(readFileSync(b));
+  try {
+    execFileSync('cmp', ['-s', a, b]);
+    return true;
+  } catch {
+    return false;
+  }
 }
+
+const load = (): string =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 async function main(): Promise<void> {
   execFileSync('tcpdump', ['--version'], { stdio: 'ignore' });
   build();
   const size = statSync(file).size;
-  console.log(`capture: ${file}, ${(size / 1e9).toFixed(2)} GB; median of ${REPS} runs each, tcpdump and bpfkit alternating; ${os.cpus().length} cpus`);
-  console.log(`${'row'.padEnd(40)} ${'tcpdump s'.padStart(9)} ${'bpfkit s'.padStart(9)} ${'tcpdump pkt/s'.padStart(14)} ${'bpfkit pkt/s'.padStart(14)} ${'ratio'.padStart(6)} ${'MB t/b'.padStart(9)} check`);
+  // The file's packets (tcpdump's count), for packets/s.
+  const total = Number(/(\d+) packets?/.exec(execFileSync('tcpdump', ['--count', '-r', file], { stdio: ['ignore', 'pipe', 'ignore'] }).toString())?.[1] ?? PACKETS);
+  console.log(`capture: ${file}, ${(size / 1e9).toFixed(2)} GB, ${total.toLocaleString('en')} packets; ${os.cpus().length} cpus; load average ${load()}`);
+  console.log(`median of ${REPS} runs each, tcpdump and bpfkit alternating; -w outputs are deleted before each run (untimed), so neither tool pays for freeing the last one`);
+  console.log('CPU: user+system of all threads; MB: peak RSS (VmHWM), the highest of the runs');
+  console.log(
+    `${'task'.padEnd(40)} ${'tcpdump s'.padStart(9)} ${'bpfkit s'.padStart(9)} ${'ratio'.padStart(6)} ${'tcpdump pkt/s'.padStart(14)} ${'bpfkit pkt/s'.padStart(14)} ${'CPU s t/b'.padStart(11)} ${'MB t/b'.padStart(9)} check`,
+  );
   for (const r of rows) {
-    const ts: number[] = [];
-    const bs: number[] = [];
-    let mem = { t: 0, b: 0 };
+    const ts: Run[] = [];
+    const bs: Run[] = [];
     let check = '';
     for (let i = 0; i < REPS; i++) {
+      rmSync(out('tcpdump'), { force: true });
+      rmSync(out('bpfkit'), { force: true });
       const t = await timed('tcpdump', r.tcpdump);
       const b = await timed(bin, r.bpfkit);
-      ts.push(t.secs);
-      bs.push(b.secs);
-      mem = { t: Math.max(mem.t, t.peakMb), b: Math.max(mem.b, b.peakMb) };
+      ts.push(t);
+      bs.push(b);
       if (i > 0) continue;
       if (r.check === 'stdout') check = t.out.trim() === b.out.trim() ? 'same count' : `DIFFERENT: ${t.out.trim()} vs ${b.out.trim()}`;
       else if (r.check === 'files') check = sameFile(out('tcpdump'), out('bpfkit')) ? 'same file' : 'DIFFERENT FILES';
@@ -124,15 +158,17 @@ async function main(): Promise<void> {
         check = `${((100 * same) / Math.max(1, tl.length)).toFixed(1)}% first lines equal`;
       }
     }
-    const t = median(ts);
-    const b = median(bs);
-    const f = (x: number): string => Math.round(r.packets / x).toLocaleString('en').padStart(14);
-    console.log(
-      `${r.name.padEnd(40)} ${t.toFixed(3).padStart(9)} ${b.toFixed(3).padStart(9)} ${f(t)} ${f(b)} ${(t / b).toFixed(2).padStart(6)} ${`${mem.t.toFixed(0)}/${mem.b.toFixed(0)}`.padStart(9)} ${check}`,
-    );
+    const t = median(ts.map((x) => x.secs));
+    const b = median(bs.map((x) => x.secs));
+    const packets = r.packets ?? total;
+    const f = (x: number): string => Math.round(packets / x).toLocaleString('en').padStart(14);
+    const cpu = `${median(ts.map((x) => x.cpu)).toFixed(2)}/${median(bs.map((x) => x.cpu)).toFixed(2)}`;
+    const mem = `${Math.max(...ts.map((x) => x.peakMb)).toFixed(0)}/${Math.max(...bs.map((x) => x.peakMb)).toFixed(0)}`;
+    console.log(`${r.name.padEnd(40)} ${t.toFixed(3).padStart(9)} ${b.toFixed(3).padStart(9)} ${`${(t / b).toFixed(2)}×`.padStart(6)} ${f(t)} ${f(b)} ${cpu.padStart(11)} ${mem.padStart(9)} ${check}`);
   }
   rmSync(out('bpfkit'), { force: true });
   rmSync(out('tcpdump'), { force: true });
+  console.log(`load average at the end: ${load()}`);
 }
 
 await main();

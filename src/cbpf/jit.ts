@@ -398,11 +398,19 @@ export type CbpfRangeFunction = (buf: Uint8Array, offset: number, caplen: number
  * scans millions of records pays neither a view nor a call per packet beyond this one.
  */
 export function compileJitRange(prog: Program): CbpfRangeFunction {
+  const make = new Function('rt', jitRangeSource(prog)) as (rt: Runtime) => CbpfRangeFunction;
+  return make(runtime);
+}
+
+/**
+ * The body of the factory {@link compileJitRange} builds: `new Function('rt', source)(rt)` returns
+ * the range filter. A worker thread builds it from this text, without loading the compiler; its
+ * `rt` needs only `fault(code, message, insn)` (the libpcap body never calls the kernel hooks).
+ */
+export function jitRangeSource(prog: Program): string {
   // The generated code reads the packet only as `p[...]` and its length only as `len`.
   const body = jitSource(prog, false)
     .replace('const len = p.length;', '')
     .replace(/\bp\[/g, 'p[b + ');
-  const src = `'use strict';\nreturn function cbpfFilterRange(p, b, len, wl) {\n${body}\n};`;
-  const make = new Function('rt', src) as (rt: Runtime) => CbpfRangeFunction;
-  return make(runtime);
+  return `'use strict';\nreturn function cbpfFilterRange(p, b, len, wl) {\n${body}\n};`;
 }

@@ -1,12 +1,13 @@
 /** Counting and copying a big pcap file on every core: the file cut into chunks at record boundaries that the scans themselves prove. */
 
-import { closeSync, fstatSync, openSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { Insn } from '../cbpf/index.js';
+import { jitRangeSource, type Insn } from '../cbpf/index.js';
 import type { CaptureInfo } from '../pcap/index.js';
 import { canScan } from './pcap-scan.js';
-import { claimBoundary, scanSegment, type SegmentJob } from './segment-scan.js';
+import type { ScanWorkerMessage } from './scan-worker.js';
+import { CHUNK_FIELDS as FIELDS, COPY_END, COPY_FIELDS, drainChunks, scanSegment, type ChunkPass } from './segment-scan.js';
 
 /** Below this size one thread is faster than starting another. */
 export const PARALLEL_MIN_BYTES = 48 << 20;
@@ -29,27 +30,6 @@ export interface ParallelScanResult {
   matchedBytes: number;
 }
 
-/** What every thread needs to scan any chunk: plain data, sent to each worker once per pass. */
-export interface ChunkPass {
-  path: string;
-  fileSize: number;
-  littleEndian: boolean;
-  nanoseconds: boolean;
-  snaplen: number;
-  insns: readonly Insn[] | null;
-  /** Nominal chunk starts; chunk k covers the records starting in [bounds[k], bounds[k+1]), moved to real boundaries. */
-  bounds: number[];
-  /** Pass 2 only: each chunk's proven start, and where its copies go. */
-  starts?: number[];
-  writeFd?: number;
-  writeAt?: number[];
-  /** [next chunk to take], shared by all threads. */
-  next: SharedArrayBuffer;
-  /** Per chunk: start, stop, records, matched, matchedBytes, end (0 ok, 1 fallback, 2 no boundary). */
-  results: SharedArrayBuffer;
-}
-
-const FIELDS = 6;
 
 /**
  * Scans a plain pcap file on several threads: undefined when the file does not qualify (not a
@@ -77,8 +57,9 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
   if (opts.chunkBytes === undefined && size < PARALLEL_MIN_BYTES) return undefined;
   const threads = Math.max(1, opts.threads ?? Math.min(availableParallelism(), 8));
   if (threads < 2) return undefined;
-  // Chunks small enough to balance the threads, big enough that claims cost nothing.
-  const chunkBytes = opts.chunkBytes ?? Math.max(16 << 20, Math.ceil(size / (threads * 8)));
+  // Chunks small enough that the threads end together (the last one taken is at most ~15 ms of
+  // work), big enough that a claim (a few KiB read at the boundary) costs nothing.
+  const chunkBytes = opts.chunkBytes ?? Math.min(64 << 20, Math.max(8 << 20, Math.ceil(size / (threads * 32))));
   const bounds = [24];
   for (let b = 24 + chunkBytes; b < size; b += chunkBytes) bounds.push(b);
   bounds.push(size);
@@ -89,7 +70,7 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
     littleEndian: info.byteOrder === 'le',
     nanoseconds: info.tsResolution.base === 10 && info.tsResolution.exponent === 9,
     snaplen: info.snaplen,
-    insns: opts.insns,
+    filter: opts.insns ? jitRangeSource(opts.insns) : null,
     bounds,
     next: new SharedArrayBuffer(4),
     results: new SharedArrayBuffer(8 * FIELDS * chunks),
@@ -110,10 +91,17 @@ async function scanInPasses(pool: WorkerPool, pass: ChunkPass, out: { fd: number
   const size = pass.fileSize;
   {
     const counted = await pool.runPass(pass);
-    // Chunk k must start exactly where chunk k-1's scan stopped.
+    // Chunk k must start exactly where chunk k-1's scan stopped. Where a claim proved false (or
+    // none was found), the chunk is scanned again here from the proven boundary: one chunk's work.
     for (let k = 0; k < chunks; k++) {
-      if (counted[k * FIELDS + 5] !== 0) return undefined;
-      if (k > 0 && counted[k * FIELDS] !== counted[(k - 1) * FIELDS + 1]) return undefined;
+      const r = counted.subarray(k * FIELDS, (k + 1) * FIELDS);
+      const proven = k === 0 ? pass.bounds[0] : counted[(k - 1) * FIELDS + 1];
+      if (r[5] !== 0 || r[0] !== proven) {
+        const s = scanSegment({ path: pass.path, from: proven, to: pass.bounds[k + 1], fileSize: size, littleEndian: pass.littleEndian, snaplen: pass.snaplen, filter: pass.filter });
+        r.set([proven, s.stop, s.records, s.matched, s.matchedBytes, s.end === 'ok' ? 0 : 1]);
+        // A record only the full decoder takes.
+        if (s.end !== 'ok') return undefined;
+      }
     }
     if (counted[(chunks - 1) * FIELDS + 1] !== size) return undefined;
     const total: ParallelScanResult = { records: 0, matched: 0, matchedBytes: 0 };
@@ -142,53 +130,12 @@ async function scanInPasses(pool: WorkerPool, pass: ChunkPass, out: { fd: number
   }
 }
 
-/** Takes chunks from the shared counter until none is left: run by the calling thread and by each worker. */
-export function drainChunks(pass: ChunkPass): void {
-  const next = new Int32Array(pass.next);
-  const results = new Float64Array(pass.results);
-  const chunks = pass.bounds.length - 1;
-  let fd: number | undefined;
-  try {
-    for (;;) {
-      const k = Atomics.add(next, 0, 1);
-      if (k >= chunks) return;
-      let from = pass.starts?.[k];
-      if (from === undefined) {
-        if (k === 0) from = pass.bounds[0];
-        else {
-          fd ??= openSync(pass.path, 'r');
-          from = claimBoundary(fd, pass.bounds[k], pass.fileSize, pass.littleEndian, pass.snaplen, pass.nanoseconds);
-        }
-      }
-      const r = results.subarray(k * FIELDS, (k + 1) * FIELDS);
-      if (from === undefined) {
-        r[5] = 2;
-        continue;
-      }
-      const job: SegmentJob = {
-        path: pass.path,
-        from,
-        to: pass.starts ? pass.starts[k + 1] : pass.bounds[k + 1],
-        fileSize: pass.fileSize,
-        littleEndian: pass.littleEndian,
-        snaplen: pass.snaplen,
-        insns: pass.insns,
-        write: pass.writeFd !== undefined && pass.writeAt ? { fd: pass.writeFd, at: pass.writeAt[k] } : undefined,
-      };
-      const s = scanSegment(job);
-      r.set([from, s.stop, s.records, s.matched, s.matchedBytes, s.end === 'ok' ? 0 : 1]);
-    }
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 /** Worker threads that each drain one pass's chunks per message. */
 class WorkerPool {
   private readonly workers: Worker[] = [];
 
   constructor(n: number) {
-    for (let i = 0; i < n; i++) this.workers.push(newWorker());
+    for (let i = 0; i < n; i++) this.workers.push(takeWorker());
   }
 
   /** Runs a pass on every worker and on this thread; resolves with the shared results. */
@@ -198,15 +145,19 @@ class WorkerPool {
         new Promise<void>((resolve, reject) => {
           const onMessage = (): void => {
             w.off('error', onError);
+            w.off('exit', onMessage);
             resolve();
           };
           const onError = (e: Error): void => {
             w.off('message', onMessage);
+            w.off('exit', onMessage);
             reject(e);
           };
           w.once('message', onMessage);
           w.once('error', onError);
-          w.postMessage(pass);
+          // A worker gone without a word: the chunks it took have no result and are scanned again.
+          w.once('exit', onMessage);
+          w.postMessage({ pass } satisfies ScanWorkerMessage);
         }),
     );
     drainChunks(pass);
@@ -217,6 +168,51 @@ class WorkerPool {
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+/** A worker started ahead of time (see {@link prestartScanWorker}), and whether it died before use. */
+let prestarted: { worker: Worker; dead: boolean } | undefined;
+
+/**
+ * Starts the scan worker of a big regular file now, so that it boots (tens of ms) while the
+ * caller opens the capture and compiles its filter; the next parallel scan or copy takes it.
+ * Call {@link releaseScanWorker} when done, in case none did.
+ */
+export function prestartScanWorker(path: string): void {
+  if (prestarted) return;
+  try {
+    const st = statSync(path);
+    if (!st.isFile() || st.size < PARALLEL_MIN_BYTES) return;
+  } catch {
+    return;
+  }
+  const p = { worker: newWorker(), dead: false };
+  const dead = (): void => {
+    p.dead = true;
+  };
+  p.worker.on('error', dead);
+  p.worker.on('exit', dead);
+  // An idle worker keeps nothing alive.
+  p.worker.unref();
+  prestarted = p;
+}
+
+/** Ends the prestarted worker if nothing took it. */
+export async function releaseScanWorker(): Promise<void> {
+  const p = prestarted;
+  prestarted = undefined;
+  if (p) await p.worker.terminate();
+}
+
+/** The prestarted worker when it is alive, else a new one. */
+function takeWorker(): Worker {
+  const p = prestarted;
+  prestarted = undefined;
+  if (!p || p.dead) return newWorker();
+  p.worker.removeAllListeners('error');
+  p.worker.removeAllListeners('exit');
+  p.worker.ref();
+  return p.worker;
 }
 
 /** A scan allocates almost nothing per record: a small heap keeps each worker's memory small. */
@@ -231,4 +227,138 @@ function newWorker(): Worker {
     return new Worker(`import('tsx/esm/api').then((t) => t.register()).then(() => import(${script}));`, { eval: true, resourceLimits: WORKER_LIMITS });
   }
   return new Worker(new URL('./scan-worker.js', here), { resourceLimits: WORKER_LIMITS });
+}
+
+/** Options of {@link pipelinedCopyPcap}. */
+export interface PipelinedCopyOptions {
+  /** The filter; null keeps every record. */
+  insns: readonly Insn[] | null;
+  /** Where the matching records go: a regular file's descriptor, written by offset from `at` on. */
+  out: { fd: number; at: number };
+  /** Stop after this many matching records (-c). */
+  maxMatched?: number;
+  /** Polled between slots; true stops the copy after the slots written so far. */
+  stopped?: () => boolean;
+  /** Copy even a small file this way, in slots of this many bytes (for tests); the default is {@link COPY_SLOT_BYTES}. */
+  slotBytes?: number;
+}
+
+/** How a pipelined copy ended, at a record boundary: what the output holds and where the input stands. */
+export interface PipelinedCopyResult {
+  /** `fallback`: a record only the full decoder takes (or an error it reports) at `offset`, which is record `records`. */
+  end: 'eof' | 'fallback' | 'stopped' | 'interrupted';
+  records: number;
+  matched: number;
+  /** File offset after the last record taken. */
+  offset: number;
+  /** Bytes written from `out.at` on. */
+  bytes: number;
+}
+
+/** `Atomics.waitAsync` (ES2024, in Node since 16), which this project's TypeScript library does not declare yet. */
+const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> } }).waitAsync;
+
+/** Slots of the copy ring: enough that neither thread waits on the other's jitter. */
+const COPY_SLOTS = 8;
+/**
+ * Bytes per slot: small enough that a slot stays in cache from the read through the filter to
+ * the write (on a 1 GB capture, 256–512 KiB slots cost both threads a third less CPU than 2 MiB
+ * ones), large enough that a write per slot costs nothing.
+ */
+export const COPY_SLOT_BYTES = 512 << 10;
+/** Slots between two turns of the event loop (for signals): about 64 MiB of input. */
+const COPY_YIELD_SLOTS = 128;
+
+/**
+ * Copies the matching records of a plain pcap file (from offset `from`) in one pass on two
+ * threads: a worker reads and filters into a shared ring, this thread writes (see `CopyJob`).
+ * Undefined when the file does not qualify (small, an odd format); otherwise the copy stops at a
+ * record boundary, and a `fallback` end leaves the rest to the full reader from `records` on.
+ */
+export async function pipelinedCopyPcap(fd: number, info: CaptureInfo, from: number, opts: PipelinedCopyOptions): Promise<PipelinedCopyResult | undefined> {
+  if (!canScan(info)) return undefined;
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || (opts.slotBytes === undefined && st.size < PARALLEL_MIN_BYTES)) return undefined;
+  } catch {
+    return undefined;
+  }
+  const slotBytes = Math.max(opts.slotBytes ?? COPY_SLOT_BYTES, 64);
+  const ring = new SharedArrayBuffer(COPY_SLOTS * slotBytes);
+  const stateBuf = new SharedArrayBuffer(4 * (COPY_SLOTS + 1));
+  const infoBuf = new SharedArrayBuffer(8 * COPY_FIELDS * COPY_SLOTS);
+  const state = new Int32Array(stateBuf);
+  const slotInfo = new Float64Array(infoBuf);
+  const worker = takeWorker();
+  // A worker that dies (an exception outside the producer's own catch, a failed start) ends the wait for its next slot.
+  let failed = false;
+  let wake: (() => void) | undefined;
+  const onFail = (): void => {
+    failed = true;
+    wake?.();
+  };
+  worker.once('error', onFail);
+  worker.once('exit', onFail);
+  worker.postMessage({
+    copy: {
+      fd,
+      from,
+      littleEndian: info.byteOrder === 'le',
+      snaplen: info.snaplen,
+      filter: opts.insns ? jitRangeSource(opts.insns) : null,
+      maxMatched: opts.maxMatched,
+      ring,
+      slotBytes,
+      state: stateBuf,
+      info: infoBuf,
+    },
+  } satisfies ScanWorkerMessage);
+  const done: PipelinedCopyResult = { end: 'fallback', records: 0, matched: 0, offset: from, bytes: 0 };
+  try {
+    for (let seq = 0; ; seq++) {
+      const k = seq % COPY_SLOTS;
+      // The slot is usually full already (writing is the slower side); otherwise wait without blocking the event loop.
+      while (Atomics.load(state, k) !== 1) {
+        if (failed) return done;
+        const w = waitAsync(state, k, 0);
+        if (w.async) await new Promise<void>((resolve) => {
+          wake = resolve;
+          void w.value.then(() => resolve());
+        });
+        wake = undefined;
+      }
+      const f = k * COPY_FIELDS;
+      const end = slotInfo[f + 4];
+      // An error slot's bytes are not all in place: the full reader redoes it and reports the error.
+      if (end === COPY_END.error) return done;
+      const len = slotInfo[f];
+      const bytes = new Uint8Array(ring, k * slotBytes, len);
+      let at = 0;
+      while (at < len) at += writeSync(opts.out.fd, bytes, at, len - at, opts.out.at + done.bytes + at);
+      done.bytes += len;
+      done.records = slotInfo[f + 1];
+      done.matched = slotInfo[f + 2];
+      done.offset = slotInfo[f + 3];
+      Atomics.store(state, k, 0);
+      Atomics.notify(state, k);
+      if (end !== COPY_END.more) {
+        done.end = end === COPY_END.eof ? 'eof' : end === COPY_END.stopped ? 'stopped' : 'fallback';
+        return done;
+      }
+      if (seq % COPY_YIELD_SLOTS === COPY_YIELD_SLOTS - 1) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (opts.stopped?.()) {
+          done.end = 'interrupted';
+          return done;
+        }
+      }
+    }
+  } finally {
+    // Ask the producer to stop (it may wait for a slot) before the worker goes.
+    Atomics.store(state, COPY_SLOTS, 1);
+    for (let k = 0; k < COPY_SLOTS; k++) Atomics.notify(state, k);
+    worker.off('error', onFail);
+    worker.off('exit', onFail);
+    await worker.terminate();
+  }
 }

@@ -23,6 +23,8 @@ export interface ScanRange {
   /** Pause after about this many bytes, so a caller can let its event loop run. */
   maxBytes?: number;
   bufferSize?: number;
+  /** The buffer to read into, so that a caller that pauses and resumes reuses one (default: a new one of `bufferSize`). */
+  buffer?: Uint8Array;
   /** Called before the buffer's bytes move or change (a refill, the end): views into it go stale after. */
   beforeRefill?: () => void;
 }
@@ -45,8 +47,8 @@ export function scanPcapFile(file: string | number, info: CaptureInfo, visit: Pc
   const fd = typeof file === 'number' ? file : openSync(file, 'r');
   const le = info.byteOrder === 'le';
   const snaplen = info.snaplen;
-  let buf = new Uint8Array(bufferSize);
-  let view = new DataView(buf.buffer);
+  let buf = range.buffer ?? new Uint8Array(bufferSize);
+  let view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   // `base` is the file offset of buf[0]; the file header was validated by whoever made `info`.
   let base = range.from ?? 24;
   let filled = 0;

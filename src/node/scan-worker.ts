@@ -1,11 +1,15 @@
-/** The worker thread of a parallel pcap scan: each message is a pass, drained until no chunk is left, then acknowledged. */
+/** The worker thread of a parallel pcap scan: a chunk pass is drained until no chunk is left, a copy job runs to its end; each is then acknowledged. */
 
 import { parentPort } from 'node:worker_threads';
-import { drainChunks, type ChunkPass } from './parallel-scan.js';
+import { drainChunks, produceCopySlots, type ChunkPass, type CopyJob } from './segment-scan.js';
+
+/** What the main thread sends: one pass of a chunked scan, or the producer's side of a pipelined copy. */
+export type ScanWorkerMessage = { pass: ChunkPass } | { copy: CopyJob };
 
 const port = parentPort;
 if (port)
-  port.on('message', (pass: ChunkPass) => {
-    drainChunks(pass);
+  port.on('message', (m: ScanWorkerMessage) => {
+    if ('pass' in m) drainChunks(m.pass);
+    else produceCopySlots(m.copy);
     port.postMessage('done');
   });

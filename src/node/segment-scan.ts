@@ -1,7 +1,7 @@
-/** One thread's share of a parallel pcap scan: the records that start inside a byte range of the file, filtered, counted and optionally copied out. */
+/** One thread's share of a parallel pcap scan: the records that start inside a byte range of the file, filtered, counted and optionally copied out; imports nothing but node:fs, so a worker starts fast. */
 
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
-import { compileJitRange, type CbpfRangeFunction, type Insn } from '../cbpf/index.js';
+import type { CbpfRangeFunction } from '../cbpf/index.js';
 
 /** What one thread scans. Plain data, so it crosses to a worker thread as a message. */
 export interface SegmentJob {
@@ -14,8 +14,8 @@ export interface SegmentJob {
   fileSize: number;
   littleEndian: boolean;
   snaplen: number;
-  /** The filter; null keeps every record. */
-  insns: readonly Insn[] | null;
+  /** The filter as `jitRangeSource` text (a worker builds it without loading the compiler); null keeps every record. */
+  filter: string | null;
   /** Copy the matching records to this descriptor from this offset on (positional writes). */
   write?: { fd: number; at: number };
   bufferSize?: number;
@@ -38,16 +38,36 @@ export interface SegmentResult {
   matchedBytes: number;
 }
 
+/** What a thrown fault becomes in a scan: any error sends the file to the ordinary reader, which reports it. */
+const scanRuntime = { fault: (code: string, message: string): Error => new Error(`${code}: ${message}`) };
+/** Filters built in this thread, by source: one function per filter, so V8 optimizes it once and the call site stays monomorphic. */
+const built = new Map<string, CbpfRangeFunction>();
+
+/** The range filter of a `jitRangeSource` text, built once per thread. */
+export function rangeFilter(source: string): CbpfRangeFunction {
+  let f = built.get(source);
+  if (f === undefined) {
+    f = (new Function('rt', source) as (rt: typeof scanRuntime) => CbpfRangeFunction)(scanRuntime);
+    built.set(source, f);
+  }
+  return f;
+}
+
+/** This thread's read buffer, reused by every segment it scans: garbage buffers would be freed only by a full GC and pile up as external memory. */
+let scratch: Uint8Array | undefined;
+
 /** Scans the records of one segment. Synchronous: a worker runs it whole, the main thread runs segment 0 the same way. */
 export function scanSegment(job: SegmentJob): SegmentResult {
-  const bufferSize = job.bufferSize ?? 1 << 20;
-  const filter: CbpfRangeFunction | null = job.insns ? compileJitRange(job.insns) : null;
+  // Reads the size of a core's cache share: the scan then finds the records where the read put them (measured faster than 1–4 MiB).
+  const bufferSize = job.bufferSize ?? 256 << 10;
+  const filter: CbpfRangeFunction | null = job.filter === null ? null : rangeFilter(job.filter);
   const le = job.littleEndian;
   const snaplen = job.snaplen;
   const to = job.to;
   const out = job.write;
   let outPos = out?.at ?? 0;
-  let buf = new Uint8Array(bufferSize);
+  if (scratch?.length !== bufferSize) scratch = new Uint8Array(bufferSize);
+  let buf = scratch;
   let view = new DataView(buf.buffer);
   const fd = openSync(job.path, 'r');
   let records = 0;
@@ -121,6 +141,9 @@ export function scanSegment(job: SegmentJob): SegmentResult {
   }
 }
 
+/** The window of every claim in this thread, as large as the largest one needed so far (at most a few MiB): one buffer, not one per chunk. */
+let claimScratch: Uint8Array | undefined;
+
 /** Wire lengths beyond this are not real packets (the largest GSO frames are 256 KiB). */
 const MAX_WIRE_LEN = 1 << 24;
 /** Consecutive real records of a capture are rarely an hour apart. */
@@ -137,7 +160,8 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
   const reach = Math.min(fileSize - guess, (chain + 1) * (16 + snaplen) + search);
   if (reach < 16) return undefined;
   // The window starts small and grows only when a chain of big records walks past it.
-  let buf = new Uint8Array(Math.min(reach, 1 << 18));
+  claimScratch ??= new Uint8Array(1 << 16);
+  let buf = reach >= claimScratch.length ? claimScratch : claimScratch.subarray(0, reach);
   let got = readSync(fd, buf, 0, buf.length, guess);
   let view = new DataView(buf.buffer, 0, got);
   const ensure = (end: number): boolean => {
@@ -147,6 +171,8 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
     bigger.set(buf.subarray(0, got));
     got += readSync(fd, bigger, got, bigger.length - got, guess + got);
     buf = bigger;
+    // Kept for the next claims (big records come in runs): no garbage buffer per claim.
+    if (bigger.length > (claimScratch?.length ?? 0)) claimScratch = bigger;
     view = new DataView(buf.buffer, 0, got);
     return end <= got;
   };
@@ -161,7 +187,8 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
     while (ok < chain && ensure(at + 16)) {
       const caplen = view.getUint32(at + 8, littleEndian);
       const origLen = view.getUint32(at + 12, littleEndian);
-      if (caplen > snaplen || origLen < caplen || origLen > MAX_WIRE_LEN || view.getUint32(at + 4, littleEndian) >= subsecLimit) break;
+      // No packet is empty on the wire: zero bytes in a payload would otherwise chain as empty records.
+      if (caplen > snaplen || origLen < caplen || origLen === 0 || origLen > MAX_WIRE_LEN || view.getUint32(at + 4, littleEndian) >= subsecLimit) break;
       const sec = view.getUint32(at, littleEndian);
       lo = Math.min(lo, sec);
       hi = Math.max(hi, sec);
@@ -172,4 +199,182 @@ export function claimBoundary(fd: number, guess: number, fileSize: number, littl
     if ((ok === chain || (ok > 0 && guess + at === fileSize)) && hi - lo <= MAX_CHAIN_SPREAD_SECONDS) return guess + c;
   }
   return undefined;
+}
+
+/** What every thread needs to scan any chunk: plain data, sent to each worker once per pass. */
+export interface ChunkPass {
+  path: string;
+  fileSize: number;
+  littleEndian: boolean;
+  nanoseconds: boolean;
+  snaplen: number;
+  /** The filter as `jitRangeSource` text; null keeps every record. */
+  filter: string | null;
+  /** Nominal chunk starts; chunk k covers the records starting in [bounds[k], bounds[k+1]), moved to real boundaries. */
+  bounds: number[];
+  /** Pass 2 only: each chunk's proven start, and where its copies go. */
+  starts?: number[];
+  writeFd?: number;
+  writeAt?: number[];
+  /** [next chunk to take], shared by all threads. */
+  next: SharedArrayBuffer;
+  /** Per chunk: start, stop, records, matched, matchedBytes, end (0 ok, 1 fallback, 2 no boundary). */
+  results: SharedArrayBuffer;
+}
+
+/** Numbers per chunk in `ChunkPass.results`. */
+export const CHUNK_FIELDS = 6;
+
+/** Takes chunks from the shared counter until none is left: run by the calling thread and by each worker. */
+export function drainChunks(pass: ChunkPass): void {
+  const next = new Int32Array(pass.next);
+  const results = new Float64Array(pass.results);
+  const chunks = pass.bounds.length - 1;
+  let fd: number | undefined;
+  try {
+    for (;;) {
+      const k = Atomics.add(next, 0, 1);
+      if (k >= chunks) return;
+      let from = pass.starts?.[k];
+      if (from === undefined) {
+        if (k === 0) from = pass.bounds[0];
+        else {
+          fd ??= openSync(pass.path, 'r');
+          from = claimBoundary(fd, pass.bounds[k], pass.fileSize, pass.littleEndian, pass.snaplen, pass.nanoseconds);
+        }
+      }
+      const r = results.subarray(k * CHUNK_FIELDS, (k + 1) * CHUNK_FIELDS);
+      if (from === undefined) {
+        r[5] = 2;
+        continue;
+      }
+      const job: SegmentJob = {
+        path: pass.path,
+        from,
+        to: pass.starts ? pass.starts[k + 1] : pass.bounds[k + 1],
+        fileSize: pass.fileSize,
+        littleEndian: pass.littleEndian,
+        snaplen: pass.snaplen,
+        filter: pass.filter,
+        write: pass.writeFd !== undefined && pass.writeAt ? { fd: pass.writeFd, at: pass.writeAt[k] } : undefined,
+      };
+      const s = scanSegment(job);
+      r.set([from, s.stop, s.records, s.matched, s.matchedBytes, s.end === 'ok' ? 0 : 1]);
+    }
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * One pass that copies a pcap file's matching records while another thread writes them: the
+ * producer (a worker) reads the file into the slots of a shared ring, filters each slot's
+ * records and moves the matching ones to the front of the slot, in order; the consumer writes
+ * each slot's front with one large positional write, then hands the slot back. Reading and
+ * filtering overlap the writing, and no record is copied into any other buffer.
+ */
+export interface CopyJob {
+  /** The input's descriptor (shared by the threads of a process; read by offset only). */
+  fd: number;
+  /** File offset of the first record. */
+  from: number;
+  littleEndian: boolean;
+  snaplen: number;
+  /** The filter as `jitRangeSource` text; null keeps every record. */
+  filter: string | null;
+  /** Stop after this many matching records (-c). */
+  maxMatched?: number;
+  /** `slots` × `slotBytes` bytes: the ring. */
+  ring: SharedArrayBuffer;
+  slotBytes: number;
+  /** Int32 per slot: 0 the producer's (free), 1 the consumer's (full); then one Int32: the consumer asks the producer to stop. */
+  state: SharedArrayBuffer;
+  /** Float64 × {@link COPY_FIELDS} per slot, set before the slot is handed over. */
+  info: SharedArrayBuffer;
+}
+
+/** Per slot in `CopyJob.info`: bytes to write, records so far, matched so far, file offset after the slot's last record, end code. */
+export const COPY_FIELDS = 5;
+
+/** How a slot ends the copy: more follow; end of file; a record only the full decoder takes; -c reached; an error (the full reader meets it again). */
+export const COPY_END = { more: 0, eof: 1, fallback: 2, stopped: 3, error: 4 } as const;
+
+/** The producer's side of a {@link CopyJob}: runs in a worker until the file, -c or a stop request ends it. */
+export function produceCopySlots(job: CopyJob): void {
+  const slots = job.state.byteLength / 4 - 1;
+  const B = job.slotBytes;
+  const state = new Int32Array(job.state);
+  const info = new Float64Array(job.info);
+  const filter = job.filter === null ? null : rangeFilter(job.filter);
+  const le = job.littleEndian;
+  const snaplen = job.snaplen;
+  const maxMatched = job.maxMatched ?? Infinity;
+  // The partial record at a slot's end starts the next slot (at most one record, so below a slot).
+  const carry = new Uint8Array(B);
+  let carried = 0;
+  let base = job.from; // file offset of the current slot's byte 0
+  let records = 0;
+  let matched = 0;
+  for (let seq = 0; ; seq++) {
+    const k = seq % slots;
+    while (Atomics.load(state, k) !== 0) {
+      if (Atomics.load(state, slots) !== 0) return;
+      Atomics.wait(state, k, 1, 100);
+    }
+    if (Atomics.load(state, slots) !== 0) return;
+    const slot = new Uint8Array(job.ring, k * B, B);
+    const view = new DataView(job.ring, k * B, B);
+    let end: number = COPY_END.more;
+    let out = 0;
+    let pos = 0;
+    try {
+      slot.set(carry.subarray(0, carried));
+      let filled = carried;
+      const n = readSync(job.fd, slot, filled, B - filled, base + filled);
+      filled += n;
+      // A run of matching records waiting to move to `out`: one copy per run, not per record.
+      let runStart = 0;
+      let runEnd = 0;
+      while (pos + 16 <= filled) {
+        const caplen = view.getUint32(pos + 8, le);
+        if (caplen > snaplen) {
+          end = COPY_END.fallback;
+          break;
+        }
+        const next = pos + 16 + caplen;
+        if (next > filled) break;
+        records++;
+        if (filter === null || filter(slot, pos + 16, caplen, view.getUint32(pos + 12, le)) !== 0) {
+          matched++;
+          if (pos !== runEnd) {
+            if (runEnd > runStart && runStart !== out) slot.copyWithin(out, runStart, runEnd);
+            out += runEnd - runStart;
+            runStart = pos;
+          }
+          runEnd = next;
+          if (matched >= maxMatched) {
+            pos = next;
+            end = COPY_END.stopped;
+            break;
+          }
+        }
+        pos = next;
+      }
+      if (runEnd > runStart && runStart !== out) slot.copyWithin(out, runStart, runEnd);
+      out += runEnd - runStart;
+      if (end === COPY_END.more) {
+        if (n === 0) end = pos === filled ? COPY_END.eof : COPY_END.fallback; // a truncated last record
+        else if (pos === 0 && filled === B) end = COPY_END.fallback; // a record bigger than a slot
+      }
+      carried = filled - pos;
+      if (end === COPY_END.more) carry.set(slot.subarray(pos, filled));
+    } catch {
+      end = COPY_END.error;
+    }
+    info.set([out, records, matched, base + pos, end], k * COPY_FIELDS);
+    base += pos;
+    Atomics.store(state, k, 1);
+    Atomics.notify(state, k);
+    if (end !== COPY_END.more) return;
+  }
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/filter/index.js';
+import { PARALLEL_MIN_BYTES } from '../../src/node/index.js';
 import { readCapture, synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -63,5 +64,45 @@ describe('bpfkit filter', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/column/);
     expect(existsSync(out)).toBe(false);
+  });
+});
+
+describe('bpfkit filter on a capture big enough for two threads', () => {
+  // The small capture's records repeated past the size where --count and -w use a worker thread.
+  const small = readFileSync(file);
+  const records = small.subarray(24);
+  const times = Math.ceil(PARALLEL_MIN_BYTES / records.length) + 1;
+  const big = path.join(dir, 'big.pcap');
+  writeFileSync(big, Buffer.concat([small.subarray(0, 24), ...Array<Buffer>(times).fill(records)]));
+
+  it('--count and -w give what the one-thread interpreter path gives', async () => {
+    for (const expr of ['tcp', 'udp port 53 or arp']) {
+      const r = await runCli(['filter', '--count', '-r', big, expr]);
+      expect(r.stdout).toBe(`${expected(expr) * times} packets\n`);
+      const fast = path.join(dir, 'big-fast.pcap');
+      const slow = path.join(dir, 'big-slow.pcap');
+      expect((await runCli(['filter', '-r', big, '-w', fast, expr])).status).toBe(0);
+      expect((await runCli(['filter', '--engine', 'interp', '-r', big, '-w', slow, expr])).status).toBe(0);
+      expect(readFileSync(fast).equals(readFileSync(slow))).toBe(true);
+      expect(readCapture(new Uint8Array(readFileSync(fast))).packets.length).toBe(expected(expr) * times);
+    }
+    const c = path.join(dir, 'big-c.pcap');
+    expect((await runCli(['filter', '-c', '5000', '-r', big, '-w', c, 'tcp'])).status).toBe(0);
+    expect(readCapture(new Uint8Array(readFileSync(c))).packets.length).toBe(5000);
+    expect(readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('-w of a big damaged capture: the full reader takes over at the damage, as on one thread', async () => {
+    const cut = path.join(dir, 'big-cut.pcap');
+    const bytes = readFileSync(big);
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 7));
+    const fast = path.join(dir, 'cut-fast.pcap');
+    const slow = path.join(dir, 'cut-slow.pcap');
+    const a = await runCli(['filter', '-r', cut, '-w', fast, 'tcp']);
+    const b = await runCli(['filter', '--engine', 'interp', '-r', cut, '-w', slow, 'tcp']);
+    expect(a.status).toBe(1);
+    expect(a.stderr).toBe(b.stderr);
+    expect(a.stderr).toMatch(/truncated dump file/);
+    expect(readFileSync(fast).equals(readFileSync(slow))).toBe(true);
   });
 });
