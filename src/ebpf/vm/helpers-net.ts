@@ -4,7 +4,34 @@ import { jhash } from '../maps/jhash.js';
 import type { HelperDef, HelperEnv, PacketState } from './helpers.js';
 import { FaultKind, makeFault } from './memory.js';
 
-const EINVAL = -22n, ERANGE = -34n, ENOTSUPP = -524n;
+const EINVAL = -22n, ERANGE = -34n, ENOTSUPP = -524n, ENOMEM = -12n, ENODEV = -19n;
+/** The test run's device, loopback: MTU 65536 (L3), hard_header_len ETH_HLEN. */
+const LO_MTU = 65536, LO_HARD_HEADER = 14, LO_IFINDEX = 1;
+/** BPF_MTU_CHK_SEGS, and the results BPF_MTU_CHK_RET_SUCCESS / _FRAG_NEEDED. */
+const BPF_MTU_CHK_SEGS = 1n, MTU_OK = 0n, MTU_FRAG_NEEDED = 1n;
+
+/** skb->len: the data from where `skb->data` points (after the Ethernet header for socket filters). */
+const skbLen = (p: PacketState): number => p.end - p.start - (p.dataAt ?? 0);
+
+/**
+ * bpf_check_mtu (skb and XDP variants): the device is the test run's (ifindex 0, or loopback's 1);
+ * the length checked is `*mtu_len` + L2 header when set, else the packet's, plus `len_diff`;
+ * `*mtu_len` gets the device's MTU.
+ */
+function checkMtu(env: HelperEnv, _ctx: bigint, ifindex: bigint, mtuLen: bigint, lenDiff: bigint, flags: bigint): bigint {
+  const p = pkt(env);
+  if (p.xdp ? flags !== 0n : (flags & ~BPF_MTU_CHK_SEGS) !== 0n) return u64(EINVAL);
+  const cell = env.mem.read(mtuLen, 4, env.pc);
+  const inLen = new DataView(cell.buffer, cell.byteOffset, 4).getUint32(0, true);
+  if (!p.xdp && flags & BPF_MTU_CHK_SEGS && (lenDiff !== 0n || inLen !== 0)) return u64(EINVAL);
+  const idx = Number(ifindex & 0xffffffffn);
+  if (idx !== 0 && idx !== LO_IFINDEX) return u64(ENODEV);
+  const len = (inLen ? inLen + LO_HARD_HEADER : p.xdp ? p.end - p.start : skbLen(p)) + Number(BigInt.asIntN(32, lenDiff));
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, LO_MTU, true);
+  env.mem.write(mtuLen, out, env.pc);
+  return len > LO_MTU + LO_HARD_HEADER ? MTU_FRAG_NEEDED : MTU_OK;
+}
 const u64 = (n: bigint): bigint => BigInt.asUintN(64, n);
 
 /** A kernel-looking address for `bpf_get_current_task` when the host names none (never 0: programs test it). */
@@ -188,6 +215,18 @@ export const NET_HELPERS: readonly HelperDef[] = [
     },
   },
   { id: 34, name: 'get_hash_recalc', fn: (env) => flowHash(env) },
+  // A test run's skb is linear: pulling succeeds up to skb->len (pskb_may_pull), and packet pointers are re-derived either way.
+  {
+    id: 39, name: 'skb_pull_data', fn: (env, _ctx, len) => {
+      const p = pkt(env);
+      const want = Number(len & 0xffffffffn);
+      p.changed();
+      return want > skbLen(p) ? u64(ENOMEM) : 0n;
+    },
+  },
+  { id: 163, name: 'check_mtu', fn: checkMtu },
+  // No fragments in a test run's xdp_buff: the linear data is the whole buffer.
+  { id: 188, name: 'xdp_get_buff_len', fn: (env) => BigInt(pkt(env).end - pkt(env).start) },
   // Test-run skbs are CHECKSUM_NONE: the kernel gives -ENOTSUPP unless the csum is complete.
   { id: 40, name: 'csum_update', fn: () => u64(ENOTSUPP) },
   { id: 84, name: 'sk_lookup_tcp', fn: skLookup(6, false) },
