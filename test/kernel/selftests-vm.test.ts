@@ -40,7 +40,7 @@ function pointerRetvals(spec: CollectionSpec): Set<string> {
   const out = new Set<string>();
   const btf = spec.btf;
   for (const t of btf?.types ?? []) {
-    if (t.kind !== BtfKind.DECL_TAG || t.name !== 'comment:test_retval=0xcafe4all' || t.componentIdx !== -1) continue;
+    if (t.kind !== BtfKind.DECL_TAG || t.name !== 'comment:test_retval=POINTER_VALUE' || t.componentIdx !== -1) continue;
     const fn = btf!.types[t.type!];
     if (fn?.kind === BtfKind.FUNC) out.add(fn.name);
   }

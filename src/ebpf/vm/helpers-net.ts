@@ -183,6 +183,30 @@ function writeU64(env: HelperEnv, ptr: bigint, v: bigint): void {
   env.mem.write(ptr, out, env.pc);
 }
 
+/** TC_ACT_SHOT / TC_ACT_REDIRECT. */
+const TC_ACT_SHOT = 2n, TC_ACT_REDIRECT = 7n;
+/** BPF_F_INGRESS: the one flag bpf_clone_redirect takes. */
+const BPF_F_INGRESS = 1n;
+/** sizeof(struct bpf_redir_neigh). */
+const REDIR_NEIGH_SIZE = 20;
+/** bpf_skb_set_tunnel_key: sizeof(struct bpf_tunnel_key), the older layouts it still takes, and its flags. */
+const TUNNEL_KEY_SIZES = new Set([44, 28, 24, 22]);
+const TUNNEL_KEY_FLAGS = 0x1fn, BPF_F_TUNINFO_IPV6 = 1n;
+const EFAULT = -14n;
+
+/** bpf_xdp_pointer's checks, then the copy between the frame and `buf`: EFAULT past 64 KiB, EINVAL past the frame. */
+function xdpBytes(store: boolean): HelperDef['fn'] {
+  return (env, _ctx, offset, buf, len) => {
+    const p = pkt(env);
+    const o = Number(offset & 0xffffffffn), n = Number(len & 0xffffffffn);
+    if (o > 0xffff || n > 0xffff) return u64(EFAULT);
+    if (o + n > p.end - p.start) return u64(EINVAL);
+    if (store) p.buf.set(env.mem.read(buf, n, env.pc), p.start + o);
+    else env.mem.write(buf, p.buf.slice(p.start + o, p.start + o + n), env.pc);
+    return 0n;
+  };
+}
+
 /** The helpers of this file, by id, appended to the VM's table. */
 export const NET_HELPERS: readonly HelperDef[] = [
   { id: 17, name: 'get_cgroup_classid', fn: (env) => BigInt((env.host.cgroupClassid ?? 0) >>> 0) },
@@ -215,6 +239,46 @@ export const NET_HELPERS: readonly HelperDef[] = [
     },
   },
   { id: 34, name: 'get_hash_recalc', fn: (env) => flowHash(env) },
+  // The clone goes to the device, the packet carries on: the test run's loopback (1) takes it; no other device is known.
+  {
+    id: 13, name: 'clone_redirect', fn: (env, _ctx, ifindex, flags) => {
+      pkt(env);
+      if (flags & ~BPF_F_INGRESS) return u64(EINVAL);
+      return (ifindex & 0xffffffffn) === BigInt(LO_IFINDEX) ? 0n : u64(EINVAL);
+    },
+  },
+  // The tunnel metadata goes with the packet out of the test run, so only the checks show.
+  {
+    id: 21, name: 'skb_set_tunnel_key', fn: (env, _ctx, from, size, flags) => {
+      pkt(env);
+      const n = Number(size & 0xffffffffn);
+      if (flags & ~TUNNEL_KEY_FLAGS || !TUNNEL_KEY_SIZES.has(n)) return u64(EINVAL);
+      const key = new Uint8Array(44);
+      key.set(env.mem.read(from, n, env.pc));
+      const v = new DataView(key.buffer);
+      if ((!(flags & BPF_F_TUNINFO_IPV6) && v.getUint32(24, true) !== 0) || v.getUint16(22, true) !== 0) return u64(EINVAL);
+      return 0n;
+    },
+  },
+  {
+    id: 152, name: 'redirect_neigh', fn: (env, ifindex, _params, plen, flags) => {
+      const p = pkt(env);
+      const n = Number(BigInt.asIntN(32, plen));
+      if ((n !== 0 && n < REDIR_NEIGH_SIZE) || flags) return TC_ACT_SHOT;
+      p.redirect = { ifindex: Number(ifindex & 0xffffffffn), flags: 0 };
+      return TC_ACT_REDIRECT;
+    },
+  },
+  {
+    id: 155, name: 'redirect_peer', fn: (env, ifindex, flags) => {
+      const p = pkt(env);
+      if (flags) return TC_ACT_SHOT;
+      p.redirect = { ifindex: Number(ifindex & 0xffffffffn), flags: 0 };
+      return TC_ACT_REDIRECT;
+    },
+  },
+  { id: 189, name: 'xdp_load_bytes', fn: xdpBytes(false) },
+  { id: 190, name: 'xdp_store_bytes', fn: xdpBytes(true) },
   // A test run's skb is linear: pulling succeeds up to skb->len (pskb_may_pull), and packet pointers are re-derived either way.
   {
     id: 39, name: 'skb_pull_data', fn: (env, _ctx, len) => {

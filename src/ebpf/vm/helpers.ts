@@ -152,6 +152,8 @@ export interface HelperDef {
 
 /** sizeof(struct xdp_frame) on x86-64: headroom bpf_xdp_adjust_head must leave. */
 const XDP_FRAME_SIZE = 40;
+/** bpf_redirect_map's BPF_F_BROADCAST. */
+const BPF_F_BROADCAST = 8n;
 const EINVAL = -22n, ENOENT = -2n, EFAULT = -14n, E2BIG = -7n;
 
 /**
@@ -427,7 +429,12 @@ export const HELPERS: readonly HelperDef[] = [
     const k = new Uint8Array(4);
     new DataView(k.buffer).setUint32(0, Number(key & 0xffffffffn), true);
     const v = m.lookupElem(k);
-    if (!v) return flags & 3n; // the low bits give the fallback action
+    // The low bits give the fallback action; BPF_F_BROADCAST (devmaps) redirects to every entry, none included.
+    if (!v && (flags & BPF_F_BROADCAST) === 0n) return flags & 3n;
+    if (!v) {
+      p.redirect = { ifindex: 0, flags: Number(flags & 0xffffffffn), map: m.spec.name };
+      return 4n;
+    }
     p.redirect = { ifindex: v.length >= 4 ? new DataView(v.buffer, v.byteOffset).getUint32(0, true) : 0, flags: 0, map: m.spec.name };
     return 4n; // XDP_REDIRECT
   } },

@@ -72,6 +72,8 @@ function checkXdpCtx(name: string, ctx: Uint8Array, dataLen: number): void {
  */
 export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions, expectedAttachType?: number, insns?: readonly Insn[]): void {
   if (t.packet) {
+    // bpf_prog_test_run_xdp: programs for devmap/cpumap entries have no test run.
+    if (t.packet === 'xdp' && XDP_MAP_ATTACH.has(expectedAttachType ?? -1)) refuse(name, 'EINVAL', 'xdp programs for devmap or cpumap entries have no test run');
     const len = o.data?.length ?? 0;
     if (len < ETH_HLEN) refuse(name, 'EINVAL', `packet of ${len} bytes is shorter than an ethernet header`);
     if (t.packet === 'skb') {
@@ -102,6 +104,8 @@ export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions
   if (NO_TEST_RUN.has(t.type)) refuse(name, 'ENOTSUPP', `the kernel has no test run for ${t.name} programs (use run())`);
 }
 
+/** BPF_XDP_DEVMAP, BPF_XDP_CPUMAP. */
+const XDP_MAP_ATTACH = new Set([33, 35]);
 /** BPF_TRACE_FENTRY, BPF_TRACE_FEXIT, BPF_MODIFY_RETURN. */
 const FENTRY_LIKE = new Set([24, 25, 26]);
 /** Program types whose kernel ops have no test_run. */
