@@ -14,7 +14,7 @@ interface HostMapKind {
   plainValues: boolean;
 }
 
-/** The kernel's value layouts: `u32` or `struct bpf_devmap_val`/`bpf_cpumap_val` (with a program fd), fds for the socket maps. */
+/** The kernel's value layouts: `u32` or `struct bpf_devmap_val`/`bpf_cpumap_val` (with a program fd), fds for the socket maps; empty: any size. */
 export const HOST_MAP_KINDS: ReadonlyMap<number, HostMapKind> = new Map<number, HostMapKind>([
   [MapType.BPF_MAP_TYPE_DEVMAP, { indexed: true, valueSizes: [4, 8], plainValues: true }],
   [MapType.BPF_MAP_TYPE_DEVMAP_HASH, { indexed: false, valueSizes: [4, 8], plainValues: true }],
@@ -24,6 +24,8 @@ export const HOST_MAP_KINDS: ReadonlyMap<number, HostMapKind> = new Map<number, 
   [MapType.BPF_MAP_TYPE_SOCKHASH, { indexed: false, valueSizes: [4, 8], plainValues: false }],
   [MapType.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, { indexed: true, valueSizes: [4, 8], plainValues: false }],
   [MapType.BPF_MAP_TYPE_CGROUP_ARRAY, { indexed: true, valueSizes: [4], plainValues: false }],
+  // Keyed by a socket fd, any value size: storage that lives on sockets the VM does not have.
+  [MapType.BPF_MAP_TYPE_SK_STORAGE, { indexed: false, valueSizes: [], plainValues: false }],
 ]);
 
 /**
@@ -39,7 +41,7 @@ export class HostObjectMap extends HashMap {
     const kind = HOST_MAP_KINDS.get(spec.type);
     if (!kind) throw createError('EINVAL', spec, 'not a host-object map type');
     if (kind.indexed && spec.keySize !== 4) throw createError('EINVAL', spec, 'keys of this map are u32 indexes');
-    if (!kind.valueSizes.includes(spec.valueSize)) throw createError('EINVAL', spec, `values of this map are ${kind.valueSizes.join(' or ')} bytes`);
+    if (kind.valueSizes.length && !kind.valueSizes.includes(spec.valueSize)) throw createError('EINVAL', spec, `values of this map are ${kind.valueSizes.join(' or ')} bytes`);
     super(spec, opts);
     this.kind = kind;
   }

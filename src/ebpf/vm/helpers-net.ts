@@ -183,6 +183,8 @@ function writeU64(env: HelperEnv, ptr: bigint, v: bigint): void {
   env.mem.write(ptr, out, env.pc);
 }
 
+/** PACKET_OTHERHOST: the last of the receive packet types. */
+const PACKET_OTHERHOST = 3;
 /** TC_ACT_SHOT / TC_ACT_REDIRECT. */
 const TC_ACT_SHOT = 2n, TC_ACT_REDIRECT = 7n;
 /** BPF_F_INGRESS: the one flag bpf_clone_redirect takes. */
@@ -277,6 +279,25 @@ export const NET_HELPERS: readonly HelperDef[] = [
       return TC_ACT_REDIRECT;
     },
   },
+  // skb_pkt_type_ok: only the four receive types (up to PACKET_OTHERHOST) may be read or set.
+  {
+    id: 32, name: 'skb_change_type', fn: (env, _ctx, type) => {
+      const p = pkt(env);
+      if (!p.pktType || p.xdp) throw makeFault(FaultKind.HELPER, env.pc, 32n);
+      if (p.pktType.get() > PACKET_OTHERHOST || type > BigInt(PACKET_OTHERHOST)) return u64(EINVAL);
+      p.pktType.set(Number(type));
+      return 0n;
+    },
+  },
+  // Helpers that act on a kernel socket the program found: the VM's host sockets are read-only copies, so a
+  // program reaching one with a socket faults (it loads, as in the kernel, and runs where it never gets one).
+  { id: 110, name: 'tcp_gen_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 110n); } },
+  { id: 124, name: 'sk_assign', fn: (env, _ctx, _sk, flags) => (flags ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 124n); })()) },
+  { id: 139, name: 'skc_to_tcp_request_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 139n); })()) },
+  { id: 100, name: 'tcp_check_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 100n); } },
+  { id: 107, name: 'sk_storage_get', fn: (env, _map, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 107n); })()) },
+  { id: 108, name: 'sk_storage_delete', fn: (env, _map, sk) => (sk === 0n ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 108n); })()) },
+  { id: 137, name: 'skc_to_tcp_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 137n); })()) },
   { id: 189, name: 'xdp_load_bytes', fn: xdpBytes(false) },
   { id: 190, name: 'xdp_store_bytes', fn: xdpBytes(true) },
   // A test run's skb is linear: pulling succeeds up to skb->len (pskb_may_pull), and packet pointers are re-derived either way.

@@ -101,6 +101,12 @@ class RunPacket implements PacketState {
     this.runner.repointPacket(this.base, this, this.writable);
   }
 
+  /** skb runs: `skb->pkt_type`, kept in the converted context's pkt_type (bpf_skb_change_type). */
+  readonly pktType = {
+    get: (): number => this.runner.ctxU32(SKB.pkt_type),
+    set: (t: number): void => this.runner.setCtxU32(SKB.pkt_type, t),
+  };
+
   /** skb runs: the VLAN tag lives in the context's vlan_present/vlan_tci/vlan_proto, as the kernel converts it. */
   readonly vlan = {
     get: (): { present: boolean; tci: number; proto: number } => ({
