@@ -183,6 +183,8 @@ function writeU64(env: HelperEnv, ptr: bigint, v: bigint): void {
   env.mem.write(ptr, out, env.pc);
 }
 
+/** sizeof(struct bpf_fib_lookup), the BPF_FIB_LOOKUP_* flags (DIRECT..MARK), EAFNOSUPPORT. */
+const FIB_PARAMS_SIZE = 64, FIB_LOOKUP_FLAGS = 0x3fn, EAFNOSUPPORT = -97n;
 /** PACKET_OTHERHOST: the last of the receive packet types. */
 const PACKET_OTHERHOST = 3;
 /** TC_ACT_SHOT / TC_ACT_REDIRECT. */
@@ -298,6 +300,29 @@ export const NET_HELPERS: readonly HelperDef[] = [
   { id: 107, name: 'sk_storage_get', fn: (env, _map, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 107n); })()) },
   { id: 108, name: 'sk_storage_delete', fn: (env, _map, sk) => (sk === 0n ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 108n); })()) },
   { id: 137, name: 'skc_to_tcp_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 137n); })()) },
+  // bpf_fib_lookup's checks before the routing table (which the VM does not have): the size, the flags, the
+  // family, and for IPv4 the device; a lookup that would reach the table faults.
+  {
+    id: 69, name: 'fib_lookup', fn: (env, _ctx, params, plen, flags) => {
+      if (Number(BigInt.asIntN(32, plen)) < FIB_PARAMS_SIZE || flags & ~FIB_LOOKUP_FLAGS) return u64(EINVAL);
+      const head = env.mem.read(params, 12, env.pc);
+      const family = head[0], ifindex = new DataView(head.buffer, head.byteOffset, 12).getUint32(8, true);
+      if (family !== 2 && family !== 10) return u64(EAFNOSUPPORT);
+      if (family === 2 && ifindex !== LO_IFINDEX) return u64(ENODEV);
+      throw makeFault(FaultKind.HELPER, env.pc, 69n);
+    },
+  },
+  // skb->tstamp and its clock (`__sk_buff.tstamp`, `tstamp_type`): realtime takes any time, the others a non-zero one.
+  {
+    id: 192, name: 'skb_set_tstamp', fn: (env, _ctx, tstamp, type) => {
+      const p = pkt(env);
+      if (!p.tstamp || p.xdp) throw makeFault(FaultKind.HELPER, env.pc, 192n);
+      const t = Number(type & 0xffffffffn);
+      if (t > 2 || (t !== 0 && tstamp === 0n)) return u64(EINVAL);
+      p.tstamp.set(tstamp, t);
+      return 0n;
+    },
+  },
   { id: 189, name: 'xdp_load_bytes', fn: xdpBytes(false) },
   { id: 190, name: 'xdp_store_bytes', fn: xdpBytes(true) },
   // A test run's skb is linear: pulling succeeds up to skb->len (pskb_may_pull), and packet pointers are re-derived either way.

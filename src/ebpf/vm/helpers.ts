@@ -115,6 +115,8 @@ export interface PacketState {
   redirect?: { ifindex: number; flags: number; map?: string };
   /** skb programs: `skb->pkt_type` (PACKET_HOST, _BROADCAST, _MULTICAST, _OTHERHOST...). */
   pktType?: { get(): number; set(type: number): void };
+  /** skb programs: `skb->tstamp` and its clock (`__sk_buff.tstamp`, `tstamp_type`). */
+  tstamp?: { set(ns: bigint, type: number): void };
   /** skb programs: the hardware-accelerated VLAN tag (`__sk_buff.vlan_*`) and `skb->protocol`, for bpf_skb_vlan_push/pop. */
   vlan?: {
     get(): { present: boolean; tci: number; proto: number };
