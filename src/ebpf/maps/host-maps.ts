@@ -2,7 +2,7 @@
 
 import { UnsupportedError } from '../../util/index.js';
 import { MapType, type MapSpec } from '../spec.js';
-import { createError, type ResolvedOptions } from './common.js';
+import { MapFlags, createError, type ResolvedOptions } from './common.js';
 import { MapError, negErrno } from './errno.js';
 import { HashMap } from './hash.js';
 
@@ -41,8 +41,15 @@ export class HostObjectMap extends HashMap {
     const kind = HOST_MAP_KINDS.get(spec.type);
     if (!kind) throw createError('EINVAL', spec, 'not a host-object map type');
     if (kind.indexed && spec.keySize !== 4) throw createError('EINVAL', spec, 'keys of this map are u32 indexes');
+    const local = spec.type === MapType.BPF_MAP_TYPE_SK_STORAGE;
+    // bpf_local_storage_map_alloc_check: an fd key, no max_entries, never preallocated.
+    if (local && (spec.keySize !== 4 || spec.maxEntries !== 0 || !((spec.flags ?? 0) & MapFlags.BPF_F_NO_PREALLOC) || spec.valueSize === 0)) {
+      throw createError('EINVAL', spec, 'socket storage takes an fd key, max_entries 0 and BPF_F_NO_PREALLOC');
+    }
     if (kind.valueSizes.length && !kind.valueSizes.includes(spec.valueSize)) throw createError('EINVAL', spec, `values of this map are ${kind.valueSizes.join(' or ')} bytes`);
-    super(spec, opts);
+    // The hash underneath needs a size; socket storage has none of its own (it lives on the sockets).
+    super(local ? { ...spec, maxEntries: 1 } : spec, opts);
+    if (local) this.spec.maxEntries = 0;
     this.kind = kind;
   }
 
