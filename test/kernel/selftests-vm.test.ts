@@ -1,7 +1,7 @@
 // The kernel's own BPF selftest programs (socket filter, tc, XDP; from Debian's linux-source) through loadCollection in the kernel and both VM engines: the VM gives the kernel's BPF_PROG_TEST_RUN results.
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { MapType, vmBackend } from '../../src/ebpf/index.js';
 import { BtfKind, loadCollectionSpec, objectNameOf, type CollectionSpec } from '../../src/elf/index.js';
 import { Kernel, vmlinuxBtfBytes } from '../../src/kernel/index.js';
