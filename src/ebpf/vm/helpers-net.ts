@@ -298,8 +298,6 @@ export const NET_HELPERS: readonly HelperDef[] = [
   { id: 139, name: 'skc_to_tcp_request_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 139n); })()) },
   { id: 100, name: 'tcp_check_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 100n); } },
   { id: 95, name: 'sk_fullsock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 95n); })()) },
-  { id: 107, name: 'sk_storage_get', fn: (env, _map, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 107n); })()) },
-  { id: 108, name: 'sk_storage_delete', fn: (env, _map, sk) => (sk === 0n ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 108n); })()) },
   { id: 137, name: 'skc_to_tcp_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 137n); })()) },
   // bpf_fib_lookup's checks before the routing table (which the VM does not have): the size, the flags, the
   // family, and for IPv4 the device; a lookup that would reach the table faults.
