@@ -21,7 +21,7 @@ const why = (await kernelSkip(LABEL)) ?? skipReason(LABEL, {
 /** The bar of issue 12: the VM gives the kernel's results on at least this share of runs. */
 const AGREEMENT_BAR = 0.98;
 /**
- * What the VM reaches today (96.5%, see the report for what is left), so that losing ground fails while the
+ * What the VM reaches today (96.4%, see the report for what is left), so that losing ground fails while the
  * gap to the bar is open; raise it to the bar when the bar is met.
  */
 const AGREEMENT_FLOOR = 0.955;
