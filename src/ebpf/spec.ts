@@ -81,6 +81,8 @@ export interface ProgramSpec {
   lineInfo?: { insn: number; fileName: string; line: string; lineNum: number; column: number; fileNameOff?: number; lineOff?: number }[];
   /** BTF FUNC type ids of the functions in the program, by the slot where each starts. */
   funcInfo?: { insn: number; typeId: number }[];
+  /** False for a program whose section starts with `?` (libbpf's convention): a collection loads it only when asked by name. */
+  autoload?: boolean;
 }
 
 /** Input of a test run, as BPF_PROG_TEST_RUN takes it. */

@@ -26,6 +26,11 @@ export interface LoadCollectionOptions {
    * order, bytes are copied as they are.
    */
   constants?: Readonly<Record<string, number | bigint | Uint8Array>>;
+  /**
+   * The programs to load, by name (libbpf's `bpf_program__set_autoload`); default: every program
+   * but those of `SEC("?...")` sections. A prog array slot naming a program not loaded stays empty.
+   */
+  programs?: readonly string[];
 }
 
 /** BPF_F_RDONLY_PROG. */
@@ -216,7 +221,12 @@ export function loadCollection(
     }
 
     const mapsByRef = maps as ReadonlyMap<string, BpfMap>;
+    if (options.programs) {
+      for (const n of options.programs) if (!spec.programs.has(n)) throw new UsageError('E_COLL_PROGRAM', `no program "${n}" in the object (it has ${[...spec.programs.keys()].join(', ') || 'none'})`);
+    }
+    const wanted = (ps: ProgramSpec): boolean => (options.programs ? options.programs.includes(ps.name) : ps.autoload !== false);
     for (const ps of spec.programs.values()) {
+      if (!wanted(ps)) continue;
       try {
         const bound: ProgramSpec = { ...ps, maps: ps.maps?.map((m) => mapSpecs.get(m.name) ?? m) };
         const attach = target ? attachBtfId(ps, target) : undefined;
@@ -229,7 +239,9 @@ export function loadCollection(
     // `.values = { [i] = &x }`: prog arrays get program fds, map-in-maps inner map fds.
     for (const ms of mapSpecs.values()) {
       for (const r of ms.initialRefs ?? []) {
-        const obj = ms.type === MapType.BPF_MAP_TYPE_PROG_ARRAY ? programs.get(r.ref) : maps.get(r.ref);
+        const isProg = ms.type === MapType.BPF_MAP_TYPE_PROG_ARRAY;
+        if (isProg && spec.programs.has(r.ref) && !wanted(spec.programs.get(r.ref)!)) continue;
+        const obj = isProg ? programs.get(r.ref) : maps.get(r.ref);
         if (!obj) throw new UsageError('E_COLL_REF', `map "${ms.name}" slot ${r.index} names "${r.ref}", which the object does not have`);
         try {
           maps.get(ms.name)!.set(u32le(r.index), u32le(loader.fdOf(obj)));

@@ -246,7 +246,10 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions
 
   const programs = new Map<string, ProgramSpec>();
   for (const sc of code.values()) {
-    const m = matchSection(sc.section.name);
+    // libbpf: `SEC("?tc")` is `SEC("tc")` with autoload off, and the `?` is forgotten from then on.
+    const optional = sc.section.name.startsWith('?');
+    const secName = optional ? sc.section.name.slice(1) : sc.section.name;
+    const m = matchSection(secName);
     if (!m) continue; // `.text` and unknown sections hold subprograms only
     for (const f of sc.funcs) {
       if (f.sym && f.sym.bind === STB_LOCAL && sc.funcs.length > 1) continue; // static functions in a program section are subprograms
@@ -255,8 +258,9 @@ export function loadCollectionSpec(bytes: Uint8Array, options: CollectionOptions
         spec.type = m.def.type;
         spec.license = license;
         if (m.def.expectedAttachType !== undefined) spec.expectedAttachType = m.def.expectedAttachType;
-        spec.sectionName = sc.section.name;
+        spec.sectionName = secName;
         spec.attachTo = m.target;
+        if (optional) spec.autoload = false;
         programs.set(spec.name, spec);
       } catch (e) {
         throw e instanceof BpfkitError ? e.withContext(`program "${f.name}" in section "${sc.section.name}"`) : e;

@@ -28,6 +28,8 @@ export function vmlinuxBtfBytes(): Uint8Array | undefined {
 export class KernelCollectionLoader implements CollectionLoader<KernelMap, KernelProgram> {
   readonly backend = 'kernel';
   private btf: { bytes: Uint8Array; fd: number } | undefined;
+  /** The BTF the kernel refused (EINVAL) in this load, not offered again. */
+  private btfRefused: Uint8Array | undefined;
 
   constructor(private readonly sys: Sys, private readonly possibleCpus: number) {}
 
@@ -63,8 +65,23 @@ export class KernelCollectionLoader implements CollectionLoader<KernelMap, Kerne
     return fd;
   }
 
+  /**
+   * The object's BTF fd for programs, or undefined when the kernel refuses that BTF: libbpf then loads the
+   * programs without it ("BTF is optional, ignoring"), and a program that needs it fails in the verifier.
+   */
+  private programBtfFd(bytes: Uint8Array | undefined): number | undefined {
+    if (!bytes || this.btfRefused === bytes) return undefined;
+    try {
+      return this.btfFd(bytes);
+    } catch (e) {
+      if (!isErrno(e, 'EINVAL')) throw e;
+      this.btfRefused = bytes;
+      return undefined;
+    }
+  }
+
   loadProgram(spec: ProgramSpec, maps: ReadonlyMap<string, KernelMap>, context: CollectionProgramContext): KernelProgram {
-    const btfFd = context.btf ? this.btfFd(context.btf) : undefined;
+    const btfFd = this.programBtfFd(context.btf);
     return KernelProgram.load(this.sys, spec, { maps, btfFd, attachBtfId: context.attachBtfId });
   }
 

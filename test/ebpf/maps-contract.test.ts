@@ -19,6 +19,15 @@ const specs: MapSpec[] = [
   { name: 'stack', type: MapType.BPF_MAP_TYPE_STACK, keySize: 0, valueSize: 4, maxEntries: 8 },
   { name: 'ringbuf', type: MapType.BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 },
   { name: 'bloom', type: MapType.BPF_MAP_TYPE_BLOOM_FILTER, keySize: 0, valueSize: 4, maxEntries: 8 },
+  { name: 'devmap', type: MapType.BPF_MAP_TYPE_DEVMAP, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'devmap_hash', type: MapType.BPF_MAP_TYPE_DEVMAP_HASH, keySize: 4, valueSize: 8, maxEntries: 8 },
+  { name: 'cpumap', type: MapType.BPF_MAP_TYPE_CPUMAP, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'xskmap', type: MapType.BPF_MAP_TYPE_XSKMAP, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'sockmap', type: MapType.BPF_MAP_TYPE_SOCKMAP, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'sockhash', type: MapType.BPF_MAP_TYPE_SOCKHASH, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'reuseport', type: MapType.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'cgroup_array', type: MapType.BPF_MAP_TYPE_CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 8 },
+  { name: 'sk_storage', type: MapType.BPF_MAP_TYPE_SK_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.BPF_F_NO_PREALLOC },
 ];
 
 describe('BpfMap contract', () => {

@@ -81,7 +81,20 @@ describe('createMap validation', () => {
   });
 
   it('types the VM lacks are UnsupportedError, bad options UsageError', () => {
-    expect(() => createMap({ ...base, type: T.BPF_MAP_TYPE_SOCKMAP })).toThrow(UnsupportedError);
+    expect(() => createMap({ ...base, type: T.BPF_MAP_TYPE_CGROUP_STORAGE })).toThrow(UnsupportedError);
     expect(() => createMap({ ...base, type: T.BPF_MAP_TYPE_ARRAY }, { cpus: 0 })).toThrow(UsageError);
+  });
+
+  it('host-object maps: devices and CPUs keep the numbers written, socket maps stay empty, an empty slot is a miss', () => {
+    const k = (n: number): Uint8Array => new Uint8Array(new Uint32Array([n]).buffer);
+    const dev = createMap({ name: 'tx', type: T.BPF_MAP_TYPE_DEVMAP, keySize: 4, valueSize: 4, maxEntries: 2 });
+    expect(dev.lookupElem(k(0))).toBeUndefined();
+    dev.set(k(1), k(7));
+    expect([...dev.get(k(1))!]).toEqual([...k(7)]);
+    expect(() => dev.set(k(2), k(7))).toThrowError(expect.objectContaining({ errno: 7 }) as Error); // E2BIG: past max_entries
+    expect(() => createMap({ name: 'bad', type: T.BPF_MAP_TYPE_DEVMAP, keySize: 4, valueSize: 16, maxEntries: 2 })).toThrowError(expect.objectContaining({ errno: 22 }) as Error);
+    const socks = createMap({ name: 'socks', type: T.BPF_MAP_TYPE_SOCKMAP, keySize: 4, valueSize: 4, maxEntries: 2 });
+    expect(() => socks.set(k(0), k(3))).toThrow(UnsupportedError);
+    expect(socks.updateElem(k(0), k(3), 0)).toBe(-95);
   });
 });

@@ -51,3 +51,38 @@ describe('VM socket-filter test run, as the kernel does it', () => {
     expect([...r.dataOut]).toEqual([...f]);
   });
 });
+
+describe('VM skb test runs refuse what bpf_prog_test_run_skb refuses (EINVAL)', () => {
+  const ret0 = (type: ProgType): ProgramSpec => ({ name: 'r0', type, license: 'GPL', insns: [{ code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 }] });
+  const errnoOf = (f: () => unknown): number | undefined => {
+    try {
+      f();
+      return undefined;
+    } catch (e) {
+      return (e as { errno?: number }).errno;
+    }
+  };
+  for (const type of [ProgType.BPF_PROG_TYPE_SOCKET_FILTER, ProgType.BPF_PROG_TYPE_SCHED_CLS]) {
+    it(`type ${type}: more than 3712 bytes, or an IPv4/IPv6 frame too short for its network header; XDP takes both`, () => {
+      using prog = vm.load(ret0(type));
+      const sized = (ethertype: number, len: number): Uint8Array => {
+        const d = new Uint8Array(len);
+        d[12] = ethertype >> 8;
+        d[13] = ethertype & 0xff;
+        return d;
+      };
+      expect(errnoOf(() => prog.testRun({ data: sized(0, 3712) }))).toBeUndefined();
+      expect(errnoOf(() => prog.testRun({ data: sized(0, 3713) }))).toBe(22);
+      expect(errnoOf(() => prog.testRun({ data: sized(0x0800, 33) }))).toBe(22);
+      expect(errnoOf(() => prog.testRun({ data: sized(0x0800, 34) }))).toBeUndefined();
+      expect(errnoOf(() => prog.testRun({ data: sized(0x86dd, 53) }))).toBe(22);
+      expect(errnoOf(() => prog.testRun({ data: sized(0x86dd, 54) }))).toBeUndefined();
+      expect(errnoOf(() => prog.testRun({ data: sized(0x0806, 14) }))).toBeUndefined();
+    });
+  }
+  it('XDP takes a 9000-byte frame and a 15-byte IPv4 one', () => {
+    using prog = vm.load(ret0(ProgType.BPF_PROG_TYPE_XDP));
+    expect(prog.testRun({ data: new Uint8Array(9000) }).retval).toBe(0);
+    expect(prog.testRun({ data: frame(0x0800).slice(0, 15) }).retval).toBe(0);
+  });
+});

@@ -65,7 +65,20 @@ describe('loadCollection in the VM', () => {
   });
 
   it('a map the VM cannot create fails the load with the map named', () => {
-    const sockmap: MapSpec = { name: 'socks', type: MapType.BPF_MAP_TYPE_SOCKMAP, keySize: 4, valueSize: 4, maxEntries: 2 };
-    expect(() => loadCollection(spec([sockmap]))).toThrowError(/^load collection: map "socks": create map "socks": the vm has no BPF_MAP_TYPE_SOCKMAP/);
+    const storage: MapSpec = { name: 'store', type: MapType.BPF_MAP_TYPE_CGROUP_STORAGE, keySize: 8, valueSize: 4, maxEntries: 0 };
+    expect(() => loadCollection(spec([storage]))).toThrowError(/^load collection: map "store": create map "store": the vm has no BPF_MAP_TYPE_CGROUP_STORAGE/);
+  });
+
+  it('SEC("?...") programs load only when named, as libbpf\'s autoload; `programs` picks which; a prog array slot of one not loaded stays empty', () => {
+    const opt: ProgramSpec = { ...ret1, name: 'opt', autoload: false };
+    const jumps: MapSpec = { name: 'jumps', type: MapType.BPF_MAP_TYPE_PROG_ARRAY, keySize: 4, valueSize: 4, maxEntries: 2, initialRefs: [{ index: 0, ref: 'opt' }, { index: 1, ref: 'ret1' }] };
+    using all = loadCollection(spec([jumps], [ret1, opt]));
+    expect([...all.programs.keys()]).toEqual(['ret1']);
+    expect(all.map('jumps').get(u32(0))).toBeUndefined();
+    expect(all.map('jumps').get(u32(1))).toBeDefined();
+    using picked = loadCollection(spec([jumps], [ret1, opt]), undefined, { programs: ['opt'] });
+    expect([...picked.programs.keys()]).toEqual(['opt']);
+    expect(picked.map('jumps').get(u32(1))).toBeUndefined();
+    expect(() => loadCollection(spec([jumps], [ret1, opt]), undefined, { programs: ['nope'] })).toThrowError(/no program "nope" in the object \(it has ret1, opt\)/);
   });
 });

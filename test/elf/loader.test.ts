@@ -1,7 +1,7 @@
 // The ELF loader on clang-19 objects built from test/fixtures-src: maps, programs, linked calls, global data, line info, CO-RE, run in the VM.
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArrayOfMapsMap, createMap, MapType, ProgArrayMap, ProgType, vm, type VmMapLike } from '../../src/ebpf/index.js';
-import { loadCollectionSpec, sourceLine, AttachType, type CollectionSpec } from '../../src/elf/index.js';
+import { loadCollection, loadCollectionSpec, sourceLine, AttachType, type CollectionSpec } from '../../src/elf/index.js';
 import { BpfkitError } from '../../src/util/index.js';
 import { clangSkip, fixtureBuilder } from './clang.js';
 
@@ -155,6 +155,17 @@ describe.skipIf(skip)('loadCollectionSpec: elf-callbacks.c and elf-sections.c', 
     const spec = c.programs.get('one_more')!;
     expect(spec.insns).toHaveLength(5 + 3); // one_more, then plus_one appended
     expect(vm.load(spec).testRun({ data: new Uint8Array(41) }).retval).toBe(42);
+  });
+
+  it('a SEC("?...") program is typed by its section without the `?` and marked not to autoload; loadCollection skips it unless named', () => {
+    const bytes = b.build('elf-autoload').bytes;
+    const c = loadCollectionSpec(bytes);
+    const got = Object.fromEntries([...c.programs.values()].map((p) => [p.name, [p.type, p.sectionName, p.autoload ?? true]]));
+    expect(got).toEqual({ always: [3, 'tc', true], on_request: [3, 'tc', false], xdp_on_request: [6, 'xdp', false] });
+    using coll = loadCollection(bytes);
+    expect([...coll.programs.keys()]).toEqual(['always']);
+    using picked = loadCollection(bytes, undefined, { programs: ['on_request'] });
+    expect(picked.program('on_request').testRun({ data: new Uint8Array(64) }).retval).toBe(2);
   });
 
   it('types every program by its section, with the attach target after the prefix', () => {

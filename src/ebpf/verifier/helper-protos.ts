@@ -157,6 +157,27 @@ const PROTOS: Readonly<Record<string, Omit<HelperProto, 'id' | 'name' | 'avail'>
   get_func_ip: { args: A('ctx'), ret: 'integer' },
   get_attach_cookie: { args: A('ctx'), ret: 'integer' },
   strncmp: { args: A('mem', 'const_size', 'const_str'), ret: 'integer' },
+  // Packet and socket helpers the VM runs for the kernel selftests (socket filter, tc, XDP), as the kernel declares them.
+  clone_redirect: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
+  skb_set_tunnel_key: { args: A('ctx', 'mem', 'const_size', 'anything'), ret: 'integer' },
+  skb_change_type: { args: A('ctx', 'anything'), ret: 'integer' },
+  fib_lookup: { args: A('ctx', 'mem', 'const_size', 'anything'), ret: 'integer' },
+  sk_fullsock: { args: A('sock_common'), ret: 'socket_or_null' },
+  tcp_check_syncookie: { args: A('btf_id_sock_common', 'mem', 'const_size', 'mem', 'const_size'), ret: 'integer' },
+  tcp_gen_syncookie: { args: A('btf_id_sock_common', 'mem', 'const_size', 'mem', 'const_size'), ret: 'integer' },
+  sk_assign: { args: A('ctx', 'btf_id_sock_common', 'anything'), ret: 'integer' },
+  // RET_PTR_TO_BTF_ID_OR_NULL in the kernel; a scalar here (the program cannot read through it: stricter).
+  skc_to_tcp_sock: { args: A('btf_id_sock_common'), ret: 'integer' },
+  skc_to_tcp_request_sock: { args: A('btf_id_sock_common'), ret: 'integer' },
+  redirect_neigh: { args: A('anything', 'mem_or_null', 'const_size_or_zero', 'anything'), ret: 'integer' },
+  redirect_peer: { args: A('anything', 'anything'), ret: 'integer' },
+  // *mtu_len is a u32 the helper reads and writes (ARG_PTR_TO_FIXED_SIZE_MEM of 4 bytes); the 8-byte
+  // uninit_long is the nearest type here: stricter on bounds, and it marks 8 bytes written where the kernel marks 4.
+  check_mtu: { args: A('ctx', 'anything', 'uninit_long', 'anything', 'anything'), ret: 'integer' },
+  xdp_get_buff_len: { args: A('ctx'), ret: 'integer' },
+  xdp_load_bytes: { args: A('ctx', 'anything', 'uninit_mem', 'const_size'), ret: 'integer' },
+  xdp_store_bytes: { args: A('ctx', 'anything', 'mem', 'const_size'), ret: 'integer' },
+  skb_set_tstamp: { args: A('ctx', 'anything', 'anything'), ret: 'integer' },
 };
 
 /**

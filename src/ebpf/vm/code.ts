@@ -53,6 +53,8 @@ const JMP_CONDS = new Set([0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0,
 const MEM_OPS = new Set([0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b, 0x73, 0x7b, 0xc3, 0xdb]);
 const LEGACY_LD = new Set([0x20, 0x28, 0x30, 0x40, 0x48, 0x50]);
 const ATOMIC_IMMS = new Set([0x00, 0x40, 0x50, 0xa0, 0x01, 0x41, 0x51, 0xa1, 0xe1, 0xf1]);
+/** libbpf's `call 0xbad2310`: the instruction it writes for a CO-RE relocation it could not resolve. */
+const CORE_POISON_CALL = 0xbad2310;
 
 function reject(code: string, msg: string, insn: number): never {
   throw new ValidationError(code, msg, { position: { insn } });
@@ -137,7 +139,8 @@ export function prepareCode(insns: readonly Insn[], opts: PrepareOptions): VmCod
           if (o === 0x8d) { if (dst[pc] > 10) reject('E_VM_REG', `invalid register r${dst[pc]}`, pc); break; } // callx: checked at run time
           if (src[pc] === 1) { target(pc, pc + 1 + imm[pc]); leaders[pc + 1] = 1; break; }
           if (src[pc] !== 0) reject('E_VM_CALL', `call with source ${src[pc]} (kfunc) not available in the VM`, pc);
-          if (!opts.hasHelper(imm[pc])) {
+          // libbpf's poisoned call for a CO-RE relocation it could not resolve: an error only if it runs (the kernel's verifier drops it as dead code).
+          if (!opts.hasHelper(imm[pc]) && imm[pc] !== CORE_POISON_CALL) {
             throw new ValidationError('E_VM_HELPER', `helper ${opts.helperName(imm[pc])} not available in the VM`, { position: { insn: pc } });
           }
           break;

@@ -16,6 +16,8 @@ export interface VmCollectionOptions {
   pins?: Map<string, VmMap>;
   /** Raw BTF CO-RE relocations resolve against (a vmlinux BTF the host supplies); default: the object's own BTF. */
   coreTarget?: Uint8Array;
+  /** Run the VM's verifier on each program before loading it (default true); `false` loads any well-formed program. */
+  verify?: boolean;
 }
 
 /** The process-wide stand-in for /sys/fs/bpf: pinned VM maps by path. */
@@ -43,7 +45,7 @@ class VmCollectionLoader implements CollectionLoader<VmMap, VmProgram> {
       const m = maps.get(ms.name);
       if (m) mine.set(ms.name, m);
     }
-    return load(spec, { engine: this.options.engine, host: this.options.host, maps: mine });
+    return load(spec, { engine: this.options.engine, host: this.options.host, maps: mine, verify: this.options.verify });
   }
 
   fdOf(obj: VmMap | VmProgram): number {

@@ -4,7 +4,34 @@ import { jhash } from '../maps/jhash.js';
 import type { HelperDef, HelperEnv, PacketState } from './helpers.js';
 import { FaultKind, makeFault } from './memory.js';
 
-const EINVAL = -22n, ERANGE = -34n, ENOTSUPP = -524n;
+const EINVAL = -22n, ERANGE = -34n, ENOTSUPP = -524n, ENOMEM = -12n, ENODEV = -19n;
+/** The test run's device, loopback: MTU 65536 (L3), hard_header_len ETH_HLEN. */
+const LO_MTU = 65536, LO_HARD_HEADER = 14, LO_IFINDEX = 1;
+/** BPF_MTU_CHK_SEGS, and the results BPF_MTU_CHK_RET_SUCCESS / _FRAG_NEEDED. */
+const BPF_MTU_CHK_SEGS = 1n, MTU_OK = 0n, MTU_FRAG_NEEDED = 1n;
+
+/** skb->len: the data from where `skb->data` points (after the Ethernet header for socket filters). */
+const skbLen = (p: PacketState): number => p.end - p.start - (p.dataAt ?? 0);
+
+/**
+ * bpf_check_mtu (skb and XDP variants): the device is the test run's (ifindex 0, or loopback's 1);
+ * the length checked is `*mtu_len` + L2 header when set, else the packet's, plus `len_diff`;
+ * `*mtu_len` gets the device's MTU.
+ */
+function checkMtu(env: HelperEnv, _ctx: bigint, ifindex: bigint, mtuLen: bigint, lenDiff: bigint, flags: bigint): bigint {
+  const p = pkt(env);
+  if (p.xdp ? flags !== 0n : (flags & ~BPF_MTU_CHK_SEGS) !== 0n) return u64(EINVAL);
+  const cell = env.mem.read(mtuLen, 4, env.pc);
+  const inLen = new DataView(cell.buffer, cell.byteOffset, 4).getUint32(0, true);
+  if (!p.xdp && flags & BPF_MTU_CHK_SEGS && (lenDiff !== 0n || inLen !== 0)) return u64(EINVAL);
+  const idx = Number(ifindex & 0xffffffffn);
+  if (idx !== 0 && idx !== LO_IFINDEX) return u64(ENODEV);
+  const len = (inLen ? inLen + LO_HARD_HEADER : p.xdp ? p.end - p.start : skbLen(p)) + Number(BigInt.asIntN(32, lenDiff));
+  const out = new Uint8Array(4);
+  new DataView(out.buffer).setUint32(0, LO_MTU, true);
+  env.mem.write(mtuLen, out, env.pc);
+  return len > LO_MTU + LO_HARD_HEADER ? MTU_FRAG_NEEDED : MTU_OK;
+}
 const u64 = (n: bigint): bigint => BigInt.asUintN(64, n);
 
 /** A kernel-looking address for `bpf_get_current_task` when the host names none (never 0: programs test it). */
@@ -156,6 +183,34 @@ function writeU64(env: HelperEnv, ptr: bigint, v: bigint): void {
   env.mem.write(ptr, out, env.pc);
 }
 
+/** sizeof(struct bpf_fib_lookup), the BPF_FIB_LOOKUP_* flags (DIRECT..MARK), EAFNOSUPPORT. */
+const FIB_PARAMS_SIZE = 64, FIB_LOOKUP_FLAGS = 0x3fn, EAFNOSUPPORT = -97n;
+/** PACKET_OTHERHOST: the last of the receive packet types. */
+const PACKET_OTHERHOST = 3;
+/** TC_ACT_SHOT / TC_ACT_REDIRECT. */
+const TC_ACT_SHOT = 2n, TC_ACT_REDIRECT = 7n;
+/** BPF_F_INGRESS: the one flag bpf_clone_redirect takes. */
+const BPF_F_INGRESS = 1n;
+/** sizeof(struct bpf_redir_neigh). */
+const REDIR_NEIGH_SIZE = 20;
+/** bpf_skb_set_tunnel_key: sizeof(struct bpf_tunnel_key), the older layouts it still takes, and its flags. */
+const TUNNEL_KEY_SIZES = new Set([44, 28, 24, 22]);
+const TUNNEL_KEY_FLAGS = 0x1fn, BPF_F_TUNINFO_IPV6 = 1n;
+const EFAULT = -14n;
+
+/** bpf_xdp_pointer's checks, then the copy between the frame and `buf`: EFAULT past 64 KiB, EINVAL past the frame. */
+function xdpBytes(store: boolean): HelperDef['fn'] {
+  return (env, _ctx, offset, buf, len) => {
+    const p = pkt(env);
+    const o = Number(offset & 0xffffffffn), n = Number(len & 0xffffffffn);
+    if (o > 0xffff || n > 0xffff) return u64(EFAULT);
+    if (o + n > p.end - p.start) return u64(EINVAL);
+    if (store) p.buf.set(env.mem.read(buf, n, env.pc), p.start + o);
+    else env.mem.write(buf, p.buf.slice(p.start + o, p.start + o + n), env.pc);
+    return 0n;
+  };
+}
+
 /** The helpers of this file, by id, appended to the VM's table. */
 export const NET_HELPERS: readonly HelperDef[] = [
   { id: 17, name: 'get_cgroup_classid', fn: (env) => BigInt((env.host.cgroupClassid ?? 0) >>> 0) },
@@ -188,6 +243,99 @@ export const NET_HELPERS: readonly HelperDef[] = [
     },
   },
   { id: 34, name: 'get_hash_recalc', fn: (env) => flowHash(env) },
+  // The clone goes to the device, the packet carries on: the test run's loopback (1) takes it; no other device is known.
+  {
+    id: 13, name: 'clone_redirect', fn: (env, _ctx, ifindex, flags) => {
+      pkt(env);
+      if (flags & ~BPF_F_INGRESS) return u64(EINVAL);
+      return (ifindex & 0xffffffffn) === BigInt(LO_IFINDEX) ? 0n : u64(EINVAL);
+    },
+  },
+  // The tunnel metadata goes with the packet out of the test run, so only the checks show.
+  {
+    id: 21, name: 'skb_set_tunnel_key', fn: (env, _ctx, from, size, flags) => {
+      pkt(env);
+      const n = Number(size & 0xffffffffn);
+      if (flags & ~TUNNEL_KEY_FLAGS || !TUNNEL_KEY_SIZES.has(n)) return u64(EINVAL);
+      const key = new Uint8Array(44);
+      key.set(env.mem.read(from, n, env.pc));
+      const v = new DataView(key.buffer);
+      if ((!(flags & BPF_F_TUNINFO_IPV6) && v.getUint32(24, true) !== 0) || v.getUint16(22, true) !== 0) return u64(EINVAL);
+      return 0n;
+    },
+  },
+  {
+    id: 152, name: 'redirect_neigh', fn: (env, ifindex, _params, plen, flags) => {
+      const p = pkt(env);
+      const n = Number(BigInt.asIntN(32, plen));
+      if ((n !== 0 && n < REDIR_NEIGH_SIZE) || flags) return TC_ACT_SHOT;
+      p.redirect = { ifindex: Number(ifindex & 0xffffffffn), flags: 0 };
+      return TC_ACT_REDIRECT;
+    },
+  },
+  {
+    id: 155, name: 'redirect_peer', fn: (env, ifindex, flags) => {
+      const p = pkt(env);
+      if (flags) return TC_ACT_SHOT;
+      p.redirect = { ifindex: Number(ifindex & 0xffffffffn), flags: 0 };
+      return TC_ACT_REDIRECT;
+    },
+  },
+  // skb_pkt_type_ok: only the four receive types (up to PACKET_OTHERHOST) may be read or set.
+  {
+    id: 32, name: 'skb_change_type', fn: (env, _ctx, type) => {
+      const p = pkt(env);
+      if (!p.pktType || p.xdp) throw makeFault(FaultKind.HELPER, env.pc, 32n);
+      if (p.pktType.get() > PACKET_OTHERHOST || type > BigInt(PACKET_OTHERHOST)) return u64(EINVAL);
+      p.pktType.set(Number(type));
+      return 0n;
+    },
+  },
+  // Helpers that act on a kernel socket the program found: the VM's host sockets are read-only copies, so a
+  // program reaching one with a socket faults (it loads, as in the kernel, and runs where it never gets one).
+  { id: 110, name: 'tcp_gen_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 110n); } },
+  { id: 124, name: 'sk_assign', fn: (env, _ctx, _sk, flags) => (flags ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 124n); })()) },
+  { id: 139, name: 'skc_to_tcp_request_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 139n); })()) },
+  { id: 100, name: 'tcp_check_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 100n); } },
+  { id: 95, name: 'sk_fullsock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 95n); })()) },
+  { id: 137, name: 'skc_to_tcp_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 137n); })()) },
+  // bpf_fib_lookup's checks before the routing table (which the VM does not have): the size, the flags, the
+  // family, and for IPv4 the device; a lookup that would reach the table faults.
+  {
+    id: 69, name: 'fib_lookup', fn: (env, _ctx, params, plen, flags) => {
+      if (Number(BigInt.asIntN(32, plen)) < FIB_PARAMS_SIZE || flags & ~FIB_LOOKUP_FLAGS) return u64(EINVAL);
+      const head = env.mem.read(params, 12, env.pc);
+      const family = head[0], ifindex = new DataView(head.buffer, head.byteOffset, 12).getUint32(8, true);
+      if (family !== 2 && family !== 10) return u64(EAFNOSUPPORT);
+      if (family === 2 && ifindex !== LO_IFINDEX) return u64(ENODEV);
+      throw makeFault(FaultKind.HELPER, env.pc, 69n);
+    },
+  },
+  // skb->tstamp and its clock (`__sk_buff.tstamp`, `tstamp_type`): realtime takes any time, the others a non-zero one.
+  {
+    id: 192, name: 'skb_set_tstamp', fn: (env, _ctx, tstamp, type) => {
+      const p = pkt(env);
+      if (!p.tstamp || p.xdp) throw makeFault(FaultKind.HELPER, env.pc, 192n);
+      const t = Number(type & 0xffffffffn);
+      if (t > 2 || (t !== 0 && tstamp === 0n)) return u64(EINVAL);
+      p.tstamp.set(tstamp, t);
+      return 0n;
+    },
+  },
+  { id: 189, name: 'xdp_load_bytes', fn: xdpBytes(false) },
+  { id: 190, name: 'xdp_store_bytes', fn: xdpBytes(true) },
+  // A test run's skb is linear: pulling succeeds up to skb->len (pskb_may_pull), and packet pointers are re-derived either way.
+  {
+    id: 39, name: 'skb_pull_data', fn: (env, _ctx, len) => {
+      const p = pkt(env);
+      const want = Number(len & 0xffffffffn);
+      p.changed();
+      return want > skbLen(p) ? u64(ENOMEM) : 0n;
+    },
+  },
+  { id: 163, name: 'check_mtu', fn: checkMtu },
+  // No fragments in a test run's xdp_buff: the linear data is the whole buffer.
+  { id: 188, name: 'xdp_get_buff_len', fn: (env) => BigInt(pkt(env).end - pkt(env).start) },
   // Test-run skbs are CHECKSUM_NONE: the kernel gives -ENOTSUPP unless the csum is complete.
   { id: 40, name: 'csum_update', fn: () => u64(ENOTSUPP) },
   { id: 84, name: 'sk_lookup_tcp', fn: skLookup(6, false) },

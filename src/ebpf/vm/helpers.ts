@@ -113,6 +113,10 @@ export interface PacketState {
   netOffset: number;
   /** Redirect target chosen by `bpf_redirect`/`bpf_redirect_map`. */
   redirect?: { ifindex: number; flags: number; map?: string };
+  /** skb programs: `skb->pkt_type` (PACKET_HOST, _BROADCAST, _MULTICAST, _OTHERHOST...). */
+  pktType?: { get(): number; set(type: number): void };
+  /** skb programs: `skb->tstamp` and its clock (`__sk_buff.tstamp`, `tstamp_type`). */
+  tstamp?: { set(ns: bigint, type: number): void };
   /** skb programs: the hardware-accelerated VLAN tag (`__sk_buff.vlan_*`) and `skb->protocol`, for bpf_skb_vlan_push/pop. */
   vlan?: {
     get(): { present: boolean; tci: number; proto: number };
@@ -152,6 +156,8 @@ export interface HelperDef {
 
 /** sizeof(struct xdp_frame) on x86-64: headroom bpf_xdp_adjust_head must leave. */
 const XDP_FRAME_SIZE = 40;
+/** bpf_redirect_map's BPF_F_BROADCAST. */
+const BPF_F_BROADCAST = 8n;
 const EINVAL = -22n, ENOENT = -2n, EFAULT = -14n, E2BIG = -7n;
 
 /**
@@ -427,7 +433,12 @@ export const HELPERS: readonly HelperDef[] = [
     const k = new Uint8Array(4);
     new DataView(k.buffer).setUint32(0, Number(key & 0xffffffffn), true);
     const v = m.lookupElem(k);
-    if (!v) return flags & 3n; // the low bits give the fallback action
+    // The low bits give the fallback action; BPF_F_BROADCAST (devmaps) redirects to every entry, none included.
+    if (!v && (flags & BPF_F_BROADCAST) === 0n) return flags & 3n;
+    if (!v) {
+      p.redirect = { ifindex: 0, flags: Number(flags & 0xffffffffn), map: m.spec.name };
+      return 4n;
+    }
     p.redirect = { ifindex: v.length >= 4 ? new DataView(v.buffer, v.byteOffset).getUint32(0, true) : 0, flags: 0, map: m.spec.name };
     return 4n; // XDP_REDIRECT
   } },

@@ -43,7 +43,8 @@ function skbFields(writable: ReadonlySet<string>, direct: boolean): CtxField[] {
     f('len', 0, 4), f('pkt_type', 4, 4), f('mark', 8, 4), f('queue_mapping', 12, 4), f('protocol', 16, 4),
     f('vlan_present', 20, 4), f('vlan_tci', 24, 4), f('vlan_proto', 28, 4), f('priority', 32, 4),
     f('ingress_ifindex', 36, 4), f('ifindex', 40, 4), f('tc_index', 44, 4),
-    f('cb[0]', 48, 4), f('cb[1]', 52, 4), f('cb[2]', 56, 4), f('cb[3]', 60, 4), f('cb[4]', 64, 4),
+    // cb[0..4] is one range: any access inside it (bpf_ctx_range_till), a u64 across two words included.
+    f('cb[]', 48, 20),
     f('hash', 68, 4), f('tc_classid', 72, 4), f('napi_id', 84, 4), f('family', 88, 4), f('remote_ip4', 92, 4),
     f('local_ip4', 96, 4), f('remote_ip6', 100, 16), f('local_ip6', 116, 16), f('remote_port', 132, 4),
     f('local_port', 136, 4), f('tstamp', 152, 8), f('wire_len', 160, 4), f('gso_segs', 164, 4), f('gso_size', 176, 4),

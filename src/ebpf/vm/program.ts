@@ -78,6 +78,8 @@ const NO_ARGS: readonly bigint[] = [];
 const CTX_ARGS: readonly bigint[] = [pointer(CTX_REGION, 0)];
 const EMPTY = new Uint8Array(0);
 const XDP_HEADROOM = 256;
+/** `__sk_buff.tstamp` (u64) and `tstamp_type` (u8, then padding to hwtstamp). */
+const SKB_TSTAMP = 152, SKB_TSTAMP_TYPE = 180;
 const XDP_TAILROOM = 320;
 /** MAX_TAIL_CALL_CNT. */
 const MAX_TAIL_CALLS = 33;
@@ -100,6 +102,21 @@ class RunPacket implements PacketState {
   changed(): void {
     this.runner.repointPacket(this.base, this, this.writable);
   }
+
+  /** skb runs: `skb->pkt_type`, kept in the converted context's pkt_type (bpf_skb_change_type). */
+  readonly pktType = {
+    get: (): number => this.runner.ctxU32(SKB.pkt_type),
+    set: (t: number): void => this.runner.setCtxU32(SKB.pkt_type, t),
+  };
+
+  /** skb runs: `skb->tstamp` and its clock, kept in the converted context's tstamp (152) and tstamp_type (180). */
+  readonly tstamp = {
+    set: (ns: bigint, type: number): void => {
+      this.runner.setCtxU32(SKB_TSTAMP, Number(ns & 0xffffffffn));
+      this.runner.setCtxU32(SKB_TSTAMP + 4, Number((ns >> 32n) & 0xffffffffn));
+      this.runner.setCtxU32(SKB_TSTAMP_TYPE, type);
+    },
+  };
 
   /** skb runs: the VLAN tag lives in the context's vlan_present/vlan_tci/vlan_proto, as the kernel converts it. */
   readonly vlan = {

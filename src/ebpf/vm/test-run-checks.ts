@@ -8,6 +8,13 @@ import { SKB, XDP_MD, type ProgramTypeInfo } from './program-types.js';
 
 /** ETH_HLEN: bpf_test_init refuses smaller packets. */
 const ETH_HLEN = 14;
+/**
+ * bpf_test_init: PAGE_SIZE less the skb's headroom (NET_SKB_PAD + NET_IP_ALIGN, 64 on x86) and tailroom
+ * (SKB_DATA_ALIGN(sizeof(struct skb_shared_info)), 320): the largest packet an skb test run takes.
+ */
+const SKB_MAX_DATA = 4096 - 64 - 320;
+/** bpf_prog_test_run_skb: an IPv4 or IPv6 packet must hold its network header after the Ethernet header. */
+const L3_MIN: ReadonlyMap<number, number> = new Map([[0x0800, 20], [0x86dd, 40]]);
 /** MAX_BPF_FUNC_ARGS * sizeof(u64): the most a raw tracepoint's ctx_in may hold. */
 const RAW_TP_MAX_CTX = 12 * 8;
 
@@ -65,8 +72,16 @@ function checkXdpCtx(name: string, ctx: Uint8Array, dataLen: number): void {
  */
 export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions, expectedAttachType?: number, insns?: readonly Insn[]): void {
   if (t.packet) {
+    // bpf_prog_test_run_xdp: programs for devmap/cpumap entries have no test run.
+    if (t.packet === 'xdp' && XDP_MAP_ATTACH.has(expectedAttachType ?? -1)) refuse(name, 'EINVAL', 'xdp programs for devmap or cpumap entries have no test run');
     const len = o.data?.length ?? 0;
     if (len < ETH_HLEN) refuse(name, 'EINVAL', `packet of ${len} bytes is shorter than an ethernet header`);
+    if (t.packet === 'skb') {
+      if (len > SKB_MAX_DATA) refuse(name, 'EINVAL', `packet of ${len} bytes is larger than the ${SKB_MAX_DATA} an skb test run takes`);
+      const ethertype = (o.data![12] << 8) | o.data![13];
+      const l3 = L3_MIN.get(ethertype);
+      if (l3 !== undefined && len - ETH_HLEN < l3) refuse(name, 'EINVAL', `ethertype 0x${ethertype.toString(16)} packet of ${len} bytes has no room for its ${l3}-byte network header`);
+    }
     if (o.ctx && t.packet === 'skb') checkSkbCtx(name, o.ctx);
     if (o.ctx && t.packet === 'xdp') checkXdpCtx(name, o.ctx, len);
     return;
@@ -89,6 +104,8 @@ export function checkTestRun(name: string, t: ProgramTypeInfo, o: TestRunOptions
   if (NO_TEST_RUN.has(t.type)) refuse(name, 'ENOTSUPP', `the kernel has no test run for ${t.name} programs (use run())`);
 }
 
+/** BPF_XDP_DEVMAP, BPF_XDP_CPUMAP. */
+const XDP_MAP_ATTACH = new Set([33, 35]);
 /** BPF_TRACE_FENTRY, BPF_TRACE_FEXIT, BPF_MODIFY_RETURN. */
 const FENTRY_LIKE = new Set([24, 25, 26]);
 /** Program types whose kernel ops have no test_run. */
