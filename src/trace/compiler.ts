@@ -829,18 +829,7 @@ class ProbeCodegen {
     b.st(64, R10, incSlot, R0);
     let keyOff: number;
     if (info.bucketed) {
-      if (info.keyType) {
-        const keySize = this.c.bpfKeySize(info);
-        keyOff = this.scratch(keySize, m.loc);
-        const inner = this.mapKey(m, info);
-        this.copyBytes(R9, inner, R9, keyOff, sizeOf(info.keyType));
-        b.ldx(64, R0, R10, incSlot);
-        b.st(64, R9, keyOff + keySize - 8, R0);
-      } else {
-        keyOff = this.scratch(8, m.loc);
-        b.ldx(64, R0, R10, incSlot);
-        b.st(32, R9, keyOff, R0);
-      }
+      keyOff = this.bucketKey(m, info, incSlot);
       b.mov64(R0, 1);
       b.st(64, R10, incSlot, R0);
     } else {
@@ -885,6 +874,27 @@ class ProbeCodegen {
     b.ldx(64, R1, R10, incSlot);
     this.aggApply(agg, info, false);
     b.label(done);
+  }
+
+  /**
+   * The key of a bucketed map's entry (hist, lhist, tseries) in scratch: the map key followed by the u64 bucket
+   * number kept in stack slot `bucketSlot`, or for an unkeyed map the u32 index of its per-CPU array.
+   */
+  private bucketKey(m: Extract<Expr, { kind: 'map' }>, info: MapInfo, bucketSlot: number): number {
+    const b = this.b;
+    if (!info.keyType) {
+      const keyOff = this.scratch(8, m.loc);
+      b.ldx(64, R0, R10, bucketSlot);
+      b.st(32, R9, keyOff, R0);
+      return keyOff;
+    }
+    const keySize = this.c.bpfKeySize(info);
+    const keyOff = this.scratch(keySize, m.loc);
+    const inner = this.mapKey(m, info);
+    this.copyBytes(R9, inner, R9, keyOff, sizeOf(info.keyType));
+    b.ldx(64, R0, R10, bucketSlot);
+    b.st(64, R9, keyOff + keySize - 8, R0);
+    return keyOff;
   }
 
   /** r0 = value pointer, r1 = increment/value: updates the aggregation in place. */
@@ -949,21 +959,10 @@ class ProbeCodegen {
     b.st(64, R10, epochSlot, R0);
     b.lddw(R1, BigInt(ts.numIntervals));
     b.mod64(R0, R1);
-    let keyOff: number;
-    if (info.keyType) {
-      const keySize = this.c.bpfKeySize(info);
-      keyOff = this.scratch(keySize, m.loc);
-      // The slot number waits on the stack while the key is built.
-      const slotSlot = this.tempSlot(call.loc);
-      b.st(64, R10, slotSlot, R0);
-      const inner = this.mapKey(m, info);
-      this.copyBytes(R9, inner, R9, keyOff, sizeOf(info.keyType));
-      b.ldx(64, R0, R10, slotSlot);
-      b.st(64, R9, keyOff + keySize - 8, R0);
-    } else {
-      keyOff = this.scratch(8, m.loc);
-      b.st(32, R9, keyOff, R0);
-    }
+    // The slot number waits on the stack while the key is built.
+    const slotSlot = this.tempSlot(call.loc);
+    b.st(64, R10, slotSlot, R0);
+    const keyOff = this.bucketKey(m, info, slotSlot);
     b.ldMap(R1, info.bpfName);
     b.mov64(R2, R9).add64(R2, keyOff);
     b.call('map_lookup_elem');
