@@ -6,19 +6,20 @@
 
 import type { Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
+import type { AbortModel } from './values.js';
 import { cloneCfg, liveness, termUse, topoOrder, useDef } from './graph.js';
 import type { Block } from '../cfg.js';
 
 /** Runs the pass on a copy of `cfg`. */
-export function deadStores(cfg: Cfg): Cfg {
-  return deadStoresInPlace(cloneCfg(cfg));
+export function deadStores(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  return deadStoresInPlace(cloneCfg(cfg), model);
 }
 
 /** {@link deadStores} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function deadStoresInPlace(g: Cfg): Cfg {
+export function deadStoresInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
   // Liveness alone finds the candidates; the (costlier) analysis of what may abort runs only if there are any.
   if (!hasDeadStatement(topoOrder(g))) return g;
-  const an = analyze(g, false);
+  const an = analyze(g, false, true, model);
   const { liveOut } = liveness(an.order);
   for (const b of an.order) {
     const mayAbort = an.mayAbort.get(b) as boolean[];

@@ -11,7 +11,7 @@ import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, workMeter } from './graph.js';
-import { peekLoad, type State, type ValueTable } from './values.js';
+import { peekLoad, type AbortModel, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
 interface Run {
@@ -50,15 +50,15 @@ function hasChain(g: Cfg): boolean {
  * valid where it is used here: every load in the chain was already in range on entry, so
  * the lengths and loads known after it do not depend on the order.
  */
-export function reorder(cfg: Cfg): Cfg {
-  return reorderInPlace(cloneCfg(cfg));
+export function reorder(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  return reorderInPlace(cloneCfg(cfg), model);
 }
 
 /** {@link reorder} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function reorderInPlace(g: Cfg): Cfg {
+export function reorderInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
   // The analysis is the costly part; most graphs have no chain at all.
   if (!hasChain(g)) return g;
-  const an = analyze(g, true, false);
+  const an = analyze(g, true, false, model);
   const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);
   const used = new Set<Block>();

@@ -8,6 +8,7 @@ import {
   BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MISCOP, BPF_MOD, BPF_MODE, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OP, BPF_OR,
   BPF_RSH, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_W, BPF_X, BPF_XOR, BPF_K, type Insn,
 } from '../../cbpf/index.js';
+import { ParseError } from '../../util/index.js';
 import { A_ATOM, N_ATOMS, X_ATOM, workMeter } from './graph.js';
 
 /** An inclusive unsigned 32-bit range. */
@@ -36,10 +37,28 @@ const FOLD: Record<number, (a: number, b: number) => number | undefined> = {
 const IDENTITY: Record<number, number> = { [BPF_ADD]: 0, [BPF_SUB]: 0, [BPF_OR]: 0, [BPF_XOR]: 0, [BPF_LSH]: 0, [BPF_RSH]: 0, [BPF_MUL]: 1, [BPF_DIV]: 1, [BPF_AND]: 0xffffffff };
 
 /**
+ * What a load out of the captured bytes means to the optimizer (a filter that does one
+ * returns 0 at once).
+ *
+ * - `libpcap`: what libpcap's optimizer assumes, and so what tcpdump selects with: a load is
+ *   a pure value that is always there. Unused loads go, tests are reordered and decided
+ *   without regard to where a short packet would have stopped, so on a packet too short for
+ *   some load the optimized program may answer otherwise than the unoptimized one, exactly
+ *   as tcpdump's does. A load's width is not used to bound its value either (libpcap does
+ *   not): deciding a test from it would drop a load libpcap keeps, and change a short
+ *   packet's verdict where tcpdump's does not change.
+ * - `exact`: the optimized program returns what the unoptimized one returns on every packet,
+ *   truncated or not.
+ */
+export type AbortModel = 'libpcap' | 'exact';
+
+/**
  * The table of value numbers of one analysis: equal numbers mean equal values on every
  * packet. Packet loads are pure functions of the packet, so equal loads share a number.
  */
 export class ValueTable {
+  constructor(readonly model: AbortModel = 'libpcap') {}
+
   private readonly byKey = new Map<string, number>();
   /** Constants by value: they are the most common lookups, so they skip building a string key. */
   private readonly byConst = new Map<number, number>();
@@ -363,10 +382,12 @@ export interface StmtResult {
 
 /** A load's value number (`key` undefined: a value no other load equals) and whether it may abort. */
 function load(size: number, k: number, st: State, table: ValueTable, key: string | undefined, range: Range): { v: number; mayAbort: boolean } {
-  const v = key === undefined ? table.unique(range) : table.expr(key, range);
+  const exact = table.model === 'exact';
+  const r = exact ? range : FULL;
+  const v = key === undefined ? table.unique(r) : table.expr(key, r);
   // Offsets of 2^31 and up are Linux ancillary data (SKF_*); never assume they are in range.
   const inRange = k < 0x80000000 && k + size <= st.minLen;
-  const mayAbort = !inRange && !st.done.has(v);
+  const mayAbort = exact && !inRange && !st.done.has(v);
   // An absolute load is remembered by the length it proves; others by their value number.
   if (k < 0x80000000) st.minLen = Math.max(st.minLen, k + size);
   else if (st.done.size < MAX_FACTS) ownDone(st).add(v);
@@ -487,6 +508,9 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       const b = constIn(bv, st, table);
       const ac = constIn(a, st, table);
       const mayAbort = (op === BPF_DIV || op === BPF_MOD) && (b === undefined || b === 0);
+      // libpcap's optimizer refuses a division by a 0 it folds (tcpdump: "division by zero"); a
+      // value only a range proves 0 is past what it sees, so that one is left to abort.
+      if (alter && table.constant(bv) === 0 && table.model === 'libpcap' && (op === BPF_DIV || op === BPF_MOD)) throw new ParseError('E_FILTER_SEMANTIC', op === BPF_DIV ? 'division by zero' : 'modulus by zero');
       let stmt = s;
       if (alter && BPF_SRC(s.code) === BPF_X && b !== undefined && !mayAbort) stmt = { code: (s.code & ~BPF_X) | BPF_K, k: b, jt: 0, jf: 0 };
       if (b !== undefined && IDENTITY[op] === b) return setA(s, st, table, alter, a, false, stmt);
@@ -498,7 +522,7 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       // Commutative operations share a number whichever way round the operands are.
       const commutative = op === BPF_ADD || op === BPF_MUL || op === BPF_AND || op === BPF_OR || op === BPF_XOR;
       const [x, y] = commutative && bv < a ? [bv, a] : [a, bv];
-      return setA(s, st, table, alter, table.expr(`alu${op}:${x}:${y}`, aluRange(op, table.range(a), b)), mayAbort, stmt);
+      return setA(s, st, table, alter, table.expr(`alu${op}:${x}:${y}`, table.model === 'exact' ? aluRange(op, table.range(a), b) : FULL), mayAbort, stmt);
     }
     case BPF_MISC: {
       if (BPF_MISCOP(s.code) === BPF_TAX) {
