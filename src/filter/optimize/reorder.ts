@@ -100,8 +100,6 @@ export function reorderInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
       // The chain ends where its last run's test fails; trim runs so the exit is right.
       const last = runs[runs.length - 1].blocks.at(-1) as Block;
       const tail = (last.term as { jt: Block; jf: Block })[other];
-      // Registers the chain writes (A) must not be read where it leaves.
-      if ((liveIn.get(tail) as number) & (1 << A_ATOM)) continue;
       const first = new Map<number, number>();
       first.set(entry.regs[A_ATOM], -1);
       runs.forEach((r, i) => {
@@ -109,6 +107,9 @@ export function reorderInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
       });
       const sorted = runs.map((r, i) => ({ r, i })).sort((x, y) => (first.get(x.r.value) as number) - (first.get(y.r.value) as number) || x.i - y.i);
       if (sorted.every((x, i) => x.i === i)) continue;
+      // Where the chain leaves, A holds what its last run loaded: a block there that reads A
+      // needs the same run last after the regrouping (gencode's "port or portrange" chains).
+      if ((liveIn.get(tail) as number) & (1 << A_ATOM) && (sorted.at(-1) as { r: Run }).r.value !== runs[runs.length - 1].value) continue;
       // Relink: the head's predecessors enter the new first run; each run falls to the next.
       const newOrder = sorted.map((x) => x.r);
       const newHead = newOrder[0].blocks[0];

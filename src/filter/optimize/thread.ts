@@ -15,7 +15,7 @@ import { copyState, decide, learn, operand, step, type AbortModel, type State, t
  * How many blocks one edge's walk may visit (over all the paths it follows). Edges below are
  * threaded first, so a walk usually ends after a few blocks; the bound keeps the pass linear.
  */
-const MAX_WALK = 6;
+const MAX_WALK = 10;
 
 /** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
 interface Below {
