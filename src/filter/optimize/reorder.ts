@@ -32,14 +32,41 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
   return r.mayAbort ? undefined : r.a;
 }
 
-/** True when some test is followed (on one side) by a test that shares its other target: the start of a chain. */
+/**
+ * True when some chain could be regrouped: along the tests that share a target on one side, a
+ * load statement comes back after a different one (the analysis and the regrouping are the
+ * costly part, and most graphs, and every graph already regrouped, have no such chain). Loads
+ * are compared as written; one the analysis would find equal to a differently written load
+ * is left where it is.
+ */
 function hasChain(g: Cfg): boolean {
+  const seen = new Map<number, number>();
   for (const b of postOrder(g)) {
     const t = b.term;
     if (t.kind !== 'branch' || isGotoBlock(b) || b.stmts.length === 0) continue;
-    for (const [sense, other] of [['jt', 'jf'], ['jf', 'jt']] as const) {
+    for (const sense of ['jt', 'jf'] as const) {
+      const other = sense === 'jt' ? 'jf' : 'jt';
       const n = t[other].term;
-      if (n.kind === 'branch' && !isGotoBlock(t[other]) && n[sense] === t[sense]) return true;
+      if (n.kind !== 'branch' || isGotoBlock(t[other]) || n[sense] !== t[sense]) continue;
+      // A chain starts here: walk it, numbering its runs; a load seen in an earlier run (not the last) is a candidate.
+      seen.clear();
+      let run = 0;
+      let last = -1;
+      for (let x: Block = b, steps = 0; steps < 64; steps++) {
+        workMeter.steps++;
+        const xt = x.term;
+        if (xt.kind !== 'branch' || isGotoBlock(x) || xt[sense] !== t[sense]) break;
+        if (x.stmts.length === 1) {
+          const s = x.stmts[0];
+          const key = s.code * 0x100000000 + s.k;
+          const at = seen.get(key);
+          if (at !== undefined && at !== last) return true;
+          if (at === undefined) seen.set(key, run);
+          last = seen.get(key) as number;
+          run++;
+        } else if (x.stmts.length > 1) break;
+        x = xt[other];
+      }
     }
   }
   return false;
