@@ -116,19 +116,25 @@ export class ValueTable {
 export const MAX_FACTS = 16;
 
 /**
- * Branch outcomes known on a path, as an immutable set of `key -> result`: each branch adds one
- * fact to both of its edges, so a new set shares its parent's entries and keeps only the few
- * added since in a short list, folded into a new map once that list grows.
+ * What a path knows, as an immutable map `key -> V` (branch outcomes, ranges): each branch
+ * adds an entry to both of its edges, so a new map shares its parent's entries and keeps only
+ * the few added since in a short list, folded into a new map once that list grows.
  */
-export class Facts {
-  static readonly EMPTY = new Facts(new Map(), undefined, 0);
+export class Facts<V = boolean> {
+  static readonly EMPTY = new Facts<boolean>(new Map(), undefined, 0);
+
+  /** The empty map of any value type. */
+  static empty<V>(): Facts<V> {
+    return new Facts<V>(new Map(), undefined, 0);
+  }
+
   /** How many added entries are kept in the list before they are folded into the map. */
   private static readonly FOLD_AT = 32;
 
   private constructor(
-    private readonly base: ReadonlyMap<number, boolean>,
+    private readonly base: ReadonlyMap<number, V>,
     /** Entries added since `base`, newest first; their keys are not in `base` nor repeated. */
-    private readonly added: FactNode | undefined,
+    private readonly added: FactNode<V> | undefined,
     private readonly addedCount: number,
   ) {}
 
@@ -136,7 +142,7 @@ export class Facts {
     return this.base.size + this.addedCount;
   }
 
-  get(key: number): boolean | undefined {
+  get(key: number): V | undefined {
     for (let n = this.added; n !== undefined; n = n.next) {
       workMeter.steps++;
       if (n.key === key) return n.value;
@@ -145,7 +151,7 @@ export class Facts {
   }
 
   /** The set with `key` mapped to `value`. */
-  with(key: number, value: boolean): Facts {
+  with(key: number, value: V): Facts<V> {
     const old = this.get(key);
     if (old === value) return this;
     if (old !== undefined || this.addedCount >= Facts.FOLD_AT) {
@@ -156,8 +162,16 @@ export class Facts {
     return new Facts(this.base, { key, value, next: this.added }, this.addedCount + 1);
   }
 
+  /** The map without `key`. */
+  without(key: number): Facts<V> {
+    if (this.get(key) === undefined) return this;
+    const m = new Map(this.entries());
+    m.delete(key);
+    return new Facts(m, undefined, 0);
+  }
+
   /** The entries that `other` maps to the same result; `this` when that is all of them. */
-  intersect(other: Facts): Facts {
+  intersect(other: Facts<V>): Facts<V> {
     if (other === this) return this;
     // The keys to drop, found without building the list of entries (most meets drop none).
     workMeter.steps += this.size;
@@ -170,10 +184,17 @@ export class Facts {
     return new Facts(m, undefined, 0);
   }
 
-  /** All entries, oldest first. */
-  entries(): [number, boolean][] {
+  /** Calls `f` on every entry, newest first, without building a list (the map is immutable: `f` may build another). */
+  each(f: (key: number, value: V) => void): void {
     workMeter.steps += this.size;
-    const out: [number, boolean][] = [...this.base];
+    for (let n = this.added; n !== undefined; n = n.next) f(n.key, n.value);
+    for (const [k, v] of this.base) f(k, v);
+  }
+
+  /** All entries, oldest first. */
+  entries(): [number, V][] {
+    workMeter.steps += this.size;
+    const out: [number, V][] = [...this.base];
     const at = out.length;
     for (let n = this.added; n !== undefined; n = n.next) out.push([n.key, n.value]);
     // The list holds the newest first.
@@ -183,18 +204,18 @@ export class Facts {
 }
 
 /** One entry of {@link Facts}' list of recent additions. */
-interface FactNode {
+interface FactNode<V> {
   readonly key: number;
-  readonly value: boolean;
-  readonly next: FactNode | undefined;
+  readonly value: V;
+  readonly next: FactNode<V> | undefined;
 }
 
 /** What holds on entry to a block (or along an edge) on every path that gets there. */
 export interface State {
   /** Value number held by each atom. */
   regs: number[];
-  /** Ranges that taken branches proved, by value number. */
-  ranges: Map<number, Range>;
+  /** Ranges that taken branches proved, by value number (immutable: every edge adds one, and copies share it). */
+  ranges: Facts<Range>;
   /**
    * Small sets of constants a value is known to be one of (sorted, at most {@link MAX_SET}):
    * what joining paths that each proved a different constant leaves, e.g. after
@@ -207,7 +228,7 @@ export interface State {
   minLen: number;
   /** Value numbers of loads that every path executed without aborting. */
   done: Set<number>;
-  /** Which of `ranges` and `done` this state alone holds (see {@link copyState}); others are shared and never written. */
+  /** Which of `sets` and `done` this state alone holds (see {@link copyState}); others are shared and never written. */
   owned: number;
 }
 
@@ -219,11 +240,12 @@ function uniqueAtoms(table: ValueTable): number[] {
 
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: uniqueAtoms(table), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
+  return { regs: uniqueAtoms(table), ranges: NO_RANGES, sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_DONE | OWN_SETS };
 }
 
+const NO_RANGES = Facts.empty<Range>();
+
 /** Bits of {@link State.owned}: the collections a state may write in place. */
-const OWN_RANGES = 1;
 const OWN_DONE = 2;
 const OWN_SETS = 4;
 
@@ -234,17 +256,8 @@ export const MAX_SET = 16;
  * Copies share their map and set until one side writes (copy on write): states are copied on
  * every edge, and most copies are only read. A state writes a collection in place only while
  * it owns it; {@link copyState} takes ownership from both sides, and a writer first takes its
- * own copy with {@link ownRanges} or {@link ownDone}. ({@link Facts} are immutable.)
+ * own copy with {@link ownSets} or {@link ownDone}. ({@link Facts}, facts and ranges, are immutable.)
  */
-function ownRanges(st: State): Map<number, Range> {
-  if ((st.owned & OWN_RANGES) === 0) {
-    workMeter.steps += st.ranges.size;
-    st.ranges = new Map(st.ranges);
-    st.owned |= OWN_RANGES;
-  }
-  return st.ranges;
-}
-
 function ownSets(st: State): Map<number, readonly number[]> {
   if ((st.owned & OWN_SETS) === 0) {
     workMeter.steps += st.sets.size;
@@ -332,22 +345,19 @@ export function meet(states: readonly State[], table: ValueTable): State {
         if (u === undefined) ownSets(out).delete(v);
         else if (u.length !== mine.length) ownSets(out).set(v, u);
       }
-      for (const [v, r] of out.ranges) {
-        workMeter.steps++;
-        if (r[0] !== r[1] || out.sets.has(v) || out.sets.size >= MAX_FACTS) continue;
+      out.ranges.each((v, r) => {
+        if (r[0] !== r[1] || out.sets.has(v) || out.sets.size >= MAX_FACTS) return;
         const theirs = valuesIn(v, s);
         const u = theirs === undefined ? undefined : union([r[0]], theirs);
         if (u !== undefined && u.length > 1) ownSets(out).set(v, u);
-      }
+      });
     }
-    // Iterating the map being replaced is safe: a write goes to the owned copy, and only keys already iterated change.
     if (out.ranges !== s.ranges) {
-      for (const [v, r] of out.ranges) {
-        workMeter.steps++;
+      out.ranges.each((v, r) => {
         const o = s.ranges.get(v);
-        if (o === undefined) ownRanges(out).delete(v);
-        else if (o[0] < r[0] || o[1] > r[1]) ownRanges(out).set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
-      }
+        if (o === undefined) out.ranges = out.ranges.without(v);
+        else if (o[0] < r[0] || o[1] > r[1]) out.ranges = out.ranges.with(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
+      });
     }
     out.facts = out.facts.intersect(s.facts);
     out.minLen = Math.min(out.minLen, s.minLen);
@@ -637,7 +647,7 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
       const r = rangeIn(a, st, table);
       const lo = Math.max(r[0], left[0]);
       const hi = Math.min(r[1], left[left.length - 1]);
-      if (lo <= hi && (st.ranges.has(a) || st.ranges.size < MAX_FACTS)) ownRanges(st).set(a, [lo, hi]);
+      if (lo <= hi && (st.ranges.get(a) !== undefined || st.ranges.size < MAX_FACTS)) st.ranges = st.ranges.with(a, [lo, hi]);
     }
     if (op === BPF_JSET) return;
   }
@@ -657,8 +667,13 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
   } else return;
   if (lo > hi) return;
   const cur = st.ranges.get(a);
+  // Nothing learnt (the false side of `jeq` mostly): writing the value's own range would only copy the map.
+  if (cur === undefined) {
+    const own = table.range(a);
+    if (own[0] === lo && own[1] === hi) return;
+  }
   // Writing the same range again changes nothing (and would cost a copy of a shared map).
-  if (cur !== undefined ? cur[0] !== lo || cur[1] !== hi : st.ranges.size < MAX_FACTS) ownRanges(st).set(a, [lo, hi]);
+  if (cur !== undefined ? cur[0] !== lo || cur[1] !== hi : st.ranges.size < MAX_FACTS) st.ranges = st.ranges.with(a, [lo, hi]);
 }
 
 /** The value number a branch compares A with. */
