@@ -3,7 +3,7 @@ export type * from './cfg.js';
 export { emit, conversionOrder, isGoto } from './emit.js';
 export { cfgFromProgram, gotoTerm } from './cfg-from-program.js';
 export { cfgToDot, cfgToSvg } from './dot.js';
-export { optimize, optimizeFilter, optimizeWithStats, rejectsAllPackets, type OptimizeOptions, type OptimizeResult } from './optimize/index.js';
+export { optimize, optimizeFilter, optimizeWithStats, rejectsAllPackets, type AbortModel, type OptimizeOptions, type OptimizeResult } from './optimize/index.js';
 export { compileFilter, resolveLinkType, type CompileFilterOptions, type FilterProgram } from './compile.js';
 export { parseFilter } from './parser.js';
 export { tokenize, type Token, type TokenKind } from './lexer.js';

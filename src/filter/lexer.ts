@@ -213,6 +213,36 @@ export function parseNumber(text: string, col: number): number {
   return v;
 }
 
+const SPACE_RUN = /[ \r\n\t]+/y;
+const LETTER_RUN = /[A-Za-z]+/y;
+/** Characters that continue an identifier, an address or a number: a word followed by none of them is whole. */
+const CONTINUES = /[-_.A-Za-z0-9:$\\]/;
+const SIX_HEX = /^[0-9A-Fa-f]{6}$/;
+/** Punctuation no other rule can start (`:` can start an IPv6 address, `-` never starts another token but is listed for clarity). */
+const QUICK_PUNCT = '+-*/%[]!<>()&|^=';
+
+/**
+ * The token at `pos` when it is one of the common kinds whose longest match is plain to see
+ * (spaces, punctuation, a word of letters that no address or number rule can match), so the
+ * scanner's rules need not all be tried; undefined otherwise.
+ */
+function quickToken(src: string, pos: number): { len: number; kind: 'space' | 'punct' | 'id' } | undefined {
+  const c = src[pos];
+  if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
+    SPACE_RUN.lastIndex = pos;
+    return { len: (SPACE_RUN.exec(src) as RegExpExecArray)[0].length, kind: 'space' };
+  }
+  if (QUICK_PUNCT.includes(c)) return { len: PUNCT2.includes(src.slice(pos, pos + 2)) ? 2 : 1, kind: 'punct' };
+  LETTER_RUN.lastIndex = pos;
+  const m = LETTER_RUN.exec(src);
+  if (m === null) return undefined;
+  const word = m[0];
+  const next = src[pos + word.length];
+  // Six hex digits are an Ethernet address (`B2{3}`); anything that goes on may be an address or a longer name.
+  if ((next !== undefined && CONTINUES.test(next)) || SIX_HEX.test(word)) return undefined;
+  return { len: word.length, kind: 'id' };
+}
+
 /** Splits a filter expression into tokens; throws {@link ParseError} on a character no rule accepts. */
 export function tokenize(src: string): Token[] {
   const out: Token[] = [];
@@ -220,14 +250,20 @@ export function tokenize(src: string): Token[] {
   while (pos < src.length) {
     let bestLen = 0;
     let bestKind: Rule['kind'] | 'punct' | null = null;
-    let colon = false;
-    for (let at = pos; at < src.length && HEX_DOT_COLON.test(src[at]); at++) if (src[at] === ':') colon = true;
-    for (const rule of RULES) {
-      if (rule.colon && !colon) continue;
-      const len = matchLen(rule.re, src, pos);
-      if (len > bestLen) {
-        bestLen = len;
-        bestKind = rule.kind;
+    const quick = quickToken(src, pos);
+    if (quick !== undefined) {
+      bestLen = quick.len;
+      bestKind = quick.kind;
+    } else {
+      let colon = false;
+      for (let at = pos; at < src.length && HEX_DOT_COLON.test(src[at]); at++) if (src[at] === ':') colon = true;
+      for (const rule of RULES) {
+        if (rule.colon && !colon) continue;
+        const len = matchLen(rule.re, src, pos);
+        if (len > bestLen) {
+          bestLen = len;
+          bestKind = rule.kind;
+        }
       }
     }
     const p2 = src.slice(pos, pos + 2);

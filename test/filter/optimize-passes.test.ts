@@ -7,14 +7,21 @@ import type { Block, Cfg } from '../../src/filter/cfg.js';
 import { cfgFromProgram } from '../../src/filter/cfg-from-program.js';
 import { emit } from '../../src/filter/emit.js';
 import { compileFilter } from '../../src/filter/index.js';
-import { deadStores, optimize, optimizeFilter, optimizeWithStats, reorder, simplify, structure, thread } from '../../src/filter/optimize/index.js';
+import { deadStores, optimize, optimizeFilter, optimizeWithStats, reorder, simplify, structure, thread, type AbortModel } from '../../src/filter/optimize/index.js';
 import { measure, serialize } from '../../src/filter/optimize/graph.js';
+import { BpfkitError } from '../../src/util/index.js';
 
 function listing(text: string): Insn[] {
   return parseProgram(text, 'd');
 }
 
-const opt = (p: Insn[]): Insn[] => emit(optimize(cfgFromProgram(p)));
+/** Optimized under the exact model (every verdict kept, short packets included) unless told otherwise. */
+const opt = (p: Insn[], model: AbortModel = 'exact'): Insn[] => emit(optimize(cfgFromProgram(p), { model }));
+
+/** The program with every return made `ret #1`: it returns 0 exactly where the original aborts. */
+function abortProbe(p: readonly Insn[]): Insn[] {
+  return p.map((i) => ((i.code & 0x07) === 0x06 ? insn(0x06, 1) : i));
+}
 
 describe('optimizer passes', () => {
   it('threads a repeated test: the second "ethertype is IPv4" check disappears', () => {
@@ -49,6 +56,14 @@ describe('optimizer passes', () => {
       (002) ld       [100]
       (003) ret`);
     expect(opt(r)).toEqual([insn(0x20, 100), insn(0x16)]);
+  });
+
+  it("under libpcap's model (tcpdump's) a dead load goes, as libpcap's optimizer drops it", () => {
+    const p = listing(`
+      (000) ld       [100]
+      (001) ld       #0x1
+      (002) ret`);
+    expect(opt(p, 'libpcap')).toEqual([insn(0x06, 1)]);
   });
 
   it('drops every statement before a return of 0 and folds constants', () => {
@@ -131,6 +146,13 @@ describe('optimizer passes', () => {
     }
     expect(interpret(q, pkt(32, 0xa000002, 0))).toBe(0);
     expect(interpret(q, pkt(30, 0xa000001, 0))).toBe(1);
+    // libpcap's model regroups the whole chain, as its or_pullup does: each field is loaded
+    // once, and a short packet whose source matches is accepted before [30] is loaded.
+    const l = opt(p, 'libpcap');
+    expect(l).toHaveLength(12);
+    expect(l.filter((i) => i.code === 0x20)).toHaveLength(2);
+    for (const [src, dst] of [[0xa000002, 0], [0xa000001, 0], [0, 0xa000003], [0xa000003, 5], [7, 7]]) expect(interpret(l, pkt(34, src, dst))).toBe(interpret(p, pkt(34, src, dst)));
+    expect(interpret(l, pkt(32, 0xa000002, 0))).toBe(1);
   });
 
   it('every round lowers the termination measure', () => {
@@ -229,10 +251,32 @@ describe('optimizer keeps meaning (property, random programs)', () => {
   it('filter-shaped programs: optimized returns what the original returns', () => {
     fc.assert(
       fc.property(filterShapedArb(), fc.array(fc.array(fc.nat(6), { maxLength: 4 }).map((a) => Uint8Array.from(a)), { minLength: 1, maxLength: 12 }), (p, pkts) => {
-        const q = emit(optimize(cfgFromProgram(p)));
+        const q = opt(p);
         return pkts.every((pkt) => interpret(q, pkt) === interpret(p, pkt));
       }),
       { numRuns: 3000, seed: 11 },
+    );
+  });
+
+  it("libpcap's model: wherever neither program aborts, optimized returns what the original returns", () => {
+    // Loads are values that are always there, so only packets both programs read in range
+    // are compared (a packet the original aborts on may be accepted, and the other way round).
+    fc.assert(
+      fc.property(fc.oneof(filterShapedArb(), programArb()), fc.array(packetArb, { minLength: 1, maxLength: 12 }), (p, pkts) => {
+        let r;
+        try {
+          r = optimizeWithStats(cfgFromProgram(p), { model: 'libpcap' });
+        } catch (e) {
+          // As libpcap's, this model refuses a division it finds to be by 0.
+          return e instanceof BpfkitError && /by zero/.test(e.message);
+        }
+        if (r.stalled) return false;
+        const q = emit(r.cfg);
+        const pp = abortProbe(p);
+        const qp = abortProbe(q);
+        return pkts.every((pkt) => interpret(pp, pkt) === 0 || interpret(qp, pkt) === 0 || interpret(q, pkt) === interpret(p, pkt));
+      }),
+      { numRuns: 3000, seed: 13 },
     );
   });
 
@@ -240,7 +284,7 @@ describe('optimizer keeps meaning (property, random programs)', () => {
     fc.assert(
       fc.property(programArb(), fc.array(packetArb, { minLength: 1, maxLength: 12 }), fc.nat(50), (p, pkts, extra) => {
         const cfg = cfgFromProgram(p);
-        const r = optimizeWithStats(cfg);
+        const r = optimizeWithStats(cfg, { model: 'exact' });
         if (r.stalled) return false;
         const q = emit(r.cfg);
         for (const pkt of pkts) if (interpret(q, pkt, pkt.length + (extra % 3 === 0 ? extra : 0)) !== interpret(p, pkt, pkt.length + (extra % 3 === 0 ? extra : 0))) return false;
@@ -255,7 +299,7 @@ describe('optimizer keeps meaning (property, random programs)', () => {
 describe('threading with sets of constants and loads no accepting path survives', () => {
   it('"port 1 or port 2" tests the protocol once per address family, and keeps every verdict', () => {
     const src = compileFilter('port 1 or port 2', { optimize: false }).insns;
-    const q = compileFilter('port 1 or port 2').insns;
+    const q = opt(src);
     // ldb [20] (IPv6 next header) and ldb [23] (IPv4 protocol): once each.
     expect(q.filter((i) => i.code === 0x30 && (i.k === 20 || i.k === 23)).map((i) => i.k)).toEqual([20, 23]);
     fc.assert(

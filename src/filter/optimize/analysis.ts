@@ -3,7 +3,7 @@
 import { BPF_OP } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { A_ATOM, isGotoBlock, topoOrder } from './graph.js';
-import { copyState, decide, entryState, learn, meet, operand, step, ValueTable, type State } from './values.js';
+import { copyState, decide, entryState, learn, meet, operand, step, ValueTable, type AbortModel, type State } from './values.js';
 
 /** The result of a forward walk over an unchanged graph. */
 export interface Analysis {
@@ -37,8 +37,8 @@ export function branchEdges(b: Block, st: State, table: ValueTable): { jt: State
  * `entry` empty (a copy of every block's state that only some passes read), and
  * `keepMayAbort: false` leaves `mayAbort` empty (only dead-store removal reads it).
  */
-export function analyze(cfg: Cfg, keepEntry = true, keepMayAbort = true): Analysis {
-  const table = new ValueTable();
+export function analyze(cfg: Cfg, keepEntry = true, keepMayAbort = true, model: AbortModel = 'libpcap'): Analysis {
+  const table = new ValueTable(model);
   const order = topoOrder(cfg);
   const incoming = new Map<Block, State[]>();
   const entry = new Map<Block, State>();

@@ -14,6 +14,7 @@ import { simplify, simplifyInPlace } from './simplify.js';
 import { reorder, reorderInPlace } from './reorder.js';
 import { structure, structureInPlace } from './structure.js';
 import { thread, threadInPlace } from './thread.js';
+import type { AbortModel } from './values.js';
 
 /** What {@link optimizeWithStats} reports besides the graph. */
 export interface OptimizeResult {
@@ -37,17 +38,18 @@ const MAX_ROUNDS = 10_000;
 
 /** A pass, as the copying function (its name is the stage traced) and the same pass working in place. */
 interface Pass {
-  copying: (cfg: Cfg) => Cfg;
-  inPlace: (g: Cfg) => Cfg;
+  name: string;
+  copying: (cfg: Cfg, model: AbortModel) => Cfg;
+  inPlace: (g: Cfg, model: AbortModel) => Cfg;
 }
 
 /** The passes of one round, in order. Reordering pays off in the simplify right after it. */
 const PASSES: readonly Pass[] = [
-  { copying: reorder, inPlace: reorderInPlace },
-  { copying: simplify, inPlace: simplifyInPlace },
-  { copying: deadStores, inPlace: deadStoresInPlace },
-  { copying: thread, inPlace: threadInPlace },
-  { copying: structure, inPlace: structureInPlace },
+  { name: 'reorder', copying: reorder, inPlace: reorderInPlace },
+  { name: 'simplify', copying: simplify, inPlace: simplifyInPlace },
+  { name: 'deadStores', copying: deadStores, inPlace: deadStoresInPlace },
+  { name: 'thread', copying: thread, inPlace: threadInPlace },
+  { name: 'structure', copying: (cfg) => structure(cfg), inPlace: (g) => structureInPlace(g) },
 ];
 /** The round retried without reordering when a reordering round did not lower the measure. */
 const PASSES_NO_REORDER: readonly Pass[] = PASSES.slice(1);
@@ -56,16 +58,17 @@ const PASSES_NO_REORDER: readonly Pass[] = PASSES.slice(1);
  * One round on a copy of `g` (kept: a round may be retried or refused). Without a trace the
  * passes work in place on that one copy; a trace sees every stage, so each pass then copies.
  */
-function runRound(g: Cfg, passes: readonly Pass[], round: number, trace: OptimizeOptions['trace']): Cfg {
+function runRound(g: Cfg, passes: readonly Pass[], round: number, options: OptimizeOptions): Cfg {
+  const { trace, model = 'libpcap' } = options;
   if (trace === undefined) {
     let next = cloneCfg(g);
-    for (const pass of passes) next = pass.inPlace(next);
+    for (const pass of passes) next = pass.inPlace(next, model);
     return next;
   }
   let next = g;
   for (const pass of passes) {
-    next = pass.copying(next);
-    trace(`round ${round + 1}: ${pass.copying.name}`, next);
+    next = pass.copying(next, model);
+    trace(`round ${round + 1}: ${pass.name}`, next);
   }
   return next;
 }
@@ -74,6 +77,12 @@ function runRound(g: Cfg, passes: readonly Pass[], round: number, trace: Optimiz
 export interface OptimizeOptions {
   /** Called with the graph after every pass (to dump each stage, e.g. as DOT). */
   trace?: (stage: string, cfg: Cfg) => void;
+  /**
+   * What a load beyond the captured bytes means (see {@link AbortModel}). Default `libpcap`:
+   * tcpdump runs libpcap's optimized program, so to select the packets tcpdump selects, short
+   * packets included, the optimizer makes the assumption libpcap's makes.
+   */
+  model?: AbortModel;
 }
 
 /** Blocks with jumps among their statements (libpcap's block-local jumps) are split into real blocks first. */
@@ -98,11 +107,11 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
   let rounds = 0;
   let stalled = false;
   for (; rounds < MAX_ROUNDS; rounds++) {
-    let next = runRound(g, PASSES, rounds, trace);
+    let next = runRound(g, PASSES, rounds, options);
     let nm = measure(next);
     let same = sameGraph(next, g);
     if (!same && !lexLess(nm, m)) {
-      next = runRound(g, PASSES_NO_REORDER, rounds, trace);
+      next = runRound(g, PASSES_NO_REORDER, rounds, options);
       nm = measure(next);
       same = sameGraph(next, g);
     }
@@ -119,11 +128,12 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
 }
 
 /**
- * Optimizes a filter graph as libpcap's optimizer does, without ever changing what the
- * filter returns for any packet. The input graph is not changed.
+ * Optimizes a filter graph as libpcap's optimizer does: by default under libpcap's model of
+ * short packets, as tcpdump filters (`model: 'exact'` never changes what the filter returns
+ * for any packet). The input graph is not changed.
  */
-export function optimize(cfg: Cfg): Cfg {
-  return optimizeWithStats(cfg).cfg;
+export function optimize(cfg: Cfg, options: Pick<OptimizeOptions, 'model'> = {}): Cfg {
+  return optimizeWithStats(cfg, options).cfg;
 }
 
 /**
@@ -132,10 +142,11 @@ export function optimize(cfg: Cfg): Cfg {
  *
  * @throws ParseError `E_FILTER_REJECTS_ALL` ("expression rejects all packets"), the code `compileFilter` reports.
  */
-export function optimizeFilter(cfg: Cfg): Cfg {
-  const r = optimizeWithStats(cfg);
+export function optimizeFilter(cfg: Cfg, options: Pick<OptimizeOptions, 'model'> = {}): Cfg {
+  const r = optimizeWithStats(cfg, options);
   if (r.rejectsAll) throw new ParseError('E_FILTER_REJECTS_ALL', 'expression rejects all packets', { hint: 'the filter can never match; check for contradictory conditions' });
   return r.cfg;
 }
 
 export { reorder, simplify, deadStores, thread, structure };
+export type { AbortModel };

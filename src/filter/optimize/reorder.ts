@@ -11,7 +11,7 @@ import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, workMeter } from './graph.js';
-import { peekLoad, type State, type ValueTable } from './values.js';
+import { peekLoad, type AbortModel, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
 interface Run {
@@ -32,14 +32,41 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
   return r.mayAbort ? undefined : r.a;
 }
 
-/** True when some test is followed (on one side) by a test that shares its other target: the start of a chain. */
+/**
+ * True when some chain could be regrouped: along the tests that share a target on one side, a
+ * load statement comes back after a different one (the analysis and the regrouping are the
+ * costly part, and most graphs, and every graph already regrouped, have no such chain). Loads
+ * are compared as written; one the analysis would find equal to a differently written load
+ * is left where it is.
+ */
 function hasChain(g: Cfg): boolean {
+  const seen = new Map<number, number>();
   for (const b of postOrder(g)) {
     const t = b.term;
     if (t.kind !== 'branch' || isGotoBlock(b) || b.stmts.length === 0) continue;
-    for (const [sense, other] of [['jt', 'jf'], ['jf', 'jt']] as const) {
+    for (const sense of ['jt', 'jf'] as const) {
+      const other = sense === 'jt' ? 'jf' : 'jt';
       const n = t[other].term;
-      if (n.kind === 'branch' && !isGotoBlock(t[other]) && n[sense] === t[sense]) return true;
+      if (n.kind !== 'branch' || isGotoBlock(t[other]) || n[sense] !== t[sense]) continue;
+      // A chain starts here: walk it, numbering its runs; a load seen in an earlier run (not the last) is a candidate.
+      seen.clear();
+      let run = 0;
+      let last = -1;
+      for (let x: Block = b, steps = 0; steps < 64; steps++) {
+        workMeter.steps++;
+        const xt = x.term;
+        if (xt.kind !== 'branch' || isGotoBlock(x) || xt[sense] !== t[sense]) break;
+        if (x.stmts.length === 1) {
+          const s = x.stmts[0];
+          const key = s.code * 0x100000000 + s.k;
+          const at = seen.get(key);
+          if (at !== undefined && at !== last) return true;
+          if (at === undefined) seen.set(key, run);
+          last = seen.get(key) as number;
+          run++;
+        } else if (x.stmts.length > 1) break;
+        x = xt[other];
+      }
     }
   }
   return false;
@@ -50,15 +77,15 @@ function hasChain(g: Cfg): boolean {
  * valid where it is used here: every load in the chain was already in range on entry, so
  * the lengths and loads known after it do not depend on the order.
  */
-export function reorder(cfg: Cfg): Cfg {
-  return reorderInPlace(cloneCfg(cfg));
+export function reorder(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  return reorderInPlace(cloneCfg(cfg), model);
 }
 
 /** {@link reorder} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function reorderInPlace(g: Cfg): Cfg {
+export function reorderInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
   // The analysis is the costly part; most graphs have no chain at all.
   if (!hasChain(g)) return g;
-  const an = analyze(g, true, false);
+  const an = analyze(g, true, false, model);
   const preds = predecessors(an.order);
   const { liveIn } = liveness(an.order);
   const used = new Set<Block>();
@@ -100,8 +127,6 @@ export function reorderInPlace(g: Cfg): Cfg {
       // The chain ends where its last run's test fails; trim runs so the exit is right.
       const last = runs[runs.length - 1].blocks.at(-1) as Block;
       const tail = (last.term as { jt: Block; jf: Block })[other];
-      // Registers the chain writes (A) must not be read where it leaves.
-      if ((liveIn.get(tail) as number) & (1 << A_ATOM)) continue;
       const first = new Map<number, number>();
       first.set(entry.regs[A_ATOM], -1);
       runs.forEach((r, i) => {
@@ -109,6 +134,9 @@ export function reorderInPlace(g: Cfg): Cfg {
       });
       const sorted = runs.map((r, i) => ({ r, i })).sort((x, y) => (first.get(x.r.value) as number) - (first.get(y.r.value) as number) || x.i - y.i);
       if (sorted.every((x, i) => x.i === i)) continue;
+      // Where the chain leaves, A holds what its last run loaded: a block there that reads A
+      // needs the same run last after the regrouping (gencode's "port or portrange" chains).
+      if ((liveIn.get(tail) as number) & (1 << A_ATOM) && (sorted.at(-1) as { r: Run }).r.value !== runs[runs.length - 1].value) continue;
       // Relink: the head's predecessors enter the new first run; each run falls to the next.
       const newOrder = sorted.map((x) => x.r);
       const newHead = newOrder[0].blocks[0];

@@ -12,7 +12,7 @@ import type { Block, Cfg } from '../cfg.js';
 import { gotoTerm } from '../cfg-from-program.js';
 import { branchEdges, push } from './analysis.js';
 import { A_ATOM, X_ATOM, cloneCfg, isGotoBlock, liveness, termUse, topoOrder, useDef } from './graph.js';
-import { constIn, entryState, meet, step, ValueTable, type State } from './values.js';
+import { constIn, entryState, meet, step, ValueTable, type AbortModel, type State } from './values.js';
 
 const JEQ_K = BPF_JMP | BPF_JEQ | BPF_K;
 const JSET_K = BPF_JMP | BPF_JSET | BPF_K;
@@ -80,13 +80,13 @@ function peephole(b: Block, liveOut: number): void {
 }
 
 /** Runs the pass on a copy of `cfg`. */
-export function simplify(cfg: Cfg): Cfg {
-  return simplifyInPlace(cloneCfg(cfg));
+export function simplify(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  return simplifyInPlace(cloneCfg(cfg), model);
 }
 
 /** {@link simplify} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function simplifyInPlace(g: Cfg): Cfg {
-  const table = new ValueTable();
+export function simplifyInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  const table = new ValueTable(model);
   const order = topoOrder(g);
   const { liveOut } = liveness(order);
   const incoming = new Map<Block, State[]>();

@@ -9,13 +9,13 @@ import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, termUse, useDef, workMeter } from './graph.js';
-import { copyState, decide, learn, operand, step, type State, type ValueTable } from './values.js';
+import { copyState, decide, learn, operand, step, type AbortModel, type State, type ValueTable } from './values.js';
 
 /**
  * How many blocks one edge's walk may visit (over all the paths it follows). Edges below are
  * threaded first, so a walk usually ends after a few blocks; the bound keeps the pass linear.
  */
-const MAX_WALK = 6;
+const MAX_WALK = 10;
 
 /** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
 interface Below {
@@ -120,13 +120,13 @@ function summarize(b: Block, below: Below): void {
  * path, reaching the target with the same values in every atom the target reads. Liveness
  * is computed in the same sweep, from the successors as they end up.
  */
-export function thread(cfg: Cfg): Cfg {
-  return threadInPlace(cloneCfg(cfg));
+export function thread(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  return threadInPlace(cloneCfg(cfg), model);
 }
 
 /** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function threadInPlace(g: Cfg): Cfg {
-  const an = analyze(g, false, false);
+export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
+  const an = analyze(g, false, false, model);
   const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];

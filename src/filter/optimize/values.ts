@@ -8,6 +8,7 @@ import {
   BPF_LD, BPF_LDX, BPF_LEN, BPF_LSH, BPF_MEM, BPF_MISC, BPF_MISCOP, BPF_MOD, BPF_MODE, BPF_MSH, BPF_MUL, BPF_NEG, BPF_OP, BPF_OR,
   BPF_RSH, BPF_SIZE, BPF_SRC, BPF_ST, BPF_STX, BPF_SUB, BPF_TAX, BPF_W, BPF_X, BPF_XOR, BPF_K, type Insn,
 } from '../../cbpf/index.js';
+import { ParseError } from '../../util/index.js';
 import { A_ATOM, N_ATOMS, X_ATOM, workMeter } from './graph.js';
 
 /** An inclusive unsigned 32-bit range. */
@@ -36,10 +37,28 @@ const FOLD: Record<number, (a: number, b: number) => number | undefined> = {
 const IDENTITY: Record<number, number> = { [BPF_ADD]: 0, [BPF_SUB]: 0, [BPF_OR]: 0, [BPF_XOR]: 0, [BPF_LSH]: 0, [BPF_RSH]: 0, [BPF_MUL]: 1, [BPF_DIV]: 1, [BPF_AND]: 0xffffffff };
 
 /**
+ * What a load out of the captured bytes means to the optimizer (a filter that does one
+ * returns 0 at once).
+ *
+ * - `libpcap`: what libpcap's optimizer assumes, and so what tcpdump selects with: a load is
+ *   a pure value that is always there. Unused loads go, tests are reordered and decided
+ *   without regard to where a short packet would have stopped, so on a packet too short for
+ *   some load the optimized program may answer otherwise than the unoptimized one, exactly
+ *   as tcpdump's does. A load's width is not used to bound its value either (libpcap does
+ *   not): deciding a test from it would drop a load libpcap keeps, and change a short
+ *   packet's verdict where tcpdump's does not change.
+ * - `exact`: the optimized program returns what the unoptimized one returns on every packet,
+ *   truncated or not.
+ */
+export type AbortModel = 'libpcap' | 'exact';
+
+/**
  * The table of value numbers of one analysis: equal numbers mean equal values on every
  * packet. Packet loads are pure functions of the packet, so equal loads share a number.
  */
 export class ValueTable {
+  constructor(readonly model: AbortModel = 'libpcap') {}
+
   private readonly byKey = new Map<string, number>();
   /** Constants by value: they are the most common lookups, so they skip building a string key. */
   private readonly byConst = new Map<number, number>();
@@ -97,19 +116,25 @@ export class ValueTable {
 export const MAX_FACTS = 16;
 
 /**
- * Branch outcomes known on a path, as an immutable set of `key -> result`: each branch adds one
- * fact to both of its edges, so a new set shares its parent's entries and keeps only the few
- * added since in a short list, folded into a new map once that list grows.
+ * What a path knows, as an immutable map `key -> V` (branch outcomes, ranges): each branch
+ * adds an entry to both of its edges, so a new map shares its parent's entries and keeps only
+ * the few added since in a short list, folded into a new map once that list grows.
  */
-export class Facts {
-  static readonly EMPTY = new Facts(new Map(), undefined, 0);
+export class Facts<V = boolean> {
+  static readonly EMPTY = new Facts<boolean>(new Map(), undefined, 0);
+
+  /** The empty map of any value type. */
+  static empty<V>(): Facts<V> {
+    return new Facts<V>(new Map(), undefined, 0);
+  }
+
   /** How many added entries are kept in the list before they are folded into the map. */
   private static readonly FOLD_AT = 32;
 
   private constructor(
-    private readonly base: ReadonlyMap<number, boolean>,
+    private readonly base: ReadonlyMap<number, V>,
     /** Entries added since `base`, newest first; their keys are not in `base` nor repeated. */
-    private readonly added: FactNode | undefined,
+    private readonly added: FactNode<V> | undefined,
     private readonly addedCount: number,
   ) {}
 
@@ -117,7 +142,7 @@ export class Facts {
     return this.base.size + this.addedCount;
   }
 
-  get(key: number): boolean | undefined {
+  get(key: number): V | undefined {
     for (let n = this.added; n !== undefined; n = n.next) {
       workMeter.steps++;
       if (n.key === key) return n.value;
@@ -126,7 +151,7 @@ export class Facts {
   }
 
   /** The set with `key` mapped to `value`. */
-  with(key: number, value: boolean): Facts {
+  with(key: number, value: V): Facts<V> {
     const old = this.get(key);
     if (old === value) return this;
     if (old !== undefined || this.addedCount >= Facts.FOLD_AT) {
@@ -137,8 +162,16 @@ export class Facts {
     return new Facts(this.base, { key, value, next: this.added }, this.addedCount + 1);
   }
 
+  /** The map without `key`. */
+  without(key: number): Facts<V> {
+    if (this.get(key) === undefined) return this;
+    const m = new Map(this.entries());
+    m.delete(key);
+    return new Facts(m, undefined, 0);
+  }
+
   /** The entries that `other` maps to the same result; `this` when that is all of them. */
-  intersect(other: Facts): Facts {
+  intersect(other: Facts<V>): Facts<V> {
     if (other === this) return this;
     // The keys to drop, found without building the list of entries (most meets drop none).
     workMeter.steps += this.size;
@@ -151,10 +184,17 @@ export class Facts {
     return new Facts(m, undefined, 0);
   }
 
-  /** All entries, oldest first. */
-  entries(): [number, boolean][] {
+  /** Calls `f` on every entry, newest first, without building a list (the map is immutable: `f` may build another). */
+  each(f: (key: number, value: V) => void): void {
     workMeter.steps += this.size;
-    const out: [number, boolean][] = [...this.base];
+    for (let n = this.added; n !== undefined; n = n.next) f(n.key, n.value);
+    for (const [k, v] of this.base) f(k, v);
+  }
+
+  /** All entries, oldest first. */
+  entries(): [number, V][] {
+    workMeter.steps += this.size;
+    const out: [number, V][] = [...this.base];
     const at = out.length;
     for (let n = this.added; n !== undefined; n = n.next) out.push([n.key, n.value]);
     // The list holds the newest first.
@@ -164,18 +204,18 @@ export class Facts {
 }
 
 /** One entry of {@link Facts}' list of recent additions. */
-interface FactNode {
+interface FactNode<V> {
   readonly key: number;
-  readonly value: boolean;
-  readonly next: FactNode | undefined;
+  readonly value: V;
+  readonly next: FactNode<V> | undefined;
 }
 
 /** What holds on entry to a block (or along an edge) on every path that gets there. */
 export interface State {
   /** Value number held by each atom. */
   regs: number[];
-  /** Ranges that taken branches proved, by value number. */
-  ranges: Map<number, Range>;
+  /** Ranges that taken branches proved, by value number (immutable: every edge adds one, and copies share it). */
+  ranges: Facts<Range>;
   /**
    * Small sets of constants a value is known to be one of (sorted, at most {@link MAX_SET}):
    * what joining paths that each proved a different constant leaves, e.g. after
@@ -188,7 +228,7 @@ export interface State {
   minLen: number;
   /** Value numbers of loads that every path executed without aborting. */
   done: Set<number>;
-  /** Which of `ranges` and `done` this state alone holds (see {@link copyState}); others are shared and never written. */
+  /** Which of `sets` and `done` this state alone holds (see {@link copyState}); others are shared and never written. */
   owned: number;
 }
 
@@ -200,11 +240,12 @@ function uniqueAtoms(table: ValueTable): number[] {
 
 /** The state at the filter's entry: nothing known. */
 export function entryState(table: ValueTable): State {
-  return { regs: uniqueAtoms(table), ranges: new Map(), sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_RANGES | OWN_DONE | OWN_SETS };
+  return { regs: uniqueAtoms(table), ranges: NO_RANGES, sets: new Map(), facts: Facts.EMPTY, minLen: 0, done: new Set(), owned: OWN_DONE | OWN_SETS };
 }
 
+const NO_RANGES = Facts.empty<Range>();
+
 /** Bits of {@link State.owned}: the collections a state may write in place. */
-const OWN_RANGES = 1;
 const OWN_DONE = 2;
 const OWN_SETS = 4;
 
@@ -215,17 +256,8 @@ export const MAX_SET = 16;
  * Copies share their map and set until one side writes (copy on write): states are copied on
  * every edge, and most copies are only read. A state writes a collection in place only while
  * it owns it; {@link copyState} takes ownership from both sides, and a writer first takes its
- * own copy with {@link ownRanges} or {@link ownDone}. ({@link Facts} are immutable.)
+ * own copy with {@link ownSets} or {@link ownDone}. ({@link Facts}, facts and ranges, are immutable.)
  */
-function ownRanges(st: State): Map<number, Range> {
-  if ((st.owned & OWN_RANGES) === 0) {
-    workMeter.steps += st.ranges.size;
-    st.ranges = new Map(st.ranges);
-    st.owned |= OWN_RANGES;
-  }
-  return st.ranges;
-}
-
 function ownSets(st: State): Map<number, readonly number[]> {
   if ((st.owned & OWN_SETS) === 0) {
     workMeter.steps += st.sets.size;
@@ -313,22 +345,19 @@ export function meet(states: readonly State[], table: ValueTable): State {
         if (u === undefined) ownSets(out).delete(v);
         else if (u.length !== mine.length) ownSets(out).set(v, u);
       }
-      for (const [v, r] of out.ranges) {
-        workMeter.steps++;
-        if (r[0] !== r[1] || out.sets.has(v) || out.sets.size >= MAX_FACTS) continue;
+      out.ranges.each((v, r) => {
+        if (r[0] !== r[1] || out.sets.has(v) || out.sets.size >= MAX_FACTS) return;
         const theirs = valuesIn(v, s);
         const u = theirs === undefined ? undefined : union([r[0]], theirs);
         if (u !== undefined && u.length > 1) ownSets(out).set(v, u);
-      }
+      });
     }
-    // Iterating the map being replaced is safe: a write goes to the owned copy, and only keys already iterated change.
     if (out.ranges !== s.ranges) {
-      for (const [v, r] of out.ranges) {
-        workMeter.steps++;
+      out.ranges.each((v, r) => {
         const o = s.ranges.get(v);
-        if (o === undefined) ownRanges(out).delete(v);
-        else if (o[0] < r[0] || o[1] > r[1]) ownRanges(out).set(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
-      }
+        if (o === undefined) out.ranges = out.ranges.without(v);
+        else if (o[0] < r[0] || o[1] > r[1]) out.ranges = out.ranges.with(v, [Math.min(r[0], o[0]), Math.max(r[1], o[1])]);
+      });
     }
     out.facts = out.facts.intersect(s.facts);
     out.minLen = Math.min(out.minLen, s.minLen);
@@ -363,10 +392,12 @@ export interface StmtResult {
 
 /** A load's value number (`key` undefined: a value no other load equals) and whether it may abort. */
 function load(size: number, k: number, st: State, table: ValueTable, key: string | undefined, range: Range): { v: number; mayAbort: boolean } {
-  const v = key === undefined ? table.unique(range) : table.expr(key, range);
+  const exact = table.model === 'exact';
+  const r = exact ? range : FULL;
+  const v = key === undefined ? table.unique(r) : table.expr(key, r);
   // Offsets of 2^31 and up are Linux ancillary data (SKF_*); never assume they are in range.
   const inRange = k < 0x80000000 && k + size <= st.minLen;
-  const mayAbort = !inRange && !st.done.has(v);
+  const mayAbort = exact && !inRange && !st.done.has(v);
   // An absolute load is remembered by the length it proves; others by their value number.
   if (k < 0x80000000) st.minLen = Math.max(st.minLen, k + size);
   else if (st.done.size < MAX_FACTS) ownDone(st).add(v);
@@ -487,6 +518,9 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       const b = constIn(bv, st, table);
       const ac = constIn(a, st, table);
       const mayAbort = (op === BPF_DIV || op === BPF_MOD) && (b === undefined || b === 0);
+      // libpcap's optimizer refuses a division by a 0 it folds (tcpdump: "division by zero"); a
+      // value only a range proves 0 is past what it sees, so that one is left to abort.
+      if (alter && table.constant(bv) === 0 && table.model === 'libpcap' && (op === BPF_DIV || op === BPF_MOD)) throw new ParseError('E_FILTER_SEMANTIC', op === BPF_DIV ? 'division by zero' : 'modulus by zero');
       let stmt = s;
       if (alter && BPF_SRC(s.code) === BPF_X && b !== undefined && !mayAbort) stmt = { code: (s.code & ~BPF_X) | BPF_K, k: b, jt: 0, jf: 0 };
       if (b !== undefined && IDENTITY[op] === b) return setA(s, st, table, alter, a, false, stmt);
@@ -498,7 +532,7 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       // Commutative operations share a number whichever way round the operands are.
       const commutative = op === BPF_ADD || op === BPF_MUL || op === BPF_AND || op === BPF_OR || op === BPF_XOR;
       const [x, y] = commutative && bv < a ? [bv, a] : [a, bv];
-      return setA(s, st, table, alter, table.expr(`alu${op}:${x}:${y}`, aluRange(op, table.range(a), b)), mayAbort, stmt);
+      return setA(s, st, table, alter, table.expr(`alu${op}:${x}:${y}`, table.model === 'exact' ? aluRange(op, table.range(a), b) : FULL), mayAbort, stmt);
     }
     case BPF_MISC: {
       if (BPF_MISCOP(s.code) === BPF_TAX) {
@@ -613,7 +647,7 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
       const r = rangeIn(a, st, table);
       const lo = Math.max(r[0], left[0]);
       const hi = Math.min(r[1], left[left.length - 1]);
-      if (lo <= hi && (st.ranges.has(a) || st.ranges.size < MAX_FACTS)) ownRanges(st).set(a, [lo, hi]);
+      if (lo <= hi && (st.ranges.get(a) !== undefined || st.ranges.size < MAX_FACTS)) st.ranges = st.ranges.with(a, [lo, hi]);
     }
     if (op === BPF_JSET) return;
   }
@@ -633,8 +667,13 @@ export function learn(op: number, a: number, b: number, result: boolean, st: Sta
   } else return;
   if (lo > hi) return;
   const cur = st.ranges.get(a);
+  // Nothing learnt (the false side of `jeq` mostly): writing the value's own range would only copy the map.
+  if (cur === undefined) {
+    const own = table.range(a);
+    if (own[0] === lo && own[1] === hi) return;
+  }
   // Writing the same range again changes nothing (and would cost a copy of a shared map).
-  if (cur !== undefined ? cur[0] !== lo || cur[1] !== hi : st.ranges.size < MAX_FACTS) ownRanges(st).set(a, [lo, hi]);
+  if (cur !== undefined ? cur[0] !== lo || cur[1] !== hi : st.ranges.size < MAX_FACTS) st.ranges = st.ranges.with(a, [lo, hi]);
 }
 
 /** The value number a branch compares A with. */
