@@ -2,7 +2,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import type cliProgress from 'cli-progress';
-import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
+import { formatPacket, printPacket, PrintState, TextBuffer, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
 import { AtomicFileWriter, OutputClosedError, canScan, fileError, onStop, openCaptureInput, parallelScanPcap, scanPcapFile } from '../node/index.js';
@@ -168,10 +168,17 @@ async function run(argv: string[], io: Io): Promise<number> {
 
     const state = new PrintState();
     let lines = '';
+    // Printed text goes out as bytes, written from one reused buffer.
+    const text = new TextBuffer(PRINT_BUFFER + (PRINT_BUFFER >> 2));
     const flushLines = (): void => {
       if (lines) {
         io.stdout(lines);
         lines = '';
+      }
+      if (text.length > 0) {
+        if (io.stdoutBytes) io.stdoutBytes(text.bytes.subarray(0, text.length));
+        else io.stdout(text.text());
+        text.length = 0;
       }
     };
     let seen = 0;
@@ -279,8 +286,11 @@ async function run(argv: string[], io: Io): Promise<number> {
             if (encode) encode(kept);
             if (printing) {
               if (json) lines += JSON.stringify(packetJson(kept, printOpts, state)) + '\n';
-              else lines += formatPacket(kept, printOpts, state).text + '\n';
-              if (lineBuffered || lines.length > PRINT_BUFFER) {
+              else {
+                printPacket(kept, printOpts, state, text);
+                text.writeByte(10);
+              }
+              if (lineBuffered || lines.length > PRINT_BUFFER || text.length > PRINT_BUFFER) {
                 flushLines();
                 await drain();
                 if (interrupted) break outer;

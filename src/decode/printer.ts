@@ -1,5 +1,7 @@
 /** The state one packet's decode writes into: the tcpdump-style text, the JSON layers, and truncation handling. */
 
+import { TcpConversations } from './tcp-conversations.js';
+
 /** Options that change what the decoders print, named after tcpdump's flags. */
 export interface DecodeOptions {
   /** `-v` count (0..3). */
@@ -30,6 +32,85 @@ export const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => Stri
 /** Where layer fields go when no one asked for layers: written, never read. */
 const SCRATCH_LAYER: Layer = { protocol: '' };
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/**
+ * Printed text as UTF-8 bytes in one growable buffer. Decoders append pieces and the CLI
+ * writes the bytes out: no string is built per piece, per packet or per batch of lines
+ * (the joined strings, their flattening and their encoding were most of printing's cost).
+ */
+export class TextBuffer {
+  bytes: Uint8Array;
+  /** Bytes in use. */
+  length = 0;
+
+  constructor(capacity = 1 << 16) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  /** Appends `s`, UTF-8 encoded (lone surrogates as U+FFFD, as Node's Buffer.from does). */
+  write(s: string): void {
+    const n = s.length;
+    if (this.length + n > this.bytes.length) this.grow(n);
+    const b = this.bytes;
+    let at = this.length;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c >= 0x80) {
+        this.length = at;
+        this.writeEncoded(i === 0 ? s : s.slice(i));
+        return;
+      }
+      b[at++] = c;
+    }
+    this.length = at;
+  }
+
+  /** Appends one ASCII character code. */
+  writeByte(c: number): void {
+    if (this.length === this.bytes.length) this.grow(1);
+    this.bytes[this.length++] = c;
+  }
+
+  /** Appends an integer in decimal, without making its string. */
+  writeUint(n: number): void {
+    if (!(n >= 0 && n <= 0xffffffff && Number.isInteger(n))) {
+      this.write(String(n));
+      return;
+    }
+    let digits = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    if (this.length + digits > this.bytes.length) this.grow(digits);
+    const b = this.bytes;
+    let at = this.length + digits;
+    this.length = at;
+    let x = n;
+    do {
+      b[--at] = 48 + (x % 10);
+      x = Math.floor(x / 10);
+    } while (x > 0);
+  }
+
+  /** The text of bytes `from`..`to`. */
+  text(from = 0, to = this.length): string {
+    return decoder.decode(this.bytes.subarray(from, to));
+  }
+
+  private writeEncoded(s: string): void {
+    const e = encoder.encode(s);
+    if (this.length + e.length > this.bytes.length) this.grow(e.length);
+    this.bytes.set(e, this.length);
+    this.length += e.length;
+  }
+
+  private grow(n: number): void {
+    const next = new Uint8Array(Math.max(this.bytes.length * 2, this.length + n));
+    next.set(this.bytes.subarray(0, this.length));
+    this.bytes = next;
+  }
+}
+
 /** Thrown by a read past the captured bytes; the top level prints ` [|proto]`. */
 export class Truncated {
   constructor(readonly protocol: string) {}
@@ -37,7 +118,6 @@ export class Truncated {
 
 /** The per-packet decode state. `end` is the end of the captured bytes visible to the current layer. */
 export class Printer {
-  text = '';
   readonly layers: Layer[] = [];
   /** The protocol being decoded, for the truncation mark. */
   protocol = '';
@@ -48,12 +128,27 @@ export class Printer {
   /** Bounds checks made so far: the decoders' work, which tests hold to a linear function of the packet size. */
   steps = 0;
 
+  /** Where this packet's text starts in {@link out}. */
+  private readonly start: number;
+
   constructor(
     readonly data: Uint8Array,
     public end: number,
     readonly options: Required<DecodeOptions>,
     readonly state: DecodeState,
-  ) {}
+    /** Where the text goes. */
+    readonly out: TextBuffer = new TextBuffer(256),
+  ) {
+    this.start = out.length;
+  }
+
+  /** Where this packet's decoded text ends in {@link out}, once the decode is over (-1 before). */
+  textEnd = -1;
+
+  /** The text printed (by the decoders, not the hex dump after them). */
+  get text(): string {
+    return this.out.text(this.start, this.textEnd < 0 ? this.out.length : this.textEnd);
+  }
 
   /** True when the JSON layers are wanted; hot decoders test it before building a layer's fields. */
   get json(): boolean {
@@ -61,7 +156,12 @@ export class Printer {
   }
 
   print(s: string): void {
-    this.text += s;
+    this.out.write(s);
+  }
+
+  /** Prints a non-negative integer in decimal. */
+  printUint(n: number): void {
+    this.out.writeUint(n);
   }
 
   layer(protocol: string, fields: Record<string, unknown>): Layer {
@@ -109,13 +209,12 @@ export class Printer {
 
   ipaddr(off: number): string {
     this.need(off, 4);
-    const d = this.data;
-    return `${DEC[d[off]]}.${DEC[d[off + 1]]}.${DEC[d[off + 2]]}.${DEC[d[off + 3]]}`;
+    return ip4Text(this.data, off);
   }
 
   ip6addr(off: number): string {
     this.need(off, 16);
-    return formatIp6At(this.data, off);
+    return ip6Text(this.data, off);
   }
 
   mac(off: number, n = 6): string {
@@ -132,8 +231,59 @@ export class Printer {
 
 /** State kept across packets: tcpdump's relative TCP sequence numbers. */
 export class DecodeState {
-  /** Keyed by the canonical (address, port) pair; values are [seq base, ack base]. */
-  readonly tcpSeq = new Map<string, [number, number]>();
+  /** Sequence bases by conversation. */
+  readonly tcpSeq = new TcpConversations();
+}
+
+/** Slots of the address caches (a power of two). */
+const ADDR_CACHE = 1024;
+const ip4Keys = new Int32Array(ADDR_CACHE);
+const ip4Texts: string[] = new Array<string>(ADDR_CACHE).fill('');
+const ip6Keys = new Uint8Array(ADDR_CACHE * 16);
+const ip6Texts: string[] = new Array<string>(ADDR_CACHE).fill('');
+
+/**
+ * The dotted quad at `off`, from a direct-mapped cache of recent addresses: traffic repeats its
+ * addresses, and a cached text is one flat string, formatted and flattened once.
+ */
+function ip4Text(d: Uint8Array, off: number): string {
+  const v = (d[off] << 24) | (d[off + 1] << 16) | (d[off + 2] << 8) | d[off + 3];
+  const slot = Math.imul(v, 0x9e3779b1) >>> 22;
+  const cached = ip4Texts[slot];
+  if (cached !== '' && ip4Keys[slot] === v) return cached;
+  const text = flat(`${DEC[d[off]]}.${DEC[d[off + 1]]}.${DEC[d[off + 2]]}.${DEC[d[off + 3]]}`);
+  ip4Keys[slot] = v;
+  ip4Texts[slot] = text;
+  return text;
+}
+
+/** {@link formatIp6At} through a direct-mapped cache like {@link ip4Text}'s. */
+function ip6Text(d: Uint8Array, off: number): string {
+  let h = 0;
+  for (let i = 0; i < 16; i += 4) h = Math.imul(h ^ ((d[off + i] << 24) | (d[off + i + 1] << 16) | (d[off + i + 2] << 8) | d[off + i + 3]), 0x9e3779b1);
+  const slot = h >>> 22;
+  const cached = ip6Texts[slot];
+  if (cached !== '') {
+    let same = true;
+    for (let i = 0; i < 16; i++) {
+      if (ip6Keys[slot * 16 + i] !== d[off + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cached;
+  }
+  const text = flat(formatIp6At(d, off));
+  ip6Keys.set(d.subarray(off, off + 16), slot * 16);
+  ip6Texts[slot] = text;
+  return text;
+}
+
+/** `s` as one flat string (a joined string is a tree until something reads it whole). */
+function flat(s: string): string {
+  // Reading a character flattens it in place; a cached text is then read without walking pieces.
+  s.charCodeAt(0);
+  return s;
 }
 
 /** An IPv6 address as inet_ntop prints it (RFC 5952: longest zero run compressed, IPv4-mapped tails). */
