@@ -67,8 +67,14 @@ function runDecoder(
   state: DecodeState,
   ifName: IfNameResolver | undefined,
   out: TextBuffer,
+  reuse?: Printer,
 ): Printer {
-  const p = new Printer(data, data.length, resolvedOptions(options), state, out);
+  let p: Printer;
+  if (reuse === undefined) p = new Printer(data, data.length, resolvedOptions(options), state, out);
+  else {
+    p = reuse;
+    p.reset(data, data.length, resolvedOptions(options), state, out);
+  }
   try {
     if (!printLink(p, linkType, origLen, ifName)) {
       p.complete = false;
@@ -107,6 +113,8 @@ export class PrintState {
   first: { sec: number; nsec: number } | undefined;
   /** The last second's wall-clock text, reused while packets stay within it. */
   readonly clock = new ClockCache();
+  /** The printer {@link printPacket} reuses from packet to packet. */
+  printer: Printer | undefined;
 }
 
 /** The text buffer {@link formatPacket} prints into: formatting is synchronous, so one serves every call. */
@@ -138,7 +146,7 @@ export function printPacket(
   state: PrintState,
   out: TextBuffer,
 ): void {
-  printInto(pkt, options, state, out);
+  printInto(pkt, options, state, out, true);
 }
 
 /** Prints one packet into `out`; the decoder's printer, or undefined for an invalid record header. */
@@ -147,6 +155,7 @@ function printInto(
   options: PrintOptions,
   state: PrintState,
   out: TextBuffer,
+  reuse = false,
 ): Printer | undefined {
   const caplen = pkt.data.length;
   if (caplen === 0 || pkt.origLen === 0 || pkt.origLen < caplen || caplen > MAXIMUM_SNAPLEN || pkt.origLen > MAXIMUM_SNAPLEN) {
@@ -169,7 +178,8 @@ function printInto(
     printTimestamp(out, format, pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano, state.clock);
     state.prev = ts;
   }
-  const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName, out);
+  const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName, out, reuse ? state.printer : undefined);
+  if (reuse) state.printer = p;
   if (options.hex) {
     const from = options.hex > 1 ? 0 : p.linkHeaderLength;
     if (caplen > from) out.write(hexDump(pkt.data.subarray(from), options.ascii ?? false));

@@ -32,6 +32,8 @@ export const DEC: readonly string[] = Array.from({ length: 256 }, (_, i) => Stri
 /** Where layer fields go when no one asked for layers: written, never read. */
 const SCRATCH_LAYER: Layer = { protocol: '' };
 
+/** Character codes of the lowercase hex digits. */
+const HEX_DIGIT = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
@@ -67,6 +69,20 @@ export class TextBuffer {
     this.length = at;
   }
 
+  /** Appends `n` bytes at `off` of `data` as colon-separated hex pairs (a MAC address). */
+  writeHexBytes(data: Uint8Array, off: number, n: number): void {
+    if (this.length + 3 * n > this.bytes.length) this.grow(3 * n);
+    const b = this.bytes;
+    let at = this.length;
+    for (let i = 0; i < n; i++) {
+      if (i) b[at++] = 0x3a;
+      const v = data[off + i];
+      b[at++] = HEX_DIGIT[v >> 4];
+      b[at++] = HEX_DIGIT[v & 15];
+    }
+    this.length = at;
+  }
+
   /** Appends one ASCII character code. */
   writeByte(c: number): void {
     if (this.length === this.bytes.length) this.grow(1);
@@ -79,17 +95,28 @@ export class TextBuffer {
       this.write(String(n));
       return;
     }
-    let digits = 1;
-    for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+    if (n < 10) {
+      this.writeByte(48 + n);
+      return;
+    }
+    const digits = n < 100 ? 2 : n < 1000 ? 3 : n < 10000 ? 4 : n < 100000 ? 5 : n < 1000000 ? 6 : n < 10000000 ? 7 : n < 100000000 ? 8 : n < 1000000000 ? 9 : 10;
     if (this.length + digits > this.bytes.length) this.grow(digits);
     const b = this.bytes;
     let at = this.length + digits;
     this.length = at;
     let x = n;
-    do {
-      b[--at] = 48 + (x % 10);
-      x = Math.floor(x / 10);
-    } while (x > 0);
+    if (x > 0x7fffffff) {
+      // Above int32: one division in doubles brings it into integer range.
+      const q = Math.floor(x / 10);
+      b[--at] = 48 + (x - q * 10);
+      x = q;
+    }
+    while (x >= 10) {
+      const q = (x / 10) | 0;
+      b[--at] = 48 + (x - q * 10);
+      x = q;
+    }
+    b[at - 1] = 48 + x;
   }
 
   /** The text of bytes `from`..`to`. */
@@ -116,9 +143,15 @@ export class Truncated {
   constructor(readonly protocol: string) {}
 }
 
-/** The per-packet decode state. `end` is the end of the captured bytes visible to the current layer. */
+/** Layers of a decode that builds none (never written: decoders test {@link Printer.json}). */
+const NO_LAYERS: Layer[] = [];
+
+/**
+ * The per-packet decode state. `end` is the end of the captured bytes visible to the current layer.
+ * One printer can serve packet after packet ({@link reset}): printing allocates nothing per packet for it.
+ */
 export class Printer {
-  readonly layers: Layer[] = [];
+  layers: Layer[] = NO_LAYERS;
   /** The protocol being decoded, for the truncation mark. */
   protocol = '';
   /** False once a layer was met that tcpdump decodes further than we do. */
@@ -127,23 +160,37 @@ export class Printer {
   linkHeaderLength = 0;
   /** Bounds checks made so far: the decoders' work, which tests hold to a linear function of the packet size. */
   steps = 0;
-
   /** Where this packet's text starts in {@link out}. */
-  private readonly start: number;
-
-  constructor(
-    readonly data: Uint8Array,
-    public end: number,
-    readonly options: Required<DecodeOptions>,
-    readonly state: DecodeState,
-    /** Where the text goes. */
-    readonly out: TextBuffer = new TextBuffer(256),
-  ) {
-    this.start = out.length;
-  }
-
+  private start = 0;
   /** Where this packet's decoded text ends in {@link out}, once the decode is over (-1 before). */
   textEnd = -1;
+
+  constructor(
+    public data: Uint8Array,
+    public end: number,
+    public options: Required<DecodeOptions>,
+    public state: DecodeState,
+    /** Where the text goes. */
+    public out: TextBuffer = new TextBuffer(256),
+  ) {
+    this.reset(data, end, options, state, out);
+  }
+
+  /** Makes this printer a fresh one for another packet. */
+  reset(data: Uint8Array, end: number, options: Required<DecodeOptions>, state: DecodeState, out: TextBuffer): void {
+    this.data = data;
+    this.end = end;
+    this.options = options;
+    this.state = state;
+    this.out = out;
+    this.layers = options.layers ? [] : NO_LAYERS;
+    this.protocol = '';
+    this.complete = true;
+    this.linkHeaderLength = 0;
+    this.steps = 0;
+    this.start = out.length;
+    this.textEnd = -1;
+  }
 
   /** The text printed (by the decoders, not the hex dump after them). */
   get text(): string {
@@ -215,6 +262,12 @@ export class Printer {
   ip6addr(off: number): string {
     this.need(off, 16);
     return ip6Text(this.data, off);
+  }
+
+  /** Prints the MAC address (`n` bytes) at `off`, as {@link mac} formats it. */
+  printMac(off: number, n = 6): void {
+    this.need(off, n);
+    this.out.writeHexBytes(this.data, off, n);
   }
 
   mac(off: number, n = 6): string {
