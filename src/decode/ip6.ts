@@ -10,6 +10,9 @@ import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
 import { printVrrp } from './vrrp.js';
 
+/** `, next-header NAME (N) payload length: ` by next-header value. */
+const NEXT_HEADER_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => `, next-header ${ipprotoName(i) ?? 'unknown'} (${i}) payload length: `);
+
 export function printIp6(p: Printer, off: number, length: number): void {
   p.protocol = 'ip6';
   p.need(off, 40);
@@ -45,7 +48,11 @@ export function printIp6(p: Printer, off: number, length: number): void {
     p.print('(');
     if (tc) p.print(`class 0x${tc.toString(16).padStart(2, '0')}, `);
     if (flow & 0xfffff) p.print(`flowlabel 0x${(flow & 0xfffff).toString(16).padStart(5, '0')}, `);
-    p.print(`hlim ${hlim}, next-header ${ipprotoName(nh) ?? 'unknown'} (${nh}) payload length: ${plen}) `);
+    p.print('hlim ');
+    p.printUint(hlim);
+    p.print(NEXT_HEADER_TEXT[nh]);
+    p.printUint(plen);
+    p.print(') ');
   }
   let cp = off + 40;
   let remaining = len - 40;

@@ -83,6 +83,18 @@ export class TextBuffer {
     this.length = at;
   }
 
+  /** Appends `n` (an unsigned 32-bit value) in lowercase hex, zero-padded to `width` digits. */
+  writeHex(n: number, width = 1): void {
+    let digits = 1;
+    while (digits < 8 && n >>> (4 * digits) !== 0) digits++;
+    if (digits < width) digits = width;
+    if (this.length + digits > this.bytes.length) this.grow(digits);
+    const b = this.bytes;
+    let at = this.length + digits;
+    this.length = at;
+    for (let x = n >>> 0; at > this.length - digits; x >>>= 4) b[--at] = HEX_DIGIT[x & 15];
+  }
+
   /** Appends one ASCII character code. */
   writeByte(c: number): void {
     if (this.length === this.bytes.length) this.grow(1);

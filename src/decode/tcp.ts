@@ -102,7 +102,8 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   if (p.options.verbose && !ip.fragmented && p.has(off, length)) {
     const sum = transportChecksum(p, off, length, ip, 6);
     const stored = p.u16(off + 16);
-    p.print(`, cksum 0x${stored.toString(16).padStart(4, '0')}`);
+    p.print(', cksum 0x');
+    p.out.writeHex(stored, 4);
     p.print(sum !== 0 ? ` (incorrect -> 0x${shouldBe(stored, sum).toString(16).padStart(4, '0')})` : ' (correct)');
   }
   length -= hlen;
@@ -299,11 +300,10 @@ function compareAddr(p: Printer, ip: IpContext): number {
 /** The TCP/UDP checksum over the pseudo-header and `length` bytes at `off` (0 when right). */
 export function transportChecksum(p: Printer, off: number, length: number, ip: IpContext, proto: number): number {
   let sum = 0;
-  const addWords = (o: number, n: number): void => {
-    for (let i = 0; i < n; i += 2) sum += (p.data[o + i] << 8) | p.data[o + i + 1];
-  };
-  if (ip.v6) addWords(ip.ipStart + 8, 32);
-  else addWords(ip.ipStart + 12, 8);
+  const d = p.data;
+  const from = ip.ipStart + (ip.v6 ? 8 : 12);
+  const to = from + (ip.v6 ? 32 : 8);
+  for (let o = from; o < to; o += 2) sum += (d[o] << 8) | d[o + 1];
   sum += proto + length;
   return inCksum(p.data, off, length, sum);
 }
