@@ -92,7 +92,8 @@ async function run(argv: string[], io: Io): Promise<number> {
 
   // SIGINT, SIGTERM, SIGHUP: stop reading (even mid-wait on a stalled pipe), complete the output, print the counts.
   const stop = new AbortController();
-  const cap = await openCaptureInput(file, { signal: stop.signal });
+  // Printing is done with each batch before it asks for the next: the reader may reuse its buffers.
+  const cap = await openCaptureInput(file, { signal: stop.signal, reuseChunks: printing });
   let interrupted = false;
   const offStop = onStop(() => {
     interrupted = true;
