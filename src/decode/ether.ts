@@ -32,9 +32,9 @@ export function printEther(p: Printer, off: number, length: number): void {
   let lt = p.u16(off + 12);
   off += 14;
   length -= 14;
-  const eth = p.layer('ether', { src, dst, type: lt });
+  const eth = p.json ? p.layer('ether', { src, dst, type: lt }) : undefined;
   let printedLength = false;
-  const vlans: { tpid: number; id: number; pcp: number }[] = [];
+  const vlans: { tpid: number; id: number; pcp: number }[] | undefined = p.json ? [] : undefined;
   while (VLAN_TYPES.has(lt)) {
     if (p.end - off < 4 || length < 4) {
       p.protocol = 'vlan';
@@ -48,12 +48,12 @@ export function printEther(p: Printer, off: number, length: number): void {
       printedLength = true;
       p.print(`${tciString(tag)}, `);
     }
-    vlans.push({ tpid: lt, id: tag & 0xfff, pcp: tag >> 13 });
+    vlans?.push({ tpid: lt, id: tag & 0xfff, pcp: tag >> 13 });
     lt = p.u16(off + 2);
     off += 4;
     length -= 4;
   }
-  if (vlans.length) {
+  if (eth && vlans?.length) {
     eth.vlans = vlans;
     eth.type = lt;
   }

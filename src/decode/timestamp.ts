@@ -86,8 +86,9 @@ export function formatTimestamp(
 
 /** Appends the digits of `value` (below 10^width) zero-padded to `width`. */
 function writePadded(out: TextBuffer, value: number, width: number): void {
-  for (let div = 10 ** (width - 1); div >= 1; div /= 10) out.writeByte(48 + (Math.floor(value / div) % 10));
+  for (let div = POW10[width - 1]; div >= 1; div = (div / 10) | 0) out.writeByte(48 + (((value / div) | 0) % 10));
 }
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000];
 
 /**
  * {@link formatTimestamp} appended to `out`; the per-packet forms (`default`, `date`) write
