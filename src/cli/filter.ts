@@ -177,8 +177,7 @@ async function run(argv: string[], io: Io): Promise<number> {
         lines = '';
       }
       if (text.length > 0) {
-        if (io.stdoutBytes) io.stdoutBytes(text.bytes.subarray(0, text.length));
-        else io.stdout(text.text());
+        io.stdout(text.text());
         text.length = 0;
       }
     };
