@@ -69,6 +69,13 @@ export class TextBuffer {
     this.length = at;
   }
 
+  /** Appends `n` bytes at `off` of `data` as they are: for ASCII text the caller has checked. */
+  writeAscii(data: Uint8Array, off: number, n: number): void {
+    if (this.length + n > this.bytes.length) this.grow(n);
+    this.bytes.set(data.subarray(off, off + n), this.length);
+    this.length += n;
+  }
+
   /** Appends `n` bytes at `off` of `data` as colon-separated hex pairs (a MAC address). */
   writeHexBytes(data: Uint8Array, off: number, n: number): void {
     if (this.length + 3 * n > this.bytes.length) this.grow(3 * n);
