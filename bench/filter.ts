@@ -1,5 +1,5 @@
 // Benchmark (not a test): `bpfkit filter` against `tcpdump -r` on a realistic capture (packets sampled from the corpus), in one run.
-// Usage: npx tsx bench/filter.ts [--packets N] [--reps R] [--file F]
+// Usage: npx tsx bench/filter.ts [--packets N] [--reps R] [--file F] [--only TEXT]
 //   default: 5,000,000 packets ≈ 1 GB made by ../shared/tools/make-big-pcap.py, median of 5 runs
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -85,6 +85,10 @@ for (const flags of [['-n'], ['-n', '-e'], ['-n', '-v']]) {
   const c = ['-c', String(PRINT)];
   rows.push({ name: `print ${flags.join(' ')}, first ${PRINT}`, bpfkit: ['filter', ...flags, ...c, '-r', file], tcpdump: [...flags, ...c, '-r', file], packets: PRINT, check: 'lines' });
 }
+
+// --only TEXT: just the rows whose name contains TEXT (e.g. `--only print`).
+const onlyArg = args.indexOf('--only');
+if (onlyArg >= 0) rows.splice(0, rows.length, ...rows.filter((r) => r.name.includes(args[onlyArg + 1])));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -34,8 +34,6 @@ const SCRATCH_LAYER: Layer = { protocol: '' };
 
 /** Character codes of the lowercase hex digits. */
 const HEX_DIGIT = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /**
  * Printed text as UTF-8 bytes in one growable buffer. Decoders append pieces and the CLI
@@ -61,7 +59,7 @@ export class TextBuffer {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
         this.length = at;
-        this.writeEncoded(i === 0 ? s : s.slice(i));
+        this.writeEncoded(s, i);
         return;
       }
       b[at++] = c;
@@ -138,16 +136,74 @@ export class TextBuffer {
     b[at - 1] = 48 + x;
   }
 
-  /** The text of bytes `from`..`to`. */
+  /** The text of bytes `from`..`to` (UTF-8 that {@link write} made). */
   text(from = 0, to = this.length): string {
-    return decoder.decode(this.bytes.subarray(from, to));
+    const b = this.bytes;
+    let s = '';
+    // ASCII (nearly all printed text) goes a piece at a time, the bytes being the characters.
+    while (to - from > 0) {
+      const end = Math.min(to, from + 1024);
+      let i = from;
+      while (i < end && b[i] < 0x80) i++;
+      if (i > from) s += String.fromCharCode.apply(null, b.subarray(from, i) as unknown as number[]);
+      from = i;
+      if (i < end) break;
+    }
+    const units: number[] = [];
+    for (let i = from; i < to; ) {
+      const c = b[i];
+      let cp: number;
+      if (c < 0x80) {
+        cp = c;
+        i++;
+      } else if (c < 0xe0) {
+        cp = ((c & 0x1f) << 6) | (b[i + 1] & 0x3f);
+        i += 2;
+      } else if (c < 0xf0) {
+        cp = ((c & 0x0f) << 12) | ((b[i + 1] & 0x3f) << 6) | (b[i + 2] & 0x3f);
+        i += 3;
+      } else {
+        cp = ((c & 0x07) << 18) | ((b[i + 1] & 0x3f) << 12) | ((b[i + 2] & 0x3f) << 6) | (b[i + 3] & 0x3f);
+        i += 4;
+      }
+      if (cp >= 0x10000) units.push(0xd800 + ((cp - 0x10000) >> 10), 0xdc00 + ((cp - 0x10000) & 0x3ff));
+      else units.push(cp);
+      if (units.length >= 4096) {
+        s += String.fromCharCode(...units);
+        units.length = 0;
+      }
+    }
+    return units.length ? s + String.fromCharCode(...units) : s;
   }
 
-  private writeEncoded(s: string): void {
-    const e = encoder.encode(s);
-    if (this.length + e.length > this.bytes.length) this.grow(e.length);
-    this.bytes.set(e, this.length);
-    this.length += e.length;
+  /** Appends `s` from index `i` on as UTF-8 (the core has no TextEncoder). */
+  private writeEncoded(s: string, i: number): void {
+    for (; i < s.length; i++) {
+      let cp = s.charCodeAt(i);
+      if (cp >= 0xd800 && cp <= 0xdfff) {
+        const lo = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
+        if (cp <= 0xdbff && lo >= 0xdc00 && lo <= 0xdfff) {
+          cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+          i++;
+        } else cp = 0xfffd;
+      }
+      if (this.length + 4 > this.bytes.length) this.grow(4);
+      const b = this.bytes;
+      if (cp < 0x80) b[this.length++] = cp;
+      else if (cp < 0x800) {
+        b[this.length++] = 0xc0 | (cp >> 6);
+        b[this.length++] = 0x80 | (cp & 0x3f);
+      } else if (cp < 0x10000) {
+        b[this.length++] = 0xe0 | (cp >> 12);
+        b[this.length++] = 0x80 | ((cp >> 6) & 0x3f);
+        b[this.length++] = 0x80 | (cp & 0x3f);
+      } else {
+        b[this.length++] = 0xf0 | (cp >> 18);
+        b[this.length++] = 0x80 | ((cp >> 12) & 0x3f);
+        b[this.length++] = 0x80 | ((cp >> 6) & 0x3f);
+        b[this.length++] = 0x80 | (cp & 0x3f);
+      }
+    }
   }
 
   private grow(n: number): void {
