@@ -76,8 +76,10 @@ export function printIp6(p: Printer, off: number, length: number): void {
         // Authentication header: its fields, then the header it protects.
         p.protocol = 'ah';
         const sumlen = p.u8(cp + 1) << 2;
-        p.print(`AH(spi=0x${p.u32(cp + 4).toString(16).padStart(8, '0')}`);
-        if (p.options.verbose) p.print(`,sumlen=${sumlen}`);
+        p.print('AH(');
+        // -v: the length field and the header's size in bytes, as tcpdump's ah_print.
+        if (p.options.verbose) p.print(`length=${p.u8(cp + 1)}(${(p.u8(cp + 1) + 2) * 4}-bytes),`);
+        p.print(`spi=0x${p.u32(cp + 4).toString(16).padStart(8, '0')}`);
         p.print(`,seq=0x${p.u32(cp + 8).toString(16)},icv=0x`);
         p.need(cp + 12, sumlen - 4);
         let icv = '';
