@@ -1,5 +1,5 @@
 // Benchmark (not a test): `bpfkit filter` against `tcpdump -r` on a realistic capture (packets sampled from the corpus), in one run.
-// Usage: npx tsx bench/filter.ts [--packets N] [--reps R] [--file F] [--big10] [--more]
+// Usage: npx tsx bench/filter.ts [--packets N] [--reps R] [--file F] [--big10] [--more] [--only TEXT]
 //   default: the table of issue 13 on 5,000,000 packets ≈ 1 GB made by ../shared/tools/make-big-pcap.py, median of 5 runs
 //   --big10: the same table on 50,000,000 packets ≈ 10 GB (median of 3), to see memory stay flat while streaming
 //   --more:  also the other filters, -w variants and print flags
@@ -101,6 +101,10 @@ if (has('--more')) {
   rows.push(countRow('16 clauses', sixteen), countRow('no expression', ''), writeRow("'tcp port 80'", 'tcp port 80'), writeRow('no expression', ''));
   rows.push(printRow(['-n', '-e']), printRow(['-n', '-v']));
 }
+
+// --only TEXT: just the rows whose name contains TEXT (e.g. `--only print`).
+const onlyArg = args.indexOf('--only');
+if (onlyArg >= 0) rows.splice(0, rows.length, ...rows.filter((r) => r.name.includes(args[onlyArg + 1])));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);

@@ -2,7 +2,7 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import type cliProgress from 'cli-progress';
-import { formatPacket, PrintState, type PrintOptions, type Layer } from '../decode/index.js';
+import { formatPacket, printPacket, PrintState, TextBuffer, type PrintOptions, type Layer } from '../decode/index.js';
 import { compileJitRange, type CbpfRangeFunction } from '../cbpf/index.js';
 import { compileFilter, type FilterProgram } from '../filter/index.js';
 import { AtomicFileWriter, OutputClosedError, canScan, fileError, onStop, openCaptureInput, parallelScanPcap, pipelinedCopyPcap, prestartScanWorker, releaseScanWorker, scanPcapFile } from '../node/index.js';
@@ -92,7 +92,8 @@ async function run(argv: string[], io: Io): Promise<number> {
 
   // SIGINT, SIGTERM, SIGHUP: stop reading (even mid-wait on a stalled pipe), complete the output, print the counts.
   const stop = new AbortController();
-  const cap = await openCaptureInput(file, { signal: stop.signal });
+  // Printing is done with each batch before it asks for the next: the reader may reuse its buffers.
+  const cap = await openCaptureInput(file, { signal: stop.signal, reuseChunks: printing });
   let interrupted = false;
   const offStop = onStop(() => {
     interrupted = true;
@@ -171,10 +172,17 @@ async function run(argv: string[], io: Io): Promise<number> {
 
     const state = new PrintState();
     let lines = '';
+    // Printed text goes out as bytes, written from one reused buffer.
+    const text = new TextBuffer(PRINT_BUFFER + (PRINT_BUFFER >> 2));
     const flushLines = (): void => {
       if (lines) {
         io.stdout(lines);
         lines = '';
+      }
+      if (text.length > 0) {
+        // Node's UTF-8 decoder (the core has none of its own that fast): the sink encodes it back at memcpy speed.
+        io.stdout(Buffer.from(text.bytes.buffer, text.bytes.byteOffset, text.length).toString('utf8'));
+        text.length = 0;
       }
     };
     let seen = 0;
@@ -304,8 +312,11 @@ async function run(argv: string[], io: Io): Promise<number> {
             if (encode) encode(kept);
             if (printing) {
               if (json) lines += JSON.stringify(packetJson(kept, printOpts, state)) + '\n';
-              else lines += formatPacket(kept, printOpts, state).text + '\n';
-              if (lineBuffered || lines.length > PRINT_BUFFER) {
+              else {
+                printPacket(kept, printOpts, state, text);
+                text.writeByte(10);
+              }
+              if (lineBuffered || lines.length > PRINT_BUFFER || text.length > PRINT_BUFFER) {
                 flushLines();
                 await drain();
                 if (interrupted) break outer;

@@ -20,16 +20,21 @@ export function printEther(p: Printer, off: number, length: number): void {
   const eflag = p.options.linkHeader;
   // The addresses are formatted only when something prints or records them.
   const base = off;
-  const src = eflag || p.json ? p.mac(off + 6) : '';
-  const dst = src ? p.mac(off) : '';
-  if (eflag) p.print(`${src} > ${dst}, `);
+  const src = p.json ? p.mac(off + 6) : '';
+  const dst = p.json ? p.mac(off) : '';
+  if (eflag) {
+    p.printMac(off + 6);
+    p.print(' > ');
+    p.printMac(off);
+    p.print(', ');
+  }
   const origLength = length;
   let lt = p.u16(off + 12);
   off += 14;
   length -= 14;
-  const eth = p.layer('ether', { src, dst, type: lt });
+  const eth = p.json ? p.layer('ether', { src, dst, type: lt }) : undefined;
   let printedLength = false;
-  const vlans: { tpid: number; id: number; pcp: number }[] = [];
+  const vlans: { tpid: number; id: number; pcp: number }[] | undefined = p.json ? [] : undefined;
   while (VLAN_TYPES.has(lt)) {
     if (p.end - off < 4 || length < 4) {
       p.protocol = 'vlan';
@@ -38,17 +43,17 @@ export function printEther(p: Printer, off: number, length: number): void {
     }
     const tag = p.u16(off);
     if (eflag) {
-      p.print(`ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')})`);
+      p.print(ethertypeText(lt));
       p.print(printedLength ? ', ' : `, length ${origLength}: `);
       printedLength = true;
       p.print(`${tciString(tag)}, `);
     }
-    vlans.push({ tpid: lt, id: tag & 0xfff, pcp: tag >> 13 });
+    vlans?.push({ tpid: lt, id: tag & 0xfff, pcp: tag >> 13 });
     lt = p.u16(off + 2);
     off += 4;
     length -= 4;
   }
-  if (vlans.length) {
+  if (eth && vlans?.length) {
     eth.vlans = vlans;
     eth.type = lt;
   }
@@ -67,8 +72,13 @@ export function printEther(p: Printer, off: number, length: number): void {
     return;
   }
   if (eflag) {
-    p.print(`ethertype ${ethertypeName(lt)} (0x${lt.toString(16).padStart(4, '0')})`);
-    p.print(printedLength ? ', ' : `, length ${origLength}: `);
+    p.print(ethertypeText(lt));
+    if (printedLength) p.print(', ');
+    else {
+      p.print(', length ');
+      p.printUint(origLength);
+      p.print(': ');
+    }
   }
   if (!printEthertype(p, lt, off, length)) {
     if (!eflag) {
@@ -76,6 +86,17 @@ export function printEther(p: Printer, off: number, length: number): void {
     }
     p.complete = false;
   }
+}
+
+/** `ethertype NAME (0xXXXX)` by type, made once per type seen. */
+const ethertypeTexts = new Map<number, string>();
+function ethertypeText(t: number): string {
+  let text = ethertypeTexts.get(t);
+  if (text === undefined) {
+    text = `ethertype ${ethertypeName(t)} (0x${t.toString(16).padStart(4, '0')})`;
+    ethertypeTexts.set(t, text);
+  }
+  return text;
 }
 
 /** `vlan 100, p 0` plus `, DEI` when set, as ieee8021q_tci_string. */

@@ -20,7 +20,7 @@ export const ethertypeNames: ReadonlyMap<number, string> = new Map([
   [0x8892, 'PROFINET'], [0x22f0, 'AVTP'], [0x8874, 'Broadcom'], [0x6558, 'TEB'], [0x8870, 'Jumbo'],
   [0x880b, 'PPP'], [0x8880, 'CFM_OLD'], [0x6002, 'MOP RC'], [0x6001, 'MOP DL'], [0x6004, 'LAT'],
   [0x9001, '3Com XNS Sys Mgmt'], [0x0600, 'XNS'], [0x0200, 'PUP'], [0x8038, 'DEC LANBridge'],
-  [0x8137, 'IPX'], [0x88bb, 'LWAPP'], [0x8819, 'CobraNet'], [0x0bad, 'Vines'],
+  [0x8137, 'IPX'], [0x88bb, 'LWAPP'], [0x8819, 'CobraNet'], [0x0bad, 'Vines'], [0xfefe, 'OSI'],
 ]);
 
 /** `IPv4`, or `Unknown` as tcpdump's tok2str default. */

@@ -1,11 +1,11 @@
 /** Protocol decoders: one packet to a tcpdump-style line and to JSON layers. */
 
 import { printLink, type IfNameResolver } from './link.js';
-import { DecodeState, Printer, Truncated, type DecodeOptions, type Layer } from './printer.js';
-import { ClockCache, formatTimestamp, type TimestampFormat } from './timestamp.js';
+import { DecodeState, Printer, TextBuffer, Truncated, type DecodeOptions, type Layer } from './printer.js';
+import { ClockCache, printTimestamp, type TimestampFormat } from './timestamp.js';
 import { asciiText, hexDump } from './hexdump.js';
 
-export { DecodeState, formatIp6 } from './printer.js';
+export { DecodeState, TextBuffer, formatIp6 } from './printer.js';
 export type { DecodeOptions, Layer } from './printer.js';
 export { hasLinkPrinter, type IfNameResolver } from './link.js';
 export { ClockCache, formatTimestamp, type TimestampFormat } from './timestamp.js';
@@ -34,7 +34,11 @@ export function decodePacket(
   state: DecodeState = new DecodeState(),
   ifName?: IfNameResolver,
 ): Decoded {
-  return runDecoder(data, origLen, linkType, options, state, ifName).decoded;
+  return decodedOf(runDecoder(data, origLen, linkType, options, state, ifName, new TextBuffer(256)));
+}
+
+function decodedOf(p: Printer): Decoded {
+  return { text: p.text, layers: p.layers, complete: p.complete, steps: p.steps };
 }
 
 /** The options with their defaults, made once per options object rather than once per packet. */
@@ -54,6 +58,7 @@ function resolvedOptions(options: DecodeOptions): Required<DecodeOptions> {
   return r;
 }
 
+/** Decodes one packet, its text appended to `out`. */
 function runDecoder(
   data: Uint8Array,
   origLen: number,
@@ -61,8 +66,15 @@ function runDecoder(
   options: DecodeOptions,
   state: DecodeState,
   ifName: IfNameResolver | undefined,
-): { decoded: Decoded; linkHeaderLength: number } {
-  const p = new Printer(data, data.length, resolvedOptions(options), state);
+  out: TextBuffer,
+  reuse?: Printer,
+): Printer {
+  let p: Printer;
+  if (reuse === undefined) p = new Printer(data, data.length, resolvedOptions(options), state, out);
+  else {
+    p = reuse;
+    p.reset(data, data.length, resolvedOptions(options), state, out);
+  }
   try {
     if (!printLink(p, linkType, origLen, ifName)) {
       p.complete = false;
@@ -73,7 +85,8 @@ function runDecoder(
     p.print(` [|${e.protocol}]`);
     p.linkHeaderLength = 0;
   }
-  return { decoded: { text: p.text, layers: p.layers, complete: p.complete, steps: p.steps }, linkHeaderLength: p.linkHeaderLength };
+  p.textEnd = out.length;
+  return p;
 }
 
 /** tcpdump's MAXIMUM_SNAPLEN: records claiming more are printed as invalid headers. */
@@ -100,7 +113,12 @@ export class PrintState {
   first: { sec: number; nsec: number } | undefined;
   /** The last second's wall-clock text, reused while packets stay within it. */
   readonly clock = new ClockCache();
+  /** The printer {@link printPacket} reuses from packet to packet. */
+  printer: Printer | undefined;
 }
+
+/** The text buffer {@link formatPacket} prints into: formatting is synchronous, so one serves every call. */
+const scratch = new TextBuffer();
 
 /**
  * Formats one packet exactly as tcpdump's pretty_print_packet: sanity checks on the
@@ -111,6 +129,34 @@ export function formatPacket(
   options: PrintOptions,
   state: PrintState,
 ): { text: string; decoded: Decoded | undefined } {
+  scratch.length = 0;
+  const p = printInto(pkt, options, state, scratch);
+  const text = scratch.text();
+  if (scratch.bytes.length > 1 << 20) scratch.bytes = new Uint8Array(1 << 16);
+  return { text, decoded: p === undefined ? undefined : decodedOf(p) };
+}
+
+/**
+ * {@link formatPacket}'s text appended to `out` as UTF-8 bytes (no trailing newline): the
+ * way to print many packets, since no string is made for any of them.
+ */
+export function printPacket(
+  pkt: { data: Uint8Array; origLen: number; tsSec: number; tsNsec: number; linkType: number },
+  options: PrintOptions,
+  state: PrintState,
+  out: TextBuffer,
+): void {
+  printInto(pkt, options, state, out, true);
+}
+
+/** Prints one packet into `out`; the decoder's printer, or undefined for an invalid record header. */
+function printInto(
+  pkt: { data: Uint8Array; origLen: number; tsSec: number; tsNsec: number; linkType: number },
+  options: PrintOptions,
+  state: PrintState,
+  out: TextBuffer,
+  reuse = false,
+): Printer | undefined {
   const caplen = pkt.data.length;
   if (caplen === 0 || pkt.origLen === 0 || pkt.origLen < caplen || caplen > MAXIMUM_SNAPLEN || pkt.origLen > MAXIMUM_SNAPLEN) {
     const bad: string[] = [];
@@ -119,27 +165,27 @@ export function formatPacket(
     else if (pkt.origLen < caplen) bad.push(` len(${pkt.origLen}) < caplen(${caplen})`);
     if (caplen > MAXIMUM_SNAPLEN) bad.push(` caplen(${caplen}) > ${MAXIMUM_SNAPLEN}`);
     if (pkt.origLen > MAXIMUM_SNAPLEN) bad.push(` len(${pkt.origLen}) > ${MAXIMUM_SNAPLEN}`);
-    return { text: `[Invalid header:${bad.join(',')}]`, decoded: undefined };
+    out.write(`[Invalid header:${bad.join(',')}]`);
+    return undefined;
   }
   const format = options.timestamp ?? 'default';
-  let text: string;
   if (format === 'default' || format === 'none' || format === 'epoch') {
     // The forms that need no other packet's time: no objects kept per packet.
-    text = formatTimestamp(format, pkt.tsSec, pkt.tsNsec, undefined, undefined, options.nano, state.clock);
+    printTimestamp(out, format, pkt.tsSec, pkt.tsNsec, undefined, undefined, options.nano, state.clock);
   } else {
     const ts = { sec: pkt.tsSec, nsec: pkt.tsNsec };
     state.first ??= ts;
-    text = formatTimestamp(format, pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano, state.clock);
+    printTimestamp(out, format, pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano, state.clock);
     state.prev = ts;
   }
-  const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName);
-  text += p.decoded.text;
+  const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName, out, reuse ? state.printer : undefined);
+  if (reuse) state.printer = p;
   if (options.hex) {
     const from = options.hex > 1 ? 0 : p.linkHeaderLength;
-    if (caplen > from) text += hexDump(pkt.data.subarray(from), options.ascii ?? false);
+    if (caplen > from) out.write(hexDump(pkt.data.subarray(from), options.ascii ?? false));
   } else if (options.asciiText) {
     const from = options.asciiText > 1 ? 0 : p.linkHeaderLength;
-    if (caplen > from) text += asciiText(pkt.data.subarray(from));
+    if (caplen > from) out.write(asciiText(pkt.data.subarray(from)));
   }
-  return { text, decoded: p.decoded };
+  return p;
 }

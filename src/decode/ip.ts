@@ -12,6 +12,11 @@ import { printUdp } from './udp.js';
 import { printVrrp } from './vrrp.js';
 
 const FRAG_FLAGS = [[0x2000, '+'], [0x4000, 'DF'], [0x8000, 'rsvd']] as const;
+/** `, flags [...]` by the top three bits of the fragment field. */
+const FRAG_TEXT: readonly string[] = Array.from({ length: 8 }, (_, i) => `, flags [${flagString(i << 13, FRAG_FLAGS, ', ', 'none')}]`);
+/** `, proto NAME (N)` by protocol number. */
+const PROTO_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => `, proto ${ipprotoName(i) ?? 'unknown'} (${i})`);
+const ECN = ['', ',ECT(1)', ',ECT(0)', ',CE'];
 const OPTION_NAMES: Record<number, string> = { 0: 'EOL', 1: 'NOP', 7: 'RR', 68: 'timestamp', 130: 'security', 131: 'LSRR', 137: 'SSRR', 148: 'RA' };
 
 /** The Internet checksum of `len` bytes at `off` (0 when the stored checksum is right). */
@@ -62,11 +67,21 @@ export function printIp(p: Printer, off: number, length: number): void {
   len -= hlen;
   if (p.options.verbose) {
     const tos = p.u8(off + 1);
-    p.print(`(tos 0x${tos.toString(16)}`);
-    p.print(['', ',ECT(1)', ',ECT(0)', ',CE'][tos & 3]);
-    if (ttl >= 1) p.print(`, ttl ${ttl}`);
-    p.print(`, id ${p.u16(off + 4)}, offset ${(ipOff & 0x1fff) * 8}, flags [${flagString(ipOff, FRAG_FLAGS, ', ', 'none')}], proto ${ipprotoName(proto) ?? 'unknown'} (${proto})`);
-    p.print(`, length ${p.u16(off + 2)}`);
+    p.print('(tos 0x');
+    p.out.writeHex(tos);
+    p.print(ECN[tos & 3]);
+    if (ttl >= 1) {
+      p.print(', ttl ');
+      p.printUint(ttl);
+    }
+    p.print(', id ');
+    p.printUint(p.u16(off + 4));
+    p.print(', offset ');
+    p.printUint((ipOff & 0x1fff) * 8);
+    p.print(FRAG_TEXT[ipOff >>> 13]);
+    p.print(PROTO_TEXT[proto]);
+    p.print(', length ');
+    p.printUint(p.u16(off + 2));
     if (hlen > 20) {
       p.print(', options (');
       printIpOptions(p, off + 20, hlen - 20);

@@ -10,6 +10,9 @@ import { printTcp } from './tcp.js';
 import { printUdp } from './udp.js';
 import { printVrrp } from './vrrp.js';
 
+/** `, next-header NAME (N) payload length: ` by next-header value. */
+const NEXT_HEADER_TEXT: readonly string[] = Array.from({ length: 256 }, (_, i) => `, next-header ${ipprotoName(i) ?? 'unknown'} (${i}) payload length: `);
+
 export function printIp6(p: Printer, off: number, length: number): void {
   p.protocol = 'ip6';
   p.need(off, 40);
@@ -45,7 +48,11 @@ export function printIp6(p: Printer, off: number, length: number): void {
     p.print('(');
     if (tc) p.print(`class 0x${tc.toString(16).padStart(2, '0')}, `);
     if (flow & 0xfffff) p.print(`flowlabel 0x${(flow & 0xfffff).toString(16).padStart(5, '0')}, `);
-    p.print(`hlim ${hlim}, next-header ${ipprotoName(nh) ?? 'unknown'} (${nh}) payload length: ${plen}) `);
+    p.print('hlim ');
+    p.printUint(hlim);
+    p.print(NEXT_HEADER_TEXT[nh]);
+    p.printUint(plen);
+    p.print(') ');
   }
   let cp = off + 40;
   let remaining = len - 40;
@@ -69,8 +76,10 @@ export function printIp6(p: Printer, off: number, length: number): void {
         // Authentication header: its fields, then the header it protects.
         p.protocol = 'ah';
         const sumlen = p.u8(cp + 1) << 2;
-        p.print(`AH(spi=0x${p.u32(cp + 4).toString(16).padStart(8, '0')}`);
-        if (p.options.verbose) p.print(`,sumlen=${sumlen}`);
+        p.print('AH(');
+        // -v: the length field and the header's size in bytes, as tcpdump's ah_print.
+        if (p.options.verbose) p.print(`length=${p.u8(cp + 1)}(${(p.u8(cp + 1) + 2) * 4}-bytes),`);
+        p.print(`spi=0x${p.u32(cp + 4).toString(16).padStart(8, '0')}`);
         p.print(`,seq=0x${p.u32(cp + 8).toString(16)},icv=0x`);
         p.need(cp + 12, sumlen - 4);
         let icv = '';

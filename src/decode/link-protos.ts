@@ -70,5 +70,14 @@ export function printEapol(p: Printer, off: number): void {
   const version = p.u8(off);
   const type = p.u8(off + 1);
   p.print(`${EAPOL_TYPES[type] ?? 'unknown'} (${type}) v${version}, len ${p.u16(off + 2)}`);
-  if (p.options.verbose) p.complete = false;
+  if (!p.options.verbose) return;
+  // -v: an EAP packet's code, id and length (the method's details follow on lines not decoded here).
+  p.complete = false;
+  if (type === 0) {
+    const code = p.u8(off + 4);
+    p.print(`, ${EAP_CODES[code] ?? 'unknown'} (${code}), id ${p.u8(off + 5)}, len ${p.u16(off + 6)}`);
+  }
 }
+
+/** tcpdump's eap_code_values. */
+const EAP_CODES: Record<number, string> = { 1: 'Request', 2: 'Response', 3: 'Success', 4: 'Failure' };

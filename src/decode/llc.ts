@@ -3,6 +3,7 @@
 import { printEthertype } from './ethertype-dispatch.js';
 import { ethertypeName } from './ethertypes.js';
 import { printIp } from './ip.js';
+import { printIsis } from './isis.js';
 import type { Printer } from './printer.js';
 import { printStp } from './stp.js';
 
@@ -75,6 +76,10 @@ export function printLlc(p: Printer, off: number, length: number, addrs?: { src:
       printIp(p, off, length);
       return;
     }
+  }
+  if (control === LLC_UI && ssap === 0xfe && dsap === 0xfe && p.has(off, 1) && p.u8(off) === 0x83) {
+    printIsis(p, off, length);
+    return;
   }
   if (ssap === dsap && (ssap === 0xe0 || ssap === 0xf0 || ssap === 0xfe)) {
     // IPX, NetBEUI and OSI: tcpdump decodes them further than we do.

@@ -4,6 +4,7 @@ import { ethertypeName } from './ethertypes.js';
 import { printIp } from './ip.js';
 import { printIp6 } from './ip6.js';
 import { printMpls } from './mpls.js';
+import { printIsis } from './isis.js';
 import { Truncated, type Printer } from './printer.js';
 
 /** tcpdump's ppptype2str table. */
@@ -148,7 +149,12 @@ export function printChdlc(p: Printer, length: number): void {
   }
   const f = CHDLC_PAYLOADS.get(proto);
   if (f) f(p, 4, length - 4);
-  else if (proto === 0xfefe) p.complete = false; // OSI: tcpdump decodes IS-IS/ES-IS/CLNP, we do not.
+  else if (proto === 0xfefe) {
+    // OSI, maybe after a padding byte (tcpdump spots the NLPID in either place): IS-IS decoded, ES-IS/CLNP not.
+    const at = p.has(5, 1) && p.u8(5) >= 0x81 && p.u8(5) <= 0x83 ? 5 : 4;
+    if (p.has(at, 1) && p.u8(at) === 0x83) printIsis(p, at, length - at);
+    else p.complete = false;
+  }
   else if (!p.options.linkHeader) p.print(`unknown CHDLC protocol (0x${hex4(proto)})`);
 }
 

@@ -41,7 +41,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   }
   const sport = p.u16(off);
   const dport = p.u16(off + 2);
-  p.print(`${ip.src}.${sport} > ${ip.dst}.${dport}: `);
+  printEndpoints(p, ip, sport, dport);
   const layer = p.json ? p.layer('tcp', { srcPort: sport, dstPort: dport }) : undefined;
   let hlen = (p.u8(off + 12) >> 4) * 4;
   if (hlen < 20) {
@@ -66,24 +66,32 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   let rev = false;
   if (!p.options.absoluteSeq && flags & 0x10) {
     // tcpdump keys one entry per conversation in an arbitrary but fixed order.
-    const srcKey = ip.src;
-    const dstKey = ip.dst;
     rev = sport > dport || (sport === dport && compareAddr(p, ip) > 0);
-    const key = rev ? `${dstKey}|${srcKey}|${dport}|${sport}` : `${srcKey}|${dstKey}|${sport}|${dport}`;
-    const th = p.state.tcpSeq.get(key);
-    if (!th || flags & 0x02) {
-      const entry: [number, number] = rev ? [(ack - 1) >>> 0, seq] : [seq, (ack - 1) >>> 0];
-      p.state.tcpSeq.set(key, entry);
-      [thseq, thack] = entry;
+    const n = ip.v6 ? 16 : 4;
+    const srcOff = ip.ipStart + (ip.v6 ? 8 : 12);
+    const dstOff = srcOff + n;
+    const table = p.state.tcpSeq;
+    let th = rev ? table.find(p.data, dstOff, srcOff, n, dport, sport) : table.find(p.data, srcOff, dstOff, n, sport, dport);
+    if (th === undefined || flags & 0x02) {
+      const s0 = rev ? (ack - 1) >>> 0 : seq;
+      const a0 = rev ? seq : (ack - 1) >>> 0;
+      if (th === undefined) th = table.add(s0, a0);
+      else {
+        th.seq = s0;
+        th.ack = a0;
+      }
+      thseq = s0;
+      thack = a0;
     } else {
       if (rev) {
-        seq = (seq - th[1]) >>> 0;
-        ack = (ack - th[0]) >>> 0;
+        seq = (seq - th.ack) >>> 0;
+        ack = (ack - th.seq) >>> 0;
       } else {
-        seq = (seq - th[0]) >>> 0;
-        ack = (ack - th[1]) >>> 0;
+        seq = (seq - th.seq) >>> 0;
+        ack = (ack - th.ack) >>> 0;
       }
-      [thseq, thack] = th;
+      thseq = th.seq;
+      thack = th.ack;
     }
   }
   if (hlen > length) {
@@ -94,17 +102,25 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   if (p.options.verbose && !ip.fragmented && p.has(off, length)) {
     const sum = transportChecksum(p, off, length, ip, 6);
     const stored = p.u16(off + 16);
-    p.print(`, cksum 0x${stored.toString(16).padStart(4, '0')}`);
+    p.print(', cksum 0x');
+    p.out.writeHex(stored, 4);
     p.print(sum !== 0 ? ` (incorrect -> 0x${shouldBe(stored, sum).toString(16).padStart(4, '0')})` : ' (correct)');
   }
   length -= hlen;
   if (p.options.verbose > 1 || length > 0 || flags & 0x07) {
-    p.print(`, seq ${seq}`);
-    if (length > 0) p.print(`:${(seq + length) >>> 0}`);
+    p.print(', seq ');
+    p.printUint(seq);
+    if (length > 0) {
+      p.out.writeByte(0x3a);
+      p.printUint((seq + length) >>> 0);
+    }
   }
-  if (flags & 0x10) p.print(`, ack ${ack}`);
-  else if (p.options.verbose > 1 && ack !== 0) p.print(`, [ack ${ack} != 0 while ACK flag not set]`);
-  p.print(`, win ${win}`);
+  if (flags & 0x10) {
+    p.print(', ack ');
+    p.printUint(ack);
+  } else if (p.options.verbose > 1 && ack !== 0) p.print(`, [ack ${ack} != 0 while ACK flag not set]`);
+  p.print(', win ');
+  p.printUint(win);
   if (flags & 0x20) p.print(`, urg ${urp}`);
   else if (p.options.verbose > 1 && urp !== 0) p.print(`, [urg ${urp} != 0 while URG flag not set]`);
   if (hlen > 20) {
@@ -137,17 +153,18 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
         p.print(' [|tcp]>');
         return;
       }
-      const lencheck = (l: number): boolean => l <= hlen;
       switch (opt) {
         case 2:
           datalen = 2;
-          if (!lencheck(datalen)) return badOpt(p);
-          p.print(` ${p.u16(cp)}`);
+          if (datalen > hlen) return badOpt(p);
+          p.out.writeByte(0x20);
+          p.printUint(p.u16(cp));
           break;
         case 3:
           datalen = 1;
-          if (!lencheck(datalen)) return badOpt(p);
-          p.print(` ${p.u8(cp)}`);
+          if (datalen > hlen) return badOpt(p);
+          p.out.writeByte(0x20);
+          p.printUint(p.u8(cp));
           break;
         case 5:
           datalen = len - 2;
@@ -155,7 +172,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
           else {
             p.print(` ${datalen / 8} `);
             for (let i = 0; i < datalen; i += 8) {
-              if (!lencheck(i + 8)) return badOpt(p);
+              if (i + 8 > hlen) return badOpt(p);
               let s = p.u32(cp + i);
               let e = p.u32(cp + i + 4);
               const base = rev ? thseq : thack;
@@ -167,19 +184,22 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
           break;
         case 6: case 7: case 11: case 12: case 13:
           datalen = 4;
-          if (!lencheck(datalen)) return badOpt(p);
+          if (datalen > hlen) return badOpt(p);
           p.print(` ${p.u32(cp)}`);
           break;
         case 8:
           datalen = 8;
-          if (!lencheck(datalen)) return badOpt(p);
-          p.print(` val ${p.u32(cp)} ecr ${p.u32(cp + 4)}`);
+          if (datalen > hlen) return badOpt(p);
+          p.print(' val ');
+          p.printUint(p.u32(cp));
+          p.print(' ecr ');
+          p.printUint(p.u32(cp + 4));
           break;
         case 0: case 1: case 4:
           break;
         case 30:
           datalen = len - 2;
-          if (!lencheck(datalen)) return badOpt(p);
+          if (datalen > hlen) return badOpt(p);
           if (!printMptcp(p, cp - 2, len, flags)) {
             // tcpdump closes the option list after the mark.
             p.print('[bad opt]]');
@@ -190,7 +210,7 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
           // tcpdump decodes these further (md5, mptcp, tfo, uto, ...).
           p.complete = false;
           datalen = len - 2;
-          if (!lencheck(datalen)) return badOpt(p);
+          if (datalen > hlen) return badOpt(p);
           break;
       }
       cp += datalen;
@@ -201,7 +221,8 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
     }
     p.print(']');
   }
-  p.print(`, length ${length}`);
+  p.print(', length ');
+  p.printUint(length);
   if (layer) layer.payloadLength = length;
   if (length <= 0) return;
   const payload = off + (p.u8(off + 12) >> 4) * 4;
@@ -212,9 +233,9 @@ export function printTcp(p: Printer, off: number, length: number, ip: IpContext)
   if (sport === 53 || dport === 53) {
     p.print(' ');
     printDomain(p, payload, length, true);
-  } else if (printTcpApp(p, BEFORE_HTTP.find((port) => sport === port || dport === port))) {
+  } else if (printTcpApp(p, firstPortOf(BEFORE_HTTP, sport, dport))) {
     // printed by the port's decoder
-  } else if ((sport === 80 || dport === 80 || sport === 8080 || dport === 8080) && !BEFORE_HTTP.some((port) => sport === port || dport === port)) {
+  } else if ((sport === 80 || dport === 80 || sport === 8080 || dport === 8080) && firstPortOf(BEFORE_HTTP, sport, dport) === undefined) {
     p.print(': ');
     printHttp(p, payload, length);
   } else if (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport)) {
@@ -242,6 +263,24 @@ function printTcpApp(p: Printer, port: number | undefined): boolean {
   }
 }
 
+/** The first of `ports` that is `sport` or `dport`. */
+function firstPortOf(ports: readonly number[], sport: number, dport: number): number | undefined {
+  for (const port of ports) if (sport === port || dport === port) return port;
+  return undefined;
+}
+
+/** `src.sport > dst.dport: `, written piece by piece. */
+export function printEndpoints(p: Printer, ip: IpContext, sport: number, dport: number): void {
+  p.print(ip.src);
+  p.out.writeByte(0x2e);
+  p.printUint(sport);
+  p.print(' > ');
+  p.print(ip.dst);
+  p.out.writeByte(0x2e);
+  p.printUint(dport);
+  p.print(': ');
+}
+
 function badOpt(p: Printer): void {
   p.print('[bad opt]');
   p.complete = false;
@@ -261,11 +300,10 @@ function compareAddr(p: Printer, ip: IpContext): number {
 /** The TCP/UDP checksum over the pseudo-header and `length` bytes at `off` (0 when right). */
 export function transportChecksum(p: Printer, off: number, length: number, ip: IpContext, proto: number): number {
   let sum = 0;
-  const addWords = (o: number, n: number): void => {
-    for (let i = 0; i < n; i += 2) sum += (p.data[o + i] << 8) | p.data[o + i + 1];
-  };
-  if (ip.v6) addWords(ip.ipStart + 8, 32);
-  else addWords(ip.ipStart + 12, 8);
+  const d = p.data;
+  const from = ip.ipStart + (ip.v6 ? 8 : 12);
+  const to = from + (ip.v6 ? 32 : 8);
+  for (let o = from; o < to; o += 2) sum += (d[o] << 8) | d[o + 1];
   sum += proto + length;
   return inCksum(p.data, off, length, sum);
 }

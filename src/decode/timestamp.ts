@@ -1,5 +1,7 @@
 /** Packet timestamps as tcpdump's -t/-tt/-ttt/-tttt/-ttttt print them (local time, like tcpdump). */
 
+import type { TextBuffer } from './printer.js';
+
 /** `default` = HH:MM:SS.frac; `none` = -t; `epoch` = -tt; `delta` = -ttt; `date` = -tttt; `sinceFirst` = -ttttt. */
 export type TimestampFormat = 'default' | 'none' | 'epoch' | 'delta' | 'date' | 'sinceFirst';
 
@@ -80,4 +82,34 @@ export function formatTimestamp(
     default:
       return `${wallClock('default', sec, cache)}${frac(nsec, nano)} `;
   }
+}
+
+/** Appends the digits of `value` (below 10^width) zero-padded to `width`. */
+function writePadded(out: TextBuffer, value: number, width: number): void {
+  for (let div = POW10[width - 1]; div >= 1; div = (div / 10) | 0) out.writeByte(48 + (((value / div) | 0) % 10));
+}
+const POW10 = [1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000];
+
+/**
+ * {@link formatTimestamp} appended to `out`; the per-packet forms (`default`, `date`) write
+ * their digits without making strings.
+ */
+export function printTimestamp(
+  out: TextBuffer,
+  format: TimestampFormat,
+  sec: number,
+  nsec: number,
+  prev: { sec: number; nsec: number } | undefined,
+  first: { sec: number; nsec: number } | undefined,
+  nano = false,
+  cache?: ClockCache,
+): void {
+  if ((format === 'default' || format === 'date') && sec >= 0 && nsec >= 0 && nsec < 1e9 && Number.isInteger(nsec)) {
+    out.write(wallClock(format, sec, cache));
+    if (nano) writePadded(out, nsec, 9);
+    else writePadded(out, Math.floor(nsec / 1000), 6);
+    out.writeByte(32);
+    return;
+  }
+  out.write(formatTimestamp(format, sec, nsec, prev, first, nano, cache));
 }

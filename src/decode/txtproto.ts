@@ -17,16 +17,17 @@ const isSpace = (c: number): boolean => c === 0x20 || c === 0x09 || c === 0x0d |
 
 /** One printable token at `idx` and the index after the blanks behind it; undefined as tcpdump's fetch_token fails. */
 function fetchToken(p: Printer, base: number, idx: number, len: number): { token: string; next: number } | undefined {
-  let token = '';
+  const start = idx;
   for (; idx < len; idx++) {
     if (!p.has(base + idx, 1)) return undefined;
     const c = p.data[base + idx];
     if (c >= 0x80) return undefined;
     if (isSpace(c)) break;
-    if (!isPrint(c) || token.length + 2 > MAX_TOKEN + 1) return undefined;
-    token += String.fromCharCode(c);
+    if (!isPrint(c) || idx - start + 2 > MAX_TOKEN + 1) return undefined;
   }
-  if (!token) return undefined;
+  if (idx === start) return undefined;
+  // Printable ASCII, checked above: the bytes are the characters.
+  const token = String.fromCharCode.apply(null, Array.from(p.data.subarray(base + start, base + idx)));
   for (; idx < len; idx++) {
     if (!p.has(base + idx, 1)) break;
     const c = p.data[base + idx];
@@ -42,7 +43,8 @@ function printLine(p: Printer, prefix: string, base: number, idx: number, len: n
   for (;;) {
     if (idx >= len) {
       // No line end within the payload: the line is printed with a truncation mark.
-      p.print(prefix + text(p, base + start, idx - start));
+      p.print(prefix);
+      p.out.writeAscii(p.data, base + start, idx - start);
       p.print(` [|${p.protocol}]`);
       return 0;
     }
@@ -61,14 +63,20 @@ function printLine(p: Printer, prefix: string, base: number, idx: number, len: n
     if (!isPrint(c) && c !== 0x09) return 0;
     idx++;
   }
-  p.print(prefix + text(p, base + start, lineEnd - start));
+  // Printable ASCII and tabs, checked above: written as they are.
+  p.print(prefix);
+  p.out.writeAscii(p.data, base + start, lineEnd - start);
   return idx;
 }
 
-function text(p: Printer, off: number, n: number): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += String.fromCharCode(p.data[off + i]);
-  return s;
+/** Three decimal digits. */
+function isStatusCode(t: string): boolean {
+  if (t.length !== 3) return false;
+  for (let i = 0; i < 3; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
 }
 
 /** HTTP over TCP: `HTTP: GET / HTTP/1.1`, or just `HTTP` when the payload is not a request or status line. */
@@ -80,10 +88,10 @@ export function printHttp(p: Printer, off: number, length: number): void {
     if (HTTP_METHODS.has(first.token.toUpperCase())) printThis = true;
     // A status line has the three-digit code as its second token.
     const second = fetchToken(p, off, first.next, length);
-    if (second && /^[0-9]{3}$/.test(second.token)) printThis = true;
+    if (second && isStatusCode(second.token)) printThis = true;
   }
   p.print('HTTP');
-  p.layer('http', { recognized: printThis });
+  if (p.json) p.layer('http', { recognized: printThis });
   if (!printThis) return;
   if (p.options.verbose) {
     p.print(`, length: ${length}`);

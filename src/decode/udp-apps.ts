@@ -190,9 +190,10 @@ function printBabel(p: Printer, off: number, length: number): boolean {
     p.print(' unknown version');
     return true;
   }
-  if (p.options.verbose) return false;
   const bodylen = p.u16(off + 2);
   p.print(` (${bodylen})`);
+  // -v lists the TLVs on lines of their own, which are not decoded here.
+  if (p.options.verbose) return false;
   if (length < 4 + bodylen) {
     // A body longer than the datagram: tcpdump's exact account of it is not reproduced.
     p.print(' (invalid)');

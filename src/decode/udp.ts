@@ -2,7 +2,7 @@
 
 import { printDomain } from './dns.js';
 import type { Printer } from './printer.js';
-import { type IpContext, transportChecksum } from './tcp.js';
+import { type IpContext, printEndpoints, transportChecksum } from './tcp.js';
 import { shouldBe } from './ip.js';
 import { UDP_APPS } from './udp-apps.js';
 
@@ -16,29 +16,25 @@ const DECODED_PORTS = new Set([
 
 export function printUdp(p: Printer, off: number, length: number, ip: IpContext): void {
   p.protocol = 'udp';
-  const addrs = (sport: number, dport: number): void => {
-    if (sport < 0) p.print(`${ip.src} > ${ip.dst}: `);
-    else p.print(`${ip.src}.${sport} > ${ip.dst}.${dport}: `);
-  };
   if (!p.has(off + 2, 2)) {
-    addrs(-1, -1);
+    p.print(`${ip.src} > ${ip.dst}: `);
     p.need(off + 2, 2);
   }
   const sport = p.u16(off);
   const dport = p.u16(off + 2);
   if (length < 8) {
-    addrs(sport, dport);
+    printEndpoints(p, ip, sport, dport);
     p.print(`truncated-udp ${length}`);
     return;
   }
   if (!p.has(off + 4, 2)) {
-    addrs(sport, dport);
+    printEndpoints(p, ip, sport, dport);
     p.need(off + 4, 2);
   }
   let ulen = p.u16(off + 4);
   if (ulen === 0 && length > 65535) ulen = length;
   if (ulen < 8) {
-    addrs(sport, dport);
+    printEndpoints(p, ip, sport, dport);
     p.print(`truncated-udplength ${ulen}`);
     return;
   }
@@ -48,10 +44,10 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   const udpLength = ulen;
   if (p.json) p.layer('udp', { srcPort: sport, dstPort: dport, length });
   if (off + 8 > p.end) {
-    addrs(sport, dport);
+    printEndpoints(p, ip, sport, dport);
     p.need(off + 8, 1);
   }
-  addrs(sport, dport);
+  printEndpoints(p, ip, sport, dport);
   // tcpdump checks IPv4 UDP sums only from -vv, IPv6 ones (mandatory there) from -v.
   if (p.options.verbose && !ip.fragmented && (ip.v6 || p.options.verbose > 1)) {
     const stored = p.u16(off + 6);
@@ -74,5 +70,8 @@ export function printUdp(p: Printer, off: number, length: number, ip: IpContext)
   }
   if (!p.options.quick && (DECODED_PORTS.has(sport) || DECODED_PORTS.has(dport))) p.complete = false;
   if (udpLength > length && !ip.fragmented) p.print(`UDP, bad length ${udpLength} > ${length}`);
-  else p.print(`UDP, length ${udpLength}`);
+  else {
+    p.print('UDP, length ');
+    p.printUint(udpLength);
+  }
 }

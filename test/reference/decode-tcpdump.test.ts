@@ -24,11 +24,11 @@ function firstLine(s: string): string {
 }
 
 // Floors near the measured shares (see the log line each mode prints).
-const FIRST_FLOOR_N = 0.795;
-const WHOLE_FLOOR_N = 0.74;
-const FIRST_FLOOR_E = 0.795;
-const WHOLE_FLOOR_E = 0.74;
-const FIRST_FLOOR_V = 0.865;
+const FIRST_FLOOR_N = 0.815;
+const WHOLE_FLOOR_N = 0.755;
+const FIRST_FLOOR_E = 0.815;
+const WHOLE_FLOOR_E = 0.755;
+const FIRST_FLOOR_V = 0.91;
 const WHOLE_FLOOR_V = 0.505;
 
 /** tcpdump's output split into one text per packet (continuation lines start with white space). */
