@@ -412,7 +412,8 @@ export class Trace implements AsyncDisposable {
 
   /** @internal */
   static async start(program: TraceProgram, options: TraceOptions): Promise<Trace> {
-    const { openKernel, RingBufferReader } = await import('../kernel/index.js');
+    // The defining modules, not the kernel barrel: see runtime.ts.
+    const [{ openKernel }, { RingBufferReader }] = await Promise.all([import('../kernel/kernel.js'), import('../kernel/ringbuf.js')]);
     const kernel = await openKernel();
     const maps = new Map<string, KernelMap>();
     const progs: { probe: ResolvedProbe; prog: KernelProgram }[] = [];
@@ -460,7 +461,7 @@ export class Trace implements AsyncDisposable {
   }
 
   private async runProbes(provider: 'begin' | 'end'): Promise<void> {
-    const { BpfCmd, testRunAttr } = await import('../kernel/index.js');
+    const { BpfCmd, testRunAttr } = await import('../kernel/attr.js');
     for (const p of this.progs) {
       if (p.probe.provider !== provider) continue;
       const ctx = new Uint8Array(8);

@@ -76,19 +76,23 @@ async function onlineCpus(): Promise<number> {
   return os.cpus().length;
 }
 
-/** A lookup of kernel symbol addresses by name in /proc/kallsyms (read once, searched on demand). */
-async function kallsyms(): Promise<{ get(name: string): bigint | undefined }> {
+/**
+ * A lookup of kernel symbol addresses by name in /proc/kallsyms, read on the first lookup only:
+ * the file is ~5 MB and only kaddr() needs it, so most programs never pay for it.
+ */
+function kallsyms(readText: (path: string) => string): { get(name: string): bigint | undefined } {
   const out = new Map<string, bigint>();
-  const fs = await import('node:fs/promises');
-  let text = '';
-  try {
-    text = await fs.readFile('/proc/kallsyms', 'utf8');
-  } catch {
-    return out;
-  }
+  let text: string | undefined;
   return {
     get: (name: string): bigint | undefined => {
       if (out.has(name)) return out.get(name);
+      if (text === undefined) {
+        try {
+          text = readText('/proc/kallsyms');
+        } catch {
+          text = '';
+        }
+      }
       const i = text.search(new RegExp(`^[0-9a-f]+ \\w ${name.replace(/[^\w.]/g, '')}(\\s|$)`, 'm'));
       if (i < 0) return undefined;
       const v = BigInt(`0x${text.slice(i, text.indexOf(' ', i))}`);
@@ -162,7 +166,7 @@ async function formatContext(): Promise<import('./format/index.js').FormatContex
   } catch {
     // no /proc: times print relative to the epoch
   }
-  const { createNodeSymbolizer } = await import('./probes/index.js');
+  const { createNodeSymbolizer } = await import('./probes/symbolizer.js');
   return { bootTimeNs, utcOffsetMinutes: -new Date().getTimezoneOffset(), symbolizer: createNodeSymbolizer() };
 }
 
@@ -209,7 +213,8 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         resolved.set(s.text, list);
       }
     }
-    const ksyms = await kallsyms();
+    const { readFileSync } = await import('node:fs');
+    const ksyms = kallsyms((p) => readFileSync(p, 'utf8'));
     // Kernel BTF is read only when the program may reach C structs.
     let types: TypeProvider | undefined;
     if (/struct |union |curtask|->|args|\(\s*\w+\s*\*\s*\)/.test(opts.source)) {
@@ -240,13 +245,15 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     return diag(e);
   }
   if (opts.debug) {
-    const { disassembleLlvm } = await import('../ebpf/index.js');
+    const { disassembleLlvm } = await import('../ebpf/llvm-syntax.js');
     for (const p of compiled.probes) {
       opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleLlvm(p.spec.insns)}\n`);
     }
     for (const m of compiled.maps) opts.out(`map ${m.name}: type ${m.type} key ${m.keySize} value ${m.valueSize} entries ${m.maxEntries}\n`);
   }
-  const { openKernel, RingBufferReader } = await import('../kernel/index.js');
+  // The defining modules, not the barrels: a dynamic import keeps every export of what it names
+  // alive in the bundled CLI, and the kernel barrel reaches the VM, the verifier and capture.
+  const [{ openKernel }, { RingBufferReader }] = await Promise.all([import('../kernel/kernel.js'), import('../kernel/ringbuf.js')]);
   let kernel: Kernel;
   try {
     kernel = await openKernel();
@@ -400,7 +407,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       if (p.probe.provider !== provider) continue;
       // BPF_PROG_TEST_RUN of a raw tracepoint program takes only a context (no data, no repeat).
       const ctx = new Uint8Array(new ArrayBuffer(8));
-      const { BpfCmd, testRunAttr } = await import('../kernel/index.js');
+      const { BpfCmd, testRunAttr } = await import('../kernel/attr.js');
       kernel.sys.bpf(BpfCmd.BPF_PROG_TEST_RUN, testRunAttr({ progFd: p.prog.fd, dataSizeIn: 0, dataSizeOut: 0, dataIn: 0n, dataOut: 0n, ctxIn: kernel.sys.addressOf(ctx), ctxSizeIn: 8, repeat: 0 }));
       if (drainEach) await drain();
     }
