@@ -1,6 +1,6 @@
 // The bundled CLI (bin/bpfkit → dist/cli/bundle, built by scripts/build-cli.ts) against the CLI from source: same output, status and module state.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -24,8 +24,8 @@ function newest(dir: string): number {
 }
 
 const why = skipReason('bundled CLI', {
-  files: [path.join(bundle, 'main.js')],
-  missing: existsSync(path.join(bundle, 'main.js')) && newest(path.join(root, 'src')) > statSync(path.join(bundle, 'main.js')).mtimeMs
+  files: [path.join(bundle, 'main.cjs')],
+  missing: existsSync(path.join(bundle, 'main.cjs')) && newest(path.join(root, 'src')) > statSync(path.join(bundle, 'main.cjs')).mtimeMs
     ? 'dist/cli/bundle is older than src/ (run npm run build)' : undefined,
 });
 
@@ -65,6 +65,21 @@ describe.skipIf(why !== undefined)('bin/bpfkit runs the bundle', () => {
       ['capinfo', capture], ['obj', 'inspect', path.join(dir, 'absent.o')],
     ];
     for (const argv of runs) expect(fromBundle(argv), argv.join(' ')).toEqual(await fromSource(argv));
+  });
+
+  it("V8's code cache: written by a command's first run, used or replaced after (a damaged cache is rejected, not run)", async () => {
+    const cache = path.join(bundle, 'compile.cjs.cache');
+    const want = await fromSource(['compile', 'ip6 and tcp']);
+    rmSync(cache, { force: true });
+    expect(fromBundle(['compile', 'ip6 and tcp'])).toEqual(want);
+    const written = readFileSync(cache);
+    expect(written.length).toBeGreaterThan(1000);
+    expect(fromBundle(['compile', 'ip6 and tcp'])).toEqual(want);
+    // Same size of zeros: V8 checks its header and source hash and compiles the source instead.
+    writeFileSync(cache, new Uint8Array(written.length));
+    expect(fromBundle(['compile', 'ip6 and tcp'])).toEqual(want);
+    expect(readFileSync(cache).equals(new Uint8Array(written.length))).toBe(false);
+    expect(fromBundle(['compile', 'ip6 and tcp'])).toEqual(want);
   });
 
   it('one copy of the shell per process: stdout sink, stop signal and file writer agree (sample -w - under SIGTERM)', async () => {
