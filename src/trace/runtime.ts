@@ -71,9 +71,15 @@ async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsa
   }));
 }
 
+/** Online CPUs (bpftrace's ncpus): the sysfs list, cheaper than os.cpus() (which reads and parses /proc/cpuinfo and /proc/stat). */
 async function onlineCpus(): Promise<number> {
-  const os = await import('node:os');
-  return os.cpus().length;
+  const [fs, { parseCpuList }] = await Promise.all([import('node:fs'), import('../kernel/kernel.js')]);
+  try {
+    return parseCpuList(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8'));
+  } catch {
+    const os = await import('node:os');
+    return os.cpus().length;
+  }
 }
 
 /**
@@ -156,10 +162,10 @@ async function runSideEffect(kind: 'system' | 'cat', text: string, output: Trace
 
 /** Boot time on the wall clock and the local UTC offset, for strftime/time. */
 async function formatContext(): Promise<import('./format/index.js').FormatContext> {
-  const fs = await import('node:fs/promises');
+  const fs = await import('node:fs');
   let bootTimeNs = 0n;
   try {
-    const up = (await fs.readFile('/proc/uptime', 'utf8')).split(' ')[0];
+    const up = fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0];
     const [sec, frac = '0'] = up.split('.');
     const upNs = BigInt(sec) * 1000000000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
     bootTimeNs = BigInt(Date.now()) * 1000000n - upNs;
