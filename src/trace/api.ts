@@ -15,7 +15,7 @@ import { formatMapText, formatPrintf, formatValue, histBucketIndex, sortMapEntri
 import type { MapDump } from './format/index.js';
 import { dumpMap, enumNames, eventDecoder, symbolize } from './map-dump.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe, kernelBtf, parseTracepointFormat } from './probes/index.js';
+import { attachProbe, expandProbe, parseTracepointFormat } from './probes/index.js';
 import type { CatalogOptions, ConcreteProbe, TracefsEnv } from './probes/index.js';
 import { decodeValue, readInt } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
@@ -349,12 +349,13 @@ export async function compile(source: string, options: TraceOptions = {}): Promi
         })));
       }
     }
-    // Kernel BTF only when the program may reach C structs (as the CLI does); none in the VM off Linux.
+    // Kernel BTF only when the program may reach C structs, read on the first struct the compiler
+    // looks up (as the CLI does); none in the VM off Linux.
     let types: TypeProvider | undefined;
     if (!options.tracepoints && /struct |union |curtask|->|\(\s*\w+\s*\*\s*\)/.test(source)) {
       try {
-        const { btfTypes } = await import('./runtime.js');
-        types = btfTypes(await kernelBtf());
+        const [{ kernelTypes }, fs] = await Promise.all([import('./runtime.js'), import('node:fs')]);
+        types = kernelTypes(fs.readFileSync);
       } catch {
         types = undefined;
       }

@@ -15,7 +15,7 @@ import { TraceOutput, formatPrintf } from './format/index.js';
 import type { MapDump, OutputMode } from './format/index.js';
 import { dumpMap, enumNames, eventDecoder, resolveStacks, symbolize, zeroValue } from './map-dump.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe, findAggregate, kernelBtf, structFields, typeInfo } from './probes/index.js';
+import { attachProbe, expandProbe, findAggregate, kernelBtfSync, structFields, typeInfo } from './probes/index.js';
 import type { BtfSource } from './probes/index.js';
 import type { ConcreteProbe } from './probes/index.js';
 import { decodeValue, readInt, sizeOf } from './types.js';
@@ -142,6 +142,29 @@ export function btfTypes(btf: BtfSource): TypeProvider {
   };
 }
 
+/**
+ * Struct layouts from the running kernel's BTF, read (~5 MB) when the compiler first asks for a
+ * struct the program does not declare: most programs never do. No BTF: no kernel structs.
+ */
+export function kernelTypes(readFileSync: (path: string) => Uint8Array): TypeProvider {
+  let kernel: TypeProvider | null | undefined;
+  return {
+    record(name) {
+      if (kernel === undefined) {
+        try {
+          kernel = btfTypes(kernelBtfSync((p) => {
+            const b = readFileSync(p);
+            return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+          }));
+        } catch {
+          kernel = null;
+        }
+      }
+      return kernel?.record(name);
+    },
+  };
+}
+
 /** system() runs its command through the shell; cat() prints a file. */
 async function runSideEffect(kind: 'system' | 'cat', text: string, output: TraceOutput): Promise<void> {
   if (kind === 'system') {
@@ -221,20 +244,12 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     }
     const { readFileSync } = await import('node:fs');
     const ksyms = kallsyms((p) => readFileSync(p, 'utf8'));
-    // Kernel BTF is read only when the program may reach C structs.
-    let types: TypeProvider | undefined;
-    if (/struct |union |curtask|->|args|\(\s*\w+\s*\*\s*\)/.test(opts.source)) {
-      try {
-        types = btfTypes(await kernelBtf());
-      } catch {
-        types = undefined;
-      }
-    }
+    const types = kernelTypes(readFileSync);
     compiled = compileAst(ast, {
       positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
       resolveProbe: (t) => resolved.get(t) ?? [],
       kaddr: (name) => ksyms.get(name),
-      ...(types ? { types } : {}),
+      types,
     });
     if (!opts.noWarnings) for (const w of compiled.warnings) opts.err(renderDiagnostic(opts.source, opts.fileName, w.message, w.loc, 'WARNING'));
     const expected = [...compiled.getopts.keys()].map((k) => `--${k}`).join(', ');
