@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     console.log('bpftrace is not installed: nothing to compare with (apt-get install bpftrace)');
     return;
   }
-  if (!existsSync(path.join(root, 'dist/src/cli/main.js'))) {
+  if (!existsSync(path.join(root, 'dist/cli/bundle/main.cjs'))) {
     console.log('dist/ is not built: run `npm run build` first (the benchmark runs ./bin/bpfkit as a user would)');
     return;
   }

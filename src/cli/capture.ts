@@ -82,7 +82,8 @@ async function run(argv: string[], io: Io): Promise<number> {
   const iface = flagString(args, 'interface') ?? listInterfaces()[0]?.name;
   if (!iface) throw new UsageError('E_NO_INTERFACE', 'no interfaces available for capture');
 
-  const { Kernel, LiveCapture: Live, linkTypeForHatype, cookedKernelFilter, LINKTYPE_LINUX_SLL2 } = await import('../kernel/index.js');
+  // The defining modules: a dynamic import of the kernel barrel would load all of it (and the VM it reaches).
+  const [{ Kernel }, { LiveCapture: Live, linkTypeForHatype, cookedKernelFilter, LINKTYPE_LINUX_SLL2 }] = await Promise.all([import('../kernel/kernel.js'), import('../kernel/capture.js')]);
   let linkType: number;
   if (iface === 'any') linkType = LINKTYPE_LINUX_SLL2;
   else {

@@ -165,7 +165,7 @@ export const exporterCommand: Command = {
       }
       throw e;
     }
-    const trace = await import('../trace/index.js');
+    const trace = await import('../trace/api.js');
     const running: { p: ProgramConfig; t: Trace }[] = [];
     const closeAll = async (): Promise<void> => {
       for (const r of running.splice(0)) await r.t.close();

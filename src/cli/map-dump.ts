@@ -50,7 +50,7 @@ values, prog arrays and map-in-maps filled) and printed: every map, or --map NAM
       return 0;
     }
     if (flagString(args, 'map') !== undefined) throw new UsageError('E_USAGE', '--map is for an object file; a pinned PATH is one map');
-    const { Kernel } = await import('../kernel/index.js');
+    const { Kernel } = await import('../kernel/kernel.js');
     using m = (await Kernel.open()).openPinnedMap(file);
     io.stdout(await dump(m, json));
     return 0;

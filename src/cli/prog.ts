@@ -64,7 +64,7 @@ value, the packet and context after the run, and the mean duration per run.
     const input = { data: dataFile === undefined ? undefined : readBytes(dataFile), ctx: ctxFile === undefined ? undefined : readBytes(ctxFile), repeat: flagInt(args, 'repeat') };
     let r: TestRunResult;
     if (flagSet(args, 'kernel')) {
-      const { Kernel } = await import('../kernel/index.js');
+      const { Kernel } = await import('../kernel/kernel.js');
       using coll = loadCollection(bytes, await Kernel.open(), { name: objectNameOf(file) });
       r = await pick(coll as unknown as Collection, section, name).testRun(input);
     } else {
@@ -108,7 +108,7 @@ Loads every map and program of the object into the running kernel as libbpf does
     const args = parseArgs(argv, LOAD_FLAGS);
     if (args.positionals.length !== 1) throw new UsageError('E_USAGE', 'prog load takes one FILE.o');
     const file = args.positionals[0];
-    const { Kernel, autoAttach } = await import('../kernel/index.js');
+    const [{ Kernel }, { autoAttach }] = await Promise.all([import('../kernel/kernel.js'), import('../kernel/auto-attach.js')]);
     const kernel = await Kernel.open();
     const pinMaps = flagString(args, 'pinMaps');
     using coll = loadCollection(readObject(file), kernel, { name: objectNameOf(file), ...(pinMaps ? { pinPath: pinMaps } : {}) });

@@ -441,7 +441,7 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     if (v === undefined) throw new UsageError(`tools/${name}.bt: no value for {{${k}}}`);
     return v;
   });
-  const trace = await import('../trace/index.js');
+  const trace = await import('../trace/api.js');
   const t = await trace.attach(text);
   try {
     io.stdout(tool.header(opts));

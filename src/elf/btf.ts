@@ -79,12 +79,25 @@ const KIND_EXTRA: readonly (readonly [fixed: number, perVlen: number])[] = [
   [0, 0], [0, 8], [4, 0], [0, 12], [0, 0], [4, 0], [0, 0], [0, 12],
 ];
 
+/** Where the parts of raw BTF are, and each type record's offset and name offset (index = type id; 0 for void). */
+export interface BtfLayout {
+  littleEndian: boolean;
+  /** The type section, as byte offsets into the BTF. */
+  typesStart: number;
+  typesEnd: number;
+  /** The string section, as byte offsets into the BTF. */
+  stringsStart: number;
+  stringsEnd: number;
+  offsets: Uint32Array;
+  nameOffsets: Uint32Array;
+}
+
 /**
- * Parses BTF (either byte order, detected from the magic). Throws a FormatError (`E_BTF_*`,
- * with the byte offset) on anything malformed. Strings are decoded once per offset, so
- * vmlinux's ~130k types parse in a few hundred milliseconds.
+ * Reads the header and walks the type records once (a few milliseconds for vmlinux's ~130k
+ * types), decoding nothing. Throws a FormatError (`E_BTF_*`) on a bad header or a record that
+ * runs past its section.
  */
-export function parseBtf(bytes: Uint8Array): Btf {
+export function btfLayout(bytes: Uint8Array): BtfLayout {
   if (bytes.length < 24) fail('E_BTF_TRUNCATED', 'btf too short for its header', bytes.length);
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let le = true;
@@ -97,110 +110,158 @@ export function parseBtf(bytes: Uint8Array): Btf {
   const strOff = v.getUint32(16, le), strLen = v.getUint32(20, le);
   const tStart = hdrLen + typeOff, sStart = hdrLen + strOff;
   if (hdrLen < 24 || tStart + typeLen > bytes.length || sStart + strLen > bytes.length) fail('E_BTF_TRUNCATED', 'btf sections past end of data', 4);
-  const strs = bytes.subarray(sStart, sStart + strLen);
-  // One latin-1 string of the whole section, sliced per name: far cheaper than decoding each name.
-  let all = '';
-  for (let i = 0; i < strs.length; i += 8192) all += String.fromCharCode.apply(null, Array.from(strs.subarray(i, i + 8192)));
-  let ascii = true;
-  for (let i = 0; i < strs.length && ascii; i++) if (strs[i] >= 0x80) ascii = false;
+  const end = tStart + typeLen;
+  // Every record is at least 12 bytes: this bounds the count before the walk.
+  const offsets = new Uint32Array(Math.floor(typeLen / 12) + 1);
+  const names = new Uint32Array(offsets.length);
+  // Little-endian and aligned (as vmlinux and clang's objects are): whole words, the fast case.
+  const words = le && (bytes.byteOffset + tStart) % 4 === 0 ? new Uint32Array(bytes.buffer, bytes.byteOffset + tStart, typeLen >>> 2) : undefined;
+  let n = 1;
+  for (let at = tStart; at < end; n++) {
+    if (at + 12 > end) fail('E_BTF_TRUNCATED', 'type header past end of type section', at);
+    const w = (at - tStart) >>> 2;
+    const info = words ? words[w + 1] : v.getUint32(at + 4, le);
+    const kind = (info >>> 24) & 0x1f;
+    const extra = KIND_EXTRA[kind];
+    if (!extra) fail('E_BTF_KIND', `unknown btf kind ${kind}`, at);
+    const next = at + 12 + extra[0] + extra[1] * (info & 0xffff);
+    if (next > end) fail('E_BTF_TRUNCATED', `type ${n} past end of type section`, at);
+    offsets[n] = at;
+    names[n] = words ? words[w] : v.getUint32(at, le);
+    at = next;
+  }
+  return { littleEndian: le, typesStart: tStart, typesEnd: end, stringsStart: sStart, stringsEnd: sStart + strLen, offsets: offsets.slice(0, n), nameOffsets: names.slice(0, n) };
+}
+
+/** Decodes the type record at byte `at` of BTF (`v` over all of it) as type `id`; `string` reads the string section. */
+export function decodeBtfType(v: DataView, le: boolean, at: number, id: number, string: (offset: number) => string): BtfType {
+  const info = v.getUint32(at + 4, le);
+  const kind = ((info >>> 24) & 0x1f) as BtfKind;
+  const vlen = info & 0xffff;
+  const kindFlag = (info >>> 31) === 1;
+  const sizeOrType = v.getUint32(at + 8, le);
+  const t: BtfType = { id, kind, name: string(v.getUint32(at, le)), kindFlag, vlen, size: 0, type: 0 };
+  const p = at + 12;
+  switch (kind) {
+    case BtfKind.INT: {
+      const x = v.getUint32(p, le);
+      t.size = sizeOrType;
+      t.int = { encoding: (x >>> 24) & 0xf, offset: (x >>> 16) & 0xff, bits: x & 0xff };
+      break;
+    }
+    case BtfKind.ARRAY:
+      t.array = { type: v.getUint32(p, le), indexType: v.getUint32(p + 4, le), nelems: v.getUint32(p + 8, le) };
+      break;
+    case BtfKind.STRUCT: case BtfKind.UNION: {
+      t.size = sizeOrType;
+      const ms: BtfMember[] = new Array(vlen);
+      for (let i = 0; i < vlen; i++) {
+        const q = p + i * 12;
+        const off = v.getUint32(q + 8, le);
+        ms[i] = {
+          name: string(v.getUint32(q, le)), type: v.getUint32(q + 4, le),
+          bitOffset: kindFlag ? off & 0xffffff : off, bitSize: kindFlag ? off >>> 24 : 0,
+        };
+      }
+      t.members = ms;
+      break;
+    }
+    case BtfKind.ENUM: case BtfKind.ENUM64: {
+      t.size = sizeOrType;
+      const vs: BtfEnumValue[] = new Array(vlen);
+      for (let i = 0; i < vlen; i++) {
+        if (kind === BtfKind.ENUM) {
+          const q = p + i * 8;
+          vs[i] = { name: string(v.getUint32(q, le)), value: BigInt(kindFlag ? v.getInt32(q + 4, le) : v.getUint32(q + 4, le)) };
+        } else {
+          const q = p + i * 12;
+          const x = (BigInt(v.getUint32(q + 8, le)) << 32n) | BigInt(v.getUint32(q + 4, le));
+          vs[i] = { name: string(v.getUint32(q, le)), value: kindFlag ? BigInt.asIntN(64, x) : x };
+        }
+      }
+      t.enumValues = vs;
+      break;
+    }
+    case BtfKind.FUNC_PROTO: {
+      t.type = sizeOrType;
+      const ps: BtfParam[] = new Array(vlen);
+      for (let i = 0; i < vlen; i++) ps[i] = { name: string(v.getUint32(p + i * 8, le)), type: v.getUint32(p + i * 8 + 4, le) };
+      t.params = ps;
+      break;
+    }
+    case BtfKind.VAR:
+      t.type = sizeOrType;
+      t.linkage = v.getUint32(p, le);
+      break;
+    case BtfKind.DATASEC: {
+      t.size = sizeOrType;
+      const ss: BtfVarSecinfo[] = new Array(vlen);
+      for (let i = 0; i < vlen; i++) {
+        const q = p + i * 12;
+        ss[i] = { type: v.getUint32(q, le), offset: v.getUint32(q + 4, le), size: v.getUint32(q + 8, le) };
+      }
+      t.secinfos = ss;
+      break;
+    }
+    case BtfKind.FLOAT:
+      t.size = sizeOrType;
+      break;
+    case BtfKind.DECL_TAG:
+      t.type = sizeOrType;
+      t.componentIdx = v.getInt32(p, le);
+      break;
+    default:
+      t.type = sizeOrType; // PTR, FWD (0), TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, TYPE_TAG
+  }
+  return t;
+}
+
+/**
+ * The string section as one string with a character per byte, so string offsets are character
+ * offsets: UTF-8 decoding when the section is ASCII (as names are: the fast decoder), a code
+ * unit per byte otherwise (names are then re-read as UTF-8 one by one).
+ */
+export function btfStringSection(strs: Uint8Array): { text: string; ascii: boolean } {
+  // Browsers and Node have TextDecoder; the core's type library (ES only) does not declare it.
+  const Decoder = (globalThis as { TextDecoder?: new () => { decode(bytes: Uint8Array): string } }).TextDecoder;
+  const text = Decoder ? new Decoder().decode(strs) : '';
+  // A multi-byte sequence shortens the text and an invalid byte becomes U+FFFD: neither happened, so every byte was ASCII.
+  if (Decoder && text.length === strs.length && !text.includes('\ufffd')) return { text, ascii: true };
+  // Not TextDecoder('latin1'), which is windows-1252 (0x80 becomes U+20AC): one code unit per byte value.
+  let latin1 = '';
+  for (let i = 0; i < strs.length; i += 8192) latin1 += String.fromCharCode.apply(null, Array.from(strs.subarray(i, i + 8192)));
+  return { text: latin1, ascii: false };
+}
+
+/** The string at `off` in a string section read by {@link btfStringSection}. */
+export function btfString(section: { text: string; ascii: boolean }, off: number): string {
+  const all = section.text;
+  const end = all.indexOf('\0', off);
+  const raw = all.slice(off, end < 0 ? all.length : end);
+  return section.ascii || !/[\u0080-\u00ff]/.test(raw) ? raw : utf8(raw);
+}
+
+/**
+ * Parses BTF (either byte order, detected from the magic). Throws a FormatError (`E_BTF_*`,
+ * with the byte offset) on anything malformed. For the kernel's BTF, where a program needs a
+ * few types of ~130k, {@link LazyBtf} decodes only what is asked for.
+ */
+export function parseBtf(bytes: Uint8Array): Btf {
+  const layout = btfLayout(bytes);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const le = layout.littleEndian;
+  const tStart = layout.typesStart, sStart = layout.stringsStart;
+  const strs = bytes.subarray(sStart, layout.stringsEnd);
+  const section = btfStringSection(strs);
   const string = (off: number): string => {
     if (off === 0) return '';
     if (off >= strs.length) fail('E_BTF_STRING', `string offset ${off} outside the string section`, sStart);
-    const end = all.indexOf('\0', off);
-    const raw = all.slice(off, end < 0 ? all.length : end);
-    return ascii || !/[\u0080-\u00ff]/.test(raw) ? raw : utf8(raw);
+    return btfString(section, off);
   };
 
-  const types: BtfType[] = [VOID];
-  const end = tStart + typeLen;
-  let at = tStart;
-  while (at < end) {
-    if (at + 12 > end) fail('E_BTF_TRUNCATED', 'type header past end of type section', at);
-    const info = v.getUint32(at + 4, le);
-    const kind = ((info >>> 24) & 0x1f) as BtfKind;
-    const vlen = info & 0xffff;
-    const kindFlag = (info >>> 31) === 1;
-    const extra = KIND_EXTRA[kind];
-    if (!extra) fail('E_BTF_KIND', `unknown btf kind ${kind}`, at);
-    const next = at + 12 + extra[0] + extra[1] * vlen;
-    if (next > end) fail('E_BTF_TRUNCATED', `type ${types.length} past end of type section`, at);
-    const sizeOrType = v.getUint32(at + 8, le);
-    const t: BtfType = { id: types.length, kind, name: string(v.getUint32(at, le)), kindFlag, vlen, size: 0, type: 0 };
-    const p = at + 12;
-    switch (kind) {
-      case BtfKind.INT: {
-        const x = v.getUint32(p, le);
-        t.size = sizeOrType;
-        t.int = { encoding: (x >>> 24) & 0xf, offset: (x >>> 16) & 0xff, bits: x & 0xff };
-        break;
-      }
-      case BtfKind.ARRAY:
-        t.array = { type: v.getUint32(p, le), indexType: v.getUint32(p + 4, le), nelems: v.getUint32(p + 8, le) };
-        break;
-      case BtfKind.STRUCT: case BtfKind.UNION: {
-        t.size = sizeOrType;
-        const ms: BtfMember[] = new Array(vlen);
-        for (let i = 0; i < vlen; i++) {
-          const q = p + i * 12;
-          const off = v.getUint32(q + 8, le);
-          ms[i] = {
-            name: string(v.getUint32(q, le)), type: v.getUint32(q + 4, le),
-            bitOffset: kindFlag ? off & 0xffffff : off, bitSize: kindFlag ? off >>> 24 : 0,
-          };
-        }
-        t.members = ms;
-        break;
-      }
-      case BtfKind.ENUM: case BtfKind.ENUM64: {
-        t.size = sizeOrType;
-        const vs: BtfEnumValue[] = new Array(vlen);
-        for (let i = 0; i < vlen; i++) {
-          if (kind === BtfKind.ENUM) {
-            const q = p + i * 8;
-            vs[i] = { name: string(v.getUint32(q, le)), value: BigInt(kindFlag ? v.getInt32(q + 4, le) : v.getUint32(q + 4, le)) };
-          } else {
-            const q = p + i * 12;
-            const x = (BigInt(v.getUint32(q + 8, le)) << 32n) | BigInt(v.getUint32(q + 4, le));
-            vs[i] = { name: string(v.getUint32(q, le)), value: kindFlag ? BigInt.asIntN(64, x) : x };
-          }
-        }
-        t.enumValues = vs;
-        break;
-      }
-      case BtfKind.FUNC_PROTO: {
-        t.type = sizeOrType;
-        const ps: BtfParam[] = new Array(vlen);
-        for (let i = 0; i < vlen; i++) ps[i] = { name: string(v.getUint32(p + i * 8, le)), type: v.getUint32(p + i * 8 + 4, le) };
-        t.params = ps;
-        break;
-      }
-      case BtfKind.VAR:
-        t.type = sizeOrType;
-        t.linkage = v.getUint32(p, le);
-        break;
-      case BtfKind.DATASEC: {
-        t.size = sizeOrType;
-        const ss: BtfVarSecinfo[] = new Array(vlen);
-        for (let i = 0; i < vlen; i++) {
-          const q = p + i * 12;
-          ss[i] = { type: v.getUint32(q, le), offset: v.getUint32(q + 4, le), size: v.getUint32(q + 8, le) };
-        }
-        t.secinfos = ss;
-        break;
-      }
-      case BtfKind.FLOAT:
-        t.size = sizeOrType;
-        break;
-      case BtfKind.DECL_TAG:
-        t.type = sizeOrType;
-        t.componentIdx = v.getInt32(p, le);
-        break;
-      default:
-        t.type = sizeOrType; // PTR, FWD (0), TYPEDEF, VOLATILE, CONST, RESTRICT, FUNC, TYPE_TAG
-    }
-    types.push(t);
-    at = next;
-  }
+  const types: BtfType[] = new Array(layout.offsets.length);
+  types[0] = VOID;
+  for (let id = 1; id < types.length; id++) types[id] = decodeBtfType(v, le, layout.offsets[id], id, string);
 
   checkTypeIds(types, tStart);
 
@@ -291,17 +352,5 @@ function utf8(latin1: string): string {
 
 /** Byte offset of each type's record in raw BTF (index = type id; 0 for void), for in-place fix-ups. */
 export function btfTypeOffsets(bytes: Uint8Array): number[] {
-  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const le = v.getUint16(0, true) === BTF_MAGIC;
-  const hdrLen = v.getUint32(4, le);
-  const start = hdrLen + v.getUint32(8, le), end = start + v.getUint32(12, le);
-  const out = [0];
-  for (let at = start; at + 12 <= end;) {
-    out.push(at);
-    const info = v.getUint32(at + 4, le);
-    const extra = KIND_EXTRA[(info >>> 24) & 0x1f];
-    if (!extra) fail('E_BTF_KIND', `unknown btf kind ${(info >>> 24) & 0x1f}`, at);
-    at += 12 + extra[0] + extra[1] * (info & 0xffff);
-  }
-  return out;
+  return Array.from(btfLayout(bytes).offsets);
 }

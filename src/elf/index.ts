@@ -2,6 +2,7 @@
 export * from './elf.js';
 export * from './symbols.js';
 export * from './btf.js';
+export * from './btf-lazy.js';
 export * from './btf-ext.js';
 export * from './section-defs.js';
 export * from './core.js';

@@ -33,8 +33,9 @@ export function parseCpuList(text: string): number {
 
 async function readPossibleCpus(): Promise<number> {
   try {
-    const fs = await import('node:fs/promises');
-    return parseCpuList(await fs.readFile('/sys/devices/system/cpu/possible', 'utf8'));
+    // Synchronous: a sysfs file is generated in memory, and an async read is several thread-pool round trips.
+    const fs = await import('node:fs');
+    return parseCpuList(fs.readFileSync('/sys/devices/system/cpu/possible', 'utf8'));
   } catch {
     return 1;
   }

@@ -171,14 +171,41 @@ async function createKoffiSys(): Promise<Sys> {
   }
   const arch = proc.arch === 'arm64' ? 'arm64' : proc.arch === 'x64' ? 'x64' : undefined;
   if (!arch) throw new UnsupportedError('E_UNSUPPORTED', `the kernel backend supports x64 and arm64, not ${proc.arch}`);
-  let koffi: KoffiLike;
-  try {
-    const mod = (await import('koffi')) as unknown as { default?: KoffiLike } & KoffiLike;
-    koffi = mod.default ?? mod;
-  } catch (cause) {
-    throw new UnsupportedError('E_UNSUPPORTED', 'cannot load koffi (the FFI the kernel backend uses)', { cause });
+  let koffi = loadKoffiNative();
+  if (!koffi) {
+    try {
+      const mod = (await import('koffi')) as unknown as { default?: KoffiLike } & KoffiLike;
+      koffi = mod.default ?? mod;
+    } catch (cause) {
+      throw new UnsupportedError('E_UNSUPPORTED', 'cannot load koffi (the FFI the kernel backend uses)', { cause });
+    }
   }
   return new KoffiSys(koffi, arch);
+}
+
+/**
+ * koffi's native module, opened directly: koffi's JavaScript entry (which looks for the binary,
+ * reads node's ELF header to tell glibc from musl, and adds deprecated aliases) costs ~12 ms of
+ * CPU at start-up, the module itself ~1 ms, and the functions used here are the module's own.
+ * Undefined when anything differs from koffi 3's npm layout (then koffi's entry loads it).
+ */
+function loadKoffiNative(): KoffiLike | undefined {
+  const proc = (globalThis as { process?: { platform: string; arch: string; dlopen?: (m: { exports: unknown }, file: string) => void } }).process;
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  if (!proc?.dlopen || !resolve) return undefined;
+  try {
+    const entry = resolve('koffi');
+    if (!entry.startsWith('file:')) return undefined;
+    // The glibc build of koffi's per-platform package, installed beside koffi (npm's layout).
+    const file = new URL(`../@koromix/koffi-${proc.platform}-${proc.arch}/${proc.platform}_${proc.arch}/koffi.node`, entry);
+    const mod: { exports: Partial<KoffiLike> } = { exports: {} };
+    proc.dlopen(mod, decodeURIComponent(file.pathname));
+    const k = mod.exports;
+    const complete = typeof k.load === 'function' && typeof k.address === 'function' && typeof k.view === 'function' && typeof k.errno === 'function' && typeof k.node?.poll === 'function';
+    return complete ? (k as KoffiLike) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The real implementation: libc through koffi. */

@@ -15,7 +15,7 @@ import { formatMapText, formatPrintf, formatValue, histBucketIndex, sortMapEntri
 import type { MapDump } from './format/index.js';
 import { dumpMap, enumNames, eventDecoder, symbolize } from './map-dump.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe, kernelBtf, parseTracepointFormat } from './probes/index.js';
+import { attachProbe, expandProbe, parseTracepointFormat } from './probes/index.js';
 import type { CatalogOptions, ConcreteProbe, TracefsEnv } from './probes/index.js';
 import { decodeValue, readInt } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
@@ -357,12 +357,13 @@ export async function compile(source: string, options: TraceOptions = {}): Promi
         })));
       }
     }
-    // Kernel BTF only when the program may reach C structs (as the CLI does); none in the VM off Linux.
+    // Kernel BTF only when the program may reach C structs, read on the first struct the compiler
+    // looks up (as the CLI does); none in the VM off Linux.
     let types: TypeProvider | undefined;
     if (!options.tracepoints && /struct |union |curtask|->|\(\s*\w+\s*\*\s*\)/.test(source)) {
       try {
-        const { btfTypes } = await import('./runtime.js');
-        types = btfTypes(await kernelBtf());
+        const [{ kernelTypes }, fs] = await Promise.all([import('./runtime.js'), import('node:fs')]);
+        types = kernelTypes(fs.readFileSync);
       } catch {
         types = undefined;
       }
@@ -420,7 +421,8 @@ export class Trace implements AsyncDisposable {
 
   /** @internal */
   static async start(program: TraceProgram, options: TraceOptions): Promise<Trace> {
-    const { openKernel, RingBufferReader } = await import('../kernel/index.js');
+    // The defining modules, not the kernel barrel: see runtime.ts.
+    const [{ openKernel }, { RingBufferReader }] = await Promise.all([import('../kernel/kernel.js'), import('../kernel/ringbuf.js')]);
     const kernel = await openKernel();
     const maps = new Map<string, KernelMap>();
     const progs: { probe: ResolvedProbe; prog: KernelProgram }[] = [];
@@ -468,7 +470,7 @@ export class Trace implements AsyncDisposable {
   }
 
   private async runProbes(provider: 'begin' | 'end'): Promise<void> {
-    const { BpfCmd, testRunAttr } = await import('../kernel/index.js');
+    const { BpfCmd, testRunAttr } = await import('../kernel/attr.js');
     for (const p of this.progs) {
       if (p.probe.provider !== provider) continue;
       const ctx = new Uint8Array(8);

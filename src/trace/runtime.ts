@@ -16,7 +16,7 @@ import type { MapDump, OutputMode } from './format/index.js';
 import { OrderedEvents } from './ordered-events.js';
 import { dumpMap, enumNames, eventDecoder, resolveStacks, symbolize, zeroValue } from './map-dump.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe, findAggregate, kernelBtf, structFields, typeInfo } from './probes/index.js';
+import { attachProbe, expandProbe, findAggregate, kernelBtfSync, structFields, typeInfo } from './probes/index.js';
 import type { BtfSource } from './probes/index.js';
 import type { ConcreteProbe } from './probes/index.js';
 import { decodeValue, readInt, sizeOf } from './types.js';
@@ -72,24 +72,34 @@ async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsa
   }));
 }
 
+/** Online CPUs (bpftrace's ncpus): the sysfs list, cheaper than os.cpus() (which reads and parses /proc/cpuinfo and /proc/stat). */
 async function onlineCpus(): Promise<number> {
-  const os = await import('node:os');
-  return os.cpus().length;
+  const [fs, { parseCpuList }] = await Promise.all([import('node:fs'), import('../kernel/kernel.js')]);
+  try {
+    return parseCpuList(fs.readFileSync('/sys/devices/system/cpu/online', 'utf8'));
+  } catch {
+    const os = await import('node:os');
+    return os.cpus().length;
+  }
 }
 
-/** A lookup of kernel symbol addresses by name in /proc/kallsyms (read once, searched on demand). */
-async function kallsyms(): Promise<{ get(name: string): bigint | undefined }> {
+/**
+ * A lookup of kernel symbol addresses by name in /proc/kallsyms, read on the first lookup only:
+ * the file is ~5 MB and only kaddr() needs it, so most programs never pay for it.
+ */
+function kallsyms(readText: (path: string) => string): { get(name: string): bigint | undefined } {
   const out = new Map<string, bigint>();
-  const fs = await import('node:fs/promises');
-  let text = '';
-  try {
-    text = await fs.readFile('/proc/kallsyms', 'utf8');
-  } catch {
-    return out;
-  }
+  let text: string | undefined;
   return {
     get: (name: string): bigint | undefined => {
       if (out.has(name)) return out.get(name);
+      if (text === undefined) {
+        try {
+          text = readText('/proc/kallsyms');
+        } catch {
+          text = '';
+        }
+      }
       const i = text.search(new RegExp(`^[0-9a-f]+ \\w ${name.replace(/[^\w.]/g, '')}(\\s|$)`, 'm'));
       if (i < 0) return undefined;
       const v = BigInt(`0x${text.slice(i, text.indexOf(' ', i))}`);
@@ -133,6 +143,29 @@ export function btfTypes(btf: BtfSource): TypeProvider {
   };
 }
 
+/**
+ * Struct layouts from the running kernel's BTF, read (~5 MB) when the compiler first asks for a
+ * struct the program does not declare: most programs never do. No BTF: no kernel structs.
+ */
+export function kernelTypes(readFileSync: (path: string) => Uint8Array): TypeProvider {
+  let kernel: TypeProvider | null | undefined;
+  return {
+    record(name) {
+      if (kernel === undefined) {
+        try {
+          kernel = btfTypes(kernelBtfSync((p) => {
+            const b = readFileSync(p);
+            return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+          }));
+        } catch {
+          kernel = null;
+        }
+      }
+      return kernel?.record(name);
+    },
+  };
+}
+
 /** system() runs its command through the shell; cat() prints a file. */
 async function runSideEffect(kind: 'system' | 'cat', text: string, output: TraceOutput): Promise<void> {
   if (kind === 'system') {
@@ -153,17 +186,17 @@ async function runSideEffect(kind: 'system' | 'cat', text: string, output: Trace
 
 /** Boot time on the wall clock and the local UTC offset, for strftime/time. */
 async function formatContext(): Promise<import('./format/index.js').FormatContext> {
-  const fs = await import('node:fs/promises');
+  const fs = await import('node:fs');
   let bootTimeNs = 0n;
   try {
-    const up = (await fs.readFile('/proc/uptime', 'utf8')).split(' ')[0];
+    const up = fs.readFileSync('/proc/uptime', 'utf8').split(' ')[0];
     const [sec, frac = '0'] = up.split('.');
     const upNs = BigInt(sec) * 1000000000n + BigInt(frac.padEnd(9, '0').slice(0, 9));
     bootTimeNs = BigInt(Date.now()) * 1000000n - upNs;
   } catch {
     // no /proc: times print relative to the epoch
   }
-  const { createNodeSymbolizer } = await import('./probes/index.js');
+  const { createNodeSymbolizer } = await import('./probes/symbolizer.js');
   return { bootTimeNs, utcOffsetMinutes: -new Date().getTimezoneOffset(), symbolizer: createNodeSymbolizer() };
 }
 
@@ -210,21 +243,14 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         resolved.set(s.text, list);
       }
     }
-    const ksyms = await kallsyms();
-    // Kernel BTF is read only when the program may reach C structs.
-    let types: TypeProvider | undefined;
-    if (/struct |union |curtask|->|args|\(\s*\w+\s*\*\s*\)/.test(opts.source)) {
-      try {
-        types = btfTypes(await kernelBtf());
-      } catch {
-        types = undefined;
-      }
-    }
+    const { readFileSync } = await import('node:fs');
+    const ksyms = kallsyms((p) => readFileSync(p, 'utf8'));
+    const types = kernelTypes(readFileSync);
     compiled = compileAst(ast, {
       positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
       resolveProbe: (t) => resolved.get(t) ?? [],
       kaddr: (name) => ksyms.get(name),
-      ...(types ? { types } : {}),
+      types,
     });
     if (!opts.noWarnings) for (const w of compiled.warnings) opts.err(renderDiagnostic(opts.source, opts.fileName, w.message, w.loc, 'WARNING'));
     const expected = [...compiled.getopts.keys()].map((k) => `--${k}`).join(', ');
@@ -241,13 +267,15 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     return diag(e);
   }
   if (opts.debug) {
-    const { disassembleLlvm } = await import('../ebpf/index.js');
+    const { disassembleLlvm } = await import('../ebpf/llvm-syntax.js');
     for (const p of compiled.probes) {
       opts.out(`${p.probe.name} (${p.spec.insns.length} insns):\n${disassembleLlvm(p.spec.insns)}\n`);
     }
     for (const m of compiled.maps) opts.out(`map ${m.name}: type ${m.type} key ${m.keySize} value ${m.valueSize} entries ${m.maxEntries}\n`);
   }
-  const { openKernel, RingBufferReader } = await import('../kernel/index.js');
+  // The defining modules, not the barrels: a dynamic import keeps every export of what it names
+  // alive in the bundled CLI, and the kernel barrel reaches the VM, the verifier and capture.
+  const [{ openKernel }, { RingBufferReader }] = await Promise.all([import('../kernel/kernel.js'), import('../kernel/ringbuf.js')]);
   let kernel: Kernel;
   try {
     kernel = await openKernel();
@@ -398,7 +426,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
       if (p.probe.provider !== provider) continue;
       // BPF_PROG_TEST_RUN of a raw tracepoint program takes only a context (no data, no repeat).
       const ctx = new Uint8Array(new ArrayBuffer(8));
-      const { BpfCmd, testRunAttr } = await import('../kernel/index.js');
+      const { BpfCmd, testRunAttr } = await import('../kernel/attr.js');
       kernel.sys.bpf(BpfCmd.BPF_PROG_TEST_RUN, testRunAttr({ progFd: p.prog.fd, dataSizeIn: 0, dataSizeOut: 0, dataIn: 0n, dataOut: 0n, ctxIn: kernel.sys.addressOf(ctx), ctxSizeIn: 8, repeat: 0 }));
       if (drainEach) await drain();
     }

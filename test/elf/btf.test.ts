@@ -1,20 +1,20 @@
-// The BTF reader on BTF the test writes byte by byte: kinds, sizes through typedefs/arrays, lookups, and typed errors on bad input.
+// The BTF readers (parseBtf, and LazyBtf decoding on demand) on BTF the test writes byte by byte: kinds, sizes through typedefs/arrays, lookups, and typed errors on bad input.
 import { describe, expect, it } from 'vitest';
-import { BtfKind, parseBtf } from '../../src/elf/index.js';
+import { BtfKind, LazyBtf, parseBtf } from '../../src/elf/index.js';
 import { BpfkitError } from '../../src/util/index.js';
 
-/** Writes little-endian BTF: types as u32 words (header words then extras), strings NUL-separated. */
-function writeBtf(types: number[], strings: string[]): Uint8Array {
+/** Writes BTF (little-endian unless told): types as u32 words (header words then extras), strings NUL-separated. */
+function writeBtf(types: number[], strings: string[], le = true): Uint8Array {
   const strBytes = [0];
   const offs: number[] = [];
   for (const s of strings) { offs.push(strBytes.length); for (const c of new TextEncoder().encode(s)) strBytes.push(c); strBytes.push(0); }
   const typeLen = types.length * 4;
   const out = new Uint8Array(24 + typeLen + strBytes.length);
   const v = new DataView(out.buffer);
-  v.setUint16(0, 0xeb9f, true); out[2] = 1;
-  v.setUint32(4, 24, true); v.setUint32(8, 0, true); v.setUint32(12, typeLen, true);
-  v.setUint32(16, typeLen, true); v.setUint32(20, strBytes.length, true);
-  types.forEach((w, i) => v.setUint32(24 + i * 4, w >>> 0, true));
+  v.setUint16(0, 0xeb9f, le); out[2] = 1;
+  v.setUint32(4, 24, le); v.setUint32(8, 0, le); v.setUint32(12, typeLen, le);
+  v.setUint32(16, typeLen, le); v.setUint32(20, strBytes.length, le);
+  types.forEach((w, i) => v.setUint32(24 + i * 4, w >>> 0, le));
   out.set(strBytes, 24 + typeLen);
   return out;
 }
@@ -77,5 +77,65 @@ describe('parseBtf', () => {
     try { parseBtf(writeBtf([0, info(BtfKind.PTR), 99], [])); } catch (e) { expect((e as BpfkitError).message).toBe('section ".BTF": type 1 (PTR) refers to type 99 in its type, of 1 types (at offset 24)'); }
     const loop = writeBtf([0, info(BtfKind.TYPEDEF), 1], []);
     try { parseBtf(loop).sizeOf(1); expect.unreachable(); } catch (e) { expect((e as BpfkitError).code).toBe('E_BTF_LOOP'); }
+  });
+});
+
+describe('LazyBtf: the same types, decoded on demand', () => {
+  // One more type than above: [8] a DATASEC with one variable (what object files and vmlinux's per-CPU data have).
+  const types = [...TYPES, 0, info(BtfKind.DATASEC, 1), 64, 1, 16, 4];
+
+  it('agrees with parseBtf type by type and name by name: either byte order, aligned or not', () => {
+    const le = writeBtf(types, STRS);
+    const shifted = new Uint8Array(le.length + 1).subarray(1);
+    shifted.set(le);
+    for (const bytes of [le, writeBtf(types, STRS, false), shifted]) {
+      const full = parseBtf(bytes);
+      const lazy = new LazyBtf(bytes);
+      expect(lazy.count).toBe(full.types.length);
+      for (let id = 0; id < full.types.length; id++) {
+        expect(lazy.kindOf(id), `kind ${id}`).toBe(full.types[id].kind);
+        expect(lazy.nameOf(id), `name ${id}`).toBe(full.types[id].name);
+        expect(lazy.type(id), `type ${id}`).toEqual(full.types[id]);
+      }
+      expect(lazy.type(8).secinfos).toEqual([{ type: 1, offset: 16, size: 4 }]);
+      // The non-ASCII name (UTF-8 in the string section) reads as parseBtf reads it.
+      expect(lazy.type(7).name).toBe('é');
+      // Past 16 lookups a name index replaces the scans: the answers stay the same.
+      for (let round = 0; round < 20; round++) {
+        for (const name of ['pair', 'pair_t', 'int', 'é', 'a', 'nothing']) {
+          expect(lazy.byName(name).map((t) => t.id), name).toEqual(full.byName(name).map((t) => t.id));
+        }
+        expect(lazy.byName('pair', BtfKind.STRUCT).map((t) => t.id)).toEqual([3]);
+        expect(lazy.byName('pair', BtfKind.TYPEDEF)).toEqual([]);
+      }
+    }
+  });
+
+  it('rejects bad input with the typed errors of parseBtf', () => {
+    const good = writeBtf(types, STRS);
+    const code = (f: () => unknown): string | undefined => {
+      try {
+        f();
+        return undefined;
+      } catch (e) {
+        expect(e).toBeInstanceOf(BpfkitError);
+        return (e as BpfkitError).code;
+      }
+    };
+    expect(code(() => new LazyBtf(good.subarray(0, 10)))).toBe('E_BTF_TRUNCATED');
+    const magic = good.slice(); magic[0] = 0;
+    expect(code(() => new LazyBtf(magic))).toBe('E_BTF_MAGIC');
+    const kind = good.slice(); kind[24 + 7] = 31;
+    expect(code(() => new LazyBtf(kind))).toBe('E_BTF_KIND');
+    const len = good.slice(); new DataView(len.buffer).setUint32(12, 1 << 20, true);
+    expect(code(() => new LazyBtf(len))).toBe('E_BTF_TRUNCATED');
+    // A record cut short by the end of the type section (a struct claiming 200 members).
+    expect(code(() => new LazyBtf(writeBtf([5, info(BtfKind.STRUCT, 200), 8], ['x'])))).toBe('E_BTF_TRUNCATED');
+    // Decoding is lazy, so a bad string offset is found when its type is read.
+    const str = good.slice(); new DataView(str.buffer).setUint32(24, 9999, true);
+    const lazy = new LazyBtf(str);
+    expect(code(() => lazy.type(1))).toBe('E_BTF_STRING');
+    expect(code(() => lazy.type(99))).toBe('E_BTF_TYPE_ID');
+    expect(code(() => lazy.type(-1))).toBe('E_BTF_TYPE_ID');
   });
 });

@@ -104,12 +104,17 @@ export interface TracefsEnv {
   isRoot?(): boolean;
 }
 
-/** The Node implementation of {@link TracefsEnv}. mount(2) goes through the `mount` command, which every Linux has. */
+/**
+ * The Node implementation of {@link TracefsEnv}. mount(2) goes through the `mount` command, which
+ * every Linux has. Reads are synchronous: tracefs files are generated in memory, and an async read
+ * is five thread-pool round trips (open, stat, read, read, close) — a wildcard over syscalls reads
+ * ~700 formats, and each round trip waits for a CPU on a loaded machine.
+ */
 export async function nodeTracefsEnv(): Promise<TracefsEnv> {
-  const fs = await import('node:fs/promises');
+  const fs = await import('node:fs');
   return {
-    readFile: (p) => fs.readFile(p, 'utf8'),
-    exists: async (p) => fs.access(p).then(() => true, () => false),
+    readFile: async (p) => fs.readFileSync(p, 'utf8'),
+    exists: async (p) => fs.existsSync(p),
     isRoot: () => typeof process.getuid === 'function' && process.getuid() === 0,
     async mountTracefs(target) {
       const cp = await import('node:child_process');
