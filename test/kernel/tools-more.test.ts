@@ -14,7 +14,7 @@ import { both } from './helpers/tools.js';
 const why = await kernelSkip('bpfkit tools');
 
 describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
-  it('statsnoop -p: each stat of a marker file and each failed one (libbpf-tools 0.26's loads nothing)', async () => {
+  it('statsnoop -p: each stat of a marker file and each failed one (libbpf-tools 0.26 loads nothing)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-tools-stat-'));
     try {
       const file = path.join(dir, 'marker');
