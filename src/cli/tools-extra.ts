@@ -1,6 +1,6 @@
 /** The rest of libbpf-tools' everyday set for `bpfkit tools` (statsnoop, biosnoop, tcplife, cpudist, ...): flags, columns and output as there. */
 
-import { UsageError, and, diskName, hhmmss, log2Hist, lpad, num, pad, require_fs } from './tools-lib.js';
+import { TCP_STATES, UsageError, and, diskName, hhmmss, log2Hist, lpad, num, pad, require_fs } from './tools-lib.js';
 import type { Opts, Tool } from './tools-lib.js';
 
 const pidFilter = (o: Opts): string | undefined => (o.has('pid') ? `pid == ${num(o.get('pid'), 'pid')}` : undefined);
@@ -22,6 +22,13 @@ function diskDev(name: string): number {
   }
   const [major, minor] = text.trim().split(':').map(Number);
   return major * 2 ** 20 + minor;
+}
+
+/** `-L`/`-D` port lists as a filter on the tracepoint's sport/dport. */
+function portList(o: Opts, flag: string, field: string): string | undefined {
+  const v = o.get(flag);
+  if (typeof v !== 'string') return undefined;
+  return `(${v.split(',').map((p) => `args.${field} == ${num(p, flag)}`).join(' || ')})`;
 }
 
 /** An optional positional `[duration]` in seconds. */
@@ -96,6 +103,73 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
         out(log2Hist(e, 'Kbytes'));
       }
       await t.maps.get('@sizes').clear();
+    },
+  },
+  tcplife: {
+    summary: 'trace the lifespan of TCP sessions and summarize',
+    usage: 'tcplife [-p PID] [-4] [-6] [-L LPORTS] [-D DPORTS] [-T] [-w]',
+    flags: [
+      { short: '4', long: 'ipv4', help: 'Trace IPv4 only' },
+      { short: '6', long: 'ipv6', help: 'Trace IPv6 only' },
+      { short: 'D', long: 'remoteport', value: true, help: 'Comma-separated list of remote ports to trace.' },
+      { short: 'L', long: 'localport', value: true, help: 'Comma-separated list of local ports to trace.' },
+      { short: 'p', long: 'pid', value: true, help: 'Process ID to trace' },
+      { short: 'T', long: 'time', help: 'Include timestamp on output' },
+      { short: 'w', long: 'wide', help: 'Wide column output (fits IPv6 addresses)' },
+    ],
+    template: (o) => ({
+      FILTER: and(o.has('ipv4') ? 'args.family == 2' : undefined, o.has('ipv6') ? 'args.family == 10' : undefined, portList(o, 'remoteport', 'dport'), portList(o, 'localport', 'sport')),
+      PID: and(pidFilter(o)),
+    }),
+    header: (o) => {
+      const w = o.has('wide') ? 39 : 15;
+      return `${o.has('time') ? pad('TIME(s)', 8) + ' ' : ''}${pad('PID', 7)} ${pad('COMM', 16)} ${pad('LADDR', w)} ${pad('LPORT', 5)} ${pad('RADDR', w)} ${pad('RPORT', 5)} ${pad('TX_KB', 6)} ${pad('RX_KB', 6)} MS\n`;
+    },
+    onEvent(e, o, out) {
+      if (e.type !== 'printf') return;
+      const [pid, family, sport, dport, tx, rx, spanUs, comm, s4, d4, s6, d6] = e.args;
+      // With -p the close may come from another task; libbpf-tools then drops it (its owner is the one that connected).
+      if (o.has('pid') && Number(pid) !== num(o.get('pid'), 'pid')) return;
+      const w = o.has('wide') ? 39 : 15;
+      const v6 = Number(family) === 10;
+      out(`${o.has('time') ? lpad(hhmmss(), 8) + ' ' : ''}${pad(String(pid), 7)} ${pad(String(comm), 16)} ${pad(String(v6 ? s6 : s4), w)} ${pad(String(sport), 5)} ${pad(String(v6 ? d6 : d4), w)} ${pad(String(dport), 5)} ${pad((Number(tx) / 1024).toFixed(2), 6)} ${pad((Number(rx) / 1024).toFixed(2), 6)} ${(Number(spanUs) / 1000).toFixed(2)}\n`);
+    },
+  },
+  tcpretrans: {
+    summary: 'trace TCP retransmits',
+    usage: 'tcpretrans [-s] [-c] [-4 | -6]',
+    flags: [
+      { short: 's', long: 'sequence', help: 'display TCP sequence numbers' },
+      { short: 'l', long: 'lossprobe', help: 'include tail loss probe attempts (needs a kprobe: not on this kernel)' },
+      { short: 'c', long: 'count', help: 'count occurred retransmits per flow' },
+      { short: '4', long: 'ipv4', help: 'trace IPv4 family only' },
+      { short: '6', long: 'ipv6', help: 'trace IPv6 family only' },
+    ],
+    check(o) {
+      if (o.has('lossprobe')) throw new UsageError('-l needs a kprobe on tcp_send_loss_probe, which this kernel cannot attach (no kprobes)');
+      if (o.has('ipv4') && o.has('ipv6')) throw new UsageError('argument -6/--ipv6: not allowed with argument -4/--ipv4');
+    },
+    template: (o) => ({
+      FILTER: and(o.has('ipv4') ? 'args.family == 2' : undefined, o.has('ipv6') ? 'args.family == 10' : undefined),
+      EVENTS: o.has('count') ? '// ' : '',
+      COUNT: o.has('count') ? '' : '// ',
+    }),
+    header: (o) => (o.has('count') ? 'Tracing retransmits ... Hit Ctrl-C to end\n'
+      : `Tracing retransmits ... Hit Ctrl-C to end\n${pad('TIME', 8)} ${pad('PID', 7)} ${pad('IP', 2)} ${pad('LADDR:LPORT', 20)} T> ${pad('RADDR:RPORT', 20)}${o.has('sequence') ? ` ${pad('STATE', 12)} ${pad('SEQ', 10)}` : ` ${pad('STATE', 4)}`}\n`),
+    onEvent(e, o, out) {
+      if (e.type !== 'printf') return;
+      const [pid, family, sport, dport, state, seq, s4, d4, s6, d6] = e.args;
+      const v6 = Number(family) === 10;
+      const st = TCP_STATES[Number(state)] ?? String(state);
+      out(`${pad(hhmmss(), 8)} ${pad(String(pid), 7)} ${pad(v6 ? 6 : 4, 2)} ${pad(`${String(v6 ? s6 : s4)}:${String(sport)}`, 20)} R> ${pad(`${String(v6 ? d6 : d4)}:${String(dport)}`, 20)}${o.has('sequence') ? ` ${pad(st, 12)} ${String(seq)}` : ` ${st}`}\n`);
+    },
+    async summary_(t, o, out) {
+      if (!o.has('count')) return;
+      out(`\n${pad('LADDR:LPORT', 25)} ${pad('RADDR:RPORT', 25)} ${pad('RETRANSMITS', 10)}\n`);
+      // bcc prints the IPv4 flows, then the IPv6 ones, each by increasing count.
+      const rows = (await t.maps.get('@count').entries()).map((e) => ({ k: e.key.map(String), n: e.value as bigint }))
+        .sort((a, b) => Number(a.k[0].includes(':')) - Number(b.k[0].includes(':')) || Number(a.n - b.n));
+      for (const r of rows) out(`${pad(`[${r.k[0]}]#${r.k[1]}`, 20)} <-> ${pad(`[${r.k[2]}]#${r.k[3]}`, 20)} ${lpad(r.n, 10)}\n`);
     },
   },
 };

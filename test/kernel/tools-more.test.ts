@@ -4,14 +4,14 @@
  * where that one runs here; where it cannot (kprobes, fentry, not packaged) the test says why.
  */
 
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hasCommand, reportSkip } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
-import { both } from './helpers/tools.js';
+import { both, ours, start } from './helpers/tools.js';
 
 const why = await kernelSkip('bpfkit tools');
 
@@ -32,6 +32,67 @@ function loopDevice(label: string): { dev: string; name: string; close(): void }
       execFileSync('losetup', ['-d', dev]);
       rmSync(img, { force: true });
     },
+  };
+}
+
+/** Network namespaces named `tools-PID-…` (removed by `close`); undefined (printed) where `ip` or python3 is missing. */
+function netns(label: string, names: string[]): { ns: string[]; close(): void } | undefined {
+  if (!hasCommand('ip') || !hasCommand('python3')) {
+    reportSkip(label, 'needs ip (iproute2) and python3 for the network namespace workload');
+    return undefined;
+  }
+  const ns = names.map((n) => `tools-${process.pid}-${n}`);
+  const close = (): void => {
+    for (const n of ns) spawnSyncQuiet('ip', ['netns', 'del', n]);
+  };
+  try {
+    for (const n of ns) {
+      execFileSync('ip', ['netns', 'add', n]);
+      execFileSync('ip', ['-n', n, 'link', 'set', 'lo', 'up']);
+    }
+  } catch (e) {
+    close();
+    throw e;
+  }
+  return { ns, close };
+}
+
+function spawnSyncQuiet(cmd: string, args: string[]): void {
+  try {
+    execFileSync(cmd, args, { stdio: 'ignore' });
+  } catch {
+    // already gone
+  }
+}
+
+/** A python3 script in namespace `ns`; resolves its stdout lines as they come, `send` writes a line to it. */
+function pyIn(ns: string, script: string): { lines: string[]; next(): Promise<string>; send(s: string): void; done: Promise<void> } {
+  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', script]);
+  const lines: string[] = [];
+  let waiting: ((l: string) => void) | undefined;
+  let buf = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+      const w = waiting;
+      waiting = undefined;
+      w?.(lines[lines.length - 1]);
+    }
+  });
+  let read = 0;
+  return {
+    lines,
+    next: () => (read < lines.length ? Promise.resolve(lines[read++]) : new Promise((resolve, reject) => {
+      waiting = (l) => { read++; resolve(l); };
+      child.once('exit', () => reject(new Error(`python3 in ${ns} exited: ${err}`)));
+    })),
+    send: (s) => child.stdin.write(`${s}\n`),
+    done: new Promise((resolve) => child.on('exit', () => resolve())),
   };
 }
 
@@ -105,6 +166,91 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       if (r.theirs !== undefined) expect(hist(r.ours)).toBe(hist(r.theirs));
     } finally {
       loop.close();
+    }
+  });
+
+  it('tcplife: three loopback sessions in a namespace with their exact bytes each way, the same as libbpf-tools (MS aside)', async (ctx) => {
+    const n = netns('tcplife', ['life']);
+    if (!n) return ctx.skip();
+    try {
+      // Session i: the client sends 1000*(i+1) bytes, the server answers 3000*(i+1); the client closes first.
+      const script = [
+        'import socket, sys',
+        's = socket.socket(); s.bind(("127.0.0.1", 7070)); s.listen()',
+        'print("ready", flush=True); sys.stdin.readline()',
+        'for i in range(3):',
+        '    c = socket.create_connection(("127.0.0.1", 7070)); a, _ = s.accept()',
+        '    c.sendall(b"x" * 1000 * (i + 1)); n = 0',
+        '    while n < 1000 * (i + 1): n += len(a.recv(65536))',
+        '    a.sendall(b"y" * 3000 * (i + 1)); n = 0',
+        '    while n < 3000 * (i + 1): n += len(c.recv(65536))',
+        '    print(c.getsockname()[1], flush=True); c.close(); a.recv(1); a.close()',
+      ].join('\n');
+      const py = pyIn(n.ns[0], script);
+      await py.next();
+      const ports: string[] = [];
+      const r = await both('tcplife', [], /PID\s+COMM\s+LADDR\s+LPORT\s+RADDR\s+RPORT\s+TX_KB\s+RX_KB\s+MS/, async () => {
+        py.send('go');
+        for (let i = 0; i < 3; i++) ports.push(await py.next());
+        await py.done;
+      });
+      const kb = (b: number): string => (b / 1024).toFixed(2);
+      const pick = (out: string): string[] => out.split('\n').filter((l) => / 7070 /.test(l) && ports.some((p) => l.includes(` ${p} `))).map((l) => l.trim().split(/\s+/).slice(1, 8).join(' ')).sort();
+      // TX is the kernel's bytes_acked, which counts the acknowledged SYN and FIN too.
+      const want = ports.flatMap((p, i) => [
+        `python3 127.0.0.1 ${p} 127.0.0.1 7070 ${kb(1000 * (i + 1) + 2)} ${kb(3000 * (i + 1))}`,
+        `python3 127.0.0.1 7070 127.0.0.1 ${p} ${kb(3000 * (i + 1) + 2)} ${kb(1000 * (i + 1))}`,
+      ]).sort();
+      expect(pick(r.ours)).toEqual(want);
+      if (r.theirs !== undefined) expect(pick(r.ours)).toEqual(pick(r.theirs));
+    } finally {
+      n.close();
+    }
+  });
+
+  it('tcpretrans -s and -c: each retransmit of a flow whose peer went away, as many as the socket\'s own tcpi_total_retrans (bcc has the only other version)', async (ctx) => {
+    const n = netns('tcpretrans', ['ra', 'rb']);
+    if (!n) return ctx.skip();
+    const [va, vb] = [`tools${process.pid}a`.slice(-15), `tools${process.pid}b`.slice(-15)];
+    try {
+      // No tail loss probes: the kernel counts them in tcpi_total_retrans but sends them without the tracepoint (bcc's -l uses a kprobe).
+      execFileSync('ip', ['netns', 'exec', n.ns[0], 'sysctl', '-qw', 'net.ipv4.tcp_early_retrans=0']);
+      execFileSync('ip', ['-n', n.ns[0], 'link', 'add', va, 'type', 'veth', 'peer', 'name', vb, 'netns', n.ns[1]]);
+      execFileSync('ip', ['-n', n.ns[0], 'addr', 'add', '10.211.0.1/24', 'dev', va]);
+      execFileSync('ip', ['-n', n.ns[1], 'addr', 'add', '10.211.0.2/24', 'dev', vb]);
+      execFileSync('ip', ['-n', n.ns[0], 'link', 'set', va, 'up']);
+      execFileSync('ip', ['-n', n.ns[1], 'link', 'set', vb, 'up']);
+      const server = pyIn(n.ns[1], 'import socket, time\ns = socket.socket(); s.bind(("10.211.0.2", 7071)); s.listen()\nprint("ready", flush=True)\na, _ = s.accept()\ntime.sleep(30)');
+      await server.next();
+      // Connect, then (once told) send into a peer whose link is down; report the kernel's own retransmit count and reset.
+      const client = pyIn(n.ns[0], [
+        'import socket, struct, sys, time',
+        'c = socket.create_connection(("10.211.0.2", 7071)); c.sendall(b"x" * 100); time.sleep(0.2)',
+        'print(c.getsockname()[1], flush=True); sys.stdin.readline()',
+        'c.sendall(b"y" * 1000); time.sleep(1.6)',
+        'c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))',
+        'info = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104); c.close()',
+        'print(struct.unpack_from("I", info, 100)[0], flush=True)',
+      ].join('\n'));
+      const port = await client.next();
+      let total = 0;
+      const counter = start(ours('tcpretrans', ['-c']), /Tracing retransmits/);
+      const r = await both('tcpretrans', ['-s'], /T> RADDR:RPORT\s+STATE\s+SEQ/, async () => {
+        await counter.ready;
+        // Without its address the peer drops what arrives (a down link would stop the sends, not lose them).
+        execFileSync('ip', ['-n', n.ns[1], 'addr', 'del', '10.211.0.2/24', 'dev', vb]);
+        client.send('go');
+        total = Number(await client.next());
+      });
+      const counted = await counter.stop();
+      const mine = r.ours.split('\n').filter((l) => l.includes(`10.211.0.1:${port} `)).map((l) => l.trim().split(/\s+/).slice(2));
+      expect(total).toBeGreaterThanOrEqual(2);
+      expect(mine).toHaveLength(total);
+      const seq = mine[0][5];
+      for (const row of mine) expect(row).toEqual(['4', `10.211.0.1:${port}`, 'R>', '10.211.0.2:7071', 'ESTABLISHED', seq]);
+      expect(counted).toContain(`\nLADDR:LPORT               RADDR:RPORT               RETRANSMITS\n${`[10.211.0.1]#${port}`.padEnd(20)} <-> ${'[10.211.0.2]#7071'.padEnd(20)} ${String(total).padStart(10)}\n`);
+    } finally {
+      n.close();
     }
   });
 });
