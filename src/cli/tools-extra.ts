@@ -172,6 +172,45 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
       for (const r of rows) out(`${pad(`[${r.k[0]}]#${r.k[1]}`, 20)} <-> ${pad(`[${r.k[2]}]#${r.k[3]}`, 20)} ${lpad(r.n, 10)}\n`);
     },
   },
+  cpudist: {
+    summary: 'summarize on-CPU time per task as a histogram',
+    usage: 'cpudist [-O] [-T] [-m] [-P] [-L] [-p PID] [interval] [count]',
+    flags: [
+      { short: 'L', long: 'tids', help: 'Print a histogram per thread ID' },
+      { short: 'm', long: 'milliseconds', help: 'Millisecond histogram' },
+      { short: 'O', long: 'offcpu', help: 'Measure off-CPU time' },
+      { short: 'p', long: 'pid', value: true, help: 'Trace this PID only' },
+      { short: 'P', long: 'pids', help: 'Print a histogram per process ID' },
+      { short: 'T', long: 'timestamp', help: 'Include timestamp on output' },
+    ],
+    template: (o) => {
+      const pid = o.has('pid') ? num(o.get('pid'), 'pid') : undefined;
+      const key = (t: string): string => (o.has('pids') ? `${t}->tgid` : o.has('tids') ? `${t}->pid` : '-1');
+      return {
+        ONCPU: o.has('offcpu') ? '// ' : '',
+        OFFCPU: o.has('offcpu') ? '' : '// ',
+        FILTER_PREV: pid !== undefined ? `$prev->tgid == ${pid}` : '1',
+        FILTER_NEXT: pid !== undefined ? `$next->tgid == ${pid}` : '1',
+        KEY_PREV: key('$prev'),
+        KEY_NEXT: key('$next'),
+        UNIT: o.has('milliseconds') ? '1000000' : '1000',
+      };
+    },
+    header: (o) => `Tracing ${o.has('offcpu') ? 'off' : 'on'}-CPU time... Hit Ctrl-C to end.\n`,
+    interval: (_o, pos) => ({ ms: pos[0] !== undefined ? num(pos[0], 'interval') * 1000 : 0, count: pos[1] !== undefined ? num(pos[1], 'count') : 0 }),
+    async summary_(t, o, out) {
+      out('\n');
+      if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
+      const comms = new Map((await t.maps.get('@comm').entries()).map((e) => [String(e.key[0]), String(e.value)]));
+      for (const e of await t.maps.get('@lat').entries()) {
+        if (o.has('pids')) out(`\npid = ${String(e.key[0])} ${comms.get(String(e.key[0])) ?? ''}\n`);
+        else if (o.has('tids')) out(`\ntid = ${String(e.key[0])} ${comms.get(String(e.key[0])) ?? ''}\n`);
+        out(log2Hist(e, o.has('milliseconds') ? 'msecs' : 'usecs'));
+      }
+      await t.maps.get('@lat').clear();
+      await t.maps.get('@comm').clear();
+    },
+  },
 };
 
 export { UsageError, hhmmss, log2Hist, lpad };

@@ -5,7 +5,7 @@
  */
 
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,7 +37,7 @@ function loopDevice(label: string): { dev: string; name: string; close(): void }
 
 /** Network namespaces named `tools-PID-…` (removed by `close`); undefined (printed) where `ip` or python3 is missing. */
 function netns(label: string, names: string[]): { ns: string[]; close(): void } | undefined {
-  if (!hasCommand('ip') || !hasCommand('python3')) {
+  if (!hasCommand('ip') || !existsSync(PY)) {
     reportSkip(label, 'needs ip (iproute2) and python3 for the network namespace workload');
     return undefined;
   }
@@ -67,7 +67,7 @@ function spawnSyncQuiet(cmd: string, args: string[]): void {
 
 /** A python3 script in namespace `ns`; resolves its stdout lines as they come, `send` writes a line to it. */
 function pyIn(ns: string, script: string): { lines: string[]; next(): Promise<string>; send(s: string): void; done: Promise<void> } {
-  const child = spawn('ip', ['netns', 'exec', ns, 'python3', '-u', '-c', script]);
+  const child = spawn('ip', ['netns', 'exec', ns, PY, '-u', '-c', script]);
   const lines: string[] = [];
   let waiting: ((l: string) => void) | undefined;
   let buf = '';
@@ -94,6 +94,31 @@ function pyIn(ns: string, script: string): { lines: string[]; next(): Promise<st
     send: (s) => child.stdin.write(`${s}\n`),
     done: new Promise((resolve) => child.on('exit', () => resolve())),
   };
+}
+
+/** The system's python3 itself (a pyenv shim on PATH would run a shell, and its children, under the same pid first). */
+const PY = '/usr/bin/python3';
+
+/** A python3 child that waits for a line on stdin, runs `body`, prints "done" and waits again (so it is alive while traced). */
+function pyChild(body: string): { pid: number; go(): Promise<void>; kill(): void } {
+  const child = spawn(PY, ['-c', `import sys, time\nsys.stdin.readline()\n${body}\nprint("done", flush=True)\nsys.stdin.readline()`]);
+  const done = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin.write('go\n');
+      await done;
+    },
+    kill: () => child.kill(),
+  };
+}
+
+/** Counts in a libbpf-tools histogram's rows whose low bound is at least `min` (the first histogram in `out` after `after`). */
+function histCount(out: string, min: number, after = ''): number {
+  const text = out.slice(out.indexOf(after));
+  let n = 0;
+  for (const m of text.matchAll(/^\s+(\d+) -> \d+\s+: (\d+)\s+\|[* ]*\|$/gm)) if (Number(m[1]) >= min) n += Number(m[2]);
+  return n;
 }
 
 /** `dd` with direct I/O: `count` blocks of `bs` bytes written to (or read from) `dev`. */
@@ -251,6 +276,20 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       expect(counted).toContain(`\nLADDR:LPORT               RADDR:RPORT               RETRANSMITS\n${`[10.211.0.1]#${port}`.padEnd(20)} <-> ${'[10.211.0.2]#7071'.padEnd(20)} ${String(total).padStart(10)}\n`);
     } finally {
       n.close();
+    }
+  });
+
+  it('cpudist -O -p: a child\'s ten 50 ms sleeps in the off-CPU histogram, the same as libbpf-tools', async (ctx) => {
+    if (!existsSync(PY)) return ctx.skip();
+    const child = pyChild('for _ in range(10): time.sleep(0.05)');
+    try {
+      const r = await both('cpudist', ['-O', '-p', String(child.pid)], /Tracing off-CPU time/, () => child.go());
+      expect(r.ours).toMatch(/^ {5}usecs {15}: count {4}distribution$/m);
+      // The wait for "go" began before attaching (not counted); nothing else of the child sleeps 32 ms or more.
+      expect(histCount(r.ours, 32768)).toBe(10);
+      if (r.theirs !== undefined) expect(histCount(r.theirs, 32768)).toBe(10);
+    } finally {
+      child.kill();
     }
   });
 });
