@@ -2,6 +2,7 @@
 
 import { TCP_STATES, UsageError, and, diskName, hhmmss, log2Hist, lpad, num, pad, require_fs } from './tools-lib.js';
 import type { Opts, Tool } from './tools-lib.js';
+import type { Plain } from '../trace/index.js';
 
 const pidFilter = (o: Opts): string | undefined => (o.has('pid') ? `pid == ${num(o.get('pid'), 'pid')}` : undefined);
 
@@ -209,6 +210,47 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
       }
       await t.maps.get('@lat').clear();
       await t.maps.get('@comm').clear();
+    },
+  },
+  offcputime: {
+    summary: 'summarize off-CPU time by stack trace',
+    usage: 'offcputime [-p PID | -u | -k] [-m MIN-BLOCK-TIME] [-M MAX-BLOCK-TIME] [--state] [--perf-max-stack-depth] [--stack-storage-size] [duration]',
+    flags: [
+      { short: 'k', long: 'kernel-threads-only', help: 'Kernel threads only (no user threads)' },
+      { short: 'm', long: 'min-block-time', value: true, help: 'the amount of time in microseconds over which we store traces (default 1)' },
+      { short: 'M', long: 'max-block-time', value: true, help: 'the amount of time in microseconds under which we store traces (default U64_MAX)' },
+      { long: 'perf-max-stack-depth', value: true, help: 'the limit for both kernel and user stack traces (default 127)' },
+      { short: 'p', long: 'pid', value: true, help: 'Trace this PID only' },
+      { long: 'stack-storage-size', value: true, help: 'the number of unique stack traces that can be stored and displayed (default 1024)' },
+      { long: 'state', value: true, help: 'filter on this thread state bitmask (eg, 2 == TASK_UNINTERRUPTIBLE) see include/linux/sched.h' },
+      { short: 't', long: 'tid', value: true, help: 'Trace this TID only' },
+      { short: 'u', long: 'user-threads-only', help: 'User threads only (no kernel threads)' },
+      { short: 'v', long: 'verbose', help: 'Verbose debug output' },
+    ],
+    check(o) {
+      if (o.has('user-threads-only') && o.has('kernel-threads-only')) throw new UsageError('user_threads_only and kernel_threads_only cannot be used together.');
+      if (o.has('perf-max-stack-depth')) num(o.get('perf-max-stack-depth'), 'perf-max-stack-depth');
+      if (o.has('stack-storage-size')) num(o.get('stack-storage-size'), 'stack-storage-size');
+    },
+    template: (o) => ({
+      // PF_KTHREAD is 0x00200000 (include/linux/sched.h).
+      FILTER: and(o.has('pid') ? `$prev->tgid == ${num(o.get('pid'), 'pid')}` : undefined, o.has('tid') ? `$prev->pid == ${num(o.get('tid'), 'tid')}` : undefined,
+        o.has('user-threads-only') ? '($prev->flags & 0x200000) == 0' : undefined, o.has('kernel-threads-only') ? '($prev->flags & 0x200000) != 0' : undefined,
+        o.has('state') ? `$prev->__state == ${num(o.get('state'), 'state')}` : undefined),
+      MIN: String(o.has('min-block-time') ? num(o.get('min-block-time'), 'min-block-time') : 1),
+      MAX: o.has('max-block-time') ? String(num(o.get('max-block-time'), 'max-block-time')) : '0xffffffffffffffff',
+    }),
+    stopAfter: (_o, pos) => durationArg(pos),
+    header: () => '',
+    async summary_(t, o, out) {
+      for (const e of await t.maps.get('@off').entries()) {
+        const [k, u, pid, comm] = e.key;
+        const frames = (text: Plain, user: boolean): string[] => String(text).split('\n').map((l) => l.trim()).filter((l) => l)
+          .map((l) => (l.startsWith('0x') ? (user ? '[unknown]' : 'unknown') : l.replace(/\+\d+$/, '')));
+        let s = '';
+        for (const f of [...frames(k, false), ...frames(u, true)]) s += `    ${f}\n`;
+        out(`${s}    ${pad('-', 16)} ${String(comm)} (${String(pid)})\n        ${String(e.value)}\n\n`);
+      }
     },
   },
 };

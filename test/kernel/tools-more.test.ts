@@ -292,4 +292,30 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       child.kill();
     }
   });
+
+  it('offcputime -p: a child\'s ten 50 ms sleeps as one nanosleep stack with their total, the same stack as libbpf-tools', async (ctx) => {
+    if (!existsSync(PY)) return ctx.skip();
+    const child = pyChild('for _ in range(10): time.sleep(0.05)');
+    try {
+      // Neither version prints until it ends: both are given 5 s to attach.
+      const r = await both('offcputime', ['-p', String(child.pid)], 5000, () => child.go());
+      // One block per stack: frames, "-  comm (pid)", the microseconds. The sleeps' block has do_nanosleep.
+      const sleeps = (out: string): { frames: string[]; us: number }[] => out.split('\n\n').filter((b) => b.includes('do_nanosleep') && b.includes(`python3 (${child.pid})`)).map((b) => {
+        const lines = b.split('\n').filter((l) => l.trim());
+        return { frames: lines.slice(1, -2).map((l) => l.trim()), us: Number(lines[lines.length - 1]) };
+      });
+      const mine = sleeps(r.ours);
+      expect(mine).toHaveLength(1);
+      expect(mine[0].us).toBeGreaterThanOrEqual(500000);
+      expect(mine[0].us).toBeLessThan(700000);
+      expect(mine[0].frames.slice(0, 6)).toEqual(['bpf_trace_run4', '__traceiter_sched_switch', '__schedule', 'schedule', 'do_nanosleep', 'hrtimer_nanosleep']);
+      if (r.theirs !== undefined) {
+        const theirs = sleeps(r.theirs);
+        expect(theirs.map((t) => t.frames)).toEqual([mine[0].frames]);
+        expect(Math.abs(theirs[0].us - mine[0].us)).toBeLessThan(50000);
+      }
+    } finally {
+      child.kill();
+    }
+  });
 });

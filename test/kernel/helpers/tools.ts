@@ -11,16 +11,18 @@ export interface Running {
   stop(): Promise<string>;
 }
 
-/** Starts a command; `ready` once its output matches `readyText` (plus a settle time for tools that attach after printing). */
-export function start(cmd: string[], readyText: RegExp, settleMs = 0): Running {
+/** Starts a command; `ready` once its output matches `readyText` (plus a settle time for tools that attach after printing), or after `readyText` ms. */
+export function start(cmd: string[], readyText: RegExp | number, settleMs = 0): Running {
   const child: ChildProcessWithoutNullStreams = spawn(cmd[0], cmd.slice(1), { cwd: repoRoot });
   let out = '';
   let err = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
+    // A tool that prints nothing until it ends (offcputime) is taken as ready after a fixed time.
+    if (typeof readyText === 'number') setTimeout(resolve, readyText);
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (readyText.test(out)) setTimeout(resolve, settleMs);
+      if (typeof readyText !== 'number' && readyText.test(out)) setTimeout(resolve, settleMs);
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     void exited.then(() => reject(new Error(`${cmd.join(' ')} exited before it was ready: ${err}`)));
@@ -69,7 +71,7 @@ export function reference(tool: string): boolean {
 }
 
 /** Runs ours and (when present) libbpf-tools' tool around `work`; returns both outputs. */
-export async function both(tool: string, args: string[], ready: RegExp, work: () => void | Promise<void>): Promise<{ ours: string; theirs?: string }> {
+export async function both(tool: string, args: string[], ready: RegExp | number, work: () => void | Promise<void>): Promise<{ ours: string; theirs?: string }> {
   const a = start(ours(tool, args), ready);
   const withRef = reference(tool);
   const b = withRef ? start(theirs(tool, args), ready, 800) : undefined;
