@@ -32,6 +32,9 @@ function portList(o: Opts, flag: string, field: string): string | undefined {
   return `(${v.split(',').map((p) => `args.${field} == ${num(p, flag)}`).join(' || ')})`;
 }
 
+/** Soft IRQ vectors by number (include/linux/interrupt.h), as libbpf-tools names them. */
+const SOFTIRQ_NAMES = ['hi', 'timer', 'net_tx', 'net_rx', 'block', 'irq_poll', 'tasklet', 'sched', 'hrtimer', 'rcu'];
+
 /** An optional positional `[duration]` in seconds. */
 const durationArg = (pos: string[]): number | undefined => (pos[0] !== undefined ? num(pos[0], 'duration') * 1000 : undefined);
 
@@ -251,6 +254,69 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
         for (const f of [...frames(k, false), ...frames(u, true)]) s += `    ${f}\n`;
         out(`${s}    ${pad('-', 16)} ${String(comm)} (${String(pid)})\n        ${String(e.value)}\n\n`);
       }
+    },
+  },
+  hardirqs: {
+    summary: 'summarize hard irq event time as histograms',
+    usage: 'hardirqs [-T] [-N] [-d] [-C] [interval] [count]',
+    flags: [
+      { short: 'C', long: 'count', help: 'Show event counts instead of timing' },
+      { short: 'd', long: 'distributed', help: 'Show distributions as histograms' },
+      { short: 'N', long: 'nanoseconds', help: 'Output in nanoseconds' },
+      { short: 'T', long: 'timestamp', help: 'Include timestamp on output' },
+    ],
+    template: (o) => ({
+      COUNT: o.has('count') ? '' : '// ',
+      TIME: o.has('count') ? '// ' : '',
+      SUM: o.has('distributed') ? '// ' : '',
+      DIST: o.has('distributed') ? '' : '// ',
+      UNIT: o.has('nanoseconds') ? '1' : '1000',
+    }),
+    header: (o) => `Tracing hard irq ${o.has('count') ? 'events' : 'event time'}... Hit Ctrl-C to end.\n`,
+    interval: (_o, pos) => ({ ms: pos[0] !== undefined ? num(pos[0], 'interval') * 1000 : 0, count: pos[1] !== undefined ? num(pos[1], 'count') : 0 }),
+    async summary_(t, o, out) {
+      out('\n');
+      if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
+      const units = o.has('nanoseconds') ? 'nsecs' : 'usecs';
+      const map = o.has('count') ? '@count' : o.has('distributed') ? '@dist' : '@total';
+      if (o.has('count')) out(`${pad('HARDIRQ', 26)} ${lpad('TOTAL_count', 11)}\n`);
+      else if (!o.has('distributed')) out(`${pad('HARDIRQ', 26)} ${lpad('TOTAL_', 6)}${lpad(units, 5)}\n`);
+      for (const e of await t.maps.get(map).entries()) {
+        if (o.has('distributed')) out(`hardirq = ${String(e.key[0])}\n${log2Hist(e, units)}`);
+        else out(`${pad(String(e.key[0]), 26)} ${lpad(String(e.value), 11)}\n`);
+      }
+      await t.maps.get(map).clear();
+    },
+  },
+  softirqs: {
+    summary: 'summarize soft irq event time as histograms',
+    usage: 'softirqs [-T] [-N] [-d] [interval] [count]',
+    flags: [
+      { short: 'd', long: 'distributed', help: 'Show distributions as histograms' },
+      { short: 'N', long: 'nanoseconds', help: 'Output in nanoseconds' },
+      { short: 'T', long: 'timestamp', help: 'Include timestamp on output' },
+    ],
+    template: (o) => ({
+      SUM: o.has('distributed') ? '// ' : '',
+      DIST: o.has('distributed') ? '' : '// ',
+      UNIT: o.has('nanoseconds') ? '1' : '1000',
+    }),
+    header: () => 'Tracing soft irq event time... Hit Ctrl-C to end.\n',
+    interval: (_o, pos) => ({ ms: pos[0] !== undefined ? num(pos[0], 'interval') * 1000 : 0, count: pos[1] !== undefined ? num(pos[1], 'count') : 0 }),
+    async summary_(t, o, out) {
+      out('\n');
+      if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
+      const units = o.has('nanoseconds') ? 'nsecs' : 'usecs';
+      const map = o.has('distributed') ? '@dist' : '@total';
+      // In vector order, as libbpf-tools walks its array.
+      const entries = (await t.maps.get(map).entries()).sort((a, b) => Number(BigInt(a.key[0] as bigint) - BigInt(b.key[0] as bigint)));
+      if (!o.has('distributed')) out(`${pad('SOFTIRQ', 16)} ${lpad('TOTAL_', 6)}${lpad(units, 5)}\n`);
+      for (const e of entries) {
+        const name = SOFTIRQ_NAMES[Number(e.key[0])];
+        if (o.has('distributed')) out(`softirq = ${name}\n${log2Hist(e, units)}\n`);
+        else if (BigInt(e.value as bigint) > 0n) out(`${pad(name, 16)} ${lpad(String(e.value), 11)}\n`);
+      }
+      await t.maps.get(map).clear();
     },
   },
 };

@@ -5,7 +5,7 @@
  */
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -120,6 +120,34 @@ function histCount(out: string, min: number, after = ''): number {
   for (const m of text.matchAll(/^\s+(\d+) -> \d+\s+: (\d+)\s+\|[* ]*\|$/gm)) if (Number(m[1]) >= min) n += Number(m[2]);
   return n;
 }
+
+/** Per handler name, the interrupts /proc/interrupts has counted (numbered IRQs, one handler each). */
+function procInterrupts(): Map<string, number> {
+  const m = new Map<string, number>();
+  const lines = readFileSync('/proc/interrupts', 'utf8').split('\n');
+  const ncpu = lines[0].trim().split(/\s+/).length;
+  for (const l of lines.slice(1)) {
+    const f = l.trim().split(/\s+/);
+    if (!/^\d+:$/.test(f[0]) || f.length < ncpu + 3) continue;
+    const total = f.slice(1, ncpu + 1).reduce((a, b) => a + Number(b), 0);
+    const name = f[f.length - 1];
+    m.set(name, (m.get(name) ?? 0) + total);
+  }
+  return m;
+}
+
+/** Per vector name (libbpf-tools' lower-case names), the soft IRQs /proc/softirqs has counted. */
+function procSoftirqs(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const l of readFileSync('/proc/softirqs', 'utf8').split('\n').slice(1)) {
+    const f = l.trim().split(/\s+/);
+    if (f.length < 2) continue;
+    m.set(f[0].replace(':', '').toLowerCase(), f.slice(1).reduce((a, b) => a + Number(b), 0));
+  }
+  return m;
+}
+
+const delta = (a: Map<string, number>, b: Map<string, number>): Map<string, number> => new Map([...b].map(([k, v]) => [k, v - (a.get(k) ?? 0)]));
 
 /** `dd` with direct I/O: `count` blocks of `bs` bytes written to (or read from) `dev`. */
 function dd(dev: string, write: boolean, bs: number, count: number): void {
@@ -316,6 +344,56 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       }
     } finally {
       child.kill();
+    }
+  });
+
+  it('hardirqs -C: per handler, between the interrupts /proc/interrupts counted inside and around the run, as libbpf-tools', async () => {
+    const outer0 = procInterrupts();
+    let inner0 = new Map<string, number>();
+    let inner1 = new Map<string, number>();
+    const r = await both('hardirqs', ['-C'], /Tracing hard irq events/, async () => {
+      inner0 = procInterrupts();
+      await new Promise((res) => setTimeout(res, 1500));
+      inner1 = procInterrupts();
+    });
+    const outer = delta(outer0, procInterrupts());
+    const inner = delta(inner0, inner1);
+    const counts = (out: string): Map<string, number> => new Map(out.split('\n').map((l) => /^(\S+)\s+(\d+)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], Number(m[2])]));
+    expect(r.ours).toMatch(/^HARDIRQ {20}TOTAL_count$/m);
+    const checked = [...inner].filter(([, n]) => n > 0);
+    expect(checked.length).toBeGreaterThan(0);
+    for (const out of [r.ours, r.theirs]) {
+      if (out === undefined) continue;
+      const c = counts(out);
+      for (const [name, n] of checked) {
+        expect(c.get(name) ?? 0, name).toBeGreaterThanOrEqual(n);
+        expect(c.get(name) ?? 0, name).toBeLessThanOrEqual(outer.get(name) ?? 0);
+      }
+    }
+  });
+
+  it('softirqs -d: per vector, histogram totals between what /proc/softirqs counted inside and around the run, as libbpf-tools', async () => {
+    const outer0 = procSoftirqs();
+    let inner0 = new Map<string, number>();
+    let inner1 = new Map<string, number>();
+    const r = await both('softirqs', ['-d'], /Tracing soft irq event time/, async () => {
+      inner0 = procSoftirqs();
+      await new Promise((res) => setTimeout(res, 1500));
+      inner1 = procSoftirqs();
+    });
+    const outer = delta(outer0, procSoftirqs());
+    const inner = delta(inner0, inner1);
+    const totals = (out: string): Map<string, number> => new Map(out.split('softirq = ').slice(1).map((b) => [b.split('\n')[0], histCount(b, 0)]));
+    expect(r.ours).toMatch(/^softirq = timer\n {5}usecs {15}: count {4}distribution$/m);
+    const checked = [...inner].filter(([, n]) => n > 0);
+    expect(checked.length).toBeGreaterThan(0);
+    for (const out of [r.ours, r.theirs]) {
+      if (out === undefined) continue;
+      const t = totals(out);
+      for (const [name, n] of checked) {
+        expect(t.get(name) ?? 0, name).toBeGreaterThanOrEqual(n);
+        expect(t.get(name) ?? 0, name).toBeLessThanOrEqual(outer.get(name) ?? 0);
+      }
     }
   });
 });
