@@ -35,6 +35,55 @@ function portList(o: Opts, flag: string, field: string): string | undefined {
 /** Soft IRQ vectors by number (include/linux/interrupt.h), as libbpf-tools names them. */
 const SOFTIRQ_NAMES = ['hi', 'timer', 'net_tx', 'net_rx', 'block', 'irq_poll', 'tasklet', 'sched', 'hrtimer', 'rcu'];
 
+/**
+ * A uprobe target as libbpf-tools' resolve_binary_path finds it: `:FUNC` is the binary of `-p PID`; with `-p`, `LIB:FUNC`
+ * is the mapped /…/libLIB[.-]… of that process; otherwise a path or a program on PATH.
+ */
+function uprobeTarget(spec: string, pid: number | undefined): { path: string; func: string } {
+  const i = spec.indexOf(':');
+  if (i < 0) throw new UsageError(`'${spec}' is a kernel function: kprobes are not available on this kernel (use LIBRARY:FUNCTION, :FUNCTION or PROGRAM:FUNCTION)`);
+  const bin = spec.slice(0, i);
+  const func = spec.slice(i + 1);
+  if (!/^[A-Za-z_.*?$@][\w.*?$@]*$/.test(func)) throw new UsageError(`invalid function name: ${func}`);
+  const fs = require_fs();
+  if (bin === '') {
+    if (pid === undefined) throw new UsageError('Uprobes need a pid or a binary');
+    try {
+      return { path: fs.readlinkSync(`/proc/${pid}/exe`), func };
+    } catch {
+      throw new UsageError(`no process ${pid}`);
+    }
+  }
+  if (pid !== undefined && !bin.includes('/')) {
+    let maps = '';
+    try {
+      maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    } catch {
+      throw new UsageError(`no process ${pid}`);
+    }
+    for (const l of maps.split('\n')) {
+      const p = l.slice(l.indexOf('/'));
+      const base = p.slice(p.lastIndexOf('/lib') + 4);
+      if (l.includes('/') && p.lastIndexOf('/lib') >= 0 && base.startsWith(bin) && /^[-.]/.test(base.slice(bin.length))) return { path: p, func };
+    }
+    throw new UsageError(`Cannot find library ${bin}`);
+  }
+  if (bin.includes('/')) {
+    if (!fs.existsSync(bin)) throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
+    return { path: bin, func };
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && fs.existsSync(`${dir}/${bin}`)) return { path: `${dir}/${bin}`, func };
+  throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
+}
+
+/** A probe path for the trace language (paths with spaces or quotes are refused rather than quoted). */
+function probePath(p: string): string {
+  if (!/^[\w./+-]+$/.test(p)) throw new UsageError(`unsupported path for a uprobe: ${p}`);
+  return p;
+}
+
+const optPid = (o: Opts): number | undefined => (o.has('pid') ? num(o.get('pid'), 'pid') : undefined);
+
 /** An optional positional `[duration]` in seconds. */
 const durationArg = (pos: string[]): number | undefined => (pos[0] !== undefined ? num(pos[0], 'duration') * 1000 : undefined);
 
@@ -318,6 +367,75 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
       }
       await t.maps.get(map).clear();
     },
+  },
+  funclatency: {
+    summary: 'time functions and print latency as a histogram',
+    usage: 'funclatency [-m|-u] [-p PID] [-d DURATION] [-i INTERVAL] [-T] FUNCTION',
+    flags: [
+      { short: 'm', long: 'milliseconds', help: 'Output in milliseconds' },
+      { short: 'u', long: 'microseconds', help: 'Output in microseconds' },
+      { short: 'p', long: 'pid', value: true, help: 'Process ID to trace' },
+      { short: 'd', long: 'duration', value: true, help: 'Duration to trace' },
+      { short: 'i', long: 'interval', value: true, help: 'Summary interval in seconds' },
+      { short: 'T', long: 'timestamp', help: 'Print timestamp' },
+    ],
+    check(o, pos) {
+      if (pos.length !== 1) throw new UsageError('Need a function to trace');
+      if (o.has('milliseconds') && o.has('microseconds')) throw new UsageError('only set one of -m or -u');
+    },
+    template: (o, pos) => {
+      const t = uprobeTarget(pos[0], optPid(o));
+      return { TARGET: `${probePath(t.path)}:${t.func}`, FILTER: and(pidFilter(o)), UNIT: o.has('milliseconds') ? '1000000' : o.has('microseconds') ? '1000' : '1' };
+    },
+    options: (o) => (o.has('pid') ? { pid: num(o.get('pid'), 'pid') } : {}),
+    header: (_o, pos) => `Tracing ${pos[0]}.  Hit Ctrl-C to exit\n`,
+    interval: (o) => ({ ms: o.has('interval') ? num(o.get('interval'), 'interval') * 1000 : 0, count: 0 }),
+    async summary_(t, o, out) {
+      out('\n');
+      if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
+      const unit = o.has('milliseconds') ? 'msec' : o.has('microseconds') ? 'usec' : 'nsec';
+      for (const e of await t.maps.get('@lat').entries()) out(log2Hist(e, unit));
+      await t.maps.get('@lat').clear();
+    },
+    footer: (_o, pos) => `Exiting trace of ${pos[0]}\n`,
+  },
+  funccount: {
+    summary: 'count function calls (user functions LIB:FUNC, tracepoints t:CAT:NAME)',
+    usage: 'funccount [-p PID] [-i INTERVAL] [-d DURATION] [-T] pattern',
+    flags: [
+      { short: 'p', long: 'pid', value: true, help: 'trace this PID only' },
+      { short: 'i', long: 'interval', value: true, help: 'summary interval, seconds' },
+      { short: 'd', long: 'duration', value: true, help: 'total duration of trace, seconds' },
+      { short: 'T', long: 'timestamp', help: 'include timestamp on output' },
+    ],
+    check(_o, pos) {
+      if (pos.length !== 1) throw new UsageError('the following arguments are required: pattern');
+    },
+    template: (o, pos) => {
+      const pat = pos[0];
+      if (pat.startsWith('t:')) {
+        const [cat, name] = pat.slice(2).split(':');
+        if (!cat || !name || !/^[\w*]+$/.test(cat) || !/^[\w*]+$/.test(name)) throw new UsageError(`invalid tracepoint: ${pat}`);
+        return { PROBES: `tracepoint:${cat}:${name}`, FILTER: and(pidFilter(o)) };
+      }
+      if (pat.startsWith('u:')) throw new UsageError('USDT probes: use bpfkit trace with usdt:… probes');
+      const spec = pat.startsWith('p:') ? pat.slice(2) : pat;
+      const t = uprobeTarget(spec, optPid(o));
+      return { PROBES: `uprobe:${probePath(t.path)}:${t.func}`, FILTER: and(pidFilter(o)) };
+    },
+    options: (o) => (o.has('pid') ? { pid: num(o.get('pid'), 'pid') } : {}),
+    header: (_o, pos) => `Tracing functions for "${pos[0] ?? ''}"... Hit Ctrl-C to end.\n`,
+    interval: (o) => ({ ms: o.has('interval') ? num(o.get('interval'), 'interval') * 1000 : 0, count: 0 }),
+    async summary_(t, o, out) {
+      out('\n');
+      if (o.has('timestamp')) out(`${pad(hhmmss(), 8)}\n`);
+      out(`${pad('FUNC', 36)} ${lpad('COUNT', 8)}\n`);
+      // bcc prints by increasing count, the function (or tracepoint) name alone.
+      const rows = (await t.maps.get('@count').entries()).map((e) => ({ name: String(e.key[0]).split(':').pop() ?? '', n: e.value as bigint })).sort((a, b) => Number(a.n - b.n));
+      for (const r of rows) out(`${pad(r.name, 36)} ${lpad(r.n, 8)}\n`);
+      await t.maps.get('@count').clear();
+    },
+    footer: () => 'Detaching...\n',
   },
 };
 

@@ -21,7 +21,7 @@ export interface Tool {
   /** Replacements of `{{NAME}}` in the tool's .bt file. */
   template(o: Opts, positional: string[]): Record<string, string>;
   /** Printed once the probes are attached (libbpf-tools print their header then). */
-  header(o: Opts): string;
+  header(o: Opts, positional: string[]): string;
   /** Live events (snoop tools). */
   onEvent?(e: TraceEvent, o: Opts, out: (s: string) => void, state: Map<string, unknown>): void;
   /** Periodic or final summaries (syscount, biolatency); returns the interval in ms and how many (0: until stopped). */
@@ -29,6 +29,8 @@ export interface Tool {
   summary_?(t: Trace, o: Opts, out: (s: string) => void, positional: string[]): Promise<void>;
   /** Attach options (uprobes' `-p PID`). */
   options?(o: Opts, positional: string[]): TraceOptions;
+  /** Printed after the last summary (funclatency's "Exiting trace of …"). */
+  footer?(o: Opts, positional: string[]): string;
   /** Milliseconds to run for, from a positional duration (snoop tools' `[duration]`). */
   stopAfter?(o: Opts, positional: string[]): number | undefined;
   /** The program itself, for tools whose probes come from the command line (trace, argdist, funccount). */

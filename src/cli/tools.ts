@@ -329,7 +329,7 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
   const trace = await import('../trace/index.js');
   const t = await trace.attach(text, tool.options?.(opts, positional) ?? {});
   try {
-    io.stdout(tool.header(opts));
+    io.stdout(tool.header(opts, positional));
     const state = new Map<string, unknown>();
     const pump = (async () => {
       for await (const e of t.events()) tool.onEvent?.(e, opts, io.stdout, state);
@@ -355,6 +355,7 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     await printing;
     await pump;
     if (tool.summary_ && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout, positional);
+    if (tool.footer) io.stdout(tool.footer(opts, positional));
     return 0;
   } finally {
     await t.close();

@@ -121,6 +121,53 @@ function histCount(out: string, min: number, after = ''): number {
   return n;
 }
 
+/** The C workload: `work(i)` (5 ms each) called N times, then M mallocs kept (sizes 1000+i), between two lines on stdin. */
+const WORK_C = `#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+void *kept[1000];
+__attribute__((noinline)) int work(int i) { volatile int x = i; usleep(5000); return x; }
+int main(int argc, char **argv) {
+  int n = atoi(argv[1]), leaks = argc > 2 ? atoi(argv[2]) : 0;
+  char line[16];
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  for (int i = 0; i < n; i++) work(i);
+  for (int i = 0; i < leaks && i < 1000; i++) kept[i] = malloc(1000 + i);
+  printf("done\\n"); fflush(stdout);
+  if (!fgets(line, sizeof line, stdin)) return 1;
+  return 0;
+}
+`;
+
+let workBin: string | undefined;
+/** Builds the C workload with gcc (once); undefined (printed) without gcc. */
+function cWork(label: string): string | undefined {
+  if (workBin) return workBin;
+  if (!hasCommand('gcc')) {
+    reportSkip(label, 'needs gcc for the C workload');
+    return undefined;
+  }
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tools-work-'));
+  writeFileSync(path.join(dir, 'work.c'), WORK_C);
+  execFileSync('gcc', ['-O1', '-g', '-fno-omit-frame-pointer', '-o', path.join(dir, 'work'), path.join(dir, 'work.c')]);
+  workBin = path.join(dir, 'work');
+  return workBin;
+}
+
+/** The C workload started and waiting: `go()` runs it and resolves when it printed "done". */
+function cChild(bin: string, args: string[]): { pid: number; go(): Promise<void>; kill(): void } {
+  const child = spawn(bin, args);
+  const done = new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => d.toString().includes('done') && resolve()));
+  return {
+    pid: child.pid!,
+    go: async () => {
+      child.stdin.write('go\n');
+      await done;
+    },
+    kill: () => child.kill(),
+  };
+}
+
 /** Per handler name, the interrupts /proc/interrupts has counted (numbered IRQs, one handler each). */
 function procInterrupts(): Map<string, number> {
   const m = new Map<string, number>();
@@ -394,6 +441,42 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
         expect(t.get(name) ?? 0, name).toBeGreaterThanOrEqual(n);
         expect(t.get(name) ?? 0, name).toBeLessThanOrEqual(outer.get(name) ?? 0);
       }
+    }
+  });
+
+  it('funclatency -m -p :work: a C program\'s twenty 5 ms calls, counted as libbpf-tools counts them', async (ctx) => {
+    const bin = cWork('funclatency');
+    if (!bin) return ctx.skip();
+    const child = cChild(bin, ['20']);
+    try {
+      const r = await both('funclatency', ['-m', '-p', String(child.pid), ':work'], /Tracing :work\.  Hit Ctrl-C to exit/, () => child.go());
+      expect(r.ours).toMatch(/^ {5}msec {16}: count {4}distribution\n {9}0 -> 1 {10}: 0 +\|/m);
+      // Every call sleeps 5 ms (a loaded machine can stretch one, never shorten it): all twenty from the 4 ms row on.
+      expect(histCount(r.ours, 4)).toBe(20);
+      expect(histCount(r.ours, 0)).toBe(20);
+      expect(r.ours).toMatch(/\nExiting trace of :work\n$/);
+      if (r.theirs !== undefined) expect([histCount(r.theirs, 0), histCount(r.theirs, 4)]).toEqual([20, 20]);
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('funccount -p: a C program\'s twenty usleep() calls in libc and its work() calls (bcc has the only other version)', async (ctx) => {
+    const bin = cWork('funccount');
+    if (!bin) return ctx.skip();
+    const child = cChild(bin, ['20']);
+    try {
+      const a = start(ours('funccount', ['-p', String(child.pid), 'c:usleep']), /Tracing functions for "c:usleep"/);
+      const r = await both('funccount', ['-p', String(child.pid), `${bin}:work`], /Tracing functions for/, async () => {
+        await a.ready;
+        await child.go();
+      });
+      const libc = await a.stop();
+      // "%-36s %8d", as bcc prints it.
+      expect(libc.endsWith(`\n${'FUNC'.padEnd(36)} ${'COUNT'.padStart(8)}\n${'usleep'.padEnd(36)} ${'20'.padStart(8)}\nDetaching...\n`)).toBe(true);
+      expect(r.ours.endsWith(`\n${'FUNC'.padEnd(36)} ${'COUNT'.padStart(8)}\n${'work'.padEnd(36)} ${'20'.padStart(8)}\nDetaching...\n`)).toBe(true);
+    } finally {
+      child.kill();
     }
   });
 });
