@@ -449,7 +449,7 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
     if (!bin) return ctx.skip();
     const child = cChild(bin, ['20']);
     try {
-      const r = await both('funclatency', ['-m', '-p', String(child.pid), ':work'], /Tracing :work\.  Hit Ctrl-C to exit/, () => child.go());
+      const r = await both('funclatency', ['-m', '-p', String(child.pid), ':work'], /Tracing :work\. {2}Hit Ctrl-C to exit/, () => child.go());
       expect(r.ours).toMatch(/^ {5}msec {16}: count {4}distribution\n {9}0 -> 1 {10}: 0 +\|/m);
       // Every call sleeps 5 ms (a loaded machine can stretch one, never shorten it): all twenty from the 4 ms row on.
       expect(histCount(r.ours, 4)).toBe(20);
