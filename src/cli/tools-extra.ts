@@ -82,6 +82,15 @@ function probePath(p: string): string {
   return p;
 }
 
+/** The libc this process maps (libc-X.so or libc.so.X), as libbpf-tools' gethostlatency finds its own. */
+function ownLibc(): string {
+  for (const l of require_fs().readFileSync('/proc/self/maps', 'utf8').split('\n')) {
+    const p = l.slice(l.indexOf('/'));
+    if (l.includes('/') && /^libc(-[\d.]+\.so|\.so\.[\d.]+)$/.test(p.slice(p.lastIndexOf('/') + 1))) return p;
+  }
+  throw new UsageError('failed to find libc.so, please specify it with -l');
+}
+
 const optPid = (o: Opts): number | undefined => (o.has('pid') ? num(o.get('pid'), 'pid') : undefined);
 
 /** An optional positional `[duration]` in seconds. */
@@ -436,6 +445,46 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
       await t.maps.get('@count').clear();
     },
     footer: () => 'Detaching...\n',
+  },
+  bashreadline: {
+    summary: 'print entered bash commands from all running shells',
+    usage: 'bashreadline [-s <path/to/libreadline.so>]',
+    flags: [{ short: 's', long: 'shared', value: true, help: 'the location of libreadline.so library' }],
+    template: (o) => {
+      const lib = o.get('shared');
+      // readline is in bash itself unless bash links libreadline (then -s names it), as libbpf-tools looks for it.
+      const target = typeof lib === 'string' ? lib : uprobeTarget('bash:readline', undefined).path;
+      if (!require_fs().existsSync(target)) throw new UsageError(`${target} not found`);
+      return { TARGET: probePath(target) };
+    },
+    header: () => `${pad('TIME', 9)} ${pad('PID', 7)} COMMAND\n`,
+    onEvent(e, _o, out) {
+      if (e.type !== 'printf') return;
+      const [pid, line] = e.args;
+      // libbpf-tools formats the time with "%H:%m:%S" (the month, not the minutes): kept, for scripts that parse it.
+      const d = new Date();
+      const two = (n: number): string => String(n).padStart(2, '0');
+      out(`${pad(`${two(d.getHours())}:${two(d.getMonth() + 1)}:${two(d.getSeconds())}`, 9)} ${pad(String(pid), 7)} ${String(line)}\n`);
+    },
+  },
+  gethostlatency: {
+    summary: 'show latency for getaddrinfo/gethostbyname[2] calls',
+    usage: 'gethostlatency [-p PID] [-l LIBC]',
+    flags: [
+      { short: 'l', long: 'libc', value: true, help: 'Specify which libc.so to use' },
+      { short: 'p', long: 'pid', value: true, help: 'Process ID to trace' },
+    ],
+    template: (o) => {
+      const given = o.get('libc');
+      if (typeof given === 'string' && !require_fs().existsSync(given)) throw new UsageError(`Invalid libc: ${given}`);
+      return { LIBC: probePath(typeof given === 'string' ? given : ownLibc()), FILTER: and(pidFilter(o)) };
+    },
+    header: () => `${pad('TIME', 8)} ${pad('PID', 7)} ${pad('COMM', 16)} ${pad('LATms', 10)} HOST\n`,
+    onEvent(e, _o, out) {
+      if (e.type !== 'printf') return;
+      const [pid, ns, comm, host] = e.args;
+      out(`${pad(hhmmss(), 8)} ${pad(String(pid), 7)} ${pad(String(comm), 16)} ${pad((Number(ns) / 1e6).toFixed(3), 10)} ${String(host)}\n`);
+    },
   },
 };
 

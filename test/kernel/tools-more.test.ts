@@ -479,4 +479,34 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       child.kill();
     }
   });
+
+  it('gethostlatency -p: a child\'s three getaddrinfo() and two gethostbyname() calls with their host, the same as libbpf-tools (times aside)', async (ctx) => {
+    if (!existsSync(PY)) return ctx.skip();
+    const child = pyChild('import socket\nfor i in range(3): socket.getaddrinfo("localhost", 80 + i)\nfor i in range(2): socket.gethostbyname("localhost")');
+    try {
+      const r = await both('gethostlatency', ['-p', String(child.pid)], /TIME\s+PID\s+COMM\s+LATms\s+HOST/, () => child.go());
+      const pick = (out: string): string[] => out.split('\n').filter((l) => l.includes(` ${child.pid} `)).map((l) => { const f = l.trim().split(/\s+/); return `${f[1]} ${f[2]} ${f[4]}`; });
+      expect(pick(r.ours)).toEqual(Array.from({ length: 5 }, () => `${child.pid} python3 localhost`));
+      expect(r.ours).toMatch(new RegExp(`^\\d\\d:\\d\\d:\\d\\d ${child.pid} +python3 +\\d+\\.\\d{3} +localhost$`, 'm'));
+      if (r.theirs !== undefined) expect(pick(r.ours)).toEqual(pick(r.theirs));
+    } finally {
+      child.kill();
+    }
+  });
+
+  it('bashreadline: each line an interactive bash read, the same as libbpf-tools', async (ctx) => {
+    if (!hasCommand('script') || !existsSync('/bin/bash')) {
+      reportSkip('bashreadline', 'needs script(1) and /bin/bash for an interactive shell on a pty');
+      return ctx.skip();
+    }
+    const mark = `tools-mark-${process.pid}`;
+    const r = await both('bashreadline', [], /TIME\s+PID\s+COMMAND/, () => {
+      execFileSync('script', ['-qc', '/bin/bash --norc --noprofile -i', '/dev/null'], { input: `echo ${mark} one\n: ${mark} two\nexit\n`, stdio: ['pipe', 'ignore', 'ignore'] });
+    });
+    const pick = (out: string): string[] => out.split('\n').filter((l) => l.includes(mark) || / exit$/.test(l)).map((l) => l.trim().split(/\s+/).slice(1).join(' '));
+    const mine = pick(r.ours);
+    const pid = mine[0]?.split(' ')[0];
+    expect(mine).toEqual([`${pid} echo ${mark} one`, `${pid} : ${mark} two`, `${pid} exit`]);
+    if (r.theirs !== undefined) expect(mine).toEqual(pick(r.theirs));
+  });
 });
