@@ -91,6 +91,13 @@ function ownLibc(): string {
   throw new UsageError('failed to find libc.so, please specify it with -l');
 }
 
+/** runqslower's threshold: the positional min_us, 10000 by default. */
+function minUs(pos: string[]): number {
+  if (pos[0] === undefined) return 10000;
+  if (!/^[0-9]+$/.test(pos[0]) || Number(pos[0]) <= 0) throw new UsageError(`Invalid delay (in us): ${pos[0]}`);
+  return Number(pos[0]);
+}
+
 const optPid = (o: Opts): number | undefined => (o.has('pid') ? num(o.get('pid'), 'pid') : undefined);
 
 /** An optional positional `[duration]` in seconds. */
@@ -484,6 +491,25 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
       if (e.type !== 'printf') return;
       const [pid, ns, comm, host] = e.args;
       out(`${pad(hhmmss(), 8)} ${pad(String(pid), 7)} ${pad(String(comm), 16)} ${pad((Number(ns) / 1e6).toFixed(3), 10)} ${String(host)}\n`);
+    },
+  },
+  runqslower: {
+    summary: 'trace high run queue latency',
+    usage: 'runqslower [-p PID] [-t TID] [-P] [min_us]',
+    flags: [
+      { short: 'p', long: 'pid', value: true, help: 'Process PID to trace' },
+      { short: 'P', long: 'previous', help: 'also show previous task name and TID' },
+      { short: 't', long: 'tid', value: true, help: 'Thread TID to trace' },
+    ],
+    template: (o, pos) => {
+      const f = (t: string): string => and(o.has('pid') ? `${t}->tgid == ${num(o.get('pid'), 'pid')}` : undefined, o.has('tid') ? `${t}->pid == ${num(o.get('tid'), 'tid')}` : undefined);
+      return { FILTER_P: f('$p'), FILTER_PREV: f('$prev'), MIN: String(minUs(pos)) };
+    },
+    header: (o, pos) => `Tracing run queue latency higher than ${minUs(pos)} us\n${o.has('previous') ? `${pad('TIME', 8)} ${pad('COMM', 16)} ${pad('TID', 6)} ${lpad('LAT(us)', 14)} ${pad('PREV COMM', 16)} ${pad('PREV TID', 6)}` : `${pad('TIME', 8)} ${pad('COMM', 16)} ${pad('TID', 6)} ${lpad('LAT(us)', 14)}`}\n`,
+    onEvent(e, o, out) {
+      if (e.type !== 'printf') return;
+      const [tid, us, prevTid, comm, prevComm] = e.args;
+      out(`${pad(hhmmss(), 8)} ${pad(String(comm), 16)} ${pad(String(tid), 6)} ${lpad(String(us), 14)}${o.has('previous') ? ` ${pad(String(prevComm), 16)} ${pad(String(prevTid), 6)}` : ''}\n`);
     },
   },
 };
