@@ -512,6 +512,68 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
       out(`${pad(hhmmss(), 8)} ${pad(String(comm), 16)} ${pad(String(tid), 6)} ${lpad(String(us), 14)}${o.has('previous') ? ` ${pad(String(prevComm), 16)} ${pad(String(prevTid), 6)}` : ''}\n`);
     },
   },
+  profile: {
+    summary: 'profile CPU usage by sampling stack traces at a timed interval',
+    usage: 'profile [-f] [-F FREQUENCY] [-p PID] [-L TID] [-U | -K] [-I] [-d] [-C CPU] [duration]',
+    flags: [
+      { short: 'p', long: 'pid', value: true, help: 'profile processes with one or more comma-separated PIDs only' },
+      { short: 'L', long: 'tid', value: true, help: 'profile threads with one or more comma-separated TIDs only' },
+      { short: 'U', long: 'user-stacks-only', help: 'show stacks from user space only (no kernel space stacks)' },
+      { short: 'K', long: 'kernel-stacks-only', help: 'show stacks from kernel space only (no user space stacks)' },
+      { short: 'F', long: 'frequency', value: true, help: 'sample frequency, Hertz' },
+      { short: 'd', long: 'delimited', help: 'insert delimiter between kernel/user stacks' },
+      { short: 'I', long: 'include-idle', help: 'include CPU idle stacks' },
+      { short: 'f', long: 'folded', help: 'output folded format, one line per stack (for flame graphs)' },
+      { long: 'stack-storage-size', value: true, help: 'the number of unique stack traces that can be stored and displayed (default 1024)' },
+      { short: 'C', long: 'cpu', value: true, help: 'cpu number to run profile on' },
+      { long: 'perf-max-stack-depth', value: true, help: 'the limit for both kernel and user stack traces (default 127)' },
+    ],
+    check(o) {
+      if (o.has('user-stacks-only') && o.has('kernel-stacks-only')) throw new UsageError('user_stacks_only and kernel_stacks_only cannot be used together.');
+      if (o.has('frequency') && num(o.get('frequency'), 'frequency') <= 0) throw new UsageError(`Invalid freq (in hz): ${String(o.get('frequency'))}`);
+    },
+    template: (o) => {
+      const list = (flag: string, what: string): string | undefined => {
+        const v = o.get(flag);
+        return typeof v === 'string' ? `(${v.split(',').map((x) => `${what} == ${num(x, flag)}`).join(' || ')})` : undefined;
+      };
+      return {
+        FREQ: String(o.has('frequency') ? num(o.get('frequency'), 'frequency') : 50),
+        FILTER: and(o.has('include-idle') ? undefined : 'tid != 0', list('pid', 'pid'), list('tid', 'tid'), o.has('cpu') ? `cpu == ${num(o.get('cpu'), 'cpu')}` : undefined),
+        KSTACK: o.has('user-stacks-only') ? '""' : 'kstack',
+        USTACK: o.has('kernel-stacks-only') ? '""' : 'ustack',
+      };
+    },
+    stopAfter: (_o, pos) => durationArg(pos),
+    header: (o, pos) => {
+      const who = typeof o.get('pid') === 'string' ? ` PID [${(o.get('pid') as string).split(',').join(', ')}]` : typeof o.get('tid') === 'string' ? ` TID [${(o.get('tid') as string).split(',').join(', ')}]` : ' all threads';
+      const by = o.has('user-stacks-only') ? ' by user' : o.has('kernel-stacks-only') ? ' by kernel' : ' by user + kernel';
+      const on = o.has('cpu') ? ` on CPU#${num(o.get('cpu'), 'cpu')}` : '';
+      return o.has('folded') ? '' : `Sampling at ${o.has('frequency') ? num(o.get('frequency'), 'frequency') : 50} Hertz of${who}${by}${on}${pos[0] !== undefined ? ` for ${num(pos[0], 'duration')} secs.` : '... Hit Ctrl-C to end.'}\n`;
+    },
+    async summary_(t, o, out) {
+      const frames = (text: Plain): string[] => String(text).split('\n').map((l) => l.trim()).filter((l) => l).map((l) => (l.startsWith('0x') ? '[unknown]' : l.replace(/\+\d+$/, '')));
+      for (const e of await t.maps.get('@samples').entries()) {
+        const [k, u, pid, comm] = e.key;
+        const kf = o.has('user-stacks-only') ? undefined : frames(k);
+        const uf = o.has('kernel-stacks-only') ? undefined : frames(u);
+        if (o.has('folded')) {
+          // comm;user frames outermost first;kernel frames outermost first count, as libbpf-tools folds them.
+          const parts = [String(comm), ...(uf ?? []).reverse()];
+          if (kf) parts.push(...(o.has('delimited') && uf ? ['-'] : []), ...kf.reverse());
+          out(`${parts.join(';')} ${String(e.value)}\n`);
+        } else {
+          let s = '';
+          for (const f of kf ?? []) s += `    ${f}\n`;
+          if (uf) {
+            if (kf && o.has('delimited')) s += '    --\n';
+            for (const f of uf) s += `    ${f}\n`;
+          }
+          out(`${s}    ${pad('-', 16)} ${String(comm)} (${String(pid)})\n        ${String(e.value)}\n\n`);
+        }
+      }
+    },
+  },
 };
 
 export { UsageError, hhmmss, log2Hist, lpad };

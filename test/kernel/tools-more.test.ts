@@ -536,4 +536,21 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       child.kill();
     }
   });
+
+  it('profile -F 99 -p: a child busy for one CPU second gets about 99 samples, under its own comm and pid (libbpf-tools 0.26 has no profile)', async (ctx) => {
+    if (!existsSync(PY)) return ctx.skip();
+    const child = pyChild('t = time.process_time()\nwhile time.process_time() - t < 1.0: pass');
+    try {
+      const r = await both('profile', ['-F', '99', '-p', String(child.pid)], new RegExp(`Sampling at 99 Hertz of PID \\[${child.pid}\\] by user \\+ kernel\\.\\.\\. Hit Ctrl-C to end\\.`), () => child.go());
+      const blocks = r.ours.split('\n\n').filter((b) => b.includes(`python3 (${child.pid})`));
+      expect(blocks.length).toBeGreaterThan(0);
+      const samples = blocks.reduce((n, b) => n + Number(b.trim().split('\n').pop()), 0);
+      // A 99 Hz clock over one CPU second, give or take the timer's phase and the start-up work around the loop.
+      expect(samples).toBeGreaterThanOrEqual(85);
+      expect(samples).toBeLessThanOrEqual(130);
+      for (const b of blocks) expect(b).toMatch(new RegExp(`\\n {4}- {16}python3 \\(${child.pid}\\)\\n {8}\\d+$`));
+    } finally {
+      child.kill();
+    }
+  });
 });
