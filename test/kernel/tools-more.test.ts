@@ -224,10 +224,14 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
     const loop = loopDevice('biosnoop');
     if (!loop) return ctx.skip();
     try {
-      const r = await both('biosnoop', ['-d', loop.name, '-Q'], /TIME\(s\)\s+COMM\s+PID\s+DISK\s+T\s+SECTOR\s+BYTES\s+QUE\(ms\)\s+LAT\(ms\)/, () => {
+      // Without -Q too (no queue column), run beside it.
+      const plain = start(ours('biosnoop', ['-d', loop.name]), /TIME\(s\)\s+COMM\s+PID\s+DISK\s+T\s+SECTOR\s+BYTES\s+LAT\(ms\)/);
+      const r = await both('biosnoop', ['-d', loop.name, '-Q'], /TIME\(s\)\s+COMM\s+PID\s+DISK\s+T\s+SECTOR\s+BYTES\s+QUE\(ms\)\s+LAT\(ms\)/, async () => {
+        await plain.ready;
         dd(loop.dev, true, 4096, 20);
         dd(loop.dev, false, 65536, 4);
       });
+      const noQ = (await plain.stop()).split('\n').slice(1).filter((l) => l.trim()).map((l) => l.trim().split(/\s+/).slice(1, 7).join(' '));
       // COMM PID DISK T SECTOR BYTES, without the times.
       const mine = r.ours.split('\n').slice(1).filter((l) => l.trim()).map((l) => l.trim().split(/\s+/).slice(1, 7).join(' '));
       const pids = [...new Set(mine.map((l) => l.split(' ')[1]))];
@@ -237,6 +241,7 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
         ...Array.from({ length: 4 }, (_, i) => `dd ${pids[1]} ${loop.name} RS ${i * 128} 65536`),
       ]);
       expect(r.ours).toMatch(/^\d+\.\d{6} +dd +\d+ +loop\d+ +WS +0 +4096 +-?\d+\.\d{3} +\d+\.\d{3}$/m);
+      expect(noQ).toEqual(mine);
     } finally {
       loop.close();
     }
