@@ -377,8 +377,8 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
     if (!existsSync(PY)) return ctx.skip();
     const child = pyChild('for _ in range(10): time.sleep(0.05)');
     try {
-      // Neither version prints until it ends: both are given 5 s to attach.
-      const r = await both('offcputime', ['-p', String(child.pid)], 5000, () => child.go());
+      // Neither version prints until it ends: both are given 8 s to attach (a loaded machine can take 5).
+      const r = await both('offcputime', ['-p', String(child.pid)], 8000, () => child.go());
       // One block per stack: frames, "-  comm (pid)", the microseconds. The sleeps' block has do_nanosleep.
       const sleeps = (out: string): { frames: string[]; us: number }[] => out.split('\n\n').filter((b) => b.includes('do_nanosleep') && b.includes(`python3 (${child.pid})`)).map((b) => {
         const lines = b.split('\n').filter((l) => l.trim());
@@ -399,7 +399,7 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
     }
   });
 
-  it('hardirqs -C: per handler, between the interrupts /proc/interrupts counted inside and around the run, as libbpf-tools', async () => {
+  it('hardirqs -C: per handler, no more than /proc/interrupts counted around the run and about what it counted inside, as libbpf-tools', async () => {
     const outer0 = procInterrupts();
     let inner0 = new Map<string, number>();
     let inner1 = new Map<string, number>();
@@ -418,7 +418,9 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       if (out === undefined) continue;
       const c = counts(out);
       for (const [name, n] of checked) {
-        expect(c.get(name) ?? 0, name).toBeGreaterThanOrEqual(n);
+        // The kernel also counts an interrupt that finds its line masked and runs no handler: a few fewer handler runs
+        // than /proc/interrupts' inner count are possible, never more than its outer one.
+        expect(c.get(name) ?? 0, name).toBeGreaterThanOrEqual(n - Math.max(2, Math.floor(n / 10)));
         expect(c.get(name) ?? 0, name).toBeLessThanOrEqual(outer.get(name) ?? 0);
       }
     }
@@ -553,7 +555,7 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       // A 99 Hz clock over one CPU second, give or take the timer's phase and the start-up work around the loop.
       expect(samples).toBeGreaterThanOrEqual(85);
       expect(samples).toBeLessThanOrEqual(130);
-      for (const b of blocks) expect(b).toMatch(new RegExp(`\\n {4}- {16}python3 \\(${child.pid}\\)\\n {8}\\d+$`));
+      for (const b of blocks) expect(b).toMatch(new RegExp(`(^|\\n) {4}- {16}python3 \\(${child.pid}\\)\\n {8}\\d+$`));
     } finally {
       child.kill();
     }
