@@ -26,6 +26,7 @@ const TOOLS: [string, string[], RegExp][] = [
   ['tcplife', ['-L', '1'], /PID\s+COMM\s+LADDR/],
   ['tcpretrans', [], /Tracing retransmits/],
   ['cpudist', ['-p', '1'], /Tracing on-CPU time/],
+  ['profile', ['-p', '1'], /Sampling at \d+ Hertz/],
   ['runqslower', ['-p', '1'], /Tracing run queue latency higher/],
   ['hardirqs', [], /Tracing hard irq/],
   ['softirqs', [], /Tracing soft irq/],
