@@ -4,12 +4,12 @@
  * where that one runs here; where it cannot (kprobes, fentry, not packaged) the test says why.
  */
 
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasCommand, reportSkip } from '../helpers/reference.js';
+import { hasCommand, repoRoot, reportSkip } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { both, ours, start } from './helpers/tools.js';
 
@@ -558,6 +558,22 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
       for (const b of blocks) expect(b).toMatch(new RegExp(`(^|\\n) {4}- {16}python3 \\(${child.pid}\\)\\n {8}\\d+$`));
     } finally {
       child.kill();
+    }
+  });
+
+  it('bad input gets one usage line, not a stack trace: kernel functions, missing targets, bad thresholds, kprobe-only flags', () => {
+    const cases: [string[], string][] = [
+      [['funclatency', 'vfs_read'], "funclatency: 'vfs_read' is a kernel function: kprobes are not available on this kernel (use LIBRARY:FUNCTION, :FUNCTION or PROGRAM:FUNCTION)"],
+      [['funclatency'], 'funclatency: Need a function to trace'],
+      [['runqslower', '0'], 'runqslower: Invalid delay (in us): 0'],
+      [['tcpretrans', '-l'], 'tcpretrans: -l needs a kprobe on tcp_send_loss_probe, which this kernel cannot attach (no kprobes)'],
+      [['funccount', '-p', '4194000', 'c:malloc'], 'funccount: no process 4194000'],
+    ];
+    for (const [args, line] of cases) {
+      const cmd = ours(args[0], args.slice(1));
+      const r = spawnSync(cmd[0], cmd.slice(1), { cwd: repoRoot, encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr).toBe(`${line}\nTry 'bpfkit tools ${args[0]} --help'.\n`);
     }
   });
 });
