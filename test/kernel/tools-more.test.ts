@@ -377,8 +377,8 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
     if (!existsSync(PY)) return ctx.skip();
     const child = pyChild('for _ in range(10): time.sleep(0.05)');
     try {
-      // Neither version prints until it ends: both are given 8 s to attach (a loaded machine can take 5).
-      const r = await both('offcputime', ['-p', String(child.pid)], 8000, () => child.go());
+      // Neither version prints until it ends: each is ready once it holds its sched_switch link.
+      const r = await both('offcputime', ['-p', String(child.pid)], 1, () => child.go());
       // One block per stack: frames, "-  comm (pid)", the microseconds. The sleeps' block has do_nanosleep.
       const sleeps = (out: string): { frames: string[]; us: number }[] => out.split('\n\n').filter((b) => b.includes('do_nanosleep') && b.includes(`python3 (${child.pid})`)).map((b) => {
         const lines = b.split('\n').filter((l) => l.trim());

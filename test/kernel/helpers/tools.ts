@@ -2,7 +2,7 @@
 
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { hasCommand, inCi, repoRoot, reportSkip } from '../../helpers/reference.js';
 
@@ -11,15 +11,40 @@ export interface Running {
   stop(): Promise<string>;
 }
 
-/** Starts a command; `ready` once its output matches `readyText` (plus a settle time for tools that attach after printing), or after `readyText` ms. */
+/** How many BPF links process `pid` holds (its attached probes). */
+export function bpfLinks(pid: number): number {
+  let n = 0;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:bpf_link') n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // exited
+  }
+  return n;
+}
+
+/** Starts a command; `ready` once its output matches `readyText` (plus a settle time for tools that attach after printing), or once it holds `readyText` BPF links. */
 export function start(cmd: string[], readyText: RegExp | number, settleMs = 0): Running {
   const child: ChildProcessWithoutNullStreams = spawn(cmd[0], cmd.slice(1), { cwd: repoRoot });
   let out = '';
   let err = '';
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   const ready = new Promise<void>((resolve, reject) => {
-    // A tool that prints nothing until it ends (offcputime) is taken as ready after a fixed time.
-    if (typeof readyText === 'number') setTimeout(resolve, readyText);
+    // A tool that prints nothing until it ends (offcputime) is ready once it holds `readyText` BPF links.
+    if (typeof readyText === 'number') {
+      const poll = setInterval(() => {
+        if (bpfLinks(child.pid!) >= readyText) {
+          clearInterval(poll);
+          setTimeout(resolve, settleMs);
+        }
+      }, 50);
+      void exited.then(() => clearInterval(poll));
+    }
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       if (typeof readyText !== 'number' && readyText.test(out)) setTimeout(resolve, settleMs);
