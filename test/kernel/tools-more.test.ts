@@ -8,7 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { hasCommand, repoRoot, reportSkip } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { both, ours, start } from './helpers/tools.js';
@@ -202,6 +202,10 @@ function dd(dev: string, write: boolean, bs: number, count: number): void {
 }
 
 describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
+  afterAll(() => {
+    if (workBin) rmSync(path.dirname(workBin), { recursive: true, force: true });
+  });
+
   it('statsnoop -p: each stat of a marker file and each failed one (libbpf-tools 0.26 loads nothing)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-tools-stat-'));
     try {
