@@ -20,7 +20,23 @@ const TOOLS: [string, string[], RegExp][] = [
   ['biolatency', [], /Tracing block device/],
   ['runqlat', ['-p', '1'], /Tracing run queue/],
   ['tcpstates', ['-L', '1'], /SKADDR\s+PID/],
+  ['statsnoop', ['-p', '1'], /PID\s+COMM\s+RET/],
+  ['biosnoop', [], /TIME\(s\)\s+COMM/],
+  ['bitesize', [], /Tracing block device/],
+  ['tcplife', ['-L', '1'], /PID\s+COMM\s+LADDR/],
+  ['tcpretrans', [], /Tracing retransmits/],
+  ['cpudist', ['-p', '1'], /Tracing on-CPU time/],
+  ['profile', ['-p', '1'], /Sampling at \d+ Hertz/],
+  ['runqslower', ['-p', '1'], /Tracing run queue latency higher/],
+  ['hardirqs', [], /Tracing hard irq/],
+  ['softirqs', [], /Tracing soft irq/],
+  ['bashreadline', [], /TIME\s+PID\s+COMMAND/],
+  ['gethostlatency', ['-p', '1'], /TIME\s+PID\s+COMM\s+LATms/],
+  // The library is looked up in the process's maps: this benchmark's own.
+  ['funclatency', ['-p', String(process.pid), 'c:malloc'], /Tracing c:malloc|Tracing 1 function/],
+  ['funccount', ['-p', String(process.pid), 'c:malloc'], /Tracing (1 )?functions for "c:malloc"/],
 ];
+// offcputime prints nothing until it ends, so its attach time cannot be read from its output.
 const RUNS = 3;
 
 /** Starts `cmd`, resolves with ms until stdout matches `ready` and the peak RSS (VmHWM, MB) just after. */
@@ -29,7 +45,9 @@ function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: num
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd[0], cmd.slice(1), { cwd: root });
     let out = '';
+    let err = '';
     let done = false;
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const finish = (r: { ms: number; rssMb: number } | string): void => {
       if (done) return;
       done = true;
@@ -52,7 +70,8 @@ function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: num
         finish({ ms, rssMb });
       }, 200);
     });
-    child.on('exit', (code) => finish(`exited ${code}`));
+    // bcc compiles C at start: without kernel headers it cannot, which is the usual reason it exits here.
+    child.on('exit', (code) => finish(/Unable to find kernel headers|Failed to compile BPF module|chdir\(\/lib\/modules/.test(err) ? 'fails: no kernel headers' : `exited ${code}${err ? `: ${err.trim().split('\n').pop()!.slice(0, 40)}` : ''}`));
     child.on('error', (e) => finish(e.message));
     setTimeout(() => finish('no header in 20 s'), 20000).unref();
   });

@@ -1,56 +1,10 @@
 /** `bpfkit tools NAME [flags]`: libbpf-tools' everyday tools as trace-language files (tools/NAME.bt), with their flags, columns and output. */
 
 import type { Command, Io } from './command.js';
-import { isHistogram } from '../trace/api.js';
-import type { MapEntryData, Plain, Trace, TraceEvent } from '../trace/index.js';
-
-/** One flag: short and long names, whether it takes a value. */
-interface Flag {
-  short?: string;
-  long: string;
-  value?: boolean;
-  help: string;
-}
-
-type Opts = Map<string, string | true>;
-
-/** What a tool does with its parsed flags. */
-interface Tool {
-  summary: string;
-  usage: string;
-  flags: Flag[];
-  /** Replacements of `{{NAME}}` in the tool's .bt file. */
-  template(o: Opts, positional: string[]): Record<string, string>;
-  /** Printed once the probes are attached (libbpf-tools print their header then). */
-  header(o: Opts): string;
-  /** Live events (snoop tools). */
-  onEvent?(e: TraceEvent, o: Opts, out: (s: string) => void, state: Map<string, unknown>): void;
-  /** Periodic or final summaries (syscount, biolatency); returns the interval in ms and how many (0: until stopped). */
-  interval?(o: Opts, positional: string[]): { ms: number; count: number };
-  summary_?(t: Trace, o: Opts, out: (s: string) => void): Promise<void>;
-}
-
-class UsageError extends Error {}
-
-const pad = (s: string | number | bigint, n: number): string => String(s).padEnd(n);
-const lpad = (s: string | number | bigint, n: number): string => String(s).padStart(n);
-const num = (v: string | true | undefined, flag: string): number => {
-  if (typeof v !== 'string' || !/^-?[0-9]+$/.test(v)) throw new UsageError(`invalid ${flag}: ${String(v)}`);
-  return Number(v);
-};
-const hhmmss = (): string => new Date().toTimeString().slice(0, 8);
-const and = (...parts: (string | undefined)[]): string => parts.filter((p): p is string => !!p).join(' && ') || '1';
-
-/** Signal names as the kernel numbers them on x86-64. */
-const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS'];
-/** strsignal() texts, for exitsnoop's "signal N (Name)". */
-const SIGNAL_TEXT: Record<number, string> = { 1: 'Hangup', 2: 'Interrupt', 3: 'Quit', 4: 'Illegal instruction', 5: 'Trace/breakpoint trap', 6: 'Aborted', 7: 'Bus error', 8: 'Floating point exception', 9: 'Killed', 10: 'User defined signal 1', 11: 'Segmentation fault', 12: 'User defined signal 2', 13: 'Broken pipe', 14: 'Alarm clock', 15: 'Terminated' };
-
-/** The kernel's TCP states by number (include/net/tcp_states.h). */
-const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
-
-const startNs = process.hrtime.bigint();
-const elapsed = (): string => (Number(process.hrtime.bigint() - startNs) / 1e9).toFixed(3);
+import type { Plain, Trace } from '../trace/index.js';
+import { EXTRA_TOOLS } from './tools-extra.js';
+import { SIGNAL_TEXT, SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
+import type { Opts, Tool } from './tools-lib.js';
 
 const TOOLS: Record<string, Tool> = {
   execsnoop: {
@@ -309,79 +263,8 @@ const TOOLS: Record<string, Tool> = {
       out(`${o.has('timestamp') ? pad(hhmmss(), 8) + ' ' : ''}${pad(BigInt(sk as bigint).toString(16), 16)} ${pad(String(pid), 7)} ${pad(String(comm).slice(0, 10), 10)} ${pad(String(v6 ? s6 : s4), a)} ${pad(String(sport), 5)} ${pad(String(v6 ? d6 : d4), a)} ${pad(String(dport), 5)} ${pad(TCP_STATES[Number(oldstate)] ?? 'UNKNOWN', 11)} -> ${pad(TCP_STATES[Number(newstate)] ?? 'UNKNOWN', 11)} ${(Number(BigInt(deltaNs as bigint) / 1000n) / 1000).toFixed(3)}\n`);
     },
   },
+  ...EXTRA_TOOLS,
 };
-
-/** A block device's name from its dev_t (the kernel's 12:20 encoding), through /sys/dev/block. */
-function diskName(dev: number): string {
-  const major = dev >>> 20;
-  const minor = dev & 0xfffff;
-  try {
-    return require_fs().readlinkSync(`/sys/dev/block/${major}:${minor}`).split('/').pop() ?? `${major}:${minor}`;
-  } catch {
-    return `${major}:${minor}`;
-  }
-}
-
-/** A disk's kernel dev_t (major << 20 | minor, as the block tracepoints report it) from its name in /sys/class/block. */
-function diskDev(name: string): number {
-  let text: string;
-  try {
-    text = require_fs().readFileSync(`/sys/class/block/${name.replace(/^\/dev\//, '')}/dev`, 'utf8');
-  } catch {
-    throw new UsageError(`invalid disk name: ${name}`);
-  }
-  const [major, minor] = text.trim().split(':').map(Number);
-  return major * 2 ** 20 + minor;
-}
-
-let fsMod: typeof import('node:fs') | undefined;
-function require_fs(): typeof import('node:fs') {
-  if (!fsMod) throw new Error('fs not loaded');
-  return fsMod;
-}
-
-let syscallTable: Map<number, string> | undefined;
-/** x86-64 syscall names by number, from the kernel's UAPI header when installed. */
-function syscallNames(): Map<number, string> {
-  if (syscallTable) return syscallTable;
-  syscallTable = new Map();
-  try {
-    const text = require_fs().readFileSync('/usr/include/x86_64-linux-gnu/asm/unistd_64.h', 'utf8');
-    for (const m of text.matchAll(/^#define __NR_(\w+)\s+(\d+)/gm)) syscallTable.set(Number(m[2]), m[1]);
-  } catch {
-    // numbers only
-  }
-  return syscallTable;
-}
-
-/** libbpf-tools' print_log2_hist: `low -> high : count |****|`, slots from 0 to the last used one, 40 stars. */
-function log2Hist(e: MapEntryData, unit: string): string {
-  const v = e.value;
-  if (!isHistogram(v)) return '';
-  // bpftrace's bucket [2^k, 2^(k+1)) is libbpf's slot k; values 0 and 1 share slot 0.
-  const slots: bigint[] = [];
-  for (const b of v.buckets) {
-    const low = b.low ?? 0n;
-    const slot = low <= 1n ? 0 : low.toString(2).length - 1;
-    while (slots.length <= slot) slots.push(0n);
-    slots[slot] += b.count;
-  }
-  if (!slots.some((c) => c > 0n)) return '';
-  const idxMax = slots.length - 1;
-  const max = slots.reduce((a, b) => (b > a ? b : a), 0n);
-  const wide = idxMax > 32;
-  const stars = wide ? 20 : 40;
-  const width = wide ? 20 : 10;
-  let s = `${' '.repeat(wide ? 15 : 5)}${unit.padEnd(wide ? 29 : 19)} : count    distribution\n`;
-  for (let i = 0; i <= idxMax; i++) {
-    let low = (1n << BigInt(i + 1)) >> 1n;
-    const high = (1n << BigInt(i + 1)) - 1n;
-    if (low === high) low -= 1n;
-    const n = Number((slots[i] * BigInt(stars)) / max);
-    s += `${lpad(low, width)} -> ${pad(high, width)} : ${pad(slots[i], 8)} |${'*'.repeat(n)}${' '.repeat(stars - n)}|\n`;
-  }
-  return s;
-}
 
 function parseFlags(tool: Tool, argv: string[]): { opts: Opts; positional: string[] } {
   const opts: Opts = new Map();
@@ -434,17 +317,18 @@ async function toolSource(name: string): Promise<string> {
 
 /** Runs one tool until Ctrl-C/SIGTERM, its duration, or its interval count. */
 async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promise<number> {
-  fsMod = await import('node:fs');
+  setFs(await import('node:fs'));
   const { opts, positional } = parseFlags(tool, argv);
-  const text = (await toolSource(name)).replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
+  tool.check?.(opts, positional);
+  const text = (tool.source ? tool.source(opts, positional) : await toolSource(name)).replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
     const v = tool.template(opts, positional)[k];
     if (v === undefined) throw new UsageError(`tools/${name}.bt: no value for {{${k}}}`);
     return v;
   });
   const trace = await import('../trace/api.js');
-  const t = await trace.attach(text);
+  const t = await trace.attach(text, tool.options?.(opts, positional) ?? {});
   try {
-    io.stdout(tool.header(opts));
+    io.stdout(tool.header(opts, positional));
     const state = new Map<string, unknown>();
     const pump = (async () => {
       for await (const e of t.events()) tool.onEvent?.(e, opts, io.stdout, state);
@@ -453,12 +337,14 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     const iv = tool.interval?.(opts, positional);
     const stops: Parameters<Trace['until']> = ['SIGINT', 'SIGTERM', ac.signal];
     if (opts.has('duration')) stops.push(num(opts.get('duration'), 'duration') * 1000);
+    const after = tool.stopAfter?.(opts, positional);
+    if (after !== undefined) stops.push(after);
     let timer: ReturnType<typeof setInterval> | undefined;
     let printing: Promise<void> = Promise.resolve();
     if (iv && iv.ms > 0 && tool.summary_) {
       let n = 0;
       timer = setInterval(() => {
-        printing = printing.then(() => tool.summary_!(t, opts, io.stdout)).then(() => {
+        printing = printing.then(() => tool.summary_!(t, opts, io.stdout, positional)).then(() => {
           if (iv.count && ++n >= iv.count) ac.abort();
         });
       }, iv.ms);
@@ -467,7 +353,8 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     if (timer) clearInterval(timer);
     await printing;
     await pump;
-    if (tool.summary_ && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout);
+    if (tool.summary_ && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout, positional);
+    if (tool.footer) io.stdout(tool.footer(opts, positional));
     return 0;
   } finally {
     await t.close();

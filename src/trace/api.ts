@@ -8,14 +8,14 @@ import type { BpfMap, VmHost, VmMap, VmProgram } from '../ebpf/index.js';
 import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/index.js';
 import { BpfkitError } from '../util/index.js';
 import { callbackStarts, loadWithCallbacks } from './btf-loader.js';
-import { compileAst } from './compiler.js';
+import { STACK_MAP, compileAst } from './compiler.js';
 import type { CompiledProgram, EventDesc, MapInfo, ResolvedProbe, TypeProvider } from './compiler.js';
 import { TraceError, renderDiagnostic } from './errors.js';
 import { formatMapText, formatPrintf, formatValue, histBucketIndex, sortMapEntries } from './format/index.js';
-import type { MapDump } from './format/index.js';
-import { dumpMap, enumNames, eventDecoder, symbolize } from './map-dump.js';
+import type { FormatContext, MapDump } from './format/index.js';
+import { dumpMap, enumNames, eventDecoder, resolveStacks, symbolize } from './map-dump.js';
 import { parseProgram } from './parser.js';
-import { attachProbe, expandProbe, parseTracepointFormat } from './probes/index.js';
+import { attachProbe, createNodeSymbolizer, expandProbe, parseTracepointFormat } from './probes/index.js';
 import type { CatalogOptions, ConcreteProbe, TracefsEnv } from './probes/index.js';
 import { decodeValue, readInt } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
@@ -85,21 +85,21 @@ export type TraceEvent =
   | { type: 'text'; text: string; /** join(): the strings joined. */ parts?: string[] }
   | { type: 'exit'; code: number };
 
-/** A language value as plain data. */
-export function plain(v: Value): Plain {
+/** A language value as plain data (stacks and symbols as text, resolved through `ctx` when given). */
+export function plain(v: Value, ctx: FormatContext = {}): Plain {
   switch (v.kind) {
     case 'none': return null;
     case 'int': return v.value;
     case 'bool': return v.value;
     case 'string': case 'text': return v.value;
     case 'buffer': return v.bytes;
-    case 'tuple': case 'array': return v.elems.map(plain);
-    case 'record': return Object.fromEntries(v.fields.map((f) => [f.name, plain(f.value)]));
+    case 'tuple': case 'array': return v.elems.map((e) => plain(e, ctx));
+    case 'record': return Object.fromEntries(v.fields.map((f) => [f.name, plain(f.value, ctx)]));
     case 'agg': {
       const m = aggValue(v.agg);
-      return typeof m === 'object' && m !== null && 'kind' in m ? formatValue(v) : (m as Plain);
+      return typeof m === 'object' && m !== null && 'kind' in m ? formatValue(v, ctx) : (m as Plain);
     }
-    default: return formatValue(v);
+    default: return formatValue(v, ctx);
   }
 }
 
@@ -142,10 +142,10 @@ function aggValue(a: AggValue): MapValue {
   }
 }
 
-function entryData(d: MapDump): MapEntryData[] {
+function entryData(d: MapDump, ctx: FormatContext = {}): MapEntryData[] {
   return sortMapEntries(d).map((e) => {
     const v = e.value as Value;
-    return { key: e.key.map(plain), value: v.kind === 'agg' ? aggValue(v.agg) : (plain(v) as MapValue) };
+    return { key: e.key.map((k) => plain(k, ctx)), value: v.kind === 'agg' ? aggValue(v.agg) : (plain(v, ctx) as MapValue) };
   });
 }
 
@@ -156,16 +156,20 @@ function sameKey(a: Plain[], b: Plain[]): boolean {
 /** One language map (`@name`), read from the kernel or the VM. */
 export class TraceMap {
   /** @internal */
-  constructor(readonly name: string, private readonly info: MapInfo, private readonly map: BpfMap, private readonly ncpus: number, private readonly enums: CompiledProgram['enums']) {}
+  constructor(readonly name: string, private readonly info: MapInfo, private readonly map: BpfMap, private readonly ncpus: number, private readonly enums: CompiledProgram['enums'], private readonly stacks?: StackSource) {}
 
-  /** The map as bpftrace's formatters see it. */
+  /** The map as bpftrace's formatters see it (kstack/ustack values with their frames, on the kernel). */
   async dump(): Promise<MapDump> {
-    return dumpMap(this.info, this.map, this.ncpus);
+    const d = await dumpMap(this.info, this.map, this.ncpus);
+    const s = this.stacks;
+    if (!s) return d;
+    const fill = (v: Value): Value => resolveStacks(v, (id) => s.lookup(id));
+    return { ...d, entries: d.entries.map((e) => ({ key: e.key.map(fill), value: fill(e.value as Value) })) };
   }
 
-  /** Every entry as data, in bpftrace's print order. */
+  /** Every entry as data, in bpftrace's print order (stacks and symbols as bpftrace prints them). */
   async entries(): Promise<MapEntryData[]> {
-    return entryData(await this.dump());
+    return entryData(await this.dump(), this.stacks?.ctx);
   }
 
   /** The value under `key` (nothing for a scalar map), or undefined when absent. */
@@ -200,17 +204,23 @@ export class TraceMap {
   }
 }
 
+/** Where a kernel trace's stack ids resolve (the stack map) and how addresses become symbols. */
+interface StackSource {
+  lookup(id: number): Uint8Array | undefined;
+  ctx: FormatContext;
+}
+
 /** The maps of a program by `@name`. */
 export class TraceMaps {
   /** @internal */
-  constructor(private readonly compiled: CompiledProgram, private readonly bpf: ReadonlyMap<string, BpfMap>, private readonly ncpus: number) {}
+  constructor(private readonly compiled: CompiledProgram, private readonly bpf: ReadonlyMap<string, BpfMap>, private readonly ncpus: number, private readonly stacks?: StackSource) {}
 
   /** The language map `name` (`@x`, or `@` for the unnamed one); throws on an unknown name. */
   get(name: string): TraceMap {
     const n = name.startsWith('@') ? name : `@${name}`;
     const info = this.compiled.mapInfo.get(n);
     if (!info) throw new TraceApiError('E_TRACE_NO_MAP', `no map ${n} in this program (maps: ${this.names().join(', ') || 'none'})`);
-    return new TraceMap(n, info, this.bpf.get(info.bpfName)!, this.ncpus, this.compiled.enums);
+    return new TraceMap(n, info, this.bpf.get(info.bpfName)!, this.ncpus, this.compiled.enums, this.stacks);
   }
 
   /** Map names in the order the program first uses them. */
@@ -267,7 +277,7 @@ function eventHandler(compiled: CompiledProgram, maps: () => TraceMaps, push: (e
       case 'printf': {
         const vals = argValues(desc.args);
         const text = formatPrintf(desc.fmt, enumNames(desc.fmt, vals, desc.args, compiled.enums));
-        push({ type: 'printf', text, args: vals.map(plain), ...(desc.level ? { level: desc.level } : {}) });
+        push({ type: 'printf', text, args: vals.map((a) => plain(a)), ...(desc.level ? { level: desc.level } : {}) });
         return;
       }
       case 'print': {
@@ -411,7 +421,16 @@ export class Trace implements AsyncDisposable {
     ring: { consume(cb: (r: Uint8Array) => void): number; close(): void },
   ) {
     this.ring = ring;
-    this.maps = new TraceMaps(program.compiled, bpfMaps, kernel.possibleCpus);
+    const stackMap = bpfMaps.get(STACK_MAP);
+    const stacks = stackMap && {
+      lookup: (id: number): Uint8Array | undefined => {
+        const key = new Uint8Array(4);
+        new DataView(key.buffer).setUint32(0, id, true);
+        return stackMap.get(key);
+      },
+      ctx: { symbolizer: createNodeSymbolizer() },
+    };
+    this.maps = new TraceMaps(program.compiled, bpfMaps, kernel.possibleCpus, stacks);
     this.handle = eventHandler(program.compiled, () => this.maps, (e) => this.queue.push(e), this.pending, () => {
       this.exited = true;
       this.wake?.();

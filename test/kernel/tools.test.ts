@@ -3,76 +3,16 @@
  * syscalls and block I/Os made, and the same lines as libbpf-tools' version run beside it.
  */
 
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hasCommand, inCi, repoRoot, reportSkip } from '../helpers/reference.js';
+import { hasCommand, repoRoot, reportSkip } from '../helpers/reference.js';
 import { kernelSkip } from './helpers/kernel.js';
+import { both, ours, rows } from './helpers/tools.js';
 
 const why = await kernelSkip('bpfkit tools');
-
-interface Running {
-  ready: Promise<void>;
-  stop(): Promise<string>;
-}
-
-/** Starts a command; `ready` once its output matches `readyText` (plus a settle time for tools that attach after printing). */
-function start(cmd: string[], readyText: RegExp, settleMs = 0): Running {
-  const child: ChildProcessWithoutNullStreams = spawn(cmd[0], cmd.slice(1), { cwd: repoRoot });
-  let out = '';
-  let err = '';
-  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (readyText.test(out)) setTimeout(resolve, settleMs);
-    });
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    void exited.then(() => reject(new Error(`${cmd.join(' ')} exited before it was ready: ${err}`)));
-  });
-  return {
-    ready,
-    async stop() {
-      await new Promise((r) => setTimeout(r, 300));
-      child.kill('SIGINT');
-      await exited;
-      return out;
-    },
-  };
-}
-
-const ours = (tool: string, args: string[]): string[] => [process.execPath, '--import', 'tsx', path.join(repoRoot, 'test/helpers/cli-entry.ts'), 'tools', tool, ...args];
-/** libbpf-tools' binary, line-buffered so its lines arrive as they are printed. */
-const theirs = (tool: string, args: string[]): string[] => ['stdbuf', '-oL', `/usr/sbin/${tool}`, ...args];
-
-/** Whether libbpf-tools' `tool` can run here; prints why not (and in CI fails). */
-function reference(tool: string): boolean {
-  if (existsSync(`/usr/sbin/${tool}`) && hasCommand('stdbuf')) return true;
-  const msg = `libbpf-tools' ${tool} not installed (apt-get install libbpf-tools)`;
-  if (inCi()) throw new Error(msg);
-  reportSkip(`tools ${tool} reference`, msg);
-  return false;
-}
-
-/** Runs ours and (when present) libbpf-tools' tool around `work`; returns both outputs. */
-async function both(tool: string, args: string[], ready: RegExp, work: () => void | Promise<void>): Promise<{ ours: string; theirs?: string }> {
-  const a = start(ours(tool, args), ready);
-  const withRef = reference(tool);
-  const b = withRef ? start(theirs(tool, args), ready, 800) : undefined;
-  await Promise.all([a.ready, b?.ready]);
-  await work();
-  const [oa, ob] = await Promise.all([a.stop(), b?.stop()]);
-  return { ours: oa, ...(ob !== undefined ? { theirs: ob } : {}) };
-}
-
-/** Lines matching `re`, with columns `drop` (0-based, whitespace-split) removed. */
-function rows(out: string, re: RegExp, drop: number[] = []): string[] {
-  return out.split('\n').filter((l) => re.test(l)).map((l) => l.trim().split(/\s+/).filter((_, i) => !drop.includes(i)).join(' '));
-}
 
 describe.skipIf(why !== undefined)('bpfkit tools', () => {
   it('execsnoop: one line per exec with its argv, the same as libbpf-tools', async () => {

@@ -1,0 +1,138 @@
+/** Shared pieces of `bpfkit tools`: the Tool shape, flag values, column padding and libbpf-tools' histogram drawing. */
+
+import { isHistogram } from '../trace/api.js';
+import type { MapEntryData, Trace, TraceEvent, TraceOptions } from '../trace/index.js';
+
+/** One flag: short and long names, whether it takes a value. */
+export interface Flag {
+  short?: string;
+  long: string;
+  value?: boolean;
+  help: string;
+}
+
+export type Opts = Map<string, string | true>;
+
+/** What a tool does with its parsed flags. */
+export interface Tool {
+  summary: string;
+  usage: string;
+  flags: Flag[];
+  /** Replacements of `{{NAME}}` in the tool's .bt file. */
+  template(o: Opts, positional: string[]): Record<string, string>;
+  /** Printed once the probes are attached (libbpf-tools print their header then). */
+  header(o: Opts, positional: string[]): string;
+  /** Live events (snoop tools). */
+  onEvent?(e: TraceEvent, o: Opts, out: (s: string) => void, state: Map<string, unknown>): void;
+  /** Periodic or final summaries (syscount, biolatency); returns the interval in ms and how many (0: until stopped). */
+  interval?(o: Opts, positional: string[]): { ms: number; count: number };
+  summary_?(t: Trace, o: Opts, out: (s: string) => void, positional: string[]): Promise<void>;
+  /** Attach options (uprobes' `-p PID`). */
+  options?(o: Opts, positional: string[]): TraceOptions;
+  /** Printed after the last summary (funclatency's "Exiting trace of …"). */
+  footer?(o: Opts, positional: string[]): string;
+  /** Milliseconds to run for, from a positional duration (snoop tools' `[duration]`). */
+  stopAfter?(o: Opts, positional: string[]): number | undefined;
+  /** The program itself, for tools whose probes come from the command line (trace, argdist, funccount). */
+  source?(o: Opts, positional: string[]): string;
+  /** Checks done before attaching (e.g. a required positional); throws UsageError. */
+  check?(o: Opts, positional: string[]): void;
+}
+
+export class UsageError extends Error {}
+
+export const pad = (s: string | number | bigint, n: number): string => String(s).padEnd(n);
+export const lpad = (s: string | number | bigint, n: number): string => String(s).padStart(n);
+export const num = (v: string | true | undefined, flag: string): number => {
+  if (typeof v !== 'string' || !/^-?[0-9]+$/.test(v)) throw new UsageError(`invalid ${flag}: ${String(v)}`);
+  return Number(v);
+};
+export const hhmmss = (): string => new Date().toTimeString().slice(0, 8);
+export const and = (...parts: (string | undefined)[]): string => parts.filter((p): p is string => !!p).join(' && ') || '1';
+
+/** Signal names as the kernel numbers them on x86-64. */
+export const SIGNALS = ['', 'SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGKILL', 'SIGUSR1', 'SIGSEGV', 'SIGUSR2', 'SIGPIPE', 'SIGALRM', 'SIGTERM', 'SIGSTKFLT', 'SIGCHLD', 'SIGCONT', 'SIGSTOP', 'SIGTSTP', 'SIGTTIN', 'SIGTTOU', 'SIGURG', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGWINCH', 'SIGIO', 'SIGPWR', 'SIGSYS'];
+/** strsignal() texts, for exitsnoop's "signal N (Name)". */
+export const SIGNAL_TEXT: Record<number, string> = { 1: 'Hangup', 2: 'Interrupt', 3: 'Quit', 4: 'Illegal instruction', 5: 'Trace/breakpoint trap', 6: 'Aborted', 7: 'Bus error', 8: 'Floating point exception', 9: 'Killed', 10: 'User defined signal 1', 11: 'Segmentation fault', 12: 'User defined signal 2', 13: 'Broken pipe', 14: 'Alarm clock', 15: 'Terminated' };
+
+/** The kernel's TCP states by number (include/net/tcp_states.h). */
+export const TCP_STATES = ['', 'ESTABLISHED', 'SYN_SENT', 'SYN_RECV', 'FIN_WAIT1', 'FIN_WAIT2', 'TIME_WAIT', 'CLOSE', 'CLOSE_WAIT', 'LAST_ACK', 'LISTEN', 'CLOSING', 'NEW_SYN_RECV'];
+
+const startNs = process.hrtime.bigint();
+export const elapsed = (): string => (Number(process.hrtime.bigint() - startNs) / 1e9).toFixed(3);
+
+/** A block device's name from its dev_t (the kernel's 12:20 encoding), through /sys/dev/block. */
+export function diskName(dev: number): string {
+  const major = dev >>> 20;
+  const minor = dev & 0xfffff;
+  try {
+    return require_fs().readlinkSync(`/sys/dev/block/${major}:${minor}`).split('/').pop() ?? `${major}:${minor}`;
+  } catch {
+    return `${major}:${minor}`;
+  }
+}
+
+/** A disk's dev_t (the kernel's 12:20 encoding) from its name, through /sys/class/block/NAME/dev. */
+export function diskDev(name: string): number {
+  let text: string;
+  try {
+    text = require_fs().readFileSync(`/sys/class/block/${name.replace(/^\/dev\//, '')}/dev`, 'utf8');
+  } catch {
+    throw new UsageError(`invaild partition name: not exist`);
+  }
+  const [major, minor] = text.trim().split(':').map(Number);
+  return major * 2 ** 20 + minor;
+}
+
+let fsMod: typeof import('node:fs') | undefined;
+/** The tools load node:fs lazily (start-up time); the runner hands it over before a tool runs. */
+export function setFs(fs: typeof import('node:fs')): void {
+  fsMod = fs;
+}
+export function require_fs(): typeof import('node:fs') {
+  if (!fsMod) throw new Error('fs not loaded');
+  return fsMod;
+}
+
+let syscallTable: Map<number, string> | undefined;
+/** x86-64 syscall names by number, from the kernel's UAPI header when installed. */
+export function syscallNames(): Map<number, string> {
+  if (syscallTable) return syscallTable;
+  syscallTable = new Map();
+  try {
+    const text = require_fs().readFileSync('/usr/include/x86_64-linux-gnu/asm/unistd_64.h', 'utf8');
+    for (const m of text.matchAll(/^#define __NR_(\w+)\s+(\d+)/gm)) syscallTable.set(Number(m[2]), m[1]);
+  } catch {
+    // numbers only
+  }
+  return syscallTable;
+}
+
+/** libbpf-tools' print_log2_hist: `low -> high : count |****|`, slots from 0 to the last used one, 40 stars. */
+export function log2Hist(e: MapEntryData, unit: string): string {
+  const v = e.value;
+  if (!isHistogram(v)) return '';
+  // bpftrace's bucket [2^k, 2^(k+1)) is libbpf's slot k; values 0 and 1 share slot 0.
+  const slots: bigint[] = [];
+  for (const b of v.buckets) {
+    const low = b.low ?? 0n;
+    const slot = low <= 1n ? 0 : low.toString(2).length - 1;
+    while (slots.length <= slot) slots.push(0n);
+    slots[slot] += b.count;
+  }
+  if (!slots.some((c) => c > 0n)) return '';
+  const idxMax = slots.length - 1;
+  const max = slots.reduce((a, b) => (b > a ? b : a), 0n);
+  const wide = idxMax > 32;
+  const stars = wide ? 20 : 40;
+  const width = wide ? 20 : 10;
+  let s = `${' '.repeat(wide ? 15 : 5)}${unit.padEnd(wide ? 29 : 19)} : count    distribution\n`;
+  for (let i = 0; i <= idxMax; i++) {
+    let low = (1n << BigInt(i + 1)) >> 1n;
+    const high = (1n << BigInt(i + 1)) - 1n;
+    if (low === high) low -= 1n;
+    const n = Number((slots[i] * BigInt(stars)) / max);
+    s += `${lpad(low, width)} -> ${pad(high, width)} : ${pad(slots[i], 8)} |${'*'.repeat(n)}${' '.repeat(stars - n)}|\n`;
+  }
+  return s;
+}
