@@ -3,7 +3,8 @@
 import type { Command, Io } from './command.js';
 import type { Plain, Trace } from '../trace/index.js';
 import { EXTRA_TOOLS } from './tools-extra.js';
-import { SIGNAL_TEXT, SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
+import { strsignal } from '../trace/format/signal.js';
+import { SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
 import type { Opts, Tool } from './tools-lib.js';
 
 const TOOLS: Record<string, Tool> = {
@@ -97,7 +98,7 @@ const TOOLS: Record<string, Tool> = {
       const [pid, ppid, tid, ageNs, code, comm] = e.args;
       const c = Number(code);
       const sig = c & 0x7f;
-      const status = sig ? `signal ${sig} (${SIGNAL_TEXT[sig] ?? `Real-time signal ${sig - 34}`})${c & 0x80 ? ', core dumped' : ''}` : c >> 8 ? `code ${c >> 8}` : '0';
+      const status = sig ? `signal ${sig} (${strsignal(sig)})${c & 0x80 ? ', core dumped' : ''}` : c >> 8 ? `code ${c >> 8}` : '0';
       out(`${o.has('timestamp') ? pad(hhmmss(), 8) + ' ' : ''}${pad(String(comm), 16)} ${pad(String(pid), 7)} ${pad(String(ppid), 7)} ${pad(String(tid), 7)} ${pad((Number(ageNs) / 1e9).toFixed(2), 7)} ${status}\n`);
     },
   },

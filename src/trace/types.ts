@@ -1,6 +1,6 @@
 /** The trace language's value types, their byte layout in maps and events, and decoded values (shared by the compiler and the output formatters). */
 
-import { strerror } from './errno.js';
+import { strerror } from './format/errno.js';
 import { strsignal } from './format/signal.js';
 
 /** How `kstack`/`ustack` print: bpftrace's `bpftrace` (default), `perf` and `raw` modes. */

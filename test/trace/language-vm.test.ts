@@ -99,6 +99,10 @@ describe('trace language in the VM: control flow and variables', () => {
 });
 
 describe('trace language in the VM: builtins and tracepoints', () => {
+  it('strerror() in a program gives glibc\'s text for every errno, not only the common ones', async () => {
+    expect(await out('begin { print(strerror(95)); print(strerror(125)); print(strerror(EPERM)); }')).toBe('Operation not supported\nOperation canceled\nOperation not permitted\n\n\n');
+  });
+
   it('signal_name() as strsignal() (stdlib: signal_name)', async () => {
     expect(await out('begin { print(signal_name(2)); print(signal_name(0)); print(signal_name(1024)); print(signal_name(34)); printf("%s\\n", signal_name(15)); }'))
       .toBe('Interrupt\nUnknown signal 0\nN/A\nReal-time signal 0\nTerminated\n\n\n');
