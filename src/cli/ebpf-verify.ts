@@ -6,7 +6,7 @@ import { UsageError } from '../util/index.js';
 import { MapType, ProgType, type MapSpec, type ProgramSpec } from '../ebpf/index.js';
 import { VerifierError, verify } from '../ebpf/verifier/index.js';
 import { loadCollectionSpec } from '../elf/index.js';
-import { AttachType } from '../kernel/index.js';
+import { AttachType, type VerifierExplanation } from '../kernel/index.js';
 import { loadProgramFile } from './ebpf-input.js';
 
 const FLAGS: FlagSpec[] = [
@@ -71,28 +71,30 @@ function nameMapRefs(spec: ProgramSpec): ProgramSpec {
 async function verifyInKernel(spec: ProgramSpec, json: boolean, io: Parameters<Command['run']>[1]): Promise<number> {
   const { openKernel, VerifierError: KernelVerifierError } = await import('../kernel/index.js');
   const kernel = await openKernel();
-  let ours: { accepted: true; processed: number } | { accepted: false; error: VerifierError };
-  try {
-    ours = { accepted: true, processed: verify(spec, { maps: spec.maps }).processed };
-  } catch (e) {
-    if (!(e instanceof VerifierError)) throw e;
-    ours = { accepted: false, error: e };
-  }
+  const jsonOf = (x: VerifierExplanation | undefined): unknown =>
+    x?.verdict === 'rejected' ? { accepted: false, error: x.error.toJSON() } : x ? { accepted: true } : null;
   try {
     kernel.load(nameMapRefs(spec), { logLevel: 1 }).close();
   } catch (e) {
     if (!(e instanceof KernelVerifierError)) throw e;
-    if (json) {
-      io.stdout(JSON.stringify({ kernel: { accepted: false, errno: e.errno, log: e.log }, bpfkit: ours.accepted ? ours : { accepted: false, error: ours.error.toJSON() } }) + '\n');
-    } else {
-      io.stderr(`bpfkit ebpf verify: the kernel rejects it\n${e.explain()}\n`);
-    }
+    // The loader has run bpfkit's verifier on the refused program already (e.explanation).
+    if (json) io.stdout(JSON.stringify({ kernel: { accepted: false, errno: e.errno, log: e.log }, bpfkit: jsonOf(e.explanation) }) + '\n');
+    else io.stderr(`bpfkit ebpf verify: the kernel rejects it\n${e.explain()}\n`);
     return 1;
   }
-  if (json) io.stdout(JSON.stringify({ kernel: { accepted: true }, bpfkit: ours.accepted ? ours : { accepted: false, error: ours.error.toJSON() } }) + '\n');
+  let ours: VerifierExplanation;
+  let processed = 0;
+  try {
+    processed = verify(spec, { maps: spec.maps }).processed;
+    ours = { verdict: 'accepted' };
+  } catch (e) {
+    if (!(e instanceof VerifierError)) throw e;
+    ours = { verdict: 'rejected', error: e };
+  }
+  if (json) io.stdout(JSON.stringify({ kernel: { accepted: true }, bpfkit: ours.verdict === 'accepted' ? { accepted: true, processed } : jsonOf(ours) }) + '\n');
   else {
     io.stdout('kernel: accepted\n');
-    io.stdout(ours.accepted ? `bpfkit: accepted (processed ${ours.processed} insns)\n` : `bpfkit: rejected (a difference from the kernel: please report it)\n${ours.error.explain()}\n`);
+    io.stdout(ours.verdict === 'accepted' ? `bpfkit: accepted (processed ${processed} insns)\n` : `bpfkit: rejected (a difference from the kernel: please report it)\n${ours.error.explain()}\n`);
   }
   return 0;
 }

@@ -426,7 +426,7 @@ class ProbeCodegen {
     const ret = this.vars.get(RET_FLAG)!;
     b.st(64, R8, ret.off, 0);
     b.ldMap(R1, info.bpfName);
-    this.ldFunc(R2, cb);
+    this.b.ldFunc(R2, cb);
     b.mov64(R3, R8);
     b.mov64(R4, 0);
     b.call('for_each_map_elem');
@@ -436,16 +436,33 @@ class ProbeCodegen {
     if (this.inCallback) b.mov64(R0, 1).exit();
     else b.ja('prog_exit');
     b.label(cont);
-    const body = s.body;
-    this.deferred.push(() => {
-      const outerInCb = this.inCallback;
-      const outerTemp = this.tempTop;
-      this.inCallback = true;
-      b.label(cb);
+    this.deferLoopCallback(cb, -24, () => {
       // r1 map, r2 key, r3 value, r4 ctx (the caller's frame pointer).
       b.mov64(R8, R4);
       b.st(64, R10, -16, R2);
       b.st(64, R10, -24, R3);
+    }, () => {
+      const kv = v.type as Extract<TraceType, { kind: 'tuple' }>;
+      b.ldx(64, R2, R10, -16);
+      this.copyFromPtr(R2, kv.elems[0], v.off + kv.offsets[0], info.keyType ?? T.u64);
+      b.ldx(64, R3, R10, -24);
+      this.copyAggValueFromPtr(R3, info, kv.elems[1], v.off + kv.offsets[1]);
+    }, s.body);
+  }
+
+  /**
+   * A loop body as a callback subprogram (bpf_loop, for_each_map_elem), emitted after the program:
+   * `frame` takes the helper's arguments (r8 = the caller's frame pointer, stack below `tempTop`),
+   * then r9 = the scratch map and `bind` sets the loop variables. `break`/`return` end it with 1.
+   */
+  private deferLoopCallback(label: string, tempTop: number, frame: () => void, bind: () => void, body: Stmt[]): void {
+    const b = this.b;
+    this.deferred.push(() => {
+      const outerInCb = this.inCallback;
+      const outerTemp = this.tempTop;
+      this.inCallback = true;
+      b.label(label);
+      frame();
       b.st(32, R10, -8, 0);
       b.mov64(R2, R10).add64(R2, -8);
       b.ldMap(R1, this.scratchMap);
@@ -455,12 +472,8 @@ class ProbeCodegen {
       b.mov64(R0, 1).exit();
       b.label(ok);
       b.mov64(R9, R0);
-      this.tempTop = -24;
-      const kv = v.type as Extract<TraceType, { kind: 'tuple' }>;
-      b.ldx(64, R2, R10, -16);
-      this.copyFromPtr(R2, kv.elems[0], v.off + kv.offsets[0], info.keyType ?? T.u64);
-      b.ldx(64, R3, R10, -24);
-      this.copyAggValueFromPtr(R3, info, kv.elems[1], v.off + kv.offsets[1]);
+      this.tempTop = tempTop;
+      bind();
       this.loops.push({ breakLabel: '', continueLabel: '', callback: true });
       this.stmts(body);
       this.loops.pop();
@@ -491,7 +504,7 @@ class ProbeCodegen {
     b.label(within);
     b.st(64, R8, ret.off, 0);
     const cb = this.label('range_cb');
-    this.ldFunc(R2, cb);
+    this.b.ldFunc(R2, cb);
     b.mov64(R3, R8);
     b.mov64(R4, 0);
     b.call('loop');
@@ -500,39 +513,13 @@ class ProbeCodegen {
     if (this.inCallback) b.mov64(R0, 1).exit();
     else b.ja('prog_exit');
     b.label(skip);
-    const body = s.body;
-    this.deferred.push(() => {
-      const outerInCb = this.inCallback;
-      const outerTemp = this.tempTop;
-      this.inCallback = true;
-      b.label(cb);
+    this.deferLoopCallback(cb, -8, () => {
       // r1 index, r2 ctx (the caller's frame pointer).
       b.mov64(R8, R2);
       b.ldx(64, R0, R8, base.off);
       b.add64(R0, R1);
       b.st(64, R8, v.off, R0);
-      b.st(32, R10, -8, 0);
-      b.mov64(R2, R10).add64(R2, -8);
-      b.ldMap(R1, this.scratchMap);
-      b.call('map_lookup_elem');
-      const ok = this.label('rcb_ok');
-      b.jne(R0, 0, ok);
-      b.mov64(R0, 1).exit();
-      b.label(ok);
-      b.mov64(R9, R0);
-      this.tempTop = -8;
-      this.loops.push({ breakLabel: '', continueLabel: '', callback: true });
-      this.stmts(body);
-      this.loops.pop();
-      b.mov64(R0, 0).exit();
-      this.inCallback = outerInCb;
-      this.tempTop = outerTemp;
-    });
-  }
-
-  /** `dst = &subprogram` (lddw with BPF_PSEUDO_FUNC). */
-  private ldFunc(dst: Reg, label: string): void {
-    this.b.ldFunc(dst, label);
+    }, () => undefined, s.body);
   }
 
   /** Copies a value of type `src` at pointer `ptr` into scratch `dstOff` as type `dst`. */
@@ -1000,7 +987,6 @@ class ProbeCodegen {
         break;
       case 'sum':
         b.ldx(64, R2, R0, 0).add64(R2, R1).st(64, R0, 0, R2);
-        b.st(64, R0, 8, 1);
         break;
       case 'avg':
         b.ldx(64, R2, R0, 0).add64(R2, R1).st(64, R0, 0, R2);
@@ -1685,7 +1671,7 @@ class ProbeCodegen {
           const off = this.scratch(8, e.loc);
           b.st(64, R9, off, 0);
           b.ldMap(R1, info.bpfName);
-          this.ldFunc(R2, cb);
+          this.b.ldFunc(R2, cb);
           b.mov64(R3, 0);
           b.mov64(R4, 0);
           b.call('for_each_map_elem');

@@ -131,7 +131,7 @@ async function dumpTSeries(info: MapInfo, map: BpfMap, entries: MapEntry[], keyO
       switch (args.agg) {
         case 'none': if (meta > cur.meta) byEpoch.set(epoch, { value, meta }); break;
         case 'avg': byEpoch.set(epoch, { value: cur.value + value, meta: cur.meta + meta }); break;
-        case 'sum': byEpoch.set(epoch, { value: cur.value + value, meta: 1n }); break;
+        case 'sum': byEpoch.set(epoch, { value: cur.value + value, meta: cur.meta }); break;
         case 'min': if (lt(value, cur.value)) byEpoch.set(epoch, { value, meta }); break;
         case 'max': if (lt(cur.value, value)) byEpoch.set(epoch, { value, meta }); break;
       }
