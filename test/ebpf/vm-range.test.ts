@@ -5,7 +5,7 @@ import { ProgType, type Insn } from '../../src/ebpf/index.js';
 import { PROGRAM_TYPES_BY_ID, STACK_REGION, load, pointer, type VmProgram } from '../../src/ebpf/vm/index.js';
 import { analyzeRanges } from '../../src/ebpf/vm/range.js';
 import { BpfkitError } from '../../src/util/index.js';
-import { asm } from './vm-support.js';
+import { XDP_PARSE, asm } from './vm-support.js';
 
 /** The slots whose loads the analysis proves, for the program's type. */
 function provenSlots(p: VmProgram): number[] {
@@ -23,38 +23,6 @@ function outcome(p: VmProgram, run: () => { r0: bigint }): string {
   }
 }
 
-const XDP_PARSE = `
-  r2 = *(u32 *)(r1 + 0)
-  r3 = *(u32 *)(r1 + 4)
-  r0 = 1
-  r4 = r2
-  r4 += 14
-  if r4 > r3 goto out
-  r5 = *(u16 *)(r2 + 12)
-  r1 = 14
-  if r5 != 0x81 goto novlan
-  r4 = r2
-  r4 += 18
-  if r4 > r3 goto out
-  r5 = *(u16 *)(r2 + 16)
-  r1 = 18
-novlan:
-  r2 += r1
-  r4 = r2
-  r4 += 20
-  if r4 > r3 goto out
-  r5 = *(u8 *)(r2 + 0)
-  r5 &= 15
-  if r5 < 5 goto out
-  r5 <<= 2
-  r6 = *(u32 *)(r2 + 16)
-  r2 += r5
-  r7 = r2
-  r7 += 8
-  if r3 < r7 goto out
-  r0 = *(u16 *)(r2 + 6)
-out:
-  exit`;
 
 describe('range analysis', () => {
   it('proves each load of a bounds-checked parse (fixed and variable offsets)', () => {

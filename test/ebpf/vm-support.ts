@@ -41,3 +41,37 @@ export function asm(text: string): Insn[] {
   });
   return insns;
 }
+
+/** An XDP parse of Ethernet, an optional VLAN tag and IPv4 with a variable header length, then a 16-bit field of the next header: every load bounds-checked. */
+export const XDP_PARSE = `
+  r2 = *(u32 *)(r1 + 0)
+  r3 = *(u32 *)(r1 + 4)
+  r0 = 1
+  r4 = r2
+  r4 += 14
+  if r4 > r3 goto out
+  r5 = *(u16 *)(r2 + 12)
+  r1 = 14
+  if r5 != 0x81 goto novlan
+  r4 = r2
+  r4 += 18
+  if r4 > r3 goto out
+  r5 = *(u16 *)(r2 + 16)
+  r1 = 18
+novlan:
+  r2 += r1
+  r4 = r2
+  r4 += 20
+  if r4 > r3 goto out
+  r5 = *(u8 *)(r2 + 0)
+  r5 &= 15
+  if r5 < 5 goto out
+  r5 <<= 2
+  r6 = *(u32 *)(r2 + 16)
+  r2 += r5
+  r7 = r2
+  r7 += 8
+  if r3 < r7 goto out
+  r0 = *(u16 *)(r2 + 6)
+out:
+  exit`;
