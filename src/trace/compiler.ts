@@ -9,6 +9,7 @@ import type { Expr, Loc, MacroDef, Probe, Program, Stmt, TypeSpec } from './ast.
 import { TraceError } from './errors.js';
 import { parseProgram } from './parser.js';
 import { errnoNumber } from './errno.js';
+import { parsePrintfFormat, printfArgClass, printfArgCountError } from './format/printf.js';
 import { pruneUnreachable } from './prune.js';
 import { DEFAULT_STRLEN, T, aggValueSize, sizeOf, tupleType, typeName } from './types.js';
 import type { AggKind, Field, TSeriesAgg, TSeriesArgs, TraceType } from './types.js';
@@ -1093,7 +1094,9 @@ class ProbeCodegen {
         const desc: EventDesc = e.name === 'system' || e.name === 'cat'
           ? { kind: e.name, fmt: fmt.value, args: [] }
           : { kind: 'printf', fmt: fmt.value, args: [], loc: e.loc, ...(e.name === 'errorf' ? { level: 'error' as const } : e.name === 'warnf' ? { level: 'warn' as const } : {}) };
-        this.emitEvent(desc, this.printfArgs(e.args.slice(1)), e.loc);
+        const args = this.printfArgs(e.args.slice(1));
+        if (desc.kind === 'printf') checkPrintfArgs(e.name, fmt.value, args.map((a) => a.type), e.loc);
+        this.emitEvent(desc, args, e.loc);
         return;
       }
       case 'print': {
@@ -3074,3 +3077,29 @@ function mapUsed(prog: Program, name: string): boolean {
 }
 
 export { isMem, mergeTypes };
+
+/** What a printf argument of this type can be printed as, as bpftrace's format check sees it (symbols and addresses print as strings; pointers and enums as integers too). */
+function printfArgKinds(t: TraceType): { integer: boolean; buffer: boolean; name: string } {
+  switch (t.kind) {
+    case 'int': case 'bool': case 'pointer': case 'agg': return { integer: true, buffer: false, name: 'integer' };
+    case 'buffer': return { integer: false, buffer: true, name: 'buffer' };
+    case 'string': return { integer: false, buffer: false, name: 'string' };
+    case 'none': return { integer: false, buffer: false, name: 'none' };
+    default: return { integer: false, buffer: false, name: typeName(t) };
+  }
+}
+
+/** bpftrace's compile-time check of a printf: argument count, known conversions, and integers where `%d`-like conversions need them. */
+function checkPrintfArgs(func: string, fmt: string, types: readonly TraceType[], loc: Loc): void {
+  const format = parsePrintfFormat(fmt);
+  const count = printfArgCountError(format, types.length);
+  if (count) throw new TraceError('E_TRACE_TYPE', `${func}: ${count[0].toUpperCase()}${count.slice(1)}`, loc);
+  format.specs.forEach((spec, i) => {
+    const cls = printfArgClass(spec.specifier);
+    const token = `${spec.length}${spec.specifier}`;
+    if (!cls) throw new TraceError('E_TRACE_TYPE', `${func}: Unknown format string token: %${token}`, loc);
+    const kinds = printfArgKinds(types[i]);
+    if (cls === 'integer' && !kinds.integer) throw new TraceError('E_TRACE_TYPE', `${func}: %${token} specifier expects a value of type integer (${kinds.name} supplied)`, loc);
+    if (cls === 'buffer' && !kinds.buffer) throw new TraceError('E_TRACE_TYPE', `${func}: %${token} specifier expects a value of type buffer (${kinds.name} supplied)`, loc);
+  });
+}

@@ -448,10 +448,8 @@ class Parser {
     this.expect('(');
     this.parenDepth++;
     const args: Expr[] = [];
-    while (!this.is(')')) {
-      args.push(this.expr());
-      if (!this.accept(',')) break;
-    }
+    // A comma needs an argument after it, as in bpftrace (`f(a, )` is a syntax error).
+    if (!this.is(')')) do args.push(this.expr()); while (this.accept(','));
     this.parenDepth--;
     this.expect(')');
     return args;
@@ -479,10 +477,7 @@ class Parser {
           this.next();
           this.parenDepth++;
           const keys: Expr[] = [];
-          while (!this.is(']')) {
-            keys.push(this.expr());
-            if (!this.accept(',')) break;
-          }
+          if (!this.is(']')) do keys.push(this.expr()); while (this.accept(','));
           this.parenDepth--;
           this.expect(']');
           return { kind: 'map', name: t.text, keys, loc: span(t.loc, this.last) };

@@ -190,6 +190,32 @@ describe('trace compiler: specs and diagnostics', () => {
     expect(text.split('\n')[2]).toBe(' '.repeat(19) + '~');
   });
 
+  it('printf is checked at compile time in bpftrace\'s words, and a comma needs an argument after it', () => {
+    const cases: [string, RegExp][] = [
+      ['begin { printf("%d\\n"); }', /^printf: Not enough arguments for format string \(0 supplied, 1 expected\)$/],
+      ['begin { printf("x\\n", 1); }', /^printf: Too many arguments for format string \(1 supplied, 0 expected\)$/],
+      ['begin { printf("%d\\n", "a"); }', /^printf: %d specifier expects a value of type integer \(string supplied\)$/],
+      ['begin { errorf("%lx\\n", comm); }', /^errorf: %lx specifier expects a value of type integer \(string supplied\)$/],
+      ['begin { printf("%r\\n", 5); }', /^printf: %r specifier expects a value of type buffer \(integer supplied\)$/],
+      ['begin { printf("%f\\n", 1); }', /^printf: Unknown format string token: %f$/],
+      ['begin { printf("%d\\n", ); }', /^syntax error, unexpected \)$/],
+      ['begin { @x[1, ] = 1; }', /^syntax error, unexpected \]$/],
+    ];
+    for (const [src, want] of cases) {
+      let err: unknown;
+      try {
+        compileTrace(src);
+      } catch (e) {
+        err = e;
+      }
+      expect(err, src).toBeInstanceOf(TraceError);
+      expect((err as TraceError).detail, src).toMatch(want);
+      expect((err as TraceError).loc, src).toBeDefined();
+    }
+    // What bpftrace accepts still compiles: pointers and bools as integers, anything as %s, buffers as %r.
+    expect(() => compileTrace('begin { printf("%d %s %s %r %x\\n", true, pid, comm, buf("ab", 2), curtask); }')).not.toThrow();
+  });
+
   it('type errors name the problem (basic: has_key error scalar)', () => {
     expect(() => compileTrace('begin { @g = 2; if (has_key(@g, 2)) { printf("ok\\n"); } }')).toThrow(/call to has_key\(\) expects a map with explicit keys/);
     expect(() => compileTrace('begin { foo(); }')).toThrow(/Unknown function: 'foo'/);
