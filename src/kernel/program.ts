@@ -41,6 +41,10 @@ export interface ProgramLoadOptions {
 
 const DEFAULT_LOG_SIZE = 1 << 20;
 const MAX_LOG_SIZE = 16 << 20;
+/** Loads tried when the kernel's verifier keeps being interrupted by signals. */
+const EAGAIN_TRIES = 3;
+/** bpfkit verifier codes for running out of the kernel's budget (the kernel's E2BIG). */
+const BUDGET_CODES: ReadonlySet<string> = new Set(['E_VERIFIER_TOO_LARGE', 'E_VERIFIER_TOO_COMPLEX']);
 
 /** Replaces each `lddw` that names a map by the pseudo-map-fd (or map-value) form holding that map's fd. */
 export function bindMaps(insns: readonly Insn[], maps: ReadonlyMap<string, { fd: number }>): Insn[] {
@@ -101,8 +105,9 @@ export class KernelProgram implements BpfProgram {
     // func_info/line_info only mean something with the BTF they index.
     const funcInfo = options.btfFd !== undefined && spec.funcInfo?.length ? copyOf(encodeFuncInfo(spec)) : undefined;
     const lineInfo = options.btfFd !== undefined && spec.lineInfo?.length ? copyOf(encodeLineInfo(spec)) : undefined;
+    let lastAttr: Uint8Array | undefined;
     const attempt = (logLevel: number, logBuf?: Uint8Array): number =>
-      sys.bpf(BpfCmd.BPF_PROG_LOAD, progLoadAttr({
+      sys.bpf(BpfCmd.BPF_PROG_LOAD, lastAttr = progLoadAttr({
         progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
         logLevel, logBuf: logBuf ? sys.addressOf(logBuf) : 0n, logSize: logBuf?.length ?? 0,
         kernVersion: options.kernVersion, progFlags: options.progFlags, name: spec.name,
@@ -113,16 +118,38 @@ export class KernelProgram implements BpfProgram {
 
     try {
       if (options.logLevel) {
-        const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf));
+        const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf), () => logTrueSize(lastAttr));
         return new KernelProgram(sys, fd, spec, maps, ownedMaps, log);
       }
+      // EAGAIN: the kernel's verifier gave up because a signal arrived (a profiler's SIGPROF, a child's SIGCHLD, or
+      // Ctrl-C, whose handler runs only once this returns): the same load again, without the far slower log.
+      const plain = (): number => {
+        for (let tries = 1; ; tries++) {
+          try {
+            return attempt(0);
+          } catch (e) {
+            if (!isErrno(e, 'EAGAIN') || tries === EAGAIN_TRIES) throw e;
+          }
+        }
+      };
       try {
-        return new KernelProgram(sys, attempt(0), spec, maps, ownedMaps);
+        return new KernelProgram(sys, plain(), spec, maps, ownedMaps);
       } catch (first) {
-        if (!(first instanceof SyscallError) || first.errno === Errno.EPERM || first.errno === Errno.EBADF) {
+        if (!(first instanceof SyscallError) || first.errno === Errno.EPERM || first.errno === Errno.EBADF || first.errno === Errno.EAGAIN) {
           throw first instanceof BpfkitError ? first.withContext(`load program "${spec.name}"`) : first;
         }
-        const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf));
+        // E2BIG: the program ran out of the kernel's budget (1M processed instructions, or too many pending jumps).
+        // The kernel's log of such a run takes several times as long again to write; when bpfkit's verifier runs out
+        // of the same budget, its words (the kernel's wording) explain the kernel's verdict without that second run.
+        if (first.errno === Errno.E2BIG && options.explain !== false) {
+          const ours = explainWithBpfkit(spec, maps, options.btfFd !== undefined);
+          if (ours?.verdict === 'rejected' && BUDGET_CODES.has(ours.error.code)) {
+            const e = new VerifierError(spec.name, `${ours.error.kernelMessage}\n`, first.errno);
+            e.explanation = ours;
+            throw e;
+          }
+        }
+        const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf), () => logTrueSize(lastAttr));
         // Loaded on the second try (a transient failure): keep it.
         return new KernelProgram(sys, fd, spec, maps, ownedMaps);
       }
@@ -269,20 +296,35 @@ function explainWithBpfkit(spec: ProgramSpec, maps: ReadonlyMap<string, KernelMa
   }
 }
 
-/** Runs a load with a log buffer, growing it on ENOSPC; throws a VerifierError when the log says why. */
-function withLog(spec: ProgramSpec, startSize: number, load: (buf: Uint8Array) => number): { fd: number; log: string } {
-  for (let size = startSize; ; size *= 2) {
+/**
+ * Runs a load with a log buffer, growing it on ENOSPC; throws a VerifierError when the log says why.
+ * A kernel that reports the log's true size (6.4+) keeps the log's tail in a buffer too small for all of it: a
+ * rejection's tail is what explains it, so a rejected program is not verified again with ever larger buffers (a
+ * program that hits the 1M-instruction budget would take seconds per try).
+ */
+function withLog(spec: ProgramSpec, startSize: number, load: (buf: Uint8Array) => number, trueSize: () => number): { fd: number; log: string } {
+  for (let size = startSize; ;) {
     const buf = newBytes(size);
     try {
       const fd = load(buf);
       return { fd, log: cText(buf) };
     } catch (e) {
-      if (isErrno(e, 'ENOSPC') && size < MAX_LOG_SIZE) continue;
-      const log = cText(buf);
+      const needed = isErrno(e, 'ENOSPC') ? trueSize() : 0;
+      // Too small for the whole log: once more with the size the kernel reported, or twice the size from older kernels.
+      if (isErrno(e, 'ENOSPC') && size < MAX_LOG_SIZE && needed <= MAX_LOG_SIZE) {
+        size = needed > size ? needed : size * 2;
+        continue;
+      }
+      const log = needed > size ? `[... the first ${needed - size + 1} bytes of the verifier log are cut ...]\n${cText(buf)}` : cText(buf);
       if (e instanceof SyscallError && log.trim() !== '') throw new VerifierError(spec.name, log, e.errno);
       throw e instanceof BpfkitError ? e.withContext(`load program "${spec.name}"`) : e;
     }
   }
+}
+
+/** The size of the whole verifier log that a 6.4+ kernel writes back into BPF_PROG_LOAD's attr (0 from older kernels). */
+function logTrueSize(attr: Uint8Array | undefined): number {
+  return attr && attr.length >= 144 ? new DataView(attr.buffer, attr.byteOffset, attr.byteLength).getUint32(140, true) : 0;
 }
 
 function cText(buf: Uint8Array): string {

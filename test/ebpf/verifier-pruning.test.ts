@@ -98,3 +98,33 @@ describe('pruning with values spilled to the stack', () => {
     expect(() => verify({ name: 'readback', type: ProgType.BPF_PROG_TYPE_XDP, insns: asm(text), license: 'GPL' })).toThrow(/invalid access to packet/);
   });
 });
+
+describe('a long bounded loop', () => {
+  /** Counts to `n` in a stack slot: every round is a new state at the loop head, none covers another. */
+  const countTo = (n: number): ProgramSpec => ({
+    name: 'count_to', type: ProgType.BPF_PROG_TYPE_XDP, license: 'GPL', insns: asm(`
+      r1 = 0
+      *(u64 *)(r10 - 8) = r1
+    again:
+      r1 = *(u64 *)(r10 - 8)
+      if r1 s>= ${n} goto out
+      r1 += 1
+      *(u64 *)(r10 - 8) = r1
+      goto again
+    out:
+      r0 = 2
+      exit`),
+  });
+
+  it('keeps few states per instruction: the rounds that keep missing leave the list, as in the kernel', () => {
+    // Without evicting states still being explored, each round was compared with every stored round before it
+    // (quadratic: a loop that runs into the budget took minutes); the kernel keeps max_states_per_insn small here.
+    const r = verify(countTo(30_000));
+    expect(r.processed).toBeGreaterThan(150_000);
+    expect(r.maxStatesPerInsn).toBeLessThan(20);
+  });
+
+  it('a loop longer than the budget is refused with the kernel\'s words', () => {
+    expect(() => verify(countTo(1_000_000))).toThrow(/BPF program is too large\. Processed 1000001 insn/);
+  });
+});

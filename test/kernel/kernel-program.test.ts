@@ -111,6 +111,44 @@ describe.skipIf(why !== undefined)('kernel programs', () => {
     expect(p.verifierLog).toMatch(/processed 2 insns/);
   });
 
+  /** Counts to `n` in a stack slot: with n past the budget, the kernel runs out of its 1M processed instructions. */
+  const countTo = (n: number): ProgramSpec => ({
+    name: 'count_to', type: ProgType.BPF_PROG_TYPE_XDP, license: 'GPL', insns: [
+      movImm(1, 0), stx(DW, 10, 1, -8),
+      ldx(DW, 1, 10, -8), jmp(0x65, 1, 0, 3, n), // again: r1 = fp[-8]; if r1 s> n goto out
+      { code: 0x07, dst: 1, src: 0, off: 0, imm: 1 }, stx(DW, 10, 1, -8), jmp(0x05, 0, 0, -5), // r1 += 1; store; goto again
+      movImm(0, 2), exit(),
+    ],
+  });
+
+  it('a program past the kernel\'s budget: the kernel\'s E2BIG, told in its words, with bpfkit\'s explanation', () => {
+    let err: unknown;
+    try {
+      kernel.load(countTo(1_000_000)).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(VerifierError);
+    const v = err as VerifierError;
+    expect(v.errno).toBe(7); // E2BIG
+    expect(v.message).toMatch(/BPF program is too large\. Processed 1000001 insn/);
+    expect(v.explanation?.verdict).toBe('rejected');
+  });
+
+  it('a verifier log larger than the buffer: the kernel keeps its tail, which explains the rejection', () => {
+    // 64 KiB hold a small part of the log of a run through 1M instructions; kernels since 6.4 keep its end.
+    let err: unknown;
+    try {
+      kernel.load(countTo(1_000_000), { logLevel: 1, logSize: 1 << 16 }).close();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(VerifierError);
+    const v = err as VerifierError;
+    expect(v.log).toMatch(/^\[\.\.\. the first \d+ bytes of the verifier log are cut \.\.\.\]/);
+    expect(v.message).toMatch(/BPF program is too large\. Processed 1000001 insn/);
+  });
+
   it('a test run with a too-short packet is a SyscallError with context', () => {
     using p = kernel.load({ name: 'short', type: ProgType.BPF_PROG_TYPE_XDP, license: 'GPL', insns: [movImm(0, 2), exit()] });
     expect(() => p.testRun({ data: new Uint8Array(2) })).toThrow(SyscallError);

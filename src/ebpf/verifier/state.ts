@@ -138,6 +138,8 @@ export interface StoredState {
   readonly key: string;
   /** Order of storing (the kernel's list order at one instruction). */
   readonly seq: number;
+  /** Dropped from its instruction's list while still being explored (it kept missing). */
+  evicted?: boolean;
 }
 
 /** The instructions along a path, newest first: the backward slice of an error walks it. */

@@ -678,6 +678,10 @@ class Verifier {
     // The kernel walks one list in the order states were stored; states still being explored can only be an
     // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
     // fails the program unless an older, fully explored state prunes this one first.
+    // Whether this visit would store a new state: inside a loop every few instructions only, and anywhere only after 2
+    // jumps and 8 instructions since the last one (the kernel's add_new_state). Only such visits count a miss.
+    const addNew = !(ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100)
+      && this.jmps - this.lastAddJmps >= 2 && this.processed - this.lastAddInsns >= 8;
     let loopAt = Infinity;
     const bucket = ps.active.get(key);
     if (bucket) {
@@ -697,16 +701,26 @@ class Verifier {
         return true;
       }
       // States that keep missing are dropped (the kernel's miss_cnt heuristic).
-      if (++s.misses > s.hits * 3 + 3) {
+      if (addNew && ++s.misses > s.hits * 3 + 3) {
         list.splice(k--, 1);
         this.curStates--;
       }
     }
     if (loopAt !== Infinity) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
-    // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
-    if (ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) return false;
-    // And anywhere, a new state only after 2 jumps and 8 instructions since the last one (the kernel's add_new_state).
-    if (this.jmps - this.lastAddJmps < 2 || this.processed - this.lastAddInsns < 8) return false;
+    if (!addNew) return false;
+    // States still being explored miss too, and leave the list as in the kernel: the rounds of a long bounded loop
+    // would otherwise pile up (and be compared with each new round) until the instruction budget runs out.
+    for (const [k, b] of ps.active) {
+      for (let i = 0; i < b.length; i++) {
+        const s = b[i];
+        if (++s.misses <= s.hits * 3 + 3) continue;
+        b.splice(i--, 1);
+        s.evicted = true;
+        ps.nactive--;
+        this.curStates--;
+      }
+      if (b.length === 0) ps.active.delete(k);
+    }
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
@@ -724,6 +738,8 @@ class Verifier {
 
   /** A stored state whose paths are all explored moves from the active states to the pruning candidates, in age order. */
   private retire(s: StoredState): void {
+    // An evicted state is in no list any more: it only counted the branches below it.
+    if (s.evicted) return;
     const ps = this.explored.get(s.pc)!;
     const bucket = ps.active.get(s.key)!;
     bucket.splice(bucket.indexOf(s), 1);
