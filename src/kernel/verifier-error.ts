@@ -29,7 +29,8 @@ const verifierHints: readonly (readonly [RegExp, string])[] = [
 ];
 
 /** Lines the verifier prints after the error that carry no diagnosis. */
-const trailer = /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|mark_precise|func#|\s*$)/;
+// `cur state:`/`old state:` are the two states the kernel prints after "infinite loop detected".
+const trailer = /^(processed \d+ insns|verification time|stack depth|max_states_per_insn|mark_precise|func#|cur state: |old state: |\s*$)/;
 
 /** The last meaningful line of a verifier log, and the instruction it concerns when the log says. */
 export function summarizeVerifierLog(log: string): { summary: string; insn?: number; source?: { file: string; line: number; text: string } } {
@@ -37,9 +38,11 @@ export function summarizeVerifierLog(log: string): { summary: string; insn?: num
   let i = lines.length - 1;
   while (i >= 0 && trailer.test(lines[i])) i--;
   const summary = i >= 0 ? lines[i].trim() : '';
-  // The instruction is the last "N: (..)" line printed before the error.
-  let insn: number | undefined;
-  for (let j = i; j >= 0; j--) {
+  // The instruction is the one the error names ("infinite loop detected at insn 13"), or else the last "N: (..)" line
+  // printed before the error.
+  const named = /\bat insn (\d+)$/.exec(summary);
+  let insn: number | undefined = named ? Number(named[1]) : undefined;
+  for (let j = i; j >= 0 && insn === undefined; j--) {
     const m = /^(\d+): /.exec(lines[j]);
     if (m) {
       insn = Number(m[1]);

@@ -135,6 +135,9 @@ describe('verifier log summaries', () => {
     expect(summarizeVerifierLog('func#0 @0\n0: (b7) r0 = 0\n1: (95) exit\nlast insn is not an exit or jmp\nprocessed 0 insns\n'))
       .toEqual({ summary: 'last insn is not an exit or jmp', insn: 1 });
     expect(summarizeVerifierLog('')).toEqual({ summary: '' });
+    // The kernel prints both states after an infinite loop: the summary is the loop, not the last state.
+    expect(summarizeVerifierLog('15: (b7) r0 = 1\n16: (05) goto pc-2\ninfinite loop detected at insn 15\ncur state: R0=1 R10=fp0\nold state: R0=1 R10=fp0\nprocessed 30 insns\n'))
+      .toEqual({ summary: 'infinite loop detected at insn 15', insn: 15 });
     expect(verifierHint("R1 invalid mem access 'map_value_or_null'")).toMatch(/NULL/);
     expect(verifierHint('cannot call GPL-restricted function from non-GPL compatible program')).toMatch(/GPL/);
     expect(verifierHint('something new')).toBeUndefined();
