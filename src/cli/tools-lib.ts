@@ -82,6 +82,56 @@ export function diskDev(name: string): number {
   return major * 2 ** 20 + minor;
 }
 
+/**
+ * A uprobe target as libbpf-tools' resolve_binary_path finds it: `:FUNC` is the binary of `-p PID`; with `-p`, `LIB:FUNC`
+ * is the mapped /…/libLIB[.-]… of that process; otherwise a path or a program on PATH.
+ */
+export function uprobeTarget(spec: string, pid: number | undefined): { path: string; func: string } {
+  const i = spec.indexOf(':');
+  if (i < 0) throw new UsageError(`'${spec}' is a kernel function: kprobes are not available on this kernel (use LIBRARY:FUNCTION, :FUNCTION or PROGRAM:FUNCTION)`);
+  const bin = spec.slice(0, i);
+  const func = spec.slice(i + 1);
+  if (!/^[A-Za-z_.*?$@][\w.*?$@]*$/.test(func)) throw new UsageError(`invalid function name: ${func}`);
+  const fs = require_fs();
+  if (bin === '') {
+    if (pid === undefined) throw new UsageError('Uprobes need a pid or a binary');
+    try {
+      return { path: fs.readlinkSync(`/proc/${pid}/exe`), func };
+    } catch {
+      throw new UsageError(`no process ${pid}`);
+    }
+  }
+  if (pid !== undefined && !bin.includes('/')) {
+    let maps = '';
+    try {
+      maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    } catch {
+      throw new UsageError(`no process ${pid}`);
+    }
+    for (const l of maps.split('\n')) {
+      const p = l.slice(l.indexOf('/'));
+      const base = p.slice(p.lastIndexOf('/lib') + 4);
+      if (l.includes('/') && p.lastIndexOf('/lib') >= 0 && base.startsWith(bin) && /^[-.]/.test(base.slice(bin.length))) return { path: p, func };
+    }
+    throw new UsageError(`Cannot find library ${bin}`);
+  }
+  if (bin.includes('/')) {
+    if (!fs.existsSync(bin)) throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
+    return { path: bin, func };
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && fs.existsSync(`${dir}/${bin}`)) return { path: `${dir}/${bin}`, func };
+  throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
+}
+
+/** A probe path for the trace language (paths with spaces or quotes are refused rather than quoted). */
+export function probePath(p: string): string {
+  if (!/^[\w./+-]+$/.test(p)) throw new UsageError(`unsupported path for a uprobe: ${p}`);
+  return p;
+}
+
+/** `-p PID` as a number, when given. */
+export const optPid = (o: Opts): number | undefined => (o.has('pid') ? num(o.get('pid'), 'pid') : undefined);
+
 let fsMod: typeof import('node:fs') | undefined;
 /** The tools load node:fs lazily (start-up time); the runner hands it over before a tool runs. */
 export function setFs(fs: typeof import('node:fs')): void {

@@ -3,6 +3,7 @@
 import type { Command, Io } from './command.js';
 import type { Plain, Trace } from '../trace/index.js';
 import { EXTRA_TOOLS } from './tools-extra.js';
+import { PROBE_TOOLS } from './tools-probes.js';
 import { strsignal } from '../trace/format/signal.js';
 import { SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
 import type { Opts, Tool } from './tools-lib.js';
@@ -265,6 +266,7 @@ const TOOLS: Record<string, Tool> = {
     },
   },
   ...EXTRA_TOOLS,
+  ...PROBE_TOOLS,
 };
 
 function parseFlags(tool: Tool, argv: string[]): { opts: Opts; positional: string[] } {
