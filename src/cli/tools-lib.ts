@@ -8,6 +8,8 @@ export interface Flag {
   short?: string;
   long: string;
   value?: boolean;
+  /** Given more than once, the values are kept (joined by NUL), as argparse's action="append". */
+  repeat?: boolean;
   help: string;
 }
 
@@ -37,6 +39,10 @@ export interface Tool {
   source?(o: Opts, positional: string[]): string;
   /** Checks done before attaching (e.g. a required positional); throws UsageError. */
   check?(o: Opts, positional: string[]): void;
+  /** false: no summary when stopped (bcc's argdist prints only at its intervals). */
+  exitSummary?: boolean;
+  /** `-d` counts in intervals (interval() says how many), rather than stopping the trace on its own. */
+  durationByIntervals?: boolean;
 }
 
 export class UsageError extends Error {}

@@ -3,6 +3,7 @@
 import type { Plain } from '../trace/index.js';
 import { UsageError, num, optPid, probePath, require_fs, uprobeTarget } from './tools-lib.js';
 import type { Tool } from './tools-lib.js';
+import { ONESHOT_TOOLS } from './tools-oneshot.js';
 
 /** The allocator object of `-O OBJ` (libc.so.6 by default) as mapped by process `pid`: a path, or a mapped file by name. */
 function allocatorObject(obj: string, pid: number): string {
@@ -152,4 +153,4 @@ const memleak: Tool = {
   },
 };
 
-export const PROBE_TOOLS: Record<string, Tool> = { memleak };
+export const PROBE_TOOLS: Record<string, Tool> = { memleak, ...ONESHOT_TOOLS };

@@ -281,7 +281,7 @@ function parseFlags(tool: Tool, argv: string[]): { opts: Opts; positional: strin
       if (f.value) {
         const v = inline ?? argv[++i];
         if (v === undefined) throw new UsageError(`option '--${name}' requires an argument`);
-        opts.set(f.long, v);
+        opts.set(f.long, f.repeat && typeof opts.get(f.long) === 'string' ? `${opts.get(f.long) as string}\0${v}` : v);
       } else opts.set(f.long, true);
     } else if (a.startsWith('-') && a.length > 1 && !/^-[0-9]/.test(a)) {
       for (let j = 1; j < a.length; j++) {
@@ -290,7 +290,7 @@ function parseFlags(tool: Tool, argv: string[]): { opts: Opts; positional: strin
         if (f.value) {
           const v = j + 1 < a.length ? a.slice(j + 1) : argv[++i];
           if (v === undefined) throw new UsageError(`option requires an argument -- '${a[j]}'`);
-          opts.set(f.long, v);
+          opts.set(f.long, f.repeat && typeof opts.get(f.long) === 'string' ? `${opts.get(f.long) as string}\0${v}` : v);
           break;
         }
         opts.set(f.long, true);
@@ -333,13 +333,15 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
   try {
     io.stdout(tool.header(opts, positional));
     const state = new Map<string, unknown>();
+    const ac = new AbortController();
+    // A tool stops itself after so many events (trace -M).
+    state.set('stop', () => ac.abort());
     const pump = (async () => {
       for await (const e of t.events()) tool.onEvent?.(e, opts, io.stdout, state);
     })();
-    const ac = new AbortController();
     const iv = tool.interval?.(opts, positional);
     const stops: Parameters<Trace['until']> = ['SIGINT', 'SIGTERM', ac.signal];
-    if (opts.has('duration')) stops.push(num(opts.get('duration'), 'duration') * 1000);
+    if (opts.has('duration') && !tool.durationByIntervals) stops.push(num(opts.get('duration'), 'duration') * 1000);
     const after = tool.stopAfter?.(opts, positional);
     if (after !== undefined) stops.push(after);
     let timer: ReturnType<typeof setInterval> | undefined;
@@ -356,7 +358,7 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     if (timer) clearInterval(timer);
     await printing;
     await pump;
-    if (tool.summary_ && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout, positional);
+    if (tool.summary_ && tool.exitSummary !== false && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout, positional);
     if (tool.footer) io.stdout(tool.footer(opts, positional));
     return 0;
   } finally {
