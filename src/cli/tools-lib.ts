@@ -88,6 +88,9 @@ export function diskDev(name: string): number {
   return major * 2 ** 20 + minor;
 }
 
+/** Where shared libraries live on x86-64 Linux distributions (Debian's multiarch first). */
+const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+
 /**
  * A uprobe target as libbpf-tools' resolve_binary_path finds it: `:FUNC` is the binary of `-p PID`; with `-p`, `LIB:FUNC`
  * is the mapped /…/libLIB[.-]… of that process; otherwise a path or a program on PATH.
@@ -126,6 +129,18 @@ export function uprobeTarget(spec: string, pid: number | undefined): { path: str
     return { path: bin, func };
   }
   for (const dir of (process.env.PATH ?? '').split(':')) if (dir && fs.existsSync(`${dir}/${bin}`)) return { path: `${dir}/${bin}`, func };
+  // A library by its short name (`c` is libc.so.6) in the loader's usual directories, as bcc's find_library finds it.
+  for (const dir of LIB_DIRS) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    // libNAME.so itself is often a linker script: only an ELF file will do.
+    const hit = names.filter((n) => n.startsWith(`lib${bin}.so`)).sort((a, b) => a.length - b.length).find((n) => isElf(`${dir}/${n}`));
+    if (hit) return { path: `${dir}/${hit}`, func };
+  }
   throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
 }
 
@@ -133,6 +148,21 @@ export function uprobeTarget(spec: string, pid: number | undefined): { path: str
 export function probePath(p: string): string {
   if (!/^[\w./+-]+$/.test(p)) throw new UsageError(`unsupported path for a uprobe: ${p}`);
   return p;
+}
+
+/** Whether a file starts with the ELF magic. */
+function isElf(path: string): boolean {
+  const fs = require_fs();
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const b = new Uint8Array(4);
+    return fs.readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
 }
 
 /** `-p PID` as a number, when given. */

@@ -70,7 +70,6 @@ function parseTraceProbe(raw: string, pid: number | undefined): TraceProbe {
   if (m[2] !== undefined) throw new UsageError(`error in probe '${raw}': function signatures need kernel headers (use arg1..arg6)`);
   const spec = m[1];
   if (spec.includes('+')) throw new UsageError(`error in probe '${raw}': offsets are not supported`);
-  const point = probePoint(spec.split(':'), pid, raw);
   let rest = m[3].trim();
   let filter: string | undefined;
   if (rest.startsWith('(')) {
@@ -85,14 +84,14 @@ function parseTraceProbe(raw: string, pid: number | undefined): TraceProbe {
     filter = rewrite(rest.slice(1, i));
     rest = rest.slice(i + 1).trim();
   }
-  if (rest === '') return { point, filter, format: '', types: [], values: [] };
+  if (rest === '') return { point: probePoint(spec.split(':'), pid, raw), filter, format: '', types: [], values: [] };
   const a = /^(".*?"),?(.*)$/s.exec(rest);
   if (!a) throw new UsageError(`error in probe '${raw}': expected format string in "s`);
   const types = [...a[1].matchAll(/[^%]%(s|u|d|lu|llu|ld|lld|hu|hd|x|lx|llx|c|K|U)/g)].map((t) => t[1]);
   if (types.some((t) => t === 'K' || t === 'U')) throw new UsageError(`error in probe '${raw}': %K and %U are not supported`);
   const values = a[2].split(/(?<!"),/).map((v) => v.trim()).filter((v) => v !== '').map((v) => rewrite(v));
   if (values.length !== types.length) throw new UsageError(`error in probe '${raw}': ${types.length} format specifiers but ${values.length} arguments`);
-  return { point, filter, format: a[1].slice(1, -1), types, values };
+  return { point: probePoint(spec.split(':'), pid, raw), filter, format: a[1].slice(1, -1), types, values };
 }
 
 /** bcc's message: the format with its C-typed values (Python's %d, %x, %s, %c). */
@@ -182,10 +181,13 @@ const trace: Tool = {
       line += `${pad(text.slice(0, wide ? 17 : 8), wide ? 17 : 8)} `;
     }
     if (o.has('print_cpu')) line += `${pad(String(cpu), 3)} `;
-    out(`${line}${pad(String(pid), 7)} ${pad(String(tid), 7)} ${pad(String(comm), 15)} ${pad(p.point.display, 16)} ${msg}\n`);
+    // -M: events that were already on their way once the last one printed are dropped.
+    const max = o.has('max-events') ? num(o.get('max-events'), 'max-events') : Infinity;
     const n = ((state.get('events') as number | undefined) ?? 0) + 1;
+    if (n > max) return;
     state.set('events', n);
-    if (o.has('max-events') && n >= num(o.get('max-events'), 'max-events')) (state.get('stop') as (() => void) | undefined)?.();
+    out(`${line}${pad(String(pid), 7)} ${pad(String(tid), 7)} ${pad(String(comm), 15)} ${pad(p.point.display, 16)} ${msg}\n`);
+    if (n >= max) (state.get('stop') as (() => void) | undefined)?.();
   },
 };
 

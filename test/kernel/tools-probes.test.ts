@@ -10,6 +10,7 @@ import { hasCommand, reportSkip } from '../helpers/reference.js';
 import { buildDir } from './helpers/c-build.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { ours, reference, start } from './helpers/tools.js';
+import type { Running } from './helpers/tools.js';
 
 const why = await kernelSkip('bpfkit tools');
 
@@ -81,17 +82,26 @@ function lastReport(out: string): { bytes: number; count: number; addrs: number;
   return groups;
 }
 
-/** Runs a tool on a fresh workload around its calls; returns the tool's output. */
-async function around(tool: string, args: (pid: number) => string[], ready: RegExp): Promise<string> {
+/** Runs a tool on a fresh workload around its calls (ready at its header, or once it holds `ready` BPF links); returns the tool's output. */
+async function around(tool: string, args: (pid: number) => string[], ready: RegExp | number, settleMs = 0): Promise<string> {
   const c = child();
+  let t: Running | undefined;
   try {
-    const t = start(ours(tool, args(c.pid)), ready);
+    t = start(ours(tool, args(c.pid)), ready);
     await t.ready;
     await c.go();
+    // Interval tools print after the workload only at their next tick.
+    await new Promise((r) => setTimeout(r, settleMs));
     return await t.stop();
   } finally {
     c.kill();
   }
+}
+
+/** `bpfkit tools ARGS`, run to its end: status, stdout and stderr. */
+function run(tool: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const cmd = ours(tool, args);
+  return spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
 }
 
 describe.skipIf(why !== undefined)('bpfkit tools on a process\'s uprobes', () => {
@@ -139,10 +149,78 @@ describe.skipIf(why !== undefined)('bpfkit tools on a process\'s uprobes', () =>
   });
 
   it('memleak: bad use is a usage error', () => {
-    const r = spawnSync(ours('memleak', [])[0], ours('memleak', []).slice(1), { encoding: 'utf8' });
+    const r = run('memleak', []);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/^memleak: kernel allocations \(no -p\) need the kmem tracepoints: not supported yet, give -p PID\n/);
-    const z = spawnSync(ours('memleak', [])[0], ours('memleak', ['-p', '1', '-z', '9', '-Z', '3']).slice(1), { encoding: 'utf8' });
-    expect(z.stderr).toMatch(/^memleak: min size \(-z\) can't be greater than max_size \(-Z\)\n/);
+    expect(run('memleak', ['-p', '1', '-z', '9', '-Z', '3']).stderr).toMatch(/^memleak: min size \(-z\) can't be greater than max_size \(-Z\)\n/);
+  });
+
+  it('trace -p: a line per hit of a program function, libc malloc (filtered), calloc\'s return and a write tracepoint, formatted as bcc does', async (ctx) => {
+    if (!bin) return ctx.skip();
+    reference('trace');
+    const out = await around('trace', (pid) => ['-p', String(pid),
+      `${bin}:ping "v=%d", arg1`,
+      'c:malloc (arg1 >= 100 && arg1 < 108) "size=%d", arg1',
+      'r:c:calloc (retval != 0) "calloc=%lx", retval',
+      't:syscalls:sys_enter_write (args->fd == 1) "fd=%d count=%d", args->fd, args->count'], /^PID {5}TID {5}COMM {12}FUNC {13}-\n/m);
+    const lines = out.split('\n').slice(1).filter((l) => l !== '');
+    const pid = /^(\d+) /.exec(lines[0])?.[1];
+    for (const l of lines) expect(l).toMatch(new RegExp(`^${pid} +${pid} +leak {12}\\S+ +\\S`));
+    expect(lines.map((l) => l.slice(32))).toEqual([
+      ...[100, 101, 102, 103, 104, 105, 106, 107].map((n) => `malloc           size=${n}`),
+      expect.stringMatching(/^calloc {11}calloc=[0-9a-f]{6,}$/),
+      ...[0, 7, 14, 21, 28, 100, 100, 100].map((n) => `ping             v=${n}`),
+      'sys_enter_write  fd=1 count=5',
+    ]);
+  });
+
+  it('trace -M -n -f -T: stops after N events; filters on the name and the message; a time column', async (ctx) => {
+    if (!bin) return ctx.skip();
+    const out = await around('trace', (pid) => ['-p', String(pid), '-M', '3', '-n', 'lea', '-f', 'v=1', '-T', `${bin}:ping "v=%d", arg1`], /TIME {5}PID/);
+    const lines = out.split('\n').slice(1).filter((l) => l !== '');
+    expect(lines.map((l) => l.replace(/^\d\d:\d\d:\d\d /, 'T ').replace(/ +/g, ' ').split(' ').slice(4).join(' '))).toEqual(['ping v=14', 'ping v=100', 'ping v=100']);
+  });
+
+  it('argdist -C/-H -c: counts by argument value, by a return probe\'s $entry() with a $latency filter, total calls, and a histogram, as bcc prints them', async (ctx) => {
+    if (!bin) return ctx.skip();
+    reference('argdist');
+    // Ready once its five probes are attached (argdist prints nothing until its first interval).
+    const out = await around('argdist', (pid) => ['-p', String(pid), '-c', '-i', '1',
+      '-C', `p:${bin}:ping(long v):long:v`,
+      '-C', 'r:c:malloc(size_t size):size_t:$entry(size):$latency > 0#malloc sizes',
+      '-C', 'p:c:free()',
+      '-H', 'p:c:malloc(size_t size):size_t:size:size >= 100'], 5, 1500);
+    const blocks = out.split(/^\[\d\d:\d\d:\d\d\]\n/m);
+    const last = blocks[blocks.length - 1];
+    const section = (title: string): string[] => {
+      const rest = last.slice(last.indexOf(`${title}\n\tCOUNT      EVENT\n`) + title.length + 1).split('\n').slice(1);
+      return rest.slice(0, rest.findIndex((l) => !l.startsWith('\t')));
+    };
+    expect(last.startsWith(`p:${bin}:ping(long v):long:v\n\tCOUNT      EVENT\n`)).toBe(true);
+    const ping = section(`p:${bin}:ping(long v):long:v`);
+    expect(ping.slice(-1)).toEqual(['\t3          v = 100']);
+    expect(ping.slice(0, -1).sort()).toEqual(['\t1          v = 0', '\t1          v = 14', '\t1          v = 21', '\t1          v = 28', '\t1          v = 7']);
+    expect(section('malloc sizes').sort()).toEqual([50, 100, 101, 102, 103, 104, 105, 106, 107].map((n) => `\t1          size = ${n}`).sort());
+    expect(section('p:c:free()')).toEqual(['\t4          total calls']);
+    const row = (low: number, high: number, n: number, stars: number): string => `${String(low).padStart(10)} -> ${String(high).padEnd(10)} : ${String(n).padEnd(8)} |${'*'.repeat(stars).padEnd(40)}|`;
+    expect(last.slice(last.indexOf('     size  '))).toBe([
+      `     ${'size'.padEnd(19)} : count     distribution`,
+      ...[[0, 1], [2, 3], [4, 7], [8, 15], [16, 31], [32, 63]].map(([l, h]) => row(l, h, 0, 0)),
+      row(64, 127, 8, 40),
+      '',
+    ].join('\n'));
+  });
+
+  it('trace and argdist: a kernel function is a kprobe, refused with the cause; bad specifiers are usage errors', () => {
+    const k = run('trace', ['do_sys_open "x"']);
+    expect(k.status).toBe(1);
+    expect(k.stderr).toMatch(/^trace: kprobes are not available: this kernel has no kprobe pmu/);
+    expect(run('argdist', ['-C', 'p::vfs_read()']).stderr).toMatch(/^argdist: kprobes are not available: this kernel has no kprobe pmu/);
+    expect(run('trace', []).stderr).toMatch(/^trace: the following arguments are required: probe\n/);
+    expect(run('trace', ['x:c:malloc']).stderr).toMatch(/^trace: error in probe 'x:c:malloc': probe type must be '', 'p', 't', 'r', or 'u', but got 'x'\n/);
+    expect(run('trace', ['c:malloc "%d %d", arg1']).stderr).toMatch(/^trace: error in probe 'c:malloc "%d %d", arg1': 2 format specifiers but 1 arguments\n/);
+    expect(run('argdist', []).stderr).toMatch(/^argdist: at least one specifier is required\n/);
+    expect(run('argdist', ['-H', 'p:c:malloc(size_t size)']).stderr).toMatch(/^argdist: invalid specifier 'p:c:malloc\(size_t size\)': histograms must have expr\n/);
+    expect(run('argdist', ['-C', 'p:c:malloc(size_t size):u64:$entry(size)']).stderr).toMatch(/^argdist: invalid specifier .*: \$entry is for return probes\n/);
   });
 });
