@@ -371,12 +371,17 @@ export const toolsCommand: Command = {
   name: ['tools'],
   summary: "libbpf-tools' everyday tools (execsnoop, opensnoop, ...) as trace-language programs",
   help: `usage: bpfkit tools NAME [flags]   (NAME --help for its flags)\n\n${Object.entries(TOOLS).map(([n, t]) => `  ${n.padEnd(12)} ${t.summary}`).join('\n')}`,
+  ownHelp: true,
   async run(argv, io) {
     const [name, ...rest] = argv;
+    if (name === '--help' || name === '-h') {
+      io.stdout(`${this.help}\n`);
+      return 0;
+    }
     const tool = name === undefined ? undefined : TOOLS[name];
     if (!tool) {
       io.stderr(`${name === undefined ? '' : `bpfkit tools: unknown tool '${name}'\n`}${this.help}\n`);
-      return name === undefined || name === '--help' ? 0 : 1;
+      return name === undefined ? 0 : 1;
     }
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout(`${toolHelp(name, tool)}\n`);

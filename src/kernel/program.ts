@@ -101,7 +101,17 @@ export class KernelProgram implements BpfProgram {
     // func_info/line_info only mean something with the BTF they index.
     const funcInfo = options.btfFd !== undefined && spec.funcInfo?.length ? copyOf(encodeFuncInfo(spec)) : undefined;
     const lineInfo = options.btfFd !== undefined && spec.lineInfo?.length ? copyOf(encodeLineInfo(spec)) : undefined;
-    const attempt = (logLevel: number, logBuf?: Uint8Array): number =>
+    const attempt = (logLevel: number, logBuf?: Uint8Array): number => {
+      // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, an interval timer): libbpf tries 5 times.
+      for (let tries = 1; ; tries++) {
+        try {
+          return once(logLevel, logBuf);
+        } catch (e) {
+          if (tries >= 5 || !(e instanceof SyscallError) || e.errno !== Errno.EAGAIN) throw e;
+        }
+      }
+    };
+    const once = (logLevel: number, logBuf?: Uint8Array): number =>
       sys.bpf(BpfCmd.BPF_PROG_LOAD, progLoadAttr({
         progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
         logLevel, logBuf: logBuf ? sys.addressOf(logBuf) : 0n, logSize: logBuf?.length ?? 0,
