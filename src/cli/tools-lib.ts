@@ -39,6 +39,8 @@ export interface Tool {
   source?(o: Opts, positional: string[]): string;
   /** Checks done before attaching (e.g. a required positional); throws UsageError. */
   check?(o: Opts, positional: string[]): void;
+  /** What to print instead of tracing (syscount -l), or undefined to trace. */
+  list?(o: Opts, positional: string[]): string | undefined;
   /** false: no summary when stopped (bcc's argdist prints only at its intervals). */
   exitSummary?: boolean;
   /** `-d` counts in intervals (interval() says how many), rather than stopping the trace on its own. */
