@@ -5,13 +5,13 @@
  */
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Tool, its flags for a quiet run, and the header line every version prints once attached. */
-const TOOLS: [string, string[], RegExp][] = [
+const TOOLS: [string, string[], RegExp | number][] = [
   ['execsnoop', [], /PCOMM\s+PID/],
   ['opensnoop', ['-p', '1'], /PID\s+COMM\s+FD/],
   ['exitsnoop', [], /PCOMM\s+PID/],
@@ -35,12 +35,37 @@ const TOOLS: [string, string[], RegExp][] = [
   // The library is looked up in the process's maps: this benchmark's own.
   ['funclatency', ['-p', String(process.pid), 'c:malloc'], /Tracing c:malloc|Tracing 1 function/],
   ['funccount', ['-p', String(process.pid), 'c:malloc'], /Tracing (1 )?functions for "c:malloc"/],
+  // memleak's 12 uprobes and 10 uretprobes on this process's libc.
+  ['memleak', ['-p', String(process.pid)], /Attaching to pid \d+/],
+  ['trace', ['-p', String(process.pid), 'c:malloc "size=%d", arg1', 'r:c:malloc "ret=%llx", retval'], /PID\s+TID\s+COMM\s+FUNC/],
+  // argdist prints nothing until its first interval: it is attached once it holds its two BPF links.
+  ['argdist', ['-p', String(process.pid), '-C', 'p:c:malloc(size_t size):size_t:size', '-H', 'p:c:free(void *p):u64:p'], 2],
 ];
 // offcputime prints nothing until it ends, so its attach time cannot be read from its output.
 const RUNS = 3;
 
-/** Starts `cmd`, resolves with ms until stdout matches `ready` and the peak RSS (VmHWM, MB) just after. */
-function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: number } | string> {
+/** How many BPF links process `pid` holds (its attached probes). */
+function bpfLinks(pid: number): number {
+  let n = 0;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:bpf_link') n++;
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // exited
+  }
+  return n;
+}
+
+/**
+ * Starts `cmd`, resolves with ms until stdout matches `ready` (or, for a number, until it holds that many BPF links)
+ * and the peak RSS (VmHWM, MB) just after.
+ */
+function measure(cmd: string[], ready: RegExp | number): Promise<{ ms: number; rssMb: number } | string> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd[0], cmd.slice(1), { cwd: root });
@@ -55,9 +80,7 @@ function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: num
       setTimeout(() => child.kill('SIGKILL'), 2000).unref();
       resolve(r);
     };
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (!ready.test(out)) return;
+    const attached = (): void => {
       const ms = Number(process.hrtime.bigint() - t0) / 1e6;
       // Peak RSS a moment after attaching, when the maps and ring buffer are mapped.
       setTimeout(() => {
@@ -69,7 +92,21 @@ function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: num
         }
         finish({ ms, rssMb });
       }, 200);
+    };
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (typeof ready !== 'number' && ready.test(out)) attached();
     });
+    if (typeof ready === 'number') {
+      // Polled every 5 ms: the figure is at most that late.
+      const poll = setInterval(() => {
+        if (done) clearInterval(poll);
+        else if (bpfLinks(child.pid!) >= ready) {
+          clearInterval(poll);
+          attached();
+        }
+      }, 5);
+    }
     // bcc compiles C at start: without kernel headers it cannot, which is the usual reason it exits here.
     child.on('exit', (code) => finish(/Unable to find kernel headers|Failed to compile BPF module|chdir\(\/lib\/modules/.test(err) ? 'fails: no kernel headers' : `exited ${code}${err ? `: ${err.trim().split('\n').pop()!.slice(0, 40)}` : ''}`));
     child.on('error', (e) => finish(e.message));
@@ -77,7 +114,7 @@ function measure(cmd: string[], ready: RegExp): Promise<{ ms: number; rssMb: num
   });
 }
 
-async function best(cmd: string[], ready: RegExp): Promise<string> {
+async function best(cmd: string[], ready: RegExp | number): Promise<string> {
   const rs: { ms: number; rssMb: number }[] = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await measure(cmd, ready);

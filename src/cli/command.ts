@@ -23,5 +23,7 @@ export interface Command {
   summary: string;
   /** Full `--help` text (usage line first). */
   help: string;
+  /** The command answers `--help` itself (`bpfkit tools NAME --help` is the tool's own help). */
+  ownHelp?: boolean;
   run(argv: string[], io: Io): Promise<number>;
 }

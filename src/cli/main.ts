@@ -48,7 +48,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   const rest = argv.slice(cmd.name.length);
   // Arguments after `--` belong to the command's own input (bpfkit trace passes them to the program).
   const own = rest.indexOf('--') < 0 ? rest : rest.slice(0, rest.indexOf('--'));
-  if (own.includes('--help') || own.includes('-h')) {
+  if (!cmd.ownHelp && (own.includes('--help') || own.includes('-h'))) {
     io.stdout(cmd.help.endsWith('\n') ? cmd.help : cmd.help + '\n');
     return 0;
   }

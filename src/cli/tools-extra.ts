@@ -1,6 +1,6 @@
 /** The rest of libbpf-tools' everyday set for `bpfkit tools` (statsnoop, biosnoop, tcplife, cpudist, ...): flags, columns and output as there. */
 
-import { TCP_STATES, UsageError, and, diskDev, diskName, hhmmss, log2Hist, lpad, num, pad, require_fs } from './tools-lib.js';
+import { TCP_STATES, UsageError, and, diskDev, diskName, hhmmss, log2Hist, lpad, num, optPid, pad, probePath, require_fs, uprobeTarget } from './tools-lib.js';
 import type { Opts, Tool } from './tools-lib.js';
 import type { Plain } from '../trace/index.js';
 
@@ -23,53 +23,6 @@ function portList(o: Opts, flag: string, field: string): string | undefined {
 /** Soft IRQ vectors by number (include/linux/interrupt.h), as libbpf-tools names them. */
 const SOFTIRQ_NAMES = ['hi', 'timer', 'net_tx', 'net_rx', 'block', 'irq_poll', 'tasklet', 'sched', 'hrtimer', 'rcu'];
 
-/**
- * A uprobe target as libbpf-tools' resolve_binary_path finds it: `:FUNC` is the binary of `-p PID`; with `-p`, `LIB:FUNC`
- * is the mapped /…/libLIB[.-]… of that process; otherwise a path or a program on PATH.
- */
-function uprobeTarget(spec: string, pid: number | undefined): { path: string; func: string } {
-  const i = spec.indexOf(':');
-  if (i < 0) throw new UsageError(`'${spec}' is a kernel function: kprobes are not available on this kernel (use LIBRARY:FUNCTION, :FUNCTION or PROGRAM:FUNCTION)`);
-  const bin = spec.slice(0, i);
-  const func = spec.slice(i + 1);
-  if (!/^[A-Za-z_.*?$@][\w.*?$@]*$/.test(func)) throw new UsageError(`invalid function name: ${func}`);
-  const fs = require_fs();
-  if (bin === '') {
-    if (pid === undefined) throw new UsageError('Uprobes need a pid or a binary');
-    try {
-      return { path: fs.readlinkSync(`/proc/${pid}/exe`), func };
-    } catch {
-      throw new UsageError(`no process ${pid}`);
-    }
-  }
-  if (pid !== undefined && !bin.includes('/')) {
-    let maps = '';
-    try {
-      maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
-    } catch {
-      throw new UsageError(`no process ${pid}`);
-    }
-    for (const l of maps.split('\n')) {
-      const p = l.slice(l.indexOf('/'));
-      const base = p.slice(p.lastIndexOf('/lib') + 4);
-      if (l.includes('/') && p.lastIndexOf('/lib') >= 0 && base.startsWith(bin) && /^[-.]/.test(base.slice(bin.length))) return { path: p, func };
-    }
-    throw new UsageError(`Cannot find library ${bin}`);
-  }
-  if (bin.includes('/')) {
-    if (!fs.existsSync(bin)) throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
-    return { path: bin, func };
-  }
-  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && fs.existsSync(`${dir}/${bin}`)) return { path: `${dir}/${bin}`, func };
-  throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
-}
-
-/** A probe path for the trace language (paths with spaces or quotes are refused rather than quoted). */
-function probePath(p: string): string {
-  if (!/^[\w./+-]+$/.test(p)) throw new UsageError(`unsupported path for a uprobe: ${p}`);
-  return p;
-}
-
 /** The libc this process maps (libc-X.so or libc.so.X), as libbpf-tools' gethostlatency finds its own. */
 function ownLibc(): string {
   for (const l of require_fs().readFileSync('/proc/self/maps', 'utf8').split('\n')) {
@@ -85,8 +38,6 @@ function minUs(pos: string[]): number {
   if (!/^[0-9]+$/.test(pos[0]) || Number(pos[0]) <= 0) throw new UsageError(`Invalid delay (in us): ${pos[0]}`);
   return Number(pos[0]);
 }
-
-const optPid = (o: Opts): number | undefined => (o.has('pid') ? num(o.get('pid'), 'pid') : undefined);
 
 /** An optional positional `[duration]` in seconds. */
 const durationArg = (pos: string[]): number | undefined => (pos[0] !== undefined ? num(pos[0], 'duration') * 1000 : undefined);

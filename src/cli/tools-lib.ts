@@ -8,6 +8,8 @@ export interface Flag {
   short?: string;
   long: string;
   value?: boolean;
+  /** Given more than once, the values are kept (joined by NUL), as argparse's action="append". */
+  repeat?: boolean;
   help: string;
 }
 
@@ -37,6 +39,12 @@ export interface Tool {
   source?(o: Opts, positional: string[]): string;
   /** Checks done before attaching (e.g. a required positional); throws UsageError. */
   check?(o: Opts, positional: string[]): void;
+  /** What to print instead of tracing (syscount -l), or undefined to trace. */
+  list?(o: Opts, positional: string[]): string | undefined;
+  /** false: no summary when stopped (bcc's argdist prints only at its intervals). */
+  exitSummary?: boolean;
+  /** `-d` counts in intervals (interval() says how many), rather than stopping the trace on its own. */
+  durationByIntervals?: boolean;
 }
 
 export class UsageError extends Error {}
@@ -81,6 +89,86 @@ export function diskDev(name: string): number {
   const [major, minor] = text.trim().split(':').map(Number);
   return major * 2 ** 20 + minor;
 }
+
+/** Where shared libraries live on x86-64 Linux distributions (Debian's multiarch first). */
+const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
+
+/**
+ * A uprobe target as libbpf-tools' resolve_binary_path finds it: `:FUNC` is the binary of `-p PID`; with `-p`, `LIB:FUNC`
+ * is the mapped /…/libLIB[.-]… of that process; otherwise a path or a program on PATH.
+ */
+export function uprobeTarget(spec: string, pid: number | undefined): { path: string; func: string } {
+  const i = spec.indexOf(':');
+  if (i < 0) throw new UsageError(`'${spec}' is a kernel function: kprobes are not available on this kernel (use LIBRARY:FUNCTION, :FUNCTION or PROGRAM:FUNCTION)`);
+  const bin = spec.slice(0, i);
+  const func = spec.slice(i + 1);
+  if (!/^[A-Za-z_.*?$@][\w.*?$@]*$/.test(func)) throw new UsageError(`invalid function name: ${func}`);
+  const fs = require_fs();
+  if (bin === '') {
+    if (pid === undefined) throw new UsageError('Uprobes need a pid or a binary');
+    try {
+      return { path: fs.readlinkSync(`/proc/${pid}/exe`), func };
+    } catch {
+      throw new UsageError(`no process ${pid}`);
+    }
+  }
+  if (pid !== undefined && !bin.includes('/')) {
+    let maps = '';
+    try {
+      maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8');
+    } catch {
+      throw new UsageError(`no process ${pid}`);
+    }
+    for (const l of maps.split('\n')) {
+      const p = l.slice(l.indexOf('/'));
+      const base = p.slice(p.lastIndexOf('/lib') + 4);
+      if (l.includes('/') && p.lastIndexOf('/lib') >= 0 && base.startsWith(bin) && /^[-.]/.test(base.slice(bin.length))) return { path: p, func };
+    }
+    throw new UsageError(`Cannot find library ${bin}`);
+  }
+  if (bin.includes('/')) {
+    if (!fs.existsSync(bin)) throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
+    return { path: bin, func };
+  }
+  for (const dir of (process.env.PATH ?? '').split(':')) if (dir && fs.existsSync(`${dir}/${bin}`)) return { path: `${dir}/${bin}`, func };
+  // A library by its short name (`c` is libc.so.6) in the loader's usual directories, as bcc's find_library finds it.
+  for (const dir of LIB_DIRS) {
+    let names: string[] = [];
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    // libNAME.so itself is often a linker script: only an ELF file will do.
+    const hit = names.filter((n) => n.startsWith(`lib${bin}.so`)).sort((a, b) => a.length - b.length).find((n) => isElf(`${dir}/${n}`));
+    if (hit) return { path: `${dir}/${hit}`, func };
+  }
+  throw new UsageError(`Can't find ${bin} (Need a PID if this is a library)`);
+}
+
+/** A probe path for the trace language (paths with spaces or quotes are refused rather than quoted). */
+export function probePath(p: string): string {
+  if (!/^[\w./+-]+$/.test(p)) throw new UsageError(`unsupported path for a uprobe: ${p}`);
+  return p;
+}
+
+/** Whether a file starts with the ELF magic. */
+function isElf(path: string): boolean {
+  const fs = require_fs();
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, 'r');
+    const b = new Uint8Array(4);
+    return fs.readSync(fd, b, 0, 4, 0) === 4 && b[0] === 0x7f && b[1] === 0x45 && b[2] === 0x4c && b[3] === 0x46;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** `-p PID` as a number, when given. */
+export const optPid = (o: Opts): number | undefined => (o.has('pid') ? num(o.get('pid'), 'pid') : undefined);
 
 let fsMod: typeof import('node:fs') | undefined;
 /** The tools load node:fs lazily (start-up time); the runner hands it over before a tool runs. */

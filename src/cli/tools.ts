@@ -3,9 +3,10 @@
 import type { Command, Io } from './command.js';
 import type { Plain, Trace } from '../trace/index.js';
 import { EXTRA_TOOLS } from './tools-extra.js';
+import { PROBE_TOOLS } from './tools-probes.js';
 import { strsignal } from '../trace/format/signal.js';
 import { SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
-import type { Opts, Tool } from './tools-lib.js';
+import type { Flag, Opts, Tool } from './tools-lib.js';
 
 const TOOLS: Record<string, Tool> = {
   execsnoop: {
@@ -128,7 +129,7 @@ const TOOLS: Record<string, Tool> = {
   },
   syscount: {
     summary: 'summarize syscall counts and latencies',
-    usage: 'syscount [-d DURATION] [-e ERRNO] [-i INTERVAL] [-L] [-m] [-p PID] [-P] [-T TOP] [-x]',
+    usage: 'syscount [-d DURATION] [-e ERRNO] [-i INTERVAL] [-l] [-L] [-m] [-p PID] [-P] [-T TOP] [-x]',
     flags: [
       { short: 'd', long: 'duration', value: true, help: 'total tracing duration (seconds)' },
       { short: 'e', long: 'errno', value: true, help: 'trace only syscalls that return this error (numeric)' },
@@ -139,7 +140,9 @@ const TOOLS: Record<string, Tool> = {
       { short: 'P', long: 'process', help: 'count by process and not by syscall' },
       { short: 'T', long: 'top', value: true, help: 'print only the top syscalls (default 10)' },
       { short: 'x', long: 'failures', help: 'trace only failed syscalls' },
+      { short: 'l', long: 'list', help: 'print list of recognized syscalls and exit' },
     ],
+    list: (o) => (o.has('list') ? [...syscallNames()].sort((a, b) => a[0] - b[0]).map(([n, name]) => `${lpad(n, 3)}: ${name}\n`).join('') : undefined),
     template: (o) => ({
       FILTER: and(o.has('pid') ? `pid == ${num(o.get('pid'), 'pid')}` : undefined),
       RESULT: o.has('errno') ? `args.ret == -${num(o.get('errno'), 'errno')}` : o.has('failures') ? 'args.ret < 0' : '1',
@@ -265,30 +268,38 @@ const TOOLS: Record<string, Tool> = {
     },
   },
   ...EXTRA_TOOLS,
+  ...PROBE_TOOLS,
 };
 
+/** Every libbpf-tools tool takes -v; ours prints the trace-language program it runs on stderr. */
+const VERBOSE: Flag = { short: 'v', long: 'verbose', help: 'verbose debug output (the trace-language program, on stderr)' };
+
+/** A tool's flags and the -v every tool has. */
+const flagsOf = (tool: Tool): Flag[] => (tool.flags.some((f) => f.short === 'v' || f.long === 'verbose') ? tool.flags : [...tool.flags, VERBOSE]);
+
 function parseFlags(tool: Tool, argv: string[]): { opts: Opts; positional: string[] } {
+  const flags = flagsOf(tool);
   const opts: Opts = new Map();
   const positional: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a.startsWith('--')) {
       const [name, inline] = a.slice(2).split(/=(.*)/s, 2);
-      const f = tool.flags.find((x) => x.long === name);
+      const f = flags.find((x) => x.long === name);
       if (!f) throw new UsageError(`unrecognized option '${a}'`);
       if (f.value) {
         const v = inline ?? argv[++i];
         if (v === undefined) throw new UsageError(`option '--${name}' requires an argument`);
-        opts.set(f.long, v);
+        opts.set(f.long, f.repeat && typeof opts.get(f.long) === 'string' ? `${opts.get(f.long) as string}\0${v}` : v);
       } else opts.set(f.long, true);
     } else if (a.startsWith('-') && a.length > 1 && !/^-[0-9]/.test(a)) {
       for (let j = 1; j < a.length; j++) {
-        const f = tool.flags.find((x) => x.short === a[j]);
+        const f = flags.find((x) => x.short === a[j]);
         if (!f) throw new UsageError(`invalid option -- '${a[j]}'`);
         if (f.value) {
           const v = j + 1 < a.length ? a.slice(j + 1) : argv[++i];
           if (v === undefined) throw new UsageError(`option requires an argument -- '${a[j]}'`);
-          opts.set(f.long, v);
+          opts.set(f.long, f.repeat && typeof opts.get(f.long) === 'string' ? `${opts.get(f.long) as string}\0${v}` : v);
           break;
         }
         opts.set(f.long, true);
@@ -299,7 +310,7 @@ function parseFlags(tool: Tool, argv: string[]): { opts: Opts; positional: strin
 }
 
 function toolHelp(name: string, tool: Tool): string {
-  return `usage: bpfkit tools ${tool.usage}\n\n${tool.summary} (libbpf-tools' ${name}: same flags, columns and output)\n\n${tool.flags
+  return `usage: bpfkit tools ${tool.usage}\n\n${tool.summary} (libbpf-tools' ${name}: same flags, columns and output)\n\n${flagsOf(tool)
     .map((f) => `  ${f.short ? `-${f.short}, ` : '    '}--${f.long}${f.value ? '=VALUE' : ''}`.padEnd(30) + f.help)
     .join('\n')}`;
 }
@@ -326,18 +337,26 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     if (v === undefined) throw new UsageError(`tools/${name}.bt: no value for {{${k}}}`);
     return v;
   });
+  const listed = tool.list?.(opts, positional);
+  if (listed !== undefined) {
+    io.stdout(listed);
+    return 0;
+  }
+  if (opts.has('verbose')) io.stderr(text.endsWith('\n') ? text : `${text}\n`);
   const trace = await import('../trace/api.js');
   const t = await trace.attach(text, tool.options?.(opts, positional) ?? {});
   try {
     io.stdout(tool.header(opts, positional));
     const state = new Map<string, unknown>();
+    const ac = new AbortController();
+    // A tool stops itself after so many events (trace -M).
+    state.set('stop', () => ac.abort());
     const pump = (async () => {
       for await (const e of t.events()) tool.onEvent?.(e, opts, io.stdout, state);
     })();
-    const ac = new AbortController();
     const iv = tool.interval?.(opts, positional);
     const stops: Parameters<Trace['until']> = ['SIGINT', 'SIGTERM', ac.signal];
-    if (opts.has('duration')) stops.push(num(opts.get('duration'), 'duration') * 1000);
+    if (opts.has('duration') && !tool.durationByIntervals) stops.push(num(opts.get('duration'), 'duration') * 1000);
     const after = tool.stopAfter?.(opts, positional);
     if (after !== undefined) stops.push(after);
     let timer: ReturnType<typeof setInterval> | undefined;
@@ -354,7 +373,7 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
     if (timer) clearInterval(timer);
     await printing;
     await pump;
-    if (tool.summary_ && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout, positional);
+    if (tool.summary_ && tool.exitSummary !== false && !(why === 'abort' && iv && iv.ms > 0)) await tool.summary_(t, opts, io.stdout, positional);
     if (tool.footer) io.stdout(tool.footer(opts, positional));
     return 0;
   } finally {
@@ -367,12 +386,17 @@ export const toolsCommand: Command = {
   name: ['tools'],
   summary: "libbpf-tools' everyday tools (execsnoop, opensnoop, ...) as trace-language programs",
   help: `usage: bpfkit tools NAME [flags]   (NAME --help for its flags)\n\n${Object.entries(TOOLS).map(([n, t]) => `  ${n.padEnd(12)} ${t.summary}`).join('\n')}`,
+  ownHelp: true,
   async run(argv, io) {
     const [name, ...rest] = argv;
+    if (name === '--help' || name === '-h') {
+      io.stdout(`${this.help}\n`);
+      return 0;
+    }
     const tool = name === undefined ? undefined : TOOLS[name];
     if (!tool) {
       io.stderr(`${name === undefined ? '' : `bpfkit tools: unknown tool '${name}'\n`}${this.help}\n`);
-      return name === undefined || name === '--help' ? 0 : 1;
+      return name === undefined ? 0 : 1;
     }
     if (rest.includes('--help') || rest.includes('-h')) {
       io.stdout(`${toolHelp(name, tool)}\n`);

@@ -41,8 +41,6 @@ export interface ProgramLoadOptions {
 
 const DEFAULT_LOG_SIZE = 1 << 20;
 const MAX_LOG_SIZE = 16 << 20;
-/** Loads tried when the kernel's verifier keeps being interrupted by signals. */
-const EAGAIN_TRIES = 3;
 /** bpfkit verifier codes for running out of the kernel's budget (the kernel's E2BIG). */
 const BUDGET_CODES: ReadonlySet<string> = new Set(['E_VERIFIER_TOO_LARGE', 'E_VERIFIER_TOO_COMPLEX']);
 
@@ -106,7 +104,17 @@ export class KernelProgram implements BpfProgram {
     const funcInfo = options.btfFd !== undefined && spec.funcInfo?.length ? copyOf(encodeFuncInfo(spec)) : undefined;
     const lineInfo = options.btfFd !== undefined && spec.lineInfo?.length ? copyOf(encodeLineInfo(spec)) : undefined;
     let lastAttr: Uint8Array | undefined;
-    const attempt = (logLevel: number, logBuf?: Uint8Array): number =>
+    const attempt = (logLevel: number, logBuf?: Uint8Array): number => {
+      // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, an interval timer): libbpf tries 5 times.
+      for (let tries = 1; ; tries++) {
+        try {
+          return once(logLevel, logBuf);
+        } catch (e) {
+          if (tries >= 5 || !(e instanceof SyscallError) || e.errno !== Errno.EAGAIN) throw e;
+        }
+      }
+    };
+    const once = (logLevel: number, logBuf?: Uint8Array): number =>
       sys.bpf(BpfCmd.BPF_PROG_LOAD, lastAttr = progLoadAttr({
         progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
         logLevel, logBuf: logBuf ? sys.addressOf(logBuf) : 0n, logSize: logBuf?.length ?? 0,
@@ -121,19 +129,8 @@ export class KernelProgram implements BpfProgram {
         const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf), () => logTrueSize(lastAttr));
         return new KernelProgram(sys, fd, spec, maps, ownedMaps, log);
       }
-      // EAGAIN: the kernel's verifier gave up because a signal arrived (a profiler's SIGPROF, a child's SIGCHLD, or
-      // Ctrl-C, whose handler runs only once this returns): the same load again, without the far slower log.
-      const plain = (): number => {
-        for (let tries = 1; ; tries++) {
-          try {
-            return attempt(0);
-          } catch (e) {
-            if (!isErrno(e, 'EAGAIN') || tries === EAGAIN_TRIES) throw e;
-          }
-        }
-      };
       try {
-        return new KernelProgram(sys, plain(), spec, maps, ownedMaps);
+        return new KernelProgram(sys, attempt(0), spec, maps, ownedMaps);
       } catch (first) {
         if (!(first instanceof SyscallError) || first.errno === Errno.EPERM || first.errno === Errno.EBADF || first.errno === Errno.EAGAIN) {
           throw first instanceof BpfkitError ? first.withContext(`load program "${spec.name}"`) : first;

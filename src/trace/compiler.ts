@@ -1367,7 +1367,10 @@ class ProbeCodegen {
         if (e.op === '*') {
           this.scalar(e.operand);
           const t = c.typeOf(e, this.varTypes, this.probe);
-          this.probeRead(t, c.typeOf(e.operand, this.varTypes, this.probe));
+          const pt = c.typeOf(e.operand, this.varTypes, this.probe);
+          // A cast integer has no address space: bpftrace's probe_read reads it as the probe's own (user memory in uprobes).
+          const cast = e.operand.kind === 'cast' && pt.kind === 'pointer' && pt.space === undefined && this.addrSpaceUser(e.operand);
+          this.probeRead(t, cast ? { ...pt, space: 'user' } : pt);
           return;
         }
         this.scalar(e.operand);

@@ -156,12 +156,23 @@ export async function resolveUprobeTarget(name: string, pid?: number, env?: Targ
   throw new ProbeError('E_PROBE_BINARY', `uprobe target file '${name}' does not exist or is not executable`);
 }
 
-const functionCache = new Map<string, UprobeFunction[]>();
+const functionCache = new Map<string, Promise<UprobeFunction[]>>();
 
-/** The functions of an ELF file (symtab and dynsym, first occurrence of each name, sorted by name); cached per path. */
-export async function listUprobeFunctions(path: string, env?: TargetEnv): Promise<UprobeFunction[]> {
-  const hit = functionCache.get(path);
-  if (hit) return hit;
+/**
+ * The functions of an ELF file (symtab and dynsym, first occurrence of each name, sorted by name); cached per path as
+ * a promise, so that probes expanded together (memleak's 22 on libc) read and parse the file once, not once each.
+ */
+export function listUprobeFunctions(path: string, env?: TargetEnv): Promise<UprobeFunction[]> {
+  let hit = functionCache.get(path);
+  if (!hit) {
+    hit = readUprobeFunctions(path, env);
+    functionCache.set(path, hit);
+    hit.catch(() => functionCache.delete(path));
+  }
+  return hit;
+}
+
+async function readUprobeFunctions(path: string, env?: TargetEnv): Promise<UprobeFunction[]> {
   const e = env ?? (await nodeTargetEnv());
   let bytes: Uint8Array;
   try {
@@ -179,9 +190,7 @@ export async function listUprobeFunctions(path: string, env?: TargetEnv): Promis
   } catch (cause) {
     throw new ProbeError('E_PROBE_BINARY', `${path} is not a readable ELF file`, { cause });
   }
-  const out = [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  functionCache.set(path, out);
-  return out;
+  return [...byName.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /**

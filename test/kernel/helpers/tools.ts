@@ -75,11 +75,11 @@ export const UNUSABLE: Record<string, string> = {
   statsnoop: "libbpf-tools 0.26's statsnoop loads no program: its tracepoint_exists() looks for debugfs' events/syscalls/statfs (no kernel has it; the events are sys_enter_statfs)",
   biosnoop: "libbpf-tools' biosnoop needs a kprobe on blk_account_io_start (this kernel has no kprobes)",
   profile: 'libbpf-tools 0.26 has no profile (bcc added it later)',
-  memleak: 'libbpf-tools 0.26 has no memleak (bcc added it later)',
+  memleak: "libbpf-tools 0.26 has no memleak (bcc added it later), and bcc's memleak-bpfcc cannot compile without kernel headers",
   funccount: 'libbpf-tools has no funccount (a bcc Python tool)',
   tcpretrans: 'libbpf-tools has no tcpretrans (a bcc Python tool)',
-  trace: "libbpf-tools has no trace (a bcc Python tool)",
-  argdist: "libbpf-tools has no argdist (a bcc Python tool)",
+  trace: "libbpf-tools has no trace (a bcc Python tool; trace-bpfcc cannot compile without kernel headers)",
+  argdist: "libbpf-tools has no argdist (a bcc Python tool; argdist-bpfcc cannot compile without kernel headers)",
 };
 
 /** Whether libbpf-tools' `tool` can run here; prints why not (and in CI fails when it is only not installed). */
