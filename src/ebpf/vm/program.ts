@@ -583,7 +583,9 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
     const type = PROGRAM_TYPES_BY_ID.get(spec.type);
     if (!type) throw new ValidationError('E_VM_PROG_TYPE', `program type ${spec.type} not available in the VM`);
     if (options.engine === 'jit' && !jitAvailable()) throw new ValidationError('E_VM_NO_WASM', 'WebAssembly is not available for the jit engine');
-    checkProgram(spec.insns);
+    const verifying = options.verify !== false && spec.type !== 0;
+    // With the verifier, a write to r10 is refused where a path reaches it; without, everywhere (the engines take r10 as read-only).
+    checkProgram(spec.insns, { frameWrites: !verifying });
     const given = options.maps instanceof Map ? options.maps : new Map(Object.entries(options.maps ?? {}));
     const maps: VmMapLike[] = [];
     const names: string[] = [];
@@ -594,7 +596,7 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
     }
     for (const [name, m] of given) if (!names.includes(name)) { maps.push(m); names.push(name); }
     let facts: VerifierFacts | undefined;
-    if (options.verify !== false && spec.type !== 0) {
+    if (verifying) {
       const vopts = typeof options.verify === 'object' ? options.verify : {};
       facts = runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) }).facts;
     }
