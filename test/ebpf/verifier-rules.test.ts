@@ -49,6 +49,8 @@ const CASES: Case[] = [
   { rule: 'writing r10 on a path', src: 'r0 = 0\nr10 = 1\nexit', want: /^frame pointer is read only$/ },
   // check_reg_arg runs in do_check: a write no path reaches is dead code, which the kernel loads.
   { rule: 'writing r10 in dead code', src: 'r0 = 0\nif r0 == 0 goto +1\nr10 = 1\nexit', want: 'ok' },
+  // Unprivileged, the kernel walks the branch it knows is not taken too (sanitize_speculative_path).
+  { rule: 'writing r10 in dead code, unprivileged', type: T.BPF_PROG_TYPE_SOCKET_FILTER, src: 'r0 = 0\nif r0 == 0 goto +1\nr10 = 1\nexit', opts: { unprivileged: true }, want: /^frame pointer is read only$/ },
   { rule: 'or of two pointers (the issue’s example)', src: 'r0 = r10\nr0 |= r10\nexit', want: /^R0 pointer \|= pointer prohibited$/ },
   { rule: 'bitwise op on a pointer', src: 'r0 = r10\nr0 &= 7\nexit', want: /^R0 bitwise operator &= on pointer prohibited$/ },
   { rule: '32-bit pointer arithmetic', src: 'r1 = r10\nw1 += 4\nr0 = 0\nexit', want: /^R1 32-bit pointer arithmetic prohibited$/ },

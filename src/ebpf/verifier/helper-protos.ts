@@ -178,6 +178,8 @@ const PROTOS: Readonly<Record<string, Omit<HelperProto, 'id' | 'name' | 'avail'>
   xdp_load_bytes: { args: A('ctx', 'anything', 'uninit_mem', 'const_size'), ret: 'integer' },
   xdp_store_bytes: { args: A('ctx', 'anything', 'mem', 'const_size'), ret: 'integer' },
   skb_set_tstamp: { args: A('ctx', 'anything', 'anything'), ret: 'integer' },
+  skb_change_proto: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
+  skb_change_head: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
 };
 
 /**

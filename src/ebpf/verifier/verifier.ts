@@ -168,6 +168,9 @@ interface Pending {
   from: number;
 }
 
+/** BPF_MAP_TYPE_SOCKMAP and BPF_MAP_TYPE_SOCKHASH. */
+const SOCK_MAPS: ReadonlySet<number> = new Set([15, 18]);
+
 /** The forms whose dst register is written (check_reg_arg DST_OP): r10 may not be one. */
 const WRITES_DST: ReadonlySet<FormKind> = new Set<FormKind>(['alu', 'neg', 'end', 'lddw', 'ldx']);
 
@@ -357,8 +360,9 @@ class Verifier {
 
   private structure(): void {
     // Reserved fields and unknown opcodes are refused when a path reaches them (do_check), as the kernel does.
-    // Writes to r10 too (check_reg_arg): a write in dead code is never reached and the kernel loads it.
-    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000, frameWrites: false }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
+    // Writes to r10 are refused on the paths (check_reg_arg), so privileged dead code with one loads; unprivileged, the
+    // kernel also walks the branches it knows are not taken (sanitize_speculative_path), which this stands for.
+    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000, frameWrites: !this.priv }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
     if (problems.length === 0) return;
     const p = problems[0];
     const slotOf = (i: number): number => this.spec.insns.slice(0, i).reduce((a, x) => a + (x.code === 0x18 ? 2 : 1), 0);
@@ -368,6 +372,7 @@ class Verifier {
     const wording: Record<string, () => string> = {
       E_EBPF_OPCODE: () => `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`,
       E_EBPF_REG: () => `R${Math.max(insn.dst, insn.src)} is invalid`,
+      E_EBPF_FP_WRITE: () => 'frame pointer is read only',
       E_EBPF_JUMP_RANGE: () => `jump out of range from insn ${pc} to ${/slot (-?\d+)/.exec(p.message)?.[1] ?? '?'}`,
       E_EBPF_JUMP_LDDW: () => `jump into the middle of ldimm64 insn ${/slot (-?\d+)/.exec(p.message)?.[1] ?? '?'}`,
       E_EBPF_LAST: () => 'last insn is not an exit or jmp',
@@ -1621,6 +1626,11 @@ class Verifier {
         }
         case 'map_key': case 'map_value': case 'uninit_map_value': {
           if (meta.map < 0) this.fail('E_VERIFIER_HELPER_ARG', 'invalid map_ptr to access map->key', [regno]);
+          // resolve_map_arg_type: a sockmap's or sockhash's value is the socket itself.
+          if (at === 'map_value' && SOCK_MAPS.has(this.maps[meta.map].type)) {
+            if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) bad('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+            break;
+          }
           if (!memLike(false)) bad(MEM_TYPES);
           const m = this.maps[meta.map];
           const size = at === 'map_key' ? m.keySize : m.valueSize;
