@@ -178,6 +178,35 @@ int h_change_proto(struct __sk_buff *skb) {
   return TC_ACT_OK;
 }
 
+struct {
+  __uint(type, BPF_MAP_TYPE_SK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
+  __type(value, __u64);
+} sk_stg SEC(".maps");
+
+long stg_full, stg_before, stg_created, stg_again, stg_bad_flags;
+
+/* skb->sk is a full socket; its storage is NULL until F_CREATE makes it from the value given, then the same storage. */
+SEC("tc")
+int h_sk_storage(struct __sk_buff *skb) {
+  struct bpf_sock *sk = skb->sk;
+  if (!sk) return TC_ACT_SHOT;
+  struct bpf_sock *full = bpf_sk_fullsock(sk);
+  stg_full = full != 0;
+  if (!full) return TC_ACT_OK;
+  __u64 init = 41;
+  stg_before = bpf_sk_storage_get(&sk_stg, full, 0, 0) != 0;
+  stg_bad_flags = bpf_sk_storage_get(&sk_stg, full, &init, 2) != 0;
+  __u64 *v = bpf_sk_storage_get(&sk_stg, full, &init, BPF_SK_STORAGE_GET_F_CREATE);
+  if (!v) return TC_ACT_SHOT;
+  stg_created = *v;
+  *v += 1;
+  __u64 *w = bpf_sk_storage_get(&sk_stg, full, 0, 0);
+  stg_again = w ? *w : 0;
+  return TC_ACT_OK;
+}
+
 /* Created by both backends and left empty: the VM attaches nothing to cgroups, and a test run of a tc program gives it no storage. */
 struct {
   __uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);

@@ -1,4 +1,4 @@
-// Kernel parity of the helpers and context the VM added (strtol/strtoul, skb_vlan_push/pop, socket lookups against a real listener, get_hash_recalc, csum_update, get_cgroup_classid, get_current_task, skb_change_proto/head, skb->sk, packet pointer bits, cgroup storage), through loadCollection on one clang object.
+// Kernel parity of the helpers and context the VM added (strtol/strtoul, skb_vlan_push/pop, socket lookups against a real listener, get_hash_recalc, csum_update, get_cgroup_classid, get_current_task, skb_change_proto/head, skb->sk, sk_fullsock, sk_storage_get, packet pointer bits, cgroup storage), through loadCollection on one clang object.
 import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vmBackend, type HostSocket, type SocketTuple, type VmMap } from '../../src/ebpf/index.js';
@@ -78,6 +78,7 @@ describe.skipIf(why !== undefined)('kernel parity: added helpers', () => {
         { program: 'h_change_proto', label: 'change_proto 4 to 6', input: { data: frame(6), ctx: markCtx(1) } },
         { program: 'h_change_proto', label: 'change_proto 6 to 4 and back', input: { data: ipv6Frame() } },
         { program: 'h_change_proto', label: 'change_proto of ARP', input: { data: arp() } },
+        { program: 'h_sk_storage', label: 'sk_fullsock and sk_storage_get on skb->sk', input: { data: frame(6) } },
       ],
     };
     const bytes = b.build(c.object).bytes;
@@ -96,6 +97,7 @@ describe.skipIf(why !== undefined)('kernel parity: added helpers', () => {
     expect(out('skb packet pointer bits').slice(0, 4)).toBe('4045');
     expect(out('xdp packet pointer bits').slice(0, 4)).toBe('0005');
     expect(out('change_head').slice(0, 30)).toBe(`${'00'.repeat(14)}ee`);
+    expect(k.runs.find((r) => r.label === 'sk_fullsock and sk_storage_get on skb->sk')!.retval).toBe(0); // TC_ACT_OK: the storage was made
     expect(out('change_proto 4 to 6').length).toBe(out('change_proto 4 to 6 and back').length + 40);
   });
 });

@@ -53,6 +53,15 @@ export class HostObjectMap extends HashMap {
     this.kind = kind;
   }
 
+  /** Socket storage cannot be walked from user space (notsupp_get_next_key). */
+  override nextKey(key?: Uint8Array): Uint8Array | undefined {
+    if (this.spec.type === MapType.BPF_MAP_TYPE_SK_STORAGE) {
+      this.checkKey(key, 'get next key');
+      throw new MapError('ENOTSUPP', this.opName('get next key'));
+    }
+    return super.nextKey(key);
+  }
+
   private indexOk(key: Uint8Array): boolean {
     return !this.kind.indexed || new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true) < this.spec.maxEntries;
   }

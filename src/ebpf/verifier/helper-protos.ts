@@ -5,7 +5,7 @@ import { ProgType } from '../spec.js';
 
 /** enum bpf_arg_type, the subset the helpers here use. */
 export type ArgType =
-  | 'anything' | 'map_ptr' | 'map_key' | 'map_value' | 'uninit_map_value'
+  | 'anything' | 'map_ptr' | 'map_key' | 'map_value' | 'map_value_or_null' | 'uninit_map_value'
   | 'mem' | 'mem_or_null' | 'uninit_mem' | 'const_size' | 'const_size_or_zero' | 'const_alloc_size_or_zero'
   | 'ctx' | 'func' | 'stack_or_null' | 'ringbuf_mem' | 'sock_common' | 'btf_id_sock_common' | 'const_str'
   /** ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT of 8 bytes: strtol's result. */
@@ -178,6 +178,7 @@ const PROTOS: Readonly<Record<string, Omit<HelperProto, 'id' | 'name' | 'avail'>
   xdp_load_bytes: { args: A('ctx', 'anything', 'uninit_mem', 'const_size'), ret: 'integer' },
   xdp_store_bytes: { args: A('ctx', 'anything', 'mem', 'const_size'), ret: 'integer' },
   skb_set_tstamp: { args: A('ctx', 'anything', 'anything'), ret: 'integer' },
+  sk_storage_get: { args: A('map_ptr', 'btf_id_sock_common', 'map_value_or_null', 'anything'), ret: 'map_value_or_null' },
   skb_change_proto: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
   skb_change_head: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
 };

@@ -128,11 +128,11 @@ const SIZE_OF: Record<number, 1 | 2 | 4 | 8> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18
 /** Map types some helpers need, and the helpers some map types allow (check_map_func_compatibility). */
 const FUNC_MAPS: Readonly<Record<number, readonly number[]>> = {
   12: [3], 25: [4], 130: [27], 131: [27], 134: [27], 27: [7], 51: [14, 25, 16, 17], 87: [22, 23, 30], 88: [22, 23], 89: [22, 23, 30],
-  164: [1, 2, 5, 6, 9, 10],
+  164: [1, 2, 5, 6, 9, 10], 107: [24], 108: [24],
 };
 const MAP_FUNCS: Readonly<Record<number, readonly number[]>> = {
   3: [12], 4: [25, 22, 55, 111], 27: [130, 131, 134], 7: [27, 67], 14: [51, 1], 25: [51, 1], 16: [51], 17: [51, 1], 22: [87, 88, 89], 23: [87, 88, 89],
-  30: [87, 89], 12: [1], 13: [1],
+  30: [87, 89], 12: [1], 13: [1], 24: [107, 108, 194],
 };
 
 /** Expected-type lists as the kernel prints them after `expected=`. */
@@ -1515,10 +1515,12 @@ class Verifier {
       }
       case 'socket_or_null': case 'sock_common_or_null': case 'ringbuf_mem_or_null': {
         const rid = this.newId();
-        this.st.refs.push({ id: rid, insn: this.pc });
+        // Only an acquiring helper's object is a reference to release (sk_fullsock hands back the socket it was given).
+        const ref = proto.acquire ? rid : 0;
+        if (ref) this.st.refs.push({ id: rid, insn: this.pc });
         r0 = proto.ret === 'ringbuf_mem_or_null'
-          ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref: rid })
-          : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref: rid });
+          ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref })
+          : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref });
         break;
       }
       default: r0 = UNKNOWN_REG;
@@ -1624,7 +1626,9 @@ class Verifier {
           }
           break;
         }
-        case 'map_key': case 'map_value': case 'uninit_map_value': {
+        case 'map_key': case 'map_value': case 'map_value_or_null': case 'uninit_map_value': {
+          // ARG_PTR_TO_MAP_VALUE_OR_NULL: NULL, or a map value's bytes.
+          if (at === 'map_value_or_null' && isZero(r)) break;
           if (meta.map < 0) this.fail('E_VERIFIER_HELPER_ARG', 'invalid map_ptr to access map->key', [regno]);
           // resolve_map_arg_type: a sockmap's or sockhash's value is the socket itself.
           if (at === 'map_value' && SOCK_MAPS.has(this.maps[meta.map].type)) {

@@ -130,6 +130,13 @@ export function testRunSock(p: PacketState): Uint8Array {
   return b;
 }
 
+/** sk_fullsock: a socket in neither TCP_TIME_WAIT (6) nor TCP_NEW_SYN_RECV (12), read from its `struct bpf_sock` state. */
+export function isFullSock(env: HelperEnv, sk: bigint): boolean {
+  const b = env.mem.read(sk + 72n, 4, env.pc);
+  const state = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  return state !== 6 && state !== 12;
+}
+
 function pkt(env: HelperEnv): PacketState {
   if (!env.packet) throw makeFault(FaultKind.HELPER, env.pc, 0n);
   return env.packet;
@@ -343,7 +350,7 @@ export const NET_HELPERS: readonly HelperDef[] = [
   { id: 124, name: 'sk_assign', fn: (env, _ctx, _sk, flags) => (flags ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 124n); })()) },
   { id: 139, name: 'skc_to_tcp_request_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 139n); })()) },
   { id: 100, name: 'tcp_check_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 100n); } },
-  { id: 95, name: 'sk_fullsock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 95n); })()) },
+  { id: 95, name: 'sk_fullsock', fn: (env, sk) => (sk !== 0n && isFullSock(env, sk) ? sk : 0n) },
   { id: 137, name: 'skc_to_tcp_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 137n); })()) },
   // bpf_fib_lookup's checks before the routing table (which the VM does not have): the size, the flags, the
   // family, and for IPv4 the device; a lookup that would reach the table faults.

@@ -5,7 +5,7 @@ import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
 import { helperIdOf } from '../verifier/helper-protos.js';
 import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, MAX_CALL_DEPTH, type VmMemory, makeFault, pointer } from './memory.js';
-import { NET_HELPERS, type HostSocket, type SocketTuple } from './helpers-net.js';
+import { NET_HELPERS, isFullSock, type HostSocket, type SocketTuple } from './helpers-net.js';
 import { TRACING_HELPERS } from './tracing-helpers.js';
 
 /**
@@ -142,6 +142,8 @@ export interface HelperEnv {
   readonly trace: string[];
   /** Ring buffer records reserved and not yet submitted, by the pointer the program holds. */
   readonly records: Map<bigint, { map: VmMapLike; rec: Uint8Array }>;
+  /** bpf_sk_storage_get's storage made in this run, by map handle and socket pointer (it lives as long as the run's sockets). */
+  readonly skStorage: Map<string, bigint>;
 }
 
 /** A helper: r1..r5 in, r0 out. */
@@ -504,6 +506,19 @@ export const HELPERS: readonly HelperDef[] = [
     if (!rec) return 0n;
     const ptr = env.mem.mirror(rec, true, `${mapName(m)} record`, env.pc, env.maps.indexOf(m));
     env.records.set(ptr, { map: m, rec });
+    return ptr;
+  } },
+  // Storage on a full socket (not TIME_WAIT or NEW_SYN_RECV), made on F_CREATE from *value or zeros. The VM's
+  // sockets (the test run's, the host's lookups) live for one run, and their storage with them.
+  { ...proto('sk_storage_get'), fn: (env, map, sk, value, flags) => {
+    const m = mapOf(env, map);
+    if (flags > 1n || sk === 0n || !isFullSock(env, sk)) return 0n;
+    const key = `${map}:${sk}`;
+    const have = env.skStorage.get(key);
+    if (have !== undefined || flags !== 1n) return have ?? 0n;
+    const init = value === 0n ? new Uint8Array(m.spec.valueSize) : env.mem.read(value, m.spec.valueSize, env.pc).slice();
+    const ptr = env.mem.addBytes(init, true, `${mapName(m)} sk storage`, env.pc);
+    env.skStorage.set(key, ptr);
     return ptr;
   } },
   { ...proto('ringbuf_submit'), fn: (env, data, flags) => ringbufDone(env, data, flags, true) },

@@ -196,6 +196,7 @@ class Runner implements RunHooks {
       pc: 0,
       trace: [],
       records: new Map(),
+      skStorage: new Map(),
       tailCall: (map, index) => this.tailCall(map, index),
     };
   }
@@ -325,6 +326,7 @@ class Runner implements RunHooks {
     if (this.mapValues.length) this.mapValues = [];
     if (this.env.trace.length) this.env.trace.length = 0;
     if (this.env.records.size) this.env.records.clear();
+    if (this.env.skStorage.size) this.env.skStorage.clear();
     // A stepped run's hook counts the budget (the interpreter calls it when the budget in memory runs out).
     mem.head[Layout.BUDGET >> 2] = this.stepHook ? 0 : this.budgetLo;
     mem.head[(Layout.BUDGET >> 2) + 1] = this.stepHook ? 0 : this.budgetHi;
