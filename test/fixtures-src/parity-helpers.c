@@ -207,6 +207,22 @@ int h_sk_storage(struct __sk_buff *skb) {
   return TC_ACT_OK;
 }
 
+long csum_from, csum_to, csum_both, csum_seeded, csum_none, csum_from_seeded;
+
+/* bpf_csum_diff over the packet's first words: pulling (from only), pushing (to only), diffing, with and without a seed. */
+SEC("tc")
+int h_csum_diff(struct __sk_buff *skb) {
+  __u32 *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+  if ((void *)(data + 6) > (void *)end) return TC_ACT_SHOT;
+  csum_from = bpf_csum_diff(data, 8, 0, 0, 0);
+  csum_from_seeded = bpf_csum_diff(data, 4, 0, 0, 0x12345);
+  csum_to = bpf_csum_diff(0, 0, data + 2, 8, 0);
+  csum_seeded = bpf_csum_diff(0, 0, data + 2, 12, 0xfedcba98);
+  csum_both = bpf_csum_diff(data, 8, data + 2, 12, 0);
+  csum_none = bpf_csum_diff(0, 0, 0, 0, 77);
+  return TC_ACT_OK;
+}
+
 /* Created by both backends and left empty: the VM attaches nothing to cgroups, and a test run of a tc program gives it no storage. */
 struct {
   __uint(type, BPF_MAP_TYPE_CGROUP_STORAGE);

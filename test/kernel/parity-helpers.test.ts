@@ -78,6 +78,8 @@ describe.skipIf(why !== undefined)('kernel parity: added helpers', () => {
         { program: 'h_change_proto', label: 'change_proto 4 to 6', input: { data: frame(6), ctx: markCtx(1) } },
         { program: 'h_change_proto', label: 'change_proto 6 to 4 and back', input: { data: ipv6Frame() } },
         { program: 'h_change_proto', label: 'change_proto of ARP', input: { data: arp() } },
+        { program: 'h_csum_diff', label: 'csum_diff pull, push, diff, seeds', input: { data: frame(6) } },
+        { program: 'h_csum_diff', label: 'csum_diff of zero bytes', input: { data: new Uint8Array(64) } },
         { program: 'h_sk_storage', label: 'sk_fullsock and sk_storage_get on skb->sk', input: { data: frame(6) } },
       ],
     };

@@ -410,12 +410,20 @@ export const HELPERS: readonly HelperDef[] = [
     const fs = Number(fromSize & 0xffffffffn), ts = Number(toSize & 0xffffffffn);
     if (fs % 4 || ts % 4) return EINVAL;
     const f = env.mem.read(from, fs, env.pc), t = env.mem.read(to, ts, env.pc);
-    // csum_partial over ~from then to, as 32-bit words with end-around carry (what x86-64 returns).
-    let sum = Number(seed & 0xffffffffn);
+    // Since Linux 6.13 the same on every arch: csum_sub(partial(to, seed), partial(from)) when diffing, partial(to, seed)
+    // when pushing, ~partial(from, ~seed) when pulling, folded to 16 bits (csum_from32to16, no complement).
     const word = (b: Uint8Array, i: number): number => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-    for (let i = 0; i < fs; i += 4) sum = add32(sum, ~word(f, i) >>> 0);
-    for (let i = 0; i < ts; i += 4) sum = add32(sum, word(t, i));
-    return BigInt(sum);
+    const partial = (b: Uint8Array, n: number, init: number): number => {
+      let sum = init >>> 0;
+      for (let i = 0; i < n; i += 4) sum = add32(sum, word(b, i));
+      return sum;
+    };
+    let ret = Number(seed & 0xffffffffn);
+    if (fs && ts) ret = add32(partial(t, ts, ret), ~partial(f, fs, 0) >>> 0);
+    else if (ts) ret = partial(t, ts, ret);
+    else if (fs) ret = ~partial(f, fs, ~ret >>> 0) >>> 0;
+    ret = (ret & 0xffff) + (ret >>> 16);
+    return BigInt((ret & 0xffff) + (ret >>> 16));
   } },
   { ...proto('xdp_adjust_head'), fn: (env, _ctx, delta) => {
     const p = pkt(env);
