@@ -1094,9 +1094,9 @@ class Verifier {
 
   // ---- memory ----
 
-  private alignCheck(regno: number, r: Reg, off: number, size: number): void {
+  private alignCheck(regno: number, r: Reg, off: number, size: number, strict = this.strict): void {
     const stack = r.t === 'stack';
-    if (size === 1 || (!stack && !this.strict)) return;
+    if (size === 1 || (!stack && !strict)) return;
     const known = scalarIsConst(r.s);
     const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
     const mask = BigInt(size - 1);
@@ -1685,6 +1685,13 @@ class Verifier {
         case 'uninit_long':
           if (!memLike(false)) bad(MEM_TYPES);
           this.helperMem(regno, r, 8, true, false);
+          break;
+        case 'u32_inout':
+          // ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED of 4 bytes: aligned, read (initialized), then written (its old value forgotten).
+          if (!memLike(false)) bad(MEM_TYPES);
+          this.alignCheck(regno, r, 0, 4, true);
+          this.helperMem(regno, r, 4, false, false);
+          this.helperMem(regno, r, 4, true, false);
           break;
         case 'const_str':
           this.fail('E_VERIFIER_HELPER_ARG', `R${regno} does not point to a readonly map'`, [regno]);
