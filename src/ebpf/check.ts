@@ -16,6 +16,11 @@ export interface CheckOptions {
   initialized?: readonly number[];
   /** Highest number of instructions accepted (the kernel's BPF_COMPLEXITY_LIMIT_INSNS is 1,000,000). */
   maxInsns?: number;
+  /**
+   * Refuse every write to r10 (default true). False when a verifier follows: the kernel refuses
+   * only writes some path reaches (check_reg_arg in do_check), and dead code is never run.
+   */
+  frameWrites?: boolean;
 }
 
 /** One structural problem: a stable code, a message, the instruction index. */
@@ -44,7 +49,7 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
     }
     for (const f of info.problems) out.push({ code: 'E_EBPF_FIELD', message: f.message, insn: i });
     if (info.usesDst && insn.dst >= MAX_REG) out.push({ code: 'E_EBPF_REG', message: `invalid register r${insn.dst}`, insn: i });
-    else if (info.writesDst && insn.dst === R10) out.push({ code: 'E_EBPF_FP_WRITE', message: 'frame pointer r10 is read only', insn: i });
+    else if (info.writesDst && insn.dst === R10 && options.frameWrites !== false) out.push({ code: 'E_EBPF_FP_WRITE', message: 'frame pointer r10 is read only', insn: i });
     if (info.usesSrc && insn.src >= MAX_REG) out.push({ code: 'E_EBPF_REG', message: `invalid register r${insn.src}`, insn: i });
     const delta = branchDelta(insn);
     if (delta !== undefined) {

@@ -41,6 +41,8 @@ describe('checkProgram', () => {
     expect(first([raw(0xb7, { dst: 11 }), EXIT])).toEqual({ code: 'E_EBPF_REG', insn: 0 });
     expect(first([raw(0xbf, { dst: 1, src: 12 }), EXIT])).toEqual({ code: 'E_EBPF_REG', insn: 0 });
     expect(first([raw(0xb7, { dst: 10 }), EXIT])).toEqual({ code: 'E_EBPF_FP_WRITE', insn: 0 });
+    // A verifier that follows refuses the writes a path reaches.
+    expect(findProblems([raw(0xb7, { dst: 10 }), EXIT], { frameWrites: false })).toEqual([]);
     // Storing through r10 is fine; r10 is only read.
     expect(first([raw(0x7a, { dst: 10, off: -8 }), EXIT])).toBeUndefined();
   });

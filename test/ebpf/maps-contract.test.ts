@@ -28,6 +28,8 @@ const specs: MapSpec[] = [
   { name: 'reuseport', type: MapType.BPF_MAP_TYPE_REUSEPORT_SOCKARRAY, keySize: 4, valueSize: 4, maxEntries: 8 },
   { name: 'cgroup_array', type: MapType.BPF_MAP_TYPE_CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 8 },
   { name: 'sk_storage', type: MapType.BPF_MAP_TYPE_SK_STORAGE, keySize: 4, valueSize: 8, maxEntries: 0, flags: MapFlags.BPF_F_NO_PREALLOC },
+  { name: 'cg_storage', type: MapType.BPF_MAP_TYPE_CGROUP_STORAGE, keySize: 16, valueSize: 8, maxEntries: 0 },
+  { name: 'pcpu_cg_storage', type: MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, keySize: 8, valueSize: 8, maxEntries: 0 },
 ];
 
 describe('BpfMap contract', () => {

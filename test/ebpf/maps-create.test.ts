@@ -81,7 +81,7 @@ describe('createMap validation', () => {
   });
 
   it('types the VM lacks are UnsupportedError, bad options UsageError', () => {
-    expect(() => createMap({ ...base, type: T.BPF_MAP_TYPE_CGROUP_STORAGE })).toThrow(UnsupportedError);
+    expect(() => createMap({ ...base, type: T.BPF_MAP_TYPE_STACK_TRACE })).toThrow(UnsupportedError);
     expect(() => createMap({ ...base, type: T.BPF_MAP_TYPE_ARRAY }, { cpus: 0 })).toThrow(UsageError);
   });
 

@@ -46,6 +46,14 @@ const CASES: Case[] = [
   // Registers.
   { rule: 'r0 must be set before exit', src: 'exit', want: /^R0 !read_ok$/, code: 'E_VERIFIER_UNINIT' },
   { rule: 'reading an unwritten register', src: 'r0 = r5\nexit', want: /^R5 !read_ok$/ },
+  // check_mtu's *mtu_len: a 4-byte aligned u32 (MEM_WRITE | MEM_ALIGNED), not the 8 bytes of strtol's result.
+  { rule: 'check_mtu takes a u32 at the top of the stack', type: T.BPF_PROG_TYPE_SCHED_CLS, src: '*(u32 *)(r10 - 4) = 0\nr2 = 0\nr3 = r10\nr3 += -4\nr4 = 0\nr5 = 0\ncall 163\nr0 = 0\nexit', want: 'ok' },
+  { rule: 'check_mtu refuses a misaligned u32', type: T.BPF_PROG_TYPE_SCHED_CLS, src: '*(u64 *)(r10 - 8) = 0\nr2 = 0\nr3 = r10\nr3 += -6\nr4 = 0\nr5 = 0\ncall 163\nr0 = 0\nexit', want: /^misaligned stack access off .*\+-6\+0 size 4$/ },
+  { rule: 'writing r10 on a path', src: 'r0 = 0\nr10 = 1\nexit', want: /^frame pointer is read only$/ },
+  // check_reg_arg runs in do_check: a write no path reaches is dead code, which the kernel loads.
+  { rule: 'writing r10 in dead code', src: 'r0 = 0\nif r0 == 0 goto +1\nr10 = 1\nexit', want: 'ok' },
+  // Unprivileged, the kernel walks the branch it knows is not taken too (sanitize_speculative_path).
+  { rule: 'writing r10 in dead code, unprivileged', type: T.BPF_PROG_TYPE_SOCKET_FILTER, src: 'r0 = 0\nif r0 == 0 goto +1\nr10 = 1\nexit', opts: { unprivileged: true }, want: /^frame pointer is read only$/ },
   { rule: 'or of two pointers (the issue’s example)', src: 'r0 = r10\nr0 |= r10\nexit', want: /^R0 pointer \|= pointer prohibited$/ },
   { rule: 'bitwise op on a pointer', src: 'r0 = r10\nr0 &= 7\nexit', want: /^R0 bitwise operator &= on pointer prohibited$/ },
   { rule: '32-bit pointer arithmetic', src: 'r1 = r10\nw1 += 4\nr0 = 0\nexit', want: /^R1 32-bit pointer arithmetic prohibited$/ },

@@ -273,10 +273,11 @@ describe.each(ENGINES)('helpers (%s)', (engine) => {
     expect(mk('call 160\nexit', [], { host }).run().r0).toBe(120000000n);
   });
 
-  it('csum_diff sums 32-bit words with end-around carry (x86-64 csum_partial)', () => {
+  it('csum_diff sums 32-bit words with end-around carry and folds to 16 bits (Linux 6.13+, every arch)', () => {
     const p = mk('*(u32 *)(r10 - 4) = 0x01000201\nr1 = 0\nr2 = 0\nr3 = r10\nr3 += -4\nr4 = 4\nr5 = 0\ncall 28\nexit');
-    expect(p.run().r0).toBe(0x01000201n);
-    // seed 2 + ~0xffffffff (0) + 0xffffffff = 0x1_00000001, and the carry comes around: 0x00000002
+    // 0x01000201 folded: 0x0201 + 0x0100
+    expect(p.run().r0).toBe(0x0301n);
+    // csum_sub(seed 2 + 0xffffffff = 0x1_00000001 -> 0x00000002 with the carry around, 0xffffffff) = 2
     const q = mk('*(u32 *)(r10 - 4) = -1\n*(u32 *)(r10 - 8) = -1\nr1 = r10\nr1 += -4\nr2 = 4\nr3 = r10\nr3 += -8\nr4 = 4\nr5 = 2\ncall 28\nexit');
     expect(q.run().r0).toBe(2n);
   });

@@ -65,8 +65,8 @@ describe('loadCollection in the VM', () => {
   });
 
   it('a map the VM cannot create fails the load with the map named', () => {
-    const storage: MapSpec = { name: 'store', type: MapType.BPF_MAP_TYPE_CGROUP_STORAGE, keySize: 8, valueSize: 4, maxEntries: 0 };
-    expect(() => loadCollection(spec([storage]))).toThrowError(/^load collection: map "store": create map "store": the vm has no BPF_MAP_TYPE_CGROUP_STORAGE/);
+    const traces: MapSpec = { name: 'store', type: MapType.BPF_MAP_TYPE_STACK_TRACE, keySize: 4, valueSize: 8, maxEntries: 4 };
+    expect(() => loadCollection(spec([traces]))).toThrowError(/^load collection: map "store": create map "store": the vm has no BPF_MAP_TYPE_STACK_TRACE/);
   });
 
   it('SEC("?...") programs load only when named, as libbpf\'s autoload; `programs` picks which; a prog array slot of one not loaded stays empty', () => {

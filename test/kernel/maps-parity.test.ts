@@ -228,6 +228,34 @@ describe.skipIf(why !== undefined)('VM maps vs kernel maps', () => {
   }
 });
 
+describe.skipIf(why !== undefined)('cgroup storage: an empty map on both sides (no program attached to a cgroup)', () => {
+  it('updates, lookups, deletes and walks give the kernel\'s errnos, with either key layout', async () => {
+    const kernel = await Kernel.open();
+    for (const spec of [
+      { name: 'cgs', type: MapType.BPF_MAP_TYPE_CGROUP_STORAGE, keySize: 16, valueSize: 12, maxEntries: 0 },
+      { name: 'pcgs', type: MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, keySize: 8, valueSize: 4, maxEntries: 0 },
+    ] as MapSpec[]) {
+      const vmMap = createMap(spec, { cpus: kernel.possibleCpus });
+      const km = kernel.createMap(spec);
+      try {
+        expect(km.valueBytes).toBe(vmMap.syscallValueSize);
+        const key = new Uint8Array(spec.keySize).fill(1);
+        const script: MapOp[] = [
+          { k: 'update', key, value: new Uint8Array(vmMap.syscallValueSize), flags: 0 },
+          { k: 'update', key, value: new Uint8Array(vmMap.syscallValueSize), flags: 3 },
+          { k: 'lookup', key }, { k: 'delete', key }, { k: 'next' }, { k: 'next', key }, { k: 'dump' },
+        ];
+        const want = runScript(kernelSide(km, undefined), script, { k: 'keys' });
+        expect(runScript(vmSide(vmMap, undefined), script, { k: 'keys' }), spec.name).toEqual(want);
+        expect(want.trace.some((t) => t.includes('ENOENT'))).toBe(true);
+      } finally {
+        vmMap.close();
+        km.close();
+      }
+    }
+  });
+});
+
 /** Map types both backends create; the others the VM does not have (it says so with an UnsupportedError). */
 const CREATE_TYPES = [
   MapType.BPF_MAP_TYPE_UNSPEC, MapType.BPF_MAP_TYPE_HASH, MapType.BPF_MAP_TYPE_ARRAY, MapType.BPF_MAP_TYPE_PROG_ARRAY,
@@ -235,6 +263,7 @@ const CREATE_TYPES = [
   MapType.BPF_MAP_TYPE_LRU_HASH, MapType.BPF_MAP_TYPE_LRU_PERCPU_HASH, MapType.BPF_MAP_TYPE_LPM_TRIE,
   MapType.BPF_MAP_TYPE_ARRAY_OF_MAPS, MapType.BPF_MAP_TYPE_HASH_OF_MAPS, MapType.BPF_MAP_TYPE_QUEUE,
   MapType.BPF_MAP_TYPE_STACK, MapType.BPF_MAP_TYPE_RINGBUF, MapType.BPF_MAP_TYPE_BLOOM_FILTER,
+  MapType.BPF_MAP_TYPE_CGROUP_STORAGE, MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE,
 ] as const;
 /** Inner specs a map of maps may be given (valid maps: the outer map's own checks are what is compared). */
 const INNER_SPECS: MapSpec[] = [
@@ -268,6 +297,8 @@ const BASES: MapSpec[] = [
   { name: 'c', type: MapType.BPF_MAP_TYPE_STACK, keySize: 0, valueSize: 8, maxEntries: 64 },
   { name: 'c', type: MapType.BPF_MAP_TYPE_RINGBUF, keySize: 0, valueSize: 0, maxEntries: 4096 },
   { name: 'c', type: MapType.BPF_MAP_TYPE_BLOOM_FILTER, keySize: 0, valueSize: 8, maxEntries: 64 },
+  { name: 'c', type: MapType.BPF_MAP_TYPE_CGROUP_STORAGE, keySize: 16, valueSize: 8, maxEntries: 0 },
+  { name: 'c', type: MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, keySize: 8, valueSize: 8, maxEntries: 0 },
 ];
 // Each of the bases' types must be one the VM has (the others throw UnsupportedError, nothing to compare).
 for (const b of BASES) if (!CREATE_TYPES.includes(b.type as (typeof CREATE_TYPES)[number])) throw new Error(`no base for ${b.type}`);

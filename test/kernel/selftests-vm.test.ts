@@ -21,10 +21,10 @@ const why = (await kernelSkip(LABEL)) ?? skipReason(LABEL, {
 /** The bar of issue 12: the VM gives the kernel's results on at least this share of runs. */
 const AGREEMENT_BAR = 0.98;
 /**
- * What the VM reaches today (96.4%, see the report for what is left), so that losing ground fails while the
- * gap to the bar is open; raise it to the bar when the bar is met.
+ * What the VM reaches today less a small margin (98.3-98.4% measured, runs vary by a few between kernel loads;
+ * see the report for what is left), so that losing ground fails.
  */
-const AGREEMENT_FLOOR = 0.955;
+const AGREEMENT_FLOOR = 0.981;
 const ENGINES = ['interp', 'jit'] as const;
 /** Stands for any retval of a `__retval(POINTER_VALUE)` program (test_loader's POINTER_VALUE). */
 const POINTER = 0xcafe4a11;

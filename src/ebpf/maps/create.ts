@@ -7,7 +7,7 @@ import { BloomFilterMap } from './bloom-filter.js';
 import { MapFlags, createError, resolveOptions, type MapOptions, type ResolvedOptions, type VmMap } from './common.js';
 import { ArrayOfMapsMap, HashOfMapsMap, PerfEventArrayMap, ProgArrayMap } from './fd-maps.js';
 import { HashMap } from './hash.js';
-import { HOST_MAP_KINDS, HostObjectMap } from './host-maps.js';
+import { CgroupStorageMap, HOST_MAP_KINDS, HostObjectMap } from './host-maps.js';
 import { LpmTrieMap } from './lpm-trie.js';
 import { QueueStackMap } from './queue-stack.js';
 import { RingbufMap } from './ringbuf.js';
@@ -31,6 +31,8 @@ export const VM_MAP_TYPES: ReadonlyMap<number, MapFactory> = new Map<number, Map
   [MapType.BPF_MAP_TYPE_STACK, (s, o) => new QueueStackMap(s, o)],
   [MapType.BPF_MAP_TYPE_RINGBUF, (s, o) => new RingbufMap(s, o)],
   [MapType.BPF_MAP_TYPE_BLOOM_FILTER, (s, o) => new BloomFilterMap(s, o)],
+  [MapType.BPF_MAP_TYPE_CGROUP_STORAGE, (s, o) => new CgroupStorageMap(s, o)],
+  [MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE, (s, o) => new CgroupStorageMap(s, o)],
   ...[...HOST_MAP_KINDS.keys()].map((t): [number, MapFactory] => [t, (s, o) => new HostObjectMap(s, o)]),
 ]);
 

@@ -1,8 +1,8 @@
-/** Maps whose values name host objects (devices, CPUs, AF_XDP and other sockets, cgroups): the VM keeps what user space writes and gives programs a miss for an empty slot, as the kernel does. */
+/** Maps whose values name host objects (devices, CPUs, AF_XDP and other sockets, cgroups) and cgroup storage: the VM keeps what user space writes and gives programs a miss for an empty slot, as the kernel does. */
 
 import { UnsupportedError } from '../../util/index.js';
 import { MapType, type MapSpec } from '../spec.js';
-import { MapFlags, createError, type ResolvedOptions } from './common.js';
+import { BPF_F_ACCESS_MASK, MapFlags, PCPU_MIN_UNIT_SIZE, accessOk, createError, roundUp8, type ResolvedOptions } from './common.js';
 import { MapError, negErrno } from './errno.js';
 import { HashMap } from './hash.js';
 
@@ -53,6 +53,15 @@ export class HostObjectMap extends HashMap {
     this.kind = kind;
   }
 
+  /** Socket storage cannot be walked from user space (notsupp_get_next_key). */
+  override nextKey(key?: Uint8Array): Uint8Array | undefined {
+    if (this.spec.type === MapType.BPF_MAP_TYPE_SK_STORAGE) {
+      this.checkKey(key, 'get next key');
+      throw new MapError('ENOTSUPP', this.opName('get next key'));
+    }
+    return super.nextKey(key);
+  }
+
   private indexOk(key: Uint8Array): boolean {
     return !this.kind.indexed || new DataView(key.buffer, key.byteOffset, 4).getUint32(0, true) < this.spec.maxEntries;
   }
@@ -70,5 +79,58 @@ export class HostObjectMap extends HashMap {
     if (!this.kind.plainValues) return negErrno('EOPNOTSUPP');
     if (!this.indexOk(key)) return negErrno('E2BIG');
     return super.updateElem(key, value, flags, cpu);
+  }
+}
+
+/** bpf_cgroup_storage_key (u64 cgroup inode id, u32 attach type, padded) or the bare u64 id. */
+const CGROUP_STORAGE_KEY_SIZES = [16, 8];
+/** BPF_LOCAL_STORAGE_MAX_VALUE_SIZE on x86-64: U16_MAX less sizeof(struct bpf_local_storage_elem) (128). */
+const LOCAL_STORAGE_MAX_VALUE_SIZE = 0xffff - 128;
+/** LOCAL_STORAGE_CREATE_FLAG_MASK: BPF_F_NUMA_NODE and the access flags. */
+const CGROUP_STORAGE_FLAGS = MapFlags.BPF_F_NUMA_NODE | BPF_F_ACCESS_MASK;
+
+/**
+ * BPF_MAP_TYPE_CGROUP_STORAGE and its per-CPU twin: storage the kernel makes for each cgroup a program
+ * using the map is attached to. The VM attaches nothing to cgroups, so the map stays empty: user space
+ * updates get ENOENT (cgroup_storage_update_elem finds no storage), deletes EINVAL, lookups a miss.
+ */
+export class CgroupStorageMap extends HashMap {
+  constructor(spec: MapSpec, opts: ResolvedOptions) {
+    // cgroup_storage_map_alloc's checks, in its order.
+    if (!CGROUP_STORAGE_KEY_SIZES.includes(spec.keySize)) throw createError('EINVAL', spec, 'keys of cgroup storage are struct bpf_cgroup_storage_key or a u64');
+    if (spec.valueSize === 0) throw createError('EINVAL', spec, 'cgroup storage needs a value size');
+    const max = spec.type === MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE ? PCPU_MIN_UNIT_SIZE : LOCAL_STORAGE_MAX_VALUE_SIZE;
+    if (spec.valueSize > max) throw createError('E2BIG', spec, `cgroup storage values are at most ${max} bytes`);
+    const flags = spec.flags ?? 0;
+    if (flags & ~CGROUP_STORAGE_FLAGS || !accessOk(flags)) throw createError('EINVAL', spec, 'flags cgroup storage does not take');
+    if (spec.maxEntries !== 0) throw createError('EINVAL', spec, 'cgroup storage takes max_entries 0');
+    // The hash underneath needs a size; the map's own has none.
+    super({ ...spec, type: MapType.BPF_MAP_TYPE_HASH, maxEntries: 1 }, opts);
+    this.spec.type = spec.type;
+    this.spec.maxEntries = 0;
+  }
+
+  override get syscallValueSize(): number {
+    return this.spec.type === MapType.BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE ? roundUp8(this.spec.valueSize) * this.cpus : this.spec.valueSize;
+  }
+
+  override set(key: Uint8Array, value: Uint8Array, flags = 0): void {
+    this.checkKey(key, 'update');
+    if (flags & ~(4 | 2)) throw new MapError('EINVAL', this.opName('update'));
+    this.checkUpdate(key, value, flags);
+    throw new MapError('ENOENT', this.opName('update'), 'no cgroup storage for this key (the vm attaches no program to a cgroup)');
+  }
+
+  override delete(key: Uint8Array): void {
+    this.checkKey(key, 'delete');
+    throw new MapError('EINVAL', this.opName('delete'), 'cgroup storage is not deleted by key');
+  }
+
+  override updateElem(): number {
+    return negErrno('ENOENT');
+  }
+
+  override deleteElem(): number {
+    return negErrno('EINVAL');
   }
 }

@@ -5,11 +5,13 @@ import { ProgType } from '../spec.js';
 
 /** enum bpf_arg_type, the subset the helpers here use. */
 export type ArgType =
-  | 'anything' | 'map_ptr' | 'map_key' | 'map_value' | 'uninit_map_value'
+  | 'anything' | 'map_ptr' | 'map_key' | 'map_value' | 'map_value_or_null' | 'uninit_map_value'
   | 'mem' | 'mem_or_null' | 'uninit_mem' | 'const_size' | 'const_size_or_zero' | 'const_alloc_size_or_zero'
   | 'ctx' | 'func' | 'stack_or_null' | 'ringbuf_mem' | 'sock_common' | 'btf_id_sock_common' | 'const_str'
   /** ARG_PTR_TO_FIXED_SIZE_MEM | MEM_UNINIT of 8 bytes: strtol's result. */
-  | 'uninit_long';
+  | 'uninit_long'
+  /** ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED of 4 bytes: check_mtu's *mtu_len, read and written. */
+  | 'u32_inout';
 
 /** enum bpf_return_type, the subset the helpers here use. */
 export type RetType = 'integer' | 'void' | 'map_value_or_null' | 'socket_or_null' | 'sock_common_or_null' | 'ringbuf_mem_or_null';
@@ -171,13 +173,15 @@ const PROTOS: Readonly<Record<string, Omit<HelperProto, 'id' | 'name' | 'avail'>
   skc_to_tcp_request_sock: { args: A('btf_id_sock_common'), ret: 'integer' },
   redirect_neigh: { args: A('anything', 'mem_or_null', 'const_size_or_zero', 'anything'), ret: 'integer' },
   redirect_peer: { args: A('anything', 'anything'), ret: 'integer' },
-  // *mtu_len is a u32 the helper reads and writes (ARG_PTR_TO_FIXED_SIZE_MEM of 4 bytes); the 8-byte
-  // uninit_long is the nearest type here: stricter on bounds, and it marks 8 bytes written where the kernel marks 4.
-  check_mtu: { args: A('ctx', 'anything', 'uninit_long', 'anything', 'anything'), ret: 'integer' },
+  // *mtu_len is a u32 the helper reads and writes.
+  check_mtu: { args: A('ctx', 'anything', 'u32_inout', 'anything', 'anything'), ret: 'integer' },
   xdp_get_buff_len: { args: A('ctx'), ret: 'integer' },
   xdp_load_bytes: { args: A('ctx', 'anything', 'uninit_mem', 'const_size'), ret: 'integer' },
   xdp_store_bytes: { args: A('ctx', 'anything', 'mem', 'const_size'), ret: 'integer' },
   skb_set_tstamp: { args: A('ctx', 'anything', 'anything'), ret: 'integer' },
+  sk_storage_get: { args: A('map_ptr', 'btf_id_sock_common', 'map_value_or_null', 'anything'), ret: 'map_value_or_null' },
+  skb_change_proto: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
+  skb_change_head: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
 };
 
 /**

@@ -128,11 +128,11 @@ const SIZE_OF: Record<number, 1 | 2 | 4 | 8> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18
 /** Map types some helpers need, and the helpers some map types allow (check_map_func_compatibility). */
 const FUNC_MAPS: Readonly<Record<number, readonly number[]>> = {
   12: [3], 25: [4], 130: [27], 131: [27], 134: [27], 27: [7], 51: [14, 25, 16, 17], 87: [22, 23, 30], 88: [22, 23], 89: [22, 23, 30],
-  164: [1, 2, 5, 6, 9, 10],
+  164: [1, 2, 5, 6, 9, 10], 107: [24], 108: [24],
 };
 const MAP_FUNCS: Readonly<Record<number, readonly number[]>> = {
   3: [12], 4: [25, 22, 55, 111], 27: [130, 131, 134], 7: [27, 67], 14: [51, 1], 25: [51, 1], 16: [51], 17: [51, 1], 22: [87, 88, 89], 23: [87, 88, 89],
-  30: [87, 89], 12: [1], 13: [1],
+  30: [87, 89], 12: [1], 13: [1], 24: [107, 108, 194],
 };
 
 /** Expected-type lists as the kernel prints them after `expected=`. */
@@ -167,6 +167,12 @@ interface Pending {
   st: VState;
   from: number;
 }
+
+/** BPF_MAP_TYPE_SOCKMAP and BPF_MAP_TYPE_SOCKHASH. */
+const SOCK_MAPS: ReadonlySet<number> = new Set([15, 18]);
+
+/** The forms whose dst register is written (check_reg_arg DST_OP): r10 may not be one. */
+const WRITES_DST: ReadonlySet<FormKind> = new Set<FormKind>(['alu', 'neg', 'end', 'lddw', 'ldx']);
 
 interface InsnInfo {
   insn: Insn;
@@ -354,7 +360,9 @@ class Verifier {
 
   private structure(): void {
     // Reserved fields and unknown opcodes are refused when a path reaches them (do_check), as the kernel does.
-    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000 }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
+    // Writes to r10 are refused on the paths (check_reg_arg), so privileged dead code with one loads; unprivileged, the
+    // kernel also walks the branches it knows are not taken (sanitize_speculative_path), which this stands for.
+    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000, frameWrites: !this.priv }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
     if (problems.length === 0) return;
     const p = problems[0];
     const slotOf = (i: number): number => this.spec.insns.slice(0, i).reduce((a, x) => a + (x.code === 0x18 ? 2 : 1), 0);
@@ -848,6 +856,7 @@ class Verifier {
     const next = pc + (insn.code === 0x18 ? 2 : 1);
     if (info.kind === undefined) this.fail('E_VERIFIER_INSN', `unknown opcode ${insn.code.toString(16).padStart(2, '0')}`);
     if (info.problems.length) this.fail('E_VERIFIER_INSN', `${RESERVED[info.kind] ?? 'BPF_JMP/JMP32'} uses reserved fields`, [], info.problems[0].message);
+    if (insn.dst === 10 && WRITES_DST.has(info.kind)) this.fail('E_VERIFIER_INSN', 'frame pointer is read only', [10]);
     switch (info.kind) {
       case 'alu': case 'neg': case 'end':
         this.alu(insn, cls === 7);
@@ -1101,9 +1110,9 @@ class Verifier {
 
   // ---- memory ----
 
-  private alignCheck(regno: number, r: Reg, off: number, size: number): void {
+  private alignCheck(regno: number, r: Reg, off: number, size: number, strict = this.strict): void {
     const stack = r.t === 'stack';
-    if (size === 1 || (!stack && !this.strict)) return;
+    if (size === 1 || (!stack && !strict)) return;
     const known = scalarIsConst(r.s);
     const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
     const mask = BigInt(size - 1);
@@ -1522,10 +1531,12 @@ class Verifier {
       }
       case 'socket_or_null': case 'sock_common_or_null': case 'ringbuf_mem_or_null': {
         const rid = this.newId();
-        this.st.refs.push({ id: rid, insn: this.pc });
+        // Only an acquiring helper's object is a reference to release (sk_fullsock hands back the socket it was given).
+        const ref = proto.acquire ? rid : 0;
+        if (ref) this.st.refs.push({ id: rid, insn: this.pc });
         r0 = proto.ret === 'ringbuf_mem_or_null'
-          ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref: rid })
-          : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref: rid });
+          ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref })
+          : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref });
         break;
       }
       default: r0 = UNKNOWN_REG;
@@ -1631,8 +1642,15 @@ class Verifier {
           }
           break;
         }
-        case 'map_key': case 'map_value': case 'uninit_map_value': {
+        case 'map_key': case 'map_value': case 'map_value_or_null': case 'uninit_map_value': {
+          // ARG_PTR_TO_MAP_VALUE_OR_NULL: NULL, or a map value's bytes.
+          if (at === 'map_value_or_null' && isZero(r)) break;
           if (meta.map < 0) this.fail('E_VERIFIER_HELPER_ARG', 'invalid map_ptr to access map->key', [regno]);
+          // resolve_map_arg_type: a sockmap's or sockhash's value is the socket itself.
+          if (at === 'map_value' && SOCK_MAPS.has(this.maps[meta.map].type)) {
+            if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) bad('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+            break;
+          }
           if (!memLike(false)) bad(MEM_TYPES);
           const m = this.maps[meta.map];
           const size = at === 'map_key' ? m.keySize : m.valueSize;
@@ -1683,6 +1701,13 @@ class Verifier {
         case 'uninit_long':
           if (!memLike(false)) bad(MEM_TYPES);
           this.helperMem(regno, r, 8, true, false);
+          break;
+        case 'u32_inout':
+          // ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED of 4 bytes: aligned, read (initialized), then written (its old value forgotten).
+          if (!memLike(false)) bad(MEM_TYPES);
+          this.alignCheck(regno, r, 0, 4, true);
+          this.helperMem(regno, r, 4, false, false);
+          this.helperMem(regno, r, 4, true, false);
           break;
         case 'const_str':
           this.fail('E_VERIFIER_HELPER_ARG', `R${regno} does not point to a readonly map'`, [regno]);

@@ -33,6 +33,8 @@ function checkMtu(env: HelperEnv, _ctx: bigint, ifindex: bigint, mtuLen: bigint,
   return len > LO_MTU + LO_HARD_HEADER ? MTU_FRAG_NEEDED : MTU_OK;
 }
 const u64 = (n: bigint): bigint => BigInt.asUintN(64, n);
+/** sk_state of a socket sock_init_data made. */
+const TCP_CLOSE = 7;
 
 /** A kernel-looking address for `bpf_get_current_task` when the host names none (never 0: programs test it). */
 export const DEFAULT_TASK_ADDRESS = 0xffff888000100000n;
@@ -82,6 +84,57 @@ function bpfSock(s: HostSocket): Uint8Array {
   v.setUint32(72, s.state, true);
   v.setInt32(76, -1, true); // rx_queue_mapping: none
   return b;
+}
+
+/** sizeof(struct ipv6hdr) - sizeof(struct iphdr). */
+const IP_HDR_DIFF = 20;
+/** BPF_SKB_MAX_LEN: SKB_MAX_ALLOC, four pages less the aligned skb_shared_info. */
+const SKB_MAX_ALLOC = 16384 - 320;
+
+/** bpf_skb_net_hdr_push: `len` zeroed bytes inserted `off` bytes into the data (the headroom must hold them: skb_cow). */
+function netHdrPush(env: HelperEnv, p: PacketState, off: number, len: number): bigint {
+  if (len > p.start) throw makeFault(FaultKind.HELPER, env.pc, 31n); // a reallocation the vm does not make
+  p.start -= len;
+  p.buf.copyWithin(p.start, p.start + len, p.start + len + off);
+  p.buf.fill(0, p.start + off, p.start + off + len);
+  return 0n;
+}
+
+/** bpf_skb_net_hdr_pop: `len` bytes taken out `off` bytes into the data, or -ENOMEM when the packet is shorter (pskb_may_pull). */
+function netHdrPop(p: PacketState, off: number, len: number): bigint {
+  if (skbLen(p) < off + len) return ENOMEM;
+  p.buf.copyWithin(p.start + len, p.start, p.start + off);
+  p.start += len;
+  return 0n;
+}
+
+/**
+ * `skb->sk` of a test run: the kernel gives every skb run a dummy socket (sk_alloc + sock_init_data: TCP_CLOSE,
+ * no type, protocol or port, no rx queue) whose family and addresses bpf_prog_test_run_skb copies from an IPv4
+ * or IPv6 header, as `struct bpf_sock`.
+ */
+export function testRunSock(p: PacketState): Uint8Array {
+  const b = bpfSock({ family: 0, type: 0, protocol: 0, srcPort: 0, state: TCP_CLOSE });
+  const v = new DataView(b.buffer);
+  const d = p.buf.subarray(p.start, p.end);
+  const ethertype = d.length >= 14 ? (d[12] << 8) | d[13] : 0;
+  if (ethertype === 0x0800 && d.length >= 34) {
+    v.setUint32(4, 2, true);
+    b.set(d.subarray(26, 30), 24); // src_ip4 = sk_rcv_saddr = the header's saddr
+    b.set(d.subarray(30, 34), 52); // dst_ip4 = sk_daddr
+  } else if (ethertype === 0x86dd && d.length >= 54) {
+    v.setUint32(4, 10, true);
+    b.set(d.subarray(22, 38), 28); // src_ip6
+    b.set(d.subarray(38, 54), 56); // dst_ip6
+  }
+  return b;
+}
+
+/** sk_fullsock: a socket in neither TCP_TIME_WAIT (6) nor TCP_NEW_SYN_RECV (12), read from its `struct bpf_sock` state. */
+export function isFullSock(env: HelperEnv, sk: bigint): boolean {
+  const b = env.mem.read(sk + 72n, 4, env.pc);
+  const state = new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+  return state !== 6 && state !== 12;
 }
 
 function pkt(env: HelperEnv): PacketState {
@@ -297,7 +350,7 @@ export const NET_HELPERS: readonly HelperDef[] = [
   { id: 124, name: 'sk_assign', fn: (env, _ctx, _sk, flags) => (flags ? u64(EINVAL) : (() => { throw makeFault(FaultKind.HELPER, env.pc, 124n); })()) },
   { id: 139, name: 'skc_to_tcp_request_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 139n); })()) },
   { id: 100, name: 'tcp_check_syncookie', fn: (env) => { throw makeFault(FaultKind.HELPER, env.pc, 100n); } },
-  { id: 95, name: 'sk_fullsock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 95n); })()) },
+  { id: 95, name: 'sk_fullsock', fn: (env, sk) => (sk !== 0n && isFullSock(env, sk) ? sk : 0n) },
   { id: 137, name: 'skc_to_tcp_sock', fn: (env, sk) => (sk === 0n ? 0n : (() => { throw makeFault(FaultKind.HELPER, env.pc, 137n); })()) },
   // bpf_fib_lookup's checks before the routing table (which the VM does not have): the size, the flags, the
   // family, and for IPv4 the device; a lookup that would reach the table faults.
@@ -334,6 +387,42 @@ export const NET_HELPERS: readonly HelperDef[] = [
     },
   },
   { id: 163, name: 'check_mtu', fn: checkMtu },
+  // bpf_skb_change_proto: IPv4 <-> IPv6 makes or takes the 20 bytes the headers differ by right after the MAC
+  // header (the program writes the new header itself); any other pair is -ENOTSUPP.
+  {
+    id: 31, name: 'skb_change_proto', fn: (env, _ctx, proto, flags) => {
+      const p = pkt(env);
+      if (p.xdp || !p.vlan) throw makeFault(FaultKind.HELPER, env.pc, 31n);
+      if (flags !== 0n) return u64(EINVAL);
+      const from = p.vlan.protocol(), to = Number(proto & 0xffffn);
+      // proto is __be16: ETH_P_IPV6 arrives as 0xdd86 in the register on a little-endian host.
+      const be = ((to >> 8) | ((to & 0xff) << 8)) & 0xffff;
+      const off = p.netOffset;
+      let r = 0n;
+      if (from === 0x0800 && be === 0x86dd) r = netHdrPush(env, p, off, IP_HDR_DIFF);
+      else if (from === 0x86dd && be === 0x0800) r = netHdrPop(p, off, IP_HDR_DIFF);
+      else r = ENOTSUPP;
+      if (r === 0n) p.vlan.setProtocol(be);
+      p.changed();
+      return u64(r);
+    },
+  },
+  // bpf_skb_change_head: room pushed in front of the data, zeroed, and it becomes the MAC header; the network
+  // header stays where it was (an L3 packet gets an L2 header for an L2 device).
+  {
+    id: 43, name: 'skb_change_head', fn: (env, _ctx, room, flags) => {
+      const p = pkt(env);
+      if (p.xdp) throw makeFault(FaultKind.HELPER, env.pc, 43n);
+      const n = Number(room & 0xffffffffn), len = skbLen(p);
+      if (flags !== 0n || len + n > SKB_MAX_ALLOC || len + n > 0xffffffff) return u64(EINVAL);
+      if (n > p.start) throw makeFault(FaultKind.HELPER, env.pc, 43n); // more than the test run's headroom: a reallocation the vm does not make
+      p.start -= n;
+      p.buf.fill(0, p.start, p.start + n);
+      p.netOffset += n;
+      p.changed();
+      return 0n;
+    },
+  },
   // No fragments in a test run's xdp_buff: the linear data is the whole buffer.
   { id: 188, name: 'xdp_get_buff_len', fn: (env) => BigInt(pkt(env).end - pkt(env).start) },
   // Test-run skbs are CHECKSUM_NONE: the kernel gives -ENOTSUPP unless the csum is complete.

@@ -5,7 +5,7 @@ import type { MapSpec } from '../spec.js';
 import type { Engine } from './engine.js';
 import { helperIdOf } from '../verifier/helper-protos.js';
 import { FUNC_PTR_TAG, FaultKind, Layout, MAP_HANDLE_TAG, MAX_CALL_DEPTH, type VmMemory, makeFault, pointer } from './memory.js';
-import { NET_HELPERS, type HostSocket, type SocketTuple } from './helpers-net.js';
+import { NET_HELPERS, isFullSock, type HostSocket, type SocketTuple } from './helpers-net.js';
 import { TRACING_HELPERS } from './tracing-helpers.js';
 
 /**
@@ -142,6 +142,8 @@ export interface HelperEnv {
   readonly trace: string[];
   /** Ring buffer records reserved and not yet submitted, by the pointer the program holds. */
   readonly records: Map<bigint, { map: VmMapLike; rec: Uint8Array }>;
+  /** bpf_sk_storage_get's storage made in this run, by map handle and socket pointer (it lives as long as the run's sockets). */
+  readonly skStorage: Map<string, bigint>;
 }
 
 /** A helper: r1..r5 in, r0 out. */
@@ -408,12 +410,20 @@ export const HELPERS: readonly HelperDef[] = [
     const fs = Number(fromSize & 0xffffffffn), ts = Number(toSize & 0xffffffffn);
     if (fs % 4 || ts % 4) return EINVAL;
     const f = env.mem.read(from, fs, env.pc), t = env.mem.read(to, ts, env.pc);
-    // csum_partial over ~from then to, as 32-bit words with end-around carry (what x86-64 returns).
-    let sum = Number(seed & 0xffffffffn);
+    // Since Linux 6.13 the same on every arch: csum_sub(partial(to, seed), partial(from)) when diffing, partial(to, seed)
+    // when pushing, ~partial(from, ~seed) when pulling, folded to 16 bits (csum_from32to16, no complement).
     const word = (b: Uint8Array, i: number): number => (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0;
-    for (let i = 0; i < fs; i += 4) sum = add32(sum, ~word(f, i) >>> 0);
-    for (let i = 0; i < ts; i += 4) sum = add32(sum, word(t, i));
-    return BigInt(sum);
+    const partial = (b: Uint8Array, n: number, init: number): number => {
+      let sum = init >>> 0;
+      for (let i = 0; i < n; i += 4) sum = add32(sum, word(b, i));
+      return sum;
+    };
+    let ret = Number(seed & 0xffffffffn);
+    if (fs && ts) ret = add32(partial(t, ts, ret), ~partial(f, fs, 0) >>> 0);
+    else if (ts) ret = partial(t, ts, ret);
+    else if (fs) ret = ~partial(f, fs, ~ret >>> 0) >>> 0;
+    ret = (ret & 0xffff) + (ret >>> 16);
+    return BigInt((ret & 0xffff) + (ret >>> 16));
   } },
   { ...proto('xdp_adjust_head'), fn: (env, _ctx, delta) => {
     const p = pkt(env);
@@ -504,6 +514,19 @@ export const HELPERS: readonly HelperDef[] = [
     if (!rec) return 0n;
     const ptr = env.mem.mirror(rec, true, `${mapName(m)} record`, env.pc, env.maps.indexOf(m));
     env.records.set(ptr, { map: m, rec });
+    return ptr;
+  } },
+  // Storage on a full socket (not TIME_WAIT or NEW_SYN_RECV), made on F_CREATE from *value or zeros. The VM's
+  // sockets (the test run's, the host's lookups) live for one run, and their storage with them.
+  { ...proto('sk_storage_get'), fn: (env, map, sk, value, flags) => {
+    const m = mapOf(env, map);
+    if (flags > 1n || sk === 0n || !isFullSock(env, sk)) return 0n;
+    const key = `${map}:${sk}`;
+    const have = env.skStorage.get(key);
+    if (have !== undefined || flags !== 1n) return have ?? 0n;
+    const init = value === 0n ? new Uint8Array(m.spec.valueSize) : env.mem.read(value, m.spec.valueSize, env.pc).slice();
+    const ptr = env.mem.addBytes(init, true, `${mapName(m)} sk storage`, env.pc);
+    env.skStorage.set(key, ptr);
     return ptr;
   } },
   { ...proto('ringbuf_submit'), fn: (env, data, flags) => ringbufDone(env, data, flags, true) },

@@ -3,7 +3,7 @@
 import { ProgType } from '../spec.js';
 
 /** How a context field reads: plain bytes, or a packet pointer made from the run's packet. */
-export type CtxFieldKind = 'plain' | 'data' | 'data_end' | 'data_meta';
+export type CtxFieldKind = 'plain' | 'data' | 'data_end' | 'data_meta' | 'sk';
 
 /** One field of a converted context. */
 export interface CtxField {
@@ -48,7 +48,7 @@ function skbFields(writable: ReadonlySet<string>, direct: boolean): CtxField[] {
     f('hash', 68, 4), f('tc_classid', 72, 4), f('napi_id', 84, 4), f('family', 88, 4), f('remote_ip4', 92, 4),
     f('local_ip4', 96, 4), f('remote_ip6', 100, 16), f('local_ip6', 116, 16), f('remote_port', 132, 4),
     f('local_port', 136, 4), f('tstamp', 152, 8), f('wire_len', 160, 4), f('gso_segs', 164, 4), f('gso_size', 176, 4),
-    f('tstamp_type', 180, 1), f('hwtstamp', 184, 8),
+    f('tstamp_type', 180, 1), f('hwtstamp', 184, 8), f('sk', 168, 8, false, 'sk'),
   ].map((x) => ({ ...x, writable: writable.has(x.name.replace(/\[\d\]$/, '[]')) }));
   if (direct) out.push(f('data', 76, 4, false, 'data'), f('data_end', 80, 4, false, 'data_end'), f('data_meta', 140, 4, false, 'data_meta'));
   return out;

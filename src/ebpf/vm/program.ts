@@ -2,11 +2,14 @@
 
 import { BpfkitError, UnsupportedError, UsageError, ValidationError } from '../../util/index.js';
 import { checkProgram } from '../check.js';
+import { describeInsn } from '../forms.js';
+import type { Insn } from '../insn.js';
 import { createMap, handleOf, releaseHandle } from '../maps/index.js';
 import { helperName } from '../opcodes.js';
 import type { BpfProgram, MapSpec, ProgramSpec, TestRunOptions, TestRunResult } from '../spec.js';
 import { prepareCode, type VmCode } from './code.js';
 import type { Engine, RunHooks } from './engine.js';
+import { testRunSock } from './helpers-net.js';
 import { HELPERS, HELPERS_BY_ID, type HelperDef, type HelperEnv, type PacketState, type VmHost, type VmMapLike } from './helpers.js';
 import { Interpreter, type StepHook } from './interpreter.js';
 import { writesFrame } from './range.js';
@@ -78,12 +81,23 @@ const NO_ARGS: readonly bigint[] = [];
 const CTX_ARGS: readonly bigint[] = [pointer(CTX_REGION, 0)];
 const EMPTY = new Uint8Array(0);
 const XDP_HEADROOM = 256;
+/**
+ * A test run's skb headroom (NET_SKB_PAD + NET_IP_ALIGN on x86-64): the kernel's skb data sits 64 bytes into
+ * a size-aligned buffer, so a packet pointer's low bits are 0x40 + offset there, which programs that store one see.
+ */
+const SKB_HEADROOM = 64;
 /** `__sk_buff.tstamp` (u64) and `tstamp_type` (u8, then padding to hwtstamp). */
 const SKB_TSTAMP = 152, SKB_TSTAMP_TYPE = 180;
 const XDP_TAILROOM = 320;
 /** MAX_TAIL_CALL_CNT. */
 const MAX_TAIL_CALLS = 33;
 
+
+/**
+ * Where a run's packet region starts in its buffer: XDP's at the metadata (pointers count from it, as
+ * `xdp_md` offsets do), an skb's at the buffer (pointers then carry the kernel's headroom in their low bits).
+ */
+const regionStart = (p: PacketState): number => (p.xdp ? p.meta : 0);
 
 /** One run's packet (a class, not a literal with a closure: it is made on every run). */
 class RunPacket implements PacketState {
@@ -145,6 +159,8 @@ class Runner implements RunHooks {
   current: VmProgram;
   packet: PacketState | undefined;
   private pktRegion = 0;
+  /** This run's `skb->sk` (made when a program first reads it). */
+  private skPtr: bigint | undefined;
   private ctxBase = 0;
   private pendingTail: VmProgram | undefined;
   private tailCount = 0;
@@ -180,6 +196,7 @@ class Runner implements RunHooks {
       pc: 0,
       trace: [],
       records: new Map(),
+      skStorage: new Map(),
       tailCall: (map, index) => this.tailCall(map, index),
     };
   }
@@ -211,7 +228,7 @@ class Runner implements RunHooks {
     const off = offsetOf(ptr);
     const fields = this.current.type.fields ?? [];
     for (const f of fields) {
-      if (off >= f.offset && off + size <= f.offset + f.size && (f.kind === 'plain' || (off === f.offset && size === 4))) return f;
+      if (off >= f.offset && off + size <= f.offset + f.size && (f.kind === 'plain' || (off === f.offset && size === f.size))) return f;
     }
     throw makeFault(FaultKind.CTX_ACCESS, pc, ptr, size);
   }
@@ -228,9 +245,13 @@ class Runner implements RunHooks {
   ctxLoad(ptr: bigint, size: number, pc: number): bigint {
     const f = this.field(ptr, size, pc);
     const p = this.packet;
+    if (f.kind === 'sk' && p) {
+      this.skPtr ??= this.mem.addBytes(testRunSock(p), false, 'bpf_sock', pc);
+      return this.skPtr;
+    }
     if (f.kind !== 'plain' && p) {
       const at = f.kind === 'data' ? p.start : f.kind === 'data_end' ? p.end : p.meta;
-      return pointer(this.pktRegion, at - p.meta);
+      return pointer(this.pktRegion, at - regionStart(p));
     }
     const a = this.ctxBase + offsetOf(ptr);
     const dv = this.mem.dv;
@@ -299,11 +320,13 @@ class Runner implements RunHooks {
     this.stackClean = false; // until this run ends without writing the frame
     this.current = this.owner;
     this.packet = undefined;
+    this.skPtr = undefined;
     this.pendingTail = undefined;
     this.tailCount = 0;
     if (this.mapValues.length) this.mapValues = [];
     if (this.env.trace.length) this.env.trace.length = 0;
     if (this.env.records.size) this.env.records.clear();
+    if (this.env.skStorage.size) this.env.skStorage.clear();
     // A stepped run's hook counts the budget (the interpreter calls it when the budget in memory runs out).
     mem.head[Layout.BUDGET >> 2] = this.stepHook ? 0 : this.budgetLo;
     mem.head[(Layout.BUDGET >> 2) + 1] = this.stepHook ? 0 : this.budgetHi;
@@ -352,7 +375,7 @@ class Runner implements RunHooks {
 
   private setupPacket(t: ProgramTypeInfo, data: Uint8Array): void {
     const mem = this.mem;
-    const head = t.packet === 'xdp' ? XDP_HEADROOM : 0;
+    const head = t.packet === 'xdp' ? XDP_HEADROOM : SKB_HEADROOM;
     const tail = t.packet === 'xdp' ? XDP_TAILROOM : 0;
     const size = head + data.length + tail;
     const base = mem.alloc(size, -1, false);
@@ -369,7 +392,7 @@ class Runner implements RunHooks {
     const pkt = new RunPacket(this, base, t.packetWritable, buf!, head, data.length, t.packet === 'xdp');
     if (t.l3Data) pkt.dataAt = Math.min(14, data.length);
     this.packet = pkt;
-    this.pktRegion = mem.addRegion(base + pkt.meta, pkt.end - pkt.meta, t.packetWritable, 'packet');
+    this.pktRegion = mem.addRegion(base + regionStart(pkt), pkt.end - regionStart(pkt), t.packetWritable, 'packet');
   }
 
   /** Re-points packet pointers after a resize (see {@link RunPacket.changed}). */
@@ -378,7 +401,9 @@ class Runner implements RunHooks {
     this.roomTouched = true;
     // Old packet pointers stop working, as the verifier invalidates them after a resize.
     mem.setRegion(this.pktRegion, mem.table[this.pktRegion * 4], 0, 0);
-    this.pktRegion = mem.addRegion(base + p.meta, p.end - p.meta, writable, 'packet');
+    this.pktRegion = mem.addRegion(base + regionStart(p), p.end - regionStart(p), writable, 'packet');
+    // skb->len follows the data (the context's len is read as the kernel reads the skb's).
+    if (!p.xdp) this.setCtxU32(SKB.len, p.end - p.start - (p.dataAt ?? 0));
   }
 
   private setupCtx(t: ProgramTypeInfo, ctxIn: Uint8Array | undefined): void {
@@ -571,6 +596,24 @@ function skbProtocol(frame: Uint8Array): number {
 }
 
 /**
+ * The program with each instruction no path reaches that writes r10 replaced by `ja -1`, as the kernel's
+ * sanitize_dead_code does: the engines take r10 as read-only, and the kernel loads such dead code.
+ */
+function withoutDeadFrameWrites(insns: readonly Insn[], reached: readonly boolean[]): readonly Insn[] {
+  let out: Insn[] | undefined;
+  let slot = 0;
+  insns.forEach((insn, i) => {
+    const info = describeInsn(insn);
+    if (!reached[slot] && insn.dst === 10 && info.writesDst) {
+      out ??= insns.slice();
+      out[i] = insn.code === 0x18 ? { code: 0x18, dst: 0, src: 0, off: 0, imm: 0, imm64: 0n } : { code: 0x05, dst: 0, src: 0, off: -1, imm: 0 };
+    }
+    slot += insn.code === 0x18 ? 2 : 1;
+  });
+  return out ?? insns;
+}
+
+/**
  * Loads a spec into the VM: checks its structure, binds maps by name, checks every
  * helper exists, and compiles it for the chosen engine.
  *
@@ -583,7 +626,9 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
     const type = PROGRAM_TYPES_BY_ID.get(spec.type);
     if (!type) throw new ValidationError('E_VM_PROG_TYPE', `program type ${spec.type} not available in the VM`);
     if (options.engine === 'jit' && !jitAvailable()) throw new ValidationError('E_VM_NO_WASM', 'WebAssembly is not available for the jit engine');
-    checkProgram(spec.insns);
+    const verifying = options.verify !== false && spec.type !== 0;
+    // With the verifier, a write to r10 is refused where a path reaches it; without, everywhere (the engines take r10 as read-only).
+    checkProgram(spec.insns, { frameWrites: !verifying });
     const given = options.maps instanceof Map ? options.maps : new Map(Object.entries(options.maps ?? {}));
     const maps: VmMapLike[] = [];
     const names: string[] = [];
@@ -594,13 +639,16 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
     }
     for (const [name, m] of given) if (!names.includes(name)) { maps.push(m); names.push(name); }
     let facts: VerifierFacts | undefined;
-    if (options.verify !== false && spec.type !== 0) {
+    let insns: readonly Insn[] = spec.insns;
+    if (verifying) {
       const vopts = typeof options.verify === 'object' ? options.verify : {};
-      facts = runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) }).facts;
+      const v = runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) });
+      facts = v.facts;
+      insns = withoutDeadFrameWrites(spec.insns, v.reached);
     }
     const table = new Map<number, HelperDef>(HELPERS.map((h) => [h.id, h]));
     for (const h of options.helpers ?? []) table.set(h.id, h);
-    const code = prepareCode(spec.insns, {
+    const code = prepareCode(insns, {
       mapIndex: (ref, imm) => (ref !== undefined ? (names.indexOf(ref) >= 0 ? names.indexOf(ref) : undefined) : imm >= 0 && imm < maps.length ? imm : undefined),
       hasHelper: (id) => table.has(id),
       helperName: (id) => (table.get(id)?.name ? `bpf_${table.get(id)!.name}` : helperName(id) ?? `#${id}`),
