@@ -10,6 +10,7 @@ import { TraceError } from './errors.js';
 import { parseProgram } from './parser.js';
 import { errnoNumber } from './errno.js';
 import { parsePrintfFormat, printfArgClass, printfArgCountError } from './format/printf.js';
+import { histBucketCount } from './format/hist.js';
 import { pruneUnreachable } from './prune.js';
 import { DEFAULT_STRLEN, T, aggValueSize, sizeOf, tupleType, typeName } from './types.js';
 import type { AggKind, Field, TSeriesAgg, TSeriesArgs, TraceType } from './types.js';
@@ -69,6 +70,8 @@ export interface MapInfo {
   /** hist/lhist store one entry per bucket: the key ends in a u64 bucket index (u32 index in an array). */
   bucketed: boolean;
   lhist?: { min: bigint; max: bigint; step: bigint };
+  /** `hist(x, k)`: each power of two split in 2^k buckets (0: plain log2). */
+  histBits?: number;
   /** tseries stores one entry per interval slot (interval number % num_intervals), like a histogram's buckets. */
   tseries?: TSeriesArgs;
   /** Declared with `let @m = hash(N)` and such. */
@@ -808,7 +811,7 @@ class ProbeCodegen {
     if (agg === 'count') b.mov64(R0, 1);
     else if (agg === 'hist' || agg === 'lhist') {
       this.scalar(call.args[0]);
-      if (agg === 'hist') this.histBucket();
+      if (agg === 'hist') this.histBucket(info.histBits ?? 0);
       else this.lhistBucket(info.lhist!);
     } else {
       if (!call.args[0]) throw new TraceError('E_TRACE_TYPE', `${agg}() requires one argument`, call.loc);
@@ -1010,23 +1013,35 @@ class ProbeCodegen {
   }
 
   /** r0 = value → r0 = bpftrace's hist bucket (0: negative, 1: zero, 2 + floor(log2 v)). */
-  private histBucket(): void {
+  /** R0 = the bucket of R0 in `hist(x, k)` (histBucketIndex's numbering): 0 below zero, x + 1 below 2^k, else by log2. */
+  private histBucket(k: number): void {
     const b = this.b;
     const done = this.label('hdone');
-    const pos = this.label('hpos');
+    const big = this.label('hbig');
+    const mask = (1 << k) - 1;
     b.mov64(R1, R0);
     b.mov64(R0, 0);
     b.jslt(R1, 0, done);
-    b.mov64(R0, 1);
-    b.jeq(R1, 0, done);
-    b.label(pos);
-    b.mov64(R0, 2);
+    b.jgt(R1, mask, big);
+    b.mov64(R0, R1).add64(R0, 1);
+    b.ja(done);
+    b.label(big);
+    b.mov64(R3, R1);
+    b.mov64(R0, 0);
     for (const shift of [32, 16, 8, 4, 2, 1]) {
       const l = this.label('hs');
       b.mov64(R2, R1).rsh64(R2, shift);
       b.jeq(R2, 0, l);
       b.mov64(R1, R2).add64(R0, shift);
       b.label(l);
+    }
+    // R0 = log2(x); with l = log2(x) - k, the bucket is ((l + 1) << k) + the k bits after the leading one, + 1.
+    if (k > 0) {
+      b.sub64(R0, k);
+      b.mov64(R1, R3).rsh64(R1, R0).and64(R1, mask);
+      b.add64(R0, 1).lsh64(R0, k).add64(R0, R1).add64(R0, 1);
+    } else {
+      b.add64(R0, 2);
     }
     b.label(done);
   }
@@ -2167,7 +2182,7 @@ class ProbeCodegen {
 export class Compiler {
   readonly events: EventDesc[] = [];
   readonly maps = new Map<string, MapInfo>();
-  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean }>();
+  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; histBits?: number; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean }>();
   private readonly macros = new Map<string, MacroDef>();
   readonly mapOrder: string[] = [];
 
@@ -2491,7 +2506,7 @@ export class Compiler {
     const keyType = mt.keyless ? undefined : mt.key;
     const bucketed = agg === 'hist' || agg === 'lhist' || agg === 'tseries';
     const valueType: TraceType = agg
-      ? { kind: 'agg', agg, signed: mt.tseriesSigned ?? true, ...(mt.lhist ? { lhist: mt.lhist } : {}), ...(mt.tseries ? { tseries: mt.tseries } : {}) }
+      ? { kind: 'agg', agg, signed: mt.tseriesSigned ?? true, ...(mt.lhist ? { lhist: mt.lhist } : {}), ...(mt.histBits ? { histBits: mt.histBits } : {}), ...(mt.tseries ? { tseries: mt.tseries } : {}) }
       : storageType(mt.value ?? T.s64);
     let mapType: number;
     let percpu = false;
@@ -2509,7 +2524,7 @@ export class Compiler {
     } else if (bucketed && !keyType) {
       mapType = MapType.BPF_MAP_TYPE_PERCPU_ARRAY;
       percpu = true;
-      maxEntries = agg === 'hist' ? 66 : agg === 'tseries' ? mt.tseries!.numIntervals : Number((mt.lhist!.max - mt.lhist!.min) / mt.lhist!.step) + 2;
+      maxEntries = agg === 'hist' ? histBucketCount(mt.histBits ?? 0) : agg === 'tseries' ? mt.tseries!.numIntervals : Number((mt.lhist!.max - mt.lhist!.min) / mt.lhist!.step) + 2;
     } else if (agg === 'min' || agg === 'max' || agg === 'tseries') {
       mapType = MapType.BPF_MAP_TYPE_PERCPU_HASH;
       percpu = true;
@@ -2518,7 +2533,7 @@ export class Compiler {
     }
     const info: MapInfo = {
       name: m.name, bpfName: `m${this.maps.size}`, keyType, valueType, agg, mapType, percpu, bucketed,
-      lhist: mt.lhist, ...(mt.tseries ? { tseries: mt.tseries } : {}), declared: decl?.type, maxEntries,
+      lhist: mt.lhist, ...(mt.histBits ? { histBits: mt.histBits } : {}), ...(mt.tseries ? { tseries: mt.tseries } : {}), declared: decl?.type, maxEntries,
     };
     this.maps.set(m.name, info);
     return info;
@@ -2555,7 +2570,15 @@ export class Compiler {
     if (value && value.kind === 'block' && value.value.kind === 'call' && AGG_FUNCS.has(value.value.name)) value = value.value;
     if (value) {
       if (value.kind === 'call' && AGG_FUNCS.has(value.name)) {
+        checkAggArity(value);
         mt.agg = value.name as AggKind;
+        if (value.name === 'hist' && value.args[1]) {
+          const k = this.constInt(value.args[1]);
+          if (k === undefined) throw new TraceError('E_TRACE_TYPE', 'hist() expects a constant number of bits as its second argument', value.args[1].loc);
+          if (k < 0n || k > 5n) throw new TraceError('E_TRACE_TYPE', `hist() bits must be between 0 and 5 (${k} given)`, value.args[1].loc);
+          if (mt.histBits !== undefined && mt.histBits !== Number(k)) throw new TraceError('E_TRACE_TYPE', `Different bits in a single hist, had ${mt.histBits} now have ${k}`, value.loc);
+          mt.histBits = Number(k);
+        }
         if (value.name === 'lhist') {
           const [, a, b, c] = value.args.map((x) => this.constInt(x));
           if (a === undefined || b === undefined || c === undefined) throw new TraceError('E_TRACE_TYPE', 'lhist() expects constant min, max and step', value.loc);
@@ -3105,4 +3128,21 @@ function checkPrintfArgs(func: string, fmt: string, types: readonly TraceType[],
     if (cls === 'integer' && !kinds.integer) throw new TraceError('E_TRACE_TYPE', `${func}: %${token} specifier expects a value of type integer (${kinds.name} supplied)`, loc);
     if (cls === 'buffer' && !kinds.buffer) throw new TraceError('E_TRACE_TYPE', `${func}: %${token} specifier expects a value of type buffer (${kinds.name} supplied)`, loc);
   });
+}
+
+/** How many arguments each aggregation takes (hist's second is its bits per power of two; tseries checks its own). */
+const AGG_ARITY: Readonly<Record<string, readonly [number, number]>> = {
+  count: [0, 0], sum: [1, 1], min: [1, 1], max: [1, 1], avg: [1, 1], stats: [1, 1], hist: [1, 2], lhist: [4, 4],
+};
+const ARG_WORDS = ['no arguments', 'one argument', '2 arguments', '3 arguments', '4 arguments'];
+
+/** bpftrace's arity errors for aggregations: `count() requires no arguments (1 provided)`. */
+function checkAggArity(call: Extract<Expr, { kind: 'call' }>): void {
+  const arity = AGG_ARITY[call.name];
+  if (!arity) return;
+  const [lo, hi] = arity;
+  const n = call.args.length;
+  if (n >= lo && n <= hi) return;
+  const want = lo === hi ? ARG_WORDS[lo] : `${lo} or ${hi} arguments`;
+  throw new TraceError('E_TRACE_TYPE', `${call.name}() requires ${want} (${n} provided)`, call.loc);
 }

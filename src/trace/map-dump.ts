@@ -4,6 +4,7 @@ import { MapType } from '../ebpf/index.js';
 import type { BpfMap } from '../ebpf/index.js';
 import type { EventDesc, MapInfo } from './compiler.js';
 import type { MapDump, MapEntry } from './format/index.js';
+import { histBucketCount } from './format/hist.js';
 import { decodeValue, readInt, sizeOf } from './types.js';
 import type { AggValue, TraceType, Value } from './types.js';
 
@@ -31,7 +32,7 @@ export async function dumpMap(info: MapInfo, map: BpfMap, ncpus: number): Promis
   if (info.tseries) return dumpTSeries(info, map, entries, keyOf, cpuValues);
   if (info.bucketed) {
     const groups = new Map<string, { key: Value[]; counts: bigint[] }>();
-    const nb = info.agg === 'hist' ? 66 : Number((info.lhist!.max - info.lhist!.min) / info.lhist!.step) + 2;
+    const nb = info.agg === 'hist' ? histBucketCount(info.histBits ?? 0) : Number((info.lhist!.max - info.lhist!.min) / info.lhist!.step) + 2;
     for await (const [k, v] of map.entries()) {
       let bucket: number;
       let keyBytes: Uint8Array;
@@ -57,7 +58,7 @@ export async function dumpMap(info: MapInfo, map: BpfMap, ncpus: number): Promis
     for (const g of groups.values()) {
       const buckets = new Map<number, bigint>();
       g.counts.forEach((c, i) => { if (c) buckets.set(i, c); });
-      const agg: AggValue = info.agg === 'hist' ? { agg: 'hist', buckets, bits: 0 } : { agg: 'lhist', buckets, ...info.lhist! };
+      const agg: AggValue = info.agg === 'hist' ? { agg: 'hist', buckets, bits: info.histBits ?? 0 } : { agg: 'lhist', buckets, ...info.lhist! };
       entries.push({ key: g.key, value: { kind: 'agg', agg } });
     }
     return { name: info.name, keyed: !!info.keyType, valueType: info.valueType, entries };
@@ -157,7 +158,7 @@ export function zeroValue(info: MapInfo): Value {
     case 'count': case 'sum': return { kind: 'agg', agg: { agg: info.agg, value: 0n } };
     case 'min': case 'max': return { kind: 'agg', agg: { agg: info.agg, value: 0n, set: false } };
     case 'avg': case 'stats': return { kind: 'agg', agg: { agg: info.agg, sum: 0n, count: 0n } };
-    case 'hist': return { kind: 'agg', agg: { agg: 'hist', buckets: new Map(), bits: 0 } };
+    case 'hist': return { kind: 'agg', agg: { agg: 'hist', buckets: new Map(), bits: info.histBits ?? 0 } };
     case 'lhist': return { kind: 'agg', agg: { agg: 'lhist', buckets: new Map(), ...info.lhist! } };
     case 'tseries': return { kind: 'agg', agg: { agg: 'tseries', points: new Map(), args: info.tseries!, signed: info.valueType.kind === 'agg' && info.valueType.signed } };
     default: return decodeValue(info.valueType, new Uint8Array(Math.max(8, sizeOf(info.valueType))), 0);

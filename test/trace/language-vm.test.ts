@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { runTraceInVm } from '../../src/trace/vm-runner.js';
+import { histBucketIndex } from '../../src/trace/format/hist.js';
 import { compileTrace } from '../../src/trace/compiler.js';
 import { parseProgram } from '../../src/trace/parser.js';
 import { TraceError, renderDiagnostic } from '../../src/trace/errors.js';
@@ -39,6 +40,34 @@ describe('trace language in the VM: printf, maps, aggregations', () => {
     expect(o).toContain('[2, 4)                 2 |');
     expect(o).toContain('[4, 8)                 1 |');
     expect(o).toContain('[16, 32)               1 |');
+  });
+
+  it('hist(x, k) splits each power of two in 2^k buckets, in the program as in the format (histogram-finegrain)', async () => {
+    // Every value 0..299 once, and some large and negative ones: the drawn counts must equal what bpftrace's
+    // numbering (histBucketIndex, which the format side uses to label buckets) gives for each k.
+    const values = [...Array.from({ length: 300 }, (_, i) => i), 1000, 4097, 123456789, -5];
+    for (const k of [0, 1, 3, 5]) {
+      const src = `begin { $i = 0; while ($i < 300) { @ = hist($i, ${k}); $i++; } @ = hist(1000, ${k}); @ = hist(4097, ${k}); @ = hist(123456789, ${k}); @ = hist(-5, ${k}); }`;
+      const r = await runTraceInVm(src, { host: { task }, format: 'json' });
+      const want = new Map<number, number>();
+      for (const v of values) want.set(histBucketIndex(BigInt(v), k), (want.get(histBucketIndex(BigInt(v), k)) ?? 0) + 1);
+      const line = r.output.split('\n').find((l) => l.includes('"type": "hist"'));
+      expect(line, `k=${k}`).toBeDefined();
+      const got = (JSON.parse(line!) as { data: { '@': { min?: number; count: number }[] } }).data['@'];
+      const total = got.reduce((n, b) => n + b.count, 0);
+      expect(total, `k=${k}`).toBe(values.length);
+      const nonEmpty = [...want.values()].filter((c) => c > 0);
+      expect(got.filter((b) => b.count > 0).map((b) => b.count), `k=${k}`).toEqual([...want.entries()].sort((a, b) => a[0] - b[0]).map(([, c]) => c).filter((c) => c > 0));
+      expect(nonEmpty.length).toBeGreaterThan(k * 4);
+    }
+  });
+
+  it('aggregations take bpftrace\'s numbers of arguments', () => {
+    expect(() => compileTrace('begin { @ = count(1); }')).toThrow(/^count\(\) requires no arguments \(1 provided\)/);
+    expect(() => compileTrace('begin { @ = sum(); }')).toThrow(/^sum\(\) requires one argument \(0 provided\)/);
+    expect(() => compileTrace('begin { @ = hist(1, 2, 3); }')).toThrow(/^hist\(\) requires 1 or 2 arguments \(3 provided\)/);
+    expect(() => compileTrace('begin { @ = hist(1, 100); }')).toThrow(/^hist\(\) bits must be between 0 and 5 \(100 given\)/);
+    expect(() => compileTrace('begin { @ = lhist(1, 0, 10); }')).toThrow(/^lhist\(\) requires 4 arguments \(3 provided\)/);
   });
 
   it('lhist (call: lhist)', async () => {
