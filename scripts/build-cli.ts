@@ -18,6 +18,7 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { directImports } from './direct-imports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Three levels below the package root, as dist/src/cli is: the CLI finds dist/web, tools/ and its scan worker relative to itself. */
@@ -96,13 +97,16 @@ const requireExternals: Plugin = {
   },
 };
 
+/** Named imports from barrels go to the defining modules (scripts/direct-imports.ts): a barrel's lazy initializer would run everything it re-exports. */
+const barrelsLookedThrough = directImports(path.join(root, 'src'));
+
 /** One command file: the CLI shell and the command module `own` (none: the usage file). */
 async function buildShell(own: string | undefined, tmp: string): Promise<void> {
   await build({
     ...commandOptions,
     stdin: { contents: "export { runProcess } from './src/cli/main.ts';", resolveDir: root, sourcefile: `bpfkit-${own ?? USAGE}.ts`, loader: 'ts' },
     outfile: path.join(tmp, `${own ?? USAGE}.cjs`),
-    plugins: [otherCommands(own), pureSources, requireExternals],
+    plugins: [otherCommands(own), pureSources, requireExternals, barrelsLookedThrough],
   });
 }
 

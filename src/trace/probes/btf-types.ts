@@ -242,8 +242,10 @@ export function rawTracepointArgs(btf: BtfSource, name: string): ArgInfo[] | und
 /** Every raw tracepoint in BTF as `vmlinux:NAME` (bpftrace's listing form), sorted. */
 export function listRawTracepoints(btf: BtfSource, module = 'vmlinux'): string[] {
   const names = new Set<string>();
-  for (const id of btf.ids()) {
-    if (btf.kindOf(id) !== BtfKind.FUNC) continue;
+  const funcs = btf.idsWithNamePrefix
+    ? RAW_TRACEPOINT_PREFIXES.flatMap((p) => btf.idsWithNamePrefix!(p, BtfKind.FUNC))
+    : [...btf.ids()].filter((id) => btf.kindOf(id) === BtfKind.FUNC);
+  for (const id of funcs) {
     const fname = btf.nameOf(id);
     const prefix = RAW_TRACEPOINT_PREFIXES.find((p) => fname.startsWith(p));
     if (prefix === undefined) continue;
