@@ -133,15 +133,19 @@ export class LazyBtf {
         return [];
       }
     }
-    // Every string but the first (the empty one at offset 0) follows a NUL.
-    const starts = new Set<number>();
+    // Every string but the first (the empty one at offset 0) follows a NUL; the matching offsets are marked in a byte map.
+    const starts = new Uint8Array(section.text.length + 1);
     const needle = `\0${encoded}`;
-    for (let at = section.text.indexOf(needle); at >= 0; at = section.text.indexOf(needle, at + 1)) starts.add(at + 1);
+    let found = false;
+    for (let at = section.text.indexOf(needle); at >= 0; at = section.text.indexOf(needle, at + 1)) {
+      starts[at + 1] = 1;
+      found = true;
+    }
     const out: number[] = [];
-    if (starts.size === 0) return out;
+    if (!found) return out;
     const names = this.nameOffs;
     for (let id = 1; id < names.length; id++) {
-      if (starts.has(names[id]) && (kind === undefined || this.kindOf(id) === kind)) out.push(id);
+      if (starts[names[id]] === 1 && (kind === undefined || this.kindOf(id) === kind)) out.push(id);
     }
     return out;
   }
