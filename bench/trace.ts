@@ -2,7 +2,8 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,29 +57,43 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 const sinceMs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /**
- * One launch, the tool spawned directly as a user's shell would: ms from spawn to the first
- * output line matching `marker` (the user's wall time to the first event), and from then to
- * the process's exit (its detach and teardown). The program ends itself with exit().
+ * One launch, the tool spawned directly with its standard output on a FIFO, as in a shell's
+ * `tool | grep …` (Node's own stdio pipes are socket pairs, which no shell hands a tool): ms from
+ * spawn to the first output line matching `marker` (the user's wall time to the first event),
+ * and from then to the process's exit (its detach and teardown). The program ends itself with exit().
  */
-function launch(tool: Tool, program: string, marker: RegExp): Promise<{ firstMs: number; exitMs: number }> {
+function launch(tool: Tool, program: string, marker: RegExp, fifo: string): Promise<{ firstMs: number; exitMs: number }> {
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wfd = openSync(fifo, constants.O_WRONLY);
+  const reader = new net.Socket({ fd: rfd, readable: true, writable: false });
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    const child = spawn(tool.argv[0], [...tool.argv.slice(1), '-e', program], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const child = spawn(tool.argv[0], [...tool.argv.slice(1), '-e', program], { stdio: ['ignore', wfd, 'pipe'], detached: true });
+    closeSync(wfd);
     let out = '';
     let err = '';
     let firstMs: number | undefined;
-    child.stdout.on('data', (d: Buffer) => {
+    let endMs = 0;
+    reader.on('data', (d: Buffer) => {
       out += d.toString();
       if (firstMs === undefined && marker.test(out)) firstMs = sinceMs(t0);
     });
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
     const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 30_000);
-    child.on('close', () => {
+    let open = 2;
+    const done = (): void => {
+      if (--open > 0) return;
       clearTimeout(timer);
-      const endMs = sinceMs(t0);
       if (firstMs === undefined) reject(new Error(`${tool.name} printed no ${marker}: ${(out + err).trim().split('\n').slice(-3).join(' | ')}`));
       else resolve({ firstMs, exitMs: endMs - firstMs });
+    };
+    child.on('exit', () => {
+      endMs = sinceMs(t0);
+      done();
     });
+    reader.on('close', done);
   });
 }
 
@@ -127,7 +142,7 @@ function row(label: string, kit: number, ref: number, unit: string, goal: string
 /** A launch row: a program run LAUNCHES times per tool (the tools alternating, a pause after each run), medians reported. */
 interface LaunchCase { label: string; program: string; marker: RegExp; trickle?: string[] }
 
-async function launchRows(cases: LaunchCase[], exe: string, rss: Record<string, number[]>): Promise<void> {
+async function launchRows(cases: LaunchCase[], exe: string, dir: string, rss: Record<string, number[]>): Promise<void> {
   for (const c of cases) {
     const first: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
     const exit: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
@@ -137,7 +152,7 @@ async function launchRows(cases: LaunchCase[], exe: string, rss: Record<string, 
       for (let i = 0; i < LAUNCHES; i++) {
         // Alternate which tool goes first, so neither always follows the other's teardown.
         for (const t of i % 2 ? [...tools].reverse() : tools) {
-          const r = await launch(t, c.program, c.marker);
+          const r = await launch(t, c.program, c.marker, path.join(dir, 'out.fifo'));
           first[t.name].push(r.firstMs);
           exit[t.name].push(r.exitMs);
           await sleep(PAUSE_MS);
@@ -170,7 +185,7 @@ async function main(): Promise<void> {
   symlinkSync(workload, exe);
   const rss: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
   try {
-    console.log(`(each launch: the tool spawned directly, timed from spawn to its first matching output line; ${PAUSE_MS} ms pause after each run)`);
+    console.log(`(each launch: the tool spawned directly, its output on a FIFO, timed from spawn to its first matching output line; ${PAUSE_MS} ms pause after each run)`);
     // 1. Launches: BEGIN (no kernel event: start, compile, load, run BEGIN), then tracepoints on a
     // process making one call per ms, without and with a tracepoint argument (the form most
     // published one-liners take; bpftrace 0.17 then parses the tracepoint's format with clang).
@@ -188,7 +203,7 @@ async function main(): Promise<void> {
         marker: new RegExp(`^${comm} /dev/null$`, 'm'),
         trickle: ['paced-open', '1000000'],
       },
-    ], exe, rss);
+    ], exe, dir, rss);
     // The floor under bpfkit's launch on this machine: Node starting and exiting with nothing to load,
     // without NODE_EXTRA_CA_CERTS (bin/bpfkit keeps it from node: loading it costs ~40 ms).
     const bare: number[] = [];
