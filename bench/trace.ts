@@ -31,7 +31,8 @@ const rssArgv = (argv: string[]): string[] => (hasGnuTime ? [GNU_TIME, '-f', 'ma
 
 interface Tool { name: string; argv: string[] }
 const tools: Tool[] = [
-  { name: 'bpfkit', argv: [path.join(root, 'bin/bpfkit'), 'trace'] },
+  // TRACE_BENCH_BPFKIT: another build's bin/bpfkit, to compare builds with the same harness.
+  { name: 'bpfkit', argv: [process.env.TRACE_BENCH_BPFKIT ?? path.join(root, 'bin/bpfkit'), 'trace'] },
   { name: 'bpftrace', argv: ['bpftrace'] },
 ];
 
