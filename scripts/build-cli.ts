@@ -116,6 +116,9 @@ async function buildShell(own: string | undefined, tmp: string): Promise<void> {
  * (`trace.cjs.cache`). The first run of a command writes its cache when it exits (temporary
  * file, then rename; skipped where the directory is not writable), with the functions that run
  * compiled; V8 rejects a cache of other source or another V8, which is then written anew.
+ * A run that only lists or prints help (`trace -l`, `--help`) uses a cache but writes none: it
+ * compiles a corner of the command, and a cache once written is kept (a first `trace -l` left
+ * every later trace program compiling the compiler anew, ~10 ms of each launch).
  */
 function dispatcher(): string {
   const byName = Object.fromEntries(rows.map((r) => [r.words.join(' '), r.file]));
@@ -141,6 +144,9 @@ function pick(argv) {
   return file;
 }
 
+// Arguments of runs that take a small corner of a command: they write no cache (see build-cli.ts).
+const PARTIAL = new Set(['-h', '--help', '-l', '-lv', '-vl', '--version']);
+
 function load(name) {
   const file = path.join(__dirname, name + '.cjs');
   const cacheFile = file + '.cache';
@@ -151,7 +157,7 @@ function load(name) {
     cachedData = undefined;
   }
   const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) {
+  if ((cachedData === undefined || script.cachedDataRejected) && !process.argv.slice(2).some((a) => PARTIAL.has(a))) {
     process.once('exit', () => {
       const tmp = cacheFile + '.' + process.pid + '.tmp';
       try {
