@@ -2,30 +2,37 @@
 
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Repeats per launch row, and alternating runs per per-event row (medians are reported). */
-const LAUNCHES = Number(process.env.TRACE_BENCH_LAUNCHES ?? 5);
+const LAUNCHES = Number(process.env.TRACE_BENCH_LAUNCHES ?? 7);
 const ROUNDS = Number(process.env.TRACE_BENCH_ROUNDS ?? 5);
 /** getppid calls per per-event measurement. */
 const CALLS = Number(process.env.TRACE_BENCH_CALLS ?? 2_000_000);
+/**
+ * Pause after a tracer exits before the next launch. Detaching a tracepoint leaves work to the
+ * kernel after the process is gone (the tracepoint's unregistration waits out an RCU grace
+ * period, and a registration soon after one waits for it): back to back, every other launch of
+ * either tool pays tens of ms for its predecessor. The pause lets that finish, so each launch
+ * is measured as a user who runs one tracer would see it.
+ */
+const PAUSE_MS = Number(process.env.TRACE_BENCH_PAUSE_MS ?? 500);
 
-/** Runs a command and reports the peak RSS of it (and its children) through getrusage, as a wrapper that lets SIGINT reach it. */
-const RSS_WRAPPER = [
-  'import resource, signal, subprocess, sys',
-  'signal.signal(signal.SIGINT, signal.SIG_IGN)',
-  'r = subprocess.call(sys.argv[1:], preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))',
-  'sys.stderr.write("maxrss_kb=%d\\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)',
-  'sys.exit(r)',
-].join('\n');
+/** GNU time, for peak RSS in runs that are not timed (a wrapper would add its own start-up to a launch). */
+const GNU_TIME = '/usr/bin/time';
+const hasGnuTime = existsSync(GNU_TIME) && spawnSync(GNU_TIME, ['-f', '%M', 'true'], { encoding: 'utf8' }).status === 0;
+/** Runs argv under GNU time, which prints the peak RSS of the command on stderr as `maxrss_kb=N` (it ignores SIGINT itself and waits). */
+const rssArgv = (argv: string[]): string[] => (hasGnuTime ? [GNU_TIME, '-f', 'maxrss_kb=%M', ...argv] : argv);
 
 interface Tool { name: string; argv: string[] }
 const tools: Tool[] = [
-  { name: 'bpfkit', argv: [path.join(root, 'bin/bpfkit'), 'trace'] },
+  // TRACE_BENCH_BPFKIT: another build's bin/bpfkit, to compare builds with the same harness.
+  { name: 'bpfkit', argv: [process.env.TRACE_BENCH_BPFKIT ?? path.join(root, 'bin/bpfkit'), 'trace'] },
   { name: 'bpftrace', argv: ['bpftrace'] },
 ];
 
@@ -47,24 +54,67 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const maxRss = (stderr: string): number => Number(/maxrss_kb=(\d+)/.exec(stderr)?.[1] ?? NaN) / 1024;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const sinceMs = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
-/** Wall time of a run to completion, and its peak RSS in MiB. */
-function timeRun(tool: Tool, program: string): { ms: number; rssMb: number; ok: boolean } {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync('python3', ['-c', RSS_WRAPPER, ...tool.argv, '-e', program], { encoding: 'utf8', timeout: 60_000 });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { ms, rssMb: maxRss(r.stderr), ok: r.status === 0 && r.stdout.includes('x\n') };
+/**
+ * One launch, the tool spawned directly with its standard output on a FIFO, as in a shell's
+ * `tool | grep …` (Node's own stdio pipes are socket pairs, which no shell hands a tool): ms from
+ * spawn to the first output line matching `marker` (the user's wall time to the first event),
+ * and from then to the process's exit (its detach and teardown). The program ends itself with exit().
+ */
+function launch(tool: Tool, program: string, marker: RegExp, fifo: string): Promise<{ firstMs: number; exitMs: number }> {
+  rmSync(fifo, { force: true });
+  execFileSync('mkfifo', [fifo]);
+  const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+  const wfd = openSync(fifo, constants.O_WRONLY);
+  const reader = new net.Socket({ fd: rfd, readable: true, writable: false });
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const child = spawn(tool.argv[0], [...tool.argv.slice(1), '-e', program], { stdio: ['ignore', wfd, 'pipe'], detached: true });
+    closeSync(wfd);
+    let out = '';
+    let err = '';
+    let firstMs: number | undefined;
+    let endMs = 0;
+    reader.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (firstMs === undefined && marker.test(out)) firstMs = sinceMs(t0);
+    });
+    child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 30_000);
+    let open = 2;
+    const done = (): void => {
+      if (--open > 0) return;
+      clearTimeout(timer);
+      if (firstMs === undefined) reject(new Error(`${tool.name} printed no ${marker}: ${(out + err).trim().split('\n').slice(-3).join(' | ')}`));
+      else resolve({ firstMs, exitMs: endMs - firstMs });
+    };
+    child.on('exit', () => {
+      endMs = sinceMs(t0);
+      done();
+    });
+    reader.on('close', done);
+  });
 }
 
-/** Starts a tracer and resolves when `marker` appears in its output (ms since launch); the caller ends it. */
+/** Peak RSS (MiB) of one run of the program to its exit, under GNU time (a separate, untimed run). */
+function peakRss(tool: Tool, program: string): number {
+  if (!hasGnuTime) return NaN;
+  const r = spawnSync(rssArgv(tool.argv)[0], [...rssArgv(tool.argv).slice(1), '-e', program], { encoding: 'utf8', timeout: 60_000 });
+  return maxRss(r.stderr);
+}
+
+/** Starts a tracer under GNU time and resolves when `marker` appears in its output; stop() ends it and gives its peak RSS. */
 function startTracer(tool: Tool, program: string, marker: RegExp): { ready: Promise<number>; stop: () => Promise<number> } {
   const t0 = process.hrtime.bigint();
-  const child = spawn('python3', ['-c', RSS_WRAPPER, ...tool.argv, '-e', program], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const argv = rssArgv(tool.argv);
+  const child = spawn(argv[0], [...argv.slice(1), '-e', program], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let out = '';
   let err = '';
   const ready = new Promise<number>((resolve, reject) => {
     const look = (): void => {
-      if (marker.test(out + err)) resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+      if (marker.test(out + err)) resolve(sinceMs(t0));
     };
     child.stdout.on('data', (d: Buffer) => { out += d.toString(); look(); });
     child.stderr.on('data', (d: Buffer) => { err += d.toString(); look(); });
@@ -72,7 +122,7 @@ function startTracer(tool: Tool, program: string, marker: RegExp): { ready: Prom
   });
   ready.catch(() => undefined);
   const stop = (): Promise<number> => new Promise((resolve) => {
-    child.on('exit', () => resolve(maxRss(err)));
+    child.on('close', () => resolve(maxRss(err)));
     if (child.exitCode !== null) resolve(maxRss(err));
     else process.kill(-child.pid!, 'SIGINT');
   });
@@ -87,7 +137,37 @@ function loopNs(exe: string): number {
 
 function row(label: string, kit: number, ref: number, unit: string, goal: string): void {
   const f = (v: number): string => `${v.toFixed(unit === 'ns/event' ? 1 : unit === 'MiB' ? 1 : 0)} ${unit}`;
-  console.log(`${label.padEnd(44)} bpfkit ${f(kit).padStart(13)}   bpftrace ${f(ref).padStart(13)}   ratio ${(kit / ref).toFixed(2)}   goal: ${goal}`);
+  console.log(`${label.padEnd(50)} bpfkit ${f(kit).padStart(13)}   bpftrace ${f(ref).padStart(13)}   ratio ${(kit / ref).toFixed(2)}   goal: ${goal}`);
+}
+
+/** A launch row: a program run LAUNCHES times per tool (the tools alternating, a pause after each run), medians reported. */
+interface LaunchCase { label: string; program: string; marker: RegExp; trickle?: string[] }
+
+async function launchRows(cases: LaunchCase[], exe: string, dir: string, rss: Record<string, number[]>): Promise<void> {
+  for (const c of cases) {
+    const first: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
+    const exit: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
+    const trickle = c.trickle ? spawn(exe, c.trickle, { stdio: 'ignore' }) : undefined;
+    try {
+      await sleep(PAUSE_MS);
+      for (let i = 0; i < LAUNCHES; i++) {
+        // Alternate which tool goes first, so neither always follows the other's teardown.
+        for (const t of i % 2 ? [...tools].reverse() : tools) {
+          const r = await launch(t, c.program, c.marker, path.join(dir, 'out.fifo'));
+          first[t.name].push(r.firstMs);
+          exit[t.name].push(r.exitMs);
+          await sleep(PAUSE_MS);
+        }
+      }
+      for (const t of tools) rss[t.name].push(peakRss(t, c.program));
+    } finally {
+      trickle?.kill('SIGKILL');
+    }
+    row(`launch → first event: ${c.label}`, median(first.bpfkit), median(first.bpftrace), 'ms', 'bpfkit <= 1/2 of bpftrace');
+    const samples = (xs: number[]): string => xs.map((v) => v.toFixed(0)).join(' ');
+    console.log(`${''.padEnd(50)} samples bpfkit ${samples(first.bpfkit)}; bpftrace ${samples(first.bpftrace)}`);
+    console.log(`${''.padEnd(50)} then to exit (detach, teardown): bpfkit ${median(exit.bpfkit).toFixed(0)} ms, bpftrace ${median(exit.bpftrace).toFixed(0)} ms`);
+  }
 }
 
 async function main(): Promise<void> {
@@ -106,43 +186,38 @@ async function main(): Promise<void> {
   symlinkSync(workload, exe);
   const rss: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
   try {
-    // 1. BEGIN → printf → exit: the whole launch, compile, load and first output.
-    const launch: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
-    for (let i = 0; i < LAUNCHES; i++) {
-      for (const t of tools) {
-        const r = timeRun(t, 'BEGIN { printf("x\\n"); exit(); }');
-        if (!r.ok) throw new Error(`${t.name} failed the BEGIN run`);
-        launch[t.name].push(r.ms);
-        rss[t.name].push(r.rssMb);
-      }
-    }
-    row('launch: BEGIN printf exit (wall, median)', median(launch.bpfkit), median(launch.bpftrace), 'ms', 'bpfkit <= 1/2 of bpftrace');
-    // The floor under bpfkit's launch on this machine: Node starting and exiting with nothing to load.
+    console.log(`(each launch: the tool spawned directly, its output on a FIFO, timed from spawn to its first matching output line; ${PAUSE_MS} ms pause after each run)`);
+    // 1. Launches: BEGIN (no kernel event: start, compile, load, run BEGIN), then tracepoints on a
+    // process making one call per ms, without and with a tracepoint argument (the form most
+    // published one-liners take; bpftrace 0.17 then parses the tracepoint's format with clang).
+    await launchRows([
+      { label: 'BEGIN printf exit', program: 'BEGIN { printf("x\\n"); exit(); }', marker: /^x$/m },
+      {
+        label: 'getppid, comm filter',
+        program: `tracepoint:syscalls:sys_enter_getppid /comm == "${comm}"/ { printf("hit\\n"); exit(); }`,
+        marker: /^hit$/m,
+        trickle: ['paced', '1000000'],
+      },
+      {
+        label: 'openat, str(args->filename)',
+        program: `tracepoint:syscalls:sys_enter_openat /comm == "${comm}"/ { printf("%s %s\\n", comm, str(args->filename)); exit(); }`,
+        marker: new RegExp(`^${comm} /dev/null$`, 'm'),
+        trickle: ['paced-open', '1000000'],
+      },
+    ], exe, dir, rss);
+    // The floor under bpfkit's launch on this machine: Node starting and exiting with nothing to load,
+    // without NODE_EXTRA_CA_CERTS (bin/bpfkit keeps it from node: loading it costs ~40 ms).
     const bare: number[] = [];
+    const env = { ...process.env };
+    delete env.NODE_EXTRA_CA_CERTS;
     for (let i = 0; i < LAUNCHES; i++) {
       const t0 = process.hrtime.bigint();
-      spawnSync(process.execPath, ['-e', '0']);
-      bare.push(Number(process.hrtime.bigint() - t0) / 1e6);
+      spawnSync(process.execPath, ['-e', '0'], { env });
+      bare.push(sinceMs(t0));
     }
-    console.log(`${'  (node -e 0 on this machine, median)'.padEnd(44)} ${median(bare).toFixed(0)} ms`);
+    console.log(`${'  (node -e 0 on this machine, to exit)'.padEnd(50)} ${median(bare).toFixed(0)} ms`);
 
-    // 2. A tracepoint one-liner until its first printed event, on a process making one getppid per ms.
-    const first: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
-    const trickle = spawn(exe, ['paced', '1000000'], { stdio: 'ignore' });
-    try {
-      for (let i = 0; i < LAUNCHES; i++) {
-        for (const t of tools) {
-          const tr = startTracer(t, `tracepoint:syscalls:sys_enter_getppid /comm == "${comm}"/ { printf("hit\\n"); exit(); }`, /^hit$/m);
-          first[t.name].push(await tr.ready);
-          rss[t.name].push(await tr.stop());
-        }
-      }
-    } finally {
-      trickle.kill('SIGKILL');
-    }
-    row('launch: tracepoint to first printed event', median(first.bpfkit), median(first.bpftrace), 'ms', 'bpfkit <= 1/2 of bpftrace');
-
-    // 3. Per-event cost: the same loop of getppid calls with and without the program attached.
+    // 2. Per-event cost: the same loop of getppid calls with and without the program attached.
     const perEvent: Record<string, number[]> = { bpfkit: [], bpftrace: [] };
     for (let i = 0; i < ROUNDS; i++) {
       for (const t of tools) {
@@ -150,7 +225,7 @@ async function main(): Promise<void> {
         const tr = startTracer(t, 'tracepoint:syscalls:sys_enter_getppid { @[comm] = count(); }', /Attach(ed|ing) 1 probe/);
         await tr.ready;
         // bpftrace prints "Attaching" before it attaches: give both a moment so the loop runs attached.
-        await new Promise((r) => setTimeout(r, 300));
+        await sleep(300);
         const during = loopNs(exe);
         rss[t.name].push(await tr.stop());
         const after = loopNs(exe);
@@ -158,7 +233,8 @@ async function main(): Promise<void> {
       }
     }
     row(`per event: @[comm] = count() on getppid (${CALLS / 1e6}M)`, median(perEvent.bpfkit), median(perEvent.bpftrace), 'ns/event', 'bpfkit below bpftrace');
-    row('peak RSS over all runs', Math.max(...rss.bpfkit), Math.max(...rss.bpftrace), 'MiB', 'bpfkit <= 90 MB');
+    if (hasGnuTime) row('peak RSS over all runs', Math.max(...rss.bpfkit), Math.max(...rss.bpftrace), 'MiB', 'bpfkit <= 90 MB');
+    else console.log(`peak RSS: not measured (${GNU_TIME} is missing)`);
     console.log(`(medians of ${LAUNCHES} launches and ${ROUNDS} per-event rounds; per-event samples bpfkit ${perEvent.bpfkit.map((v) => v.toFixed(0)).join(' ')}, bpftrace ${perEvent.bpftrace.map((v) => v.toFixed(0)).join(' ')})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { directImports } from './direct-imports.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Three levels below the package root, as dist/src/cli is: the CLI finds dist/web, tools/ and its scan worker relative to itself. */
@@ -96,13 +97,16 @@ const requireExternals: Plugin = {
   },
 };
 
+/** Named imports from barrels go to the defining modules (scripts/direct-imports.ts): a barrel's lazy initializer would run everything it re-exports. */
+const barrelsLookedThrough = directImports(path.join(root, 'src'));
+
 /** One command file: the CLI shell and the command module `own` (none: the usage file). */
 async function buildShell(own: string | undefined, tmp: string): Promise<void> {
   await build({
     ...commandOptions,
     stdin: { contents: "export { runProcess } from './src/cli/main.ts';", resolveDir: root, sourcefile: `bpfkit-${own ?? USAGE}.ts`, loader: 'ts' },
     outfile: path.join(tmp, `${own ?? USAGE}.cjs`),
-    plugins: [otherCommands(own), pureSources, requireExternals],
+    plugins: [otherCommands(own), pureSources, requireExternals, barrelsLookedThrough],
   });
 }
 
@@ -112,6 +116,9 @@ async function buildShell(own: string | undefined, tmp: string): Promise<void> {
  * (`trace.cjs.cache`). The first run of a command writes its cache when it exits (temporary
  * file, then rename; skipped where the directory is not writable), with the functions that run
  * compiled; V8 rejects a cache of other source or another V8, which is then written anew.
+ * A run that only lists or prints help (`trace -l`, `--help`) uses a cache but writes none: it
+ * compiles a corner of the command, and a cache once written is kept (a first `trace -l` left
+ * every later trace program compiling the compiler anew, ~10 ms of each launch).
  */
 function dispatcher(): string {
   const byName = Object.fromEntries(rows.map((r) => [r.words.join(' '), r.file]));
@@ -137,6 +144,9 @@ function pick(argv) {
   return file;
 }
 
+// Arguments of runs that take a small corner of a command: they write no cache (see build-cli.ts).
+const PARTIAL = new Set(['-h', '--help', '-l', '-lv', '-vl', '--version']);
+
 function load(name) {
   const file = path.join(__dirname, name + '.cjs');
   const cacheFile = file + '.cache';
@@ -147,7 +157,7 @@ function load(name) {
     cachedData = undefined;
   }
   const script = new vm.Script(wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
-  if (cachedData === undefined || script.cachedDataRejected) {
+  if ((cachedData === undefined || script.cachedDataRejected) && !process.argv.slice(2).some((a) => PARTIAL.has(a))) {
     process.once('exit', () => {
       const tmp = cacheFile + '.' + process.pid + '.tmp';
       try {
@@ -167,6 +177,19 @@ exports.runProcess = () => load(pick(process.argv.slice(2))).runProcess();
 `;
 }
 
+/**
+ * Escapes what esbuild leaves non-ASCII (it keeps comments as written: `→`, `…`). One such
+ * character makes the whole file a two-byte string in V8: twice the bytes to decode when a
+ * command starts (~2 ms for trace's bundle) and to scan when a function is first compiled.
+ * `\uXXXX` means the same character in a string, template, regular expression or identifier.
+ */
+function asciiOnly(file: string): void {
+  const text = readFileSync(file, 'utf8');
+  // eslint-disable-next-line no-control-regex
+  const ascii = text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  if (ascii !== text) writeFileSync(file, ascii);
+}
+
 // Built beside, then moved into place: a failed build leaves the previous bundle whole.
 const tmp = `${outdir}.tmp-${process.pid}`;
 rmSync(tmp, { recursive: true, force: true });
@@ -181,6 +204,7 @@ try {
       bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning', legalComments: 'none',
     }),
   ]);
+  for (const f of [...files, USAGE]) asciiOnly(path.join(tmp, `${f}.cjs`));
   writeFileSync(path.join(tmp, 'main.cjs'), dispatcher());
   rmSync(outdir, { recursive: true, force: true });
   renameSync(tmp, outdir);

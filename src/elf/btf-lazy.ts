@@ -118,6 +118,38 @@ export class LazyBtf {
     return out.sort((a, b) => a.id - b.id);
   }
 
+  /**
+   * Ids of the types (of `kind`, if given) whose name starts with `prefix`, in id order. The
+   * prefix is found in the string section and matched against the name offsets, so no other name
+   * is decoded: listing ~1,500 raw tracepoints among ~60k functions costs a scan, not 60k strings.
+   */
+  idsWithNamePrefix(prefix: string, kind?: BtfKind): number[] {
+    const section = this.section();
+    let encoded = prefix;
+    if (!section.ascii) {
+      try {
+        encoded = encodeURIComponent(prefix).replace(/%([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
+      } catch {
+        return [];
+      }
+    }
+    // Every string but the first (the empty one at offset 0) follows a NUL; the matching offsets are marked in a byte map.
+    const starts = new Uint8Array(section.text.length + 1);
+    const needle = `\0${encoded}`;
+    let found = false;
+    for (let at = section.text.indexOf(needle); at >= 0; at = section.text.indexOf(needle, at + 1)) {
+      starts[at + 1] = 1;
+      found = true;
+    }
+    const out: number[] = [];
+    if (!found) return out;
+    const names = this.nameOffs;
+    for (let id = 1; id < names.length; id++) {
+      if (starts[names[id]] === 1 && (kind === undefined || this.kindOf(id) === kind)) out.push(id);
+    }
+    return out;
+  }
+
   /** Every type id, in order. */
   *ids(): Iterable<number> {
     for (let id = 0; id < this.count; id++) yield id;

@@ -40,6 +40,8 @@ export interface ProgramLoadOptions {
 }
 
 const DEFAULT_LOG_SIZE = 1 << 20;
+/** Tries of a load the verifier abandoned with EAGAIN (libbpf's count). */
+const LOAD_TRIES = 5;
 const MAX_LOG_SIZE = 16 << 20;
 /** bpfkit verifier codes for running out of the kernel's budget (the kernel's E2BIG). */
 const BUDGET_CODES: ReadonlySet<string> = new Set(['E_VERIFIER_TOO_LARGE', 'E_VERIFIER_TOO_COMPLEX']);
@@ -104,16 +106,6 @@ export class KernelProgram implements BpfProgram {
     const funcInfo = options.btfFd !== undefined && spec.funcInfo?.length ? copyOf(encodeFuncInfo(spec)) : undefined;
     const lineInfo = options.btfFd !== undefined && spec.lineInfo?.length ? copyOf(encodeLineInfo(spec)) : undefined;
     let lastAttr: Uint8Array | undefined;
-    const attempt = (logLevel: number, logBuf?: Uint8Array): number => {
-      // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, an interval timer): libbpf tries 5 times.
-      for (let tries = 1; ; tries++) {
-        try {
-          return once(logLevel, logBuf);
-        } catch (e) {
-          if (tries >= 5 || !(e instanceof SyscallError) || e.errno !== Errno.EAGAIN) throw e;
-        }
-      }
-    };
     const once = (logLevel: number, logBuf?: Uint8Array): number =>
       sys.bpf(BpfCmd.BPF_PROG_LOAD, lastAttr = progLoadAttr({
         progType: spec.type, insns: sys.addressOf(insns), insnCnt: insns.length / 8, license: sys.addressOf(license),
@@ -123,6 +115,18 @@ export class KernelProgram implements BpfProgram {
         progBtfFd: options.btfFd, funcInfo: funcInfo ? sys.addressOf(funcInfo) : 0n, funcInfoCnt: (funcInfo?.length ?? 0) / 8,
         lineInfo: lineInfo ? sys.addressOf(lineInfo) : 0n, lineInfoCnt: (lineInfo?.length ?? 0) / 16,
       }));
+    // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
+    // SIGCHLD): the program is not at fault, so load again, as libbpf does (up to 5 tries).
+    const attempt = (logLevel: number, logBuf?: Uint8Array): number => {
+      for (let tries = 1; ; tries++) {
+        try {
+          return once(logLevel, logBuf);
+        } catch (e) {
+          if (tries >= LOAD_TRIES || !isErrno(e, 'EAGAIN')) throw e;
+          logBuf?.fill(0);
+        }
+      }
+    };
 
     try {
       if (options.logLevel) {

@@ -171,7 +171,8 @@ async function createKoffiSys(): Promise<Sys> {
   }
   const arch = proc.arch === 'arm64' ? 'arm64' : proc.arch === 'x64' ? 'x64' : undefined;
   if (!arch) throw new UnsupportedError('E_UNSUPPORTED', `the kernel backend supports x64 and arm64, not ${proc.arch}`);
-  let koffi = loadKoffiNative();
+  const { existsSync } = await import('node:fs');
+  let koffi = loadKoffiNative(existsSync);
   if (!koffi) {
     try {
       const mod = (await import('koffi')) as unknown as { default?: KoffiLike } & KoffiLike;
@@ -189,23 +190,48 @@ async function createKoffiSys(): Promise<Sys> {
  * CPU at start-up, the module itself ~1 ms, and the functions used here are the module's own.
  * Undefined when anything differs from koffi 3's npm layout (then koffi's entry loads it).
  */
-function loadKoffiNative(): KoffiLike | undefined {
+function loadKoffiNative(existsSync: (path: string) => boolean): KoffiLike | undefined {
   const proc = (globalThis as { process?: { platform: string; arch: string; dlopen?: (m: { exports: unknown }, file: string) => void } }).process;
-  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
-  if (!proc?.dlopen || !resolve) return undefined;
+  if (!proc?.dlopen) return undefined;
+  // The glibc build of koffi's per-platform package, installed beside koffi (npm's layout).
+  const native = `@koromix/koffi-${proc.platform}-${proc.arch}/${proc.platform}_${proc.arch}/koffi.node`;
   try {
-    const entry = resolve('koffi');
-    if (!entry.startsWith('file:')) return undefined;
-    // The glibc build of koffi's per-platform package, installed beside koffi (npm's layout).
-    const file = new URL(`../@koromix/koffi-${proc.platform}-${proc.arch}/${proc.platform}_${proc.arch}/koffi.node`, entry);
+    const file = findBesideKoffi(existsSync, native) ?? resolveBesideKoffi(native);
+    if (file === undefined) return undefined;
     const mod: { exports: Partial<KoffiLike> } = { exports: {} };
-    proc.dlopen(mod, decodeURIComponent(file.pathname));
+    proc.dlopen(mod, file);
     const k = mod.exports;
     const complete = typeof k.load === 'function' && typeof k.address === 'function' && typeof k.view === 'function' && typeof k.errno === 'function' && typeof k.node?.poll === 'function';
     return complete ? (k as KoffiLike) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * `native` in the node_modules directory that holds koffi, looked for upwards from this file as
+ * Node looks for packages: a few stat calls, where resolving `koffi` reads and matches its
+ * package.json's exports (~1-4 ms of a launch). Undefined when no node_modules on the way has koffi.
+ */
+function findBesideKoffi(existsSync: (path: string) => boolean, native: string): string | undefined {
+  if (!import.meta.url.startsWith('file:')) return undefined;
+  let dir = decodeURIComponent(new URL('.', import.meta.url).pathname);
+  for (;;) {
+    if (existsSync(`${dir}node_modules/koffi/package.json`)) {
+      const file = `${dir}node_modules/${native}`;
+      return existsSync(file) ? file : undefined;
+    }
+    if (dir === '/') return undefined;
+    dir = dir.replace(/[^/]+\/$/, '');
+  }
+}
+
+/** `native` beside koffi as Node resolves the package (NODE_PATH, global folders): the slow path. */
+function resolveBesideKoffi(native: string): string | undefined {
+  const resolve = (import.meta as { resolve?: (specifier: string) => string }).resolve;
+  if (!resolve) return undefined;
+  const entry = resolve('koffi');
+  return entry.startsWith('file:') ? decodeURIComponent(new URL(`../${native}`, entry).pathname) : undefined;
 }
 
 /** The real implementation: libc through koffi. */

@@ -1,6 +1,6 @@
 /** Writing to an inherited descriptor (standard output) with back-pressure: a bounded queue, no busy loop, a quiet end when the reader goes away. */
 
-import { writeSync } from 'node:fs';
+import { constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { BpfkitError } from '../util/index.js';
 import { fileError } from './file-errors.js';
 
@@ -136,9 +136,29 @@ export class FdSink {
   }
 }
 
+/**
+ * The descriptor the stdout sink writes. A pipe is reopened through /proc/self/fd/1 in
+ * non-blocking mode: a description of our own, so a stalled reader makes writes return EAGAIN
+ * (the sink waits on the event loop and signals still arrive), while the shared description
+ * that child processes inherit (`trace -c`, `system()`) stays blocking. A socket cannot be
+ * reopened: Node's stdout stream sets it non-blocking (loading net and stream, ~4 ms of start-up
+ * the other cases skip). Terminals and files stay blocking, as Node leaves them for our writes.
+ */
+function stdoutFd(): number {
+  try {
+    const st = fstatSync(1);
+    if (st.isFIFO()) return openSync('/proc/self/fd/1', constants.O_WRONLY | constants.O_NONBLOCK);
+    if (!st.isSocket()) return 1;
+  } catch {
+    // No /proc, or the reader already went away (ENXIO): Node's stream, as for a socket.
+  }
+  process.stdout.on('error', () => undefined);
+  return 1;
+}
+
 let stdoutSink: FdSink | undefined;
 /** The process's standard output as an {@link FdSink} (one per process, so text and `-w -` bytes keep their order). */
 export function stdoutFdSink(): FdSink {
-  stdoutSink ??= new FdSink(1);
+  stdoutSink ??= new FdSink(stdoutFd());
   return stdoutSink;
 }

@@ -5,7 +5,7 @@
 
 import { encodeProgram } from '../ebpf/index.js';
 import type { ProgramSpec } from '../ebpf/index.js';
-import { BpfCmd, KernelProgram, SyscallError, VerifierError, bindMaps, btfLoadAttr, cString, progLoadAttr } from '../kernel/index.js';
+import { BpfCmd, KernelProgram, SyscallError, VerifierError, bindMaps, btfLoadAttr, cString, isErrno, progLoadAttr } from '../kernel/index.js';
 import type { KernelMap, Sys } from '../kernel/index.js';
 import { callbackStarts } from './callbacks.js';
 
@@ -81,7 +81,15 @@ export function loadWithCallbacks(sys: Sys, spec: ProgramSpec, maps: ReadonlyMap
       dv.setUint32(76, 8, true);
       dv.setBigUint64(80, sys.addressOf(funcInfo), true);
       dv.setUint32(88, 1 + starts.length, true);
-      return sys.bpf(BpfCmd.BPF_PROG_LOAD, attr);
+      // The verifier gives up with EAGAIN when a signal is pending: load again, as libbpf does (up to 5 tries).
+      for (let tries = 1; ; tries++) {
+        try {
+          return sys.bpf(BpfCmd.BPF_PROG_LOAD, attr);
+        } catch (e) {
+          if (tries >= 5 || !isErrno(e, 'EAGAIN')) throw e;
+          log?.fill(0);
+        }
+      }
     };
     try {
       return new KernelProgram(sys, attempt(0), spec, maps);

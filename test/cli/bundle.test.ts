@@ -82,6 +82,15 @@ describe.skipIf(why !== undefined)('bin/bpfkit runs the bundle', () => {
     expect(fromBundle(['compile', 'ip6 and tcp'])).toEqual(want);
   });
 
+  it('a help run writes no cache (it compiles a corner of the command); the next real run writes it', async () => {
+    const cache = path.join(bundle, 'compile.cjs.cache');
+    rmSync(cache, { force: true });
+    expect(fromBundle(['compile', '--help'])).toEqual(await fromSource(['compile', '--help']));
+    expect(existsSync(cache)).toBe(false);
+    expect(fromBundle(['compile', 'udp'])).toEqual(await fromSource(['compile', 'udp']));
+    expect(existsSync(cache)).toBe(true);
+  });
+
   it('one copy of the shell per process: stdout sink, stop signal and file writer agree (sample -w - under SIGTERM)', async () => {
     const child = spawn(bin, ['sample', '-w', '-', '-c', '2000000'], { cwd: root });
     const chunks: Buffer[] = [];

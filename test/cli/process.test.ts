@@ -1,6 +1,7 @@
 // The CLI as a real process: inputs that are pipes, stop signals mid-capture, and output to a reader that is slow or goes away (counted in bytes, never timed).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -122,6 +123,48 @@ describe('sample -w - under a signal and a slow reader', () => {
     child.stdout.on('data', (b: Buffer) => chunks.push(b));
     child.stdout.resume();
     expect(await exited).toBe(0);
+    const n = Number(/^wrote (\d+) packets to - \(interrupted\)$/m.exec(stderr)?.[1]);
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(2000000);
+    const cap = readCapture(new Uint8Array(Buffer.concat(chunks)));
+    expect(cap.error).toBeUndefined();
+    expect(cap.packets.length).toBe(n);
+  });
+});
+
+describe('standard output that is a FIFO (a shell pipe), written through a non-blocking description of its own', () => {
+  it('SIGTERM while blocked on a full FIFO: the capture written so far is complete, the count printed', async () => {
+    const fifo = path.join(dir, 'out.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wfd = openSync(fifo, constants.O_WRONLY);
+    const reader = new net.Socket({ fd: rfd, readable: true, writable: false });
+    const child = spawn(process.execPath, ['--import', 'tsx', entry, 'sample', '-w', '-', '-c', '2000000'], { cwd: root, stdio: ['ignore', wfd, 'pipe'] });
+    closeSync(wfd);
+    const chunks: Buffer[] = [];
+    let stderr = '';
+    child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const drained = new Promise<void>((resolve) => reader.on('close', () => resolve()));
+    await new Promise<void>((resolve) =>
+      reader.once('data', (b: Buffer) => {
+        chunks.push(b);
+        reader.pause();
+        resolve();
+      }),
+    );
+    // bpfkit writes through a description of its own, opened O_NONBLOCK (fd 1's flags are not checked: run from
+    // source, tsx's loader creates Node's stdout stream, which switches fd 1 too).
+    const O_NONBLOCK = 0o4000;
+    const flagsOf = (fd: string): number => parseInt(/^flags:\s+(\d+)/m.exec(readFileSync(`/proc/${child.pid}/fdinfo/${fd}`, 'utf8'))?.[1] ?? 'NaN', 8);
+    const onFifo = readdirSync(`/proc/${child.pid}/fd`).filter((fd) => { try { return readlinkSync(`/proc/${child.pid}/fd/${fd}`) === fifo; } catch { return false; } });
+    expect(onFifo).toContain('1');
+    expect(onFifo.filter((fd) => fd !== '1' && (flagsOf(fd) & O_NONBLOCK) !== 0)).toHaveLength(1);
+    child.kill('SIGTERM');
+    reader.on('data', (b: Buffer) => chunks.push(b));
+    reader.resume();
+    expect(await exited).toBe(0);
+    await drained;
     const n = Number(/^wrote (\d+) packets to - \(interrupted\)$/m.exec(stderr)?.[1]);
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThan(2000000);

@@ -7,7 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseBtf } from '../../src/elf/index.js';
+import { BtfKind, parseBtf } from '../../src/elf/index.js';
 import {
   LazyBtf, btfSource, enumValues, findEnumerator, formatStructDefinition, listRawTracepoints, listStructs, parseCType, rawTracepointArgs, structLayout,
   typeInfo,
@@ -96,6 +96,12 @@ describe.skipIf(why !== undefined)('kernel btf vs bpftool', () => {
     }
     const src = btfSource(full);
     expect(structLayout(src, 'struct file')).toEqual(structLayout(btf, 'struct file'));
+    // Names found by prefix in the string section, as a walk over every type's name finds them.
+    for (const [prefix, kind] of [['__traceiter_', BtfKind.FUNC], ['__probestub_', BtfKind.FUNC], ['btf_trace_', BtfKind.TYPEDEF], ['task_', undefined], ['no_such_prefix_zz', undefined]] as const) {
+      const walk = full.types.filter((t) => t.id > 0 && t.name.startsWith(prefix) && (kind === undefined || t.kind === kind)).map((t) => t.id);
+      expect(btf.idsWithNamePrefix(prefix, kind), prefix).toEqual(walk);
+    }
+    expect(listRawTracepoints(btf)).toEqual(listRawTracepoints(src));
   });
 });
 

@@ -242,11 +242,11 @@ export function rawTracepointArgs(btf: BtfSource, name: string): ArgInfo[] | und
 /** Every raw tracepoint in BTF as `vmlinux:NAME` (bpftrace's listing form), sorted. */
 export function listRawTracepoints(btf: BtfSource, module = 'vmlinux'): string[] {
   const names = new Set<string>();
-  for (const id of btf.ids()) {
-    if (btf.kindOf(id) !== BtfKind.FUNC) continue;
-    const fname = btf.nameOf(id);
-    const prefix = RAW_TRACEPOINT_PREFIXES.find((p) => fname.startsWith(p));
-    if (prefix === undefined) continue;
+  // The functions by prefix: found in the string section when the source can, else by reading every function's name.
+  const funcs = RAW_TRACEPOINT_PREFIXES.flatMap((prefix) =>
+    (btf.idsWithNamePrefix?.(prefix, BtfKind.FUNC) ?? [...btf.ids()].filter((id) => btf.kindOf(id) === BtfKind.FUNC && btf.nameOf(id).startsWith(prefix)))
+      .map((id) => ({ id, prefix })));
+  for (const { id, prefix } of funcs) {
     const t = btf.type(id);
     const proto = btf.type(t.type);
     if (proto.kind !== BtfKind.FUNC_PROTO || proto.vlen > MAX_ARGS) continue;

@@ -390,7 +390,8 @@ async function listType(type: string, parts: readonly string[], suffix: string, 
       const btf = await getBtf(o);
       const traceable = new Set((await traceableFunctions(o)).map((f) => f.replace(/^.*:/, '')));
       const names: string[] = [];
-      for (const id of btf.ids()) {
+      // Nothing traceable (available_filter_functions unreadable): no need to read every function's name.
+      if (traceable.size) for (const id of btf.ids()) {
         if (btf.kindOf(id) !== 12) continue;
         const n = btf.nameOf(id);
         if (traceable.has(n)) names.push(`vmlinux:${n}`);

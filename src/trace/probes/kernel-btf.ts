@@ -20,6 +20,8 @@ export interface BtfSource {
   kindOf(id: number): BtfKind;
   /** The name of type `id`, without decoding the rest of it. */
   nameOf(id: number): string;
+  /** Ids of the types (of `kind`) whose name starts with `prefix`, in id order, when the source can find them without decoding every name. */
+  idsWithNamePrefix?(prefix: string, kind?: BtfKind): number[];
 }
 
 /** A {@link BtfSource} over a fully parsed `Btf` (object files, tests); a {@link LazyBtf} is one as it is. */

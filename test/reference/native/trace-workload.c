@@ -32,6 +32,7 @@ static double now(void) {
  *   read N S1 S2..  N reads from /dev/zero on fd 77, sizes cycling through S1 S2 ...
  *   uprobe N        N calls of trw_work(i), i = 0..N-1
  *   paced N         N getppid(2) calls, one per millisecond (a steady trickle of events)
+ *   paced-open N    N opens (openat(2)) of /dev/null, one per millisecond
  *   sleep MS        sleeps MS milliseconds
  * Prints "pid=PID" on stdout first (and into the file $TRW_PIDFILE when set), so a tracer's
  * per-pid output can be checked; that getpid(2) is the one syscall the workload adds.
@@ -67,6 +68,12 @@ int main(int argc, char **argv) {
     for (long i = 0; i < n; i++) trw_work((unsigned long)i);
   } else if (strcmp(mode, "paced") == 0) {
     for (long i = 0; i < n; i++) { syscall(SYS_getppid); usleep(1000); }
+  } else if (strcmp(mode, "paced-open") == 0) {
+    for (long i = 0; i < n; i++) {
+      int fd = open("/dev/null", O_RDONLY);
+      if (fd >= 0) close(fd);
+      usleep(1000);
+    }
   } else if (strcmp(mode, "sleep") == 0) {
     usleep(n * 1000);
   } else {
