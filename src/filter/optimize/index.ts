@@ -55,6 +55,17 @@ const PASSES: readonly Pass[] = [
 const PASSES_NO_REORDER: readonly Pass[] = PASSES.slice(1);
 
 /**
+ * The first phase's passes: threading decides only the tests libpcap's `opt_j` decides (the
+ * same test again, a constant against another), so that chains of tests sharing a target
+ * stay chains until reordering has regrouped them; the second phase then threads with all
+ * it knows. (Threading with ranges first sends each test of `port 443 or 25` its own way
+ * into a following `portrange`, and the tests of one field can no longer be grouped.)
+ */
+const WEAK_THREAD: Pass = { name: 'thread (weak)', copying: (cfg, model) => thread(cfg, model, true), inPlace: (g, model) => threadInPlace(g, model, true) };
+const PHASE1: readonly Pass[] = PASSES.map((p) => (p.name === 'thread' ? WEAK_THREAD : p));
+const PHASE1_NO_REORDER: readonly Pass[] = PHASE1.slice(1);
+
+/**
  * One round on a copy of `g` (kept: a round may be retried or refused). Without a trace the
  * passes work in place on that one copy; a trace sees every stage, so each pass then copies.
  */
@@ -106,23 +117,28 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
   let m = measure(g);
   let rounds = 0;
   let stalled = false;
-  for (; rounds < MAX_ROUNDS; rounds++) {
-    let next = runRound(g, PASSES, rounds, options);
-    let nm = measure(next);
-    let same = sameGraph(next, g);
-    if (!same && !lexLess(nm, m)) {
-      next = runRound(g, PASSES_NO_REORDER, rounds, options);
-      nm = measure(next);
-      same = sameGraph(next, g);
+  for (const [passes, noReorder] of [
+    [PHASE1, PHASE1_NO_REORDER],
+    [PASSES, PASSES_NO_REORDER],
+  ] as const) {
+    for (let phaseRounds = 0; phaseRounds < MAX_ROUNDS && !stalled; phaseRounds++, rounds++) {
+      let next = runRound(g, passes, rounds, options);
+      let nm = measure(next);
+      let same = sameGraph(next, g);
+      if (!same && !lexLess(nm, m)) {
+        next = runRound(g, noReorder, rounds, options);
+        nm = measure(next);
+        same = sameGraph(next, g);
+      }
+      if (same) break;
+      // The termination argument, checked: a change that does not lower the measure is refused.
+      if (!lexLess(nm, m)) {
+        stalled = true;
+        break;
+      }
+      g = next;
+      m = nm;
     }
-    if (same) break;
-    // The termination argument, checked: a change that does not lower the measure is refused.
-    if (!lexLess(nm, m)) {
-      stalled = true;
-      break;
-    }
-    g = next;
-    m = nm;
   }
   return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled, work: workMeter.steps - work0 };
 }

@@ -588,6 +588,24 @@ export function testKey(op: number, a: number, b: number): number {
   return (a * KEY_VALUES + b) * 16 + ((op >> 4) & 15);
 }
 
+/**
+ * Decides a test only as libpcap's jump threading can (`fold_edge`): the same test already
+ * taken on every path, or an equality with a constant when A is known to be another
+ * constant. The optimizer threads with this first (see `optimizeWithStats`): deciding a
+ * test from ranges sends each path its own way before chains of tests that share a target
+ * are regrouped, and the program ends up larger than libpcap's.
+ */
+export function decideWeak(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
+  const key = testKey(op, a, b);
+  const known = key < 0 ? undefined : st.facts.get(key);
+  if (known !== undefined) return known;
+  if (a === b) return op === BPF_JEQ || op === BPF_JGE ? true : op === BPF_JGT ? false : undefined;
+  if (op !== BPF_JEQ) return undefined;
+  const ca = constIn(a, st, table);
+  const cb = ca === undefined ? undefined : constIn(b, st, table);
+  return cb === undefined ? undefined : ca === cb;
+}
+
 /** Decides a test `A op B` from what the state knows, or undefined. */
 export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
   const key = testKey(op, a, b);
