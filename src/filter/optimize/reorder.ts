@@ -7,10 +7,10 @@
  * pullups also reorder loads that may abort, which changes verdicts on truncated packets.
  */
 
-import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
+import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
-import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, workMeter } from './graph.js';
+import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, successors, workMeter } from './graph.js';
 import { peekLoad, type AbortModel, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
@@ -32,16 +32,41 @@ function runValue(b: Block, entry: State, table: ValueTable): number | undefined
   return r.mayAbort ? undefined : r.a;
 }
 
+/** A load statement as written, as one number (a key of {@link hasChain}'s maps). */
+function loadKey(s: Insn): number {
+  return s.code * 0x100000000 + s.k;
+}
+
+/**
+ * The load every predecessor of a block leaves in A as its last statement (NONE when they
+ * differ or one ends otherwise): a chain entered so can test that field first and drop a load.
+ */
+const NONE = -1;
+function entryLoads(order: readonly Block[]): Map<Block, number> {
+  const out = new Map<Block, number>();
+  for (const p of order) {
+    const last = p.stmts.at(-1);
+    const key = last !== undefined && BPF_CLASS(last.code) === BPF_LD ? loadKey(last) : NONE;
+    for (const s of successors(p)) {
+      const cur = out.get(s);
+      out.set(s, cur === undefined || cur === key ? key : NONE);
+    }
+  }
+  return out;
+}
+
 /**
  * True when some chain could be regrouped: along the tests that share a target on one side, a
- * load statement comes back after a different one (the analysis and the regrouping are the
- * costly part, and most graphs, and every graph already regrouped, have no such chain). Loads
- * are compared as written; one the analysis would find equal to a differently written load
- * is left where it is.
+ * load statement comes back after a different one, or a later element loads what A already
+ * holds where the chain starts (the analysis and the regrouping are the costly part, and most
+ * graphs, and every graph already regrouped, have no such chain). Loads are compared as
+ * written; one the analysis would find equal to a differently written load is left where it is.
  */
 function hasChain(g: Cfg): boolean {
   const seen = new Map<number, number>();
-  for (const b of postOrder(g)) {
+  const order = postOrder(g);
+  const entered = entryLoads(order);
+  for (const b of order) {
     const t = b.term;
     if (t.kind !== 'branch' || isGotoBlock(b) || b.stmts.length === 0) continue;
     for (const sense of ['jt', 'jf'] as const) {
@@ -50,6 +75,7 @@ function hasChain(g: Cfg): boolean {
       if (n.kind !== 'branch' || isGotoBlock(t[other]) || n[sense] !== t[sense]) continue;
       // A chain starts here: walk it, numbering its runs; a load seen in an earlier run (not the last) is a candidate.
       seen.clear();
+      const inA = entered.get(b) ?? NONE;
       let run = 0;
       let last = -1;
       for (let x: Block = b, steps = 0; steps < 64; steps++) {
@@ -57,8 +83,8 @@ function hasChain(g: Cfg): boolean {
         const xt = x.term;
         if (xt.kind !== 'branch' || isGotoBlock(x) || xt[sense] !== t[sense]) break;
         if (x.stmts.length === 1) {
-          const s = x.stmts[0];
-          const key = s.code * 0x100000000 + s.k;
+          const key = loadKey(x.stmts[0]);
+          if (run > 0 && key === inA) return true;
           const at = seen.get(key);
           if (at !== undefined && at !== last) return true;
           if (at === undefined) seen.set(key, run);

@@ -5,7 +5,7 @@
  * verdict by skipping an abort.
  */
 
-import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
+import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_JA, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, termUse, useDef, workMeter } from './graph.js';
@@ -92,6 +92,14 @@ function furthest(first: Block, edge: State, below: Below): Block {
   return out.length > 0 ? out[out.length - 1] : first;
 }
 
+/** True when a packet with state `edge`, sent into `from`, comes to `to` holding every value `to` reads. */
+function reaches(from: Block, edge: State, to: Block, below: Below): boolean {
+  below.budget = MAX_WALK;
+  const out: Block[] = [];
+  targets(from, edge, 0, edge, below, out);
+  return out.includes(to);
+}
+
 /** The atoms live on entry to `b`, and the length its accepting paths need, from its successors' (already final). */
 function summarize(b: Block, below: Below): void {
   const t = b.term;
@@ -135,8 +143,21 @@ export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = fals
     const t = p.term;
     if (t.kind === 'branch') {
       const e = an.edges.get(p) as { jt: State; jf: State };
-      t.jt = furthest(t.jt, e.jt, below);
-      t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, below);
+      // A test is redundant when the packets that pass it, sent the other way, reach the same
+      // block anyway (`tcp`, `udp` before a test only `sctp` passes): the block becomes a goto
+      // (its statements stay: what they load may be read below), threaded in the next round,
+      // since the state of either edge knows the outcome of the test it no longer makes. Not in
+      // the first phase: there threading drops the later of two equal tests, as libpcap does,
+      // where this would drop the earlier one and lose the order chains are shared in.
+      const to = weak || isGotoBlock(p) || t.jt === t.jf ? undefined : reaches(t.jf, e.jt, t.jt, below) ? t.jf : reaches(t.jt, e.jf, t.jf, below) ? t.jt : undefined;
+      if (to !== undefined) {
+        t.code = BPF_JMP | BPF_JA;
+        t.k = 0;
+        t.jt = t.jf = to;
+      } else {
+        t.jt = furthest(t.jt, e.jt, below);
+        t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, below);
+      }
     }
     summarize(p, below);
   }
