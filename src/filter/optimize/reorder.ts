@@ -7,11 +7,11 @@
  * pullups also reorder loads that may abort, which changes verdicts on truncated packets.
  */
 
-import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE, type Insn } from '../../cbpf/index.js';
+import { BPF_ALU, BPF_CLASS, BPF_DIV, BPF_IMM, BPF_K, BPF_LD, BPF_MOD, BPF_MODE, BPF_OP, BPF_SRC, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, successors, workMeter } from './graph.js';
-import { peekLoad, type AbortModel, type State, type ValueTable } from './values.js';
+import { copyState, peekLoad, step, type AbortModel, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
 interface Run {
@@ -20,21 +20,41 @@ interface Run {
   value: number;
 }
 
-/** The value a run's first block leaves in A, if its statements are at most one load that cannot abort from `entry`. */
-function runValue(b: Block, entry: State, table: ValueTable): number | undefined {
-  if (b.stmts.length > 1) return undefined;
-  if (b.stmts.length === 0) return entry.regs[A_ATOM];
-  const s = b.stmts[0];
-  if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return undefined;
-  // Only loads of packet data or M[], which do not read A (an indexed load reads X, which no run writes).
-  // Called for every block of every chain, so the entry state is not copied.
-  const r = peekLoad(s, entry, table);
-  return r.mayAbort ? undefined : r.a;
+/**
+ * True for the statements a run may start with: a load of packet data or M[] (which does not
+ * read A; an indexed load reads X, which no run writes), then ALU operations on A with a
+ * constant that cannot fail (`ld [26]; and #0xffff0000`, a net's masked address).
+ */
+function pureStmts(stmts: readonly Insn[]): boolean {
+  const s = stmts[0];
+  if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return false;
+  for (let j = 1; j < stmts.length; j++) {
+    const x = stmts[j];
+    if (BPF_CLASS(x.code) !== BPF_ALU || BPF_SRC(x.code) !== BPF_K) return false;
+    const op = BPF_OP(x.code);
+    if ((op === BPF_DIV || op === BPF_MOD) && x.k === 0) return false;
+  }
+  return true;
 }
 
-/** A load statement as written, as one number (a key of {@link hasChain}'s maps). */
-function loadKey(s: Insn): number {
-  return s.code * 0x100000000 + s.k;
+/** The value a run's first block leaves in A, if its statements are pure ({@link pureStmts}) and cannot abort from `entry`. */
+function runValue(b: Block, entry: State, table: ValueTable): number | undefined {
+  if (b.stmts.length === 0) return entry.regs[A_ATOM];
+  if (!pureStmts(b.stmts)) return undefined;
+  // Called for every block of every chain, so the entry state is not copied for a lone load.
+  if (b.stmts.length === 1) {
+    const r = peekLoad(b.stmts[0], entry, table);
+    return r.mayAbort ? undefined : r.a;
+  }
+  const st = copyState(entry);
+  for (const s of b.stmts) if (step(s, st, table, false).mayAbort) return undefined;
+  return st.regs[A_ATOM];
+}
+
+/** A run's statements as written, as one number for a lone load (most runs), else as text (a key of {@link hasChain}'s maps). */
+function stmtsKey(stmts: readonly Insn[]): number | string {
+  if (stmts.length === 1) return stmts[0].code * 0x100000000 + stmts[0].k;
+  return stmts.map((s) => `${s.code}:${s.k}`).join(',');
 }
 
 /**
@@ -42,11 +62,10 @@ function loadKey(s: Insn): number {
  * differ or one ends otherwise): a chain entered so can test that field first and drop a load.
  */
 const NONE = -1;
-function entryLoads(order: readonly Block[]): Map<Block, number> {
-  const out = new Map<Block, number>();
+function entryLoads(order: readonly Block[]): Map<Block, number | string> {
+  const out = new Map<Block, number | string>();
   for (const p of order) {
-    const last = p.stmts.at(-1);
-    const key = last !== undefined && BPF_CLASS(last.code) === BPF_LD ? loadKey(last) : NONE;
+    const key = p.stmts.length > 0 && pureStmts(p.stmts) ? stmtsKey(p.stmts) : NONE;
     for (const s of successors(p)) {
       const cur = out.get(s);
       out.set(s, cur === undefined || cur === key ? key : NONE);
@@ -63,7 +82,7 @@ function entryLoads(order: readonly Block[]): Map<Block, number> {
  * written; one the analysis would find equal to a differently written load is left where it is.
  */
 function hasChain(g: Cfg): boolean {
-  const seen = new Map<number, number>();
+  const seen = new Map<number | string, number>();
   const order = postOrder(g);
   const entered = entryLoads(order);
   for (const b of order) {
@@ -82,15 +101,16 @@ function hasChain(g: Cfg): boolean {
         workMeter.steps++;
         const xt = x.term;
         if (xt.kind !== 'branch' || isGotoBlock(x) || xt[sense] !== t[sense]) break;
-        if (x.stmts.length === 1) {
-          const key = loadKey(x.stmts[0]);
+        if (x.stmts.length > 0) {
+          if (x.stmts.length > 1 && !pureStmts(x.stmts)) break;
+          const key = stmtsKey(x.stmts);
           if (run > 0 && key === inA) return true;
           const at = seen.get(key);
           if (at !== undefined && at !== last) return true;
           if (at === undefined) seen.set(key, run);
           last = seen.get(key) as number;
           run++;
-        } else if (x.stmts.length > 1) break;
+        }
         x = xt[other];
       }
     }

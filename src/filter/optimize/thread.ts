@@ -16,6 +16,8 @@ import { copyState, decide, decideWeak, learn, operand, step, type AbortModel, t
  * threaded first, so a walk usually ends after a few blocks; the bound keeps the pass linear.
  */
 const MAX_WALK = 10;
+/** How many blocks one edge's walk may visit over all the paths it follows. */
+const MAX_TOTAL = 40;
 
 /** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
 interface Below {
@@ -23,8 +25,10 @@ interface Below {
   /** The captured length every accepting path from the block's entry needs (Infinity: none accepts). */
   need: Map<Block, number>;
   table: ValueTable;
-  /** Blocks the current edge's walk may still visit. */
+  /** Blocks the current edge's walk may still visit along one path. */
   budget: number;
+  /** Blocks the current edge's walk may still visit over all its paths. */
+  total: number;
   /** How tests are decided along a walk ({@link decide}, or {@link decideWeak} in the optimizer's first phase). */
   decide: typeof decide;
 }
@@ -53,7 +57,7 @@ const WIDTH: Record<number, number> = { [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1 };
 function targets(b: Block, sim: State, ends: number, edge: State, below: Below, out: Block[]): void {
   if (ends <= (below.need.get(b) as number) && sameLive(below.liveIn.get(b) as number, sim, edge)) out.push(b);
   const t = b.term;
-  if (t.kind === 'return' || --below.budget < 0) return;
+  if (t.kind === 'return' || --below.budget < 0 || --below.total < 0) return;
   workMeter.steps++;
   const st = copyState(sim);
   let end = ends;
@@ -73,12 +77,18 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
   const sf = copyState(st);
   learn(op, a, o, true, st, below.table);
   learn(op, a, o, false, sf, below.table);
-  // The targets both sides reach, in the true side's order (a walk visits at most MAX_WALK blocks).
+  // The targets both sides reach, in the true side's order. Each side may go MAX_WALK blocks
+  // deep (the true side walking on past where the sides meet must not starve the false side),
+  // and the whole walk at most MAX_TOTAL.
   const start = out.length;
+  const depth = below.budget;
   targets(t.jt, st, end, edge, below, out);
   if (out.length === start) return;
   const onFalse: Block[] = [];
+  const leftTrue = below.budget;
+  below.budget = depth;
   targets(t.jf, sf, end, edge, below, onFalse);
+  below.budget = Math.min(leftTrue, below.budget);
   let kept = start;
   for (let i = start; i < out.length; i++) if (onFalse.includes(out[i])) out[kept++] = out[i];
   out.length = kept;
@@ -87,6 +97,7 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
 /** The furthest valid target of an edge carrying `edge` into `first` (`first` itself when none is further). */
 function furthest(first: Block, edge: State, below: Below): Block {
   below.budget = MAX_WALK;
+  below.total = MAX_TOTAL;
   const out: Block[] = [];
   targets(first, edge, 0, edge, below, out);
   return out.length > 0 ? out[out.length - 1] : first;
@@ -95,6 +106,7 @@ function furthest(first: Block, edge: State, below: Below): Block {
 /** True when a packet with state `edge`, sent into `from`, comes to `to` holding every value `to` reads. */
 function reaches(from: Block, edge: State, to: Block, below: Below): boolean {
   below.budget = MAX_WALK;
+  below.total = MAX_TOTAL;
   const out: Block[] = [];
   targets(from, edge, 0, edge, below, out);
   return out.includes(to);
@@ -137,7 +149,7 @@ export function thread(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): C
 /** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
 export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const an = analyze(g, false, false, model);
-  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0, decide: weak ? decideWeak : decide };
+  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0, total: 0, decide: weak ? decideWeak : decide };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
     const t = p.term;
