@@ -17,7 +17,7 @@ import { copyState, decide, decideWeak, learn, operand, step, type AbortModel, t
  */
 const MAX_WALK = 10;
 /** How many blocks one edge's walk may visit over all the paths it follows. */
-const MAX_TOTAL = 40;
+const MAX_TOTAL = 64;
 
 /** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
 interface Below {
@@ -149,6 +149,7 @@ export function thread(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): C
 /** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
 export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const an = analyze(g, false, false, model);
+  an.table.weak = weak;
   const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0, total: 0, decide: weak ? decideWeak : decide };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];

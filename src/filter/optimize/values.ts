@@ -59,6 +59,9 @@ export type AbortModel = 'libpcap' | 'exact';
 export class ValueTable {
   constructor(readonly model: AbortModel = 'libpcap') {}
 
+  /** True while threading decides only as libpcap does ({@link decideWeak}): ALU results fold only true constants. */
+  weak = false;
+
   private readonly byKey = new Map<string, number>();
   /** Constants by value: they are the most common lookups, so they skip building a string key. */
   private readonly byConst = new Map<number, number>();
@@ -516,7 +519,8 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       }
       const bv = BPF_SRC(s.code) === BPF_X ? r[X_ATOM] : table.k(s.k);
       const b = constIn(bv, st, table);
-      const ac = constIn(a, st, table);
+      // Folding a constant that only a taken branch proves is path knowledge libpcap lacks (see {@link decideWeak}).
+      const ac = table.weak ? table.constant(a) : constIn(a, st, table);
       const mayAbort = (op === BPF_DIV || op === BPF_MOD) && (b === undefined || b === 0);
       // libpcap's optimizer refuses a division by a 0 it folds (tcpdump: "division by zero"); a
       // value only a range proves 0 is past what it sees, so that one is left to abort.
@@ -601,9 +605,15 @@ export function decideWeak(op: number, a: number, b: number, st: State, table: V
   if (known !== undefined) return known;
   if (a === b) return op === BPF_JEQ || op === BPF_JGE ? true : op === BPF_JGT ? false : undefined;
   if (op !== BPF_JEQ) return undefined;
-  const ca = constIn(a, st, table);
-  const cb = ca === undefined ? undefined : constIn(b, st, table);
-  return cb === undefined ? undefined : ca === cb;
+  const cb = table.constant(b);
+  if (cb === undefined) return undefined;
+  // A itself known equal to a constant: a constant, or what a taken `jeq` proved of this very value.
+  let ca = table.constant(a);
+  if (ca === undefined) {
+    const r = st.ranges.get(a);
+    if (r !== undefined && r[0] === r[1]) ca = r[0];
+  }
+  return ca === undefined ? undefined : ca === cb;
 }
 
 /** Decides a test `A op B` from what the state knows, or undefined. */
