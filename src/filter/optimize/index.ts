@@ -55,14 +55,17 @@ const PASSES: readonly Pass[] = [
 const PASSES_NO_REORDER: readonly Pass[] = PASSES.slice(1);
 
 /**
- * The first phase's passes: threading decides only the tests libpcap's `opt_j` decides (the
- * same test again, a constant against another), so that chains of tests sharing a target
- * stay chains until reordering has regrouped them; the second phase then threads with all
- * it knows. (Threading with ranges first sends each test of `port 443 or 25` its own way
+ * The first phase's passes: simplify and threading decide only the tests libpcap's optimizer
+ * decides (the same test again, a constant against another), so that chains of tests sharing
+ * a target stay chains until reordering has regrouped them, and a filter is found to reject
+ * everything where libpcap finds it; the second phase then decides with all it knows. (Threading with ranges first sends each test of `port 443 or 25` its own way
  * into a following `portrange`, and the tests of one field can no longer be grouped.)
  */
-const WEAK_THREAD: Pass = { name: 'thread (weak)', copying: (cfg, model) => thread(cfg, model, true), inPlace: (g, model) => threadInPlace(g, model, true) };
-const PHASE1: readonly Pass[] = PASSES.map((p) => (p.name === 'thread' ? WEAK_THREAD : p));
+const WEAK: Record<string, Pass> = {
+  simplify: { name: 'simplify', copying: (cfg, model) => simplify(cfg, model, true), inPlace: (g, model) => simplifyInPlace(g, model, true) },
+  thread: { name: 'thread', copying: (cfg, model) => thread(cfg, model, true), inPlace: (g, model) => threadInPlace(g, model, true) },
+};
+const PHASE1: readonly Pass[] = PASSES.map((p) => WEAK[p.name] ?? p);
 const PHASE1_NO_REORDER: readonly Pass[] = PHASE1.slice(1);
 
 /**
@@ -117,6 +120,7 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
   let m = measure(g);
   let rounds = 0;
   let stalled = false;
+  let rejectsAll = false;
   for (const [passes, noReorder] of [
     [PHASE1, PHASE1_NO_REORDER],
     [PASSES, PASSES_NO_REORDER],
@@ -139,8 +143,12 @@ export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): Opti
       g = next;
       m = nm;
     }
+    // libpcap refuses a filter its optimizer reduces to `ret #0`; the first phase decides as it
+    // does, so its verdict is the one reported. A filter only the second phase proves empty
+    // compiles (to `ret #0`), as tcpdump compiles it.
+    if (passes === PHASE1) rejectsAll = rejectsAllPackets(g);
   }
-  return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled, work: workMeter.steps - work0 };
+  return { cfg: g, rejectsAll, rounds, stalled, work: workMeter.steps - work0 };
 }
 
 /**

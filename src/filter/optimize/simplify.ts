@@ -80,13 +80,14 @@ function peephole(b: Block, liveOut: number): void {
 }
 
 /** Runs the pass on a copy of `cfg`. */
-export function simplify(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
-  return simplifyInPlace(cloneCfg(cfg), model);
+export function simplify(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
+  return simplifyInPlace(cloneCfg(cfg), model, weak);
 }
 
 /** {@link simplify} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function simplifyInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
+export function simplifyInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const table = new ValueTable(model);
+  table.weak = weak;
   const order = topoOrder(g);
   const { liveOut } = liveness(order);
   const incoming = new Map<Block, State[]>();

@@ -9,7 +9,7 @@ import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_JA, BPF_JMP, BPF_K, BPF_LD, BPF_L
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, termUse, useDef, workMeter } from './graph.js';
-import { copyState, decide, decideWeak, learn, operand, step, type AbortModel, type State, type ValueTable } from './values.js';
+import { copyState, decide, learn, operand, step, type AbortModel, type State, type ValueTable } from './values.js';
 
 /**
  * How many blocks one edge's walk may visit (over all the paths it follows). Edges below are
@@ -29,8 +29,6 @@ interface Below {
   budget: number;
   /** Blocks the current edge's walk may still visit over all its paths. */
   total: number;
-  /** How tests are decided along a walk ({@link decide}, or {@link decideWeak} in the optimizer's first phase). */
-  decide: typeof decide;
 }
 
 /** True when every atom live at `target` holds the same value in `sim` as on the edge. */
@@ -69,7 +67,7 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
   const op = BPF_OP(t.code);
   const a = st.regs[A_ATOM];
   const o = operand(t.code, t.k, st, below.table);
-  const r = below.decide(op, a, o, st, below.table);
+  const r = decide(op, a, o, st, below.table);
   if (r !== undefined) {
     learn(op, a, o, r, st, below.table);
     return targets(r ? t.jt : t.jf, st, end, edge, below, out);
@@ -150,7 +148,7 @@ export function thread(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): C
 export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const an = analyze(g, false, false, model);
   an.table.weak = weak;
-  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0, total: 0, decide: weak ? decideWeak : decide };
+  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0, total: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
     const t = p.term;

@@ -59,7 +59,7 @@ export type AbortModel = 'libpcap' | 'exact';
 export class ValueTable {
   constructor(readonly model: AbortModel = 'libpcap') {}
 
-  /** True while threading decides only as libpcap does ({@link decideWeak}): ALU results fold only true constants. */
+  /** True in the optimizer's first phase: tests are decided only as libpcap decides them ({@link decideWeak}), ALU results fold only true constants. */
   weak = false;
 
   private readonly byKey = new Map<string, number>();
@@ -593,9 +593,9 @@ export function testKey(op: number, a: number, b: number): number {
 }
 
 /**
- * Decides a test only as libpcap's jump threading can (`fold_edge`): the same test already
- * taken on every path, or an equality with a constant when A is known to be another
- * constant. The optimizer threads with this first (see `optimizeWithStats`): deciding a
+ * Decides a test only as libpcap's optimizer can (`fold_edge`, `opt_peep`): the same test
+ * already taken on every path, two constants, or an equality with a constant when a taken
+ * `jeq` proved A equal to another. The optimizer threads with this first (see `optimizeWithStats`): deciding a
  * test from ranges sends each path its own way before chains of tests that share a target
  * are regrouped, and the program ends up larger than libpcap's.
  */
@@ -604,20 +604,18 @@ export function decideWeak(op: number, a: number, b: number, st: State, table: V
   const known = key < 0 ? undefined : st.facts.get(key);
   if (known !== undefined) return known;
   if (a === b) return op === BPF_JEQ || op === BPF_JGE ? true : op === BPF_JGT ? false : undefined;
-  if (op !== BPF_JEQ) return undefined;
   const cb = table.constant(b);
   if (cb === undefined) return undefined;
-  // A itself known equal to a constant: a constant, or what a taken `jeq` proved of this very value.
-  let ca = table.constant(a);
-  if (ca === undefined) {
-    const r = st.ranges.get(a);
-    if (r !== undefined && r[0] === r[1]) ca = r[0];
-  }
-  return ca === undefined ? undefined : ca === cb;
+  // Two constants (libpcap's opt_peep), or A proved equal to another constant by a taken `jeq` of this very value.
+  const ca = table.constant(a);
+  if (ca !== undefined) return holds(op, ca, cb);
+  const r = op === BPF_JEQ ? st.ranges.get(a) : undefined;
+  return r !== undefined && r[0] === r[1] ? r[0] === cb : undefined;
 }
 
 /** Decides a test `A op B` from what the state knows, or undefined. */
 export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
+  if (table.weak) return decideWeak(op, a, b, st, table);
   const key = testKey(op, a, b);
   const known = key < 0 ? undefined : st.facts.get(key);
   if (known !== undefined) return known;
