@@ -76,15 +76,18 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
   learn(op, a, o, true, st, below.table);
   learn(op, a, o, false, sf, below.table);
   // The targets both sides reach, in the true side's order. Each side may go MAX_WALK blocks
-  // deep (the true side walking on past where the sides meet must not starve the false side),
-  // and the whole walk at most MAX_TOTAL.
+  // deep, and the true side has half of what the walk has left, so that walking on past where
+  // the sides meet does not starve the false side (the whole walk visits at most MAX_TOTAL).
   const start = out.length;
   const depth = below.budget;
+  const total = below.total;
+  below.total = total >> 1;
   targets(t.jt, st, end, edge, below, out);
   if (out.length === start) return;
   const onFalse: Block[] = [];
   const leftTrue = below.budget;
   below.budget = depth;
+  below.total += total - (total >> 1);
   targets(t.jf, sf, end, edge, below, onFalse);
   below.budget = Math.min(leftTrue, below.budget);
   let kept = start;
