@@ -11,7 +11,7 @@ import { emit } from '../emit.js';
 import { deadStores, deadStoresInPlace } from './dead-stores.js';
 import { cloneCfg, lexLess, measure, postOrder, sameGraph, workMeter } from './graph.js';
 import { simplify, simplifyInPlace } from './simplify.js';
-import { reorder, reorderInPlace } from './reorder.js';
+import { hasChain, reorder, reorderInPlace } from './reorder.js';
 import { structure, structureInPlace } from './structure.js';
 import { thread, threadInPlace } from './thread.js';
 import type { AbortModel } from './values.js';
@@ -111,44 +111,56 @@ export function rejectsAllPackets(cfg: Cfg): boolean {
   return t.kind === 'return' && BPF_RVAL(t.code) === BPF_K && t.k === 0;
 }
 
+/** Where a phase left the graph. */
+interface PhaseState {
+  g: Cfg;
+  m: number[];
+  rounds: number;
+  stalled: boolean;
+}
+
+/**
+ * Runs rounds of `passes` until nothing changes (or, with `whileChains`, until no chain is
+ * left to regroup: what the first phase is for; the second phase then finishes the work).
+ */
+function runPhase(s: PhaseState, passes: readonly Pass[], noReorder: readonly Pass[], options: OptimizeOptions, whileChains: boolean): PhaseState {
+  let { g, m, rounds } = s;
+  for (let phaseRounds = 0; phaseRounds < MAX_ROUNDS; phaseRounds++) {
+    let next = runRound(g, passes, rounds, options);
+    let nm = measure(next);
+    // A graph whose measure changed is not the same graph (the common case: no walk to compare).
+    let same = lexLess(nm, m) ? false : sameGraph(next, g);
+    if (!same && !lexLess(nm, m)) {
+      next = runRound(g, noReorder, rounds, options);
+      nm = measure(next);
+      same = lexLess(nm, m) ? false : sameGraph(next, g);
+    }
+    if (same) break;
+    // The termination argument, checked: a change that does not lower the measure is refused.
+    if (!lexLess(nm, m)) return { g, m, rounds, stalled: true };
+    g = next;
+    m = nm;
+    rounds++;
+    if (whileChains && !hasChain(g)) break;
+  }
+  return { g, m, rounds, stalled: false };
+}
+
 /** Optimizes a filter graph, reporting rounds and whether it rejects everything. The input is not changed. */
 export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): OptimizeResult {
   const { trace } = options;
   const work0 = workMeter.steps;
-  let g = normalize(cfg);
-  trace?.('normalized', g);
-  let m = measure(g);
-  let rounds = 0;
-  let stalled = false;
+  const g0 = normalize(cfg);
+  trace?.('normalized', g0);
+  const first = runPhase({ g: g0, m: measure(g0), rounds: 0, stalled: false }, PHASE1, PHASE1_NO_REORDER, options, true);
+  const last = first.stalled ? first : runPhase(first, PASSES, PASSES_NO_REORDER, options, false);
+  // libpcap refuses a filter its optimizer reduces to `ret #0`. The first phase decides as it
+  // does, so its fixed point's verdict is the one reported (found only when the second phase
+  // proves the filter empty); a filter only the second phase proves empty compiles to
+  // `ret #0`, as tcpdump compiles it.
   let rejectsAll = false;
-  for (const [passes, noReorder] of [
-    [PHASE1, PHASE1_NO_REORDER],
-    [PASSES, PASSES_NO_REORDER],
-  ] as const) {
-    for (let phaseRounds = 0; phaseRounds < MAX_ROUNDS && !stalled; phaseRounds++, rounds++) {
-      let next = runRound(g, passes, rounds, options);
-      let nm = measure(next);
-      let same = sameGraph(next, g);
-      if (!same && !lexLess(nm, m)) {
-        next = runRound(g, noReorder, rounds, options);
-        nm = measure(next);
-        same = sameGraph(next, g);
-      }
-      if (same) break;
-      // The termination argument, checked: a change that does not lower the measure is refused.
-      if (!lexLess(nm, m)) {
-        stalled = true;
-        break;
-      }
-      g = next;
-      m = nm;
-    }
-    // libpcap refuses a filter its optimizer reduces to `ret #0`; the first phase decides as it
-    // does, so its verdict is the one reported. A filter only the second phase proves empty
-    // compiles (to `ret #0`), as tcpdump compiles it.
-    if (passes === PHASE1) rejectsAll = rejectsAllPackets(g);
-  }
-  return { cfg: g, rejectsAll, rounds, stalled, work: workMeter.steps - work0 };
+  if (rejectsAllPackets(last.g)) rejectsAll = rejectsAllPackets(runPhase(first, PHASE1, PHASE1_NO_REORDER, { ...options, trace: undefined }, false).g);
+  return { cfg: last.g, rejectsAll, rounds: last.rounds, stalled: last.stalled, work: workMeter.steps - work0 };
 }
 
 /**

@@ -81,7 +81,7 @@ function entryLoads(order: readonly Block[]): Map<Block, number | string> {
  * graphs, and every graph already regrouped, have no such chain). Loads are compared as
  * written; one the analysis would find equal to a differently written load is left where it is.
  */
-function hasChain(g: Cfg): boolean {
+export function hasChain(g: Cfg): boolean {
   const seen = new Map<number | string, number>();
   const order = postOrder(g);
   const entered = entryLoads(order);

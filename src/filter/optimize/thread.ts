@@ -22,6 +22,8 @@ const MAX_TOTAL = 64;
 /** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
 interface Below {
   liveIn: Map<Block, number>;
+  /** The longest path from the block to a return, in blocks: a block reaches only blocks of lower height. */
+  height: Map<Block, number>;
   /** The captured length every accepting path from the block's entry needs (Infinity: none accepts). */
   need: Map<Block, number>;
   table: ValueTable;
@@ -118,8 +120,11 @@ function summarize(b: Block, below: Below): void {
   const t = b.term;
   let live = termUse(b);
   let need: number;
-  if (t.kind === 'return') need = BPF_RVAL(t.code) === BPF_K && t.k === 0 ? Infinity : 0;
-  else {
+  if (t.kind === 'return') {
+    need = BPF_RVAL(t.code) === BPF_K && t.k === 0 ? Infinity : 0;
+    below.height.set(b, 1);
+  } else {
+    below.height.set(b, 1 + Math.max(below.height.get(t.jt) as number, below.height.get(t.jf) as number));
     live |= (below.liveIn.get(t.jt) as number) | (below.liveIn.get(t.jf) as number);
     need = Math.min(below.need.get(t.jt) as number, below.need.get(t.jf) as number);
   }
@@ -151,7 +156,7 @@ export function thread(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): C
 export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const an = analyze(g, false, false, model);
   an.table.weak = weak;
-  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0, total: 0 };
+  const below: Below = { liveIn: new Map(), height: new Map(), need: new Map(), table: an.table, budget: 0, total: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
     const t = p.term;
@@ -163,7 +168,13 @@ export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = fals
       // since the state of either edge knows the outcome of the test it no longer makes. Not in
       // the first phase: there threading drops the later of two equal tests, as libpcap does,
       // where this would drop the earlier one and lose the order chains are shared in.
-      const to = weak || isGotoBlock(p) || t.jt === t.jf ? undefined : reaches(t.jf, e.jt, t.jt, below) ? t.jf : reaches(t.jt, e.jf, t.jf, below) ? t.jt : undefined;
+      let to: Block | undefined;
+      if (!weak && !isGotoBlock(p) && t.jt !== t.jf) {
+        const ht = below.height.get(t.jt) as number;
+        const hf = below.height.get(t.jf) as number;
+        if (ht < hf && reaches(t.jf, e.jt, t.jt, below)) to = t.jf;
+        else if (hf < ht && reaches(t.jt, e.jf, t.jf, below)) to = t.jt;
+      }
       if (to !== undefined) {
         t.code = BPF_JMP | BPF_JA;
         t.k = 0;
