@@ -99,6 +99,7 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
 
 /** The furthest valid target of an edge carrying `edge` into `first` (`first` itself when none is further). */
 function furthest(first: Block, edge: State, below: Below): Block {
+  if (first.term.kind === 'return') return first;
   below.budget = MAX_WALK;
   below.total = MAX_TOTAL;
   const out: Block[] = [];
@@ -108,6 +109,7 @@ function furthest(first: Block, edge: State, below: Below): Block {
 
 /** True when a packet with state `edge`, sent into `from`, comes to `to` holding every value `to` reads. */
 function reaches(from: Block, edge: State, to: Block, below: Below): boolean {
+  if (from.term.kind === 'return') return false;
   below.budget = MAX_WALK;
   below.total = MAX_TOTAL;
   const out: Block[] = [];
