@@ -1,6 +1,7 @@
 /**
- * The filter optimizer: pure passes over the CFG (simplify, dead stores, jump threading,
- * structure) repeated to a fixed point, with a measure that proves the loop ends.
+ * The filter optimizer: pure passes over the CFG (reorder, simplify, dead stores, jump
+ * threading, structure) repeated to a fixed point in two phases (first deciding tests only as
+ * libpcap does, then with everything known), with a measure that proves the loops end.
  */
 
 import { BPF_CLASS, BPF_JMP, BPF_K, BPF_RVAL } from '../../cbpf/index.js';
