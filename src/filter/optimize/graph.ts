@@ -44,21 +44,35 @@ export function cloneCfg(cfg: Cfg): Cfg {
 
 /** Reachable blocks, every block after all of its successors (iterative DFS; the graph is a DAG). */
 export function postOrder(cfg: Cfg): Block[] {
+  // Every pass walks the graph this way, several times a round: no array per visit.
   const out: Block[] = [];
   const seen = new Set<Block>([cfg.entry]);
-  const stack: { b: Block; next: number }[] = [{ b: cfg.entry, next: 0 }];
+  const stack: Block[] = [cfg.entry];
+  const next: number[] = [0];
   while (stack.length > 0) {
-    const top = stack[stack.length - 1];
-    const succ = successors(top.b);
-    if (top.next < succ.length) {
-      const s = succ[top.next++];
+    const top = stack.length - 1;
+    const b = stack[top];
+    const t = b.term;
+    let s: Block | undefined;
+    if (t.kind === 'branch') {
+      if (next[top] === 0) {
+        next[top] = 1;
+        s = t.jt;
+      } else if (next[top] === 1) {
+        next[top] = 2;
+        if (t.jf !== t.jt) s = t.jf;
+      }
+    }
+    if (s !== undefined) {
       if (!seen.has(s)) {
         seen.add(s);
-        stack.push({ b: s, next: 0 });
+        stack.push(s);
+        next.push(0);
       }
-    } else {
+    } else if (t.kind === 'return' || next[top] === 2) {
       stack.pop();
-      out.push(top.b);
+      next.pop();
+      out.push(b);
       workMeter.steps++;
     }
   }

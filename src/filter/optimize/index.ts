@@ -1,6 +1,7 @@
 /**
- * The filter optimizer: pure passes over the CFG (simplify, dead stores, jump threading,
- * structure) repeated to a fixed point, with a measure that proves the loop ends.
+ * The filter optimizer: pure passes over the CFG (reorder, simplify, dead stores, jump
+ * threading, structure) repeated to a fixed point in two phases (first deciding tests only as
+ * libpcap does, then with everything known), with a measure that proves the loops end.
  */
 
 import { BPF_CLASS, BPF_JMP, BPF_K, BPF_RVAL } from '../../cbpf/index.js';
@@ -11,7 +12,7 @@ import { emit } from '../emit.js';
 import { deadStores, deadStoresInPlace } from './dead-stores.js';
 import { cloneCfg, lexLess, measure, postOrder, sameGraph, workMeter } from './graph.js';
 import { simplify, simplifyInPlace } from './simplify.js';
-import { reorder, reorderInPlace } from './reorder.js';
+import { hasChain, reorder, reorderInPlace } from './reorder.js';
 import { structure, structureInPlace } from './structure.js';
 import { thread, threadInPlace } from './thread.js';
 import type { AbortModel } from './values.js';
@@ -53,6 +54,20 @@ const PASSES: readonly Pass[] = [
 ];
 /** The round retried without reordering when a reordering round did not lower the measure. */
 const PASSES_NO_REORDER: readonly Pass[] = PASSES.slice(1);
+
+/**
+ * The first phase's passes: simplify and threading decide only the tests libpcap's optimizer
+ * decides (the same test again, a constant against another), so that chains of tests sharing
+ * a target stay chains until reordering has regrouped them, and a filter is found to reject
+ * everything where libpcap finds it; the second phase then decides with all it knows. (Threading with ranges first sends each test of `port 443 or 25` its own way
+ * into a following `portrange`, and the tests of one field can no longer be grouped.)
+ */
+const WEAK: Record<string, Pass> = {
+  simplify: { name: 'simplify', copying: (cfg, model) => simplify(cfg, model, true), inPlace: (g, model) => simplifyInPlace(g, model, true) },
+  thread: { name: 'thread', copying: (cfg, model) => thread(cfg, model, true), inPlace: (g, model) => threadInPlace(g, model, true) },
+};
+const PHASE1: readonly Pass[] = PASSES.map((p) => WEAK[p.name] ?? p);
+const PHASE1_NO_REORDER: readonly Pass[] = PHASE1.slice(1);
 
 /**
  * One round on a copy of `g` (kept: a round may be retried or refused). Without a trace the
@@ -97,34 +112,56 @@ export function rejectsAllPackets(cfg: Cfg): boolean {
   return t.kind === 'return' && BPF_RVAL(t.code) === BPF_K && t.k === 0;
 }
 
+/** Where a phase left the graph. */
+interface PhaseState {
+  g: Cfg;
+  m: number[];
+  rounds: number;
+  stalled: boolean;
+}
+
+/**
+ * Runs rounds of `passes` until nothing changes (or, with `whileChains`, until no chain is
+ * left to regroup: what the first phase is for; the second phase then finishes the work).
+ */
+function runPhase(s: PhaseState, passes: readonly Pass[], noReorder: readonly Pass[], options: OptimizeOptions, whileChains: boolean): PhaseState {
+  let { g, m, rounds } = s;
+  for (let phaseRounds = 0; phaseRounds < MAX_ROUNDS; phaseRounds++) {
+    let next = runRound(g, passes, rounds, options);
+    let nm = measure(next);
+    // A graph whose measure changed is not the same graph (the common case: no walk to compare).
+    let same = lexLess(nm, m) ? false : sameGraph(next, g);
+    if (!same && !lexLess(nm, m)) {
+      next = runRound(g, noReorder, rounds, options);
+      nm = measure(next);
+      same = lexLess(nm, m) ? false : sameGraph(next, g);
+    }
+    if (same) break;
+    // The termination argument, checked: a change that does not lower the measure is refused.
+    if (!lexLess(nm, m)) return { g, m, rounds, stalled: true };
+    g = next;
+    m = nm;
+    rounds++;
+    if (whileChains && !hasChain(g)) break;
+  }
+  return { g, m, rounds, stalled: false };
+}
+
 /** Optimizes a filter graph, reporting rounds and whether it rejects everything. The input is not changed. */
 export function optimizeWithStats(cfg: Cfg, options: OptimizeOptions = {}): OptimizeResult {
   const { trace } = options;
   const work0 = workMeter.steps;
-  let g = normalize(cfg);
-  trace?.('normalized', g);
-  let m = measure(g);
-  let rounds = 0;
-  let stalled = false;
-  for (; rounds < MAX_ROUNDS; rounds++) {
-    let next = runRound(g, PASSES, rounds, options);
-    let nm = measure(next);
-    let same = sameGraph(next, g);
-    if (!same && !lexLess(nm, m)) {
-      next = runRound(g, PASSES_NO_REORDER, rounds, options);
-      nm = measure(next);
-      same = sameGraph(next, g);
-    }
-    if (same) break;
-    // The termination argument, checked: a change that does not lower the measure is refused.
-    if (!lexLess(nm, m)) {
-      stalled = true;
-      break;
-    }
-    g = next;
-    m = nm;
-  }
-  return { cfg: g, rejectsAll: rejectsAllPackets(g), rounds, stalled, work: workMeter.steps - work0 };
+  const g0 = normalize(cfg);
+  trace?.('normalized', g0);
+  const first = runPhase({ g: g0, m: measure(g0), rounds: 0, stalled: false }, PHASE1, PHASE1_NO_REORDER, options, true);
+  const last = first.stalled ? first : runPhase(first, PASSES, PASSES_NO_REORDER, options, false);
+  // libpcap refuses a filter its optimizer reduces to `ret #0`. The first phase decides as it
+  // does, so its fixed point's verdict is the one reported (found only when the second phase
+  // proves the filter empty); a filter only the second phase proves empty compiles to
+  // `ret #0`, as tcpdump compiles it.
+  let rejectsAll = false;
+  if (rejectsAllPackets(last.g)) rejectsAll = rejectsAllPackets(runPhase(first, PHASE1, PHASE1_NO_REORDER, { ...options, trace: undefined }, false).g);
+  return { cfg: last.g, rejectsAll, rounds: last.rounds, stalled: last.stalled, work: workMeter.steps - work0 };
 }
 
 /**

@@ -7,11 +7,11 @@
  * pullups also reorder loads that may abort, which changes verdicts on truncated packets.
  */
 
-import { BPF_CLASS, BPF_IMM, BPF_LD, BPF_MODE } from '../../cbpf/index.js';
+import { BPF_ALU, BPF_CLASS, BPF_DIV, BPF_IMM, BPF_K, BPF_LD, BPF_MOD, BPF_MODE, BPF_OP, BPF_SRC, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
-import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, workMeter } from './graph.js';
-import { peekLoad, type AbortModel, type State, type ValueTable } from './values.js';
+import { A_ATOM, cloneCfg, isGotoBlock, liveness, postOrder, predecessors, successors, workMeter } from './graph.js';
+import { copyState, peekLoad, step, type AbortModel, type State, type ValueTable } from './values.js';
 
 /** One element of a chain: a block that may load A, then blocks without statements that test the same A. */
 interface Run {
@@ -20,28 +20,72 @@ interface Run {
   value: number;
 }
 
-/** The value a run's first block leaves in A, if its statements are at most one load that cannot abort from `entry`. */
+/**
+ * True for the statements a run may start with: a load of packet data or M[] (which does not
+ * read A; an indexed load reads X, which no run writes), then ALU operations on A with a
+ * constant that cannot fail (`ld [26]; and #0xffff0000`, a net's masked address).
+ */
+function pureStmts(stmts: readonly Insn[]): boolean {
+  const s = stmts[0];
+  if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return false;
+  for (let j = 1; j < stmts.length; j++) {
+    const x = stmts[j];
+    if (BPF_CLASS(x.code) !== BPF_ALU || BPF_SRC(x.code) !== BPF_K) return false;
+    const op = BPF_OP(x.code);
+    if ((op === BPF_DIV || op === BPF_MOD) && x.k === 0) return false;
+  }
+  return true;
+}
+
+/** The value a run's first block leaves in A, if its statements are pure ({@link pureStmts}) and cannot abort from `entry`. */
 function runValue(b: Block, entry: State, table: ValueTable): number | undefined {
-  if (b.stmts.length > 1) return undefined;
   if (b.stmts.length === 0) return entry.regs[A_ATOM];
-  const s = b.stmts[0];
-  if (BPF_CLASS(s.code) !== BPF_LD || BPF_MODE(s.code) === BPF_IMM) return undefined;
-  // Only loads of packet data or M[], which do not read A (an indexed load reads X, which no run writes).
-  // Called for every block of every chain, so the entry state is not copied.
-  const r = peekLoad(s, entry, table);
-  return r.mayAbort ? undefined : r.a;
+  if (!pureStmts(b.stmts)) return undefined;
+  // Called for every block of every chain, so the entry state is not copied for a lone load.
+  if (b.stmts.length === 1) {
+    const r = peekLoad(b.stmts[0], entry, table);
+    return r.mayAbort ? undefined : r.a;
+  }
+  const st = copyState(entry);
+  for (const s of b.stmts) if (step(s, st, table, false).mayAbort) return undefined;
+  return st.regs[A_ATOM];
+}
+
+/** A run's statements as written, as one number for a lone load (most runs), else as text (a key of {@link hasChain}'s maps). */
+function stmtsKey(stmts: readonly Insn[]): number | string {
+  if (stmts.length === 1) return stmts[0].code * 0x100000000 + stmts[0].k;
+  return stmts.map((s) => `${s.code}:${s.k}`).join(',');
+}
+
+/**
+ * The load every predecessor of a block leaves in A as its last statement (NONE when they
+ * differ or one ends otherwise): a chain entered so can test that field first and drop a load.
+ */
+const NONE = -1;
+function entryLoads(order: readonly Block[]): Map<Block, number | string> {
+  const out = new Map<Block, number | string>();
+  for (const p of order) {
+    const key = p.stmts.length > 0 && pureStmts(p.stmts) ? stmtsKey(p.stmts) : NONE;
+    for (const s of successors(p)) {
+      const cur = out.get(s);
+      out.set(s, cur === undefined || cur === key ? key : NONE);
+    }
+  }
+  return out;
 }
 
 /**
  * True when some chain could be regrouped: along the tests that share a target on one side, a
- * load statement comes back after a different one (the analysis and the regrouping are the
- * costly part, and most graphs, and every graph already regrouped, have no such chain). Loads
- * are compared as written; one the analysis would find equal to a differently written load
- * is left where it is.
+ * load statement comes back after a different one, or a later element loads what A already
+ * holds where the chain starts (the analysis and the regrouping are the costly part, and most
+ * graphs, and every graph already regrouped, have no such chain). Loads are compared as
+ * written; one the analysis would find equal to a differently written load is left where it is.
  */
-function hasChain(g: Cfg): boolean {
-  const seen = new Map<number, number>();
-  for (const b of postOrder(g)) {
+export function hasChain(g: Cfg): boolean {
+  const seen = new Map<number | string, number>();
+  const order = postOrder(g);
+  const entered = entryLoads(order);
+  for (const b of order) {
     const t = b.term;
     if (t.kind !== 'branch' || isGotoBlock(b) || b.stmts.length === 0) continue;
     for (const sense of ['jt', 'jf'] as const) {
@@ -50,21 +94,23 @@ function hasChain(g: Cfg): boolean {
       if (n.kind !== 'branch' || isGotoBlock(t[other]) || n[sense] !== t[sense]) continue;
       // A chain starts here: walk it, numbering its runs; a load seen in an earlier run (not the last) is a candidate.
       seen.clear();
+      const inA = entered.get(b) ?? NONE;
       let run = 0;
       let last = -1;
       for (let x: Block = b, steps = 0; steps < 64; steps++) {
         workMeter.steps++;
         const xt = x.term;
         if (xt.kind !== 'branch' || isGotoBlock(x) || xt[sense] !== t[sense]) break;
-        if (x.stmts.length === 1) {
-          const s = x.stmts[0];
-          const key = s.code * 0x100000000 + s.k;
+        if (x.stmts.length > 0) {
+          if (x.stmts.length > 1 && !pureStmts(x.stmts)) break;
+          const key = stmtsKey(x.stmts);
+          if (run > 0 && key === inA) return true;
           const at = seen.get(key);
           if (at !== undefined && at !== last) return true;
           if (at === undefined) seen.set(key, run);
           last = seen.get(key) as number;
           run++;
-        } else if (x.stmts.length > 1) break;
+        }
         x = xt[other];
       }
     }

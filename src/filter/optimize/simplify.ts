@@ -80,13 +80,14 @@ function peephole(b: Block, liveOut: number): void {
 }
 
 /** Runs the pass on a copy of `cfg`. */
-export function simplify(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
-  return simplifyInPlace(cloneCfg(cfg), model);
+export function simplify(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
+  return simplifyInPlace(cloneCfg(cfg), model, weak);
 }
 
 /** {@link simplify} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function simplifyInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
+export function simplifyInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const table = new ValueTable(model);
+  table.weak = weak;
   const order = topoOrder(g);
   const { liveOut } = liveness(order);
   const incoming = new Map<Block, State[]>();
@@ -96,11 +97,17 @@ export function simplifyInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
     const st = b === g.entry ? entryState(table) : meet(ins as State[], table);
     peephole(b, liveOut.get(b) as number);
     const out: Insn[] = [];
+    const a0 = st.regs[A_ATOM];
+    // Statements that only compute A, none of which can abort, go when A ends as it began
+    // (libpcap's opt_blk does the same): a regrouped `ld [26]; and #0xffff0000` after the same two.
+    let onlyA = true;
     for (const s of b.stmts) {
       const r = step(s, st, table, true);
       if (r.stmt) out.push(r.stmt);
+      const cls = BPF_CLASS(s.code);
+      if (r.mayAbort || (cls !== BPF_LD && cls !== BPF_ALU)) onlyA = false;
     }
-    b.stmts = out;
+    b.stmts = onlyA && st.regs[A_ATOM] === a0 ? [] : out;
     const t = b.term;
     if (t.kind === 'return') {
       // A return of 0 rejects whether or not a statement aborts: none of them matters.

@@ -5,7 +5,7 @@
  * verdict by skipping an abort.
  */
 
-import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
+import { BPF_ABS, BPF_B, BPF_CLASS, BPF_H, BPF_JA, BPF_JMP, BPF_K, BPF_LD, BPF_LDX, BPF_MODE, BPF_MSH, BPF_OP, BPF_RVAL, BPF_SIZE, BPF_W, type Insn } from '../../cbpf/index.js';
 import type { Block, Cfg } from '../cfg.js';
 import { analyze } from './analysis.js';
 import { A_ATOM, N_ATOMS, cloneCfg, isGotoBlock, termUse, useDef, workMeter } from './graph.js';
@@ -16,15 +16,21 @@ import { copyState, decide, learn, operand, step, type AbortModel, type State, t
  * threaded first, so a walk usually ends after a few blocks; the bound keeps the pass linear.
  */
 const MAX_WALK = 10;
+/** How many blocks one edge's walk may visit over all the paths it follows. */
+const MAX_TOTAL = 64;
 
 /** What the bottom-up sweep knows of every block already final (all blocks below the one threaded). */
 interface Below {
   liveIn: Map<Block, number>;
+  /** The longest path from the block to a return, in blocks: a block reaches only blocks of lower height. */
+  height: Map<Block, number>;
   /** The captured length every accepting path from the block's entry needs (Infinity: none accepts). */
   need: Map<Block, number>;
   table: ValueTable;
-  /** Blocks the current edge's walk may still visit. */
+  /** Blocks the current edge's walk may still visit along one path. */
   budget: number;
+  /** Blocks the current edge's walk may still visit over all its paths. */
+  total: number;
 }
 
 /** True when every atom live at `target` holds the same value in `sim` as on the edge. */
@@ -51,7 +57,7 @@ const WIDTH: Record<number, number> = { [BPF_W]: 4, [BPF_H]: 2, [BPF_B]: 1 };
 function targets(b: Block, sim: State, ends: number, edge: State, below: Below, out: Block[]): void {
   if (ends <= (below.need.get(b) as number) && sameLive(below.liveIn.get(b) as number, sim, edge)) out.push(b);
   const t = b.term;
-  if (t.kind === 'return' || --below.budget < 0) return;
+  if (t.kind === 'return' || --below.budget < 0 || --below.total < 0) return;
   workMeter.steps++;
   const st = copyState(sim);
   let end = ends;
@@ -71,12 +77,21 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
   const sf = copyState(st);
   learn(op, a, o, true, st, below.table);
   learn(op, a, o, false, sf, below.table);
-  // The targets both sides reach, in the true side's order (a walk visits at most MAX_WALK blocks).
+  // The targets both sides reach, in the true side's order. Each side may go MAX_WALK blocks
+  // deep, and the true side has half of what the walk has left, so that walking on past where
+  // the sides meet does not starve the false side (the whole walk visits at most MAX_TOTAL).
   const start = out.length;
+  const depth = below.budget;
+  const total = below.total;
+  below.total = total >> 1;
   targets(t.jt, st, end, edge, below, out);
   if (out.length === start) return;
   const onFalse: Block[] = [];
+  const leftTrue = below.budget;
+  below.budget = depth;
+  below.total += total - (total >> 1);
   targets(t.jf, sf, end, edge, below, onFalse);
+  below.budget = Math.min(leftTrue, below.budget);
   let kept = start;
   for (let i = start; i < out.length; i++) if (onFalse.includes(out[i])) out[kept++] = out[i];
   out.length = kept;
@@ -84,10 +99,22 @@ function targets(b: Block, sim: State, ends: number, edge: State, below: Below, 
 
 /** The furthest valid target of an edge carrying `edge` into `first` (`first` itself when none is further). */
 function furthest(first: Block, edge: State, below: Below): Block {
+  if (first.term.kind === 'return') return first;
   below.budget = MAX_WALK;
+  below.total = MAX_TOTAL;
   const out: Block[] = [];
   targets(first, edge, 0, edge, below, out);
   return out.length > 0 ? out[out.length - 1] : first;
+}
+
+/** True when a packet with state `edge`, sent into `from`, comes to `to` holding every value `to` reads. */
+function reaches(from: Block, edge: State, to: Block, below: Below): boolean {
+  if (from.term.kind === 'return') return false;
+  below.budget = MAX_WALK;
+  below.total = MAX_TOTAL;
+  const out: Block[] = [];
+  targets(from, edge, 0, edge, below, out);
+  return out.includes(to);
 }
 
 /** The atoms live on entry to `b`, and the length its accepting paths need, from its successors' (already final). */
@@ -95,8 +122,11 @@ function summarize(b: Block, below: Below): void {
   const t = b.term;
   let live = termUse(b);
   let need: number;
-  if (t.kind === 'return') need = BPF_RVAL(t.code) === BPF_K && t.k === 0 ? Infinity : 0;
-  else {
+  if (t.kind === 'return') {
+    need = BPF_RVAL(t.code) === BPF_K && t.k === 0 ? Infinity : 0;
+    below.height.set(b, 1);
+  } else {
+    below.height.set(b, 1 + Math.max(below.height.get(t.jt) as number, below.height.get(t.jf) as number));
     live |= (below.liveIn.get(t.jt) as number) | (below.liveIn.get(t.jf) as number);
     need = Math.min(below.need.get(t.jt) as number, below.need.get(t.jf) as number);
   }
@@ -120,21 +150,41 @@ function summarize(b: Block, below: Below): void {
  * path, reaching the target with the same values in every atom the target reads. Liveness
  * is computed in the same sweep, from the successors as they end up.
  */
-export function thread(cfg: Cfg, model: AbortModel = 'libpcap'): Cfg {
-  return threadInPlace(cloneCfg(cfg), model);
+export function thread(cfg: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
+  return threadInPlace(cloneCfg(cfg), model, weak);
 }
 
 /** {@link thread} on `g` itself (the optimizer's rounds copy the graph once, not once per pass). */
-export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap'): Cfg {
+export function threadInPlace(g: Cfg, model: AbortModel = 'libpcap', weak = false): Cfg {
   const an = analyze(g, false, false, model);
-  const below: Below = { liveIn: new Map(), need: new Map(), table: an.table, budget: 0 };
+  an.table.weak = weak;
+  const below: Below = { liveIn: new Map(), height: new Map(), need: new Map(), table: an.table, budget: 0, total: 0 };
   for (let i = an.order.length - 1; i >= 0; i--) {
     const p = an.order[i];
     const t = p.term;
     if (t.kind === 'branch') {
       const e = an.edges.get(p) as { jt: State; jf: State };
-      t.jt = furthest(t.jt, e.jt, below);
-      t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, below);
+      // A test is redundant when the packets that pass it, sent the other way, reach the same
+      // block anyway (`tcp`, `udp` before a test only `sctp` passes): the block becomes a goto
+      // (its statements stay: what they load may be read below), threaded in the next round,
+      // since the state of either edge knows the outcome of the test it no longer makes. Not in
+      // the first phase: there threading drops the later of two equal tests, as libpcap does,
+      // where this would drop the earlier one and lose the order chains are shared in.
+      let to: Block | undefined;
+      if (!weak && !isGotoBlock(p) && t.jt !== t.jf) {
+        const ht = below.height.get(t.jt) as number;
+        const hf = below.height.get(t.jf) as number;
+        if (ht < hf && reaches(t.jf, e.jt, t.jt, below)) to = t.jf;
+        else if (hf < ht && reaches(t.jt, e.jf, t.jf, below)) to = t.jt;
+      }
+      if (to !== undefined) {
+        t.code = BPF_JMP | BPF_JA;
+        t.k = 0;
+        t.jt = t.jf = to;
+      } else {
+        t.jt = furthest(t.jt, e.jt, below);
+        t.jf = isGotoBlock(p) ? t.jt : furthest(t.jf, e.jf, below);
+      }
     }
     summarize(p, below);
   }

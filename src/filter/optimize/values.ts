@@ -59,6 +59,9 @@ export type AbortModel = 'libpcap' | 'exact';
 export class ValueTable {
   constructor(readonly model: AbortModel = 'libpcap') {}
 
+  /** True in the optimizer's first phase: tests are decided only as libpcap decides them ({@link decideWeak}), ALU results fold only true constants. */
+  weak = false;
+
   private readonly byKey = new Map<string, number>();
   /** Constants by value: they are the most common lookups, so they skip building a string key. */
   private readonly byConst = new Map<number, number>();
@@ -516,7 +519,8 @@ export function step(s: Insn, st: State, table: ValueTable, alter: boolean): Stm
       }
       const bv = BPF_SRC(s.code) === BPF_X ? r[X_ATOM] : table.k(s.k);
       const b = constIn(bv, st, table);
-      const ac = constIn(a, st, table);
+      // Folding a constant that only a taken branch proves is path knowledge libpcap lacks (see {@link decideWeak}).
+      const ac = table.weak ? table.constant(a) : constIn(a, st, table);
       const mayAbort = (op === BPF_DIV || op === BPF_MOD) && (b === undefined || b === 0);
       // libpcap's optimizer refuses a division by a 0 it folds (tcpdump: "division by zero"); a
       // value only a range proves 0 is past what it sees, so that one is left to abort.
@@ -588,8 +592,30 @@ export function testKey(op: number, a: number, b: number): number {
   return (a * KEY_VALUES + b) * 16 + ((op >> 4) & 15);
 }
 
+/**
+ * Decides a test only as libpcap's optimizer can (`fold_edge`, `opt_peep`): the same test
+ * already taken on every path, two constants, or an equality with a constant when a taken
+ * `jeq` proved A equal to another. The optimizer threads with this first (see `optimizeWithStats`): deciding a
+ * test from ranges sends each path its own way before chains of tests that share a target
+ * are regrouped, and the program ends up larger than libpcap's.
+ */
+export function decideWeak(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
+  const key = testKey(op, a, b);
+  const known = key < 0 ? undefined : st.facts.get(key);
+  if (known !== undefined) return known;
+  if (a === b) return op === BPF_JEQ || op === BPF_JGE ? true : op === BPF_JGT ? false : undefined;
+  const cb = table.constant(b);
+  if (cb === undefined) return undefined;
+  // Two constants (libpcap's opt_peep), or A proved equal to another constant by a taken `jeq` of this very value.
+  const ca = table.constant(a);
+  if (ca !== undefined) return holds(op, ca, cb);
+  const r = op === BPF_JEQ ? st.ranges.get(a) : undefined;
+  return r !== undefined && r[0] === r[1] ? r[0] === cb : undefined;
+}
+
 /** Decides a test `A op B` from what the state knows, or undefined. */
 export function decide(op: number, a: number, b: number, st: State, table: ValueTable): boolean | undefined {
+  if (table.weak) return decideWeak(op, a, b, st, table);
   const key = testKey(op, a, b);
   const known = key < 0 ? undefined : st.facts.get(key);
   if (known !== undefined) return known;
