@@ -57,12 +57,7 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
   if (opts.chunkBytes === undefined && size < PARALLEL_MIN_BYTES) return undefined;
   const threads = Math.max(1, opts.threads ?? Math.min(availableParallelism(), 8));
   if (threads < 2) return undefined;
-  // Chunks small enough that the threads end together (the last one taken is at most ~15 ms of
-  // work), big enough that a claim (a few KiB read at the boundary) costs nothing.
-  const chunkBytes = opts.chunkBytes ?? Math.min(64 << 20, Math.max(8 << 20, Math.ceil(size / (threads * 32))));
-  const bounds = [24];
-  for (let b = 24 + chunkBytes; b < size; b += chunkBytes) bounds.push(b);
-  bounds.push(size);
+  const bounds = chunkBounds(size, threads, opts.chunkBytes);
   const chunks = bounds.length - 1;
   const pass: ChunkPass = {
     path,
@@ -82,8 +77,31 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
     // An I/O error in any thread: the ordinary reader meets it again and reports it.
     return undefined;
   } finally {
-    await pool.close();
+    pool.close();
   }
+}
+
+/** The smallest chunk of a big file: ~2 ms of work, and a claim (a few KiB read at its start) costs nothing beside it. */
+const MIN_CHUNK_BYTES = 8 << 20;
+
+/**
+ * Nominal chunk starts (and the file's size last): half of what is left per thread, then
+ * less and less down to {@link MIN_CHUNK_BYTES}, so that the threads end within ~2 ms of each
+ * other with few chunks (~16 for 1 GB on 2 threads, each with a claim to prove). `fixed`: equal
+ * chunks of that size (tests).
+ */
+export function chunkBounds(size: number, threads: number, fixed?: number): number[] {
+  const bounds = [24];
+  for (let b = 24; ; ) {
+    const rest = size - b;
+    const step = fixed ?? Math.max(MIN_CHUNK_BYTES, Math.ceil(rest / (threads * 2)));
+    // A last sliver joins the chunk before it.
+    if (rest <= step + (fixed === undefined ? MIN_CHUNK_BYTES >> 1 : 0)) break;
+    b += step;
+    bounds.push(b);
+  }
+  bounds.push(size);
+  return bounds;
 }
 
 async function scanInPasses(pool: WorkerPool, pass: ChunkPass, out: { fd: number; at: number } | undefined): Promise<ParallelScanResult | undefined> {
@@ -165,8 +183,12 @@ class WorkerPool {
     return new Float64Array(pass.results);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  /** Ends the workers without waiting for them to go (a few ms each): nothing of theirs is needed any more. */
+  close(): void {
+    for (const w of this.workers) {
+      w.unref();
+      void w.terminate();
+    }
   }
 }
 
@@ -359,6 +381,8 @@ export async function pipelinedCopyPcap(fd: number, info: CaptureInfo, from: num
     for (let k = 0; k < COPY_SLOTS; k++) Atomics.notify(state, k);
     worker.off('error', onFail);
     worker.off('exit', onFail);
-    await worker.terminate();
+    // Not waited for: the producer has stopped writing to the ring, and nothing else of the worker's is needed.
+    worker.unref();
+    void worker.terminate();
   }
 }
