@@ -91,7 +91,8 @@ async function run(argv: string[], io: Io): Promise<number> {
   const printing = !countOnly && !out;
 
   // A big file counted or copied uses a worker thread: it boots (~30 ms of a core) while this one opens the capture and compiles the filter.
-  if (!printing && engine === 'jit' && !snapOpt && file !== '-' && (out ? out !== '-' && !out.endsWith('.pcapng') : maxCount === undefined)) prestartScanWorker(file);
+  // Standard input redirected from a big file (`-r - < big.pcap`) is scanned the same way.
+  if (!printing && engine === 'jit' && !snapOpt && (out ? out !== '-' && !out.endsWith('.pcapng') : maxCount === undefined)) prestartScanWorker(file === '-' ? '/dev/stdin' : file);
   // SIGINT, SIGTERM, SIGHUP: stop reading (even mid-wait on a stalled pipe), complete the output, print the counts.
   const stop = new AbortController();
   let cap: Awaited<ReturnType<typeof openCaptureInput>>;
