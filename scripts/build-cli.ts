@@ -113,7 +113,7 @@ async function buildShell(own: string | undefined, tmp: string): Promise<void> {
 /**
  * main.cjs: picks the command's file by the longest run of command words (as main.ts's
  * findCommand does) and runs it through vm.Script with V8's code cache, kept beside it
- * (`trace.cjs.cache`). The first run of a command writes its cache when it exits (temporary
+ * (`trace.cjs.cache`; `filter.cjs.max-semi-space-size=2.cache` for a run with that node flag). The first run of a command writes its cache when it exits (temporary
  * file, then rename; skipped where the directory is not writable), with the functions that run
  * compiled; V8 rejects a cache of other source or another V8, which is then written anew.
  * A run that only lists or prints help (`trace -l`, `--help`) uses a cache but writes none: it
@@ -146,10 +146,12 @@ function pick(argv) {
 
 // Arguments of runs that take a small corner of a command: they write no cache (see build-cli.ts).
 const PARTIAL = new Set(['-h', '--help', '-l', '-lv', '-vl', '--version']);
+// V8 rejects a cache made under other flags (bin/bpfkit runs \`filter\` with or without one): a cache per flag set.
+const FLAGS_TAG = process.execArgv.join(' ').replace(/[^A-Za-z0-9=]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80);
 
 function load(name) {
   const file = path.join(__dirname, name + '.cjs');
-  const cacheFile = file + '.cache';
+  const cacheFile = file + (FLAGS_TAG ? '.' + FLAGS_TAG : '') + '.cache';
   let cachedData;
   try {
     cachedData = fs.readFileSync(cacheFile);

@@ -2,12 +2,12 @@
 
 import { closeSync, fstatSync, openSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker } from 'node:worker_threads';
 import { jitRangeSource, type Insn } from '../cbpf/index.js';
 import type { CaptureInfo } from '../pcap/index.js';
 import { canScan } from './pcap-scan.js';
 import type { ScanWorkerMessage } from './scan-worker.js';
-import { CHUNK_FIELDS as FIELDS, COPY_END, COPY_FIELDS, drainChunks, scanSegment, type ChunkPass } from './segment-scan.js';
+import { CHUNK_FIELDS as FIELDS, COPY_END, drainChunks, scanSegment, type ChunkPass, type CopyChunk } from './segment-scan.js';
 
 /** Below this size one thread is faster than starting another. */
 export const PARALLEL_MIN_BYTES = 48 << 20;
@@ -57,12 +57,7 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
   if (opts.chunkBytes === undefined && size < PARALLEL_MIN_BYTES) return undefined;
   const threads = Math.max(1, opts.threads ?? Math.min(availableParallelism(), 8));
   if (threads < 2) return undefined;
-  // Chunks small enough that the threads end together (the last one taken is at most ~15 ms of
-  // work), big enough that a claim (a few KiB read at the boundary) costs nothing.
-  const chunkBytes = opts.chunkBytes ?? Math.min(64 << 20, Math.max(8 << 20, Math.ceil(size / (threads * 32))));
-  const bounds = [24];
-  for (let b = 24 + chunkBytes; b < size; b += chunkBytes) bounds.push(b);
-  bounds.push(size);
+  const bounds = chunkBounds(size, threads, opts.chunkBytes);
   const chunks = bounds.length - 1;
   const pass: ChunkPass = {
     path,
@@ -82,8 +77,31 @@ export async function parallelScanPcap(path: string, info: CaptureInfo, opts: Pa
     // An I/O error in any thread: the ordinary reader meets it again and reports it.
     return undefined;
   } finally {
-    await pool.close();
+    pool.close();
   }
+}
+
+/** The smallest chunk of a big file: ~2 ms of work, and a claim (a few KiB read at its start) costs nothing beside it. */
+const MIN_CHUNK_BYTES = 8 << 20;
+
+/**
+ * Nominal chunk starts (and the file's size last): half of what is left per thread, then
+ * less and less down to {@link MIN_CHUNK_BYTES}, so that the threads end within ~2 ms of each
+ * other with few chunks (~16 for 1 GB on 2 threads, each with a claim to prove). `fixed`: equal
+ * chunks of that size (tests).
+ */
+export function chunkBounds(size: number, threads: number, fixed?: number): number[] {
+  const bounds = [24];
+  for (let b = 24; ; ) {
+    const rest = size - b;
+    const step = fixed ?? Math.max(MIN_CHUNK_BYTES, Math.ceil(rest / (threads * 2)));
+    // A last sliver joins the chunk before it.
+    if (rest <= step + (fixed === undefined ? MIN_CHUNK_BYTES >> 1 : 0)) break;
+    b += step;
+    bounds.push(b);
+  }
+  bounds.push(size);
+  return bounds;
 }
 
 async function scanInPasses(pool: WorkerPool, pass: ChunkPass, out: { fd: number; at: number } | undefined): Promise<ParallelScanResult | undefined> {
@@ -165,8 +183,12 @@ class WorkerPool {
     return new Float64Array(pass.results);
   }
 
-  async close(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.terminate()));
+  /** Ends the workers without waiting for them to go (a few ms each): nothing of theirs is needed any more. */
+  close(): void {
+    for (const w of this.workers) {
+      w.unref();
+      void w.terminate();
+    }
   }
 }
 
@@ -237,9 +259,9 @@ export interface PipelinedCopyOptions {
   out: { fd: number; at: number };
   /** Stop after this many matching records (-c). */
   maxMatched?: number;
-  /** Polled between slots; true stops the copy after the slots written so far. */
+  /** Polled after each buffer written; true stops the copy there. */
   stopped?: () => boolean;
-  /** Copy even a small file this way, in slots of this many bytes (for tests); the default is {@link COPY_SLOT_BYTES}. */
+  /** Copy even a small file this way, in buffers of this many bytes (for tests); the default is {@link COPY_SLOT_BYTES}. */
   slotBytes?: number;
 }
 
@@ -255,25 +277,21 @@ export interface PipelinedCopyResult {
   bytes: number;
 }
 
-/** `Atomics.waitAsync` (ES2024, in Node since 16), which this project's TypeScript library does not declare yet. */
-const waitAsync = (Atomics as unknown as { waitAsync: (a: Int32Array, i: number, v: number) => { async: false; value: string } | { async: true; value: Promise<string> } }).waitAsync;
-
-/** Slots of the copy ring: enough that neither thread waits on the other's jitter. */
-const COPY_SLOTS = 8;
+/** Buffers in flight: enough that neither thread waits on the other's jitter. */
+const COPY_BUFFERS = 8;
 /**
- * Bytes per slot: small enough that a slot stays in cache from the read through the filter to
- * the write (on a 1 GB capture, 256–512 KiB slots cost both threads a third less CPU than 2 MiB
- * ones), large enough that a write per slot costs nothing.
+ * Bytes per buffer: small enough that a buffer stays in cache from the read through the filter
+ * to the write (on a 1 GB capture, 256–512 KiB buffers cost both threads a third less CPU than
+ * 2 MiB ones), large enough that a write and a message per buffer cost nothing.
  */
 export const COPY_SLOT_BYTES = 512 << 10;
-/** Slots between two turns of the event loop (for signals): about 64 MiB of input. */
-const COPY_YIELD_SLOTS = 128;
 
 /**
  * Copies the matching records of a plain pcap file (from offset `from`) in one pass on two
- * threads: a worker reads and filters into a shared ring, this thread writes (see `CopyJob`).
- * Undefined when the file does not qualify (small, an odd format); otherwise the copy stops at a
- * record boundary, and a `fallback` end leaves the rest to the full reader from `records` on.
+ * threads: a worker reads and filters into buffers it hands over, this thread writes them (see
+ * `CopyJob`). Undefined when the file does not qualify (small, an odd format); otherwise the
+ * copy stops at a record boundary, and a `fallback` end leaves the rest to the full reader from
+ * `records` on. Each buffer arrives as a message, so signals are seen between any two.
  */
 export async function pipelinedCopyPcap(fd: number, info: CaptureInfo, from: number, opts: PipelinedCopyOptions): Promise<PipelinedCopyResult | undefined> {
   if (!canScan(info)) return undefined;
@@ -283,82 +301,78 @@ export async function pipelinedCopyPcap(fd: number, info: CaptureInfo, from: num
   } catch {
     return undefined;
   }
-  const slotBytes = Math.max(opts.slotBytes ?? COPY_SLOT_BYTES, 64);
-  const ring = new SharedArrayBuffer(COPY_SLOTS * slotBytes);
-  const stateBuf = new SharedArrayBuffer(4 * (COPY_SLOTS + 1));
-  const infoBuf = new SharedArrayBuffer(8 * COPY_FIELDS * COPY_SLOTS);
+  const bufferBytes = Math.max(opts.slotBytes ?? COPY_SLOT_BYTES, 64);
+  const stateBuf = new SharedArrayBuffer(8);
   const state = new Int32Array(stateBuf);
-  const slotInfo = new Float64Array(infoBuf);
+  const { port1: back, port2: backToWorker } = new MessageChannel();
   const worker = takeWorker();
-  // A worker that dies (an exception outside the producer's own catch, a failed start) ends the wait for its next slot.
-  let failed = false;
-  let wake: (() => void) | undefined;
-  const onFail = (): void => {
-    failed = true;
-    wake?.();
-  };
-  worker.once('error', onFail);
-  worker.once('exit', onFail);
-  worker.postMessage({
-    copy: {
-      fd,
-      from,
-      littleEndian: info.byteOrder === 'le',
-      snaplen: info.snaplen,
-      filter: opts.insns ? jitRangeSource(opts.insns) : null,
-      maxMatched: opts.maxMatched,
-      ring,
-      slotBytes,
-      state: stateBuf,
-      info: infoBuf,
-    },
-  } satisfies ScanWorkerMessage);
   const done: PipelinedCopyResult = { end: 'fallback', records: 0, matched: 0, offset: from, bytes: 0 };
   try {
-    for (let seq = 0; ; seq++) {
-      const k = seq % COPY_SLOTS;
-      // The slot is usually full already (writing is the slower side); otherwise wait without blocking the event loop.
-      while (Atomics.load(state, k) !== 1) {
-        if (failed) return done;
-        const w = waitAsync(state, k, 0);
-        if (w.async) await new Promise<void>((resolve) => {
-          wake = resolve;
-          void w.value.then(() => resolve());
-        });
-        wake = undefined;
-      }
-      const f = k * COPY_FIELDS;
-      const end = slotInfo[f + 4];
-      // An error slot's bytes are not all in place: the full reader redoes it and reports the error.
-      if (end === COPY_END.error) return done;
-      const len = slotInfo[f];
-      const bytes = new Uint8Array(ring, k * slotBytes, len);
-      let at = 0;
-      while (at < len) at += writeSync(opts.out.fd, bytes, at, len - at, opts.out.at + done.bytes + at);
-      done.bytes += len;
-      done.records = slotInfo[f + 1];
-      done.matched = slotInfo[f + 2];
-      done.offset = slotInfo[f + 3];
-      Atomics.store(state, k, 0);
-      Atomics.notify(state, k);
-      if (end !== COPY_END.more) {
-        done.end = end === COPY_END.eof ? 'eof' : end === COPY_END.stopped ? 'stopped' : 'fallback';
-        return done;
-      }
-      if (seq % COPY_YIELD_SLOTS === COPY_YIELD_SLOTS - 1) {
-        await new Promise((resolve) => setImmediate(resolve));
-        if (opts.stopped?.()) {
-          done.end = 'interrupted';
-          return done;
+    await new Promise<void>((resolve, reject) => {
+      // A worker that dies (an exception outside the producer's own catch, a failed start) ends the copy where it stands.
+      const finish = (): void => {
+        worker.off('message', onChunk);
+        worker.off('error', finish);
+        worker.off('exit', finish);
+        resolve();
+      };
+      const onChunk = (c: CopyChunk | 'done'): void => {
+        if (c === 'done') return finish();
+        try {
+          // An error chunk's bytes are not all in place: the full reader redoes it and reports the error.
+          if (c.end === COPY_END.error) return finish();
+          const bytes = new Uint8Array(c.buf, 0, c.len);
+          let at = 0;
+          while (at < c.len) at += writeSync(opts.out.fd, bytes, at, c.len - at, opts.out.at + done.bytes + at);
+          done.bytes += c.len;
+          done.records = c.records;
+          done.matched = c.matched;
+          done.offset = c.offset;
+          if (c.end !== COPY_END.more) {
+            done.end = c.end === COPY_END.eof ? 'eof' : c.end === COPY_END.stopped ? 'stopped' : 'fallback';
+            return finish();
+          }
+          if (opts.stopped?.()) {
+            done.end = 'interrupted';
+            return finish();
+          }
+          back.postMessage(c.buf, [c.buf]);
+          Atomics.add(state, 0, 1);
+          Atomics.notify(state, 0);
+        } catch (e) {
+          worker.off('message', onChunk);
+          reject(e);
         }
-      }
-    }
+      };
+      worker.on('message', onChunk);
+      worker.once('error', finish);
+      worker.once('exit', finish);
+      worker.postMessage(
+        {
+          copy: {
+            fd,
+            from,
+            littleEndian: info.byteOrder === 'le',
+            snaplen: info.snaplen,
+            filter: opts.insns ? jitRangeSource(opts.insns) : null,
+            maxMatched: opts.maxMatched,
+            buffers: COPY_BUFFERS,
+            bufferBytes,
+            back: backToWorker,
+            state: stateBuf,
+          },
+        } satisfies ScanWorkerMessage,
+        [backToWorker],
+      );
+    });
+    return done;
   } finally {
-    // Ask the producer to stop (it may wait for a slot) before the worker goes.
-    Atomics.store(state, COPY_SLOTS, 1);
-    for (let k = 0; k < COPY_SLOTS; k++) Atomics.notify(state, k);
-    worker.off('error', onFail);
-    worker.off('exit', onFail);
-    await worker.terminate();
+    // Ask the producer to stop (it may wait for a buffer) before the worker goes.
+    Atomics.store(state, 1, 1);
+    Atomics.notify(state, 0);
+    back.close();
+    // Not waited for: the producer writes nothing, and nothing else of the worker's is needed.
+    worker.unref();
+    void worker.terminate();
   }
 }

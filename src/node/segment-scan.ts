@@ -1,6 +1,7 @@
-/** One thread's share of a parallel pcap scan: the records that start inside a byte range of the file, filtered, counted and optionally copied out; imports nothing but node:fs, so a worker starts fast. */
+/** One thread's share of a parallel pcap scan: the records that start inside a byte range of the file, filtered, counted and optionally copied out; imports nothing but node:fs and node:worker_threads, so a worker starts fast. */
 
 import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { CbpfRangeFunction } from '../cbpf/index.js';
 
 /** What one thread scans. Plain data, so it crosses to a worker thread as a message. */
@@ -56,6 +57,94 @@ export function rangeFilter(source: string): CbpfRangeFunction {
 /** This thread's read buffer, reused by every segment it scans: garbage buffers would be freed only by a full GC and pile up as external memory. */
 let scratch: Uint8Array | undefined;
 
+/** Why {@link recordLoop} returned. */
+const LOOP_LIMIT = 0;
+const LOOP_PARTIAL = 1;
+const LOOP_ODD = 2;
+
+/**
+ * The record loop's counters and position, kept in this thread's module state (not a result
+ * object per buffer): {@link recordLoop} advances them, {@link scanSegment} reads them.
+ */
+let loopPos = 0;
+let loopRecords = 0;
+let loopMatched = 0;
+let loopMatchedBytes = 0;
+
+/** A copy's pending run of matching records that lie next to each other in the buffer, and where it goes. */
+interface RunWriter {
+  fd: number;
+  /** File offset of the next byte written. */
+  at: number;
+  runStart: number;
+  runEnd: number;
+}
+
+/** Writes the pending run (positional writes, as many as the kernel needs) and empties it. */
+function flushRun(out: RunWriter, buf: Uint8Array): void {
+  let at = out.runStart;
+  while (at < out.runEnd) {
+    const n = writeSync(out.fd, buf, at, out.runEnd - at, out.at);
+    at += n;
+    out.at += n;
+  }
+  out.runStart = out.runEnd = 0;
+}
+
+/**
+ * Filters the whole records of `buf[loopPos, filled)` that start before `limit`. The hot loop
+ * alone, in a function of its own: V8 optimizes it once, with type feedback from every path it
+ * takes (the refill around it runs once per buffer and would otherwise deoptimize it at the
+ * first refill, and each thread would compile it again).
+ */
+function recordLoop(
+  buf: Uint8Array,
+  view: DataView,
+  filled: number,
+  limit: number,
+  le: boolean,
+  snaplen: number,
+  filter: CbpfRangeFunction | null,
+  out: RunWriter | null,
+): number {
+  let pos = loopPos;
+  let records = 0;
+  let matched = 0;
+  let matchedBytes = 0;
+  let why = LOOP_PARTIAL;
+  while (pos + 16 <= filled) {
+    if (pos >= limit) {
+      why = LOOP_LIMIT;
+      break;
+    }
+    const caplen = view.getUint32(pos + 8, le);
+    if (caplen > snaplen) {
+      why = LOOP_ODD;
+      break;
+    }
+    const end = pos + 16 + caplen;
+    if (end > filled) break;
+    records++;
+    if (filter === null || filter(buf, pos + 16, caplen, view.getUint32(pos + 12, le)) !== 0) {
+      matched++;
+      matchedBytes += 16 + caplen;
+      if (out !== null) {
+        if (pos !== out.runEnd) {
+          if (out.runEnd > out.runStart) flushRun(out, buf);
+          out.runStart = pos;
+        }
+        out.runEnd = end;
+      }
+    }
+    pos = end;
+  }
+  loopPos = pos;
+  loopRecords += records;
+  loopMatched += matched;
+  loopMatchedBytes += matchedBytes;
+  return why;
+}
+
 /** Scans the records of one segment. Synchronous: a worker runs it whole, the main thread runs segment 0 the same way. */
 export function scanSegment(job: SegmentJob): SegmentResult {
   // Reads the size of a core's cache share: the scan then finds the records where the read put them (measured faster than 1–4 MiB).
@@ -64,62 +153,27 @@ export function scanSegment(job: SegmentJob): SegmentResult {
   const le = job.littleEndian;
   const snaplen = job.snaplen;
   const to = job.to;
-  const out = job.write;
-  let outPos = out?.at ?? 0;
+  const out: RunWriter | null = job.write ? { fd: job.write.fd, at: job.write.at, runStart: 0, runEnd: 0 } : null;
   if (scratch?.length !== bufferSize) scratch = new Uint8Array(bufferSize);
   let buf = scratch;
   let view = new DataView(buf.buffer);
   const fd = openSync(job.path, 'r');
-  let records = 0;
-  let matched = 0;
-  let matchedBytes = 0;
-  // Matching records next to each other in the buffer are written as one run.
-  let runStart = 0;
-  let runEnd = 0;
-  const flush = (): void => {
-    if (out && runEnd > runStart) {
-      let at = runStart;
-      while (at < runEnd) {
-        const n = writeSync(out.fd, buf, at, runEnd - at, outPos);
-        at += n;
-        outPos += n;
-      }
-    }
-    runStart = runEnd = 0;
+  loopRecords = loopMatched = loopMatchedBytes = 0;
+  const result = (end: SegmentEnd, stop: number): SegmentResult => {
+    if (out !== null && out.runEnd > out.runStart) flushRun(out, buf);
+    return { end, stop, records: loopRecords, matched: loopMatched, matchedBytes: loopMatchedBytes };
   };
   try {
     let base = job.from; // file offset of buf[0]
     let filled = readSync(fd, buf, 0, buf.length, base);
-    let pos = 0;
+    loopPos = 0;
     for (;;) {
-      while (pos + 16 <= filled) {
-        if (base + pos >= to) {
-          flush();
-          return { end: 'ok', stop: base + pos, records, matched, matchedBytes };
-        }
-        const caplen = view.getUint32(pos + 8, le);
-        if (caplen > snaplen) {
-          flush();
-          return { end: 'fallback', stop: base + pos, records, matched, matchedBytes };
-        }
-        const end = pos + 16 + caplen;
-        if (end > filled) break;
-        records++;
-        if (filter === null || filter(buf, pos + 16, caplen, view.getUint32(pos + 12, le)) !== 0) {
-          matched++;
-          matchedBytes += 16 + caplen;
-          if (out) {
-            if (pos !== runEnd) {
-              flush();
-              runStart = pos;
-            }
-            runEnd = end;
-          }
-        }
-        pos = end;
-      }
-      flush();
-      if (base + pos >= to) return { end: 'ok', stop: base + pos, records, matched, matchedBytes };
+      const why = recordLoop(buf, view, filled, to - base, le, snaplen, filter, out);
+      const pos = loopPos;
+      if (why === LOOP_LIMIT) return result('ok', base + pos);
+      if (why === LOOP_ODD) return result('fallback', base + pos);
+      if (out !== null && out.runEnd > out.runStart) flushRun(out, buf);
+      if (base + pos >= to) return result('ok', base + pos);
       // Keep the partial record at the front, refill behind it.
       const rest = filled - pos;
       const need = pos + 16 <= filled ? 16 + view.getUint32(pos + 8, le) : 16;
@@ -130,10 +184,10 @@ export function scanSegment(job: SegmentJob): SegmentResult {
         view = new DataView(buf.buffer);
       } else buf.copyWithin(0, pos, filled);
       base += pos;
-      pos = 0;
+      loopPos = 0;
       filled = rest;
       const n = readSync(fd, buf, filled, buf.length - filled, base + filled);
-      if (n === 0) return { end: 'fallback', stop: base, records, matched, matchedBytes }; // a truncated last record
+      if (n === 0) return result('fallback', base); // a truncated last record
       filled += n;
     }
   } finally {
@@ -268,10 +322,12 @@ export function drainChunks(pass: ChunkPass): void {
 
 /**
  * One pass that copies a pcap file's matching records while another thread writes them: the
- * producer (a worker) reads the file into the slots of a shared ring, filters each slot's
- * records and moves the matching ones to the front of the slot, in order; the consumer writes
- * each slot's front with one large positional write, then hands the slot back. Reading and
- * filtering overlap the writing, and no record is copied into any other buffer.
+ * producer (a worker) reads the file into buffers of its own, filters each buffer's records and
+ * moves the matching ones to the front, in order, then hands the buffer over (a transfer, no
+ * copy); the consumer writes its front with one large positional write and hands it back.
+ * Reading and filtering overlap the writing. The buffers are plain ArrayBuffers, not a shared
+ * ring: V8 moves bytes inside shared memory with relaxed atomic stores, ~6× slower than memmove,
+ * and the compaction moves most of the input.
  */
 export interface CopyJob {
   /** The input's descriptor (shared by the threads of a process; read by offset only). */
@@ -284,97 +340,139 @@ export interface CopyJob {
   filter: string | null;
   /** Stop after this many matching records (-c). */
   maxMatched?: number;
-  /** `slots` × `slotBytes` bytes: the ring. */
-  ring: SharedArrayBuffer;
-  slotBytes: number;
-  /** Int32 per slot: 0 the producer's (free), 1 the consumer's (full); then one Int32: the consumer asks the producer to stop. */
+  /** Buffers in flight (the producer's and the consumer's together), and the size of each. */
+  buffers: number;
+  bufferBytes: number;
+  /** Where the consumer hands buffers back (read with receiveMessageOnPort: the producer never returns to its event loop). */
+  back: MessagePort;
+  /** Int32 × 2: buffers handed back so far (notified on each), and the consumer's request to stop. */
   state: SharedArrayBuffer;
-  /** Float64 × {@link COPY_FIELDS} per slot, set before the slot is handed over. */
-  info: SharedArrayBuffer;
 }
 
-/** Per slot in `CopyJob.info`: bytes to write, records so far, matched so far, file offset after the slot's last record, end code. */
-export const COPY_FIELDS = 5;
+/** What the producer posts per buffer: its bytes to write (`buf[0, len)`), the running counts, and how the copy goes on. */
+export interface CopyChunk {
+  buf: ArrayBuffer;
+  len: number;
+  /** Records and matching records so far. */
+  records: number;
+  matched: number;
+  /** File offset after the buffer's last record. */
+  offset: number;
+  end: CopyEnd;
+}
 
-/** How a slot ends the copy: more follow; end of file; a record only the full decoder takes; -c reached; an error (the full reader meets it again). */
+/** How a buffer ends the copy: more follow; end of file; a record only the full decoder takes; -c reached; an error (the full reader meets it again). */
 export const COPY_END = { more: 0, eof: 1, fallback: 2, stopped: 3, error: 4 } as const;
+export type CopyEnd = (typeof COPY_END)[keyof typeof COPY_END];
 
-/** The producer's side of a {@link CopyJob}: runs in a worker until the file, -c or a stop request ends it. */
-export function produceCopySlots(job: CopyJob): void {
-  const slots = job.state.byteLength / 4 - 1;
-  const B = job.slotBytes;
+/** Where {@link compactRecords} left the matching records: they fill `buf[0, loopOut)`. */
+let loopOut = 0;
+
+/**
+ * Filters the whole records of `buf[0, filled)` and moves the matching ones to the front, in
+ * order (one move per run of adjacent matches); stops early at a record over the snaplen
+ * (LOOP_ODD) or at the `maxMatched`-th match (LOOP_LIMIT). A function of its own, called per
+ * buffer, for the reason {@link recordLoop} is: one optimization, no deopt at the first refill.
+ */
+function compactRecords(buf: Uint8Array, view: DataView, filled: number, le: boolean, snaplen: number, filter: CbpfRangeFunction | null, maxMatched: number): number {
+  let pos = loopPos;
+  let records = loopRecords;
+  let matched = loopMatched;
+  let out = 0;
+  let why = LOOP_PARTIAL;
+  // A run of matching records waiting to move to `out`.
+  let runStart = 0;
+  let runEnd = 0;
+  while (pos + 16 <= filled) {
+    const caplen = view.getUint32(pos + 8, le);
+    if (caplen > snaplen) {
+      why = LOOP_ODD;
+      break;
+    }
+    const next = pos + 16 + caplen;
+    if (next > filled) break;
+    records++;
+    if (filter === null || filter(buf, pos + 16, caplen, view.getUint32(pos + 12, le)) !== 0) {
+      matched++;
+      if (pos !== runEnd) {
+        if (runEnd > runStart && runStart !== out) buf.copyWithin(out, runStart, runEnd);
+        out += runEnd - runStart;
+        runStart = pos;
+      }
+      runEnd = next;
+      if (matched >= maxMatched) {
+        pos = next;
+        why = LOOP_LIMIT;
+        break;
+      }
+    }
+    pos = next;
+  }
+  if (runEnd > runStart && runStart !== out) buf.copyWithin(out, runStart, runEnd);
+  out += runEnd - runStart;
+  loopPos = pos;
+  loopRecords = records;
+  loopMatched = matched;
+  loopOut = out;
+  return why;
+}
+
+/** The producer's side of a {@link CopyJob}: runs in a worker until the file, -c or a stop request ends it; `post` sends a chunk (transferring its buffer). */
+export function produceCopyChunks(job: CopyJob, post: (chunk: CopyChunk) => void): void {
+  const B = job.bufferBytes;
   const state = new Int32Array(job.state);
-  const info = new Float64Array(job.info);
   const filter = job.filter === null ? null : rangeFilter(job.filter);
   const le = job.littleEndian;
   const snaplen = job.snaplen;
   const maxMatched = job.maxMatched ?? Infinity;
-  // The partial record at a slot's end starts the next slot (at most one record, so below a slot).
+  const free: ArrayBuffer[] = [];
+  for (let i = 0; i < job.buffers; i++) free.push(new ArrayBuffer(B));
+  // The partial record at a buffer's end starts the next one (at most one record, so below a buffer).
   const carry = new Uint8Array(B);
   let carried = 0;
-  let base = job.from; // file offset of the current slot's byte 0
+  let base = job.from; // file offset of the current buffer's byte 0
   let records = 0;
   let matched = 0;
-  for (let seq = 0; ; seq++) {
-    const k = seq % slots;
-    while (Atomics.load(state, k) !== 0) {
-      if (Atomics.load(state, slots) !== 0) return;
-      Atomics.wait(state, k, 1, 100);
+  for (;;) {
+    let ab = free.pop();
+    while (ab === undefined) {
+      if (Atomics.load(state, 1) !== 0) return;
+      const seen = Atomics.load(state, 0);
+      const m = receiveMessageOnPort(job.back);
+      if (m) ab = m.message as ArrayBuffer;
+      // A hand-back after `seen` was read changes the counter: the wait then returns at once.
+      else Atomics.wait(state, 0, seen, 100);
     }
-    if (Atomics.load(state, slots) !== 0) return;
-    const slot = new Uint8Array(job.ring, k * B, B);
-    const view = new DataView(job.ring, k * B, B);
-    let end: number = COPY_END.more;
+    if (Atomics.load(state, 1) !== 0) return;
+    const buf = new Uint8Array(ab);
+    const view = new DataView(ab);
+    let end: CopyEnd = COPY_END.more;
     let out = 0;
     let pos = 0;
     try {
-      slot.set(carry.subarray(0, carried));
+      buf.set(carry.subarray(0, carried));
       let filled = carried;
-      const n = readSync(job.fd, slot, filled, B - filled, base + filled);
+      const n = readSync(job.fd, buf, filled, B - filled, base + filled);
       filled += n;
-      // A run of matching records waiting to move to `out`: one copy per run, not per record.
-      let runStart = 0;
-      let runEnd = 0;
-      while (pos + 16 <= filled) {
-        const caplen = view.getUint32(pos + 8, le);
-        if (caplen > snaplen) {
-          end = COPY_END.fallback;
-          break;
-        }
-        const next = pos + 16 + caplen;
-        if (next > filled) break;
-        records++;
-        if (filter === null || filter(slot, pos + 16, caplen, view.getUint32(pos + 12, le)) !== 0) {
-          matched++;
-          if (pos !== runEnd) {
-            if (runEnd > runStart && runStart !== out) slot.copyWithin(out, runStart, runEnd);
-            out += runEnd - runStart;
-            runStart = pos;
-          }
-          runEnd = next;
-          if (matched >= maxMatched) {
-            pos = next;
-            end = COPY_END.stopped;
-            break;
-          }
-        }
-        pos = next;
-      }
-      if (runEnd > runStart && runStart !== out) slot.copyWithin(out, runStart, runEnd);
-      out += runEnd - runStart;
-      if (end === COPY_END.more) {
-        if (n === 0) end = pos === filled ? COPY_END.eof : COPY_END.fallback; // a truncated last record
-        else if (pos === 0 && filled === B) end = COPY_END.fallback; // a record bigger than a slot
-      }
+      loopPos = 0;
+      loopRecords = records;
+      loopMatched = matched;
+      const why = compactRecords(buf, view, filled, le, snaplen, filter, maxMatched);
+      pos = loopPos;
+      out = loopOut;
+      records = loopRecords;
+      matched = loopMatched;
+      if (why === LOOP_ODD) end = COPY_END.fallback;
+      else if (why === LOOP_LIMIT) end = COPY_END.stopped;
+      else if (n === 0) end = pos === filled ? COPY_END.eof : COPY_END.fallback; // a truncated last record
+      else if (pos === 0 && filled === B) end = COPY_END.fallback; // a record bigger than a buffer
       carried = filled - pos;
-      if (end === COPY_END.more) carry.set(slot.subarray(pos, filled));
+      if (end === COPY_END.more) carry.set(buf.subarray(pos, filled));
     } catch {
       end = COPY_END.error;
     }
-    info.set([out, records, matched, base + pos, end], k * COPY_FIELDS);
+    post({ buf: ab, len: out, records, matched, offset: base + pos, end });
     base += pos;
-    Atomics.store(state, k, 1);
-    Atomics.notify(state, k);
     if (end !== COPY_END.more) return;
   }
 }
