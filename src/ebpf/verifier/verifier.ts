@@ -15,7 +15,7 @@ import {
 } from './scalar.js';
 import {
   EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
-  type Frame, type History, type Reg, type Slot, type StoredState, type VState,
+  type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -459,7 +459,7 @@ class Verifier {
   private useDef(pc: number): UseDef {
     const i = this.at[pc]!;
     const insn = i.insn;
-    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    const b = bits;
     switch (i.kind) {
       case 'alu': return { use: ((insn.code & 0xf0) === 0xb0 ? 0 : b(insn.dst)) | (insn.code & 8 ? b(insn.src) : 0), def: b(insn.dst) };
       case 'neg': case 'end': return { use: b(insn.dst), def: b(insn.dst) };
@@ -488,21 +488,11 @@ class Verifier {
    */
   private relevance(): void {
     const ranged = returnRange(this.type, this.attachType) !== undefined;
-    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    const b = bits;
     const exact = this.stackExact();
     const relSlots = this.relSlots;
     // A least fixed point: slots start irrelevant (without exact stack tracking they stay all-relevant, -1).
     if (exact) relSlots.fill(0);
-    // The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1).
-    const slotBits = (off: number, size: number): [number, number] => {
-      let lo = 0, hi = 0;
-      for (let a = off; a < off + size; a++) {
-        const i = (-a - 1) >> 3;
-        if (i < 0 || i > 63) continue;
-        if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
-      }
-      return [lo, hi];
-    };
     let changed = true;
     while (changed) {
       changed = false;
@@ -1000,10 +990,9 @@ class Verifier {
     this.saneOffset(off, ptr, ts, regs);
     this.saneOffset(ptr, ptr, ts, regs);
     let out: Reg;
-    const fits = (v: bigint): boolean => v === BigInt.asIntN(32, v);
     switch (op) {
       case 0x00:
-        if (known && fits(BigInt(ptr.off) + kval)) out = { ...ptr, off: ptr.off + Number(kval) };
+        if (known && fitsS32(BigInt(ptr.off) + kval)) out = { ...ptr, off: ptr.off + Number(kval) };
         else {
           out = { ...ptr, s: scalarAlu('add', ptr.s, off.s, true) };
           if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
@@ -1013,7 +1002,7 @@ class Verifier {
         if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
         // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
         if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
-        if (known && fits(BigInt(ptr.off) - kval)) out = { ...ptr, off: ptr.off - Number(kval) };
+        if (known && fitsS32(BigInt(ptr.off) - kval)) out = { ...ptr, off: ptr.off - Number(kval) };
         else {
           out = { ...ptr, s: scalarAlu('sub', ptr.s, off.s, true) };
           if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
@@ -1110,7 +1099,6 @@ class Verifier {
     }
     this.alignCheck(regno, r, off, size);
     const leak = write && value && isPointer(value) && !this.priv;
-    const load = (s: Scalar | undefined): Reg => scalarReg(s ?? (sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size)));
     switch (r.t) {
       case 'map_value': {
         const m = this.maps[r.map];
@@ -1119,19 +1107,19 @@ class Verifier {
         if (!write && flags & 0x100) this.fail('E_VERIFIER_MAP', `read from map forbidden, value_size=${m.valueSize} off=${total} size=${size}`, [regno]);
         if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into map`, [valueRegno]);
         this.region(regno, r, total, size, m.valueSize, 'map value');
-        return load(undefined);
+        return loadedScalar(size, sx);
       }
       case 'map_key': {
         const m = this.maps[r.map];
         if (write) this.fail('E_VERIFIER_MEM', `write to change key R${regno} not allowed`, [regno]);
         this.region(regno, r, total, size, m.keySize, 'map key');
-        return load(undefined);
+        return loadedScalar(size, sx);
       }
       case 'mem':
         if (write && r.rdonly) this.fail('E_VERIFIER_MEM', `R${regno} cannot write into ${regTypeStr(r)}`, [regno]);
         if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into mem`, [valueRegno]);
         this.region(regno, r, total, size, r.size, 'mem');
-        return load(undefined);
+        return loadedScalar(size, sx);
       case 'ctx': {
         if (r.off < 0) this.fail('E_VERIFIER_CTX', `negative offset ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
         if (r.off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
@@ -1148,7 +1136,7 @@ class Verifier {
           case 'pkt_meta': return ptrReg('pkt_meta');
           case 'sock_common_or_null': return ptrReg('sock_common', { nul: true, id: this.newId() });
           case 'socket_or_null': return ptrReg('sock', { nul: true, id: this.newId() });
-          default: return load(undefined);
+          default: return loadedScalar(size, sx);
         }
       }
       case 'stack':
@@ -1158,11 +1146,11 @@ class Verifier {
         if (!mode || (write && mode !== 'rw')) this.fail('E_VERIFIER_PKT', 'cannot write into packet', [regno]);
         if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into packet`, [valueRegno]);
         this.packet(regno, r, total, size, false);
-        return load(undefined);
+        return loadedScalar(size, sx);
       }
       case 'sock': case 'sock_common':
         if (write || total < 0 || total % size !== 0 || total + size > 80 || size > 4) this.fail('E_VERIFIER_MEM', `invalid bpf_sock access off=${total} size=${size}`, [regno]);
-        return load(undefined);
+        return loadedScalar(size, sx);
       default:
         this.fail('E_VERIFIER_MEM', `R${regno} invalid mem access '${regTypeStr(r)}'`, [regno]);
     }
@@ -1170,19 +1158,15 @@ class Verifier {
 
   /** check_mem_region_access: fixed offset plus the pointer's variable part inside [0, memSize). */
   private region(regno: number, r: Reg, off: number, size: number, memSize: number, what: 'map value' | 'map key' | 'mem', zeroOk = false): void {
-    const line = (o: bigint): string => what === 'map value'
-      ? `invalid access to map value, value_size=${memSize} off=${o} size=${size}`
-      : what === 'map key' ? `invalid access to map key, key_size=${memSize} off=${o} size=${size}` : `invalid access to memory, mem_size=${memSize} off=${o} size=${size}`;
-    const within = (o: bigint): boolean => o >= 0n && (size > 0 || zeroOk) && o + BigInt(size) <= BigInt(memSize);
     const s = r.s;
     const smin = s.smin;
     const o = BigInt(off);
     if (smin < 0n && (smin === S64_MIN || o + smin !== BigInt.asIntN(32, o + smin) || smin + o < 0n)) {
       this.fail('E_VERIFIER_BOUNDS', `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, [regno]);
     }
-    if (!within(smin + o)) this.fail('E_VERIFIER_BOUNDS', [line(smin + o), `R${regno} min value is outside of the allowed memory range`], [regno]);
+    if (!regionWithin(smin + o, size, memSize, zeroOk)) this.fail('E_VERIFIER_BOUNDS', [regionLine(what, memSize, smin + o, size), `R${regno} min value is outside of the allowed memory range`], [regno]);
     if (s.umax >= BigInt(MAX_VAR_OFF)) this.fail('E_VERIFIER_BOUNDS', `R${regno} unbounded memory access, make sure to bounds check any such access`, [regno]);
-    if (!within(s.umax + o)) this.fail('E_VERIFIER_BOUNDS', [line(s.umax + o), `R${regno} max value is outside of the allowed memory range`], [regno]);
+    if (!regionWithin(s.umax + o, size, memSize, zeroOk)) this.fail('E_VERIFIER_BOUNDS', [regionLine(what, memSize, s.umax + o, size), `R${regno} max value is outside of the allowed memory range`], [regno]);
   }
 
   /** check_packet_access: [off, off+size) inside the range a data_end comparison proved. */
@@ -1260,26 +1244,29 @@ class Verifier {
     return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
   }
 
+  /** save_register_state: `reg` spilled into the low `size` bytes of slot `spi`. */
+  private spill(frame: Frame, spi: number, size: number, reg: Reg): void {
+    const sl = frame.stack[spi];
+    let bytes = '';
+    for (let i = 0; i < 8; i++) {
+      if (i >= 8 - size) bytes += 'r';
+      else {
+        const old = sl.spill ? (sl.bytes[i] === 'r' ? 'm' : sl.bytes[i]) : sl.bytes[i];
+        bytes += old === '0' || (old === '?' && this.priv) ? old : 'm';
+      }
+    }
+    frame.stack[spi] = { bytes, spill: reg };
+  }
+
   /** check_stack_write_fixed_off. */
   private stackWrite(frame: Frame, spi: number, idx: number, off: number, size: number, value: Reg, imm: boolean): void {
     const sl = frame.stack[spi];
     const aligned = (-off) % 8 === 0;
-    const save = (reg: Reg): void => {
-      let bytes = '';
-      for (let i = 0; i < 8; i++) {
-        if (i >= 8 - size) bytes += 'r';
-        else {
-          const old = sl.spill ? (sl.bytes[i] === 'r' ? 'm' : sl.bytes[i]) : sl.bytes[i];
-          bytes += old === '0' || (old === '?' && this.priv) ? old : 'm';
-        }
-      }
-      frame.stack[spi] = { bytes, spill: reg };
-    };
-    if (aligned && value.t === 'scalar' && this.priv && !imm) return save(value);
-    if (aligned && imm && this.priv) return save(value);
+    if (aligned && value.t === 'scalar' && this.priv && !imm) return this.spill(frame, spi, size, value);
+    if (aligned && imm && this.priv) return this.spill(frame, spi, size, value);
     if (isPointer(value)) {
       if (size !== 8) this.fail('E_VERIFIER_STACK', 'invalid size of register spill', []);
-      return save(value);
+      return this.spill(frame, spi, size, value);
     }
     const zero = scalarIsConst(value.s) && value.s.var.value === 0n;
     let bytes = sl.spill || sl.bytes.includes('r') ? sl.bytes.replace(/r/g, 'm') : sl.bytes;
@@ -1590,6 +1577,10 @@ class Verifier {
     this.forEachReg(this.st, (r) => (isPointer(r) && r.ref === ref ? UNKNOWN_REG : r));
   }
 
+  private badArg(regno: number, r: Reg, expected: string): never {
+    this.fail('E_VERIFIER_HELPER_ARG', `R${regno} type=${regTypeStr(r)} expected=${expected}`, [regno]);
+  }
+
   /** check_func_arg for every argument of a helper. */
   private checkArgs(proto: HelperProto, name: string): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
     const meta = { map: -1, constKey: undefined as bigint | undefined, allocSize: 0, releaseRef: 0 };
@@ -1598,14 +1589,12 @@ class Verifier {
       const regno = i + 1;
       const at: ArgType = args[i];
       const r = this.rd(regno);
-      const bad = (expected: string): never => this.fail('E_VERIFIER_HELPER_ARG', `R${regno} type=${regTypeStr(r)} expected=${expected}`, [regno]);
-      const memLike = (allowNull: boolean): boolean => (allowNull && isZero(r)) || (!r.nul && ['stack', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem'].includes(r.t));
       switch (at) {
         case 'anything':
           if (isPointer(r) && !this.priv) this.fail('E_VERIFIER_LEAK', `R${regno} leaks addr into helper function`, [regno]);
           break;
         case 'map_ptr': {
-          if (r.t !== 'map_ptr' || r.nul) bad('map_ptr');
+          if (r.t !== 'map_ptr' || r.nul) this.badArg(regno, r, 'map_ptr');
           meta.map = r.map;
           const m = this.maps[r.map];
           const needs = FUNC_MAPS[proto.id];
@@ -1617,7 +1606,7 @@ class Verifier {
         }
         case 'map_key': case 'map_value': case 'uninit_map_value': {
           if (meta.map < 0) this.fail('E_VERIFIER_HELPER_ARG', 'invalid map_ptr to access map->key', [regno]);
-          if (!memLike(false)) bad(MEM_TYPES);
+          if (!memLike(r, false)) this.badArg(regno, r, MEM_TYPES);
           const m = this.maps[meta.map];
           const size = at === 'map_key' ? m.keySize : m.valueSize;
           this.helperMem(regno, r, size, at === 'uninit_map_value', false);
@@ -1625,10 +1614,10 @@ class Verifier {
           break;
         }
         case 'mem': case 'mem_or_null': case 'uninit_mem':
-          if (!memLike(at === 'mem_or_null')) bad(MEM_TYPES);
+          if (!memLike(r, at === 'mem_or_null')) this.badArg(regno, r, MEM_TYPES);
           break;
         case 'const_size': case 'const_size_or_zero': {
-          if (r.t !== 'scalar') bad('scalar');
+          if (r.t !== 'scalar') this.badArg(regno, r, 'scalar');
           const zeroOk = at === 'const_size_or_zero';
           const s = r.s;
           if (s.smin < 0n) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} min value is negative, either use unsigned or 'var &= const'`, [regno]);
@@ -1646,26 +1635,26 @@ class Verifier {
           meta.allocSize = Number(r.s.var.value);
           break;
         case 'ctx':
-          if (r.t !== 'ctx') bad('ctx');
+          if (r.t !== 'ctx') this.badArg(regno, r, 'ctx');
           if (r.off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
           break;
         case 'func':
-          if (r.t !== 'func') bad('func');
+          if (r.t !== 'func') this.badArg(regno, r, 'func');
           break;
         case 'stack_or_null':
-          if (!(r.t === 'stack' || isZero(r))) bad('fp');
+          if (!(r.t === 'stack' || isZero(r))) this.badArg(regno, r, 'fp');
           break;
         case 'ringbuf_mem':
-          if (r.t !== 'mem' || r.nul || !r.ref) bad('ringbuf_mem');
+          if (r.t !== 'mem' || r.nul || !r.ref) this.badArg(regno, r, 'ringbuf_mem');
           if (r.off || !scalarIsConst(r.s) || r.s.var.value !== 0n) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`, [regno]);
           meta.releaseRef = r.ref;
           break;
         case 'btf_id_sock_common': case 'sock_common':
-          if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) bad('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+          if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) this.badArg(regno, r, 'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
           if (at === 'btf_id_sock_common') meta.releaseRef = r.ref;
           break;
         case 'uninit_long':
-          if (!memLike(false)) bad(MEM_TYPES);
+          if (!memLike(r, false)) this.badArg(regno, r, MEM_TYPES);
           this.helperMem(regno, r, 8, true, false);
           break;
         case 'const_str':
@@ -1754,6 +1743,50 @@ class Verifier {
     walk(0, 0, 1);
   }
 }
+
+/** A register mask of the given registers. */
+function bits(...r: number[]): number {
+  let m = 0;
+  for (const x of r) m |= 1 << x;
+  return m;
+}
+
+/** The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1). */
+function slotBits(off: number, size: number): [number, number] {
+  let lo = 0, hi = 0;
+  for (let a = off; a < off + size; a++) {
+    const i = (-a - 1) >> 3;
+    if (i < 0 || i > 63) continue;
+    if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
+  }
+  return [lo, hi];
+}
+
+/** The scalar a load of `size` bytes gives (sign-extended by `sx`). */
+function loadedScalar(size: 1 | 2 | 4 | 8, sx: boolean): Reg {
+  return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
+}
+
+function fitsS32(v: bigint): boolean {
+  return v === BigInt.asIntN(32, v);
+}
+
+function regionWithin(o: bigint, size: number, memSize: number, zeroOk: boolean): boolean {
+  return o >= 0n && (size > 0 || zeroOk) && o + BigInt(size) <= BigInt(memSize);
+}
+
+function regionLine(what: 'map value' | 'map key' | 'mem', memSize: number, o: bigint, size: number): string {
+  return what === 'map value'
+    ? `invalid access to map value, value_size=${memSize} off=${o} size=${size}`
+    : what === 'map key' ? `invalid access to map key, key_size=${memSize} off=${o} size=${size}` : `invalid access to memory, mem_size=${memSize} off=${o} size=${size}`;
+}
+
+/** A pointer to memory a helper may read or write (or NULL, where allowed). */
+function memLike(r: Reg, allowNull: boolean): boolean {
+  return (allowNull && isZero(r)) || (!r.nul && MEM_LIKE.has(r.t));
+}
+
+const MEM_LIKE = new Set<RegType>(['stack', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem']);
 
 function setChar(s: string, i: number, c: string): string {
   return s.slice(0, i) + c + s.slice(i + 1);
