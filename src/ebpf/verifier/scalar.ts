@@ -242,6 +242,25 @@ function boundOffset(r: Reg): void {
 }
 
 function sync(r: Reg): void {
+  // A known tnum whose value every range holds syncs to that constant: the common case, without the rounds.
+  const t = r.var;
+  if (t.mask === 0n) {
+    const v = t.value;
+    if (r.umin <= v && v <= r.umax) {
+      const sv = s64(v);
+      if (r.smin <= sv && sv <= r.smax) {
+        const lo = v & U32_MAX;
+        const slo = lo >= 0x80000000n ? lo - 0x100000000n : lo;
+        if (r.u32min <= lo && lo <= r.u32max && r.s32min <= slo && slo <= r.s32max) {
+          r.smin = r.smax = sv;
+          r.umin = r.umax = v;
+          r.s32min = r.s32max = slo;
+          r.u32min = r.u32max = lo;
+          return;
+        }
+      }
+    }
+  }
   updateBounds(r);
   // Three rounds as the kernel; a round that changes nothing ends them early (deduction is a function of the bounds).
   for (let i = 0; i < 3; i++) {

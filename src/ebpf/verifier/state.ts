@@ -135,7 +135,7 @@ export interface StoredState {
   hits: number;
   misses: number;
   /** The loop-detection key of the state (see the verifier's loopKey). */
-  readonly key: string;
+  readonly key: number;
   /** Order of storing (the kernel's list order at one instruction). */
   readonly seq: number;
 }
