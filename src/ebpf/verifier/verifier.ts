@@ -681,6 +681,10 @@ class Verifier {
       }
     }
     const list = ps.done;
+    // add_new_state: whether this visit would store a state (see below). Only such visits count a miss, as the
+    // kernel: otherwise the states of early loop iterations were dropped by later ones before they could prune.
+    const inLoop = ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100;
+    const addNew = !inLoop && this.jmps - this.lastAddJmps >= 2 && this.processed - this.lastAddInsns >= 8;
     // Stack slots whose spilled scalar cannot matter any more are compared by type only (one-frame programs: see relSlots).
     const slotsLo = cur.frames.length === 1 ? this.relSlots[2 * pc] : -1;
     const slotsHi = cur.frames.length === 1 ? this.relSlots[2 * pc + 1] : -1;
@@ -692,16 +696,15 @@ class Verifier {
         return true;
       }
       // States that keep missing are dropped (the kernel's miss_cnt heuristic).
-      if (++s.misses > s.hits * 3 + 3) {
+      if (addNew && ++s.misses > s.hits * 3 + 3) {
         list.splice(k--, 1);
         this.curStates--;
       }
     }
     if (loopAt !== Infinity) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
     // Inside a loop, a new state every few instructions only: as the kernel, to keep the lists short.
-    if (ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100) return false;
     // And anywhere, a new state only after 2 jumps and 8 instructions since the last one (the kernel's add_new_state).
-    if (this.jmps - this.lastAddJmps < 2 || this.processed - this.lastAddInsns < 8) return false;
+    if (!addNew) return false;
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
