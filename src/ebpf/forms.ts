@@ -33,7 +33,7 @@ export interface FormInfo {
 }
 
 // Kinds by opcode for the classes whose opcode alone decides the kind.
-function kindOf(code: number): FormKind | undefined {
+function kindOfCode(code: number): FormKind | undefined {
   const cls = opClass(code);
   switch (cls) {
     case BPF_ALU:
@@ -73,6 +73,13 @@ function kindOf(code: number): FormKind | undefined {
       return undefined;
     }
   }
+}
+
+/** The kind of each of the 256 opcodes, computed once (the verifier and the checks classify every instruction). */
+const KIND_BY_CODE: readonly (FormKind | undefined)[] = Array.from({ length: 256 }, (_, c) => kindOfCode(c));
+
+function kindOf(code: number): FormKind | undefined {
+  return code === (code & 0xff) ? KIND_BY_CODE[code] : kindOfCode(code);
 }
 
 const zero = (insn: Insn, fields: readonly ('dst' | 'src' | 'off' | 'imm')[], out: FieldProblem[]): void => {

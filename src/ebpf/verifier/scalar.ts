@@ -61,6 +61,7 @@ const S32_MIN = -(1n << 31n);
 const S32_MAX = (1n << 31n) - 1n;
 const U32_MAX = (1n << 32n) - 1n;
 const HI32 = U64_MAX ^ U32_MAX;
+const SIGN64 = 1n << 63n;
 
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
@@ -112,14 +113,16 @@ function update32Bounds(r: Reg): void {
 
 function update64Bounds(r: Reg): void {
   const t = r.var;
-  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
+  const tmax = t.value | t.mask;
   r.umin = max(r.umin, t.value);
-  r.umax = min(r.umax, t.value | t.mask);
+  r.umax = min(r.umax, tmax);
+  // The range spans the whole tnum, which has two values or more: no single shared value (the common case).
+  if (t.mask !== 0n && r.umin === t.value && r.umax === tmax) return;
   // When the u64 range and the tnum share a single value, the register is that value.
   const next = tnumStep(t, r.umin);
   const uminIn = (r.umin & ~t.mask) === t.value;
-  const tmax = t.value | t.mask;
   if (uminIn && next > r.umax) markKnown(r, r.umin);
   else if (!uminIn && next === tmax) markKnown(r, tmax);
   else if (!uminIn && next <= r.umax && tnumStep(t, next) > r.umax) markKnown(r, next);
