@@ -1139,6 +1139,7 @@ export function scalarRefine(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean,
 
 /** range_within && tnum_in: every value `cur` allows, `old` allows too (so a state with `cur` may be pruned by one with `old`). */
 export function scalarWithin(old: Scalar, cur: Scalar): boolean {
+  if (old === cur) return true;
   return old.umin <= cur.umin && old.umax >= cur.umax && old.smin <= cur.smin && old.smax >= cur.smax &&
     old.u32min <= cur.u32min && old.u32max >= cur.u32max && old.s32min <= cur.s32min && old.s32max >= cur.s32max &&
     tnumIn(old.var, cur.var);

@@ -173,11 +173,17 @@ export function cloneState(s: VState): VState {
 
 /** The id correspondence of one state comparison (check_ids): an old id must always meet the same current id. */
 class IdMap {
-  private readonly m = new Map<number, number>();
-  private readonly back = new Map<number, number>();
+  // Made on the first non-zero id: most comparisons meet none, and one comparison runs per stored state.
+  private m: Map<number, number> | undefined;
+  private back: Map<number, number> | undefined;
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
     if (oldId === 0 || curId === 0) return false;
+    if (!this.m || !this.back) {
+      this.m = new Map([[oldId, curId]]);
+      this.back = new Map([[curId, oldId]]);
+      return true;
+    }
     const a = this.m.get(oldId);
     const b = this.back.get(curId);
     if (a === undefined && b === undefined) {
@@ -190,7 +196,7 @@ class IdMap {
   /** Scalar ids: an old unlinked scalar fits any current one. */
   checkScalar(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
-    return this.check(oldId, curId === 0 ? -1 - this.m.size : curId);
+    return this.check(oldId, curId === 0 ? -1 - (this.m?.size ?? 0) : curId);
   }
 }
 

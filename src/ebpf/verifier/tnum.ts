@@ -153,8 +153,11 @@ export function tnumCast(a: Tnum, bytes: number): Tnum {
 
 /** Whether every value of `inner` is also a value of `outer`. */
 export function tnumIn(outer: Tnum, inner: Tnum): boolean {
-  if (inner.mask & ~outer.mask) return false;
-  return outer.value === (inner.value & ~outer.mask);
+  // Pruning asks this for every register of every stored state: no negative bigints (~mask), shared tnums at once.
+  if (outer === inner) return true;
+  const om = outer.mask;
+  if ((inner.mask | om) !== om) return false;
+  return (inner.value | om) === (outer.value | om);
 }
 
 /** Whether `a` is a single value. */
