@@ -47,7 +47,8 @@ export const NOT_INIT: Reg = BASE;
 
 /** A scalar register. */
 export function scalarReg(s: Scalar, id = 0): Reg {
-  return { ...BASE, t: 'scalar', s, id };
+  // A literal in BASE's key order (not a spread): one of these is made per ALU instruction.
+  return { t: 'scalar', s, off: 0, nul: false, id, ref: 0, range: 0, map: -1, size: 0, frame: 0, sub: -1, rdonly: false };
 }
 
 /** An unknown scalar. */

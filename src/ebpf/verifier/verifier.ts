@@ -97,6 +97,7 @@ class Reject extends Error {
 const MAX_STACK = 512;
 const MAX_FRAMES = 8;
 const MAX_VAR_OFF = 1 << 29;
+const MAX_VAR_OFF_N = BigInt(MAX_VAR_OFF);
 const MAX_PACKET_OFF = 0xffff;
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
@@ -1006,7 +1007,7 @@ class Verifier {
     let out: Reg;
     switch (op) {
       case 0x00:
-        if (known && fitsS32(BigInt(ptr.off) + kval)) out = { ...ptr, off: ptr.off + Number(kval) };
+        if (known && fitsS32(ptr.off + Number(kval))) out = { ...ptr, off: ptr.off + Number(kval) };
         else {
           out = { ...ptr, s: scalarAlu('add', ptr.s, off.s, true) };
           if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
@@ -1016,7 +1017,7 @@ class Verifier {
         if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
         // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
         if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
-        if (known && fitsS32(BigInt(ptr.off) - kval)) out = { ...ptr, off: ptr.off - Number(kval) };
+        if (known && fitsS32(ptr.off - Number(kval))) out = { ...ptr, off: ptr.off - Number(kval) };
         else {
           out = { ...ptr, s: scalarAlu('sub', ptr.s, off.s, true) };
           if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
@@ -1045,8 +1046,8 @@ class Verifier {
   /** check_reg_sane_offset. */
   private saneOffset(r: Reg, ptr: Reg, ts: string, regs: readonly number[]): void {
     const known = scalarIsConst(r.s);
-    const val = BigInt.asIntN(64, r.s.var.value);
-    const lim = BigInt(MAX_VAR_OFF);
+    const val = known ? BigInt.asIntN(64, r.s.var.value) : 0n;
+    const lim = MAX_VAR_OFF_N;
     if (known && (val >= lim || val <= -lim)) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and ${val} is not allowed`, regs);
     if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${ts} pointer offset ${r.off} is not allowed`, regs);
     if (r.s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and register with unbounded min value is not allowed`, regs);
@@ -1813,8 +1814,9 @@ function loadedScalar(size: 1 | 2 | 4 | 8, sx: boolean): Reg {
   return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
 }
 
-function fitsS32(v: bigint): boolean {
-  return v === BigInt.asIntN(32, v);
+/** Whether a pointer's fixed offset plus a constant (a small integer plus a signed 64-bit value, as a double) fits s32: a value too large for a double to hold exactly is far outside either way. */
+function fitsS32(v: number): boolean {
+  return v >= -0x80000000 && v <= 0x7fffffff;
 }
 
 function regionWithin(o: bigint, size: number, memSize: number, zeroOk: boolean): boolean {
