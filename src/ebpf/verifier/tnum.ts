@@ -128,9 +128,13 @@ export function tnumMul(a: Tnum, b: Tnum): Tnum {
   while (av !== 0n || am !== 0n) {
     if (av & 1n) acc = tnumAdd(acc, bb);
     else if (am & 1n) acc = tnumUnion(acc, tnumAdd(acc, bb));
+    // Fixed points end the loop early (up to 64 rounds of bigint work otherwise): an unknown accumulator stays
+    // unknown whatever is added, and once `b` is shifted out every addition adds zero.
+    if (acc.mask === U64) return tnumUnknown;
     av >>= 1n;
     am >>= 1n;
     bb = tnumLshift(bb, 1);
+    if (bb.value === 0n && bb.mask === 0n) break;
   }
   return acc;
 }
