@@ -3,7 +3,7 @@
 import type { Insn } from '../insn.js';
 import type { MapSpec, ProgramSpec } from '../spec.js';
 import { findProblems } from '../check.js';
-import { describeInsn, type FormKind } from '../forms.js';
+import { describeInsn, type FormInfo, type FormKind } from '../forms.js';
 import { formatInsnLlvm } from '../llvm-syntax.js';
 import { HELPER_FUNCS } from '../opcodes.js';
 import { CTX_RULES, LD_ABS_TYPES, PKT_ACCESS, returnRange } from './ctx-access.js';
@@ -228,6 +228,8 @@ class Verifier {
   private readonly relSlots: Int32Array;
   private readonly explored = new Map<number, PcStates>();
   private readonly succs: (readonly number[] | undefined)[] = [];
+  /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
+  private readonly forms: FormInfo[] = [];
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
@@ -262,6 +264,7 @@ class Verifier {
     let slot = 0;
     for (const insn of spec.insns) {
       const d = describeInsn(insn);
+      this.forms.push(d);
       this.at[slot] = new InsnEntry(insn, d.kind, d.problems);
       slot += insn.code === 0x18 ? 2 : 1;
     }
@@ -356,7 +359,7 @@ class Verifier {
 
   private structure(): void {
     // Reserved fields and unknown opcodes are refused when a path reaches them (do_check), as the kernel does.
-    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000 }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
+    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000, forms: this.forms }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
     if (problems.length === 0) return;
     const p = problems[0];
     const slotOf = (i: number): number => this.spec.insns.slice(0, i).reduce((a, x) => a + (x.code === 0x18 ? 2 : 1), 0);
