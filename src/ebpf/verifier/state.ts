@@ -56,7 +56,19 @@ export const UNKNOWN_REG: Reg = scalarReg(UNKNOWN);
 
 /** A pointer of a type with a fixed offset of 0 (extra fields by `more`). */
 export function ptrReg(t: RegType, more: Partial<Reg> = {}): Reg {
-  return { ...BASE, t, s: ZERO, ...more };
+  return regWith(BASE, { t, s: ZERO, ...more });
+}
+
+/**
+ * A copy of `r` with the fields of `p` replaced. A literal in BASE's key order, so that every register has one
+ * shape: object spreads of registers were a large part of pointer arithmetic and branch refinement.
+ */
+export function regWith(r: Reg, p: Partial<Reg>): Reg {
+  return {
+    t: p.t ?? r.t, s: p.s ?? r.s, off: p.off ?? r.off, nul: p.nul ?? r.nul, id: p.id ?? r.id, ref: p.ref ?? r.ref,
+    range: p.range ?? r.range, map: p.map ?? r.map, size: p.size ?? r.size, frame: p.frame ?? r.frame, sub: p.sub ?? r.sub,
+    rdonly: p.rdonly ?? r.rdonly,
+  };
 }
 
 /** True for every type but scalar and not_init. */

@@ -14,7 +14,7 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
   type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
@@ -960,7 +960,7 @@ class Verifier {
     if (is64) {
       if (src.t === 'scalar' && !scalarIsConst(src.s) && src.id === 0) {
         // Linked copies: a branch on one refines both (sync_linked_regs).
-        const linked = { ...src, id: this.newId() };
+        const linked = regWith(src, { id: this.newId() });
         this.regs[sn] = linked;
         this.set(dn, linked, reads);
         return;
@@ -1010,20 +1010,20 @@ class Verifier {
     let out: Reg;
     switch (op) {
       case 0x00:
-        if (known && fitsS32(ptr.off + Number(kval))) out = { ...ptr, off: ptr.off + Number(kval) };
+        if (known && fitsS32(ptr.off + Number(kval))) out = regWith(ptr, { off: ptr.off + Number(kval) });
         else {
-          out = { ...ptr, s: scalarAlu('add', ptr.s, off.s, true) };
-          if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
+          out = regWith(ptr, { s: scalarAlu('add', ptr.s, off.s, true) });
+          if (isPktPtr(ptr)) out = regWith(out, { id: this.newId(), range: 0 });
         }
         break;
       case 0x10:
         if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
         // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
         if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
-        if (known && fitsS32(ptr.off - Number(kval))) out = { ...ptr, off: ptr.off - Number(kval) };
+        if (known && fitsS32(ptr.off - Number(kval))) out = regWith(ptr, { off: ptr.off - Number(kval) });
         else {
-          out = { ...ptr, s: scalarAlu('sub', ptr.s, off.s, true) };
-          if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
+          out = regWith(ptr, { s: scalarAlu('sub', ptr.s, off.s, true) });
+          if (isPktPtr(ptr)) out = regWith(out, { id: this.newId(), range: 0 });
         }
         break;
       case 0x40: case 0x50: case 0xa0:
@@ -1387,11 +1387,11 @@ class Verifier {
   /** Writes refined scalars into a state and into every register linked to them by id. */
   private applyRefine(st: VState, dn: number, sn: number, dst: Reg, src: Reg, nd: Scalar, ns: Scalar): void {
     const regs = st.frames[st.frames.length - 1].regs;
-    regs[dn] = { ...dst, s: nd };
-    if (sn >= 0 && sn !== dn) regs[sn] = { ...src, s: ns };
+    regs[dn] = regWith(dst, { s: nd });
+    if (sn >= 0 && sn !== dn) regs[sn] = regWith(src, { s: ns });
     for (const [id, s] of [[dst.id, nd], [sn >= 0 ? src.id : 0, ns]] as const) {
       if (!id) continue;
-      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? { ...r, s } : r));
+      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? regWith(r, { s }) : r));
     }
   }
 
@@ -1416,7 +1416,7 @@ class Verifier {
     this.forEachReg(st, (r) => {
       if (!isPointer(r) || r.id !== id || !r.nul) return r;
       if (isNull) { ref = r.ref || ref; return scalarReg(scalarConst(0n)); }
-      return { ...r, nul: false };
+      return regWith(r, { nul: false });
     });
     if (isNull && ref) st.refs = st.refs.filter((x) => x.id !== ref);
   }
@@ -1458,7 +1458,7 @@ class Verifier {
     const endSt = goodTaken ? fall : taken;
     this.findGoodPkt(good, reg, open);
     const regs = endSt.frames[endSt.frames.length - 1].regs;
-    if (regs[rn].t === 'pkt') regs[rn] = { ...regs[rn], range: beyond ? BEYOND_PKT_END : AT_PKT_END };
+    if (regs[rn].t === 'pkt') regs[rn] = regWith(regs[rn], { range: beyond ? BEYOND_PKT_END : AT_PKT_END });
   }
 
   private findGoodPkt(st: VState, reg: Reg, open: boolean): void {
@@ -1473,12 +1473,12 @@ class Verifier {
       const regs = f.regs;
       for (let i = 0; i < regs.length; i++) {
         const r = regs[i];
-        if (r.t === t && r.id === id && r.range < range) regs[i] = { ...r, range };
+        if (r.t === t && r.id === id && r.range < range) regs[i] = regWith(r, { range });
       }
       const stack = f.stack;
       for (let i = 0; i < stack.length; i++) {
         const sp = stack[i].spill;
-        if (sp && sp.t === t && sp.id === id && sp.range < range) stack[i] = { bytes: stack[i].bytes, spill: { ...sp, range } };
+        if (sp && sp.t === t && sp.id === id && sp.range < range) stack[i] = { bytes: stack[i].bytes, spill: regWith(sp, { range }) };
       }
     }
   }
