@@ -673,22 +673,23 @@ class Verifier {
     }
     const live = this.liveMasks(cur, pc);
     const precise = this.liveMasks(cur, pc, this.rel);
-    const key = this.loopKey(cur, live, precise);
+    // add_new_state: whether this visit would store a state (see below). Only such visits count a miss, as the
+    // kernel: otherwise the states of early loop iterations were dropped by later ones before they could prune.
+    const inLoop = ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100;
+    const addNew = !inLoop && this.jmps - this.lastAddJmps >= 2 && this.processed - this.lastAddInsns >= 8;
+    // The key is needed to find active states, or to store this one.
+    const key = ps.nactive > 0 || addNew ? this.loopKey(cur, live, precise) : 0;
     // The kernel walks one list in the order states were stored; states still being explored can only be an
     // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
     // fails the program unless an older, fully explored state prunes this one first.
     let loopAt = Infinity;
-    const bucket = ps.active.get(key);
+    const bucket = ps.nactive > 0 ? ps.active.get(key) : undefined;
     if (bucket) {
       for (const s of bucket) {
         if (this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) { loopAt = s.seq; break; }
       }
     }
     const list = ps.done;
-    // add_new_state: whether this visit would store a state (see below). Only such visits count a miss, as the
-    // kernel: otherwise the states of early loop iterations were dropped by later ones before they could prune.
-    const inLoop = ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100;
-    const addNew = !inLoop && this.jmps - this.lastAddJmps >= 2 && this.processed - this.lastAddInsns >= 8;
     // Stack slots whose spilled scalar cannot matter any more are compared by type only (one-frame programs: see relSlots).
     const slotsLo = cur.frames.length === 1 ? this.relSlots[2 * pc] : -1;
     const slotsHi = cur.frames.length === 1 ? this.relSlots[2 * pc + 1] : -1;
