@@ -228,6 +228,9 @@ class Verifier {
   private readonly relSlots: Int32Array;
   private readonly explored = new Map<number, PcStates>();
   private readonly succs: (readonly number[] | undefined)[] = [];
+  /** Registers of immediates (see immReg). */
+  private readonly imm64 = new Map<number, Reg>();
+  private readonly imm32 = new Map<number, Reg>();
   /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
   private readonly forms: FormInfo[] = [];
   private readonly log: string[] = [];
@@ -756,9 +759,8 @@ class Verifier {
       if (!(m & (1 << r))) continue;
       const x = regs[r];
       if (x.t === 'scalar' && !(p & (1 << r))) { h = mix(h, 1); continue; }
-      h = mix(mix(h, TYPE_CODE[x.t]), x.off);
-      const v = x.s.var;
-      h = mix(mix(mix(mix(h, Number(v.value)), Number(v.mask)), Number(x.s.smin)), Number(x.s.umax));
+      // Two of the scalar's facts are enough to spread the keys (equal registers still hash equally).
+      h = mix(mix(mix(mix(h, TYPE_CODE[x.t]), x.off), Number(x.s.var.value)), Number(x.s.umax));
     }
     return h;
   }
@@ -828,6 +830,17 @@ class Verifier {
     this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: depth > 4 * WHY_WALK ? keepNewest(prev, WHY_WALK) : prev, depth: depth > 4 * WHY_WALK ? WHY_WALK + 1 : depth };
   }
 
+  /** The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits: made once per value. */
+  private immReg(imm: number, is64: boolean): Reg {
+    const cache = is64 ? this.imm64 : this.imm32;
+    let r = cache.get(imm);
+    if (!r) {
+      r = scalarReg(is64 ? scalarConst(BigInt(imm)) : scalarConst32(BigInt(imm >>> 0)));
+      cache.set(imm, r);
+    }
+    return r;
+  }
+
   private newId(): number {
     return ++this.idGen;
   }
@@ -861,7 +874,7 @@ class Verifier {
       case 'st': {
         // BPF_ST into the context is allowed since Linux 6.3 (the field rules still apply).
         this.rd(insn.dst);
-        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, scalarReg(scalarConst(BigInt(insn.imm))), false, true);
+        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, this.immReg(insn.imm, true), false, true);
         return next;
       }
       case 'stx': {
@@ -928,7 +941,7 @@ class Verifier {
     else {
       if ((op === 0x30 || op === 0x90) && insn.imm === 0) this.fail('E_VERIFIER_DIV0', 'div by zero');
       if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) this.fail('E_VERIFIER_INSN', `invalid shift ${insn.imm}`);
-      src = scalarReg(scalarConst(BigInt(insn.imm)));
+      src = this.immReg(insn.imm, true);
     }
     const reads = (1 << dn) | (x ? 1 << insn.src : 0);
     if (isPointer(dst) || isPointer(src)) {
@@ -943,7 +956,7 @@ class Verifier {
   private mov(insn: Insn, is64: boolean, x: boolean): void {
     const dn = insn.dst;
     if (!x) {
-      this.set(dn, scalarReg(is64 ? scalarConst(BigInt(insn.imm)) : scalarConst32(BigInt(insn.imm >>> 0))));
+      this.set(dn, this.immReg(insn.imm, is64));
       return;
     }
     const sn = insn.src;
@@ -1340,7 +1353,7 @@ class Verifier {
     const dn = insn.dst, sn = insn.src;
     const target = this.pc + 1 + insn.off;
     const dst = this.rd(dn);
-    const src = x ? this.rd(sn) : scalarReg(scalarConst(BigInt(insn.imm)));
+    const src = x ? this.rd(sn) : this.immReg(insn.imm, true);
     if (!this.priv && x && isPointer(src)) this.fail('E_VERIFIER_LEAK', `R${sn} pointer comparison prohibited`, [sn]);
     let taken: boolean | undefined;
     if (dst.t === 'scalar' && src.t === 'scalar') taken = scalarBranchTaken(op, dst.s, src.s, is32, x && dn === sn);
