@@ -2,7 +2,7 @@
 
 import type { Insn } from './insn.js';
 import { ValidationError } from '../util/index.js';
-import { describeInsn, branchDelta, formKind } from './forms.js';
+import { describeInsn, branchDelta, formKind, type FormInfo } from './forms.js';
 import { slotOffsets, slotToIndex } from './encoding.js';
 import { FP_REG as R10, MAX_REG } from './opcodes.js';
 
@@ -21,6 +21,8 @@ export interface CheckOptions {
    * only writes some path reaches (check_reg_arg in do_check), and dead code is never run.
    */
   frameWrites?: boolean;
+  /** {@link describeInsn} of each instruction, when the caller has them already (the verifier does). */
+  forms?: readonly FormInfo[];
 }
 
 /** One structural problem: a stable code, a message, the instruction index. */
@@ -42,7 +44,7 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
   const offs = slotOffsets(insns);
   const byslot = slotToIndex(insns);
   insns.forEach((insn, i) => {
-    const info = describeInsn(insn);
+    const info = options.forms?.[i] ?? describeInsn(insn);
     if (info.kind === undefined) {
       out.push({ code: 'E_EBPF_OPCODE', message: `unknown opcode 0x${insn.code.toString(16).padStart(2, '0')}`, insn: i });
       return;

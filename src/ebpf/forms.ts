@@ -33,7 +33,7 @@ export interface FormInfo {
 }
 
 // Kinds by opcode for the classes whose opcode alone decides the kind.
-function kindOf(code: number): FormKind | undefined {
+function kindOfCode(code: number): FormKind | undefined {
   const cls = opClass(code);
   switch (cls) {
     case BPF_ALU:
@@ -75,9 +75,22 @@ function kindOf(code: number): FormKind | undefined {
   }
 }
 
-const zero = (insn: Insn, fields: readonly ('dst' | 'src' | 'off' | 'imm')[], out: FieldProblem[]): void => {
-  for (const f of fields) if (insn[f] !== 0) out.push({ field: f, message: `unused field ${f} is not zero` });
-};
+/** The kind of each of the 256 opcodes, computed once (the verifier and the checks classify every instruction). */
+const KIND_BY_CODE: readonly (FormKind | undefined)[] = Array.from({ length: 256 }, (_, c) => kindOfCode(c));
+
+function kindOf(code: number): FormKind | undefined {
+  return code === (code & 0xff) ? KIND_BY_CODE[code] : kindOfCode(code);
+}
+
+// The fields a form leaves unused, as bits (describeInsn runs on every instruction of every program verified).
+const DST = 1, SRC = 2, OFF = 4, IMM = 8;
+
+function zero(insn: Insn, fields: number, out: FieldProblem[]): void {
+  if (fields & DST && insn.dst !== 0) out.push({ field: 'dst', message: 'unused field dst is not zero' });
+  if (fields & SRC && insn.src !== 0) out.push({ field: 'src', message: 'unused field src is not zero' });
+  if (fields & OFF && insn.off !== 0) out.push({ field: 'off', message: 'unused field off is not zero' });
+  if (fields & IMM && insn.imm !== 0) out.push({ field: 'imm', message: 'unused field imm is not zero' });
+}
 
 /** Classifies an instruction and lists the field rules it breaks (registers' ranges are checked elsewhere). */
 export function describeInsn(insn: Insn): FormInfo {
@@ -92,7 +105,7 @@ export function describeInsn(insn: Insn): FormInfo {
       const op = opOp(insn.code);
       info.usesDst = info.writesDst = true;
       info.usesSrc = x;
-      zero(insn, x ? ['imm'] : ['src'], p);
+      zero(insn, x ? IMM : SRC, p);
       const divmod = op === BPF_DIV || op === BPF_MOD;
       const sx = cls === BPF_ALU64 ? [8, 16, 32] : [8, 16];
       const okOff = insn.off === 0 || (divmod && insn.off === 1) || (op === BPF_MOV && x && sx.includes(insn.off));
@@ -101,16 +114,16 @@ export function describeInsn(insn: Insn): FormInfo {
     }
     case 'neg':
       info.usesDst = info.writesDst = true;
-      zero(insn, ['src', 'off', 'imm'], p);
+      zero(insn, SRC | OFF | IMM, p);
       break;
     case 'end':
       info.usesDst = info.writesDst = true;
-      zero(insn, ['src', 'off'], p);
+      zero(insn, SRC | OFF, p);
       if (insn.imm !== 16 && insn.imm !== 32 && insn.imm !== 64) p.push({ field: 'imm', message: `invalid byte swap width ${insn.imm}` });
       break;
     case 'lddw':
       info.usesDst = info.writesDst = true;
-      zero(insn, ['off'], p);
+      zero(insn, OFF, p);
       if (insn.src > 6) p.push({ field: 'src', message: `invalid lddw source ${insn.src}` });
       if (insn.imm64 === undefined && insn.next === undefined) p.push({ field: 'next', message: 'lddw is missing its second slot' });
       else if (insn.next && (insn.next.code | insn.next.dst | insn.next.src | insn.next.off) !== 0) {
@@ -118,23 +131,23 @@ export function describeInsn(insn: Insn): FormInfo {
       }
       break;
     case 'ld_abs':
-      zero(insn, ['dst', 'src', 'off'], p);
+      zero(insn, DST | SRC | OFF, p);
       break;
     case 'ld_ind':
       info.usesSrc = true;
-      zero(insn, ['dst', 'off'], p);
+      zero(insn, DST | OFF, p);
       break;
     case 'ldx':
       info.usesDst = info.writesDst = info.usesSrc = true;
-      zero(insn, ['imm'], p);
+      zero(insn, IMM, p);
       break;
     case 'st':
       info.usesDst = true;
-      zero(insn, ['src'], p);
+      zero(insn, SRC, p);
       break;
     case 'stx':
       info.usesDst = info.usesSrc = true;
-      zero(insn, ['imm'], p);
+      zero(insn, IMM, p);
       break;
     case 'atomic': {
       info.usesDst = info.usesSrc = true;
@@ -149,29 +162,29 @@ export function describeInsn(insn: Insn): FormInfo {
       break;
     }
     case 'ja':
-      zero(insn, ['dst', 'src', 'imm'], p);
+      zero(insn, DST | SRC | IMM, p);
       break;
     case 'gotol':
-      zero(insn, ['dst', 'src', 'off'], p);
+      zero(insn, DST | SRC | OFF, p);
       break;
     case 'jcond':
       info.usesDst = true;
       info.usesSrc = x;
-      zero(insn, x ? ['imm'] : ['src'], p);
+      zero(insn, x ? IMM : SRC, p);
       break;
     case 'call':
-      zero(insn, ['dst', 'off'], p);
+      zero(insn, DST | OFF, p);
       if (insn.src > 2) p.push({ field: 'src', message: `invalid call source ${insn.src}` });
       break;
     case 'callx':
       info.usesDst = true;
-      zero(insn, ['src', 'off', 'imm'], p);
+      zero(insn, SRC | OFF | IMM, p);
       break;
     case 'exit':
-      zero(insn, ['dst', 'src', 'off', 'imm'], p);
+      zero(insn, DST | SRC | OFF | IMM, p);
       break;
     case 'may_goto':
-      zero(insn, ['dst', 'src', 'imm'], p);
+      zero(insn, DST | SRC | IMM, p);
       break;
   }
   return info;

@@ -23,6 +23,7 @@ import {
   scalarMovsx,
   scalarRefine,
   scalarSync,
+  scalarSyncRounds,
   scalarTruncate,
   scalarUnknown,
   scalarWithin,
@@ -292,6 +293,32 @@ describe('branches are sound', () => {
       if (r === undefined) expect.fail(`${op} ${formatScalar(a.s)} against itself: edge ${taken} called impossible`);
       expectMember({ s: r.dst, x: a.x }, () => `${op}${is32 ? '32' : ''} ${formatScalar(a.s)} against itself, edge ${taken}`);
       expect(r.src).toBe(r.dst);
+    }), { numRuns: RUNS });
+  });
+});
+
+describe('reg_bounds_sync shortcuts', () => {
+  // sync skips its rounds for constants and for (0; M) ranges already bounded by [0, M]: each must be what the rounds give.
+  const fields = (x: Scalar): bigint[] => [x.var.value, x.var.mask, x.umin, x.umax, x.smin, x.smax, x.u32min, x.u32max, x.s32min, x.s32max];
+  const range = (m: bigint): Scalar => scalarFromParts({
+    var: { value: 0n, mask: m }, umin: 0n, umax: m, smin: 0n, smax: m,
+    u32min: 0n, u32max: m < 0x80000000n ? m : 0xffffffffn, s32min: m < 0x80000000n ? 0n : -0x80000000n, s32max: m < 0x80000000n ? m : 0x7fffffffn,
+  });
+  it('(0; 2^k - 1) for every k below 64 and any mask below 2^31 are fixed points of the full rounds', () => {
+    const masks = [...Array.from({ length: 63 }, (_, k) => (1n << BigInt(k + 1)) - 1n), 0xff00n, 0xff0000n, 0x7f000000n, 0x5a5a5n];
+    for (const m of masks) {
+      const s = range(m);
+      expect(fields(scalarSyncRounds(s)), `(0; 0x${m.toString(16)})`).toEqual(fields(s));
+      expect(fields(scalarSync(s))).toEqual(fields(s));
+    }
+    fc.assert(fc.property(fc.bigInt({ min: 1n, max: 0x7fffffffn }), (m) => {
+      const s = range(m);
+      expect(fields(scalarSyncRounds(s))).toEqual(fields(scalarSync(s)));
+    }), { numRuns: RUNS });
+  });
+  it('any scalar syncs as the full rounds do (constants included)', () => {
+    fc.assert(fc.property(memberArb, (a) => {
+      expect(fields(scalarSync(a.s))).toEqual(fields(scalarSyncRounds(a.s)));
     }), { numRuns: RUNS });
   });
 });

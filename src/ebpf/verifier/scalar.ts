@@ -61,6 +61,7 @@ const S32_MIN = -(1n << 31n);
 const S32_MAX = (1n << 31n) - 1n;
 const U32_MAX = (1n << 32n) - 1n;
 const HI32 = U64_MAX ^ U32_MAX;
+const SIGN64 = 1n << 63n;
 
 const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
 const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
@@ -112,14 +113,16 @@ function update32Bounds(r: Reg): void {
 
 function update64Bounds(r: Reg): void {
   const t = r.var;
-  r.smin = max(r.smin, s64(t.value | (t.mask & (1n << 63n))));
+  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
   r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
+  const tmax = t.value | t.mask;
   r.umin = max(r.umin, t.value);
-  r.umax = min(r.umax, t.value | t.mask);
+  r.umax = min(r.umax, tmax);
+  // The range spans the whole tnum, which has two values or more: no single shared value (the common case).
+  if (t.mask !== 0n && r.umin === t.value && r.umax === tmax) return;
   // When the u64 range and the tnum share a single value, the register is that value.
   const next = tnumStep(t, r.umin);
   const uminIn = (r.umin & ~t.mask) === t.value;
-  const tmax = t.value | t.mask;
   if (uminIn && next > r.umax) markKnown(r, r.umin);
   else if (!uminIn && next === tmax) markKnown(r, tmax);
   else if (!uminIn && next <= r.umax && tnumStep(t, next) > r.umax) markKnown(r, next);
@@ -242,6 +245,49 @@ function boundOffset(r: Reg): void {
 }
 
 function sync(r: Reg): void {
+  // A known tnum whose value every range holds syncs to that constant: the common case, without the rounds.
+  const t = r.var;
+  if (t.mask === 0n) {
+    const v = t.value;
+    if (r.umin <= v && v <= r.umax) {
+      const sv = s64(v);
+      if (r.smin <= sv && sv <= r.smax) {
+        const lo = v & U32_MAX;
+        const slo = lo >= 0x80000000n ? lo - 0x100000000n : lo;
+        if (r.u32min <= lo && lo <= r.u32max && r.s32min <= slo && slo <= r.s32max) {
+          r.smin = r.smax = sv;
+          r.umin = r.umax = v;
+          r.s32min = r.s32max = slo;
+          r.u32min = r.u32max = lo;
+          return;
+        }
+      }
+    }
+  }
+  if (isSyncedRange(r)) return;
+  syncRounds(r);
+}
+
+/**
+ * A tnum (0; M) whose bounds already are all of [0, M]: with M below 2^31 (any mask: loads, masks and shifts of
+ * bytes make these), or M = 2^k - 1 for k in 32..63 (the s32 range then unbounded). These are fixed points of
+ * the rounds below (the unit tests check it against {@link scalarSyncRounds}), and half the syncs of a parser.
+ */
+function isSyncedRange(r: Reg): boolean {
+  const m = r.var.mask;
+  if (r.var.value !== 0n || r.umin !== 0n || r.smin !== 0n || r.u32min !== 0n || r.umax !== m || r.smax !== m) return false;
+  if (m < 0x80000000n) return r.u32max === m && r.s32min === 0n && r.s32max === m;
+  return m <= S64_MAX && (m & (m + 1n)) === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX;
+}
+
+/** reg_bounds_sync without the shortcuts of the constant and range cases (tests compare the two). */
+export function scalarSyncRounds(s: Scalar): Scalar {
+  const r = copy(s);
+  syncRounds(r);
+  return r;
+}
+
+function syncRounds(r: Reg): void {
   updateBounds(r);
   // Three rounds as the kernel; a round that changes nothing ends them early (deduction is a function of the bounds).
   for (let i = 0; i < 3; i++) {
@@ -1117,6 +1163,7 @@ export function scalarRefine(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean,
 
 /** range_within && tnum_in: every value `cur` allows, `old` allows too (so a state with `cur` may be pruned by one with `old`). */
 export function scalarWithin(old: Scalar, cur: Scalar): boolean {
+  if (old === cur) return true;
   return old.umin <= cur.umin && old.umax >= cur.umax && old.smin <= cur.smin && old.smax >= cur.smax &&
     old.u32min <= cur.u32min && old.u32max >= cur.u32max && old.s32min <= cur.s32min && old.s32max >= cur.s32max &&
     tnumIn(old.var, cur.var);

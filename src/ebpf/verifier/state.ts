@@ -47,7 +47,8 @@ export const NOT_INIT: Reg = BASE;
 
 /** A scalar register. */
 export function scalarReg(s: Scalar, id = 0): Reg {
-  return { ...BASE, t: 'scalar', s, id };
+  // A literal in BASE's key order (not a spread): one of these is made per ALU instruction.
+  return { t: 'scalar', s, off: 0, nul: false, id, ref: 0, range: 0, map: -1, size: 0, frame: 0, sub: -1, rdonly: false };
 }
 
 /** An unknown scalar. */
@@ -55,7 +56,19 @@ export const UNKNOWN_REG: Reg = scalarReg(UNKNOWN);
 
 /** A pointer of a type with a fixed offset of 0 (extra fields by `more`). */
 export function ptrReg(t: RegType, more: Partial<Reg> = {}): Reg {
-  return { ...BASE, t, s: ZERO, ...more };
+  return regWith(BASE, { t, s: ZERO, ...more });
+}
+
+/**
+ * A copy of `r` with the fields of `p` replaced. A literal in BASE's key order, so that every register has one
+ * shape: object spreads of registers were a large part of pointer arithmetic and branch refinement.
+ */
+export function regWith(r: Reg, p: Partial<Reg>): Reg {
+  return {
+    t: p.t ?? r.t, s: p.s ?? r.s, off: p.off ?? r.off, nul: p.nul ?? r.nul, id: p.id ?? r.id, ref: p.ref ?? r.ref,
+    range: p.range ?? r.range, map: p.map ?? r.map, size: p.size ?? r.size, frame: p.frame ?? r.frame, sub: p.sub ?? r.sub,
+    rdonly: p.rdonly ?? r.rdonly,
+  };
 }
 
 /** True for every type but scalar and not_init. */
@@ -135,7 +148,7 @@ export interface StoredState {
   hits: number;
   misses: number;
   /** The loop-detection key of the state (see the verifier's loopKey). */
-  readonly key: string;
+  readonly key: number;
   /** Order of storing (the kernel's list order at one instruction). */
   readonly seq: number;
   /** Dropped from its instruction's list while still being explored (it kept missing). */
@@ -175,11 +188,17 @@ export function cloneState(s: VState): VState {
 
 /** The id correspondence of one state comparison (check_ids): an old id must always meet the same current id. */
 class IdMap {
-  private readonly m = new Map<number, number>();
-  private readonly back = new Map<number, number>();
+  // Made on the first non-zero id: most comparisons meet none, and one comparison runs per stored state.
+  private m: Map<number, number> | undefined;
+  private back: Map<number, number> | undefined;
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
     if (oldId === 0 || curId === 0) return false;
+    if (!this.m || !this.back) {
+      this.m = new Map([[oldId, curId]]);
+      this.back = new Map([[curId, oldId]]);
+      return true;
+    }
     const a = this.m.get(oldId);
     const b = this.back.get(curId);
     if (a === undefined && b === undefined) {
@@ -192,7 +211,7 @@ class IdMap {
   /** Scalar ids: an old unlinked scalar fits any current one. */
   checkScalar(oldId: number, curId: number): boolean {
     if (oldId === 0) return true;
-    return this.check(oldId, curId === 0 ? -1 - this.m.size : curId);
+    return this.check(oldId, curId === 0 ? -1 - (this.m?.size ?? 0) : curId);
   }
 }
 

@@ -17,9 +17,14 @@ const mk = (value: bigint, mask: bigint): Tnum => ({ value, mask });
 /** The 1-based index of the highest set bit of a value below 2^64 (0 for 0), as the kernel's fls64. */
 function fls64(x: bigint): number {
   if (x === 0n) return 0;
-  const hi = Number(x >> 32n);
-  return hi !== 0 ? 64 - Math.clz32(hi) : 32 - Math.clz32(Number(x));
+  // Below 2^32 no shift (a new bigint) is needed: the common case of bounds and masks.
+  if (x <= U32) return 32 - Math.clz32(Number(x));
+  return 64 - Math.clz32(Number(x >> 32n));
 }
+
+/** 2^k - 1 and its complement for k in 0..63: tnumRange's masks without bigint arithmetic per call. */
+const LOW = Array.from({ length: 64 }, (_, k) => (1n << BigInt(k)) - 1n);
+const HIGH = LOW.map((m) => U64 ^ m);
 
 /** Nothing known about any bit. */
 export const tnumUnknown: Tnum = mk(0n, U64);
@@ -31,12 +36,11 @@ export function tnumConst(v: bigint): Tnum {
 
 /** The smallest tnum covering every value in [min, max] (unsigned): the common high bits are known. */
 export function tnumRange(min: bigint, max: bigint): Tnum {
-  const chi = BigInt.asUintN(64, min) ^ BigInt.asUintN(64, max);
-  const bits = fls64(chi);
+  const lo = BigInt.asUintN(64, min);
+  const bits = fls64(lo ^ BigInt.asUintN(64, max));
   // The kernel gives up (unknown) when even bit 63 differs: 1 << 64 would not fit.
   if (bits > 63) return tnumUnknown;
-  const delta = (1n << BigInt(bits)) - 1n;
-  return mk(BigInt.asUintN(64, min) & ~delta, delta);
+  return mk(lo & HIGH[bits], LOW[bits]);
 }
 
 /** Left shift by a known amount (bits shifted past bit 63 are dropped). */
@@ -128,9 +132,13 @@ export function tnumMul(a: Tnum, b: Tnum): Tnum {
   while (av !== 0n || am !== 0n) {
     if (av & 1n) acc = tnumAdd(acc, bb);
     else if (am & 1n) acc = tnumUnion(acc, tnumAdd(acc, bb));
+    // Fixed points end the loop early (up to 64 rounds of bigint work otherwise): an unknown accumulator stays
+    // unknown whatever is added, and once `b` is shifted out every addition adds zero.
+    if (acc.mask === U64) return tnumUnknown;
     av >>= 1n;
     am >>= 1n;
     bb = tnumLshift(bb, 1);
+    if (bb.value === 0n && bb.mask === 0n) break;
   }
   return acc;
 }
@@ -153,8 +161,11 @@ export function tnumCast(a: Tnum, bytes: number): Tnum {
 
 /** Whether every value of `inner` is also a value of `outer`. */
 export function tnumIn(outer: Tnum, inner: Tnum): boolean {
-  if (inner.mask & ~outer.mask) return false;
-  return outer.value === (inner.value & ~outer.mask);
+  // Pruning asks this for every register of every stored state: no negative bigints (~mask), shared tnums at once.
+  if (outer === inner) return true;
+  const om = outer.mask;
+  if ((inner.mask | om) !== om) return false;
+  return (inner.value | om) === (outer.value | om);
 }
 
 /** Whether `a` is a single value. */

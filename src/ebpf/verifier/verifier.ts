@@ -3,7 +3,7 @@
 import type { Insn } from '../insn.js';
 import type { MapSpec, ProgramSpec } from '../spec.js';
 import { findProblems } from '../check.js';
-import { describeInsn, type FormKind } from '../forms.js';
+import { describeInsn, type FormInfo, type FormKind } from '../forms.js';
 import { formatInsnLlvm } from '../llvm-syntax.js';
 import { HELPER_FUNCS } from '../opcodes.js';
 import { CTX_RULES, LD_ABS_TYPES, PKT_ACCESS, returnRange } from './ctx-access.js';
@@ -14,8 +14,8 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, scalarReg, statesSafe,
-  type Frame, type History, type Reg, type Slot, type StoredState, type VState,
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
+  type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -97,6 +97,7 @@ class Reject extends Error {
 const MAX_STACK = 512;
 const MAX_FRAMES = 8;
 const MAX_VAR_OFF = 1 << 29;
+const MAX_VAR_OFF_N = BigInt(MAX_VAR_OFF);
 const MAX_PACKET_OFF = 0xffff;
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
@@ -202,7 +203,7 @@ interface PcStates {
   /** Fully explored states (no branch left), oldest first: the candidates for pruning. */
   done: StoredState[];
   /** States with paths still being explored, by loop key, oldest first. */
-  active: Map<string, StoredState[]>;
+  active: Map<number, StoredState[]>;
   nactive: number;
 }
 
@@ -232,6 +233,12 @@ class Verifier {
   /** Per slot, two words: the stack slots (of a one-function program that reaches its stack through r10 only) whose spilled value may still matter; -1 words: all. */
   private readonly relSlots: Int32Array;
   private readonly explored = new Map<number, PcStates>();
+  private readonly succs: (readonly number[] | undefined)[] = [];
+  /** Registers of immediates (see immReg). */
+  private readonly imm64 = new Map<number, Reg>();
+  private readonly imm32 = new Map<number, Reg>();
+  /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
+  private readonly forms: FormInfo[] = [];
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
@@ -266,6 +273,7 @@ class Verifier {
     let slot = 0;
     for (const insn of spec.insns) {
       const d = describeInsn(insn);
+      this.forms.push(d);
       this.at[slot] = new InsnEntry(insn, d.kind, d.problems);
       slot += insn.code === 0x18 ? 2 : 1;
     }
@@ -362,7 +370,7 @@ class Verifier {
     // Reserved fields and unknown opcodes are refused when a path reaches them (do_check), as the kernel does.
     // Writes to r10 are refused on the paths (check_reg_arg), so privileged dead code with one loads; unprivileged, the
     // kernel also walks the branches it knows are not taken (sanitize_speculative_path), which this stands for.
-    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000, frameWrites: !this.priv }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
+    const problems = findProblems(this.spec.insns, { maxInsns: 1_000_000, frameWrites: !this.priv, forms: this.forms }).filter((x) => x.code !== 'E_EBPF_FIELD' && x.code !== 'E_EBPF_OPCODE');
     if (problems.length === 0) return;
     const p = problems[0];
     const slotOf = (i: number): number => this.spec.insns.slice(0, i).reduce((a, x) => a + (x.code === 0x18 ? 2 : 1), 0);
@@ -382,8 +390,12 @@ class Verifier {
     this.fail('E_VERIFIER_INSN', wording[p.code]?.() ?? `invalid insn: ${p.message}`);
   }
 
-  /** Targets of an instruction inside its function: jumps, fall-through. */
-  private succ(pc: number): number[] {
+  /** Targets of an instruction inside its function: jumps, fall-through (computed once: the dataflow passes ask often). */
+  private succ(pc: number): readonly number[] {
+    return (this.succs[pc] ??= this.succOf(pc));
+  }
+
+  private succOf(pc: number): number[] {
     const info = this.at[pc]!;
     const insn = info.insn;
     const next = pc + (insn.code === 0x18 ? 2 : 1);
@@ -434,7 +446,7 @@ class Verifier {
     const push = (pc: number): void => {
       color[pc] = 1;
       const i = this.at[pc]!;
-      const s = this.succ(pc);
+      const s = this.succ(pc).slice();
       if ((i.kind === 'call' && i.insn.src === 1) || (i.kind === 'lddw' && i.insn.src === 4)) s.push(pc + 1 + i.insn.imm);
       if (i.kind === 'call' && i.insn.src === 0 && HELPER_PROTOS_BY_ID.get(i.insn.imm)?.callback) {
         // Callback targets come in through lddw src 4, already followed.
@@ -467,7 +479,7 @@ class Verifier {
   private useDef(pc: number): UseDef {
     const i = this.at[pc]!;
     const insn = i.insn;
-    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    const b = bits;
     switch (i.kind) {
       case 'alu': return { use: ((insn.code & 0xf0) === 0xb0 ? 0 : b(insn.dst)) | (insn.code & 8 ? b(insn.src) : 0), def: b(insn.dst) };
       case 'neg': case 'end': return { use: b(insn.dst), def: b(insn.dst) };
@@ -496,21 +508,11 @@ class Verifier {
    */
   private relevance(): void {
     const ranged = returnRange(this.type, this.attachType) !== undefined;
-    const b = (...r: number[]): number => r.reduce((a, x) => a | (1 << x), 0);
+    const b = bits;
     const exact = this.stackExact();
     const relSlots = this.relSlots;
     // A least fixed point: slots start irrelevant (without exact stack tracking they stay all-relevant, -1).
     if (exact) relSlots.fill(0);
-    // The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1).
-    const slotBits = (off: number, size: number): [number, number] => {
-      let lo = 0, hi = 0;
-      for (let a = off; a < off + size; a++) {
-        const i = (-a - 1) >> 3;
-        if (i < 0 || i > 63) continue;
-        if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
-      }
-      return [lo, hi];
-    };
     let changed = true;
     while (changed) {
       changed = false;
@@ -682,16 +684,17 @@ class Verifier {
     }
     const live = this.liveMasks(cur, pc);
     const precise = this.liveMasks(cur, pc, this.rel);
-    const key = this.loopKey(cur, live, precise);
+    // add_new_state: whether this visit would store a state (see below). Only such visits count a miss, as the
+    // kernel: otherwise the states of early loop iterations were dropped by later ones before they could prune.
+    const inLoop = ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100;
+    const addNew = !inLoop && this.jmps - this.lastAddJmps >= 2 && this.processed - this.lastAddInsns >= 8;
+    // The key is needed to find active states, or to store this one.
+    const key = ps.nactive > 0 || addNew ? this.loopKey(cur, live, precise) : 0;
     // The kernel walks one list in the order states were stored; states still being explored can only be an
     // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
     // fails the program unless an older, fully explored state prunes this one first.
-    // Whether this visit would store a new state: inside a loop every few instructions only, and anywhere only after 2
-    // jumps and 8 instructions since the last one (the kernel's add_new_state). Only such visits count a miss.
-    const addNew = !(ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100)
-      && this.jmps - this.lastAddJmps >= 2 && this.processed - this.lastAddInsns >= 8;
     let loopAt = Infinity;
-    const bucket = ps.active.get(key);
+    const bucket = ps.nactive > 0 ? ps.active.get(key) : undefined;
     if (bucket) {
       for (const s of bucket) {
         if (this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) { loopAt = s.seq; break; }
@@ -763,19 +766,24 @@ class Verifier {
     list.splice(lo, 0, s);
   }
 
-  /** The innermost frame's live registers as text: equal keys are the only candidates for an infinite loop. */
-  private loopKey(st: VState, live: readonly number[], precise: readonly number[]): string {
+  /**
+   * A hash of the innermost frame's live registers: states with different keys cannot be an infinite loop (equal
+   * registers hash equally; a collision only costs a comparison). A number, not text: building and hashing a string
+   * per prune point was a tenth of the time of a long loop.
+   */
+  private loopKey(st: VState, live: readonly number[], precise: readonly number[]): number {
     const regs = st.frames[st.frames.length - 1].regs;
     const m = live[live.length - 1];
     const p = precise[precise.length - 1];
-    let k = `${st.frames.length}`;
+    let h = st.frames.length;
     for (let r = 0; r < 10; r++) {
       if (!(m & (1 << r))) continue;
       const x = regs[r];
-      if (x.t === 'scalar' && !(p & (1 << r))) { k += '|s'; continue; }
-      k += `|${x.t}${x.off}:${x.s.var.value}/${x.s.var.mask}:${x.s.smin}:${x.s.umax}`;
+      if (x.t === 'scalar' && !(p & (1 << r))) { h = mix(h, 1); continue; }
+      // Two of the scalar's facts are enough to spread the keys (equal registers still hash equally).
+      h = mix(mix(mix(mix(h, TYPE_CODE[x.t]), x.off), Number(x.s.var.value)), Number(x.s.umax));
     }
-    return k;
+    return h;
   }
 
   /** states_maybe_looping: the innermost frame's live registers are identical (a cheap test before the full one). */
@@ -843,6 +851,17 @@ class Verifier {
     this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: depth > 4 * WHY_WALK ? keepNewest(prev, WHY_WALK) : prev, depth: depth > 4 * WHY_WALK ? WHY_WALK + 1 : depth };
   }
 
+  /** The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits: made once per value. */
+  private immReg(imm: number, is64: boolean): Reg {
+    const cache = is64 ? this.imm64 : this.imm32;
+    let r = cache.get(imm);
+    if (!r) {
+      r = scalarReg(is64 ? scalarConst(BigInt(imm)) : scalarConst32(BigInt(imm >>> 0)));
+      cache.set(imm, r);
+    }
+    return r;
+  }
+
   private newId(): number {
     return ++this.idGen;
   }
@@ -877,7 +896,7 @@ class Verifier {
       case 'st': {
         // BPF_ST into the context is allowed since Linux 6.3 (the field rules still apply).
         this.rd(insn.dst);
-        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, scalarReg(scalarConst(BigInt(insn.imm))), false, true);
+        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, this.immReg(insn.imm, true), false, true);
         return next;
       }
       case 'stx': {
@@ -944,7 +963,7 @@ class Verifier {
     else {
       if ((op === 0x30 || op === 0x90) && insn.imm === 0) this.fail('E_VERIFIER_DIV0', 'div by zero');
       if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) this.fail('E_VERIFIER_INSN', `invalid shift ${insn.imm}`);
-      src = scalarReg(scalarConst(BigInt(insn.imm)));
+      src = this.immReg(insn.imm, true);
     }
     const reads = (1 << dn) | (x ? 1 << insn.src : 0);
     if (isPointer(dst) || isPointer(src)) {
@@ -959,7 +978,7 @@ class Verifier {
   private mov(insn: Insn, is64: boolean, x: boolean): void {
     const dn = insn.dst;
     if (!x) {
-      this.set(dn, scalarReg(is64 ? scalarConst(BigInt(insn.imm)) : scalarConst32(BigInt(insn.imm >>> 0))));
+      this.set(dn, this.immReg(insn.imm, is64));
       return;
     }
     const sn = insn.src;
@@ -977,7 +996,7 @@ class Verifier {
     if (is64) {
       if (src.t === 'scalar' && !scalarIsConst(src.s) && src.id === 0) {
         // Linked copies: a branch on one refines both (sync_linked_regs).
-        const linked = { ...src, id: this.newId() };
+        const linked = regWith(src, { id: this.newId() });
         this.regs[sn] = linked;
         this.set(dn, linked, reads);
         return;
@@ -1025,23 +1044,22 @@ class Verifier {
     this.saneOffset(off, ptr, ts, regs);
     this.saneOffset(ptr, ptr, ts, regs);
     let out: Reg;
-    const fits = (v: bigint): boolean => v === BigInt.asIntN(32, v);
     switch (op) {
       case 0x00:
-        if (known && fits(BigInt(ptr.off) + kval)) out = { ...ptr, off: ptr.off + Number(kval) };
+        if (known && fitsS32(ptr.off + Number(kval))) out = regWith(ptr, { off: ptr.off + Number(kval) });
         else {
-          out = { ...ptr, s: scalarAlu('add', ptr.s, off.s, true) };
-          if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
+          out = regWith(ptr, { s: scalarAlu('add', ptr.s, off.s, true) });
+          if (isPktPtr(ptr)) out = regWith(out, { id: this.newId(), range: 0 });
         }
         break;
       case 0x10:
         if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
         // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
         if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
-        if (known && fits(BigInt(ptr.off) - kval)) out = { ...ptr, off: ptr.off - Number(kval) };
+        if (known && fitsS32(ptr.off - Number(kval))) out = regWith(ptr, { off: ptr.off - Number(kval) });
         else {
-          out = { ...ptr, s: scalarAlu('sub', ptr.s, off.s, true) };
-          if (isPktPtr(ptr)) out = { ...out, id: this.newId(), range: 0 };
+          out = regWith(ptr, { s: scalarAlu('sub', ptr.s, off.s, true) });
+          if (isPktPtr(ptr)) out = regWith(out, { id: this.newId(), range: 0 });
         }
         break;
       case 0x40: case 0x50: case 0xa0:
@@ -1067,8 +1085,8 @@ class Verifier {
   /** check_reg_sane_offset. */
   private saneOffset(r: Reg, ptr: Reg, ts: string, regs: readonly number[]): void {
     const known = scalarIsConst(r.s);
-    const val = BigInt.asIntN(64, r.s.var.value);
-    const lim = BigInt(MAX_VAR_OFF);
+    const val = known ? BigInt.asIntN(64, r.s.var.value) : 0n;
+    const lim = MAX_VAR_OFF_N;
     if (known && (val >= lim || val <= -lim)) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and ${val} is not allowed`, regs);
     if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${ts} pointer offset ${r.off} is not allowed`, regs);
     if (r.s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and register with unbounded min value is not allowed`, regs);
@@ -1135,7 +1153,6 @@ class Verifier {
     }
     this.alignCheck(regno, r, off, size);
     const leak = write && value && isPointer(value) && !this.priv;
-    const load = (s: Scalar | undefined): Reg => scalarReg(s ?? (sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size)));
     switch (r.t) {
       case 'map_value': {
         const m = this.maps[r.map];
@@ -1144,19 +1161,19 @@ class Verifier {
         if (!write && flags & 0x100) this.fail('E_VERIFIER_MAP', `read from map forbidden, value_size=${m.valueSize} off=${total} size=${size}`, [regno]);
         if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into map`, [valueRegno]);
         this.region(regno, r, total, size, m.valueSize, 'map value');
-        return load(undefined);
+        return loadedScalar(size, sx);
       }
       case 'map_key': {
         const m = this.maps[r.map];
         if (write) this.fail('E_VERIFIER_MEM', `write to change key R${regno} not allowed`, [regno]);
         this.region(regno, r, total, size, m.keySize, 'map key');
-        return load(undefined);
+        return loadedScalar(size, sx);
       }
       case 'mem':
         if (write && r.rdonly) this.fail('E_VERIFIER_MEM', `R${regno} cannot write into ${regTypeStr(r)}`, [regno]);
         if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into mem`, [valueRegno]);
         this.region(regno, r, total, size, r.size, 'mem');
-        return load(undefined);
+        return loadedScalar(size, sx);
       case 'ctx': {
         if (r.off < 0) this.fail('E_VERIFIER_CTX', `negative offset ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
         if (r.off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
@@ -1173,7 +1190,7 @@ class Verifier {
           case 'pkt_meta': return ptrReg('pkt_meta');
           case 'sock_common_or_null': return ptrReg('sock_common', { nul: true, id: this.newId() });
           case 'socket_or_null': return ptrReg('sock', { nul: true, id: this.newId() });
-          default: return load(undefined);
+          default: return loadedScalar(size, sx);
         }
       }
       case 'stack':
@@ -1183,11 +1200,11 @@ class Verifier {
         if (!mode || (write && mode !== 'rw')) this.fail('E_VERIFIER_PKT', 'cannot write into packet', [regno]);
         if (leak) this.fail('E_VERIFIER_LEAK', `R${valueRegno} leaks addr into packet`, [valueRegno]);
         this.packet(regno, r, total, size, false);
-        return load(undefined);
+        return loadedScalar(size, sx);
       }
       case 'sock': case 'sock_common':
         if (write || total < 0 || total % size !== 0 || total + size > 80 || size > 4) this.fail('E_VERIFIER_MEM', `invalid bpf_sock access off=${total} size=${size}`, [regno]);
-        return load(undefined);
+        return loadedScalar(size, sx);
       default:
         this.fail('E_VERIFIER_MEM', `R${regno} invalid mem access '${regTypeStr(r)}'`, [regno]);
     }
@@ -1195,19 +1212,15 @@ class Verifier {
 
   /** check_mem_region_access: fixed offset plus the pointer's variable part inside [0, memSize). */
   private region(regno: number, r: Reg, off: number, size: number, memSize: number, what: 'map value' | 'map key' | 'mem', zeroOk = false): void {
-    const line = (o: bigint): string => what === 'map value'
-      ? `invalid access to map value, value_size=${memSize} off=${o} size=${size}`
-      : what === 'map key' ? `invalid access to map key, key_size=${memSize} off=${o} size=${size}` : `invalid access to memory, mem_size=${memSize} off=${o} size=${size}`;
-    const within = (o: bigint): boolean => o >= 0n && (size > 0 || zeroOk) && o + BigInt(size) <= BigInt(memSize);
     const s = r.s;
     const smin = s.smin;
     const o = BigInt(off);
     if (smin < 0n && (smin === S64_MIN || o + smin !== BigInt.asIntN(32, o + smin) || smin + o < 0n)) {
       this.fail('E_VERIFIER_BOUNDS', `R${regno} min value is negative, either use unsigned index or do a if (index >=0) check.`, [regno]);
     }
-    if (!within(smin + o)) this.fail('E_VERIFIER_BOUNDS', [line(smin + o), `R${regno} min value is outside of the allowed memory range`], [regno]);
+    if (!regionWithin(smin + o, size, memSize, zeroOk)) this.fail('E_VERIFIER_BOUNDS', [regionLine(what, memSize, smin + o, size), `R${regno} min value is outside of the allowed memory range`], [regno]);
     if (s.umax >= BigInt(MAX_VAR_OFF)) this.fail('E_VERIFIER_BOUNDS', `R${regno} unbounded memory access, make sure to bounds check any such access`, [regno]);
-    if (!within(s.umax + o)) this.fail('E_VERIFIER_BOUNDS', [line(s.umax + o), `R${regno} max value is outside of the allowed memory range`], [regno]);
+    if (!regionWithin(s.umax + o, size, memSize, zeroOk)) this.fail('E_VERIFIER_BOUNDS', [regionLine(what, memSize, s.umax + o, size), `R${regno} max value is outside of the allowed memory range`], [regno]);
   }
 
   /** check_packet_access: [off, off+size) inside the range a data_end comparison proved. */
@@ -1285,26 +1298,29 @@ class Verifier {
     return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
   }
 
+  /** save_register_state: `reg` spilled into the low `size` bytes of slot `spi`. */
+  private spill(frame: Frame, spi: number, size: number, reg: Reg): void {
+    const sl = frame.stack[spi];
+    let bytes = '';
+    for (let i = 0; i < 8; i++) {
+      if (i >= 8 - size) bytes += 'r';
+      else {
+        const old = sl.spill ? (sl.bytes[i] === 'r' ? 'm' : sl.bytes[i]) : sl.bytes[i];
+        bytes += old === '0' || (old === '?' && this.priv) ? old : 'm';
+      }
+    }
+    frame.stack[spi] = { bytes, spill: reg };
+  }
+
   /** check_stack_write_fixed_off. */
   private stackWrite(frame: Frame, spi: number, idx: number, off: number, size: number, value: Reg, imm: boolean): void {
     const sl = frame.stack[spi];
     const aligned = (-off) % 8 === 0;
-    const save = (reg: Reg): void => {
-      let bytes = '';
-      for (let i = 0; i < 8; i++) {
-        if (i >= 8 - size) bytes += 'r';
-        else {
-          const old = sl.spill ? (sl.bytes[i] === 'r' ? 'm' : sl.bytes[i]) : sl.bytes[i];
-          bytes += old === '0' || (old === '?' && this.priv) ? old : 'm';
-        }
-      }
-      frame.stack[spi] = { bytes, spill: reg };
-    };
-    if (aligned && value.t === 'scalar' && this.priv && !imm) return save(value);
-    if (aligned && imm && this.priv) return save(value);
+    if (aligned && value.t === 'scalar' && this.priv && !imm) return this.spill(frame, spi, size, value);
+    if (aligned && imm && this.priv) return this.spill(frame, spi, size, value);
     if (isPointer(value)) {
       if (size !== 8) this.fail('E_VERIFIER_STACK', 'invalid size of register spill', []);
-      return save(value);
+      return this.spill(frame, spi, size, value);
     }
     const zero = scalarIsConst(value.s) && value.s.var.value === 0n;
     let bytes = sl.spill || sl.bytes.includes('r') ? sl.bytes.replace(/r/g, 'm') : sl.bytes;
@@ -1359,7 +1375,7 @@ class Verifier {
     const dn = insn.dst, sn = insn.src;
     const target = this.pc + 1 + insn.off;
     const dst = this.rd(dn);
-    const src = x ? this.rd(sn) : scalarReg(scalarConst(BigInt(insn.imm)));
+    const src = x ? this.rd(sn) : this.immReg(insn.imm, true);
     if (!this.priv && x && isPointer(src)) this.fail('E_VERIFIER_LEAK', `R${sn} pointer comparison prohibited`, [sn]);
     let taken: boolean | undefined;
     if (dst.t === 'scalar' && src.t === 'scalar') taken = scalarBranchTaken(op, dst.s, src.s, is32, x && dn === sn);
@@ -1407,11 +1423,11 @@ class Verifier {
   /** Writes refined scalars into a state and into every register linked to them by id. */
   private applyRefine(st: VState, dn: number, sn: number, dst: Reg, src: Reg, nd: Scalar, ns: Scalar): void {
     const regs = st.frames[st.frames.length - 1].regs;
-    regs[dn] = { ...dst, s: nd };
-    if (sn >= 0 && sn !== dn) regs[sn] = { ...src, s: ns };
+    regs[dn] = regWith(dst, { s: nd });
+    if (sn >= 0 && sn !== dn) regs[sn] = regWith(src, { s: ns });
     for (const [id, s] of [[dst.id, nd], [sn >= 0 ? src.id : 0, ns]] as const) {
       if (!id) continue;
-      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? { ...r, s } : r));
+      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? regWith(r, { s }) : r));
     }
   }
 
@@ -1436,7 +1452,7 @@ class Verifier {
     this.forEachReg(st, (r) => {
       if (!isPointer(r) || r.id !== id || !r.nul) return r;
       if (isNull) { ref = r.ref || ref; return scalarReg(scalarConst(0n)); }
-      return { ...r, nul: false };
+      return regWith(r, { nul: false });
     });
     if (isNull && ref) st.refs = st.refs.filter((x) => x.id !== ref);
   }
@@ -1471,19 +1487,14 @@ class Verifier {
     }
     const reg = dstPkt ? dst : src;
     const rn = dstPkt ? dn : sn;
-    // [state that gets the range, right-open, state that learns the pointer is at/beyond the end, range_open]
-    const table: Record<string, [VState, boolean, VState, boolean]> = {
-      'jgt:d': [fall, false, taken, true], 'jgt:s': [taken, true, fall, false],
-      'jlt:d': [taken, true, fall, false], 'jlt:s': [fall, false, taken, true],
-      'jge:d': [fall, true, taken, false], 'jge:s': [taken, false, fall, true],
-      'jle:d': [taken, false, fall, true], 'jle:s': [fall, true, taken, false],
-    };
-    const row = table[`${op}:${dstPkt ? 'd' : 's'}`];
+    const row = PKT_CMP[op]?.[dstPkt ? 0 : 1];
     if (!row) return;
-    const [good, open, endSt, beyond] = row;
+    const [goodTaken, open, beyond] = row;
+    const good = goodTaken ? taken : fall;
+    const endSt = goodTaken ? fall : taken;
     this.findGoodPkt(good, reg, open);
     const regs = endSt.frames[endSt.frames.length - 1].regs;
-    if (regs[rn].t === 'pkt') regs[rn] = { ...regs[rn], range: beyond ? BEYOND_PKT_END : AT_PKT_END };
+    if (regs[rn].t === 'pkt') regs[rn] = regWith(regs[rn], { range: beyond ? BEYOND_PKT_END : AT_PKT_END });
   }
 
   private findGoodPkt(st: VState, reg: Reg, open: boolean): void {
@@ -1491,7 +1502,21 @@ class Verifier {
     if (reg.s.umax > BigInt(MAX_PACKET_OFF) || reg.s.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
     // A strict comparison (pkt + N < data_end) proves one byte more (measured on Linux 6.18).
     const range = reg.off + (open ? 1 : 0);
-    this.forEachReg(st, (r) => (r.t === reg.t && r.id === reg.id && r.range < range ? { ...r, range } : r));
+    // A loop of its own rather than forEachReg: this runs on every data_end comparison.
+    const t = reg.t;
+    const id = reg.id;
+    for (const f of st.frames) {
+      const regs = f.regs;
+      for (let i = 0; i < regs.length; i++) {
+        const r = regs[i];
+        if (r.t === t && r.id === id && r.range < range) regs[i] = regWith(r, { range });
+      }
+      const stack = f.stack;
+      for (let i = 0; i < stack.length; i++) {
+        const sp = stack[i].spill;
+        if (sp && sp.t === t && sp.id === id && sp.range < range) stack[i] = { bytes: stack[i].bytes, spill: regWith(sp, { range }) };
+      }
+    }
   }
 
   // ---- calls ----
@@ -1617,6 +1642,10 @@ class Verifier {
     this.forEachReg(this.st, (r) => (isPointer(r) && r.ref === ref ? UNKNOWN_REG : r));
   }
 
+  private badArg(regno: number, r: Reg, expected: string): never {
+    this.fail('E_VERIFIER_HELPER_ARG', `R${regno} type=${regTypeStr(r)} expected=${expected}`, [regno]);
+  }
+
   /** check_func_arg for every argument of a helper. */
   private checkArgs(proto: HelperProto, name: string): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
     const meta = { map: -1, constKey: undefined as bigint | undefined, allocSize: 0, releaseRef: 0 };
@@ -1625,14 +1654,12 @@ class Verifier {
       const regno = i + 1;
       const at: ArgType = args[i];
       const r = this.rd(regno);
-      const bad = (expected: string): never => this.fail('E_VERIFIER_HELPER_ARG', `R${regno} type=${regTypeStr(r)} expected=${expected}`, [regno]);
-      const memLike = (allowNull: boolean): boolean => (allowNull && isZero(r)) || (!r.nul && ['stack', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem'].includes(r.t));
       switch (at) {
         case 'anything':
           if (isPointer(r) && !this.priv) this.fail('E_VERIFIER_LEAK', `R${regno} leaks addr into helper function`, [regno]);
           break;
         case 'map_ptr': {
-          if (r.t !== 'map_ptr' || r.nul) bad('map_ptr');
+          if (r.t !== 'map_ptr' || r.nul) this.badArg(regno, r, 'map_ptr');
           meta.map = r.map;
           const m = this.maps[r.map];
           const needs = FUNC_MAPS[proto.id];
@@ -1648,10 +1675,10 @@ class Verifier {
           if (meta.map < 0) this.fail('E_VERIFIER_HELPER_ARG', 'invalid map_ptr to access map->key', [regno]);
           // resolve_map_arg_type: a sockmap's or sockhash's value is the socket itself.
           if (at === 'map_value' && SOCK_MAPS.has(this.maps[meta.map].type)) {
-            if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) bad('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+            if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) this.badArg(regno, r, 'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
             break;
           }
-          if (!memLike(false)) bad(MEM_TYPES);
+          if (!memLike(r, false)) this.badArg(regno, r, MEM_TYPES);
           const m = this.maps[meta.map];
           const size = at === 'map_key' ? m.keySize : m.valueSize;
           this.helperMem(regno, r, size, at === 'uninit_map_value', false);
@@ -1659,10 +1686,10 @@ class Verifier {
           break;
         }
         case 'mem': case 'mem_or_null': case 'uninit_mem':
-          if (!memLike(at === 'mem_or_null')) bad(MEM_TYPES);
+          if (!memLike(r, at === 'mem_or_null')) this.badArg(regno, r, MEM_TYPES);
           break;
         case 'const_size': case 'const_size_or_zero': {
-          if (r.t !== 'scalar') bad('scalar');
+          if (r.t !== 'scalar') this.badArg(regno, r, 'scalar');
           const zeroOk = at === 'const_size_or_zero';
           const s = r.s;
           if (s.smin < 0n) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} min value is negative, either use unsigned or 'var &= const'`, [regno]);
@@ -1680,31 +1707,31 @@ class Verifier {
           meta.allocSize = Number(r.s.var.value);
           break;
         case 'ctx':
-          if (r.t !== 'ctx') bad('ctx');
+          if (r.t !== 'ctx') this.badArg(regno, r, 'ctx');
           if (r.off) this.fail('E_VERIFIER_CTX', `dereference of modified ctx ptr R${regno} off=${r.off} disallowed`, [regno]);
           break;
         case 'func':
-          if (r.t !== 'func') bad('func');
+          if (r.t !== 'func') this.badArg(regno, r, 'func');
           break;
         case 'stack_or_null':
-          if (!(r.t === 'stack' || isZero(r))) bad('fp');
+          if (!(r.t === 'stack' || isZero(r))) this.badArg(regno, r, 'fp');
           break;
         case 'ringbuf_mem':
-          if (r.t !== 'mem' || r.nul || !r.ref) bad('ringbuf_mem');
+          if (r.t !== 'mem' || r.nul || !r.ref) this.badArg(regno, r, 'ringbuf_mem');
           if (r.off || !scalarIsConst(r.s) || r.s.var.value !== 0n) this.fail('E_VERIFIER_HELPER_ARG', `R${regno} must have zero offset when passed to release func or trusted arg to kfunc`, [regno]);
           meta.releaseRef = r.ref;
           break;
         case 'btf_id_sock_common': case 'sock_common':
-          if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) bad('sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
+          if ((r.t !== 'sock' && r.t !== 'sock_common') || r.nul) this.badArg(regno, r, 'sock_common, sock, tcp_sock, xdp_sock, ptr_, trusted_ptr_');
           if (at === 'btf_id_sock_common') meta.releaseRef = r.ref;
           break;
         case 'uninit_long':
-          if (!memLike(false)) bad(MEM_TYPES);
+          if (!memLike(r, false)) this.badArg(regno, r, MEM_TYPES);
           this.helperMem(regno, r, 8, true, false);
           break;
         case 'u32_inout':
           // ARG_PTR_TO_FIXED_SIZE_MEM | MEM_WRITE | MEM_ALIGNED of 4 bytes: aligned, read (initialized), then written (its old value forgotten).
-          if (!memLike(false)) bad(MEM_TYPES);
+          if (!memLike(r, false)) this.badArg(regno, r, MEM_TYPES);
           this.alignCheck(regno, r, 0, 4, true);
           this.helperMem(regno, r, 4, false, false);
           this.helperMem(regno, r, 4, true, false);
@@ -1795,6 +1822,74 @@ class Verifier {
     walk(0, 0, 1);
   }
 }
+
+/**
+ * try_match_pkt_pointers by comparison, with the packet pointer as dst (index 0) or src (index 1): [the taken
+ * branch (not the fall-through) gets the range, the range is right-open, the other branch learns the pointer is beyond the end].
+ */
+const PKT_CMP: Partial<Record<JmpOp, readonly [readonly [boolean, boolean, boolean], readonly [boolean, boolean, boolean]]>> = {
+  jgt: [[false, false, true], [true, true, false]],
+  jlt: [[true, true, false], [false, false, true]],
+  jge: [[false, true, false], [true, false, true]],
+  jle: [[true, false, true], [false, true, false]],
+};
+
+/** Register types as small numbers, for hashing. */
+const TYPE_CODE: Record<RegType, number> = {
+  not_init: 2, scalar: 3, ctx: 4, map_ptr: 5, map_value: 6, map_key: 7, stack: 8, pkt: 9, pkt_meta: 10, pkt_end: 11, mem: 12, sock: 13, sock_common: 14, func: 15,
+};
+
+/** One step of a 32-bit hash over numbers (a double's low and high 32-bit halves both count). */
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ (x | 0), 0x9e3779b1);
+  h = Math.imul(h ^ ((x / 4294967296) | 0), 0x85ebca77);
+  return h ^ (h >>> 15);
+}
+
+/** A register mask of the given registers. */
+function bits(...r: number[]): number {
+  let m = 0;
+  for (const x of r) m |= 1 << x;
+  return m;
+}
+
+/** The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1). */
+function slotBits(off: number, size: number): [number, number] {
+  let lo = 0, hi = 0;
+  for (let a = off; a < off + size; a++) {
+    const i = (-a - 1) >> 3;
+    if (i < 0 || i > 63) continue;
+    if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
+  }
+  return [lo, hi];
+}
+
+/** The scalar a load of `size` bytes gives (sign-extended by `sx`). */
+function loadedScalar(size: 1 | 2 | 4 | 8, sx: boolean): Reg {
+  return scalarReg(sx && size < 8 ? scalarLoadSx(size as 1 | 2 | 4) : scalarLoad(size));
+}
+
+/** Whether a pointer's fixed offset plus a constant (a small integer plus a signed 64-bit value, as a double) fits s32: a value too large for a double to hold exactly is far outside either way. */
+function fitsS32(v: number): boolean {
+  return v >= -0x80000000 && v <= 0x7fffffff;
+}
+
+function regionWithin(o: bigint, size: number, memSize: number, zeroOk: boolean): boolean {
+  return o >= 0n && (size > 0 || zeroOk) && o + BigInt(size) <= BigInt(memSize);
+}
+
+function regionLine(what: 'map value' | 'map key' | 'mem', memSize: number, o: bigint, size: number): string {
+  return what === 'map value'
+    ? `invalid access to map value, value_size=${memSize} off=${o} size=${size}`
+    : what === 'map key' ? `invalid access to map key, key_size=${memSize} off=${o} size=${size}` : `invalid access to memory, mem_size=${memSize} off=${o} size=${size}`;
+}
+
+/** A pointer to memory a helper may read or write (or NULL, where allowed). */
+function memLike(r: Reg, allowNull: boolean): boolean {
+  return (allowNull && isZero(r)) || (!r.nul && MEM_LIKE.has(r.t));
+}
+
+const MEM_LIKE = new Set<RegType>(['stack', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem']);
 
 function setChar(s: string, i: number, c: string): string {
   return s.slice(0, i) + c + s.slice(i + 1);
