@@ -100,31 +100,39 @@ describe('pruning with values spilled to the stack', () => {
 });
 
 describe('a long bounded loop', () => {
-  /** Counts to `n` in a stack slot: every round is a new state at the loop head, none covers another. */
+  /**
+   * Counts to `n` as `bpfkit trace` compiles `for ($i : 0..n)`: the counter and the bound live in stack slots, so at
+   * the loop head every round looks alike (no live register) and only the stack tells them apart.
+   */
   const countTo = (n: number): ProgramSpec => ({
     name: 'count_to', type: ProgType.BPF_PROG_TYPE_XDP, license: 'GPL', insns: asm(`
-      r1 = 0
-      *(u64 *)(r10 - 8) = r1
+      r8 = r10
+      r0 = ${n} ll
+      *(u64 *)(r10 - 40) = r0
+      r0 = 0 ll
+      *(u64 *)(r8 - 16) = r0
     again:
-      r1 = *(u64 *)(r10 - 8)
-      if r1 s>= ${n} goto out
-      r1 += 1
-      *(u64 *)(r10 - 8) = r1
+      r0 = *(u64 *)(r8 - 16)
+      r1 = *(u64 *)(r10 - 40)
+      if r0 s>= r1 goto out
+      r0 = *(u64 *)(r8 - 16)
+      r0 += 1
+      *(u64 *)(r8 - 16) = r0
       goto again
     out:
       r0 = 2
       exit`),
   });
 
-  it('keeps few states per instruction: the rounds that keep missing leave the list, as in the kernel', () => {
-    // Without evicting states still being explored, each round was compared with every stored round before it
-    // (quadratic: a loop that runs into the budget took minutes); the kernel keeps max_states_per_insn small here.
-    const r = verify(countTo(30_000));
-    expect(r.processed).toBeGreaterThan(150_000);
-    expect(r.maxStatesPerInsn).toBeLessThan(20);
+  it('within the budget: accepted', () => {
+    const r = verify(countTo(10_000));
+    expect(r.processed).toBeGreaterThan(60_000);
   });
 
-  it('a loop longer than the budget is refused with the kernel\'s words', () => {
+  it('past the budget: refused with the kernel\'s words, having compared each round with few others', () => {
+    // Rounds still being explored that keep missing leave the list, as in the kernel. Without that, each round at
+    // the loop head was compared with every round before it: this took minutes instead of a second (the test's
+    // timeout catches it).
     expect(() => verify(countTo(1_000_000))).toThrow(/BPF program is too large\. Processed 1000001 insn/);
-  });
+  }, 30_000);
 });

@@ -102,6 +102,8 @@ const MAX_PACKET_OFF = 0xffff;
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
+/** States still being explored kept per instruction and loop key (see visited). */
+const ACTIVE_PER_KEY = 16;
 const S64_MIN = -(1n << 63n);
 /** History entries an error's backward slice looks at, newest first. */
 const WHY_WALK = 400;
@@ -719,19 +721,6 @@ class Verifier {
     }
     if (loopAt !== Infinity) this.fail('E_VERIFIER_LOOP', `infinite loop detected at insn ${pc}`);
     if (!addNew) return false;
-    // States still being explored miss too, and leave the list as in the kernel: the rounds of a long bounded loop
-    // would otherwise pile up (and be compared with each new round) until the instruction budget runs out.
-    for (const [k, b] of ps.active) {
-      for (let i = 0; i < b.length; i++) {
-        const s = b[i];
-        if (++s.misses <= s.hits * 3 + 3) continue;
-        b.splice(i--, 1);
-        s.evicted = true;
-        ps.nactive--;
-        this.curStates--;
-      }
-      if (b.length === 0) ps.active.delete(k);
-    }
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
@@ -739,6 +728,15 @@ class Verifier {
     const same = ps.active.get(key);
     if (same) same.push(stored); else ps.active.set(key, [stored]);
     ps.nactive++;
+    // A long bounded loop whose rounds look alike here (no live register tells them apart) would compare each round
+    // with every round before it until the budget runs out: past 16, the oldest such state leaves the list (the kernel
+    // too evicts states still being explored); it then only counts the branches below it.
+    if (same && same.length > ACTIVE_PER_KEY) {
+      const old = same.shift()!;
+      old.evicted = true;
+      ps.nactive--;
+      this.curStates--;
+    }
     cur.parent = stored;
     this.totalStates++;
     this.curStates++;
