@@ -5,9 +5,10 @@
  */
 
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bpfLinks } from '../test/kernel/helpers/tools.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 /** Tool, its flags for a quiet run, and the header line every version prints once attached. */
@@ -44,22 +45,6 @@ const TOOLS: [string, string[], RegExp | number][] = [
 // offcputime prints nothing until it ends, so its attach time cannot be read from its output.
 const RUNS = 3;
 
-/** How many BPF links process `pid` holds (its attached probes). */
-function bpfLinks(pid: number): number {
-  let n = 0;
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        if (readlinkSync(`/proc/${pid}/fd/${fd}`) === 'anon_inode:bpf_link') n++;
-      } catch {
-        // closed meanwhile
-      }
-    }
-  } catch {
-    // exited
-  }
-  return n;
-}
 
 /**
  * Starts `cmd`, resolves with ms until stdout matches `ready` (or, for a number, until it holds that many BPF links)
