@@ -407,11 +407,15 @@ describe.skipIf(why !== undefined)('bpfkit tools (the rest of the set)', () => {
     const outer0 = procInterrupts();
     let inner0 = new Map<string, number>();
     let inner1 = new Map<string, number>();
+    // Device interrupts of our own making inside the window (an idle machine may raise none): synchronous direct
+    // writes to a disk-backed file, each completed by the disk's interrupt.
+    const ioDir = mkdtempSync(path.join(existsSync('/var/tmp') ? '/var/tmp' : os.tmpdir(), 'bpfkit-hardirqs-'));
     const r = await both('hardirqs', ['-C'], /Tracing hard irq events/, async () => {
       inner0 = procInterrupts();
-      await new Promise((res) => setTimeout(res, 1500));
+      spawnSync('dd', ['if=/dev/zero', `of=${path.join(ioDir, 'io')}`, 'bs=64k', 'count=64', 'oflag=direct,dsync'], { stdio: 'ignore' });
+      await new Promise((res) => setTimeout(res, 1000));
       inner1 = procInterrupts();
-    });
+    }).finally(() => rmSync(ioDir, { recursive: true, force: true }));
     const outer = delta(outer0, procInterrupts());
     const inner = delta(inner0, inner1);
     const counts = (out: string): Map<string, number> => new Map(out.split('\n').map((l) => /^(\S+)\s+(\d+)$/.exec(l)).filter((m): m is RegExpExecArray => !!m).map((m) => [m[1], Number(m[2])]));
