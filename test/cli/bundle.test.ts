@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Io } from '../../src/cli/command.js';
 import { commands } from '../../src/cli/commands.js';
 import { main } from '../../src/cli/main.js';
-import { readCapture, synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
+import { synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
+import { interruptedSample } from '../helpers/interrupted-sample.js';
 import { skipReason } from '../helpers/reference.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -93,25 +94,9 @@ describe.skipIf(why !== undefined)('bin/bpfkit runs the bundle', () => {
 
   it('one copy of the shell per process: stdout sink, stop signal and file writer agree (sample -w - under SIGTERM)', async () => {
     const child = spawn(bin, ['sample', '-w', '-', '-c', '2000000'], { cwd: root });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Once output arrives, sample is mid-run; not reading more holds it back on the full pipe.
-    await new Promise<void>((resolve) =>
-      child.stdout.once('data', (b: Buffer) => {
-        chunks.push(b);
-        child.stdout.pause();
-        resolve();
-      }),
-    );
-    child.kill('SIGTERM');
-    child.stdout.on('data', (b: Buffer) => chunks.push(b));
-    child.stdout.resume();
-    expect(await exited).toBe(0);
-    const n = Number(/^wrote (\d+) packets to - \(interrupted\)$/m.exec(stderr)?.[1]);
+    const { code, wrote: n, capture: cap } = await interruptedSample(child);
+    expect(code).toBe(0);
     expect(n).toBeGreaterThan(0);
-    const cap = readCapture(new Uint8Array(Buffer.concat(chunks)));
     expect(cap.error).toBeUndefined();
     expect(cap.packets.length).toBe(n);
   });

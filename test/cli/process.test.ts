@@ -7,6 +7,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { compileFilter } from '../../src/filter/index.js';
 import { readCapture, synthesizeTraffic, writeCapture } from '../../src/pcap/index.js';
+import { interruptedSample } from '../helpers/interrupted-sample.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const entry = path.join(root, 'test/helpers/cli-entry.ts');
@@ -107,26 +108,10 @@ describe('standard output that fails', () => {
 describe('sample -w - under a signal and a slow reader', () => {
   it('SIGTERM while blocked on a full pipe: the capture written so far is complete, the count printed', async () => {
     const child = start(['sample', '-w', '-', '-c', '2000000']);
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-    // Once output arrives, sample is mid-run; not reading more holds it back on the full pipe.
-    await new Promise<void>((resolve) =>
-      child.stdout.once('data', (b: Buffer) => {
-        chunks.push(b);
-        child.stdout.pause();
-        resolve();
-      }),
-    );
-    child.kill('SIGTERM');
-    child.stdout.on('data', (b: Buffer) => chunks.push(b));
-    child.stdout.resume();
-    expect(await exited).toBe(0);
-    const n = Number(/^wrote (\d+) packets to - \(interrupted\)$/m.exec(stderr)?.[1]);
+    const { code, wrote: n, capture: cap } = await interruptedSample(child);
+    expect(code).toBe(0);
     expect(n).toBeGreaterThan(0);
     expect(n).toBeLessThan(2000000);
-    const cap = readCapture(new Uint8Array(Buffer.concat(chunks)));
     expect(cap.error).toBeUndefined();
     expect(cap.packets.length).toBe(n);
   });
