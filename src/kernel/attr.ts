@@ -154,6 +154,11 @@ export function progLoadAttr(a: ProgLoadAttr): Uint8Array {
     .u32(108, a.attachBtfId ?? 0).u32(112, a.attachProgFd ?? 0).u64(120, a.fdArray ?? 0n).bytes;
 }
 
+/** The whole verifier log's size, which a 6.4+ kernel writes back into BPF_PROG_LOAD's attr (`log_true_size`; 0 from older kernels). */
+export function progLoadLogTrueSize(attr: Uint8Array): number {
+  return attr.length >= 144 ? readU32(attr, 140) : 0;
+}
+
 /** BPF_PROG_TEST_RUN. Sizes out, retval and duration are written back; read them with {@link testRunOut}. */
 export interface TestRunAttr {
   progFd: number;

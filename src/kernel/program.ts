@@ -4,7 +4,7 @@ import { encodeProgram } from '../ebpf/index.js';
 import type { BpfProgram, Insn, ProgramSpec, TestRunOptions, TestRunResult } from '../ebpf/index.js';
 import { encodeFuncInfo, encodeLineInfo } from '../elf/index.js';
 import { BpfkitError, UsageError } from '../util/index.js';
-import { BPF_PROG_INFO_SIZE, BpfCmd, decodeProgInfo, objAttr, objGetInfoAttr, progLoadAttr, testRunAttr, testRunOut } from './attr.js';
+import { BPF_PROG_INFO_SIZE, BpfCmd, decodeProgInfo, objAttr, objGetInfoAttr, progLoadAttr, progLoadLogTrueSize, testRunAttr, testRunOut } from './attr.js';
 import type { ProgInfo } from './attr.js';
 import { cString } from './map.js';
 import type { KernelMap } from './map.js';
@@ -117,6 +117,7 @@ export class KernelProgram implements BpfProgram {
       }));
     // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
     // SIGCHLD): the program is not at fault, so load again, as libbpf does (up to 5 tries).
+    const trueSize = (): number => (lastAttr ? progLoadLogTrueSize(lastAttr) : 0);
     const attempt = (logLevel: number, logBuf?: Uint8Array): number => {
       for (let tries = 1; ; tries++) {
         try {
@@ -130,7 +131,7 @@ export class KernelProgram implements BpfProgram {
 
     try {
       if (options.logLevel) {
-        const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf), () => logTrueSize(lastAttr));
+        const { fd, log } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(options.logLevel ?? 1, buf), trueSize);
         return new KernelProgram(sys, fd, spec, maps, ownedMaps, log);
       }
       try {
@@ -150,7 +151,7 @@ export class KernelProgram implements BpfProgram {
             throw e;
           }
         }
-        const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf), () => logTrueSize(lastAttr));
+        const { fd } = withLog(spec, options.logSize ?? DEFAULT_LOG_SIZE, (buf) => attempt(1, buf), trueSize);
         // Loaded on the second try (a transient failure): keep it.
         return new KernelProgram(sys, fd, spec, maps, ownedMaps);
       }
@@ -321,11 +322,6 @@ function withLog(spec: ProgramSpec, startSize: number, load: (buf: Uint8Array) =
       throw e instanceof BpfkitError ? e.withContext(`load program "${spec.name}"`) : e;
     }
   }
-}
-
-/** The size of the whole verifier log that a 6.4+ kernel writes back into BPF_PROG_LOAD's attr (0 from older kernels). */
-function logTrueSize(attr: Uint8Array | undefined): number {
-  return attr && attr.length >= 144 ? new DataView(attr.buffer, attr.byteOffset, attr.byteLength).getUint32(140, true) : 0;
 }
 
 function cText(buf: Uint8Array): string {
