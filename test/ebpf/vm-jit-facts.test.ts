@@ -7,7 +7,7 @@ import { PROGRAM_TYPES_BY_ID, load, type VmProgram } from '../../src/ebpf/vm/ind
 import { rangesFromFacts } from '../../src/ebpf/vm/jit-wasm.js';
 import { analyzeRanges } from '../../src/ebpf/vm/range.js';
 import { BpfkitError } from '../../src/util/index.js';
-import { XDP_PARSE, asm } from './vm-support.js';
+import { XDP_OFF_BY_ONE, XDP_PARSE, asm } from './vm-support.js';
 
 
 const spec = (text: string): ProgramSpec => ({ name: 'parse', type: ProgType.BPF_PROG_TYPE_XDP, insns: asm(text), license: 'GPL' });
@@ -59,16 +59,7 @@ describe("the JIT and the verifier's facts", () => {
   });
 
   it('an unverified load past the checked range still faults in the JIT, at the same instruction as the interpreter', () => {
-    const text = `
-      r2 = *(u32 *)(r1 + 0)
-      r3 = *(u32 *)(r1 + 4)
-      r0 = 0
-      r4 = r2
-      r4 += 13
-      if r4 > r3 goto out
-      r0 = *(u8 *)(r2 + 13)
-    out:
-      exit`;
+    const text = XDP_OFF_BY_ONE;
     expect(() => verify(spec(text))).toThrow(/invalid access to packet/);
     const progs = (['interp', 'jit'] as const).map((engine) => load(spec(text), { engine, verify: false }));
     expect(rangesFromFacts(progs[1].code, progs[1].facts).any).toBe(false);

@@ -5,7 +5,7 @@ import { ProgType, type Insn } from '../../src/ebpf/index.js';
 import { PROGRAM_TYPES_BY_ID, STACK_REGION, load, pointer, type VmProgram } from '../../src/ebpf/vm/index.js';
 import { analyzeRanges } from '../../src/ebpf/vm/range.js';
 import { BpfkitError } from '../../src/util/index.js';
-import { XDP_PARSE, asm } from './vm-support.js';
+import { XDP_OFF_BY_ONE, XDP_PARSE, asm } from './vm-support.js';
 
 /** The slots whose loads the analysis proves, for the program's type. */
 function provenSlots(p: VmProgram): number[] {
@@ -32,16 +32,7 @@ describe('range analysis', () => {
   });
 
   it('does not prove a load one byte past the check, and both engines fault there', () => {
-    const text = `
-      r2 = *(u32 *)(r1 + 0)
-      r3 = *(u32 *)(r1 + 4)
-      r0 = 0
-      r4 = r2
-      r4 += 13
-      if r4 > r3 goto out
-      r0 = *(u8 *)(r2 + 13)
-    out:
-      exit`;
+    const text = XDP_OFF_BY_ONE;
     const progs = (['interp', 'jit'] as const).map((engine) => load({ name: 'obo', type: ProgType.BPF_PROG_TYPE_XDP, insns: asm(text), license: 'GPL' }, { engine, verify: false })); // the verifier rejects it: the VM's own check is under test
     expect(provenSlots(progs[0])).toEqual([]);
     const results = progs.map((p) => outcome(p, () => p.run({ data: new Uint8Array(13) })));

@@ -42,6 +42,18 @@ export function asm(text: string): Insn[] {
   return insns;
 }
 
+/** An XDP load one byte past its bounds check (13 bytes checked, byte 13 read): the verifier refuses it; unverified, both engines fault at slot 6. */
+export const XDP_OFF_BY_ONE = `
+  r2 = *(u32 *)(r1 + 0)
+  r3 = *(u32 *)(r1 + 4)
+  r0 = 0
+  r4 = r2
+  r4 += 13
+  if r4 > r3 goto out
+  r0 = *(u8 *)(r2 + 13)
+out:
+  exit`;
+
 /** An XDP parse of Ethernet, an optional VLAN tag and IPv4 with a variable header length, then a 16-bit field of the next header: every load bounds-checked. */
 export const XDP_PARSE = `
   r2 = *(u32 *)(r1 + 0)
