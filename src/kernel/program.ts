@@ -118,6 +118,9 @@ export class KernelProgram implements BpfProgram {
     // The verifier gives up with EAGAIN when a signal is pending (a profiler's SIGPROF, a child's
     // SIGCHLD): the program is not at fault, so load again, as libbpf does (up to 5 tries).
     const trueSize = (): number => (lastAttr ? progLoadLogTrueSize(lastAttr) : 0);
+    // bpfkit's verdict on a refused program, computed once (a program that ran out of the budget takes a second).
+    let explained: VerifierExplanation | undefined;
+    const explain = (): VerifierExplanation | undefined => (explained ??= explainWithBpfkit(spec, maps, options.btfFd !== undefined));
     const attempt = (logLevel: number, logBuf?: Uint8Array): number => {
       for (let tries = 1; ; tries++) {
         try {
@@ -144,7 +147,7 @@ export class KernelProgram implements BpfProgram {
         // The kernel's log of such a run takes several times as long again to write; when bpfkit's verifier runs out
         // of the same budget, its words (the kernel's wording) explain the kernel's verdict without that second run.
         if (first.errno === Errno.E2BIG && options.explain !== false) {
-          const ours = explainWithBpfkit(spec, maps, options.btfFd !== undefined);
+          const ours = explain();
           if (ours?.verdict === 'rejected' && BUDGET_CODES.has(ours.error.code)) {
             const e = new VerifierError(spec.name, `${ours.error.kernelMessage}\n`, first.errno);
             e.explanation = ours;
@@ -156,7 +159,7 @@ export class KernelProgram implements BpfProgram {
         return new KernelProgram(sys, fd, spec, maps, ownedMaps);
       }
     } catch (e) {
-      if (e instanceof VerifierError && options.explain !== false) e.explanation = explainWithBpfkit(spec, maps, options.btfFd !== undefined);
+      if (e instanceof VerifierError && options.explain !== false) e.explanation = explain();
       throw e;
     }
   }
