@@ -12,6 +12,7 @@ import { errnoNumber } from './errno.js';
 import { parsePrintfFormat, printfArgClass, printfArgCountError } from './format/printf.js';
 import { histBucketCount } from './format/hist.js';
 import { pruneUnreachable } from './prune.js';
+import { MAX_SIGNAL, signalNumber } from './signals.js';
 import { DEFAULT_STRLEN, T, aggValueSize, sizeOf, tupleType, typeName } from './types.js';
 import type { AggKind, Field, TSeriesAgg, TSeriesArgs, TraceType } from './types.js';
 
@@ -145,7 +146,12 @@ const RET_FLAG = '$__return';
 const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf', 'print', 'printf', 'count', 'sum', 'avg', 'min', 'max', 'stats', 'hist', 'lhist', 'len', 'strlen', 'delete', 'has_key', 'ksym', 'usym', 'kaddr', 'uaddr', 'ntop', 'pton', 'strftime', 'time', 'exit', 'clear', 'zero', 'tseries']);
 
 /** Functions that are statements (no value). */
-const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time', 'join', 'debugf']);
+/** Statement functions whose first argument is a whole map. */
+const MAP_STATEMENT_FUNCS = new Set(['print', 'clear', 'zero', 'delete']);
+const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time', 'join', 'debugf', 'signal']);
+
+/** Probe types whose programs may not call bpf_send_signal (no task to signal, or a context bpftrace refuses). */
+const NO_SIGNAL_PROVIDERS: Readonly<Record<string, string>> = { begin: 'BEGIN', end: 'END', interval: 'interval', software: 'software', hardware: 'hardware', watchpoint: 'watchpoint' };
 /** join(): how many argv strings it reads, and how long each may be. */
 const JOIN_ARGS = 16;
 const JOIN_STRLEN = 256;
@@ -1104,7 +1110,7 @@ class ProbeCodegen {
         const fmt = e.args[0];
         if (!fmt || fmt.kind !== 'str') throw new TraceError('E_TRACE_TYPE', `${e.name}() expects a string literal as the first argument`, e.loc);
         if ((e.name === 'system' || e.name === 'cat') && !this.c.options.unsafe && e.name === 'system') {
-          throw new TraceError('E_TRACE_UNSAFE', `${e.name}() is unsafe and can only be used with the --unsafe flag`, e.loc);
+          throw new TraceError('E_TRACE_UNSAFE', `${e.name}() is an unsafe function being used in safe mode`, e.loc);
         }
         const desc: EventDesc = e.name === 'system' || e.name === 'cat'
           ? { kind: e.name, fmt: fmt.value, args: [] }
@@ -1145,6 +1151,10 @@ class ProbeCodegen {
         b.ldMap(R1, info.bpfName);
         b.mov64(R2, R9).add64(R2, keyOff);
         b.call('map_delete_elem');
+        return;
+      }
+      case 'signal': {
+        this.signal(e);
         return;
       }
       case 'exit': {
@@ -1807,6 +1817,28 @@ class ProbeCodegen {
     }
   }
 
+  /** signal(SIG): bpf_send_signal to the current process; unsafe, and only where there is a task to signal. */
+  private signal(e: Extract<Expr, { kind: 'call' }>): void {
+    if (!this.c.options.unsafe) throw new TraceError('E_TRACE_UNSAFE', 'signal() is an unsafe function being used in safe mode', e.loc);
+    const refused = NO_SIGNAL_PROVIDERS[this.probe.provider];
+    if (refused) throw new TraceError('E_TRACE_TYPE', `signal can not be used with "${refused}" probes`, e.loc);
+    if (e.args.length !== 1) throw new TraceError('E_TRACE_TYPE', `signal() takes up to one argument (${e.args.length} provided)`, e.loc);
+    const a = e.args[0];
+    if (a.kind === 'str') {
+      const n = signalNumber(a.value);
+      if (n === undefined) throw new TraceError('E_TRACE_TYPE', `${a.value} is not a valid signal`, e.loc);
+      this.b.mov64(R1, n);
+    } else {
+      const k = this.c.constInt(a);
+      if (k !== undefined && (k < 1n || k > BigInt(MAX_SIGNAL))) throw new TraceError('E_TRACE_TYPE', `${k} is not a valid signal, allowed range: [1,${MAX_SIGNAL}]`, e.loc);
+      const t = this.c.typeOf(a, this.varTypes, this.probe);
+      if (t.kind !== 'int') throw new TraceError('E_TRACE_TYPE', `signal() only accepts a string literal or an integer (${typeName(t)} provided)`, e.loc);
+      this.scalar(a);
+      this.b.mov64(R1, R0);
+    }
+    this.b.call('send_signal');
+  }
+
   private strlen(off: number, size: number): void {
     const b = this.b;
     const done = this.label('sl');
@@ -2182,7 +2214,7 @@ class ProbeCodegen {
 export class Compiler {
   readonly events: EventDesc[] = [];
   readonly maps = new Map<string, MapInfo>();
-  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; histBits?: number; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean }>();
+  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; histBits?: number; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean; assigned?: boolean; firstUse?: Loc }>();
   private readonly macros = new Map<string, MacroDef>();
   readonly mapOrder: string[] = [];
 
@@ -2268,6 +2300,12 @@ export class Compiler {
       }
     }
     return this.userStructs.get(name) ?? this.options.types?.record(name);
+  }
+
+  /** A cast names a C struct or union: it must exist (in the program or, when there is one, the type provider's BTF). */
+  checkRecordKnown(ts: TypeSpec, loc: Loc): void {
+    if (!this.options.types || !/^(struct|union) /.test(ts.name)) return;
+    if (!this.record(ts.name)) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${ts.name}'`, loc);
   }
 
   /** sizeof: C structs through the type provider. */
@@ -2552,14 +2590,22 @@ export class Compiler {
 
   // ---- inference pre-pass ----------------------------------------------------------------
 
-  noteMap(m: Extract<Expr, { kind: 'map' }>, vars: Map<string, TraceType>, probe: ResolvedProbe, value?: Expr): void {
+  /** After inference: a map only read, never assigned (nor declared), has no type, and bpftrace refuses it. */
+  checkMapsDefined(): void {
+    for (const [name, mt] of this.mapTypes) {
+      if (!mt.assigned && !this.prog.mapDecls.some((d) => d.name === name)) throw new TraceError('E_TRACE_TYPE', `Undefined map: ${name}`, mt.firstUse ?? this.prog.probes[0].loc);
+    }
+  }
+
+  noteMap(m: Extract<Expr, { kind: 'map' }>, vars: Map<string, TraceType>, probe: ResolvedProbe, value?: Expr, useLoc?: Loc): void {
     let mt = this.mapTypes.get(m.name);
     if (!mt) {
-      mt = { keyless: m.keys === undefined || m.keys.length === 0 };
+      mt = { keyless: m.keys === undefined || m.keys.length === 0, firstUse: useLoc ?? m.loc };
       this.mapTypes.set(m.name, mt);
       this.mapOrder.push(m.name);
     }
     if (m.keys && m.keys.length) {
+      m.keys.forEach(valueNotStatement);
       const kt = m.keys.length === 1 ? storageType(this.typeOf(m.keys[0], vars, probe)) : tupleType(m.keys.map((k) => this.keyElemType(this.typeOf(k, vars, probe))));
       if (mt.key && !mt.keyless && !sameShape(mt.key, kt)) {
         throw new TraceError('E_TRACE_TYPE', `Argument mismatch for ${m.name}: trying to access with arguments: [${typeName(kt)}] when map expects arguments: [${typeName(mt.key)}]`, m.loc);
@@ -2568,6 +2614,8 @@ export class Compiler {
       mt.keyless = false;
     }
     if (value && value.kind === 'block' && value.value.kind === 'call' && AGG_FUNCS.has(value.value.name)) value = value.value;
+    if (value) valueNotStatement(value);
+    if (value) mt.assigned = true;
     if (value) {
       if (value.kind === 'call' && AGG_FUNCS.has(value.name)) {
         checkAggArity(value);
@@ -2642,7 +2690,10 @@ export class Compiler {
           e.keys?.forEach(expr);
           if (!this.mapTypes.has(e.name)) this.noteMap(e, vars, probe);
           return;
-        case 'call':
+        case 'call': {
+          // bpftrace points an undefined map of a statement function at the whole call.
+          const m0 = e.args[0];
+          if (MAP_STATEMENT_FUNCS.has(e.name) && m0?.kind === 'map' && !this.mapTypes.has(m0.name)) this.noteMap(m0, vars, probe, undefined, e.loc);
           e.args.forEach(expr);
           if ((e.name === 'delete' || e.name === 'has_key') && e.args[0]?.kind === 'map' && e.args.length > 1) {
             const m = e.args[0];
@@ -2651,6 +2702,7 @@ export class Compiler {
           }
           if (e.name === 'write_user' && !this.options.unsafe) throw new TraceError('E_TRACE_UNSAFE', 'write_user() is unsafe. To use you need the --unsafe flag', e.loc);
           return;
+        }
         case 'binary': expr(e.left); expr(e.right); return;
         case 'unary': expr(e.operand); return;
         case 'incdec':
@@ -2662,7 +2714,7 @@ export class Compiler {
         case 'index': expr(e.base); expr(e.index); return;
         case 'tuple': e.elems.forEach(expr); return;
         case 'record': e.fields.forEach((f) => expr(f.value)); return;
-        case 'cast': expr(e.operand); return;
+        case 'cast': this.checkRecordKnown(e.type, e.loc); expr(e.operand); return;
         case 'block': stmts(e.stmts); expr(e.value); return;
         default:
       }
@@ -2672,12 +2724,14 @@ export class Compiler {
         switch (s.kind) {
           case 'expr': expr(s.expr); break;
           case 'let':
+            if (s.value) valueNotStatement(s.value);
             expr(s.value);
             if (s.value) noteVar(s.name, this.typeOf(s.value, vars, probe), s.loc);
             else if (s.type) noteVar(s.name, this.resolveTypeSpec(s.type), s.loc);
             else if (!vars.has(s.name)) vars.set(s.name, T.s64);
             break;
           case 'assign':
+            valueNotStatement(s.value);
             expr(s.value);
             if (s.target.kind === 'var') noteVar(s.target.name, this.typeOf(s.value, vars, probe), s.loc);
             else if (s.target.kind === 'map') {
@@ -2718,6 +2772,11 @@ export class Compiler {
     };
     stmts(body);
   }
+}
+
+/** A statement function (printf, exit, clear, signal...) returns nothing: it cannot be a value or a key, as bpftrace says. */
+function valueNotStatement(e: Expr): void {
+  if (e.kind === 'call' && STATEMENT_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `${e.name}() should not be used in an assignment or as a map key`, e.loc);
 }
 
 // ---- macro expansion ---------------------------------------------------------------------
@@ -3053,6 +3112,8 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
       c.infer(u.block.body, u.vars, u.probe);
     }
   }
+  // A map that is only read, never assigned anywhere, has no type: bpftrace refuses it.
+  c.checkMapsDefined();
   const probes: CompiledProbe[] = [];
   const scratchMaps: MapSpec[] = [];
   units.forEach((u, i) => {

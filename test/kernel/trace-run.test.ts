@@ -1,6 +1,6 @@
 /** `bpfkit trace` attached for real: the compiled programs pass the kernel verifier, BEGIN/END run, tracepoint counts match a known workload. */
 
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,11 +9,11 @@ import { skipReason } from '../helpers/reference.js';
 
 const skip = skipReason('trace-run', { root: true, files: ['/sys/kernel/btf/vmlinux'] });
 
-async function trace(source: string, extra: { command?: string; positional?: string[] } = {}): Promise<{ status: number; out: string; err: string }> {
+async function trace(source: string, extra: { command?: string; positional?: string[]; unsafe?: boolean } = {}): Promise<{ status: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const status = await runTrace({
-    source, fileName: 'stdin', positional: extra.positional ?? [], named: new Map(), format: 'text', quiet: true, unsafe: false,
+    source, fileName: 'stdin', positional: extra.positional ?? [], named: new Map(), format: 'text', quiet: true, unsafe: extra.unsafe ?? false,
     dryRun: false, debug: false, command: extra.command, notifyAttached: false,
     out: (t) => { out += t; }, err: (t) => { err += t; },
   });
@@ -37,6 +37,23 @@ describe.skipIf(skip)('bpfkit trace on the kernel', () => {
       });
       expect(r.err).toBe('');
       expect(r.out).toContain('@calls: 250\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 20000);
+
+  it('signal() reaches the traced process (bpf_send_signal, --unsafe)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'trace-signal-'));
+    const exe = path.join(dir, 'tsig-getppid');
+    symlinkSync('/usr/bin/python3', exe);
+    try {
+      // The child counts SIGUSR1s it catches while it calls getppid three times; each call is signalled.
+      const r = await trace('tracepoint:syscalls:sys_enter_getppid /comm == "tsig-getppid"/ { signal("SIGUSR1"); }', {
+        unsafe: true,
+        command: `${exe} -c "import os, signal\ngot = []\nsignal.signal(signal.SIGUSR1, lambda *a: got.append(1))\nfor _ in range(3): os.getppid()\nopen('${dir}/got', 'w').write(str(len(got)))"`,
+      });
+      expect(r.err).toBe('');
+      expect(readFileSync(path.join(dir, 'got'), 'utf8')).toBe('3');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

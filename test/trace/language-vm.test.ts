@@ -164,6 +164,25 @@ describe('trace language in the VM: builtins and tracepoints', () => {
     expect(r.output).toBe('\n\n@[bash]: 110\n');
   });
 
+  it('signal() sends the named or numbered signal to the current task through bpf_send_signal, with --unsafe only', async () => {
+    const name = 'tracepoint:syscalls:sys_enter_getppid';
+    const sent: number[] = [];
+    const events = [{ probe: name, ctx: new Uint8Array(16) }];
+    const run = (body: string): Promise<unknown> => runTraceInVm(`${name} { ${body} }`, {
+      unsafe: true, host: { task, sendSignal: (sig) => { sent.push(sig); } }, resolveProbe: () => [{ provider: 'tracepoint', name, fields: [] }], events,
+    });
+    await run('signal("SIGUSR1");');
+    await run('signal("KILL");');
+    await run('$s = 2 * 6; signal($s);');
+    expect(sent).toEqual([10, 9, 12]);
+    expect(() => compileTrace('BEGIN { signal(3); }')).toThrow(/signal\(\) is an unsafe function being used in safe mode/);
+    expect(() => compileTrace('BEGIN { signal(3); }', { unsafe: true })).toThrow(/signal can not be used with "BEGIN" probes/);
+    const tp = { unsafe: true, resolveProbe: () => [{ provider: 'tracepoint' as const, name, fields: [] }] };
+    expect(() => compileTrace(`${name} { signal("SIGFOO"); }`, tp)).toThrow(/^SIGFOO is not a valid signal \(at line 1/);
+    expect(() => compileTrace(`${name} { signal(65); }`, tp)).toThrow(/^65 is not a valid signal, allowed range: \[1,64\] \(at/);
+    expect(() => compileTrace(`${name} { $x = signal(3); }`, tp)).toThrow(/^signal\(\) should not be used in an assignment or as a map key \(at/);
+  });
+
   it('JSON output (json-output: map, scalar)', async () => {
     const o = await out('begin { @map1["key1"] = 2; }', { format: 'json' });
     expect(JSON.parse(o.trim())).toEqual({ type: 'map', data: { '@map1': { key1: 2 } } });
@@ -249,5 +268,25 @@ describe('trace compiler: specs and diagnostics', () => {
     expect(() => compileTrace('begin { @g = 2; if (has_key(@g, 2)) { printf("ok\\n"); } }')).toThrow(/call to has_key\(\) expects a map with explicit keys/);
     expect(() => compileTrace('begin { foo(); }')).toThrow(/Unknown function: 'foo'/);
     expect(() => compileTrace('config = { bad_config=raw } begin {}')).toThrow(/bad_config: not a known configuration option/);
+  });
+
+  it('a cast to a struct that neither the program nor the BTF defines is refused, as bpftrace 0.17 does', () => {
+    const types = { record: (name: string) => (name === 'struct task_struct' ? { size: 8, fields: [] } : undefined) };
+    expect(() => compileTrace('BEGIN { $p = (struct nosuch *)0; }', { types })).toThrow(/Unknown struct\/union: 'struct nosuch'/);
+    expect(() => compileTrace('BEGIN { $p = (struct task_struct *)0; }', { types })).not.toThrow();
+    expect(() => compileTrace('struct foo { int a; } BEGIN { $p = (struct foo *)0; }', { types })).not.toThrow();
+  });
+
+  it('a map that is read but never assigned is undefined, as bpftrace 0.17 says', () => {
+    for (const src of ['BEGIN { printf("%d\\n", @x); }', 'BEGIN { print(@x); }', 'BEGIN { clear(@x); }', 'BEGIN { delete(@x[1]); }', 'BEGIN { if (@x[1] == 0) {} }', 'BEGIN { for ($kv : @x) {} }']) {
+      expect(() => compileTrace(src), src).toThrow(/Undefined map: @x/);
+    }
+    // The error points at the use: the map, or the whole call of a statement function.
+    expect(() => compileTrace('BEGIN { printf("%d", @x); }')).toThrow(expect.objectContaining({ code: 'E_TRACE_TYPE', loc: expect.objectContaining({ line: 1, col: 22 }) }));
+    expect(() => compileTrace('BEGIN { print(@x); }')).toThrow(expect.objectContaining({ loc: expect.objectContaining({ col: 9 }) }));
+    // Assigned anywhere (another probe, later in the text, by ++ or an aggregation): defined.
+    for (const src of ['BEGIN { $a = @x; } END { @x = 1; }', 'BEGIN { @x++; print(@x); }', 'BEGIN { @x[1] += 2; }', 'BEGIN { @c = count(); print(@c); }']) {
+      expect(() => compileTrace(src), src).not.toThrow();
+    }
   });
 });
