@@ -9,6 +9,8 @@ export { DecodeState, TextBuffer, formatIp6 } from './printer.js';
 export type { DecodeOptions, Layer } from './printer.js';
 export { hasLinkPrinter, type IfNameResolver } from './link.js';
 export { ClockCache, formatTimestamp, type TimestampFormat } from './timestamp.js';
+
+const isSetTime = (t: { sec: number; nsec: number } | undefined): t is { sec: number; nsec: number } => t !== undefined && (t.sec !== 0 || t.nsec !== 0);
 export { asciiText, hexDump } from './hexdump.js';
 
 /** What one packet decoded to. */
@@ -174,8 +176,9 @@ function printInto(
     printTimestamp(out, format, pkt.tsSec, pkt.tsNsec, undefined, undefined, options.nano, state.clock);
   } else {
     const ts = { sec: pkt.tsSec, nsec: pkt.tsNsec };
-    state.first ??= ts;
-    printTimestamp(out, format, pkt.tsSec, pkt.tsNsec, state.prev, state.first, options.nano, state.clock);
+    // tcpdump's reference time counts as unset while it is 0.0 (netdissect_timevalisset): it is then this packet's.
+    if (!isSetTime(state.first)) state.first = ts;
+    printTimestamp(out, format, pkt.tsSec, pkt.tsNsec, isSetTime(state.prev) ? state.prev : ts, state.first, options.nano, state.clock);
     state.prev = ts;
   }
   const p = runDecoder(pkt.data, pkt.origLen, pkt.linkType, options, state.decode, options.ifName, out, reuse ? state.printer : undefined);

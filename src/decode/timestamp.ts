@@ -10,11 +10,25 @@ const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
 /** Zero-padded three-digit groups, so a fraction is two lookups rather than a padStart. */
 const DIGITS3: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
+/** The fraction in the units tcpdump prints (µs, or ns with `nano`), as it keeps it: truncated, with its sign. */
+const units = (nsec: number, nano: boolean): number => (nano ? nsec : Math.trunc(nsec / 1000));
+
+/**
+ * A fraction in printed units, as tcpdump's `%06u`/`%09u` of `(unsigned)frac`: a capture's out-of-range fraction
+ * (negative, or a second or more) prints as its 32-bit unsigned value, all digits.
+ */
+function fracDigits(u: number, nano: boolean): string {
+  if (u >= 0 && u < (nano ? 1e9 : 1e6) && Number.isInteger(u)) {
+    const us = nano ? Math.floor(u / 1000) : u;
+    const text = DIGITS3[Math.floor(us / 1000)] + DIGITS3[us % 1000];
+    return nano ? text + DIGITS3[u % 1000] : text;
+  }
+  const u32 = ((Math.trunc(u) % 2 ** 32) + 2 ** 32) % 2 ** 32;
+  return pad(u32, nano ? 9 : 6);
+}
+
 function frac(nsec: number, nano: boolean): string {
-  if (nsec < 0 || nsec >= 1e9 || !Number.isInteger(nsec)) return nano ? pad(nsec, 9) : pad(Math.floor(nsec / 1000), 6);
-  const us = Math.floor(nsec / 1000);
-  const text = DIGITS3[Math.floor(us / 1000)] + DIGITS3[us % 1000];
-  return nano ? text + DIGITS3[nsec % 1000] : text;
+  return fracDigits(units(nsec, nano), nano);
 }
 
 /** The `HH:MM:SS.` or date prefix of the last second formatted: packets arrive many to a second. */
@@ -37,8 +51,9 @@ function wallClock(format: 'default' | 'date', sec: number, cache: ClockCache | 
   return text;
 }
 
+/** HH:MM:SS of a span as tcpdump prints it, through gmtime: whole days drop out. */
 function hms(totalSec: number): string {
-  return `${pad(Math.floor(totalSec / 3600))}:${pad(Math.floor(totalSec / 60) % 60)}:${pad(totalSec % 60)}`;
+  return `${pad(Math.floor(totalSec / 3600) % 24)}:${pad(Math.floor(totalSec / 60) % 60)}:${pad(totalSec % 60)}`;
 }
 
 /**
@@ -55,27 +70,28 @@ export function formatTimestamp(
   cache?: ClockCache,
 ): string {
   // tcpdump 4.99 cannot convert times before 1970 (a pcap's signed 32-bit seconds past 2038).
-  if (sec < 0 && (format === 'default' || format === 'date')) return '[Error converting time] ';
+  if (sec < 0 && (format === 'default' || format === 'date' || format === 'epoch')) return '[Error converting time] ';
   switch (format) {
     case 'none':
       return '';
     case 'epoch':
-      return `${sec}.${frac(nsec, nano)} `;
+      // `%u` of (unsigned)tv_sec: a 64-bit pcapng time past 2106 wraps.
+      return `${sec % 2 ** 32}.${frac(nsec, nano)} `;
     case 'delta':
     case 'sinceFirst': {
+      // As tcpdump's netdissect_timevalsub: on the fractions as the capture holds them (not normalized), the
+      // smaller time subtracted from the larger, a '-' in place of the leading space when the order is reversed.
       const base = (format === 'delta' ? prev : first) ?? { sec, nsec };
-      let ds = sec - base.sec;
-      let dn = nsec - base.nsec;
-      if (dn < 0) {
+      const u = units(nsec, nano);
+      const bu = units(base.nsec, nano);
+      const neg = sec === base.sec ? u < bu : sec < base.sec;
+      let ds = neg ? base.sec - sec : sec - base.sec;
+      let du = neg ? bu - u : u - bu;
+      if (du < 0) {
         ds--;
-        dn += 1e9;
+        du += nano ? 1e9 : 1e6;
       }
-      const neg = ds < 0;
-      if (neg) {
-        ds = -ds - (dn ? 1 : 0);
-        dn = dn ? 1e9 - dn : 0;
-      }
-      return ` ${neg ? '-' : ''}${hms(ds)}.${frac(dn, nano)} `;
+      return `${neg ? '-' : ' '}${hms(ds)}.${fracDigits(du, nano)} `;
     }
     case 'date':
       return `${wallClock('date', sec, cache)}${frac(nsec, nano)} `;

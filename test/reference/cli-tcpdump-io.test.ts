@@ -93,6 +93,23 @@ describe.skipIf(why)('tcpdump command line, side by side with tcpdump', () => {
     expect(diffs).toEqual([]);
   });
 
+  it('timestamps print as tcpdump prints them in every -t form, odd captures included (negative and oversized fractions, zero times, 2038/2106)', async () => {
+    const odd = ['timestamp_invalid_nano.pcap', 'babel_update_oobr.pcap', 'time_2038_overflow.pcap', 'time_2106_overflow.pcapng', 'time_2107.pcapng', 'time_2106_max.pcap', 'dns_fwdptr.pcap'];
+    // The time is the first field of each packet line (a continuation line starts with a tab).
+    const times = (text: string): string[] => text.split('\n').filter((l) => /^[ \-\d[]/.test(l)).map((l) => (l.startsWith(' ') ? ' ' : '') + l.trim().split(' ')[0]);
+    const diffs: string[] = [];
+    for (const name of odd) {
+      const file = path.join(corpusDir, 'pcaps/tcpdump-tests', name);
+      for (const flags of [[], ['-tt'], ['-ttt'], ['-tttt'], ['-ttttt'], ['--nano', '-ttt']]) {
+        const theirs = times((await tcpdump(['-n', '-r', file, ...flags])).stdout);
+        const ours = times((await runCli(['filter', '-n', '-r', file, ...flags])).stdout);
+        expect(theirs.length, name).toBeGreaterThan(0);
+        if (JSON.stringify(theirs) !== JSON.stringify(ours)) diffs.push(`${name} ${flags.join(' ')}`);
+      }
+    }
+    expect(diffs).toEqual([]);
+  });
+
   it("'ip broadcast' compiles as tcpdump -d compiles it (netmask 0), and selects what tcpdump -r selects", async () => {
     for (const expr of ['ip broadcast', 'not ip broadcast', 'ip broadcast or ether broadcast', 'udp and ip broadcast']) {
       const theirs = await tcpdump(['-d', expr]);
