@@ -148,6 +148,8 @@ const BUILTIN_FUNCS = new Set(['cpu', 'pid', 'tid', 'comm', 'nsecs', 'str', 'buf
 /** Functions that are statements (no value). */
 /** Statement functions whose first argument is a whole map. */
 const MAP_STATEMENT_FUNCS = new Set(['print', 'clear', 'zero', 'delete']);
+/** Functions whose first argument may be a whole map rather than a value of it. */
+const WHOLE_MAP_FUNCS = new Set([...MAP_STATEMENT_FUNCS, 'has_key', 'len']);
 const STATEMENT_FUNCS = new Set(['printf', 'errorf', 'warnf', 'system', 'cat', 'print', 'clear', 'zero', 'delete', 'exit', 'time', 'join', 'debugf', 'signal']);
 
 /** Probe types whose programs may not call bpf_send_signal (no task to signal, or a context bpftrace refuses). */
@@ -1340,7 +1342,7 @@ class ProbeCodegen {
       case 'bool': b.mov64(R0, e.value ? 1 : 0); return;
       case 'var': {
         const v = this.vars.get(e.name);
-        if (!v) throw new TraceError('E_TRACE_TYPE', `undefined variable: ${e.name}`, e.loc);
+        if (!v) throw new TraceError('E_TRACE_TYPE', `Undefined or undeclared variable: ${e.name}`, e.loc);
         if (isMem(v.type)) throw new TraceError('E_TRACE_TYPE', `${e.name} is a ${typeName(v.type)}, not a scalar`, e.loc);
         b.ldx(64, R0, R8, v.off);
         return;
@@ -1384,7 +1386,7 @@ class ProbeCodegen {
           // The address of a variable: its stack slot (scalars) or its scratch memory (strings, tuples).
           if (e.operand.kind !== 'var') throw new TraceError('E_TRACE_TYPE', 'the address-of operator applies to variables', e.loc);
           const v = this.vars.get(e.operand.name);
-          if (!v) throw new TraceError('E_TRACE_TYPE', `undefined variable: ${e.operand.name}`, e.loc);
+          if (!v) throw new TraceError('E_TRACE_TYPE', `Undefined or undeclared variable: ${e.operand.name}`, e.loc);
           if (isMem(v.type)) b.mov64(R0, R9).add64(R0, v.off);
           else b.mov64(R0, R8).add64(R0, v.off);
           return;
@@ -1941,7 +1943,7 @@ class ProbeCodegen {
       }
       case 'var': {
         const v = this.vars.get(e.name);
-        if (!v) throw new TraceError('E_TRACE_TYPE', `undefined variable: ${e.name}`, e.loc);
+        if (!v) throw new TraceError('E_TRACE_TYPE', `Undefined or undeclared variable: ${e.name}`, e.loc);
         return { off: v.off, type: v.type };
       }
       case 'positional': {
@@ -2214,7 +2216,7 @@ class ProbeCodegen {
 export class Compiler {
   readonly events: EventDesc[] = [];
   readonly maps = new Map<string, MapInfo>();
-  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; histBits?: number; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean; assigned?: boolean; firstUse?: Loc }>();
+  private readonly mapTypes = new Map<string, { key?: TraceType; value?: TraceType; agg?: AggKind; lhist?: MapInfo['lhist']; histBits?: number; tseries?: TSeriesArgs; tseriesSigned?: boolean; keyless: boolean; assigned?: boolean; firstUse?: Loc; scalarUse?: boolean }>();
   private readonly macros = new Map<string, MacroDef>();
   readonly mapOrder: string[] = [];
 
@@ -2597,16 +2599,17 @@ export class Compiler {
     }
   }
 
-  noteMap(m: Extract<Expr, { kind: 'map' }>, vars: Map<string, TraceType>, probe: ResolvedProbe, value?: Expr, useLoc?: Loc): void {
+  noteMap(m: Extract<Expr, { kind: 'map' }>, vars: Map<string, TraceType>, probe: ResolvedProbe, value?: Expr, useLoc?: Loc, wholeMap = false): void {
     let mt = this.mapTypes.get(m.name);
     if (!mt) {
       mt = { keyless: m.keys === undefined || m.keys.length === 0, firstUse: useLoc ?? m.loc };
       this.mapTypes.set(m.name, mt);
       this.mapOrder.push(m.name);
     }
+    if (!wholeMap) this.checkMapShape(m, vars, probe);
     if (m.keys && m.keys.length) {
       m.keys.forEach(valueNotStatement);
-      const kt = m.keys.length === 1 ? storageType(this.typeOf(m.keys[0], vars, probe)) : tupleType(m.keys.map((k) => this.keyElemType(this.typeOf(k, vars, probe))));
+      const kt = this.mapKeyType(m.keys, vars, probe);
       if (mt.key && !mt.keyless && !sameShape(mt.key, kt)) {
         throw new TraceError('E_TRACE_TYPE', `Argument mismatch for ${m.name}: trying to access with arguments: [${typeName(kt)}] when map expects arguments: [${typeName(mt.key)}]`, m.loc);
       }
@@ -2618,7 +2621,6 @@ export class Compiler {
     if (value) mt.assigned = true;
     if (value) {
       if (value.kind === 'call' && AGG_FUNCS.has(value.name)) {
-        checkAggArity(value);
         mt.agg = value.name as AggKind;
         if (value.name === 'hist' && value.args[1]) {
           const k = this.constInt(value.args[1]);
@@ -2675,6 +2677,25 @@ export class Compiler {
     return t.kind === 'int' && t.bits < 64 ? t : storageType(t);
   }
 
+  private mapKeyType(keys: readonly Expr[], vars: Map<string, TraceType>, probe: ResolvedProbe): TraceType {
+    return keys.length === 1 ? storageType(this.typeOf(keys[0], vars, probe)) : tupleType(keys.map((k) => this.keyElemType(this.typeOf(k, vars, probe))));
+  }
+
+  /**
+   * A map is either keyed or a single value: a value access without keys (`@x`, `@x = 1`) of a keyed map, or with keys
+   * of a keyless one, is bpftrace's argument mismatch (and was an internal crash in code generation).
+   */
+  checkMapShape(m: Extract<Expr, { kind: 'map' }>, vars: Map<string, TraceType>, probe: ResolvedProbe): void {
+    const mt = this.mapTypes.get(m.name);
+    if (!mt) return;
+    if (m.keys && m.keys.length) {
+      if (mt.scalarUse) throw new TraceError('E_TRACE_TYPE', `Argument mismatch for ${m.name}: trying to access with arguments: [${typeName(this.mapKeyType(m.keys, vars, probe))}] when map expects arguments: []`, m.loc);
+      return;
+    }
+    if (mt.key && !mt.keyless) throw new TraceError('E_TRACE_TYPE', `Argument mismatch for ${m.name}: trying to access with arguments: [] when map expects arguments: [${typeName(mt.key)}]`, m.loc);
+    mt.scalarUse = true;
+  }
+
   /** Walks statements, inferring variable and map types. */
   infer(body: Stmt[], vars: Map<string, TraceType>, probe: ResolvedProbe): void {
     const noteVar = (name: string, t: TraceType, loc: Loc): void => {
@@ -2683,18 +2704,27 @@ export class Compiler {
       if (t.kind === 'none') throw new TraceError('E_TRACE_TYPE', `Value for ${name} has no type`, loc);
       vars.set(name, isMem(t) ? mergeTypes(old, t) : old ?? storageType(t));
     };
+    // `$x++` and `$x += 1` read $x: it must have been assigned before (in the text: the first pass walks in order).
+    const mustBeDefined = (name: string, loc: Loc): void => {
+      if (this.firstPass && !vars.has(name)) throw new TraceError('E_TRACE_TYPE', `Undefined or undeclared variable: ${name}`, loc);
+    };
     const expr = (e: Expr | undefined): void => {
       if (!e) return;
       switch (e.kind) {
         case 'map':
           e.keys?.forEach(expr);
           if (!this.mapTypes.has(e.name)) this.noteMap(e, vars, probe);
+          else this.checkMapShape(e, vars, probe);
           return;
         case 'call': {
-          // bpftrace points an undefined map of a statement function at the whole call.
+          checkArity(e);
           const m0 = e.args[0];
-          if (MAP_STATEMENT_FUNCS.has(e.name) && m0?.kind === 'map' && !this.mapTypes.has(m0.name)) this.noteMap(m0, vars, probe, undefined, e.loc);
-          e.args.forEach(expr);
+          // A whole map (print(@x), len(@x)...) is neither a keyed nor a keyless access; bpftrace points an undefined
+          // map of a statement function at the whole call.
+          // delete(@x) alone deletes the value of a keyless map: a value access.
+          const whole = WHOLE_MAP_FUNCS.has(e.name) && m0?.kind === 'map' && !m0.keys?.length && (e.name !== 'delete' || e.args.length > 1);
+          if (whole && !this.mapTypes.has(m0.name)) this.noteMap(m0, vars, probe, undefined, MAP_STATEMENT_FUNCS.has(e.name) ? e.loc : m0.loc, true);
+          (whole ? e.args.slice(1) : e.args).forEach(expr);
           if ((e.name === 'delete' || e.name === 'has_key') && e.args[0]?.kind === 'map' && e.args.length > 1) {
             const m = e.args[0];
             const known = this.mapTypes.get(m.name);
@@ -2706,6 +2736,7 @@ export class Compiler {
         case 'binary': expr(e.left); expr(e.right); return;
         case 'unary': expr(e.operand); return;
         case 'incdec':
+          if (e.target.kind === 'var') mustBeDefined(e.target.name, e.target.loc);
           expr(e.target);
           if (e.target.kind === 'map') this.noteMap(e.target, vars, probe, this.mapTypes.get(e.target.name)?.value ? undefined : { kind: 'int', value: 0n, loc: e.loc });
           return;
@@ -2732,6 +2763,7 @@ export class Compiler {
             break;
           case 'assign':
             valueNotStatement(s.value);
+            if (s.target.kind === 'var' && s.op !== '=') mustBeDefined(s.target.name, s.target.loc);
             expr(s.value);
             if (s.target.kind === 'var') noteVar(s.target.name, this.typeOf(s.value, vars, probe), s.loc);
             else if (s.target.kind === 'map') {
@@ -2776,7 +2808,8 @@ export class Compiler {
 
 /** A statement function (printf, exit, clear, signal...) returns nothing: it cannot be a value or a key, as bpftrace says. */
 function valueNotStatement(e: Expr): void {
-  if (e.kind === 'call' && STATEMENT_FUNCS.has(e.name)) throw new TraceError('E_TRACE_TYPE', `${e.name}() should not be used in an assignment or as a map key`, e.loc);
+  // delete() is the one that returns a value (whether the key was there), as in bpftrace since 0.21.
+  if (e.kind === 'call' && STATEMENT_FUNCS.has(e.name) && e.name !== 'delete') throw new TraceError('E_TRACE_TYPE', `${e.name}() should not be used in an assignment or as a map key`, e.loc);
 }
 
 // ---- macro expansion ---------------------------------------------------------------------
@@ -3191,19 +3224,28 @@ function checkPrintfArgs(func: string, fmt: string, types: readonly TraceType[],
   });
 }
 
-/** How many arguments each aggregation takes (hist's second is its bits per power of two; tseries checks its own). */
-const AGG_ARITY: Readonly<Record<string, readonly [number, number]>> = {
+/**
+ * How many arguments each function takes, [fewest, most] (hist's second is its bits per power of two; tseries and
+ * signal check their own). Checked before anything reads an argument: a missing one was an internal crash.
+ */
+const FUNC_ARITY: Readonly<Record<string, readonly [number, number]>> = {
   count: [0, 0], sum: [1, 1], min: [1, 1], max: [1, 1], avg: [1, 1], stats: [1, 1], hist: [1, 2], lhist: [4, 4],
+  str: [1, 2], buf: [1, 2], ksym: [1, 1], usym: [1, 1], kaddr: [1, 1], uaddr: [1, 1], ntop: [1, 2], pton: [1, 1],
+  strftime: [2, 2], strerror: [1, 1], time: [0, 1], print: [1, 3], clear: [1, 1], zero: [1, 1], delete: [1, 2],
+  exit: [0, 1], join: [1, 2], strncmp: [3, 3], strcontains: [2, 2], strlen: [1, 1], len: [1, 1], has_key: [2, 2],
+  kstack: [0, 2], ustack: [0, 2], cgroupid: [1, 1], bswap: [1, 1], signal_name: [1, 1], getopt: [1, 2],
+  printf: [1, Infinity], errorf: [1, Infinity], warnf: [1, Infinity], debugf: [1, Infinity], cat: [1, Infinity], system: [1, Infinity],
 };
-const ARG_WORDS = ['no arguments', 'one argument', '2 arguments', '3 arguments', '4 arguments'];
 
-/** bpftrace's arity errors for aggregations: `count() requires no arguments (1 provided)`. */
-function checkAggArity(call: Extract<Expr, { kind: 'call' }>): void {
-  const arity = AGG_ARITY[call.name];
+const argWords = (k: number): string => (k === 0 ? 'no arguments' : k === 1 ? 'one argument' : `${k} arguments`);
+
+/** bpftrace's arity errors: `count() requires no arguments (1 provided)`, `str() takes up to 2 arguments (3 provided)`. */
+function checkArity(call: Extract<Expr, { kind: 'call' }>): void {
+  const arity = FUNC_ARITY[call.name];
   if (!arity) return;
   const [lo, hi] = arity;
   const n = call.args.length;
   if (n >= lo && n <= hi) return;
-  const want = lo === hi ? ARG_WORDS[lo] : `${lo} or ${hi} arguments`;
-  throw new TraceError('E_TRACE_TYPE', `${call.name}() requires ${want} (${n} provided)`, call.loc);
+  const why = lo === hi ? `requires ${argWords(lo)}` : n < lo ? `requires at least ${argWords(lo)}` : `takes up to ${argWords(hi)}`;
+  throw new TraceError('E_TRACE_TYPE', `${call.name}() ${why} (${n} provided)`, call.loc);
 }

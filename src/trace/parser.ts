@@ -477,7 +477,9 @@ class Parser {
           this.next();
           this.parenDepth++;
           const keys: Expr[] = [];
-          if (!this.is(']')) do keys.push(this.expr()); while (this.accept(','));
+          // `@x[]` has no key: a syntax error in bpftrace too.
+          if (this.is(']')) this.unexpected(this.peek());
+          do keys.push(this.expr()); while (this.accept(','));
           this.parenDepth--;
           this.expect(']');
           return { kind: 'map', name: t.text, keys, loc: span(t.loc, this.last) };

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { compileJit, formatProgram, interpret, parseProgram, stepBudget, validationError, type Insn } from '../../src/cbpf/index.js';
 import { assembleConformance, assembleLlvm, decodeProgram, disassembleConformance, disassembleLlvm, encodeProgram } from '../../src/ebpf/index.js';
 import { compileFilter, parseFilter, tokenize } from '../../src/filter/index.js';
+import { compileTrace, type ResolvedProbe } from '../../src/trace/compiler.js';
 import { RuntimeFault } from '../../src/util/index.js';
 import { corpusDir, skipReason } from '../helpers/reference.js';
 import { corpusFiles, expectTypedFailure, fuzzParams } from './fuzz-helpers.js';
@@ -94,6 +95,22 @@ describe.skipIf(why !== undefined)('text front ends under mutation (seeded from 
     const packet = new Uint8Array(100);
     expect(expectTypedFailure(() => interpret(prog, packet), [RuntimeFault])?.message).toBe(`program ran past its budget of ${stepBudget(5, 100)} instructions (at insn 1)`);
     expect(expectTypedFailure(() => compileJit(prog)(packet), [RuntimeFault])?.code).toBe('E_CBPF_STEPS');
+  });
+
+  it('trace programs (bpftrace\'s runtime cases, mutated): compiled, or refused with a typed error and a position', () => {
+    const programs = why ? [] : corpusFiles('bpftrace-runtime', /^[a-z_]+$/).flatMap((f) => readFileSync(f, 'utf8').split('\n').filter((l) => l.startsWith('PROG ')).map((l) => l.slice(5)));
+    expect(programs.length).toBeGreaterThan(300);
+    const providers: Record<string, string> = { BEGIN: 'begin', END: 'end', begin: 'begin', end: 'end', t: 'tracepoint', tracepoint: 'tracepoint', i: 'interval', interval: 'interval', profile: 'profile', uprobe: 'uprobe', uretprobe: 'uretprobe', rawtracepoint: 'rawtracepoint' };
+    // Probes resolve without a kernel: every provider by its name, tracepoints with no fields.
+    const resolveProbe = (text: string): ResolvedProbe[] => {
+      const provider = providers[text.split(':')[0]] ?? 'kprobe';
+      return [{ provider, name: provider === 'begin' || provider === 'end' ? provider : text, ...(provider === 'tracepoint' ? { fields: [] } : {}) } as ResolvedProbe];
+    };
+    const alphabet = [' ', '(', ')', '{', '}', '[', ']', ';', ',', '$x', '@', '@m', '"', '+', '-', '=', '++', '0', '-1', 'str(', 'printf(', 'print(', 'hist(', 'count()', 'if', 'while', 'for', '.', '->', '$1', 'args', 'retval', 'BEGIN', '/', '?', ':', '!', 'struct ', '(uint8)', 'sizeof(', 'ntop(', 'exit()', 'delete(', 'let ', 'macro ', '%d', '%s', '9999999999999999999999', 'len(', 'has_key(', 'clear(', 'buf(', 'join(', 'signal('];
+    fc.assert(
+      fc.property(arbTextMutation(programs, alphabet), (text) => { expectTypedFailure(() => compileTrace(text, { resolveProbe, unsafe: true, types: { record: () => undefined } })); }),
+      fuzzParams(4),
+    );
   });
 
   it('eBPF assembly in both syntaxes: typed errors with a line and column', () => {

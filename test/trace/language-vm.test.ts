@@ -65,7 +65,7 @@ describe('trace language in the VM: printf, maps, aggregations', () => {
   it('aggregations take bpftrace\'s numbers of arguments', () => {
     expect(() => compileTrace('begin { @ = count(1); }')).toThrow(/^count\(\) requires no arguments \(1 provided\)/);
     expect(() => compileTrace('begin { @ = sum(); }')).toThrow(/^sum\(\) requires one argument \(0 provided\)/);
-    expect(() => compileTrace('begin { @ = hist(1, 2, 3); }')).toThrow(/^hist\(\) requires 1 or 2 arguments \(3 provided\)/);
+    expect(() => compileTrace('begin { @ = hist(1, 2, 3); }')).toThrow(/^hist\(\) takes up to 2 arguments \(3 provided\)/);
     expect(() => compileTrace('begin { @ = hist(1, 100); }')).toThrow(/^hist\(\) bits must be between 0 and 5 \(100 given\)/);
     expect(() => compileTrace('begin { @ = lhist(1, 0, 10); }')).toThrow(/^lhist\(\) requires 4 arguments \(3 provided\)/);
   });
@@ -275,6 +275,32 @@ describe('trace compiler: specs and diagnostics', () => {
     expect(() => compileTrace('BEGIN { $p = (struct nosuch *)0; }', { types })).toThrow(/Unknown struct\/union: 'struct nosuch'/);
     expect(() => compileTrace('BEGIN { $p = (struct task_struct *)0; }', { types })).not.toThrow();
     expect(() => compileTrace('struct foo { int a; } BEGIN { $p = (struct foo *)0; }', { types })).not.toThrow();
+  });
+
+  it('functions take bpftrace\'s numbers of arguments (a missing one was an internal crash)', () => {
+    const cases: [string, RegExp][] = [
+      ['str()', /^str\(\) requires at least one argument \(0 provided\)/], ['str(1, 2, 3)', /^str\(\) takes up to 2 arguments \(3 provided\)/],
+      ['ntop()', /^ntop\(\) requires at least one argument/], ['buf()', /^buf\(\) requires at least one argument/],
+      ['strftime("%H")', /^strftime\(\) requires 2 arguments \(1 provided\)/], ['join()', /^join\(\) requires at least one argument/],
+      ['strcontains("a")', /^strcontains\(\) requires 2 arguments/], ['ksym(1, 2)', /^ksym\(\) requires one argument \(2 provided\)/],
+      ['print(1, 2, 3, 4)', /^print\(\) takes up to 3 arguments \(4 provided\)/], ['printf()', /^printf\(\) requires at least one argument/],
+      ['kstack(1, 2, 3)', /^kstack\(\) takes up to 2 arguments/], ['time(1, 2)', /^time\(\) takes up to one argument \(2 provided\)/],
+    ];
+    for (const [call, re] of cases) expect(() => compileTrace(`begin { ${call}; }`), call).toThrow(re);
+  });
+
+  it('a map is keyed or a single value, never both (argument mismatch, as bpftrace; these crashed in code generation)', () => {
+    for (const src of ['begin { @x[1] = 1; @x = 2; }', 'begin { @x = 2; @x[1] = 1; }', 'begin { @x = 2; $y = @x[1]; }', 'begin { @x[1] = 2; $y = @x; }', 'begin { @ = avg(10); @["b"] = avg(20); }', 'begin { @a[1] = 1; delete(@a); }']) {
+      expect(() => compileTrace(src), src).toThrow(/^Argument mismatch for @\w*: trying to access with arguments: \[.*\] when map expects arguments: \[/);
+    }
+    expect(() => compileTrace('begin { @x[1] = 5; print(@x[]); }')).toThrow(/^syntax error, unexpected \]/);
+    // `$x++` and `$x += 1` read $x first (these crashed, or compiled silently).
+    expect(() => compileTrace('begin { $x++; }')).toThrow(/^Undefined or undeclared variable: \$x/);
+    expect(() => compileTrace('begin { $x += 1; }')).toThrow(/^Undefined or undeclared variable: \$x/);
+    expect(() => compileTrace('begin { $x = 1; $x++; $x += 2; @a[1] = 1; $d = delete(@a, 1); }')).not.toThrow();
+    // Whole-map uses fit either shape.
+    expect(() => compileTrace('begin { @x[1] = 2; print(@x); clear(@x); $n = len(@x); $h = has_key(@x, 1); delete(@x, 1); delete(@x[1]); }')).not.toThrow();
+    expect(() => compileTrace('begin { @x = 2; print(@x); zero(@x); @x++; delete(@x); }')).not.toThrow();
   });
 
   it('a map that is read but never assigned is undefined, as bpftrace 0.17 says', () => {
