@@ -2297,7 +2297,7 @@ export class Compiler {
       this.userStructs = new Map();
       for (const st of this.prog.structs) {
         if (!/^(struct|union) /.test(st.name)) continue;
-        const r = layoutCStruct(st.text, st.name.startsWith('union'), (n) => this.record(n));
+        const r = layoutCStruct(st.text, st.name.startsWith('union'), (n) => this.record(n), (n, layout) => this.userStructs?.set(n, layout));
         if (r) this.userStructs.set(st.name, r);
       }
     }
@@ -2968,7 +2968,12 @@ const C_INTS: Record<string, [number, boolean]> = {
 };
 
 /** Lays out a struct/union body written in the program (`{ int x; char c[4]; struct y *p; }`) with C's alignment rules. */
-function layoutCStruct(text: string, isUnion: boolean, lookup: (name: string) => { size: number; fields: Field[] } | undefined): { size: number; fields: Field[] } | undefined {
+function layoutCStruct(
+  text: string,
+  isUnion: boolean,
+  lookup: (name: string) => { size: number; fields: Field[]; align?: number } | undefined,
+  define: (name: string, layout: { size: number; fields: Field[]; align: number }) => void = () => {},
+): { size: number; fields: Field[]; align: number } | undefined {
   const packed = text.includes('__packed__');
   const body = text.replace(/__packed__/g, '').replace(/\/\*[\s\S]*?\*\//g, '').trim().replace(/^\{|\}$/g, '');
   const fields: Field[] = [];
@@ -2976,9 +2981,17 @@ function layoutCStruct(text: string, isUnion: boolean, lookup: (name: string) =>
   let bitPos = 0;
   let align = 1;
   let size = 0;
-  for (const raw of body.split(';')) {
-    const decl = raw.trim();
+  for (const raw of topLevelDecls(body)) {
+    let decl = raw.trim();
     if (!decl) continue;
+    // A member whose type is defined in place (`struct Bar { int x; } bar`): the definition is a struct of its own.
+    const inner = /^(struct|union)\s+(\w+)\s*(\{[\s\S]*\})\s*([\s\S]*)$/.exec(decl);
+    if (inner) {
+      const layout = layoutCStruct(inner[3], inner[1] === 'union', lookup, define);
+      if (!layout) return undefined;
+      define(`${inner[1]} ${inner[2]}`, layout);
+      decl = `${inner[1]} ${inner[2]} ${inner[4]}`.trim();
+    }
     const m = /^(.*?)(\**)\s*([A-Za-z_]\w*)\s*(?:\[(\d*)\])?\s*(?::\s*(\d+))?$/.exec(decl);
     if (!m) return undefined;
     const base = m[1].trim().replace(/\s+/g, ' ').replace(/^(const|volatile) /, '');
@@ -2998,7 +3011,7 @@ function layoutCStruct(text: string, isUnion: boolean, lookup: (name: string) =>
       const r = lookup(base);
       if (!r) return undefined;
       t = { kind: 'record', name: base, fields: [], size: r.size };
-      elemAlign = 8;
+      elemAlign = r.align ?? recordAlign(r.fields);
     } else return undefined;
     const elemSize = t.kind === 'record' ? t.size : sizeOf(t);
     if (count !== undefined) t = t.kind === 'int' && elemSize === 1 ? T.string(count) : { kind: 'array', elem: t, count };
@@ -3032,7 +3045,36 @@ function layoutCStruct(text: string, isUnion: boolean, lookup: (name: string) =>
   }
   if (bitPos) off++;
   size = Math.max(size, off);
-  return { size: Math.ceil(size / align) * align, fields };
+  return { size: Math.ceil(size / align) * align, fields, align };
+}
+
+/** A record's alignment in C: its most aligned member's (a record from BTF carries no alignment of its own). */
+function recordAlign(fields: readonly Field[]): number {
+  let a = 1;
+  for (const f of fields) {
+    let t = f.type;
+    while (t.kind === 'array') t = t.elem;
+    a = Math.max(a, t.kind === 'int' ? t.bits / 8 : t.kind === 'pointer' ? 8 : t.kind === 'record' ? Math.min(8, Math.max(1, t.size & -t.size)) : 1);
+  }
+  return a;
+}
+
+/** The `;`-separated declarations of a struct body, with the semicolons inside nested braces kept in their declaration. */
+function topLevelDecls(body: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i];
+    if (ch === '{') depth++;
+    else if (ch === '}') depth--;
+    else if (ch === ';' && depth === 0) {
+      out.push(body.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(body.slice(start));
+  return out;
 }
 
 /** Whether control never continues after this statement (exit(), return, break, continue). */

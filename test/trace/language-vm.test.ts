@@ -195,6 +195,13 @@ describe('trace language in the VM: program structs, parameters, options', () =>
     expect(await out('struct A {int32_t a; int32_t b; char c[28] }; begin { $a = (struct A*) 1024; printf("%lu\n", $a - 5); }')).toBe('844\n\n\n');
   });
 
+  it('a member whose struct is defined in place is laid out with that struct\'s own alignment (offsetof as gcc gives it)', async () => {
+    // gcc: offsetof(Foo, bar.y) 16, offsetof(Foo, z) 24, sizeof(Foo) 32, sizeof(Bar) 16, offsetof(P, b) 8, offsetof(F2, bar.x) 4.
+    const src = 'struct Foo { int x; struct Bar { char c; long y; } bar; int z; } struct P { char a; struct Bar b; } struct F2 { int x; struct B2 { int x; } bar; } '
+      + 'begin { printf("%ld %ld %ld %ld %ld %ld\\n", offsetof(struct Foo, bar.y), offsetof(struct Foo, z), sizeof(struct Foo), sizeof(struct Bar), offsetof(struct P, b), offsetof(struct F2, bar.x)); }';
+    expect(await out(src)).toBe('16 24 32 16 8 4\n\n\n');
+  });
+
   it('positional parameters and getopt() (other: positional multiple bases, named command line params)', async () => {
     expect(await out('begin { printf("got: %d %o 0x%x %s\n", $1, $2, $3, str($4)); }', { positional: ['123', '0775', '0x123', 'hi'] })).toBe('got: 123 775 0x123 hi\n\n\n');
     expect(await out('begin { print((getopt("aa", 20), getopt("dd"), getopt("ee", "hello"))); }', { named: new Map<string, string | true>([['aa', '5'], ['dd', true]]) })).toBe('(5, true, hello)\n\n\n');
