@@ -16,7 +16,8 @@ prints what it prints, as bpftrace does.
   -f text|json    output format
   -o FILE         write output to FILE
   -q              quiet (no "Attached N probes")
-  --unsafe        allow unsafe functions (system())
+  --unsafe        allow unsafe functions (system(), signal())
+  -k              warn at run time when a map read finds no element
   -d              print the generated eBPF and the maps
   --dry-run       compile and load, attach nothing`;
 
@@ -33,6 +34,7 @@ interface TraceArgs {
   outFile?: string;
   quiet: boolean;
   unsafe: boolean;
+  helperErrors?: boolean;
   debug: boolean;
   dryRun: boolean;
   probeFilter?: string;
@@ -80,7 +82,8 @@ function parseTraceArgs(argv: string[]): TraceArgs {
         continue;
       case '--dry-run': a.dryRun = true; continue;
       case '--no-warnings': a.noWarnings = true; continue;
-      case '-k': case '-kk': case '--verify-llvm-ir': case '-V': continue;
+      case '-k': case '-kk': a.helperErrors = true; continue;
+      case '--verify-llvm-ir': case '-V': continue;
       case '--probe-filter': a.probeFilter = need(++i, t); continue;
       case '-B': case '--include': case '-I': need(++i, t); continue;
       default:
@@ -182,7 +185,7 @@ export const traceCommand: Command = {
     const { runTrace } = await import('../trace/runtime.js');
     try {
       return await runTrace({
-        source, fileName, positional: args.positional, named: args.named, format: args.format as 'text' | 'json', quiet: args.quiet, unsafe: args.unsafe,
+        source, fileName, positional: args.positional, named: args.named, format: args.format as 'text' | 'json', quiet: args.quiet, unsafe: args.unsafe, helperErrors: args.helperErrors,
         dryRun: args.dryRun, debug: args.debug, command: args.command, pid, probeFilter: args.probeFilter, noWarnings: args.noWarnings,
         notifyAttached: process.env.__BPFTRACE_NOTIFY_PROBES_ATTACHED !== undefined,
         out, err: io.stderr,

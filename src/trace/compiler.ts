@@ -39,6 +39,8 @@ export interface CompileOptions {
   /** Expands a probe spec to concrete probes; default handles begin/end and passes others through. */
   resolveProbe?: (text: string, loc: Loc) => ResolvedProbe[];
   unsafe?: boolean;
+  /** `-k`: a warning at run time, with the source position, when a map read finds no element (bpftrace's helper error checks). */
+  helperErrors?: boolean;
   /** `-p PID`. */
   pid?: number;
   /** Named program options after `--` (`--aa=1` → aa: "1"; `--dd` → dd: true). */
@@ -1362,6 +1364,7 @@ class ProbeCodegen {
         b.mov64(R2, R9).add64(R2, keyOff);
         b.call('map_lookup_elem');
         const miss = this.label('rmiss');
+        if (c.options.helperErrors) this.lookupMissWarning(e.loc);
         b.jeq(R0, 0, miss);
         if (info.agg === 'avg') {
           const z = this.label('avgz');
@@ -1817,6 +1820,15 @@ class ProbeCodegen {
         b.mov64(R0, 0);
       }
     }
+  }
+
+  /** -k: when the lookup in r0 found nothing, a run-time warning at `loc` (r0 stays NULL for the caller's test). */
+  private lookupMissWarning(loc: Loc): void {
+    const found = this.label('lkfound');
+    this.b.jne(R0, 0, found);
+    this.emitEvent({ kind: 'runtimeError', message: "Can't lookup map element because it does not exist.\nAdditional Info - helper: map_lookup_elem, retcode: 0", loc }, [], loc);
+    this.b.mov64(R0, 0);
+    this.b.label(found);
   }
 
   /** signal(SIG): bpf_send_signal to the current process; unsafe, and only where there is a task to signal. */

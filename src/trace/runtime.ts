@@ -32,6 +32,8 @@ export interface RunOptions {
   format: OutputMode;
   quiet: boolean;
   unsafe: boolean;
+  /** `-k`: warn at run time when a map read finds no element. */
+  helperErrors?: boolean;
   dryRun: boolean;
   debug: boolean;
   command?: string;
@@ -56,7 +58,9 @@ async function resolveSpec(text: string, loc: Loc, pid: number | undefined, unsa
     if (e instanceof BpfkitError) {
       // bpftrace words a raw tracepoint without a module this way.
       const noAttach = /^(rawtracepoint|rt):[^:]*$/.test(text) && e.code === 'E_PROBE_NOT_FOUND';
-      throw new TraceError(e.code, noAttach ? 'Probe has no valid attach points.' : e.detail, loc, e.hint);
+      // bpftrace reports an address outside every function without a source position.
+      const unplaced = /^Could not resolve address: /.test(e.detail);
+      throw new TraceError(e.code, noAttach ? 'Probe has no valid attach points.' : e.detail, unplaced ? undefined : loc, e.hint);
     }
     throw e;
   }
@@ -247,7 +251,7 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     const ksyms = kallsyms((p) => readFileSync(p, 'utf8'));
     const types = kernelTypes(readFileSync);
     compiled = compileAst(ast, {
-      positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named,
+      positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named, helperErrors: opts.helperErrors,
       resolveProbe: (t) => resolved.get(t) ?? [],
       kaddr: (name) => ksyms.get(name),
       types,

@@ -183,6 +183,14 @@ describe('trace language in the VM: builtins and tracepoints', () => {
     expect(() => compileTrace(`${name} { $x = signal(3); }`, tp)).toThrow(/^signal\(\) should not be used in an assignment or as a map key \(at/);
   });
 
+  it('-k (helperErrors): a map read that finds no element warns at run time; one that finds it, or no -k, does not', async () => {
+    const src = 'begin { @[1] = 1; printf("%d %d\\n", @[1], @[2]); }';
+    const warned = (await runTraceInVm(src, { host: { task }, helperErrors: true })).output;
+    expect(warned.match(/WARNING: Can't lookup map element because it does not exist\.\nAdditional Info - helper: map_lookup_elem, retcode: 0/g)).toHaveLength(1);
+    expect(warned).toContain('1 0\n');
+    expect((await runTraceInVm(src, { host: { task } })).output).not.toContain('WARNING');
+  });
+
   it('JSON output (json-output: map, scalar)', async () => {
     const o = await out('begin { @map1["key1"] = 2; }', { format: 'json' });
     expect(JSON.parse(o.trim())).toEqual({ type: 'map', data: { '@map1': { key1: 2 } } });
