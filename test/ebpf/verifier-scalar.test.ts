@@ -130,12 +130,12 @@ const baseArb: fc.Arbitrary<Member> = fc.tuple(wordArb, fc.integer({ min: 0, max
     case 4: {
       const v = u32(x);
       const lo = v - d1 < 0n ? 0n : v - d1, hi = v + d2 > 0xffffffffn ? 0xffffffffn : v + d2;
-      return { s: scalarFromParts({ u32min: lo, u32max: hi }), x };
+      return { s: scalarFromParts({ u32min: Number(lo), u32max: Number(hi) }), x };
     }
     case 5: {
       const v = s32(x);
       const lo = v - d1 < -(1n << 31n) ? -(1n << 31n) : v - d1, hi = v + d2 >= 1n << 31n ? (1n << 31n) - 1n : v + d2;
-      return { s: scalarFromParts({ s32min: lo, s32max: hi }), x };
+      return { s: scalarFromParts({ s32min: Number(lo), s32max: Number(hi) }), x };
     }
     case 6: return { s: scalarLoad(1), x: x & 0xffn };
     case 7: return { s: scalarLoadSx(2), x: u64(BigInt.asIntN(16, x)) };
@@ -299,10 +299,10 @@ describe('branches are sound', () => {
 
 describe('reg_bounds_sync shortcuts', () => {
   // sync skips its rounds for constants and for (0; M) ranges already bounded by [0, M]: each must be what the rounds give.
-  const fields = (x: Scalar): bigint[] => [x.var.value, x.var.mask, x.umin, x.umax, x.smin, x.smax, x.u32min, x.u32max, x.s32min, x.s32max];
+  const fields = (x: Scalar): bigint[] => [x.var.value, x.var.mask, x.umin, x.umax, x.smin, x.smax, BigInt(x.u32min), BigInt(x.u32max), BigInt(x.s32min), BigInt(x.s32max)];
   const range = (m: bigint): Scalar => scalarFromParts({
     var: { value: 0n, mask: m }, umin: 0n, umax: m, smin: 0n, smax: m,
-    u32min: 0n, u32max: m < 0x80000000n ? m : 0xffffffffn, s32min: m < 0x80000000n ? 0n : -0x80000000n, s32max: m < 0x80000000n ? m : 0x7fffffffn,
+    u32min: 0, u32max: m < 0x80000000n ? Number(m) : 0xffffffff, s32min: m < 0x80000000n ? 0 : -0x80000000, s32max: m < 0x80000000n ? Number(m) : 0x7fffffff,
   });
   it('(0; 2^k - 1) for every k below 64 and any mask below 2^31 are fixed points of the full rounds', () => {
     const masks = [...Array.from({ length: 63 }, (_, k) => (1n << BigInt(k + 1)) - 1n), 0xff00n, 0xff0000n, 0x7f000000n, 0x5a5a5n];
