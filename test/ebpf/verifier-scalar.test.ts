@@ -321,6 +321,38 @@ describe('reg_bounds_sync shortcuts', () => {
       expect(fields(scalarSync(a.s))).toEqual(fields(scalarSyncRounds(a.s)));
     }), { numRuns: RUNS });
   });
+  // Registers as the transfer functions leave them before their sync: any tnum, bounds unrelated to it or to
+  // each other, and often the shapes the shortcuts take (constants, (0; M) ranges, four equal ranges below 2^31).
+  const small = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0x7fffffff }), fc.integer({ min: 0x7fffff00, max: 0x7fffffff }));
+  const tnumArb = fc.tuple(wordArb, fc.oneof(bigU(64), bigU(8), bigU(16), bigU(31), bigU(32), fc.constant(0n), fc.integer({ min: 0, max: 63 }).map((k) => (1n << BigInt(k)) - 1n)))
+    .map(([v, m]) => ({ value: v & ~m, mask: m }));
+  const rawArb: fc.Arbitrary<Scalar> = fc.oneof(
+    // The four ranges one [a, b] below 2^31 (a > b too, as after a dead branch).
+    fc.tuple(tnumArb, small, small, fc.boolean()).map(([t, a, b, ordered]): Scalar => {
+      const [lo, hi] = ordered && a > b ? [b, a] : [a, b];
+      return { var: t, umin: BigInt(lo), umax: BigInt(hi), smin: BigInt(lo), smax: BigInt(hi), u32min: lo, u32max: hi, s32min: lo, s32max: hi };
+    }),
+    // A constant tnum with bounds that hold it or not.
+    fc.tuple(wordArb, deltaArb, deltaArb).map(([x, d1, d2]): Scalar => {
+      const c = scalarConst(x);
+      return { ...c, umin: c.umin - d1 < 0n ? 0n : c.umin - d1, umax: c.umax + d2 > (1n << 64n) - 1n ? c.umax : c.umax + d2 };
+    }),
+    // (0; M) with bounds [0, M] in 64 bits and anything in 32.
+    fc.tuple(fc.integer({ min: 0, max: 63 }), fc.boolean()).map(([k, full]): Scalar => {
+      const m = (1n << BigInt(k)) - 1n;
+      const lo = Number(m & 0xffffffffn);
+      return { var: { value: 0n, mask: m }, umin: 0n, umax: m, smin: 0n, smax: m, u32min: 0, u32max: full ? 0xffffffff : lo, s32min: full ? -0x80000000 : 0, s32max: full ? 0x7fffffff : lo | 0 };
+    }),
+    // Anything (each pair ordered or not).
+    fc.tuple(tnumArb, wordArb, wordArb, wordArb, wordArb, bigU(32), bigU(32), bigU(32), bigU(32)).map(([t, a, b, c, d, e, f, g, h]): Scalar => ({
+      var: t, umin: a, umax: b, smin: s64(c), smax: s64(d), u32min: Number(e), u32max: Number(f), s32min: Number(s32(g)), s32max: Number(s32(h)),
+    })),
+  );
+  it('raw registers (the shapes of each shortcut, and any other) sync as the full rounds do', () => {
+    fc.assert(fc.property(rawArb, (r) => {
+      expect(fields(scalarSync(r))).toEqual(fields(scalarSyncRounds(r)));
+    }), { numRuns: RUNS * 5 });
+  });
 });
 
 describe('pruning: within means inclusion', () => {

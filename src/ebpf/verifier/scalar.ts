@@ -8,11 +8,11 @@ import {
   tnumArshift,
   tnumBswap,
   tnumCast,
-  tnumClearSubreg,
   tnumConst,
   tnumConstSubreg,
   tnumIn,
   tnumIntersect,
+  tnumIntersectRange32,
   tnumIsConst,
   tnumIsUnknown,
   tnumLshift,
@@ -23,6 +23,7 @@ import {
   tnumRange,
   tnumRshift,
   tnumStep,
+  tnumStep32,
   tnumSub,
   tnumSubreg,
   tnumSubregIsConst,
@@ -135,17 +136,33 @@ function update32Bounds(r: Reg): void {
 }
 
 function update64Bounds(r: Reg): void {
-  const t = r.var;
-  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
-  r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
-  const tmax = t.value | t.mask;
-  r.umin = max(r.umin, t.value);
-  r.umax = min(r.umax, tmax);
+  const t = r.var, v = t.value, m = t.mask;
+  const tmax = m === 0n ? v : v | m;
+  if (v < SIGN64 && m < SIGN64) {
+    // Bit 63 known zero: the signed bounds of the tnum are its unsigned ones (no new bigints).
+    if (v > r.smin) r.smin = v;
+    if (tmax < r.smax) r.smax = tmax;
+  } else {
+    r.smin = max(r.smin, s64(v | (m & SIGN64)));
+    r.smax = min(r.smax, s64(v | (m & S64_MAX)));
+  }
+  if (v > r.umin) r.umin = v;
+  if (tmax < r.umax) r.umax = tmax;
   // The range spans the whole tnum, which has two values or more: no single shared value (the common case).
-  if (t.mask !== 0n && r.umin === t.value && r.umax === tmax) return;
+  if (m !== 0n && r.umin === v && r.umax === tmax) return;
   // When the u64 range and the tnum share a single value, the register is that value.
+  if (tmax <= LO32 && r.umin <= LO32) {
+    // Everything below 2^32: the same test in numbers.
+    const tv = Number(v), tm = Number(m), umin = Number(r.umin), umax = Number(r.umax);
+    const next = tnumStep32(tv, tm, umin);
+    const uminIn = ((umin & ~tm) >>> 0) === tv;
+    if (uminIn && next > umax) markKnown(r, r.umin);
+    else if (!uminIn && next === (tv | tm) >>> 0) markKnown(r, tmax);
+    else if (!uminIn && next <= umax && tnumStep32(tv, tm, next) > umax) markKnown(r, BigInt(next));
+    return;
+  }
   const next = tnumStep(t, r.umin);
-  const uminIn = (r.umin & ~t.mask) === t.value;
+  const uminIn = (r.umin & ~m) === v;
   if (uminIn && next > r.umax) markKnown(r, r.umin);
   else if (!uminIn && next === tmax) markKnown(r, tmax);
   else if (!uminIn && next <= r.umax && tnumStep(t, next) > r.umax) markKnown(r, next);
@@ -253,7 +270,7 @@ function deduceMixed(r: Reg): void {
     if (Number(r.smax) !== r.s32max) r.smax = BigInt(r.s32max);
     if (r.umin !== r.smin) r.umin = r.smin;
     if (r.umax !== r.smax) r.umax = r.smax;
-    r.var = intersectRange32(r.var, r.s32min, r.s32max, true);
+    r.var = tnumIntersectRange32(r.var, r.s32min, r.s32max, true);
   }
 }
 
@@ -263,37 +280,13 @@ function deduceBounds(r: Reg): void {
   deduceMixed(r);
 }
 
-/**
- * `clearHigh`: tnumIntersect(t, tnumRange(min, max)); otherwise the same on t's low half only, its high half
- * kept. In numbers when both ends lie in [0, 2^32) (a range whose high half is known zero), and `t` itself when
- * nothing changes.
- */
-function intersectRange32(t: Tnum, min32: number, max32: number, clearHigh: boolean): Tnum {
-  if ((min32 >>> 0) !== min32 || (max32 >>> 0) !== max32) {
-    // Ends outside u32 (a dead branch's inconsistent bounds): the bigint functions.
-    const range = tnumRange(BigInt(min32), BigInt(max32));
-    return clearHigh ? tnumIntersect(t, range) : tnumOr(tnumClearSubreg(t), tnumIntersect(tnumSubreg(t), range));
-  }
-  const v = lo32(t.value), m = lo32(t.mask);
-  const x = (min32 ^ max32) >>> 0;
-  // tnum_range: the bits from the highest differing one down are unknown.
-  const rm = x === 0 ? 0 : x >= 0x80000000 ? U32_MAX : 2 ** (32 - Math.clz32(x)) - 1;
-  const nm = (m & rm) >>> 0;
-  const nv = ((v | (min32 & ~rm)) & ~nm) >>> 0;
-  const highMask = clearHigh && t.mask > LO32;
-  if (nv === v && nm === m && !highMask) return t;
-  const value = nv === v ? t.value : t.value - BigInt(v) + BigInt(nv);
-  const mask = clearHigh ? BigInt(nm) : nm === m ? t.mask : t.mask - BigInt(m) + BigInt(nm);
-  return { value, mask };
-}
-
 /** var_off tightened by the unsigned ranges. */
 function boundOffset(r: Reg): void {
   // Full ranges give unknown tnums, whose intersection changes nothing: skip them (this runs on every instruction).
   let v64 = r.var;
-  if (r.umax <= LO32 && r.umin <= r.umax) v64 = intersectRange32(v64, Number(r.umin), Number(r.umax), true);
+  if (r.umax <= LO32 && r.umin <= r.umax) v64 = tnumIntersectRange32(v64, Number(r.umin), Number(r.umax), true);
   else if (r.umin !== 0n || r.umax !== U64_MAX) v64 = tnumIntersect(v64, tnumRange(r.umin, r.umax));
-  if (r.u32min !== 0 || r.u32max !== U32_MAX) v64 = intersectRange32(v64, r.u32min, r.u32max, false);
+  if (r.u32min !== 0 || r.u32max !== U32_MAX) v64 = tnumIntersectRange32(v64, r.u32min, r.u32max, false);
   r.var = v64;
 }
 
@@ -318,7 +311,15 @@ function sync(r: Reg): void {
     }
   }
   if (isSyncedRange(r)) return;
-  syncRounds(r);
+  updateBounds(r);
+  if (isSmallRange(r)) {
+    // The rounds leave such bounds as they are and intersect var_off with their range (deduceMixed; boundOffset
+    // then changes nothing more): that alone, then the final update.
+    r.var = tnumIntersectRange32(r.var, r.s32min, r.s32max, true);
+    updateBounds(r);
+    return;
+  }
+  deduceRounds(r);
 }
 
 /**
@@ -336,6 +337,16 @@ function isSyncedRange(r: Reg): boolean {
   return m <= S64_MAX && (m & (m + 1n)) === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX;
 }
 
+/**
+ * The four ranges one and the same [a, b] below 2^31 (a > b included): what most registers of a packet
+ * parser are. Each deduction of the rounds then finds its bounds already as tight as it would make them.
+ */
+function isSmallRange(r: Reg): boolean {
+  const a = r.u32min, b = r.u32max;
+  return r.s32min === a && r.s32max === b && b >= 0 && b <= S32_MAX && a >= 0 && a <= S32_MAX && r.umin === r.smin &&
+    r.umax === r.smax && Number(r.umax) === b && Number(r.umin) === a;
+}
+
 /** reg_bounds_sync without the shortcuts of the constant and range cases (tests compare the two). */
 export function scalarSyncRounds(s: Scalar): Scalar {
   const r = copy(s);
@@ -345,6 +356,10 @@ export function scalarSyncRounds(s: Scalar): Scalar {
 
 function syncRounds(r: Reg): void {
   updateBounds(r);
+  deduceRounds(r);
+}
+
+function deduceRounds(r: Reg): void {
   // Three rounds as the kernel; a round that changes nothing ends them early (deduction is a function of the bounds).
   for (let i = 0; i < 3; i++) {
     const { smin, smax, umin, umax, s32min, s32max, u32min, u32max, var: v } = r;
@@ -395,10 +410,23 @@ const UNKNOWN: Scalar = Object.freeze({
 
 /** A 64-bit constant (taken mod 2^64). */
 export function scalarConst(v: bigint): Scalar {
+  // Small constants (immediates, counters, offsets) are made once: scalars are immutable.
+  if (v >= CONST_MIN && v <= CONST_MAX) {
+    const i = Number(v) - CONST_LO;
+    return CONSTS[i] ??= makeConst(v);
+  }
+  return makeConst(v);
+}
+
+function makeConst(v: bigint): Scalar {
   const r = copy(UNKNOWN);
   markKnown(r, v);
   return r;
 }
+
+const CONST_LO = -1024, CONST_HI = 8191;
+const CONST_MIN = BigInt(CONST_LO), CONST_MAX = BigInt(CONST_HI);
+const CONSTS: (Scalar | undefined)[] = new Array<Scalar | undefined>(CONST_HI - CONST_LO + 1).fill(undefined);
 
 /** A 32-bit constant, zero-extended (what `w1 = imm` writes). */
 export function scalarConst32(v: bigint): Scalar {
@@ -634,7 +662,7 @@ export function scalarBswap(src: Scalar, bits: 16 | 32 | 64, toBigEndianOnLe: bo
 // ---- ALU transfer functions (adjust_scalar_min_max_vals) ----
 
 /** is_safe_to_compute_dst_reg_range: shifts need a known in-range amount; div and mod are not tracked in 6.18. */
-function safeToCompute(op: AluOp, src: Reg, is64: boolean): boolean {
+function safeToCompute(op: AluOp, src: Scalar, is64: boolean): boolean {
   switch (op) {
     case 'add': case 'sub': case 'neg': case 'and': case 'or': case 'xor': case 'mul':
       return true;
@@ -649,7 +677,7 @@ function safeToCompute(op: AluOp, src: Reg, is64: boolean): boolean {
   }
 }
 
-function add32(d: Reg, s: Reg): void {
+function add32(d: Reg, s: Scalar): void {
   const smin = d.s32min + s.s32min, smax = d.s32max + s.s32max;
   if (smin < S32_MIN || smin > S32_MAX || smax < S32_MIN || smax > S32_MAX) {
     d.s32min = S32_MIN; d.s32max = S32_MAX;
@@ -665,7 +693,7 @@ function add32(d: Reg, s: Reg): void {
   }
 }
 
-function add64(d: Reg, s: Reg): void {
+function add64(d: Reg, s: Scalar): void {
   const smin = d.smin + s.smin, smax = d.smax + s.smax;
   if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) {
     d.smin = S64_MIN; d.smax = S64_MAX;
@@ -680,7 +708,7 @@ function add64(d: Reg, s: Reg): void {
   }
 }
 
-function sub32(d: Reg, s: Reg): void {
+function sub32(d: Reg, s: Scalar): void {
   const smin = d.s32min - s.s32max, smax = d.s32max - s.s32min;
   if (smin < S32_MIN || smin > S32_MAX || smax < S32_MIN || smax > S32_MAX) {
     d.s32min = S32_MIN; d.s32max = S32_MAX;
@@ -695,7 +723,7 @@ function sub32(d: Reg, s: Reg): void {
   }
 }
 
-function sub64(d: Reg, s: Reg): void {
+function sub64(d: Reg, s: Scalar): void {
   const smin = d.smin - s.smax, smax = d.smax - s.smin;
   if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) {
     d.smin = S64_MIN; d.smax = S64_MAX;
@@ -710,7 +738,7 @@ function sub64(d: Reg, s: Reg): void {
   }
 }
 
-function mul32(d: Reg, s: Reg): void {
+function mul32(d: Reg, s: Scalar): void {
   // Products above 2^53 are rounded, but rounding keeps them on the same side of the (exact) 32-bit limits.
   const umax = d.u32max * s.u32max, umin = d.u32min * s.u32min;
   if (umax > U32_MAX || umin > U32_MAX) {
@@ -728,7 +756,7 @@ function mul32(d: Reg, s: Reg): void {
   }
 }
 
-function mul64(d: Reg, s: Reg): void {
+function mul64(d: Reg, s: Scalar): void {
   const umax = d.umax * s.umax, umin = d.umin * s.umin;
   if (umax > U64_MAX || umin > U64_MAX) {
     d.umin = 0n; d.umax = U64_MAX;
@@ -762,7 +790,7 @@ function signedFromUnsigned64(d: Reg): void {
 
 type Bitwise = 'and' | 'or' | 'xor';
 
-function bitwise32(op: Bitwise, d: Reg, s: Reg): void {
+function bitwise32(op: Bitwise, d: Reg, s: Scalar): void {
   const v = lo32(d.var.value), m = lo32(d.var.mask);
   if (tnumSubregIsConst(s.var) && m === 0) {
     mark32Known(d, v);
@@ -781,7 +809,7 @@ function bitwise32(op: Bitwise, d: Reg, s: Reg): void {
   signedFromUnsigned32(d);
 }
 
-function bitwise64(op: Bitwise, d: Reg, s: Reg): void {
+function bitwise64(op: Bitwise, d: Reg, s: Scalar): void {
   const t = d.var;
   if (tnumIsConst(s.var) && tnumIsConst(d.var)) {
     markKnown(d, t.value);
@@ -826,7 +854,7 @@ function lsh64Bounds(d: Reg, umin: bigint, umax: bigint): void {
   }
 }
 
-function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
+function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Scalar): void {
   const umin = s.u32min, umax = s.u32max;
   const sub = tnumSubreg(d.var);
   if (op === 'lsh') {
@@ -849,7 +877,7 @@ function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
   update32Bounds(d);
 }
 
-function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
+function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Scalar): void {
   const umin = s.umin, umax = s.umax;
   if (op === 'lsh') {
     lsh64Bounds(d, umin, umax);
@@ -888,9 +916,10 @@ export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): S
     const v = constFold(op, dst.var.value, src.var.value, is64);
     if (v !== undefined) return scalarConst(v);
   }
-  const d = copy(dst);
-  const s = copy(src);
+  // `src` is only read: no copy of it.
+  const s = src;
   if (!safeToCompute(op, s, is64)) return UNKNOWN;
+  const d = copy(dst);
   switch (op) {
     case 'add':
       add32(d, s);

@@ -153,6 +153,53 @@ export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
   return mk(v & ~mu, mu);
 }
 
+/** 2^53 - 1: bigints up to this magnitude convert to numbers exactly. */
+const SAFE = 0x1fffffffffffffn;
+
+/** The low 32 bits of a bigint (two's complement for negatives) as an unsigned number, without bigint arithmetic when it is below 2^53. */
+function lo32(x: bigint): number {
+  if (x <= SAFE && x >= -SAFE) return Number(x) >>> 0;
+  return Number(x & U32);
+}
+
+/**
+ * `clearHigh`: tnumIntersect(t, tnumRange(min, max)); otherwise the same on t's low 32 bits only, its high
+ * half kept (the 32-bit range of a register). Computed in numbers when both ends lie in [0, 2^32), returning
+ * `t` itself when nothing changes: the verifier does this on every instruction.
+ */
+export function tnumIntersectRange32(t: Tnum, min: number, max: number, clearHigh: boolean): Tnum {
+  if ((min >>> 0) !== min || (max >>> 0) !== max) {
+    // Ends outside u32 (a dead branch's inconsistent bounds): the bigint functions.
+    const range = tnumRange(BigInt(min), BigInt(max));
+    return clearHigh ? tnumIntersect(t, range) : tnumOr(tnumClearSubreg(t), tnumIntersect(tnumSubreg(t), range));
+  }
+  const v = lo32(t.value), m = lo32(t.mask);
+  const x = (min ^ max) >>> 0;
+  // tnum_range: the bits from the highest differing one down are unknown.
+  const rm = x === 0 ? 0 : x >= 0x80000000 ? 0xffffffff : 2 ** (32 - Math.clz32(x)) - 1;
+  const nm = (m & rm) >>> 0;
+  const nv = ((v | (min & ~rm)) & ~nm) >>> 0;
+  const highMask = clearHigh && t.mask > U32;
+  if (nv === v && nm === m && !highMask) return t;
+  // The high half of the value stays; only the low half and (for clearHigh) the high mask change.
+  const value = nv === v ? t.value : t.value - BigInt(v) + BigInt(nv);
+  const mask = clearHigh ? BigInt(nm) : nm === m ? t.mask : t.mask - BigInt(m) + BigInt(nm);
+  return mk(value, mask);
+}
+
+/** {@link tnumStep} for a tnum below 2^32 given as numbers (`v`, `m`) and `z` below 2^32. */
+export function tnumStep32(v: number, m: number, z: number): number {
+  const tmax = (v | m) >>> 0;
+  if (z >= tmax) return tmax;
+  if (z < v) return v;
+  const d = z - v;
+  const high = (d & ~m) >>> 0;
+  const carry = high === 0 ? 0 : 2 ** (32 - Math.clz32(high)) - 1;
+  // filled + 1 may be 2^32: `&` takes it mod 2^32, as the 64-bit version wraps the bits above the mask away.
+  const filled = (d | carry | ~m) >>> 0;
+  return (v | ((filled + 1) & m)) >>> 0;
+}
+
 /** Truncation to the low `bytes` bytes (zero-extended). */
 export function tnumCast(a: Tnum, bytes: number): Tnum {
   const m = bytes >= 8 ? U64 : (1n << BigInt(bytes * 8)) - 1n;
