@@ -11,6 +11,9 @@ import {
   tnumConst,
   tnumConstSubreg,
   tnumIn,
+  hi32,
+  hi32u,
+  lo32,
   tnumIntersect,
   tnumIntersectRange32,
   tnumIsConst,
@@ -67,27 +70,12 @@ const LO32 = 0xffffffffn;
 const S32_MIN_N = -(1n << 31n);
 const S32_MAX_N = (1n << 31n) - 1n;
 const SIGN64 = 1n << 63n;
-/** 2^53 - 1: bigints up to this magnitude convert to numbers exactly (no bigint arithmetic needed to split them). */
-const SAFE = 0x1fffffffffffffn;
-const TWO32 = 0x100000000;
 
 // Both conversions return their argument, without a new bigint, when it is already in range (the common case).
 const u64 = (x: bigint): bigint => (x >= 0n && x <= U64_MAX ? x : BigInt.asUintN(64, x));
 const s64 = (x: bigint): bigint => (x >= S64_MIN && x <= S64_MAX ? x : BigInt.asIntN(64, x));
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
-
-/** The low 32 bits of a bigint (two's complement for negatives), unsigned: without a bigint operation when it is small. */
-function lo32(x: bigint): number {
-  if (x <= SAFE && x >= -SAFE) return Number(x) >>> 0;
-  return Number(x & LO32);
-}
-
-/** floor(x / 2^32) (the arithmetic `x >> 32`), as for lo32. */
-function hi32(x: bigint): number {
-  if (x <= SAFE && x >= -SAFE) return Math.floor(Number(x) / TWO32);
-  return Number(x >> 32n);
-}
 
 /** A register under construction: the transfer functions below mirror the kernel's in-place updates. */
 type Reg = { -readonly [K in keyof Scalar]: Scalar[K] };
@@ -153,6 +141,7 @@ function update64Bounds(r: Reg): void {
   // When the u64 range and the tnum share a single value, the register is that value.
   if (tmax <= LO32 && r.umin <= LO32) {
     // Everything below 2^32: the same test in numbers.
+    // Number, not lo32: umax may be below zero here (deduceMixed copies a negative s32max after a dead branch).
     const tv = Number(v), tm = Number(m), umin = Number(r.umin), umax = Number(r.umax);
     const next = tnumStep32(tv, tm, umin);
     const uminIn = ((umin & ~tm) >>> 0) === tv;
@@ -176,7 +165,7 @@ function updateBounds(r: Reg): void {
 /** 32-bit bounds from the 64-bit ones (when the high halves pin down a range) and signed from unsigned. */
 function deduce32(r: Reg): void {
   // Each half is computed once, in numbers: this runs up to three times per sync, on every instruction.
-  const uminHi = hi32(r.umin), umaxHi = hi32(r.umax);
+  const uminHi = hi32u(r.umin), umaxHi = hi32u(r.umax);
   const uminLo = lo32(r.umin), umaxLo = lo32(r.umax);
   const uminS = uminLo | 0, umaxS = umaxLo | 0;
   const sminHi = hi32(r.smin), smaxHi = hi32(r.smax);
@@ -284,7 +273,7 @@ function deduceBounds(r: Reg): void {
 function boundOffset(r: Reg): void {
   // Full ranges give unknown tnums, whose intersection changes nothing: skip them (this runs on every instruction).
   let v64 = r.var;
-  if (r.umax <= LO32 && r.umin <= r.umax) v64 = tnumIntersectRange32(v64, Number(r.umin), Number(r.umax), true);
+  if (r.umax <= LO32 && r.umin <= r.umax) v64 = tnumIntersectRange32(v64, lo32(r.umin), lo32(r.umax), true);
   else if (r.umin !== 0n || r.umax !== U64_MAX) v64 = tnumIntersect(v64, tnumRange(r.umin, r.umax));
   if (r.u32min !== 0 || r.u32max !== U32_MAX) v64 = tnumIntersectRange32(v64, r.u32min, r.u32max, false);
   r.var = v64;
@@ -331,7 +320,7 @@ function isSyncedRange(r: Reg): boolean {
   const m = r.var.mask;
   if (r.var.value !== 0n || r.umin !== 0n || r.smin !== 0n || r.u32min !== 0 || r.umax !== m || r.smax !== m) return false;
   if (m < 0x80000000n) {
-    const n = Number(m);
+    const n = lo32(m);
     return r.u32max === n && r.s32min === 0 && r.s32max === n;
   }
   return m <= S64_MAX && (m & (m + 1n)) === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX;
@@ -344,7 +333,7 @@ function isSyncedRange(r: Reg): boolean {
 function isSmallRange(r: Reg): boolean {
   const a = r.u32min, b = r.u32max;
   return r.s32min === a && r.s32max === b && b >= 0 && b <= S32_MAX && a >= 0 && a <= S32_MAX && r.umin === r.smin &&
-    r.umax === r.smax && Number(r.umax) === b && Number(r.umin) === a;
+    r.umax === r.smax && r.umax <= S32_MAX_N && r.umin <= S32_MAX_N && lo32(r.umax) === b && lo32(r.umin) === a;
 }
 
 /** reg_bounds_sync without the shortcuts of the constant and range cases (tests compare the two). */

@@ -26,6 +26,32 @@ function fls64(x: bigint): number {
 const LOW = Array.from({ length: 64 }, (_, k) => (1n << BigInt(k)) - 1n);
 const HIGH = LOW.map((m) => U64 ^ m);
 
+// The halves of a 64-bit word through a typed array: no bigint arithmetic (every `&` or `>>` makes a new bigint).
+const WORD = new BigInt64Array(1);
+const WORD_U32 = new Uint32Array(WORD.buffer);
+const WORD_I32 = new Int32Array(WORD.buffer);
+WORD[0] = 1n;
+const LO = WORD_U32[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+
+/** The low 32 bits of a bigint taken mod 2^64 (two's complement for negatives), unsigned. */
+export function lo32(x: bigint): number {
+  WORD[0] = x;
+  return WORD_U32[LO];
+}
+
+/** floor(x / 2^32) for a signed 64-bit x (the high 32 bits, signed). */
+export function hi32(x: bigint): number {
+  WORD[0] = x;
+  return WORD_I32[HI];
+}
+
+/** floor(x / 2^32) for an unsigned 64-bit x (the high 32 bits, unsigned). */
+export function hi32u(x: bigint): number {
+  WORD[0] = x;
+  return WORD_U32[HI];
+}
+
 /** Nothing known about any bit. */
 export const tnumUnknown: Tnum = mk(0n, U64);
 
@@ -153,14 +179,6 @@ export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
   return mk(v & ~mu, mu);
 }
 
-/** 2^53 - 1: bigints up to this magnitude convert to numbers exactly. */
-const SAFE = 0x1fffffffffffffn;
-
-/** The low 32 bits of a bigint (two's complement for negatives) as an unsigned number, without bigint arithmetic when it is below 2^53. */
-function lo32(x: bigint): number {
-  if (x <= SAFE && x >= -SAFE) return Number(x) >>> 0;
-  return Number(x & U32);
-}
 
 /**
  * `clearHigh`: tnumIntersect(t, tnumRange(min, max)); otherwise the same on t's low 32 bits only, its high
