@@ -21,6 +21,7 @@ import {
   tnumMul,
   tnumNeg,
   tnumOr,
+  tnumOverlap,
   tnumRange,
   tnumRshift,
   tnumSub,
@@ -143,6 +144,20 @@ describe('the 32-bit number forms agree with the bigint functions', () => {
     fc.assert(fc.property(u32Arb, maskArb.map((m) => m & 0xffffffffn), u32Arb, (v0, m, z) => {
       const t = { value: v0 & ~m, mask: m };
       expect(BigInt(tnumStep32(Number(t.value), Number(m), Number(z)))).toBe(tnumStep(t, z));
+    }), { numRuns: RUNS * 3 });
+  });
+
+  it('tnumAdd and tnumOverlap are the kernel\'s formulas (tnum_add, tnum_overlap) computed in bigints, small operands included', () => {
+    const smallArb = fc.tuple(fc.oneof(bigU(8), bigU(16), bigU(30), bigU(31)), fc.oneof(fc.constant(0n), bigU(4), bigU(16), bigU(30), bigU(31)))
+      .map(([v, m]) => ({ t: { value: v & ~m, mask: m }, x: v & ~m }));
+    const anyArb = fc.oneof(smallArb, memberArb);
+    fc.assert(fc.property(anyArb, anyArb, ({ t: a }, { t: b }) => {
+      const sm = a.mask + b.mask, sv = a.value + b.value;
+      const chi = u64(sm + sv) ^ u64(sv);
+      const mu = chi | a.mask | b.mask;
+      expect(tnumAdd(a, b)).toEqual({ value: u64(sv) & ~mu & M64, mask: mu });
+      const known = ~a.mask & ~b.mask & M64;
+      expect(tnumOverlap(a, b)).toBe((a.value & known) === (b.value & known));
     }), { numRuns: RUNS * 3 });
   });
 

@@ -303,9 +303,10 @@ function sync(r: Reg): void {
   updateBounds(r);
   if (isSmallRange(r)) {
     // The rounds leave such bounds as they are and intersect var_off with their range (deduceMixed; boundOffset
-    // then changes nothing more): that alone, then the final update.
-    r.var = tnumIntersectRange32(r.var, r.s32min, r.s32max, true);
-    updateBounds(r);
+    // then changes nothing more): that alone, then the final update, which repeats the first unless var_off changed.
+    const v = r.var;
+    r.var = tnumIntersectRange32(v, r.s32min, r.s32max, true);
+    if (r.var !== v) updateBounds(r);
     return;
   }
   deduceRounds(r);

@@ -93,8 +93,19 @@ export function tnumArshift(a: Tnum, minShift: number | bigint, bitness: 32 | 64
   return mk(BigInt.asUintN(64, BigInt.asIntN(64, a.value) >> s), BigInt.asUintN(64, BigInt.asIntN(64, a.mask) >> s));
 }
 
+/** Below 2^30 the sums of tnumAdd fit the 32 bits of JavaScript's bitwise operators. */
+const ADD_SMALL = 0x3fffffffn;
+
 /** Sum: carries out of unknown bits make every bit they can reach unknown. */
 export function tnumAdd(a: Tnum, b: Tnum): Tnum {
+  if (a.value <= ADD_SMALL && a.mask <= ADD_SMALL && b.value <= ADD_SMALL && b.mask <= ADD_SMALL) {
+    // Small operands (offsets, lengths, counters): the same steps in numbers, two new bigints instead of seven.
+    const am = lo32(a.mask), bm = lo32(b.mask);
+    const sv = lo32(a.value) + lo32(b.value);
+    const chi = (am + bm + sv) ^ sv;
+    const mu = (chi | am | bm) >>> 0;
+    return mk(BigInt((sv & ~mu) >>> 0), BigInt(mu));
+  }
   const sm = a.mask + b.mask;
   const sv = a.value + b.value;
   const sigma = BigInt.asUintN(64, sm + sv);
@@ -288,8 +299,11 @@ export function tnumBswap(a: Tnum, bits: 16 | 32 | 64): Tnum {
 
 /** Whether the bits known in both agree (so that some value may be in both): the kernel's tnum_overlap. */
 export function tnumOverlap(a: Tnum, b: Tnum): boolean {
-  const mu = ~a.mask & ~b.mask & U64;
-  return (a.value & mu) === (b.value & mu);
+  // Half by half in numbers: no new bigints for a test made on every equality jump.
+  const ma = lo32(a.mask) | lo32(b.mask), x = lo32(a.value) ^ lo32(b.value);
+  if ((x & ~ma) !== 0) return false;
+  const mh = hi32(a.mask) | hi32(b.mask), xh = hi32(a.value) ^ hi32(b.value);
+  return (xh & ~mh) === 0;
 }
 
 /**
