@@ -343,6 +343,21 @@ describe('reg_bounds_sync shortcuts', () => {
       const lo = Number(m & 0xffffffffn);
       return { var: { value: 0n, mask: m }, umin: 0n, umax: m, smin: 0n, smax: m, u32min: 0, u32max: full ? 0xffffffff : lo, s32min: full ? -0x80000000 : 0, s32max: full ? 0x7fffffff : lo | 0 };
     }),
+    // Nothing known, or nearly: one bound moved, or a single value left in an unknown tnum.
+    fc.tuple(fc.integer({ min: 0, max: 8 }), wordArb, deltaArb).map(([which, x, d]): Scalar => {
+      const u = scalarUnknown();
+      switch (which) {
+        case 0: return u;
+        case 1: return { ...u, umin: x };
+        case 2: return { ...u, umax: x };
+        case 3: return { ...u, umin: x, umax: x + d > (1n << 64n) - 1n ? x : x + d };
+        case 4: return { ...u, umin: x, umax: x };
+        case 5: return { ...u, smin: s64(x) };
+        case 6: return { ...u, u32min: Number(x & 0xffffffffn) };
+        case 7: return { ...u, umin: (1n << 64n) - 1n, umax: x };
+        default: return { ...u, s32max: Number(s32(x)) };
+      }
+    }),
     // Anything (each pair ordered or not).
     fc.tuple(tnumArb, wordArb, wordArb, wordArb, wordArb, bigU(32), bigU(32), bigU(32), bigU(32)).map(([t, a, b, c, d, e, f, g, h]): Scalar => ({
       var: t, umin: a, umax: b, smin: s64(c), smax: s64(d), u32min: Number(e), u32max: Number(f), s32min: Number(s32(g)), s32max: Number(s32(h)),

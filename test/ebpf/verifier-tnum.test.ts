@@ -147,7 +147,7 @@ describe('the 32-bit number forms agree with the bigint functions', () => {
     }), { numRuns: RUNS * 3 });
   });
 
-  it('tnumAdd and tnumOverlap are the kernel\'s formulas (tnum_add, tnum_overlap) computed in bigints, small operands included', () => {
+  it('tnumAdd, tnumSub, tnumIntersect, tnumRange and tnumOverlap are the kernel\'s formulas computed in bigints, small operands included', () => {
     const smallArb = fc.tuple(fc.oneof(bigU(8), bigU(16), bigU(30), bigU(31)), fc.oneof(fc.constant(0n), bigU(4), bigU(16), bigU(30), bigU(31)))
       .map(([v, m]) => ({ t: { value: v & ~m, mask: m }, x: v & ~m }));
     const anyArb = fc.oneof(smallArb, memberArb);
@@ -158,6 +158,17 @@ describe('the 32-bit number forms agree with the bigint functions', () => {
       expect(tnumAdd(a, b)).toEqual({ value: u64(sv) & ~mu & M64, mask: mu });
       const known = ~a.mask & ~b.mask & M64;
       expect(tnumOverlap(a, b)).toBe((a.value & known) === (b.value & known));
+      const dv = a.value - b.value;
+      const chiSub = u64(dv + a.mask) ^ u64(dv - b.mask);
+      const muSub = chiSub | a.mask | b.mask;
+      expect(tnumSub(a, b)).toEqual({ value: u64(dv) & ~muSub & M64, mask: muSub });
+      const vi = a.value | b.value, mi = a.mask & b.mask;
+      expect(tnumIntersect(a, b)).toEqual({ value: vi & ~mi, mask: mi });
+      // tnum_range over the two values, in either order.
+      const [lo, hi] = [a.value, b.value];
+      const x = lo ^ hi, bits = x === 0n ? 0 : x.toString(2).length;
+      const delta = (1n << BigInt(bits)) - 1n;
+      expect(tnumRange(lo, hi)).toEqual(bits > 63 ? { value: 0n, mask: M64 } : { value: lo & ~delta, mask: delta });
     }), { numRuns: RUNS * 3 });
   });
 

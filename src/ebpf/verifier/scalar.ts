@@ -125,6 +125,12 @@ function update32Bounds(r: Reg): void {
 
 function update64Bounds(r: Reg): void {
   const t = r.var, v = t.value, m = t.mask;
+  if (m === U64_MAX && r.umin >= 0n && r.umin <= U64_MAX && r.umax <= U64_MAX && r.smin >= S64_MIN && r.smax <= S64_MAX) {
+    // An unknown tnum bounds nothing (the bounds are in their types' ranges), and every value is a member: the
+    // single-value test below reduces to "the member after umin (umin + 1, or umin itself at the top) is above umax".
+    if (r.umin < U64_MAX ? r.umin >= r.umax : r.umax < U64_MAX) markKnown(r, r.umin);
+    return;
+  }
   const tmax = m === 0n ? v : v | m;
   if (v < SIGN64 && m < SIGN64) {
     // Bit 63 known zero: the signed bounds of the tnum are its unsigned ones (no new bigints).
@@ -299,7 +305,7 @@ function sync(r: Reg): void {
       }
     }
   }
-  if (isSyncedRange(r)) return;
+  if (isSyncedRange(r) || isUnknown(r)) return;
   updateBounds(r);
   if (isSmallRange(r)) {
     // The rounds leave such bounds as they are and intersect var_off with their range (deduceMixed; boundOffset
@@ -335,6 +341,12 @@ function isSmallRange(r: Reg): boolean {
   const a = r.u32min, b = r.u32max;
   return r.s32min === a && r.s32max === b && b >= 0 && b <= S32_MAX && a >= 0 && a <= S32_MAX && r.umin === r.smin &&
     r.umax === r.smax && r.umax <= S32_MAX_N && r.umin <= S32_MAX_N && lo32(r.umax) === b && lo32(r.umin) === a;
+}
+
+/** Nothing known: every bound full and the tnum unknown, a fixed point of the rounds (e.g. `unknown + k`). */
+function isUnknown(r: Reg): boolean {
+  return r.var.mask === U64_MAX && r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN && r.smax === S64_MAX &&
+    r.u32min === 0 && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX;
 }
 
 /** reg_bounds_sync without the shortcuts of the constant and range cases (tests compare the two). */
@@ -397,6 +409,13 @@ export function scalarUnknown(): Scalar {
 const UNKNOWN: Scalar = Object.freeze({
   var: tnumUnknown, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX, s32min: S32_MIN, s32max: S32_MAX, u32min: 0, u32max: U32_MAX,
 });
+
+const UNKNOWN_ZEXT: Scalar = (() => {
+  const r = copy(UNKNOWN);
+  zext(r);
+  sync(r);
+  return r;
+})();
 
 /** A 64-bit constant (taken mod 2^64). */
 export function scalarConst(v: bigint): Scalar {
@@ -495,6 +514,8 @@ export function scalarSync(s: Scalar): Scalar {
 
 /** zext_32_to_64 then reg_bounds_sync: the register after a 32-bit write of `s`'s low half. */
 export function scalarZext32(s: Scalar): Scalar {
+  // `w = unknown` (helpers' 32-bit results, unknown 32-bit ALU results) is frequent: made once.
+  if (s === UNKNOWN) return UNKNOWN_ZEXT;
   const r = copy(s);
   zext(r);
   sync(r);

@@ -11,6 +11,7 @@ export interface Tnum {
 
 const U64 = 0xffffffffffffffffn;
 const U32 = 0xffffffffn;
+const SIGN = 1n << 63n;
 
 const mk = (value: bigint, mask: bigint): Tnum => ({ value, mask });
 
@@ -62,8 +63,10 @@ export function tnumConst(v: bigint): Tnum {
 
 /** The smallest tnum covering every value in [min, max] (unsigned): the common high bits are known. */
 export function tnumRange(min: bigint, max: bigint): Tnum {
-  const lo = BigInt.asUintN(64, min);
-  const bits = fls64(lo ^ BigInt.asUintN(64, max));
+  const lo = BigInt.asUintN(64, min), hi = BigInt.asUintN(64, max);
+  // Bit 63 differs (a range across the sign boundary, or [0, 2^64 - 1]): unknown, without the xor.
+  if ((lo >= SIGN) !== (hi >= SIGN)) return tnumUnknown;
+  const bits = fls64(lo ^ hi);
   // The kernel gives up (unknown) when even bit 63 differs: 1 << 64 would not fit.
   if (bits > 63) return tnumUnknown;
   return mk(lo & HIGH[bits], LOW[bits]);
@@ -98,6 +101,8 @@ const ADD_SMALL = 0x3fffffffn;
 
 /** Sum: carries out of unknown bits make every bit they can reach unknown. */
 export function tnumAdd(a: Tnum, b: Tnum): Tnum {
+  // An unknown operand makes every bit unknown (its mask is in mu): the common `unknown + k`.
+  if (a.mask === U64 || b.mask === U64) return tnumUnknown;
   if (a.value <= ADD_SMALL && a.mask <= ADD_SMALL && b.value <= ADD_SMALL && b.mask <= ADD_SMALL) {
     // Small operands (offsets, lengths, counters): the same steps in numbers, two new bigints instead of seven.
     const am = lo32(a.mask), bm = lo32(b.mask);
@@ -116,6 +121,7 @@ export function tnumAdd(a: Tnum, b: Tnum): Tnum {
 
 /** Difference, the dual of {@link tnumAdd} with borrows. */
 export function tnumSub(a: Tnum, b: Tnum): Tnum {
+  if (a.mask === U64 || b.mask === U64) return tnumUnknown;
   const dv = a.value - b.value;
   const alpha = BigInt.asUintN(64, dv + a.mask);
   const beta = BigInt.asUintN(64, dv - b.mask);
@@ -185,6 +191,9 @@ export function tnumMul(a: Tnum, b: Tnum): Tnum {
  * a known 0, i.e. no value is in both) the known 1 wins, as in the kernel.
  */
 export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
+  // Nothing known on one side: the other (bound_offset meets unknown ranges on most instructions).
+  if (b.mask === U64) return a;
+  if (a.mask === U64) return b;
   const v = a.value | b.value;
   const mu = a.mask & b.mask;
   return mk(v & ~mu, mu);
