@@ -1056,14 +1056,15 @@ function constFold(op: AluOp, a: bigint, b: bigint, is64: boolean): bigint | und
       default: return undefined;
     }
   }
+  // u64 rather than `& U64_MAX`: a result already in range is not copied into another bigint.
   switch (op) {
-    case 'add': return (a + b) & U64_MAX;
-    case 'sub': return (a - b) & U64_MAX;
-    case 'mul': return (a * b) & U64_MAX;
+    case 'add': return u64(a + b);
+    case 'sub': return u64(a - b);
+    case 'mul': return u64(a * b);
     case 'and': return a & b;
     case 'or': return a | b;
     case 'xor': return a ^ b;
-    case 'neg': return -a & U64_MAX;
+    case 'neg': return u64(-a);
     case 'lsh': return b < 64n ? (a << b) & U64_MAX : undefined;
     case 'rsh': return b < 64n ? a >> b : undefined;
     case 'arsh': return b < 64n ? BigInt.asUintN(64, s64(a) >> b) : undefined;
