@@ -2,6 +2,9 @@
 
 import {
   type Tnum,
+  hi32,
+  hi32u,
+  lo32,
   formatTnum,
   tnumAdd,
   tnumAnd,
@@ -11,9 +14,6 @@ import {
   tnumConst,
   tnumConstSubreg,
   tnumIn,
-  hi32,
-  hi32u,
-  lo32,
   tnumIntersect,
   tnumIntersectRange32,
   tnumIsConst,
