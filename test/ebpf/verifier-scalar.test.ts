@@ -130,12 +130,12 @@ const baseArb: fc.Arbitrary<Member> = fc.tuple(wordArb, fc.integer({ min: 0, max
     case 4: {
       const v = u32(x);
       const lo = v - d1 < 0n ? 0n : v - d1, hi = v + d2 > 0xffffffffn ? 0xffffffffn : v + d2;
-      return { s: scalarFromParts({ u32min: lo, u32max: hi }), x };
+      return { s: scalarFromParts({ u32min: Number(lo), u32max: Number(hi) }), x };
     }
     case 5: {
       const v = s32(x);
       const lo = v - d1 < -(1n << 31n) ? -(1n << 31n) : v - d1, hi = v + d2 >= 1n << 31n ? (1n << 31n) - 1n : v + d2;
-      return { s: scalarFromParts({ s32min: lo, s32max: hi }), x };
+      return { s: scalarFromParts({ s32min: Number(lo), s32max: Number(hi) }), x };
     }
     case 6: return { s: scalarLoad(1), x: x & 0xffn };
     case 7: return { s: scalarLoadSx(2), x: u64(BigInt.asIntN(16, x)) };
@@ -299,10 +299,10 @@ describe('branches are sound', () => {
 
 describe('reg_bounds_sync shortcuts', () => {
   // sync skips its rounds for constants and for (0; M) ranges already bounded by [0, M]: each must be what the rounds give.
-  const fields = (x: Scalar): bigint[] => [x.var.value, x.var.mask, x.umin, x.umax, x.smin, x.smax, x.u32min, x.u32max, x.s32min, x.s32max];
+  const fields = (x: Scalar): bigint[] => [x.var.value, x.var.mask, x.umin, x.umax, x.smin, x.smax, BigInt(x.u32min), BigInt(x.u32max), BigInt(x.s32min), BigInt(x.s32max)];
   const range = (m: bigint): Scalar => scalarFromParts({
     var: { value: 0n, mask: m }, umin: 0n, umax: m, smin: 0n, smax: m,
-    u32min: 0n, u32max: m < 0x80000000n ? m : 0xffffffffn, s32min: m < 0x80000000n ? 0n : -0x80000000n, s32max: m < 0x80000000n ? m : 0x7fffffffn,
+    u32min: 0, u32max: m < 0x80000000n ? Number(m) : 0xffffffff, s32min: m < 0x80000000n ? 0 : -0x80000000, s32max: m < 0x80000000n ? Number(m) : 0x7fffffff,
   });
   it('(0; 2^k - 1) for every k below 64 and any mask below 2^31 are fixed points of the full rounds', () => {
     const masks = [...Array.from({ length: 63 }, (_, k) => (1n << BigInt(k + 1)) - 1n), 0xff00n, 0xff0000n, 0x7f000000n, 0x5a5a5n];
@@ -320,6 +320,53 @@ describe('reg_bounds_sync shortcuts', () => {
     fc.assert(fc.property(memberArb, (a) => {
       expect(fields(scalarSync(a.s))).toEqual(fields(scalarSyncRounds(a.s)));
     }), { numRuns: RUNS });
+  });
+  // Registers as the transfer functions leave them before their sync: any tnum, bounds unrelated to it or to
+  // each other, and often the shapes the shortcuts take (constants, (0; M) ranges, four equal ranges below 2^31).
+  const small = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0x7fffffff }), fc.integer({ min: 0x7fffff00, max: 0x7fffffff }));
+  const tnumArb = fc.tuple(wordArb, fc.oneof(bigU(64), bigU(8), bigU(16), bigU(31), bigU(32), fc.constant(0n), fc.integer({ min: 0, max: 63 }).map((k) => (1n << BigInt(k)) - 1n)))
+    .map(([v, m]) => ({ value: v & ~m, mask: m }));
+  const rawArb: fc.Arbitrary<Scalar> = fc.oneof(
+    // The four ranges one [a, b] below 2^31 (a > b too, as after a dead branch).
+    fc.tuple(tnumArb, small, small, fc.boolean()).map(([t, a, b, ordered]): Scalar => {
+      const [lo, hi] = ordered && a > b ? [b, a] : [a, b];
+      return { var: t, umin: BigInt(lo), umax: BigInt(hi), smin: BigInt(lo), smax: BigInt(hi), u32min: lo, u32max: hi, s32min: lo, s32max: hi };
+    }),
+    // A constant tnum with bounds that hold it or not.
+    fc.tuple(wordArb, deltaArb, deltaArb).map(([x, d1, d2]): Scalar => {
+      const c = scalarConst(x);
+      return { ...c, umin: c.umin - d1 < 0n ? 0n : c.umin - d1, umax: c.umax + d2 > (1n << 64n) - 1n ? c.umax : c.umax + d2 };
+    }),
+    // (0; M) with bounds [0, M] in 64 bits and anything in 32.
+    fc.tuple(fc.integer({ min: 0, max: 63 }), fc.boolean()).map(([k, full]): Scalar => {
+      const m = (1n << BigInt(k)) - 1n;
+      const lo = Number(m & 0xffffffffn);
+      return { var: { value: 0n, mask: m }, umin: 0n, umax: m, smin: 0n, smax: m, u32min: 0, u32max: full ? 0xffffffff : lo, s32min: full ? -0x80000000 : 0, s32max: full ? 0x7fffffff : lo | 0 };
+    }),
+    // Nothing known, or nearly: one bound moved, or a single value left in an unknown tnum.
+    fc.tuple(fc.integer({ min: 0, max: 8 }), wordArb, deltaArb).map(([which, x, d]): Scalar => {
+      const u = scalarUnknown();
+      switch (which) {
+        case 0: return u;
+        case 1: return { ...u, umin: x };
+        case 2: return { ...u, umax: x };
+        case 3: return { ...u, umin: x, umax: x + d > (1n << 64n) - 1n ? x : x + d };
+        case 4: return { ...u, umin: x, umax: x };
+        case 5: return { ...u, smin: s64(x) };
+        case 6: return { ...u, u32min: Number(x & 0xffffffffn) };
+        case 7: return { ...u, umin: (1n << 64n) - 1n, umax: x };
+        default: return { ...u, s32max: Number(s32(x)) };
+      }
+    }),
+    // Anything (each pair ordered or not).
+    fc.tuple(tnumArb, wordArb, wordArb, wordArb, wordArb, bigU(32), bigU(32), bigU(32), bigU(32)).map(([t, a, b, c, d, e, f, g, h]): Scalar => ({
+      var: t, umin: a, umax: b, smin: s64(c), smax: s64(d), u32min: Number(e), u32max: Number(f), s32min: Number(s32(g)), s32max: Number(s32(h)),
+    })),
+  );
+  it('raw registers (the shapes of each shortcut, and any other) sync as the full rounds do', () => {
+    fc.assert(fc.property(rawArb, (r) => {
+      expect(fields(scalarSync(r))).toEqual(fields(scalarSyncRounds(r)));
+    }), { numRuns: RUNS * 5 });
   });
 });
 

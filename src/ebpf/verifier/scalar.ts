@@ -2,17 +2,20 @@
 
 import {
   type Tnum,
+  hi32,
+  hi32u,
+  lo32,
   formatTnum,
   tnumAdd,
   tnumAnd,
   tnumArshift,
   tnumBswap,
   tnumCast,
-  tnumClearSubreg,
   tnumConst,
   tnumConstSubreg,
   tnumIn,
   tnumIntersect,
+  tnumIntersectRange32,
   tnumIsConst,
   tnumIsUnknown,
   tnumLshift,
@@ -23,6 +26,7 @@ import {
   tnumRange,
   tnumRshift,
   tnumStep,
+  tnumStep32,
   tnumSub,
   tnumSubreg,
   tnumSubregIsConst,
@@ -34,7 +38,8 @@ import {
 /**
  * What the verifier knows about a scalar register. `umin..umax` and `u32min..u32max` are
  * unsigned (0..2^64-1, 0..2^32-1); `smin..smax` and `s32min..s32max` are signed. Every value
- * the register may hold lies in all four ranges and in `var`.
+ * the register may hold lies in all four ranges and in `var`. The 64-bit bounds are bigints,
+ * the 32-bit ones numbers (integers).
  */
 export interface Scalar {
   readonly var: Tnum;
@@ -42,10 +47,10 @@ export interface Scalar {
   readonly smax: bigint;
   readonly umin: bigint;
   readonly umax: bigint;
-  readonly s32min: bigint;
-  readonly s32max: bigint;
-  readonly u32min: bigint;
-  readonly u32max: bigint;
+  readonly s32min: number;
+  readonly s32max: number;
+  readonly u32min: number;
+  readonly u32max: number;
 }
 
 /** The ALU operations, by their ISA names; `neg` ignores `src`, `mov` copies it. */
@@ -57,16 +62,18 @@ export type JmpOp = 'jeq' | 'jne' | 'jgt' | 'jge' | 'jlt' | 'jle' | 'jsgt' | 'js
 const S64_MIN = -(1n << 63n);
 const S64_MAX = (1n << 63n) - 1n;
 const U64_MAX = (1n << 64n) - 1n;
-const S32_MIN = -(1n << 31n);
-const S32_MAX = (1n << 31n) - 1n;
-const U32_MAX = (1n << 32n) - 1n;
-const HI32 = U64_MAX ^ U32_MAX;
+const S32_MIN = -0x80000000;
+const S32_MAX = 0x7fffffff;
+const U32_MAX = 0xffffffff;
+/** The low-half mask as a bigint, for the 64-bit tnums. */
+const LO32 = 0xffffffffn;
+const S32_MIN_N = -(1n << 31n);
+const S32_MAX_N = (1n << 31n) - 1n;
 const SIGN64 = 1n << 63n;
 
-const u64 = (x: bigint): bigint => BigInt.asUintN(64, x);
-const s64 = (x: bigint): bigint => BigInt.asIntN(64, x);
-const u32 = (x: bigint): bigint => BigInt.asUintN(32, x);
-const s32 = (x: bigint): bigint => BigInt.asIntN(32, x);
+// Both conversions return their argument, without a new bigint, when it is already in range (the common case).
+const u64 = (x: bigint): bigint => (x >= 0n && x <= U64_MAX ? x : BigInt.asUintN(64, x));
+const s64 = (x: bigint): bigint => (x >= S64_MIN && x <= S64_MAX ? x : BigInt.asIntN(64, x));
 const max = (a: bigint, b: bigint): bigint => (a > b ? a : b);
 const min = (a: bigint, b: bigint): bigint => (a < b ? a : b);
 
@@ -83,14 +90,17 @@ function markKnown(r: Reg, imm: bigint): void {
   r.var = tnumConst(v);
   r.smin = r.smax = s64(v);
   r.umin = r.umax = v;
-  r.s32min = r.s32max = s32(v);
-  r.u32min = r.u32max = u32(v);
+  const lo = lo32(v);
+  r.s32min = r.s32max = lo | 0;
+  r.u32min = r.u32max = lo;
 }
 
-function mark32Known(r: Reg, imm: bigint): void {
-  r.var = tnumConstSubreg(r.var, imm);
-  r.s32min = r.s32max = s32(imm);
-  r.u32min = r.u32max = u32(imm);
+/** The low half known to be `imm` (any integer, taken mod 2^32). */
+function mark32Known(r: Reg, imm: number): void {
+  const lo = imm >>> 0;
+  r.var = tnumConstSubreg(r.var, BigInt(lo));
+  r.s32min = r.s32max = lo | 0;
+  r.u32min = r.u32max = lo;
 }
 
 function mark64Unbounded(r: Reg): void {
@@ -98,31 +108,56 @@ function mark64Unbounded(r: Reg): void {
 }
 
 function mark32Unbounded(r: Reg): void {
-  r.s32min = S32_MIN; r.s32max = S32_MAX; r.u32min = 0n; r.u32max = U32_MAX;
+  r.s32min = S32_MIN; r.s32max = S32_MAX; r.u32min = 0; r.u32max = U32_MAX;
 }
 
 // ---- reg_bounds_sync and its parts ----
 
 function update32Bounds(r: Reg): void {
-  const t = tnumSubreg(r.var);
-  r.s32min = max(r.s32min, s32(t.value | (t.mask & 0x80000000n)));
-  r.s32max = min(r.s32max, s32(t.value | (t.mask & 0x7fffffffn)));
-  r.u32min = max(r.u32min, t.value);
-  r.u32max = min(r.u32max, t.value | t.mask);
+  const v = lo32(r.var.value), m = lo32(r.var.mask);
+  // JavaScript's bitwise operators give signed 32-bit results: the s32 views at once.
+  const smin = v | (m & 0x80000000), smax = v | (m & 0x7fffffff), umax = (v | m) >>> 0;
+  if (smin > r.s32min) r.s32min = smin;
+  if (smax < r.s32max) r.s32max = smax;
+  if (v > r.u32min) r.u32min = v;
+  if (umax < r.u32max) r.u32max = umax;
 }
 
 function update64Bounds(r: Reg): void {
-  const t = r.var;
-  r.smin = max(r.smin, s64(t.value | (t.mask & SIGN64)));
-  r.smax = min(r.smax, s64(t.value | (t.mask & S64_MAX)));
-  const tmax = t.value | t.mask;
-  r.umin = max(r.umin, t.value);
-  r.umax = min(r.umax, tmax);
+  const t = r.var, v = t.value, m = t.mask;
+  if (m === U64_MAX && r.umin >= 0n && r.umin <= U64_MAX && r.umax <= U64_MAX && r.smin >= S64_MIN && r.smax <= S64_MAX) {
+    // An unknown tnum bounds nothing (the bounds are in their types' ranges), and every value is a member: the
+    // single-value test below reduces to "the member after umin (umin + 1, or umin itself at the top) is above umax".
+    if (r.umin < U64_MAX ? r.umin >= r.umax : r.umax < U64_MAX) markKnown(r, r.umin);
+    return;
+  }
+  const tmax = m === 0n ? v : v | m;
+  if (v < SIGN64 && m < SIGN64) {
+    // Bit 63 known zero: the signed bounds of the tnum are its unsigned ones (no new bigints).
+    if (v > r.smin) r.smin = v;
+    if (tmax < r.smax) r.smax = tmax;
+  } else {
+    r.smin = max(r.smin, s64(v | (m & SIGN64)));
+    r.smax = min(r.smax, s64(v | (m & S64_MAX)));
+  }
+  if (v > r.umin) r.umin = v;
+  if (tmax < r.umax) r.umax = tmax;
   // The range spans the whole tnum, which has two values or more: no single shared value (the common case).
-  if (t.mask !== 0n && r.umin === t.value && r.umax === tmax) return;
+  if (m !== 0n && r.umin === v && r.umax === tmax) return;
   // When the u64 range and the tnum share a single value, the register is that value.
+  if (tmax <= LO32 && r.umin <= LO32) {
+    // Everything below 2^32: the same test in numbers.
+    // Number, not lo32: umax may be below zero here (deduceMixed copies a negative s32max after a dead branch).
+    const tv = Number(v), tm = Number(m), umin = Number(r.umin), umax = Number(r.umax);
+    const next = tnumStep32(tv, tm, umin);
+    const uminIn = ((umin & ~tm) >>> 0) === tv;
+    if (uminIn && next > umax) markKnown(r, r.umin);
+    else if (!uminIn && next === (tv | tm) >>> 0) markKnown(r, tmax);
+    else if (!uminIn && next <= umax && tnumStep32(tv, tm, next) > umax) markKnown(r, BigInt(next));
+    return;
+  }
   const next = tnumStep(t, r.umin);
-  const uminIn = (r.umin & ~t.mask) === t.value;
+  const uminIn = (r.umin & ~m) === v;
   if (uminIn && next > r.umax) markKnown(r, r.umin);
   else if (!uminIn && next === tmax) markKnown(r, tmax);
   else if (!uminIn && next <= r.umax && tnumStep(t, next) > r.umax) markKnown(r, next);
@@ -135,15 +170,13 @@ function updateBounds(r: Reg): void {
 
 /** 32-bit bounds from the 64-bit ones (when the high halves pin down a range) and signed from unsigned. */
 function deduce32(r: Reg): void {
-  // Each conversion is computed once: this runs three times per sync, on every instruction.
-  const uminHi = r.umin >> 32n, umaxHi = r.umax >> 32n;
-  const uminLo = r.umin & U32_MAX, umaxLo = r.umax & U32_MAX;
-  const uminS = uminLo >= 0x80000000n ? uminLo - 0x100000000n : uminLo;
-  const umaxS = umaxLo >= 0x80000000n ? umaxLo - 0x100000000n : umaxLo;
-  const sminHi = r.smin >> 32n, smaxHi = r.smax >> 32n;
-  const sminLo = r.smin & U32_MAX, smaxLo = r.smax & U32_MAX;
-  const sminS = sminLo >= 0x80000000n ? sminLo - 0x100000000n : sminLo;
-  const smaxS = smaxLo >= 0x80000000n ? smaxLo - 0x100000000n : smaxLo;
+  // Each half is computed once, in numbers: this runs up to three times per sync, on every instruction.
+  const uminHi = hi32u(r.umin), umaxHi = hi32u(r.umax);
+  const uminLo = lo32(r.umin), umaxLo = lo32(r.umax);
+  const uminS = uminLo | 0, umaxS = umaxLo | 0;
+  const sminHi = hi32(r.smin), smaxHi = hi32(r.smax);
+  const sminLo = lo32(r.smin), smaxLo = lo32(r.smax);
+  const sminS = sminLo | 0, smaxS = smaxLo | 0;
   if (uminHi === umaxHi) {
     if (uminLo > r.u32min) r.u32min = uminLo;
     if (umaxLo < r.u32max) r.u32max = umaxLo;
@@ -163,43 +196,50 @@ function deduce32(r: Reg): void {
     }
   }
   // High halves two consecutive numbers while the low halves go from negative to positive.
-  if (((uminHi + 1n) & U32_MAX) === (umaxHi & U32_MAX) && uminS < 0n && umaxS >= 0n) {
+  if (((uminHi + 1) >>> 0) === (umaxHi >>> 0) && uminS < 0 && umaxS >= 0) {
     if (uminS > r.s32min) r.s32min = uminS;
     if (umaxS < r.s32max) r.s32max = umaxS;
   }
-  if (((sminHi + 1n) & U32_MAX) === (smaxHi & U32_MAX) && sminS < 0n && smaxS >= 0n) {
+  if (((sminHi + 1) >>> 0) === (smaxHi >>> 0) && sminS < 0 && smaxS >= 0) {
     if (sminS > r.s32min) r.s32min = sminS;
     if (smaxS < r.s32max) r.s32max = smaxS;
   }
-  const u32minS = s32(r.u32min), u32maxS = s32(r.u32max);
+  const u32minS = r.u32min | 0, u32maxS = r.u32max | 0;
   if (u32minS <= u32maxS) {
     if (u32minS > r.s32min) r.s32min = u32minS;
     if (u32maxS < r.s32max) r.s32max = u32maxS;
   }
-  const s32minU = r.s32min < 0n ? r.s32min + 0x100000000n : r.s32min;
-  const s32maxU = r.s32max < 0n ? r.s32max + 0x100000000n : r.s32max;
+  const s32minU = r.s32min >>> 0, s32maxU = r.s32max >>> 0;
   if (s32minU <= s32maxU) {
     if (s32minU > r.u32min) r.u32min = s32minU;
     if (s32maxU < r.u32max) r.u32max = s32maxU;
   } else if (r.u32max < s32minU) {
     // The signed range wraps around the top of u32; the unsigned range meets only its low part.
-    r.s32min = s32(r.u32min);
-    r.u32max = min(r.u32max, s32maxU);
+    r.s32min = r.u32min | 0;
+    if (s32maxU < r.u32max) r.u32max = s32maxU;
   } else if (s32maxU < r.u32min) {
-    r.s32max = s32(r.u32max);
-    r.u32min = max(r.u32min, s32minU);
+    r.s32max = r.u32max | 0;
+    if (s32minU > r.u32min) r.u32min = s32minU;
   }
 }
 
+/** Whether u64 values a <= b as s64 values, without converting them. */
+const leS64 = (a: bigint, b: bigint): boolean => ((a >= SIGN64) === (b >= SIGN64) ? a <= b : a >= SIGN64);
+
+/** Whether s64 values a <= b as u64 values, without converting them. */
+const leU64 = (a: bigint, b: bigint): boolean => ((a < 0n) === (b < 0n) ? a <= b : b < 0n);
+
 /** Signed 64-bit bounds from unsigned and back, including ranges that cross the sign boundary. */
 function deduce64(r: Reg): void {
-  if (s64(r.umin) <= s64(r.umax)) {
-    r.smin = max(r.smin, s64(r.umin));
-    r.smax = min(r.smax, s64(r.umax));
+  if (leS64(r.umin, r.umax)) {
+    const smin = s64(r.umin), smax = s64(r.umax);
+    if (smin > r.smin) r.smin = smin;
+    if (smax < r.smax) r.smax = smax;
   }
-  if (u64(r.smin) <= u64(r.smax)) {
-    r.umin = max(r.umin, u64(r.smin));
-    r.umax = min(r.umax, u64(r.smax));
+  if (leU64(r.smin, r.smax)) {
+    const umin = u64(r.smin), umax = u64(r.smax);
+    if (umin > r.umin) r.umin = umin;
+    if (umax < r.umax) r.umax = umax;
   } else if (r.umax < u64(r.smin)) {
     // The signed range wraps around the top of u64; the unsigned range meets only its low part.
     r.smin = s64(r.umin);
@@ -212,17 +252,20 @@ function deduce64(r: Reg): void {
 
 /** 64-bit bounds tightened by the 32-bit ones. */
 function deduceMixed(r: Reg): void {
-  r.umin = max(r.umin, (r.umin & HI32) | r.u32min);
-  r.umax = min(r.umax, (r.umax & HI32) | r.u32max);
-  r.smin = max(r.smin, s64((u64(r.smin) & HI32) | r.u32min));
-  r.smax = min(r.smax, s64((u64(r.smax) & HI32) | r.u32max));
+  // Replacing a bound's low half by the 32-bit bound moves it by their difference (its high half, so its sign, stays).
+  const uminLo = lo32(r.umin), umaxLo = lo32(r.umax), sminLo = lo32(r.smin), smaxLo = lo32(r.smax);
+  if (r.u32min > uminLo) r.umin += BigInt(r.u32min - uminLo);
+  if (r.u32max < umaxLo) r.umax -= BigInt(umaxLo - r.u32max);
+  if (r.u32min > sminLo) r.smin += BigInt(r.u32min - sminLo);
+  if (r.u32max < smaxLo) r.smax -= BigInt(smaxLo - r.u32max);
   // After a sign-extending load: a non-negative low half within s32 means the high half is zero.
-  if (r.s32min >= 0n && r.smin >= S32_MIN && r.smax <= S32_MAX) {
-    r.smin = r.s32min;
-    r.smax = r.s32max;
-    r.umin = r.s32min;
-    r.umax = r.s32max;
-    r.var = tnumIntersect(r.var, tnumRange(r.smin, r.smax));
+  if (r.s32min >= 0 && r.smin >= S32_MIN_N && r.smax <= S32_MAX_N) {
+    // Bounds equal to the s32 ones already (the usual case by the second round) are kept, not rebuilt.
+    if (Number(r.smin) !== r.s32min) r.smin = BigInt(r.s32min);
+    if (Number(r.smax) !== r.s32max) r.smax = BigInt(r.s32max);
+    if (r.umin !== r.smin) r.umin = r.smin;
+    if (r.umax !== r.smax) r.umax = r.smax;
+    r.var = tnumIntersectRange32(r.var, r.s32min, r.s32max, true);
   }
 }
 
@@ -235,13 +278,11 @@ function deduceBounds(r: Reg): void {
 /** var_off tightened by the unsigned ranges. */
 function boundOffset(r: Reg): void {
   // Full ranges give unknown tnums, whose intersection changes nothing: skip them (this runs on every instruction).
-  const v64 = r.umin === 0n && r.umax === U64_MAX ? r.var : tnumIntersect(r.var, tnumRange(r.umin, r.umax));
-  if (r.u32min === 0n && r.u32max === U32_MAX) {
-    r.var = v64;
-    return;
-  }
-  const v32 = tnumIntersect(tnumSubreg(v64), tnumRange(r.u32min, r.u32max));
-  r.var = tnumOr(tnumClearSubreg(v64), v32);
+  let v64 = r.var;
+  if (r.umax <= LO32 && r.umin <= r.umax) v64 = tnumIntersectRange32(v64, lo32(r.umin), lo32(r.umax), true);
+  else if (r.umin !== 0n || r.umax !== U64_MAX) v64 = tnumIntersect(v64, tnumRange(r.umin, r.umax));
+  if (r.u32min !== 0 || r.u32max !== U32_MAX) v64 = tnumIntersectRange32(v64, r.u32min, r.u32max, false);
+  r.var = v64;
 }
 
 function sync(r: Reg): void {
@@ -252,8 +293,8 @@ function sync(r: Reg): void {
     if (r.umin <= v && v <= r.umax) {
       const sv = s64(v);
       if (r.smin <= sv && sv <= r.smax) {
-        const lo = v & U32_MAX;
-        const slo = lo >= 0x80000000n ? lo - 0x100000000n : lo;
+        const lo = lo32(v);
+        const slo = lo | 0;
         if (r.u32min <= lo && lo <= r.u32max && r.s32min <= slo && slo <= r.s32max) {
           r.smin = r.smax = sv;
           r.umin = r.umax = v;
@@ -264,8 +305,17 @@ function sync(r: Reg): void {
       }
     }
   }
-  if (isSyncedRange(r)) return;
-  syncRounds(r);
+  if (isSyncedRange(r) || isUnknown(r)) return;
+  updateBounds(r);
+  if (isSmallRange(r)) {
+    // The rounds leave such bounds as they are and intersect var_off with their range (deduceMixed; boundOffset
+    // then changes nothing more): that alone, then the final update, which repeats the first unless var_off changed.
+    const v = r.var;
+    r.var = tnumIntersectRange32(v, r.s32min, r.s32max, true);
+    if (r.var !== v) updateBounds(r);
+    return;
+  }
+  deduceRounds(r);
 }
 
 /**
@@ -275,9 +325,28 @@ function sync(r: Reg): void {
  */
 function isSyncedRange(r: Reg): boolean {
   const m = r.var.mask;
-  if (r.var.value !== 0n || r.umin !== 0n || r.smin !== 0n || r.u32min !== 0n || r.umax !== m || r.smax !== m) return false;
-  if (m < 0x80000000n) return r.u32max === m && r.s32min === 0n && r.s32max === m;
+  if (r.var.value !== 0n || r.umin !== 0n || r.smin !== 0n || r.u32min !== 0 || r.umax !== m || r.smax !== m) return false;
+  if (m < 0x80000000n) {
+    const n = lo32(m);
+    return r.u32max === n && r.s32min === 0 && r.s32max === n;
+  }
   return m <= S64_MAX && (m & (m + 1n)) === 0n && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX;
+}
+
+/**
+ * The four ranges one and the same [a, b] below 2^31 (a > b included): what most registers of a packet
+ * parser are. Each deduction of the rounds then finds its bounds already as tight as it would make them.
+ */
+function isSmallRange(r: Reg): boolean {
+  const a = r.u32min, b = r.u32max;
+  return r.s32min === a && r.s32max === b && b >= 0 && b <= S32_MAX && a >= 0 && a <= S32_MAX && r.umin === r.smin &&
+    r.umax === r.smax && r.umax <= S32_MAX_N && r.umin <= S32_MAX_N && lo32(r.umax) === b && lo32(r.umin) === a;
+}
+
+/** Nothing known: every bound full and the tnum unknown, a fixed point of the rounds (e.g. `unknown + k`). */
+function isUnknown(r: Reg): boolean {
+  return r.var.mask === U64_MAX && r.umin === 0n && r.umax === U64_MAX && r.smin === S64_MIN && r.smax === S64_MAX &&
+    r.u32min === 0 && r.u32max === U32_MAX && r.s32min === S32_MIN && r.s32max === S32_MAX;
 }
 
 /** reg_bounds_sync without the shortcuts of the constant and range cases (tests compare the two). */
@@ -289,6 +358,10 @@ export function scalarSyncRounds(s: Scalar): Scalar {
 
 function syncRounds(r: Reg): void {
   updateBounds(r);
+  deduceRounds(r);
+}
+
+function deduceRounds(r: Reg): void {
   // Three rounds as the kernel; a round that changes nothing ends them early (deduction is a function of the bounds).
   for (let i = 0; i < 3; i++) {
     const { smin, smax, umin, umax, s32min, s32max, u32min, u32max, var: v } = r;
@@ -308,8 +381,8 @@ function sanity(r: Reg): void {
     bad = r.umin !== v || r.umax !== v || r.smin !== s64(v) || r.smax !== s64(v);
   }
   if (!bad && tnumSubregIsConst(r.var)) {
-    const v = r.var.value & U32_MAX;
-    bad = r.u32min !== v || r.u32max !== v || r.s32min !== s32(v) || r.s32max !== s32(v);
+    const v = lo32(r.var.value);
+    bad = r.u32min !== v || r.u32max !== v || r.s32min !== (v | 0) || r.s32max !== (v | 0);
   }
   if (bad) {
     mark64Unbounded(r);
@@ -320,10 +393,10 @@ function sanity(r: Reg): void {
 /** zext_32_to_64: the 64-bit view after a 32-bit write. */
 function zext(r: Reg): void {
   r.var = tnumSubreg(r.var);
-  r.umin = r.u32min;
-  r.umax = r.u32max;
-  r.smax = r.s32min >= 0n && r.s32max >= 0n ? r.s32max : U32_MAX;
-  r.smin = r.s32min >= 0n ? r.s32min : 0n;
+  r.umin = BigInt(r.u32min);
+  r.umax = BigInt(r.u32max);
+  r.smax = r.s32min >= 0 && r.s32max >= 0 ? BigInt(r.s32max) : LO32;
+  r.smin = r.s32min >= 0 ? BigInt(r.s32min) : 0n;
 }
 
 // ---- constructors and queries ----
@@ -334,19 +407,39 @@ export function scalarUnknown(): Scalar {
 }
 
 const UNKNOWN: Scalar = Object.freeze({
-  var: tnumUnknown, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX, s32min: S32_MIN, s32max: S32_MAX, u32min: 0n, u32max: U32_MAX,
+  var: tnumUnknown, smin: S64_MIN, smax: S64_MAX, umin: 0n, umax: U64_MAX, s32min: S32_MIN, s32max: S32_MAX, u32min: 0, u32max: U32_MAX,
 });
+
+const UNKNOWN_ZEXT: Scalar = (() => {
+  const r = copy(UNKNOWN);
+  zext(r);
+  sync(r);
+  return r;
+})();
 
 /** A 64-bit constant (taken mod 2^64). */
 export function scalarConst(v: bigint): Scalar {
+  // Small constants (immediates, counters, offsets) are made once: scalars are immutable.
+  if (v >= CONST_MIN && v <= CONST_MAX) {
+    const i = Number(v) - CONST_LO;
+    return CONSTS[i] ??= makeConst(v);
+  }
+  return makeConst(v);
+}
+
+function makeConst(v: bigint): Scalar {
   const r = copy(UNKNOWN);
   markKnown(r, v);
   return r;
 }
 
+const CONST_LO = -1024, CONST_HI = 8191;
+const CONST_MIN = BigInt(CONST_LO), CONST_MAX = BigInt(CONST_HI);
+const CONSTS: (Scalar | undefined)[] = new Array<Scalar | undefined>(CONST_HI - CONST_LO + 1).fill(undefined);
+
 /** A 32-bit constant, zero-extended (what `w1 = imm` writes). */
 export function scalarConst32(v: bigint): Scalar {
-  return scalarConst(u32(v));
+  return scalarConst(BigInt.asUintN(32, v));
 }
 
 /** A value known only to lie in [umin, umax] (unsigned 64-bit): e.g. a 1-byte load is 0..255. */
@@ -421,6 +514,8 @@ export function scalarSync(s: Scalar): Scalar {
 
 /** zext_32_to_64 then reg_bounds_sync: the register after a 32-bit write of `s`'s low half. */
 export function scalarZext32(s: Scalar): Scalar {
+  // `w = unknown` (helpers' 32-bit results, unknown 32-bit ALU results) is frequent: made once.
+  if (s === UNKNOWN) return UNKNOWN_ZEXT;
   const r = copy(s);
   zext(r);
   sync(r);
@@ -461,15 +556,18 @@ function coerce(r: Reg, bytes: number): void {
 function coerceSx(r: Reg, bytes: 1 | 2 | 4): void {
   const bits = BigInt(bytes * 8);
   const half = 1n << (bits - 1n);
+  const halfN = 2 ** (bytes * 8 - 1);
   if (tnumIsConst(r.var)) {
     markKnown(r, BigInt.asIntN(Number(bits), r.var.value));
     return;
   }
-  if (r.s32min >= -half && r.s32max < half) {
+  if (r.s32min >= -halfN && r.s32max < halfN) {
     const { s32min, s32max, u32min, u32max } = r;
     Object.assign(r, UNKNOWN);
-    r.smin = r.s32min = s32min;
-    r.smax = r.s32max = s32max;
+    r.smin = BigInt(s32min);
+    r.s32min = s32min;
+    r.smax = BigInt(s32max);
+    r.s32max = s32max;
     r.u32min = u32min;
     r.u32max = u32max;
     sync(r);
@@ -482,19 +580,24 @@ function coerceSx(r: Reg, bytes: 1 | 2 | 4): void {
     const b = BigInt.asIntN(Number(bits), r.smin);
     const hi = max(a, b), lo = min(a, b);
     if ((hi >= 0n) === (lo >= 0n)) {
-      r.smin = r.s32min = lo;
-      r.smax = r.s32max = hi;
+      r.smin = lo;
+      r.s32min = Number(lo);
+      r.smax = hi;
+      r.s32max = Number(hi);
       r.umin = u64(lo);
-      r.u32min = u32(lo);
+      r.u32min = Number(lo) >>> 0;
       r.umax = u64(hi);
-      r.u32max = u32(hi);
+      r.u32max = Number(hi) >>> 0;
       r.var = tnumRange(u64(lo), u64(hi));
       return;
     }
   }
-  r.smin = r.s32min = -half;
-  r.smax = r.s32max = half - 1n;
-  r.umin = r.u32min = 0n;
+  r.smin = -half;
+  r.s32min = -halfN;
+  r.smax = half - 1n;
+  r.s32max = halfN - 1;
+  r.umin = 0n;
+  r.u32min = 0;
   r.umax = U64_MAX;
   r.u32max = U32_MAX;
   r.var = tnumUnknown;
@@ -502,34 +605,33 @@ function coerceSx(r: Reg, bytes: 1 | 2 | 4): void {
 
 /** coerce_subreg_to_size_sx: sign extension of the low 1 or 2 bytes to 32 bits. */
 function coerceSubregSx(r: Reg, bytes: 1 | 2): void {
-  const bits = BigInt(bytes * 8);
+  const bits = bytes * 8;
   if (tnumIsConst(r.var)) {
     // The kernel tests the whole 64-bit tnum here, then keeps the sign-extended 64-bit constant.
-    const v = BigInt.asIntN(Number(bits), r.var.value);
+    const v = BigInt.asIntN(bits, r.var.value);
     r.var = tnumConst(v);
-    r.s32min = r.s32max = s32(v);
-    r.u32min = r.u32max = u32(v);
+    r.s32min = r.s32max = Number(v);
+    r.u32min = r.u32max = Number(v) >>> 0;
     return;
   }
-  const topMax = (u32(r.s32max) >> bits) << bits;
-  const topMin = (u32(r.s32min) >> bits) << bits;
-  if (topMax === topMin) {
-    const a = BigInt.asIntN(Number(bits), r.s32max);
-    const b = BigInt.asIntN(Number(bits), r.s32min);
-    const hi = max(a, b), lo = min(a, b);
-    if ((hi >= 0n) === (lo >= 0n)) {
+  if ((r.s32max >>> 0) >>> bits === (r.s32min >>> 0) >>> bits) {
+    // Sign extension of the low `bits` bits, in 32-bit arithmetic.
+    const a = (r.s32max << (32 - bits)) >> (32 - bits);
+    const b = (r.s32min << (32 - bits)) >> (32 - bits);
+    const hi = Math.max(a, b), lo = Math.min(a, b);
+    if ((hi >= 0) === (lo >= 0)) {
       r.s32min = lo;
       r.s32max = hi;
-      r.u32min = u32(lo);
-      r.u32max = u32(hi);
-      r.var = tnumSubreg(tnumRange(u64(lo), u64(hi)));
+      r.u32min = lo >>> 0;
+      r.u32max = hi >>> 0;
+      r.var = tnumSubreg(tnumRange(u64(BigInt(lo)), u64(BigInt(hi))));
       return;
     }
   }
-  const half = 1n << (bits - 1n);
+  const half = 2 ** (bits - 1);
   r.s32min = -half;
-  r.s32max = half - 1n;
-  r.u32min = 0n;
+  r.s32max = half - 1;
+  r.u32min = 0;
   r.u32max = U32_MAX;
   r.var = tnumSubreg(tnumUnknown);
 }
@@ -571,7 +673,7 @@ export function scalarBswap(src: Scalar, bits: 16 | 32 | 64, toBigEndianOnLe: bo
 // ---- ALU transfer functions (adjust_scalar_min_max_vals) ----
 
 /** is_safe_to_compute_dst_reg_range: shifts need a known in-range amount; div and mod are not tracked in 6.18. */
-function safeToCompute(op: AluOp, src: Reg, is64: boolean): boolean {
+function safeToCompute(op: AluOp, src: Scalar, is64: boolean): boolean {
   switch (op) {
     case 'add': case 'sub': case 'neg': case 'and': case 'or': case 'xor': case 'mul':
       return true;
@@ -586,7 +688,7 @@ function safeToCompute(op: AluOp, src: Reg, is64: boolean): boolean {
   }
 }
 
-function add32(d: Reg, s: Reg): void {
+function add32(d: Reg, s: Scalar): void {
   const smin = d.s32min + s.s32min, smax = d.s32max + s.s32max;
   if (smin < S32_MIN || smin > S32_MAX || smax < S32_MIN || smax > S32_MAX) {
     d.s32min = S32_MIN; d.s32max = S32_MAX;
@@ -596,13 +698,13 @@ function add32(d: Reg, s: Reg): void {
   const umin = d.u32min + s.u32min, umax = d.u32max + s.u32max;
   // Either every sum wraps or none does: the wrapped bounds hold. Only some: nothing is known.
   if (umin <= U32_MAX && umax > U32_MAX) {
-    d.u32min = 0n; d.u32max = U32_MAX;
+    d.u32min = 0; d.u32max = U32_MAX;
   } else {
-    d.u32min = u32(umin); d.u32max = u32(umax);
+    d.u32min = umin >>> 0; d.u32max = umax >>> 0;
   }
 }
 
-function add64(d: Reg, s: Reg): void {
+function add64(d: Reg, s: Scalar): void {
   const smin = d.smin + s.smin, smax = d.smax + s.smax;
   if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) {
     d.smin = S64_MIN; d.smax = S64_MAX;
@@ -617,7 +719,7 @@ function add64(d: Reg, s: Reg): void {
   }
 }
 
-function sub32(d: Reg, s: Reg): void {
+function sub32(d: Reg, s: Scalar): void {
   const smin = d.s32min - s.s32max, smax = d.s32max - s.s32min;
   if (smin < S32_MIN || smin > S32_MAX || smax < S32_MIN || smax > S32_MAX) {
     d.s32min = S32_MIN; d.s32max = S32_MAX;
@@ -625,14 +727,14 @@ function sub32(d: Reg, s: Reg): void {
     d.s32min = smin; d.s32max = smax;
   }
   const umin = d.u32min - s.u32max, umax = d.u32max - s.u32min;
-  if (umin < 0n && umax >= 0n) {
-    d.u32min = 0n; d.u32max = U32_MAX;
+  if (umin < 0 && umax >= 0) {
+    d.u32min = 0; d.u32max = U32_MAX;
   } else {
-    d.u32min = u32(umin); d.u32max = u32(umax);
+    d.u32min = umin >>> 0; d.u32max = umax >>> 0;
   }
 }
 
-function sub64(d: Reg, s: Reg): void {
+function sub64(d: Reg, s: Scalar): void {
   const smin = d.smin - s.smax, smax = d.smax - s.smin;
   if (smin < S64_MIN || smin > S64_MAX || smax < S64_MIN || smax > S64_MAX) {
     d.smin = S64_MIN; d.smax = S64_MAX;
@@ -647,22 +749,25 @@ function sub64(d: Reg, s: Reg): void {
   }
 }
 
-function mul32(d: Reg, s: Reg): void {
+function mul32(d: Reg, s: Scalar): void {
+  // Products above 2^53 are rounded, but rounding keeps them on the same side of the (exact) 32-bit limits.
   const umax = d.u32max * s.u32max, umin = d.u32min * s.u32min;
   if (umax > U32_MAX || umin > U32_MAX) {
-    d.u32min = 0n; d.u32max = U32_MAX;
+    d.u32min = 0; d.u32max = U32_MAX;
   } else {
     d.u32min = umin; d.u32max = umax;
   }
-  const p = [d.s32min * s.s32min, d.s32min * s.s32max, d.s32max * s.s32min, d.s32max * s.s32max];
-  if (p.some((x) => x < S32_MIN || x > S32_MAX)) {
+  const p0 = d.s32min * s.s32min, p1 = d.s32min * s.s32max, p2 = d.s32max * s.s32min, p3 = d.s32max * s.s32max;
+  const lo = Math.min(p0, p1, p2, p3), hi = Math.max(p0, p1, p2, p3);
+  if (lo < S32_MIN || hi > S32_MAX) {
     d.s32min = S32_MIN; d.s32max = S32_MAX;
   } else {
-    d.s32min = p.reduce(min); d.s32max = p.reduce(max);
+    // -0 (0 times a negative bound) is 0 for every later comparison, but not for Object.is: normalise it.
+    d.s32min = lo | 0; d.s32max = hi | 0;
   }
 }
 
-function mul64(d: Reg, s: Reg): void {
+function mul64(d: Reg, s: Scalar): void {
   const umax = d.umax * s.umax, umin = d.umin * s.umin;
   if (umax > U64_MAX || umin > U64_MAX) {
     d.umin = 0n; d.umax = U64_MAX;
@@ -679,8 +784,8 @@ function mul64(d: Reg, s: Reg): void {
 
 /** Signed 32-bit bounds equal to the unsigned ones when those do not cross the sign bit. */
 function signedFromUnsigned32(d: Reg): void {
-  if (s32(d.u32min) <= s32(d.u32max)) {
-    d.s32min = s32(d.u32min); d.s32max = s32(d.u32max);
+  if ((d.u32min | 0) <= (d.u32max | 0)) {
+    d.s32min = d.u32min | 0; d.s32max = d.u32max | 0;
   } else {
     d.s32min = S32_MIN; d.s32max = S32_MAX;
   }
@@ -696,26 +801,26 @@ function signedFromUnsigned64(d: Reg): void {
 
 type Bitwise = 'and' | 'or' | 'xor';
 
-function bitwise32(op: Bitwise, d: Reg, s: Reg): void {
-  const t = tnumSubreg(d.var);
-  if (tnumSubregIsConst(s.var) && tnumSubregIsConst(d.var)) {
-    mark32Known(d, t.value);
+function bitwise32(op: Bitwise, d: Reg, s: Scalar): void {
+  const v = lo32(d.var.value), m = lo32(d.var.mask);
+  if (tnumSubregIsConst(s.var) && m === 0) {
+    mark32Known(d, v);
     return;
   }
   if (op === 'and') {
-    d.u32min = t.value;
-    d.u32max = min(d.u32max, s.u32max);
+    d.u32min = v;
+    d.u32max = Math.min(d.u32max, s.u32max);
   } else if (op === 'or') {
-    d.u32min = max(d.u32min, s.u32min);
-    d.u32max = t.value | t.mask;
+    d.u32min = Math.max(d.u32min, s.u32min);
+    d.u32max = (v | m) >>> 0;
   } else {
-    d.u32min = t.value;
-    d.u32max = t.value | t.mask;
+    d.u32min = v;
+    d.u32max = (v | m) >>> 0;
   }
   signedFromUnsigned32(d);
 }
 
-function bitwise64(op: Bitwise, d: Reg, s: Reg): void {
+function bitwise64(op: Bitwise, d: Reg, s: Scalar): void {
   const t = d.var;
   if (tnumIsConst(s.var) && tnumIsConst(d.var)) {
     markKnown(d, t.value);
@@ -735,22 +840,23 @@ function bitwise64(op: Bitwise, d: Reg, s: Reg): void {
   updateBounds(d);
 }
 
-function lsh32Bounds(d: Reg, umin: bigint, umax: bigint): void {
+function lsh32Bounds(d: Reg, umin: number, umax: number): void {
   d.s32min = S32_MIN;
   d.s32max = S32_MAX;
   // A value that may lose its top bit tells nothing.
-  if (umax > 31n || d.u32max > 1n << (31n - umax)) {
-    d.u32min = 0n; d.u32max = U32_MAX;
+  if (umax > 31 || d.u32max > 2 ** (31 - umax)) {
+    d.u32min = 0; d.u32max = U32_MAX;
   } else {
-    d.u32min <<= umin;
-    d.u32max <<= umax;
+    // Products, not `<<`: the result may be 2^31, which `<<` would make negative.
+    d.u32min *= 2 ** umin;
+    d.u32max *= 2 ** umax;
   }
 }
 
 function lsh64Bounds(d: Reg, umin: bigint, umax: bigint): void {
   // `<< 32` (the compiler's sign-extension idiom `<<32 s>>32`): the s64 result is the s32 value times 2^32.
-  d.smax = umin === 32n && umax === 32n ? d.s32max << 32n : S64_MAX;
-  d.smin = umin === 32n && umax === 32n ? d.s32min << 32n : S64_MIN;
+  d.smax = umin === 32n && umax === 32n ? BigInt(d.s32max) << 32n : S64_MAX;
+  d.smin = umin === 32n && umax === 32n ? BigInt(d.s32min) << 32n : S64_MIN;
   if (d.umax > 1n << (63n - umax)) {
     d.umin = 0n; d.umax = U64_MAX;
   } else {
@@ -759,7 +865,7 @@ function lsh64Bounds(d: Reg, umin: bigint, umax: bigint): void {
   }
 }
 
-function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
+function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Scalar): void {
   const umin = s.u32min, umax = s.u32max;
   const sub = tnumSubreg(d.var);
   if (op === 'lsh') {
@@ -769,24 +875,24 @@ function shift32(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
     d.s32min = S32_MIN;
     d.s32max = S32_MAX;
     d.var = tnumRshift(sub, umin);
-    d.u32min >>= umax;
-    d.u32max >>= umin;
+    d.u32min = d.u32min >>> umax;
+    d.u32max = d.u32max >>> umin;
   } else {
-    d.s32min = s32(d.s32min) >> umin;
-    d.s32max = s32(d.s32max) >> umin;
+    d.s32min = (d.s32min | 0) >> umin;
+    d.s32max = (d.s32max | 0) >> umin;
     d.var = tnumArshift(sub, umin, 32);
-    d.u32min = 0n;
+    d.u32min = 0;
     d.u32max = U32_MAX;
   }
   mark64Unbounded(d);
   update32Bounds(d);
 }
 
-function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Reg): void {
+function shift64(op: 'lsh' | 'rsh' | 'arsh', d: Reg, s: Scalar): void {
   const umin = s.umin, umax = s.umax;
   if (op === 'lsh') {
     lsh64Bounds(d, umin, umax);
-    lsh32Bounds(d, umin, umax);
+    lsh32Bounds(d, Number(umin), Number(umax));
     d.var = tnumLshift(d.var, umin);
   } else if (op === 'rsh') {
     d.smin = S64_MIN;
@@ -821,9 +927,10 @@ export function scalarAlu(op: AluOp, dst: Scalar, src: Scalar, is64: boolean): S
     const v = constFold(op, dst.var.value, src.var.value, is64);
     if (v !== undefined) return scalarConst(v);
   }
-  const d = copy(dst);
-  const s = copy(src);
+  // `src` is only read: no copy of it.
+  const s = src;
   if (!safeToCompute(op, s, is64)) return UNKNOWN;
+  const d = copy(dst);
   switch (op) {
     case 'add':
       add32(d, s);
@@ -913,14 +1020,14 @@ export function scalarLinkedAdd(known: Scalar, delta: bigint): Scalar {
  */
 export function scalarForkSignMask(dst: Scalar): { current: Scalar; pushed: Scalar } | undefined {
   const is64 = dst.smin === -1n && dst.smax === 0n;
-  if (!is64 && !(dst.s32min === -1n && dst.s32max === 0n)) return undefined;
+  if (!is64 && !(dst.s32min === -1 && dst.s32max === 0)) return undefined;
   const current = copy(dst), pushed = copy(dst);
   if (is64) {
     markKnown(current, -1n);
     markKnown(pushed, 0n);
   } else {
-    mark32Known(current, -1n);
-    mark32Known(pushed, 0n);
+    mark32Known(current, -1);
+    mark32Known(pushed, 0);
   }
   return { current, pushed };
 }
@@ -933,30 +1040,31 @@ function isExactConst(s: Scalar): boolean {
 /** The ops whose abstract result on two constants is that constant (div and mod are not tracked; shifts need an in-range amount). */
 function constFold(op: AluOp, a: bigint, b: bigint, is64: boolean): bigint | undefined {
   if (!is64) {
-    const x = a & U32_MAX, y = b & U32_MAX;
+    const x = a & LO32, y = b & LO32;
     switch (op) {
-      case 'add': return (x + y) & U32_MAX;
-      case 'sub': return (x - y) & U32_MAX;
-      case 'mul': return (x * y) & U32_MAX;
+      case 'add': return (x + y) & LO32;
+      case 'sub': return (x - y) & LO32;
+      case 'mul': return (x * y) & LO32;
       case 'and': return x & y;
       case 'or': return x | y;
       case 'xor': return x ^ y;
-      case 'neg': return -x & U32_MAX;
+      case 'neg': return -x & LO32;
       // The shift amount must be known below 32 in all 64 bits (is_safe_to_compute_dst_reg_range).
-      case 'lsh': return b < 32n ? (x << b) & U32_MAX : undefined;
+      case 'lsh': return b < 32n ? (x << b) & LO32 : undefined;
       case 'rsh': return b < 32n ? x >> b : undefined;
-      case 'arsh': return b < 32n ? BigInt.asUintN(32, s32(x) >> b) : undefined;
+      case 'arsh': return b < 32n ? BigInt.asUintN(32, BigInt.asIntN(32, x) >> b) : undefined;
       default: return undefined;
     }
   }
+  // u64 rather than `& U64_MAX`: a result already in range is not copied into another bigint.
   switch (op) {
-    case 'add': return (a + b) & U64_MAX;
-    case 'sub': return (a - b) & U64_MAX;
-    case 'mul': return (a * b) & U64_MAX;
+    case 'add': return u64(a + b);
+    case 'sub': return u64(a - b);
+    case 'mul': return u64(a * b);
     case 'and': return a & b;
     case 'or': return a | b;
     case 'xor': return a ^ b;
-    case 'neg': return -a & U64_MAX;
+    case 'neg': return u64(-a);
     case 'lsh': return b < 64n ? (a << b) & U64_MAX : undefined;
     case 'rsh': return b < 64n ? a >> b : undefined;
     case 'arsh': return b < 64n ? BigInt.asUintN(64, s64(a) >> b) : undefined;
@@ -966,16 +1074,8 @@ function constFold(op: AluOp, a: bigint, b: bigint, is64: boolean): bigint | und
 
 // ---- branches (is_scalar_branch_taken, regs_refine_cond_op) ----
 
-const S = (s: Scalar, is32: boolean) => is32
-  ? { t: tnumSubreg(s.var), umin: s.u32min, umax: s.u32max, smin: s.s32min, smax: s.s32max }
-  : { t: s.var, umin: s.umin, umax: s.umax, smin: s.smin, smax: s.smax };
-
 function isConst(s: Scalar, is32: boolean): boolean {
   return is32 ? tnumSubregIsConst(s.var) : tnumIsConst(s.var);
-}
-
-function constValue(s: Scalar, is32: boolean): bigint {
-  return is32 ? s.var.value & U32_MAX : s.var.value;
 }
 
 /**
@@ -986,26 +1086,27 @@ function constValue(s: Scalar, is32: boolean): bigint {
  * symmetry with {@link scalarRefine} and changes nothing.
  */
 export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boolean, _sameReg = false): boolean | undefined {
-  const a = S(dst, is32), b = S(src, is32);
+  return is32 ? branchTaken32(op, dst, src) : branchTaken64(op, dst, src);
+}
+
+function branchTaken64(op: JmpOp, a: Scalar, b: Scalar): boolean | undefined {
   switch (op) {
     case 'jeq': case 'jne': {
       const eq = op === 'jeq';
-      if (tnumIsConst(a.t) && tnumIsConst(b.t)) return (a.t.value === b.t.value) === eq;
+      if (tnumIsConst(a.var) && tnumIsConst(b.var)) return (a.var.value === b.var.value) === eq;
       // Known bits that disagree: never equal (Linux 6.18).
-      if (!tnumOverlap(a.t, b.t)) return !eq;
+      if (!tnumOverlap(a.var, b.var)) return !eq;
       if (a.umin > b.umax || a.umax < b.umin) return !eq;
       if (a.smin > b.smax || a.smax < b.smin) return !eq;
-      if (!is32) {
-        if (dst.u32min > src.u32max || dst.u32max < src.u32min) return !eq;
-        if (dst.s32min > src.s32max || dst.s32max < src.s32min) return !eq;
-      }
+      if (a.u32min > b.u32max || a.u32max < b.u32min) return !eq;
+      if (a.s32min > b.s32max || a.s32max < b.s32min) return !eq;
       return undefined;
     }
     case 'jset': {
-      let t1 = a.t, c = src;
-      if (!isConst(src, is32)) { t1 = b.t; c = dst; }
-      if (!isConst(c, is32)) return undefined;
-      const v = constValue(c, is32);
+      let t1 = a.var, c = b;
+      if (!tnumIsConst(b.var)) { t1 = b.var; c = a; }
+      if (!tnumIsConst(c.var)) return undefined;
+      const v = c.var.value;
       if (t1.value & v) return true;
       if (((t1.mask | t1.value) & v) === 0n) return false;
       return undefined;
@@ -1018,6 +1119,40 @@ export function scalarBranchTaken(op: JmpOp, dst: Scalar, src: Scalar, is32: boo
     case 'jsge': return a.smin >= b.smax ? true : a.smax < b.smin ? false : undefined;
     case 'jle': return a.umax <= b.umin ? true : a.umin > b.umax ? false : undefined;
     default: return a.smax <= b.smin ? true : a.smin > b.smax ? false : undefined; // jsle
+  }
+}
+
+/** The 32-bit half of {@link scalarBranchTaken}: the low halves' tnums and the 32-bit bounds, in numbers. */
+function branchTaken32(op: JmpOp, a: Scalar, b: Scalar): boolean | undefined {
+  switch (op) {
+    case 'jeq': case 'jne': {
+      const eq = op === 'jeq';
+      const av = lo32(a.var.value), am = lo32(a.var.mask), bv = lo32(b.var.value), bm = lo32(b.var.mask);
+      if (am === 0 && bm === 0) return (av === bv) === eq;
+      // Known bits that disagree: never equal (Linux 6.18).
+      const known = ~am & ~bm;
+      if ((av & known) !== (bv & known)) return !eq;
+      if (a.u32min > b.u32max || a.u32max < b.u32min) return !eq;
+      if (a.s32min > b.s32max || a.s32max < b.s32min) return !eq;
+      return undefined;
+    }
+    case 'jset': {
+      let t = a.var, c = b;
+      if (!tnumSubregIsConst(b.var)) { t = b.var; c = a; }
+      if (!tnumSubregIsConst(c.var)) return undefined;
+      const v = lo32(c.var.value), tv = lo32(t.value), tm = lo32(t.mask);
+      if ((tv & v) !== 0) return true;
+      if (((tm | tv) & v) === 0) return false;
+      return undefined;
+    }
+    case 'jgt': return a.u32min > b.u32max ? true : a.u32max <= b.u32min ? false : undefined;
+    case 'jsgt': return a.s32min > b.s32max ? true : a.s32max <= b.s32min ? false : undefined;
+    case 'jlt': return a.u32max < b.u32min ? true : a.u32min >= b.u32max ? false : undefined;
+    case 'jslt': return a.s32max < b.s32min ? true : a.s32min >= b.s32max ? false : undefined;
+    case 'jge': return a.u32min >= b.u32max ? true : a.u32max < b.u32min ? false : undefined;
+    case 'jsge': return a.s32min >= b.s32max ? true : a.s32max < b.s32min ? false : undefined;
+    case 'jle': return a.u32max <= b.u32min ? true : a.u32min > b.u32max ? false : undefined;
+    default: return a.s32max <= b.s32min ? true : a.s32min > b.s32max ? false : undefined; // jsle
   }
 }
 
@@ -1040,10 +1175,10 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
   switch (op) {
     case 'jeq':
       if (is32) {
-        r1.u32min = max(r1.u32min, r2.u32min);
-        r1.u32max = min(r1.u32max, r2.u32max);
-        r1.s32min = max(r1.s32min, r2.s32min);
-        r1.s32max = min(r1.s32max, r2.s32max);
+        r1.u32min = Math.max(r1.u32min, r2.u32min);
+        r1.u32max = Math.min(r1.u32max, r2.u32max);
+        r1.s32min = Math.max(r1.s32min, r2.s32min);
+        r1.s32max = Math.min(r1.s32max, r2.s32max);
         r2.u32min = r1.u32min; r2.u32max = r1.u32max; r2.s32min = r1.s32min; r2.s32max = r1.s32max;
         const t = tnumIntersect(tnumSubreg(r1.var), tnumSubreg(r2.var));
         r1.var = tnumWithSubreg(r1.var, t);
@@ -1062,13 +1197,14 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
       if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
       if (!isConst(r2, is32)) break;
       // A constant at the edge of the range moves that edge by one.
-      const val = constValue(r2, is32);
       if (is32) {
+        const val = lo32(r2.var.value);
         if (r1.u32min === val) r1.u32min++;
         if (r1.u32max === val) r1.u32max--;
-        if (r1.s32min === s32(val)) r1.s32min++;
-        if (r1.s32max === s32(val)) r1.s32max--;
+        if (r1.s32min === (val | 0)) r1.s32min++;
+        if (r1.s32max === (val | 0)) r1.s32max--;
       } else {
+        const val = r2.var.value;
         if (r1.umin === val) r1.umin++;
         if (r1.umax === val) r1.umax--;
         if (r1.smin === s64(val)) r1.smin++;
@@ -1079,7 +1215,7 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
     case 'jset': {
       if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
       if (!isConst(r2, is32)) break;
-      const val = constValue(r2, is32);
+      const val = is32 ? r2.var.value & LO32 : r2.var.value;
       // Only a single tested bit says which bit is set.
       if (val === 0n || (val & (val - 1n)) !== 0n) break;
       r1.var = is32 ? tnumWithSubreg(r1.var, tnumOr(tnumSubreg(r1.var), tnumConst(val))) : tnumOr(r1.var, tnumConst(val));
@@ -1088,7 +1224,7 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
     case 'jnset': {
       if (!isConst(r2, is32)) [r1, r2] = [r2, r1];
       if (!isConst(r2, is32)) break;
-      const val = constValue(r2, is32);
+      const val = is32 ? r2.var.value & LO32 : r2.var.value;
       // The kernel forgets the ranges first, so that a dead edge cannot break invariants.
       mark64Unbounded(r1);
       mark32Unbounded(r1);
@@ -1099,8 +1235,8 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
     }
     case 'jle':
       if (is32) {
-        r1.u32max = min(r1.u32max, r2.u32max);
-        r2.u32min = max(r1.u32min, r2.u32min);
+        r1.u32max = Math.min(r1.u32max, r2.u32max);
+        r2.u32min = Math.max(r1.u32min, r2.u32min);
       } else {
         r1.umax = min(r1.umax, r2.umax);
         r2.umin = max(r1.umin, r2.umin);
@@ -1108,8 +1244,8 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
       break;
     case 'jlt':
       if (is32) {
-        r1.u32max = min(r1.u32max, u32(r2.u32max - 1n));
-        r2.u32min = max(u32(r1.u32min + 1n), r2.u32min);
+        r1.u32max = Math.min(r1.u32max, (r2.u32max - 1) >>> 0);
+        r2.u32min = Math.max((r1.u32min + 1) >>> 0, r2.u32min);
       } else {
         r1.umax = min(r1.umax, u64(r2.umax - 1n));
         r2.umin = max(u64(r1.umin + 1n), r2.umin);
@@ -1117,8 +1253,8 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
       break;
     case 'jsle':
       if (is32) {
-        r1.s32max = min(r1.s32max, r2.s32max);
-        r2.s32min = max(r1.s32min, r2.s32min);
+        r1.s32max = Math.min(r1.s32max, r2.s32max);
+        r2.s32min = Math.max(r1.s32min, r2.s32min);
       } else {
         r1.smax = min(r1.smax, r2.smax);
         r2.smin = max(r1.smin, r2.smin);
@@ -1126,8 +1262,8 @@ function refineCond(r1: Reg, r2: Reg, op: CondOp, is32: boolean): void {
       break;
     case 'jslt':
       if (is32) {
-        r1.s32max = min(r1.s32max, s32(r2.s32max - 1n));
-        r2.s32min = max(s32(r1.s32min + 1n), r2.s32min);
+        r1.s32max = Math.min(r1.s32max, (r2.s32max - 1) | 0);
+        r2.s32min = Math.max((r1.s32min + 1) | 0, r2.s32min);
       } else {
         r1.smax = min(r1.smax, s64(r2.smax - 1n));
         r2.smin = max(s64(r1.smin + 1n), r2.smin);
@@ -1177,9 +1313,9 @@ export function scalarEqual(a: Scalar, b: Scalar): boolean {
 
 /** Whether the concrete 64-bit value `v` is one of the values `s` allows (for tests and explanations). */
 export function scalarContains(s: Scalar, v: bigint): boolean {
-  const x = u64(v), lo = u32(x);
+  const x = u64(v), lo = lo32(x);
   return (x & ~s.var.mask) === s.var.value && x >= s.umin && x <= s.umax && s64(x) >= s.smin && s64(x) <= s.smax &&
-    lo >= s.u32min && lo <= s.u32max && s32(lo) >= s.s32min && s32(lo) <= s.s32max;
+    lo >= s.u32min && lo <= s.u32max && (lo | 0) >= s.s32min && (lo | 0) <= s.s32max;
 }
 
 /** The kernel's verbose_snum: decimal within s16, else hex of the 64-bit pattern. */
@@ -1206,8 +1342,8 @@ export interface FormatScalarOptions {
 export function formatScalar(s: Scalar, opts: FormatScalarOptions = {}): string {
   const p = opts.precise ? 'P' : '';
   if (tnumIsConst(s.var)) return p + snum(s64(s.var.value));
-  const smin32 = s.s32min >= -32768n && s.s32min <= 32767n ? u64(s.s32min) : u32(s.s32min);
-  const smax32 = s.s32max >= -32768n && s.s32max <= 32767n ? u64(s.s32max) : u32(s.s32max);
+  const smin32 = u64(BigInt(s.s32min >= -32768 && s.s32min <= 32767 ? s.s32min : s.s32min >>> 0));
+  const smax32 = u64(BigInt(s.s32max >= -32768 && s.s32max <= 32767 ? s.s32max : s.s32max >>> 0));
   const items = [
     { name: 'smin', val: u64(s.smin), omit: s.smin === S64_MIN },
     { name: 'smax', val: u64(s.smax), omit: s.smax === S64_MAX },
@@ -1215,8 +1351,8 @@ export function formatScalar(s: Scalar, opts: FormatScalarOptions = {}): string 
     { name: 'umax', val: s.umax, omit: s.umax === U64_MAX },
     { name: 'smin32', val: smin32, omit: s.s32min === S32_MIN },
     { name: 'smax32', val: smax32, omit: s.s32max === S32_MAX },
-    { name: 'umin32', val: s.u32min, omit: s.u32min === 0n },
-    { name: 'umax32', val: s.u32max, omit: s.u32max === U32_MAX },
+    { name: 'umin32', val: BigInt(s.u32min), omit: s.u32min === 0 },
+    { name: 'umax32', val: BigInt(s.u32max), omit: s.u32max === U32_MAX },
   ];
   const parts: string[] = [];
   if (opts.id) parts.push(`id=${opts.id}`);

@@ -11,6 +11,7 @@ export interface Tnum {
 
 const U64 = 0xffffffffffffffffn;
 const U32 = 0xffffffffn;
+const SIGN = 1n << 63n;
 
 const mk = (value: bigint, mask: bigint): Tnum => ({ value, mask });
 
@@ -26,6 +27,32 @@ function fls64(x: bigint): number {
 const LOW = Array.from({ length: 64 }, (_, k) => (1n << BigInt(k)) - 1n);
 const HIGH = LOW.map((m) => U64 ^ m);
 
+// The halves of a 64-bit word through a typed array: no bigint arithmetic (every `&` or `>>` makes a new bigint).
+const WORD = new BigInt64Array(1);
+const WORD_U32 = new Uint32Array(WORD.buffer);
+const WORD_I32 = new Int32Array(WORD.buffer);
+WORD[0] = 1n;
+const LO = WORD_U32[0] === 1 ? 0 : 1;
+const HI = 1 - LO;
+
+/** The low 32 bits of a bigint taken mod 2^64 (two's complement for negatives), unsigned. */
+export function lo32(x: bigint): number {
+  WORD[0] = x;
+  return WORD_U32[LO];
+}
+
+/** floor(x / 2^32) for a signed 64-bit x (the high 32 bits, signed). */
+export function hi32(x: bigint): number {
+  WORD[0] = x;
+  return WORD_I32[HI];
+}
+
+/** floor(x / 2^32) for an unsigned 64-bit x (the high 32 bits, unsigned). */
+export function hi32u(x: bigint): number {
+  WORD[0] = x;
+  return WORD_U32[HI];
+}
+
 /** Nothing known about any bit. */
 export const tnumUnknown: Tnum = mk(0n, U64);
 
@@ -36,8 +63,10 @@ export function tnumConst(v: bigint): Tnum {
 
 /** The smallest tnum covering every value in [min, max] (unsigned): the common high bits are known. */
 export function tnumRange(min: bigint, max: bigint): Tnum {
-  const lo = BigInt.asUintN(64, min);
-  const bits = fls64(lo ^ BigInt.asUintN(64, max));
+  const lo = BigInt.asUintN(64, min), hi = BigInt.asUintN(64, max);
+  // Bit 63 differs (a range across the sign boundary, or [0, 2^64 - 1]): unknown, without the xor.
+  if ((lo >= SIGN) !== (hi >= SIGN)) return tnumUnknown;
+  const bits = fls64(lo ^ hi);
   // The kernel gives up (unknown) when even bit 63 differs: 1 << 64 would not fit.
   if (bits > 63) return tnumUnknown;
   return mk(lo & HIGH[bits], LOW[bits]);
@@ -67,8 +96,21 @@ export function tnumArshift(a: Tnum, minShift: number | bigint, bitness: 32 | 64
   return mk(BigInt.asUintN(64, BigInt.asIntN(64, a.value) >> s), BigInt.asUintN(64, BigInt.asIntN(64, a.mask) >> s));
 }
 
+/** Below 2^30 the sums of tnumAdd fit the 32 bits of JavaScript's bitwise operators. */
+const ADD_SMALL = 0x3fffffffn;
+
 /** Sum: carries out of unknown bits make every bit they can reach unknown. */
 export function tnumAdd(a: Tnum, b: Tnum): Tnum {
+  // An unknown operand makes every bit unknown (its mask is in mu): the common `unknown + k`.
+  if (a.mask === U64 || b.mask === U64) return tnumUnknown;
+  if (a.value <= ADD_SMALL && a.mask <= ADD_SMALL && b.value <= ADD_SMALL && b.mask <= ADD_SMALL) {
+    // Small operands (offsets, lengths, counters): the same steps in numbers, two new bigints instead of seven.
+    const am = lo32(a.mask), bm = lo32(b.mask);
+    const sv = lo32(a.value) + lo32(b.value);
+    const chi = (am + bm + sv) ^ sv;
+    const mu = (chi | am | bm) >>> 0;
+    return mk(BigInt((sv & ~mu) >>> 0), BigInt(mu));
+  }
   const sm = a.mask + b.mask;
   const sv = a.value + b.value;
   const sigma = BigInt.asUintN(64, sm + sv);
@@ -79,6 +121,7 @@ export function tnumAdd(a: Tnum, b: Tnum): Tnum {
 
 /** Difference, the dual of {@link tnumAdd} with borrows. */
 export function tnumSub(a: Tnum, b: Tnum): Tnum {
+  if (a.mask === U64 || b.mask === U64) return tnumUnknown;
   const dv = a.value - b.value;
   const alpha = BigInt.asUintN(64, dv + a.mask);
   const beta = BigInt.asUintN(64, dv - b.mask);
@@ -148,9 +191,51 @@ export function tnumMul(a: Tnum, b: Tnum): Tnum {
  * a known 0, i.e. no value is in both) the known 1 wins, as in the kernel.
  */
 export function tnumIntersect(a: Tnum, b: Tnum): Tnum {
+  // Nothing known on one side: the other (bound_offset meets unknown ranges on most instructions).
+  if (b.mask === U64) return a;
+  if (a.mask === U64) return b;
   const v = a.value | b.value;
   const mu = a.mask & b.mask;
   return mk(v & ~mu, mu);
+}
+
+
+/**
+ * `clearHigh`: tnumIntersect(t, tnumRange(min, max)); otherwise the same on t's low 32 bits only, its high
+ * half kept (the 32-bit range of a register). Computed in numbers when both ends lie in [0, 2^32), returning
+ * `t` itself when nothing changes: the verifier does this on every instruction.
+ */
+export function tnumIntersectRange32(t: Tnum, min: number, max: number, clearHigh: boolean): Tnum {
+  if ((min >>> 0) !== min || (max >>> 0) !== max) {
+    // Ends outside u32 (a dead branch's inconsistent bounds): the bigint functions.
+    const range = tnumRange(BigInt(min), BigInt(max));
+    return clearHigh ? tnumIntersect(t, range) : tnumOr(tnumClearSubreg(t), tnumIntersect(tnumSubreg(t), range));
+  }
+  const v = lo32(t.value), m = lo32(t.mask);
+  const x = (min ^ max) >>> 0;
+  // tnum_range: the bits from the highest differing one down are unknown.
+  const rm = x === 0 ? 0 : x >= 0x80000000 ? 0xffffffff : 2 ** (32 - Math.clz32(x)) - 1;
+  const nm = (m & rm) >>> 0;
+  const nv = ((v | (min & ~rm)) & ~nm) >>> 0;
+  const highMask = clearHigh && t.mask > U32;
+  if (nv === v && nm === m && !highMask) return t;
+  // The high half of the value stays; only the low half and (for clearHigh) the high mask change.
+  const value = nv === v ? t.value : t.value - BigInt(v) + BigInt(nv);
+  const mask = clearHigh ? BigInt(nm) : nm === m ? t.mask : t.mask - BigInt(m) + BigInt(nm);
+  return mk(value, mask);
+}
+
+/** {@link tnumStep} for a tnum below 2^32 given as numbers (`v`, `m`) and `z` below 2^32. */
+export function tnumStep32(v: number, m: number, z: number): number {
+  const tmax = (v | m) >>> 0;
+  if (z >= tmax) return tmax;
+  if (z < v) return v;
+  const d = z - v;
+  const high = (d & ~m) >>> 0;
+  const carry = high === 0 ? 0 : 2 ** (32 - Math.clz32(high)) - 1;
+  // filled + 1 may be 2^32: `&` takes it mod 2^32, as the 64-bit version wraps the bits above the mask away.
+  const filled = (d | carry | ~m) >>> 0;
+  return (v | ((filled + 1) & m)) >>> 0;
 }
 
 /** Truncation to the low `bytes` bytes (zero-extended). */
@@ -223,8 +308,11 @@ export function tnumBswap(a: Tnum, bits: 16 | 32 | 64): Tnum {
 
 /** Whether the bits known in both agree (so that some value may be in both): the kernel's tnum_overlap. */
 export function tnumOverlap(a: Tnum, b: Tnum): boolean {
-  const mu = ~a.mask & ~b.mask & U64;
-  return (a.value & mu) === (b.value & mu);
+  // Half by half in numbers: no new bigints for a test made on every equality jump.
+  const ma = lo32(a.mask) | lo32(b.mask), x = lo32(a.value) ^ lo32(b.value);
+  if ((x & ~ma) !== 0) return false;
+  const mh = hi32(a.mask) | hi32(b.mask), xh = hi32(a.value) ^ hi32(b.value);
+  return (xh & ~mh) === 0;
 }
 
 /**
