@@ -21,6 +21,11 @@ export interface CheckOptions {
    * only writes some path reaches (check_reg_arg in do_check), and dead code is never run.
    */
   frameWrites?: boolean;
+  /**
+   * Refuse unknown opcodes and reserved fields everywhere (default true). False when a verifier follows: the kernel
+   * refuses them where a path reaches them (do_check), and dead code is replaced before it could run.
+   */
+  fields?: boolean;
   /** {@link describeInsn} of each instruction, when the caller has them already (the verifier does). */
   forms?: readonly FormInfo[];
 }
@@ -46,10 +51,10 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
   insns.forEach((insn, i) => {
     const info = options.forms?.[i] ?? describeInsn(insn);
     if (info.kind === undefined) {
-      out.push({ code: 'E_EBPF_OPCODE', message: `unknown opcode 0x${insn.code.toString(16).padStart(2, '0')}`, insn: i });
+      if (options.fields !== false) out.push({ code: 'E_EBPF_OPCODE', message: `unknown opcode 0x${insn.code.toString(16).padStart(2, '0')}`, insn: i });
       return;
     }
-    for (const f of info.problems) out.push({ code: 'E_EBPF_FIELD', message: f.message, insn: i });
+    if (options.fields !== false) for (const f of info.problems) out.push({ code: 'E_EBPF_FIELD', message: f.message, insn: i });
     if (info.usesDst && insn.dst >= MAX_REG) out.push({ code: 'E_EBPF_REG', message: `invalid register r${insn.dst}`, insn: i });
     else if (info.writesDst && insn.dst === R10 && options.frameWrites !== false) out.push({ code: 'E_EBPF_FP_WRITE', message: 'frame pointer r10 is read only', insn: i });
     if (info.usesSrc && insn.src >= MAX_REG) out.push({ code: 'E_EBPF_REG', message: `invalid register r${insn.src}`, insn: i });

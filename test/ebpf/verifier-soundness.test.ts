@@ -50,7 +50,8 @@ function check(spec: ProgramSpec, family: string, t: Tally): void {
   t.accepted++;
   let prog;
   try {
-    prog = load(spec, { engine: 'interp', verify: false, budget: 2_000_000 });
+    // Verified again by the load, as users load: dead code the verifier never reached is replaced, as the kernel does.
+    prog = load(spec, { engine: 'interp', budget: 2_000_000 });
   } catch (e) {
     // A program type or helper the VM does not run (sk_lookup): not a soundness question.
     if (e instanceof ValidationError && (e.code === 'E_VM_PROG_TYPE' || e.code === 'E_VM_HELPER' || e.code === 'E_VM_CALL')) { t.unsupported++; return; }
@@ -74,6 +75,21 @@ function check(spec: ProgramSpec, family: string, t: Tally): void {
 }
 
 describe('verifier soundness: what it accepts runs without a fault in the VM', () => {
+  it('dead code the engines cannot take (reserved fields, unknown opcodes) loads once verified, as the kernel loads it', () => {
+    // r0 = 0; if r0 != 25 goto +1 (always taken: r0 is 0); a mov with a nonzero src field; r0 = 0; exit.
+    const insns = [
+      { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { code: 0x55, dst: 0, src: 0, off: 1, imm: 25 },
+      { code: 0xb7, dst: 2, src: 1, off: 0, imm: 59 }, { code: 0xb7, dst: 0, src: 0, off: 0, imm: 0 }, { code: 0x95, dst: 0, src: 0, off: 0, imm: 0 },
+    ];
+    const spec: ProgramSpec = { name: 'dead_field', type: ProgType.BPF_PROG_TYPE_XDP, insns, license: 'GPL' };
+    expect(verify(spec).reached[2]).toBe(false);
+    expect(load(spec, { engine: 'interp' }).run({ data: new Uint8Array(14) }).r0).toBe(0n);
+    expect(() => load(spec, { engine: 'interp', verify: false })).toThrow(/unused field src is not zero/);
+    // Reached, the same instruction is refused by the verifier, as by the kernel.
+    const live: ProgramSpec = { ...spec, insns: [insns[0], { ...insns[1], imm: 0 }, ...insns.slice(2)] };
+    expect(() => verify(live)).toThrow(/uses reserved fields/);
+  });
+
   it(`${N} generated kernel-style programs and their mutations (seed ${SEED})`, () => {
     const t: Tally = { programs: 0, accepted: 0, runs: 0, faults: [], unsupported: 0, kernelQuirk: 0 };
     for (const c of fc.sample(vcaseArb, { numRuns: N, seed: SEED })) check(c.spec, c.family, t);

@@ -596,15 +596,15 @@ function skbProtocol(frame: Uint8Array): number {
 }
 
 /**
- * The program with each instruction no path reaches that writes r10 replaced by `ja -1`, as the kernel's
- * sanitize_dead_code does: the engines take r10 as read-only, and the kernel loads such dead code.
+ * The program with each instruction no path reaches that the engines cannot take (a write to r10, an unknown opcode,
+ * a reserved field) replaced by `ja -1`, as the kernel's sanitize_dead_code does: the kernel loads such dead code.
  */
-function withoutDeadFrameWrites(insns: readonly Insn[], reached: readonly boolean[]): readonly Insn[] {
+function sanitizeDeadCode(insns: readonly Insn[], reached: readonly boolean[]): readonly Insn[] {
   let out: Insn[] | undefined;
   let slot = 0;
   insns.forEach((insn, i) => {
     const info = describeInsn(insn);
-    if (!reached[slot] && insn.dst === 10 && info.writesDst) {
+    if (!reached[slot] && (info.kind === undefined || info.problems.length > 0 || (insn.dst === 10 && info.writesDst))) {
       out ??= insns.slice();
       out[i] = insn.code === 0x18 ? { code: 0x18, dst: 0, src: 0, off: 0, imm: 0, imm64: 0n } : { code: 0x05, dst: 0, src: 0, off: -1, imm: 0 };
     }
@@ -627,8 +627,9 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
     if (!type) throw new ValidationError('E_VM_PROG_TYPE', `program type ${spec.type} not available in the VM`);
     if (options.engine === 'jit' && !jitAvailable()) throw new ValidationError('E_VM_NO_WASM', 'WebAssembly is not available for the jit engine');
     const verifying = options.verify !== false && spec.type !== 0;
-    // With the verifier, a write to r10 is refused where a path reaches it; without, everywhere (the engines take r10 as read-only).
-    checkProgram(spec.insns, { frameWrites: !verifying });
+    // With the verifier, a write to r10, an unknown opcode or a reserved field is refused where a path reaches it (dead
+    // code is replaced below); without, everywhere (the engines take r10 as read-only and decode only valid forms).
+    checkProgram(spec.insns, { frameWrites: !verifying, fields: !verifying });
     const given = options.maps instanceof Map ? options.maps : new Map(Object.entries(options.maps ?? {}));
     const maps: VmMapLike[] = [];
     const names: string[] = [];
@@ -644,7 +645,7 @@ export function load(spec: ProgramSpec, options: VmLoadOptions = {}): VmProgram 
       const vopts = typeof options.verify === 'object' ? options.verify : {};
       const v = runVerifier(spec, { ...vopts, maps: maps.map((m, i) => ({ ...m.spec, name: names[i] })) });
       facts = v.facts;
-      insns = withoutDeadFrameWrites(spec.insns, v.reached);
+      insns = sanitizeDeadCode(spec.insns, v.reached);
     }
     const table = new Map<number, HelperDef>(HELPERS.map((h) => [h.id, h]));
     for (const h of options.helpers ?? []) table.set(h.id, h);
