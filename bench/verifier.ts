@@ -9,7 +9,7 @@ import type { Insn, ProgramSpec } from '../src/ebpf/index.js';
 import { MapType, ProgType } from '../src/ebpf/spec.js';
 import { verify, VerifierError as OurVerifierError } from '../src/ebpf/verifier/index.js';
 import { kernelBtf, loadCollectionSpec } from '../src/elf/index.js';
-import { BpfCmd, Kernel, btfLoadAttr } from '../src/kernel/index.js';
+import { Kernel, loadBtf } from '../src/kernel/index.js';
 import { BpfkitError } from '../src/util/index.js';
 import { clangSkip, fixtureBuilder } from '../test/elf/clang.js';
 import { DW, W, call, exit, ins, jmp, ldMap, ldx, movImm, movReg, st } from '../test/kernel/helpers/asm.js';
@@ -199,12 +199,6 @@ function theirs(spec: ProgramSpec, btfFd: number | undefined): { ns: number; ins
   return { ns: best, insns };
 }
 
-/** BPF_BTF_LOAD of an object's BTF (the fd the program's func_info refers to). */
-function loadBtf(k: Kernel, bytes: Uint8Array): number {
-  const buf = new Uint8Array(new ArrayBuffer(bytes.length));
-  buf.set(bytes);
-  return k.sys.bpf(BpfCmd.BPF_BTF_LOAD, btfLoadAttr(k.sys.addressOf(buf), buf.length));
-}
 
 // Warm-up: V8 optimizes the verifier only once it is hot (a long-running process; a one-shot CLI run pays more).
 for (let r = 0; r < 3; r++) for (const c of cases) for (const s of c.specs) try { verify(s); } catch { /* rejected: fine */ }
@@ -217,7 +211,7 @@ console.log(`${'program'.padEnd(44)} ${'insns(us)'.padStart(9)} ${'insns(k)'.pad
 for (const c of cases) {
   if (!ONLY.test(c.name)) continue;
   const row = { oursNs: 0, oursInsns: 0, kNs: 0, kInsns: 0, n: 0 };
-  const btfFd = kernel && c.btf ? loadBtf(kernel, c.btf) : undefined;
+  const btfFd = kernel && c.btf ? loadBtf(kernel.sys, c.btf) : undefined;
   for (const spec of c.specs) {
     const o = ours(spec);
     const k = theirs(spec, btfFd);

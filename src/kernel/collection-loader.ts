@@ -9,6 +9,14 @@ import { KernelProgram } from './program.js';
 import { isErrno } from './sys.js';
 import type { Sys } from './sys.js';
 
+/** BPF_BTF_LOAD of BTF bytes (in the kernel's byte order): the fd programs' func_info/line_info and maps' key/value types refer to. */
+export function loadBtf(sys: Sys, bytes: Uint8Array): number {
+  // A copy in an ArrayBuffer of its own: the kernel reads it through its address.
+  const buf = new Uint8Array(new ArrayBuffer(bytes.length));
+  buf.set(bytes);
+  return sys.bpf(BpfCmd.BPF_BTF_LOAD, btfLoadAttr(sys.addressOf(buf), buf.length));
+}
+
 const VMLINUX = '/sys/kernel/btf/vmlinux';
 let vmlinuxBytes: Uint8Array | null | undefined;
 
@@ -52,11 +60,9 @@ export class KernelCollectionLoader implements CollectionLoader<KernelMap, Kerne
   /** BPF_BTF_LOAD of the object's BTF, once per collection (every program's func_info indexes the same types). */
   private btfFd(bytes: Uint8Array): number {
     if (this.btf?.bytes === bytes) return this.btf.fd;
-    const buf = new Uint8Array(new ArrayBuffer(bytes.length));
-    buf.set(bytes);
     let fd: number;
     try {
-      fd = this.sys.bpf(BpfCmd.BPF_BTF_LOAD, btfLoadAttr(this.sys.addressOf(buf), buf.length));
+      fd = loadBtf(this.sys, bytes);
     } catch (e) {
       throw e instanceof BpfkitError ? e.withContext("load the object's btf") : e;
     }

@@ -7,8 +7,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disassembleLlvm, type ProgramSpec } from '../../src/ebpf/index.js';
 import { verify, VerifierError as OurVerifierError } from '../../src/ebpf/verifier/index.js';
-import { loadCollectionSpec } from '../../src/elf/index.js';
-import { Kernel } from '../../src/kernel/index.js';
+import { kernelBtf, loadCollectionSpec } from '../../src/elf/index.js';
+import { Kernel, loadBtf } from '../../src/kernel/index.js';
 import { BpfkitError } from '../../src/util/index.js';
 import { clangSkip, fixtureBuilder } from '../elf/clang.js';
 import { buildProgram, recipeArb, type Family } from './helpers/gen.js';
@@ -50,9 +50,9 @@ describe.skipIf(why !== undefined)('verifier verdicts: bpfkit vs the kernel', ()
   });
   afterAll(() => b?.cleanup());
 
-  const onKernel = (spec: ProgramSpec): Verdict => {
+  const onKernel = (spec: ProgramSpec, btfFd?: number): Verdict => {
     try {
-      kernel.load(spec).close();
+      kernel.load(spec, { btfFd }).close();
       return { ok: true, msg: '' };
     } catch (e) {
       if (e instanceof BpfkitError) return { ok: false, msg: e.message.split('\n')[0] };
@@ -69,8 +69,8 @@ describe.skipIf(why !== undefined)('verifier verdicts: bpfkit vs the kernel', ()
     }
   };
 
-  const compare = (family: string, spec: ProgramSpec): void => {
-    const k = onKernel(spec);
+  const compare = (family: string, spec: ProgramSpec, btfFd?: number): void => {
+    const k = onKernel(spec, btfFd);
     const u = onUs(spec);
     const t = byFamily.get(family) ?? newTally();
     byFamily.set(family, t);
@@ -101,11 +101,18 @@ describe.skipIf(why !== undefined)('verifier verdicts: bpfkit vs the kernel', ()
 
   it.skipIf(b === undefined)('the clang-19 objects the ELF tests build', () => {
     for (const name of ['elf-xdp', 'elf-callbacks', 'elf-mapinit', 'elf-sections']) {
-      const coll = loadCollectionSpec(b!.build(name).bytes);
-      for (const spec of coll.programs.values()) {
-        // Tracing sections attach by BTF (fentry, tp_btf...): those need an attach target, not only a verdict.
-        if ([26, 27, 28, 29].includes(spec.type)) continue;
-        compare(`clang-${name}`, spec);
+      const bytes = b!.build(name).bytes;
+      const coll = loadCollectionSpec(bytes);
+      // The kernel gets the object's BTF, as libbpf gives it: func_info (callbacks, global functions) refers to it.
+      const btfFd = coll.btf?.littleEndian ? loadBtf(kernel.sys, kernelBtf(bytes)) : undefined;
+      try {
+        for (const spec of coll.programs.values()) {
+          // Tracing sections attach by BTF (fentry, tp_btf...): those need an attach target, not only a verdict.
+          if ([26, 27, 28, 29].includes(spec.type)) continue;
+          compare(`clang-${name}`, spec, btfFd);
+        }
+      } finally {
+        if (btfFd !== undefined) kernel.sys.close(btfFd);
       }
     }
   });
