@@ -1135,7 +1135,7 @@ class ProbeCodegen {
           return;
         }
         const t = this.c.typeOf(a, this.varTypes, this.probe);
-        this.emitEvent({ kind: 'print', type: t, offset: 8 }, [{ e: a, type: t }], e.loc);
+        this.emitEvent({ kind: 'print', type: this.c.displayType(t), offset: 8 }, [{ e: a, type: t }], e.loc);
         return;
       }
       case 'clear': case 'zero': {
@@ -2322,6 +2322,25 @@ export class Compiler {
     if (!this.record(ts.name)) throw new TraceError('E_TRACE_TYPE', `Unknown struct/union: '${ts.name}'`, loc);
   }
 
+  /** A C struct or union value (`*p`) takes its size from its layout, so that it is copied whole; other types as they are. */
+  sizedRecord(t: TraceType): TraceType {
+    if (t.kind !== 'record' || t.fields.length || t.size || !/^(struct|union) /.test(t.name)) return t;
+    const r = this.record(t.name);
+    return r ? { ...t, size: r.size } : t;
+  }
+
+  /**
+   * The type a C struct value is printed as: its members, nested structs included (to a depth), bitfields with their
+   * bits, as bpftrace prints `{ .a = 1, .b = { .c = 2 } }`. The layout in memory is the struct's own.
+   */
+  displayType(t: TraceType, depth = 0): TraceType {
+    if (t.kind === 'array') return { ...t, elem: this.displayType(t.elem, depth) };
+    if (t.kind !== 'record' || t.fields.length || !/^(struct|union) /.test(t.name) || depth > 4) return t;
+    const r = this.record(t.name);
+    if (!r) return t;
+    return { kind: 'record', name: t.name, size: r.size, fields: r.fields.map((f) => ({ ...f, type: this.displayType(f.type, depth + 1) })) };
+  }
+
   /** sizeof: C structs through the type provider. */
   sizeOfType(t: TraceType, loc: Loc): number {
     if (t.kind === 'record' && !t.fields.length && /^(struct|union) /.test(t.name)) {
@@ -2437,7 +2456,7 @@ export class Compiler {
         if (e.op === '!') return T.bool;
         if (e.op === '*') {
           const t = this.typeOf(e.operand, vars, probe);
-          return t.kind === 'pointer' ? t.to : T.u64;
+          return t.kind === 'pointer' ? this.sizedRecord(t.to) : T.u64;
         }
         if (e.op === '&') return { kind: 'pointer', to: storageType(this.typeOf(e.operand, vars, probe)) };
         {

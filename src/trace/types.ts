@@ -187,6 +187,14 @@ export function readCString(bytes: Uint8Array, off: number, size: number): strin
   return new TextDecoder().decode(bytes.subarray(off, end));
 }
 
+/** A C bitfield: `bits` bits from `bitOffset` in the storage unit at `off` (little-endian), sign-extended for a signed member. */
+function bitfieldValue(t: Extract<TraceType, { kind: 'int' }>, bf: { bitOffset: number; bits: number }, bytes: Uint8Array, off: number): Value {
+  const unit = readInt(bytes, off, t.bits, false);
+  let v = (unit >> BigInt(bf.bitOffset)) & ((1n << BigInt(bf.bits)) - 1n);
+  if (t.signed) v = BigInt.asIntN(bf.bits, v);
+  return { kind: 'int', value: v, type: t };
+}
+
 /** Decodes a value of type `t` laid out at `off` in `bytes` (not for aggregations: those merge CPUs, see the runtime). */
 export function decodeValue(t: TraceType, bytes: Uint8Array, off = 0): Value {
   switch (t.kind) {
@@ -199,7 +207,7 @@ export function decodeValue(t: TraceType, bytes: Uint8Array, off = 0): Value {
       return { kind: 'buffer', bytes: bytes.slice(off + 1, off + 1 + Math.min(len, t.size - 1)) };
     }
     case 'pointer': return { kind: 'int', value: readInt(bytes, off, 64, false), type: t };
-    case 'record': return { kind: 'record', name: t.name, fields: t.fields.map((f) => ({ name: f.name, value: decodeValue(f.type, bytes, off + f.offset) })) };
+    case 'record': return { kind: 'record', name: t.name, fields: t.fields.map((f) => ({ name: f.name, value: f.bitfield && f.type.kind === 'int' ? bitfieldValue(f.type, f.bitfield, bytes, off + f.offset) : decodeValue(f.type, bytes, off + f.offset) })) };
     case 'tuple': return { kind: 'tuple', elems: t.elems.map((e, i) => decodeValue(e, bytes, off + t.offsets[i])) };
     case 'array': {
       const n = sizeOf(t.elem);

@@ -210,6 +210,13 @@ describe('trace language in the VM: program structs, parameters, options', () =>
     expect(await out(src)).toBe('16 24 32 16 8 4\n\n\n');
   });
 
+  it('a struct value prints its members, bitfields by their bits (struct: struct with bitfield)', async () => {
+    const src = 'struct foo { unsigned long long x_0:1; unsigned long long x_1:1; unsigned long long x_2:2; } begin { $val = (uint64)0x1e; $f = *(struct foo *)(&$val); print($f); }';
+    expect(await out(src)).toBe('{ .x_0 = 0, .x_1 = 1, .x_2 = 3 }\n\n\n');
+    const nested = 'struct In { short y; char z; } struct Out { int x; struct In i; } begin { $v = (uint64)0x0003000200000001; $o = *(struct Out *)(&$v); print($o); }';
+    expect(await out(nested)).toBe('{ .x = 1, .i = { .y = 2, .z = 3 } }\n\n\n');
+  });
+
   it('positional parameters and getopt() (other: positional multiple bases, named command line params)', async () => {
     expect(await out('begin { printf("got: %d %o 0x%x %s\n", $1, $2, $3, str($4)); }', { positional: ['123', '0775', '0x123', 'hi'] })).toBe('got: 123 775 0x123 hi\n\n\n');
     expect(await out('begin { print((getopt("aa", 20), getopt("dd"), getopt("ee", "hello"))); }', { named: new Map<string, string | true>([['aa', '5'], ['dd', true]]) })).toBe('(5, true, hello)\n\n\n');

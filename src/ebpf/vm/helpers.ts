@@ -254,7 +254,9 @@ function format(env: HelperEnv, fmt: string, args: readonly bigint[]): string {
 function probeRead(space: 'kernel' | 'user', str: boolean): HelperFn {
   return (env, dst, size, src) => {
     const n = Number(size & 0xffffffffn);
-    const got = env.host.readMemory?.(src, n, space);
+    // The program's own memory (its stack, map values) is kernel memory too: bpf_probe_read_kernel of it reads it.
+    const own = space === 'kernel' ? env.mem.readableFrom(src) : 0;
+    const got = env.host.readMemory?.(src, n, space) ?? (own >= n || (str && own > 0) ? env.mem.read(src, Math.min(n, own), env.pc) : undefined);
     if (!got) {
       env.mem.write(dst, new Uint8Array(n), env.pc);
       return EFAULT;
