@@ -1565,6 +1565,11 @@ class ProbeCodegen {
       this.scalar(e.operand);
       return;
     }
+    // A struct held in a variable (`$t = *curtask; $t.pid`): its members are read where the variable keeps it.
+    if (e.kind === 'var' && isMem(c.typeOf(e, this.varTypes, this.probe))) {
+      this.scalar({ kind: 'unary', op: '&', operand: e, loc: e.loc });
+      return;
+    }
     if (e.kind === 'cast' || e.kind === 'var' || e.kind === 'builtin' || e.kind === 'map') {
       this.scalar(e);
       return;

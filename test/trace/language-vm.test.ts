@@ -215,6 +215,9 @@ describe('trace language in the VM: program structs, parameters, options', () =>
     expect(await out(src)).toBe('{ .x_0 = 0, .x_1 = 1, .x_2 = 3 }\n\n\n');
     const nested = 'struct In { short y; char z; } struct Out { int x; struct In i; } begin { $v = (uint64)0x0003000200000001; $o = *(struct Out *)(&$v); print($o); }';
     expect(await out(nested)).toBe('{ .x = 1, .i = { .y = 2, .z = 3 } }\n\n\n');
+    // Members of a struct held in a variable, nested and bitfields included.
+    expect(await out('struct In { short y; char z; } struct Out { int x; struct In i; } begin { $v = (uint64)0x0003000200000001; $o = *(struct Out *)(&$v); printf("%d %d %d\\n", $o.x, $o.i.y, $o.i.z); }')).toBe('1 2 3\n\n\n');
+    expect(await out('struct foo { unsigned long long x_0:1; unsigned long long x_1:1; unsigned long long x_2:2; } begin { $val = (uint64)0x1e; $f = *(struct foo *)(&$val); printf("%d %d %d\\n", $f.x_0, $f.x_1, $f.x_2); }')).toBe('0 1 3\n\n\n');
   });
 
   it('positional parameters and getopt() (other: positional multiple bases, named command line params)', async () => {
