@@ -68,5 +68,10 @@ describe.skipIf(skip)('bpfkit trace on the kernel', () => {
   it('C struct members through kernel BTF', async () => {
     const r = await trace('begin { printf("%d\\n", curtask->pid == pid); exit(); }');
     expect(r.out.startsWith('1\n')).toBe(true);
+    // A copy of the whole struct, its members read from the copy; and printed, member by member.
+    const v = await trace('begin { $t = *curtask; printf("%d %d\\n", $t.pid == pid, $t.thread_info.cpu == cpu); print(*curtask); exit(); }');
+    expect(v.err).toBe('');
+    expect(v.out.startsWith('1 1\n{ .thread_info = { .flags = ')).toBe(true);
+    expect(v.out).toMatch(/ \.pid = \d+, /);
   });
 });
