@@ -3,7 +3,7 @@
  * BEGIN/END, read events from the ring buffer and print them, print maps at exit.
  */
 
-import { MapType } from '../ebpf/index.js';
+import { BPF_EXIST, MapType } from '../ebpf/index.js';
 import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/index.js';
 import { BpfkitError } from '../util/index.js';
 import type { Loc } from './ast.js';
@@ -373,12 +373,21 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         const info = compiled.mapInfo.get(desc.map)!;
         const m = maps.get(info.bpfName)!;
         return (async () => {
+          // The programs keep running meanwhile: a key they deleted since it was listed is gone, not an error (and
+          // zeroing with BPF_EXIST does not bring it back).
+          const gone = (f: () => void): void => {
+            try {
+              f();
+            } catch (e) {
+              if (!(e instanceof BpfkitError && e.code === 'ENOENT')) throw e;
+            }
+          };
           if (info.mapType === MapType.BPF_MAP_TYPE_PERCPU_ARRAY || desc.kind === 'zero') {
-            for await (const k of m.keys()) m.set(k, new Uint8Array(m.valueBytes));
+            for await (const k of m.keys()) gone(() => m.set(k, new Uint8Array(m.valueBytes), BPF_EXIST));
           } else {
             const keys: Uint8Array[] = [];
             for await (const k of m.keys()) keys.push(k);
-            for (const k of keys) m.delete(k);
+            for (const k of keys) gone(() => m.delete(k));
           }
         })();
       }
@@ -418,10 +427,16 @@ export async function runTrace(opts: RunOptions): Promise<number> {
   // Drains run one after another (poll callbacks and the main loop both start them), so output
   // keeps the ring's order and nothing is written after the run ends.
   let chain: Promise<void> = Promise.resolve();
+  // The first error of an event's handling (a map operation that failed): the run ends and reports it, rather than
+  // rejecting a drain the poll callback started, which nothing awaits.
+  let failure: unknown;
   const drain = (): Promise<void> => {
     chain = chain.then(async () => {
       ring.consume((r) => events.push(r));
       await events.settle();
+    }).catch((e: unknown) => {
+      failure ??= e;
+      requestExit();
     });
     return chain;
   };
@@ -482,11 +497,13 @@ export async function runTrace(opts: RunOptions): Promise<number> {
     watcher.close();
     for (const l of links.splice(0)) l.close();
     await drain();
+    if (failure !== undefined) return diag(failure);
     const hadExitEvent = exitRequested;
     void hadExitEvent;
     dropping = false;
     await runProbes('end');
     await drain();
+    if (failure !== undefined) return diag(failure);
     if (opts.format === 'text') output.end();
     const printMaps = compiled.config.get('print_maps_on_exit');
     for (const name of printMaps === 0n || printMaps === 'false' ? [] : compiled.mapOrder) {
