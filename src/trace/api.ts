@@ -3,7 +3,7 @@
  * read maps as typed data, iterate over printf/print output, or run the same program in the VM.
  */
 
-import { createMap, load } from '../ebpf/index.js';
+import { BPF_EXIST, createMap, load } from '../ebpf/index.js';
 import type { BpfMap, VmHost, VmMap, VmProgram } from '../ebpf/index.js';
 import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/index.js';
 import { BpfkitError } from '../util/index.js';
@@ -184,16 +184,32 @@ export class TraceMap {
     return isHistogram(v) ? v : undefined;
   }
 
-  /** Deletes every entry (an array-backed map is zeroed). */
+  /** Deletes every entry (an array-backed map, whose entries cannot be deleted, is zeroed). */
   async clear(): Promise<void> {
     const keys: Uint8Array[] = [];
     for await (const k of this.map.keys()) keys.push(k);
     for (const k of keys) {
       try {
         this.map.delete(k);
-      } catch {
-        this.map.set(k, new Uint8Array(this.map.spec.valueSize * (this.info.percpu ? this.ncpus : 1)));
+      } catch (e) {
+        // The programs deleted it meanwhile: done. An array refuses deletes (EINVAL): zeroed instead.
+        if (e instanceof BpfkitError && e.code === 'ENOENT') continue;
+        this.zeroEntry(k);
       }
+    }
+  }
+
+  /** Sets every entry to zero, keeping its key (bpftrace's zero()). */
+  async zero(): Promise<void> {
+    for await (const k of this.map.keys()) this.zeroEntry(k);
+  }
+
+  /** One entry set to zero if it still exists (BPF_EXIST: a key the programs deleted meanwhile stays deleted). */
+  private zeroEntry(k: Uint8Array): void {
+    try {
+      this.map.set(k, new Uint8Array(this.map.spec.valueSize * (this.info.percpu ? this.ncpus : 1)), BPF_EXIST);
+    } catch (e) {
+      if (!(e instanceof BpfkitError && e.code === 'ENOENT')) throw e;
     }
   }
 
@@ -290,8 +306,11 @@ function eventHandler(compiled: CompiledProgram, maps: () => TraceMaps, push: (e
         pending.push(Promise.all([m.format(), m.entries()]).then(([text, entries]) => push({ type: 'map', name: desc.map, text, entries })));
         return;
       }
-      case 'clear': case 'zero':
+      case 'clear':
         pending.push(maps().get(desc.map).clear());
+        return;
+      case 'zero':
+        pending.push(maps().get(desc.map).zero());
         return;
       case 'join': {
         const parts: string[] = [];

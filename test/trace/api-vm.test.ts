@@ -24,6 +24,15 @@ describe('bpfkit/trace in the VM', () => {
     expect(v.maps.names()).toEqual(['@', '@total']);
   });
 
+  it('zero(@m) in a program keeps the keys with zero values; clear(@m) removes them (as bpftrace)', async () => {
+    const v = await trace.vm('tracepoint:sched:sched_switch { @z[args.prev_pid] = count(); @c[args.prev_pid] = count(); if (args.prev_pid == 3) { zero(@z); clear(@c); } }', opts);
+    for (const p of [1, 2, 3]) await v.fire('tracepoint:sched:sched_switch', { prev_pid: p });
+    expect((await v.maps.get('@z').entries()).map((e) => [e.key, e.value])).toEqual([[[1n], 0n], [[2n], 0n], [[3n], 0n]]);
+    expect(await v.maps.get('@c').entries()).toEqual([]);
+    await v.maps.get('@z').zero();
+    expect((await v.maps.get('@z').entries()).length).toBe(3);
+  });
+
   it('hist and lhist buckets as data agree with the bucket functions', async () => {
     const values = [0n, 1n, 2n, 3n, 5n, 100n, 1023n, 1024n, 70000n, -4n];
     const v = await trace.vm('tracepoint:sched:sched_switch { @h = hist(args.prev_pid); @l = lhist(args.prev_pid, 0, 1000, 100); @k[1] = hist(args.prev_pid, 2); }', opts);
