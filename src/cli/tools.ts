@@ -23,6 +23,11 @@ const TOOLS: Record<string, Tool> = {
       { short: 'U', long: 'print-uid', help: 'print UID column' },
       { long: 'max-args', value: true, help: 'maximum number of arguments parsed and displayed, defaults to 20' },
     ],
+    check(o) {
+      // libbpf-tools' bound (its event holds at most 60 arguments).
+      const max = o.has('max-args') ? num(o.get('max-args'), 'max-args') : 20;
+      if (max < 1 || max > 60) throw new UsageError(`Invalid MAX_ARGS ${String(o.get('max-args'))}, should be in [1, 60] range`);
+    },
     template: (o) => ({ FILTER: and(o.has('uid') ? `uid == ${num(o.get('uid'), 'uid')}` : undefined) }),
     header: (o) => `${o.has('time') ? pad('TIME', 8) + ' ' : ''}${o.has('timestamp') ? pad('TIME(s)', 8) + ' ' : ''}${o.has('print-uid') ? pad('UID', 6) + ' ' : ''}${pad('PCOMM', 16)} ${pad('PID', 6)} ${pad('PPID', 6)} ${lpad('RET', 3)} ARGS\n`,
     onEvent(e, o, out, state) {

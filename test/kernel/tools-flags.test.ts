@@ -57,6 +57,19 @@ describe.skipIf(!installed)('bpfkit tools flags, as libbpf-tools spells them', (
     expect(theirs.filter((l) => !mine.has(l))).toEqual([]);
   });
 
+  it('values libbpf-tools refuses are refused in its words (execsnoop --max-args outside 1..60, profile -F 0)', () => {
+    for (const [tool, args] of [['execsnoop', ['--max-args', '0']], ['execsnoop', ['--max-args', '61']], ['profile', ['-F', '0']]] as const) {
+      const cmd = ours(tool, [...args]);
+      const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
+      expect(r.status, `${tool} ${args.join(' ')}`).not.toBe(0);
+      const first = r.stderr.split('\n')[0];
+      if (tool === 'execsnoop') {
+        expect(first).toBe(`execsnoop: Invalid MAX_ARGS ${args[1]}, should be in [1, 60] range`);
+        expect(spawnSync('/usr/sbin/execsnoop', [...args], { encoding: 'utf8' }).stderr.split('\n')[0]).toBe(first.replace(/^execsnoop: /, ''));
+      } else expect(first).toBe('profile: Invalid freq (in hz): 0');
+    }
+  });
+
   it.skipIf(noKernel !== undefined)('-v prints the trace-language program on stderr before it runs; NAME --help is the tool\'s own help', () => {
     const cmd = ours('opensnoop', ['-v', '-p', '1', '-d', '1']);
     const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
