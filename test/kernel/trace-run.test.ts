@@ -20,6 +20,18 @@ async function trace(source: string, extra: { command?: string; positional?: str
   return { status, out, err };
 }
 
+/** Runs `body` with python3 linked under the command name `name` (a comm the probes can select) in a scratch directory. */
+async function withPython(name: string, body: (exe: string, dir: string) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'trace-run-'));
+  const exe = path.join(dir, name);
+  symlinkSync('/usr/bin/python3', exe);
+  try {
+    await body(exe, dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe.skipIf(skip)('bpfkit trace on the kernel', () => {
   it('BEGIN printf, maps at exit, exit code', async () => {
     const r = await trace('begin { printf("hello %d %s\\n", 42, "world"); @a[1, "x"] = 3; @c = count(); @c = count(); exit(7); }');
@@ -27,37 +39,23 @@ describe.skipIf(skip)('bpfkit trace on the kernel', () => {
     expect(r.status).toBe(7);
   });
 
-  it('counts a known number of getppid calls from one command (tracepoint, comm predicate, -c)', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'trace-core-'));
-    const exe = path.join(dir, 'tcore-getppid');
-    symlinkSync('/usr/bin/python3', exe);
-    try {
-      const r = await trace('tracepoint:syscalls:sys_enter_getppid /comm == "tcore-getppid"/ { @calls = count(); }', {
-        command: `${exe} -c "import os\nfor _ in range(250): os.getppid()"`,
-      });
-      expect(r.err).toBe('');
-      expect(r.out).toContain('@calls: 250\n');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 20000);
+  it('counts a known number of getppid calls from one command (tracepoint, comm predicate, -c)', () => withPython('tcore-getppid', async (exe) => {
+    const r = await trace('tracepoint:syscalls:sys_enter_getppid /comm == "tcore-getppid"/ { @calls = count(); }', {
+      command: `${exe} -c "import os\nfor _ in range(250): os.getppid()"`,
+    });
+    expect(r.err).toBe('');
+    expect(r.out).toContain('@calls: 250\n');
+  }), 20000);
 
-  it('signal() reaches the traced process (bpf_send_signal, --unsafe)', async () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'trace-signal-'));
-    const exe = path.join(dir, 'tsig-getppid');
-    symlinkSync('/usr/bin/python3', exe);
-    try {
-      // The child counts SIGUSR1s it catches while it calls getppid three times; each call is signalled.
-      const r = await trace('tracepoint:syscalls:sys_enter_getppid /comm == "tsig-getppid"/ { signal("SIGUSR1"); }', {
-        unsafe: true,
-        command: `${exe} -c "import os, signal\ngot = []\nsignal.signal(signal.SIGUSR1, lambda *a: got.append(1))\nfor _ in range(3): os.getppid()\nopen('${dir}/got', 'w').write(str(len(got)))"`,
-      });
-      expect(r.err).toBe('');
-      expect(readFileSync(path.join(dir, 'got'), 'utf8')).toBe('3');
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  }, 20000);
+  it('signal() reaches the traced process (bpf_send_signal, --unsafe)', () => withPython('tsig-getppid', async (exe, dir) => {
+    // The child counts SIGUSR1s it catches while it calls getppid three times; each call is signalled.
+    const r = await trace('tracepoint:syscalls:sys_enter_getppid /comm == "tsig-getppid"/ { signal("SIGUSR1"); }', {
+      unsafe: true,
+      command: `${exe} -c "import os, signal\ngot = []\nsignal.signal(signal.SIGUSR1, lambda *a: got.append(1))\nfor _ in range(3): os.getppid()\nopen('${dir}/got', 'w').write(str(len(got)))"`,
+    });
+    expect(r.err).toBe('');
+    expect(readFileSync(path.join(dir, 'got'), 'utf8')).toBe('3');
+  }), 20000);
 
   it('for-map loops and len() load with BTF func info', async () => {
     const r = await trace('begin { @m[16] = 32; @m[64] = 128; $n = 0; for ($kv : @m) { $n += $kv.1; } printf("%d %d\\n", $n, len(@m)); clear(@m); exit(); }');
