@@ -397,10 +397,17 @@ export async function compile(source: string, options: TraceOptions = {}): Promi
         types = undefined;
       }
     }
+    // On the kernel (not with synthetic tracepoints), pid and tid count in the tracer's pid namespace, as bpftrace's.
+    let pidNs: { dev: number; ino: number } | undefined;
+    if (!options.tracepoints && typeof process !== 'undefined' && process.platform === 'linux') {
+      const [{ tracerPidNamespace }, fs] = await Promise.all([import('./runtime.js'), import('node:fs')]);
+      pidNs = tracerPidNamespace(fs.statSync);
+    }
     const compiled = compileAst(ast, {
       positional: options.args ?? [], pid: options.pid, unsafe: options.unsafe, ncpus: await cpuCount(),
       resolveProbe: (t) => resolved.get(t) ?? [],
       ...(types ? { types } : {}),
+      ...(pidNs ? { pidNs } : {}),
     });
     return new TraceProgram(source, compiled, options);
   } catch (e) {

@@ -39,6 +39,11 @@ export interface CompileOptions {
   /** Expands a probe spec to concrete probes; default handles begin/end and passes others through. */
   resolveProbe?: (text: string, loc: Loc) => ResolvedProbe[];
   unsafe?: boolean;
+  /**
+   * The tracer's pid namespace (`stat /proc/self/ns/pid`), when it is not the initial one: `pid` and `tid` are then the ids
+   * in it, as bpftrace gives them (bpf_get_ns_current_pid_tgid); `pid(init)`/`tid(init)` stay the initial namespace's.
+   */
+  pidNs?: { dev: number; ino: number };
   /** `-k`: a warning at run time, with the source position, when a map read finds no element (bpftrace's helper error checks). */
   helperErrors?: boolean;
   /** `-p PID`. */
@@ -1615,8 +1620,7 @@ class ProbeCodegen {
       return;
     }
     switch (e.name) {
-      case 'pid': b.call('get_current_pid_tgid').rsh64(R0, 32); return;
-      case 'tid': b.call('get_current_pid_tgid').mov32(R0, R0); return;
+      case 'pid': case 'tid': this.pidTid(e.name, 'curr_ns', e.loc); return;
       case 'uid': b.call('get_current_uid_gid').mov32(R0, R0); return;
       case 'gid': b.call('get_current_uid_gid').rsh64(R0, 32); return;
       case 'cpu': b.call('get_smp_processor_id'); return;
@@ -1776,6 +1780,13 @@ class ProbeCodegen {
       case 'sizeof':
         b.mov64(R0, 8);
         return;
+      case 'pid': case 'tid': {
+        const a = e.args[0];
+        const ns = a && a.kind === 'builtin' ? a.name : '';
+        if (ns !== 'curr_ns' && ns !== 'init') throw new TraceError('E_TRACE_TYPE', `${e.name}() only accepts curr_ns or init as the argument`, e.loc);
+        this.pidTid(e.name, ns, e.loc);
+        return;
+      }
       case 'nsecs': {
         const a = e.args[0];
         const mode = a && a.kind === 'builtin' ? a.name : 'monotonic';
@@ -1825,6 +1836,26 @@ class ProbeCodegen {
         b.mov64(R0, 0);
       }
     }
+  }
+
+  /**
+   * r0 = the task's process or thread id, in the tracer's pid namespace (`curr_ns`) or the initial one. Outside the
+   * initial namespace, bpf_get_ns_current_pid_tgid; a task outside the tracer's namespace has no id there (0).
+   */
+  private pidTid(which: 'pid' | 'tid', ns: 'curr_ns' | 'init', loc: Loc): void {
+    const b = this.b;
+    const pidNs = this.c.options.pidNs;
+    if (ns === 'init' || !pidNs) {
+      b.call('get_current_pid_tgid');
+      if (which === 'pid') b.rsh64(R0, 32); else b.mov32(R0, R0);
+      return;
+    }
+    // struct bpf_pidns_info { u32 pid; u32 tgid; }, zeroed by the helper when the task is not in that namespace.
+    const off = this.scratch(8, loc);
+    b.lddw(R1, BigInt(pidNs.dev)).lddw(R2, BigInt(pidNs.ino));
+    b.mov64(R3, R9).add64(R3, off).mov64(R4, 8);
+    b.call('get_ns_current_pid_tgid');
+    b.ldx(32, R0, R9, off + (which === 'pid' ? 4 : 0));
   }
 
   /** -k: when the lookup in r0 found nothing, a run-time warning at `loc` (r0 stays NULL for the caller's test). */
@@ -2543,6 +2574,7 @@ export class Compiler {
       case 'usym': return { kind: 'usym' };
       case 'kaddr': case 'uaddr': case 'cgroupid': return T.u64;
       case 'nsecs': return T.u64;
+      case 'pid': case 'tid': return BUILTIN_TYPES[e.name];
       case 'bswap': {
         const at = e.args[0] ? this.typeOf(e.args[0], vars, probe) : T.u64;
         return at.kind === 'int' ? { kind: 'int', bits: at.bits, signed: false } : T.u64;

@@ -147,6 +147,19 @@ export function btfTypes(btf: BtfSource): TypeProvider {
   };
 }
 
+/** PROC_PID_INIT_INO: the initial pid namespace's inode number. */
+const INIT_PID_NS_INO = 0xeffffffc;
+
+/** The tracer's own pid namespace when it is not the initial one (a container): pid and tid are then counted in it. */
+export function tracerPidNamespace(statSync: (path: string) => { dev: number; ino: number }): { dev: number; ino: number } | undefined {
+  try {
+    const st = statSync('/proc/self/ns/pid');
+    return st.ino === INIT_PID_NS_INO ? undefined : { dev: st.dev, ino: st.ino };
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Struct layouts from the running kernel's BTF, read (~5 MB) when the compiler first asks for a
  * struct the program does not declare: most programs never do. No BTF: no kernel structs.
@@ -247,11 +260,13 @@ export async function runTrace(opts: RunOptions): Promise<number> {
         resolved.set(s.text, list);
       }
     }
-    const { readFileSync } = await import('node:fs');
+    const { readFileSync, statSync } = await import('node:fs');
     const ksyms = kallsyms((p) => readFileSync(p, 'utf8'));
+    const pidNs = tracerPidNamespace(statSync);
     const types = kernelTypes(readFileSync);
     compiled = compileAst(ast, {
       positional: opts.positional, ncpus, startNs, unsafe: opts.unsafe, pid: opts.pid, named: opts.named, helperErrors: opts.helperErrors,
+      ...(pidNs ? { pidNs } : {}),
       resolveProbe: (t) => resolved.get(t) ?? [],
       kaddr: (name) => ksyms.get(name),
       types,

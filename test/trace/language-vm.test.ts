@@ -191,6 +191,17 @@ describe('trace language in the VM: builtins and tracepoints', () => {
     expect((await runTraceInVm(src, { host: { task } })).output).not.toContain('WARNING');
   });
 
+  it('pid and tid count in the tracer\'s pid namespace when it is not the initial one; pid(init)/tid(init) stay global (pid_namespace)', async () => {
+    const ns = { dev: 4, ino: 4026532999 };
+    const inNs = { ...task, pid: 4243, tgid: 4242, pidNamespace: { dev: 4n, ino: 4026532999n, pid: 2, tgid: 1 } };
+    const src = 'begin { printf("%d %d %d %d %d %d\\n", pid, pid(curr_ns), pid(init), tid, tid(curr_ns), tid(init)); }';
+    expect((await runTraceInVm(src, { host: { task: inNs }, pidNs: ns })).output).toBe('1 1 4242 2 2 4243\n\n\n');
+    // A task of another namespace has no id in the tracer's (0); without a namespace of its own the tracer counts globally.
+    expect((await runTraceInVm(src, { host: { task: { ...inNs, pidNamespace: { ...inNs.pidNamespace, ino: 1n } } }, pidNs: ns })).output).toBe('0 0 4242 0 0 4243\n\n\n');
+    expect((await runTraceInVm(src, { host: { task: inNs } })).output).toBe('4242 4242 4242 4243 4243 4243\n\n\n');
+    expect(() => compileTrace('begin { print(pid(other)); }')).toThrow(/^pid\(\) only accepts curr_ns or init as the argument/);
+  });
+
   it('JSON output (json-output: map, scalar)', async () => {
     const o = await out('begin { @map1["key1"] = 2; }', { format: 'json' });
     expect(JSON.parse(o.trim())).toEqual({ type: 'map', data: { '@map1': { key1: 2 } } });
