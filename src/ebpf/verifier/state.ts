@@ -83,13 +83,14 @@ export function isPktPtr(r: Reg): boolean {
 
 /** The kernel's reg_type_str: the name a log and an error use for a type. */
 export function regTypeStr(r: Reg): string {
-  const base: Record<RegType, string> = {
-    not_init: '?', scalar: 'scalar', ctx: 'ctx', map_ptr: 'map_ptr', map_value: 'map_value', map_key: 'map_key', stack: 'fp',
-    pkt: 'pkt', pkt_meta: 'pkt_meta', pkt_end: 'pkt_end', mem: 'mem', sock: 'sock', sock_common: 'sock_common', func: 'func',
-  };
   const pre = r.t === 'mem' && r.size > 0 && r.ref ? 'ringbuf_' : r.rdonly ? 'rdonly_' : '';
-  return pre + base[r.t] + (r.nul ? '_or_null' : '');
+  return pre + TYPE_STR[r.t] + (r.nul ? '_or_null' : '');
 }
+
+const TYPE_STR: Readonly<Record<RegType, string>> = {
+  not_init: '?', scalar: 'scalar', ctx: 'ctx', map_ptr: 'map_ptr', map_value: 'map_value', map_key: 'map_key', stack: 'fp',
+  pkt: 'pkt', pkt_meta: 'pkt_meta', pkt_end: 'pkt_end', mem: 'mem', sock: 'sock', sock_common: 'sock_common', func: 'func',
+};
 
 /** A register as the kernel's log prints it: `ctx()`, `fp-8`, `pkt(off=14,r=14)`, `scalar(...)`, `5`. */
 export function formatReg(r: Reg, maps: readonly { keySize: number; valueSize: number }[] = []): string {
@@ -176,14 +177,18 @@ export interface VState {
   hist: History | undefined;
 }
 
-/** A copy whose frames and arrays can be changed without touching `s` (registers and slots are shared: they are immutable). */
-export function cloneState(s: VState): VState {
-  return {
-    frames: s.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: f.stack.slice() })),
-    refs: s.refs.slice(),
-    parent: s.parent,
-    hist: s.hist,
-  };
+/**
+ * A copy whose frames and arrays can be changed without touching `s` (registers and slots are shared: they are
+ * immutable), with history `hist`. Literals, not spreads: a copy is made at every branch and every stored state.
+ */
+export function cloneState(s: VState, hist: History | undefined = s.hist): VState {
+  const frames = new Array<Frame>(s.frames.length);
+  for (let i = 0; i < frames.length; i++) frames[i] = cloneFrame(s.frames[i]);
+  return { frames, refs: s.refs.length ? s.refs.slice() : [], parent: s.parent, hist };
+}
+
+function cloneFrame(f: Frame): Frame {
+  return { regs: f.regs.slice(), stack: f.stack.slice(), callsite: f.callsite, sub: f.sub, callback: f.callback };
 }
 
 /** The id correspondence of one state comparison (check_ids): an old id must always meet the same current id. */
@@ -191,13 +196,17 @@ class IdMap {
   // Made on the first non-zero id: most comparisons meet none, and one comparison runs per stored state.
   private m: Map<number, number> | undefined;
   private back: Map<number, number> | undefined;
+  /** Forgets every pair (one map serves all comparisons: they never nest). */
+  reset(): void {
+    this.m?.clear();
+    this.back?.clear();
+  }
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
     if (oldId === 0 || curId === 0) return false;
     if (!this.m || !this.back) {
-      this.m = new Map([[oldId, curId]]);
-      this.back = new Map([[curId, oldId]]);
-      return true;
+      this.m = new Map();
+      this.back = new Map();
     }
     const a = this.m.get(oldId);
     const b = this.back.get(curId);
@@ -214,6 +223,9 @@ class IdMap {
     return this.check(oldId, curId === 0 ? -1 - (this.m?.size ?? 0) : curId);
   }
 }
+
+/** The id map of the comparison under way. */
+const IDS = new IdMap();
 
 /** regsafe: every value `cur` may hold, `old` may hold too, with the same meaning. */
 function regSafe(old: Reg, cur: Reg, ids: IdMap): boolean {
@@ -279,9 +291,10 @@ function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relL
  * `live` gives, per frame from the outermost, the registers still read from here on; `slotsLo`/`slotsHi`, the
  * innermost frame's stack slots whose spilled scalars may still matter (bit i: slot i; all by default).
  */
-export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean, precise?: readonly number[], slotsLo = -1, slotsHi = -1): boolean {
+export function statesSafe(old: VState, cur: VState, live: ArrayLike<number>, uninitOk: boolean, precise?: ArrayLike<number>, slotsLo = -1, slotsHi = -1): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = IDS;
+  ids.reset();
   for (let f = 0; f < old.frames.length; f++) {
     const of = old.frames[f];
     const cf = cur.frames[f];

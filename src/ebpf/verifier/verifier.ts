@@ -98,7 +98,9 @@ const MAX_STACK = 512;
 const MAX_FRAMES = 8;
 const MAX_VAR_OFF = 1 << 29;
 const MAX_VAR_OFF_N = BigInt(MAX_VAR_OFF);
+const MIN_VAR_OFF_N = -MAX_VAR_OFF_N;
 const MAX_PACKET_OFF = 0xffff;
+const MAX_PACKET_OFF_N = BigInt(MAX_PACKET_OFF);
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
@@ -113,7 +115,10 @@ function keepNewest(h: History | undefined, n: number): History | undefined {
   const keep: History[] = [];
   for (let x = h; x && keep.length < n; x = x.prev) keep.push(x);
   let out: History | undefined;
-  for (let i = keep.length - 1; i >= 0; i--) out = { ...keep[i], prev: out, depth: keep.length - i };
+  for (let i = keep.length - 1; i >= 0; i--) {
+    const k = keep[i];
+    out = { pc: k.pc, reg: k.reg, value: k.value, reads: k.reads, prev: out, depth: keep.length - i };
+  }
   return out;
 }
 
@@ -171,6 +176,9 @@ interface Pending {
   from: number;
 }
 
+/** The licenses the kernel takes as GPL-compatible (license_is_gpl_compatible). */
+const GPL_LICENSES: ReadonlySet<string> = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+
 /** BPF_MAP_TYPE_SOCKMAP and BPF_MAP_TYPE_SOCKHASH. */
 const SOCK_MAPS: ReadonlySet<number> = new Set([15, 18]);
 
@@ -209,11 +217,6 @@ interface PcStates {
   nactive: number;
 }
 
-/** Registers an instruction reads and writes, for the static liveness pruning uses. */
-interface UseDef {
-  use: number;
-  def: number;
-}
 
 class Verifier {
   private readonly type: number;
@@ -231,11 +234,17 @@ class Verifier {
   private readonly subStarts: number[] = [];
   private readonly prune: Uint8Array;
   private readonly liveIn: Int32Array;
+  /** Scratch masks of visited(), per frame (see liveMasks). */
+  private readonly liveBuf = new Int32Array(MAX_FRAMES);
+  private readonly preciseBuf = new Int32Array(MAX_FRAMES);
   private readonly rel: Int32Array;
   /** Per slot, two words: the stack slots (of a one-function program that reaches its stack through r10 only) whose spilled value may still matter; -1 words: all. */
   private readonly relSlots: Int32Array;
-  private readonly explored = new Map<number, PcStates>();
-  private readonly succs: (readonly number[] | undefined)[] = [];
+  /** The states stored at each prune point, by slot. */
+  private readonly explored: (PcStates | undefined)[];
+  /** Successors inside the function, by slot (see links). */
+  private readonly succA: Int32Array;
+  private readonly succB: Int32Array;
   /** Registers of immediates (see immReg). */
   private readonly imm64 = new Map<number, Reg>();
   private readonly imm32 = new Map<number, Reg>();
@@ -271,7 +280,7 @@ class Verifier {
     this.mapIndexByName = new Map(this.maps.map((m, i) => [m.name, i]));
     this.logLevel = options.logLevel ?? 0;
     this.limit = options.maxInsns ?? 1_000_000;
-    this.gpl = /^(GPL|GPL v2|GPL and additional rights|Dual BSD\/GPL|Dual MIT\/GPL|Dual MPL\/GPL)$/.test(spec.license);
+    this.gpl = GPL_LICENSES.has(spec.license);
     let slot = 0;
     for (const insn of spec.insns) {
       const d = describeInsn(insn);
@@ -281,6 +290,9 @@ class Verifier {
     }
     this.nslots = slot;
     this.prune = new Uint8Array(slot + 1);
+    this.explored = new Array<PcStates | undefined>(slot);
+    this.succA = new Int32Array(slot);
+    this.succB = new Int32Array(slot);
     this.liveIn = new Int32Array(slot + 1);
     this.rel = new Int32Array(slot + 1);
     this.relSlots = new Int32Array(2 * (slot + 1)).fill(-1);
@@ -306,13 +318,15 @@ class Verifier {
       throw e;
     }
     const maxPer = this.maxPerInsn;
-    this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
-    return {
+    // The statistics line is only formatted for a log someone asked for.
+    if (this.logLevel) this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
+    const result: VerifyResult = {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
       stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', reached: this.reached,
-      ...(this.insnStates ? { insnStates: this.insnStates } : {}),
       facts: this.facts(),
     };
+    if (this.insnStates) result.insnStates = this.insnStates;
+    return result;
   }
 
   private facts(): VerifierFacts {
@@ -392,34 +406,44 @@ class Verifier {
     this.fail('E_VERIFIER_INSN', wording[p.code]?.() ?? `invalid insn: ${p.message}`);
   }
 
-  /** Targets of an instruction inside its function: jumps, fall-through (computed once: the dataflow passes ask often). */
-  private succ(pc: number): readonly number[] {
-    return (this.succs[pc] ??= this.succOf(pc));
+  /**
+   * The successors of every instruction inside its function, in the order the walks take them (fall-through or jump
+   * target first, then a conditional jump's target; -1: none). Typed arrays, filled once: the dataflow passes ask
+   * often. structure() has refused targets outside the program already.
+   */
+  private links(): void {
+    const { succA, succB } = this;
+    succA.fill(-1);
+    succB.fill(-1);
+    for (let pc = 0; pc < this.nslots; pc++) {
+      const info = this.at[pc];
+      if (!info) continue;
+      const insn = info.insn;
+      const next = pc + (insn.code === 0x18 ? 2 : 1);
+      switch (info.kind) {
+        case 'exit': break;
+        case 'ja': succA[pc] = pc + 1 + insn.off; break;
+        case 'gotol': succA[pc] = pc + 1 + insn.imm; break;
+        case 'jcond': case 'may_goto': succA[pc] = next; succB[pc] = pc + 1 + insn.off; break;
+        default: succA[pc] = next;
+      }
+    }
   }
 
-  private succOf(pc: number): number[] {
-    const info = this.at[pc]!;
-    const insn = info.insn;
-    const next = pc + (insn.code === 0x18 ? 2 : 1);
-    switch (info.kind) {
-      case 'exit': return [];
-      case 'ja': return [pc + 1 + insn.off];
-      case 'gotol': return [pc + 1 + insn.imm];
-      case 'jcond': case 'may_goto': return [next, pc + 1 + insn.off];
-      case 'call': case 'callx': return [next];
-      default:
-        return [next];
-    }
+  /** The function a call (src 1) or a function reference (lddw src 4) enters, else -1. */
+  private entered(pc: number): number {
+    const i = this.at[pc]!;
+    return (i.kind === 'call' && i.insn.src === 1) || (i.kind === 'lddw' && i.insn.src === 4) ? pc + 1 + i.insn.imm : -1;
   }
 
   /** check_subprogs + check_cfg: function bounds, jumps inside them, reachability, back-edges for unprivileged programs. */
   private cfg(): void {
+    this.links();
     const starts = new Set<number>([0]);
     for (let pc = 0; pc < this.nslots; pc++) {
-      const i = this.at[pc];
-      if (!i) continue;
-      if (i.kind === 'call' && i.insn.src === 1) starts.add(pc + 1 + i.insn.imm);
-      if (i.kind === 'lddw' && i.insn.src === 4) starts.add(pc + 1 + i.insn.imm);
+      if (!this.at[pc]) continue;
+      const t = this.entered(pc);
+      if (t !== -1) starts.add(t);
     }
     for (const s of starts) {
       if (s < 0 || s >= this.nslots || !this.at[s]) { this.pc = 0; this.fail('E_VERIFIER_CFG', `call to invalid destination`); }
@@ -435,71 +459,81 @@ class Verifier {
         const i = this.at[pc];
         if (!i || i.kind === 'call' || i.kind === 'exit' || i.kind === 'callx') continue;
         if ((i.insn.code & 7) !== 5 && (i.insn.code & 7) !== 6) continue;
-        for (const t of this.succ(pc).slice(i.kind === 'ja' || i.kind === 'gotol' ? 0 : 1)) {
-          if (t < lo || t >= hi) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
-        }
+        // The jump's target: an unconditional jump's only successor, a conditional one's second.
+        const t = i.kind === 'ja' || i.kind === 'gotol' ? this.succA[pc] : this.succB[pc];
+        if (t !== -1 && (t < lo || t >= hi)) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
       }
       const lk = this.at[last]!.kind;
       if (lk !== 'exit' && lk !== 'ja' && lk !== 'gotol') { this.pc = last; this.fail('E_VERIFIER_CFG', 'last insn is not an exit or jmp'); }
     }
-    // Depth-first walk from insn 0 (calls and function references enter their functions): colours find back-edges.
-    const color = new Uint8Array(this.nslots); // 0 white, 1 on stack, 2 done
-    const stack: { pc: number; succ: number[]; k: number }[] = [];
-    const push = (pc: number): void => {
-      color[pc] = 1;
-      const i = this.at[pc]!;
-      const s = this.succ(pc).slice();
-      if ((i.kind === 'call' && i.insn.src === 1) || (i.kind === 'lddw' && i.insn.src === 4)) s.push(pc + 1 + i.insn.imm);
-      if (i.kind === 'call' && i.insn.src === 0 && HELPER_PROTOS_BY_ID.get(i.insn.imm)?.callback) {
-        // Callback targets come in through lddw src 4, already followed.
+    this.walk();
+  }
+
+  /**
+   * Depth-first walk from insn 0 (calls and function references enter their functions): colours find back-edges and
+   * unreachable instructions; jump targets and the instructions after branches and calls become prune points.
+   */
+  private walk(): void {
+    const n = this.nslots;
+    const color = new Uint8Array(n); // 0 white, 1 on stack, 2 done
+    // Each instruction is pushed once: which of its successors (A, B, the function it enters) the walk takes next.
+    const tried = new Uint8Array(n);
+    const stack = new Int32Array(n);
+    let sp = 0;
+    color[0] = 1;
+    stack[sp++] = 0;
+    while (sp) {
+      const pc = stack[sp - 1];
+      let t = -1;
+      while (t === -1 && tried[pc] < 3) {
+        const k = tried[pc]++;
+        t = k === 0 ? this.succA[pc] : k === 1 ? this.succB[pc] : this.entered(pc);
       }
-      stack.push({ pc, succ: s, k: 0 });
-      this.prune[pc] ||= 0;
-    };
-    push(0);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      if (top.k >= top.succ.length) {
-        color[top.pc] = 2;
-        stack.pop();
+      if (t === -1) {
+        color[pc] = 2;
+        sp--;
         continue;
       }
-      const t = top.succ[top.k++];
-      if (t < 0 || t >= this.nslots || !this.at[t]) { this.pc = top.pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${top.pc} to ${t}`); }
-      const i = this.at[top.pc]!;
+      if (t < 0 || t >= n || !this.at[t]) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
+      const i = this.at[pc]!;
       const isJump = ((i.insn.code & 7) === 5 || (i.insn.code & 7) === 6) && i.kind !== 'call' && i.kind !== 'exit';
       if (isJump) this.prune[t] = 1;
-      if (i.kind === 'call' || (isJump && i.kind !== 'ja' && i.kind !== 'gotol')) this.prune[top.pc + 1] = 1;
-      if (color[t] === 1 && !this.priv) { this.pc = top.pc; this.fail('E_VERIFIER_LOOP', `back-edge from insn ${top.pc} to ${t}`); }
-      if (color[t] === 0) push(t);
+      if (i.kind === 'call' || (isJump && i.kind !== 'ja' && i.kind !== 'gotol')) this.prune[pc + 1] = 1;
+      if (color[t] === 1 && !this.priv) { this.pc = pc; this.fail('E_VERIFIER_LOOP', `back-edge from insn ${pc} to ${t}`); }
+      if (color[t] === 0) {
+        color[t] = 1;
+        stack[sp++] = t;
+      }
     }
-    for (let pc = 0; pc < this.nslots; pc++) {
+    for (let pc = 0; pc < n; pc++) {
       if (this.at[pc] && color[pc] === 0) { this.pc = pc; this.fail('E_VERIFIER_CFG', `unreachable insn ${pc}`); }
     }
   }
 
-  private useDef(pc: number): UseDef {
+  /** Registers an instruction reads (low 16 bits) and writes (high 16 bits), for the static liveness pruning uses. */
+  private useDef(pc: number): number {
     const i = this.at[pc]!;
     const insn = i.insn;
-    const b = bits;
+    const d = 1 << insn.dst;
+    const sr = 1 << insn.src;
     switch (i.kind) {
-      case 'alu': return { use: ((insn.code & 0xf0) === 0xb0 ? 0 : b(insn.dst)) | (insn.code & 8 ? b(insn.src) : 0), def: b(insn.dst) };
-      case 'neg': case 'end': return { use: b(insn.dst), def: b(insn.dst) };
-      case 'lddw': return { use: 0, def: b(insn.dst) };
-      case 'ldx': return { use: b(insn.src), def: b(insn.dst) };
-      case 'st': return { use: b(insn.dst), def: 0 };
-      case 'stx': return { use: b(insn.dst, insn.src), def: 0 };
+      case 'alu': return ud(((insn.code & 0xf0) === 0xb0 ? 0 : d) | (insn.code & 8 ? sr : 0), d);
+      case 'neg': case 'end': return ud(d, d);
+      case 'lddw': return ud(0, d);
+      case 'ldx': return ud(sr, d);
+      case 'st': return ud(d, 0);
+      case 'stx': return ud(d | sr, 0);
       case 'atomic': {
-        if (insn.imm === 0x100) return { use: b(insn.src), def: b(insn.dst) };
+        if (insn.imm === 0x100) return ud(sr, d);
         const fetch = insn.imm & 1;
-        return { use: b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0), def: insn.imm === 0xf1 ? 1 : fetch ? b(insn.src) : 0 };
+        return ud(d | sr | (insn.imm === 0xf1 ? 1 : 0), insn.imm === 0xf1 ? 1 : fetch ? sr : 0);
       }
-      case 'ld_abs': return { use: b(6), def: 0x3f };
-      case 'ld_ind': return { use: b(6, insn.src), def: 0x3f };
-      case 'call': case 'callx': return { use: 0x3e, def: 0x3f };
-      case 'exit': return { use: 1, def: 0 };
-      case 'ja': case 'gotol': case 'may_goto': return { use: 0, def: 0 };
-      default: return { use: b(insn.dst) | (insn.code & 8 ? b(insn.src) : 0), def: 0 };
+      case 'ld_abs': return ud(1 << 6, 0x3f);
+      case 'ld_ind': return ud((1 << 6) | sr, 0x3f);
+      case 'call': case 'callx': return ud(0x3e, 0x3f);
+      case 'exit': return ud(1, 0);
+      case 'ja': case 'gotol': case 'may_goto': return 0;
+      default: return ud(d | (insn.code & 8 ? sr : 0), 0);
     }
   }
 
@@ -510,7 +544,8 @@ class Verifier {
    */
   private relevance(): void {
     const ranged = returnRange(this.type, this.attachType) !== undefined;
-    const b = bits;
+    const b = bit;
+    const { succA, succB, rel, nslots: n } = this;
     const exact = this.stackExact();
     const relSlots = this.relSlots;
     // A least fixed point: slots start irrelevant (without exact stack tracking they stay all-relevant, -1).
@@ -518,15 +553,16 @@ class Verifier {
     let changed = true;
     while (changed) {
       changed = false;
-      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+      for (let pc = n - 1; pc >= 0; pc--) {
         const i = this.at[pc];
         if (!i) continue;
         const insn = i.insn;
         let out = 0;
         let outLo = 0, outHi = 0;
-        for (const t of this.succ(pc)) {
-          if (t < 0 || t >= this.nslots) continue;
-          out |= this.rel[t];
+        for (let k = 0; k < 2; k++) {
+          const t = k === 0 ? succA[pc] : succB[pc];
+          if (t < 0 || t >= n) continue;
+          out |= rel[t];
           outLo |= relSlots[2 * t];
           outHi |= relSlots[2 * t + 1];
         }
@@ -560,7 +596,7 @@ class Verifier {
             if (size === 8 && insn.off % 8 === 0) { defLo = lo; defHi = hi; }
             break;
           }
-          case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
+          case 'atomic': use = b(insn.dst) | b(insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
           case 'ld_abs': case 'ld_ind': use = b(6) | (i.kind === 'ld_ind' ? b(insn.src) : 0); def = 0x3f; break;
           case 'call': case 'callx': use = 0x3e; def = 0x3f; break;
           case 'exit': use = ranged || this.subStarts.length > 1 ? 1 : 0; break;
@@ -568,7 +604,7 @@ class Verifier {
           default: use = b(insn.dst) | (x ? b(insn.src) : 0);
         }
         const v = use | (out & ~def) | (1 << 10);
-        if (v !== this.rel[pc]) { this.rel[pc] = v; changed = true; }
+        if (v !== rel[pc]) { rel[pc] = v; changed = true; }
         const lo = exact ? useLo | (outLo & ~defLo) : -1;
         const hi = exact ? useHi | (outHi & ~defHi) : -1;
         if (lo !== relSlots[2 * pc] || hi !== relSlots[2 * pc + 1]) { relSlots[2 * pc] = lo; relSlots[2 * pc + 1] = hi; changed = true; }
@@ -603,17 +639,20 @@ class Verifier {
 
   /** Registers live into each instruction (backward dataflow to a fixed point; bitmasks only grow). */
   private liveness(): void {
-    const ud: UseDef[] = [];
-    for (let pc = 0; pc < this.nslots; pc++) if (this.at[pc]) ud[pc] = this.useDef(pc);
+    const n = this.nslots;
+    const ud = new Int32Array(n);
+    for (let pc = 0; pc < n; pc++) if (this.at[pc]) ud[pc] = this.useDef(pc);
+    const { succA, succB, liveIn } = this;
     let changed = true;
     while (changed) {
       changed = false;
-      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+      for (let pc = n - 1; pc >= 0; pc--) {
         if (!this.at[pc]) continue;
-        let out = 0;
-        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.liveIn[t];
-        const v = ud[pc].use | (out & ~ud[pc].def) | (1 << 10);
-        if (v !== this.liveIn[pc]) { this.liveIn[pc] = v; changed = true; }
+        const a = succA[pc], b = succB[pc];
+        const out = (a >= 0 && a < n ? liveIn[a] : 0) | (b >= 0 && b < n ? liveIn[b] : 0);
+        const u = ud[pc];
+        const v = (u & 0xffff) | (out & ~(u >>> 16)) | (1 << 10);
+        if (v !== liveIn[pc]) { liveIn[pc] = v; changed = true; }
       }
     }
   }
@@ -679,13 +718,13 @@ class Verifier {
   private visited(): boolean {
     const pc = this.pc;
     const cur = this.st;
-    let ps = this.explored.get(pc);
+    let ps = this.explored[pc];
     if (!ps) {
       ps = { done: [], active: new Map(), nactive: 0 };
-      this.explored.set(pc, ps);
+      this.explored[pc] = ps;
     }
-    const live = this.liveMasks(cur, pc);
-    const precise = this.liveMasks(cur, pc, this.rel);
+    const live = this.liveMasks(cur, pc, this.liveIn, this.liveBuf);
+    const precise = this.liveMasks(cur, pc, this.rel, this.preciseBuf);
     // add_new_state: whether this visit would store a state (see below). Only such visits count a miss, as the
     // kernel: otherwise the states of early loop iterations were dropped by later ones before they could prune.
     const inLoop = ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100;
@@ -724,7 +763,7 @@ class Verifier {
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
-    const stored: StoredState = { state: { ...cloneState(cur), hist: undefined }, pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates };
+    const stored: StoredState = { state: cloneState(cur, undefined), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates };
     const same = ps.active.get(key);
     if (same) same.push(stored); else ps.active.set(key, [stored]);
     ps.nactive++;
@@ -749,7 +788,7 @@ class Verifier {
   private retire(s: StoredState): void {
     // An evicted state is in no list any more: it only counted the branches below it.
     if (s.evicted) return;
-    const ps = this.explored.get(s.pc)!;
+    const ps = this.explored[s.pc]!;
     const bucket = ps.active.get(s.key)!;
     bucket.splice(bucket.indexOf(s), 1);
     if (bucket.length === 0) ps.active.delete(s.key);
@@ -769,10 +808,11 @@ class Verifier {
    * registers hash equally; a collision only costs a comparison). A number, not text: building and hashing a string
    * per prune point was a tenth of the time of a long loop.
    */
-  private loopKey(st: VState, live: readonly number[], precise: readonly number[]): number {
-    const regs = st.frames[st.frames.length - 1].regs;
-    const m = live[live.length - 1];
-    const p = precise[precise.length - 1];
+  private loopKey(st: VState, live: Int32Array, precise: Int32Array): number {
+    const n = st.frames.length;
+    const regs = st.frames[n - 1].regs;
+    const m = live[n - 1];
+    const p = precise[n - 1];
     let h = st.frames.length;
     for (let r = 0; r < 10; r++) {
       if (!(m & (1 << r))) continue;
@@ -785,12 +825,13 @@ class Verifier {
   }
 
   /** states_maybe_looping: the innermost frame's live registers are identical (a cheap test before the full one). */
-  private maybeLooping(old: VState, cur: VState, live: readonly number[], precise: readonly number[]): boolean {
-    if (old.frames.length !== cur.frames.length) return false;
-    const o = old.frames[old.frames.length - 1].regs;
-    const c = cur.frames[cur.frames.length - 1].regs;
-    const m = live[live.length - 1];
-    const p = precise[precise.length - 1];
+  private maybeLooping(old: VState, cur: VState, live: Int32Array, precise: Int32Array): boolean {
+    const n = cur.frames.length;
+    if (old.frames.length !== n) return false;
+    const o = old.frames[n - 1].regs;
+    const c = cur.frames[n - 1].regs;
+    const m = live[n - 1];
+    const p = precise[n - 1];
     for (let r = 0; r < 11; r++) {
       if (!(m & (1 << r))) continue;
       if (o[r].t === 'scalar' && c[r].t === 'scalar' && !(p & (1 << r))) continue;
@@ -804,13 +845,16 @@ class Verifier {
     return false;
   }
 
-  private liveMasks(st: VState, pc: number, table: Int32Array = this.liveIn): number[] {
+  /**
+   * Per frame from the outermost, the registers of `table` (liveIn or rel) that matter on return to it, written into
+   * `out` (one of two buffers reused by every visit, indexed by frame).
+   */
+  private liveMasks(st: VState, pc: number, table: Int32Array, out: Int32Array): Int32Array {
     const n = st.frames.length;
-    const out: number[] = [];
     for (let f = 0; f < n; f++) {
-      if (f === n - 1) out.push(table[pc] | 0);
-      else if (st.frames[f + 1].callback) out.push(0);
-      else out.push(table[st.frames[f + 1].callsite + 1] & ~0x3f);
+      if (f === n - 1) out[f] = table[pc];
+      else if (st.frames[f + 1].callback) out[f] = 0;
+      else out[f] = table[st.frames[f + 1].callsite + 1] & ~0x3f;
     }
     return out;
   }
@@ -887,7 +931,7 @@ class Verifier {
         const v = this.memAccess(insn.src, insn.off, size, false, undefined, (insn.code & 0xe0) === 0x80);
         this.set(insn.dst, v, 1 << insn.src);
         // A callback runs in an invocation of its own in the JIT, which has not seen the caller's packet loads.
-        this.pktBase[pc] |= base.t === 'pkt' && !this.st.frames.some((f) => f.callback) ? 1 : 2;
+        this.pktBase[pc] |= base.t === 'pkt' && !inCallback(this.st) ? 1 : 2;
         this.pktOut[pc] |= v.t === 'pkt' ? 1 : 2;
         return next;
       }
@@ -1020,13 +1064,11 @@ class Verifier {
     }
     const ptr = isPointer(dst) ? dst : src;
     const off = isPointer(dst) ? src : dst;
-    const regs = [dn, insn.code & 8 ? insn.src : dn];
     if (!is64) {
       if (op === 0x10 && this.priv) return scalarReg(scalarZext32(scalarUnknown()));
-      this.fail('E_VERIFIER_PTR_ARITH', `R${dn} 32-bit pointer arithmetic prohibited`, regs);
+      this.fail('E_VERIFIER_PTR_ARITH', `R${dn} 32-bit pointer arithmetic prohibited`, arithRegs(insn));
     }
-    const ts = regTypeStr(ptr);
-    if (ptr.nul) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited, null-check it first`, regs);
+    if (ptr.nul) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited, null-check it first`, arithRegs(insn));
     const known = scalarIsConst(off.s);
     const kval = known ? BigInt.asIntN(64, off.s.var.value) : 0n;
     switch (ptr.t) {
@@ -1034,13 +1076,13 @@ class Verifier {
         break;
       case 'map_ptr':
         if (known && kval === 0n && op === 0x00) break;
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, arithRegs(insn));
         break;
       default:
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, arithRegs(insn));
     }
-    this.saneOffset(off, ptr, ts, regs);
-    this.saneOffset(ptr, ptr, ts, regs);
+    this.saneOffset(off, ptr, insn);
+    this.saneOffset(ptr, ptr, insn);
     let out: Reg;
     switch (op) {
       case 0x00:
@@ -1051,9 +1093,9 @@ class Verifier {
         }
         break;
       case 0x10:
-        if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
+        if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, arithRegs(insn));
         // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
-        if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
+        if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, arithRegs(insn), 'write r += -N instead of r -= N for stack pointers');
         if (known && fitsS32(ptr.off - Number(kval))) out = regWith(ptr, { off: ptr.off - Number(kval) });
         else {
           out = regWith(ptr, { s: scalarAlu('sub', ptr.s, off.s, true) });
@@ -1061,35 +1103,35 @@ class Verifier {
         }
         break;
       case 0x40: case 0x50: case 0xa0:
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} bitwise operator ${opstr} on pointer prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} bitwise operator ${opstr} on pointer prohibited`, arithRegs(insn));
         break;
       default:
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic with ${opstr} operator prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic with ${opstr} operator prohibited`, arithRegs(insn));
     }
-    this.saneOffset(out!, ptr, ts, regs);
+    this.saneOffset(out!, ptr, insn);
     if (!this.priv) {
       // sanitize_check_bounds: unprivileged pointers must stay inside their object.
       if (out!.t === 'stack') {
         const lo = out!.off + Number(BigInt.asIntN(64, out!.s.smin));
-        if (!scalarIsConst(out!.s) || lo < -MAX_STACK || lo >= 0) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} stack pointer arithmetic goes out of range, prohibited for !root`, regs);
+        if (!scalarIsConst(out!.s) || lo < -MAX_STACK || lo >= 0) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} stack pointer arithmetic goes out of range, prohibited for !root`, arithRegs(insn));
       } else if (out!.t === 'map_value') {
         const vs = this.maps[out!.map]?.valueSize ?? 0;
-        if (out!.off + Number(out!.s.smin) < 0 || BigInt(out!.off) + out!.s.umax > BigInt(vs)) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic of map value goes out of range, prohibited for !root`, regs);
+        if (out!.off + Number(out!.s.smin) < 0 || BigInt(out!.off) + out!.s.umax > BigInt(vs)) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic of map value goes out of range, prohibited for !root`, arithRegs(insn));
       }
     }
     return out!;
   }
 
-  /** check_reg_sane_offset. */
-  private saneOffset(r: Reg, ptr: Reg, ts: string, regs: readonly number[]): void {
-    const known = scalarIsConst(r.s);
-    const val = known ? BigInt.asIntN(64, r.s.var.value) : 0n;
-    const lim = MAX_VAR_OFF_N;
-    if (known && (val >= lim || val <= -lim)) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and ${val} is not allowed`, regs);
-    if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${ts} pointer offset ${r.off} is not allowed`, regs);
-    if (r.s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and register with unbounded min value is not allowed`, regs);
-    if (r.s.smin >= lim || r.s.smin <= -lim) this.fail('E_VERIFIER_PTR_ARITH', `value ${r.s.smin} makes ${ts} pointer be out of bounds`, regs);
-    void ptr;
+  /** check_reg_sane_offset: `r` is the offset or the pointer of `ptr`'s arithmetic at `insn` (messages made only on failure). */
+  private saneOffset(r: Reg, ptr: Reg, insn: Insn): void {
+    const s = r.s;
+    if (scalarIsConst(s)) {
+      const val = BigInt.asIntN(64, s.var.value);
+      if (val >= MAX_VAR_OFF_N || val <= MIN_VAR_OFF_N) this.fail('E_VERIFIER_PTR_ARITH', `math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, arithRegs(insn));
+    }
+    if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${regTypeStr(ptr)} pointer offset ${r.off} is not allowed`, arithRegs(insn));
+    if (s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${regTypeStr(ptr)} pointer and register with unbounded min value is not allowed`, arithRegs(insn));
+    if (s.smin >= MAX_VAR_OFF_N || s.smin <= MIN_VAR_OFF_N) this.fail('E_VERIFIER_PTR_ARITH', `value ${s.smin} makes ${regTypeStr(ptr)} pointer be out of bounds`, arithRegs(insn));
   }
 
   // ---- lddw ----
@@ -1423,9 +1465,23 @@ class Verifier {
     const regs = st.frames[st.frames.length - 1].regs;
     regs[dn] = regWith(dst, { s: nd });
     if (sn >= 0 && sn !== dn) regs[sn] = regWith(src, { s: ns });
-    for (const [id, s] of [[dst.id, nd], [sn >= 0 ? src.id : 0, ns]] as const) {
-      if (!id) continue;
-      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? regWith(r, { s }) : r));
+    if (dst.id) this.syncLinked(st, dst.id, nd);
+    if (sn >= 0 && src.id) this.syncLinked(st, src.id, ns);
+  }
+
+  /** sync_linked_regs: every scalar of id `id` (registers and spills, all frames) takes the value `s`. */
+  private syncLinked(st: VState, id: number, s: Scalar): void {
+    for (const f of st.frames) {
+      const regs = f.regs;
+      for (let i = 0; i < regs.length; i++) {
+        const r = regs[i];
+        if (r.t === 'scalar' && r.id === id && r.s !== s) regs[i] = regWith(r, { s });
+      }
+      const stack = f.stack;
+      for (let i = 0; i < stack.length; i++) {
+        const sp = stack[i].spill;
+        if (sp && sp.t === 'scalar' && sp.id === id && sp.s !== s) stack[i] = { bytes: stack[i].bytes, spill: regWith(sp, { s }) };
+      }
     }
   }
 
@@ -1497,7 +1553,9 @@ class Verifier {
 
   private findGoodPkt(st: VState, reg: Reg, open: boolean): void {
     if (reg.off < 0 || (reg.off === 0 && open)) return;
-    if (reg.s.umax > BigInt(MAX_PACKET_OFF) || reg.s.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
+    const umax = reg.s.umax;
+    // umax is at most 0xffff past the first test: the sum is exact as a number.
+    if (umax > MAX_PACKET_OFF_N || Number(umax) + reg.off > MAX_PACKET_OFF) return;
     // A strict comparison (pkt + N < data_end) proves one byte more (measured on Linux 6.18).
     const range = reg.off + (open ? 1 : 0);
     // A loop of its own rather than forEachReg: this runs on every data_end comparison.
@@ -1524,17 +1582,17 @@ class Verifier {
     if (insn.src !== 0) this.fail('E_VERIFIER_UNSUPPORTED', 'calling kernel functions is not supported without kernel BTF');
     const id = insn.imm;
     const proto = HELPER_PROTOS_BY_ID.get(id);
-    const name = `bpf_${HELPER_FUNCS[id] ?? 'unknown'}`;
     if (!proto) this.fail('E_VERIFIER_HELPER', `invalid func unknown#${id}`);
     const avail = helperAvailability(proto, this.type);
-    if (avail === '-' || (!this.priv && !UNPRIV_HELPERS.has(id))) this.fail('E_VERIFIER_HELPER', `program of this type cannot use helper ${name}#${id}`);
+    if (avail === '-' || (!this.priv && !UNPRIV_HELPERS.has(id))) this.fail('E_VERIFIER_HELPER', `program of this type cannot use helper ${helperName(id)}#${id}`);
     if (avail === 'g' && !this.gpl) this.fail('E_VERIFIER_GPL', 'cannot call GPL-restricted function from non-GPL compatible program');
-    if (!proto.args) this.fail('E_VERIFIER_UNSUPPORTED', `helper ${name}#${id} has no prototype in bpfkit's verifier yet`);
-    const meta = this.checkArgs(proto, name);
+    if (!proto.args) this.fail('E_VERIFIER_UNSUPPORTED', `helper ${helperName(id)}#${id} has no prototype in bpfkit's verifier yet`);
+    const meta = this.checkArgs(proto);
     // Release, clobber, return value.
     if (proto.release !== undefined) this.release(meta.releaseRef);
     if (proto.changesPkt) this.forEachReg(this.st, (r) => (r.t === 'pkt' || r.t === 'pkt_meta' || r.t === 'pkt_end' ? UNKNOWN_REG : r));
-    const args = this.regs.slice(0, 6);
+    // A callback's arguments come from the caller's registers, which the call clobbers.
+    const args = proto.callback ? this.regs.slice(0, 6) : undefined;
     for (let r = 1; r <= 5; r++) this.regs[r] = NOT_INIT;
     let r0: Reg;
     switch (proto.ret) {
@@ -1569,17 +1627,17 @@ class Verifier {
       // The callback runs as a path of its own; the caller continues after the call with r0 unknown.
       const cont = this.fork();
       pending.push({ pc: next, st: cont, from: this.pc });
-      const fn = args[proto.callback.arg + 1];
+      const fn = args![proto.callback.arg + 1];
       const cb = this.subCall(fn.sub, true);
       const f = this.frame;
       if (proto.callback.kind === 'loop') {
         f.regs[1] = UNKNOWN_REG;
-        f.regs[2] = args[3];
+        f.regs[2] = args![3];
       } else {
-        f.regs[1] = args[1];
+        f.regs[1] = args![1];
         f.regs[2] = ptrReg('map_key', { map: meta.map });
         f.regs[3] = ptrReg('map_value', { map: meta.map });
-        f.regs[4] = args[3];
+        f.regs[4] = args![3];
         f.regs[5] = NOT_INIT;
       }
       return cb;
@@ -1645,7 +1703,7 @@ class Verifier {
   }
 
   /** check_func_arg for every argument of a helper. */
-  private checkArgs(proto: HelperProto, name: string): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
+  private checkArgs(proto: HelperProto): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
     const meta = { map: -1, constKey: undefined as bigint | undefined, allocSize: 0, releaseRef: 0 };
     const args = proto.args!;
     for (let i = 0; i < args.length; i++) {
@@ -1663,7 +1721,7 @@ class Verifier {
           const needs = FUNC_MAPS[proto.id];
           const allowed = MAP_FUNCS[m.type];
           if ((needs && !needs.includes(m.type)) || (allowed && !allowed.includes(proto.id))) {
-            this.fail('E_VERIFIER_HELPER_ARG', `cannot pass map_type ${m.type} into func ${name}#${proto.id}`, [regno]);
+            this.fail('E_VERIFIER_HELPER_ARG', `cannot pass map_type ${m.type} into func ${helperName(proto.id)}#${proto.id}`, [regno]);
           }
           break;
         }
@@ -1844,11 +1902,14 @@ function mix(h: number, x: number): number {
   return h ^ (h >>> 15);
 }
 
-/** A register mask of the given registers. */
-function bits(...r: number[]): number {
-  let m = 0;
-  for (const x of r) m |= 1 << x;
-  return m;
+/** The mask of one register. */
+function bit(r: number): number {
+  return 1 << r;
+}
+
+/** A use mask and a def mask in one number (use in the low 16 bits, def in the high ones). */
+function ud(use: number, def: number): number {
+  return use | (def << 16);
 }
 
 /** The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1). */
@@ -1860,6 +1921,22 @@ function slotBits(off: number, size: number): [number, number] {
     if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
   }
   return [lo, hi];
+}
+
+/** The registers an error in pointer arithmetic names: dst, and src or dst again. */
+function arithRegs(insn: Insn): number[] {
+  return [insn.dst, insn.code & 8 ? insn.src : insn.dst];
+}
+
+/** A helper's name as the kernel's messages give it (made only for a message). */
+function helperName(id: number): string {
+  return `bpf_${HELPER_FUNCS[id] ?? 'unknown'}`;
+}
+
+/** Whether the path runs inside a callback (bpf_loop, for_each_map_elem) at any depth. */
+function inCallback(st: VState): boolean {
+  for (let f = 1; f < st.frames.length; f++) if (st.frames[f].callback) return true;
+  return false;
 }
 
 /** The scalar a load of `size` bytes gives (sign-extended by `sx`). */
