@@ -41,13 +41,15 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
   const out: CheckProblem[] = [];
   if (insns.length === 0) return [{ code: 'E_EBPF_EMPTY', message: 'program is empty', insn: 0 }];
   if (insns.length > (options.maxInsns ?? 1_000_000)) out.push({ code: 'E_EBPF_TOO_LONG', message: `program has ${insns.length} instructions`, insn: 0 });
+  // Made once (slotToIndex would recompute the offsets): the verifier runs this for every program it checks.
   const offs = slotOffsets(insns);
-  const byslot = slotToIndex(insns);
-  insns.forEach((insn, i) => {
+  const byslot = indexBySlot(offs);
+  for (let i = 0; i < insns.length; i++) {
+    const insn = insns[i];
     const info = options.forms?.[i] ?? describeInsn(insn);
     if (info.kind === undefined) {
       out.push({ code: 'E_EBPF_OPCODE', message: `unknown opcode 0x${insn.code.toString(16).padStart(2, '0')}`, insn: i });
-      return;
+      continue;
     }
     for (const f of info.problems) out.push({ code: 'E_EBPF_FIELD', message: f.message, insn: i });
     if (info.usesDst && insn.dst >= MAX_REG) out.push({ code: 'E_EBPF_REG', message: `invalid register r${insn.dst}`, insn: i });
@@ -69,13 +71,21 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
         out.push({ code: 'E_EBPF_JUMP_RANGE', message: `function reference out of range to slot ${target}`, insn: i });
       }
     }
-  });
+  }
   const last = insns.length - 1;
   const lk = formKind(insns[last].code);
   if (lk !== 'exit' && lk !== 'ja' && lk !== 'gotol') {
     out.push({ code: 'E_EBPF_LAST', message: 'last instruction is not exit or ja', insn: last });
   }
   if (options.initialized && out.length === 0) out.push(...uninitializedReads(insns, options.initialized));
+  return out;
+}
+
+/** slotToIndex from offsets already made: the instruction index at each slot, -1 inside an lddw. */
+function indexBySlot(offs: readonly number[]): Int32Array {
+  const n = offs.length - 1;
+  const out = new Int32Array(offs[n] + 1).fill(-1);
+  for (let i = 0; i <= n; i++) out[offs[i]] = i;
   return out;
 }
 
