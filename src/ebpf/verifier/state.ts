@@ -54,9 +54,15 @@ export function scalarReg(s: Scalar, id = 0): Reg {
 /** An unknown scalar. */
 export const UNKNOWN_REG: Reg = scalarReg(UNKNOWN);
 
+const NONE: Partial<Reg> = {};
+
 /** A pointer of a type with a fixed offset of 0 (extra fields by `more`). */
-export function ptrReg(t: RegType, more: Partial<Reg> = {}): Reg {
-  return regWith(BASE, { t, s: ZERO, ...more });
+export function ptrReg(t: RegType, more: Partial<Reg> = NONE): Reg {
+  // A literal in BASE's key order, not a spread of `more`: lddw, ctx loads and helper calls make one each.
+  return {
+    t, s: more.s ?? ZERO, off: more.off ?? 0, nul: more.nul ?? false, id: more.id ?? 0, ref: more.ref ?? 0, range: more.range ?? 0,
+    map: more.map ?? -1, size: more.size ?? 0, frame: more.frame ?? 0, sub: more.sub ?? -1, rdonly: more.rdonly ?? false,
+  };
 }
 
 /**
@@ -154,6 +160,81 @@ export interface StoredState {
   readonly seq: number;
   /** Dropped from its instruction's list while still being explored (it kept missing). */
   evicted?: boolean;
+  /** Its constants where they must meet the same constant (see constSig); undefined for several frames. */
+  readonly sig: ConstSig | undefined;
+}
+
+/**
+ * The constant scalars of a one-frame state in the registers (`regs`) and stack slots below 64 (`lo`, `hi`, spilled
+ * whole) whose values pruning compares, and their hash. A stored constant only covers the same constant (regsafe:
+ * range_within and tnum_in of a single value), so a current state whose values at a stored state's positions hash
+ * otherwise is not covered: visited() tests that before statesSafe, whose cost is mostly loading the stored state.
+ */
+export interface ConstSig {
+  readonly regs: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly hash: number;
+}
+
+/** The constant at a register, or a whole spilled register, that can be in a signature (else undefined). */
+function sigConst(r: Reg | undefined): bigint | undefined {
+  return r && r.t === 'scalar' && scalarIsConst(r.s) ? r.s.var.value : undefined;
+}
+
+function slotConst(sl: Slot | undefined): bigint | undefined {
+  return sl && sl.bytes === 'rrrrrrrr' ? sigConst(sl.spill) : undefined;
+}
+
+/** The signature of a one-frame state over the positions that matter (see ConstSig): the positions holding constants. */
+export function constSig(st: VState, regs: number, lo: number, hi: number): ConstSig {
+  const f = st.frames[0];
+  let h = 0, sr = 0, sl = 0, sh = 0;
+  for (let m = regs & 0x7ff; m !== 0; m &= m - 1) {
+    const r = 31 - Math.clz32(m & -m);
+    const v = sigConst(f.regs[r]);
+    if (v !== undefined) { sr |= 1 << r; h = mix(h, Number(v)); }
+  }
+  for (let m = lo; m !== 0; m &= m - 1) {
+    const i = 31 - Math.clz32(m & -m);
+    const v = slotConst(f.stack[i]);
+    if (v !== undefined) { sl |= 1 << i; h = mix(h, Number(v)); }
+  }
+  for (let m = hi; m !== 0; m &= m - 1) {
+    const i = 31 - Math.clz32(m & -m);
+    const v = slotConst(f.stack[32 + i]);
+    if (v !== undefined) { sh |= 1 << i; h = mix(h, Number(v)); }
+  }
+  return { regs: sr, lo: sl, hi: sh, hash: h };
+}
+
+/** The hash a one-frame state has at a signature's positions, in its order; NaN when one of them holds no constant. */
+export function constHash(st: VState, sig: ConstSig): number {
+  const f = st.frames[0];
+  let h = 0;
+  for (let m = sig.regs; m !== 0; m &= m - 1) {
+    const v = sigConst(f.regs[31 - Math.clz32(m & -m)]);
+    if (v === undefined) return NaN;
+    h = mix(h, Number(v));
+  }
+  for (let m = sig.lo; m !== 0; m &= m - 1) {
+    const v = slotConst(f.stack[31 - Math.clz32(m & -m)]);
+    if (v === undefined) return NaN;
+    h = mix(h, Number(v));
+  }
+  for (let m = sig.hi; m !== 0; m &= m - 1) {
+    const v = slotConst(f.stack[32 + 31 - Math.clz32(m & -m)]);
+    if (v === undefined) return NaN;
+    h = mix(h, Number(v));
+  }
+  return h;
+}
+
+/** One step of a 32-bit hash over numbers (a double's low and high 32-bit halves both count). */
+export function mix(h: number, x: number): number {
+  h = Math.imul(h ^ (x | 0), 0x9e3779b1);
+  h = Math.imul(h ^ ((x / 4294967296) | 0), 0x85ebca77);
+  return h ^ (h >>> 15);
 }
 
 /** The instructions along a path, newest first: the backward slice of an error walks it. */
@@ -196,10 +277,10 @@ class IdMap {
   // Made on the first non-zero id: most comparisons meet none, and one comparison runs per stored state.
   private m: Map<number, number> | undefined;
   private back: Map<number, number> | undefined;
-  /** Forgets every pair (one map serves all comparisons: they never nest). */
+  /** Forgets every pair (one IdMap serves all comparisons: they never nest). Map.clear costs more than new maps. */
   reset(): void {
-    this.m?.clear();
-    this.back?.clear();
+    this.m = undefined;
+    this.back = undefined;
   }
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
@@ -258,11 +339,18 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap): boolean {
   }
 }
 
+/** A register regsafe finds safe against itself whatever the ids met so far: it has no id or reference to match. */
+function unshared(r: Reg): boolean {
+  return r.id === 0 && r.ref === 0;
+}
+
 /** stacksafe with uninitialized reads allowed (privileged): old misc/invalid bytes accept anything. */
 function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relLo: number, relHi: number): boolean {
   for (let i = 0; i < old.length; i++) {
     const o = old[i];
     const c = cur[i] ?? EMPTY_SLOT;
+    // The same slot (a stored state shares its slots with the path that stored it): safe unless an id must match.
+    if (o === c && (!o.spill || unshared(o.spill))) continue;
     // A spilled scalar no relevant load reads back again: any spilled scalar will do.
     const relevant = i < 32 ? (relLo >>> i) & 1 : i < 64 ? (relHi >>> (i - 32)) & 1 : 1;
     if (!relevant && o.spill && c.spill && o.spill.t === 'scalar' && c.spill.t === 'scalar' && o.bytes === 'rrrrrrrr' && c.bytes === 'rrrrrrrr') continue;
@@ -275,6 +363,7 @@ function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relL
       if (!regSafe(o.spill, c.spill, ids)) return false;
       continue;
     }
+    if (o.bytes === c.bytes) continue;
     for (let b = 0; b < 8; b++) {
       const ob = o.bytes[b];
       const cb = c.bytes[b];
@@ -299,11 +388,17 @@ export function statesSafe(old: VState, cur: VState, live: ArrayLike<number>, un
     const of = old.frames[f];
     const cf = cur.frames[f];
     if (of.callsite !== cf.callsite) return false;
-    for (let r = 0; r < 11; r++) {
-      if (!(live[f] & (1 << r))) continue;
+    const exact = precise ? precise[f] : -1;
+    // The live registers only, lowest first (one comparison runs per stored state at every prune point).
+    for (let m = live[f] & 0x7ff; m !== 0; m &= m - 1) {
+      const r = 31 - Math.clz32(m & -m);
+      const o = of.regs[r];
+      const c = cf.regs[r];
+      // The same register (shared with the path that stored it): safe unless an id must match.
+      if (o === c && unshared(o)) continue;
       // A scalar whose value cannot matter any more: only its type is compared.
-      if (precise && !(precise[f] & (1 << r)) && of.regs[r].t === 'scalar' && cf.regs[r].t === 'scalar') continue;
-      if (!regSafe(of.regs[r], cf.regs[r], ids)) return false;
+      if (!(exact & (1 << r)) && o.t === 'scalar' && c.t === 'scalar') continue;
+      if (!regSafe(o, c, ids)) return false;
     }
     if (!stackSafe(of.stack, cf.stack, ids, uninitOk, f === old.frames.length - 1 ? slotsLo : -1, f === old.frames.length - 1 ? slotsHi : -1)) return false;
   }

@@ -14,8 +14,8 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
-  type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
+  type ConstSig, type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -239,8 +239,8 @@ const RESERVED: Partial<Record<FormKind, string>> = {
 interface PcStates {
   /** Fully explored states (no branch left), oldest first: the candidates for pruning. */
   done: StoredState[];
-  /** States with paths still being explored, by loop key, oldest first. */
-  active: Map<number, StoredState[]>;
+  /** States with paths still being explored, by loop key, oldest first (made with the first one). */
+  active: Map<number, StoredState[]> | undefined;
   nactive: number;
 }
 
@@ -754,7 +754,7 @@ class Verifier {
     const cur = this.st;
     let ps = this.explored[pc];
     if (!ps) {
-      ps = { done: [], active: new Map(), nactive: 0 };
+      ps = { done: [], active: undefined, nactive: 0 };
       this.explored[pc] = ps;
     }
     const live = this.liveMasks(cur, pc, this.liveIn, this.liveBuf);
@@ -769,7 +769,7 @@ class Verifier {
     // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
     // fails the program unless an older, fully explored state prunes this one first.
     let loopAt = Infinity;
-    const bucket = ps.nactive > 0 ? ps.active.get(key) : undefined;
+    const bucket = ps.nactive > 0 ? ps.active?.get(key) : undefined;
     if (bucket) {
       for (const s of bucket) {
         if (this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) { loopAt = s.seq; break; }
@@ -777,12 +777,21 @@ class Verifier {
     }
     const list = ps.done;
     // Stack slots whose spilled scalar cannot matter any more are compared by type only (one-frame programs: see relSlots).
-    const slotsLo = cur.frames.length === 1 ? this.relSlots[2 * pc] : -1;
-    const slotsHi = cur.frames.length === 1 ? this.relSlots[2 * pc + 1] : -1;
+    const one = cur.frames.length === 1;
+    const slotsLo = one ? this.relSlots[2 * pc] : -1;
+    const slotsHi = one ? this.relSlots[2 * pc + 1] : -1;
+    // The current state's hash at the positions of the last signature asked (stored states mostly share them).
+    let atRegs = -1, atLo = 0, atHi = 0, atHash = 0;
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
       if (s.seq > loopAt) break;
-      if (statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
+      // A stored constant the current state does not hold rules the stored state out without loading it (see ConstSig).
+      const sig = one ? s.sig : undefined;
+      if (sig && (sig.regs !== atRegs || sig.lo !== atLo || sig.hi !== atHi)) {
+        atRegs = sig.regs; atLo = sig.lo; atHi = sig.hi;
+        atHash = constHash(cur, sig);
+      }
+      if ((!sig || atHash === sig.hash) && statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
         s.hits++;
         return true;
       }
@@ -797,7 +806,9 @@ class Verifier {
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
-    const stored: StoredState = { state: cloneState(cur, undefined), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates };
+    const sig: ConstSig | undefined = one ? constSig(cur, live[0] & precise[0], slotsLo, slotsHi) : undefined;
+    const stored: StoredState = { state: cloneState(cur, undefined), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates, sig };
+    ps.active ??= new Map();
     const same = ps.active.get(key);
     if (same) same.push(stored); else ps.active.set(key, [stored]);
     ps.nactive++;
@@ -823,9 +834,9 @@ class Verifier {
     // An evicted state is in no list any more: it only counted the branches below it.
     if (s.evicted) return;
     const ps = this.explored[s.pc]!;
-    const bucket = ps.active.get(s.key)!;
+    const bucket = ps.active!.get(s.key)!;
     bucket.splice(bucket.indexOf(s), 1);
-    if (bucket.length === 0) ps.active.delete(s.key);
+    if (bucket.length === 0) ps.active!.delete(s.key);
     ps.nactive--;
     const list = ps.done;
     let lo = 0;
@@ -1930,13 +1941,6 @@ const PKT_CMP: Partial<Record<JmpOp, readonly [readonly [boolean, boolean, boole
 const TYPE_CODE: Record<RegType, number> = {
   not_init: 2, scalar: 3, ctx: 4, map_ptr: 5, map_value: 6, map_key: 7, stack: 8, pkt: 9, pkt_meta: 10, pkt_end: 11, mem: 12, sock: 13, sock_common: 14, func: 15,
 };
-
-/** One step of a 32-bit hash over numbers (a double's low and high 32-bit halves both count). */
-function mix(h: number, x: number): number {
-  h = Math.imul(h ^ (x | 0), 0x9e3779b1);
-  h = Math.imul(h ^ ((x / 4294967296) | 0), 0x85ebca77);
-  return h ^ (h >>> 15);
-}
 
 /** The mask of one register. */
 function bit(r: number): number {
