@@ -120,11 +120,12 @@ export function formatReg(r: Reg, maps: readonly { keySize: number; valueSize: n
  */
 export interface Slot {
   readonly bytes: string;
-  readonly spill?: Reg;
+  /** Always present (undefined when none): one object shape for every slot. */
+  readonly spill: Reg | undefined;
 }
 
 /** A slot nothing has written. */
-export const EMPTY_SLOT: Slot = { bytes: '????????' };
+export const EMPTY_SLOT: Slot = { bytes: '????????', spill: undefined };
 
 /** A function's frame: registers, stack slots (slot i covers fp-8(i+1) .. fp-8i-1), where it was called from. */
 export interface Frame {
@@ -160,8 +161,14 @@ export interface StoredState {
   readonly seq: number;
   /** Dropped from its instruction's list while still being explored (it kept missing). */
   evicted?: boolean;
-  /** Its constants where they must meet the same constant (see constSig); undefined for several frames. */
-  readonly sig: ConstSig | undefined;
+  /**
+   * Its constants where they must meet the same constant (see ConstSig; sigRegs -1: none, for several frames). Fields
+   * of the state itself, not an object of their own: visited() reads them for every stored state it passes.
+   */
+  readonly sigRegs: number;
+  readonly sigLo: number;
+  readonly sigHi: number;
+  readonly sigHash: number;
 }
 
 /**
@@ -208,21 +215,24 @@ export function constSig(st: VState, regs: number, lo: number, hi: number): Cons
   return { regs: sr, lo: sl, hi: sh, hash: h };
 }
 
+/** A signature with no positions, for states of several frames (sigRegs -1). */
+export const NO_SIG: ConstSig = { regs: -1, lo: 0, hi: 0, hash: 0 };
+
 /** The hash a one-frame state has at a signature's positions, in its order; NaN when one of them holds no constant. */
-export function constHash(st: VState, sig: ConstSig): number {
+export function constHash(st: VState, regs: number, lo: number, hi: number): number {
   const f = st.frames[0];
   let h = 0;
-  for (let m = sig.regs; m !== 0; m &= m - 1) {
+  for (let m = regs; m !== 0; m &= m - 1) {
     const v = sigConst(f.regs[31 - Math.clz32(m & -m)]);
     if (v === undefined) return NaN;
     h = mix(h, Number(v));
   }
-  for (let m = sig.lo; m !== 0; m &= m - 1) {
+  for (let m = lo; m !== 0; m &= m - 1) {
     const v = slotConst(f.stack[31 - Math.clz32(m & -m)]);
     if (v === undefined) return NaN;
     h = mix(h, Number(v));
   }
-  for (let m = sig.hi; m !== 0; m &= m - 1) {
+  for (let m = hi; m !== 0; m &= m - 1) {
     const v = slotConst(f.stack[32 + 31 - Math.clz32(m & -m)]);
     if (v === undefined) return NaN;
     h = mix(h, Number(v));

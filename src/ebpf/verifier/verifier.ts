@@ -14,8 +14,8 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
-  type ConstSig, type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
+  EMPTY_SLOT, NO_SIG, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
+  type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -205,6 +205,9 @@ interface Pending {
 
 /** The licenses the kernel takes as GPL-compatible (license_is_gpl_compatible). */
 const GPL_LICENSES: ReadonlySet<string> = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+
+/** The bytes of a slot a whole register was spilled into. */
+const SPILLED = 'rrrrrrrr';
 
 /** BPF_MAP_TYPE_SOCKMAP and BPF_MAP_TYPE_SOCKHASH. */
 const SOCK_MAPS: ReadonlySet<number> = new Set([15, 18]);
@@ -786,12 +789,12 @@ class Verifier {
       const s = list[k];
       if (s.seq > loopAt) break;
       // A stored constant the current state does not hold rules the stored state out without loading it (see ConstSig).
-      const sig = one ? s.sig : undefined;
-      if (sig && (sig.regs !== atRegs || sig.lo !== atLo || sig.hi !== atHi)) {
-        atRegs = sig.regs; atLo = sig.lo; atHi = sig.hi;
-        atHash = constHash(cur, sig);
+      const sig = one && s.sigRegs !== -1;
+      if (sig && (s.sigRegs !== atRegs || s.sigLo !== atLo || s.sigHi !== atHi)) {
+        atRegs = s.sigRegs; atLo = s.sigLo; atHi = s.sigHi;
+        atHash = constHash(cur, atRegs, atLo, atHi);
       }
-      if ((!sig || atHash === sig.hash) && statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
+      if ((!sig || atHash === s.sigHash) && statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
         s.hits++;
         return true;
       }
@@ -806,8 +809,11 @@ class Verifier {
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
-    const sig: ConstSig | undefined = one ? constSig(cur, live[0] & precise[0], slotsLo, slotsHi) : undefined;
-    const stored: StoredState = { state: cloneState(cur, undefined), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates, sig };
+    const sig = one ? constSig(cur, live[0] & precise[0], slotsLo, slotsHi) : NO_SIG;
+    const stored: StoredState = {
+      state: cloneState(cur, undefined), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates,
+      sigRegs: sig.regs, sigLo: sig.lo, sigHi: sig.hi, sigHash: sig.hash,
+    };
     ps.active ??= new Map();
     const same = ps.active.get(key);
     if (same) same.push(stored); else ps.active.set(key, [stored]);
@@ -1216,14 +1222,22 @@ class Verifier {
   private alignCheck(regno: number, r: Reg, off: number, size: number, strict = this.strict): void {
     const stack = r.t === 'stack';
     if (size === 1 || (!stack && !strict)) return;
-    const known = scalarIsConst(r.s);
-    const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
-    const mask = BigInt(size - 1);
-    const aligned = known ? (BigInt.asUintN(64, total) & mask) === 0n : ((r.s.var.mask | BigInt.asUintN(64, BigInt(r.off + off) + r.s.var.value)) & mask) === 0n;
-    if (aligned) return;
+    const v = r.s.var;
+    // A pointer without a variable part (the usual one) is tested in numbers: a two's complement sum has the same low bits.
+    if (v.value === 0n && v.mask === 0n) {
+      if (((r.off + off) & (size - 1)) === 0) return;
+    } else if (this.alignedVar(r, off, size)) return;
     const desc = stack ? 'stack ' : r.t === 'map_value' ? 'map_value ' : r.t === 'ctx' ? 'context ' : '';
     if (isPktPtr(r)) this.fail('E_VERIFIER_ALIGN', `misaligned packet access off 0+${formatTnum(r.s.var)}+${r.off}+${off} size ${size}`, [regno]);
     this.fail('E_VERIFIER_ALIGN', `misaligned ${desc}access off ${formatTnum(r.s.var)}+${r.off}+${off} size ${size}`, [regno]);
+  }
+
+  /** The alignment test of a pointer with a variable part (or a constant one): every value it may hold is aligned. */
+  private alignedVar(r: Reg, off: number, size: number): boolean {
+    const known = scalarIsConst(r.s);
+    const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
+    const mask = BigInt(size - 1);
+    return known ? (BigInt.asUintN(64, total) & mask) === 0n : ((r.s.var.mask | BigInt.asUintN(64, BigInt(r.off + off) + r.s.var.value)) & mask) === 0n;
   }
 
   /**
@@ -1339,11 +1353,12 @@ class Verifier {
       for (let o = Number(lo); o < Number(hi); o++) {
         const spi = spiOf(o);
         const sl = frame.stack[spi];
-        if (write) frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, byteOf(o), 'm') };
+        if (write) frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, byteOf(o), 'm'), spill: undefined };
       }
       return UNKNOWN_REG;
     }
-    const off = r.off + insnOff + Number(BigInt.asIntN(64, r.s.var.value));
+    const val = r.s.var.value;
+    const off = r.off + insnOff + (val === 0n ? 0 : Number(BigInt.asIntN(64, val)));
     if (off < -MAX_STACK || off + size > 0) this.fail('E_VERIFIER_STACK', `invalid${extra} stack R${regno} off=${off} size=${size}`, [regno]);
     this.growStack(frame, off);
     const spi = spiOf(off);
@@ -1381,6 +1396,10 @@ class Verifier {
 
   /** save_register_state: `reg` spilled into the low `size` bytes of slot `spi`. */
   private spill(frame: Frame, spi: number, size: number, reg: Reg): void {
+    if (size === 8) {
+      frame.stack[spi] = { bytes: SPILLED, spill: reg };
+      return;
+    }
     const sl = frame.stack[spi];
     let bytes = '';
     for (let i = 0; i < 8; i++) {
@@ -1406,7 +1425,7 @@ class Verifier {
     const zero = scalarIsConst(value.s) && value.s.var.value === 0n;
     let bytes = sl.spill || sl.bytes.includes('r') ? sl.bytes.replace(/r/g, 'm') : sl.bytes;
     for (let i = 0; i < size; i++) bytes = setChar(bytes, idx - i, zero ? '0' : 'm');
-    frame.stack[spi] = { bytes };
+    frame.stack[spi] = { bytes, spill: undefined };
   }
 
   private atomic(insn: Insn): void {
@@ -1534,7 +1553,7 @@ class Verifier {
         const sl = f.stack[i];
         if (sl.spill) {
           const n = fn(sl.spill);
-          if (n !== sl.spill) f.stack[i] = n.t === 'scalar' && isPointer(sl.spill) ? { bytes: sl.bytes, spill: n } : { bytes: sl.bytes, spill: n };
+          if (n !== sl.spill) f.stack[i] = { bytes: sl.bytes, spill: n };
         }
       }
     }
@@ -1879,7 +1898,7 @@ class Verifier {
           const idx = byteOf(o);
           const sl = frame.stack[spi];
           if (raw) {
-            frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm') };
+            frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm'), spill: undefined };
             continue;
           }
           // Privileged programs may read any stack byte: nothing to check per byte.
