@@ -247,17 +247,80 @@ export function mix(h: number, x: number): number {
   return h ^ (h >>> 15);
 }
 
-/** The instructions along a path, newest first: the backward slice of an error walks it. */
-export interface History {
-  readonly pc: number;
-  /** The register the instruction wrote (-1 none) and its value after. */
-  readonly reg: number;
-  readonly value: Reg | undefined;
-  /** The registers it read. */
-  readonly reads: number;
-  readonly prev: History | undefined;
-  /** Entries in the chain from this one (a bounded chain is cut back when it grows past a limit). */
-  readonly depth: number;
+/** Entries per history segment. */
+const SEG = 32;
+
+/**
+ * A run of up to SEG consecutive entries of a path's history (each instruction that wrote a register: its pc, the
+ * register, the registers it read, the value after), following the first `prevLen` entries of `prev`; the backward
+ * slice of an error walks them newest first. Paths that went on from one point share the segments before it: the path
+ * whose end is a segment's end appends in place, any other starts a segment of its own. Typed arrays, not an object
+ * per instruction: a long path with many pending branches keeps every entry alive, and the garbage collector's work
+ * on those objects was about a third of such a verification.
+ */
+export class HistorySeg {
+  /** Per entry: pc, then register | reads << 4. */
+  private readonly data = new Int32Array(2 * SEG);
+  private readonly values = new Array<Reg | undefined>(SEG);
+  /** Entries written: a path at this end may append in place. */
+  len = 0;
+  constructor(readonly prev: HistorySeg | undefined, readonly prevLen: number, readonly depth: number) {}
+  pc(i: number): number {
+    return this.data[2 * i];
+  }
+  reg(i: number): number {
+    return this.data[2 * i + 1] & 15;
+  }
+  reads(i: number): number {
+    return this.data[2 * i + 1] >>> 4;
+  }
+  value(i: number): Reg | undefined {
+    return this.values[i];
+  }
+  /** Appends at `len` (the caller owns the end and checked there is room). */
+  push(pc: number, reg: number, reads: number, value: Reg | undefined): void {
+    const i = this.len++;
+    this.data[2 * i] = pc;
+    this.data[2 * i + 1] = reg | (reads << 4);
+    this.values[i] = value;
+  }
+}
+
+/**
+ * Appends an entry to a path's history. Once the path holds more than `limit` entries, the new segment follows a copy
+ * of the newest `keep` only: a long path does not keep one entry per instruction alive.
+ */
+export function histPush(st: VState, pc: number, reg: number, reads: number, value: Reg | undefined, keep: number, limit: number): void {
+  let seg = st.hist;
+  let len = st.histLen;
+  if (!seg || seg.len !== len || len === SEG) {
+    // Another path went on from this end, or the segment is full: a segment of this path's own.
+    if (seg && seg.depth + len > limit) {
+      seg = histCopy(seg, len, keep);
+      len = seg.len;
+    }
+    seg = new HistorySeg(seg, len, seg ? seg.depth + len : 0);
+    st.hist = seg;
+    st.histLen = 0;
+  }
+  seg.push(pc, reg, reads, value);
+  st.histLen++;
+}
+
+/** The newest `n` entries of the history that ends at entry `len` of `seg`, as a chain of new segments. */
+function histCopy(seg: HistorySeg, len: number, n: number): HistorySeg {
+  const segs: HistorySeg[] = [];
+  const idx: number[] = [];
+  for (let s: HistorySeg | undefined = seg, k = len; s && idx.length < n; k = s.prevLen, s = s.prev) {
+    for (let i = k - 1; i >= 0 && idx.length < n; i--) { segs.push(s); idx.push(i); }
+  }
+  let out = new HistorySeg(undefined, 0, 0);
+  for (let j = idx.length - 1; j >= 0; j--) {
+    if (out.len === SEG) out = new HistorySeg(out, SEG, out.depth + SEG);
+    const s = segs[j], i = idx[j];
+    out.push(s.pc(i), s.reg(i), s.reads(i), s.value(i));
+  }
+  return out;
 }
 
 /** The whole state along one path. */
@@ -265,17 +328,20 @@ export interface VState {
   frames: Frame[];
   refs: RefState[];
   parent: StoredState | undefined;
-  hist: History | undefined;
+  /** The path's history: the first `histLen` entries of `hist` and those before it. */
+  hist: HistorySeg | undefined;
+  histLen: number;
 }
 
 /**
  * A copy whose frames and arrays can be changed without touching `s` (registers and slots are shared: they are
- * immutable), with history `hist`. Literals, not spreads: a copy is made at every branch and every stored state.
+ * immutable); `history` false: without the history (a stored state is only compared with). Literals, not spreads: a
+ * copy is made at every branch and every stored state.
  */
-export function cloneState(s: VState, hist: History | undefined = s.hist): VState {
+export function cloneState(s: VState, history = true): VState {
   const frames = new Array<Frame>(s.frames.length);
   for (let i = 0; i < frames.length; i++) frames[i] = cloneFrame(s.frames[i]);
-  return { frames, refs: s.refs.length ? s.refs.slice() : [], parent: s.parent, hist };
+  return { frames, refs: s.refs.length ? s.refs.slice() : [], parent: s.parent, hist: history ? s.hist : undefined, histLen: history ? s.histLen : 0 };
 }
 
 function cloneFrame(f: Frame): Frame {

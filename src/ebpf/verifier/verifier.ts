@@ -14,8 +14,8 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NO_SIG, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
-  type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
+  EMPTY_SLOT, NO_SIG, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, histPush, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
+  type Frame, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -136,18 +136,6 @@ const ACTIVE_PER_KEY = 16;
 const S64_MIN = -(1n << 63n);
 /** History entries an error's backward slice looks at, newest first. */
 const WHY_WALK = 400;
-
-/** The newest `n` entries of a history, as a new chain (the rest is left to the garbage collector). */
-function keepNewest(h: History | undefined, n: number): History | undefined {
-  const keep: History[] = [];
-  for (let x = h; x && keep.length < n; x = x.prev) keep.push(x);
-  let out: History | undefined;
-  for (let i = keep.length - 1; i >= 0; i--) {
-    const k = keep[i];
-    out = { pc: k.pc, reg: k.reg, value: k.value, reads: k.reads, prev: out, depth: keep.length - i };
-  }
-  return out;
-}
 
 const ALU_NAMES: Record<number, AluOp> = {
   0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh', 0x80: 'neg', 0x90: 'mod', 0xa0: 'xor', 0xb0: 'mov', 0xc0: 'arsh',
@@ -390,15 +378,18 @@ class Verifier {
     if (this.st) {
       let want = 0;
       for (const x of r.regs) want |= 1 << x;
-      let h = this.st.hist;
       let walked = 0;
-      while (h && want && why.length < 6 && walked++ < WHY_WALK) {
-        if (h.reg >= 0 && want & (1 << h.reg)) {
-          why.unshift({ insn: h.pc, text: this.at[h.pc]?.text ?? '', state: h.value ? `R${h.reg}=${formatReg(h.value, this.maps)}` : '' });
-          want &= ~(1 << h.reg);
-          want |= h.reads;
+      // The path's history, newest first (see HistorySeg).
+      for (let h = this.st.hist, n = this.st.histLen; h && want && why.length < 6 && walked < WHY_WALK; n = h.prevLen, h = h.prev) {
+        for (let i = n - 1; i >= 0 && want && why.length < 6 && walked++ < WHY_WALK; i--) {
+          const reg = h.reg(i);
+          if (!(want & (1 << reg))) continue;
+          const pc = h.pc(i);
+          const value = h.value(i);
+          why.unshift({ insn: pc, text: this.at[pc]?.text ?? '', state: value ? `R${reg}=${formatReg(value, this.maps)}` : '' });
+          want &= ~(1 << reg);
+          want |= h.reads(i);
         }
-        h = h.prev;
       }
     }
     if (this.st && r.regs.length) {
@@ -705,7 +696,7 @@ class Verifier {
   private explore(): void {
     const f0 = this.newFrame(-1, 0, 0, false);
     f0.regs[1] = ptrReg('ctx');
-    const pending: Pending[] = [{ pc: 0, st: { frames: [f0], refs: [], parent: undefined, hist: undefined }, from: -1 }];
+    const pending: Pending[] = [{ pc: 0, st: { frames: [f0], refs: [], parent: undefined, hist: undefined, histLen: 0 }, from: -1 }];
     while (pending.length) {
       const p = pending.pop()!;
       this.st = p.st;
@@ -811,7 +802,7 @@ class Verifier {
     // A stored state is only compared with, never resumed: it keeps no history.
     const sig = one ? constSig(cur, live[0] & precise[0], slotsLo, slotsHi) : NO_SIG;
     const stored: StoredState = {
-      state: cloneState(cur, undefined), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates,
+      state: cloneState(cur, false), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates,
       sigRegs: sig.regs, sigLo: sig.lo, sigHi: sig.hi, sigHash: sig.hash,
     };
     ps.active ??= new Map();
@@ -937,11 +928,8 @@ class Verifier {
 
   private set(r: number, v: Reg, reads = 0): void {
     this.regs[r] = v;
-    const prev = this.st.hist;
-    const depth = prev ? prev.depth + 1 : 1;
-    // An error's backward slice walks at most WHY_WALK entries: older ones are cut off now and then, so a long path
-    // does not keep one object per instruction alive (the garbage collector's cost grew with the path).
-    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: depth > 4 * WHY_WALK ? keepNewest(prev, WHY_WALK) : prev, depth: depth > 4 * WHY_WALK ? WHY_WALK + 1 : depth };
+    // An error's backward slice walks at most WHY_WALK entries: older ones are cut off now and then.
+    histPush(this.st, this.pc, r, reads, v, WHY_WALK, 4 * WHY_WALK);
   }
 
   /** The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits: made once per value. */
