@@ -162,13 +162,14 @@ export interface StoredState {
   /** Dropped from its instruction's list while still being explored (it kept missing). */
   evicted?: boolean;
   /**
-   * Its constants where they must meet the same constant (see ConstSig; sigRegs -1: none, for several frames). Fields
-   * of the state itself, not an object of their own: visited() reads them for every stored state it passes.
+   * Its constants where they must meet the same constant (see ConstSig; sigRegs -1: none, for several frames; -2: not
+   * made yet, on the first comparison: many states never meet one). Fields of the state itself, not an object of
+   * their own: visited() reads them for every stored state it passes.
    */
-  readonly sigRegs: number;
-  readonly sigLo: number;
-  readonly sigHi: number;
-  readonly sigHash: number;
+  sigRegs: number;
+  sigLo: number;
+  sigHi: number;
+  sigHash: number;
 }
 
 /**
@@ -215,9 +216,6 @@ export function constSig(st: VState, regs: number, lo: number, hi: number): Cons
   return { regs: sr, lo: sl, hi: sh, hash: h };
 }
 
-/** A signature with no positions, for states of several frames (sigRegs -1). */
-export const NO_SIG: ConstSig = { regs: -1, lo: 0, hi: 0, hash: 0 };
-
 /** The hash a one-frame state has at a signature's positions, in its order; NaN when one of them holds no constant. */
 export function constHash(st: VState, regs: number, lo: number, hi: number): number {
   const f = st.frames[0];
@@ -254,14 +252,15 @@ const SEG = 32;
  * A run of up to SEG consecutive entries of a path's history (each instruction that wrote a register: its pc, the
  * register, the registers it read, the value after), following the first `prevLen` entries of `prev`; the backward
  * slice of an error walks them newest first. Paths that went on from one point share the segments before it: the path
- * whose end is a segment's end appends in place, any other starts a segment of its own. Typed arrays, not an object
- * per instruction: a long path with many pending branches keeps every entry alive, and the garbage collector's work
- * on those objects was about a third of such a verification.
+ * whose end is a segment's end appends in place, any other starts a segment of its own. Arrays of numbers, not an
+ * object per instruction: a long path with many pending branches keeps every entry alive, and the garbage collector's
+ * work on those objects was about a third of such a verification. (Not typed arrays: a segment is made at most
+ * branches, and an ArrayBuffer costs more than the small arrays that grow as entries come.)
  */
 export class HistorySeg {
   /** Per entry: pc, then register | reads << 4. */
-  private readonly data = new Int32Array(2 * SEG);
-  private readonly values = new Array<Reg | undefined>(SEG);
+  private readonly data: number[] = [];
+  private readonly values: (Reg | undefined)[] = [];
   /** Entries written: a path at this end may append in place. */
   len = 0;
   constructor(readonly prev: HistorySeg | undefined, readonly prevLen: number, readonly depth: number) {}
@@ -279,10 +278,9 @@ export class HistorySeg {
   }
   /** Appends at `len` (the caller owns the end and checked there is room). */
   push(pc: number, reg: number, reads: number, value: Reg | undefined): void {
-    const i = this.len++;
-    this.data[2 * i] = pc;
-    this.data[2 * i + 1] = reg | (reads << 4);
-    this.values[i] = value;
+    this.len++;
+    this.data.push(pc, reg | (reads << 4));
+    this.values.push(value);
   }
 }
 

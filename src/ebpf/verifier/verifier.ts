@@ -14,7 +14,7 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NO_SIG, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, histPush, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, histPush, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
   type Frame, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
@@ -131,6 +131,9 @@ const MAX_PACKET_OFF_N = BigInt(MAX_PACKET_OFF);
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
+/** A stored state's signature (see ConstSig) still to be made. */
+const SIG_LATER = -2;
+
 /** States still being explored kept per instruction and loop key (see visited). */
 const ACTIVE_PER_KEY = 16;
 const S64_MIN = -(1n << 63n);
@@ -214,6 +217,8 @@ interface InsnInfo {
 /** An {@link InsnInfo} whose text is formatted on first use. */
 class InsnEntry implements InsnInfo {
   private formatted: string | undefined;
+  /** The register of the immediate operand, once asked (see immOf). */
+  imm: Reg | undefined = undefined;
   constructor(readonly insn: Insn, readonly kind: FormKind | undefined, readonly problems: readonly { message: string }[]) {}
   get text(): string {
     return (this.formatted ??= formatInsnLlvm(this.insn, { decimal: true, helperNames: true })[0]);
@@ -247,7 +252,7 @@ class Verifier {
   private readonly limit: number;
   private readonly gpl: boolean;
   /** Instructions by slot; undefined on the second slot of an lddw. */
-  private readonly at: (InsnInfo | undefined)[] = [];
+  private readonly at: (InsnEntry | undefined)[] = [];
   private readonly nslots: number;
   private readonly subStarts: number[] = [];
   private readonly prune: Uint8Array;
@@ -610,7 +615,10 @@ class Verifier {
           case 'ldx':
             def = b(insn.dst); use = b(insn.src);
             // A value read back from the stack matters when the register it lands in does.
-            if (exact && insn.src === 10 && out & def) [useLo, useHi] = slotBits(insn.off, SIZE_OF[insn.code & 0x18]);
+            if (exact && insn.src === 10 && out & def) {
+              useLo = slotBits(insn.off, SIZE_OF[insn.code & 0x18], 0);
+              useHi = slotBits(insn.off, SIZE_OF[insn.code & 0x18], 1);
+            }
             break;
           case 'st': case 'stx': {
             use = b(insn.dst);
@@ -619,7 +627,8 @@ class Verifier {
             // stores elsewhere (map values, packet, context) do not make the value matter.
             if (insn.dst !== 10) break;
             const size = SIZE_OF[insn.code & 0x18];
-            const [lo, hi] = slotBits(insn.off, size);
+            const lo = slotBits(insn.off, size, 0);
+            const hi = slotBits(insn.off, size, 1);
             if (i.kind === 'stx' && ((outLo & lo) || (outHi & hi))) use |= b(insn.src);
             if (size === 8 && insn.off % 8 === 0) { defLo = lo; defHi = hi; }
             break;
@@ -780,6 +789,10 @@ class Verifier {
       const s = list[k];
       if (s.seq > loopAt) break;
       // A stored constant the current state does not hold rules the stored state out without loading it (see ConstSig).
+      if (one && s.sigRegs === SIG_LATER) {
+        const sig = constSig(s.state, live[0] & precise[0], slotsLo, slotsHi);
+        s.sigRegs = sig.regs; s.sigLo = sig.lo; s.sigHi = sig.hi; s.sigHash = sig.hash;
+      }
       const sig = one && s.sigRegs !== -1;
       if (sig && (s.sigRegs !== atRegs || s.sigLo !== atLo || s.sigHi !== atHi)) {
         atRegs = s.sigRegs; atLo = s.sigLo; atHi = s.sigHi;
@@ -800,10 +813,9 @@ class Verifier {
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
-    const sig = one ? constSig(cur, live[0] & precise[0], slotsLo, slotsHi) : NO_SIG;
     const stored: StoredState = {
       state: cloneState(cur, false), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates,
-      sigRegs: sig.regs, sigLo: sig.lo, sigHi: sig.hi, sigHash: sig.hash,
+      sigRegs: one ? SIG_LATER : -1, sigLo: 0, sigHi: 0, sigHash: 0,
     };
     ps.active ??= new Map();
     const same = ps.active.get(key);
@@ -932,6 +944,12 @@ class Verifier {
     histPush(this.st, this.pc, r, reads, v, WHY_WALK, 4 * WHY_WALK);
   }
 
+  /** immReg of the current instruction's immediate, kept on the instruction (one instruction always asks the same). */
+  private immOf(insn: Insn, is64: boolean): Reg {
+    const e = this.at[this.pc]!;
+    return (e.imm ??= this.immReg(insn.imm, is64));
+  }
+
   /** The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits: made once per value. */
   private immReg(imm: number, is64: boolean): Reg {
     const cache = is64 ? this.imm64 : this.imm32;
@@ -977,7 +995,7 @@ class Verifier {
       case 'st': {
         // BPF_ST into the context is allowed since Linux 6.3 (the field rules still apply).
         this.rd(insn.dst);
-        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, this.immReg(insn.imm, true), false, true);
+        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, this.immOf(insn, true), false, true);
         return next;
       }
       case 'stx': {
@@ -1044,7 +1062,7 @@ class Verifier {
     else {
       if ((op === 0x30 || op === 0x90) && insn.imm === 0) this.fail('E_VERIFIER_DIV0', 'div by zero');
       if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) this.fail('E_VERIFIER_INSN', `invalid shift ${insn.imm}`);
-      src = this.immReg(insn.imm, true);
+      src = this.immOf(insn, true);
     }
     const reads = (1 << dn) | (x ? 1 << insn.src : 0);
     if (isPointer(dst) || isPointer(src)) {
@@ -1059,7 +1077,7 @@ class Verifier {
   private mov(insn: Insn, is64: boolean, x: boolean): void {
     const dn = insn.dst;
     if (!x) {
-      this.set(dn, this.immReg(insn.imm, is64));
+      this.set(dn, this.immOf(insn, is64));
       return;
     }
     const sn = insn.src;
@@ -1463,7 +1481,7 @@ class Verifier {
     const dn = insn.dst, sn = insn.src;
     const target = this.pc + 1 + insn.off;
     const dst = this.rd(dn);
-    const src = x ? this.rd(sn) : this.immReg(insn.imm, true);
+    const src = x ? this.rd(sn) : this.immOf(insn, true);
     if (!this.priv && x && isPointer(src)) this.fail('E_VERIFIER_LEAK', `R${sn} pointer comparison prohibited`, [sn]);
     let taken: boolean | undefined;
     if (dst.t === 'scalar' && src.t === 'scalar') taken = scalarBranchTaken(op, dst.s, src.s, is32, x && dn === sn);
@@ -1959,15 +1977,14 @@ function ud(use: number, def: number): number {
   return use | (def << 16);
 }
 
-/** The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1). */
-function slotBits(off: number, size: number): [number, number] {
-  let lo = 0, hi = 0;
+/** Word `word` (0: slots 0-31, 1: slots 32-63) of the mask of stack slots an access through r10 covers (slot i holds fp-8(i+1) .. fp-8i-1). */
+function slotBits(off: number, size: number, word: 0 | 1): number {
+  let m = 0;
   for (let a = off; a < off + size; a++) {
-    const i = (-a - 1) >> 3;
-    if (i < 0 || i > 63) continue;
-    if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
+    const i = ((-a - 1) >> 3) - 32 * word;
+    if (i >= 0 && i < 32) m |= 1 << i;
   }
-  return [lo, hi];
+  return m;
 }
 
 /** The registers an error in pointer arithmetic names: dst, and src or dst again. */
