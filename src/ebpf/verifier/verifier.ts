@@ -131,6 +131,11 @@ const MAX_PACKET_OFF_N = BigInt(MAX_PACKET_OFF);
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
+/** Immediates in [-SMALL_IMM, SMALL_IMM) have process-wide registers (see immReg), sign- and zero-extended. */
+const SMALL_IMM = 256;
+const SMALL_IMM64: (Reg | undefined)[] = new Array<Reg | undefined>(2 * SMALL_IMM).fill(undefined);
+const SMALL_IMM32: (Reg | undefined)[] = new Array<Reg | undefined>(2 * SMALL_IMM).fill(undefined);
+
 /** A stored state's signature (see ConstSig) still to be made. */
 const SIG_LATER = -2;
 
@@ -270,9 +275,6 @@ class Verifier {
   /** Successors inside the function, by slot (see links). */
   private readonly succA: Int32Array;
   private readonly succB: Int32Array;
-  /** Registers of immediates (see immReg). */
-  private readonly imm64 = new Map<number, Reg>();
-  private readonly imm32 = new Map<number, Reg>();
   /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
   private readonly forms: FormInfo[] = [];
   private readonly log: string[] = [];
@@ -950,15 +952,15 @@ class Verifier {
     return (e.imm ??= this.immReg(insn.imm, is64));
   }
 
-  /** The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits: made once per value. */
+  /**
+   * The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits. Small ones are made
+   * once per process (registers are immutable; most immediates are small), others once per instruction (immOf).
+   */
   private immReg(imm: number, is64: boolean): Reg {
-    const cache = is64 ? this.imm64 : this.imm32;
-    let r = cache.get(imm);
-    if (!r) {
-      r = scalarReg(is64 ? scalarConst(BigInt(imm)) : scalarConst32(BigInt(imm >>> 0)));
-      cache.set(imm, r);
-    }
-    return r;
+    const make = (): Reg => scalarReg(is64 ? scalarConst(BigInt(imm)) : scalarConst32(BigInt(imm >>> 0)));
+    if (imm < -SMALL_IMM || imm >= SMALL_IMM) return make();
+    const table = is64 ? SMALL_IMM64 : SMALL_IMM32;
+    return (table[imm + SMALL_IMM] ??= make());
   }
 
   private newId(): number {
