@@ -324,7 +324,8 @@ function histCopy(seg: HistorySeg, len: number, n: number): HistorySeg {
 /** The whole state along one path. */
 export interface VState {
   frames: Frame[];
-  refs: RefState[];
+  /** Never changed in place (a change makes a new array): copies of a state share it. */
+  refs: readonly RefState[];
   parent: StoredState | undefined;
   /** The path's history: the first `histLen` entries of `hist` and those before it. */
   hist: HistorySeg | undefined;
@@ -339,7 +340,7 @@ export interface VState {
 export function cloneState(s: VState, history = true): VState {
   const frames = new Array<Frame>(s.frames.length);
   for (let i = 0; i < frames.length; i++) frames[i] = cloneFrame(s.frames[i]);
-  return { frames, refs: s.refs.length ? s.refs.slice() : [], parent: s.parent, hist: history ? s.hist : undefined, histLen: history ? s.histLen : 0 };
+  return { frames, refs: s.refs, parent: s.parent, hist: history ? s.hist : undefined, histLen: history ? s.histLen : 0 };
 }
 
 function cloneFrame(f: Frame): Frame {

@@ -1682,7 +1682,8 @@ class Verifier {
         const rid = this.newId();
         // Only an acquiring helper's object is a reference to release (sk_fullsock hands back the socket it was given).
         const ref = proto.acquire ? rid : 0;
-        if (ref) this.st.refs.push({ id: rid, insn: this.pc });
+        // A new array: states share their reference lists (see VState.refs).
+        if (ref) this.st.refs = [...this.st.refs, { id: rid, insn: this.pc }];
         r0 = proto.ret === 'ringbuf_mem_or_null'
           ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref })
           : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref });
