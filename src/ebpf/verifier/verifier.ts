@@ -252,7 +252,10 @@ class Verifier {
   private readonly priv: boolean;
   private readonly strict: boolean;
   private readonly maps: MapSpec[];
-  private readonly mapIndexByName: Map<string, number>;
+  /** How many of `maps` are the program's (call() appends inner maps). */
+  private readonly ownMaps: number;
+  /** Map indexes by name, made when an lddw names a map (see mapIndex). */
+  private mapIndexByName: Map<string, number> | undefined;
   private readonly logLevel: number;
   private readonly limit: number;
   private readonly gpl: boolean;
@@ -304,7 +307,7 @@ class Verifier {
     this.priv = !options.unprivileged;
     this.strict = options.alignment === 'strict';
     this.maps = [...(options.maps ?? spec.maps ?? [])];
-    this.mapIndexByName = new Map(this.maps.map((m, i) => [m.name, i]));
+    this.ownMaps = this.maps.length;
     this.logLevel = options.logLevel ?? 0;
     this.limit = options.maxInsns ?? 1_000_000;
     this.gpl = GPL_LICENSES.has(spec.license);
@@ -1202,7 +1205,7 @@ class Verifier {
         this.set(insn.dst, scalarReg(scalarConst(imm64)));
         return;
       case 1: case 2: {
-        const idx = insn.ref !== undefined ? this.mapIndexByName.get(insn.ref) ?? -1 : insn.imm;
+        const idx = insn.ref !== undefined ? this.mapIndex(insn.ref) : insn.imm;
         const m = this.maps[idx];
         if (!m) this.fail('E_VERIFIER_MAP', `fd ${insn.imm} is not pointing to valid bpf_map`);
         if (insn.src === 1) {
@@ -1223,6 +1226,12 @@ class Verifier {
       default:
         this.fail('E_VERIFIER_UNSUPPORTED', `unsupported lddw src ${insn.src} (BTF id / map index forms need a loader)`);
     }
+  }
+
+  private mapIndex(name: string): number {
+    // The program's own maps only: inner maps the verifier adds later are not named by lddw.
+    this.mapIndexByName ??= new Map(this.maps.slice(0, this.ownMaps).map((m, i) => [m.name, i]));
+    return this.mapIndexByName.get(name) ?? -1;
   }
 
   // ---- memory ----
