@@ -84,9 +84,12 @@ export interface VerifierFacts {
  * view on one (about 300 ns against 20), and a verification needs a dozen, small programs included.
  */
 class Arena {
-  /** Int32 words per slot the verifier takes (liveIn, rel, relSlots x2, succA, succB, the walk's stack, use/def) and bytes (prune, pktBase, pktOut, the walk's colour and progress), with room for the +1s and MAX_FRAMES pairs. */
-  private static readonly WORDS = 8;
-  private static readonly BYTES = 5;
+  /**
+   * Int32 words per slot the verifier takes (liveIn, rel, relSlots x2, succA, succB, succC, the walk's stack, use/def)
+   * and bytes (prune, edges, pktBase, pktOut, the walk's colour and progress), with room for the +1s and MAX_FRAMES pairs.
+   */
+  private static readonly WORDS = 9;
+  private static readonly BYTES = 6;
   private readonly buf: ArrayBuffer;
   private used = 0;
   constructor(slots: number) {
@@ -135,6 +138,10 @@ const MAX_JMP_SEQ = 8192;
 const SMALL_IMM = 256;
 const SMALL_IMM64: (Reg | undefined)[] = new Array<Reg | undefined>(2 * SMALL_IMM).fill(undefined);
 const SMALL_IMM32: (Reg | undefined)[] = new Array<Reg | undefined>(2 * SMALL_IMM).fill(undefined);
+
+/** Edge flags of an instruction (see links): its successors are prune points; the instruction after it is one. */
+const JUMP_TARGETS = 1;
+const AFTER_BRANCH = 2;
 
 /** A stored state's signature (see ConstSig) still to be made. */
 const SIG_LATER = -2;
@@ -275,9 +282,12 @@ class Verifier {
   private readonly relSlots: Int32Array;
   /** The states stored at each prune point, by slot. */
   private readonly explored: (PcStates | undefined)[];
-  /** Successors inside the function, by slot (see links). */
+  /** Successors inside the function, by slot, and the function a slot enters (see links). */
   private readonly succA: Int32Array;
   private readonly succB: Int32Array;
+  private readonly succC: Int32Array;
+  /** Per slot, which prune points its edges make (JUMP_TARGETS, AFTER_BRANCH). */
+  private readonly edges: Uint8Array;
   /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
   private readonly forms: FormInfo[] = [];
   private readonly log: string[] = [];
@@ -324,6 +334,8 @@ class Verifier {
     this.explored = new Array<PcStates | undefined>(slot);
     this.succA = arena.i32(slot);
     this.succB = arena.i32(slot);
+    this.succC = arena.i32(slot);
+    this.edges = arena.u8(slot);
     this.liveIn = arena.i32(slot + 1);
     this.rel = arena.i32(slot + 1);
     this.relSlots = arena.i32(2 * (slot + 1)).fill(-1);
@@ -450,28 +462,29 @@ class Verifier {
    * often. structure() has refused targets outside the program already.
    */
   private links(): void {
-    const { succA, succB } = this;
+    const { succA, succB, succC, edges } = this;
     succA.fill(-1);
     succB.fill(-1);
+    succC.fill(-1);
     for (let pc = 0; pc < this.nslots; pc++) {
       const info = this.at[pc];
       if (!info) continue;
       const insn = info.insn;
       const next = pc + (insn.code === 0x18 ? 2 : 1);
-      switch (info.kind) {
+      const kind = info.kind;
+      switch (kind) {
         case 'exit': break;
         case 'ja': succA[pc] = pc + 1 + insn.off; break;
         case 'gotol': succA[pc] = pc + 1 + insn.imm; break;
         case 'jcond': case 'may_goto': succA[pc] = next; succB[pc] = pc + 1 + insn.off; break;
         default: succA[pc] = next;
       }
+      // The function a call (src 1) or a function reference (lddw src 4) enters.
+      if ((kind === 'call' && insn.src === 1) || (kind === 'lddw' && insn.src === 4)) succC[pc] = pc + 1 + insn.imm;
+      const cls = insn.code & 7;
+      const jump = (cls === 5 || cls === 6) && kind !== 'call' && kind !== 'exit';
+      edges[pc] = (jump ? JUMP_TARGETS : 0) | (kind === 'call' || (jump && kind !== 'ja' && kind !== 'gotol') ? AFTER_BRANCH : 0);
     }
-  }
-
-  /** The function a call (src 1) or a function reference (lddw src 4) enters, else -1. */
-  private entered(pc: number): number {
-    const i = this.at[pc]!;
-    return (i.kind === 'call' && i.insn.src === 1) || (i.kind === 'lddw' && i.insn.src === 4) ? pc + 1 + i.insn.imm : -1;
   }
 
   /** check_subprogs + check_cfg: function bounds, jumps inside them, reachability, back-edges for unprivileged programs. */
@@ -480,7 +493,7 @@ class Verifier {
     const starts = new Set<number>([0]);
     for (let pc = 0; pc < this.nslots; pc++) {
       if (!this.at[pc]) continue;
-      const t = this.entered(pc);
+      const t = this.succC[pc];
       if (t !== -1) starts.add(t);
     }
     for (const s of starts) {
@@ -525,7 +538,7 @@ class Verifier {
       let t = -1;
       while (t === -1 && tried[pc] < 3) {
         const k = tried[pc]++;
-        t = k === 0 ? this.succA[pc] : k === 1 ? this.succB[pc] : this.entered(pc);
+        t = k === 0 ? this.succA[pc] : k === 1 ? this.succB[pc] : this.succC[pc];
       }
       if (t === -1) {
         color[pc] = 2;
@@ -533,10 +546,9 @@ class Verifier {
         continue;
       }
       if (t < 0 || t >= n || !this.at[t]) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
-      const i = this.at[pc]!;
-      const isJump = ((i.insn.code & 7) === 5 || (i.insn.code & 7) === 6) && i.kind !== 'call' && i.kind !== 'exit';
-      if (isJump) this.prune[t] = 1;
-      if (i.kind === 'call' || (isJump && i.kind !== 'ja' && i.kind !== 'gotol')) this.prune[pc + 1] = 1;
+      const e = this.edges[pc];
+      if (e & JUMP_TARGETS) this.prune[t] = 1;
+      if (e & AFTER_BRANCH) this.prune[pc + 1] = 1;
       if (color[t] === 1 && !this.priv) { this.pc = pc; this.fail('E_VERIFIER_LOOP', `back-edge from insn ${pc} to ${t}`); }
       if (color[t] === 0) {
         color[t] = 1;
@@ -544,7 +556,7 @@ class Verifier {
       }
     }
     for (let pc = 0; pc < n; pc++) {
-      if (this.at[pc] && color[pc] === 0) { this.pc = pc; this.fail('E_VERIFIER_CFG', `unreachable insn ${pc}`); }
+      if (color[pc] === 0 && this.at[pc]) { this.pc = pc; this.fail('E_VERIFIER_CFG', `unreachable insn ${pc}`); }
     }
   }
 
