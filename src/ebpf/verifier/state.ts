@@ -199,17 +199,17 @@ export function constSig(st: VState, regs: number, lo: number, hi: number): Cons
   const f = st.frames[0];
   let h = 0, sr = 0, sl = 0, sh = 0;
   for (let m = regs & 0x7ff; m !== 0; m &= m - 1) {
-    const r = 31 - Math.clz32(m & -m);
+    const r = lowBit(m);
     const v = sigConst(f.regs[r]);
     if (v !== undefined) { sr |= 1 << r; h = mix(h, Number(v)); }
   }
   for (let m = lo; m !== 0; m &= m - 1) {
-    const i = 31 - Math.clz32(m & -m);
+    const i = lowBit(m);
     const v = slotConst(f.stack[i]);
     if (v !== undefined) { sl |= 1 << i; h = mix(h, Number(v)); }
   }
   for (let m = hi; m !== 0; m &= m - 1) {
-    const i = 31 - Math.clz32(m & -m);
+    const i = lowBit(m);
     const v = slotConst(f.stack[32 + i]);
     if (v !== undefined) { sh |= 1 << i; h = mix(h, Number(v)); }
   }
@@ -221,21 +221,26 @@ export function constHash(st: VState, regs: number, lo: number, hi: number): num
   const f = st.frames[0];
   let h = 0;
   for (let m = regs; m !== 0; m &= m - 1) {
-    const v = sigConst(f.regs[31 - Math.clz32(m & -m)]);
+    const v = sigConst(f.regs[lowBit(m)]);
     if (v === undefined) return NaN;
     h = mix(h, Number(v));
   }
   for (let m = lo; m !== 0; m &= m - 1) {
-    const v = slotConst(f.stack[31 - Math.clz32(m & -m)]);
+    const v = slotConst(f.stack[lowBit(m)]);
     if (v === undefined) return NaN;
     h = mix(h, Number(v));
   }
   for (let m = hi; m !== 0; m &= m - 1) {
-    const v = slotConst(f.stack[32 + 31 - Math.clz32(m & -m)]);
+    const v = slotConst(f.stack[32 + lowBit(m)]);
     if (v === undefined) return NaN;
     h = mix(h, Number(v));
   }
   return h;
+}
+
+/** The index of the lowest set bit of a non-zero mask (masks are walked with m &= m - 1). */
+function lowBit(m: number): number {
+  return 31 - Math.clz32(m & -m);
 }
 
 /** One step of a 32-bit hash over numbers (a double's low and high 32-bit halves both count). */
@@ -466,7 +471,7 @@ export function statesSafe(old: VState, cur: VState, live: ArrayLike<number>, un
     const exact = precise ? precise[f] : -1;
     // The live registers only, lowest first (one comparison runs per stored state at every prune point).
     for (let m = live[f] & 0x7ff; m !== 0; m &= m - 1) {
-      const r = 31 - Math.clz32(m & -m);
+      const r = lowBit(m);
       const o = of.regs[r];
       const c = cf.regs[r];
       // The same register (shared with the path that stored it): safe unless an id must match.
