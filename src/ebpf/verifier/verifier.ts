@@ -123,6 +123,7 @@ class Reject extends Error {
   }
 }
 
+// Limits; the `_N` forms are their bigints, made once (the checks that use them run per access).
 const MAX_STACK = 512;
 const MIN_STACK_N = -BigInt(MAX_STACK);
 const MAX_FRAMES = 8;
