@@ -81,10 +81,13 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
   return out;
 }
 
-/** slotToIndex from offsets already made: the instruction index at each slot, -1 inside an lddw. */
-function indexBySlot(offs: readonly number[]): Int32Array {
+/**
+ * slotToIndex from offsets already made: the instruction index at each slot, -1 inside an lddw. A plain array: a typed
+ * array of more than a few dozen entries lives outside the heap, and making one cost more than the rest of the checks.
+ */
+function indexBySlot(offs: readonly number[]): number[] {
   const n = offs.length - 1;
-  const out = new Int32Array(offs[n] + 1).fill(-1);
+  const out = new Array<number>(offs[n] + 1).fill(-1);
   for (let i = 0; i <= n; i++) out[offs[i]] = i;
   return out;
 }
