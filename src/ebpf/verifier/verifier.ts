@@ -268,7 +268,7 @@ class Verifier {
   private readonly limit: number;
   private readonly gpl: boolean;
   /** Instructions by slot; undefined on the second slot of an lddw. */
-  private readonly at: (InsnEntry | undefined)[] = [];
+  private readonly at: (InsnEntry | undefined)[];
   private readonly nslots: number;
   private readonly subStarts: number[] = [];
   private readonly prune: Uint8Array;
@@ -290,7 +290,7 @@ class Verifier {
   /** Per slot, which prune points its edges make (JUMP_TARGETS, AFTER_BRANCH). */
   private readonly edges: Uint8Array;
   /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
-  private readonly forms: FormInfo[] = [];
+  private readonly forms: FormInfo[];
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
@@ -323,9 +323,15 @@ class Verifier {
     this.limit = options.maxInsns ?? 1_000_000;
     this.gpl = GPL_LICENSES.has(spec.license);
     let slot = 0;
-    for (const insn of spec.insns) {
+    for (const insn of spec.insns) slot += insn.code === 0x18 ? 2 : 1;
+    // Made at their size and without holes: every pass reads them by slot.
+    this.at = new Array<InsnEntry | undefined>(slot).fill(undefined);
+    this.forms = new Array<FormInfo>(spec.insns.length);
+    slot = 0;
+    for (let i = 0; i < spec.insns.length; i++) {
+      const insn = spec.insns[i];
       const d = describeInsn(insn);
-      this.forms.push(d);
+      this.forms[i] = d;
       this.at[slot] = new InsnEntry(insn, d.kind, d.problems);
       slot += insn.code === 0x18 ? 2 : 1;
     }
