@@ -290,8 +290,8 @@ export class HistorySeg {
 }
 
 /**
- * Appends an entry to a path's history. Once the path holds more than `limit` entries, the new segment follows a copy
- * of the newest `keep` only: a long path does not keep one entry per instruction alive.
+ * Appends an entry to a path's history. Once the path holds more than `limit` entries, its next segment follows a
+ * copy of the newest `keep` only: a long path does not keep one entry per instruction alive.
  */
 export function histPush(st: VState, pc: number, reg: number, reads: number, value: Reg | undefined, keep: number, limit: number): void {
   let seg = st.hist;
@@ -312,16 +312,23 @@ export function histPush(st: VState, pc: number, reg: number, reads: number, val
 
 /** The newest `n` entries of the history that ends at entry `len` of `seg`, as a chain of new segments. */
 function histCopy(seg: HistorySeg, len: number, n: number): HistorySeg {
+  // The segments that hold them, newest first, with the entries each contributes.
   const segs: HistorySeg[] = [];
-  const idx: number[] = [];
-  for (let s: HistorySeg | undefined = seg, k = len; s && idx.length < n; k = s.prevLen, s = s.prev) {
-    for (let i = k - 1; i >= 0 && idx.length < n; i--) { segs.push(s); idx.push(i); }
+  const ends: number[] = [];
+  let left = n;
+  for (let s: HistorySeg | undefined = seg, k = len; s && left > 0; k = s.prevLen, s = s.prev) {
+    segs.push(s);
+    ends.push(k);
+    left -= k;
   }
   let out = new HistorySeg(undefined, 0, 0);
-  for (let j = idx.length - 1; j >= 0; j--) {
-    if (out.len === SEG) out = new HistorySeg(out, SEG, out.depth + SEG);
-    const s = segs[j], i = idx[j];
-    out.push(s.pc(i), s.reg(i), s.reads(i), s.value(i));
+  for (let j = segs.length - 1; j >= 0; j--) {
+    const s = segs[j];
+    // The oldest segment gives only its newest entries.
+    for (let i = j === segs.length - 1 ? Math.max(0, -left) : 0; i < ends[j]; i++) {
+      if (out.len === SEG) out = new HistorySeg(out, SEG, out.depth + SEG);
+      out.push(s.pc(i), s.reg(i), s.reads(i), s.value(i));
+    }
   }
   return out;
 }
