@@ -41,15 +41,14 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
   const out: CheckProblem[] = [];
   if (insns.length === 0) return [{ code: 'E_EBPF_EMPTY', message: 'program is empty', insn: 0 }];
   if (insns.length > (options.maxInsns ?? 1_000_000)) out.push({ code: 'E_EBPF_TOO_LONG', message: `program has ${insns.length} instructions`, insn: 0 });
-  // Made once (slotToIndex would recompute the offsets): the verifier runs this for every program it checks.
   const offs = slotOffsets(insns);
+  // From the offsets made above (slotToIndex would make them again): the verifier runs this for every program.
   const byslot = indexBySlot(offs);
-  for (let i = 0; i < insns.length; i++) {
-    const insn = insns[i];
+  insns.forEach((insn, i) => {
     const info = options.forms?.[i] ?? describeInsn(insn);
     if (info.kind === undefined) {
       out.push({ code: 'E_EBPF_OPCODE', message: `unknown opcode 0x${insn.code.toString(16).padStart(2, '0')}`, insn: i });
-      continue;
+      return;
     }
     for (const f of info.problems) out.push({ code: 'E_EBPF_FIELD', message: f.message, insn: i });
     if (info.usesDst && insn.dst >= MAX_REG) out.push({ code: 'E_EBPF_REG', message: `invalid register r${insn.dst}`, insn: i });
@@ -71,7 +70,7 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
         out.push({ code: 'E_EBPF_JUMP_RANGE', message: `function reference out of range to slot ${target}`, insn: i });
       }
     }
-  }
+  });
   const last = insns.length - 1;
   const lk = formKind(insns[last].code);
   if (lk !== 'exit' && lk !== 'ja' && lk !== 'gotol') {
