@@ -1151,7 +1151,7 @@ class Verifier {
     }
     if (ptr.nul) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited, null-check it first`, arithRegs(insn));
     const known = scalarIsConst(off.s);
-    const kval = known ? BigInt.asIntN(64, off.s.var.value) : 0n;
+    const kval = known ? signed64(off.s.var.value) : 0n;
     switch (ptr.t) {
       case 'ctx': case 'map_value': case 'map_key': case 'stack': case 'pkt': case 'pkt_meta': case 'mem': case 'func':
         break;
@@ -1207,7 +1207,7 @@ class Verifier {
   private saneOffset(r: Reg, ptr: Reg, insn: Insn): void {
     const s = r.s;
     if (scalarIsConst(s)) {
-      const val = BigInt.asIntN(64, s.var.value);
+      const val = signed64(s.var.value);
       if (val >= MAX_VAR_OFF_N || val <= MIN_VAR_OFF_N) this.fail('E_VERIFIER_PTR_ARITH', `math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, arithRegs(insn));
     }
     if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${regTypeStr(ptr)} pointer offset ${r.off} is not allowed`, arithRegs(insn));
@@ -1394,7 +1394,7 @@ class Verifier {
       return UNKNOWN_REG;
     }
     const val = r.s.var.value;
-    const off = r.off + insnOff + (val === 0n ? 0 : Number(BigInt.asIntN(64, val)));
+    const off = r.off + insnOff + (val === 0n ? 0 : Number(signed64(val)));
     if (off < -MAX_STACK || off + size > 0) this.fail('E_VERIFIER_STACK', `invalid${extra} stack R${regno} off=${off} size=${size}`, [regno]);
     this.growStack(frame, off);
     const spi = spiOf(off);
@@ -2017,6 +2017,13 @@ function slotBits(off: number, size: number, word: 0 | 1): number {
   }
   return m;
 }
+
+/** A u64 as s64; without a new bigint when it is below 2^63 (pointer offsets are, and this runs per pointer arithmetic). */
+function signed64(v: bigint): bigint {
+  return v < TWO_63 ? v : BigInt.asIntN(64, v);
+}
+
+const TWO_63 = 1n << 63n;
 
 /** The registers an error in pointer arithmetic names: dst, and src or dst again. */
 function arithRegs(insn: Insn): number[] {
