@@ -47,7 +47,8 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
   if (insns.length === 0) return [{ code: 'E_EBPF_EMPTY', message: 'program is empty', insn: 0 }];
   if (insns.length > (options.maxInsns ?? 1_000_000)) out.push({ code: 'E_EBPF_TOO_LONG', message: `program has ${insns.length} instructions`, insn: 0 });
   const offs = slotOffsets(insns);
-  const byslot = slotToIndex(insns);
+  // From the offsets made above (slotToIndex would make them again): the verifier runs this for every program.
+  const byslot = indexBySlot(offs);
   insns.forEach((insn, i) => {
     const info = options.forms?.[i] ?? describeInsn(insn);
     if (info.kind === undefined) {
@@ -81,6 +82,17 @@ export function findProblems(insns: readonly Insn[], options: CheckOptions = {})
     out.push({ code: 'E_EBPF_LAST', message: 'last instruction is not exit or ja', insn: last });
   }
   if (options.initialized && out.length === 0) out.push(...uninitializedReads(insns, options.initialized));
+  return out;
+}
+
+/**
+ * slotToIndex from offsets already made: the instruction index at each slot, -1 inside an lddw. A plain array: a typed
+ * array of more than a few dozen entries lives outside the heap, and making one cost more than the rest of the checks.
+ */
+function indexBySlot(offs: readonly number[]): number[] {
+  const n = offs.length - 1;
+  const out = new Array<number>(offs[n] + 1).fill(-1);
+  for (let i = 0; i <= n; i++) out[offs[i]] = i;
   return out;
 }
 

@@ -174,6 +174,44 @@ describe('verifier errors explain themselves', () => {
     expect(e.explain()).toContain('why:');
   });
 
+  it('on a long path the slice follows a register back through the newest 400 register writes, and no further', () => {
+    // r9 is made at insns 0-1, then r0 is written n times, then r9 (a modified ctx pointer) is read through.
+    const src = (n: number): string => `r9 = r1\nr9 += 55\nr0 = 0\n${'r0 += 1\n'.repeat(n)}r0 = *(u8 *)(r9 + 0)\nexit`;
+    const near = run({ rule: '', src: src(390), want: /./ })!;
+    expect(near.kernelMessage).toBe('dereference of modified ctx ptr R9 off=55 disallowed');
+    expect(near.why.map((w) => w.insn)).toEqual([0, 1, 393]);
+    expect(near.why[1].state).toBe('R9=ctx(off=55)');
+    // The write of insn 1 is the 452nd newest: past the window, only the failing instruction is left.
+    const far = run({ rule: '', src: src(450), want: /./ })!;
+    expect(far.why.map((w) => w.insn)).toEqual([453]);
+  });
+
+  it('the slice of a path that went through many branches follows the writes of that path', () => {
+    // A loop that forks at every round (the packet check); the failing read uses r2, last written in the final round.
+    const src = `
+      r2 = *(u32 *)(r1 + 0)
+      r3 = *(u32 *)(r1 + 4)
+      r6 = 0
+    again:
+      r4 = r2
+      r4 += 2
+      if r4 > r3 goto out
+      r2 = r4
+      r6 += 1
+      if r6 < 100 goto again
+      r0 = *(u8 *)(r2 + 0)
+    out:
+      r0 = 0
+      exit`;
+    const e = run({ rule: '', type: T.BPF_PROG_TYPE_XDP, src, want: /./ })!;
+    expect(e.kernelMessage).toMatch(/^invalid access to packet, off=200 size=1, R2/);
+    // Newest first: r2 = r4 (insn 6), r4 += 2 (4), r4 = r2 (3) of the last round, then of the round before (six steps
+    // at most), and the failing read.
+    expect(e.why.map((w) => w.insn)).toEqual([3, 4, 6, 3, 4, 6, 9]);
+    expect(e.why[2].state).toBe('R2=pkt(off=198,r=198)');
+    expect(e.why[5].state).toBe('R2=pkt(off=200,r=200)');
+  });
+
   it('log level 2 prints every instruction with its state and the kernel’s statistics line', () => {
     const r = verify({ name: 't', type: T.BPF_PROG_TYPE_XDP, insns: assembleLlvm(PKT(14, 13)), license: 'GPL' }, { logLevel: 2 });
     expect(r.log).toMatch(/^0: \(61\) r2 = \*\(u32 \*\)\(r1 \+ 0\)\t; R1=ctx\(\) R2=pkt\(r=0\) R10=fp0$/m);

@@ -54,9 +54,15 @@ export function scalarReg(s: Scalar, id = 0): Reg {
 /** An unknown scalar. */
 export const UNKNOWN_REG: Reg = scalarReg(UNKNOWN);
 
+const NONE: Partial<Reg> = {};
+
 /** A pointer of a type with a fixed offset of 0 (extra fields by `more`). */
-export function ptrReg(t: RegType, more: Partial<Reg> = {}): Reg {
-  return regWith(BASE, { t, s: ZERO, ...more });
+export function ptrReg(t: RegType, more: Partial<Reg> = NONE): Reg {
+  // A literal in BASE's key order, not a spread of `more`: lddw, ctx loads and helper calls make one each.
+  return {
+    t, s: more.s ?? ZERO, off: more.off ?? 0, nul: more.nul ?? false, id: more.id ?? 0, ref: more.ref ?? 0, range: more.range ?? 0,
+    map: more.map ?? -1, size: more.size ?? 0, frame: more.frame ?? 0, sub: more.sub ?? -1, rdonly: more.rdonly ?? false,
+  };
 }
 
 /**
@@ -83,13 +89,14 @@ export function isPktPtr(r: Reg): boolean {
 
 /** The kernel's reg_type_str: the name a log and an error use for a type. */
 export function regTypeStr(r: Reg): string {
-  const base: Record<RegType, string> = {
-    not_init: '?', scalar: 'scalar', ctx: 'ctx', map_ptr: 'map_ptr', map_value: 'map_value', map_key: 'map_key', stack: 'fp',
-    pkt: 'pkt', pkt_meta: 'pkt_meta', pkt_end: 'pkt_end', mem: 'mem', sock: 'sock', sock_common: 'sock_common', func: 'func',
-  };
   const pre = r.t === 'mem' && r.size > 0 && r.ref ? 'ringbuf_' : r.rdonly ? 'rdonly_' : '';
-  return pre + base[r.t] + (r.nul ? '_or_null' : '');
+  return pre + TYPE_STR[r.t] + (r.nul ? '_or_null' : '');
 }
+
+const TYPE_STR: Readonly<Record<RegType, string>> = {
+  not_init: '?', scalar: 'scalar', ctx: 'ctx', map_ptr: 'map_ptr', map_value: 'map_value', map_key: 'map_key', stack: 'fp',
+  pkt: 'pkt', pkt_meta: 'pkt_meta', pkt_end: 'pkt_end', mem: 'mem', sock: 'sock', sock_common: 'sock_common', func: 'func',
+};
 
 /** A register as the kernel's log prints it: `ctx()`, `fp-8`, `pkt(off=14,r=14)`, `scalar(...)`, `5`. */
 export function formatReg(r: Reg, maps: readonly { keySize: number; valueSize: number }[] = []): string {
@@ -113,11 +120,12 @@ export function formatReg(r: Reg, maps: readonly { keySize: number; valueSize: n
  */
 export interface Slot {
   readonly bytes: string;
-  readonly spill?: Reg;
+  /** Always present (undefined when none): one object shape for every slot. */
+  readonly spill: Reg | undefined;
 }
 
 /** A slot nothing has written. */
-export const EMPTY_SLOT: Slot = { bytes: '????????' };
+export const EMPTY_SLOT: Slot = { bytes: '????????', spill: undefined };
 
 /** A function's frame: registers, stack slots (slot i covers fp-8(i+1) .. fp-8i-1), where it was called from. */
 export interface Frame {
@@ -153,37 +161,202 @@ export interface StoredState {
   readonly seq: number;
   /** Dropped from its instruction's list while still being explored (it kept missing). */
   evicted?: boolean;
+  /**
+   * Its constants where they must meet the same constant (see ConstSig; sigRegs -1: none, for several frames; -2: not
+   * made yet, on the first comparison: many states never meet one). Fields of the state itself, not an object of
+   * their own: visited() reads them for every stored state it passes.
+   */
+  sigRegs: number;
+  sigLo: number;
+  sigHi: number;
+  sigHash: number;
 }
 
-/** The instructions along a path, newest first: the backward slice of an error walks it. */
-export interface History {
-  readonly pc: number;
-  /** The register the instruction wrote (-1 none) and its value after. */
-  readonly reg: number;
-  readonly value: Reg | undefined;
-  /** The registers it read. */
-  readonly reads: number;
-  readonly prev: History | undefined;
-  /** Entries in the chain from this one (a bounded chain is cut back when it grows past a limit). */
-  readonly depth: number;
+/**
+ * The constant scalars of a one-frame state in the registers (`regs`) and stack slots below 64 (`lo`, `hi`, spilled
+ * whole) whose values pruning compares, and their hash. A stored constant only covers the same constant (regsafe:
+ * range_within and tnum_in of a single value), so a current state whose values at a stored state's positions hash
+ * otherwise is not covered: visited() tests that before statesSafe, whose cost is mostly loading the stored state.
+ */
+export interface ConstSig {
+  readonly regs: number;
+  readonly lo: number;
+  readonly hi: number;
+  readonly hash: number;
+}
+
+/** The constant at a register, or a whole spilled register, that can be in a signature (else undefined). */
+function sigConst(r: Reg | undefined): bigint | undefined {
+  return r && r.t === 'scalar' && scalarIsConst(r.s) ? r.s.var.value : undefined;
+}
+
+function slotConst(sl: Slot | undefined): bigint | undefined {
+  return sl && sl.bytes === 'rrrrrrrr' ? sigConst(sl.spill) : undefined;
+}
+
+/** The signature of a one-frame state over the positions that matter (see ConstSig): the positions holding constants. */
+export function constSig(st: VState, regs: number, lo: number, hi: number): ConstSig {
+  const f = st.frames[0];
+  let h = 0, sr = 0, sl = 0, sh = 0;
+  for (let m = regs & 0x7ff; m !== 0; m &= m - 1) {
+    const r = lowBit(m);
+    const v = sigConst(f.regs[r]);
+    if (v !== undefined) { sr |= 1 << r; h = mix(h, Number(v)); }
+  }
+  for (let m = lo; m !== 0; m &= m - 1) {
+    const i = lowBit(m);
+    const v = slotConst(f.stack[i]);
+    if (v !== undefined) { sl |= 1 << i; h = mix(h, Number(v)); }
+  }
+  for (let m = hi; m !== 0; m &= m - 1) {
+    const i = lowBit(m);
+    const v = slotConst(f.stack[32 + i]);
+    if (v !== undefined) { sh |= 1 << i; h = mix(h, Number(v)); }
+  }
+  return { regs: sr, lo: sl, hi: sh, hash: h };
+}
+
+/** The hash a one-frame state has at a signature's positions, in its order; NaN when one of them holds no constant. */
+export function constHash(st: VState, regs: number, lo: number, hi: number): number {
+  const f = st.frames[0];
+  let h = 0;
+  for (let m = regs; m !== 0; m &= m - 1) {
+    const v = sigConst(f.regs[lowBit(m)]);
+    if (v === undefined) return NaN;
+    h = mix(h, Number(v));
+  }
+  for (let m = lo; m !== 0; m &= m - 1) {
+    const v = slotConst(f.stack[lowBit(m)]);
+    if (v === undefined) return NaN;
+    h = mix(h, Number(v));
+  }
+  for (let m = hi; m !== 0; m &= m - 1) {
+    const v = slotConst(f.stack[32 + lowBit(m)]);
+    if (v === undefined) return NaN;
+    h = mix(h, Number(v));
+  }
+  return h;
+}
+
+/** The index of the lowest set bit of a non-zero mask (masks are walked with m &= m - 1). */
+function lowBit(m: number): number {
+  return 31 - Math.clz32(m & -m);
+}
+
+/** One step of a 32-bit hash over numbers (a double's low and high 32-bit halves both count). */
+export function mix(h: number, x: number): number {
+  h = Math.imul(h ^ (x | 0), 0x9e3779b1);
+  h = Math.imul(h ^ ((x / 4294967296) | 0), 0x85ebca77);
+  return h ^ (h >>> 15);
+}
+
+/** Entries per history segment. */
+const SEG = 32;
+
+/**
+ * A run of up to SEG consecutive entries of a path's history (each instruction that wrote a register: its pc, the
+ * register, the registers it read, the value after), following the first `prevLen` entries of `prev`; the backward
+ * slice of an error walks them newest first. Paths that went on from one point share the segments before it: the path
+ * whose end is a segment's end appends in place, any other starts a segment of its own. Arrays of numbers, not an
+ * object per instruction: a long path with many pending branches keeps every entry alive, and the garbage collector's
+ * work on those objects was about a third of such a verification. (Not typed arrays: a segment is made at most
+ * branches, and an ArrayBuffer costs more than the small arrays that grow as entries come.)
+ */
+export class HistorySeg {
+  /** Per entry: pc, then register | reads << 4. */
+  private readonly data: number[] = [];
+  private readonly values: (Reg | undefined)[] = [];
+  /** Entries written: a path at this end may append in place. */
+  len = 0;
+  constructor(readonly prev: HistorySeg | undefined, readonly prevLen: number, readonly depth: number) {}
+  pc(i: number): number {
+    return this.data[2 * i];
+  }
+  reg(i: number): number {
+    return this.data[2 * i + 1] & 15;
+  }
+  reads(i: number): number {
+    return this.data[2 * i + 1] >>> 4;
+  }
+  value(i: number): Reg | undefined {
+    return this.values[i];
+  }
+  /** Appends at `len` (the caller owns the end and checked there is room). */
+  push(pc: number, reg: number, reads: number, value: Reg | undefined): void {
+    this.len++;
+    this.data.push(pc, reg | (reads << 4));
+    this.values.push(value);
+  }
+}
+
+/**
+ * Appends an entry to a path's history. Once the path holds more than `limit` entries, its next segment follows a
+ * copy of the newest `keep` only: a long path does not keep one entry per instruction alive.
+ */
+export function histPush(st: VState, pc: number, reg: number, reads: number, value: Reg | undefined, keep: number, limit: number): void {
+  let seg = st.hist;
+  let len = st.histLen;
+  if (!seg || seg.len !== len || len === SEG) {
+    // Another path went on from this end, or the segment is full: a segment of this path's own.
+    if (seg && seg.depth + len > limit) {
+      seg = histCopy(seg, len, keep);
+      len = seg.len;
+    }
+    seg = new HistorySeg(seg, len, seg ? seg.depth + len : 0);
+    st.hist = seg;
+    st.histLen = 0;
+  }
+  seg.push(pc, reg, reads, value);
+  st.histLen++;
+}
+
+/** The newest `n` entries of the history that ends at entry `len` of `seg`, as a chain of new segments. */
+function histCopy(seg: HistorySeg, len: number, n: number): HistorySeg {
+  // The segments that hold them, newest first, with the entries each contributes.
+  const segs: HistorySeg[] = [];
+  const ends: number[] = [];
+  let left = n;
+  for (let s: HistorySeg | undefined = seg, k = len; s && left > 0; k = s.prevLen, s = s.prev) {
+    segs.push(s);
+    ends.push(k);
+    left -= k;
+  }
+  let out = new HistorySeg(undefined, 0, 0);
+  for (let j = segs.length - 1; j >= 0; j--) {
+    const s = segs[j];
+    // The oldest segment gives only its newest entries.
+    for (let i = j === segs.length - 1 ? Math.max(0, -left) : 0; i < ends[j]; i++) {
+      if (out.len === SEG) out = new HistorySeg(out, SEG, out.depth + SEG);
+      out.push(s.pc(i), s.reg(i), s.reads(i), s.value(i));
+    }
+  }
+  return out;
 }
 
 /** The whole state along one path. */
 export interface VState {
   frames: Frame[];
-  refs: RefState[];
+  /** Never changed in place (a change makes a new array): copies of a state share it. */
+  refs: readonly RefState[];
   parent: StoredState | undefined;
-  hist: History | undefined;
+  /** The path's history: the first `histLen` entries of `hist` and those before it. */
+  hist: HistorySeg | undefined;
+  histLen: number;
 }
 
-/** A copy whose frames and arrays can be changed without touching `s` (registers and slots are shared: they are immutable). */
-export function cloneState(s: VState): VState {
-  return {
-    frames: s.frames.map((f) => ({ ...f, regs: f.regs.slice(), stack: f.stack.slice() })),
-    refs: s.refs.slice(),
-    parent: s.parent,
-    hist: s.hist,
-  };
+/**
+ * A copy whose frames and arrays can be changed without touching `s` (registers and slots are shared: they are
+ * immutable); `history` false: without the history (a stored state is only compared with). Literals, not spreads: a
+ * copy is made at every branch and every stored state.
+ */
+export function cloneState(s: VState, history = true): VState {
+  const frames = new Array<Frame>(s.frames.length);
+  for (let i = 0; i < frames.length; i++) frames[i] = cloneFrame(s.frames[i]);
+  return { frames, refs: s.refs, parent: s.parent, hist: history ? s.hist : undefined, histLen: history ? s.histLen : 0 };
+}
+
+function cloneFrame(f: Frame): Frame {
+  return { regs: f.regs.slice(), stack: f.stack.slice(), callsite: f.callsite, sub: f.sub, callback: f.callback };
 }
 
 /** The id correspondence of one state comparison (check_ids): an old id must always meet the same current id. */
@@ -191,13 +364,17 @@ class IdMap {
   // Made on the first non-zero id: most comparisons meet none, and one comparison runs per stored state.
   private m: Map<number, number> | undefined;
   private back: Map<number, number> | undefined;
+  /** Forgets every pair (one IdMap serves all comparisons: they never nest). Map.clear costs more than new maps. */
+  reset(): void {
+    this.m = undefined;
+    this.back = undefined;
+  }
   check(oldId: number, curId: number): boolean {
     if (oldId === 0 && curId === 0) return true;
     if (oldId === 0 || curId === 0) return false;
     if (!this.m || !this.back) {
-      this.m = new Map([[oldId, curId]]);
-      this.back = new Map([[curId, oldId]]);
-      return true;
+      this.m = new Map();
+      this.back = new Map();
     }
     const a = this.m.get(oldId);
     const b = this.back.get(curId);
@@ -214,6 +391,9 @@ class IdMap {
     return this.check(oldId, curId === 0 ? -1 - (this.m?.size ?? 0) : curId);
   }
 }
+
+/** The id map of the comparison under way. */
+const IDS = new IdMap();
 
 /** regsafe: every value `cur` may hold, `old` may hold too, with the same meaning. */
 function regSafe(old: Reg, cur: Reg, ids: IdMap): boolean {
@@ -246,11 +426,18 @@ function regSafe(old: Reg, cur: Reg, ids: IdMap): boolean {
   }
 }
 
+/** A register regsafe finds safe against itself whatever the ids met so far: it has no id or reference to match. */
+function unshared(r: Reg): boolean {
+  return r.id === 0 && r.ref === 0;
+}
+
 /** stacksafe with uninitialized reads allowed (privileged): old misc/invalid bytes accept anything. */
 function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relLo: number, relHi: number): boolean {
   for (let i = 0; i < old.length; i++) {
     const o = old[i];
     const c = cur[i] ?? EMPTY_SLOT;
+    // The same slot (a stored state shares its slots with the path that stored it): safe unless an id must match.
+    if (o === c && (!o.spill || unshared(o.spill))) continue;
     // A spilled scalar no relevant load reads back again: any spilled scalar will do.
     const relevant = i < 32 ? (relLo >>> i) & 1 : i < 64 ? (relHi >>> (i - 32)) & 1 : 1;
     if (!relevant && o.spill && c.spill && o.spill.t === 'scalar' && c.spill.t === 'scalar' && o.bytes === 'rrrrrrrr' && c.bytes === 'rrrrrrrr') continue;
@@ -263,6 +450,7 @@ function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relL
       if (!regSafe(o.spill, c.spill, ids)) return false;
       continue;
     }
+    if (o.bytes === c.bytes) continue;
     for (let b = 0; b < 8; b++) {
       const ob = o.bytes[b];
       const cb = c.bytes[b];
@@ -279,18 +467,25 @@ function stackSafe(old: Slot[], cur: Slot[], ids: IdMap, uninitOk: boolean, relL
  * `live` gives, per frame from the outermost, the registers still read from here on; `slotsLo`/`slotsHi`, the
  * innermost frame's stack slots whose spilled scalars may still matter (bit i: slot i; all by default).
  */
-export function statesSafe(old: VState, cur: VState, live: readonly number[], uninitOk: boolean, precise?: readonly number[], slotsLo = -1, slotsHi = -1): boolean {
+export function statesSafe(old: VState, cur: VState, live: ArrayLike<number>, uninitOk: boolean, precise?: ArrayLike<number>, slotsLo = -1, slotsHi = -1): boolean {
   if (old.frames.length !== cur.frames.length || old.refs.length !== cur.refs.length) return false;
-  const ids = new IdMap();
+  const ids = IDS;
+  ids.reset();
   for (let f = 0; f < old.frames.length; f++) {
     const of = old.frames[f];
     const cf = cur.frames[f];
     if (of.callsite !== cf.callsite) return false;
-    for (let r = 0; r < 11; r++) {
-      if (!(live[f] & (1 << r))) continue;
+    const exact = precise ? precise[f] : -1;
+    // The live registers only, lowest first (one comparison runs per stored state at every prune point).
+    for (let m = live[f] & 0x7ff; m !== 0; m &= m - 1) {
+      const r = lowBit(m);
+      const o = of.regs[r];
+      const c = cf.regs[r];
+      // The same register (shared with the path that stored it): safe unless an id must match.
+      if (o === c && unshared(o)) continue;
       // A scalar whose value cannot matter any more: only its type is compared.
-      if (precise && !(precise[f] & (1 << r)) && of.regs[r].t === 'scalar' && cf.regs[r].t === 'scalar') continue;
-      if (!regSafe(of.regs[r], cf.regs[r], ids)) return false;
+      if (!(exact & (1 << r)) && o.t === 'scalar' && c.t === 'scalar') continue;
+      if (!regSafe(o, c, ids)) return false;
     }
     if (!stackSafe(of.stack, cf.stack, ids, uninitOk, f === old.frames.length - 1 ? slotsLo : -1, f === old.frames.length - 1 ? slotsHi : -1)) return false;
   }

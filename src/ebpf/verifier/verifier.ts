@@ -14,8 +14,8 @@ import {
   scalarIsConst, scalarLoad, scalarLoadSx, scalarMovsx, scalarRefine, scalarTruncate, scalarUnknown, scalarZext32,
 } from './scalar.js';
 import {
-  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
-  type Frame, type History, type Reg, type RegType, type Slot, type StoredState, type VState,
+  EMPTY_SLOT, NOT_INIT, UNKNOWN_REG, cloneState, constHash, constSig, histPush, mix, formatReg, isPktPtr, isPointer, ptrReg, regEqual, regTypeStr, regWith, scalarReg, statesSafe,
+  type Frame, type Reg, type RegType, type Slot, type StoredState, type VState,
 } from './state.js';
 import { formatTnum } from './tnum.js';
 
@@ -79,6 +79,35 @@ export interface VerifierFacts {
   readonly rootsExact: boolean;
 }
 
+/**
+ * The verifier's per-slot typed arrays, carved out of one ArrayBuffer: making an ArrayBuffer costs far more than a
+ * view on one (about 300 ns against 20), and a verification needs a dozen, small programs included.
+ */
+class Arena {
+  /**
+   * Int32 words per slot the verifier takes (liveIn, rel, relSlots x2, succA, succB, succC, the walk's stack, use/def)
+   * and bytes (prune, edges, pktBase, pktOut, the walk's colour and progress), with room for the +1s and MAX_FRAMES pairs.
+   */
+  private static readonly WORDS = 9;
+  private static readonly BYTES = 6;
+  private readonly buf: ArrayBuffer;
+  private used = 0;
+  constructor(slots: number) {
+    this.buf = new ArrayBuffer(4 * (Arena.WORDS * (slots + 1) + 2 * MAX_FRAMES) + Arena.BYTES * (slots + 4));
+  }
+  i32(n: number): Int32Array {
+    const a = new Int32Array(this.buf, this.used, n);
+    this.used += 4 * n;
+    return a;
+  }
+  u8(n: number): Uint8Array {
+    const a = new Uint8Array(this.buf, this.used, n);
+    // Keeps the next Int32Array aligned.
+    this.used += (n + 3) & ~3;
+    return a;
+  }
+}
+
 /** States kept per instruction by {@link VerifyOptions.insnStates}. */
 export const MAX_INSN_STATES = 16;
 
@@ -94,28 +123,35 @@ class Reject extends Error {
   }
 }
 
+// Limits; the `_N` forms are their bigints, made once (the checks that use them run per access).
 const MAX_STACK = 512;
+const MIN_STACK_N = -BigInt(MAX_STACK);
 const MAX_FRAMES = 8;
 const MAX_VAR_OFF = 1 << 29;
 const MAX_VAR_OFF_N = BigInt(MAX_VAR_OFF);
+const MIN_VAR_OFF_N = -MAX_VAR_OFF_N;
 const MAX_PACKET_OFF = 0xffff;
+const MAX_PACKET_OFF_N = BigInt(MAX_PACKET_OFF);
 const AT_PKT_END = -1;
 const BEYOND_PKT_END = -2;
 const MAX_JMP_SEQ = 8192;
+/** Immediates in [-SMALL_IMM, SMALL_IMM) have process-wide registers (see immReg), sign- and zero-extended. */
+const SMALL_IMM = 256;
+const SMALL_IMM64: (Reg | undefined)[] = new Array<Reg | undefined>(2 * SMALL_IMM).fill(undefined);
+const SMALL_IMM32: (Reg | undefined)[] = new Array<Reg | undefined>(2 * SMALL_IMM).fill(undefined);
+
+/** Edge flags of an instruction (see links): its successors are prune points; the instruction after it is one. */
+const JUMP_TARGETS = 1;
+const AFTER_BRANCH = 2;
+
+/** A stored state's signature (see ConstSig) still to be made. */
+const SIG_LATER = -2;
+
 /** States still being explored kept per instruction and loop key (see visited). */
 const ACTIVE_PER_KEY = 16;
 const S64_MIN = -(1n << 63n);
 /** History entries an error's backward slice looks at, newest first. */
 const WHY_WALK = 400;
-
-/** The newest `n` entries of a history, as a new chain (the rest is left to the garbage collector). */
-function keepNewest(h: History | undefined, n: number): History | undefined {
-  const keep: History[] = [];
-  for (let x = h; x && keep.length < n; x = x.prev) keep.push(x);
-  let out: History | undefined;
-  for (let i = keep.length - 1; i >= 0; i--) out = { ...keep[i], prev: out, depth: keep.length - i };
-  return out;
-}
 
 const ALU_NAMES: Record<number, AluOp> = {
   0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh', 0x70: 'rsh', 0x80: 'neg', 0x90: 'mod', 0xa0: 'xor', 0xb0: 'mov', 0xc0: 'arsh',
@@ -171,6 +207,12 @@ interface Pending {
   from: number;
 }
 
+/** The licenses the kernel takes as GPL-compatible (license_is_gpl_compatible). */
+const GPL_LICENSES: ReadonlySet<string> = new Set(['GPL', 'GPL v2', 'GPL and additional rights', 'Dual BSD/GPL', 'Dual MIT/GPL', 'Dual MPL/GPL']);
+
+/** The bytes of a slot a whole register was spilled into. */
+const SPILLED = 'rrrrrrrr';
+
 /** BPF_MAP_TYPE_SOCKMAP and BPF_MAP_TYPE_SOCKHASH. */
 const SOCK_MAPS: ReadonlySet<number> = new Set([15, 18]);
 
@@ -188,6 +230,8 @@ interface InsnInfo {
 /** An {@link InsnInfo} whose text is formatted on first use. */
 class InsnEntry implements InsnInfo {
   private formatted: string | undefined;
+  /** The register of the immediate operand, once asked (see immOf). */
+  imm: Reg | undefined = undefined;
   constructor(readonly insn: Insn, readonly kind: FormKind | undefined, readonly problems: readonly { message: string }[]) {}
   get text(): string {
     return (this.formatted ??= formatInsnLlvm(this.insn, { decimal: true, helperNames: true })[0]);
@@ -204,16 +248,11 @@ const RESERVED: Partial<Record<FormKind, string>> = {
 interface PcStates {
   /** Fully explored states (no branch left), oldest first: the candidates for pruning. */
   done: StoredState[];
-  /** States with paths still being explored, by loop key, oldest first. */
-  active: Map<number, StoredState[]>;
+  /** States with paths still being explored, by loop key, oldest first (made with the first one). */
+  active: Map<number, StoredState[]> | undefined;
   nactive: number;
 }
 
-/** Registers an instruction reads and writes, for the static liveness pruning uses. */
-interface UseDef {
-  use: number;
-  def: number;
-}
 
 class Verifier {
   private readonly type: number;
@@ -221,26 +260,37 @@ class Verifier {
   private readonly priv: boolean;
   private readonly strict: boolean;
   private readonly maps: MapSpec[];
-  private readonly mapIndexByName: Map<string, number>;
+  /** How many of `maps` are the program's (call() appends inner maps). */
+  private readonly ownMaps: number;
+  /** Map indexes by name, made when an lddw names a map (see mapIndex). */
+  private mapIndexByName: Map<string, number> | undefined;
   private readonly logLevel: number;
   private readonly limit: number;
   private readonly gpl: boolean;
   /** Instructions by slot; undefined on the second slot of an lddw. */
-  private readonly at: (InsnInfo | undefined)[] = [];
+  private readonly at: (InsnEntry | undefined)[];
   private readonly nslots: number;
   private readonly subStarts: number[] = [];
   private readonly prune: Uint8Array;
   private readonly liveIn: Int32Array;
+  /** Scratch masks of visited(), per frame (see liveMasks). */
+  private readonly liveBuf: Int32Array;
+  private readonly preciseBuf: Int32Array;
+  /** Where the per-slot arrays live. */
+  private readonly arena: Arena;
   private readonly rel: Int32Array;
   /** Per slot, two words: the stack slots (of a one-function program that reaches its stack through r10 only) whose spilled value may still matter; -1 words: all. */
   private readonly relSlots: Int32Array;
-  private readonly explored = new Map<number, PcStates>();
-  private readonly succs: (readonly number[] | undefined)[] = [];
-  /** Registers of immediates (see immReg). */
-  private readonly imm64 = new Map<number, Reg>();
-  private readonly imm32 = new Map<number, Reg>();
+  /** The states stored at each prune point, by slot. */
+  private readonly explored: (PcStates | undefined)[];
+  /** Successors inside the function, by slot, and the function a slot enters (see links). */
+  private readonly succA: Int32Array;
+  private readonly succB: Int32Array;
+  private readonly succC: Int32Array;
+  /** Per slot, which prune points its edges make (JUMP_TARGETS, AFTER_BRANCH). */
+  private readonly edges: Uint8Array;
   /** describeInsn of each instruction (by index, not slot), made once for the structural checks too. */
-  private readonly forms: FormInfo[] = [];
+  private readonly forms: FormInfo[];
   private readonly log: string[] = [];
   private readonly stackDepth = new Map<number, number>();
   private readonly callGraph = new Map<number, Set<number>>();
@@ -268,26 +318,40 @@ class Verifier {
     this.priv = !options.unprivileged;
     this.strict = options.alignment === 'strict';
     this.maps = [...(options.maps ?? spec.maps ?? [])];
-    this.mapIndexByName = new Map(this.maps.map((m, i) => [m.name, i]));
+    this.ownMaps = this.maps.length;
     this.logLevel = options.logLevel ?? 0;
     this.limit = options.maxInsns ?? 1_000_000;
-    this.gpl = /^(GPL|GPL v2|GPL and additional rights|Dual BSD\/GPL|Dual MIT\/GPL|Dual MPL\/GPL)$/.test(spec.license);
+    this.gpl = GPL_LICENSES.has(spec.license);
     let slot = 0;
-    for (const insn of spec.insns) {
+    for (const insn of spec.insns) slot += insn.code === 0x18 ? 2 : 1;
+    // Made at their size and without holes: every pass reads them by slot.
+    this.at = new Array<InsnEntry | undefined>(slot).fill(undefined);
+    this.forms = new Array<FormInfo>(spec.insns.length);
+    slot = 0;
+    for (let i = 0; i < spec.insns.length; i++) {
+      const insn = spec.insns[i];
       const d = describeInsn(insn);
-      this.forms.push(d);
+      this.forms[i] = d;
       this.at[slot] = new InsnEntry(insn, d.kind, d.problems);
       slot += insn.code === 0x18 ? 2 : 1;
     }
     this.nslots = slot;
-    this.prune = new Uint8Array(slot + 1);
-    this.liveIn = new Int32Array(slot + 1);
-    this.rel = new Int32Array(slot + 1);
-    this.relSlots = new Int32Array(2 * (slot + 1)).fill(-1);
+    const arena = (this.arena = new Arena(slot));
+    this.prune = arena.u8(slot + 1);
+    this.explored = new Array<PcStates | undefined>(slot);
+    this.succA = arena.i32(slot);
+    this.succB = arena.i32(slot);
+    this.succC = arena.i32(slot);
+    this.edges = arena.u8(slot);
+    this.liveIn = arena.i32(slot + 1);
+    this.rel = arena.i32(slot + 1);
+    this.relSlots = arena.i32(2 * (slot + 1)).fill(-1);
+    this.liveBuf = arena.i32(MAX_FRAMES);
+    this.preciseBuf = arena.i32(MAX_FRAMES);
     this.reached = new Array<boolean>(slot).fill(false);
     this.insnStates = options.insnStates ? Array.from({ length: slot }, () => []) : undefined;
-    this.pktBase = new Uint8Array(slot);
-    this.pktOut = new Uint8Array(slot);
+    this.pktBase = arena.u8(slot);
+    this.pktOut = arena.u8(slot);
     if (options.sleepable && ![2, 26, 29, 27].includes(this.type)) {
       throw this.toError(new Reject('E_VERIFIER_SLEEPABLE', 0, ['Only fentry/fexit/fmod_ret, lsm, iter, uprobe, and struct_ops programs can be sleepable'], []));
     }
@@ -306,19 +370,23 @@ class Verifier {
       throw e;
     }
     const maxPer = this.maxPerInsn;
-    this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
-    return {
+    // The statistics line is only formatted for a log someone asked for.
+    if (this.logLevel) this.log.push(`processed ${this.processed} insns (limit ${this.limit}) max_states_per_insn ${maxPer} total_states ${this.totalStates} peak_states ${this.peakStates} mark_read 0`);
+    const result: VerifyResult = {
       processed: this.processed, totalStates: this.totalStates, peakStates: this.peakStates, maxStatesPerInsn: maxPer,
       stackDepth: this.stackDepth, log: this.logLevel ? this.log.join('\n') + '\n' : '', reached: this.reached,
-      ...(this.insnStates ? { insnStates: this.insnStates } : {}),
       facts: this.facts(),
     };
+    if (this.insnStates) result.insnStates = this.insnStates;
+    return result;
   }
 
   private facts(): VerifierFacts {
     const n = this.nslots;
-    const pktLoad = new Uint8Array(n);
-    const pktRoot = new Int8Array(n).fill(-1);
+    // One buffer for both (see Arena); the result keeps it, so it is not the verifier's arena.
+    const buf = new ArrayBuffer(2 * n);
+    const pktLoad = new Uint8Array(buf, 0, n);
+    const pktRoot = new Int8Array(buf, n, n).fill(-1);
     let rootsExact = true;
     for (let pc = 0; pc < n; pc++) {
       if (this.pktBase[pc] === 1) pktLoad[pc] = 1;
@@ -339,15 +407,18 @@ class Verifier {
     if (this.st) {
       let want = 0;
       for (const x of r.regs) want |= 1 << x;
-      let h = this.st.hist;
       let walked = 0;
-      while (h && want && why.length < 6 && walked++ < WHY_WALK) {
-        if (h.reg >= 0 && want & (1 << h.reg)) {
-          why.unshift({ insn: h.pc, text: this.at[h.pc]?.text ?? '', state: h.value ? `R${h.reg}=${formatReg(h.value, this.maps)}` : '' });
-          want &= ~(1 << h.reg);
-          want |= h.reads;
+      // The path's history, newest first (see HistorySeg).
+      for (let h = this.st.hist, n = this.st.histLen; h && want && why.length < 6 && walked < WHY_WALK; n = h.prevLen, h = h.prev) {
+        for (let i = n - 1; i >= 0 && want && why.length < 6 && walked++ < WHY_WALK; i--) {
+          const reg = h.reg(i);
+          if (!(want & (1 << reg))) continue;
+          const pc = h.pc(i);
+          const value = h.value(i);
+          why.unshift({ insn: pc, text: this.at[pc]?.text ?? '', state: value ? `R${reg}=${formatReg(value, this.maps)}` : '' });
+          want &= ~(1 << reg);
+          want |= h.reads(i);
         }
-        h = h.prev;
       }
     }
     if (this.st && r.regs.length) {
@@ -392,34 +463,45 @@ class Verifier {
     this.fail('E_VERIFIER_INSN', wording[p.code]?.() ?? `invalid insn: ${p.message}`);
   }
 
-  /** Targets of an instruction inside its function: jumps, fall-through (computed once: the dataflow passes ask often). */
-  private succ(pc: number): readonly number[] {
-    return (this.succs[pc] ??= this.succOf(pc));
-  }
-
-  private succOf(pc: number): number[] {
-    const info = this.at[pc]!;
-    const insn = info.insn;
-    const next = pc + (insn.code === 0x18 ? 2 : 1);
-    switch (info.kind) {
-      case 'exit': return [];
-      case 'ja': return [pc + 1 + insn.off];
-      case 'gotol': return [pc + 1 + insn.imm];
-      case 'jcond': case 'may_goto': return [next, pc + 1 + insn.off];
-      case 'call': case 'callx': return [next];
-      default:
-        return [next];
+  /**
+   * The successors of every instruction inside its function, in the order the walks take them (fall-through or jump
+   * target first, then a conditional jump's target; -1: none). Typed arrays, filled once: the dataflow passes ask
+   * often. structure() has refused targets outside the program already.
+   */
+  private links(): void {
+    const { succA, succB, succC, edges } = this;
+    succA.fill(-1);
+    succB.fill(-1);
+    succC.fill(-1);
+    for (let pc = 0; pc < this.nslots; pc++) {
+      const info = this.at[pc];
+      if (!info) continue;
+      const insn = info.insn;
+      const next = pc + (insn.code === 0x18 ? 2 : 1);
+      const kind = info.kind;
+      switch (kind) {
+        case 'exit': break;
+        case 'ja': succA[pc] = pc + 1 + insn.off; break;
+        case 'gotol': succA[pc] = pc + 1 + insn.imm; break;
+        case 'jcond': case 'may_goto': succA[pc] = next; succB[pc] = pc + 1 + insn.off; break;
+        default: succA[pc] = next;
+      }
+      // The function a call (src 1) or a function reference (lddw src 4) enters.
+      if ((kind === 'call' && insn.src === 1) || (kind === 'lddw' && insn.src === 4)) succC[pc] = pc + 1 + insn.imm;
+      const cls = insn.code & 7;
+      const jump = (cls === 5 || cls === 6) && kind !== 'call' && kind !== 'exit';
+      edges[pc] = (jump ? JUMP_TARGETS : 0) | (kind === 'call' || (jump && kind !== 'ja' && kind !== 'gotol') ? AFTER_BRANCH : 0);
     }
   }
 
   /** check_subprogs + check_cfg: function bounds, jumps inside them, reachability, back-edges for unprivileged programs. */
   private cfg(): void {
+    this.links();
     const starts = new Set<number>([0]);
     for (let pc = 0; pc < this.nslots; pc++) {
-      const i = this.at[pc];
-      if (!i) continue;
-      if (i.kind === 'call' && i.insn.src === 1) starts.add(pc + 1 + i.insn.imm);
-      if (i.kind === 'lddw' && i.insn.src === 4) starts.add(pc + 1 + i.insn.imm);
+      if (!this.at[pc]) continue;
+      const t = this.succC[pc];
+      if (t !== -1) starts.add(t);
     }
     for (const s of starts) {
       if (s < 0 || s >= this.nslots || !this.at[s]) { this.pc = 0; this.fail('E_VERIFIER_CFG', `call to invalid destination`); }
@@ -435,71 +517,80 @@ class Verifier {
         const i = this.at[pc];
         if (!i || i.kind === 'call' || i.kind === 'exit' || i.kind === 'callx') continue;
         if ((i.insn.code & 7) !== 5 && (i.insn.code & 7) !== 6) continue;
-        for (const t of this.succ(pc).slice(i.kind === 'ja' || i.kind === 'gotol' ? 0 : 1)) {
-          if (t < lo || t >= hi) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
-        }
+        // The jump's target: an unconditional jump's only successor, a conditional one's second.
+        const t = i.kind === 'ja' || i.kind === 'gotol' ? this.succA[pc] : this.succB[pc];
+        if (t !== -1 && (t < lo || t >= hi)) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
       }
       const lk = this.at[last]!.kind;
       if (lk !== 'exit' && lk !== 'ja' && lk !== 'gotol') { this.pc = last; this.fail('E_VERIFIER_CFG', 'last insn is not an exit or jmp'); }
     }
-    // Depth-first walk from insn 0 (calls and function references enter their functions): colours find back-edges.
-    const color = new Uint8Array(this.nslots); // 0 white, 1 on stack, 2 done
-    const stack: { pc: number; succ: number[]; k: number }[] = [];
-    const push = (pc: number): void => {
-      color[pc] = 1;
-      const i = this.at[pc]!;
-      const s = this.succ(pc).slice();
-      if ((i.kind === 'call' && i.insn.src === 1) || (i.kind === 'lddw' && i.insn.src === 4)) s.push(pc + 1 + i.insn.imm);
-      if (i.kind === 'call' && i.insn.src === 0 && HELPER_PROTOS_BY_ID.get(i.insn.imm)?.callback) {
-        // Callback targets come in through lddw src 4, already followed.
+    this.walk();
+  }
+
+  /**
+   * Depth-first walk from insn 0 (calls and function references enter their functions): colours find back-edges and
+   * unreachable instructions; jump targets and the instructions after branches and calls become prune points.
+   */
+  private walk(): void {
+    const n = this.nslots;
+    const color = this.arena.u8(n); // 0 white, 1 on stack, 2 done
+    // Each instruction is pushed once: which of its successors (A, B, the function it enters) the walk takes next.
+    const tried = this.arena.u8(n);
+    const stack = this.arena.i32(n);
+    let sp = 0;
+    color[0] = 1;
+    stack[sp++] = 0;
+    while (sp) {
+      const pc = stack[sp - 1];
+      let t = -1;
+      while (t === -1 && tried[pc] < 3) {
+        const k = tried[pc]++;
+        t = k === 0 ? this.succA[pc] : k === 1 ? this.succB[pc] : this.succC[pc];
       }
-      stack.push({ pc, succ: s, k: 0 });
-      this.prune[pc] ||= 0;
-    };
-    push(0);
-    while (stack.length) {
-      const top = stack[stack.length - 1];
-      if (top.k >= top.succ.length) {
-        color[top.pc] = 2;
-        stack.pop();
+      if (t === -1) {
+        color[pc] = 2;
+        sp--;
         continue;
       }
-      const t = top.succ[top.k++];
-      if (t < 0 || t >= this.nslots || !this.at[t]) { this.pc = top.pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${top.pc} to ${t}`); }
-      const i = this.at[top.pc]!;
-      const isJump = ((i.insn.code & 7) === 5 || (i.insn.code & 7) === 6) && i.kind !== 'call' && i.kind !== 'exit';
-      if (isJump) this.prune[t] = 1;
-      if (i.kind === 'call' || (isJump && i.kind !== 'ja' && i.kind !== 'gotol')) this.prune[top.pc + 1] = 1;
-      if (color[t] === 1 && !this.priv) { this.pc = top.pc; this.fail('E_VERIFIER_LOOP', `back-edge from insn ${top.pc} to ${t}`); }
-      if (color[t] === 0) push(t);
+      if (t < 0 || t >= n || !this.at[t]) { this.pc = pc; this.fail('E_VERIFIER_CFG', `jump out of range from insn ${pc} to ${t}`); }
+      const e = this.edges[pc];
+      if (e & JUMP_TARGETS) this.prune[t] = 1;
+      if (e & AFTER_BRANCH) this.prune[pc + 1] = 1;
+      if (color[t] === 1 && !this.priv) { this.pc = pc; this.fail('E_VERIFIER_LOOP', `back-edge from insn ${pc} to ${t}`); }
+      if (color[t] === 0) {
+        color[t] = 1;
+        stack[sp++] = t;
+      }
     }
-    for (let pc = 0; pc < this.nslots; pc++) {
-      if (this.at[pc] && color[pc] === 0) { this.pc = pc; this.fail('E_VERIFIER_CFG', `unreachable insn ${pc}`); }
+    for (let pc = 0; pc < n; pc++) {
+      if (color[pc] === 0 && this.at[pc]) { this.pc = pc; this.fail('E_VERIFIER_CFG', `unreachable insn ${pc}`); }
     }
   }
 
-  private useDef(pc: number): UseDef {
+  /** Registers an instruction reads (low 16 bits) and writes (high 16 bits), for the static liveness pruning uses. */
+  private useDef(pc: number): number {
     const i = this.at[pc]!;
     const insn = i.insn;
-    const b = bits;
+    const d = 1 << insn.dst;
+    const sr = 1 << insn.src;
     switch (i.kind) {
-      case 'alu': return { use: ((insn.code & 0xf0) === 0xb0 ? 0 : b(insn.dst)) | (insn.code & 8 ? b(insn.src) : 0), def: b(insn.dst) };
-      case 'neg': case 'end': return { use: b(insn.dst), def: b(insn.dst) };
-      case 'lddw': return { use: 0, def: b(insn.dst) };
-      case 'ldx': return { use: b(insn.src), def: b(insn.dst) };
-      case 'st': return { use: b(insn.dst), def: 0 };
-      case 'stx': return { use: b(insn.dst, insn.src), def: 0 };
+      case 'alu': return ud(((insn.code & 0xf0) === 0xb0 ? 0 : d) | (insn.code & 8 ? sr : 0), d);
+      case 'neg': case 'end': return ud(d, d);
+      case 'lddw': return ud(0, d);
+      case 'ldx': return ud(sr, d);
+      case 'st': return ud(d, 0);
+      case 'stx': return ud(d | sr, 0);
       case 'atomic': {
-        if (insn.imm === 0x100) return { use: b(insn.src), def: b(insn.dst) };
+        if (insn.imm === 0x100) return ud(sr, d);
         const fetch = insn.imm & 1;
-        return { use: b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0), def: insn.imm === 0xf1 ? 1 : fetch ? b(insn.src) : 0 };
+        return ud(d | sr | (insn.imm === 0xf1 ? 1 : 0), insn.imm === 0xf1 ? 1 : fetch ? sr : 0);
       }
-      case 'ld_abs': return { use: b(6), def: 0x3f };
-      case 'ld_ind': return { use: b(6, insn.src), def: 0x3f };
-      case 'call': case 'callx': return { use: 0x3e, def: 0x3f };
-      case 'exit': return { use: 1, def: 0 };
-      case 'ja': case 'gotol': case 'may_goto': return { use: 0, def: 0 };
-      default: return { use: b(insn.dst) | (insn.code & 8 ? b(insn.src) : 0), def: 0 };
+      case 'ld_abs': return ud(1 << 6, 0x3f);
+      case 'ld_ind': return ud((1 << 6) | sr, 0x3f);
+      case 'call': case 'callx': return ud(0x3e, 0x3f);
+      case 'exit': return ud(1, 0);
+      case 'ja': case 'gotol': case 'may_goto': return 0;
+      default: return ud(d | (insn.code & 8 ? sr : 0), 0);
     }
   }
 
@@ -510,7 +601,8 @@ class Verifier {
    */
   private relevance(): void {
     const ranged = returnRange(this.type, this.attachType) !== undefined;
-    const b = bits;
+    const b = bit;
+    const { succA, succB, rel, nslots: n } = this;
     const exact = this.stackExact();
     const relSlots = this.relSlots;
     // A least fixed point: slots start irrelevant (without exact stack tracking they stay all-relevant, -1).
@@ -518,15 +610,16 @@ class Verifier {
     let changed = true;
     while (changed) {
       changed = false;
-      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+      for (let pc = n - 1; pc >= 0; pc--) {
         const i = this.at[pc];
         if (!i) continue;
         const insn = i.insn;
         let out = 0;
         let outLo = 0, outHi = 0;
-        for (const t of this.succ(pc)) {
-          if (t < 0 || t >= this.nslots) continue;
-          out |= this.rel[t];
+        for (let k = 0; k < 2; k++) {
+          const t = k === 0 ? succA[pc] : succB[pc];
+          if (t < 0 || t >= n) continue;
+          out |= rel[t];
           outLo |= relSlots[2 * t];
           outHi |= relSlots[2 * t + 1];
         }
@@ -546,7 +639,10 @@ class Verifier {
           case 'ldx':
             def = b(insn.dst); use = b(insn.src);
             // A value read back from the stack matters when the register it lands in does.
-            if (exact && insn.src === 10 && out & def) [useLo, useHi] = slotBits(insn.off, SIZE_OF[insn.code & 0x18]);
+            if (exact && insn.src === 10 && out & def) {
+              useLo = slotBits(insn.off, SIZE_OF[insn.code & 0x18], 0);
+              useHi = slotBits(insn.off, SIZE_OF[insn.code & 0x18], 1);
+            }
             break;
           case 'st': case 'stx': {
             use = b(insn.dst);
@@ -555,12 +651,13 @@ class Verifier {
             // stores elsewhere (map values, packet, context) do not make the value matter.
             if (insn.dst !== 10) break;
             const size = SIZE_OF[insn.code & 0x18];
-            const [lo, hi] = slotBits(insn.off, size);
+            const lo = slotBits(insn.off, size, 0);
+            const hi = slotBits(insn.off, size, 1);
             if (i.kind === 'stx' && ((outLo & lo) || (outHi & hi))) use |= b(insn.src);
             if (size === 8 && insn.off % 8 === 0) { defLo = lo; defHi = hi; }
             break;
           }
-          case 'atomic': use = b(insn.dst, insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
+          case 'atomic': use = b(insn.dst) | b(insn.src) | (insn.imm === 0xf1 ? 1 : 0); def = insn.imm === 0x100 ? b(insn.dst) : 0; break;
           case 'ld_abs': case 'ld_ind': use = b(6) | (i.kind === 'ld_ind' ? b(insn.src) : 0); def = 0x3f; break;
           case 'call': case 'callx': use = 0x3e; def = 0x3f; break;
           case 'exit': use = ranged || this.subStarts.length > 1 ? 1 : 0; break;
@@ -568,7 +665,7 @@ class Verifier {
           default: use = b(insn.dst) | (x ? b(insn.src) : 0);
         }
         const v = use | (out & ~def) | (1 << 10);
-        if (v !== this.rel[pc]) { this.rel[pc] = v; changed = true; }
+        if (v !== rel[pc]) { rel[pc] = v; changed = true; }
         const lo = exact ? useLo | (outLo & ~defLo) : -1;
         const hi = exact ? useHi | (outHi & ~defHi) : -1;
         if (lo !== relSlots[2 * pc] || hi !== relSlots[2 * pc + 1]) { relSlots[2 * pc] = lo; relSlots[2 * pc + 1] = hi; changed = true; }
@@ -603,17 +700,20 @@ class Verifier {
 
   /** Registers live into each instruction (backward dataflow to a fixed point; bitmasks only grow). */
   private liveness(): void {
-    const ud: UseDef[] = [];
-    for (let pc = 0; pc < this.nslots; pc++) if (this.at[pc]) ud[pc] = this.useDef(pc);
+    const n = this.nslots;
+    const ud = this.arena.i32(n);
+    for (let pc = 0; pc < n; pc++) if (this.at[pc]) ud[pc] = this.useDef(pc);
+    const { succA, succB, liveIn } = this;
     let changed = true;
     while (changed) {
       changed = false;
-      for (let pc = this.nslots - 1; pc >= 0; pc--) {
+      for (let pc = n - 1; pc >= 0; pc--) {
         if (!this.at[pc]) continue;
-        let out = 0;
-        for (const t of this.succ(pc)) if (t >= 0 && t < this.nslots) out |= this.liveIn[t];
-        const v = ud[pc].use | (out & ~ud[pc].def) | (1 << 10);
-        if (v !== this.liveIn[pc]) { this.liveIn[pc] = v; changed = true; }
+        const a = succA[pc], b = succB[pc];
+        const out = (a >= 0 && a < n ? liveIn[a] : 0) | (b >= 0 && b < n ? liveIn[b] : 0);
+        const u = ud[pc];
+        const v = (u & 0xffff) | (out & ~(u >>> 16)) | (1 << 10);
+        if (v !== liveIn[pc]) { liveIn[pc] = v; changed = true; }
       }
     }
   }
@@ -629,7 +729,7 @@ class Verifier {
   private explore(): void {
     const f0 = this.newFrame(-1, 0, 0, false);
     f0.regs[1] = ptrReg('ctx');
-    const pending: Pending[] = [{ pc: 0, st: { frames: [f0], refs: [], parent: undefined, hist: undefined }, from: -1 }];
+    const pending: Pending[] = [{ pc: 0, st: { frames: [f0], refs: [], parent: undefined, hist: undefined, histLen: 0 }, from: -1 }];
     while (pending.length) {
       const p = pending.pop()!;
       this.st = p.st;
@@ -679,13 +779,13 @@ class Verifier {
   private visited(): boolean {
     const pc = this.pc;
     const cur = this.st;
-    let ps = this.explored.get(pc);
+    let ps = this.explored[pc];
     if (!ps) {
-      ps = { done: [], active: new Map(), nactive: 0 };
-      this.explored.set(pc, ps);
+      ps = { done: [], active: undefined, nactive: 0 };
+      this.explored[pc] = ps;
     }
-    const live = this.liveMasks(cur, pc);
-    const precise = this.liveMasks(cur, pc, this.rel);
+    const live = this.liveMasks(cur, pc, this.liveIn, this.liveBuf);
+    const precise = this.liveMasks(cur, pc, this.rel, this.preciseBuf);
     // add_new_state: whether this visit would store a state (see below). Only such visits count a miss, as the
     // kernel: otherwise the states of early loop iterations were dropped by later ones before they could prune.
     const inLoop = ps.nactive > 0 && this.jmps - this.lastAddJmps < 20 && this.processed - this.lastAddInsns < 100;
@@ -696,7 +796,7 @@ class Verifier {
     // infinite loop when their key is equal, so they are looked up by key, and the first such loop (by age)
     // fails the program unless an older, fully explored state prunes this one first.
     let loopAt = Infinity;
-    const bucket = ps.nactive > 0 ? ps.active.get(key) : undefined;
+    const bucket = ps.nactive > 0 ? ps.active?.get(key) : undefined;
     if (bucket) {
       for (const s of bucket) {
         if (this.maybeLooping(s.state, cur, live, precise) && statesSafe(s.state, cur, live, this.priv, precise) && this.onPath(s)) { loopAt = s.seq; break; }
@@ -704,12 +804,25 @@ class Verifier {
     }
     const list = ps.done;
     // Stack slots whose spilled scalar cannot matter any more are compared by type only (one-frame programs: see relSlots).
-    const slotsLo = cur.frames.length === 1 ? this.relSlots[2 * pc] : -1;
-    const slotsHi = cur.frames.length === 1 ? this.relSlots[2 * pc + 1] : -1;
+    const one = cur.frames.length === 1;
+    const slotsLo = one ? this.relSlots[2 * pc] : -1;
+    const slotsHi = one ? this.relSlots[2 * pc + 1] : -1;
+    // The current state's hash at the positions of the last signature asked (stored states mostly share them).
+    let atRegs = -1, atLo = 0, atHi = 0, atHash = 0;
     for (let k = 0; k < list.length; k++) {
       const s = list[k];
       if (s.seq > loopAt) break;
-      if (statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
+      // A stored constant the current state does not hold rules the stored state out without loading it (see ConstSig).
+      if (one && s.sigRegs === SIG_LATER) {
+        const sig = constSig(s.state, live[0] & precise[0], slotsLo, slotsHi);
+        s.sigRegs = sig.regs; s.sigLo = sig.lo; s.sigHi = sig.hi; s.sigHash = sig.hash;
+      }
+      const sig = one && s.sigRegs !== -1;
+      if (sig && (s.sigRegs !== atRegs || s.sigLo !== atLo || s.sigHi !== atHi)) {
+        atRegs = s.sigRegs; atLo = s.sigLo; atHi = s.sigHi;
+        atHash = constHash(cur, atRegs, atLo, atHi);
+      }
+      if ((!sig || atHash === s.sigHash) && statesSafe(s.state, cur, live, this.priv, precise, slotsLo, slotsHi)) {
         s.hits++;
         return true;
       }
@@ -724,7 +837,11 @@ class Verifier {
     this.lastAddJmps = this.jmps;
     this.lastAddInsns = this.processed;
     // A stored state is only compared with, never resumed: it keeps no history.
-    const stored: StoredState = { state: { ...cloneState(cur), hist: undefined }, pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates };
+    const stored: StoredState = {
+      state: cloneState(cur, false), pc, branches: 1, parent: cur.parent, hits: 0, misses: 0, key, seq: this.totalStates,
+      sigRegs: one ? SIG_LATER : -1, sigLo: 0, sigHi: 0, sigHash: 0,
+    };
+    ps.active ??= new Map();
     const same = ps.active.get(key);
     if (same) same.push(stored); else ps.active.set(key, [stored]);
     ps.nactive++;
@@ -749,10 +866,10 @@ class Verifier {
   private retire(s: StoredState): void {
     // An evicted state is in no list any more: it only counted the branches below it.
     if (s.evicted) return;
-    const ps = this.explored.get(s.pc)!;
-    const bucket = ps.active.get(s.key)!;
+    const ps = this.explored[s.pc]!;
+    const bucket = ps.active!.get(s.key)!;
     bucket.splice(bucket.indexOf(s), 1);
-    if (bucket.length === 0) ps.active.delete(s.key);
+    if (bucket.length === 0) ps.active!.delete(s.key);
     ps.nactive--;
     const list = ps.done;
     let lo = 0;
@@ -769,10 +886,11 @@ class Verifier {
    * registers hash equally; a collision only costs a comparison). A number, not text: building and hashing a string
    * per prune point was a tenth of the time of a long loop.
    */
-  private loopKey(st: VState, live: readonly number[], precise: readonly number[]): number {
-    const regs = st.frames[st.frames.length - 1].regs;
-    const m = live[live.length - 1];
-    const p = precise[precise.length - 1];
+  private loopKey(st: VState, live: Int32Array, precise: Int32Array): number {
+    const n = st.frames.length;
+    const regs = st.frames[n - 1].regs;
+    const m = live[n - 1];
+    const p = precise[n - 1];
     let h = st.frames.length;
     for (let r = 0; r < 10; r++) {
       if (!(m & (1 << r))) continue;
@@ -785,12 +903,13 @@ class Verifier {
   }
 
   /** states_maybe_looping: the innermost frame's live registers are identical (a cheap test before the full one). */
-  private maybeLooping(old: VState, cur: VState, live: readonly number[], precise: readonly number[]): boolean {
-    if (old.frames.length !== cur.frames.length) return false;
-    const o = old.frames[old.frames.length - 1].regs;
-    const c = cur.frames[cur.frames.length - 1].regs;
-    const m = live[live.length - 1];
-    const p = precise[precise.length - 1];
+  private maybeLooping(old: VState, cur: VState, live: Int32Array, precise: Int32Array): boolean {
+    const n = cur.frames.length;
+    if (old.frames.length !== n) return false;
+    const o = old.frames[n - 1].regs;
+    const c = cur.frames[n - 1].regs;
+    const m = live[n - 1];
+    const p = precise[n - 1];
     for (let r = 0; r < 11; r++) {
       if (!(m & (1 << r))) continue;
       if (o[r].t === 'scalar' && c[r].t === 'scalar' && !(p & (1 << r))) continue;
@@ -804,13 +923,16 @@ class Verifier {
     return false;
   }
 
-  private liveMasks(st: VState, pc: number, table: Int32Array = this.liveIn): number[] {
+  /**
+   * Per frame from the outermost, the registers of `table` (liveIn or rel) that matter on return to it, written into
+   * `out` (one of two buffers reused by every visit, indexed by frame).
+   */
+  private liveMasks(st: VState, pc: number, table: Int32Array, out: Int32Array): Int32Array {
     const n = st.frames.length;
-    const out: number[] = [];
     for (let f = 0; f < n; f++) {
-      if (f === n - 1) out.push(table[pc] | 0);
-      else if (st.frames[f + 1].callback) out.push(0);
-      else out.push(table[st.frames[f + 1].callsite + 1] & ~0x3f);
+      if (f === n - 1) out[f] = table[pc];
+      else if (st.frames[f + 1].callback) out[f] = 0;
+      else out[f] = table[st.frames[f + 1].callsite + 1] & ~0x3f;
     }
     return out;
   }
@@ -842,22 +964,25 @@ class Verifier {
 
   private set(r: number, v: Reg, reads = 0): void {
     this.regs[r] = v;
-    const prev = this.st.hist;
-    const depth = prev ? prev.depth + 1 : 1;
-    // An error's backward slice walks at most WHY_WALK entries: older ones are cut off now and then, so a long path
-    // does not keep one object per instruction alive (the garbage collector's cost grew with the path).
-    this.st.hist = { pc: this.pc, reg: r, value: v, reads, prev: depth > 4 * WHY_WALK ? keepNewest(prev, WHY_WALK) : prev, depth: depth > 4 * WHY_WALK ? WHY_WALK + 1 : depth };
+    // An error's backward slice walks at most WHY_WALK entries: older ones are cut off now and then.
+    histPush(this.st, this.pc, r, reads, v, WHY_WALK, 4 * WHY_WALK);
   }
 
-  /** The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits: made once per value. */
+  /** immReg of the current instruction's immediate, kept on the instruction (one instruction always asks the same). */
+  private immOf(insn: Insn, is64: boolean): Reg {
+    const e = this.at[this.pc]!;
+    return (e.imm ??= this.immReg(insn.imm, is64));
+  }
+
+  /**
+   * The constant register of an immediate, sign-extended (`is64`) or zero-extended from 32 bits. Small ones are made
+   * once per process (registers are immutable; most immediates are small), others once per instruction (immOf).
+   */
   private immReg(imm: number, is64: boolean): Reg {
-    const cache = is64 ? this.imm64 : this.imm32;
-    let r = cache.get(imm);
-    if (!r) {
-      r = scalarReg(is64 ? scalarConst(BigInt(imm)) : scalarConst32(BigInt(imm >>> 0)));
-      cache.set(imm, r);
-    }
-    return r;
+    const make = (): Reg => scalarReg(is64 ? scalarConst(BigInt(imm)) : scalarConst32(BigInt(imm >>> 0)));
+    if (imm < -SMALL_IMM || imm >= SMALL_IMM) return make();
+    const table = is64 ? SMALL_IMM64 : SMALL_IMM32;
+    return (table[imm + SMALL_IMM] ??= make());
   }
 
   private newId(): number {
@@ -887,14 +1012,14 @@ class Verifier {
         const v = this.memAccess(insn.src, insn.off, size, false, undefined, (insn.code & 0xe0) === 0x80);
         this.set(insn.dst, v, 1 << insn.src);
         // A callback runs in an invocation of its own in the JIT, which has not seen the caller's packet loads.
-        this.pktBase[pc] |= base.t === 'pkt' && !this.st.frames.some((f) => f.callback) ? 1 : 2;
+        this.pktBase[pc] |= base.t === 'pkt' && !inCallback(this.st) ? 1 : 2;
         this.pktOut[pc] |= v.t === 'pkt' ? 1 : 2;
         return next;
       }
       case 'st': {
         // BPF_ST into the context is allowed since Linux 6.3 (the field rules still apply).
         this.rd(insn.dst);
-        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, this.immReg(insn.imm, true), false, true);
+        this.memAccess(insn.dst, insn.off, SIZE_OF[insn.code & 0x18], true, this.immOf(insn, true), false, true);
         return next;
       }
       case 'stx': {
@@ -961,7 +1086,7 @@ class Verifier {
     else {
       if ((op === 0x30 || op === 0x90) && insn.imm === 0) this.fail('E_VERIFIER_DIV0', 'div by zero');
       if ((op === 0x60 || op === 0x70 || op === 0xc0) && (insn.imm < 0 || insn.imm >= (is64 ? 64 : 32))) this.fail('E_VERIFIER_INSN', `invalid shift ${insn.imm}`);
-      src = this.immReg(insn.imm, true);
+      src = this.immOf(insn, true);
     }
     const reads = (1 << dn) | (x ? 1 << insn.src : 0);
     if (isPointer(dst) || isPointer(src)) {
@@ -976,7 +1101,7 @@ class Verifier {
   private mov(insn: Insn, is64: boolean, x: boolean): void {
     const dn = insn.dst;
     if (!x) {
-      this.set(dn, this.immReg(insn.imm, is64));
+      this.set(dn, this.immOf(insn, is64));
       return;
     }
     const sn = insn.src;
@@ -1020,27 +1145,25 @@ class Verifier {
     }
     const ptr = isPointer(dst) ? dst : src;
     const off = isPointer(dst) ? src : dst;
-    const regs = [dn, insn.code & 8 ? insn.src : dn];
     if (!is64) {
       if (op === 0x10 && this.priv) return scalarReg(scalarZext32(scalarUnknown()));
-      this.fail('E_VERIFIER_PTR_ARITH', `R${dn} 32-bit pointer arithmetic prohibited`, regs);
+      this.fail('E_VERIFIER_PTR_ARITH', `R${dn} 32-bit pointer arithmetic prohibited`, arithRegs(insn));
     }
-    const ts = regTypeStr(ptr);
-    if (ptr.nul) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited, null-check it first`, regs);
+    if (ptr.nul) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited, null-check it first`, arithRegs(insn));
     const known = scalarIsConst(off.s);
-    const kval = known ? BigInt.asIntN(64, off.s.var.value) : 0n;
+    const kval = known ? signed64(off.s.var.value) : 0n;
     switch (ptr.t) {
       case 'ctx': case 'map_value': case 'map_key': case 'stack': case 'pkt': case 'pkt_meta': case 'mem': case 'func':
         break;
       case 'map_ptr':
         if (known && kval === 0n && op === 0x00) break;
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, arithRegs(insn));
         break;
       default:
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${ts} prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic on ${regTypeStr(ptr)} prohibited`, arithRegs(insn));
     }
-    this.saneOffset(off, ptr, ts, regs);
-    this.saneOffset(ptr, ptr, ts, regs);
+    this.saneOffset(off, ptr, insn);
+    this.saneOffset(ptr, ptr, insn);
     let out: Reg;
     switch (op) {
       case 0x00:
@@ -1051,9 +1174,9 @@ class Verifier {
         }
         break;
       case 0x10:
-        if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, regs);
+        if (ptr === src) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} tried to subtract pointer from scalar`, arithRegs(insn));
         // The kernel refuses any subtraction from a stack pointer (JITs may not cope): add a negative value instead.
-        if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, regs, 'write r += -N instead of r -= N for stack pointers');
+        if (ptr.t === 'stack') this.fail('E_VERIFIER_PTR_ARITH', `R${dn} subtraction from stack pointer prohibited`, arithRegs(insn), 'write r += -N instead of r -= N for stack pointers');
         if (known && fitsS32(ptr.off - Number(kval))) out = regWith(ptr, { off: ptr.off - Number(kval) });
         else {
           out = regWith(ptr, { s: scalarAlu('sub', ptr.s, off.s, true) });
@@ -1061,35 +1184,35 @@ class Verifier {
         }
         break;
       case 0x40: case 0x50: case 0xa0:
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} bitwise operator ${opstr} on pointer prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} bitwise operator ${opstr} on pointer prohibited`, arithRegs(insn));
         break;
       default:
-        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic with ${opstr} operator prohibited`, regs);
+        this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic with ${opstr} operator prohibited`, arithRegs(insn));
     }
-    this.saneOffset(out!, ptr, ts, regs);
+    this.saneOffset(out!, ptr, insn);
     if (!this.priv) {
       // sanitize_check_bounds: unprivileged pointers must stay inside their object.
       if (out!.t === 'stack') {
         const lo = out!.off + Number(BigInt.asIntN(64, out!.s.smin));
-        if (!scalarIsConst(out!.s) || lo < -MAX_STACK || lo >= 0) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} stack pointer arithmetic goes out of range, prohibited for !root`, regs);
+        if (!scalarIsConst(out!.s) || lo < -MAX_STACK || lo >= 0) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} stack pointer arithmetic goes out of range, prohibited for !root`, arithRegs(insn));
       } else if (out!.t === 'map_value') {
         const vs = this.maps[out!.map]?.valueSize ?? 0;
-        if (out!.off + Number(out!.s.smin) < 0 || BigInt(out!.off) + out!.s.umax > BigInt(vs)) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic of map value goes out of range, prohibited for !root`, regs);
+        if (out!.off + Number(out!.s.smin) < 0 || BigInt(out!.off) + out!.s.umax > BigInt(vs)) this.fail('E_VERIFIER_PTR_ARITH', `R${dn} pointer arithmetic of map value goes out of range, prohibited for !root`, arithRegs(insn));
       }
     }
     return out!;
   }
 
-  /** check_reg_sane_offset. */
-  private saneOffset(r: Reg, ptr: Reg, ts: string, regs: readonly number[]): void {
-    const known = scalarIsConst(r.s);
-    const val = known ? BigInt.asIntN(64, r.s.var.value) : 0n;
-    const lim = MAX_VAR_OFF_N;
-    if (known && (val >= lim || val <= -lim)) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and ${val} is not allowed`, regs);
-    if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${ts} pointer offset ${r.off} is not allowed`, regs);
-    if (r.s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${ts} pointer and register with unbounded min value is not allowed`, regs);
-    if (r.s.smin >= lim || r.s.smin <= -lim) this.fail('E_VERIFIER_PTR_ARITH', `value ${r.s.smin} makes ${ts} pointer be out of bounds`, regs);
-    void ptr;
+  /** check_reg_sane_offset: `r` is the offset or the pointer of `ptr`'s arithmetic at `insn` (messages made only on failure). */
+  private saneOffset(r: Reg, ptr: Reg, insn: Insn): void {
+    const s = r.s;
+    if (scalarIsConst(s)) {
+      const val = signed64(s.var.value);
+      if (val >= MAX_VAR_OFF_N || val <= MIN_VAR_OFF_N) this.fail('E_VERIFIER_PTR_ARITH', `math between ${regTypeStr(ptr)} pointer and ${val} is not allowed`, arithRegs(insn));
+    }
+    if (isPointer(r) && (r.off >= MAX_VAR_OFF || r.off <= -MAX_VAR_OFF)) this.fail('E_VERIFIER_PTR_ARITH', `${regTypeStr(ptr)} pointer offset ${r.off} is not allowed`, arithRegs(insn));
+    if (s.smin === S64_MIN) this.fail('E_VERIFIER_PTR_ARITH', `math between ${regTypeStr(ptr)} pointer and register with unbounded min value is not allowed`, arithRegs(insn));
+    if (s.smin >= MAX_VAR_OFF_N || s.smin <= MIN_VAR_OFF_N) this.fail('E_VERIFIER_PTR_ARITH', `value ${s.smin} makes ${regTypeStr(ptr)} pointer be out of bounds`, arithRegs(insn));
   }
 
   // ---- lddw ----
@@ -1101,7 +1224,7 @@ class Verifier {
         this.set(insn.dst, scalarReg(scalarConst(imm64)));
         return;
       case 1: case 2: {
-        const idx = insn.ref !== undefined ? this.mapIndexByName.get(insn.ref) ?? -1 : insn.imm;
+        const idx = insn.ref !== undefined ? this.mapIndex(insn.ref) : insn.imm;
         const m = this.maps[idx];
         if (!m) this.fail('E_VERIFIER_MAP', `fd ${insn.imm} is not pointing to valid bpf_map`);
         if (insn.src === 1) {
@@ -1124,19 +1247,33 @@ class Verifier {
     }
   }
 
+  private mapIndex(name: string): number {
+    // The program's own maps only: inner maps the verifier adds later are not named by lddw.
+    this.mapIndexByName ??= new Map(this.maps.slice(0, this.ownMaps).map((m, i) => [m.name, i]));
+    return this.mapIndexByName.get(name) ?? -1;
+  }
+
   // ---- memory ----
 
   private alignCheck(regno: number, r: Reg, off: number, size: number, strict = this.strict): void {
     const stack = r.t === 'stack';
     if (size === 1 || (!stack && !strict)) return;
-    const known = scalarIsConst(r.s);
-    const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
-    const mask = BigInt(size - 1);
-    const aligned = known ? (BigInt.asUintN(64, total) & mask) === 0n : ((r.s.var.mask | BigInt.asUintN(64, BigInt(r.off + off) + r.s.var.value)) & mask) === 0n;
-    if (aligned) return;
+    const v = r.s.var;
+    // A pointer without a variable part (the usual one) is tested in numbers: a two's complement sum has the same low bits.
+    if (v.value === 0n && v.mask === 0n) {
+      if (((r.off + off) & (size - 1)) === 0) return;
+    } else if (this.alignedVar(r, off, size)) return;
     const desc = stack ? 'stack ' : r.t === 'map_value' ? 'map_value ' : r.t === 'ctx' ? 'context ' : '';
     if (isPktPtr(r)) this.fail('E_VERIFIER_ALIGN', `misaligned packet access off 0+${formatTnum(r.s.var)}+${r.off}+${off} size ${size}`, [regno]);
     this.fail('E_VERIFIER_ALIGN', `misaligned ${desc}access off ${formatTnum(r.s.var)}+${r.off}+${off} size ${size}`, [regno]);
+  }
+
+  /** The alignment test of a pointer with a variable part (or a constant one): every value it may hold is aligned. */
+  private alignedVar(r: Reg, off: number, size: number): boolean {
+    const known = scalarIsConst(r.s);
+    const total = BigInt(r.off + off) + (known ? r.s.var.value : 0n);
+    const mask = BigInt(size - 1);
+    return known ? (BigInt.asUintN(64, total) & mask) === 0n : ((r.s.var.mask | BigInt.asUintN(64, BigInt(r.off + off) + r.s.var.value)) & mask) === 0n;
   }
 
   /**
@@ -1231,11 +1368,6 @@ class Verifier {
     }
   }
 
-  private slotOf(frame: Frame, off: number): { spi: number; idx: number } {
-    const slot = -off - 1;
-    return { spi: slot >> 3, idx: slot & 7 };
-  }
-
   private growStack(frame: Frame, minOff: number): void {
     const need = Math.ceil(-minOff / 8);
     while (frame.stack.length < need) frame.stack.push(EMPTY_SLOT);
@@ -1249,22 +1381,24 @@ class Verifier {
     if (!scalarIsConst(r.s)) {
       const lo = BigInt(r.off + insnOff) + r.s.smin;
       const hi = BigInt(r.off + insnOff) + r.s.smax + BigInt(size);
-      if (r.s.smin === S64_MIN || lo < -BigInt(MAX_STACK) || hi > 0n) {
+      if (r.s.smin === S64_MIN || lo < MIN_STACK_N || hi > 0n) {
         this.fail('E_VERIFIER_STACK', `invalid variable-offset${extra} stack R${regno} var_off=${formatTnum(r.s.var)} off=${insnOff} size=${size}`, [regno]);
       }
       if (!this.priv) this.fail('E_VERIFIER_STACK', `R${regno} variable stack access prohibited for !root, var_off=${formatTnum(r.s.var)} off=${insnOff}`, [regno]);
       this.growStack(frame, Number(lo));
       for (let o = Number(lo); o < Number(hi); o++) {
-        const { spi, idx } = this.slotOf(frame, o);
+        const spi = spiOf(o);
         const sl = frame.stack[spi];
-        if (write) frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm') };
+        if (write) frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, byteOf(o), 'm'), spill: undefined };
       }
       return UNKNOWN_REG;
     }
-    const off = r.off + insnOff + Number(BigInt.asIntN(64, r.s.var.value));
+    const val = r.s.var.value;
+    const off = r.off + insnOff + (val === 0n ? 0 : Number(signed64(val)));
     if (off < -MAX_STACK || off + size > 0) this.fail('E_VERIFIER_STACK', `invalid${extra} stack R${regno} off=${off} size=${size}`, [regno]);
     this.growStack(frame, off);
-    const { spi, idx } = this.slotOf(frame, off);
+    const spi = spiOf(off);
+    const idx = byteOf(off);
     const sl = frame.stack[spi];
     if (write) {
       this.stackWrite(frame, spi, idx, off, size, value!, imm);
@@ -1298,6 +1432,10 @@ class Verifier {
 
   /** save_register_state: `reg` spilled into the low `size` bytes of slot `spi`. */
   private spill(frame: Frame, spi: number, size: number, reg: Reg): void {
+    if (size === 8) {
+      frame.stack[spi] = { bytes: SPILLED, spill: reg };
+      return;
+    }
     const sl = frame.stack[spi];
     let bytes = '';
     for (let i = 0; i < 8; i++) {
@@ -1323,7 +1461,7 @@ class Verifier {
     const zero = scalarIsConst(value.s) && value.s.var.value === 0n;
     let bytes = sl.spill || sl.bytes.includes('r') ? sl.bytes.replace(/r/g, 'm') : sl.bytes;
     for (let i = 0; i < size; i++) bytes = setChar(bytes, idx - i, zero ? '0' : 'm');
-    frame.stack[spi] = { bytes };
+    frame.stack[spi] = { bytes, spill: undefined };
   }
 
   private atomic(insn: Insn): void {
@@ -1373,7 +1511,7 @@ class Verifier {
     const dn = insn.dst, sn = insn.src;
     const target = this.pc + 1 + insn.off;
     const dst = this.rd(dn);
-    const src = x ? this.rd(sn) : this.immReg(insn.imm, true);
+    const src = x ? this.rd(sn) : this.immOf(insn, true);
     if (!this.priv && x && isPointer(src)) this.fail('E_VERIFIER_LEAK', `R${sn} pointer comparison prohibited`, [sn]);
     let taken: boolean | undefined;
     if (dst.t === 'scalar' && src.t === 'scalar') taken = scalarBranchTaken(op, dst.s, src.s, is32, x && dn === sn);
@@ -1423,9 +1561,23 @@ class Verifier {
     const regs = st.frames[st.frames.length - 1].regs;
     regs[dn] = regWith(dst, { s: nd });
     if (sn >= 0 && sn !== dn) regs[sn] = regWith(src, { s: ns });
-    for (const [id, s] of [[dst.id, nd], [sn >= 0 ? src.id : 0, ns]] as const) {
-      if (!id) continue;
-      this.forEachReg(st, (r) => (r.t === 'scalar' && r.id === id ? regWith(r, { s }) : r));
+    if (dst.id) this.syncLinked(st, dst.id, nd);
+    if (sn >= 0 && src.id) this.syncLinked(st, src.id, ns);
+  }
+
+  /** sync_linked_regs: every scalar of id `id` (registers and spills, all frames) takes the value `s`. */
+  private syncLinked(st: VState, id: number, s: Scalar): void {
+    for (const f of st.frames) {
+      const regs = f.regs;
+      for (let i = 0; i < regs.length; i++) {
+        const r = regs[i];
+        if (r.t === 'scalar' && r.id === id && r.s !== s) regs[i] = regWith(r, { s });
+      }
+      const stack = f.stack;
+      for (let i = 0; i < stack.length; i++) {
+        const sp = stack[i].spill;
+        if (sp && sp.t === 'scalar' && sp.id === id && sp.s !== s) stack[i] = { bytes: stack[i].bytes, spill: regWith(sp, { s }) };
+      }
     }
   }
 
@@ -1437,7 +1589,7 @@ class Verifier {
         const sl = f.stack[i];
         if (sl.spill) {
           const n = fn(sl.spill);
-          if (n !== sl.spill) f.stack[i] = n.t === 'scalar' && isPointer(sl.spill) ? { bytes: sl.bytes, spill: n } : { bytes: sl.bytes, spill: n };
+          if (n !== sl.spill) f.stack[i] = { bytes: sl.bytes, spill: n };
         }
       }
     }
@@ -1497,7 +1649,9 @@ class Verifier {
 
   private findGoodPkt(st: VState, reg: Reg, open: boolean): void {
     if (reg.off < 0 || (reg.off === 0 && open)) return;
-    if (reg.s.umax > BigInt(MAX_PACKET_OFF) || reg.s.umax + BigInt(reg.off) > BigInt(MAX_PACKET_OFF)) return;
+    const umax = reg.s.umax;
+    // umax is at most 0xffff past the first test: the sum is exact as a number.
+    if (umax > MAX_PACKET_OFF_N || Number(umax) + reg.off > MAX_PACKET_OFF) return;
     // A strict comparison (pkt + N < data_end) proves one byte more (measured on Linux 6.18).
     const range = reg.off + (open ? 1 : 0);
     // A loop of its own rather than forEachReg: this runs on every data_end comparison.
@@ -1524,17 +1678,17 @@ class Verifier {
     if (insn.src !== 0) this.fail('E_VERIFIER_UNSUPPORTED', 'calling kernel functions is not supported without kernel BTF');
     const id = insn.imm;
     const proto = HELPER_PROTOS_BY_ID.get(id);
-    const name = `bpf_${HELPER_FUNCS[id] ?? 'unknown'}`;
     if (!proto) this.fail('E_VERIFIER_HELPER', `invalid func unknown#${id}`);
     const avail = helperAvailability(proto, this.type);
-    if (avail === '-' || (!this.priv && !UNPRIV_HELPERS.has(id))) this.fail('E_VERIFIER_HELPER', `program of this type cannot use helper ${name}#${id}`);
+    if (avail === '-' || (!this.priv && !UNPRIV_HELPERS.has(id))) this.fail('E_VERIFIER_HELPER', `program of this type cannot use helper ${helperName(id)}#${id}`);
     if (avail === 'g' && !this.gpl) this.fail('E_VERIFIER_GPL', 'cannot call GPL-restricted function from non-GPL compatible program');
-    if (!proto.args) this.fail('E_VERIFIER_UNSUPPORTED', `helper ${name}#${id} has no prototype in bpfkit's verifier yet`);
-    const meta = this.checkArgs(proto, name);
+    if (!proto.args) this.fail('E_VERIFIER_UNSUPPORTED', `helper ${helperName(id)}#${id} has no prototype in bpfkit's verifier yet`);
+    const meta = this.checkArgs(proto);
     // Release, clobber, return value.
     if (proto.release !== undefined) this.release(meta.releaseRef);
     if (proto.changesPkt) this.forEachReg(this.st, (r) => (r.t === 'pkt' || r.t === 'pkt_meta' || r.t === 'pkt_end' ? UNKNOWN_REG : r));
-    const args = this.regs.slice(0, 6);
+    // A callback's arguments come from the caller's registers, which the call clobbers.
+    const args = proto.callback ? this.regs.slice(0, 6) : undefined;
     for (let r = 1; r <= 5; r++) this.regs[r] = NOT_INIT;
     let r0: Reg;
     switch (proto.ret) {
@@ -1556,7 +1710,8 @@ class Verifier {
         const rid = this.newId();
         // Only an acquiring helper's object is a reference to release (sk_fullsock hands back the socket it was given).
         const ref = proto.acquire ? rid : 0;
-        if (ref) this.st.refs.push({ id: rid, insn: this.pc });
+        // A new array: states share their reference lists (see VState.refs).
+        if (ref) this.st.refs = [...this.st.refs, { id: rid, insn: this.pc }];
         r0 = proto.ret === 'ringbuf_mem_or_null'
           ? ptrReg('mem', { size: meta.allocSize, nul: true, id: rid, ref })
           : ptrReg(proto.ret === 'socket_or_null' ? 'sock' : 'sock_common', { nul: true, id: rid, ref });
@@ -1569,17 +1724,17 @@ class Verifier {
       // The callback runs as a path of its own; the caller continues after the call with r0 unknown.
       const cont = this.fork();
       pending.push({ pc: next, st: cont, from: this.pc });
-      const fn = args[proto.callback.arg + 1];
+      const fn = args![proto.callback.arg + 1];
       const cb = this.subCall(fn.sub, true);
       const f = this.frame;
       if (proto.callback.kind === 'loop') {
         f.regs[1] = UNKNOWN_REG;
-        f.regs[2] = args[3];
+        f.regs[2] = args![3];
       } else {
-        f.regs[1] = args[1];
+        f.regs[1] = args![1];
         f.regs[2] = ptrReg('map_key', { map: meta.map });
         f.regs[3] = ptrReg('map_value', { map: meta.map });
-        f.regs[4] = args[3];
+        f.regs[4] = args![3];
         f.regs[5] = NOT_INIT;
       }
       return cb;
@@ -1645,7 +1800,7 @@ class Verifier {
   }
 
   /** check_func_arg for every argument of a helper. */
-  private checkArgs(proto: HelperProto, name: string): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
+  private checkArgs(proto: HelperProto): { map: number; constKey: bigint | undefined; allocSize: number; releaseRef: number } {
     const meta = { map: -1, constKey: undefined as bigint | undefined, allocSize: 0, releaseRef: 0 };
     const args = proto.args!;
     for (let i = 0; i < args.length; i++) {
@@ -1663,7 +1818,7 @@ class Verifier {
           const needs = FUNC_MAPS[proto.id];
           const allowed = MAP_FUNCS[m.type];
           if ((needs && !needs.includes(m.type)) || (allowed && !allowed.includes(proto.id))) {
-            this.fail('E_VERIFIER_HELPER_ARG', `cannot pass map_type ${m.type} into func ${name}#${proto.id}`, [regno]);
+            this.fail('E_VERIFIER_HELPER_ARG', `cannot pass map_type ${m.type} into func ${helperName(proto.id)}#${proto.id}`, [regno]);
           }
           break;
         }
@@ -1768,21 +1923,26 @@ class Verifier {
         const lo = BigInt(r.off) + r.s.smin;
         const hi = BigInt(r.off) + r.s.smax + BigInt(size);
         if (!scalarIsConst(r.s) && !this.priv) this.fail('E_VERIFIER_STACK', `R${regno} variable stack access prohibited for !root, var_off=${formatTnum(r.s.var)}`, [regno]);
-        if (r.s.smin === S64_MIN || lo < -BigInt(MAX_STACK) || hi > 0n) {
+        if (r.s.smin === S64_MIN || lo < MIN_STACK_N || hi > 0n) {
           if (scalarIsConst(r.s)) this.fail('E_VERIFIER_STACK', `invalid indirect access to stack R${regno} off=${lo} size=${size}`, [regno]);
           this.fail('E_VERIFIER_STACK', `invalid variable-offset indirect access to stack R${regno} var_off=${formatTnum(r.s.var)} off=${r.off} size=${size}`, [regno]);
         }
-        this.growStack(frame, Number(lo));
-        for (let o = Number(lo); o < Number(hi); o++) {
-          const { spi, idx } = this.slotOf(frame, o);
+        const from = Number(lo);
+        const to = Number(hi);
+        this.growStack(frame, from);
+        for (let o = from; o < to; o++) {
+          const spi = spiOf(o);
+          const idx = byteOf(o);
           const sl = frame.stack[spi];
           if (raw) {
-            frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm') };
+            frame.stack[spi] = { bytes: setChar(sl.spill ? sl.bytes.replace(/r/g, 'm') : sl.bytes, idx, 'm'), spill: undefined };
             continue;
           }
+          // Privileged programs may read any stack byte: nothing to check per byte.
+          if (this.priv) continue;
           const b = sl.bytes[idx];
-          if (b === '?' && !this.priv) this.fail('E_VERIFIER_STACK', `invalid indirect read from stack R${regno} off ${lo}+${o - Number(lo)} size ${size}`, [regno]);
-          if (b === 'r' && sl.spill && isPointer(sl.spill) && !this.priv) this.fail('E_VERIFIER_LEAK', `invalid indirect read from stack R${regno} off ${lo}+${o - Number(lo)} size ${size}`, [regno]);
+          if (b === '?') this.fail('E_VERIFIER_STACK', `invalid indirect read from stack R${regno} off ${lo}+${o - from} size ${size}`, [regno]);
+          if (b === 'r' && sl.spill && isPointer(sl.spill)) this.fail('E_VERIFIER_LEAK', `invalid indirect read from stack R${regno} off ${lo}+${o - from} size ${size}`, [regno]);
         }
         return;
       }
@@ -1796,7 +1956,8 @@ class Verifier {
     if (r.t !== 'stack' || !scalarIsConst(r.s)) return undefined;
     const off = r.off + Number(r.s.var.value);
     const frame = this.st.frames[r.frame];
-    const { spi, idx } = this.slotOf(frame, off);
+    const spi = spiOf(off);
+    const idx = byteOf(off);
     const sl = frame.stack[spi] ?? EMPTY_SLOT;
     let zeros = 0;
     for (let i = idx; i >= 0 && sl.bytes[i] === '0'; i--) zeros++;
@@ -1837,29 +1998,47 @@ const TYPE_CODE: Record<RegType, number> = {
   not_init: 2, scalar: 3, ctx: 4, map_ptr: 5, map_value: 6, map_key: 7, stack: 8, pkt: 9, pkt_meta: 10, pkt_end: 11, mem: 12, sock: 13, sock_common: 14, func: 15,
 };
 
-/** One step of a 32-bit hash over numbers (a double's low and high 32-bit halves both count). */
-function mix(h: number, x: number): number {
-  h = Math.imul(h ^ (x | 0), 0x9e3779b1);
-  h = Math.imul(h ^ ((x / 4294967296) | 0), 0x85ebca77);
-  return h ^ (h >>> 15);
+/** The mask of one register. */
+function bit(r: number): number {
+  return 1 << r;
 }
 
-/** A register mask of the given registers. */
-function bits(...r: number[]): number {
+/** A use mask and a def mask in one number (use in the low 16 bits, def in the high ones). */
+function ud(use: number, def: number): number {
+  return use | (def << 16);
+}
+
+/** Word `word` (0: slots 0-31, 1: slots 32-63) of the mask of stack slots an access through r10 covers (slot i holds fp-8(i+1) .. fp-8i-1). */
+function slotBits(off: number, size: number, word: 0 | 1): number {
   let m = 0;
-  for (const x of r) m |= 1 << x;
+  for (let a = off; a < off + size; a++) {
+    const i = ((-a - 1) >> 3) - 32 * word;
+    if (i >= 0 && i < 32) m |= 1 << i;
+  }
   return m;
 }
 
-/** The stack slots an access through r10 covers, as a two-word mask (slot i holds fp-8(i+1) .. fp-8i-1). */
-function slotBits(off: number, size: number): [number, number] {
-  let lo = 0, hi = 0;
-  for (let a = off; a < off + size; a++) {
-    const i = (-a - 1) >> 3;
-    if (i < 0 || i > 63) continue;
-    if (i < 32) lo |= 1 << i; else hi |= 1 << (i - 32);
-  }
-  return [lo, hi];
+/** A u64 as s64; without a new bigint when it is below 2^63 (pointer offsets are, and this runs per pointer arithmetic). */
+function signed64(v: bigint): bigint {
+  return v < TWO_63 ? v : BigInt.asIntN(64, v);
+}
+
+const TWO_63 = 1n << 63n;
+
+/** The registers an error in pointer arithmetic names: dst, and src or dst again. */
+function arithRegs(insn: Insn): number[] {
+  return [insn.dst, insn.code & 8 ? insn.src : insn.dst];
+}
+
+/** A helper's name as the kernel's messages give it (made only for a message). */
+function helperName(id: number): string {
+  return `bpf_${HELPER_FUNCS[id] ?? 'unknown'}`;
+}
+
+/** Whether the path runs inside a callback (bpf_loop, for_each_map_elem) at any depth. */
+function inCallback(st: VState): boolean {
+  for (let f = 1; f < st.frames.length; f++) if (st.frames[f].callback) return true;
+  return false;
 }
 
 /** The scalar a load of `size` bytes gives (sign-extended by `sx`). */
@@ -1888,6 +2067,16 @@ function memLike(r: Reg, allowNull: boolean): boolean {
 }
 
 const MEM_LIKE = new Set<RegType>(['stack', 'pkt', 'pkt_meta', 'map_key', 'map_value', 'mem']);
+
+/** The stack slot of the byte at fp+off (off < 0): slot i holds fp-8(i+1) .. fp-8i-1. */
+function spiOf(off: number): number {
+  return (-off - 1) >> 3;
+}
+
+/** The byte of the byte at fp+off inside its slot, as the kernel indexes it (7 is the lowest address). */
+function byteOf(off: number): number {
+  return (-off - 1) & 7;
+}
 
 function setChar(s: string, i: number, c: string): string {
   return s.slice(0, i) + c + s.slice(i + 1);
