@@ -1,6 +1,6 @@
 /** The rest of libbpf-tools' everyday set for `bpfkit tools` (statsnoop, biosnoop, tcplife, cpudist, ...): flags, columns and output as there. */
 
-import { TCP_STATES, UsageError, and, diskDev, diskName, hhmmss, log2Hist, lpad, num, optPid, pad, probePath, require_fs, uprobeTarget } from './tools-lib.js';
+import { CGROUP_FLAG, TCP_STATES, UsageError, and, diskDev, diskName, hhmmss, log2Hist, lpad, num, optPid, pad, probePath, require_fs, uprobeTarget } from './tools-lib.js';
 import type { Opts, Tool } from './tools-lib.js';
 import type { Plain } from '../trace/index.js';
 
@@ -65,6 +65,7 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
     summary: 'trace block I/O',
     usage: 'biosnoop [-d DISK] [-Q] [duration]',
     flags: [
+      CGROUP_FLAG,
       { short: 'd', long: 'disk', value: true, help: 'Trace this disk only' },
       { short: 'Q', long: 'queued', help: 'Include OS queued time in I/O time' },
     ],
@@ -184,6 +185,7 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
     summary: 'summarize on-CPU time per task as a histogram',
     usage: 'cpudist [-O] [-T] [-m] [-P] [-L] [-p PID] [interval] [count]',
     flags: [
+      CGROUP_FLAG,
       { short: 'L', long: 'tids', help: 'Print a histogram per thread ID' },
       { short: 'm', long: 'milliseconds', help: 'Millisecond histogram' },
       { short: 'O', long: 'offcpu', help: 'Measure off-CPU time' },
@@ -264,6 +266,7 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
     summary: 'summarize hard irq event time as histograms',
     usage: 'hardirqs [-T] [-N] [-d] [-C] [interval] [count]',
     flags: [
+      CGROUP_FLAG,
       { short: 'C', long: 'count', help: 'Show event counts instead of timing' },
       { short: 'd', long: 'distributed', help: 'Show distributions as histograms' },
       { short: 'N', long: 'nanoseconds', help: 'Output in nanoseconds' },
@@ -327,6 +330,7 @@ export const EXTRA_TOOLS: Record<string, Tool> = {
     summary: 'time functions and print latency as a histogram',
     usage: 'funclatency [-m|-u] [-p PID] [-d DURATION] [-i INTERVAL] [-T] FUNCTION',
     flags: [
+      CGROUP_FLAG,
       { short: 'm', long: 'milliseconds', help: 'Output in milliseconds' },
       { short: 'u', long: 'microseconds', help: 'Output in microseconds' },
       { short: 'p', long: 'pid', value: true, help: 'Process ID to trace' },

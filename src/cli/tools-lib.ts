@@ -15,6 +15,9 @@ export interface Flag {
 
 export type Opts = Map<string, string | true>;
 
+/** libbpf-tools' `-c CG`: only tasks in that cgroup v2 directory or below (every tool that has it; see runTool). */
+export const CGROUP_FLAG: Flag = { short: 'c', long: 'cgroup', value: true, help: 'Trace process in cgroup path' };
+
 /** What a tool does with its parsed flags. */
 export interface Tool {
   summary: string;

@@ -5,7 +5,7 @@ import type { Plain, Trace } from '../trace/index.js';
 import { EXTRA_TOOLS } from './tools-extra.js';
 import { PROBE_TOOLS } from './tools-probes.js';
 import { strsignal } from '../trace/format/signal.js';
-import { SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
+import { CGROUP_FLAG, SIGNALS, TCP_STATES, UsageError, and, diskDev, diskName, elapsed, hhmmss, log2Hist, lpad, num, pad, setFs, syscallNames } from './tools-lib.js';
 import type { Flag, Opts, Tool } from './tools-lib.js';
 
 const TOOLS: Record<string, Tool> = {
@@ -13,6 +13,7 @@ const TOOLS: Record<string, Tool> = {
     summary: 'trace exec() syscalls',
     usage: 'execsnoop [-T] [-t] [-x] [-u UID] [-q] [-n NAME] [-l LINE] [-U] [--max-args MAX_ARGS]',
     flags: [
+      CGROUP_FLAG,
       { short: 'T', long: 'time', help: 'include time column on output (HH:MM:SS)' },
       { short: 't', long: 'timestamp', help: 'include timestamp on output' },
       { short: 'x', long: 'fails', help: 'include failed exec()s' },
@@ -90,6 +91,7 @@ const TOOLS: Record<string, Tool> = {
     summary: 'trace process termination',
     usage: 'exitsnoop [-p PID] [-t] [-T] [-x]',
     flags: [
+      CGROUP_FLAG,
       { short: 'p', long: 'pid', value: true, help: 'process ID to trace' },
       { short: 't', long: 'timestamp', help: 'include timestamp on output' },
       { short: 'T', long: 'threaded', help: 'trace by thread' },
@@ -136,6 +138,7 @@ const TOOLS: Record<string, Tool> = {
     summary: 'summarize syscall counts and latencies',
     usage: 'syscount [-d DURATION] [-e ERRNO] [-i INTERVAL] [-l] [-L] [-m] [-p PID] [-P] [-T TOP] [-x]',
     flags: [
+      CGROUP_FLAG,
       { short: 'd', long: 'duration', value: true, help: 'total tracing duration (seconds)' },
       { short: 'e', long: 'errno', value: true, help: 'trace only syscalls that return this error (numeric)' },
       { short: 'i', long: 'interval', value: true, help: 'print summary at this interval (seconds), 0 for infinite wait' },
@@ -182,6 +185,7 @@ const TOOLS: Record<string, Tool> = {
     summary: 'summarize block device I/O latency as a histogram',
     usage: 'biolatency [-D] [-m] [-Q] [-T] [-d DISK] [interval] [count]',
     flags: [
+      CGROUP_FLAG,
       { short: 'D', long: 'disk', help: 'print a histogram per disk device' },
       { short: 'd', long: 'disk-name', value: true, help: 'trace this disk only' },
       { short: 'm', long: 'milliseconds', help: 'millisecond histogram' },
@@ -212,6 +216,7 @@ const TOOLS: Record<string, Tool> = {
     summary: 'summarize run queue (scheduler) latency as a histogram',
     usage: 'runqlat [-m] [-p PID] [-P] [-L] [-T] [interval] [count]',
     flags: [
+      CGROUP_FLAG,
       { short: 'm', long: 'milliseconds', help: 'millisecond histogram' },
       { short: 'p', long: 'pid', value: true, help: 'trace this PID only' },
       { short: 'P', long: 'pids', help: 'print a histogram per process ID' },
@@ -349,7 +354,8 @@ async function runTool(name: string, tool: Tool, argv: string[], io: Io): Promis
   }
   if (opts.has('verbose')) io.stderr(text.endsWith('\n') ? text : `${text}\n`);
   const trace = await import('../trace/api.js');
-  const t = await trace.attach(text, tool.options?.(opts, positional) ?? {});
+  const cgroup = opts.get('cgroup');
+  const t = await trace.attach(text, { ...tool.options?.(opts, positional), ...(typeof cgroup === 'string' ? { cgroup } : {}) });
   try {
     io.stdout(tool.header(opts, positional));
     const state = new Map<string, unknown>();

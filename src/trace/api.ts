@@ -8,7 +8,7 @@ import type { BpfMap, VmHost, VmMap, VmProgram } from '../ebpf/index.js';
 import type { Kernel, KernelLink, KernelMap, KernelProgram } from '../kernel/index.js';
 import { BpfkitError } from '../util/index.js';
 import { callbackStarts, loadWithCallbacks } from './btf-loader.js';
-import { STACK_MAP, compileAst } from './compiler.js';
+import { CGROUP_FILTER_MAP, STACK_MAP, compileAst } from './compiler.js';
 import type { CompiledProgram, EventDesc, MapInfo, ResolvedProbe, TypeProvider } from './compiler.js';
 import { TraceError, renderDiagnostic } from './errors.js';
 import { formatMapText, formatPrintf, formatValue, histBucketIndex, sortMapEntries } from './format/index.js';
@@ -29,6 +29,11 @@ export interface TraceOptions {
   pid?: number;
   /** Allow unsafe functions (`system()`). */
   unsafe?: boolean;
+  /**
+   * A cgroup v2 directory: every probe but BEGIN/END sees only tasks in it or below (libbpf-tools' `-c CG`, through
+   * bpf_current_task_under_cgroup).
+   */
+  cgroup?: string;
   /**
    * Tracepoint formats as tracefs prints them (`events/CAT/NAME/format`), by `CAT:NAME`: with
    * these the program compiles without tracefs (for {@link vm} on any machine).
@@ -408,11 +413,32 @@ export async function compile(source: string, options: TraceOptions = {}): Promi
       resolveProbe: (t) => resolved.get(t) ?? [],
       ...(types ? { types } : {}),
       ...(pidNs ? { pidNs } : {}),
+      ...(options.cgroup !== undefined ? { cgroupFilter: true } : {}),
     });
     return new TraceProgram(source, compiled, options);
   } catch (e) {
     if (e instanceof TraceError) throw new TraceApiError(e.code, renderDiagnostic(source, 'program', e.detail, e.loc).trimEnd());
     throw e;
+  }
+}
+
+/** Puts the fd of the cgroup directory `path` at key 0 of the filter's cgroup array (the map keeps the cgroup). */
+async function setCgroupFilter(map: KernelMap, path: string): Promise<void> {
+  const fs = await import('node:fs');
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  } catch (e) {
+    throw new TraceApiError('E_TRACE_CGROUP', `cgroup ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such directory' : (e as Error).message}`);
+  }
+  try {
+    const u32 = (v: number): Uint8Array => new Uint8Array(new Uint32Array([v]).buffer);
+    map.set(u32(0), u32(fd));
+  } catch (e) {
+    // The kernel takes only a cgroup v2 directory's fd (EBADF otherwise).
+    throw e instanceof BpfkitError ? new TraceApiError('E_TRACE_CGROUP', `cgroup ${path}: not a cgroup v2 directory (${e.code})`) : e;
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -478,6 +504,7 @@ export class Trace implements AsyncDisposable {
     let t: Trace;
     try {
       for (const ms of program.compiled.maps) maps.set(ms.name, kernel.createMap(ms));
+      if (options.cgroup !== undefined) await setCgroupFilter(maps.get(CGROUP_FILTER_MAP)!, options.cgroup);
       for (const p of program.compiled.probes) {
         progs.push({ probe: p.probe, prog: callbackStarts(p.spec.insns).length ? loadWithCallbacks(kernel.sys, p.spec, maps) : kernel.load(p.spec, { maps }) });
       }

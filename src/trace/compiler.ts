@@ -44,6 +44,11 @@ export interface CompileOptions {
    * in it, as bpftrace gives them (bpf_get_ns_current_pid_tgid); `pid(init)`/`tid(init)` stay the initial namespace's.
    */
   pidNs?: { dev: number; ino: number };
+  /**
+   * Every probe but BEGIN/END first returns unless the current task is in the cgroup (or below) whose fd the runtime puts
+   * at key 0 of {@link CGROUP_FILTER_MAP} (bpf_current_task_under_cgroup, libbpf-tools' `-c CG`).
+   */
+  cgroupFilter?: boolean;
   /** `-k`: a warning at run time, with the source position, when a map read finds no element (bpftrace's helper error checks). */
   helperErrors?: boolean;
   /** `-p PID`. */
@@ -126,6 +131,8 @@ export interface CompiledProgram {
 const EVENT_RINGBUF = 'events';
 /** The stack map kstack/ustack ids refer to. */
 export const STACK_MAP = 'stacks';
+/** The cgroup array of {@link CompileOptions.cgroupFilter}: the cgroup's fd at key 0, written by the runtime. */
+export const CGROUP_FILTER_MAP = 'cgroup_filter';
 const RINGBUF_SIZE = 1 << 20;
 const SCRATCH_LIMIT = 32 * 1024;
 const DEFAULT_MAX_ENTRIES = 4096;
@@ -295,6 +302,11 @@ class ProbeCodegen {
 
   compileBody(stmts: Stmt[], predicate: Expr | undefined): void {
     this.emitPrologue();
+    if (this.c.options.cgroupFilter && this.probe.provider !== 'begin' && this.probe.provider !== 'end') {
+      // 1: under the cgroup; 0: not; negative: no cgroup set. Only 1 goes on.
+      this.b.ldMap(R1, CGROUP_FILTER_MAP).mov64(R2, 0).call('current_task_under_cgroup');
+      this.b.jne(R0, 1, 'prog_exit');
+    }
     if (predicate) {
       this.withStatement(() => {
         this.scalar(predicate);
@@ -3276,6 +3288,7 @@ export function compileAst(prog: Program, options: CompileOptions = {}): Compile
   }
   maps.push(...scratchMaps);
   if (c.usesStacks) maps.push({ name: STACK_MAP, type: MapType.BPF_MAP_TYPE_STACK_TRACE, keySize: 4, valueSize: 127 * 8, maxEntries: 4096 });
+  if (options.cgroupFilter) maps.push({ name: CGROUP_FILTER_MAP, type: MapType.BPF_MAP_TYPE_CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
   for (const p of probes) p.spec.maps = maps.filter((m) => p.spec.insns.some((x) => x.ref === m.name));
   const enums = new Map<string, Map<bigint, string>>();
   for (const e of prog.enums) {

@@ -18,7 +18,6 @@ const TOOLS = ['execsnoop', 'opensnoop', 'exitsnoop', 'killsnoop', 'syscount', '
 
 /** Flags of theirs that ours lacks, and why (checked: each is a feature not built yet, not a name difference). */
 const MISSING: Record<string, string> = {
-  '-c --cgroup': 'cgroup filters need bpf_current_task_under_cgroup (a cgroup array map), which the trace language does not have yet',
   'biolatency -F --flag': 'per-I/O-flags histograms need the request\'s cmd_flags, which the block tracepoints do not carry',
   'runqlat --pidnss': 'per-PID-namespace histograms are not built yet',
   // Not missing: argp resolves the long name to -D (checked: `biolatency --disk=sda` says it "doesn't allow an argument").

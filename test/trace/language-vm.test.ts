@@ -3,7 +3,9 @@
 import { describe, expect, it } from 'vitest';
 import { runTraceInVm } from '../../src/trace/vm-runner.js';
 import { histBucketIndex } from '../../src/trace/format/hist.js';
-import { compileTrace } from '../../src/trace/compiler.js';
+import { CGROUP_FILTER_MAP, compileTrace } from '../../src/trace/compiler.js';
+import { MapType } from '../../src/ebpf/index.js';
+import { verify } from '../../src/ebpf/verifier/index.js';
 import { parseProgram } from '../../src/trace/parser.js';
 import { TraceError, renderDiagnostic } from '../../src/trace/errors.js';
 
@@ -200,6 +202,17 @@ describe('trace language in the VM: builtins and tracepoints', () => {
     expect((await runTraceInVm(src, { host: { task: { ...inNs, pidNamespace: { ...inNs.pidNamespace, ino: 1n } } }, pidNs: ns })).output).toBe('0 0 4242 0 0 4243\n\n\n');
     expect((await runTraceInVm(src, { host: { task: inNs } })).output).toBe('4242 4242 4242 4243 4243 4243\n\n\n');
     expect(() => compileTrace('begin { print(pid(other)); }')).toThrow(/^pid\(\) only accepts curr_ns or init as the argument/);
+  });
+
+  it('cgroupFilter: every probe but BEGIN/END starts with bpf_current_task_under_cgroup on a cgroup array, which the verifier accepts', () => {
+    const name = 'tracepoint:syscalls:sys_enter_getppid';
+    const c = compileTrace(`BEGIN { @b = 1; } ${name} { @n = count(); }`, { cgroupFilter: true, resolveProbe: (t) => [t === 'BEGIN' ? { provider: 'begin', name: 'begin' } : { provider: 'tracepoint', name, fields: [] }] });
+    const calls = (i: number): number[] => c.probes[i].spec.insns.filter((x) => x.code === 0x85 && x.src === 0).map((x) => x.imm);
+    expect(calls(0)).not.toContain(37);
+    expect(calls(1)).toContain(37);
+    const cg = c.maps.find((m) => m.name === CGROUP_FILTER_MAP);
+    expect(cg).toMatchObject({ type: MapType.BPF_MAP_TYPE_CGROUP_ARRAY, keySize: 4, valueSize: 4, maxEntries: 1 });
+    expect(verify({ ...c.probes[1].spec, maps: c.maps.filter((m) => c.probes[1].spec.insns.some((x) => x.ref === m.name)) }).processed).toBeGreaterThan(0);
   });
 
   it('JSON output (json-output: map, scalar)', async () => {

@@ -108,6 +108,7 @@ const PROTOS: Readonly<Record<string, Omit<HelperProto, 'id' | 'name' | 'avail'>
   csum_diff: { args: A('mem_or_null', 'const_size_or_zero', 'mem_or_null', 'const_size_or_zero', 'anything'), ret: 'integer' },
   get_hash_recalc: { args: A('ctx'), ret: 'integer' },
   get_current_task: { args: A(), ret: 'integer' },
+  current_task_under_cgroup: { args: A('map_ptr', 'anything'), ret: 'integer' },
   skb_pull_data: { args: A('ctx', 'anything'), ret: 'integer', changesPkt: true },
   skb_change_tail: { args: A('ctx', 'anything', 'anything'), ret: 'integer', changesPkt: true },
   get_numa_node_id: { args: A(), ret: 'integer' },

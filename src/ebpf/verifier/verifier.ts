@@ -167,11 +167,11 @@ const SIZE_OF: Record<number, 1 | 2 | 4 | 8> = { 0x00: 4, 0x08: 2, 0x10: 1, 0x18
 /** Map types some helpers need, and the helpers some map types allow (check_map_func_compatibility). */
 const FUNC_MAPS: Readonly<Record<number, readonly number[]>> = {
   12: [3], 25: [4], 130: [27], 131: [27], 134: [27], 27: [7], 51: [14, 25, 16, 17], 87: [22, 23, 30], 88: [22, 23], 89: [22, 23, 30],
-  164: [1, 2, 5, 6, 9, 10], 107: [24], 108: [24],
+  164: [1, 2, 5, 6, 9, 10], 107: [24], 108: [24], 33: [8], 37: [8],
 };
 const MAP_FUNCS: Readonly<Record<number, readonly number[]>> = {
   3: [12], 4: [25, 22, 55, 111], 27: [130, 131, 134], 7: [27, 67], 14: [51, 1], 25: [51, 1], 16: [51], 17: [51, 1], 22: [87, 88, 89], 23: [87, 88, 89],
-  30: [87, 89], 12: [1], 13: [1], 24: [107, 108, 194],
+  30: [87, 89], 12: [1], 13: [1], 24: [107, 108, 194], 8: [33, 37],
 };
 
 /** Expected-type lists as the kernel prints them after `expected=`. */

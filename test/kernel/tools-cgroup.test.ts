@@ -1,0 +1,57 @@
+// `bpfkit tools … -c CG` (libbpf-tools' cgroup filter): a cgroup v2 directory of the test's own, one command run inside it
+// and one outside; only the inside one is reported. libbpf-tools' execsnoop is not the reference here: its `-c` run printed
+// nothing at all on this machine (not even its header) within the test's window, so the workload is the ground truth.
+
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroup2MountPoint } from '../../src/kernel/index.js';
+import { kernelSkip } from './helpers/kernel.js';
+import { ours, start } from './helpers/tools.js';
+
+const why = await kernelSkip('bpfkit tools -c (cgroup filter)');
+
+describe.skipIf(why !== undefined)('bpfkit tools -c CG', () => {
+  let cgroup = '';
+  let privateMount: string | undefined;
+  beforeAll(() => {
+    let root = cgroup2MountPoint(readFileSync('/proc/mounts', 'utf8'));
+    if (!root) {
+      // A cgroup v1 (or hybrid) machine: the v2 hierarchy mounted here for the test only.
+      privateMount = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-cg2-'));
+      execFileSync('mount', ['-t', 'cgroup2', 'none', privateMount]);
+      root = privateMount;
+    }
+    cgroup = path.join(root, `bpfkit-tools-${process.pid}`);
+    mkdirSync(cgroup);
+  });
+  afterAll(() => {
+    if (cgroup && existsSync(cgroup)) rmdirSync(cgroup);
+    if (privateMount) {
+      execFileSync('umount', [privateMount]);
+      rmSync(privateMount, { recursive: true, force: true });
+    }
+  });
+
+  it('execsnoop -c: the exec inside the cgroup is reported, the one outside is not', async () => {
+    const run = start(ours('execsnoop', ['-c', cgroup]), /PCOMM\s+PID\s+PPID\s+RET\s+ARGS/);
+    await run.ready;
+    // The shell moves itself into the cgroup, then becomes echo there.
+    spawnSync('sh', ['-c', `echo $$ > ${cgroup}/cgroup.procs; exec /bin/echo bpfkit-cg-inside`]);
+    spawnSync('/bin/echo', ['bpfkit-cg-outside']);
+    const out = await run.stop();
+    expect(out).toMatch(/^echo +\d+ +\d+ +0 \/bin\/echo bpfkit-cg-inside $/m);
+    expect(out).not.toContain('bpfkit-cg-outside');
+  });
+
+  it('a path that is not a cgroup v2 directory is refused before tracing', () => {
+    for (const [dir, msg] of [['/nonexistent-cgroup', 'no such directory'], [os.tmpdir(), 'not a cgroup v2 directory']] as const) {
+      const cmd = ours('execsnoop', ['-c', dir]);
+      const r = spawnSync(cmd[0], cmd.slice(1), { encoding: 'utf8' });
+      expect(r.status).toBe(1);
+      expect(r.stderr.split('\n')[0]).toBe(`execsnoop: cgroup ${dir}: ${msg}${msg.startsWith('not') ? ' (EBADF)' : ''}`);
+    }
+  });
+});
