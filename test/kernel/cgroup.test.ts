@@ -1,13 +1,11 @@
 // cgroup v2 hooks on a cgroup the test creates: skb egress/ingress counting and dropping a child's UDP packets, and sock_create allowing or refusing its sockets.
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, rmdirSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgType } from '../../src/ebpf/index.js';
-import { Kernel, attachCgroup, cgroup2MountPoint } from '../../src/kernel/index.js';
+import { Kernel, attachCgroup } from '../../src/kernel/index.js';
 import { skipReason } from '../helpers/reference.js';
+import { testCgroup } from './helpers/cgroup.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { countAt, countingSpec } from './helpers/probe-progs.js';
 
@@ -49,25 +47,13 @@ const PACKET_LEN = 38n;
 describe.skipIf(why !== undefined)('cgroup hooks', () => {
   let kernel: Kernel;
   let cgroup: string;
-  let privateMount: string | undefined;
+  let cg: ReturnType<typeof testCgroup> | undefined;
   beforeAll(async () => {
     kernel = await Kernel.open();
-    let root = cgroup2MountPoint(readFileSync('/proc/mounts', 'utf8'));
-    if (!root) {
-      privateMount = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-cg2-'));
-      execFileSync('mount', ['-t', 'cgroup2', 'none', privateMount]);
-      root = privateMount;
-    }
-    cgroup = path.join(root, `bpfkit-test-${process.pid}`);
-    mkdirSync(cgroup);
+    cg = testCgroup(`bpfkit-test-${process.pid}`);
+    cgroup = cg.path;
   });
-  afterAll(() => {
-    if (cgroup && existsSync(cgroup)) rmdirSync(cgroup);
-    if (privateMount) {
-      execFileSync('umount', [privateMount]);
-      rmSync(privateMount, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => cg?.remove());
 
   it('egress and ingress skb programs (bpf links) count exactly the 120 datagrams and their bytes', async () => {
     using egress = kernel.load(countingSpec('cg_egress', ProgType.BPF_PROG_TYPE_CGROUP_SKB, { sumField: 0, sumBits: 32, ret: 1 }));

@@ -2,38 +2,23 @@
 // and one outside; only the inside one is reported. libbpf-tools' execsnoop is not the reference here: its `-c` run printed
 // nothing at all on this machine (not even its header) within the test's window, so the workload is the ground truth.
 
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cgroup2MountPoint } from '../../src/kernel/index.js';
+import { testCgroup } from './helpers/cgroup.js';
 import { kernelSkip } from './helpers/kernel.js';
 import { ours, start } from './helpers/tools.js';
 
 const why = await kernelSkip('bpfkit tools -c (cgroup filter)');
 
 describe.skipIf(why !== undefined)('bpfkit tools -c CG', () => {
+  let cg: ReturnType<typeof testCgroup> | undefined;
   let cgroup = '';
-  let privateMount: string | undefined;
   beforeAll(() => {
-    let root = cgroup2MountPoint(readFileSync('/proc/mounts', 'utf8'));
-    if (!root) {
-      // A cgroup v1 (or hybrid) machine: the v2 hierarchy mounted here for the test only.
-      privateMount = mkdtempSync(path.join(os.tmpdir(), 'bpfkit-cg2-'));
-      execFileSync('mount', ['-t', 'cgroup2', 'none', privateMount]);
-      root = privateMount;
-    }
-    cgroup = path.join(root, `bpfkit-tools-${process.pid}`);
-    mkdirSync(cgroup);
+    cg = testCgroup(`bpfkit-tools-${process.pid}`);
+    cgroup = cg.path;
   });
-  afterAll(() => {
-    if (cgroup && existsSync(cgroup)) rmdirSync(cgroup);
-    if (privateMount) {
-      execFileSync('umount', [privateMount]);
-      rmSync(privateMount, { recursive: true, force: true });
-    }
-  });
+  afterAll(() => cg?.remove());
 
   it('execsnoop -c: the exec inside the cgroup is reported, the one outside is not', async () => {
     const run = start(ours('execsnoop', ['-c', cgroup]), /PCOMM\s+PID\s+PPID\s+RET\s+ARGS/);
