@@ -15,6 +15,8 @@ export interface TypeSpec {
   name: string;
   pointer: number;
   array?: number;
+  /** `typeof(EXPR)`: the type of an expression (name `typeof`), pointers and an array count on top. */
+  of?: Expr;
   loc: Loc;
 }
 
@@ -38,6 +40,8 @@ export type Expr =
   | { kind: 'record'; fields: { name: string; value: Expr }[]; loc: Loc }
   | { kind: 'cast'; type: TypeSpec; operand: Expr; loc: Loc }
   | { kind: 'sizeof'; type?: TypeSpec; expr?: Expr; loc: Loc }
+  /** `typeof(TYPE)` or `typeof(EXPR)` where a type is passed around (a macro argument): a type, not a value. */
+  | { kind: 'typeof'; type: TypeSpec; loc: Loc }
   | { kind: 'offsetof'; type: TypeSpec; fields: string[]; loc: Loc }
   | { kind: 'block'; stmts: Stmt[]; value: Expr; loc: Loc };
 

@@ -1485,12 +1485,12 @@ class ProbeCodegen {
         return;
       }
       case 'sizeof': {
-        const t = e.type ? c.resolveTypeSpec(e.type) : c.typeOf(e.expr!, this.varTypes, this.probe);
+        const t = e.type ? c.resolveTypeSpec(e.type, this.varTypes, this.probe) : c.typeOf(e.expr!, this.varTypes, this.probe);
         b.mov64(R0, c.sizeOfType(t, e.loc));
         return;
       }
       case 'offsetof': {
-        let t = c.resolveTypeSpec(e.type);
+        let t = c.resolveTypeSpec(e.type, this.varTypes, this.probe);
         let off = 0;
         for (const f of e.fields) {
           const kf = c.kernelField(t, f, e.loc);
@@ -1541,9 +1541,11 @@ class ProbeCodegen {
         this.stmts(e.stmts);
         this.scalar(e.value);
         return;
+      case 'typeof':
+        throw new TraceError('E_TRACE_TYPE', 'typeof() is a type, not a value', e.loc);
       default: {
-        const m = this.mem(e);
-        void m;
+        // A memory-typed expression reports its own error there; mem()'s fallback comes back here for scalars.
+        if (isMem(c.typeOf(e, this.varTypes, this.probe))) this.mem(e);
         throw new TraceError('E_TRACE_TYPE', 'expected a scalar expression', e.loc);
       }
     }
@@ -2430,8 +2432,14 @@ export class Compiler {
     return v;
   }
 
-  resolveTypeSpec(ts: TypeSpec): TraceType {
-    if (ts.pointer > 0) return { kind: 'pointer', to: this.resolveTypeSpec({ ...ts, pointer: 0 }) };
+  resolveTypeSpec(ts: TypeSpec, vars?: Map<string, TraceType>, probe?: ResolvedProbe): TraceType {
+    if (ts.pointer > 0) return { kind: 'pointer', to: this.resolveTypeSpec({ ...ts, pointer: 0 }, vars, probe) };
+    if (ts.of) {
+      // typeof(EXPR): the expression's type, in the scope where the type is used.
+      if (!vars || !probe) throw new TraceError('E_TRACE_TYPE', 'typeof() of an expression is not supported here', ts.loc);
+      const t = this.typeOf(ts.of, vars, probe);
+      return ts.array !== undefined ? { kind: 'array', elem: t, count: ts.array } : t;
+    }
     const base: Record<string, TraceType> = {
       int8: T.s8, int16: T.s16, int32: T.s32, int64: T.s64, uint8: T.u8, uint16: T.u16, uint32: T.u32, uint64: T.u64,
       s8: T.s8, s16: T.s16, s32: T.s32, s64: T.s64, u8: T.u8, u16: T.u16, u32: T.u32, u64: T.u64,
@@ -2546,7 +2554,8 @@ export class Compiler {
         const fields: Field[] = e.fields.map((f, i) => ({ name: f.name, type: tt.elems[i], offset: tt.offsets[i] }));
         return { kind: 'record', name: 'record', fields, size: tt.size };
       }
-      case 'cast': return this.resolveTypeSpec(e.type);
+      case 'cast': return this.resolveTypeSpec(e.type, vars, probe);
+      case 'typeof': return this.resolveTypeSpec(e.type, vars, probe);
       case 'sizeof': case 'offsetof': return T.u64;
       case 'block': return this.typeOf(e.value, vars, probe);
       case 'call': return this.callType(e, vars, probe);
@@ -2838,7 +2847,7 @@ export class Compiler {
             if (s.value) valueNotStatement(s.value);
             expr(s.value);
             if (s.value) noteVar(s.name, this.typeOf(s.value, vars, probe), s.loc);
-            else if (s.type) noteVar(s.name, this.resolveTypeSpec(s.type), s.loc);
+            else if (s.type) noteVar(s.name, this.resolveTypeSpec(s.type, vars, probe), s.loc);
             else if (!vars.has(s.name)) vars.set(s.name, T.s64);
             break;
           case 'assign':
@@ -2894,6 +2903,17 @@ function valueNotStatement(e: Expr): void {
 
 // ---- macro expansion ---------------------------------------------------------------------
 
+/**
+ * A type whose `typeof(EXPR)` went through `f` (macro renaming and expansion). A macro argument that is itself a
+ * `typeof(...)` stands for its type: `typeof(x)` of it is that type.
+ */
+function typeWith(ts: TypeSpec, f: (e: Expr) => Expr): TypeSpec {
+  if (!ts.of) return ts;
+  const of = f(ts.of);
+  if (of.kind !== 'typeof') return { ...ts, of };
+  return { ...of.type, pointer: of.type.pointer + ts.pointer, array: ts.array ?? of.type.array, loc: ts.loc };
+}
+
 function renameExpr(e: Expr, map: Map<string, Expr>, hyg: string, callLoc: Loc): Expr {
   const r = (x: Expr): Expr => renameExpr(x, map, hyg, callLoc);
   const withLoc = <X extends { loc: Loc }>(x: X): X => ({ ...x, loc: { ...x.loc, expandedFrom: callLoc } });
@@ -2921,8 +2941,9 @@ function renameExpr(e: Expr, map: Map<string, Expr>, hyg: string, callLoc: Loc):
     case 'index': return withLoc({ ...e, base: r(e.base), index: r(e.index) });
     case 'tuple': return withLoc({ ...e, elems: e.elems.map(r) });
     case 'record': return withLoc({ ...e, fields: e.fields.map((f) => ({ name: f.name, value: r(f.value) })) });
-    case 'cast': return withLoc({ ...e, operand: r(e.operand) });
-    case 'sizeof': return withLoc({ ...e, expr: e.expr ? r(e.expr) : undefined });
+    case 'cast': return withLoc({ ...e, type: typeWith(e.type, r), operand: r(e.operand) });
+    case 'sizeof': return withLoc({ ...e, type: e.type ? typeWith(e.type, r) : undefined, expr: e.expr ? r(e.expr) : undefined });
+    case 'typeof': return withLoc({ ...e, type: typeWith(e.type, r) });
     case 'block': return withLoc({ ...e, stmts: e.stmts.map((s) => renameStmt(s, map, hyg, callLoc)), value: r(e.value) });
     default: return withLoc(e);
   }
@@ -2938,7 +2959,7 @@ function renameStmt(s: Stmt, map: Map<string, Expr>, hyg: string, callLoc: Loc):
   switch (s.kind) {
     case 'expr': return { ...s, expr: r(s.expr) };
     case 'assign': return { ...s, target: r(s.target), value: r(s.value) };
-    case 'let': return { ...s, name: varName(s.name), value: s.value ? r(s.value) : undefined };
+    case 'let': return { ...s, name: varName(s.name), type: s.type ? typeWith(s.type, r) : undefined, value: s.value ? r(s.value) : undefined };
     case 'if': return { ...s, cond: r(s.cond), then: rs(s.then), else: s.else ? rs(s.else) : undefined };
     case 'while': return { ...s, cond: r(s.cond), body: rs(s.body) };
     case 'forMap': return { ...s, var: varName(s.var), map: r(s.map), body: rs(s.body) };
@@ -2995,7 +3016,9 @@ function expandMacros(prog: Program): void {
       case 'index': return { ...e, base: sub(e.base), index: sub(e.index) };
       case 'tuple': return { ...e, elems: e.elems.map(sub) };
       case 'record': return { ...e, fields: e.fields.map((f) => ({ name: f.name, value: sub(f.value) })) };
-      case 'cast': return { ...e, operand: sub(e.operand) };
+      case 'cast': return { ...e, type: typeWith(e.type, sub), operand: sub(e.operand) };
+      case 'sizeof': return { ...e, type: e.type ? typeWith(e.type, sub) : undefined, expr: e.expr ? sub(e.expr) : undefined };
+      case 'typeof': return { ...e, type: typeWith(e.type, sub) };
       case 'map': return { ...e, keys: e.keys?.map(sub) };
       case 'block': return { ...e, stmts: e.stmts.map((s) => expandS(s, depth)), value: sub(e.value) };
       default: return e;
@@ -3011,7 +3034,7 @@ function expandMacros(prog: Program): void {
         return { ...s, expr: e };
       }
       case 'assign': return { ...s, target: x(s.target), value: x(s.value) };
-      case 'let': return { ...s, value: s.value ? x(s.value) : undefined };
+      case 'let': return { ...s, type: s.type ? typeWith(s.type, x) : undefined, value: s.value ? x(s.value) : undefined };
       case 'if': return { ...s, cond: x(s.cond), then: xs(s.then), else: s.else ? xs(s.else) : undefined };
       case 'while': return { ...s, cond: x(s.cond), body: xs(s.body) };
       case 'forMap': return { ...s, map: x(s.map), body: xs(s.body) };

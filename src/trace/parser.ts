@@ -334,6 +334,7 @@ class Parser {
     const t = this.next();
     let name = t.text;
     if (t.kind !== 'ident') this.unexpected(t, 'type');
+    if (name === 'typeof' && this.is('(')) return this.typeofSpec(t.loc);
     if (name === 'struct' || name === 'union' || name === 'enum') name = `${name} ${this.next().text}`;
     else if (name === 'unsigned' && this.peek().kind === 'ident' && TYPE_NAMES.has(this.peek().text)) name = `unsigned ${this.next().text}`;
     let pointer = 0;
@@ -379,11 +380,34 @@ class Parser {
     }
   }
 
+  /** `typeof(TYPE)` is that type; `typeof(EXPR)` the expression's type, found by the compiler; pointers and `[N]` may follow. */
+  private typeofSpec(start: Loc): TypeSpec {
+    this.expect('(');
+    const inner: TypeSpec = this.isTypeStart() ? this.typeSpec() : { name: 'typeof', pointer: 0, of: this.expr(), loc: start };
+    this.expect(')');
+    let pointer = inner.pointer;
+    while (this.accept('*')) pointer++;
+    let array = inner.array;
+    if (this.is('[') && this.peek(1).kind === 'int') {
+      this.next();
+      array = Number(this.next().value);
+      this.expect(']');
+    }
+    return { ...inner, pointer, array, loc: span(start, this.last) };
+  }
+
+  /** A type name, a struct/union/enum, or `typeof(` begins here. */
+  private isTypeStart(): boolean {
+    const t = this.peek();
+    return t.kind === 'ident' && (TYPE_NAMES.has(t.text) || ['struct', 'union', 'enum'].includes(t.text) || (t.text === 'typeof' && this.is('(', 1)));
+  }
+
   private isCastAhead(): boolean {
     if (!this.is('(')) return false;
     const t = this.peek(1);
     if (t.kind !== 'ident') return false;
     if (t.text === 'struct' || t.text === 'union' || t.text === 'enum') return true;
+    if (t.text === 'typeof' && this.is('(', 2)) return true;
     if (!TYPE_NAMES.has(t.text)) return false;
     const after = this.peek(2);
     return after.kind === 'punct' && (after.text === ')' || after.text === '*' || after.text === '[') || after.kind === 'ident';
@@ -491,12 +515,13 @@ class Parser {
         if (t.text === 'if') return this.ifExpr(t);
         if (t.text === 'sizeof' && this.is('(')) {
           this.next();
-          const isType = this.peek().kind === 'ident' && (TYPE_NAMES.has(this.peek().text) || ['struct', 'union', 'enum'].includes(this.peek().text));
+          const isType = this.isTypeStart();
           const out: Expr = isType ? { kind: 'sizeof', type: this.typeSpec(), loc: t.loc } : { kind: 'sizeof', expr: this.expr(), loc: t.loc };
           this.expect(')');
           out.loc = span(t.loc, this.last);
           return out;
         }
+        if (t.text === 'typeof' && this.is('(')) return { kind: 'typeof', type: this.typeofSpec(t.loc), loc: span(t.loc, this.last) };
         if (t.text === 'offsetof' && this.is('(')) {
           this.next();
           const type = this.typeSpec();

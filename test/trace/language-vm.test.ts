@@ -244,6 +244,13 @@ describe('trace language in the VM: program structs, parameters, options', () =>
     expect(await out('struct foo { unsigned long long x_0:1; unsigned long long x_1:1; unsigned long long x_2:2; } begin { $val = (uint64)0x1e; $f = *(struct foo *)(&$val); printf("%d %d %d\\n", $f.x_0, $f.x_1, $f.x_2); }')).toBe('0 1 3\n\n\n');
   });
 
+  it('typeof(TYPE) and typeof(EXPR) as types: let, casts, sizeof, and passed to macros (macro: typeof expressions)', async () => {
+    expect(await out('macro add(x) { let $y: typeof(x); if (true) { $y = 1 } x + $y  } begin { print(add(1)); }')).toBe('2\n\n\n');
+    expect(await out('macro m(t) { sizeof(t) + 2 } macro n(z) { print(m(typeof(z))); } begin { n(typeof(uint64*)); }')).toBe('10\n\n\n');
+    expect(await out('struct S { int a; char b; } begin { print(sizeof(typeof(uint32*))); print(sizeof(typeof(struct S))); print((typeof(uint8))300); }')).toBe('8\n8\n44\n\n\n');
+    expect(() => compileTrace('begin { print(typeof(1)); }')).toThrow(/^typeof\(\) is a type, not a value/);
+  });
+
   it('positional parameters and getopt() (other: positional multiple bases, named command line params)', async () => {
     expect(await out('begin { printf("got: %d %o 0x%x %s\n", $1, $2, $3, str($4)); }', { positional: ['123', '0775', '0x123', 'hi'] })).toBe('got: 123 775 0x123 hi\n\n\n');
     expect(await out('begin { print((getopt("aa", 20), getopt("dd"), getopt("ee", "hello"))); }', { named: new Map<string, string | true>([['aa', '5'], ['dd', true]]) })).toBe('(5, true, hello)\n\n\n');
