@@ -7,8 +7,9 @@
 import fc from 'fast-check';
 import { ProgType, type ProgramSpec } from '../../src/ebpf/index.js';
 import { verify, VerifierError } from '../../src/ebpf/verifier/index.js';
+import { createMap, type VmMap } from '../../src/ebpf/maps/index.js';
 import { load, type VmProgram } from '../../src/ebpf/vm/index.js';
-import { RuntimeFault, ValidationError } from '../../src/util/index.js';
+import { BpfkitError, RuntimeFault } from '../../src/util/index.js';
 import { buildProgram, recipeArb, type Family } from '../kernel/helpers/gen.js';
 import { vcaseArb } from '../kernel/helpers/verifier-gen.js';
 
@@ -59,15 +60,28 @@ export function checkProgram(spec: ProgramSpec, family: string, t: SoundnessTall
     throw e;
   }
   t.accepted++;
+  // The program's maps are made here, so that they are closed with it: the VM's handle table keeps what is not closed.
+  const maps = new Map<string, VmMap>();
   let prog: VmProgram;
   try {
+    for (const ms of spec.maps ?? []) maps.set(ms.name, createMap(ms));
     // Verified again by the load, as users load: dead code the verifier never reached is replaced, as the kernel does.
-    prog = load(spec, { engine: 'interp', budget: 2_000_000 });
+    prog = load(spec, { engine: 'interp', budget: 2_000_000, maps });
   } catch (e) {
-    // A program type or helper the VM does not run (sk_lookup): not a soundness question.
-    if (e instanceof ValidationError && (e.code === 'E_VM_PROG_TYPE' || e.code === 'E_VM_HELPER' || e.code === 'E_VM_CALL')) { t.unsupported++; return; }
+    for (const m of maps.values()) m.close();
+    // A program type, map type or helper the VM does not run (sk_lookup): not a soundness question.
+    if (e instanceof BpfkitError && (e.code === 'E_VM_PROG_TYPE' || e.code === 'E_VM_HELPER' || e.code === 'E_VM_CALL' || e.code === 'E_VM_MAP_TYPE')) { t.unsupported++; return; }
     throw e;
   }
+  try {
+    runAll(prog, spec, family, t);
+  } finally {
+    prog.close();
+    for (const m of maps.values()) m.close();
+  }
+}
+
+function runAll(prog: VmProgram, spec: ProgramSpec, family: string, t: SoundnessTally): void {
   const plain = PLAIN_CTX[spec.type];
   const inputs = plain !== undefined ? [{ ctx: bytes(plain, 1) }, { ctx: new Uint8Array(plain) }] : LENGTHS.map((n, i) => ({ data: bytes(n, i + 1) }));
   for (const input of inputs) {
@@ -89,14 +103,13 @@ export function checkProgram(spec: ProgramSpec, family: string, t: SoundnessTall
  * `n` generated kernel-style programs and their mutations, then n/20 per VM-parity family, in batches of `batch`
  * (each its own seed from `seed`): a long run never holds more than one batch.
  */
-export function* soundnessPrograms(n: number, seed: number, batch = 5000): Generator<{ family: string; spec: ProgramSpec }> {
+export function* soundnessPrograms(n: number, seed: number, parity = Math.max(10, Math.round(n / 20)), batch = 5000): Generator<{ family: string; spec: ProgramSpec }> {
   for (let done = 0, k = 0; done < n; done += batch, k++) {
     for (const c of fc.sample(vcaseArb, { numRuns: Math.min(batch, n - done), seed: seed + k })) yield c;
   }
   for (const family of FAMILIES) {
-    const m = Math.max(10, Math.round(n / 20));
-    for (let done = 0, k = 0; done < m; done += batch, k++) {
-      for (const r of fc.sample(recipeArb(family), { numRuns: Math.min(batch, m - done), seed: seed + k })) yield { family: `parity-${family}`, spec: buildProgram(r, `s_${family}`) };
+    for (let done = 0, k = 0; done < parity; done += batch, k++) {
+      for (const r of fc.sample(recipeArb(family), { numRuns: Math.min(batch, parity - done), seed: seed + k })) yield { family: `parity-${family}`, spec: buildProgram(r, `s_${family}`) };
     }
   }
 }
