@@ -3379,7 +3379,7 @@ const FUNC_ARITY: Readonly<Record<string, readonly [number, number]>> = {
   str: [1, 2], buf: [1, 2], ksym: [1, 1], usym: [1, 1], kaddr: [1, 1], uaddr: [1, 1], ntop: [1, 2], pton: [1, 1],
   strftime: [2, 2], strerror: [1, 1], time: [0, 1], print: [1, 3], clear: [1, 1], zero: [1, 1], delete: [1, 2],
   exit: [0, 1], join: [1, 2], strncmp: [3, 3], strcontains: [2, 2], strlen: [1, 1], len: [1, 1], has_key: [2, 2],
-  kstack: [0, 2], ustack: [0, 2], cgroupid: [1, 1], bswap: [1, 1], signal_name: [1, 1], getopt: [1, 2],
+  kstack: [0, 2], ustack: [0, 2], cgroupid: [1, 1], bswap: [1, 1], signal_name: [1, 1], getopt: [1, 3],
   printf: [1, Infinity], errorf: [1, Infinity], warnf: [1, Infinity], debugf: [1, Infinity], cat: [1, Infinity], system: [1, Infinity],
 };
 

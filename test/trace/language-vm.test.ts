@@ -343,6 +343,9 @@ describe('trace compiler: specs and diagnostics', () => {
       ['kstack(1, 2, 3)', /^kstack\(\) takes up to 2 arguments/], ['time(1, 2)', /^time\(\) takes up to one argument \(2 provided\)/],
     ];
     for (const [call, re] of cases) expect(() => compileTrace(`begin { ${call}; }`), call).toThrow(re);
+    // getopt's third argument is its description (bpftrace's runtime case "named params with description").
+    expect(() => compileTrace('begin { print(getopt("aa", 10, "Description of aa")); }')).not.toThrow();
+    expect(() => compileTrace('begin { print(getopt("aa", 10, "d", 4)); }')).toThrow(/^getopt\(\) takes up to 3 arguments \(4 provided\)/);
   });
 
   it('a map is keyed or a single value, never both (argument mismatch, as bpftrace; these crashed in code generation)', () => {
