@@ -12,7 +12,8 @@ import { errnoNumber } from './errno.js';
 import { parsePrintfFormat, printfArgClass, printfArgCountError } from './format/printf.js';
 import { histBucketCount } from './format/hist.js';
 import { pruneUnreachable } from './prune.js';
-import { MAX_SIGNAL, signalNumber } from './signals.js';
+import { signalNumber } from './signals.js';
+import { NSIG } from '../ebpf/vm/tracing-helpers.js';
 import { DEFAULT_STRLEN, T, aggValueSize, sizeOf, tupleType, typeName } from './types.js';
 import type { AggKind, Field, TSeriesAgg, TSeriesArgs, TraceType } from './types.js';
 
@@ -1130,7 +1131,7 @@ class ProbeCodegen {
       case 'printf': case 'errorf': case 'warnf': case 'system': case 'cat': {
         const fmt = e.args[0];
         if (!fmt || fmt.kind !== 'str') throw new TraceError('E_TRACE_TYPE', `${e.name}() expects a string literal as the first argument`, e.loc);
-        if ((e.name === 'system' || e.name === 'cat') && !this.c.options.unsafe && e.name === 'system') {
+        if (e.name === 'system' && !this.c.options.unsafe) {
           throw new TraceError('E_TRACE_UNSAFE', `${e.name}() is an unsafe function being used in safe mode`, e.loc);
         }
         const desc: EventDesc = e.name === 'system' || e.name === 'cat'
@@ -1894,7 +1895,8 @@ class ProbeCodegen {
       this.b.mov64(R1, n);
     } else {
       const k = this.c.constInt(a);
-      if (k !== undefined && (k < 1n || k > BigInt(MAX_SIGNAL))) throw new TraceError('E_TRACE_TYPE', `${k} is not a valid signal, allowed range: [1,${MAX_SIGNAL}]`, e.loc);
+      // The helper's own bound (_NSIG), as bpftrace checks it at compile time.
+      if (k !== undefined && (k < 1n || k > NSIG)) throw new TraceError('E_TRACE_TYPE', `${k} is not a valid signal, allowed range: [1,${NSIG}]`, e.loc);
       const t = this.c.typeOf(a, this.varTypes, this.probe);
       if (t.kind !== 'int') throw new TraceError('E_TRACE_TYPE', `signal() only accepts a string literal or an integer (${typeName(t)} provided)`, e.loc);
       this.scalar(a);

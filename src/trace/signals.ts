@@ -12,6 +12,3 @@ export function signalNumber(name: string): number | undefined {
   const n = SIGNALS.indexOf(name.startsWith('SIG') ? name : `SIG${name}`);
   return n > 0 ? n : undefined;
 }
-
-/** The highest signal number (_NSIG): bpf_send_signal refuses anything above it. */
-export const MAX_SIGNAL = 64;

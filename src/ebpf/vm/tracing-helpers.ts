@@ -7,7 +7,7 @@ const EPERM = -1n, ENOENT = -2n, EFAULT = -14n, EINVAL = -22n, EOPNOTSUPP = -95n
 /** BPF_F_SKIP_FIELD_MASK, BPF_F_USER_STACK, BPF_F_USER_BUILD_ID of bpf_get_stack's flags. */
 const SKIP_MASK = 0xffn, USER_STACK = 1n << 8n, USER_BUILD_ID = 1n << 11n;
 /** _NSIG on x86-64: valid_signal() accepts 0..64. */
-const NSIG = 64n;
+export const NSIG = 64n;
 const NS_PER_S = 1_000_000_000n;
 
 function u32(x: bigint): number {
